@@ -1,0 +1,814 @@
+/*
+ * berth-nsexec: the one small C helper of berth. It executes an explicit plan given on argv (the
+ * argv is the API) and reports facts (a pid, an errno) as JSON lines on --status-fd. It reads no
+ * config files and holds no defaults: every decision is made in TypeScript (src/core/helper-args.ts).
+ * The whole contract is helper/PROTOCOL.md.
+ *
+ * Three modes:
+ *   start (default)  clone() into new namespaces, build the root (mounts in the given order),
+ *                    pivot_root, drop privileges, exec the container's init.
+ *   --join PID       setns() into PID's namespaces and run a command there (exec / enter).
+ *   --lock FILE      take flock(LOCK_EX|LOCK_NB) on FILE and hold it until stdin reaches EOF.
+ *
+ * Memory is never freed: the process either execs or exits, so the kernel cleans up.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define MAX_OPS 256
+#define MAX_LIST 64
+
+enum op_kind { OP_MOUNT, OP_BIND, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE };
+
+struct op {
+  enum op_kind kind;
+  const char *a, *b, *c, *d; /* meaning depends on kind; see parse_args */
+};
+
+static struct {
+  const char *rootfs, *hostname, *lock, *cwd, *propagation, *caps_keep, *unshare;
+  const char *host_src, *host_dst, *host_umount;
+  pid_t join;
+  int status_fd, seccomp_fd, pty, no_new_privs;
+  struct op ops[MAX_OPS];
+  int n_ops;
+  const char *cgroups[MAX_LIST];
+  int n_cgroups;
+  char *env[MAX_LIST + 1];
+  int n_env;
+  char **argv;
+} opt = {.status_fd = -1, .seccomp_fd = -1};
+
+/* ---- reporting ------------------------------------------------------------------------------ */
+
+static int err_fd = -1; /* where a child reports a setup failure (CLOEXEC pipe to the parent) */
+
+static void json_escape(char *out, size_t n, const char *s) {
+  size_t j = 0;
+  for (; *s && j + 7 < n; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if (ch == '"' || ch == '\\') {
+      out[j++] = '\\';
+      out[j++] = (char)ch;
+    } else if (ch < 0x20) {
+      j += (size_t)snprintf(out + j, n - j, "\\u%04x", ch);
+    } else {
+      out[j++] = (char)ch;
+    }
+  }
+  out[j] = 0;
+}
+
+static void write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t w = write(fd, buf, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    buf += w;
+    len -= (size_t)w;
+  }
+}
+
+/* die_errno: print "berth-nsexec: <what>: <strerror>", send a status record, exit 2 */
+static void __attribute__((noreturn, format(printf, 2, 3))) die_errno(const char *step,
+                                                                      const char *fmt, ...) {
+  int saved = errno;
+  char msg[1024], esc[2048], rec[2400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "berth-nsexec: %s: %s\n", msg, strerror(saved));
+  json_escape(esc, sizeof esc, msg);
+  int n = snprintf(rec, sizeof rec, "{\"error\":\"%s\",\"errno\":%d,\"message\":\"%s: %s\"}\n", step,
+                   saved, esc, strerror(saved));
+  int fd = err_fd >= 0 ? err_fd : opt.status_fd;
+  if (fd >= 0 && n > 0) write_all(fd, rec, (size_t)n);
+  _exit(2);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char *fmt, ...) {
+  va_list ap;
+  fputs("berth-nsexec: usage: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  exit(1);
+}
+
+static void status_pid(pid_t pid) {
+  char rec[64];
+  int n = snprintf(rec, sizeof rec, "{\"pid\":%d}\n", (int)pid);
+  if (opt.status_fd >= 0) write_all(opt.status_fd, rec, (size_t)n);
+}
+
+/* ---- argv ----------------------------------------------------------------------------------- */
+
+static const char *need(char **argv, int *i, int argc, const char *name) {
+  if (*i + 1 >= argc) die_usage("%s needs a value", name);
+  return argv[++*i];
+}
+
+static int parse_int(const char *s, const char *name) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (*s == 0 || *end != 0 || v < 0 || v > 1 << 30) die_usage("%s: not a number: %s", name, s);
+  return (int)v;
+}
+
+static void add_op(enum op_kind k, const char *a, const char *b, const char *c, const char *d) {
+  if (opt.n_ops >= MAX_OPS) die_usage("too many mount operations");
+  opt.ops[opt.n_ops++] = (struct op){k, a, b, c, d};
+}
+
+static void parse_args(int argc, char **argv) {
+  int i;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--") == 0) {
+      i++;
+      break;
+    } else if (strcmp(a, "--rootfs") == 0) {
+      opt.rootfs = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--unshare") == 0) {
+      opt.unshare = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--hostname") == 0) {
+      opt.hostname = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--propagation") == 0) {
+      opt.propagation = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--caps-keep") == 0) {
+      opt.caps_keep = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--status-fd") == 0) {
+      opt.status_fd = parse_int(need(argv, &i, argc, a), a);
+    } else if (strcmp(a, "--seccomp-fd") == 0) {
+      opt.seccomp_fd = parse_int(need(argv, &i, argc, a), a);
+    } else if (strcmp(a, "--cgroup-procs") == 0) {
+      if (opt.n_cgroups >= MAX_LIST) die_usage("too many --cgroup-procs");
+      opt.cgroups[opt.n_cgroups++] = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--env") == 0) {
+      if (opt.n_env >= MAX_LIST) die_usage("too many --env");
+      opt.env[opt.n_env++] = (char *)need(argv, &i, argc, a);
+    } else if (strcmp(a, "--join") == 0) {
+      opt.join = parse_int(need(argv, &i, argc, a), a);
+    } else if (strcmp(a, "--cwd") == 0) {
+      opt.cwd = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--pty") == 0) {
+      opt.pty = 1;
+    } else if (strcmp(a, "--no-new-privs") == 0) {
+      opt.no_new_privs = 1;
+    } else if (strcmp(a, "--host-bind") == 0) { /* SRC DST, in the host's mount namespace */
+      if (i + 2 >= argc) die_usage("--host-bind needs SOURCE DEST");
+      opt.host_src = argv[i + 1];
+      opt.host_dst = argv[i + 2];
+      i += 2;
+    } else if (strcmp(a, "--host-umount") == 0) {
+      opt.host_umount = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--lock") == 0) {
+      opt.lock = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--mount") == 0) { /* FSTYPE SOURCE DEST OPTIONS */
+      if (i + 4 >= argc) die_usage("--mount needs FSTYPE SOURCE DEST OPTIONS");
+      add_op(OP_MOUNT, argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4]);
+      i += 4;
+    } else if (strcmp(a, "--bind") == 0) { /* HOSTSRC DEST OPTIONS */
+      if (i + 3 >= argc) die_usage("--bind needs SOURCE DEST OPTIONS");
+      add_op(OP_BIND, argv[i + 1], argv[i + 2], argv[i + 3], NULL);
+      i += 3;
+    } else if (strcmp(a, "--rebind") == 0) { /* DEST OPTIONS */
+      if (i + 2 >= argc) die_usage("--rebind needs DEST OPTIONS");
+      add_op(OP_REBIND, argv[i + 1], argv[i + 2], NULL, NULL);
+      i += 2;
+    } else if (strcmp(a, "--remount") == 0) { /* DEST OPTIONS */
+      if (i + 2 >= argc) die_usage("--remount needs DEST OPTIONS");
+      add_op(OP_REMOUNT, argv[i + 1], argv[i + 2], NULL, NULL);
+      i += 2;
+    } else if (strcmp(a, "--mask") == 0) {
+      add_op(OP_MASK, need(argv, &i, argc, a), NULL, NULL, NULL);
+    } else if (strcmp(a, "--symlink") == 0) { /* TARGET DEST */
+      if (i + 2 >= argc) die_usage("--symlink needs TARGET DEST");
+      add_op(OP_SYMLINK, argv[i + 1], argv[i + 2], NULL, NULL);
+      i += 2;
+    } else if (strcmp(a, "--write") == 0) { /* DEST CONTENT */
+      if (i + 2 >= argc) die_usage("--write needs DEST CONTENT");
+      add_op(OP_WRITE, argv[i + 1], argv[i + 2], NULL, NULL);
+      i += 2;
+    } else if (strcmp(a, "--mkdir") == 0) { /* DEST MODE */
+      if (i + 2 >= argc) die_usage("--mkdir needs DEST MODE");
+      add_op(OP_MKDIR, argv[i + 1], argv[i + 2], NULL, NULL);
+      i += 2;
+    } else {
+      die_usage("unknown option %s", a);
+    }
+  }
+  opt.argv = argv + i;
+  if (opt.lock || ((opt.host_src || opt.host_umount) && !opt.argv[0])) return;
+  if (opt.argv[0] == NULL && !(opt.join && opt.hostname)) die_usage("missing command after --");
+  if (!opt.join && !opt.rootfs) die_usage("start mode needs --rootfs");
+  if (opt.join && (opt.rootfs || opt.n_ops)) die_usage("--join takes no --rootfs or mounts");
+}
+
+/* ---- safe paths inside the container root --------------------------------------------------- */
+
+/*
+ * Every DEST is resolved with openat2(RESOLVE_IN_ROOT) from the rootfs fd, so a symlink planted in
+ * the container's tree (say /proc -> /etc on the host) resolves inside the container and can never
+ * make us mount over a host path. Mounts then target /proc/self/fd/N (the resolved object).
+ */
+static int root_fd = -1;
+
+static int open_in_root(const char *path, int flags) {
+  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  while (*path == '/') path++;
+  if (*path == 0) return (int)fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+  return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+}
+
+/* mkdir -p inside the root, one component at a time, each resolved in the root */
+static int mkdirs_in_root(const char *path, mode_t mode) {
+  char buf[4096];
+  size_t len = strlen(path);
+  if (len >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(buf, path, len + 1);
+  for (char *p = buf + 1; ; p++) {
+    if (*p == '/' || *p == 0) {
+      char saved = *p;
+      *p = 0;
+      int fd = open_in_root(buf, O_PATH | O_DIRECTORY);
+      if (fd < 0 && errno == ENOENT) {
+        char *slash = strrchr(buf, '/');
+        const char *name = slash ? slash + 1 : buf;
+        int parent;
+        if (slash && slash != buf) {
+          *slash = 0;
+          parent = open_in_root(buf, O_PATH | O_DIRECTORY);
+          *slash = '/';
+        } else {
+          parent = open_in_root("/", O_PATH | O_DIRECTORY);
+        }
+        if (parent < 0) return -1;
+        if (mkdirat(parent, name, mode) < 0 && errno != EEXIST) return -1;
+        close(parent);
+      } else if (fd < 0) {
+        return -1;
+      } else {
+        close(fd);
+      }
+      *p = saved;
+      if (saved == 0) break;
+    }
+  }
+  return 0;
+}
+
+/* create an empty regular file (a bind target) inside the root; refuses to follow a final symlink */
+static int touch_in_root(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  char *slash = strrchr(buf, '/');
+  if (!slash) return -1;
+  *slash = 0;
+  if (mkdirs_in_root(buf[0] ? buf : "/", 0755) < 0) return -1;
+  int parent = open_in_root(buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+  if (parent < 0) return -1;
+  int fd = openat(parent, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd < 0 && errno != ENXIO && errno != EISDIR && errno != ELOOP) return -1; /* ELOOP: a symlink, resolved in the root below */
+  if (fd >= 0) close(fd);
+  close(parent);
+  return 0;
+}
+
+static const char *fd_path(int fd) {
+  static char buf[64];
+  snprintf(buf, sizeof buf, "/proc/self/fd/%d", fd);
+  return buf;
+}
+
+/* mount(8)-style option words: the known ones become flags, the rest is fs data */
+static unsigned long parse_mount_opts(const char *opts, char *data, size_t n) {
+  static const struct {
+    const char *word;
+    unsigned long flag;
+  } words[] = {{"ro", MS_RDONLY},         {"nosuid", MS_NOSUID},     {"nodev", MS_NODEV},
+               {"noexec", MS_NOEXEC},     {"relatime", MS_RELATIME}, {"strictatime", MS_STRICTATIME},
+               {"noatime", MS_NOATIME},   {"rec", MS_REC},           {"rw", 0},
+               {"defaults", 0}};
+  unsigned long flags = 0;
+  char copy[1024];
+  snprintf(copy, sizeof copy, "%s", opts);
+  data[0] = 0;
+  for (char *save, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    size_t k, found = 0;
+    for (k = 0; k < sizeof words / sizeof words[0]; k++)
+      if (strcmp(w, words[k].word) == 0) {
+        flags |= words[k].flag;
+        found = 1;
+      }
+    if (!found) {
+      if (data[0]) strncat(data, ",", n - strlen(data) - 1);
+      strncat(data, w, n - strlen(data) - 1);
+    }
+  }
+  return flags;
+}
+
+/* a bind mount ignores most flags; apply them with a second MS_REMOUNT|MS_BIND call */
+static void remount_bind(int fd, unsigned long flags, const char *what) {
+  unsigned long keep = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  if (!keep) return;
+  if (mount(NULL, fd_path(fd), NULL, MS_REMOUNT | MS_BIND | keep, NULL) < 0)
+    die_errno("remount", "remount %s", what);
+}
+
+static void run_op(const struct op *o) {
+  char data[1024];
+  struct stat st;
+  int fd;
+  switch (o->kind) {
+  case OP_MKDIR:
+    if (mkdirs_in_root(o->a, (mode_t)strtol(o->b, NULL, 8)) < 0) die_errno("mkdir", "mkdir %s", o->a);
+    return;
+  case OP_SYMLINK: {
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", o->b);
+    char *slash = strrchr(parent, '/');
+    if (!slash) die_usage("--symlink DEST must be absolute: %s", o->b);
+    *slash = 0;
+    if (mkdirs_in_root(parent[0] ? parent : "/", 0755) < 0) die_errno("symlink", "mkdir %s", parent);
+    fd = open_in_root(parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+    if (fd < 0 || (symlinkat(o->a, fd, slash + 1) < 0 && errno != EEXIST))
+      die_errno("symlink", "symlink %s", o->b);
+    close(fd);
+    return;
+  }
+  case OP_MOUNT: /* a=fstype b=source c=dest d=options */
+    if (mkdirs_in_root(o->c, 0755) < 0) die_errno("mount", "mkdir %s", o->c);
+    fd = open_in_root(o->c, O_PATH | O_DIRECTORY);
+    if (fd < 0) die_errno("mount", "open %s", o->c);
+    {
+      unsigned long flags = parse_mount_opts(o->d, data, sizeof data);
+      if (mount(o->b, fd_path(fd), o->a, flags & ~MS_REC, data[0] ? data : NULL) < 0)
+        die_errno("mount", "mount %s on %s", o->a, o->c);
+    }
+    close(fd);
+    return;
+  case OP_BIND: /* a=host source b=dest c=options */
+    if (stat(o->a, &st) < 0) die_errno("bind", "stat %s", o->a);
+    if (S_ISDIR(st.st_mode) ? mkdirs_in_root(o->b, 0755) : touch_in_root(o->b))
+      die_errno("bind", "create %s", o->b);
+    fd = open_in_root(o->b, O_PATH);
+    if (fd < 0) die_errno("bind", "open %s", o->b);
+    {
+      unsigned long flags = parse_mount_opts(o->c, data, sizeof data);
+      if (mount(o->a, fd_path(fd), NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+        die_errno("bind", "bind %s on %s", o->a, o->b);
+      close(fd);
+      fd = open_in_root(o->b, O_PATH); /* reopen: the fd above points under the new mount */
+      if (fd < 0) die_errno("bind", "open %s", o->b);
+      remount_bind(fd, flags, o->b);
+    }
+    close(fd);
+    return;
+  case OP_REBIND: /* a=dest b=options: bind a path of the container onto itself, e.g. read-only */
+    fd = open_in_root(o->a, O_PATH);
+    if (fd < 0 && errno == ENOENT) return; /* nothing there to protect (kernel without it) */
+    if (fd < 0) die_errno("rebind", "open %s", o->a);
+    if (mount(fd_path(fd), fd_path(fd), NULL, MS_BIND | MS_REC, NULL) < 0)
+      die_errno("rebind", "bind %s", o->a);
+    close(fd);
+    fd = open_in_root(o->a, O_PATH);
+    if (fd < 0) die_errno("rebind", "open %s", o->a);
+    remount_bind(fd, parse_mount_opts(o->b, data, sizeof data), o->a);
+    close(fd);
+    return;
+  case OP_REMOUNT: /* a=dest b=options: change flags of an existing mount (not a bind) */
+    fd = open_in_root(o->a, O_PATH);
+    if (fd < 0) die_errno("remount", "open %s", o->a);
+    if (mount(NULL, fd_path(fd), NULL, MS_REMOUNT | parse_mount_opts(o->b, data, sizeof data),
+              data[0] ? data : NULL) < 0)
+      die_errno("remount", "remount %s", o->a);
+    close(fd);
+    return;
+  case OP_WRITE: /* a=dest b=content: resolved in the root, so a planted symlink stays inside */
+    if (touch_in_root(o->a) < 0) die_errno("write", "create %s", o->a);
+    fd = open_in_root(o->a, O_WRONLY | O_TRUNC | O_NOCTTY);
+    if (fd < 0) die_errno("write", "open %s", o->a);
+    write_all(fd, o->b, strlen(o->b));
+    close(fd);
+    return;
+  case OP_MASK: /* a=dest: hide a host-sensitive path; a missing path needs no mask */
+    fd = open_in_root(o->a, O_PATH);
+    if (fd < 0 && errno == ENOENT) return;
+    if (fd < 0 || fstat(fd, &st) < 0) die_errno("mask", "open %s", o->a);
+    if (S_ISDIR(st.st_mode)) {
+      if (mount("tmpfs", fd_path(fd), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "size=0,mode=000") < 0)
+        die_errno("mask", "mask %s", o->a);
+    } else if (mount("/dev/null", fd_path(fd), NULL, MS_BIND, NULL) < 0) {
+      die_errno("mask", "mask %s", o->a);
+    }
+    close(fd);
+    return;
+  }
+}
+
+/* ---- capabilities and seccomp --------------------------------------------------------------- */
+
+static const char *cap_names[] = {
+    "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
+    "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
+    "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
+    "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
+    "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
+    "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore"};
+#define N_CAP_NAMES ((int)(sizeof cap_names / sizeof cap_names[0]))
+
+static uint64_t parse_caps(const char *list) {
+  uint64_t mask = 0;
+  char copy[2048];
+  snprintf(copy, sizeof copy, "%s", list);
+  for (char *save, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    int k;
+    for (k = 0; k < N_CAP_NAMES; k++)
+      if (strcmp(w, cap_names[k]) == 0) break;
+    if (k == N_CAP_NAMES) die_usage("unknown capability %s", w);
+    mask |= 1ULL << k;
+  }
+  return mask;
+}
+
+/*
+ * Order matters: the bounding set is trimmed first (needs CAP_SETPCAP), then the seccomp filter
+ * is loaded (needs CAP_SYS_ADMIN unless no_new_privs is set), and only then are the effective,
+ * permitted and inheritable sets lowered, since that may remove the two capabilities above.
+ */
+static void drop_privileges(void) {
+  if (opt.caps_keep) {
+    uint64_t keep = parse_caps(opt.caps_keep);
+    int last = 40;
+    FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+    if (f) {
+      if (fscanf(f, "%d", &last) != 1) last = 40;
+      fclose(f);
+    }
+    for (int c = 0; c <= last; c++)
+      if (!(c < 64 && (keep >> c) & 1) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+        die_errno("capabilities", "drop capability %d from the bounding set", c);
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  }
+  if (opt.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    die_errno("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)");
+  if (opt.seccomp_fd >= 0) {
+    FILE *f = fdopen(opt.seccomp_fd, "r");
+    char line[256], action[32], name[128];
+    scmp_filter_ctx ctx = NULL;
+    if (!f) die_errno("seccomp", "read policy fd %d", opt.seccomp_fd);
+    while (fgets(line, sizeof line, f)) {
+      int num = 0;
+      if (line[0] == '#' || line[0] == '\n') continue;
+      if (sscanf(line, "default %31s", action) == 1) {
+        ctx = seccomp_init(strcmp(action, "allow") == 0 ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EPERM));
+        if (!ctx) die_usage("seccomp_init failed");
+        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+      } else if (!ctx) {
+        die_usage("seccomp policy must start with a default line");
+      } else if (sscanf(line, "arch %127s", name) == 1) {
+        uint32_t arch = seccomp_arch_resolve_name(name);
+        if (arch) seccomp_arch_add(ctx, arch); /* -EEXIST for the native one is fine */
+      } else if (sscanf(line, "errno %d %127s", &num, name) == 2 ||
+                 sscanf(line, "kill %127s", name) == 1) {
+        int nr = seccomp_syscall_resolve_name(name);
+        uint32_t act = num ? SCMP_ACT_ERRNO((uint32_t)num) : SCMP_ACT_KILL_PROCESS;
+        if (nr == __NR_SCMP_ERROR) continue; /* not a syscall on this architecture */
+        int rc = seccomp_rule_add(ctx, act, nr, 0);
+        if (rc < 0) {
+          errno = -rc;
+          die_errno("seccomp", "add rule for %s", name);
+        }
+      }
+    }
+    fclose(f);
+    if (ctx) {
+      int rc = seccomp_load(ctx);
+      if (rc < 0) {
+        errno = -rc;
+        die_errno("seccomp", "load seccomp filter");
+      }
+    }
+  }
+  if (opt.caps_keep) {
+    uint64_t keep = parse_caps(opt.caps_keep);
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    for (int k = 0; k < 2; k++) {
+      data[k].effective = data[k].permitted = data[k].inheritable = (uint32_t)(keep >> (32 * k));
+    }
+    if (syscall(SYS_capset, &hdr, data) < 0) die_errno("capabilities", "capset");
+  }
+}
+
+/* ---- cgroups and namespaces ----------------------------------------------------------------- */
+
+static void join_cgroups(const int *fds, int n) {
+  for (int k = 0; k < n; k++)
+    if (write(fds[k], "0", 1) != 1) die_errno("cgroup", "join cgroup %s", opt.cgroups[k]);
+}
+
+static void open_cgroups(int *fds) {
+  for (int k = 0; k < opt.n_cgroups; k++) {
+    fds[k] = open(opt.cgroups[k], O_WRONLY | O_CLOEXEC);
+    if (fds[k] < 0) die_errno("cgroup", "open %s", opt.cgroups[k]);
+  }
+}
+
+static const struct {
+  const char *name;
+  int flag;
+} ns_table[] = {
+    /* the order is the setns order: user first (grants rights), mnt last (it changes our root) */
+    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},       {"net", CLONE_NEWNET},
+    {"pid", CLONE_NEWPID},   {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+#define N_NS ((int)(sizeof ns_table / sizeof ns_table[0]))
+
+static int ns_flags(const char *list) {
+  int flags = 0;
+  char copy[256];
+  snprintf(copy, sizeof copy, "%s", list);
+  for (char *save, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+    int k;
+    for (k = 0; k < N_NS; k++)
+      if (strcmp(w, ns_table[k].name) == 0) break;
+    if (k == N_NS) die_usage("unknown namespace %s", w);
+    flags |= ns_table[k].flag;
+  }
+  return flags;
+}
+
+/* ---- the parent side: wait for the child's exec, relay its failure -------------------------- */
+
+/* returns 1 if the child reported a setup error (already relayed to the status fd) */
+static int relay_child_error(int rd) {
+  char buf[4096];
+  ssize_t n, total = 0;
+  while ((n = read(rd, buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    if (opt.status_fd >= 0) write_all(opt.status_fd, buf, (size_t)n);
+    total += n;
+  }
+  close(rd);
+  return total > 0;
+}
+
+static int wait_status(pid_t pid) {
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return 2;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---- start mode ----------------------------------------------------------------------------- */
+
+/* The container's root as the admin sees it (VE_ROOT): a bind of its private area. Private
+ * propagation, so that nothing mounted inside a container ever shows up on the host. */
+static void host_bind(void) {
+  if (mount(opt.host_src, opt.host_dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+    die_errno("mount", "bind %s on %s", opt.host_src, opt.host_dst);
+  if (mount(NULL, opt.host_dst, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
+    die_errno("mount", "make %s private", opt.host_dst);
+}
+
+static int do_host_mounts(void) {
+  if (opt.host_umount && umount2(opt.host_umount, MNT_DETACH) < 0 && errno != EINVAL)
+    die_errno("umount", "umount %s", opt.host_umount);
+  if (opt.host_src) host_bind();
+  return 0;
+}
+
+static int do_start(void) {
+  int go[2], errp[2], cg[MAX_LIST];
+  if (opt.host_src) host_bind();
+  open_cgroups(cg);
+  /* Join the cgroups before clone(): the child then starts inside them and its new cgroup
+   * namespace is rooted at the container's cgroup, not at ours. */
+  join_cgroups(cg, opt.n_cgroups);
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) die_errno("pipe", "pipe");
+  int flags = opt.unshare ? ns_flags(opt.unshare) : 0;
+  /* raw clone with a NULL stack behaves like fork(), so no separate stack is needed */
+  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) die_errno("clone", "clone");
+  if (pid > 0) {
+    close(go[0]);
+    close(errp[1]);
+    status_pid(pid);
+    /* (a user namespace's id maps would be written here, before the child is released) */
+    if (write(go[1], "g", 1) != 1) die_errno("sync", "release child");
+    close(go[1]);
+    if (relay_child_error(errp[0])) {
+      wait_status(pid);
+      return 2;
+    }
+    return 0; /* init runs; it is re-parented when we exit */
+  }
+  char c;
+  err_fd = errp[1];
+  close(go[1]);
+  close(errp[0]);
+  if (read(go[0], &c, 1) != 1) _exit(2); /* parent died before releasing us */
+  close(go[0]);
+  if (setsid() < 0) die_errno("setsid", "setsid");
+  /* Mount events must not travel back to the host: make every mount in our new namespace a
+   * slave (or private) before changing anything. */
+  if (opt.propagation) {
+    unsigned long p = strcmp(opt.propagation, "rprivate") == 0 ? MS_PRIVATE : MS_SLAVE;
+    if (mount(NULL, "/", NULL, MS_REC | p, NULL) < 0) die_errno("mount", "make / %s", opt.propagation);
+  }
+  /* pivot_root needs the new root to be a mount point: bind it onto itself. */
+  if (mount(opt.rootfs, opt.rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    die_errno("mount", "bind %s", opt.rootfs);
+  root_fd = open(opt.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) die_errno("rootfs", "open %s", opt.rootfs);
+  for (int k = 0; k < opt.n_ops; k++) run_op(&opt.ops[k]);
+  /* pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the
+   * container's tree, with no path back to the host's. */
+  if (fchdir(root_fd) < 0) die_errno("pivot_root", "chdir %s", opt.rootfs);
+  if (syscall(SYS_pivot_root, ".", ".") < 0) die_errno("pivot_root", "pivot_root %s", opt.rootfs);
+  if (umount2(".", MNT_DETACH) < 0) die_errno("pivot_root", "detach old root");
+  if (chdir("/") < 0) die_errno("pivot_root", "chdir /");
+  if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname)) < 0)
+    die_errno("hostname", "sethostname %s", opt.hostname);
+  drop_privileges();
+  if (opt.n_env) {
+    opt.env[opt.n_env] = NULL;
+    execve(opt.argv[0], opt.argv, opt.env);
+  } else {
+    execv(opt.argv[0], opt.argv);
+  }
+  die_errno("execve", "exec %s", opt.argv[0]);
+}
+
+/* ---- join mode (exec, enter) ---------------------------------------------------------------- */
+
+static volatile sig_atomic_t winch = 1, child_pid = 0;
+static void on_winch(int s) { (void)s; winch = 1; }
+static void forward_signal(int s) {
+  if (child_pid > 0) kill(child_pid, s);
+}
+
+/* relay between our terminal and the pty master until the shell closes its side */
+static void relay_pty(int master) {
+  struct termios saved, raw;
+  int tty = isatty(0) && tcgetattr(0, &saved) == 0;
+  if (tty) {
+    raw = saved;
+    cfmakeraw(&raw);
+    tcsetattr(0, TCSANOW, &raw);
+  }
+  struct sigaction sa = {.sa_handler = on_winch};
+  sigaction(SIGWINCH, &sa, NULL);
+  char buf[8192];
+  for (;;) {
+    if (winch && tty) {
+      struct winsize ws;
+      winch = 0;
+      if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+    }
+    struct pollfd p[2] = {{0, POLLIN, 0}, {master, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = read(master, buf, sizeof buf);
+      if (n <= 0) break;
+      write_all(1, buf, (size_t)n);
+    }
+    if (p[0].revents & (POLLIN | POLLHUP)) {
+      ssize_t n = read(0, buf, sizeof buf);
+      if (n <= 0) {
+        p[0].fd = -1;
+        break;
+      }
+      write_all(master, buf, (size_t)n);
+    }
+  }
+  if (tty) tcsetattr(0, TCSANOW, &saved);
+}
+
+static int do_join(void) {
+  int nsfd[N_NS], cg[MAX_LIST], errp[2], master = -1;
+  char path[64];
+  int want = opt.unshare ? ns_flags(opt.unshare) : 0;
+  /* open every namespace and cgroup file first: after setns(mnt) these host paths are gone */
+  for (int k = 0; k < N_NS; k++) {
+    nsfd[k] = -1;
+    if (!(want & ns_table[k].flag)) continue;
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)opt.join, ns_table[k].name);
+    nsfd[k] = open(path, O_RDONLY | O_CLOEXEC);
+    if (nsfd[k] < 0) die_errno("setns", "open %s", path);
+  }
+  open_cgroups(cg);
+  for (int k = 0; k < N_NS; k++)
+    if (nsfd[k] >= 0 && setns(nsfd[k], ns_table[k].flag) < 0)
+      die_errno("setns", "join %s namespace of %d", ns_table[k].name, (int)opt.join);
+  if (!opt.argv[0]) { /* live hostname change: the uts namespace applies to us at once */
+    if (sethostname(opt.hostname, strlen(opt.hostname)) < 0)
+      die_errno("hostname", "sethostname %s", opt.hostname);
+    return 0;
+  }
+  if (opt.pty) {
+    /* the container's own /dev/ptmx, so the shell's tty lives in the container's devpts */
+    master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) die_errno("pty", "open /dev/ptmx");
+  }
+  if (pipe2(errp, O_CLOEXEC) < 0) die_errno("pipe", "pipe");
+  signal(SIGINT, SIG_IGN); /* the terminal sends these to the child too; we wait for it */
+  signal(SIGQUIT, SIG_IGN);
+  pid_t pid = fork(); /* setns(pid) applies to children only */
+  if (pid < 0) die_errno("fork", "fork");
+  if (pid > 0) {
+    child_pid = pid;
+    struct sigaction sa = {.sa_handler = forward_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    close(errp[1]);
+    status_pid(pid);
+    if (relay_child_error(errp[0])) {
+      wait_status(pid);
+      return 2;
+    }
+    if (master >= 0) relay_pty(master);
+    return wait_status(pid);
+  }
+  err_fd = errp[1];
+  close(errp[0]);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGQUIT, SIG_DFL);
+  join_cgroups(cg, opt.n_cgroups);
+  if (chdir(opt.cwd ? opt.cwd : "/") < 0) die_errno("chdir", "chdir %s", opt.cwd ? opt.cwd : "/");
+  if (master >= 0) {
+    const char *slave = ptsname(master);
+    if (setsid() < 0) die_errno("pty", "setsid");
+    int s = slave ? open(slave, O_RDWR) : -1;
+    if (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0) die_errno("pty", "open %s", slave ? slave : "pty");
+    dup2(s, 0);
+    dup2(s, 1);
+    dup2(s, 2);
+    if (s > 2) close(s);
+  }
+  drop_privileges();
+  opt.env[opt.n_env] = NULL;
+  environ = opt.env;
+  execvp(opt.argv[0], opt.argv);
+  die_errno("execve", "exec %s", opt.argv[0]);
+}
+
+/* ---- lock mode ------------------------------------------------------------------------------ */
+
+/* Node has no flock(); this process holds the lock for berth and dies with it (stdin EOF). */
+static int do_lock(void) {
+  int fd = open(opt.lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) die_errno("lock", "open %s", opt.lock);
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) die_errno("lock", "lock %s", opt.lock);
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  write_all(opt.status_fd >= 0 ? opt.status_fd : 1, "{\"locked\":true}\n", 16);
+  char buf[64];
+  while (read(0, buf, sizeof buf) > 0) {
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  parse_args(argc, argv);
+  if (opt.status_fd >= 0) fcntl(opt.status_fd, F_SETFD, FD_CLOEXEC);
+  if (opt.seccomp_fd >= 0) fcntl(opt.seccomp_fd, F_SETFD, FD_CLOEXEC);
+  if (opt.lock) return do_lock();
+  if (!opt.argv[0]) return do_host_mounts();
+  if (opt.join) return do_join();
+  return do_start();
+}

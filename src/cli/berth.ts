@@ -1,0 +1,114 @@
+// berth CLI entry: global options, the command table (loaded lazily: Node start-up is
+// user-visible) and the single place where errors become messages and exit codes.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BerthError } from '../core/errors.ts';
+import { makeCtx } from '../ops/context.ts';
+import { makePaths } from '../host/paths.ts';
+import type { Command, Io } from './command.ts';
+
+export const VERSION = '0.1.0';
+
+type Loader = () => Promise<Command>;
+const COMMANDS: Record<string, Loader> = {
+  create: async () => (await import('./commands/create.ts')).command,
+  start: async () => (await import('./commands/start.ts')).command,
+  stop: async () => (await import('./commands/stop.ts')).command,
+  restart: async () => (await import('./commands/restart.ts')).command,
+  status: async () => (await import('./commands/status.ts')).command,
+  enter: async () => (await import('./commands/enter.ts')).command,
+  exec: async () => (await import('./commands/exec.ts')).command,
+  set: async () => (await import('./commands/set.ts')).command,
+  list: async () => (await import('./commands/list.ts')).command,
+  destroy: async () => (await import('./commands/destroy.ts')).command,
+  mount: async () => (await import('./commands/mount.ts')).mountCommand,
+  umount: async () => (await import('./commands/mount.ts')).umountCommand,
+  suspend: async () => (await import('./commands/suspend.ts')).suspendCommand,
+  resume: async () => (await import('./commands/suspend.ts')).resumeCommand,
+  template: async () => (await import('./commands/template.ts')).command,
+};
+const ALIASES: Record<string, string> = { delete: 'destroy', ls: 'list', chkpnt: 'suspend', restore: 'resume' };
+
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+async function usage(): Promise<string> {
+  const lines = [
+    'berth: Linux system containers (OpenVZ-style) on a stock kernel',
+    '',
+    'Usage: berth [--root DIR] [--debug] VERB [ARGS...]',
+    '       berth help VERB | berth VERB --help',
+    '',
+    'Verbs:',
+  ];
+  for (const [verb, load] of Object.entries(COMMANDS)) lines.push(`  ${verb.padEnd(10)} ${(await load()).summary}`);
+  lines.push('  version    print the version', '  help       this text, or the manual of one verb');
+  lines.push('', 'Global options:', '  --root DIR  prefix for every berth path (also BERTH_ROOT); default /');
+  lines.push('  --debug     print stack traces of unexpected errors', '', 'Exit codes: docs/errors.md (vzctl-compatible numbers).');
+  return lines.join('\n');
+}
+
+async function helpFor(verb: string): Promise<string> {
+  const load = COMMANDS[ALIASES[verb] ?? verb];
+  if (!load) throw new BerthError('BAD_SYNTAX', `help: unknown verb ${JSON.stringify(verb)}`, { hint: 'berth help' });
+  const c = await load();
+  return `Usage: ${c.usage}\n\n${c.summary}.\n\n${c.help}`;
+}
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  let debug = false;
+  let root = process.env['BERTH_ROOT'] || '/';
+  const args = [...argv];
+  try {
+    while (args[0]?.startsWith('--')) {
+      const opt = args.shift() as string;
+      if (opt === '--debug') debug = true;
+      else if (opt === '--root') root = args.shift() ?? '';
+      else if (opt.startsWith('--root=')) root = opt.slice(7);
+      else if (opt === '--help') args.unshift('help');
+      else if (opt === '--version') args.unshift('version');
+      else throw new BerthError('BAD_SYNTAX', `unknown option ${opt}`, { hint: 'berth help' });
+    }
+    if (!root.startsWith('/')) throw new BerthError('BAD_VALUE', `--root must be an absolute path, not ${JSON.stringify(root)}`);
+    const verb = args.shift();
+    if (verb === undefined || verb === 'help') {
+      io.out(args[0] ? await helpFor(args[0]) : await usage());
+      return verb === undefined ? 20 : 0;
+    }
+    if (verb === 'version') {
+      io.out(`berth ${VERSION}`);
+      return 0;
+    }
+    const load = COMMANDS[ALIASES[verb] ?? verb];
+    if (!load) throw new BerthError('BAD_SYNTAX', `unknown verb ${JSON.stringify(verb)}`, { hint: 'berth help lists the verbs' });
+    if (args.includes('--help') && !(verb === 'exec' && args.indexOf('--help') > 1)) {
+      io.out(await helpFor(verb));
+      return 0;
+    }
+    const cmd = await load();
+    if (!cmd.noRoot && process.getuid?.() !== 0) {
+      throw new BerthError('NO_ACCESS', `${verb}: berth must run as root`, { hint: `sudo berth ${verb} ...` });
+    }
+    const helper = process.env['BERTH_HELPER'] || resolve(PACKAGE_ROOT, 'helper/berth-nsexec');
+    const ctx = makeCtx(makePaths(root, helper), (m) => io.err(m));
+    return await cmd.run(ctx, args, io);
+  } catch (err) {
+    if (err instanceof BerthError) {
+      io.err(`berth: ${err.message}`);
+      if (err.hint) io.err(`berth: hint: ${err.hint}`);
+      if (debug && err.cause) io.err(String((err.cause as Error).stack ?? err.cause));
+      return err.exitCode;
+    }
+    io.err(`berth: unexpected error: ${(err as Error).message ?? String(err)}`);
+    if (debug) io.err(String((err as Error).stack));
+    else io.err('berth: hint: run again with --debug for details');
+    return 3;
+  }
+}
+
+function defaultIo(): Io {
+  return {
+    out: (s) => process.stdout.write(`${s}\n`),
+    err: (s) => process.stderr.write(`${s}\n`),
+    stdinIsTty: process.stdin.isTTY === true,
+  };
+}

@@ -1,0 +1,40 @@
+// The shape of one CLI verb, and the argument parsing every verb shares.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { BerthError } from '../core/errors.ts';
+import type { Ctx } from '../ops/context.ts';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  stdinIsTty: boolean;
+}
+
+export interface Command {
+  summary: string;
+  usage: string;
+  /** man-page style body for `berth help VERB` */
+  help: string;
+  /** may run as non-root (read-only, or no host access at all) */
+  noRoot?: boolean;
+  run(ctx: Ctx, args: string[], io: Io): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** parseArgs with berth's errors: unknown options and missing values are BAD_SYNTAX (20). */
+export function parse<O extends Options>(verb: string, args: string[], options: O, maxPositionals = 1) {
+  try {
+    const r = parseArgs({ args, options, allowPositionals: true, strict: true });
+    if (r.positionals.length > maxPositionals) {
+      throw new BerthError('BAD_SYNTAX', `${verb}: unexpected argument ${JSON.stringify(r.positionals[maxPositionals])}`, {
+        hint: `see berth help ${verb}`,
+      });
+    }
+    return r;
+  } catch (err) {
+    if (err instanceof BerthError) throw err;
+    throw new BerthError('BAD_SYNTAX', `${verb}: ${(err as Error).message.replace(/\. To specify.*$/s, '').replace(/\.$/, '')}`, {
+      hint: `see berth help ${verb}`,
+    });
+  }
+}

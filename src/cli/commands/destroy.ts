@@ -1,0 +1,20 @@
+// berth destroy CTID
+import { parseCtId } from '../../core/ctid.ts';
+import { destroyContainer } from '../../ops/destroy.ts';
+import { type Command, parse } from '../command.ts';
+
+export const command: Command = {
+  summary: 'delete a stopped container and all its files',
+  usage: 'berth destroy CTID',
+  help: `Removes the private area, the config file (/etc/berth/ct/CTID.conf), the console log and
+runtime leftovers. The container must be stopped. This cannot be undone.
+
+Exit codes: 32 running, 14 no such container.`,
+  async run(ctx, args, io) {
+    const { positionals } = parse('destroy', args, {});
+    const id = parseCtId(positionals[0]);
+    await destroyContainer(ctx, id);
+    io.err(`Container ${id} destroyed`);
+    return 0;
+  },
+};

@@ -1,0 +1,66 @@
+// berth list [-a] [-H] [-o FIELD,...] [-s FIELD] [--json]  (vzlist)
+import { BerthError } from '../../core/errors.ts';
+import { type CtRow, LIST_FIELDS, type ListField, listContainers } from '../../ops/list.ts';
+import { type Command, parse } from '../command.ts';
+import { formatTable } from '../output.ts';
+
+const DEFAULT_FIELDS: ListField[] = ['ctid', 'nproc', 'status', 'ip', 'hostname'];
+const HEADERS: Partial<Record<ListField, string>> = { ip: 'IP_ADDR' };
+const ALIASES: Record<string, ListField> = { veid: 'ctid', ip_addr: 'ip', ram: 'physpages', swap: 'swappages' };
+
+function field(name: string): ListField {
+  const f = (ALIASES[name.toLowerCase()] ?? name.toLowerCase()) as ListField;
+  if (!LIST_FIELDS.includes(f)) {
+    throw new BerthError('BAD_VALUE', `list: unknown field ${JSON.stringify(name)}`, { hint: `fields: ${LIST_FIELDS.join(', ')}` });
+  }
+  return f;
+}
+
+function cell(r: CtRow, f: ListField): string {
+  const v = r[f];
+  return v === null ? '-' : String(v);
+}
+
+export const command: Command = {
+  summary: 'list containers (vzlist)',
+  usage: 'berth list [-a] [-H] [-o FIELD,...] [-s [-]FIELD] [--json]',
+  help: `Lists running containers (all with -a), one per line.
+
+  -a, --all          include stopped containers
+  -H, --no-header    omit the header line
+  -o, --output LIST  comma-separated fields (default ctid,nproc,status,ip,hostname)
+  -s, --sort FIELD   sort by FIELD; a leading "-" reverses
+  --json             print a JSON array of objects (all fields unless -o is given)
+
+Fields: ${LIST_FIELDS.join(', ')}.`,
+  async run(ctx, args, io) {
+    const { values } = parse('list', args, {
+      all: { type: 'boolean', short: 'a' },
+      'no-header': { type: 'boolean', short: 'H' },
+      output: { type: 'string', short: 'o' },
+      sort: { type: 'string', short: 's' },
+      json: { type: 'boolean' },
+    }, 0);
+    const fields = values.output ? values.output.split(',').filter(Boolean).map(field) : null;
+    let rows = listContainers(ctx, values.all ?? false);
+    if (values.sort) {
+      const desc = values.sort.startsWith('-');
+      const f = field(desc ? values.sort.slice(1) : values.sort);
+      rows = [...rows].sort((a, b) => {
+        const x = a[f];
+        const y = b[f];
+        const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x ?? '').localeCompare(String(y ?? ''), undefined, { numeric: true });
+        return desc ? -c : c;
+      });
+    }
+    if (values.json) {
+      const pick = fields ?? [...LIST_FIELDS];
+      io.out(JSON.stringify(rows.map((r) => Object.fromEntries(pick.map((f) => [f, r[f]]))), null, 2));
+      return 0;
+    }
+    const use = fields ?? DEFAULT_FIELDS;
+    const text = formatTable(use.map((f) => HEADERS[f] ?? f.toUpperCase()), rows.map((r) => use.map((f) => cell(r, f))), !values['no-header']);
+    if (text) io.out(text);
+    return 0;
+  },
+};

@@ -1,0 +1,44 @@
+// berth set CTID [--ram SIZE] [--swap SIZE] [--cpus N] [--cpulimit PCT] [--cpuunits N] ... [--save]
+import { parseCtId } from '../../core/ctid.ts';
+import { setContainer } from '../../ops/set.ts';
+import { type Command, parse } from '../command.ts';
+
+export const command: Command = {
+  summary: 'change resources and settings (live and/or saved)',
+  usage: 'berth set CTID [OPTIONS] [--save]',
+  help: `Applies the changes to a running container at once; with --save, also writes them to
+/etc/berth/ct/CTID.conf (keeping its comments and key order). A stopped container needs --save.
+
+  --ram SIZE         RAM limit, e.g. 512M, 2G (PHYSPAGES)
+  --swap SIZE        swap allowed on top of RAM; 0 = none (SWAPPAGES)
+  --cpus N           CPUs worth of time (CPUS)
+  --cpulimit PCT     CPU cap in percent of one CPU, 0 = none (CPULIMIT)
+  --cpuunits N       relative CPU weight, 8..500000, default 1000 (CPUUNITS)
+  --numproc N        maximum processes and threads (NUMPROC)
+  --hostname NAME    hostname (HOSTNAME)
+  --onboot yes|no    start at host boot (ONBOOT)
+  --description TXT  free text (DESCRIPTION)
+  --save             also save to the config file
+
+Sizes take K, M, G, T suffixes; "unlimited" lifts a limit.
+Exit codes: 21 bad value, 70 bad hostname, 31 not running (without --save).`,
+  async run(ctx, args, io) {
+    const { values, positionals } = parse('set', args, {
+      ram: { type: 'string' },
+      swap: { type: 'string' },
+      cpus: { type: 'string' },
+      cpulimit: { type: 'string' },
+      cpuunits: { type: 'string' },
+      numproc: { type: 'string' },
+      hostname: { type: 'string' },
+      onboot: { type: 'string' },
+      description: { type: 'string' },
+      save: { type: 'boolean' },
+    });
+    const id = parseCtId(positionals[0]);
+    const { save, ...opts } = values;
+    const r = await setContainer(ctx, id, opts, save ?? false);
+    io.err(`${r.applied ? 'Applied' : 'Not running; not applied'}${r.saved ? ', saved' : ''}: ${Object.entries(r.keys).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    return 0;
+  },
+};

@@ -1,0 +1,36 @@
+// The default capability bounding set of a container: everything except what reaches past it.
+export const ALL_CAPS = [
+  'chown', 'dac_override', 'dac_read_search', 'fowner', 'fsetid', 'kill', 'setgid', 'setuid',
+  'setpcap', 'linux_immutable', 'net_bind_service', 'net_broadcast', 'net_admin', 'net_raw',
+  'ipc_lock', 'ipc_owner', 'sys_module', 'sys_rawio', 'sys_chroot', 'sys_ptrace', 'sys_pacct',
+  'sys_admin', 'sys_boot', 'sys_nice', 'sys_resource', 'sys_time', 'sys_tty_config', 'mknod',
+  'lease', 'audit_write', 'audit_control', 'setfcap', 'mac_override', 'mac_admin', 'syslog',
+  'wake_alarm', 'block_suspend', 'audit_read', 'perfmon', 'bpf', 'checkpoint_restore',
+] as const;
+
+export type Capability = (typeof ALL_CAPS)[number];
+
+/** Each of these acts on the whole host, not on the container's namespaces. */
+export const DEFAULT_DROP: readonly Capability[] = [
+  'sys_module', // load kernel modules
+  'sys_rawio', // raw I/O ports and /dev/mem
+  'sys_time', // set the host clock
+  'sys_pacct', // process accounting for the host
+  'mac_admin', // change the host's LSM policy
+  'mac_override',
+  'audit_control', // host audit rules
+  'syslog', // read/clear the host kernel log
+  'wake_alarm',
+  'block_suspend',
+  'bpf', // load BPF programs into the host kernel
+  'perfmon', // observe host-wide performance events
+];
+
+/**
+ * The capabilities a container keeps: all but the dropped ones, and only those berth itself
+ * holds (a container cannot be given what its creator lacks; capset would fail with EPERM).
+ * `available` is the CapPrm mask of berth's own process.
+ */
+export function keptCapabilities(available: bigint, drop: readonly string[] = DEFAULT_DROP): Capability[] {
+  return ALL_CAPS.filter((c, bit) => !drop.includes(c) && ((available >> BigInt(bit)) & 1n) === 1n);
+}

@@ -1,0 +1,49 @@
+// CtConfig + host facts -> the helper plans for start and exec (pure; what a container *is*).
+import { keptCapabilities } from './capabilities.ts';
+import type { CtConfig } from './ct-config.ts';
+import type { JoinPlan, StartPlan } from './helper-args.ts';
+import { type CgroupMount, planMounts } from './mounts.ts';
+
+export const NAMESPACES = ['pid', 'uts', 'ipc', 'mnt', 'net', 'cgroup'] as const;
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface HostFacts {
+  cgroupMounts: readonly CgroupMount[];
+  cgroupProcs: readonly string[];
+  consoleLog: string;
+  /** CapPrm of berth's own process */
+  availableCaps: bigint;
+}
+
+export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
+  return {
+    rootfs: cfg.veRoot,
+    namespaces: NAMESPACES,
+    cgroupProcs: facts.cgroupProcs,
+    mounts: planMounts({ cgroups: facts.cgroupMounts, consoleLog: facts.consoleLog, hostname: cfg.hostname }),
+    hostname: cfg.hostname,
+    caps: keptCapabilities(facts.availableCaps),
+    // systemd reads $container to know it runs in a container (systemd-detect-virt: container-other)
+    env: [`PATH=${DEFAULT_PATH}`, 'container=berth', 'TERM=linux', 'HOME=/root'],
+    init: ['/sbin/init'],
+  };
+}
+
+export function execPlan(
+  pid: number,
+  cgroupProcs: readonly string[],
+  argv: readonly string[],
+  opts: { pty: boolean; term?: string | undefined; availableCaps: bigint },
+): JoinPlan {
+  return {
+    pid,
+    namespaces: NAMESPACES,
+    cgroupProcs,
+    caps: keptCapabilities(opts.availableCaps),
+    env: [`PATH=${DEFAULT_PATH}`, 'HOME=/root', `TERM=${opts.term || 'xterm'}`, 'container=berth'],
+    cwd: '/',
+    pty: opts.pty,
+    argv,
+  };
+}

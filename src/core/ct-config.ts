@@ -1,0 +1,126 @@
+// The one internal model of a container, built from its KEY="value" config (and later OCI specs).
+import { BerthError } from './errors.ts';
+import type { CtId } from './ctid.ts';
+import { formatSize, parseSize } from './size.ts';
+
+export interface Resources {
+  /** bytes of RAM (memory limit), null = unlimited */
+  ram: number | null;
+  /** bytes of swap on top of RAM (VSwap), null = unlimited */
+  swap: number | null;
+  /** CPUs worth of time the container may use */
+  cpus: number | null;
+  /** percent of one CPU (vzctl --cpulimit); 0/null = unlimited */
+  cpulimit: number | null;
+  /** relative CPU weight, vzctl scale (default 1000) */
+  cpuunits: number | null;
+  /** maximum number of processes/threads */
+  numproc: number | null;
+}
+
+export interface CtConfig {
+  id: CtId;
+  ostemplate: string;
+  hostname: string;
+  veRoot: string;
+  vePrivate: string;
+  onboot: boolean;
+  ipAddr: string[];
+  stopTimeout: number;
+  resources: Resources;
+}
+
+export interface GlobalDefaults {
+  veRoot: string;
+  vePrivate: string;
+  defOstemplate: string;
+  stopTimeout: number;
+}
+
+const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export function validateHostname(h: string): string {
+  if (!HOSTNAME_RE.test(h)) {
+    throw new BerthError('BAD_HOSTNAME', `invalid hostname ${JSON.stringify(h)}`, {
+      hint: 'letters, digits and -, dot-separated labels of up to 63 characters',
+    });
+  }
+  return h;
+}
+
+function intIn(raw: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+    throw new BerthError('BAD_VALUE', `invalid value for ${what}: ${JSON.stringify(raw)}`, {
+      hint: `expected a whole number from ${min} to ${max}`,
+    });
+  }
+  return Number(raw);
+}
+
+/** vzctl "barrier:limit" pairs: berth uses the limit (the last part). */
+function lastPart(raw: string): string {
+  return raw.includes(':') ? (raw.split(':').pop() ?? '') : raw;
+}
+
+export function parseRam(raw: string, what = 'ram'): number | null {
+  return parseSize(lastPart(raw), what, what.endsWith('PAGES'));
+}
+
+export function parseNumproc(raw: string): number | null {
+  const v = lastPart(raw);
+  return v === 'unlimited' ? null : intIn(v, 'numproc', 1, 4194304);
+}
+
+export function parseCpus(raw: string): number | null {
+  return raw === 'unlimited' || raw === '0' ? null : intIn(raw, 'cpus', 1, 4096);
+}
+
+export function parseCpulimit(raw: string): number | null {
+  const v = raw.endsWith('%') ? raw.slice(0, -1) : raw;
+  const n = intIn(v, 'cpulimit', 0, 409600);
+  return n === 0 ? null : n;
+}
+
+export function parseCpuunits(raw: string): number | null {
+  return intIn(raw, 'cpuunits', 8, 500000);
+}
+
+export function resourcesFrom(rec: Record<string, string | undefined>): Resources {
+  const ramRaw = rec['PHYSPAGES'] ?? rec['RAM'];
+  const swapRaw = rec['SWAPPAGES'] ?? rec['SWAP'];
+  return {
+    ram: ramRaw ? parseRam(ramRaw, rec['PHYSPAGES'] ? 'PHYSPAGES' : 'RAM') : null,
+    swap: swapRaw ? parseRam(swapRaw, rec['SWAPPAGES'] ? 'SWAPPAGES' : 'SWAP') : null,
+    cpus: rec['CPUS'] ? parseCpus(rec['CPUS']) : null,
+    cpulimit: rec['CPULIMIT'] ? parseCpulimit(rec['CPULIMIT']) : null,
+    cpuunits: rec['CPUUNITS'] ? parseCpuunits(rec['CPUUNITS']) : null,
+    numproc: rec['NUMPROC'] ? parseNumproc(rec['NUMPROC']) : null,
+  };
+}
+
+/** $VEID is substituted in VE_ROOT and VE_PRIVATE only (vzctl). */
+export function expandVeid(pattern: string, id: CtId): string {
+  return pattern.replaceAll('$VEID', id).replaceAll('${VEID}', id);
+}
+
+export function ctConfigFrom(id: CtId, rec: Record<string, string>, g: GlobalDefaults): CtConfig {
+  const hostname = rec['HOSTNAME'] || defaultHostname(id);
+  return {
+    id,
+    ostemplate: rec['OSTEMPLATE'] ?? g.defOstemplate,
+    hostname,
+    veRoot: expandVeid(rec['VE_ROOT'] ?? g.veRoot, id),
+    vePrivate: expandVeid(rec['VE_PRIVATE'] ?? g.vePrivate, id),
+    onboot: rec['ONBOOT'] === 'yes',
+    ipAddr: (rec['IP_ADDRESS'] ?? '').split(/\s+/).filter(Boolean),
+    stopTimeout: rec['STOP_TIMEOUT'] ? intIn(rec['STOP_TIMEOUT'], 'STOP_TIMEOUT', 1, 3600) : g.stopTimeout,
+    resources: resourcesFrom(rec),
+  };
+}
+
+export function defaultHostname(id: CtId): string {
+  const h = /^\d+$/.test(id) ? `ct${id}` : id.replace(/[_.]/g, '-').replace(/-+$/, '');
+  return HOSTNAME_RE.test(h) ? h : 'ct';
+}
+
+export { formatSize };

@@ -1,0 +1,48 @@
+// Every way berth can fail, with its exit code (vzctl-compatible numbers where vzctl has one).
+export const ERRORS = {
+  SYSTEM: { exit: 3, http: 500, doc: 'unexpected system error (VZ_SYSTEM_ERROR)' },
+  CT_CREATE: { exit: 7, http: 500, doc: 'the helper failed to build the container (VZ_ENVCREATE_ERROR)' },
+  LOCKED: { exit: 9, http: 409, doc: 'another berth command holds the container lock (VZ_LOCKED)' },
+  NO_ACCESS: { exit: 12, http: 403, doc: 'berth must run as root (VZ_NO_ACCES)' },
+  NO_CT_CONFIG: { exit: 14, http: 404, doc: 'no such container: its config file is missing (VZ_NOVECONFIG)' },
+  BAD_SYNTAX: { exit: 20, http: 400, doc: 'unknown verb or option, or a missing argument (VZ_INVALID_PARAMETER_SYNTAX)' },
+  BAD_VALUE: { exit: 21, http: 400, doc: 'an option or config value is malformed (VZ_INVALID_PARAMETER_VALUE)' },
+  NOT_RUNNING: { exit: 31, http: 409, doc: 'the container is not running (VZ_VE_NOT_RUNNING)' },
+  RUNNING: { exit: 32, http: 409, doc: 'the container is running (VZ_VE_RUNNING)' },
+  STOP_FAILED: { exit: 33, http: 500, doc: 'processes of the container survived the stop (VZ_STOP_ERROR)' },
+  NOT_MOUNTED: { exit: 40, http: 409, doc: 'the container root is not mounted (VZ_FS_NOT_MOUNTED)' },
+  MOUNTED: { exit: 41, http: 409, doc: 'the container root is already mounted (VZ_FS_MOUNTED)' },
+  NO_PRIVATE: { exit: 43, http: 404, doc: 'the private area is missing (VZ_FS_NOPRVT)' },
+  PRIVATE_EXISTS: { exit: 44, http: 409, doc: 'a container with this CTID already exists (VZ_FS_PRVT_AREA_EXIST)' },
+  BAD_TEMPLATE: { exit: 47, http: 404, doc: 'the OS template is missing or damaged (VZ_FS_BAD_TMPL)' },
+  NEW_PRIVATE: { exit: 48, http: 500, doc: 'the private area could not be created (VZ_FS_NEW_VE_PRVT)' },
+  CANT_MOUNT: { exit: 50, http: 500, doc: 'the container root could not be mounted (VZ_FS_CANTMOUNT)' },
+  CANT_UMOUNT: { exit: 51, http: 500, doc: 'the container root could not be unmounted (VZ_FS_CANTUMOUNT)' },
+  BAD_HOSTNAME: { exit: 70, http: 400, doc: 'the hostname is not valid (VZ_BADHOSTNAME)' },
+  CONFIG_INVALID: { exit: 85, http: 500, doc: 'a config file cannot be parsed (VZ_INVALID_CONFIG)' },
+  NO_TTY: { exit: 2, http: 400, doc: 'enter needs a terminal on stdin' },
+  COMMAND_NOT_FOUND: { exit: 127, http: 404, doc: 'exec: the command does not exist in the container' },
+  COMMAND_NOT_EXECUTABLE: { exit: 126, http: 400, doc: 'exec: the command cannot be executed' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class BerthError extends Error {
+  override name = 'BerthError';
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  get exitCode(): number {
+    return ERRORS[this.code].exit;
+  }
+
+  get httpStatus(): number {
+    return ERRORS[this.code].http;
+  }
+}

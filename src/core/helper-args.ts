@@ -1,0 +1,85 @@
+// Container plans -> berth-nsexec argv (pure, golden-tested). The argv is the helper's whole API.
+import type { MountOp } from './mounts.ts';
+
+export const STATUS_FD = 3;
+export const SECCOMP_FD = 4;
+
+export interface StartPlan {
+  rootfs: string;
+  namespaces: readonly string[];
+  cgroupProcs: readonly string[];
+  mounts: readonly MountOp[];
+  hostname: string;
+  caps: readonly string[];
+  env: readonly string[];
+  init: readonly string[];
+}
+
+export interface JoinPlan {
+  pid: number;
+  namespaces: readonly string[];
+  cgroupProcs: readonly string[];
+  caps: readonly string[];
+  env: readonly string[];
+  cwd: string;
+  pty: boolean;
+  argv: readonly string[];
+}
+
+export function mountArgs(op: MountOp): string[] {
+  switch (op.op) {
+    case 'mount':
+      return ['--mount', op.fstype, op.source, op.dest, op.options];
+    case 'bind':
+      return ['--bind', op.source, op.dest, op.options];
+    case 'rebind':
+      return ['--rebind', op.dest, op.options];
+    case 'remount':
+      return ['--remount', op.dest, op.options];
+    case 'mask':
+      return ['--mask', op.dest];
+    case 'symlink':
+      return ['--symlink', op.target, op.dest];
+    case 'mkdir':
+      return ['--mkdir', op.dest, op.mode];
+    case 'write':
+      return ['--write', op.dest, op.content];
+  }
+}
+
+export function startArgs(p: StartPlan): string[] {
+  return [
+    '--unshare', p.namespaces.join(','),
+    ...p.cgroupProcs.flatMap((c) => ['--cgroup-procs', c]),
+    '--propagation', 'rslave',
+    '--rootfs', p.rootfs,
+    ...p.mounts.flatMap(mountArgs),
+    '--hostname', p.hostname,
+    '--caps-keep', p.caps.join(','),
+    ...p.env.flatMap((e) => ['--env', e]),
+    '--seccomp-fd', String(SECCOMP_FD),
+    '--status-fd', String(STATUS_FD),
+    '--',
+    ...p.init,
+  ];
+}
+
+export function joinArgs(p: JoinPlan): string[] {
+  return [
+    '--join', String(p.pid),
+    '--unshare', p.namespaces.join(','),
+    ...p.cgroupProcs.flatMap((c) => ['--cgroup-procs', c]),
+    '--caps-keep', p.caps.join(','),
+    ...p.env.flatMap((e) => ['--env', e]),
+    '--cwd', p.cwd,
+    ...(p.pty ? ['--pty'] : []),
+    '--seccomp-fd', String(SECCOMP_FD),
+    '--status-fd', String(STATUS_FD),
+    '--',
+    ...p.argv,
+  ];
+}
+
+export function lockArgs(file: string): string[] {
+  return ['--lock', file, '--status-fd', '1'];
+}

@@ -1,0 +1,33 @@
+// Container statuses, as `status` and `list` report them (vzctl wording).
+export type RunStatus = 'running' | 'stopped' | 'suspended';
+
+/** The runtime state file: written atomically, it names init by pid AND start time. */
+export interface RuntimeState {
+  status: 'starting' | 'running';
+  pid: number | null;
+  /** /proc/<pid>/stat field 22: a recycled pid never matches */
+  startTime: number | null;
+  startedAt: string;
+  stopSignal: number;
+  cgroupName: string;
+}
+
+export type InitKind = 'systemd' | 'busybox' | 'sysv';
+
+/** How each init wants to be asked to power off (signal numbers on Linux). */
+export function stopSignalFor(kind: InitKind): number {
+  switch (kind) {
+    case 'systemd':
+      return 38; // SIGRTMIN+4: systemd's "poweroff"
+    case 'busybox':
+      return 12; // SIGUSR2: busybox init's "poweroff"
+    case 'sysv':
+      return 15; // SIGTERM, then the kill after the timeout
+  }
+}
+
+export function initKindFromLink(target: string | null): InitKind {
+  if (target?.includes('systemd')) return 'systemd';
+  if (target?.includes('busybox')) return 'busybox';
+  return 'sysv';
+}

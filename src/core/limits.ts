@@ -1,0 +1,70 @@
+// Resources -> cgroup file writes, for the v1 (per-controller hierarchies) and v2 (unified) layouts.
+import type { Resources } from './ct-config.ts';
+
+export interface CgroupWrite {
+  /** v1: the controller whose hierarchy holds the file; v2: always 'unified' */
+  controller: string;
+  file: string;
+  value: string;
+  /** a missing file is skipped when the value asks for no limit (e.g. no swap accounting) */
+  optional?: boolean;
+}
+
+export const CPU_PERIOD_US = 100_000;
+
+/** The CPU ceiling in percent of one CPU: the lower of --cpulimit and --cpus x 100. */
+export function cpuPercent(r: Resources): number | null {
+  const caps = [r.cpulimit, r.cpus === null ? null : r.cpus * 100].filter((v): v is number => v !== null);
+  return caps.length ? Math.min(...caps) : null;
+}
+
+export function cpuShares(units: number | null): number {
+  return Math.min(262144, Math.max(2, Math.round(((units ?? 1000) * 1024) / 1000)));
+}
+
+export function cpuWeight(units: number | null): number {
+  return Math.min(10000, Math.max(1, Math.round((units ?? 1000) / 10)));
+}
+
+export function limitsV1(r: Resources): CgroupWrite[] {
+  const pct = cpuPercent(r);
+  const memsw = r.ram === null || r.swap === null ? '-1' : String(r.ram + r.swap);
+  return [
+    { controller: 'memory', file: 'memory.limit_in_bytes', value: r.ram === null ? '-1' : String(r.ram) },
+    {
+      controller: 'memory',
+      file: 'memory.memsw.limit_in_bytes',
+      value: memsw,
+      optional: memsw === '-1',
+    },
+    { controller: 'pids', file: 'pids.max', value: r.numproc === null ? 'max' : String(r.numproc) },
+    { controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CPU_PERIOD_US) },
+    {
+      controller: 'cpu',
+      file: 'cpu.cfs_quota_us',
+      value: pct === null ? '-1' : String(Math.round((pct * CPU_PERIOD_US) / 100)),
+    },
+    { controller: 'cpu', file: 'cpu.shares', value: String(cpuShares(r.cpuunits)) },
+  ];
+}
+
+export function limitsV2(r: Resources): CgroupWrite[] {
+  const pct = cpuPercent(r);
+  const u = 'unified';
+  return [
+    { controller: u, file: 'memory.max', value: r.ram === null ? 'max' : String(r.ram) },
+    {
+      controller: u,
+      file: 'memory.swap.max',
+      value: r.swap === null ? 'max' : String(r.swap),
+      optional: r.swap === null,
+    },
+    { controller: u, file: 'pids.max', value: r.numproc === null ? 'max' : String(r.numproc) },
+    {
+      controller: u,
+      file: 'cpu.max',
+      value: `${pct === null ? 'max' : Math.round((pct * CPU_PERIOD_US) / 100)} ${CPU_PERIOD_US}`,
+    },
+    { controller: u, file: 'cpu.weight', value: String(cpuWeight(r.cpuunits)) },
+  ];
+}

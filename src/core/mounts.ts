@@ -1,0 +1,90 @@
+// The mount plan of a container: what its root looks like, in the order berth-nsexec builds it.
+import { DEFAULT_DEVICES } from './devices.ts';
+
+export type MountOp =
+  | { op: 'mount'; fstype: string; source: string; dest: string; options: string }
+  | { op: 'bind'; source: string; dest: string; options: string }
+  | { op: 'rebind'; dest: string; options: string }
+  | { op: 'remount'; dest: string; options: string }
+  | { op: 'mask'; dest: string }
+  | { op: 'symlink'; target: string; dest: string }
+  | { op: 'mkdir'; dest: string; mode: string }
+  | { op: 'write'; dest: string; content: string };
+
+/** A cgroup hierarchy to show inside the container (its cgroup namespace makes it the CT's own). */
+export interface CgroupMount {
+  /** directory under /sys/fs/cgroup, '' for a pure v2 host (mounted on /sys/fs/cgroup itself) */
+  name: string;
+  fstype: 'cgroup' | 'cgroup2';
+  /** v1 super options: the controller list or name=systemd */
+  options: string;
+  /** systemd needs its own hierarchies writable; resource controllers stay read-only */
+  writable: boolean;
+}
+
+export interface MountPlanInput {
+  cgroups: readonly CgroupMount[];
+  /** host file that becomes /dev/console (init's output goes there too) */
+  consoleLog: string;
+  hostname: string;
+}
+
+/** Host-sensitive /proc entries: hidden entirely. */
+export const PROC_MASKS = [
+  '/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug', '/proc/kmsg',
+  '/proc/acpi', '/proc/scsi', '/proc/latency_stats', '/proc/mpt', '/proc/kpageflags',
+  '/proc/kpagecount', '/proc/kpagecgroup', '/sys/firmware', '/sys/kernel/debug',
+  '/sys/kernel/security', '/sys/kernel/tracing',
+];
+
+/** Visible but read-only: writing them would change the host kernel. */
+export const PROC_READONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs'];
+
+const NOSUID_NODEV_NOEXEC = 'nosuid,nodev,noexec';
+
+export function planMounts(input: MountPlanInput): MountOp[] {
+  const ops: MountOp[] = [
+    { op: 'mount', fstype: 'proc', source: 'proc', dest: '/proc', options: NOSUID_NODEV_NOEXEC },
+    // /proc/sys/net belongs to the container's own network namespace: keep it writable, and bind
+    // it first so the read-only bind of /proc/sys (recursive) carries it along.
+    { op: 'rebind', dest: '/proc/sys/net', options: NOSUID_NODEV_NOEXEC },
+    ...PROC_READONLY.map((dest): MountOp => ({ op: 'rebind', dest, options: `ro,${NOSUID_NODEV_NOEXEC}` })),
+    { op: 'mount', fstype: 'sysfs', source: 'sysfs', dest: '/sys', options: `ro,${NOSUID_NODEV_NOEXEC}` },
+    ...cgroupOps(input.cgroups),
+    ...PROC_MASKS.map((dest): MountOp => ({ op: 'mask', dest })),
+    { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dest: '/dev', options: 'nosuid,mode=755,size=65536k' },
+    ...DEFAULT_DEVICES.map((d): MountOp => ({ op: 'bind', source: d.path, dest: d.path, options: 'nosuid,noexec' })),
+    { op: 'bind', source: input.consoleLog, dest: '/dev/console', options: 'nosuid,noexec,nodev' },
+    {
+      op: 'mount', fstype: 'devpts', source: 'devpts', dest: '/dev/pts',
+      options: 'nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5',
+    },
+    { op: 'symlink', target: 'pts/ptmx', dest: '/dev/ptmx' },
+    { op: 'mount', fstype: 'tmpfs', source: 'shm', dest: '/dev/shm', options: 'nosuid,nodev,mode=1777' },
+    { op: 'mount', fstype: 'mqueue', source: 'mqueue', dest: '/dev/mqueue', options: NOSUID_NODEV_NOEXEC },
+    { op: 'symlink', target: '/proc/self/fd', dest: '/dev/fd' },
+    { op: 'symlink', target: '/proc/self/fd/0', dest: '/dev/stdin' },
+    { op: 'symlink', target: '/proc/self/fd/1', dest: '/dev/stdout' },
+    { op: 'symlink', target: '/proc/self/fd/2', dest: '/dev/stderr' },
+    // systemd reads /etc/hostname at boot and would otherwise set the template's name
+    { op: 'write', dest: '/etc/hostname', content: `${input.hostname}\n` },
+  ];
+  return ops;
+}
+
+function cgroupOps(cgroups: readonly CgroupMount[]): MountOp[] {
+  const v2root = cgroups.find((c) => c.name === '');
+  if (v2root) {
+    return [{ op: 'mount', fstype: 'cgroup2', source: 'cgroup2', dest: '/sys/fs/cgroup', options: NOSUID_NODEV_NOEXEC }];
+  }
+  const ops: MountOp[] = [
+    { op: 'mount', fstype: 'tmpfs', source: 'cgroup', dest: '/sys/fs/cgroup', options: `${NOSUID_NODEV_NOEXEC},mode=755` },
+  ];
+  for (const c of cgroups) {
+    const dest = `/sys/fs/cgroup/${c.name}`;
+    const ro = c.writable ? '' : 'ro,';
+    ops.push({ op: 'mount', fstype: c.fstype, source: 'cgroup', dest, options: `${ro}${NOSUID_NODEV_NOEXEC}${c.options ? `,${c.options}` : ''}` });
+  }
+  ops.push({ op: 'remount', dest: '/sys/fs/cgroup', options: `ro,${NOSUID_NODEV_NOEXEC},mode=755` });
+  return ops;
+}

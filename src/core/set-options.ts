@@ -1,0 +1,38 @@
+// `berth set` options -> config keys: validation happens here, before anything is written.
+import { BerthError } from './errors.ts';
+import { parseCpulimit, parseCpus, parseCpuunits, parseNumproc, parseRam, validateHostname } from './ct-config.ts';
+import { formatSize } from './size.ts';
+
+export interface SetOptions {
+  ram?: string;
+  swap?: string;
+  cpus?: string;
+  cpulimit?: string;
+  cpuunits?: string;
+  numproc?: string;
+  hostname?: string;
+  onboot?: string;
+  description?: string;
+}
+
+/** The config keys to write; every value has been validated. */
+export function setOptionsToKeys(o: SetOptions): Record<string, string> {
+  const keys: Record<string, string> = {};
+  if (o.ram !== undefined) keys['PHYSPAGES'] = `0:${formatSize(parseRam(o.ram))}`;
+  if (o.swap !== undefined) keys['SWAPPAGES'] = `0:${formatSize(parseRam(o.swap, 'swap'))}`;
+  if (o.cpus !== undefined) keys['CPUS'] = String(parseCpus(o.cpus) ?? 'unlimited');
+  if (o.cpulimit !== undefined) keys['CPULIMIT'] = String(parseCpulimit(o.cpulimit) ?? 0);
+  if (o.cpuunits !== undefined) keys['CPUUNITS'] = String(parseCpuunits(o.cpuunits));
+  if (o.numproc !== undefined) keys['NUMPROC'] = String(parseNumproc(o.numproc) ?? 'unlimited');
+  if (o.hostname !== undefined) keys['HOSTNAME'] = validateHostname(o.hostname);
+  if (o.onboot !== undefined) {
+    if (o.onboot !== 'yes' && o.onboot !== 'no') {
+      throw new BerthError('BAD_VALUE', `invalid value for onboot: ${JSON.stringify(o.onboot)}`, {
+        hint: 'use yes or no',
+      });
+    }
+    keys['ONBOOT'] = o.onboot;
+  }
+  if (o.description !== undefined) keys['DESCRIPTION'] = o.description;
+  return keys;
+}

@@ -1,0 +1,33 @@
+// Sizes as vzctl writes them: bytes with K/M/G/T suffixes, or a page count (P suffix or bare in *PAGES).
+import { BerthError } from './errors.ts';
+
+export const PAGE_SIZE = 4096;
+const UNITS: Record<string, number> = { '': 1, B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** Parses "64M", "1.5G", "1048576"; 'unlimited' gives null. bare numbers are bytes unless pages. */
+export function parseSize(raw: string, what: string, bareIsPages = false): number | null {
+  const s = raw.trim();
+  if (s === 'unlimited' || s === '-1') return null;
+  const m = /^(\d+(?:\.\d+)?)([bBkKmMgGtTpP]?)$/.exec(s);
+  if (!m) {
+    throw new BerthError('BAD_VALUE', `invalid size for ${what}: ${JSON.stringify(raw)}`, {
+      hint: 'use a number with an optional K, M, G or T suffix, e.g. 512M',
+    });
+  }
+  const num = Number(m[1]);
+  const unit = (m[2] ?? '').toUpperCase();
+  const mult = unit === 'P' || (unit === '' && bareIsPages) ? PAGE_SIZE : (UNITS[unit] ?? 1);
+  const bytes = Math.round(num * mult);
+  if (!Number.isSafeInteger(bytes)) throw new BerthError('BAD_VALUE', `size too large for ${what}: ${raw}`);
+  return bytes;
+}
+
+/** Formats bytes with the largest exact binary suffix: 67108864 -> "64M". */
+export function formatSize(bytes: number | null): string {
+  if (bytes === null) return 'unlimited';
+  for (const u of ['T', 'G', 'M', 'K'] as const) {
+    const mult = UNITS[u] ?? 1;
+    if (bytes >= mult && bytes % mult === 0) return `${bytes / mult}${u}`;
+  }
+  return String(bytes);
+}

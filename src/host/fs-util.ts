@@ -1,0 +1,40 @@
+// Small file helpers: atomic replace (tmp + fsync + rename) and tolerant reads.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { BerthError } from '../core/errors.ts';
+
+/** Readers see the old file or the new one, never a torn one, even after SIGKILL or power loss. */
+export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const fd = openSync(tmp, 'w', mode);
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    throw new BerthError('SYSTEM', `write ${file}: ${errText(err)}`, { cause: err });
+  }
+}
+
+export function readIfExists(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return null;
+    throw new BerthError('SYSTEM', `read ${file}: ${errText(err)}`, { cause: err });
+  }
+}
+
+export function errCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+export function errText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e?.code ?? e?.message ?? String(err);
+}

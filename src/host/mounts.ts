@@ -1,0 +1,29 @@
+// Host-side mount facts and the VE_ROOT bind mount (done by the helper: Node cannot mount).
+import { readFileSync } from 'node:fs';
+import { runHelperSimple } from './helper.ts';
+
+function unescape(s: string): string {
+  return s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+}
+
+export function mountPoints(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => unescape(l.split(' ')[4] ?? ''))
+    .filter(Boolean);
+}
+
+export function isMounted(path: string): boolean {
+  return mountPoints().includes(path);
+}
+
+export function bindRoot(helper: string, privateDir: string, root: string): Promise<void> {
+  return runHelperSimple(helper, ['--host-bind', privateDir, root], 'CANT_MOUNT');
+}
+
+/** Detaches every mount at (or stacked on) root. */
+export async function unmountRoot(helper: string, root: string): Promise<void> {
+  for (let i = 0; i < 8 && isMounted(root); i++) {
+    await runHelperSimple(helper, ['--host-umount', root], 'CANT_UMOUNT');
+  }
+}

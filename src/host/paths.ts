@@ -1,0 +1,48 @@
+// Every on-disk path of berth, built from one prefix (--root / BERTH_ROOT, default /).
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { CtId } from '../core/ctid.ts';
+
+export interface Paths {
+  prefix: string;
+  etc: string;
+  globalConfig: string;
+  ctConfigDir: string;
+  lib: string;
+  privateDir: string;
+  rootDir: string;
+  lockDir: string;
+  templateCache: string;
+  run: string;
+  log: string;
+  /** cgroup directory name under each hierarchy: 'berth', or unique per prefix for test trees */
+  cgroupParent: string;
+  helper: string;
+}
+
+export function makePaths(prefix: string, helper: string): Paths {
+  const lib = join(prefix, 'var/lib/berth');
+  const p = prefix.replace(/\/+$/, '') || '/';
+  return {
+    prefix: p,
+    etc: join(p, 'etc/berth'),
+    globalConfig: join(p, 'etc/berth/berth.conf'),
+    ctConfigDir: join(p, 'etc/berth/ct'),
+    lib,
+    privateDir: join(lib, 'private'),
+    rootDir: join(lib, 'root'),
+    lockDir: join(lib, 'lock'),
+    templateCache: join(lib, 'template/cache'),
+    run: join(p, 'run/berth'),
+    log: join(p, 'var/log/berth'),
+    cgroupParent: p === '/' ? 'berth' : `berth-${createHash('sha256').update(p).digest('hex').slice(0, 8)}`,
+    helper,
+  };
+}
+
+export const ctConfigPath = (p: Paths, id: CtId) => join(p.ctConfigDir, `${id}.conf`);
+export const sampleConfigPath = (p: Paths, name: string) => join(p.ctConfigDir, `ve-${name}.conf-sample`);
+export const lockPath = (p: Paths, id: CtId) => join(p.lockDir, `${id}.lck`);
+export const statePath = (p: Paths, id: CtId) => join(p.run, id, 'state.json');
+export const consoleLogPath = (p: Paths, id: CtId) => join(p.log, `${id}.console.log`);
+export const templatePath = (p: Paths, name: string) => join(p.templateCache, `${name}.tar.zst`);

@@ -1,0 +1,51 @@
+// Facts about host processes from /proc: start time (pid reuse guard), liveness, namespaces.
+import { readFileSync, readlinkSync } from 'node:fs';
+
+export interface ProcStat {
+  state: string;
+  ppid: number;
+  startTime: number;
+}
+
+export function readProcStat(pid: number): ProcStat | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm may contain spaces and parentheses: the fields start after the last ')'
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0] ?? '?', ppid: Number(f[1]), startTime: Number(f[19]) };
+  } catch {
+    return null;
+  }
+}
+
+/** A zombie has exited: it is not running (this host's PID 1 may never reap it). */
+export function isAlive(pid: number, startTime: number | null): boolean {
+  const st = readProcStat(pid);
+  if (!st || st.state === 'Z' || st.state === 'X') return false;
+  return startTime === null || st.startTime === startTime;
+}
+
+/** The pid as seen in its innermost pid namespace (last NSpid field). */
+export function innermostPid(pid: number): number | null {
+  try {
+    const m = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const last = m?.[1]?.trim().split(/\s+/).pop();
+    return last ? Number(last) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function nsId(pid: number | 'self', ns: string): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/${ns}`);
+  } catch {
+    return null;
+  }
+}
+
+/** The permitted capability mask of this process (CapPrm of /proc/self/status). */
+export function ownCapabilities(): bigint {
+  const m = /^CapPrm:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m?.[1] ? BigInt(`0x${m[1]}`) : 0n;
+}

@@ -1,0 +1,76 @@
+// Reading and writing berth's config files and runtime state (all under one Paths prefix).
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ConfigFile, parseConfig, toRecord } from '../core/config.ts';
+import { type CtConfig, ctConfigFrom, type GlobalDefaults } from '../core/ct-config.ts';
+import type { CtId } from '../core/ctid.ts';
+import type { RuntimeState } from '../core/lifecycle.ts';
+import { readIfExists, writeFileAtomic } from './fs-util.ts';
+import { ctConfigPath, type Paths, statePath } from './paths.ts';
+
+export function readGlobal(p: Paths): GlobalDefaults {
+  const text = readIfExists(p.globalConfig);
+  const rec = text === null ? {} : toRecord(parseConfig(text, p.globalConfig));
+  return {
+    veRoot: rec['VE_ROOT'] ?? join(p.rootDir, '$VEID'),
+    vePrivate: rec['VE_PRIVATE'] ?? join(p.privateDir, '$VEID'),
+    defOstemplate: rec['DEF_OSTEMPLATE'] ?? 'busybox',
+    stopTimeout: Number(rec['STOP_TIMEOUT'] ?? 60) || 60,
+  };
+}
+
+export interface StoredCt {
+  file: ConfigFile;
+  config: CtConfig;
+}
+
+export function readCt(p: Paths, id: CtId): StoredCt | null {
+  const path = ctConfigPath(p, id);
+  const text = readIfExists(path);
+  if (text === null) return null;
+  const file = parseConfig(text, path);
+  return { file, config: ctConfigFrom(id, toRecord(file), readGlobal(p)) };
+}
+
+export function writeCtText(p: Paths, id: CtId, text: string): void {
+  writeFileAtomic(ctConfigPath(p, id), text);
+}
+
+/** Container ids that have a config file, sorted numerically then by name. */
+export function listCtIds(p: Paths): CtId[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(p.ctConfigDir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith('.conf') && !n.startsWith('ve-'))
+    .map((n) => n.slice(0, -5) as CtId)
+    .sort((a, b) => {
+      const na = /^\d+$/.test(a) ? Number(a) : Number.NaN;
+      const nb = /^\d+$/.test(b) ? Number(b) : Number.NaN;
+      if (!Number.isNaN(na) && !Number.isNaN(nb)) return na - nb;
+      if (!Number.isNaN(na)) return -1;
+      if (!Number.isNaN(nb)) return 1;
+      return a.localeCompare(b);
+    });
+}
+
+export function readState(p: Paths, id: CtId): RuntimeState | null {
+  const text = readIfExists(statePath(p, id));
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as RuntimeState;
+  } catch {
+    return null; // a torn file cannot happen (atomic writes); anything else is treated as absent
+  }
+}
+
+export function writeState(p: Paths, id: CtId, s: RuntimeState): void {
+  writeFileAtomic(statePath(p, id), `${JSON.stringify(s)}\n`);
+}
+
+export function removeState(p: Paths, id: CtId): void {
+  rmSync(join(p.run, id), { recursive: true, force: true });
+}

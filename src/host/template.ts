@@ -1,0 +1,145 @@
+// The template cache: tarballs (zstd) that containers are created from, and how they are built.
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BerthError } from '../core/errors.ts';
+import { type Paths, templatePath } from './paths.ts';
+import { BUSYBOX_FILES, BUSYBOX_DIRS } from '../core/busybox-rootfs.ts';
+
+export interface TemplateInfo {
+  name: string;
+  file: string;
+  size: number;
+  created: string;
+}
+
+export function listTemplates(p: Paths): TemplateInfo[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(p.templateCache);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith('.tar.zst'))
+    .map((n) => {
+      const file = join(p.templateCache, n);
+      const st = statSync(file);
+      return { name: n.slice(0, -'.tar.zst'.length), file, size: st.size, created: st.mtime.toISOString() };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Runs a tool with no shell; stderr lines go to onLine (progress) and into the error. */
+export function run(cmd: string, args: string[], onLine?: (l: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const feed = (d: Buffer) => {
+      const text = d.toString();
+      tail = (tail + text).slice(-2000);
+      if (onLine) for (const l of text.split('\n')) if (l.trim()) onLine(l.trim());
+    };
+    child.stdout.on('data', feed);
+    child.stderr.on('data', feed);
+    child.on('error', (err) => reject(new BerthError('SYSTEM', `run ${cmd}: ${err.message}`, { cause: err })));
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new BerthError('SYSTEM', `${cmd} ${args[0] ?? ''} failed (exit ${code}): ${tail.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+  });
+}
+
+export function extractTemplate(tarball: string, dest: string): Promise<void> {
+  return run('tar', ['--zstd', '-xpf', tarball, '-C', dest, '--numeric-owner', '--xattrs', '--xattrs-include=*']);
+}
+
+/** Packs a finished rootfs into the cache; the rename makes a half-written template impossible. */
+async function packTemplate(p: Paths, name: string, rootfs: string): Promise<string> {
+  const out = templatePath(p, name);
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.tmp-${process.pid}`;
+  await run('tar', ['--zstd', '-cpf', tmp, '--numeric-owner', '--xattrs', '-C', rootfs, '.']);
+  renameSync(tmp, out);
+  return out;
+}
+
+/** The embedded default: Debian's static busybox, an inittab and an rcS. No download. */
+export async function buildBusyboxTemplate(p: Paths, busybox = '/bin/busybox'): Promise<string> {
+  try {
+    statSync(busybox);
+  } catch {
+    throw new BerthError('BAD_TEMPLATE', `build busybox template: ${busybox} not found`, {
+      hint: 'install it with: apt-get install busybox-static',
+    });
+  }
+  mkdirSync(p.templateCache, { recursive: true });
+  const work = mkdtempSync(join(p.templateCache, '.build-busybox-'));
+  try {
+    const root = join(work, 'rootfs');
+    for (const [dir, mode] of BUSYBOX_DIRS) {
+      mkdirSync(join(root, dir), { recursive: true });
+      chmodSync(join(root, dir), mode);
+    }
+    copyFileSync(busybox, join(root, 'bin/busybox'));
+    chmodSync(join(root, 'bin/busybox'), 0o755);
+    const applets: string[] = [];
+    await run(busybox, ['--list-full'], (l) => applets.push(l));
+    for (const a of applets) {
+      if (a === 'bin/busybox' || a.includes('..')) continue;
+      mkdirSync(join(root, dirname(a)), { recursive: true });
+      try {
+        symlinkSync('/bin/busybox', join(root, a));
+      } catch {}
+    }
+    for (const [file, mode, content] of BUSYBOX_FILES) {
+      writeFileSync(join(root, file), content, { mode });
+      chmodSync(join(root, file), mode);
+    }
+    return await packTemplate(p, 'busybox', root);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export const DEBIAN_RELEASES: Record<string, string> = { 'debian-12': 'bookworm', 'debian-11': 'bullseye' };
+
+/** debootstrap a minimal Debian that boots systemd; packages are cached for the next build. */
+export async function buildDebianTemplate(p: Paths, name: string, mirror: string, log: (l: string) => void): Promise<string> {
+  const suite = DEBIAN_RELEASES[name];
+  if (!suite) throw new BerthError('BAD_VALUE', `unknown template ${name}`, { hint: `known: busybox, ${Object.keys(DEBIAN_RELEASES).join(', ')}` });
+  mkdirSync(p.templateCache, { recursive: true });
+  const work = mkdtempSync(join(p.templateCache, `.build-${name}-`));
+  const cache = join(p.lib, 'template/debootstrap-cache');
+  mkdirSync(cache, { recursive: true });
+  try {
+    const root = join(work, 'rootfs');
+    const started = Date.now();
+    await run('debootstrap', ['--variant=minbase', '--include=systemd-sysv,dbus,procps,iproute2,less,nano-tiny', `--cache-dir=${cache}`, suite, root, mirror], (l) => {
+      if (/^[IEW]:/.test(l)) log(`[${Math.round((Date.now() - started) / 1000)}s] ${l}`);
+    }).catch((err: unknown) => {
+      throw new BerthError('BAD_TEMPLATE', `build ${name}: debootstrap failed: ${(err as Error).message}`, {
+        hint: `is the package mirror ${mirror} reachable? (set MIRROR in berth.conf)`,
+      });
+    });
+    await run('chroot', [root, 'sh', '-c', DEBIAN_TWEAKS]);
+    log(`packing ${name}...`);
+    return await packTemplate(p, name, root);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Run in a chroot of the fresh, host-built tree (no container has touched it yet):
+ * units that cannot work in any container are masked, apt caches emptied.
+ */
+const DEBIAN_TWEAKS = [
+  'set -e',
+  'for u in sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount sys-fs-fuse-connections.mount systemd-remount-fs.service getty-static.service; do ln -sf /dev/null /etc/systemd/system/$u; done',
+  'echo localhost > /etc/hostname',
+  'printf "127.0.0.1 localhost\\n::1 localhost ip6-localhost ip6-loopback\\n" > /etc/hosts',
+  'apt-get clean',
+  'rm -rf /var/lib/apt/lists/*',
+  ': > /etc/machine-id',
+].join('\n');

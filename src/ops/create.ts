@@ -1,0 +1,71 @@
+// berth create: unpack a template into a new private area and write the container's config.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { formatConfig, parseConfig, setKeys } from '../core/config.ts';
+import { expandVeid, validateHostname } from '../core/ct-config.ts';
+import type { CtId } from '../core/ctid.ts';
+import { BerthError } from '../core/errors.ts';
+import { BASIC_SAMPLE, TEMPLATE_NAME_RE } from '../core/samples.ts';
+import { errCode } from '../host/fs-util.ts';
+import { ctConfigPath, sampleConfigPath, templatePath } from '../host/paths.ts';
+import { readGlobal, writeCtText } from '../host/store.ts';
+import { extractTemplate, listTemplates } from '../host/template.ts';
+import type { Ctx } from './context.ts';
+import { withLock } from './runtime.ts';
+
+export interface CreateOptions {
+  ostemplate?: string | undefined;
+  hostname?: string | undefined;
+  config?: string | undefined;
+}
+
+function sampleText(ctx: Ctx, name: string): string {
+  try {
+    return readFileSync(sampleConfigPath(ctx.paths, name), 'utf8');
+  } catch (err) {
+    if (errCode(err) === 'ENOENT' && name === 'basic') return BASIC_SAMPLE;
+    throw new BerthError('BAD_VALUE', `create: config sample ${JSON.stringify(name)} not found`, {
+      hint: `samples live in ${sampleConfigPath(ctx.paths, '<name>')}`,
+    });
+  }
+}
+
+export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Promise<void> {
+  // Everything that can be checked is checked before the lock is even taken: a rejected
+  // create leaves no trace on disk.
+  const g = readGlobal(ctx.paths);
+  const tpl = o.ostemplate ?? g.defOstemplate;
+  if (!TEMPLATE_NAME_RE.test(tpl)) throw new BerthError('BAD_VALUE', `create ${id}: invalid template name ${JSON.stringify(tpl)}`);
+  if (o.hostname !== undefined) validateHostname(o.hostname);
+  const sample = parseConfig(sampleText(ctx, o.config ?? 'basic'), `sample ${o.config ?? 'basic'}`);
+  const exists = () => existsSync(ctConfigPath(ctx.paths, id)) || existsSync(expandVeid(g.vePrivate, id));
+  const alreadyExists = () =>
+    new BerthError('PRIVATE_EXISTS', `create ${id}: container already exists`, { hint: `berth destroy ${id} first, or pick another CTID` });
+  if (exists()) throw alreadyExists();
+  const tarball = templatePath(ctx.paths, tpl);
+  if (!existsSync(tarball)) {
+    const have = listTemplates(ctx.paths).map((t) => t.name);
+    throw new BerthError('BAD_TEMPLATE', `create ${id}: template ${tpl} not found`, {
+      hint: have.length ? `available: ${have.join(', ')}; or build one: berth template create ${tpl}` : `build it: berth template create ${tpl}`,
+    });
+  }
+  mkdirSync(ctx.paths.ctConfigDir, { recursive: true });
+  await withLock(ctx, id, 'create', async () => {
+    if (exists()) throw alreadyExists();
+    const priv = expandVeid(g.vePrivate, id);
+    const partial = `${priv}.partial`;
+    mkdirSync(partial, { recursive: true, mode: 0o755 });
+    ctx.log(`Creating container ${id} from template ${tpl}...`);
+    await extractTemplate(tarball, partial).catch((err: unknown) => {
+      rmSync(partial, { recursive: true, force: true });
+      throw new BerthError('BAD_TEMPLATE', `create ${id}: cannot unpack ${tarball}: ${(err as Error).message}`, {
+        hint: `rebuild it: berth template create ${tpl}`,
+      });
+    });
+    const conf = setKeys(sample, { OSTEMPLATE: tpl, ...(o.hostname ? { HOSTNAME: o.hostname } : {}) });
+    // The config is written before the rename; until the rename lands, the ".partial" marker
+    // tells the next command to roll the whole create back (recoverFs).
+    writeCtText(ctx.paths, id, formatConfig(conf));
+    renameSync(partial, priv);
+  });
+  ctx.log(`Container ${id} created`);
+}

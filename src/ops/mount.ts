@@ -1,0 +1,30 @@
+// berth mount / umount: show a stopped container's files at VE_ROOT (vzctl mount/umount).
+import { existsSync, mkdirSync } from 'node:fs';
+import type { CtId } from '../core/ctid.ts';
+import { BerthError } from '../core/errors.ts';
+import { bindRoot, isMounted, unmountRoot } from '../host/mounts.ts';
+import type { Ctx } from './context.ts';
+import { loadCt, reconcile, withLock } from './runtime.ts';
+
+export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
+  return withLock(ctx, id, 'mount', async () => {
+    const { config } = loadCt(ctx, id);
+    await reconcile(ctx, id, config);
+    if (isMounted(config.veRoot)) throw new BerthError('MOUNTED', `mount ${id}: already mounted at ${config.veRoot}`);
+    if (!existsSync(config.vePrivate)) throw new BerthError('NO_PRIVATE', `mount ${id}: private area ${config.vePrivate} is missing`);
+    mkdirSync(config.veRoot, { recursive: true });
+    await bindRoot(ctx.paths.helper, config.vePrivate, config.veRoot);
+  });
+}
+
+export function umountContainer(ctx: Ctx, id: CtId): Promise<void> {
+  return withLock(ctx, id, 'umount', async () => {
+    const { config } = loadCt(ctx, id);
+    const now = await reconcile(ctx, id, config);
+    if (now.status !== 'stopped') {
+      throw new BerthError('RUNNING', `umount ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });
+    }
+    if (!isMounted(config.veRoot)) throw new BerthError('NOT_MOUNTED', `umount ${id}: not mounted`);
+    await unmountRoot(ctx.paths.helper, config.veRoot);
+  });
+}

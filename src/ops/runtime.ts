@@ -1,0 +1,142 @@
+// What is true about a container right now (inspect), and making the records agree with it
+// after a crash (reconcile): shared by every verb.
+import { existsSync, rmSync } from 'node:fs';
+import type { CtConfig } from '../core/ct-config.ts';
+import type { CtId } from '../core/ctid.ts';
+import { BerthError } from '../core/errors.ts';
+import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
+import { cgroupPids, type CgroupDir, ctDirs, isFrozen, removeCgroups } from '../host/cgroups.ts';
+import { acquireLock, type Lock } from '../host/lock.ts';
+import { isMounted, unmountRoot } from '../host/mounts.ts';
+import { lockPath, ctConfigPath } from '../host/paths.ts';
+import { innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
+import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
+import { expandVeid } from '../core/ct-config.ts';
+import type { Ctx } from './context.ts';
+
+export interface Inspection {
+  status: RunStatus;
+  pid: number | null;
+  state: RuntimeState | null;
+  /** records disagree with the facts (a crash happened); reconcile() repairs it */
+  stale: boolean;
+  mounted: boolean;
+}
+
+export function cgroupDirsOf(ctx: Ctx, id: CtId): CgroupDir[] {
+  return ctDirs(ctx.layout(), ctx.paths.cgroupParent, id);
+}
+
+export function loadCt(ctx: Ctx, id: CtId): StoredCt {
+  const ct = readCt(ctx.paths, id);
+  if (!ct) {
+    throw new BerthError('NO_CT_CONFIG', `container ${id} does not exist`, {
+      hint: `create it with: berth create ${id} --ostemplate busybox`,
+    });
+  }
+  return ct;
+}
+
+export function inspect(ctx: Ctx, id: CtId, cfg: CtConfig | null): Inspection {
+  const state = readState(ctx.paths, id);
+  const mounted = cfg ? isMounted(cfg.veRoot) : false;
+  if (state?.pid && isAlive(state.pid, state.startTime)) {
+    const frozen = isFrozen(ctx.layout(), cgroupDirsOf(ctx, id));
+    return { status: frozen ? 'suspended' : 'running', pid: state.pid, state, stale: false, mounted };
+  }
+  const leftovers = state !== null || cgroupDirsOf(ctx, id).some((d) => existsSync(d.path));
+  return { status: 'stopped', pid: null, state, stale: leftovers, mounted };
+}
+
+/** Finds a container's init among its cgroup's processes (pid 1 in its own pid namespace). */
+function findInit(dirs: CgroupDir[]): number | null {
+  const hostPidNs = nsId('self', 'pid');
+  for (const pid of cgroupPids(dirs)) {
+    if (innermostPid(pid) === 1 && nsId(pid, 'pid') !== hostPidNs && isAlive(pid, null)) return pid;
+  }
+  return null;
+}
+
+/** SIGKILL everything in the container's cgroups until they are empty (bounded). */
+export async function killAll(dirs: CgroupDir[]): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    const pids = cgroupPids(dirs).filter((p) => isAlive(p, null));
+    if (pids.length === 0) return true;
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {}
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+/** Tears down what a running container holds on the host: processes, cgroups, root mount, state. */
+export async function cleanupRuntime(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promise<void> {
+  const dirs = cgroupDirsOf(ctx, id);
+  if (!(await killAll(dirs))) {
+    throw new BerthError('STOP_FAILED', `stop ${id}: processes survive SIGKILL`, {
+      hint: 'a process may be stuck in the kernel (D state); see `ps` and try again',
+    });
+  }
+  for (let i = 0; i < 50 && removeCgroups(dirs).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  const busy = removeCgroups(dirs);
+  if (busy.length) ctx.log(`warning: could not remove cgroups: ${busy.join(', ')}`);
+  if (cfg) await unmountRoot(ctx.paths.helper, cfg.veRoot);
+  removeState(ctx.paths, id);
+}
+
+/**
+ * Makes the records agree with the facts after a crash (must hold the lock):
+ * a started init whose berth died is adopted; anything else half-made is torn down.
+ */
+export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promise<Inspection> {
+  const now = inspect(ctx, id, cfg);
+  if (!now.stale) return now;
+  const dirs = cgroupDirsOf(ctx, id);
+  const init = now.state ? findInit(dirs) : null;
+  if (init && now.state) {
+    const st = readProcStat(init);
+    const adopted = { ...now.state, status: 'running' as const, pid: init, startTime: st?.startTime ?? null };
+    writeState(ctx.paths, id, adopted);
+    ctx.log(`${id}: adopted init (pid ${init}) of an interrupted start`);
+    return inspect(ctx, id, cfg);
+  }
+  await cleanupRuntime(ctx, id, cfg);
+  return inspect(ctx, id, cfg);
+}
+
+/**
+ * Finishes or rolls back an interrupted create or destroy, using their marker directories:
+ * "<private>.partial" (create rolls back) and "<private>.destroying" (destroy completes).
+ */
+export function recoverFs(ctx: Ctx, id: CtId): void {
+  const ct = readCt(ctx.paths, id);
+  const priv = ct ? ct.config.vePrivate : expandVeid(readGlobal(ctx.paths).vePrivate, id);
+  for (const marker of ['partial', 'destroying']) {
+    const dir = `${priv}.${marker}`;
+    if (!existsSync(dir)) continue;
+    rmSync(dir, { recursive: true, force: true });
+    if (!existsSync(priv)) rmSync(ctConfigPath(ctx.paths, id), { force: true });
+    ctx.log(`${id}: cleaned up after an interrupted ${marker === 'partial' ? 'create' : 'destroy'}`);
+  }
+}
+
+export function lockCt(ctx: Ctx, id: CtId, verb: string): Promise<Lock> {
+  return acquireLock(ctx.paths.helper, lockPath(ctx.paths, id), `${verb} ${id}`);
+}
+
+export async function withLock<T>(ctx: Ctx, id: CtId, verb: string, fn: () => Promise<T>): Promise<T> {
+  const lock = await lockCt(ctx, id, verb);
+  try {
+    recoverFs(ctx, id);
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
+export function isMountedRoot(cfg: CtConfig): boolean {
+  return isMounted(cfg.veRoot);
+}

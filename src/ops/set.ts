@@ -1,0 +1,52 @@
+// berth set: change resources and settings, live on a running container and/or saved (--save).
+import { formatConfig, setKeys, toRecord } from '../core/config.ts';
+import { ctConfigFrom } from '../core/ct-config.ts';
+import type { CtId } from '../core/ctid.ts';
+import { BerthError } from '../core/errors.ts';
+import { limitsV1, limitsV2 } from '../core/limits.ts';
+import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
+import { applyWrites } from '../host/cgroups.ts';
+import { runHelper } from '../host/helper.ts';
+import { readGlobal, writeCtText } from '../host/store.ts';
+import type { Ctx } from './context.ts';
+import { cgroupDirsOf, loadCt, reconcile, withLock } from './runtime.ts';
+
+export interface SetResult {
+  applied: boolean;
+  saved: boolean;
+  keys: Record<string, string>;
+}
+
+export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean): Promise<SetResult> {
+  const keys = setOptionsToKeys(opts); // every value is validated before anything is touched
+  if (Object.keys(keys).length === 0) {
+    throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to set`, { hint: 'see berth help set' });
+  }
+  return withLock(ctx, id, 'set', async () => {
+    const ct = loadCt(ctx, id);
+    const now = await reconcile(ctx, id, ct.config);
+    const running = now.status !== 'stopped';
+    if (!running && !save) {
+      throw new BerthError('NOT_RUNNING', `set ${id}: container is not running, so nothing applies now`, {
+        hint: 'add --save to change its saved configuration',
+      });
+    }
+    const file = setKeys(ct.file, keys);
+    const next = ctConfigFrom(id, toRecord(file), readGlobal(ctx.paths));
+    if (running) {
+      const layout = ctx.layout();
+      const dirs = cgroupDirsOf(ctx, id);
+      applyWrites(dirs, layout.kind === 'v1' ? limitsV1(next.resources) : limitsV2(next.resources));
+      if (keys['HOSTNAME'] && now.pid !== null) await setLiveHostname(ctx, now.pid, keys['HOSTNAME']);
+    }
+    if (save) writeCtText(ctx.paths, id, formatConfig(file));
+    return { applied: running, saved: save, keys };
+  });
+}
+
+async function setLiveHostname(ctx: Ctx, pid: number, hostname: string): Promise<void> {
+  const r = await runHelper(ctx.paths.helper, ['--join', String(pid), '--unshare', 'uts', '--hostname', hostname, '--status-fd', '3'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (r.exitCode !== 0) throw new BerthError('SYSTEM', `set hostname: ${r.error?.message ?? 'helper failed'}`);
+}

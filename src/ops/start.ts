@@ -1,0 +1,109 @@
+// berth start: cgroups + limits, then the helper builds the container and execs its init.
+import { closeSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPlan } from '../core/container-plan.ts';
+import type { CtId } from '../core/ctid.ts';
+import { DEVICE_ALLOW } from '../core/devices.ts';
+import { BerthError } from '../core/errors.ts';
+import { startArgs } from '../core/helper-args.ts';
+import { initKindFromLink, stopSignalFor } from '../core/lifecycle.ts';
+import { limitsV1, limitsV2 } from '../core/limits.ts';
+import { seccompPolicy } from '../core/seccomp.ts';
+import { applyWrites, containerCgroupMounts, createCgroups, procsFiles, setDeviceRules } from '../host/cgroups.ts';
+import { runHelper } from '../host/helper.ts';
+import { isMounted } from '../host/mounts.ts';
+import { consoleLogPath } from '../host/paths.ts';
+import { ownCapabilities, readProcStat } from '../host/proc.ts';
+import type { StoredCt } from '../host/store.ts';
+import { writeState } from '../host/store.ts';
+import type { Ctx } from './context.ts';
+import { cleanupRuntime, loadCt, reconcile, withLock } from './runtime.ts';
+import { existsSync } from 'node:fs';
+
+/** Starts a stopped container; resolves once its init runs. */
+export function startContainer(ctx: Ctx, id: CtId): Promise<number> {
+  return withLock(ctx, id, 'start', async () => {
+    const ct = loadCt(ctx, id);
+    const now = await reconcile(ctx, id, ct.config);
+    if (now.status !== 'stopped') {
+      throw new BerthError('RUNNING', `start ${id}: container is already ${now.status}`, {
+        hint: `berth restart ${id}`,
+      });
+    }
+    return startLocked(ctx, id, ct);
+  });
+}
+
+function initLink(privateDir: string): string | null {
+  for (const p of ['sbin/init', 'usr/sbin/init']) {
+    try {
+      return readlinkSync(join(privateDir, p));
+    } catch {}
+  }
+  return null;
+}
+
+/** The start itself; the caller holds the lock and has checked the container is stopped. */
+export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<number> {
+  const cfg = ct.config;
+  if (!existsSync(cfg.vePrivate)) {
+    throw new BerthError('NO_PRIVATE', `start ${id}: private area ${cfg.vePrivate} is missing`, {
+      hint: `destroy and re-create the container: berth destroy ${id}`,
+    });
+  }
+  const layout = ctx.layout();
+  const stopSignal = stopSignalFor(initKindFromLink(initLink(cfg.vePrivate)));
+  // The state file goes first: a berth killed from here on leaves a record that the next
+  // command uses to adopt the container or tear down what was made.
+  writeState(ctx.paths, id, {
+    status: 'starting',
+    pid: null,
+    startTime: null,
+    startedAt: new Date().toISOString(),
+    stopSignal,
+    cgroupName: ctx.paths.cgroupParent,
+  });
+  let pid: number;
+  try {
+    const dirs = createCgroups(layout, ctx.paths.cgroupParent, id);
+    setDeviceRules(dirs, DEVICE_ALLOW);
+    applyWrites(dirs, layout.kind === 'v1' ? limitsV1(cfg.resources) : limitsV2(cfg.resources));
+    mkdirSync(cfg.veRoot, { recursive: true });
+    const consoleLog = consoleLogPath(ctx.paths, id);
+    mkdirSync(ctx.paths.log, { recursive: true });
+    const logFd = openSync(consoleLog, 'a', 0o600);
+    const plan = startPlan(cfg, {
+      cgroupMounts: containerCgroupMounts(layout),
+      cgroupProcs: procsFiles(dirs),
+      consoleLog,
+      availableCaps: ownCapabilities(),
+    });
+    const args = startArgs(plan);
+    const hostBind = isMounted(cfg.veRoot) ? [] : ['--host-bind', cfg.vePrivate, cfg.veRoot];
+    const r = await runHelper(ctx.paths.helper, [...hostBind, ...args], {
+      stdio: ['ignore', logFd, logFd],
+      seccomp: seccompPolicy(process.arch),
+      detached: true,
+    });
+    closeSync(logFd);
+    if (r.exitCode !== 0 || r.pid === null) {
+      throw new BerthError('CT_CREATE', `start ${id}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`, {
+        hint: `see ${consoleLog}`,
+      });
+    }
+    pid = r.pid;
+  } catch (err) {
+    await cleanupRuntime(ctx, id, cfg).catch(() => {});
+    throw err;
+  }
+  const st = readProcStat(pid);
+  writeState(ctx.paths, id, {
+    status: 'running',
+    pid,
+    startTime: st?.startTime ?? null,
+    startedAt: new Date().toISOString(),
+    stopSignal,
+    cgroupName: ctx.paths.cgroupParent,
+  });
+  return pid;
+}

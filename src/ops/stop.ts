@@ -1,0 +1,44 @@
+// berth stop: ask init to power off the way it expects, wait, then kill what is left.
+import type { CtId } from '../core/ctid.ts';
+import { BerthError } from '../core/errors.ts';
+import { setFrozen } from '../host/cgroups.ts';
+import { isAlive } from '../host/proc.ts';
+import type { StoredCt } from '../host/store.ts';
+import type { Ctx } from './context.ts';
+import { cgroupDirsOf, cleanupRuntime, type Inspection, loadCt, reconcile, withLock } from './runtime.ts';
+
+export interface StopOptions {
+  /** skip the clean shutdown: kill at once (vzctl stop --fast) */
+  fast: boolean;
+  /** seconds to wait for a clean shutdown; defaults to the container's STOP_TIMEOUT */
+  timeout?: number;
+}
+
+/** Stops a running container; resolves once nothing of it runs. */
+export function stopContainer(ctx: Ctx, id: CtId, opts: StopOptions): Promise<void> {
+  return withLock(ctx, id, 'stop', async () => {
+    const ct = loadCt(ctx, id);
+    const now = await reconcile(ctx, id, ct.config);
+    if (now.status === 'stopped') {
+      throw new BerthError('NOT_RUNNING', `stop ${id}: container is not running`, { hint: `berth start ${id}` });
+    }
+    await stopLocked(ctx, id, ct, now, opts);
+  });
+}
+
+export async function stopLocked(ctx: Ctx, id: CtId, ct: StoredCt, now: Inspection, opts: StopOptions): Promise<void> {
+  const dirs = cgroupDirsOf(ctx, id);
+  if (now.status === 'suspended') setFrozen(ctx.layout(), dirs, false); // a frozen init cannot shut down
+  const pid = now.pid;
+  if (!opts.fast && pid !== null && now.state) {
+    try {
+      process.kill(pid, now.state.stopSignal);
+    } catch {}
+    const deadline = Date.now() + (opts.timeout ?? ct.config.stopTimeout) * 1000;
+    while (Date.now() < deadline && isAlive(pid, now.state.startTime)) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    if (isAlive(pid, now.state.startTime)) ctx.log(`${id}: init did not stop in time; killing`);
+  }
+  await cleanupRuntime(ctx, id, ct.config);
+}
