@@ -3,8 +3,8 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError } from '../core/errors.ts';
-import { makeCtx } from '../ops/context.ts';
 import { makePaths } from '../host/paths.ts';
+import { makeCtx } from '../ops/context.ts';
 import type { Command, Io } from './command.ts';
 
 export const VERSION = '0.1.0';
@@ -43,7 +43,11 @@ async function usage(): Promise<string> {
   for (const [verb, load] of Object.entries(COMMANDS)) lines.push(`  ${verb.padEnd(10)} ${(await load()).summary}`);
   lines.push('  version    print the version', '  help       this text, or the manual of one verb');
   lines.push('', 'Global options:', '  --root DIR  prefix for every berth path (also BERTH_ROOT); default /');
-  lines.push('  --debug     print stack traces of unexpected errors', '', 'Exit codes: docs/errors.md (vzctl-compatible numbers).');
+  lines.push(
+    '  --debug     print stack traces of unexpected errors',
+    '',
+    'Exit codes: docs/errors.md (vzctl-compatible numbers).',
+  );
   return lines.join('\n');
 }
 
@@ -68,7 +72,8 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       else if (opt === '--version') args.unshift('version');
       else throw new BerthError('BAD_SYNTAX', `unknown option ${opt}`, { hint: 'berth help' });
     }
-    if (!root.startsWith('/')) throw new BerthError('BAD_VALUE', `--root must be an absolute path, not ${JSON.stringify(root)}`);
+    if (!root.startsWith('/'))
+      throw new BerthError('BAD_VALUE', `--root must be an absolute path, not ${JSON.stringify(root)}`);
     const verb = args.shift();
     if (verb === undefined || verb === 'help') {
       io.out(args[0] ? await helpFor(args[0]) : await usage());
@@ -79,7 +84,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       return 0;
     }
     const load = COMMANDS[ALIASES[verb] ?? verb];
-    if (!load) throw new BerthError('BAD_SYNTAX', `unknown verb ${JSON.stringify(verb)}`, { hint: 'berth help lists the verbs' });
+    if (!load)
+      throw new BerthError('BAD_SYNTAX', `unknown verb ${JSON.stringify(verb)}`, {
+        hint: 'berth help lists the verbs',
+      });
     if (args.includes('--help') && !(verb === 'exec' && args.indexOf('--help') > 1)) {
       io.out(await helpFor(verb));
       return 0;

@@ -1,5 +1,5 @@
 // The shape of one CLI verb, and the argument parsing every verb shares.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../ops/context.ts';
 
@@ -26,15 +26,23 @@ export function parse<O extends Options>(verb: string, args: string[], options: 
   try {
     const r = parseArgs({ args, options, allowPositionals: true, strict: true });
     if (r.positionals.length > maxPositionals) {
-      throw new BerthError('BAD_SYNTAX', `${verb}: unexpected argument ${JSON.stringify(r.positionals[maxPositionals])}`, {
-        hint: `see berth help ${verb}`,
-      });
+      throw new BerthError(
+        'BAD_SYNTAX',
+        `${verb}: unexpected argument ${JSON.stringify(r.positionals[maxPositionals])}`,
+        {
+          hint: `see berth help ${verb}`,
+        },
+      );
     }
     return r;
   } catch (err) {
     if (err instanceof BerthError) throw err;
-    throw new BerthError('BAD_SYNTAX', `${verb}: ${(err as Error).message.replace(/\. To specify.*$/s, '').replace(/\.$/, '')}`, {
-      hint: `see berth help ${verb}`,
-    });
+    throw new BerthError(
+      'BAD_SYNTAX',
+      `${verb}: ${(err as Error).message.replace(/\. To specify.*$/s, '').replace(/\.$/, '')}`,
+      {
+        hint: `see berth help ${verb}`,
+      },
+    );
   }
 }

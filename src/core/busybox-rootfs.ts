@@ -1,9 +1,21 @@
 // The embedded "busybox" template: its directories and small files (busybox init boots it).
 
 export const BUSYBOX_DIRS: ReadonlyArray<[string, number]> = [
-  ['bin', 0o755], ['sbin', 0o755], ['usr/bin', 0o755], ['usr/sbin', 0o755], ['etc/init.d', 0o755],
-  ['proc', 0o555], ['sys', 0o555], ['dev', 0o755], ['tmp', 0o1777], ['root', 0o700],
-  ['run', 0o755], ['var/log', 0o755], ['var/run', 0o755], ['home', 0o755], ['mnt', 0o755],
+  ['bin', 0o755],
+  ['sbin', 0o755],
+  ['usr/bin', 0o755],
+  ['usr/sbin', 0o755],
+  ['etc/init.d', 0o755],
+  ['proc', 0o555],
+  ['sys', 0o555],
+  ['dev', 0o755],
+  ['tmp', 0o1777],
+  ['root', 0o700],
+  ['run', 0o755],
+  ['var/log', 0o755],
+  ['var/run', 0o755],
+  ['home', 0o755],
+  ['mnt', 0o755],
 ];
 
 const INITTAB = `# busybox init: see busybox's examples/inittab
@@ -35,6 +47,10 @@ export const BUSYBOX_FILES: ReadonlyArray<[string, number, string]> = [
   ['etc/shadow', 0o600, 'root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n'],
   ['etc/hostname', 0o644, 'localhost\n'],
   ['etc/hosts', 0o644, '127.0.0.1 localhost\n::1 localhost\n'],
-  ['etc/profile', 0o644, 'export PS1="[\\u@\\h \\W]\\$ "\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n'],
+  [
+    'etc/profile',
+    0o644,
+    'export PS1="[\\u@\\h \\W]\\$ "\nexport PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n',
+  ],
   ['etc/os-release', 0o644, 'NAME="berth busybox"\nID=busybox\nPRETTY_NAME="berth busybox container"\n'],
 ];

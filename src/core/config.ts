@@ -31,7 +31,7 @@ export function parseConfig(text: string, source: string): ConfigFile {
 }
 
 export function formatConfig(cfg: ConfigFile): string {
-  return cfg.lines.map((l) => (l.kind === 'raw' ? l.text : `${l.key}="${l.value}"`)).join('\n') + '\n';
+  return `${cfg.lines.map((l) => (l.kind === 'raw' ? l.text : `${l.key}="${l.value}"`)).join('\n')}\n`;
 }
 
 /** The last assignment wins, as when a shell sources the file. */

@@ -1,6 +1,7 @@
 // The one internal model of a container, built from its KEY="value" config (and later OCI specs).
-import { BerthError } from './errors.ts';
+
 import type { CtId } from './ctid.ts';
+import { BerthError } from './errors.ts';
 import { formatSize, parseSize } from './size.ts';
 
 export interface Resources {
@@ -37,7 +38,8 @@ export interface GlobalDefaults {
   stopTimeout: number;
 }
 
-const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME_RE =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export function validateHostname(h: string): string {
   if (!HOSTNAME_RE.test(h)) {
@@ -100,6 +102,7 @@ export function resourcesFrom(rec: Record<string, string | undefined>): Resource
 
 /** $VEID is substituted in VE_ROOT and VE_PRIVATE only (vzctl). */
 export function expandVeid(pattern: string, id: CtId): string {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: vzctl's literal ${VEID} form
   return pattern.replaceAll('$VEID', id).replaceAll('${VEID}', id);
 }
 

@@ -5,7 +5,11 @@ export const ERRORS = {
   LOCKED: { exit: 9, http: 409, doc: 'another berth command holds the container lock (VZ_LOCKED)' },
   NO_ACCESS: { exit: 12, http: 403, doc: 'berth must run as root (VZ_NO_ACCES)' },
   NO_CT_CONFIG: { exit: 14, http: 404, doc: 'no such container: its config file is missing (VZ_NOVECONFIG)' },
-  BAD_SYNTAX: { exit: 20, http: 400, doc: 'unknown verb or option, or a missing argument (VZ_INVALID_PARAMETER_SYNTAX)' },
+  BAD_SYNTAX: {
+    exit: 20,
+    http: 400,
+    doc: 'unknown verb or option, or a missing argument (VZ_INVALID_PARAMETER_SYNTAX)',
+  },
   BAD_VALUE: { exit: 21, http: 400, doc: 'an option or config value is malformed (VZ_INVALID_PARAMETER_VALUE)' },
   NOT_RUNNING: { exit: 31, http: 409, doc: 'the container is not running (VZ_VE_NOT_RUNNING)' },
   RUNNING: { exit: 32, http: 409, doc: 'the container is running (VZ_VE_RUNNING)' },

@@ -31,10 +31,22 @@ export interface MountPlanInput {
 
 /** Host-sensitive /proc entries: hidden entirely. */
 export const PROC_MASKS = [
-  '/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/sched_debug', '/proc/kmsg',
-  '/proc/acpi', '/proc/scsi', '/proc/latency_stats', '/proc/mpt', '/proc/kpageflags',
-  '/proc/kpagecount', '/proc/kpagecgroup', '/sys/firmware', '/sys/kernel/debug',
-  '/sys/kernel/security', '/sys/kernel/tracing',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/timer_list',
+  '/proc/sched_debug',
+  '/proc/kmsg',
+  '/proc/acpi',
+  '/proc/scsi',
+  '/proc/latency_stats',
+  '/proc/mpt',
+  '/proc/kpageflags',
+  '/proc/kpagecount',
+  '/proc/kpagecgroup',
+  '/sys/firmware',
+  '/sys/kernel/debug',
+  '/sys/kernel/security',
+  '/sys/kernel/tracing',
 ];
 
 /** Visible but read-only: writing them would change the host kernel. */
@@ -56,7 +68,10 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     ...DEFAULT_DEVICES.map((d): MountOp => ({ op: 'bind', source: d.path, dest: d.path, options: 'nosuid,noexec' })),
     { op: 'bind', source: input.consoleLog, dest: '/dev/console', options: 'nosuid,noexec,nodev' },
     {
-      op: 'mount', fstype: 'devpts', source: 'devpts', dest: '/dev/pts',
+      op: 'mount',
+      fstype: 'devpts',
+      source: 'devpts',
+      dest: '/dev/pts',
       options: 'nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5',
     },
     { op: 'symlink', target: 'pts/ptmx', dest: '/dev/ptmx' },
@@ -75,15 +90,29 @@ export function planMounts(input: MountPlanInput): MountOp[] {
 function cgroupOps(cgroups: readonly CgroupMount[]): MountOp[] {
   const v2root = cgroups.find((c) => c.name === '');
   if (v2root) {
-    return [{ op: 'mount', fstype: 'cgroup2', source: 'cgroup2', dest: '/sys/fs/cgroup', options: NOSUID_NODEV_NOEXEC }];
+    return [
+      { op: 'mount', fstype: 'cgroup2', source: 'cgroup2', dest: '/sys/fs/cgroup', options: NOSUID_NODEV_NOEXEC },
+    ];
   }
   const ops: MountOp[] = [
-    { op: 'mount', fstype: 'tmpfs', source: 'cgroup', dest: '/sys/fs/cgroup', options: `${NOSUID_NODEV_NOEXEC},mode=755` },
+    {
+      op: 'mount',
+      fstype: 'tmpfs',
+      source: 'cgroup',
+      dest: '/sys/fs/cgroup',
+      options: `${NOSUID_NODEV_NOEXEC},mode=755`,
+    },
   ];
   for (const c of cgroups) {
     const dest = `/sys/fs/cgroup/${c.name}`;
     const ro = c.writable ? '' : 'ro,';
-    ops.push({ op: 'mount', fstype: c.fstype, source: 'cgroup', dest, options: `${ro}${NOSUID_NODEV_NOEXEC}${c.options ? `,${c.options}` : ''}` });
+    ops.push({
+      op: 'mount',
+      fstype: c.fstype,
+      source: 'cgroup',
+      dest,
+      options: `${ro}${NOSUID_NODEV_NOEXEC}${c.options ? `,${c.options}` : ''}`,
+    });
   }
   ops.push({ op: 'remount', dest: '/sys/fs/cgroup', options: `ro,${NOSUID_NODEV_NOEXEC},mode=755` });
   return ops;

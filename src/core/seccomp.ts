@@ -2,10 +2,32 @@
 
 /** System calls that act on the whole host (or leak it); they fail with EPERM. */
 export const DENY_EPERM = [
-  'kexec_load', 'kexec_file_load', 'open_by_handle_at', 'init_module', 'finit_module',
-  'delete_module', 'iopl', 'ioperm', 'swapon', 'swapoff', 'bpf', 'perf_event_open', 'acct',
-  'lookup_dcookie', 'quotactl', 'nfsservctl', 'userfaultfd', 'fanotify_init', 'syslog',
-  'settimeofday', 'clock_settime', 'clock_adjtime', 'adjtimex', 'vm86', 'vm86old', 'uselib',
+  'kexec_load',
+  'kexec_file_load',
+  'open_by_handle_at',
+  'init_module',
+  'finit_module',
+  'delete_module',
+  'iopl',
+  'ioperm',
+  'swapon',
+  'swapoff',
+  'bpf',
+  'perf_event_open',
+  'acct',
+  'lookup_dcookie',
+  'quotactl',
+  'nfsservctl',
+  'userfaultfd',
+  'fanotify_init',
+  'syslog',
+  'settimeofday',
+  'clock_settime',
+  'clock_adjtime',
+  'adjtimex',
+  'vm86',
+  'vm86old',
+  'uselib',
 ] as const;
 
 /** The kernel keyring is not namespaced; ENOSYS makes systemd and friends fall back quietly. */

@@ -1,6 +1,7 @@
 // `berth set` options -> config keys: validation happens here, before anything is written.
-import { BerthError } from './errors.ts';
+
 import { parseCpulimit, parseCpus, parseCpuunits, parseNumproc, parseRam, validateHostname } from './ct-config.ts';
+import { BerthError } from './errors.ts';
 import { formatSize } from './size.ts';
 
 export interface SetOptions {

@@ -26,7 +26,19 @@ export interface CgroupDir {
   path: string;
 }
 
-const NOT_CONTROLLERS = new Set(['rw', 'ro', 'noprefix', 'clone_children', 'xattr', 'cpuset_v2_mode', 'nsdelegate', 'memory_recursiveprot', 'memory_localevents', 'favordynmods', 'memory_hugetlb_accounting']);
+const NOT_CONTROLLERS = new Set([
+  'rw',
+  'ro',
+  'noprefix',
+  'clone_children',
+  'xattr',
+  'cpuset_v2_mode',
+  'nsdelegate',
+  'memory_recursiveprot',
+  'memory_localevents',
+  'favordynmods',
+  'memory_hugetlb_accounting',
+]);
 
 /** Reads the cgroup mounts of /proc/self/mountinfo ("generic: mount what the host has"). */
 export function detectLayout(mountinfo: string): CgroupLayout {
@@ -155,7 +167,9 @@ export function cgroupPids(dirs: CgroupDir[]): number[] {
     for (const p of readOr(join(dir, 'cgroup.procs'), '').split('\n')) if (p) pids.add(Number(p));
     let subs: string[] = [];
     try {
-      subs = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      subs = readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch {
       return;
     }
@@ -171,7 +185,9 @@ export function removeCgroups(dirs: CgroupDir[]): string[] {
   const rm = (dir: string): void => {
     let subs: string[] = [];
     try {
-      subs = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      subs = readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch (err) {
       if (errCode(err) === 'ENOENT') return;
     }

@@ -1,5 +1,5 @@
 // The only spawner of berth-nsexec: runs a plan (argv) and turns its status records into results.
-import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { BerthError } from '../core/errors.ts';
 
@@ -26,13 +26,18 @@ function collect(stream: Readable | null | undefined): Promise<StatusRecord[]> {
       buf += d;
     });
     stream.on('close', () => {
-      resolve(buf.split('\n').filter(Boolean).flatMap((l) => {
-        try {
-          return [JSON.parse(l) as StatusRecord];
-        } catch {
-          return [];
-        }
-      }));
+      resolve(
+        buf
+          .split('\n')
+          .filter(Boolean)
+          .flatMap((l) => {
+            try {
+              return [JSON.parse(l) as StatusRecord];
+            } catch {
+              return [];
+            }
+          }),
+      );
     });
   });
 }
@@ -84,7 +89,11 @@ function helperMissing(helper: string, err: unknown): BerthError {
 }
 
 /** Simple modes (host mounts): run, and fail with the helper's own message. */
-export async function runHelperSimple(helper: string, args: string[], code: 'CANT_MOUNT' | 'CANT_UMOUNT'): Promise<void> {
+export async function runHelperSimple(
+  helper: string,
+  args: string[],
+  code: 'CANT_MOUNT' | 'CANT_UMOUNT',
+): Promise<void> {
   const r = await runHelper(helper, [...args, '--status-fd', '3'], { stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.exitCode !== 0) {
     throw new BerthError(code, r.error?.message ?? `berth-nsexec exited with ${r.exitCode}`);

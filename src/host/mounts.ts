@@ -2,14 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { runHelperSimple } from './helper.ts';
 
-function unescape(s: string): string {
+function unescapeOctal(s: string): string {
   return s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 }
 
 export function mountPoints(): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .map((l) => unescape(l.split(' ')[4] ?? ''))
+    .map((l) => unescapeOctal(l.split(' ')[4] ?? ''))
     .filter(Boolean);
 }
 

@@ -1,10 +1,21 @@
 // The template cache: tarballs (zstd) that containers are created from, and how they are built.
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
+import { BUSYBOX_DIRS, BUSYBOX_FILES } from '../core/busybox-rootfs.ts';
 import { BerthError } from '../core/errors.ts';
 import { type Paths, templatePath } from './paths.ts';
-import { BUSYBOX_FILES, BUSYBOX_DIRS } from '../core/busybox-rootfs.ts';
 
 export interface TemplateInfo {
   name: string;
@@ -45,7 +56,13 @@ export function run(cmd: string, args: string[], onLine?: (l: string) => void): 
     child.on('error', (err) => reject(new BerthError('SYSTEM', `run ${cmd}: ${err.message}`, { cause: err })));
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new BerthError('SYSTEM', `${cmd} ${args[0] ?? ''} failed (exit ${code}): ${tail.trim().split('\n').slice(-3).join(' | ')}`));
+      else
+        reject(
+          new BerthError(
+            'SYSTEM',
+            `${cmd} ${args[0] ?? ''} failed (exit ${code}): ${tail.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
     });
   });
 }
@@ -105,9 +122,17 @@ export async function buildBusyboxTemplate(p: Paths, busybox = '/bin/busybox'): 
 export const DEBIAN_RELEASES: Record<string, string> = { 'debian-12': 'bookworm', 'debian-11': 'bullseye' };
 
 /** debootstrap a minimal Debian that boots systemd; packages are cached for the next build. */
-export async function buildDebianTemplate(p: Paths, name: string, mirror: string, log: (l: string) => void): Promise<string> {
+export async function buildDebianTemplate(
+  p: Paths,
+  name: string,
+  mirror: string,
+  log: (l: string) => void,
+): Promise<string> {
   const suite = DEBIAN_RELEASES[name];
-  if (!suite) throw new BerthError('BAD_VALUE', `unknown template ${name}`, { hint: `known: busybox, ${Object.keys(DEBIAN_RELEASES).join(', ')}` });
+  if (!suite)
+    throw new BerthError('BAD_VALUE', `unknown template ${name}`, {
+      hint: `known: busybox, ${Object.keys(DEBIAN_RELEASES).join(', ')}`,
+    });
   mkdirSync(p.templateCache, { recursive: true });
   const work = mkdtempSync(join(p.templateCache, `.build-${name}-`));
   const cache = join(p.lib, 'template/debootstrap-cache');
@@ -115,9 +140,20 @@ export async function buildDebianTemplate(p: Paths, name: string, mirror: string
   try {
     const root = join(work, 'rootfs');
     const started = Date.now();
-    await run('debootstrap', ['--variant=minbase', '--include=systemd-sysv,dbus,procps,iproute2,less,nano-tiny', `--cache-dir=${cache}`, suite, root, mirror], (l) => {
-      if (/^[IEW]:/.test(l)) log(`[${Math.round((Date.now() - started) / 1000)}s] ${l}`);
-    }).catch((err: unknown) => {
+    await run(
+      'debootstrap',
+      [
+        '--variant=minbase',
+        '--include=systemd-sysv,dbus,procps,iproute2,less,nano-tiny',
+        `--cache-dir=${cache}`,
+        suite,
+        root,
+        mirror,
+      ],
+      (l) => {
+        if (/^[IEW]:/.test(l)) log(`[${Math.round((Date.now() - started) / 1000)}s] ${l}`);
+      },
+    ).catch((err: unknown) => {
       throw new BerthError('BAD_TEMPLATE', `build ${name}: debootstrap failed: ${(err as Error).message}`, {
         hint: `is the package mirror ${mirror} reachable? (set MIRROR in berth.conf)`,
       });

@@ -34,18 +34,23 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
   // create leaves no trace on disk.
   const g = readGlobal(ctx.paths);
   const tpl = o.ostemplate ?? g.defOstemplate;
-  if (!TEMPLATE_NAME_RE.test(tpl)) throw new BerthError('BAD_VALUE', `create ${id}: invalid template name ${JSON.stringify(tpl)}`);
+  if (!TEMPLATE_NAME_RE.test(tpl))
+    throw new BerthError('BAD_VALUE', `create ${id}: invalid template name ${JSON.stringify(tpl)}`);
   if (o.hostname !== undefined) validateHostname(o.hostname);
   const sample = parseConfig(sampleText(ctx, o.config ?? 'basic'), `sample ${o.config ?? 'basic'}`);
   const exists = () => existsSync(ctConfigPath(ctx.paths, id)) || existsSync(expandVeid(g.vePrivate, id));
   const alreadyExists = () =>
-    new BerthError('PRIVATE_EXISTS', `create ${id}: container already exists`, { hint: `berth destroy ${id} first, or pick another CTID` });
+    new BerthError('PRIVATE_EXISTS', `create ${id}: container already exists`, {
+      hint: `berth destroy ${id} first, or pick another CTID`,
+    });
   if (exists()) throw alreadyExists();
   const tarball = templatePath(ctx.paths, tpl);
   if (!existsSync(tarball)) {
     const have = listTemplates(ctx.paths).map((t) => t.name);
     throw new BerthError('BAD_TEMPLATE', `create ${id}: template ${tpl} not found`, {
-      hint: have.length ? `available: ${have.join(', ')}; or build one: berth template create ${tpl}` : `build it: berth template create ${tpl}`,
+      hint: have.length
+        ? `available: ${have.join(', ')}; or build one: berth template create ${tpl}`
+        : `build it: berth template create ${tpl}`,
     });
   }
   mkdirSync(ctx.paths.ctConfigDir, { recursive: true });

@@ -24,9 +24,13 @@ export async function execInContainer(
   const ct = loadCt(ctx, id);
   const now = inspect(ctx, id, ct.config);
   if (now.status !== 'running' || now.pid === null) {
-    throw new BerthError('NOT_RUNNING', `${opts.verb} ${id}: container is ${now.status === 'suspended' ? 'suspended' : 'not running'}`, {
-      hint: now.status === 'suspended' ? `berth resume ${id}` : `berth start ${id}`,
-    });
+    throw new BerthError(
+      'NOT_RUNNING',
+      `${opts.verb} ${id}: container is ${now.status === 'suspended' ? 'suspended' : 'not running'}`,
+      {
+        hint: now.status === 'suspended' ? `berth resume ${id}` : `berth start ${id}`,
+      },
+    );
   }
   const plan = execPlan(now.pid, procsFiles(cgroupDirsOf(ctx, id)), argv, {
     pty: opts.pty,

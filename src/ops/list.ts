@@ -1,9 +1,10 @@
 // berth list / status: what each container is and holds, read without taking locks.
+
+import { existsSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { formatSize } from '../core/size.ts';
 import { cgroupPids } from '../host/cgroups.ts';
 import { isMounted } from '../host/mounts.ts';
-import { existsSync } from 'node:fs';
 import { listCtIds, readCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, inspect } from './runtime.ts';
@@ -30,8 +31,22 @@ export interface CtRow {
 }
 
 export const LIST_FIELDS = [
-  'ctid', 'nproc', 'status', 'ip', 'hostname', 'ostemplate', 'onboot', 'pid', 'physpages',
-  'swappages', 'cpus', 'cpulimit', 'cpuunits', 'numproc', 've_root', 've_private',
+  'ctid',
+  'nproc',
+  'status',
+  'ip',
+  'hostname',
+  'ostemplate',
+  'onboot',
+  'pid',
+  'physpages',
+  'swappages',
+  'cpus',
+  'cpulimit',
+  'cpuunits',
+  'numproc',
+  've_root',
+  've_private',
 ] as const;
 export type ListField = (typeof LIST_FIELDS)[number];
 

@@ -11,7 +11,8 @@ export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
     const { config } = loadCt(ctx, id);
     await reconcile(ctx, id, config);
     if (isMounted(config.veRoot)) throw new BerthError('MOUNTED', `mount ${id}: already mounted at ${config.veRoot}`);
-    if (!existsSync(config.vePrivate)) throw new BerthError('NO_PRIVATE', `mount ${id}: private area ${config.vePrivate} is missing`);
+    if (!existsSync(config.vePrivate))
+      throw new BerthError('NO_PRIVATE', `mount ${id}: private area ${config.vePrivate} is missing`);
     mkdirSync(config.veRoot, { recursive: true });
     await bindRoot(ctx.paths.helper, config.vePrivate, config.veRoot);
   });

@@ -2,16 +2,16 @@
 // after a crash (reconcile): shared by every verb.
 import { existsSync, rmSync } from 'node:fs';
 import type { CtConfig } from '../core/ct-config.ts';
+import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
-import { cgroupPids, type CgroupDir, ctDirs, isFrozen, removeCgroups } from '../host/cgroups.ts';
+import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups } from '../host/cgroups.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { isMounted, unmountRoot } from '../host/mounts.ts';
-import { lockPath, ctConfigPath } from '../host/paths.ts';
+import { ctConfigPath, lockPath } from '../host/paths.ts';
 import { innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
-import { expandVeid } from '../core/ct-config.ts';
 import type { Ctx } from './context.ts';
 
 export interface Inspection {

@@ -45,8 +45,12 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
 }
 
 async function setLiveHostname(ctx: Ctx, pid: number, hostname: string): Promise<void> {
-  const r = await runHelper(ctx.paths.helper, ['--join', String(pid), '--unshare', 'uts', '--hostname', hostname, '--status-fd', '3'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const r = await runHelper(
+    ctx.paths.helper,
+    ['--join', String(pid), '--unshare', 'uts', '--hostname', hostname, '--status-fd', '3'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   if (r.exitCode !== 0) throw new BerthError('SYSTEM', `set hostname: ${r.error?.message ?? 'helper failed'}`);
 }

@@ -1,5 +1,5 @@
 // berth start: cgroups + limits, then the helper builds the container and execs its init.
-import { closeSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPlan } from '../core/container-plan.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -18,7 +18,6 @@ import type { StoredCt } from '../host/store.ts';
 import { writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { cleanupRuntime, loadCt, reconcile, withLock } from './runtime.ts';
-import { existsSync } from 'node:fs';
 
 /** Starts a stopped container; resolves once its init runs. */
 export function startContainer(ctx: Ctx, id: CtId): Promise<number> {

@@ -11,7 +11,9 @@ const ALIASES: Record<string, ListField> = { veid: 'ctid', ip_addr: 'ip', ram: '
 function field(name: string): ListField {
   const f = (ALIASES[name.toLowerCase()] ?? name.toLowerCase()) as ListField;
   if (!LIST_FIELDS.includes(f)) {
-    throw new BerthError('BAD_VALUE', `list: unknown field ${JSON.stringify(name)}`, { hint: `fields: ${LIST_FIELDS.join(', ')}` });
+    throw new BerthError('BAD_VALUE', `list: unknown field ${JSON.stringify(name)}`, {
+      hint: `fields: ${LIST_FIELDS.join(', ')}`,
+    });
   }
   return f;
 }
@@ -34,13 +36,18 @@ export const command: Command = {
 
 Fields: ${LIST_FIELDS.join(', ')}.`,
   async run(ctx, args, io) {
-    const { values } = parse('list', args, {
-      all: { type: 'boolean', short: 'a' },
-      'no-header': { type: 'boolean', short: 'H' },
-      output: { type: 'string', short: 'o' },
-      sort: { type: 'string', short: 's' },
-      json: { type: 'boolean' },
-    }, 0);
+    const { values } = parse(
+      'list',
+      args,
+      {
+        all: { type: 'boolean', short: 'a' },
+        'no-header': { type: 'boolean', short: 'H' },
+        output: { type: 'string', short: 'o' },
+        sort: { type: 'string', short: 's' },
+        json: { type: 'boolean' },
+      },
+      0,
+    );
     const fields = values.output ? values.output.split(',').filter(Boolean).map(field) : null;
     let rows = listContainers(ctx, values.all ?? false);
     if (values.sort) {
@@ -49,17 +56,30 @@ Fields: ${LIST_FIELDS.join(', ')}.`,
       rows = [...rows].sort((a, b) => {
         const x = a[f];
         const y = b[f];
-        const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x ?? '').localeCompare(String(y ?? ''), undefined, { numeric: true });
+        const c =
+          typeof x === 'number' && typeof y === 'number'
+            ? x - y
+            : String(x ?? '').localeCompare(String(y ?? ''), undefined, { numeric: true });
         return desc ? -c : c;
       });
     }
     if (values.json) {
       const pick = fields ?? [...LIST_FIELDS];
-      io.out(JSON.stringify(rows.map((r) => Object.fromEntries(pick.map((f) => [f, r[f]]))), null, 2));
+      io.out(
+        JSON.stringify(
+          rows.map((r) => Object.fromEntries(pick.map((f) => [f, r[f]]))),
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     const use = fields ?? DEFAULT_FIELDS;
-    const text = formatTable(use.map((f) => HEADERS[f] ?? f.toUpperCase()), rows.map((r) => use.map((f) => cell(r, f))), !values['no-header']);
+    const text = formatTable(
+      use.map((f) => HEADERS[f] ?? f.toUpperCase()),
+      rows.map((r) => use.map((f) => cell(r, f))),
+      !values['no-header'],
+    );
     if (text) io.out(text);
     return 0;
   },

@@ -38,7 +38,11 @@ Exit codes: 21 bad value, 70 bad hostname, 31 not running (without --save).`,
     const id = parseCtId(positionals[0]);
     const { save, ...opts } = values;
     const r = await setContainer(ctx, id, opts, save ?? false);
-    io.err(`${r.applied ? 'Applied' : 'Not running; not applied'}${r.saved ? ', saved' : ''}: ${Object.entries(r.keys).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    io.err(
+      `${r.applied ? 'Applied' : 'Not running; not applied'}${r.saved ? ', saved' : ''}: ${Object.entries(r.keys)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
     return 0;
   },
 };

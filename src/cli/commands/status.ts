@@ -13,10 +13,12 @@ Always exits 0 for a valid CTID; read the words (or --json) to branch in scripts
     const { values, positionals } = parse('status', args, { json: { type: 'boolean' } });
     const id = parseCtId(positionals[0]);
     const row = ctRow(ctx, id);
-    const exists = row !== null && row.exists;
+    const exists = row?.exists ?? false;
     const status = row?.status === 'stopped' || !row ? 'down' : row.status;
     if (values.json) {
-      io.out(JSON.stringify({ ctid: id, exist: exists, mounted: row?.mounted ?? false, status, pid: row?.pid ?? null }));
+      io.out(
+        JSON.stringify({ ctid: id, exist: exists, mounted: row?.mounted ?? false, status, pid: row?.pid ?? null }),
+      );
     } else {
       io.out(`CTID ${id} ${exists ? 'exist' : 'deleted'} ${row?.mounted ? 'mounted' : 'unmounted'} ${status}`);
     }

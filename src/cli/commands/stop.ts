@@ -21,7 +21,8 @@ Exit codes: 31 not running, 33 processes survived SIGKILL.`,
     let timeout: number | undefined;
     if (values.timeout !== undefined) {
       timeout = Number(values.timeout);
-      if (!Number.isFinite(timeout) || timeout < 0) throw new BerthError('BAD_VALUE', `stop: invalid timeout ${JSON.stringify(values.timeout)}`);
+      if (!Number.isFinite(timeout) || timeout < 0)
+        throw new BerthError('BAD_VALUE', `stop: invalid timeout ${JSON.stringify(values.timeout)}`);
     }
     await stopContainer(ctx, id, { fast: values.fast ?? false, ...(timeout !== undefined ? { timeout } : {}) });
     io.err(`Container ${id} stopped`);

@@ -20,17 +20,28 @@ export const command: Command = {
       const { values } = parse('template list', args.slice(1), { json: { type: 'boolean' } }, 0);
       const ts = templateList(ctx);
       if (values.json) io.out(JSON.stringify(ts, null, 2));
-      else io.out(formatTable(['NAME', 'SIZE', 'CREATED'], ts.map((t) => [t.name, `${(t.size / 1048576).toFixed(1)}M`, t.created])));
+      else
+        io.out(
+          formatTable(
+            ['NAME', 'SIZE', 'CREATED'],
+            ts.map((t) => [t.name, `${(t.size / 1048576).toFixed(1)}M`, t.created]),
+          ),
+        );
       return 0;
     }
     if (sub === 'create') {
       const { positionals } = parse('template create', args.slice(1), {}, 1);
       const name = positionals[0];
-      if (!name) throw new BerthError('BAD_SYNTAX', 'template create: missing template name', { hint: 'berth template create busybox' });
+      if (!name)
+        throw new BerthError('BAD_SYNTAX', 'template create: missing template name', {
+          hint: 'berth template create busybox',
+        });
       const file = await templateCreate(ctx, name);
       io.err(`Template ${name} ready: ${file}`);
       return 0;
     }
-    throw new BerthError('BAD_SYNTAX', `template: unknown subcommand ${JSON.stringify(sub ?? '')}`, { hint: 'berth template list | berth template create NAME' });
+    throw new BerthError('BAD_SYNTAX', `template: unknown subcommand ${JSON.stringify(sub ?? '')}`, {
+      hint: 'berth template list | berth template create NAME',
+    });
   },
 };

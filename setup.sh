@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Sets berth up on a Debian 12 host (idempotent): packages, npm deps, build, helper, PATH, config,
+# and the embedded busybox template. With --demo it then runs the main job: a container "demo"
+# from the busybox template, created and started if needed, shown in `berth list`.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")"
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+[ "$(id -u)" = 0 ] || { say "run as root (sudo ./setup.sh)"; exit 12; }
+
+# Node: berth needs >= 18.19 (node:test, parseArgs); Debian 12's own nodejs is 18.19.
+if ! command -v node >/dev/null 2>&1; then
+  say "installing Debian's nodejs and npm"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>18||(a===18&&b>=19)?0:1)' || {
+  say "Node $(node --version) is too old: berth needs Node.js 18.19 or newer (Debian 12: apt-get install nodejs)"; exit 1; }
+
+# Debian packages: the helper's build deps, the busybox template's source, template tools.
+PKGS="gcc make libc6-dev libseccomp-dev pkg-config busybox-static zstd tar debootstrap util-linux procps iproute2"
+missing=""
+for p in $PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=" $p"; done
+if [ -n "$missing" ]; then
+  say "installing:$missing"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dev dependencies (typescript, biome)"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+say "building (tsc + helper)"
+npx tsc -p .
+make -s -C helper
+
+ln -sf "$PWD/bin/berth" /usr/local/bin/berth
+mkdir -p /etc/berth/ct /var/lib/berth/private /var/lib/berth/root /var/lib/berth/lock /var/lib/berth/template/cache /var/log/berth
+[ -f /etc/berth/berth.conf ] || cp etc/berth.conf /etc/berth/berth.conf
+[ -f /etc/berth/ct/ve-basic.conf-sample ] || cp etc/ve-basic.conf-sample /etc/berth/ct/ve-basic.conf-sample
+if [ ! -f /var/lib/berth/template/cache/busybox.tar.zst ] || [ /bin/busybox -nt /var/lib/berth/template/cache/busybox.tar.zst ]; then
+  say "building the embedded busybox template"
+  berth template create busybox
+fi
+say "ready: $(berth version)"
+
+if [ "${1:-}" = "--demo" ]; then
+  berth status demo | grep -q ' exist ' || berth create demo --ostemplate busybox --hostname demo
+  berth status demo | grep -q ' running' || berth start demo
+  berth exec demo -- ps
+  berth list
+fi

@@ -1,0 +1,37 @@
+// Imports point one way: cli -> ops -> core + host; host -> core; core -> nothing (and no node I/O).
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const SRC = new URL('../../src/', import.meta.url).pathname;
+const ALLOWED: Record<string, string[]> = {
+  core: ['core'],
+  host: ['core', 'host'],
+  ops: ['core', 'host', 'ops'],
+  cli: ['core', 'host', 'ops', 'cli'],
+};
+const NODE_IO = /^node:(fs|child_process|net|http|dgram)/;
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+test('import directions follow the layering', () => {
+  const bad: string[] = [];
+  for (const f of files(SRC)) {
+    const layer = f.slice(SRC.length).split('/')[0] ?? '';
+    for (const m of readFileSync(f, 'utf8').matchAll(/^(?:import|export)[^'"]*from\s+'([^']+)'/gm)) {
+      const spec = m[1] ?? '';
+      if (spec.startsWith('node:')) {
+        if (layer === 'core' && NODE_IO.test(spec)) bad.push(`${f}: core must not import ${spec}`);
+        continue;
+      }
+      const target = new URL(spec, `file://${f}`).pathname.slice(SRC.length).split('/')[0] ?? '';
+      if (!(ALLOWED[layer] ?? []).includes(target)) bad.push(`${f}: ${layer} -> ${target}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});

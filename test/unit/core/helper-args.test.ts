@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { keptCapabilities } from '../../../src/core/capabilities.ts';
+import { execPlan, startPlan } from '../../../src/core/container-plan.ts';
+import { ctConfigFrom } from '../../../src/core/ct-config.ts';
+import { parseCtId } from '../../../src/core/ctid.ts';
+import { joinArgs, startArgs } from '../../../src/core/helper-args.ts';
+import { PROC_MASKS } from '../../../src/core/mounts.ts';
+import { seccompPolicy } from '../../../src/core/seccomp.ts';
+
+const ALL = (1n << 41n) - 1n;
+const cfg = ctConfigFrom(
+  parseCtId('101'),
+  { HOSTNAME: 'web1' },
+  { veRoot: '/r/$VEID', vePrivate: '/p/$VEID', defOstemplate: 'busybox', stopTimeout: 60 },
+);
+
+test('start argv: namespaces, cgroups, root, hostname, caps, fds, init (golden head and tail)', () => {
+  const args = startArgs(
+    startPlan(cfg, {
+      cgroupMounts: [{ name: 'memory', fstype: 'cgroup', options: 'memory', writable: false }],
+      cgroupProcs: ['/sys/fs/cgroup/memory/berth/101/cgroup.procs'],
+      consoleLog: '/var/log/berth/101.console.log',
+      availableCaps: ALL,
+    }),
+  );
+  assert.deepEqual(args.slice(0, 8), [
+    '--unshare',
+    'pid,uts,ipc,mnt,net,cgroup',
+    '--cgroup-procs',
+    '/sys/fs/cgroup/memory/berth/101/cgroup.procs',
+    '--propagation',
+    'rslave',
+    '--rootfs',
+    '/r/101',
+  ]);
+  assert.deepEqual(args.slice(-6), ['--seccomp-fd', '4', '--status-fd', '3', '--', '/sbin/init']);
+  const s = args.join(' ');
+  assert.match(s, /--mount proc proc \/proc nosuid,nodev,noexec/);
+  assert.match(s, /--rebind \/proc\/sys ro,/);
+  assert.match(s, /--mount sysfs sysfs \/sys ro,/);
+  assert.match(s, /--mount cgroup cgroup \/sys\/fs\/cgroup\/memory ro,nosuid,nodev,noexec,memory/);
+  assert.match(s, /--bind \/var\/log\/berth\/101.console.log \/dev\/console/);
+  assert.match(s, /--write \/etc\/hostname web1\n/);
+  assert.match(s, /--hostname web1 --caps-keep chown,/);
+  for (const m of PROC_MASKS) assert.ok(args.includes(m), m);
+  assert.ok(!s.includes('sys_module') && !s.includes('sys_rawio') && !s.includes('sys_time'));
+});
+
+test('capabilities: dangerous ones dropped, and never more than berth holds', () => {
+  const kept = keptCapabilities(ALL);
+  for (const c of ['sys_module', 'sys_rawio', 'sys_time', 'mac_admin', 'bpf']) assert.ok(!kept.includes(c as never), c);
+  assert.ok(kept.includes('sys_admin') && kept.includes('net_admin'));
+  const noResource = ALL & ~(1n << 24n); // sys_resource is bit 24
+  assert.ok(!keptCapabilities(noResource).includes('sys_resource'));
+});
+
+test('exec argv joins the init pid and runs argv after --', () => {
+  const a = joinArgs(execPlan(4242, ['/cg/cgroup.procs'], ['ps', '-ef'], { pty: false, availableCaps: ALL }));
+  assert.deepEqual(a.slice(0, 4), ['--join', '4242', '--unshare', 'pid,uts,ipc,mnt,net,cgroup']);
+  assert.deepEqual(a.slice(-3), ['--', 'ps', '-ef']);
+  assert.ok(!a.includes('--pty'));
+  assert.ok(joinArgs(execPlan(1, [], ['sh'], { pty: true, availableCaps: ALL })).includes('--pty'));
+});
+
+test('seccomp policy denies host-wide syscalls, with compat arches on x86_64', () => {
+  const p = seccompPolicy('x64');
+  assert.match(p, /^# .*\ndefault allow\narch x86\narch x32\n/);
+  for (const s of ['kexec_load', 'open_by_handle_at', 'init_module', 'bpf', 'perf_event_open'])
+    assert.match(p, new RegExp(`^errno 1 ${s}$`, 'm'));
+  assert.match(p, /^errno 38 keyctl$/m);
+  assert.ok(!seccompPolicy('arm64').includes('arch x86'));
+});
