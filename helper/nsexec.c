@@ -808,7 +808,7 @@ int main(int argc, char **argv) {
   if (opt.status_fd >= 0) fcntl(opt.status_fd, F_SETFD, FD_CLOEXEC);
   if (opt.seccomp_fd >= 0) fcntl(opt.seccomp_fd, F_SETFD, FD_CLOEXEC);
   if (opt.lock) return do_lock();
-  if (!opt.argv[0]) return do_host_mounts();
   if (opt.join) return do_join();
+  if (!opt.argv[0]) return do_host_mounts();
   return do_start();
 }

@@ -40,11 +40,16 @@ export function loadCt(ctx: Ctx, id: CtId): StoredCt {
 export function inspect(ctx: Ctx, id: CtId, cfg: CtConfig | null): Inspection {
   const state = readState(ctx.paths, id);
   const mounted = cfg ? isMounted(cfg.veRoot) : false;
-  if (state?.pid && isAlive(state.pid, state.startTime)) {
-    const frozen = isFrozen(ctx.layout(), cgroupDirsOf(ctx, id));
-    return { status: frozen ? 'suspended' : 'running', pid: state.pid, state, stale: false, mounted };
-  }
-  const leftovers = state !== null || cgroupDirsOf(ctx, id).some((d) => existsSync(d.path));
+  const dirs = cgroupDirsOf(ctx, id);
+  const running = (pid: number, stale: boolean): Inspection => {
+    const frozen = isFrozen(ctx.layout(), dirs);
+    return { status: frozen ? 'suspended' : 'running', pid, state, stale, mounted };
+  };
+  if (state?.pid && isAlive(state.pid, state.startTime)) return running(state.pid, false);
+  const leftovers = state !== null || dirs.some((d) => existsSync(d.path));
+  // an init whose berth was killed before it recorded the pid still runs: report the fact
+  const orphan = leftovers ? findInit(dirs) : null;
+  if (orphan !== null) return running(orphan, true);
   return { status: 'stopped', pid: null, state, stale: leftovers, mounted };
 }
 
@@ -94,13 +99,17 @@ export async function cleanupRuntime(ctx: Ctx, id: CtId, cfg: CtConfig | null): 
 export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promise<Inspection> {
   const now = inspect(ctx, id, cfg);
   if (!now.stale) return now;
-  const dirs = cgroupDirsOf(ctx, id);
-  const init = now.state ? findInit(dirs) : null;
-  if (init && now.state) {
-    const st = readProcStat(init);
-    const adopted = { ...now.state, status: 'running' as const, pid: init, startTime: st?.startTime ?? null };
-    writeState(ctx.paths, id, adopted);
-    ctx.log(`${id}: adopted init (pid ${init}) of an interrupted start`);
+  if (now.pid !== null) {
+    const st = readProcStat(now.pid);
+    writeState(ctx.paths, id, {
+      status: 'running',
+      pid: now.pid,
+      startTime: st?.startTime ?? null,
+      startedAt: now.state?.startedAt ?? new Date().toISOString(),
+      stopSignal: now.state?.stopSignal ?? 15,
+      cgroupName: ctx.paths.cgroupParent,
+    });
+    ctx.log(`${id}: adopted init (pid ${now.pid}) of an interrupted start`);
     return inspect(ctx, id, cfg);
   }
   await cleanupRuntime(ctx, id, cfg);

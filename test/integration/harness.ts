@@ -1,0 +1,106 @@
+// Integration harness: a throwaway BERTH_ROOT, the real bin/berth, and a leak check at the end.
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { makePaths } from '../../src/host/paths.ts';
+
+export const REPO = new URL('../../../', import.meta.url).pathname;
+export const BERTH = join(REPO, 'bin/berth');
+export const IS_ROOT = process.getuid?.() === 0;
+export const ROOT_SKIP = IS_ROOT ? false : 'needs root (integration tests run real containers)';
+
+export interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+export class Sandbox {
+  readonly root: string;
+  readonly cgroupParent: string;
+
+  constructor() {
+    this.root = mkdtempSync(join(tmpdir(), 'berth-it-'));
+    this.cgroupParent = makePaths(this.root, '').cgroupParent;
+  }
+
+  berth(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Run {
+    const r: SpawnSyncReturns<string> = spawnSync(BERTH, ['--root', this.root, ...args], {
+      encoding: 'utf8',
+      input: opts.input ?? '',
+      env: { ...process.env, ...opts.env },
+      timeout: opts.timeoutMs ?? 120_000,
+    });
+    return { code: r.status ?? 128, out: r.stdout, err: r.stderr };
+  }
+
+  /** Runs berth and asserts success; returns stdout. */
+  ok(args: string[], opts: { input?: string; timeoutMs?: number } = {}): string {
+    const r = this.berth(args, opts);
+    if (r.code !== 0) throw new Error(`berth ${args.join(' ')} exited ${r.code}\n${r.err}${r.out}`);
+    return r.out;
+  }
+
+  /** Starts berth without waiting (for SIGKILL tests). */
+  spawn(args: string[]) {
+    return spawn(BERTH, ['--root', this.root, ...args], { stdio: 'ignore' });
+  }
+
+  template(name = 'busybox'): void {
+    if (name === 'busybox') this.ok(['template', 'create', 'busybox']);
+  }
+
+  cts(): string[] {
+    const dir = join(this.root, 'etc/berth/ct');
+    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.conf') && !f.startsWith('ve-')).map((f) => f.slice(0, -5)) : [];
+  }
+
+  /** What this sandbox still holds on the host: mounts, cgroups, container processes. */
+  leaks(): string[] {
+    const out: string[] = [];
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const mp = line.split(' ')[4] ?? '';
+      if (mp.startsWith(this.root)) out.push(`mount ${mp}`);
+    }
+    for (const h of readdirSync('/sys/fs/cgroup')) {
+      const p = join('/sys/fs/cgroup', h, this.cgroupParent);
+      if (existsSync(p)) out.push(`cgroup ${p}`);
+    }
+    if (existsSync(join('/sys/fs/cgroup', this.cgroupParent))) out.push(`cgroup /sys/fs/cgroup/${this.cgroupParent}`);
+    return out;
+  }
+
+  /** Stops and destroys every container, then removes the tree; returns what leaked. */
+  cleanup(): string[] {
+    for (const id of this.cts()) {
+      this.berth(['stop', '--fast', id]);
+      this.berth(['destroy', id]);
+    }
+    const leaks = this.leaks();
+    if (leaks.every((l) => !l.startsWith('mount'))) rmSync(this.root, { recursive: true, force: true });
+    return leaks;
+  }
+}
+
+/** A sandbox with the busybox template, cleaned (and leak-checked) after the test. */
+export function sandbox(t: TestContext): Sandbox {
+  const s = new Sandbox();
+  s.template();
+  t.after(() => {
+    const leaks = s.cleanup();
+    if (leaks.length) throw new Error(`test left behind:\n${leaks.join('\n')}`);
+  });
+  return s;
+}
+
+/** Polls until fn returns true (or throws after timeoutMs). */
+export async function waitFor(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (fn()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
