@@ -1,6 +1,7 @@
 // Per-container locks. Node has no flock(), so a tiny helper process holds it for us and dies with us.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { readProcStat } from './proc.ts';
 import { BerthError } from '../core/errors.ts';
 import { lockArgs } from '../core/helper-args.ts';
 
@@ -30,17 +31,11 @@ export async function acquireLock(helper: string, file: string, what: string): P
     });
   });
   if (!line.includes('"locked":true')) {
-    let holder = '';
-    try {
-      holder = readFileSync(file, 'utf8').trim();
-    } catch {}
+    const holder = lockHolder(file);
     throw new BerthError('LOCKED', `${what}: container is locked${holder ? ` by ${holder}` : ''}`, {
       hint: 'another berth command is working on it; try again when it is done',
     });
   }
-  try {
-    writeFileSync(file, `pid ${process.pid}: berth ${process.argv.slice(2).join(' ')}\n`);
-  } catch {}
   child.stdout.destroy();
   child.unref();
   (child.stdin as unknown as { unref(): void }).unref();
@@ -49,4 +44,23 @@ export async function acquireLock(helper: string, file: string, what: string): P
       child.stdin.end();
     },
   };
+}
+
+/**
+ * Who holds the lock, from /proc/locks (no pid is written into the lock file: a refused command
+ * must change nothing on disk). The flock belongs to the helper; its parent is the berth command.
+ */
+function lockHolder(file: string): string {
+  try {
+    const ino = statSync(file).ino;
+    const line = readFileSync('/proc/locks', 'utf8').split('\n').find((l) => l.includes('FLOCK') && l.split(/\s+/)[5]?.endsWith(`:${ino}`));
+    const pid = Number(line?.split(/\s+/)[4]);
+    const parent = pid ? readProcStat(pid)?.ppid : undefined;
+    if (!parent) return '';
+    const cmd = readFileSync(`/proc/${parent}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    const at = cmd.findIndex((a) => a.endsWith('/berth'));
+    return `pid ${parent} (berth ${cmd.slice(at + 1).join(' ')})`;
+  } catch {
+    return '';
+  }
 }

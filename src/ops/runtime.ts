@@ -116,19 +116,22 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
   return inspect(ctx, id, cfg);
 }
 
+function markers(ctx: Ctx, id: CtId): string[] {
+  const ct = readCt(ctx.paths, id);
+  const priv = ct ? ct.config.vePrivate : expandVeid(readGlobal(ctx.paths).vePrivate, id);
+  return ['partial', 'destroying'].map((m) => `${priv}.${m}`).filter((d) => existsSync(d));
+}
+
 /**
  * Finishes or rolls back an interrupted create or destroy, using their marker directories:
  * "<private>.partial" (create rolls back) and "<private>.destroying" (destroy completes).
  */
 export function recoverFs(ctx: Ctx, id: CtId): void {
-  const ct = readCt(ctx.paths, id);
-  const priv = ct ? ct.config.vePrivate : expandVeid(readGlobal(ctx.paths).vePrivate, id);
-  for (const marker of ['partial', 'destroying']) {
-    const dir = `${priv}.${marker}`;
-    if (!existsSync(dir)) continue;
+  for (const dir of markers(ctx, id)) {
+    const priv = dir.slice(0, dir.lastIndexOf('.'));
     rmSync(dir, { recursive: true, force: true });
     if (!existsSync(priv)) rmSync(ctConfigPath(ctx.paths, id), { force: true });
-    ctx.log(`${id}: cleaned up after an interrupted ${marker === 'partial' ? 'create' : 'destroy'}`);
+    ctx.log(`${id}: cleaned up after an interrupted ${dir.endsWith('.partial') ? 'create' : 'destroy'}`);
   }
 }
 
@@ -137,6 +140,8 @@ export function lockCt(ctx: Ctx, id: CtId, verb: string): Promise<Lock> {
 }
 
 export async function withLock<T>(ctx: Ctx, id: CtId, verb: string, fn: () => Promise<T>): Promise<T> {
+  // no lock file for a container that does not exist (and has nothing to recover)
+  if (verb !== 'create' && !existsSync(ctConfigPath(ctx.paths, id)) && markers(ctx, id).length === 0) loadCt(ctx, id);
   const lock = await lockCt(ctx, id, verb);
   try {
     recoverFs(ctx, id);

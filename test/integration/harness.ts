@@ -52,6 +52,11 @@ export class Sandbox {
     if (name === 'busybox') this.ok(['template', 'create', 'busybox']);
   }
 
+  /** The container's cgroup directory in the v1 hierarchy of a controller. */
+  layoutPath(controller: string, id: string): string {
+    return join('/sys/fs/cgroup', controller, this.cgroupParent, id);
+  }
+
   cts(): string[] {
     const dir = join(this.root, 'etc/berth/ct');
     return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.conf') && !f.startsWith('ve-')).map((f) => f.slice(0, -5)) : [];

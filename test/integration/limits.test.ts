@@ -1,0 +1,39 @@
+// Resource limits, live: VSwap OOM stays inside the container, NUMPROC caps a fork bomb.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { ROOT_SKIP, sandbox } from './harness.ts';
+
+test('--ram 64M --swap 0 set live: a 200 MB allocation is OOM-killed inside, the container lives on', { skip: ROOT_SKIP }, (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '301']);
+  s.ok(['start', '301']);
+  s.ok(['set', '301', '--ram', '64M', '--swap', '0']);
+  // busybox tail keeps a newline-less "line" in memory: 200 MB of zeros is one line
+  const r = s.berth(['exec', '301', '--', 'sh', '-c', 'head -c 200m /dev/zero | tail; echo "tail=$?"']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /tail=137/, 'SIGKILLed by the OOM killer');
+  const memcg = s.layoutPath('memory', '301');
+  assert.match(readFileSync(`${memcg}/memory.oom_control`, 'utf8'), /oom_kill [1-9]/);
+  assert.equal(s.ok(['list', '-H', '-o', 'ctid,status']).trim(), '301 running');
+  assert.equal(s.berth(['exec', '301', '--', 'true']).code, 0);
+  // not saved without --save
+  assert.doesNotMatch(readFileSync(`${s.root}/etc/berth/ct/301.conf`, 'utf8'), /0:64M/);
+});
+
+test('--numproc 64 caps a fork bomb; the host and berth stay responsive', { skip: ROOT_SKIP }, (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '302']);
+  s.ok(['set', '302', '--numproc', '64', '--save']);
+  s.ok(['start', '302']);
+  const started = Date.now();
+  const r = s.berth(['exec', '302', '--', 'sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 2; ps | wc -l'], { timeoutMs: 60_000 });
+  const pids = s.layoutPath('pids', '302');
+  const events = readFileSync(`${pids}/pids.events`, 'utf8');
+  assert.match(events, /max [1-9]/, 'forks were refused at the limit');
+  assert.ok(Number(readFileSync(`${pids}/pids.max`, 'utf8')) === 64);
+  assert.ok(Number(r.out.trim() || '0') <= 64, r.out);
+  assert.equal(s.ok(['list', '-H', '-o', 'ctid,status']).trim(), '302 running');
+  assert.ok(Date.now() - started < 30_000);
+  s.ok(['stop', '--fast', '302']);
+});
