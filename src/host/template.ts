@@ -41,10 +41,14 @@ export function listTemplates(p: Paths): TemplateInfo[] {
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Runs a tool with no shell; stderr lines go to onLine (progress) and into the error. */
+/**
+ * Runs a tool with no shell; stderr lines go to onLine (progress) and into the error. The tool
+ * gets SIGKILL if berth dies (setpriv --pdeathsig), so a killed create leaves no tar running
+ * into a directory that the next command is cleaning up.
+ */
 export function run(cmd: string, args: string[], onLine?: (l: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
     const feed = (d: Buffer) => {
       const text = d.toString();

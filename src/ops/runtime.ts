@@ -129,7 +129,7 @@ function markers(ctx: Ctx, id: CtId): string[] {
 export function recoverFs(ctx: Ctx, id: CtId): void {
   for (const dir of markers(ctx, id)) {
     const priv = dir.slice(0, dir.lastIndexOf('.'));
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
     if (!existsSync(priv)) rmSync(ctConfigPath(ctx.paths, id), { force: true });
     ctx.log(`${id}: cleaned up after an interrupted ${dir.endsWith('.partial') ? 'create' : 'destroy'}`);
   }
