@@ -1,5 +1,6 @@
 // The template cache: tarballs (zstd) that containers are created from, and how they are built.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -183,3 +184,8 @@ const DEBIAN_TWEAKS = [
   'rm -rf /var/lib/apt/lists/*',
   ': > /etc/machine-id',
 ].join('\n');
+
+const DEBIAN_PACKAGES = 'systemd-sysv,dbus,procps,iproute2,less,nano-tiny';
+
+/** Changes whenever the Debian recipe does: caches of built templates key on it. */
+export const DEBIAN_RECIPE = createHash('sha256').update(DEBIAN_PACKAGES).update(DEBIAN_TWEAKS).digest('hex').slice(0, 12);

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite (needs root for the helper and integration groups): installs what it
+# needs through setup.sh, then runs style, unit, helper and integration tests. CI calls this.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")"
+./setup.sh
+echo "== style: biome" >&2
+npx biome ci --colors=off .
+echo "== unit (core, host on fake trees, layering, error docs)" >&2
+node --test dist/test/unit/ dist/test/layering.test.js dist/test/errors-documented.test.js
+echo "== helper (berth-nsexec contract)" >&2
+node --test dist/test/helper/
+echo "== integration (real containers, serial)" >&2
+node --test --test-concurrency=1 --test-timeout=900000 dist/test/integration/

@@ -1,0 +1,61 @@
+// berth-nsexec on its own: the contract of helper/PROTOCOL.md (argv, status records, exit codes).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const HELPER = new URL('../../../helper/berth-nsexec', import.meta.url).pathname;
+const ROOT = process.getuid?.() === 0 ? false : 'needs root';
+
+function run(args: string[]) {
+  const r = spawnSync(HELPER, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const status = String(r.output[3] ?? '');
+  return { code: r.status, err: r.stderr, records: status.split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+}
+
+test('bad argv: exit 1 and a usage message, no status record', () => {
+  for (const args of [['--frob'], ['--rootfs'], ['--rootfs', '/x'], ['--join', 'abc', '--', 'true'], ['--mount', 'proc']]) {
+    const r = run([...args, '--status-fd', '3']);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, /^berth-nsexec: usage: /);
+  }
+});
+
+test('a failing step: exit 2, one status record naming the step and errno', { skip: ROOT }, () => {
+  const r = run(['--unshare', 'mnt,pid', '--rootfs', '/nonexistent-berth-root', '--status-fd', '3', '--', '/bin/true']);
+  assert.equal(r.code, 2, r.err);
+  assert.equal(typeof r.records[0].pid, 'number');
+  assert.deepEqual([r.records[1].error, r.records[1].errno], ['mount', 2]);
+  assert.match(r.records[1].message, /bind \/nonexistent-berth-root: No such file or directory/);
+});
+
+test('a good run: {"pid":N}, then EOF when init is exec\'d; exec failure reports errno', { skip: ROOT }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-helper-'));
+  try {
+    mkdirSync(join(root, 'bin'));
+    copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
+    const ok = run(['--unshare', 'mnt,pid,uts', '--propagation', 'rslave', '--rootfs', root, '--hostname', 'h', '--status-fd', '3', '--', '/bin/busybox', 'true']);
+    assert.equal(ok.code, 0, ok.err);
+    assert.equal(ok.records.length, 1);
+    assert.ok(ok.records[0].pid > 1);
+    const bad = run(['--unshare', 'mnt,pid', '--rootfs', root, '--status-fd', '3', '--', '/bin/missing']);
+    assert.equal(bad.code, 2);
+    assert.deepEqual([bad.records[1].error, bad.records[1].errno], ['execve', 2]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('lock mode: a second holder is refused with EWOULDBLOCK', { skip: ROOT }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-lock-'));
+  try {
+    const file = join(dir, 'x.lck');
+    const holder = spawnSync('sh', ['-c', `(sleep 1 | ${HELPER} --lock ${file} --status-fd 1) & sleep 0.3; ${HELPER} --lock ${file} --status-fd 1; echo "rc=$?"; wait`], { encoding: 'utf8' });
+    assert.match(holder.stdout, /\{"locked":true\}/);
+    assert.match(holder.stdout, /"error":"lock","errno":11[\s\S]*rc=2/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

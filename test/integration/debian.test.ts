@@ -1,0 +1,56 @@
+// A debian-12 container boots systemd to "running" and stops cleanly (the slower, full-distro group).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DEBIAN_RECIPE } from '../../src/host/template.ts';
+import { BERTH, ROOT_SKIP, sandbox, waitFor } from './harness.ts';
+
+/** Built once per recipe and kept across runs: debootstrap takes about a minute. */
+const CACHE_ROOT = process.env['BERTH_TEST_CACHE'] ?? '/var/cache/berth-test';
+
+function cachedDebian(): string | null {
+  const root = join(CACHE_ROOT, DEBIAN_RECIPE);
+  const file = join(root, 'var/lib/berth/template/cache/debian-12.tar.zst');
+  if (existsSync(file)) return file;
+  mkdirSync(root, { recursive: true });
+  const r = spawnSync(BERTH, ['--root', root, 'template', 'create', 'debian-12'], { encoding: 'utf8', timeout: 900_000 });
+  if (r.status !== 0) {
+    process.stderr.write(r.stderr);
+    return null;
+  }
+  return file;
+}
+
+const tpl = ROOT_SKIP ? null : cachedDebian();
+const SKIP = ROOT_SKIP || (tpl ? false : 'debian-12 template could not be built (is the Debian mirror reachable?)');
+
+test('debian-12 boots systemd to running, shows its hostname, and stops cleanly', { skip: SKIP, timeout: 300_000 }, async (t) => {
+  const s = sandbox(t);
+  const dest = join(s.root, 'var/lib/berth/template/cache/debian-12.tar.zst');
+  try {
+    linkSync(tpl as string, dest);
+  } catch {
+    copyFileSync(tpl as string, dest);
+  }
+  s.ok(['create', '500', '--ostemplate', 'debian-12', '--hostname', 'deb-test']);
+  s.ok(['start', '500']);
+  assert.equal(s.ok(['exec', '500', '--', 'cat', '/proc/1/comm']).trim(), 'systemd');
+  let state = '';
+  await waitFor('systemd to finish booting', () => {
+    state = s.berth(['exec', '500', '--', 'systemctl', 'is-system-running']).out.trim();
+    return state !== 'starting' && state !== 'initializing' && state !== '';
+  }, 90_000);
+  const failed = s.berth(['exec', '500', '--', 'systemctl', '--failed', '--no-legend', '--plain']).out.trim();
+  assert.equal(state, 'running', `systemd is ${state}; failed units:\n${failed}`);
+  assert.equal(s.ok(['exec', '500', '--', 'hostname']).trim(), 'deb-test');
+  assert.equal(s.ok(['exec', '500', '--', 'cat', '/etc/hostname']).trim(), 'deb-test');
+  const started = Date.now();
+  const stop = s.berth(['stop', '500']);
+  assert.equal(stop.code, 0, stop.err);
+  assert.ok(!stop.err.includes('did not stop in time'), `systemd did not power off by itself:\n${stop.err}`);
+  t.diagnostic(`clean systemd stop took ${Date.now() - started} ms`);
+  assert.match(s.ok(['status', '500']), / down$/m);
+  assert.deepEqual(s.leaks(), []);
+});
