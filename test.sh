@@ -7,7 +7,7 @@ cd "$(dirname "$(readlink -f "$0")")"
 echo "== style: biome" >&2
 npx biome ci --colors=off .
 echo "== unit (core, host on fake trees, layering, error docs)" >&2
-node --test dist/test/unit/ dist/test/layering.test.js dist/test/errors-documented.test.js
+node --test dist/test/unit/ dist/test/layering.test.js dist/test/errors-documented.test.js dist/test/cli-documented.test.js
 echo "== helper (berth-nsexec contract)" >&2
 node --test dist/test/helper/
 echo "== integration (real containers, serial)" >&2

@@ -1,9 +1,9 @@
 // Per-container locks. Node has no flock(), so a tiny helper process holds it for us and dies with us.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { readProcStat } from './proc.ts';
 import { BerthError } from '../core/errors.ts';
 import { lockArgs } from '../core/helper-args.ts';
+import { readProcStat } from './proc.ts';
 
 export interface Lock {
   release(): void;
@@ -53,7 +53,9 @@ export async function acquireLock(helper: string, file: string, what: string): P
 function lockHolder(file: string): string {
   try {
     const ino = statSync(file).ino;
-    const line = readFileSync('/proc/locks', 'utf8').split('\n').find((l) => l.includes('FLOCK') && l.split(/\s+/)[5]?.endsWith(`:${ino}`));
+    const line = readFileSync('/proc/locks', 'utf8')
+      .split('\n')
+      .find((l) => l.includes('FLOCK') && l.split(/\s+/)[5]?.endsWith(`:${ino}`));
     const pid = Number(line?.split(/\s+/)[4]);
     const parent = pid ? readProcStat(pid)?.ppid : undefined;
     if (!parent) return '';

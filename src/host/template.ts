@@ -188,4 +188,8 @@ const DEBIAN_TWEAKS = [
 const DEBIAN_PACKAGES = 'systemd-sysv,dbus,procps,iproute2,less,nano-tiny';
 
 /** Changes whenever the Debian recipe does: caches of built templates key on it. */
-export const DEBIAN_RECIPE = createHash('sha256').update(DEBIAN_PACKAGES).update(DEBIAN_TWEAKS).digest('hex').slice(0, 12);
+export const DEBIAN_RECIPE = createHash('sha256')
+  .update(DEBIAN_PACKAGES)
+  .update(DEBIAN_TWEAKS)
+  .digest('hex')
+  .slice(0, 12);

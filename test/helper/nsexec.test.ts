@@ -12,11 +12,24 @@ const ROOT = process.getuid?.() === 0 ? false : 'needs root';
 function run(args: string[]) {
   const r = spawnSync(HELPER, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
   const status = String(r.output[3] ?? '');
-  return { code: r.status, err: r.stderr, records: status.split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+  return {
+    code: r.status,
+    err: r.stderr,
+    records: status
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+  };
 }
 
 test('bad argv: exit 1 and a usage message, no status record', () => {
-  for (const args of [['--frob'], ['--rootfs'], ['--rootfs', '/x'], ['--join', 'abc', '--', 'true'], ['--mount', 'proc']]) {
+  for (const args of [
+    ['--frob'],
+    ['--rootfs'],
+    ['--rootfs', '/x'],
+    ['--join', 'abc', '--', 'true'],
+    ['--mount', 'proc'],
+  ]) {
     const r = run([...args, '--status-fd', '3']);
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, /^berth-nsexec: usage: /);
@@ -36,7 +49,21 @@ test('a good run: {"pid":N}, then EOF when init is exec\'d; exec failure reports
   try {
     mkdirSync(join(root, 'bin'));
     copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
-    const ok = run(['--unshare', 'mnt,pid,uts', '--propagation', 'rslave', '--rootfs', root, '--hostname', 'h', '--status-fd', '3', '--', '/bin/busybox', 'true']);
+    const ok = run([
+      '--unshare',
+      'mnt,pid,uts',
+      '--propagation',
+      'rslave',
+      '--rootfs',
+      root,
+      '--hostname',
+      'h',
+      '--status-fd',
+      '3',
+      '--',
+      '/bin/busybox',
+      'true',
+    ]);
     assert.equal(ok.code, 0, ok.err);
     assert.equal(ok.records.length, 1);
     assert.ok(ok.records[0].pid > 1);
@@ -52,7 +79,14 @@ test('lock mode: a second holder is refused with EWOULDBLOCK', { skip: ROOT }, (
   const dir = mkdtempSync(join(tmpdir(), 'berth-lock-'));
   try {
     const file = join(dir, 'x.lck');
-    const holder = spawnSync('sh', ['-c', `(sleep 1 | ${HELPER} --lock ${file} --status-fd 1) & sleep 0.3; ${HELPER} --lock ${file} --status-fd 1; echo "rc=$?"; wait`], { encoding: 'utf8' });
+    const holder = spawnSync(
+      'sh',
+      [
+        '-c',
+        `(sleep 1 | ${HELPER} --lock ${file} --status-fd 1) & sleep 0.3; ${HELPER} --lock ${file} --status-fd 1; echo "rc=$?"; wait`,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.match(holder.stdout, /\{"locked":true\}/);
     assert.match(holder.stdout, /"error":"lock","errno":11[\s\S]*rc=2/);
   } finally {

@@ -1,7 +1,7 @@
 // A debian-12 container boots systemd to "running" and stops cleanly (the slower, full-distro group).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEBIAN_RECIPE } from '../../src/host/template.ts';
@@ -15,7 +15,10 @@ function cachedDebian(): string | null {
   const file = join(root, 'var/lib/berth/template/cache/debian-12.tar.zst');
   if (existsSync(file)) return file;
   mkdirSync(root, { recursive: true });
-  const r = spawnSync(BERTH, ['--root', root, 'template', 'create', 'debian-12'], { encoding: 'utf8', timeout: 900_000 });
+  const r = spawnSync(BERTH, ['--root', root, 'template', 'create', 'debian-12'], {
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
   if (r.status !== 0) {
     process.stderr.write(r.stderr);
     return null;
@@ -26,7 +29,10 @@ function cachedDebian(): string | null {
 const tpl = ROOT_SKIP ? null : cachedDebian();
 const SKIP = ROOT_SKIP || (tpl ? false : 'debian-12 template could not be built (is the Debian mirror reachable?)');
 
-test('debian-12 boots systemd to running, shows its hostname, and stops cleanly', { skip: SKIP, timeout: 300_000 }, async (t) => {
+test('debian-12 boots systemd to running, shows its hostname, and stops cleanly', {
+  skip: SKIP,
+  timeout: 300_000,
+}, async (t) => {
   const s = sandbox(t);
   const dest = join(s.root, 'var/lib/berth/template/cache/debian-12.tar.zst');
   try {
@@ -38,10 +44,14 @@ test('debian-12 boots systemd to running, shows its hostname, and stops cleanly'
   s.ok(['start', '500']);
   assert.equal(s.ok(['exec', '500', '--', 'cat', '/proc/1/comm']).trim(), 'systemd');
   let state = '';
-  await waitFor('systemd to finish booting', () => {
-    state = s.berth(['exec', '500', '--', 'systemctl', 'is-system-running']).out.trim();
-    return state !== 'starting' && state !== 'initializing' && state !== '';
-  }, 90_000);
+  await waitFor(
+    'systemd to finish booting',
+    () => {
+      state = s.berth(['exec', '500', '--', 'systemctl', 'is-system-running']).out.trim();
+      return state !== 'starting' && state !== 'initializing' && state !== '';
+    },
+    90_000,
+  );
   const failed = s.berth(['exec', '500', '--', 'systemctl', '--failed', '--no-legend', '--plain']).out.trim();
   assert.equal(state, 'running', `systemd is ${state}; failed units:\n${failed}`);
   assert.equal(s.ok(['exec', '500', '--', 'hostname']).trim(), 'deb-test');

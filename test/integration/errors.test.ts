@@ -18,7 +18,7 @@ function snapshot(root: string): string {
       if (st.isSymbolicLink()) what += ` -> ${readlinkSync(p)}`;
       else if (st.isFile()) what += ` ${st.size} ${createHash('sha1').update(readFileSync(p)).digest('hex')}`;
       out.push(`${p.slice(root.length)} ${what}`);
-      if (st.isDirectory() && !p.includes('/private/') ) walk(p);
+      if (st.isDirectory() && !p.includes('/private/')) walk(p);
     }
   };
   walk(root);
@@ -32,17 +32,47 @@ test('bad input: documented exit codes, clear messages, nothing changed on disk'
   s.ok(['start', '102']);
   const cases: Array<[string, string[], number, RegExp]> = [
     ['existing CTID', ['create', '101'], 44, /^berth: create 101: container already exists\nberth: hint: /],
-    ['unknown verb', ['frobnicate', '101'], 20, /^berth: unknown verb "frobnicate"\nberth: hint: berth help lists the verbs/],
-    ['unknown option', ['start', '101', '--turbo'], 20, /^berth: start: Unknown option '--turbo'\nberth: hint: see berth help start/],
+    [
+      'unknown verb',
+      ['frobnicate', '101'],
+      20,
+      /^berth: unknown verb "frobnicate"\nberth: hint: berth help lists the verbs/,
+    ],
+    [
+      'unknown option',
+      ['start', '101', '--turbo'],
+      20,
+      /^berth: start: Unknown option '--turbo'\nberth: hint: see berth help start/,
+    ],
     ['missing CTID', ['start'], 20, /^berth: missing CTID/],
-    ['bad size', ['set', '101', '--ram', '12Q', '--save'], 21, /^berth: invalid size for ram: "12Q"\nberth: hint: use a number with an optional K, M, G or T suffix/],
+    [
+      'bad size',
+      ['set', '101', '--ram', '12Q', '--save'],
+      21,
+      /^berth: invalid size for ram: "12Q"\nberth: hint: use a number with an optional K, M, G or T suffix/,
+    ],
     ['bad number', ['set', '101', '--numproc', 'lots', '--save'], 21, /^berth: invalid value for numproc: "lots"/],
     ['bad hostname', ['set', '101', '--hostname', 'bad_name!', '--save'], 70, /^berth: invalid hostname "bad_name!"/],
     ['CTID with /', ['create', 'a/b'], 21, /^berth: invalid CTID "a\/b"/],
     ['CTID with ..', ['destroy', '..'], 21, /^berth: invalid CTID "\.\."/],
-    ['missing template', ['create', '103', '--ostemplate', 'centos-9'], 47, /^berth: create 103: template centos-9 not found\nberth: hint: available: busybox/],
-    ['start of a running CT', ['start', '102'], 32, /^berth: start 102: container is already running\nberth: hint: berth restart 102/],
-    ['stop of a stopped CT', ['stop', '101'], 31, /^berth: stop 101: container is not running\nberth: hint: berth start 101/],
+    [
+      'missing template',
+      ['create', '103', '--ostemplate', 'centos-9'],
+      47,
+      /^berth: create 103: template centos-9 not found\nberth: hint: available: busybox/,
+    ],
+    [
+      'start of a running CT',
+      ['start', '102'],
+      32,
+      /^berth: start 102: container is already running\nberth: hint: berth restart 102/,
+    ],
+    [
+      'stop of a stopped CT',
+      ['stop', '101'],
+      31,
+      /^berth: stop 101: container is not running\nberth: hint: berth start 101/,
+    ],
     ['destroy of a running CT', ['destroy', '102'], 32, /^berth: destroy 102: container is running/],
     ['no such CT', ['start', '999'], 14, /^berth: container 999 does not exist\nberth: hint: create it with/],
     ['set on a stopped CT without --save', ['set', '101', '--cpus', '1'], 31, /not running.*\nberth: hint: add --save/],
@@ -58,7 +88,11 @@ test('bad input: documented exit codes, clear messages, nothing changed on disk'
     assert.equal(snapshot(s.root), before, `${name} changed files`);
   }
   // non-root caller: refused before anything is read or written
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', BERTH, '--root', s.root, 'start', '101'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', BERTH, '--root', s.root, 'start', '101'],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 12, r.stderr);
   assert.match(r.stderr, /^berth: start: berth must run as root\nberth: hint: sudo berth start/);
   assert.equal(snapshot(s.root), before);

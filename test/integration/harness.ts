@@ -59,7 +59,11 @@ export class Sandbox {
 
   cts(): string[] {
     const dir = join(this.root, 'etc/berth/ct');
-    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.conf') && !f.startsWith('ve-')).map((f) => f.slice(0, -5)) : [];
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.conf') && !f.startsWith('ve-'))
+          .map((f) => f.slice(0, -5))
+      : [];
   }
 
   /** What this sandbox still holds on the host: mounts, cgroups, container processes. */

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ROOT_SKIP, sandbox } from './harness.ts';
 
-test('inside: capabilities dropped, host paths masked, /sys and /proc/sys read-only, devices and syscalls restricted', { skip: ROOT_SKIP }, (t) => {
+test('inside: capabilities dropped, host paths masked, /sys and /proc/sys read-only, devices and syscalls restricted', {
+  skip: ROOT_SKIP,
+}, (t) => {
   const s = sandbox(t);
   s.ok(['create', '601']);
   s.ok(['start', '601']);
@@ -14,7 +16,13 @@ test('inside: capabilities dropped, host paths masked, /sys and /proc/sys read-o
 
   const status = s.ok(['exec', '601', '--', 'cat', '/proc/self/status']);
   const bnd = BigInt(`0x${/^CapBnd:\s*(\w+)/m.exec(status)?.[1]}`);
-  for (const [name, bit] of [['sys_module', 16], ['sys_rawio', 17], ['sys_time', 25], ['mac_admin', 33], ['bpf', 39]] as const) {
+  for (const [name, bit] of [
+    ['sys_module', 16],
+    ['sys_rawio', 17],
+    ['sys_time', 25],
+    ['mac_admin', 33],
+    ['bpf', 39],
+  ] as const) {
     assert.equal((bnd >> BigInt(bit)) & 1n, 0n, `${name} must not be in the bounding set`);
   }
   assert.match(status, /^Seccomp:\s*2$/m, 'a seccomp filter is loaded');
@@ -32,7 +40,10 @@ test('inside: capabilities dropped, host paths masked, /sys and /proc/sys read-o
   assert.equal(sh('cat /proc/keys /proc/timer_list 2>/dev/null | wc -c').out.trim(), '0');
   assert.equal(sh('ls /sys/firmware | wc -l').out.trim(), '0');
   // devices: only the allow-listed nodes; a host disk node can be made but not opened
-  assert.equal(sh('ls /dev | sort | tr "\\n" " "').out.trim(), 'console fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero');
+  assert.equal(
+    sh('ls /dev | sort | tr "\\n" " "').out.trim(),
+    'console fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero',
+  );
   assert.match(sh('mknod /tmp/vda b 254 0 && head -c 1 /tmp/vda 2>&1; echo rc=$?').out, /not permitted[\s\S]*rc=1/i);
   assert.match(sh('mknod /tmp/mem c 1 1 && head -c 1 /tmp/mem 2>&1; echo rc=$?').out, /not permitted[\s\S]*rc=1/i);
   // loading modules and setting the clock fail

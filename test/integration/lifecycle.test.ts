@@ -24,13 +24,23 @@ test('busybox container: lifecycle, isolation and the vzlist-style listing', { s
   assert.match(s.ok(['status', '101']), /^CTID 101 exist mounted running$/m);
 
   const ps = s.ok(['exec', '101', '--', 'ps', '-o', 'pid,comm']);
-  const rows = ps.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+  const rows = ps
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/));
   assert.deepEqual(rows[0], ['1', 'init'], ps);
-  assert.ok(rows.every(([pid]) => Number(pid) < 100), `only the container's processes:\n${ps}`);
+  assert.ok(
+    rows.every(([pid]) => Number(pid) < 100),
+    `only the container's processes:\n${ps}`,
+  );
   assert.equal(s.ok(['exec', '101', '--', 'hostname']).trim(), 'web1');
   // (mountinfo's 4th field names the source directory on the host filesystem, as everywhere)
   const mounts = s.ok(['exec', '101', '--', 'cat', '/proc/self/mountinfo']);
-  const points = mounts.trim().split('\n').map((l) => l.split(' ')[4] ?? '');
+  const points = mounts
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '');
   assert.ok(!mounts.includes('berth-marker') && points.every((p) => !p.startsWith(s.root)), mounts);
 
   // exec streams stdin and returns the command's status
@@ -46,7 +56,13 @@ test('busybox container: lifecycle, isolation and the vzlist-style listing', { s
   assert.equal(s.ok(['list', '-H', '-o', 'ctid,status']).trim(), '101 running');
   assert.equal(s.ok(['list', '-a', '-H', '-o', 'ctid', '-s', '-ctid']).trim().split(/\s+/).join(','), '102,101');
   const json = JSON.parse(s.ok(['list', '-a', '--json'])) as Array<Record<string, unknown>>;
-  assert.deepEqual(json.map((r) => [r['ctid'], r['status'], r['hostname']]), [['101', 'running', 'web1'], ['102', 'stopped', 'ct102']]);
+  assert.deepEqual(
+    json.map((r) => [r['ctid'], r['status'], r['hostname']]),
+    [
+      ['101', 'running', 'web1'],
+      ['102', 'stopped', 'ct102'],
+    ],
+  );
 
   // set: live hostname and limits; --save rewrites the config keeping its comments
   s.ok(['set', '101', '--hostname', 'web2', '--numproc', '200', '--save']);
@@ -93,7 +109,10 @@ test('enter: a login shell on a real pty, and a clear refusal without one', { sk
   s.ok(['start', '201']);
   const noTty = s.berth(['enter', '201']);
   assert.equal(noTty.code, 2);
-  assert.match(noTty.err, /^berth: enter 201: standard input is not a terminal\nberth: hint: for scripts use: berth exec 201 -- COMMAND$/m);
+  assert.match(
+    noTty.err,
+    /^berth: enter 201: standard input is not a terminal\nberth: hint: for scripts use: berth exec 201 -- COMMAND$/m,
+  );
   // util-linux script(1) gives berth a pty; the shell's tty must be the container's own devpts
   const cmd = `bin/berth --root ${s.root} enter 201`;
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {

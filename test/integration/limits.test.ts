@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ROOT_SKIP, sandbox } from './harness.ts';
 
-test('--ram 64M --swap 0 set live: a 200 MB allocation is OOM-killed inside, the container lives on', { skip: ROOT_SKIP }, (t) => {
+test('--ram 64M --swap 0 set live: a 200 MB allocation is OOM-killed inside, the container lives on', {
+  skip: ROOT_SKIP,
+}, (t) => {
   const s = sandbox(t);
   s.ok(['create', '301']);
   s.ok(['start', '301']);
@@ -27,7 +29,9 @@ test('--numproc 64 caps a fork bomb; the host and berth stay responsive', { skip
   s.ok(['set', '302', '--numproc', '64', '--save']);
   s.ok(['start', '302']);
   const started = Date.now();
-  const r = s.berth(['exec', '302', '--', 'sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 2; ps | wc -l'], { timeoutMs: 60_000 });
+  const r = s.berth(['exec', '302', '--', 'sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 2; ps | wc -l'], {
+    timeoutMs: 60_000,
+  });
   const pids = s.layoutPath('pids', '302');
   const events = readFileSync(`${pids}/pids.events`, 'utf8');
   assert.match(events, /max [1-9]/, 'forks were refused at the limit');

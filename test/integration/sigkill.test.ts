@@ -2,7 +2,7 @@
 // a truthful status, can start or destroy the container, and nothing is left running or mounted.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ROOT_SKIP, sandbox, type Sandbox } from './harness.ts';
+import { ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
 
 const DELAYS_MS = [0, 20, 40, 60, 80, 100, 120, 140, 170, 200, 250, 300];
 
@@ -24,7 +24,10 @@ function assertTruthful(s: Sandbox, id: string, where: string): string {
   return st;
 }
 
-test('SIGKILL during create, start, stop and destroy leaves a consistent, repairable container', { skip: ROOT_SKIP, timeout: 600_000 }, async (t) => {
+test('SIGKILL during create, start, stop and destroy leaves a consistent, repairable container', {
+  skip: ROOT_SKIP,
+  timeout: 600_000,
+}, async (t) => {
   const s = sandbox(t);
   let n = 0;
   for (const ms of DELAYS_MS) {
@@ -44,7 +47,11 @@ test('SIGKILL during create, start, stop and destroy leaves a consistent, repair
     st = assertTruthful(s, id, `stop@${ms * 5}`);
     if (/ running$/.test(st)) s.ok(['stop', '--fast', id]);
     assert.match(s.ok(['status', id]), / down$/m);
-    assert.deepEqual(s.leaks().filter((l) => l.includes(`/${id}`)), [], `stop@${ms * 5}: leftovers`);
+    assert.deepEqual(
+      s.leaks().filter((l) => l.includes(`/${id}`)),
+      [],
+      `stop@${ms * 5}: leftovers`,
+    );
     // destroy
     await killAfter(s, ['destroy', id], ms);
     st = assertTruthful(s, id, `destroy@${ms}`);

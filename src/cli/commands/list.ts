@@ -37,7 +37,13 @@ export const command: Command = {
 Fields: ${LIST_FIELDS.join(', ')}.`,
   async run(ctx, args, io) {
     // vzlist accepts "-s -field" (reverse): parseArgs would read "-field" as an option
-    const fixed = args.flatMap((a, i) => (args[i - 1] === '-s' || args[i - 1] === '--sort' ? [] : (a === '-s' || a === '--sort') && args[i + 1] !== undefined ? [`--sort=${args[i + 1]}`] : [a]));
+    const fixed = args.flatMap((a, i) =>
+      args[i - 1] === '-s' || args[i - 1] === '--sort'
+        ? []
+        : (a === '-s' || a === '--sort') && args[i + 1] !== undefined
+          ? [`--sort=${args[i + 1]}`]
+          : [a],
+    );
     const { values } = parse(
       'list',
       fixed,
