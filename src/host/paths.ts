@@ -1,5 +1,4 @@
 // Every on-disk path of berth, built from one prefix (--root / BERTH_ROOT, default /).
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 
@@ -35,9 +34,16 @@ export function makePaths(prefix: string, helper: string): Paths {
     templateCache: join(lib, 'template/cache'),
     run: join(p, 'run/berth'),
     log: join(p, 'var/log/berth'),
-    cgroupParent: p === '/' ? 'berth' : `berth-${createHash('sha256').update(p).digest('hex').slice(0, 8)}`,
+    cgroupParent: p === '/' ? 'berth' : `berth-${fnv1a(p)}`,
     helper,
   };
+}
+
+/** 32-bit FNV-1a as 8 hex digits: a stable short name (node:crypto costs start-up time). */
+export function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
 
 export const ctConfigPath = (p: Paths, id: CtId) => join(p.ctConfigDir, `${id}.conf`);

@@ -1,12 +1,15 @@
 // berth exec: run argv inside a running container (its namespaces, cgroups, capabilities and
 // seccomp filter); stdio is streamed and the command's exit status is returned.
+
+import { existsSync } from 'node:fs';
 import { execPlan } from '../core/container-plan.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { joinArgs } from '../core/helper-args.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { procsFiles } from '../host/cgroups.ts';
-import { runHelper } from '../host/helper.ts';
+import { policyFd, runHelperSync } from '../host/helper.ts';
+import { ctConfigPath } from '../host/paths.ts';
 import { ownCapabilities } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, inspect, loadCt } from './runtime.ts';
@@ -21,9 +24,9 @@ export async function execInContainer(
   argv: readonly string[],
   opts: { pty: boolean; verb: string },
 ): Promise<number> {
-  const ct = loadCt(ctx, id);
-  const now = inspect(ctx, id, ct.config);
+  const now = inspect(ctx, id);
   if (now.status !== 'running' || now.pid === null) {
+    if (!existsSync(ctConfigPath(ctx.paths, id))) loadCt(ctx, id); // throws "does not exist"
     throw new BerthError(
       'NOT_RUNNING',
       `${opts.verb} ${id}: container is ${now.status === 'suspended' ? 'suspended' : 'not running'}`,
@@ -37,10 +40,13 @@ export async function execInContainer(
     term: process.env['TERM'],
     availableCaps: ownCapabilities(),
   });
-  const r = await runHelper(ctx.paths.helper, joinArgs(plan), {
-    stdio: ['inherit', 'inherit', 'inherit'],
-    seccomp: seccompPolicy(process.arch),
-  });
+  // the terminal's ^C goes to the command (same process group); berth waits for its status
+  const ignore = () => {};
+  process.on('SIGINT', ignore);
+  process.on('SIGQUIT', ignore);
+  const r = runHelperSync(ctx.paths.helper, joinArgs(plan), policyFd(ctx.paths.run, seccompPolicy(process.arch)));
+  process.off('SIGINT', ignore);
+  process.off('SIGQUIT', ignore);
   if (r.error) {
     const what = `${opts.verb} ${id} ${argv[0] ?? ''}`.trim();
     if (r.error.error === 'execve' && r.error.errno === ENOENT) {

@@ -54,7 +54,7 @@ export function ctRow(ctx: Ctx, id: CtId): CtRow | null {
   const ct = readCt(ctx.paths, id);
   if (!ct) return null;
   const c = ct.config;
-  const now = inspect(ctx, id, c);
+  const now = inspect(ctx, id);
   const r = c.resources;
   return {
     ctid: id,

@@ -8,7 +8,7 @@ import { BerthError } from '../core/errors.ts';
 import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
 import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups } from '../host/cgroups.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
-import { isMounted, unmountRoot } from '../host/mounts.ts';
+import { unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, lockPath } from '../host/paths.ts';
 import { innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
@@ -20,7 +20,6 @@ export interface Inspection {
   state: RuntimeState | null;
   /** records disagree with the facts (a crash happened); reconcile() repairs it */
   stale: boolean;
-  mounted: boolean;
 }
 
 export function cgroupDirsOf(ctx: Ctx, id: CtId): CgroupDir[] {
@@ -37,20 +36,19 @@ export function loadCt(ctx: Ctx, id: CtId): StoredCt {
   return ct;
 }
 
-export function inspect(ctx: Ctx, id: CtId, cfg: CtConfig | null): Inspection {
+export function inspect(ctx: Ctx, id: CtId): Inspection {
   const state = readState(ctx.paths, id);
-  const mounted = cfg ? isMounted(cfg.veRoot) : false;
   const dirs = cgroupDirsOf(ctx, id);
   const running = (pid: number, stale: boolean): Inspection => {
     const frozen = isFrozen(ctx.layout(), dirs);
-    return { status: frozen ? 'suspended' : 'running', pid, state, stale, mounted };
+    return { status: frozen ? 'suspended' : 'running', pid, state, stale };
   };
   if (state?.pid && isAlive(state.pid, state.startTime)) return running(state.pid, false);
   const leftovers = state !== null || dirs.some((d) => existsSync(d.path));
   // an init whose berth was killed before it recorded the pid still runs: report the fact
   const orphan = leftovers ? findInit(dirs) : null;
   if (orphan !== null) return running(orphan, true);
-  return { status: 'stopped', pid: null, state, stale: leftovers, mounted };
+  return { status: 'stopped', pid: null, state, stale: leftovers };
 }
 
 /** Finds a container's init among its cgroup's processes (pid 1 in its own pid namespace). */
@@ -97,7 +95,7 @@ export async function cleanupRuntime(ctx: Ctx, id: CtId, cfg: CtConfig | null): 
  * a started init whose berth died is adopted; anything else half-made is torn down.
  */
 export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promise<Inspection> {
-  const now = inspect(ctx, id, cfg);
+  const now = inspect(ctx, id);
   if (!now.stale) return now;
   if (now.pid !== null) {
     const st = readProcStat(now.pid);
@@ -110,10 +108,10 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
       cgroupName: ctx.paths.cgroupParent,
     });
     ctx.log(`${id}: adopted init (pid ${now.pid}) of an interrupted start`);
-    return inspect(ctx, id, cfg);
+    return inspect(ctx, id);
   }
   await cleanupRuntime(ctx, id, cfg);
-  return inspect(ctx, id, cfg);
+  return inspect(ctx, id);
 }
 
 function markers(ctx: Ctx, id: CtId): string[] {
@@ -149,8 +147,4 @@ export async function withLock<T>(ctx: Ctx, id: CtId, verb: string, fn: () => Pr
   } finally {
     lock.release();
   }
-}
-
-export function isMountedRoot(cfg: CtConfig): boolean {
-  return isMounted(cfg.veRoot);
 }
