@@ -31,7 +31,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
 say "building (tsc + helper)"
-npx tsc -p .
+npx tsc -p . && npm run -s bundle
 make -s -C helper
 
 ln -sf "$PWD/bin/berth" /usr/local/bin/berth

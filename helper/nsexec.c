@@ -50,7 +50,7 @@ struct op {
 static struct {
   const char *rootfs, *hostname, *lock, *cwd, *propagation, *caps_keep, *unshare;
   const char *host_src, *host_dst, *host_umount;
-  pid_t join;
+  pid_t join, watch_pid;
   int status_fd, seccomp_fd, pty, no_new_privs;
   struct op ops[MAX_OPS];
   int n_ops;
@@ -186,6 +186,8 @@ static void parse_args(int argc, char **argv) {
       i += 2;
     } else if (strcmp(a, "--host-umount") == 0) {
       opt.host_umount = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--watch-pid") == 0) {
+      opt.watch_pid = parse_int(need(argv, &i, argc, a), a);
     } else if (strcmp(a, "--lock") == 0) {
       opt.lock = need(argv, &i, argc, a);
     } else if (strcmp(a, "--mount") == 0) { /* FSTYPE SOURCE DEST OPTIONS */
@@ -790,17 +792,35 @@ static int do_join(void) {
 
 /* ---- lock mode ------------------------------------------------------------------------------ */
 
-/* Node has no flock(); this process holds the lock for berth and dies with it (stdin EOF). */
+/*
+ * Node has no flock(). A forked holder takes the lock for berth and keeps it until berth (the
+ * --watch-pid process) exits, however it exits: a pidfd becomes readable then. The foreground
+ * process returns at once, so berth can spawn us synchronously; it releases the lock early by
+ * killing the holder (its pid is in the record).
+ */
 static int do_lock(void) {
+  int out = opt.status_fd >= 0 ? opt.status_fd : 1;
+  pid_t pid = fork();
+  if (pid < 0) die_errno("lock", "fork");
+  if (pid > 0) return 0;
   int fd = open(opt.lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) die_errno("lock", "open %s", opt.lock);
   if (flock(fd, LOCK_EX | LOCK_NB) < 0) die_errno("lock", "lock %s", opt.lock);
-  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  write_all(opt.status_fd >= 0 ? opt.status_fd : 1, "{\"locked\":true}\n", 16);
-  char buf[64];
-  while (read(0, buf, sizeof buf) > 0) {
+  int pidfd = opt.watch_pid ? (int)syscall(SYS_pidfd_open, opt.watch_pid, 0) : -1;
+  if (opt.watch_pid && pidfd < 0) die_errno("lock", "watch pid %d", (int)opt.watch_pid);
+  char rec[64];
+  int n = snprintf(rec, sizeof rec, "{\"locked\":true,\"pid\":%d}\n", (int)getpid());
+  write_all(out, rec, (size_t)n);
+  /* let go of every inherited descriptor but the lock, so berth's pipes can close */
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int k = 0; k < 3; k++) dup2(devnull, k);
+  if (out > 2) close(out);
+  setsid();
+  struct pollfd p = {pidfd, POLLIN, 0};
+  while (pidfd >= 0 && poll(&p, 1, -1) < 0 && errno == EINTR) {
   }
-  return 0;
+  if (pidfd < 0) pause();
+  _exit(0);
 }
 
 int main(int argc, char **argv) {

@@ -1,7 +1,8 @@
 // berth CLI entry: global options, the command table (loaded lazily: Node start-up is
 // user-visible) and the single place where errors become messages and exit codes.
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { isatty } from 'node:tty';
 import { BerthError } from '../core/errors.ts';
 import { makePaths } from '../host/paths.ts';
 import { makeCtx } from '../ops/context.ts';
@@ -28,8 +29,6 @@ const COMMANDS: Record<string, Loader> = {
   template: async () => (await import('./commands/template.ts')).command,
 };
 const ALIASES: Record<string, string> = { delete: 'destroy', ls: 'list', chkpnt: 'suspend', restore: 'resume' };
-
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 async function usage(): Promise<string> {
   const lines = [
@@ -58,7 +57,8 @@ async function helpFor(verb: string): Promise<string> {
   return `Usage: ${c.usage}\n\n${c.summary}.\n\n${c.help}`;
 }
 
-export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+/** `packageRoot` (where helper/berth-nsexec lives) comes from bin/berth. */
+export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '.'): Promise<number> {
   let debug = false;
   let root = process.env['BERTH_ROOT'] || '/';
   const args = [...argv];
@@ -96,7 +96,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     if (!cmd.noRoot && process.getuid?.() !== 0) {
       throw new BerthError('NO_ACCESS', `${verb}: berth must run as root`, { hint: `sudo berth ${verb} ...` });
     }
-    const helper = process.env['BERTH_HELPER'] || resolve(PACKAGE_ROOT, 'helper/berth-nsexec');
+    const helper = process.env['BERTH_HELPER'] || resolve(packageRoot, 'helper/berth-nsexec');
     const ctx = makeCtx(makePaths(root, helper), (m) => io.err(m));
     return await cmd.run(ctx, args, io);
   } catch (err) {
@@ -113,10 +113,25 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   }
 }
 
+/** Direct writes: process.stdout/stderr would build stream objects (milliseconds of start-up). */
+function writeLine(fd: number, s: string): void {
+  const buf = Buffer.from(`${s}\n`);
+  for (let off = 0; off < buf.length; ) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    }
+  }
+}
+
 function defaultIo(): Io {
   return {
-    out: (s) => process.stdout.write(`${s}\n`),
-    err: (s) => process.stderr.write(`${s}\n`),
-    stdinIsTty: process.stdin.isTTY === true,
+    out: (s) => writeLine(1, s),
+    err: (s) => writeLine(2, s),
+    // a getter: touching process.stdin builds a stream (~10 ms) that only `enter` needs
+    get stdinIsTty() {
+      return isatty(0);
+    },
   };
 }

@@ -93,6 +93,6 @@ export function joinArgs(p: JoinPlan): string[] {
   ];
 }
 
-export function lockArgs(file: string): string[] {
-  return ['--lock', file, '--status-fd', '1'];
+export function lockArgs(file: string, watchPid: number): string[] {
+  return ['--lock', file, '--watch-pid', String(watchPid), '--status-fd', String(STATUS_FD)];
 }

@@ -17,13 +17,11 @@ export function isMounted(path: string): boolean {
   return mountPoints().includes(path);
 }
 
-export function bindRoot(helper: string, privateDir: string, root: string): Promise<void> {
-  return runHelperSimple(helper, ['--host-bind', privateDir, root], 'CANT_MOUNT');
+export function bindRoot(helper: string, privateDir: string, root: string): void {
+  runHelperSimple(helper, ['--host-bind', privateDir, root], 'CANT_MOUNT');
 }
 
 /** Detaches every mount at (or stacked on) root. */
-export async function unmountRoot(helper: string, root: string): Promise<void> {
-  for (let i = 0; i < 8 && isMounted(root); i++) {
-    await runHelperSimple(helper, ['--host-umount', root], 'CANT_UMOUNT');
-  }
+export function unmountRoot(helper: string, root: string): void {
+  for (let i = 0; i < 8 && isMounted(root); i++) runHelperSimple(helper, ['--host-umount', root], 'CANT_UMOUNT');
 }

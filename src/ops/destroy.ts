@@ -16,7 +16,7 @@ export async function destroyContainer(ctx: Ctx, id: CtId): Promise<void> {
       throw new BerthError('RUNNING', `destroy ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });
     }
     const cfg = ct.config;
-    await unmountRoot(ctx.paths.helper, cfg.veRoot);
+    unmountRoot(ctx.paths.helper, cfg.veRoot);
     // Rename first: from here the destroy is committed, and an interrupted one is completed by
     // the next command (recoverFs), never left as a half-deleted container.
     const doomed = `${cfg.vePrivate}.destroying`;

@@ -8,7 +8,7 @@ import { BerthError } from '../core/errors.ts';
 import { joinArgs } from '../core/helper-args.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { procsFiles } from '../host/cgroups.ts';
-import { policyFd, runHelperSync } from '../host/helper.ts';
+import { policyFd, runHelper } from '../host/helper.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import { ownCapabilities } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
@@ -44,7 +44,10 @@ export async function execInContainer(
   const ignore = () => {};
   process.on('SIGINT', ignore);
   process.on('SIGQUIT', ignore);
-  const r = runHelperSync(ctx.paths.helper, joinArgs(plan), policyFd(ctx.paths.run, seccompPolicy(process.arch)));
+  const r = runHelper(ctx.paths.helper, joinArgs(plan), {
+    stdio: ['inherit', 'inherit', 'inherit'],
+    seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch)),
+  });
   process.off('SIGINT', ignore);
   process.off('SIGQUIT', ignore);
   if (r.error) {

@@ -14,7 +14,7 @@ export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
     if (!existsSync(config.vePrivate))
       throw new BerthError('NO_PRIVATE', `mount ${id}: private area ${config.vePrivate} is missing`);
     mkdirSync(config.veRoot, { recursive: true });
-    await bindRoot(ctx.paths.helper, config.vePrivate, config.veRoot);
+    bindRoot(ctx.paths.helper, config.vePrivate, config.veRoot);
   });
 }
 
@@ -26,6 +26,6 @@ export function umountContainer(ctx: Ctx, id: CtId): Promise<void> {
       throw new BerthError('RUNNING', `umount ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });
     }
     if (!isMounted(config.veRoot)) throw new BerthError('NOT_MOUNTED', `umount ${id}: not mounted`);
-    await unmountRoot(ctx.paths.helper, config.veRoot);
+    unmountRoot(ctx.paths.helper, config.veRoot);
   });
 }

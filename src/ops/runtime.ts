@@ -86,7 +86,7 @@ export async function cleanupRuntime(ctx: Ctx, id: CtId, cfg: CtConfig | null): 
   for (let i = 0; i < 50 && removeCgroups(dirs).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
   const busy = removeCgroups(dirs);
   if (busy.length) ctx.log(`warning: could not remove cgroups: ${busy.join(', ')}`);
-  if (cfg) await unmountRoot(ctx.paths.helper, cfg.veRoot);
+  if (cfg) unmountRoot(ctx.paths.helper, cfg.veRoot);
   removeState(ctx.paths, id);
 }
 
@@ -133,14 +133,14 @@ export function recoverFs(ctx: Ctx, id: CtId): void {
   }
 }
 
-export function lockCt(ctx: Ctx, id: CtId, verb: string): Promise<Lock> {
+export function lockCt(ctx: Ctx, id: CtId, verb: string): Lock {
   return acquireLock(ctx.paths.helper, lockPath(ctx.paths, id), `${verb} ${id}`);
 }
 
 export async function withLock<T>(ctx: Ctx, id: CtId, verb: string, fn: () => Promise<T>): Promise<T> {
   // no lock file for a container that does not exist (and has nothing to recover)
   if (verb !== 'create' && !existsSync(ctConfigPath(ctx.paths, id)) && markers(ctx, id).length === 0) loadCt(ctx, id);
-  const lock = await lockCt(ctx, id, verb);
+  const lock = lockCt(ctx, id, verb);
   try {
     recoverFs(ctx, id);
     return await fn();

@@ -6,7 +6,7 @@ import { BerthError } from '../core/errors.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
 import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
 import { applyWrites } from '../host/cgroups.ts';
-import { runHelper } from '../host/helper.ts';
+import { runHelperSimple } from '../host/helper.ts';
 import { readGlobal, writeCtText } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, loadCt, reconcile, withLock } from './runtime.ts';
@@ -37,20 +37,13 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       const layout = ctx.layout();
       const dirs = cgroupDirsOf(ctx, id);
       applyWrites(dirs, layout.kind === 'v1' ? limitsV1(next.resources) : limitsV2(next.resources));
-      if (keys['HOSTNAME'] && now.pid !== null) await setLiveHostname(ctx, now.pid, keys['HOSTNAME']);
+      if (keys['HOSTNAME'] && now.pid !== null) setLiveHostname(ctx, now.pid, keys['HOSTNAME']);
     }
     if (save) writeCtText(ctx.paths, id, formatConfig(file));
     return { applied: running, saved: save, keys };
   });
 }
 
-async function setLiveHostname(ctx: Ctx, pid: number, hostname: string): Promise<void> {
-  const r = await runHelper(
-    ctx.paths.helper,
-    ['--join', String(pid), '--unshare', 'uts', '--hostname', hostname, '--status-fd', '3'],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  if (r.exitCode !== 0) throw new BerthError('SYSTEM', `set hostname: ${r.error?.message ?? 'helper failed'}`);
+function setLiveHostname(ctx: Ctx, pid: number, hostname: string): void {
+  runHelperSimple(ctx.paths.helper, ['--join', String(pid), '--unshare', 'uts', '--hostname', hostname], 'SYSTEM');
 }

@@ -10,7 +10,7 @@ import { initKindFromLink, stopSignalFor } from '../core/lifecycle.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { applyWrites, containerCgroupMounts, createCgroups, procsFiles, setDeviceRules } from '../host/cgroups.ts';
-import { runHelper } from '../host/helper.ts';
+import { policyFd, runHelper } from '../host/helper.ts';
 import { isMounted } from '../host/mounts.ts';
 import { consoleLogPath } from '../host/paths.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
@@ -79,10 +79,10 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     });
     const args = startArgs(plan);
     const hostBind = isMounted(cfg.veRoot) ? [] : ['--host-bind', cfg.vePrivate, cfg.veRoot];
-    const r = await runHelper(ctx.paths.helper, [...hostBind, ...args], {
+    // no detach needed: init calls setsid() itself, and the helper exits once init runs
+    const r = runHelper(ctx.paths.helper, [...hostBind, ...args], {
       stdio: ['ignore', logFd, logFd],
-      seccomp: seccompPolicy(process.arch),
-      detached: true,
+      seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch)),
     });
     closeSync(logFd);
     if (r.exitCode !== 0 || r.pid === null) {

@@ -27,7 +27,7 @@ export async function templateCreate(ctx: Ctx, name: string): Promise<string> {
       hint: `berth can build: busybox, ${Object.keys(DEBIAN_RELEASES).join(', ')}`,
     });
   }
-  const lock = await acquireLock(
+  const lock = acquireLock(
     ctx.paths.helper,
     join(ctx.paths.lockDir, `template-${name}.lck`),
     `template create ${name}`,

@@ -1,6 +1,6 @@
 // berth-nsexec on its own: the contract of helper/PROTOCOL.md (argv, status records, exit codes).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,20 +75,24 @@ test('a good run: {"pid":N}, then EOF when init is exec\'d; exec failure reports
   }
 });
 
-test('lock mode: a second holder is refused with EWOULDBLOCK', { skip: ROOT }, () => {
+test('lock mode: held for the watched pid, refused to a second taker with EWOULDBLOCK, freed when it dies', {
+  skip: ROOT,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-lock-'));
   try {
     const file = join(dir, 'x.lck');
-    const holder = spawnSync(
-      'sh',
-      [
-        '-c',
-        `(sleep 1 | ${HELPER} --lock ${file} --status-fd 1) & sleep 0.3; ${HELPER} --lock ${file} --status-fd 1; echo "rc=$?"; wait`,
-      ],
-      { encoding: 'utf8' },
-    );
-    assert.match(holder.stdout, /\{"locked":true\}/);
-    assert.match(holder.stdout, /"error":"lock","errno":11[\s\S]*rc=2/);
+    const owner = spawn('sleep', ['30']);
+    const first = run(['--lock', file, '--watch-pid', String(owner.pid), '--status-fd', '3']);
+    assert.equal(first.code, 0);
+    assert.equal(first.records[0].locked, true);
+    const second = run(['--lock', file, '--watch-pid', String(process.pid), '--status-fd', '3']);
+    assert.deepEqual([second.records[0].error, second.records[0].errno], ['lock', 11]);
+    owner.kill('SIGKILL');
+    await new Promise((r) => owner.once('exit', r));
+    await new Promise((r) => setTimeout(r, 100));
+    const third = run(['--lock', file, '--watch-pid', String(process.pid), '--status-fd', '3']);
+    assert.equal(third.records[0].locked, true, 'the lock died with its owner');
+    process.kill(third.records[0].pid, 'SIGKILL');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
