@@ -3,15 +3,19 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import { dirname } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 
-/** Readers see the old file or the new one, never a torn one, even after SIGKILL or power loss. */
-export function writeFileAtomic(file: string, data: string, mode = 0o644): void {
+/**
+ * Readers see the old file or the new one, never a torn one, even after SIGKILL. `durable`
+ * adds an fsync for power loss too; runtime state under /run needs none (it does not survive
+ * a reboot anyway, and the fsync costs milliseconds on every start).
+ */
+export function writeFileAtomic(file: string, data: string, mode = 0o644, durable = true): void {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     mkdirSync(dirname(file), { recursive: true });
     const fd = openSync(tmp, 'w', mode);
     try {
       writeSync(fd, data);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -74,6 +74,6 @@ export function runHelperSimple(helper: string, args: string[], code: 'CANT_MOUN
  */
 export function policyFd(runDir: string, text: string): number {
   const file = join(runDir, 'seccomp', `${fnv1a(text)}.policy`);
-  if (!existsSync(file)) writeFileAtomic(file, text, 0o600);
+  if (!existsSync(file)) writeFileAtomic(file, text, 0o600, false);
   return openSync(file, 'r');
 }

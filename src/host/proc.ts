@@ -49,3 +49,11 @@ export function ownCapabilities(): bigint {
   const m = /^CapPrm:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
   return m?.[1] ? BigInt(`0x${m[1]}`) : 0n;
 }
+
+export function exePath(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return null;
+  }
+}

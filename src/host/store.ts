@@ -1,5 +1,5 @@
 // Reading and writing berth's config files and runtime state (all under one Paths prefix).
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ConfigFile, parseConfig, toRecord } from '../core/config.ts';
 import { type CtConfig, ctConfigFrom, type GlobalDefaults } from '../core/ct-config.ts';
@@ -68,9 +68,12 @@ export function readState(p: Paths, id: CtId): RuntimeState | null {
 }
 
 export function writeState(p: Paths, id: CtId, s: RuntimeState): void {
-  writeFileAtomic(statePath(p, id), `${JSON.stringify(s)}\n`);
+  writeFileAtomic(statePath(p, id), `${JSON.stringify(s)}\n`, 0o644, false);
 }
 
 export function removeState(p: Paths, id: CtId): void {
-  rmSync(join(p.run, id), { recursive: true, force: true });
+  rmSync(statePath(p, id), { force: true });
+  try {
+    rmdirSync(join(p.run, id));
+  } catch {}
 }

@@ -1,6 +1,6 @@
 // What is true about a container right now (inspect), and making the records agree with it
 // after a crash (reconcile): shared by every verb.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
 import type { CtConfig } from '../core/ct-config.ts';
 import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -10,7 +10,7 @@ import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups } from '../
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, lockPath } from '../host/paths.ts';
-import { innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
+import { exePath, innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 
@@ -46,23 +46,34 @@ export function inspect(ctx: Ctx, id: CtId): Inspection {
   if (state?.pid && isAlive(state.pid, state.startTime)) return running(state.pid, false);
   const leftovers = state !== null || dirs.some((d) => existsSync(d.path));
   // an init whose berth was killed before it recorded the pid still runs: report the fact
-  const orphan = leftovers ? findInit(dirs) : null;
+  const orphan = leftovers ? findInit(ctx, dirs) : null;
   if (orphan !== null) return running(orphan, true);
   return { status: 'stopped', pid: null, state, stale: leftovers };
 }
 
-/** Finds a container's init among its cgroup's processes (pid 1 in its own pid namespace). */
-function findInit(dirs: CgroupDir[]): number | null {
+/**
+ * Finds a container's init among its cgroup's processes: pid 1 in its own pid namespace that is
+ * no longer the helper (a start whose berth was killed may still be building the container: that
+ * is not a running container, and the next mutating command tears it down).
+ */
+function findInit(ctx: Ctx, dirs: CgroupDir[]): number | null {
   const hostPidNs = nsId('self', 'pid');
+  let helper = '';
+  try {
+    helper = realpathSync(ctx.paths.helper);
+  } catch {}
   for (const pid of cgroupPids(dirs)) {
-    if (innermostPid(pid) === 1 && nsId(pid, 'pid') !== hostPidNs && isAlive(pid, null)) return pid;
+    if (innermostPid(pid) !== 1 || nsId(pid, 'pid') === hostPidNs || !isAlive(pid, null)) continue;
+    if (exePath(pid) !== helper) return pid;
   }
   return null;
 }
 
-/** SIGKILL everything in the container's cgroups until they are empty (bounded). */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGKILL everything in the container's cgroups until they are empty (bounded, about 5 s). */
 export async function killAll(dirs: CgroupDir[]): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 500; i++) {
     const pids = cgroupPids(dirs).filter((p) => isAlive(p, null));
     if (pids.length === 0) return true;
     for (const p of pids) {
@@ -70,7 +81,7 @@ export async function killAll(dirs: CgroupDir[]): Promise<boolean> {
         process.kill(p, 'SIGKILL');
       } catch {}
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(i < 20 ? 1 : 10); // dying takes the kernel a moment; poll fast at first
   }
   return false;
 }
@@ -83,8 +94,11 @@ export async function cleanupRuntime(ctx: Ctx, id: CtId, cfg: CtConfig | null): 
       hint: 'a process may be stuck in the kernel (D state); see `ps` and try again',
     });
   }
-  for (let i = 0; i < 50 && removeCgroups(dirs).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-  const busy = removeCgroups(dirs);
+  let busy = removeCgroups(dirs);
+  for (let i = 0; i < 200 && busy.length > 0; i++) {
+    await sleep(5); // a killed task leaves its cgroup a moment after it is reaped
+    busy = removeCgroups(dirs);
+  }
   if (busy.length) ctx.log(`warning: could not remove cgroups: ${busy.join(', ')}`);
   if (cfg) unmountRoot(ctx.paths.helper, cfg.veRoot);
   removeState(ctx.paths, id);
