@@ -450,18 +450,23 @@ static const char *cap_names[] = {
     "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore"};
 #define N_CAP_NAMES ((int)(sizeof cap_names / sizeof cap_names[0]))
 
-static uint64_t parse_caps(const char *list) {
+/* "a,b,c" -> a bitmask of the positions of those names in `names` (bad argv on unknown ones) */
+static uint64_t parse_names(const char *list, const char *const *names, int n, const char *what) {
   uint64_t mask = 0;
   char copy[2048];
   snprintf(copy, sizeof copy, "%s", list);
   for (char *save, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
     int k;
-    for (k = 0; k < N_CAP_NAMES; k++)
-      if (strcmp(w, cap_names[k]) == 0) break;
-    if (k == N_CAP_NAMES) die_usage("unknown capability %s", w);
+    for (k = 0; k < n; k++)
+      if (strcmp(w, names[k]) == 0) break;
+    if (k == n) die_usage("unknown %s %s", what, w);
     mask |= 1ULL << k;
   }
   return mask;
+}
+
+static uint64_t parse_caps(const char *list) {
+  return parse_names(list, cap_names, N_CAP_NAMES, "capability");
 }
 
 /*
@@ -548,26 +553,17 @@ static void open_cgroups(int *fds) {
   }
 }
 
-static const struct {
-  const char *name;
-  int flag;
-} ns_table[] = {
-    /* the order is the setns order: user first (grants rights), mnt last (it changes our root) */
-    {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},       {"net", CLONE_NEWNET},
-    {"pid", CLONE_NEWPID},   {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
-#define N_NS ((int)(sizeof ns_table / sizeof ns_table[0]))
+/* the order is the setns order: user first (grants rights), mnt last (it changes our root) */
+static const char *const ns_names[] = {"user", "ipc", "uts", "net", "pid", "cgroup", "mnt"};
+static const int ns_clone_flags[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS,   CLONE_NEWNET,
+                                     CLONE_NEWPID,  CLONE_NEWCGROUP, CLONE_NEWNS};
+#define N_NS ((int)(sizeof ns_names / sizeof ns_names[0]))
 
 static int ns_flags(const char *list) {
+  uint64_t mask = parse_names(list, ns_names, N_NS, "namespace");
   int flags = 0;
-  char copy[256];
-  snprintf(copy, sizeof copy, "%s", list);
-  for (char *save, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-    int k;
-    for (k = 0; k < N_NS; k++)
-      if (strcmp(w, ns_table[k].name) == 0) break;
-    if (k == N_NS) die_usage("unknown namespace %s", w);
-    flags |= ns_table[k].flag;
-  }
+  for (int k = 0; k < N_NS; k++)
+    if ((mask >> k) & 1) flags |= ns_clone_flags[k];
   return flags;
 }
 
@@ -729,15 +725,15 @@ static int do_join(void) {
   /* open every namespace and cgroup file first: after setns(mnt) these host paths are gone */
   for (int k = 0; k < N_NS; k++) {
     nsfd[k] = -1;
-    if (!(want & ns_table[k].flag)) continue;
-    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)opt.join, ns_table[k].name);
+    if (!(want & ns_clone_flags[k])) continue;
+    snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)opt.join, ns_names[k]);
     nsfd[k] = open(path, O_RDONLY | O_CLOEXEC);
     if (nsfd[k] < 0) die_errno("setns", "open %s", path);
   }
   open_cgroups(cg);
   for (int k = 0; k < N_NS; k++)
-    if (nsfd[k] >= 0 && setns(nsfd[k], ns_table[k].flag) < 0)
-      die_errno("setns", "join %s namespace of %d", ns_table[k].name, (int)opt.join);
+    if (nsfd[k] >= 0 && setns(nsfd[k], ns_clone_flags[k]) < 0)
+      die_errno("setns", "join %s namespace of %d", ns_names[k], (int)opt.join);
   if (!opt.argv[0]) { /* live hostname change: the uts namespace applies to us at once */
     if (sethostname(opt.hostname, strlen(opt.hostname)) < 0)
       die_errno("hostname", "sethostname %s", opt.hostname);
