@@ -1,5 +1,5 @@
 // The template cache: tarballs (zstd) that containers are created from, and how they are built.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -51,15 +51,28 @@ export function run(cmd: string, args: string[], onLine?: (l: string) => void): 
   return new Promise((resolve, reject) => {
     const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
-    const feed = (d: Buffer) => {
-      const text = d.toString();
-      tail = (tail + text).slice(-2000);
-      if (onLine) for (const l of text.split('\n')) if (l.trim()) onLine(l.trim());
+    // a chunk may end mid-line: keep the partial line per stream until its newline arrives
+    const feeder = () => {
+      let partial = '';
+      return (d: Buffer) => {
+        const text = d.toString();
+        tail = (tail + text).slice(-2000);
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() ?? '';
+        if (onLine) for (const l of lines) if (l.trim()) onLine(l.trim());
+      };
     };
-    child.stdout.on('data', feed);
-    child.stderr.on('data', feed);
+    const out = feeder();
+    const err = feeder();
+    child.stdout.on('data', out);
+    child.stderr.on('data', err);
+    const flush = () => {
+      out(Buffer.from('\n'));
+      err(Buffer.from('\n'));
+    };
     child.on('error', (err) => reject(new BerthError('SYSTEM', `run ${cmd}: ${err.message}`, { cause: err })));
     child.on('close', (code) => {
+      flush();
       if (code === 0) resolve();
       else
         reject(
@@ -105,14 +118,14 @@ export async function buildBusyboxTemplate(p: Paths, busybox = '/bin/busybox'): 
     }
     copyFileSync(busybox, join(root, 'bin/busybox'));
     chmodSync(join(root, 'bin/busybox'), 0o755);
-    const applets: string[] = [];
-    await run(busybox, ['--list-full'], (l) => applets.push(l));
+    const list = spawnSync(busybox, ['--list-full'], { encoding: 'utf8' });
+    const applets = list.stdout.split('\n').filter((a) => a && a !== 'bin/busybox' && !a.includes('..'));
+    if (list.status !== 0 || !applets.includes('sbin/init')) {
+      throw new BerthError('BAD_TEMPLATE', `build busybox template: ${busybox} has no init applet`);
+    }
     for (const a of applets) {
-      if (a === 'bin/busybox' || a.includes('..')) continue;
       mkdirSync(join(root, dirname(a)), { recursive: true });
-      try {
-        symlinkSync('/bin/busybox', join(root, a));
-      } catch {}
+      symlinkSync('/bin/busybox', join(root, a));
     }
     for (const [file, mode, content] of BUSYBOX_FILES) {
       writeFileSync(join(root, file), content, { mode });
