@@ -608,25 +608,59 @@ static int do_host_mounts(void) {
   return 0;
 }
 
+/* the child's end of the "cgroups joined" pipe, and whether it must then unshare its cgroup ns */
+static int cg_ready_fd = -1, cg_unshare;
+
+/* Called by the child before its first cgroup mount (or before pivot_root if there is none). */
+static void wait_cgroups(void) {
+  char c;
+  if (cg_ready_fd < 0) return;
+  if (read(cg_ready_fd, &c, 1) != 1) _exit(2); /* the parent failed and reported it */
+  close(cg_ready_fd);
+  cg_ready_fd = -1;
+  /* Only now: a new cgroup namespace is rooted where we are, the container's cgroup. */
+  if (cg_unshare && unshare(CLONE_NEWCGROUP) < 0) die_errno("cgroup", "unshare cgroup namespace");
+}
+
+static int is_cgroup_mount(const struct op *o) {
+  return o->kind == OP_MOUNT && (strcmp(o->a, "cgroup") == 0 || strcmp(o->a, "cgroup2") == 0);
+}
+
 static int do_start(void) {
-  int go[2], errp[2], cg[MAX_LIST];
+  int go[2], errp[2], ready[2], cg[MAX_LIST];
   if (opt.host_src) host_bind();
   open_cgroups(cg);
-  /* Join the cgroups before clone(): the child then starts inside them and its new cgroup
-   * namespace is rooted at the container's cgroup, not at ours. */
-  join_cgroups(cg, opt.n_cgroups);
-  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) die_errno("pipe", "pipe");
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
+    die_errno("pipe", "pipe");
   int flags = opt.unshare ? ns_flags(opt.unshare) : 0;
+  /* The cgroup namespace is unshared by the child once it is in the container's cgroups: the
+   * first cgroup v1 migration after an idle spell waits for an RCU grace period (15-25 ms on
+   * some hosts), and this way the child builds its mounts meanwhile. */
+  cg_unshare = (flags & CLONE_NEWCGROUP) != 0;
+  flags &= ~CLONE_NEWCGROUP;
   /* raw clone with a NULL stack behaves like fork(), so no separate stack is needed */
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) die_errno("clone", "clone");
   if (pid > 0) {
     close(go[0]);
     close(errp[1]);
+    close(ready[0]);
     status_pid(pid);
     /* (a user namespace's id maps would be written here, before the child is released) */
     if (write(go[1], "g", 1) != 1) die_errno("sync", "release child");
     close(go[1]);
+    char buf[16];
+    int n = snprintf(buf, sizeof buf, "%d", (int)pid);
+    for (int k = 0; k < opt.n_cgroups; k++) {
+      if (write(cg[k], buf, (size_t)n) != n) {
+        int saved = errno;
+        kill(pid, SIGKILL);
+        errno = saved;
+        die_errno("cgroup", "move %d into %s", (int)pid, opt.cgroups[k]);
+      }
+    }
+    if (write(ready[1], "c", 1) != 1) die_errno("sync", "release child");
+    close(ready[1]);
     if (relay_child_error(errp[0])) {
       wait_status(pid);
       return 2;
@@ -635,8 +669,10 @@ static int do_start(void) {
   }
   char c;
   err_fd = errp[1];
+  cg_ready_fd = ready[0];
   close(go[1]);
   close(errp[0]);
+  close(ready[1]);
   if (read(go[0], &c, 1) != 1) _exit(2); /* parent died before releasing us */
   close(go[0]);
   if (setsid() < 0) die_errno("setsid", "setsid");
@@ -651,7 +687,11 @@ static int do_start(void) {
     die_errno("mount", "bind %s", opt.rootfs);
   root_fd = open(opt.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) die_errno("rootfs", "open %s", opt.rootfs);
-  for (int k = 0; k < opt.n_ops; k++) run_op(&opt.ops[k]);
+  for (int k = 0; k < opt.n_ops; k++) {
+    if (is_cgroup_mount(&opt.ops[k])) wait_cgroups();
+    run_op(&opt.ops[k]);
+  }
+  wait_cgroups();
   /* pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the
    * container's tree, with no path back to the host's. */
   if (fchdir(root_fd) < 0) die_errno("pivot_root", "chdir %s", opt.rootfs);

@@ -62,7 +62,6 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     { op: 'rebind', dest: '/proc/sys/net', options: NOSUID_NODEV_NOEXEC },
     ...PROC_READONLY.map((dest): MountOp => ({ op: 'rebind', dest, options: `ro,${NOSUID_NODEV_NOEXEC}` })),
     { op: 'mount', fstype: 'sysfs', source: 'sysfs', dest: '/sys', options: `ro,${NOSUID_NODEV_NOEXEC}` },
-    ...cgroupOps(input.cgroups),
     ...PROC_MASKS.map((dest): MountOp => ({ op: 'mask', dest })),
     { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dest: '/dev', options: 'nosuid,mode=755,size=65536k' },
     ...DEFAULT_DEVICES.map((d): MountOp => ({ op: 'bind', source: d.path, dest: d.path, options: 'nosuid,noexec' })),
@@ -81,6 +80,8 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     { op: 'symlink', target: '/proc/self/fd/0', dest: '/dev/stdin' },
     { op: 'symlink', target: '/proc/self/fd/1', dest: '/dev/stdout' },
     { op: 'symlink', target: '/proc/self/fd/2', dest: '/dev/stderr' },
+    // last, so the helper builds everything else while the kernel moves it into its cgroups
+    ...cgroupOps(input.cgroups),
     // systemd reads /etc/hostname at boot and would otherwise set the template's name
     { op: 'write', dest: '/etc/hostname', content: `${input.hostname}\n` },
   ];
