@@ -41,6 +41,20 @@ mkdir -p /etc/berth/ct /var/lib/berth/private /var/lib/berth/root /var/lib/berth
 # rebuilt every time (about a second): it always matches this berth and Debian's busybox
 say "building the embedded busybox template"
 berth template create busybox >/dev/null
+# Host tuning (skip with BERTH_NO_TUNING=1): cgroup2's favordynmods makes task migrations
+# between cgroups cheap. Without it the first migration after an idle spell waits for an RCU
+# grace period (15-25 ms here), which every `berth start` and `berth exec` pays. The option
+# lasts until reboot; see docs/performance.md.
+if [ "${BERTH_NO_TUNING:-}" != 1 ]; then
+  cg2=$(findmnt -rn -t cgroup2 -o TARGET | head -n 1)
+  if [ -n "$cg2" ] && ! findmnt -rn -o OPTIONS "$cg2" | grep -q favordynmods; then
+    if mount -o remount,favordynmods "$cg2" 2>/dev/null; then
+      say "tuned: $cg2 remounted with favordynmods (faster start/exec; docs/performance.md)"
+    else
+      say "note: could not set favordynmods on $cg2 (needs Linux 6.0+); start/exec will be slower"
+    fi
+  fi
+fi
 say "ready: $(berth version)"
 
 if [ "${1:-}" = "--demo" ]; then
