@@ -159,11 +159,18 @@ for (const op of ['start', 'exec /bin/true', 'stop --fast', 'stop (clean)']) {
   ]);
 }
 const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-const dynmods = spawnSync('findmnt', ['-rn', '-t', 'cgroup2', '-o', 'OPTIONS'], { encoding: 'utf8' }).stdout.includes('favordynmods');
-console.log(`median ms over ${ROUNDS} rounds (clean stop: ${CLEAN_ROUNDS}); floor node -e 0 = ${floor.toFixed(1)} ms; cgroup2 favordynmods: ${dynmods ? 'on' : 'off'}`);
+const dynmods = spawnSync('findmnt', ['-rn', '-t', 'cgroup2', '-o', 'OPTIONS'], { encoding: 'utf8' }).stdout.includes(
+  'favordynmods',
+);
+console.log(
+  `median ms over ${ROUNDS} rounds (clean stop: ${CLEAN_ROUNDS}); floor node -e 0 = ${floor.toFixed(1)} ms; cgroup2 favordynmods: ${dynmods ? 'on' : 'off'}`,
+);
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
 const out = join(REPO, 'bench/results');
 mkdirSync(out, { recursive: true });
 const file = join(out, `lifecycle-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, JSON.stringify({ rounds: ROUNDS, favordynmods: dynmods, median_ms: med, samples_ms: samples, tools }, null, 2));
+writeFileSync(
+  file,
+  JSON.stringify({ rounds: ROUNDS, favordynmods: dynmods, median_ms: med, samples_ms: samples, tools }, null, 2),
+);
 console.log(`raw samples: ${file}`);
