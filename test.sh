@@ -12,5 +12,5 @@ echo "== helper (berth-nsexec contract)" >&2
 node --test dist/test/helper/
 echo "== integration (real containers, serial)" >&2
 # Node 18's runner has no --test-concurrency (it runs one file per spare core: one here)
-serial=""; node --help | grep -q -- --test-concurrency && serial="--test-concurrency=1"
+serial=""; case "$(node --help)" in *--test-concurrency*) serial="--test-concurrency=1" ;; esac
 node --test $serial dist/test/integration/
