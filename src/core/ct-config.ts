@@ -2,7 +2,7 @@
 
 import type { CtId } from './ctid.ts';
 import { BerthError } from './errors.ts';
-import { formatSize, parseSize } from './size.ts';
+import { parseSize } from './size.ts';
 
 export interface Resources {
   /** bytes of RAM (memory limit), null = unlimited */
@@ -125,5 +125,3 @@ export function defaultHostname(id: CtId): string {
   const h = /^\d+$/.test(id) ? `ct${id}` : id.replace(/[_.]/g, '-').replace(/-+$/, '');
   return HOSTNAME_RE.test(h) ? h : 'ct';
 }
-
-export { formatSize };

@@ -9,7 +9,6 @@ export interface RuntimeState {
   startTime: number | null;
   startedAt: string;
   stopSignal: number;
-  cgroupName: string;
 }
 
 export type InitKind = 'systemd' | 'busybox' | 'sysv';

@@ -6,11 +6,11 @@ import { unmountRoot } from '../host/mounts.ts';
 import { consoleLogPath, ctConfigPath, lockPath } from '../host/paths.ts';
 import { removeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { loadCt, reconcile, withLock } from './runtime.ts';
+import { mustExist, reconcile, withLock } from './runtime.ts';
 
 export async function destroyContainer(ctx: Ctx, id: CtId): Promise<void> {
-  await withLock(ctx, id, 'destroy', async () => {
-    const ct = loadCt(ctx, id);
+  await withLock(ctx, id, 'destroy', async (stored) => {
+    const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
     if (now.status !== 'stopped') {
       throw new BerthError('RUNNING', `destroy ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });

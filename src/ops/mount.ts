@@ -4,11 +4,11 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { bindRoot, isMounted, unmountRoot } from '../host/mounts.ts';
 import type { Ctx } from './context.ts';
-import { loadCt, reconcile, withLock } from './runtime.ts';
+import { mustExist, reconcile, withLock } from './runtime.ts';
 
 export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
-  return withLock(ctx, id, 'mount', async () => {
-    const { config } = loadCt(ctx, id);
+  return withLock(ctx, id, 'mount', async (stored) => {
+    const { config } = mustExist(id, stored);
     await reconcile(ctx, id, config);
     if (isMounted(config.veRoot)) throw new BerthError('MOUNTED', `mount ${id}: already mounted at ${config.veRoot}`);
     if (!existsSync(config.vePrivate))
@@ -19,8 +19,8 @@ export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
 }
 
 export function umountContainer(ctx: Ctx, id: CtId): Promise<void> {
-  return withLock(ctx, id, 'umount', async () => {
-    const { config } = loadCt(ctx, id);
+  return withLock(ctx, id, 'umount', async (stored) => {
+    const { config } = mustExist(id, stored);
     const now = await reconcile(ctx, id, config);
     if (now.status !== 'stopped') {
       throw new BerthError('RUNNING', `umount ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });

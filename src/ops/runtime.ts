@@ -27,7 +27,11 @@ export function cgroupDirsOf(ctx: Ctx, id: CtId): CgroupDir[] {
 }
 
 export function loadCt(ctx: Ctx, id: CtId): StoredCt {
-  const ct = readCt(ctx.paths, id);
+  return mustExist(id, readCt(ctx.paths, id));
+}
+
+/** The container's config, or the "does not exist" error (exit 14). */
+export function mustExist(id: CtId, ct: StoredCt | null): StoredCt {
   if (!ct) {
     throw new BerthError('NO_CT_CONFIG', `container ${id} does not exist`, {
       hint: `create it with: berth create ${id} --ostemplate busybox`,
@@ -104,6 +108,12 @@ export async function cleanupRuntime(ctx: Ctx, id: CtId, cfg: CtConfig | null): 
   removeState(ctx.paths, id);
 }
 
+/** Records init as running, with its start time (a recycled pid never matches it). */
+export function recordRunning(ctx: Ctx, id: CtId, pid: number, startedAt: string, stopSignal: number): void {
+  const st = readProcStat(pid);
+  writeState(ctx.paths, id, { status: 'running', pid, startTime: st?.startTime ?? null, startedAt, stopSignal });
+}
+
 /**
  * Makes the records agree with the facts after a crash (must hold the lock):
  * a started init whose berth died is adopted; anything else half-made is torn down.
@@ -112,15 +122,7 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
   const now = inspect(ctx, id);
   if (!now.stale) return now;
   if (now.pid !== null) {
-    const st = readProcStat(now.pid);
-    writeState(ctx.paths, id, {
-      status: 'running',
-      pid: now.pid,
-      startTime: st?.startTime ?? null,
-      startedAt: now.state?.startedAt ?? new Date().toISOString(),
-      stopSignal: now.state?.stopSignal ?? 15,
-      cgroupName: ctx.paths.cgroupParent,
-    });
+    recordRunning(ctx, id, now.pid, now.state?.startedAt ?? new Date().toISOString(), now.state?.stopSignal ?? 15);
     ctx.log(`${id}: adopted init (pid ${now.pid}) of an interrupted start`);
     return inspect(ctx, id);
   }
@@ -128,8 +130,7 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
   return inspect(ctx, id);
 }
 
-function markers(ctx: Ctx, id: CtId): string[] {
-  const ct = readCt(ctx.paths, id);
+function markers(ctx: Ctx, id: CtId, ct: StoredCt | null): string[] {
   const priv = ct ? ct.config.vePrivate : expandVeid(readGlobal(ctx.paths).vePrivate, id);
   return ['partial', 'destroying'].map((m) => `${priv}.${m}`).filter((d) => existsSync(d));
 }
@@ -137,27 +138,41 @@ function markers(ctx: Ctx, id: CtId): string[] {
 /**
  * Finishes or rolls back an interrupted create or destroy, using their marker directories:
  * "<private>.partial" (create rolls back) and "<private>.destroying" (destroy completes).
+ * Returns whether it changed anything.
  */
-export function recoverFs(ctx: Ctx, id: CtId): void {
-  for (const dir of markers(ctx, id)) {
+function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
+  const found = markers(ctx, id, ct);
+  for (const dir of found) {
     const priv = dir.slice(0, dir.lastIndexOf('.'));
     rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
     if (!existsSync(priv)) rmSync(ctConfigPath(ctx.paths, id), { force: true });
     ctx.log(`${id}: cleaned up after an interrupted ${dir.endsWith('.partial') ? 'create' : 'destroy'}`);
   }
+  return found.length > 0;
 }
 
 export function lockCt(ctx: Ctx, id: CtId, verb: string): Lock {
   return acquireLock(ctx.paths.helper, lockPath(ctx.paths, id), `${verb} ${id}`);
 }
 
-export async function withLock<T>(ctx: Ctx, id: CtId, verb: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs fn under the container's lock, after crash recovery, with the container's config read
+ * once under the lock (null when it has none; fn decides whether that is an error).
+ */
+export async function withLock<T>(
+  ctx: Ctx,
+  id: CtId,
+  verb: string,
+  fn: (ct: StoredCt | null) => Promise<T>,
+): Promise<T> {
   // no lock file for a container that does not exist (and has nothing to recover)
-  if (verb !== 'create' && !existsSync(ctConfigPath(ctx.paths, id)) && markers(ctx, id).length === 0) loadCt(ctx, id);
+  if (verb !== 'create' && !existsSync(ctConfigPath(ctx.paths, id)) && markers(ctx, id, null).length === 0) {
+    loadCt(ctx, id);
+  }
   const lock = lockCt(ctx, id, verb);
   try {
-    recoverFs(ctx, id);
-    return await fn();
+    const ct = readCt(ctx.paths, id);
+    return await fn(recoverFs(ctx, id, ct) ? readCt(ctx.paths, id) : ct);
   } finally {
     lock.release();
   }

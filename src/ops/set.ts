@@ -9,7 +9,7 @@ import { applyWrites } from '../host/cgroups.ts';
 import { runHelperSimple } from '../host/helper.ts';
 import { readGlobal, writeCtText } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { cgroupDirsOf, loadCt, reconcile, withLock } from './runtime.ts';
+import { cgroupDirsOf, mustExist, reconcile, withLock } from './runtime.ts';
 
 export interface SetResult {
   applied: boolean;
@@ -22,8 +22,8 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
   if (Object.keys(keys).length === 0) {
     throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to set`, { hint: 'see berth help set' });
   }
-  return withLock(ctx, id, 'set', async () => {
-    const ct = loadCt(ctx, id);
+  return withLock(ctx, id, 'set', async (stored) => {
+    const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
     const running = now.status !== 'stopped';
     if (!running && !save) {

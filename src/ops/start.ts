@@ -13,16 +13,16 @@ import { applyWrites, containerCgroupMounts, createCgroups, procsFiles, setDevic
 import { policyFd, runHelper } from '../host/helper.ts';
 import { isMounted } from '../host/mounts.ts';
 import { consoleLogPath } from '../host/paths.ts';
-import { ownCapabilities, readProcStat } from '../host/proc.ts';
+import { ownCapabilities } from '../host/proc.ts';
 import type { StoredCt } from '../host/store.ts';
 import { writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { cleanupRuntime, loadCt, reconcile, withLock } from './runtime.ts';
+import { cleanupRuntime, mustExist, reconcile, recordRunning, withLock } from './runtime.ts';
 
 /** Starts a stopped container; resolves once its init runs. */
 export function startContainer(ctx: Ctx, id: CtId): Promise<number> {
-  return withLock(ctx, id, 'start', async () => {
-    const ct = loadCt(ctx, id);
+  return withLock(ctx, id, 'start', async (stored) => {
+    const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
     if (now.status !== 'stopped') {
       throw new BerthError('RUNNING', `start ${id}: container is already ${now.status}`, {
@@ -60,7 +60,6 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     startTime: null,
     startedAt: new Date().toISOString(),
     stopSignal,
-    cgroupName: ctx.paths.cgroupParent,
   });
   let pid: number;
   try {
@@ -95,14 +94,6 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     await cleanupRuntime(ctx, id, cfg).catch(() => {});
     throw err;
   }
-  const st = readProcStat(pid);
-  writeState(ctx.paths, id, {
-    status: 'running',
-    pid,
-    startTime: st?.startTime ?? null,
-    startedAt: new Date().toISOString(),
-    stopSignal,
-    cgroupName: ctx.paths.cgroupParent,
-  });
+  recordRunning(ctx, id, pid, new Date().toISOString(), stopSignal);
   return pid;
 }

@@ -5,7 +5,7 @@ import { setFrozen } from '../host/cgroups.ts';
 import { isAlive } from '../host/proc.ts';
 import type { StoredCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { cgroupDirsOf, cleanupRuntime, type Inspection, loadCt, reconcile, withLock } from './runtime.ts';
+import { cgroupDirsOf, cleanupRuntime, type Inspection, mustExist, reconcile, withLock } from './runtime.ts';
 
 export interface StopOptions {
   /** skip the clean shutdown: kill at once (vzctl stop --fast) */
@@ -16,8 +16,8 @@ export interface StopOptions {
 
 /** Stops a running container; resolves once nothing of it runs. */
 export function stopContainer(ctx: Ctx, id: CtId, opts: StopOptions): Promise<void> {
-  return withLock(ctx, id, 'stop', async () => {
-    const ct = loadCt(ctx, id);
+  return withLock(ctx, id, 'stop', async (stored) => {
+    const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
     if (now.status === 'stopped') {
       throw new BerthError('NOT_RUNNING', `stop ${id}: container is not running`, { hint: `berth start ${id}` });

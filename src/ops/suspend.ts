@@ -3,12 +3,12 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { setFrozen } from '../host/cgroups.ts';
 import type { Ctx } from './context.ts';
-import { cgroupDirsOf, loadCt, reconcile, withLock } from './runtime.ts';
+import { cgroupDirsOf, mustExist, reconcile, withLock } from './runtime.ts';
 
 export function suspendContainer(ctx: Ctx, id: CtId, frozen: boolean): Promise<void> {
   const verb = frozen ? 'suspend' : 'resume';
-  return withLock(ctx, id, verb, async () => {
-    const { config } = loadCt(ctx, id);
+  return withLock(ctx, id, verb, async (stored) => {
+    const { config } = mustExist(id, stored);
     const now = await reconcile(ctx, id, config);
     const want = frozen ? 'running' : 'suspended';
     if (now.status !== want) {

@@ -25,7 +25,7 @@ test('config and state round-trip under a temp root; no temp files left', () => 
     writeCtText(p, parseCtId('web'), '');
     assert.deepEqual(listCtIds(p), ['11', '102', 'web']);
     assert.equal(readCt(p, parseCtId('11'))?.config.vePrivate, join(root, 'var/lib/berth/private/11'));
-    const s = { status: 'running' as const, pid: 5, startTime: 77, startedAt: 'now', stopSignal: 12, cgroupName: 'x' };
+    const s = { status: 'running' as const, pid: 5, startTime: 77, startedAt: 'now', stopSignal: 12 };
     writeState(p, parseCtId('11'), s);
     assert.deepEqual(readState(p, parseCtId('11')), s);
     assert.deepEqual(readdirSync(join(root, 'run/berth/11')), ['state.json']);
