@@ -2,9 +2,9 @@
 // user-visible) and the single place where errors become messages and exit codes.
 import { writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isatty } from 'node:tty';
 import { BerthError } from '../core/errors.ts';
 import { makePaths } from '../host/paths.ts';
+import { trace } from '../host/trace.ts';
 import { makeCtx } from '../ops/context.ts';
 import type { Command, Io } from './command.ts';
 
@@ -59,6 +59,7 @@ async function helpFor(verb: string): Promise<string> {
 
 /** `packageRoot` (where helper/berth-nsexec lives) comes from bin/berth. */
 export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '.'): Promise<number> {
+  trace('main');
   let debug = false;
   let root = process.env['BERTH_ROOT'] || '/';
   const args = [...argv];
@@ -129,9 +130,7 @@ function defaultIo(): Io {
   return {
     out: (s) => writeLine(1, s),
     err: (s) => writeLine(2, s),
-    // a getter: touching process.stdin builds a stream (~10 ms) that only `enter` needs
-    get stdinIsTty() {
-      return isatty(0);
-    },
+    // not process.stdin: it builds a stream (~10 ms) that only `enter` needs
+    stdinIsTty: async () => (await import('node:tty')).isatty(0),
   };
 }

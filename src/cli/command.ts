@@ -6,7 +6,8 @@ import type { Ctx } from '../ops/context.ts';
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
-  stdinIsTty: boolean;
+  /** async: node:tty loads net and streams (~5 ms) that only `enter` needs */
+  stdinIsTty: () => Promise<boolean>;
 }
 
 export interface Command {

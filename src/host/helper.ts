@@ -8,6 +8,7 @@ import { BerthError } from '../core/errors.ts';
 import { STATUS_FD } from '../core/helper-args.ts';
 import { writeFileAtomic } from './fs-util.ts';
 import { fnv1a } from './paths.ts';
+import { trace } from './trace.ts';
 
 export interface StatusRecord {
   pid?: number;
@@ -46,7 +47,9 @@ export function runHelper(
   opts: { stdio: [unknown, unknown, unknown]; seccompFd?: number },
 ): HelperResult {
   const stdio = [...opts.stdio, 'pipe', opts.seccompFd ?? 'ignore'] as StdioOptions;
+  trace(`helper ${args[0]} spawn`);
   const r = spawnSync(helper, args, { stdio, maxBuffer: 1 << 20 });
+  trace(`helper ${args[0]} done`);
   if (opts.seccompFd !== undefined) closeSync(opts.seccompFd);
   if (r.error) {
     throw new BerthError('SYSTEM', `run ${helper}: ${r.error.message}`, {

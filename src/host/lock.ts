@@ -1,55 +1,115 @@
-// Per-container locks. Node has no flock(): a helper process takes it and holds it until this
-// process exits (it watches our pid with a pidfd), so a SIGKILLed berth leaves no stale lock.
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+// Per-container locks as a symlink whose target names the holder (pid, start time, boot, pid
+// namespace). Taking one is a single symlink(2) (no helper process, no flock), releasing it an
+// unlink. A holder killed with SIGKILL leaves its link behind: the next command sees that the
+// holder is gone and breaks the link, under a flock so two breakers cannot race.
+import { mkdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { lockArgs } from '../core/helper-args.ts';
+import { formatLock, judgeHolder, type LockHolder, type Observer, parseLock } from '../core/lock-record.ts';
+import { errCode, errText } from './fs-util.ts';
 import { runHelper } from './helper.ts';
-import { readProcStat } from './proc.ts';
+import { nsId, readProcStat } from './proc.ts';
 
 export interface Lock {
   release(): void;
 }
 
-/** Takes the lock or fails at once with LOCKED (vzctl does not wait either). */
-export function acquireLock(helper: string, file: string, what: string): Lock {
-  mkdirSync(dirname(file), { recursive: true });
-  const r = runHelper(helper, lockArgs(file, process.pid), { stdio: ['ignore', 'ignore', 'ignore'] });
-  const holder = r.pid;
-  if (r.error || holder === null) {
-    if (r.error?.errno !== 11)
-      throw new BerthError('SYSTEM', `${what}: lock ${file}: ${r.error?.message ?? 'helper failed'}`);
-    const who = lockHolder(file);
-    throw new BerthError('LOCKED', `${what}: container is locked${who ? ` by ${who}` : ''}`, {
-      hint: 'another berth command is working on it; try again when it is done',
-    });
-  }
+function observer(): Observer {
   return {
-    release() {
-      try {
-        process.kill(holder, 'SIGKILL');
-      } catch {}
+    bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+    pidNs: nsId('self', 'pid') ?? '',
+    startTimeOf: (pid) => {
+      const st = readProcStat(pid);
+      return st && st.state !== 'Z' && st.state !== 'X' ? st.startTime : null;
     },
   };
 }
 
-/**
- * Who holds the lock, from /proc/locks (no pid is written into the lock file: a refused command
- * must change nothing on disk). The flock belongs to a helper whose session was started by berth.
- */
-function lockHolder(file: string): string {
+function readLink(file: string): string | null {
   try {
-    const ino = statSync(file).ino;
-    const line = readFileSync('/proc/locks', 'utf8')
-      .split('\n')
-      .find((l) => l.includes('FLOCK') && l.split(/\s+/)[5]?.endsWith(`:${ino}`));
-    const pid = Number(line?.split(/\s+/)[4]);
-    const watched = pid ? /--watch-pid\0(\d+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1] : undefined;
-    if (!watched || !readProcStat(Number(watched))) return '';
-    const cmd = readFileSync(`/proc/${watched}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    const at = cmd.findIndex((a) => a.endsWith('/berth'));
-    return `pid ${watched} (berth ${cmd.slice(at + 1).join(' ')})`;
-  } catch {
-    return '';
+    return readlinkSync(file);
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') return null;
+    if (errCode(err) === 'EINVAL') return ''; // a regular file: an old flock-style lock file
+    throw err;
   }
+}
+
+/** Takes the lock or fails at once with LOCKED (vzctl does not wait either). */
+export function acquireLock(helper: string, file: string, what: string): Lock {
+  const obs = observer();
+  const me: LockHolder = {
+    pid: process.pid,
+    startTime: obs.startTimeOf(process.pid) ?? 0,
+    bootId: obs.bootId,
+    pidNs: obs.pidNs,
+    what,
+  };
+  const record = formatLock(me);
+  try {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        symlinkSync(record, file);
+        return { release: () => releaseLock(file, record) };
+      } catch (err) {
+        if (errCode(err) === 'ENOENT') {
+          mkdirSync(dirname(file), { recursive: true });
+          continue;
+        }
+        if (errCode(err) !== 'EEXIST') throw err;
+      }
+      const seen = readLink(file);
+      if (seen === null) continue; // released meanwhile
+      const holder = parseLock(seen);
+      const verdict = judgeHolder(holder, obs);
+      if (verdict !== 'stale') throw lockedError(what, file, holder, verdict);
+      breakStale(helper, file, seen, what);
+    }
+  } catch (err) {
+    if (err instanceof BerthError) throw err;
+    throw new BerthError('SYSTEM', `${what}: lock ${file}: ${errText(err)}`, { cause: err });
+  }
+  throw new BerthError('LOCKED', `${what}: could not take the lock ${file}`, {
+    hint: 'other berth commands keep taking it; try again',
+  });
+}
+
+function releaseLock(file: string, record: string): void {
+  try {
+    // only our own link: never one that a breaker judged stale and someone else re-took
+    if (readlinkSync(file) === record) unlinkSync(file);
+  } catch {}
+}
+
+/**
+ * Removes a link whose holder is gone. Breakers serialize on a flock (held by a helper process,
+ * as Node has no flock) and re-read the link under it: it must still be the stale record.
+ */
+function breakStale(helper: string, file: string, stale: string, what: string): void {
+  const guard = join(dirname(file), '.break.lck');
+  const r = runHelper(helper, lockArgs(guard, process.pid), { stdio: ['ignore', 'ignore', 'ignore'] });
+  if (r.error || r.pid === null) {
+    if (r.error?.errno === 11) return; // another command is breaking it right now: retry
+    throw new BerthError('SYSTEM', `${what}: lock ${guard}: ${r.error?.message ?? 'helper failed'}`);
+  }
+  try {
+    if (readLink(file) === stale) unlinkSync(file);
+  } finally {
+    try {
+      process.kill(r.pid, 'SIGKILL');
+    } catch {}
+  }
+}
+
+function lockedError(what: string, file: string, h: LockHolder | null, verdict: 'alive' | 'unknown'): BerthError {
+  const by = h ? ` by pid ${h.pid} (berth ${h.what})` : '';
+  if (verdict === 'unknown') {
+    return new BerthError('LOCKED', `${what}: locked${by} in another pid namespace`, {
+      hint: `if no berth command runs there, remove ${file}`,
+    });
+  }
+  return new BerthError('LOCKED', `${what}: locked${by}`, {
+    hint: 'another berth command is working on it; try again when it is done',
+  });
 }

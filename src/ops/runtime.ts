@@ -12,6 +12,7 @@ import { unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, lockPath } from '../host/paths.ts';
 import { exePath, innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
+import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
 
 export interface Inspection {
@@ -169,7 +170,9 @@ export async function withLock<T>(
   if (verb !== 'create' && !existsSync(ctConfigPath(ctx.paths, id)) && markers(ctx, id, null).length === 0) {
     loadCt(ctx, id);
   }
+  trace('lock');
   const lock = lockCt(ctx, id, verb);
+  trace('locked');
   try {
     const ct = readCt(ctx.paths, id);
     return await fn(recoverFs(ctx, id, ct) ? readCt(ctx.paths, id) : ct);

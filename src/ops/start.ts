@@ -16,6 +16,7 @@ import { consoleLogPath } from '../host/paths.ts';
 import { ownCapabilities } from '../host/proc.ts';
 import type { StoredCt } from '../host/store.ts';
 import { writeState } from '../host/store.ts';
+import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
 import { cleanupRuntime, mustExist, reconcile, recordRunning, withLock } from './runtime.ts';
 
@@ -24,6 +25,7 @@ export function startContainer(ctx: Ctx, id: CtId): Promise<number> {
   return withLock(ctx, id, 'start', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
+    trace('reconciled');
     if (now.status !== 'stopped') {
       throw new BerthError('RUNNING', `start ${id}: container is already ${now.status}`, {
         hint: `berth restart ${id}`,
@@ -61,11 +63,13 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     startedAt: new Date().toISOString(),
     stopSignal,
   });
+  trace('state written');
   let pid: number;
   try {
     const dirs = createCgroups(layout, ctx.paths.cgroupParent, id);
     setDeviceRules(dirs, DEVICE_ALLOW);
     applyWrites(dirs, layout.kind === 'v1' ? limitsV1(cfg.resources) : limitsV2(cfg.resources));
+    trace('cgroups ready');
     mkdirSync(cfg.veRoot, { recursive: true });
     const consoleLog = consoleLogPath(ctx.paths, id);
     mkdirSync(ctx.paths.log, { recursive: true });
@@ -95,5 +99,6 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     throw err;
   }
   recordRunning(ctx, id, pid, new Date().toISOString(), stopSignal);
+  trace('recorded');
   return pid;
 }

@@ -1,0 +1,10 @@
+// BERTH_TRACE=1: phase timings on stderr, for performance work (docs/performance.md).
+// Costs one env lookup when off.
+import { writeSync } from 'node:fs';
+
+const on = process.env['BERTH_TRACE'] === '1';
+
+/** Prints "berth-trace: <ms since process start> <label>" when tracing is on. */
+export function trace(label: string): void {
+  if (on) writeSync(2, `berth-trace: ${performance.now().toFixed(1)} ${label}\n`);
+}
