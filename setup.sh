@@ -16,8 +16,9 @@ fi
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>18||(a===18&&b>=19)?0:1)' || {
   say "Node $(node --version) is too old: berth needs Node.js 18.19 or newer (Debian 12: apt-get install nodejs)"; exit 1; }
 
-# Debian packages: the helper's build deps, the busybox template's source, template tools.
-PKGS="gcc make libc6-dev libseccomp-dev pkg-config busybox-static zstd tar debootstrap util-linux procps iproute2"
+# Debian packages: the helper's build deps, the busybox template's source, template tools,
+# nftables (IPv6 source filtering of routed containers).
+PKGS="gcc make libc6-dev libseccomp-dev pkg-config busybox-static zstd tar debootstrap util-linux procps iproute2 nftables"
 missing=""
 for p in $PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=" $p"; done
 if [ -n "$missing" ]; then

@@ -9,6 +9,7 @@
  *                    pivot_root, drop privileges, exec the container's init.
  *   --join PID       setns() into PID's namespaces and run a command there (exec / enter).
  *   --lock FILE      take flock(LOCK_EX|LOCK_NB) on FILE and hold it until stdin reaches EOF.
+ *   --join PID --net ... (no command): network changes on a running container (net.c).
  *
  * Memory is never freed: the process either execs or exits, so the kernel cleans up.
  */
@@ -37,6 +38,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "net.h"
+
 #define MAX_OPS 256
 #define MAX_LIST 64
 
@@ -58,6 +61,8 @@ static struct {
   int n_cgroups;
   char *env[MAX_LIST + 1];
   int n_env;
+  struct net_op net[MAX_OPS];
+  int n_net;
   char **argv;
 } opt = {.status_fd = -1, .seccomp_fd = -1};
 
@@ -216,6 +221,12 @@ static void parse_args(int argc, char **argv) {
       if (i + 2 >= argc) die_usage("--write needs DEST CONTENT");
       add_op(OP_WRITE, argv[i + 1], argv[i + 2], NULL, NULL);
       i += 2;
+    } else if (strcmp(a, "--net") == 0) { /* WHERE VERB A B C */
+      if (i + 5 >= argc) die_usage("--net needs WHERE VERB A B C");
+      if (!net_op_valid(argv[i + 1], argv[i + 2])) die_usage("bad --net %s %s", argv[i + 1], argv[i + 2]);
+      if (opt.n_net >= MAX_OPS) die_usage("too many --net operations");
+      opt.net[opt.n_net++] = (struct net_op){argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4], argv[i + 5]};
+      i += 5;
     } else if (strcmp(a, "--mkdir") == 0) { /* DEST MODE */
       if (i + 2 >= argc) die_usage("--mkdir needs DEST MODE");
       add_op(OP_MKDIR, argv[i + 1], argv[i + 2], NULL, NULL);
@@ -226,6 +237,7 @@ static void parse_args(int argc, char **argv) {
   }
   opt.argv = argv + i;
   if (opt.lock || ((opt.host_src || opt.host_umount) && !opt.argv[0])) return;
+  if (opt.argv[0] == NULL && !opt.rootfs && opt.n_net) return; /* network changes only */
   if (opt.argv[0] == NULL && !(opt.join && opt.hostname)) die_usage("missing command after --");
   if (!opt.join && !opt.rootfs) die_usage("start mode needs --rootfs");
   if (opt.join && (opt.rootfs || opt.n_ops)) die_usage("--join takes no --rootfs or mounts");
@@ -567,6 +579,41 @@ static int ns_flags(const char *list) {
   return flags;
 }
 
+/* ---- network operations (net.c) ------------------------------------------------------------ */
+
+/* Runs the --net operations for WHERE in our current network namespace; returns the first that
+ * failed (errno set), or NULL. */
+static const struct net_op *run_net(const char *where, pid_t ct_pid) {
+  for (int k = 0; k < opt.n_net; k++) {
+    const struct net_op *o = &opt.net[k];
+    if (strcmp(o->where, where) != 0) continue;
+    int e = net_run(o, ct_pid);
+    if (e) {
+      errno = e;
+      return o;
+    }
+  }
+  return NULL;
+}
+
+static void __attribute__((noreturn)) die_net(const struct net_op *o) {
+  die_errno("net", "%s %s %s %s %s", o->where, o->verb, o->a, o->b, o->c);
+}
+
+/* Live changes: the container's end in its network namespace, the host's end in ours. */
+static int do_net_live(void) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/net", (int)opt.join);
+  int host = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), ct = open(path, O_RDONLY | O_CLOEXEC);
+  if (host < 0 || ct < 0) die_errno("setns", "open %s", path);
+  const struct net_op *bad = run_net("host", opt.join);
+  if (bad) die_net(bad);
+  if (setns(ct, CLONE_NEWNET) < 0) die_errno("setns", "join net namespace of %d", (int)opt.join);
+  net_reset();
+  if ((bad = run_net("ct", opt.join))) die_net(bad);
+  return 0;
+}
+
 /* ---- the parent side: wait for the child's exec, relay its failure -------------------------- */
 
 /* returns 1 if the child reported a setup error (already relayed to the status fd) */
@@ -659,6 +706,14 @@ static int do_start(void) {
         die_errno("cgroup", "move %d into %s", (int)pid, opt.cgroups[k]);
       }
     }
+    /* the host end of the network before the child configures its end (it waits for "c") */
+    const struct net_op *bad = run_net("host", pid);
+    if (bad) {
+      int saved = errno;
+      kill(pid, SIGKILL);
+      errno = saved;
+      die_net(bad);
+    }
     if (write(ready[1], "c", 1) != 1) die_errno("sync", "release child");
     close(ready[1]);
     if (relay_child_error(errp[0])) {
@@ -692,6 +747,11 @@ static int do_start(void) {
     run_op(&opt.ops[k]);
   }
   wait_cgroups();
+  if (opt.n_net) {
+    net_reset();
+    const struct net_op *bad = run_net("ct", 0);
+    if (bad) die_net(bad);
+  }
   /* pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the
    * container's tree, with no path back to the host's. */
   if (fchdir(root_fd) < 0) die_errno("pivot_root", "chdir %s", opt.rootfs);
@@ -774,6 +834,7 @@ static int do_join(void) {
   for (int k = 0; k < N_NS; k++)
     if (nsfd[k] >= 0 && setns(nsfd[k], ns_clone_flags[k]) < 0)
       die_errno("setns", "join %s namespace of %d", ns_names[k], (int)opt.join);
+  if (!opt.argv[0] && opt.n_net) return do_net_live();
   if (!opt.argv[0]) { /* live hostname change: the uts namespace applies to us at once */
     if (sethostname(opt.hostname, strlen(opt.hostname)) < 0)
       die_errno("hostname", "sethostname %s", opt.hostname);
@@ -865,6 +926,11 @@ int main(int argc, char **argv) {
   if (opt.seccomp_fd >= 0) fcntl(opt.seccomp_fd, F_SETFD, FD_CLOEXEC);
   if (opt.lock) return do_lock();
   if (opt.join) return do_join();
+  if (!opt.argv[0] && opt.n_net && !opt.rootfs) { /* host-side network cleanup, no container */
+    const struct net_op *bad = run_net("host", 0);
+    if (bad) die_net(bad);
+    return 0;
+  }
   if (!opt.argv[0]) return do_host_mounts();
   return do_start();
 }

@@ -2,6 +2,7 @@
 
 import type { CtId } from './ctid.ts';
 import { BerthError } from './errors.ts';
+import { type IpAddr, parseIpList } from './net.ts';
 import { parseSize } from './size.ts';
 
 export interface Resources {
@@ -26,7 +27,8 @@ export interface CtConfig {
   veRoot: string;
   vePrivate: string;
   onboot: boolean;
-  ipAddr: string[];
+  /** routed (venet-style) addresses, IP_ADDRESS */
+  ipAddr: IpAddr[];
   stopTimeout: number;
   resources: Resources;
 }
@@ -36,6 +38,8 @@ export interface GlobalDefaults {
   vePrivate: string;
   defOstemplate: string;
   stopTimeout: number;
+  /** NEIGHBOUR_DEVS: 'detect' (the default-route devices), 'none', or interface names */
+  neighbourDevs: string;
 }
 
 const HOSTNAME_RE =
@@ -115,7 +119,7 @@ export function ctConfigFrom(id: CtId, rec: Record<string, string>, g: GlobalDef
     veRoot: expandVeid(rec['VE_ROOT'] ?? g.veRoot, id),
     vePrivate: expandVeid(rec['VE_PRIVATE'] ?? g.vePrivate, id),
     onboot: rec['ONBOOT'] === 'yes',
-    ipAddr: (rec['IP_ADDRESS'] ?? '').split(/\s+/).filter(Boolean),
+    ipAddr: parseIpList(rec['IP_ADDRESS'] ?? ''),
     stopTimeout: rec['STOP_TIMEOUT'] ? intIn(rec['STOP_TIMEOUT'], 'STOP_TIMEOUT', 1, 3600) : g.stopTimeout,
     resources: resourcesFrom(rec),
   };

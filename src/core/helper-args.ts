@@ -47,7 +47,8 @@ export function mountArgs(op: MountOp): string[] {
   }
 }
 
-export function startArgs(p: StartPlan): string[] {
+/** `net`: the --net operations (netArgs of core/net.ts), run by the helper around the clone. */
+export function startArgs(p: StartPlan, net: readonly string[] = []): string[] {
   return [
     '--unshare',
     p.namespaces.join(','),
@@ -57,6 +58,7 @@ export function startArgs(p: StartPlan): string[] {
     '--rootfs',
     p.rootfs,
     ...p.mounts.flatMap(mountArgs),
+    ...net,
     '--hostname',
     p.hostname,
     '--caps-keep',

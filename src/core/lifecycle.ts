@@ -9,6 +9,8 @@ export interface RuntimeState {
   startTime: number | null;
   startedAt: string;
   stopSignal: number;
+  /** the routed addresses the running container has (live --ipadd/--ipdel change them) */
+  ips?: string[] | undefined;
 }
 
 export type InitKind = 'systemd' | 'busybox' | 'sysv';

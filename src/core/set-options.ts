@@ -14,6 +14,9 @@ export interface SetOptions {
   hostname?: string;
   onboot?: string;
   description?: string;
+  /** routed addresses to add / delete ('all'); applied against the current list in ops/set */
+  ipadd?: string[];
+  ipdel?: string[];
 }
 
 /** The config keys to write; every value has been validated. */

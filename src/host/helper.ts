@@ -5,9 +5,9 @@ import { type StdioOptions, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
+import { fnv1a } from '../core/hash.ts';
 import { STATUS_FD } from '../core/helper-args.ts';
 import { writeFileAtomic } from './fs-util.ts';
-import { fnv1a } from './paths.ts';
 import { trace } from './trace.ts';
 
 export interface StatusRecord {

@@ -1,6 +1,7 @@
 // Every on-disk path of berth, built from one prefix (--root / BERTH_ROOT, default /).
 import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
+import { fnv1a } from '../core/hash.ts';
 
 export interface Paths {
   prefix: string;
@@ -37,13 +38,6 @@ export function makePaths(prefix: string, helper: string): Paths {
     cgroupParent: p === '/' ? 'berth' : `berth-${fnv1a(p)}`,
     helper,
   };
-}
-
-/** 32-bit FNV-1a as 8 hex digits: a stable short name (node:crypto costs start-up time). */
-export function fnv1a(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, '0');
 }
 
 export const ctConfigPath = (p: Paths, id: CtId) => join(p.ctConfigDir, `${id}.conf`);

@@ -16,6 +16,7 @@ export function readGlobal(p: Paths): GlobalDefaults {
     vePrivate: rec['VE_PRIVATE'] ?? join(p.privateDir, '$VEID'),
     defOstemplate: rec['DEF_OSTEMPLATE'] ?? 'busybox',
     stopTimeout: Number(rec['STOP_TIMEOUT'] ?? 60) || 60,
+    neighbourDevs: rec['NEIGHBOUR_DEVS'] ?? 'detect',
   };
 }
 

@@ -2,6 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
+import { formatIpList } from '../core/net.ts';
 import { formatSize } from '../core/size.ts';
 import { cgroupPids } from '../host/cgroups.ts';
 import { isMounted } from '../host/mounts.ts';
@@ -60,7 +61,7 @@ export function ctRow(ctx: Ctx, id: CtId): CtRow | null {
     ctid: id,
     nproc: now.status === 'stopped' ? null : cgroupPids(cgroupDirsOf(ctx, id)).length,
     status: now.status,
-    ip: c.ipAddr.join(' ') || '-',
+    ip: formatIpList(c.ipAddr) || '-',
     hostname: c.hostname,
     ostemplate: c.ostemplate,
     onboot: c.onboot ? 'yes' : 'no',

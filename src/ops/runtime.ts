@@ -14,6 +14,7 @@ import { exePath, innermostPid, isAlive, nsId, readProcStat } from '../host/proc
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
+import { cleanupNet } from './net.ts';
 
 export interface Inspection {
   status: RunStatus;
@@ -99,6 +100,13 @@ export async function cleanupRuntime(ctx: Ctx, id: CtId, cfg: CtConfig | null): 
       hint: 'a process may be stuck in the kernel (D state); see `ps` and try again',
     });
   }
+  if (cfg) {
+    try {
+      cleanupNet(ctx, cfg, readState(ctx.paths, id)?.ips);
+    } catch (err) {
+      ctx.log(`warning: ${(err as Error).message}`);
+    }
+  }
   let busy = removeCgroups(dirs);
   for (let i = 0; i < 200 && busy.length > 0; i++) {
     await sleep(5); // a killed task leaves its cgroup a moment after it is reaped
@@ -110,9 +118,14 @@ export async function cleanupRuntime(ctx: Ctx, id: CtId, cfg: CtConfig | null): 
 }
 
 /** Records init as running, with its start time (a recycled pid never matches it). */
-export function recordRunning(ctx: Ctx, id: CtId, pid: number, startedAt: string, stopSignal: number): void {
+export function recordRunning(
+  ctx: Ctx,
+  id: CtId,
+  pid: number,
+  rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips'>,
+): void {
   const st = readProcStat(pid);
-  writeState(ctx.paths, id, { status: 'running', pid, startTime: st?.startTime ?? null, startedAt, stopSignal });
+  writeState(ctx.paths, id, { status: 'running', pid, startTime: st?.startTime ?? null, ...rec });
 }
 
 /**
@@ -123,7 +136,11 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
   const now = inspect(ctx, id);
   if (!now.stale) return now;
   if (now.pid !== null) {
-    recordRunning(ctx, id, now.pid, now.state?.startedAt ?? new Date().toISOString(), now.state?.stopSignal ?? 15);
+    recordRunning(ctx, id, now.pid, {
+      startedAt: now.state?.startedAt ?? new Date().toISOString(),
+      stopSignal: now.state?.stopSignal ?? 15,
+      ips: now.state?.ips ?? cfg?.ipAddr.map((i) => i.addr),
+    });
     ctx.log(`${id}: adopted init (pid ${now.pid}) of an interrupted start`);
     return inspect(ctx, id);
   }

@@ -4,11 +4,13 @@ import { ctConfigFrom } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
+import { formatIpList, ipChanges, parseIpList } from '../core/net.ts';
 import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
 import { applyWrites } from '../host/cgroups.ts';
 import { runHelperSimple } from '../host/helper.ts';
-import { readGlobal, writeCtText } from '../host/store.ts';
+import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
+import { changeIpsLive, checkIpsFree } from './net.ts';
 import { cgroupDirsOf, mustExist, reconcile, withLock } from './runtime.ts';
 
 export interface SetResult {
@@ -19,7 +21,13 @@ export interface SetResult {
 
 export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean): Promise<SetResult> {
   const keys = setOptionsToKeys(opts); // every value is validated before anything is touched
-  if (Object.keys(keys).length === 0) {
+  ipChanges(
+    [],
+    opts.ipadd,
+    (opts.ipdel ?? []).filter((d) => d !== 'all'),
+  ); // validates them too
+  const ipsChange = Boolean(opts.ipadd?.length || opts.ipdel?.length);
+  if (Object.keys(keys).length === 0 && !ipsChange) {
     throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to set`, { hint: 'see berth help set' });
   }
   return withLock(ctx, id, 'set', async (stored) => {
@@ -31,6 +39,14 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
         hint: 'add --save to change its saved configuration',
       });
     }
+    // the saved list and the running container's list differ after a change without --save
+    const saved = ipChanges(ct.config.ipAddr, opts.ipadd, opts.ipdel);
+    const liveNow = now.state?.ips ? parseIpList(now.state.ips.join(' ')) : ct.config.ipAddr;
+    const live = ipChanges(liveNow, opts.ipadd, opts.ipdel);
+    if (ipsChange) {
+      checkIpsFree(ctx, id, [...(save ? saved.add : []), ...(running ? live.add : [])]);
+      keys['IP_ADDRESS'] = formatIpList(save ? saved.next : live.next);
+    }
     const file = setKeys(ct.file, keys);
     const next = ctConfigFrom(id, toRecord(file), readGlobal(ctx.paths));
     if (running) {
@@ -38,6 +54,10 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       const dirs = cgroupDirsOf(ctx, id);
       applyWrites(dirs, layout.kind === 'v1' ? limitsV1(next.resources) : limitsV2(next.resources));
       if (keys['HOSTNAME'] && now.pid !== null) setLiveHostname(ctx, now.pid, keys['HOSTNAME']);
+      if (now.pid !== null && now.state && (live.add.length || live.del.length)) {
+        changeIpsLive(ctx, next, now.pid, { had: liveNow, add: live.add, del: live.del });
+        writeState(ctx.paths, id, { ...now.state, ips: live.next.map((i) => i.addr) });
+      }
     }
     if (save) writeCtText(ctx.paths, id, formatConfig(file));
     return { applied: running, saved: save, keys };

@@ -18,6 +18,7 @@ import type { StoredCt } from '../host/store.ts';
 import { writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
+import { startNetArgs } from './net.ts';
 import { cleanupRuntime, mustExist, reconcile, recordRunning, withLock } from './runtime.ts';
 
 /** Starts a stopped container; resolves once its init runs. */
@@ -62,6 +63,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     startTime: null,
     startedAt: new Date().toISOString(),
     stopSignal,
+    ips: cfg.ipAddr.map((i) => i.addr),
   });
   trace('state written');
   let pid: number;
@@ -80,7 +82,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       consoleLog,
       availableCaps: ownCapabilities(),
     });
-    const args = startArgs(plan);
+    const args = startArgs(plan, startNetArgs(ctx, cfg));
     const hostBind = isMounted(cfg.veRoot) ? [] : ['--host-bind', cfg.vePrivate, cfg.veRoot];
     // no detach needed: init calls setsid() itself, and the helper exits once init runs
     const r = runHelper(ctx.paths.helper, [...hostBind, ...args], {
@@ -98,7 +100,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     await cleanupRuntime(ctx, id, cfg).catch(() => {});
     throw err;
   }
-  recordRunning(ctx, id, pid, new Date().toISOString(), stopSignal);
+  recordRunning(ctx, id, pid, { startedAt: new Date().toISOString(), stopSignal, ips: cfg.ipAddr.map((i) => i.addr) });
   trace('recorded');
   return pid;
 }

@@ -20,6 +20,8 @@ export interface Run {
 export class Sandbox {
   readonly root: string;
   readonly cgroupParent: string;
+  /** a command prefix for every berth call, e.g. nsenter into a network namespace playing the host */
+  wrap: string[] = [];
 
   constructor() {
     this.root = mkdtempSync(join(tmpdir(), 'berth-it-'));
@@ -27,7 +29,8 @@ export class Sandbox {
   }
 
   berth(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Run {
-    const r: SpawnSyncReturns<string> = spawnSync(BERTH, ['--root', this.root, ...args], {
+    const [cmd = BERTH, ...pre] = [...this.wrap, BERTH];
+    const r: SpawnSyncReturns<string> = spawnSync(cmd, [...pre, '--root', this.root, ...args], {
       encoding: 'utf8',
       input: opts.input ?? '',
       env: { ...process.env, ...opts.env },

@@ -18,10 +18,17 @@ export const command: Command = {
   --hostname NAME    hostname (HOSTNAME)
   --onboot yes|no    start at host boot (ONBOOT)
   --description TXT  free text (DESCRIPTION)
+  --ipadd IP         add a routed (venet0) address, IPv4 or IPv6; repeatable (IP_ADDRESS)
+  --ipdel IP|all     remove an address, or all of them; repeatable
   --save             also save to the config file
 
 Sizes take K, M, G, T suffixes; "unlimited" lifts a limit.
-Exit codes: 21 bad value, 70 bad hostname, 31 not running (without --save).`,
+Addresses are routed: the container sees them on venet0 with a default route, the host routes
+each one to the container and answers ARP/NDP for it on NEIGHBOUR_DEVS (berth.conf), and a
+container cannot send from an address it was not given. See docs/networking.md.
+
+Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another container,
+31 not running (without --save).`,
   async run(ctx, args, io) {
     const { values, positionals } = parse('set', args, {
       ram: { type: 'string' },
@@ -33,6 +40,8 @@ Exit codes: 21 bad value, 70 bad hostname, 31 not running (without --save).`,
       hostname: { type: 'string' },
       onboot: { type: 'string' },
       description: { type: 'string' },
+      ipadd: { type: 'string', multiple: true },
+      ipdel: { type: 'string', multiple: true },
       save: { type: 'boolean' },
     });
     const id = parseCtId(positionals[0]);

@@ -1,0 +1,89 @@
+// Routed networking shared by start, set and cleanup: the plan for the helper, and its checks.
+import type { CtConfig } from '../core/ct-config.ts';
+import type { CtId } from '../core/ctid.ts';
+import { BerthError } from '../core/errors.ts';
+import {
+  addressOps,
+  hostIfName,
+  type IpAddr,
+  ipConflict,
+  type NetOp,
+  netArgs,
+  pairOps,
+  parseIpList,
+  removeAddressOps,
+  routedStartOps,
+} from '../core/net.ts';
+import { runHelper } from '../host/helper.ts';
+import { ensureAntispoof, hostNet } from '../host/net.ts';
+import { listCtIds, readCt, readGlobal, readState } from '../host/store.ts';
+import type { Ctx } from './context.ts';
+
+/** The helper's --net arguments for a starting container. */
+export function startNetArgs(ctx: Ctx, cfg: CtConfig): string[] {
+  const host = hostNet(readGlobal(ctx.paths).neighbourDevs, cfg.ipAddr, ctx.log);
+  if (cfg.ipAddr.some((i) => i.family === 6)) ensureAntispoof(ctx.paths.run);
+  return netArgs(routedStartOps(cfg.id, cfg.ipAddr, host));
+}
+
+/** Refuses addresses that another container already has (exit 78), checking every config. */
+export function checkIpsFree(ctx: Ctx, id: CtId, ips: IpAddr[]): void {
+  if (ips.length === 0) return;
+  const others = listCtIds(ctx.paths)
+    .filter((o) => o !== id)
+    .flatMap((o) => {
+      const ct = readCt(ctx.paths, o);
+      const live = readState(ctx.paths, o)?.ips ?? [];
+      return ct ? [{ id: o, ips: [...ct.config.ipAddr, ...parseIpList(live.join(' '))] }] : [];
+    });
+  const hit = ipConflict(ips, others);
+  if (hit) {
+    throw new BerthError('IP_IN_USE', `IP address ${hit.addr} is already used by container ${hit.id}`, {
+      hint: `free it first: berth set ${hit.id} --ipdel ${hit.addr} --save`,
+    });
+  }
+}
+
+function runNet(ctx: Ctx, what: string, ops: NetOp[], joinPid: number | null): void {
+  if (ops.length === 0) return;
+  const join = joinPid === null ? [] : ['--join', String(joinPid)];
+  const r = runHelper(ctx.paths.helper, [...join, ...netArgs(ops), '--status-fd', '3'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  if (r.exitCode !== 0) {
+    throw new BerthError('NET_SETUP', `${what}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
+  }
+}
+
+/** Live --ipadd/--ipdel on a running container (init pid). */
+export function changeIpsLive(
+  ctx: Ctx,
+  cfg: CtConfig,
+  pid: number,
+  change: { had: IpAddr[]; add: IpAddr[]; del: IpAddr[] },
+): void {
+  const { had, add, del } = change;
+  const host = hostNet(readGlobal(ctx.paths).neighbourDevs, add, ctx.log);
+  if (add.some((i) => i.family === 6)) ensureAntispoof(ctx.paths.run);
+  const hostIf = hostIfName(cfg.id);
+  const ops: NetOp[] = [
+    // the first address of a container that started without one brings the pair
+    ...(had.length === 0 && add.length > 0
+      ? pairOps(cfg.id, host)
+      : host.enable.map((p): NetOp => ['host', 'sysctl', p, '1', '-'])),
+    ...removeAddressOps(hostIf, del, host, true),
+    ...addressOps(hostIf, add, host),
+  ];
+  runNet(ctx, `set ${cfg.id}`, ops, pid);
+}
+
+/**
+ * What a stopped container leaves in the host's network: only the neighbour proxies on the
+ * uplinks (the pair, its routes and addresses go with the container's network namespace).
+ */
+export function cleanupNet(ctx: Ctx, cfg: CtConfig, liveIps: string[] | undefined): void {
+  const ips = liveIps ? parseIpList(liveIps.join(' ')) : cfg.ipAddr;
+  const host = hostNet(readGlobal(ctx.paths).neighbourDevs, [], () => {});
+  if (host.neighbourDevs.length === 0 || ips.length === 0) return;
+  runNet(ctx, `stop ${cfg.id}`, removeAddressOps(hostIfName(cfg.id), ips, host, false), null);
+}

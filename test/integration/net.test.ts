@@ -1,0 +1,134 @@
+// Routed (venet-style) networking, inside a throwaway network namespace that plays the host:
+// berth runs in it (nsenter --net), so the real host's network is never touched and no packet
+// can leave the machine. IPv4 and IPv6, container to container and to the host, live add/del,
+// persistence across a restart, source-address filtering, bad input, and cleanup.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ROOT_SKIP, sandbox } from './harness.ts';
+
+const NS = `berth-it-net-${process.pid}`;
+const inNs = (cmd: string[]) => spawnSync('nsenter', [`--net=/run/netns/${NS}`, ...cmd], { encoding: 'utf8' });
+const must = (cmd: string[]) => {
+  const r = inNs(cmd);
+  assert.equal(r.status, 0, `${cmd.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+const skip =
+  ROOT_SKIP || (spawnSync('nft', ['--version']).status !== 0 ? 'needs nft (apt-get install nftables)' : false);
+
+test('routed networking: v4/v6 reachability, live changes, filtering, cleanup', { skip }, (t) => {
+  assert.equal(spawnSync('ip', ['netns', 'add', NS]).status, 0);
+  t.after(() => spawnSync('ip', ['netns', 'del', NS]));
+  must(['ip', 'link', 'set', 'lo', 'up']);
+  must(['ip', 'addr', 'add', '10.250.0.1/32', 'dev', 'lo']);
+  must(['ip', '-6', 'addr', 'add', 'fd00:250::1/128', 'dev', 'lo', 'nodad']);
+  // an uplink for the neighbour proxies (a veth pair inside the namespace: nothing goes anywhere)
+  must(['ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up0p']);
+  must(['ip', 'link', 'set', 'up0', 'up']);
+
+  const s = sandbox(t);
+  s.wrap = ['nsenter', `--net=/run/netns/${NS}`];
+  mkdirSync(join(s.root, 'etc/berth'), { recursive: true });
+  writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="up0"\n');
+  s.ok(['create', 'a']);
+  s.ok(['create', 'b']);
+  s.ok(['set', 'a', '--ipadd', '10.250.1.2', '--ipadd', 'fd00:250:1::2', '--save']);
+  s.ok(['set', 'b', '--ipadd', '10.250.1.3', '--ipadd', 'FD00:250:1:0::3/128', '--save']);
+  assert.match(readFileSync(join(s.root, 'etc/berth/ct/b.conf'), 'utf8'), /IP_ADDRESS="10\.250\.1\.3 fd00:250:1::3"/);
+
+  // bad input: clear error, documented code, config untouched
+  const before = readFileSync(join(s.root, 'etc/berth/ct/b.conf'), 'utf8');
+  for (const [args, code, msg] of [
+    [['--ipadd', '10.250.1.300'], 71, /invalid IP address "10\.250\.1\.300"/],
+    [['--ipadd', '127.0.0.5'], 71, /loopback/],
+    [['--ipadd', 'fe80::5'], 71, /link-local/],
+    [['--ipadd', '10.250.1.2'], 78, /10\.250\.1\.2 is already used by container a/],
+    [['--ipadd', 'fd00:250:1:0:0:0:0:2'], 78, /fd00:250:1::2 is already used by container a/],
+  ] as Array<[string[], number, RegExp]>) {
+    const r = s.berth(['set', 'b', ...args, '--save']);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, msg);
+    assert.equal(readFileSync(join(s.root, 'etc/berth/ct/b.conf'), 'utf8'), before, 'config unchanged');
+  }
+
+  s.ok(['start', 'a']);
+  s.ok(['start', 'b']);
+  const ping = (ct: string, dst: string, from?: string) =>
+    s.berth([
+      'exec',
+      ct,
+      '--',
+      'ping',
+      ...(dst.includes(':') ? ['-6'] : []),
+      '-c1',
+      '-W2',
+      ...(from ? ['-I', from] : []),
+      dst,
+    ]);
+  for (const [ct, dst] of [
+    ['a', '10.250.1.3'],
+    ['a', 'fd00:250:1::3'],
+    ['b', '10.250.1.2'],
+    ['a', '10.250.0.1'],
+    ['b', 'fd00:250::1'],
+  ] as const) {
+    const r = ping(ct, dst);
+    assert.equal(r.code, 0, `${ct} -> ${dst}: ${r.out}${r.err}`);
+  }
+  must(['busybox', 'ping', '-c1', '-W2', '10.250.1.2']);
+  must(['busybox', 'ping', '-6', '-c1', '-W2', 'fd00:250:1::3']);
+  const venet = s.ok(['exec', 'a', '--', 'ip', 'addr', 'show', 'venet0']);
+  assert.match(venet, /inet 10\.250\.1\.2\/32/);
+  assert.match(s.ok(['exec', 'a', '--', 'ip', 'route']), /default via 169\.254\.0\.1 dev venet0/);
+  assert.match(must(['ip', 'neigh', 'show', 'proxy']), /10\.250\.1\.2 dev up0/);
+
+  // a container that takes an address it was not given cannot send from it (v4: rp_filter,
+  // v6: berth's nftables rule); from its own address it can
+  s.ok(['exec', 'a', '--', 'ip', 'addr', 'add', '10.250.1.99/32', 'dev', 'venet0']);
+  assert.notEqual(ping('a', '10.250.1.3', '10.250.1.99').code, 0, 'spoofed IPv4 source got through');
+  s.ok(['exec', 'a', '--', 'ip', '-6', 'addr', 'add', 'fd00:250:1::99/128', 'dev', 'venet0']);
+  // busybox ip cannot say nodad: wait out duplicate address detection
+  spawnSync('sleep', ['2.5']);
+  assert.notEqual(ping('a', 'fd00:250:1::3', 'fd00:250:1::99').code, 0, 'spoofed IPv6 source got through');
+  assert.match(must(['nft', 'list', 'chain', 'inet', 'berth', 'antispoof']), /packets [1-9]/, 'dropped by berth');
+  assert.equal(ping('a', 'fd00:250:1::3', 'fd00:250:1::2').code, 0);
+
+  // live add without --save: reachable now, gone after a restart
+  s.ok(['set', 'b', '--ipadd', '10.250.1.7']);
+  assert.equal(ping('a', '10.250.1.7').code, 0, 'live address reachable');
+  s.ok(['set', 'b', '--ipdel', '10.250.1.7']);
+  assert.notEqual(ping('a', '10.250.1.7').code, 0, 'deleted address unreachable');
+  assert.doesNotMatch(must(['ip', 'route']), /10\.250\.1\.7/);
+  s.ok(['set', 'b', '--ipadd', '10.250.1.8']);
+  s.ok(['restart', 'b']);
+  assert.doesNotMatch(s.ok(['exec', 'b', '--', 'ip', 'addr']), /10\.250\.1\.8/, 'unsaved address gone');
+  assert.equal(ping('a', '10.250.1.3').code, 0, 'saved address back after restart');
+
+  // a container started without addresses has loopback only; its first live address brings the pair
+  s.ok(['create', 'c']);
+  s.ok(['start', 'c']);
+  assert.equal(s.ok(['exec', 'c', '--', 'ls', '/sys/class/net']).trim(), 'lo');
+  s.ok(['set', 'c', '--ipadd', '10.250.1.9']);
+  assert.equal(ping('a', '10.250.1.9').code, 0, 'first live address reachable');
+  s.ok(['stop', '--fast', 'c']);
+
+  // stop: the pair, its routes and the proxies go
+  s.ok(['stop', '--fast', 'a']);
+  s.ok(['stop', '--fast', 'b']);
+  assert.doesNotMatch(must(['ip', 'neigh', 'show', 'proxy']), /10\.250\.1/);
+  // the kernel tears a dead network namespace down in the background
+  waitForSync(() => !/bv-/.test(must(['ip', '-br', 'link'])), 'host ends of the pairs to go');
+  assert.doesNotMatch(must(['ip', 'route']), /10\.250\.1/);
+  assert.ok(existsSync(join(s.root, 'etc/berth/ct/a.conf')));
+});
+
+function waitForSync(fn: () => boolean, what: string): void {
+  for (let i = 0; i < 100; i++) {
+    if (fn()) return;
+    spawnSync('sleep', ['0.05']);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

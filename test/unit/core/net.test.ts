@@ -1,0 +1,139 @@
+// Routed networking policy: address validation and canonical forms, list changes, names, plans.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BerthError } from '../../../src/core/errors.ts';
+import {
+  hostIfName,
+  ipChanges,
+  ipConflict,
+  netArgs,
+  parseIp,
+  parseIpList,
+  routedStartOps,
+} from '../../../src/core/net.ts';
+
+test('addresses are validated and canonical (RFC 5952 for IPv6)', () => {
+  assert.deepEqual(parseIp('192.0.2.10'), { family: 4, addr: '192.0.2.10' });
+  assert.deepEqual(parseIp('192.0.2.10/32'), { family: 4, addr: '192.0.2.10' });
+  const v6: Array<[string, string]> = [
+    ['2001:DB8::10', '2001:db8::10'],
+    ['2001:0db8:0000:0000:0000:0000:0000:0010', '2001:db8::10'],
+    ['2001:db8:0:1:0:0:0:1/128', '2001:db8:0:1::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['fd00::', 'fd00::'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
+    ['1:0:3:4:5:6:7:8', '1:0:3:4:5:6:7:8'],
+  ];
+  for (const [raw, want] of v6) assert.deepEqual(parseIp(raw), { family: 6, addr: want }, raw);
+});
+
+test('addresses that cannot be a container address get BAD_IP (exit 71)', () => {
+  const bad = [
+    '',
+    '10.0.0',
+    '10.0.0.256',
+    '010.0.0.1',
+    '10.0.0.1/24',
+    '10.0.0.1/32/1',
+    '0.0.0.0',
+    '127.0.0.1',
+    '224.0.0.1',
+    '255.255.255.255',
+    '169.254.0.1',
+    '::',
+    '::1',
+    'ff02::1',
+    'fe80::1',
+    '1::2::3',
+    '1:2:3:4:5:6:7:8:9',
+    '::ffff:192.0.2.1',
+    '2001:db8::/64',
+    'g::1',
+    'example.com',
+  ];
+  for (const raw of bad) {
+    assert.throws(
+      () => parseIp(raw),
+      (e: unknown) => e instanceof BerthError && e.code === 'BAD_IP' && e.exitCode === 71,
+      raw,
+    );
+  }
+});
+
+test('IP_ADDRESS lists drop duplicates; --ipadd/--ipdel changes are minimal', () => {
+  const cur = parseIpList('192.0.2.1  2001:db8::1 2001:DB8:0::1');
+  assert.deepEqual(
+    cur.map((i) => i.addr),
+    ['192.0.2.1', '2001:db8::1'],
+  );
+  const c = ipChanges(cur, ['192.0.2.2', '192.0.2.1'], ['2001:db8::1', '192.0.2.9']);
+  assert.deepEqual(
+    c.next.map((i) => i.addr),
+    ['192.0.2.1', '192.0.2.2'],
+  );
+  assert.deepEqual(
+    c.add.map((i) => i.addr),
+    ['192.0.2.2'],
+  );
+  assert.deepEqual(
+    c.del.map((i) => i.addr),
+    ['2001:db8::1'],
+  );
+  const all = ipChanges(cur, ['192.0.2.1'], ['all']);
+  assert.deepEqual(
+    all.next.map((i) => i.addr),
+    ['192.0.2.1'],
+  );
+  assert.deepEqual(all.add, [], 'deleted and re-added: untouched');
+  assert.deepEqual(
+    all.del.map((i) => i.addr),
+    ['2001:db8::1'],
+  );
+});
+
+test('an address held by another container is a conflict', () => {
+  const others = [{ id: '101', ips: parseIpList('192.0.2.1 2001:db8::1') }];
+  assert.deepEqual(ipConflict(parseIpList('2001:db8:0::1'), others), { addr: '2001:db8::1', id: '101' });
+  assert.equal(ipConflict(parseIpList('192.0.2.2'), others), null);
+});
+
+test('host interface names fit IFNAMSIZ', () => {
+  assert.equal(hostIfName('101'), 'bv-101');
+  assert.equal(hostIfName('web-01.prod'), 'bv-web-01.prod');
+  const long = hostIfName('a-very-long-container-name');
+  assert.match(long, /^bv-[0-9a-f]{8}$/);
+  assert.ok(long.length <= 15);
+});
+
+test('start plan: nothing without addresses; pair, gateways, routes and proxies with them', () => {
+  assert.deepEqual(routedStartOps('101', [], { neighbourDevs: [], enable: [] }), []);
+  const args = netArgs(
+    routedStartOps('101', parseIpList('192.0.2.5 2001:db8::5'), {
+      neighbourDevs: ['eth0'],
+      enable: ['ipv4/ip_forward'],
+    }),
+  ).join(' ');
+  assert.equal(
+    args,
+    [
+      '--net host sysctl ipv4/ip_forward 1 -',
+      '--net host link-del bv-101 - -',
+      '--net host veth bv-101 venet0 -',
+      '--net host sysctl ipv4/conf/bv-101/rp_filter 1 -',
+      '--net host up bv-101 - -',
+      '--net host addr bv-101 169.254.0.1/32 -',
+      '--net host addr bv-101 fe80::1/64 -',
+      '--net ct up lo - -',
+      '--net ct sysctl ipv6/conf/venet0/accept_ra 0 -',
+      '--net ct up venet0 - -',
+      '--net ct route 0.0.0.0/0 venet0 169.254.0.1',
+      '--net ct route ::/0 venet0 fe80::1',
+      '--net host route 192.0.2.5/32 bv-101 -',
+      '--net host proxy eth0 192.0.2.5 -',
+      '--net ct addr venet0 192.0.2.5/32 -',
+      '--net host route 2001:db8::5/128 bv-101 -',
+      '--net host proxy eth0 2001:db8::5 -',
+      '--net ct addr venet0 2001:db8::5/128 -',
+    ].join(' '),
+  );
+});
