@@ -21,6 +21,7 @@ import type { Ctx } from './context.ts';
 
 /** The helper's --net arguments for a starting container. */
 export function startNetArgs(ctx: Ctx, cfg: CtConfig): string[] {
+  if (cfg.ipAddr.length === 0) return []; // no pair, no host facts to read
   const host = hostNet(readGlobal(ctx.paths).neighbourDevs, cfg.ipAddr, ctx.log);
   if (cfg.ipAddr.some((i) => i.family === 6)) ensureAntispoof(ctx.paths.run);
   return netArgs(routedStartOps(cfg.id, cfg.ipAddr, host));
@@ -83,6 +84,7 @@ export function changeIpsLive(
  */
 export function cleanupNet(ctx: Ctx, cfg: CtConfig, liveIps: string[] | undefined): void {
   const ips = liveIps ? parseIpList(liveIps.join(' ')) : cfg.ipAddr;
+  if (ips.length === 0) return;
   const host = hostNet(readGlobal(ctx.paths).neighbourDevs, [], () => {});
   if (host.neighbourDevs.length === 0 || ips.length === 0) return;
   runNet(ctx, `stop ${cfg.id}`, removeAddressOps(hostIfName(cfg.id), ips, host, false), null);

@@ -1,0 +1,94 @@
+// Network setup cost: berth's routed pair (rtnetlink from the helper, inside `berth start`)
+// against the naive 8-command `ip` sequence, in one run, inside a throwaway network namespace
+// that plays the host. Not part of the tests. Needs root. The naive sequence runs from one shell
+// in that namespace, minus the cost of that shell itself.
+//
+// berth's network part is measured as the paired difference between starting a container with
+// one IPv4 and one IPv6 address and starting the same container without any (which makes no
+// pair at all). The naive sequence: netns add, veth add, move the peer, 2 addr add, 3 link up.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const REPO = new URL('../../', import.meta.url).pathname;
+const BERTH = join(REPO, 'bin/berth');
+const ROUNDS = Number(process.env['ROUNDS'] ?? 25);
+const NS = `berth-bench-net-${process.pid}`;
+
+function run(cmd: string[], check = true): number {
+  const [file = '', ...args] = cmd;
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(file, args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (check && r.status !== 0) throw new Error(`${cmd.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
+
+if (process.getuid?.() !== 0) throw new Error('run as root');
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-net-'));
+const inNs = ['nsenter', `--net=/run/netns/${NS}`];
+const berth = (...args: string[]) => [...inNs, BERTH, '--root', work, ...args];
+const naive: number[] = [];
+const withNet: number[] = [];
+const without: number[] = [];
+const netPart: number[] = [];
+
+try {
+  run(['ip', 'netns', 'add', NS]);
+  run([...inNs, 'ip', 'link', 'set', 'lo', 'up']);
+  mkdirSync(join(work, 'etc/berth'), { recursive: true });
+  writeFileSync(join(work, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="none"\n');
+  run(berth('template', 'create', 'busybox'));
+  run(berth('create', 'n1'));
+  run(berth('create', 'n0'));
+  run(berth('set', 'n1', '--ipadd', '10.251.0.2', '--ipadd', 'fd00:251::2', '--save'));
+  for (let i = 0; i < ROUNDS; i++) {
+    // the naive sequence, each command a process, as a shell script would do it
+    const peer = `bnp${i}`;
+    // one shell in the namespace runs the 8 commands (one nsenter, as for each berth call)
+    const script = [
+      `ip netns add ${peer}`,
+      'ip link add bnh0 type veth peer name bnc0',
+      `ip link set bnc0 netns ${peer}`,
+      'ip addr add 10.252.0.1/32 dev bnh0',
+      `ip -n ${peer} addr add 10.252.0.2/32 dev bnc0`,
+      'ip link set bnh0 up',
+      `ip -n ${peer} link set bnc0 up`,
+      `ip -n ${peer} link set lo up`,
+    ].join(' && ');
+    const ms = run([...inNs, 'sh', '-c', script]) - run([...inNs, 'sh', '-c', 'true']);
+    naive.push(ms);
+    run([...inNs, 'ip', 'netns', 'del', peer]);
+    run([...inNs, 'ip', 'link', 'del', 'bnh0'], false);
+    // berth: the same start with and without addresses, back to back
+    const a = run(berth('start', 'n0'));
+    const b = run(berth('start', 'n1'));
+    without.push(a);
+    withNet.push(b);
+    netPart.push(b - a);
+    run(berth('stop', '--fast', 'n0'));
+    run(berth('stop', '--fast', 'n1'));
+  }
+} finally {
+  for (const ct of ['n0', 'n1']) {
+    spawnSync(berth('stop', '--fast', ct)[0] ?? '', berth('stop', '--fast', ct).slice(1));
+    spawnSync(berth('destroy', ct)[0] ?? '', berth('destroy', ct).slice(1));
+  }
+  spawnSync('ip', ['netns', 'del', NS]);
+  rmSync(work, { recursive: true, force: true });
+}
+
+const n = median(naive);
+const p = median(netPart);
+console.log(`median ms over ${ROUNDS} rounds, inside a network namespace playing the host`);
+console.log(`naive ip sequence (8 commands)        ${n.toFixed(1)}`);
+console.log(`berth start, no address               ${median(without).toFixed(1)}`);
+console.log(`berth start, 1 IPv4 + 1 IPv6          ${median(withNet).toFixed(1)}`);
+console.log(`berth network part (paired)           ${p.toFixed(1)}  = ${(p / n).toFixed(2)} of the naive sequence`);
