@@ -5,7 +5,7 @@
 //
 // berth's network part is measured as the paired difference between starting a container with
 // one IPv4 and one IPv6 address and starting the same container without any (which makes no
-// pair at all). The naive sequence: netns add, veth add, move the peer, 2 addr add, 3 link up.
+// pair at all), each timed from berth's main() to its last trace mark (BERTH_TRACE). The naive sequence: netns add, veth add, move the peer, 2 addr add, 3 link up.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,18 @@ function run(cmd: string[], check = true): number {
   return ms;
 }
 
+/**
+ * berth's own time for a call: main() to the end of the work (BERTH_TRACE marks), leaving out
+ * Node's start-up, whose bimodal noise (about ±40 ms on the development VMs) would swamp a
+ * difference of a few milliseconds.
+ */
+function traced(cmd: string[]): number {
+  const r = spawnSync(cmd[0] ?? '', cmd.slice(1), { encoding: 'utf8', env: { ...process.env, BERTH_TRACE: '1' } });
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  const marks = [...r.stderr.matchAll(/^berth-trace: ([\d.]+) /gm)].map((m) => Number(m[1]));
+  return (marks.at(-1) ?? 0) - (marks[0] ?? 0);
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -36,6 +48,7 @@ const work = mkdtempSync(join(tmpdir(), 'berth-bench-net-'));
 const inNs = ['nsenter', `--net=/run/netns/${NS}`];
 const berth = (...args: string[]) => [...inNs, BERTH, '--root', work, ...args];
 const naive: number[] = [];
+const gbps: Record<string, number> = {};
 const withNet: number[] = [];
 const without: number[] = [];
 const netPart: number[] = [];
@@ -68,16 +81,17 @@ try {
     run([...inNs, 'ip', 'netns', 'del', peer]);
     run([...inNs, 'ip', 'link', 'del', 'bnh0'], false);
     // berth: the same start with and without addresses, back to back
-    const a = run(berth('start', 'n0'));
-    const b = run(berth('start', 'n1'));
+    const a = traced(berth('start', 'n0'));
+    const b = traced(berth('start', 'n1'));
     without.push(a);
     withNet.push(b);
     netPart.push(b - a);
     run(berth('stop', '--fast', 'n0'));
     run(berth('stop', '--fast', 'n1'));
   }
+  if (spawnSync('sh', ['-c', 'command -v iperf3']).status === 0) throughput();
 } finally {
-  for (const ct of ['n0', 'n1']) {
+  for (const ct of ['n0', 'n1', 'n2']) {
     spawnSync(berth('stop', '--fast', ct)[0] ?? '', berth('stop', '--fast', ct).slice(1));
     spawnSync(berth('destroy', ct)[0] ?? '', berth('destroy', ct).slice(1));
   }
@@ -85,10 +99,53 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
+/**
+ * TCP throughput with iperf3 (median of 3 runs of 2 s each, interleaved): host loopback, container to container, container to
+ * host. iperf3 runs from the host in the container's network namespace (nsenter --net): the
+ * kernel path of the packets is the container's, and the busybox template has no iperf3.
+ */
+function throughput(): void {
+  run(berth('create', 'n2'));
+  run(berth('set', 'n2', '--ipadd', '10.251.0.3', '--save'));
+  run([...inNs, 'ip', 'addr', 'add', '10.251.0.1/32', 'dev', 'lo']);
+  run(berth('start', 'n1'));
+  run(berth('start', 'n2'));
+  const pidOf = (ct: string) =>
+    JSON.parse(
+      spawnSync(berth('status', ct, '--json')[0] ?? '', berth('status', ct, '--json').slice(1), { encoding: 'utf8' })
+        .stdout,
+    ).pid as number;
+  const netOf = (ct: string) => ['nsenter', `--net=/proc/${pidOf(ct)}/ns/net`];
+  const measure = (server: string[], client: string[], dst: string): number => {
+    const srv = spawnSync('sh', ['-c', `${server.join(' ')} iperf3 -s -1 -D -B ${dst} -p 5299 && sleep 0.3`]);
+    if (srv.status !== 0) throw new Error('iperf3 server did not start');
+    const r = spawnSync(client[0] ?? '', [...client.slice(1), 'iperf3', '-c', dst, '-p', '5299', '-t', '2', '-J'], {
+      encoding: 'utf8',
+    });
+    return (JSON.parse(r.stdout).end.sum_received.bits_per_second as number) / 1e9;
+  };
+  const runs: Record<string, number[]> = {};
+  for (let i = 0; i < 3; i++) {
+    for (const [k, server, client, dst] of [
+      ['host loopback', inNs, inNs, '127.0.0.1'],
+      ['container to container', netOf('n1'), netOf('n2'), '10.251.0.2'],
+      ['container to host', inNs, netOf('n1'), '10.251.0.1'],
+    ] as const) {
+      runs[k] ??= [];
+      runs[k].push(measure([...server], [...client], dst));
+    }
+  }
+  for (const [k, v] of Object.entries(runs)) gbps[k] = median(v);
+}
+
 const n = median(naive);
 const p = median(netPart);
 console.log(`median ms over ${ROUNDS} rounds, inside a network namespace playing the host`);
 console.log(`naive ip sequence (8 commands)        ${n.toFixed(1)}`);
-console.log(`berth start, no address               ${median(without).toFixed(1)}`);
+console.log(`berth start, no address (main..done)  ${median(without).toFixed(1)}`);
 console.log(`berth start, 1 IPv4 + 1 IPv6          ${median(withNet).toFixed(1)}`);
 console.log(`berth network part (paired)           ${p.toFixed(1)}  = ${(p / n).toFixed(2)} of the naive sequence`);
+for (const [k, v] of Object.entries(gbps)) {
+  const ratio = k === 'host loopback' ? '' : `  = ${(v / (gbps['host loopback'] ?? 1)).toFixed(2)} of loopback`;
+  console.log(`iperf3 ${k.padEnd(31)} ${v.toFixed(2)} Gbit/s${ratio}`);
+}
