@@ -2,7 +2,7 @@
 
 import type { CtId } from './ctid.ts';
 import { BerthError } from './errors.ts';
-import { type IpAddr, parseIpList } from './net.ts';
+import { type IpAddr, type PortFwd, parseIpList, parsePortFwdList } from './net.ts';
 import { parseSize } from './size.ts';
 
 export interface Resources {
@@ -29,6 +29,10 @@ export interface CtConfig {
   onboot: boolean;
   /** routed (venet-style) addresses, IP_ADDRESS */
   ipAddr: IpAddr[];
+  /** masquerade the private addresses on the way out (NAT="yes") */
+  nat: boolean;
+  /** PORTFWD="tcp:8080:80 udp:5353:53" */
+  portFwd: PortFwd[];
   stopTimeout: number;
   resources: Resources;
 }
@@ -120,6 +124,8 @@ export function ctConfigFrom(id: CtId, rec: Record<string, string>, g: GlobalDef
     vePrivate: expandVeid(rec['VE_PRIVATE'] ?? g.vePrivate, id),
     onboot: rec['ONBOOT'] === 'yes',
     ipAddr: parseIpList(rec['IP_ADDRESS'] ?? ''),
+    nat: rec['NAT'] === 'yes',
+    portFwd: parsePortFwdList(rec['PORTFWD'] ?? ''),
     stopTimeout: rec['STOP_TIMEOUT'] ? intIn(rec['STOP_TIMEOUT'], 'STOP_TIMEOUT', 1, 3600) : g.stopTimeout,
     resources: resourcesFrom(rec),
   };

@@ -25,6 +25,11 @@ export const ERRORS = {
   BAD_HOSTNAME: { exit: 70, http: 400, doc: 'the hostname is not valid (VZ_BADHOSTNAME)' },
   BAD_IP: { exit: 71, http: 400, doc: 'an IP address is malformed or cannot belong to a container (VZ_BADIP)' },
   IP_IN_USE: { exit: 78, http: 409, doc: 'the IP address belongs to another container (VZ_IP_INUSE)' },
+  PORT_IN_USE: {
+    exit: 150,
+    http: 409,
+    doc: 'the host port is already forwarded to another container (berth; vzctl has none)',
+  },
   NET_SETUP: { exit: 3, http: 500, doc: 'a network change failed in the kernel (the helper reports the errno)' },
   CONFIG_INVALID: { exit: 85, http: 500, doc: 'a config file cannot be parsed (VZ_INVALID_CONFIG)' },
   NO_TTY: { exit: 2, http: 400, doc: 'enter needs a terminal on stdin' },

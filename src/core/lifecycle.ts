@@ -11,6 +11,8 @@ export interface RuntimeState {
   stopSignal: number;
   /** the routed addresses the running container has (live --ipadd/--ipdel change them) */
   ips?: string[] | undefined;
+  /** the elements of berth's nftables sets and maps this container holds (NAT, port forwards) */
+  nft?: string[] | undefined;
 }
 
 export type InitKind = 'systemd' | 'busybox' | 'sysv';

@@ -17,6 +17,10 @@ export interface SetOptions {
   /** routed addresses to add / delete ('all'); applied against the current list in ops/set */
   ipadd?: string[];
   ipdel?: string[];
+  nat?: string;
+  /** port forwards to add / delete ('all'), against the current PORTFWD */
+  portfwd?: string[];
+  'portfwd-del'?: string[];
 }
 
 /** The config keys to write; every value has been validated. */
@@ -38,5 +42,11 @@ export function setOptionsToKeys(o: SetOptions): Record<string, string> {
     keys['ONBOOT'] = o.onboot;
   }
   if (o.description !== undefined) keys['DESCRIPTION'] = o.description;
+  if (o.nat !== undefined) {
+    if (!['on', 'off', 'yes', 'no'].includes(o.nat)) {
+      throw new BerthError('BAD_VALUE', `invalid value for nat: ${JSON.stringify(o.nat)}`, { hint: 'use on or off' });
+    }
+    keys['NAT'] = o.nat === 'on' || o.nat === 'yes' ? 'yes' : 'no';
+  }
   return keys;
 }

@@ -41,32 +41,69 @@ export function hostNet(setting: string, ips: IpAddr[], log: (m: string) => void
 }
 
 /**
- * IPv6 has no rp_filter: a container could send from an address it was not given. One static
- * rule in berth's own table drops, on every host end of a container pair, any IPv6 packet whose
- * source the host would not route back through that interface (IPv4 uses rp_filter).
+ * berth's one nftables table, installed once per network namespace and never touching any
+ * other table:
+ * - antispoof: IPv6 has no rp_filter, so one rule drops, on every host end of a container pair,
+ *   any IPv6 packet whose source the host would not route back through it (IPv4: rp_filter);
+ * - NAT: private container addresses in @nat4/@nat6 masquerade when they leave through any
+ *   interface that is not a container's;
+ * - port forwards: maps from protocol . port (or host address . protocol . port) to a
+ *   container address . port, for packets to a local address (and from the host itself).
+ * Containers only add and remove set and map elements (core/net.ts nftElements).
  */
-const ANTISPOOF = `table inet berth {
-  chain antispoof {
-    type filter hook prerouting priority raw; policy accept;
-  }
+const BASE = `table inet berth {
+  set nat4 { type ipv4_addr; }
+  set nat6 { type ipv6_addr; }
+  map fwd4 { type inet_proto . inet_service : ipv4_addr . inet_service; }
+  map fwd4ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+  map fwd6 { type inet_proto . inet_service : ipv6_addr . inet_service; }
+  map fwd6ip { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }
+  chain antispoof { type filter hook prerouting priority raw; policy accept; }
+  chain postrouting { type nat hook postrouting priority srcnat; policy accept; }
+  chain prerouting { type nat hook prerouting priority dstnat; policy accept; }
+  chain output { type nat hook output priority -100; policy accept; }
 }
 flush chain inet berth antispoof
+flush chain inet berth postrouting
+flush chain inet berth prerouting
+flush chain inet berth output
 add rule inet berth antispoof iifname "${HOST_IF_PREFIX}*" meta nfproto ipv6 ip6 saddr != :: fib saddr . iif oif missing counter drop
+add rule inet berth postrouting oifname != "${HOST_IF_PREFIX}*" ip saddr @nat4 masquerade
+add rule inet berth postrouting oifname != "${HOST_IF_PREFIX}*" ip6 saddr @nat6 masquerade
+${['prerouting', 'output']
+  .flatMap((c) => [
+    `add rule inet berth ${c} fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @fwd4ip`,
+    `add rule inet berth ${c} fib daddr type local dnat ip to meta l4proto . th dport map @fwd4`,
+    `add rule inet berth ${c} fib daddr type local dnat ip6 to ip6 daddr . meta l4proto . th dport map @fwd6ip`,
+    `add rule inet berth ${c} fib daddr type local dnat ip6 to meta l4proto . th dport map @fwd6`,
+  ])
+  .join('\n')}
 `;
+
+function nft(script: string, what: string): void {
+  const r = spawnSync('nft', ['-f', '-'], { input: script, encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    throw new BerthError('NET_SETUP', `${what}: nftables: ${r.error?.message ?? r.stderr.trim()}`, {
+      hint: 'berth needs nft (apt-get install nftables) for IPv6 filtering, NAT and port forwards',
+    });
+  }
+}
 
 /**
  * Installs the table once per network namespace: `nft` costs milliseconds, so a marker under
  * /run (which a reboot clears) records that this namespace has it.
  */
-export function ensureAntispoof(runDir: string): void {
-  const marker = join(runDir, 'net', 'nft-antispoof');
+export function ensureNftBase(runDir: string): void {
+  const marker = join(runDir, 'net', 'nft-base');
   const ns = nsId('self', 'net') ?? '';
   if (readIfExists(marker) === ns) return;
-  const r = spawnSync('nft', ['-f', '-'], { input: ANTISPOOF, encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new BerthError('NET_SETUP', `nftables: ${r.error?.message ?? r.stderr.trim()}`, {
-      hint: 'berth needs nft (apt-get install nftables) to filter container IPv6 source addresses',
-    });
-  }
+  nft(BASE, 'berth table');
   writeFileAtomic(marker, ns, 0o644, false);
+}
+
+/** Adds and removes a container's set and map elements in one transaction. */
+export function nftElements(runDir: string, script: string, what: string): void {
+  if (!script) return;
+  ensureNftBase(runDir);
+  nft(script, what);
 }

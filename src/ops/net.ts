@@ -9,13 +9,17 @@ import {
   ipConflict,
   type NetOp,
   netArgs,
+  nftElementScript,
+  nftElements as nftElementsOf,
+  type PortFwd,
   pairOps,
   parseIpList,
+  portConflict,
   removeAddressOps,
   routedStartOps,
 } from '../core/net.ts';
 import { runHelper } from '../host/helper.ts';
-import { ensureAntispoof, hostNet } from '../host/net.ts';
+import { ensureNftBase, hostNet, nftElements } from '../host/net.ts';
 import { listCtIds, readCt, readGlobal, readState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 
@@ -23,7 +27,7 @@ import type { Ctx } from './context.ts';
 export function startNetArgs(ctx: Ctx, cfg: CtConfig): string[] {
   if (cfg.ipAddr.length === 0) return []; // no pair, no host facts to read
   const host = hostNet(readGlobal(ctx.paths).neighbourDevs, cfg.ipAddr, ctx.log);
-  if (cfg.ipAddr.some((i) => i.family === 6)) ensureAntispoof(ctx.paths.run);
+  if (cfg.ipAddr.some((i) => i.family === 6)) ensureNftBase(ctx.paths.run);
   return netArgs(routedStartOps(cfg.id, cfg.ipAddr, host));
 }
 
@@ -65,7 +69,7 @@ export function changeIpsLive(
 ): void {
   const { had, add, del } = change;
   const host = hostNet(readGlobal(ctx.paths).neighbourDevs, add, ctx.log);
-  if (add.some((i) => i.family === 6)) ensureAntispoof(ctx.paths.run);
+  if (add.some((i) => i.family === 6)) ensureNftBase(ctx.paths.run);
   const hostIf = hostIfName(cfg.id);
   const ops: NetOp[] = [
     // the first address of a container that started without one brings the pair
@@ -88,4 +92,33 @@ export function cleanupNet(ctx: Ctx, cfg: CtConfig, liveIps: string[] | undefine
   const host = hostNet(readGlobal(ctx.paths).neighbourDevs, [], () => {});
   if (host.neighbourDevs.length === 0 || ips.length === 0) return;
   runNet(ctx, `stop ${cfg.id}`, removeAddressOps(hostIfName(cfg.id), ips, host, false), null);
+}
+
+/** The nftables elements (NAT, port forwards) a container with these addresses owns. */
+export function nftFor(cfg: CtConfig, ips: IpAddr[]): string[] {
+  return nftElementsOf(ips, cfg.nat, cfg.portFwd);
+}
+
+/** Brings berth's table from the elements `had` to `want` (both as recorded in state). */
+export function syncNft(ctx: Ctx, what: string, had: string[], want: string[]): void {
+  const add = want.filter((e) => !had.includes(e));
+  const del = had.filter((e) => !want.includes(e));
+  nftElements(ctx.paths.run, nftElementScript(add, del), what);
+}
+
+/** Refuses port forwards that another container already has (exit 150). */
+export function checkPortsFree(ctx: Ctx, id: CtId, fwds: PortFwd[]): void {
+  if (fwds.length === 0) return;
+  const others = listCtIds(ctx.paths)
+    .filter((o) => o !== id)
+    .flatMap((o) => {
+      const ct = readCt(ctx.paths, o);
+      return ct ? [{ id: o, fwds: ct.config.portFwd }] : [];
+    });
+  const hit = portConflict(fwds, others);
+  if (hit) {
+    throw new BerthError('PORT_IN_USE', `port forward ${hit.spec} collides with one of container ${hit.id}`, {
+      hint: `use another host port, or remove it there: berth set ${hit.id} --portfwd-del ${hit.spec} --save`,
+    });
+  }
 }

@@ -14,7 +14,7 @@ import { exePath, innermostPid, isAlive, nsId, readProcStat } from '../host/proc
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
-import { cleanupNet } from './net.ts';
+import { cleanupNet, syncNft } from './net.ts';
 
 export interface Inspection {
   status: RunStatus;
@@ -101,10 +101,13 @@ export async function cleanupRuntime(ctx: Ctx, id: CtId, cfg: CtConfig | null): 
     });
   }
   if (cfg) {
-    try {
-      cleanupNet(ctx, cfg, readState(ctx.paths, id)?.ips);
-    } catch (err) {
-      ctx.log(`warning: ${(err as Error).message}`);
+    const st = readState(ctx.paths, id);
+    for (const step of [() => cleanupNet(ctx, cfg, st?.ips), () => syncNft(ctx, `stop ${id}`, st?.nft ?? [], [])]) {
+      try {
+        step();
+      } catch (err) {
+        ctx.log(`warning: ${(err as Error).message}`);
+      }
     }
   }
   let busy = removeCgroups(dirs);
@@ -122,7 +125,7 @@ export function recordRunning(
   ctx: Ctx,
   id: CtId,
   pid: number,
-  rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips'>,
+  rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips' | 'nft'>,
 ): void {
   const st = readProcStat(pid);
   writeState(ctx.paths, id, { status: 'running', pid, startTime: st?.startTime ?? null, ...rec });
@@ -140,6 +143,7 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
       startedAt: now.state?.startedAt ?? new Date().toISOString(),
       stopSignal: now.state?.stopSignal ?? 15,
       ips: now.state?.ips ?? cfg?.ipAddr.map((i) => i.addr),
+      nft: now.state?.nft,
     });
     ctx.log(`${id}: adopted init (pid ${now.pid}) of an interrupted start`);
     return inspect(ctx, id);

@@ -4,13 +4,13 @@ import { ctConfigFrom } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
-import { formatIpList, ipChanges, parseIpList } from '../core/net.ts';
+import { formatIpList, formatPortFwd, ipChanges, parseIpList, portFwdChanges } from '../core/net.ts';
 import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
 import { applyWrites } from '../host/cgroups.ts';
 import { runHelperSimple } from '../host/helper.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { changeIpsLive, checkIpsFree } from './net.ts';
+import { changeIpsLive, checkIpsFree, checkPortsFree, nftFor, syncNft } from './net.ts';
 import { cgroupDirsOf, mustExist, reconcile, withLock } from './runtime.ts';
 
 export interface SetResult {
@@ -27,7 +27,14 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
     (opts.ipdel ?? []).filter((d) => d !== 'all'),
   ); // validates them too
   const ipsChange = Boolean(opts.ipadd?.length || opts.ipdel?.length);
-  if (Object.keys(keys).length === 0 && !ipsChange) {
+  const fwdDel = opts['portfwd-del'] ?? [];
+  portFwdChanges(
+    [],
+    opts.portfwd,
+    fwdDel.filter((d) => d !== 'all'),
+  ); // validates them too
+  const fwdChange = Boolean(opts.portfwd?.length || fwdDel.length);
+  if (Object.keys(keys).length === 0 && !ipsChange && !fwdChange) {
     throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to set`, { hint: 'see berth help set' });
   }
   return withLock(ctx, id, 'set', async (stored) => {
@@ -47,6 +54,11 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       checkIpsFree(ctx, id, [...(save ? saved.add : []), ...(running ? live.add : [])]);
       keys['IP_ADDRESS'] = formatIpList(save ? saved.next : live.next);
     }
+    if (fwdChange) {
+      const fwds = portFwdChanges(ct.config.portFwd, opts.portfwd, fwdDel);
+      checkPortsFree(ctx, id, fwds);
+      keys['PORTFWD'] = fwds.map(formatPortFwd).join(' ');
+    }
     const file = setKeys(ct.file, keys);
     const next = ctConfigFrom(id, toRecord(file), readGlobal(ctx.paths));
     if (running) {
@@ -54,9 +66,13 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       const dirs = cgroupDirsOf(ctx, id);
       applyWrites(dirs, layout.kind === 'v1' ? limitsV1(next.resources) : limitsV2(next.resources));
       if (keys['HOSTNAME'] && now.pid !== null) setLiveHostname(ctx, now.pid, keys['HOSTNAME']);
-      if (now.pid !== null && now.state && (live.add.length || live.del.length)) {
-        changeIpsLive(ctx, next, now.pid, { had: liveNow, add: live.add, del: live.del });
-        writeState(ctx.paths, id, { ...now.state, ips: live.next.map((i) => i.addr) });
+      if (now.pid !== null && now.state) {
+        if (live.add.length || live.del.length) {
+          changeIpsLive(ctx, next, now.pid, { had: liveNow, add: live.add, del: live.del });
+        }
+        const nft = nftFor(next, live.next);
+        syncNft(ctx, `set ${id}`, now.state.nft ?? [], nft);
+        writeState(ctx.paths, id, { ...now.state, ips: live.next.map((i) => i.addr), nft });
       }
     }
     if (save) writeCtText(ctx.paths, id, formatConfig(file));

@@ -18,7 +18,7 @@ import type { StoredCt } from '../host/store.ts';
 import { writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
-import { startNetArgs } from './net.ts';
+import { nftFor, startNetArgs, syncNft } from './net.ts';
 import { cleanupRuntime, mustExist, reconcile, recordRunning, withLock } from './runtime.ts';
 
 /** Starts a stopped container; resolves once its init runs. */
@@ -64,10 +64,12 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     startedAt: new Date().toISOString(),
     stopSignal,
     ips: cfg.ipAddr.map((i) => i.addr),
+    nft: nftFor(cfg, cfg.ipAddr),
   });
   trace('state written');
   let pid: number;
   try {
+    syncNft(ctx, `start ${id}`, [], nftFor(cfg, cfg.ipAddr));
     const dirs = createCgroups(layout, ctx.paths.cgroupParent, id);
     setDeviceRules(dirs, DEVICE_ALLOW);
     applyWrites(dirs, layout.kind === 'v1' ? limitsV1(cfg.resources) : limitsV2(cfg.resources));
@@ -100,7 +102,12 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     await cleanupRuntime(ctx, id, cfg).catch(() => {});
     throw err;
   }
-  recordRunning(ctx, id, pid, { startedAt: new Date().toISOString(), stopSignal, ips: cfg.ipAddr.map((i) => i.addr) });
+  recordRunning(ctx, id, pid, {
+    startedAt: new Date().toISOString(),
+    stopSignal,
+    ips: cfg.ipAddr.map((i) => i.addr),
+    nft: nftFor(cfg, cfg.ipAddr),
+  });
   trace('recorded');
   return pid;
 }

@@ -20,6 +20,13 @@ export const command: Command = {
   --description TXT  free text (DESCRIPTION)
   --ipadd IP         add a routed (venet0) address, IPv4 or IPv6; repeatable (IP_ADDRESS)
   --ipdel IP|all     remove an address, or all of them; repeatable
+  --nat on|off       masquerade the private addresses (10/8, 172.16/12, 192.168/16,
+                     100.64/10, fc00::/7) when they leave the host (NAT)
+  --portfwd tcp|udp:HOSTPORT:CTPORT[:HOSTIP]
+                     forward a host port to the container's first address of the family
+                     (IPv4 and IPv6; only HOSTIP when given); repeatable (PORTFWD)
+  --portfwd-del SPEC|all
+                     remove a port forward, or all of them; repeatable
   --save             also save to the config file
 
 Sizes take K, M, G, T suffixes; "unlimited" lifts a limit.
@@ -28,7 +35,7 @@ each one to the container and answers ARP/NDP for it on NEIGHBOUR_DEVS (berth.co
 container cannot send from an address it was not given. See docs/networking.md.
 
 Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another container,
-31 not running (without --save).`,
+150 host port already forwarded, 31 not running (without --save).`,
   async run(ctx, args, io) {
     const { values, positionals } = parse('set', args, {
       ram: { type: 'string' },
@@ -42,6 +49,9 @@ Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another co
       description: { type: 'string' },
       ipadd: { type: 'string', multiple: true },
       ipdel: { type: 'string', multiple: true },
+      nat: { type: 'string' },
+      portfwd: { type: 'string', multiple: true },
+      'portfwd-del': { type: 'string', multiple: true },
       save: { type: 'boolean' },
     });
     const id = parseCtId(positionals[0]);

@@ -3,12 +3,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BerthError } from '../../../src/core/errors.ts';
 import {
+  formatPortFwd,
   hostIfName,
   ipChanges,
   ipConflict,
   netArgs,
+  nftElementScript,
+  nftElements,
   parseIp,
   parseIpList,
+  parsePortFwd,
+  parsePortFwdList,
+  portFwdChanges,
+  portsCollide,
   routedStartOps,
 } from '../../../src/core/net.ts';
 
@@ -136,4 +143,43 @@ test('start plan: nothing without addresses; pair, gateways, routes and proxies 
       '--net ct addr venet0 2001:db8::5/128 -',
     ].join(' '),
   );
+});
+
+test('port forwards: parsing, canonical form, collisions, changes', () => {
+  assert.deepEqual(parsePortFwd('tcp:8080:80'), { proto: 'tcp', hostPort: 8080, ctPort: 80, hostIp: null });
+  assert.equal(formatPortFwd(parsePortFwd('udp:53:5353:2001:DB8::1')), 'udp:53:5353:2001:db8::1');
+  for (const bad of ['tcp:8080', 'icmp:1:2', 'tcp:0:80', 'tcp:80:65536', 'tcp:8o:80', 'tcp:80:80:10.0.0']) {
+    assert.throws(() => parsePortFwd(bad), BerthError, bad);
+  }
+  const f = (s: string) => parsePortFwd(s);
+  assert.ok(portsCollide(f('tcp:80:80'), f('tcp:80:81:192.0.2.1')), 'all addresses vs one');
+  assert.ok(!portsCollide(f('tcp:80:80:192.0.2.1'), f('tcp:80:80:192.0.2.2')), 'two different host addresses');
+  assert.ok(!portsCollide(f('tcp:80:80'), f('udp:80:80')), 'two protocols');
+  const cur = parsePortFwdList('tcp:80:80 udp:53:53');
+  assert.deepEqual(portFwdChanges(cur, ['tcp:443:443'], ['udp:53:53']).map(formatPortFwd), [
+    'tcp:80:80',
+    'tcp:443:443',
+  ]);
+  assert.deepEqual(
+    portFwdChanges(cur, ['tcp:80:80'], []).map(formatPortFwd),
+    ['tcp:80:80', 'udp:53:53'],
+    'repeat: no-op',
+  );
+  assert.throws(() => portFwdChanges(cur, ['tcp:80:81'], []), /collides with tcp:80:80/);
+  assert.deepEqual(portFwdChanges(cur, [], ['all']), []);
+});
+
+test('nftables elements: private addresses for NAT, forwards to the first address of a family', () => {
+  const ips = parseIpList('203.0.113.5 10.0.0.5 fd00::5 2001:db8::5');
+  assert.deepEqual(nftElements(ips, true, []), ['nat4 { 10.0.0.5 }', 'nat6 { fd00::5 }']);
+  assert.deepEqual(nftElements(ips, false, parsePortFwdList('tcp:8080:80 udp:53:53:192.0.2.1')), [
+    'fwd4 { tcp . 8080 : 203.0.113.5 . 80 }',
+    'fwd6 { tcp . 8080 : fd00::5 . 80 }',
+    'fwd4ip { 192.0.2.1 . udp . 53 : 203.0.113.5 . 53 }',
+  ]);
+  assert.equal(
+    nftElementScript(['nat4 { 10.0.0.5 }'], ['nat4 { 10.0.0.6 }']),
+    'add element inet berth nat4 { 10.0.0.6 }\ndelete element inet berth nat4 { 10.0.0.6 }\nadd element inet berth nat4 { 10.0.0.5 }\n',
+  );
+  assert.equal(nftElementScript([], []), '');
 });
