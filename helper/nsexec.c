@@ -238,9 +238,11 @@ static void parse_args(int argc, char **argv) {
   opt.argv = argv + i;
   if (opt.lock || ((opt.host_src || opt.host_umount) && !opt.argv[0])) return;
   if (opt.argv[0] == NULL && !opt.rootfs && opt.n_net) return; /* network changes only */
-  if (opt.argv[0] == NULL && !(opt.join && opt.hostname)) die_usage("missing command after --");
+  if (opt.argv[0] == NULL && !(opt.join && (opt.hostname || opt.n_ops))) die_usage("missing command after --");
   if (!opt.join && !opt.rootfs) die_usage("start mode needs --rootfs");
-  if (opt.join && (opt.rootfs || opt.n_ops)) die_usage("--join takes no --rootfs or mounts");
+  if (opt.join && opt.rootfs) die_usage("--join takes no --rootfs");
+  for (int k = 0; opt.join && k < opt.n_ops; k++)
+    if (opt.ops[k].kind != OP_WRITE) die_usage("--join takes no mounts (only --write)");
 }
 
 /* ---- safe paths inside the container root --------------------------------------------------- */
@@ -254,6 +256,7 @@ static int root_fd = -1;
 
 static int open_in_root(const char *path, int flags) {
   struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                         .mode = (flags & O_CREAT) ? 0644 : 0,
                          .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   while (*path == '/') path++;
   if (*path == 0) return (int)fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
@@ -430,7 +433,8 @@ static void run_op(const struct op *o) {
     return;
   case OP_WRITE: /* a=dest b=content: resolved in the root, so a planted symlink stays inside */
     if (touch_in_root(o->a) < 0) die_errno("write", "create %s", o->a);
-    fd = open_in_root(o->a, O_WRONLY | O_TRUNC | O_NOCTTY);
+    /* O_CREAT: a dangling symlink the container planted is followed inside its root */
+    fd = open_in_root(o->a, O_WRONLY | O_TRUNC | O_NOCTTY | O_CREAT);
     if (fd < 0) die_errno("write", "open %s", o->a);
     write_all(fd, o->b, strlen(o->b));
     close(fd);
@@ -835,6 +839,12 @@ static int do_join(void) {
     if (nsfd[k] >= 0 && setns(nsfd[k], ns_clone_flags[k]) < 0)
       die_errno("setns", "join %s namespace of %d", ns_names[k], (int)opt.join);
   if (!opt.argv[0] && opt.n_net) return do_net_live();
+  if (!opt.argv[0] && opt.n_ops) { /* live file writes: setns(mnt) made "/" the container's root */
+    root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) die_errno("write", "open the container root");
+    for (int k = 0; k < opt.n_ops; k++) run_op(&opt.ops[k]);
+    return 0;
+  }
   if (!opt.argv[0]) { /* live hostname change: the uts namespace applies to us at once */
     if (sethostname(opt.hostname, strlen(opt.hostname)) < 0)
       die_errno("hostname", "sethostname %s", opt.hostname);

@@ -14,6 +14,8 @@ export interface HostFacts {
   consoleLog: string;
   /** CapPrm of berth's own process */
   availableCaps: bigint;
+  /** the container's /etc/resolv.conf (core/net.ts resolvConf), or null */
+  resolvConf?: string | null;
 }
 
 export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
@@ -21,7 +23,12 @@ export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
     rootfs: cfg.veRoot,
     namespaces: NAMESPACES,
     cgroupProcs: facts.cgroupProcs,
-    mounts: planMounts({ cgroups: facts.cgroupMounts, consoleLog: facts.consoleLog, hostname: cfg.hostname }),
+    mounts: planMounts({
+      cgroups: facts.cgroupMounts,
+      consoleLog: facts.consoleLog,
+      hostname: cfg.hostname,
+      resolvConf: facts.resolvConf ?? null,
+    }),
     hostname: cfg.hostname,
     caps: keptCapabilities(facts.availableCaps),
     // systemd reads $container to know it runs in a container (systemd-detect-virt: container-other)

@@ -2,7 +2,14 @@
 
 import type { CtId } from './ctid.ts';
 import { BerthError } from './errors.ts';
-import { type IpAddr, type PortFwd, parseIpList, parsePortFwdList } from './net.ts';
+import {
+  type IpAddr,
+  type PortFwd,
+  parseIpList,
+  parseNameserverList,
+  parsePortFwdList,
+  parseSearchDomain,
+} from './net.ts';
 import { parseSize } from './size.ts';
 
 export interface Resources {
@@ -33,6 +40,10 @@ export interface CtConfig {
   nat: boolean;
   /** PORTFWD="tcp:8080:80 udp:5353:53" */
   portFwd: PortFwd[];
+  /** NAMESERVER: resolver addresses, or "inherit" */
+  nameservers: string[];
+  /** SEARCHDOMAIN */
+  searchDomains: string[];
   stopTimeout: number;
   resources: Resources;
 }
@@ -126,6 +137,8 @@ export function ctConfigFrom(id: CtId, rec: Record<string, string>, g: GlobalDef
     ipAddr: parseIpList(rec['IP_ADDRESS'] ?? ''),
     nat: rec['NAT'] === 'yes',
     portFwd: parsePortFwdList(rec['PORTFWD'] ?? ''),
+    nameservers: parseNameserverList(rec['NAMESERVER'] ?? ''),
+    searchDomains: (rec['SEARCHDOMAIN'] ?? '').split(/\s+/).filter(Boolean).map(parseSearchDomain),
     stopTimeout: rec['STOP_TIMEOUT'] ? intIn(rec['STOP_TIMEOUT'], 'STOP_TIMEOUT', 1, 3600) : g.stopTimeout,
     resources: resourcesFrom(rec),
   };

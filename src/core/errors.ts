@@ -24,6 +24,8 @@ export const ERRORS = {
   CANT_UMOUNT: { exit: 51, http: 500, doc: 'the container root could not be unmounted (VZ_FS_CANTUMOUNT)' },
   BAD_HOSTNAME: { exit: 70, http: 400, doc: 'the hostname is not valid (VZ_BADHOSTNAME)' },
   BAD_IP: { exit: 71, http: 400, doc: 'an IP address is malformed or cannot belong to a container (VZ_BADIP)' },
+  BAD_DNS_SERVER: { exit: 72, http: 400, doc: 'a nameserver address is not valid (VZ_BADDNSSRV)' },
+  BAD_DNS_SEARCH: { exit: 73, http: 400, doc: 'a search domain is not valid (VZ_BADDNSSEARCH)' },
   IP_IN_USE: { exit: 78, http: 409, doc: 'the IP address belongs to another container (VZ_IP_INUSE)' },
   PORT_IN_USE: {
     exit: 150,

@@ -27,6 +27,8 @@ export interface MountPlanInput {
   /** host file that becomes /dev/console (init's output goes there too) */
   consoleLog: string;
   hostname: string;
+  /** /etc/resolv.conf content, or null to keep the template's */
+  resolvConf?: string | null;
 }
 
 /** Host-sensitive /proc entries: hidden entirely. */
@@ -84,6 +86,7 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     ...cgroupOps(input.cgroups),
     // systemd reads /etc/hostname at boot and would otherwise set the template's name
     { op: 'write', dest: '/etc/hostname', content: `${input.hostname}\n` },
+    ...(input.resolvConf ? [{ op: 'write', dest: '/etc/resolv.conf', content: input.resolvConf } as const] : []),
   ];
   return ops;
 }

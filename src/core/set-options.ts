@@ -2,6 +2,7 @@
 
 import { parseCpulimit, parseCpus, parseCpuunits, parseNumproc, parseRam, validateHostname } from './ct-config.ts';
 import { BerthError } from './errors.ts';
+import { parseNameserverList, parseSearchDomain } from './net.ts';
 import { formatSize } from './size.ts';
 
 export interface SetOptions {
@@ -18,6 +19,9 @@ export interface SetOptions {
   ipadd?: string[];
   ipdel?: string[];
   nat?: string;
+  /** replace NAMESERVER / SEARCHDOMAIN with these (vzctl) */
+  nameserver?: string[];
+  searchdomain?: string[];
   /** port forwards to add / delete ('all'), against the current PORTFWD */
   portfwd?: string[];
   'portfwd-del'?: string[];
@@ -42,6 +46,8 @@ export function setOptionsToKeys(o: SetOptions): Record<string, string> {
     keys['ONBOOT'] = o.onboot;
   }
   if (o.description !== undefined) keys['DESCRIPTION'] = o.description;
+  if (o.nameserver !== undefined) keys['NAMESERVER'] = parseNameserverList(o.nameserver.join(' ')).join(' ');
+  if (o.searchdomain !== undefined) keys['SEARCHDOMAIN'] = o.searchdomain.map(parseSearchDomain).join(' ');
   if (o.nat !== undefined) {
     if (!['on', 'off', 'yes', 'no'].includes(o.nat)) {
       throw new BerthError('BAD_VALUE', `invalid value for nat: ${JSON.stringify(o.nat)}`, { hint: 'use on or off' });

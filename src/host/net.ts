@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
-import { HOST_IF_PREFIX, type HostNet, type IpAddr, neededSysctls } from '../core/net.ts';
+import { HOST_IF_PREFIX, type HostNet, type IpAddr, neededSysctls, resolversOf } from '../core/net.ts';
 import { readIfExists, writeFileAtomic } from './fs-util.ts';
 import { nsId } from './proc.ts';
 
@@ -106,4 +106,9 @@ export function nftElements(runDir: string, script: string, what: string): void 
   if (!script) return;
   ensureNftBase(runDir);
   nft(script, what);
+}
+
+/** The host's own resolvers (NAMESERVER="inherit"), without loopback stubs. */
+export function hostResolvers(): string[] {
+  return resolversOf(readIfExists('/etc/resolv.conf') ?? '');
 }

@@ -16,10 +16,11 @@ import {
   parseIpList,
   portConflict,
   removeAddressOps,
+  resolvConf,
   routedStartOps,
 } from '../core/net.ts';
 import { runHelper } from '../host/helper.ts';
-import { ensureNftBase, hostNet, nftElements } from '../host/net.ts';
+import { ensureNftBase, hostNet, hostResolvers, nftElements } from '../host/net.ts';
 import { listCtIds, readCt, readGlobal, readState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 
@@ -120,5 +121,23 @@ export function checkPortsFree(ctx: Ctx, id: CtId, fwds: PortFwd[]): void {
     throw new BerthError('PORT_IN_USE', `port forward ${hit.spec} collides with one of container ${hit.id}`, {
       hint: `use another host port, or remove it there: berth set ${hit.id} --portfwd-del ${hit.spec} --save`,
     });
+  }
+}
+
+/** The container's /etc/resolv.conf from its config, or null to keep the template's. */
+export function resolvConfFor(cfg: CtConfig): string | null {
+  const inherit = cfg.nameservers.includes('inherit');
+  return resolvConf(cfg.nameservers, cfg.searchDomains, inherit ? hostResolvers() : []);
+}
+
+/** Rewrites /etc/resolv.conf inside a running container (resolved in its root by the helper). */
+export function writeResolvConfLive(ctx: Ctx, pid: number, text: string): void {
+  const r = runHelper(
+    ctx.paths.helper,
+    ['--join', String(pid), '--unshare', 'mnt', '--write', '/etc/resolv.conf', text, '--status-fd', '3'],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
+  if (r.exitCode !== 0) {
+    throw new BerthError('SYSTEM', `write /etc/resolv.conf: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
   }
 }

@@ -10,7 +10,15 @@ import { applyWrites } from '../host/cgroups.ts';
 import { runHelperSimple } from '../host/helper.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { changeIpsLive, checkIpsFree, checkPortsFree, nftFor, syncNft } from './net.ts';
+import {
+  changeIpsLive,
+  checkIpsFree,
+  checkPortsFree,
+  nftFor,
+  resolvConfFor,
+  syncNft,
+  writeResolvConfLive,
+} from './net.ts';
 import { cgroupDirsOf, mustExist, reconcile, withLock } from './runtime.ts';
 
 export interface SetResult {
@@ -66,6 +74,10 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       const dirs = cgroupDirsOf(ctx, id);
       applyWrites(dirs, layout.kind === 'v1' ? limitsV1(next.resources) : limitsV2(next.resources));
       if (keys['HOSTNAME'] && now.pid !== null) setLiveHostname(ctx, now.pid, keys['HOSTNAME']);
+      const resolv = resolvConfFor(next);
+      if ((keys['NAMESERVER'] !== undefined || keys['SEARCHDOMAIN'] !== undefined) && resolv && now.pid !== null) {
+        writeResolvConfLive(ctx, now.pid, resolv);
+      }
       if (now.pid !== null && now.state) {
         if (live.add.length || live.del.length) {
           changeIpsLive(ctx, next, now.pid, { had: liveNow, add: live.add, del: live.del });

@@ -18,7 +18,7 @@ import type { StoredCt } from '../host/store.ts';
 import { writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
-import { nftFor, startNetArgs, syncNft } from './net.ts';
+import { nftFor, resolvConfFor, startNetArgs, syncNft } from './net.ts';
 import { cleanupRuntime, mustExist, reconcile, recordRunning, withLock } from './runtime.ts';
 
 /** Starts a stopped container; resolves once its init runs. */
@@ -83,6 +83,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       cgroupProcs: procsFiles(dirs),
       consoleLog,
       availableCaps: ownCapabilities(),
+      resolvConf: resolvConfFor(cfg),
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
     const hostBind = isMounted(cfg.veRoot) ? [] : ['--host-bind', cfg.vePrivate, cfg.veRoot];

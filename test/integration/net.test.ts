@@ -107,6 +107,23 @@ test('routed networking: v4/v6 reachability, live changes, filtering, cleanup', 
   assert.doesNotMatch(s.ok(['exec', 'b', '--', 'ip', 'addr']), /10\.250\.1\.8/, 'unsaved address gone');
   assert.equal(ping('a', '10.250.1.3').code, 0, 'saved address back after restart');
 
+  // resolvers: saved ones written at start, live ones written now, through the container's root
+  // (a symlink the container planted never makes berth write on the host)
+  s.ok(['set', 'b', '--nameserver', '192.0.2.53', '--searchdomain', 'example.com', '--save']);
+  s.ok(['restart', 'b']);
+  assert.equal(
+    s.ok(['exec', 'b', '--', 'grep', '-v', '^#', '/etc/resolv.conf']),
+    'search example.com\nnameserver 192.0.2.53\n',
+  );
+  const canary = `/tmp/berth-canary-${process.pid}`;
+  s.ok(['exec', 'b', '--', 'ln', '-sf', canary, '/etc/resolv.conf']);
+  s.ok(['set', 'b', '--nameserver', '2001:db8::53']);
+  assert.equal(existsSync(canary), false, 'berth wrote through the symlink onto the host');
+  assert.match(s.ok(['exec', 'b', '--', 'cat', canary]), /nameserver 2001:db8::53/, 'written inside the container');
+  const bad = s.berth(['set', 'b', '--nameserver', '224.0.0.1']);
+  assert.equal(bad.code, 72, bad.err);
+  assert.equal(s.berth(['set', 'b', '--searchdomain', 'bad_domain!']).code, 73);
+
   // a container started without addresses has loopback only; its first live address brings the pair
   s.ok(['create', 'c']);
   s.ok(['start', 'c']);

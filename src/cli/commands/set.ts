@@ -20,6 +20,10 @@ export const command: Command = {
   --description TXT  free text (DESCRIPTION)
   --ipadd IP         add a routed (venet0) address, IPv4 or IPv6; repeatable (IP_ADDRESS)
   --ipdel IP|all     remove an address, or all of them; repeatable
+  --nameserver IP|inherit
+                     resolvers for /etc/resolv.conf; repeatable, replaces the list;
+                     "inherit" copies the host's (NAMESERVER)
+  --searchdomain DOM search domains for /etc/resolv.conf; repeatable (SEARCHDOMAIN)
   --nat on|off       masquerade the private addresses (10/8, 172.16/12, 192.168/16,
                      100.64/10, fc00::/7) when they leave the host (NAT)
   --portfwd tcp|udp:HOSTPORT:CTPORT[:HOSTIP]
@@ -35,7 +39,7 @@ each one to the container and answers ARP/NDP for it on NEIGHBOUR_DEVS (berth.co
 container cannot send from an address it was not given. See docs/networking.md.
 
 Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another container,
-150 host port already forwarded, 31 not running (without --save).`,
+72 bad nameserver, 73 bad search domain, 150 host port already forwarded, 31 not running (without --save).`,
   async run(ctx, args, io) {
     const { values, positionals } = parse('set', args, {
       ram: { type: 'string' },
@@ -50,6 +54,8 @@ Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another co
       ipadd: { type: 'string', multiple: true },
       ipdel: { type: 'string', multiple: true },
       nat: { type: 'string' },
+      nameserver: { type: 'string', multiple: true },
+      searchdomain: { type: 'string', multiple: true },
       portfwd: { type: 'string', multiple: true },
       'portfwd-del': { type: 'string', multiple: true },
       save: { type: 'boolean' },
