@@ -128,6 +128,47 @@ static int link_veth(const char *host, const char *peer, pid_t peer_pid) {
   return talk(&r);
 }
 
+/* a bridge (existing is fine: berth re-creates managed bridges idempotently) */
+static int link_bridge(const char *name) {
+  struct nlreq r;
+  init_req(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
+  attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
+  struct rtattr *info = attr(&r, IFLA_LINKINFO, NULL, 0);
+  attr(&r, IFLA_INFO_KIND, "bridge", 6);
+  nest_end(&r, info);
+  int e = talk(&r);
+  return e == EEXIST ? 0 : e;
+}
+
+static int parse_mac(const char *s, unsigned char mac[6]) {
+  unsigned v[6];
+  char end;
+  if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6) return EINVAL;
+  for (int k = 0; k < 6; k++) mac[k] = (unsigned char)v[k];
+  return 0;
+}
+
+/* MAC address (IFLA_ADDRESS) or master bridge (IFLA_MASTER) of a link */
+static int link_set(const char *name, const char *mac, const char *master) {
+  struct nlreq r;
+  int idx, e = ifindex(name, &idx);
+  if (e) return e;
+  init_req(&r, RTM_NEWLINK, 0, sizeof(struct ifinfomsg));
+  ((struct ifinfomsg *)NLMSG_DATA(&r.h))->ifi_index = idx;
+  if (mac) {
+    unsigned char m[6];
+    if ((e = parse_mac(mac, m))) return e;
+    attr(&r, IFLA_ADDRESS, m, 6);
+  }
+  if (master) {
+    int bidx;
+    if ((e = ifindex(master, &bidx))) return e;
+    uint32_t b = (uint32_t)bidx;
+    attr(&r, IFLA_MASTER, &b, sizeof b);
+  }
+  return talk(&r);
+}
+
 static int link_up(const char *name) {
   struct nlreq r;
   int idx, e = ifindex(name, &idx);
@@ -225,8 +266,8 @@ static int sysctl_net(const char *path, const char *value) {
 static const char *dash(const char *s) { return s && strcmp(s, "-") != 0 ? s : NULL; }
 
 int net_op_valid(const char *where, const char *verb) {
-  static const char *const verbs[] = {"veth",  "link-del", "up",        "addr",  "addr-del",
-                                      "route", "route-del", "proxy", "proxy-del", "sysctl"};
+  static const char *const verbs[] = {"veth",      "link-del", "up",    "addr",   "addr-del", "route", "route-del",
+                                      "proxy",     "proxy-del", "sysctl", "bridge", "mac",      "master"};
   if (strcmp(where, "host") != 0 && strcmp(where, "ct") != 0) return 0;
   for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++)
     if (strcmp(verb, verbs[k]) == 0) return 1;
@@ -246,6 +287,9 @@ int net_run(const struct net_op *o, pid_t ct_pid) {
   if (strcmp(o->verb, "proxy") == 0) return proxy(1, a, b ? b : "");
   if (strcmp(o->verb, "proxy-del") == 0) return proxy(0, a, b ? b : "");
   if (strcmp(o->verb, "sysctl") == 0) return sysctl_net(a, b ? b : "");
+  if (strcmp(o->verb, "bridge") == 0) return link_bridge(a);
+  if (strcmp(o->verb, "mac") == 0) return link_set(a, b ? b : "", NULL);
+  if (strcmp(o->verb, "master") == 0) return link_set(a, NULL, b ? b : "");
   return EINVAL;
 }
 

@@ -27,6 +27,7 @@ const COMMANDS: Record<string, Loader> = {
   suspend: async () => (await import('./commands/suspend.ts')).suspendCommand,
   resume: async () => (await import('./commands/suspend.ts')).resumeCommand,
   template: async () => (await import('./commands/template.ts')).command,
+  net: async () => (await import('./commands/net.ts')).command,
 };
 const ALIASES: Record<string, string> = { delete: 'destroy', ls: 'list', chkpnt: 'suspend', restore: 'resume' };
 

@@ -10,6 +10,7 @@ import {
   parsePortFwdList,
   parseSearchDomain,
 } from './net.ts';
+import { type NetIf, parseNetifs } from './netif.ts';
 import { parseSize } from './size.ts';
 
 export interface Resources {
@@ -40,6 +41,8 @@ export interface CtConfig {
   nat: boolean;
   /** PORTFWD="tcp:8080:80 udp:5353:53" */
   portFwd: PortFwd[];
+  /** bridged (veth) interfaces, NETIF */
+  netifs: NetIf[];
   /** NAMESERVER: resolver addresses, or "inherit" */
   nameservers: string[];
   /** SEARCHDOMAIN */
@@ -137,6 +140,7 @@ export function ctConfigFrom(id: CtId, rec: Record<string, string>, g: GlobalDef
     ipAddr: parseIpList(rec['IP_ADDRESS'] ?? ''),
     nat: rec['NAT'] === 'yes',
     portFwd: parsePortFwdList(rec['PORTFWD'] ?? ''),
+    netifs: parseNetifs(rec['NETIF'] ?? ''),
     nameservers: parseNameserverList(rec['NAMESERVER'] ?? ''),
     searchDomains: (rec['SEARCHDOMAIN'] ?? '').split(/\s+/).filter(Boolean).map(parseSearchDomain),
     stopTimeout: rec['STOP_TIMEOUT'] ? intIn(rec['STOP_TIMEOUT'], 'STOP_TIMEOUT', 1, 3600) : g.stopTimeout,

@@ -32,6 +32,7 @@ export const ERRORS = {
     http: 409,
     doc: 'the host port is already forwarded to another container (berth; vzctl has none)',
   },
+  NO_BRIDGE: { exit: 151, http: 404, doc: 'the bridge a container interface joins does not exist (berth)' },
   NET_SETUP: { exit: 3, http: 500, doc: 'a network change failed in the kernel (the helper reports the errno)' },
   CONFIG_INVALID: { exit: 85, http: 500, doc: 'a config file cannot be parsed (VZ_INVALID_CONFIG)' },
   NO_TTY: { exit: 2, http: 400, doc: 'enter needs a terminal on stdin' },

@@ -19,6 +19,17 @@ export interface SetOptions {
   ipadd?: string[];
   ipdel?: string[];
   nat?: string;
+  /** bridged interfaces (vzctl): add, delete, or change the one named by ifname */
+  netif_add?: string[];
+  netif_del?: string[];
+  ifname?: string;
+  mac?: string;
+  host_ifname?: string;
+  host_mac?: string;
+  bridge?: string;
+  gw?: string;
+  gw6?: string;
+  dhcp?: string;
   /** replace NAMESERVER / SEARCHDOMAIN with these (vzctl) */
   nameserver?: string[];
   searchdomain?: string[];

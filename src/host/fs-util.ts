@@ -1,5 +1,5 @@
 // Small file helpers: atomic replace (tmp + fsync + rename) and tolerant reads.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 
@@ -41,4 +41,16 @@ export function errCode(err: unknown): string | undefined {
 export function errText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   return e?.code ?? e?.message ?? String(err);
+}
+
+/** Random bytes from the kernel (node:crypto would cost start-up time for 12 bytes). */
+export function randomBytes(n: number): Uint8Array {
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    const buf = new Uint8Array(n);
+    readSync(fd, buf, 0, n, null);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -8,6 +8,8 @@ export interface Paths {
   etc: string;
   globalConfig: string;
   ctConfigDir: string;
+  /** managed bridges: NAME.conf */
+  netDir: string;
   lib: string;
   privateDir: string;
   rootDir: string;
@@ -28,6 +30,7 @@ export function makePaths(prefix: string, helper: string): Paths {
     etc: join(p, 'etc/berth'),
     globalConfig: join(p, 'etc/berth/berth.conf'),
     ctConfigDir: join(p, 'etc/berth/ct'),
+    netDir: join(p, 'etc/berth/net'),
     lib,
     privateDir: join(lib, 'private'),
     rootDir: join(lib, 'root'),

@@ -19,17 +19,29 @@ import {
   resolvConf,
   routedStartOps,
 } from '../core/net.ts';
+import { bridgedStartOps } from '../core/netif.ts';
 import { runHelper } from '../host/helper.ts';
 import { ensureNftBase, hostNet, hostResolvers, nftElements } from '../host/net.ts';
 import { listCtIds, readCt, readGlobal, readState } from '../host/store.ts';
+import { bridgesFor } from './bridge.ts';
 import type { Ctx } from './context.ts';
 
 /** The helper's --net arguments for a starting container. */
 export function startNetArgs(ctx: Ctx, cfg: CtConfig): string[] {
-  if (cfg.ipAddr.length === 0) return []; // no pair, no host facts to read
+  const bridged = cfg.netifs.length
+    ? bridgedStartOps(
+        cfg.netifs,
+        bridgesFor(
+          ctx,
+          cfg.id,
+          cfg.netifs.map((n) => n.bridge),
+        ),
+      )
+    : [];
+  if (cfg.ipAddr.length === 0) return netArgs(bridged); // no routed pair, no host facts to read
   const host = hostNet(readGlobal(ctx.paths).neighbourDevs, cfg.ipAddr, ctx.log);
   if (cfg.ipAddr.some((i) => i.family === 6)) ensureNftBase(ctx.paths.run);
-  return netArgs(routedStartOps(cfg.id, cfg.ipAddr, host));
+  return netArgs([...routedStartOps(cfg.id, cfg.ipAddr, host), ...bridged]);
 }
 
 /** Refuses addresses that another container already has (exit 78), checking every config. */

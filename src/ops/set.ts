@@ -5,8 +5,10 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
 import { formatIpList, formatPortFwd, ipChanges, parseIpList, portFwdChanges } from '../core/net.ts';
+import { formatNetifs, type IfOptions, type NetIf, netifAdd, netifChange, validateIfName } from '../core/netif.ts';
 import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
 import { applyWrites } from '../host/cgroups.ts';
+import { randomBytes } from '../host/fs-util.ts';
 import { runHelperSimple } from '../host/helper.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
@@ -29,12 +31,16 @@ export interface SetResult {
 
 export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean): Promise<SetResult> {
   const keys = setOptionsToKeys(opts); // every value is validated before anything is touched
-  ipChanges(
-    [],
-    opts.ipadd,
-    (opts.ipdel ?? []).filter((d) => d !== 'all'),
-  ); // validates them too
-  const ipsChange = Boolean(opts.ipadd?.length || opts.ipdel?.length);
+  if (opts.ifname === undefined)
+    ipChanges(
+      [],
+      opts.ipadd,
+      (opts.ipdel ?? []).filter((d) => d !== 'all'),
+    ); // validates them too
+  const ifChange = Boolean(opts.netif_add?.length || opts.netif_del?.length || opts.ifname !== undefined);
+  if (ifChange) validateNetifOptions(id, opts);
+  // with --ifname, --ipadd/--ipdel address that bridged interface, not venet0
+  const ipsChange = opts.ifname === undefined && Boolean(opts.ipadd?.length || opts.ipdel?.length);
   const fwdDel = opts['portfwd-del'] ?? [];
   portFwdChanges(
     [],
@@ -42,7 +48,12 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
     fwdDel.filter((d) => d !== 'all'),
   ); // validates them too
   const fwdChange = Boolean(opts.portfwd?.length || fwdDel.length);
-  if (Object.keys(keys).length === 0 && !ipsChange && !fwdChange) {
+  if (ifChange && !save) {
+    throw new BerthError('BAD_SYNTAX', `set ${id}: interface changes need --save`, {
+      hint: 'they take effect at the next start: berth set ... --save && berth restart CTID',
+    });
+  }
+  if (Object.keys(keys).length === 0 && !ipsChange && !fwdChange && !ifChange) {
     throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to set`, { hint: 'see berth help set' });
   }
   return withLock(ctx, id, 'set', async (stored) => {
@@ -55,9 +66,10 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       });
     }
     // the saved list and the running container's list differ after a change without --save
-    const saved = ipChanges(ct.config.ipAddr, opts.ipadd, opts.ipdel);
+    const [ipadd, ipdel] = ipsChange ? [opts.ipadd, opts.ipdel] : [[], []];
+    const saved = ipChanges(ct.config.ipAddr, ipadd, ipdel);
     const liveNow = now.state?.ips ? parseIpList(now.state.ips.join(' ')) : ct.config.ipAddr;
-    const live = ipChanges(liveNow, opts.ipadd, opts.ipdel);
+    const live = ipChanges(liveNow, ipadd, ipdel);
     if (ipsChange) {
       checkIpsFree(ctx, id, [...(save ? saved.add : []), ...(running ? live.add : [])]);
       keys['IP_ADDRESS'] = formatIpList(save ? saved.next : live.next);
@@ -66,6 +78,10 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       const fwds = portFwdChanges(ct.config.portFwd, opts.portfwd, fwdDel);
       checkPortsFree(ctx, id, fwds);
       keys['PORTFWD'] = fwds.map(formatPortFwd).join(' ');
+    }
+    if (ifChange) {
+      keys['NETIF'] = formatNetifs(changeNetifs(id, ct.config.netifs, opts, randomBytes));
+      if (running) ctx.log(`${id}: interface changes take effect at the next start`);
     }
     const file = setKeys(ct.file, keys);
     const next = ctConfigFrom(id, toRecord(file), readGlobal(ctx.paths));
@@ -90,6 +106,60 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
     if (save) writeCtText(ctx.paths, id, formatConfig(file));
     return { applied: running, saved: save, keys };
   });
+}
+
+function ifOptions(o: SetOptions): IfOptions {
+  const out: IfOptions = {};
+  for (const k of ['mac', 'host_ifname', 'host_mac', 'bridge', 'gw', 'gw6', 'dhcp'] as const) {
+    const v = o[k];
+    if (v !== undefined) out[k] = v;
+  }
+  if (o.ifname !== undefined && o.ipadd) out.ipadd = o.ipadd;
+  if (o.ifname !== undefined && o.ipdel) out.ipdel = o.ipdel;
+  return out;
+}
+
+/** --netif_del, --netif_add, then the changes to --ifname, in that order (vzctl). */
+function changeNetifs(id: CtId, current: NetIf[], o: SetOptions, random: (n: number) => Uint8Array): NetIf[] {
+  const del = o.netif_del ?? [];
+  for (const d of del) {
+    if (d !== 'all' && !current.some((n) => n.ifname === d)) {
+      throw new BerthError('BAD_VALUE', `set ${id}: no interface ${d} to delete`, { hint: 'see NETIF in its config' });
+    }
+  }
+  let list = del.includes('all') ? [] : current.filter((n) => !del.includes(n.ifname));
+  for (const spec of o.netif_add ?? []) list = [...list, netifAdd(id, list, spec, random(12))];
+  if (o.ifname !== undefined) {
+    const at = list.findIndex((n) => n.ifname === o.ifname);
+    if (at < 0) {
+      throw new BerthError('BAD_VALUE', `set ${id}: no interface ${o.ifname}`, {
+        hint: `add it first: berth set ${id} --netif_add ${o.ifname} --save`,
+      });
+    }
+    list = list.map((n, i) => (i === at ? netifChange(n, ifOptions(o)) : n));
+  }
+  return list;
+}
+
+/** Everything checkable without the container's config, before the lock. */
+function validateNetifOptions(id: CtId, o: SetOptions): void {
+  const probe = () => new Uint8Array(12);
+  for (const spec of o.netif_add ?? []) netifAdd(id, [], spec, probe());
+  if (o.ifname !== undefined) validateIfName(o.ifname);
+  netifChange(
+    {
+      ifname: 'x',
+      mac: '02:00:00:00:00:01',
+      hostIfname: 'x',
+      hostMac: '02:00:00:00:00:02',
+      bridge: '',
+      ips: [],
+      gw: null,
+      gw6: null,
+      dhcp: false,
+    },
+    ifOptions(o),
+  );
 }
 
 function setLiveHostname(ctx: Ctx, pid: number, hostname: string): void {

@@ -24,6 +24,16 @@ export const command: Command = {
                      resolvers for /etc/resolv.conf; repeatable, replaces the list;
                      "inherit" copies the host's (NAMESERVER)
   --searchdomain DOM search domains for /etc/resolv.conf; repeatable (SEARCHDOMAIN)
+  --netif_add IFNAME[,MAC,HOST_IFNAME,HOST_MAC,BRIDGE]
+                     add a bridged (veth) interface; empty fields get defaults: MACs are
+                     generated once and saved, the host end is vethCTID.N (NETIF)
+  --netif_del IFNAME|all
+                     remove a bridged interface
+  --ifname IFNAME    the bridged interface that these change: --mac MAC, --host_ifname NAME,
+                     --host_mac MAC, --bridge BRIDGE, --ipadd A/LEN, --ipdel A/LEN|all,
+                     --gw IP, --gw6 IP, --dhcp yes|no (then berth sets no address: the
+                     container's own DHCP client does). Interface changes need --save and
+                     take effect at the next start.
   --nat on|off       masquerade the private addresses (10/8, 172.16/12, 192.168/16,
                      100.64/10, fc00::/7) when they leave the host (NAT)
   --portfwd tcp|udp:HOSTPORT:CTPORT[:HOSTIP]
@@ -54,6 +64,16 @@ Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another co
       ipadd: { type: 'string', multiple: true },
       ipdel: { type: 'string', multiple: true },
       nat: { type: 'string' },
+      netif_add: { type: 'string', multiple: true },
+      netif_del: { type: 'string', multiple: true },
+      ifname: { type: 'string' },
+      mac: { type: 'string' },
+      host_ifname: { type: 'string' },
+      host_mac: { type: 'string' },
+      bridge: { type: 'string' },
+      gw: { type: 'string' },
+      gw6: { type: 'string' },
+      dhcp: { type: 'string' },
       nameserver: { type: 'string', multiple: true },
       searchdomain: { type: 'string', multiple: true },
       portfwd: { type: 'string', multiple: true },

@@ -1,0 +1,77 @@
+// berth net create|list|destroy: bridges berth manages (created again when a container needs
+// one after a reboot). Containers join them with --netif_add ...,BRIDGE or --ifname X --bridge B.
+import { BerthError } from '../core/errors.ts';
+import { type NetOp, netArgs } from '../core/net.ts';
+import { type Bridge, bridgeAddr, bridgeOps, validateIfName } from '../core/netif.ts';
+import { hostLinks, listBridges, readBridge, removeBridgeFile, writeBridge } from '../host/bridges.ts';
+import { runHelper } from '../host/helper.ts';
+import { listCtIds, readCt } from '../host/store.ts';
+import type { Ctx } from './context.ts';
+
+function runHost(ctx: Ctx, what: string, ops: NetOp[]): void {
+  const r = runHelper(ctx.paths.helper, [...netArgs(ops), '--status-fd', '3'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  if (r.exitCode !== 0) throw new BerthError('NET_SETUP', `${what}: ${r.error?.message ?? `exit ${r.exitCode}`}`);
+}
+
+export function bridgeCreate(ctx: Ctx, name: string, subnets: string[]): Bridge {
+  validateIfName(name, 'bridge name');
+  if (readBridge(ctx.paths, name) || hostLinks().includes(name)) {
+    throw new BerthError('BAD_VALUE', `net create ${name}: an interface with that name exists`, {
+      hint: 'containers can join an existing bridge as it is: --netif_add eth0,,,,BRIDGE',
+    });
+  }
+  const b: Bridge = { name, addrs: subnets.map(bridgeAddr) };
+  runHost(ctx, `net create ${name}`, bridgeOps(b));
+  writeBridge(ctx.paths, b);
+  return b;
+}
+
+export function bridgeList(ctx: Ctx): Array<Bridge & { up: boolean; users: string[] }> {
+  const links = hostLinks();
+  const users = usersByBridge(ctx);
+  return listBridges(ctx.paths).map((b) => ({ ...b, up: links.includes(b.name), users: users.get(b.name) ?? [] }));
+}
+
+function usersByBridge(ctx: Ctx): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const id of listCtIds(ctx.paths)) {
+    for (const n of readCt(ctx.paths, id)?.config.netifs ?? []) {
+      if (n.bridge) m.set(n.bridge, [...(m.get(n.bridge) ?? []), id]);
+    }
+  }
+  return m;
+}
+
+export function bridgeDestroy(ctx: Ctx, name: string): void {
+  if (!readBridge(ctx.paths, name)) {
+    throw new BerthError('NO_BRIDGE', `net destroy ${name}: berth manages no bridge of that name`, {
+      hint: 'berth net list',
+    });
+  }
+  const users = usersByBridge(ctx).get(name) ?? [];
+  if (users.length) {
+    throw new BerthError('BAD_VALUE', `net destroy ${name}: containers still use it: ${users.join(', ')}`, {
+      hint: `detach them first: berth set CTID --ifname IF --bridge '' --save`,
+    });
+  }
+  runHost(ctx, `net destroy ${name}`, [['host', 'link-del', name, '-', '-']]);
+  removeBridgeFile(ctx.paths, name);
+}
+
+/** The bridges a starting container's interfaces need: managed ones are (re)created. */
+export function bridgesFor(ctx: Ctx, id: string, bridges: string[]): Bridge[] {
+  const links = hostLinks();
+  const managed: Bridge[] = [];
+  for (const name of [...new Set(bridges.filter(Boolean))]) {
+    const b = readBridge(ctx.paths, name);
+    if (b) managed.push(b);
+    else if (!links.includes(name)) {
+      throw new BerthError('NO_BRIDGE', `start ${id}: bridge ${name} does not exist`, {
+        hint: `create it: berth net create ${name} --subnet 10.89.0.0/24 (or with ip link)`,
+      });
+    }
+  }
+  return managed;
+}
