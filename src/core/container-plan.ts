@@ -2,7 +2,7 @@
 import { keptCapabilities } from './capabilities.ts';
 import type { CtConfig } from './ct-config.ts';
 import type { JoinPlan, StartPlan } from './helper-args.ts';
-import { type CgroupMount, planMounts } from './mounts.ts';
+import { type CgroupMount, type ContainerFile, planMounts } from './mounts.ts';
 
 export const NAMESPACES = ['pid', 'uts', 'ipc', 'mnt', 'net', 'cgroup'] as const;
 
@@ -14,8 +14,8 @@ export interface HostFacts {
   consoleLog: string;
   /** CapPrm of berth's own process */
   availableCaps: bigint;
-  /** the container's /etc/resolv.conf (core/net.ts resolvConf), or null */
-  resolvConf?: string | null;
+  /** written into the container at start: resolv.conf, the distro's network config */
+  files?: readonly ContainerFile[];
 }
 
 export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
@@ -27,7 +27,7 @@ export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
       cgroups: facts.cgroupMounts,
       consoleLog: facts.consoleLog,
       hostname: cfg.hostname,
-      resolvConf: facts.resolvConf ?? null,
+      files: facts.files ?? [],
     }),
     hostname: cfg.hostname,
     caps: keptCapabilities(facts.availableCaps),

@@ -12,6 +12,12 @@ export type MountOp =
   | { op: 'write'; dest: string; content: string };
 
 /** A cgroup hierarchy to show inside the container (its cgroup namespace makes it the CT's own). */
+/** A file written inside the container (by the helper, resolved in its root). */
+export interface ContainerFile {
+  dest: string;
+  content: string;
+}
+
 export interface CgroupMount {
   /** directory under /sys/fs/cgroup, '' for a pure v2 host (mounted on /sys/fs/cgroup itself) */
   name: string;
@@ -27,8 +33,8 @@ export interface MountPlanInput {
   /** host file that becomes /dev/console (init's output goes there too) */
   consoleLog: string;
   hostname: string;
-  /** /etc/resolv.conf content, or null to keep the template's */
-  resolvConf?: string | null;
+  /** files berth writes into the container at every start (resolv.conf, network config) */
+  files?: readonly ContainerFile[];
 }
 
 /** Host-sensitive /proc entries: hidden entirely. */
@@ -86,7 +92,7 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     ...cgroupOps(input.cgroups),
     // systemd reads /etc/hostname at boot and would otherwise set the template's name
     { op: 'write', dest: '/etc/hostname', content: `${input.hostname}\n` },
-    ...(input.resolvConf ? [{ op: 'write', dest: '/etc/resolv.conf', content: input.resolvConf } as const] : []),
+    ...(input.files ?? []).map((f) => ({ op: 'write', dest: f.dest, content: f.content }) as const),
   ];
   return ops;
 }

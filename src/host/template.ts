@@ -196,6 +196,9 @@ const DEBIAN_TWEAKS = [
   'apt-get clean',
   'rm -rf /var/lib/apt/lists/*',
   ': > /etc/machine-id',
+  // the distro's own network manager: berth writes its units for venet0 and NETIF interfaces
+  // (/etc/systemd/network/10-berth-*.network), so restarting it inside keeps the addresses
+  'systemctl enable systemd-networkd.service',
 ].join('\n');
 
 const DEBIAN_PACKAGES = 'systemd-sysv,dbus,procps,iproute2,less,nano-tiny';

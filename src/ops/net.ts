@@ -2,6 +2,8 @@
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import { initKindFromLink } from '../core/lifecycle.ts';
+import type { ContainerFile } from '../core/mounts.ts';
 import {
   addressOps,
   hostIfName,
@@ -19,7 +21,9 @@ import {
   resolvConf,
   routedStartOps,
 } from '../core/net.ts';
+import { networkdFiles } from '../core/netconf.ts';
 import { bridgedStartOps } from '../core/netif.ts';
+import { initLink } from '../host/ct-tree.ts';
 import { runHelper } from '../host/helper.ts';
 import { ensureNftBase, hostNet, hostResolvers, nftElements } from '../host/net.ts';
 import { listCtIds, readCt, readGlobal, readState } from '../host/store.ts';
@@ -136,20 +140,37 @@ export function checkPortsFree(ctx: Ctx, id: CtId, fwds: PortFwd[]): void {
   }
 }
 
+/**
+ * Files written into the container at start: resolv.conf (when configured) and, for a systemd
+ * container, systemd-networkd units matching berth's interfaces.
+ */
+export function containerFilesFor(cfg: CtConfig, systemd: boolean): ContainerFile[] {
+  const resolv = resolvConfFor(cfg);
+  return [
+    ...(resolv ? [{ dest: '/etc/resolv.conf', content: resolv }] : []),
+    ...(systemd ? networkdFiles(cfg.ipAddr, cfg.netifs) : []),
+  ];
+}
+
+export function isSystemd(cfg: CtConfig): boolean {
+  return initKindFromLink(initLink(cfg.vePrivate)) === 'systemd';
+}
+
 /** The container's /etc/resolv.conf from its config, or null to keep the template's. */
 export function resolvConfFor(cfg: CtConfig): string | null {
   const inherit = cfg.nameservers.includes('inherit');
   return resolvConf(cfg.nameservers, cfg.searchDomains, inherit ? hostResolvers() : []);
 }
 
-/** Rewrites /etc/resolv.conf inside a running container (resolved in its root by the helper). */
-export function writeResolvConfLive(ctx: Ctx, pid: number, text: string): void {
-  const r = runHelper(
-    ctx.paths.helper,
-    ['--join', String(pid), '--unshare', 'mnt', '--write', '/etc/resolv.conf', text, '--status-fd', '3'],
-    { stdio: ['ignore', 'ignore', 'ignore'] },
-  );
+/** Writes files inside a running container (each resolved in its root by the helper). */
+export function writeFilesLive(ctx: Ctx, pid: number, files: ContainerFile[]): void {
+  if (files.length === 0) return;
+  const writes = files.flatMap((f) => ['--write', f.dest, f.content]);
+  const r = runHelper(ctx.paths.helper, ['--join', String(pid), '--unshare', 'mnt', ...writes, '--status-fd', '3'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
   if (r.exitCode !== 0) {
-    throw new BerthError('SYSTEM', `write /etc/resolv.conf: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
+    const what = files.map((f) => f.dest).join(', ');
+    throw new BerthError('SYSTEM', `write ${what}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
   }
 }

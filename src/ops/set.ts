@@ -5,6 +5,7 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
 import { formatIpList, formatPortFwd, ipChanges, parseIpList, portFwdChanges } from '../core/net.ts';
+import { networkdFiles } from '../core/netconf.ts';
 import { formatNetifs, type IfOptions, type NetIf, netifAdd, netifChange, validateIfName } from '../core/netif.ts';
 import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
 import { applyWrites } from '../host/cgroups.ts';
@@ -16,10 +17,11 @@ import {
   changeIpsLive,
   checkIpsFree,
   checkPortsFree,
+  isSystemd,
   nftFor,
   resolvConfFor,
   syncNft,
-  writeResolvConfLive,
+  writeFilesLive,
 } from './net.ts';
 import { cgroupDirsOf, mustExist, reconcile, withLock } from './runtime.ts';
 
@@ -92,11 +94,13 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       if (keys['HOSTNAME'] && now.pid !== null) setLiveHostname(ctx, now.pid, keys['HOSTNAME']);
       const resolv = resolvConfFor(next);
       if ((keys['NAMESERVER'] !== undefined || keys['SEARCHDOMAIN'] !== undefined) && resolv && now.pid !== null) {
-        writeResolvConfLive(ctx, now.pid, resolv);
+        writeFilesLive(ctx, now.pid, [{ dest: '/etc/resolv.conf', content: resolv }]);
       }
       if (now.pid !== null && now.state) {
         if (live.add.length || live.del.length) {
           changeIpsLive(ctx, next, now.pid, { had: liveNow, add: live.add, del: live.del });
+          // keep the distro's network config in step, or restarting networking inside undoes it
+          if (isSystemd(next)) writeFilesLive(ctx, now.pid, networkdFiles(live.next, ct.config.netifs));
         }
         const nft = nftFor(next, live.next);
         syncNft(ctx, `set ${id}`, now.state.nft ?? [], nft);

@@ -1,6 +1,5 @@
 // berth start: cgroups + limits, then the helper builds the container and execs its init.
-import { closeSync, existsSync, mkdirSync, openSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { startPlan } from '../core/container-plan.ts';
 import type { CtId } from '../core/ctid.ts';
 import { DEVICE_ALLOW } from '../core/devices.ts';
@@ -10,6 +9,7 @@ import { initKindFromLink, stopSignalFor } from '../core/lifecycle.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { applyWrites, containerCgroupMounts, createCgroups, procsFiles, setDeviceRules } from '../host/cgroups.ts';
+import { initLink } from '../host/ct-tree.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { isMounted } from '../host/mounts.ts';
 import { consoleLogPath } from '../host/paths.ts';
@@ -18,7 +18,7 @@ import type { StoredCt } from '../host/store.ts';
 import { writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
-import { nftFor, resolvConfFor, startNetArgs, syncNft } from './net.ts';
+import { containerFilesFor, nftFor, startNetArgs, syncNft } from './net.ts';
 import { cleanupRuntime, mustExist, reconcile, recordRunning, withLock } from './runtime.ts';
 
 /** Starts a stopped container; resolves once its init runs. */
@@ -36,15 +36,6 @@ export function startContainer(ctx: Ctx, id: CtId): Promise<number> {
   });
 }
 
-function initLink(privateDir: string): string | null {
-  for (const p of ['sbin/init', 'usr/sbin/init']) {
-    try {
-      return readlinkSync(join(privateDir, p));
-    } catch {}
-  }
-  return null;
-}
-
 /** The start itself; the caller holds the lock and has checked the container is stopped. */
 export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<number> {
   const cfg = ct.config;
@@ -54,7 +45,8 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     });
   }
   const layout = ctx.layout();
-  const stopSignal = stopSignalFor(initKindFromLink(initLink(cfg.vePrivate)));
+  const initKind = initKindFromLink(initLink(cfg.vePrivate));
+  const stopSignal = stopSignalFor(initKind);
   // The state file goes first: a berth killed from here on leaves a record that the next
   // command uses to adopt the container or tear down what was made.
   writeState(ctx.paths, id, {
@@ -83,7 +75,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       cgroupProcs: procsFiles(dirs),
       consoleLog,
       availableCaps: ownCapabilities(),
-      resolvConf: resolvConfFor(cfg),
+      files: containerFilesFor(cfg, initKind === 'systemd'),
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
     const hostBind = isMounted(cfg.veRoot) ? [] : ['--host-bind', cfg.vePrivate, cfg.veRoot];

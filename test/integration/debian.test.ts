@@ -29,11 +29,17 @@ function cachedDebian(): string | null {
 const tpl = ROOT_SKIP ? null : cachedDebian();
 const SKIP = ROOT_SKIP || (tpl ? false : 'debian-12 template could not be built (is the Debian mirror reachable?)');
 
-test('debian-12 boots systemd to running, shows its hostname, and stops cleanly', {
+const NS = `berth-it-deb-${process.pid}`;
+
+test('debian-12 boots systemd to running, keeps its routed address through a networkd restart, stops cleanly', {
   skip: SKIP,
   timeout: 300_000,
 }, async (t) => {
+  // berth runs in a network namespace that plays the host: the container gets a routed address
+  assert.equal(spawnSync('ip', ['netns', 'add', NS]).status, 0);
+  t.after(() => spawnSync('ip', ['netns', 'del', NS]));
   const s = sandbox(t);
+  s.wrap = ['nsenter', `--net=/run/netns/${NS}`];
   const dest = join(s.root, 'var/lib/berth/template/cache/debian-12.tar.zst');
   try {
     linkSync(tpl as string, dest);
@@ -41,6 +47,7 @@ test('debian-12 boots systemd to running, shows its hostname, and stops cleanly'
     copyFileSync(tpl as string, dest);
   }
   s.ok(['create', '500', '--ostemplate', 'debian-12', '--hostname', 'deb-test']);
+  s.ok(['set', '500', '--ipadd', '10.61.0.2', '--ipadd', 'fd00:61::2', '--save']);
   s.ok(['start', '500']);
   assert.equal(s.ok(['exec', '500', '--', 'cat', '/proc/1/comm']).trim(), 'systemd');
   let state = '';
@@ -56,6 +63,15 @@ test('debian-12 boots systemd to running, shows its hostname, and stops cleanly'
   assert.equal(state, 'running', `systemd is ${state}; failed units:\n${failed}`);
   assert.equal(s.ok(['exec', '500', '--', 'hostname']).trim(), 'deb-test');
   assert.equal(s.ok(['exec', '500', '--', 'cat', '/etc/hostname']).trim(), 'deb-test');
+  // the distro's network manager knows berth's interface: restarting it keeps the address
+  s.ok(['exec', '500', '--', 'systemctl', 'restart', 'systemd-networkd']);
+  await waitFor('networkd to configure venet0', () =>
+    /configured/.test(s.berth(['exec', '500', '--', 'networkctl', 'status', 'venet0']).out),
+  );
+  const addrs = s.ok(['exec', '500', '--', 'ip', 'addr', 'show', 'venet0']);
+  assert.match(addrs, /inet 10\.61\.0\.2\/32/);
+  assert.match(addrs, /inet6 fd00:61::2\/128/);
+  assert.match(s.ok(['exec', '500', '--', 'ip', 'route']), /default via 169\.254\.0\.1 dev venet0/);
   const started = Date.now();
   const stop = s.berth(['stop', '500']);
   assert.equal(stop.code, 0, stop.err);

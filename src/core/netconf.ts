@@ -1,0 +1,35 @@
+// The distro's own network config for the container's interfaces, so that restarting networking
+// inside (systemd-networkd on debian-12) keeps what berth set up instead of flushing it.
+import type { ContainerFile } from './mounts.ts';
+import { GATEWAY4, GATEWAY6, type IpAddr, VENET_IF } from './net.ts';
+import type { NetIf } from './netif.ts';
+
+const NETWORK_DIR = '/etc/systemd/network';
+const HEADER = '# written by berth at every start and on live changes: edit the container config instead\n';
+
+/** systemd-networkd units for venet0 (always, so a stale one never brings back old addresses) and each NETIF. */
+export function networkdFiles(ips: IpAddr[], netifs: NetIf[]): ContainerFile[] {
+  const venet = [
+    HEADER,
+    `[Match]\nName=${VENET_IF}\n`,
+    '[Network]',
+    'LinkLocalAddressing=ipv6',
+    'IPv6AcceptRA=no',
+    ...ips.map((i) => `Address=${i.addr}/${i.family === 4 ? 32 : 128}`),
+    '',
+    `[Route]\nGateway=${GATEWAY4}\nGatewayOnLink=yes\n`,
+    `[Route]\nGateway=${GATEWAY6}\nGatewayOnLink=yes`,
+  ].join('\n');
+  const files: ContainerFile[] = [{ dest: `${NETWORK_DIR}/10-berth-${VENET_IF}.network`, content: `${venet}\n` }];
+  for (const n of netifs) {
+    const lines = [HEADER, `[Match]\nName=${n.ifname}\n`, '[Network]'];
+    if (n.dhcp) lines.push('DHCP=yes');
+    else {
+      lines.push('IPv6AcceptRA=no', ...n.ips.map((ip) => `Address=${ip}`));
+      if (n.gw) lines.push(`Gateway=${n.gw}`);
+      if (n.gw6) lines.push(`Gateway=${n.gw6}`);
+    }
+    files.push({ dest: `${NETWORK_DIR}/10-berth-${n.ifname}.network`, content: `${lines.join('\n')}\n` });
+  }
+  return files;
+}
