@@ -36,9 +36,10 @@ test('debian-12 boots systemd to running, keeps its routed address through a net
   timeout: 300_000,
 }, async (t) => {
   // berth runs in a network namespace that plays the host: the container gets a routed address
+  // the sandbox first: its cleanup (stop, destroy) must run before the namespace goes
+  const s = sandbox(t);
   assert.equal(spawnSync('ip', ['netns', 'add', NS]).status, 0);
   t.after(() => spawnSync('ip', ['netns', 'del', NS]));
-  const s = sandbox(t);
   s.wrap = ['nsenter', `--net=/run/netns/${NS}`];
   const dest = join(s.root, 'var/lib/berth/template/cache/debian-12.tar.zst');
   try {

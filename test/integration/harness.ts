@@ -48,7 +48,9 @@ export class Sandbox {
 
   /** Starts berth without waiting (for SIGKILL tests). */
   spawn(args: string[]) {
-    return spawn(BERTH, ['--root', this.root, ...args], { stdio: 'ignore' });
+    // nsenter execs berth in place, so killing this pid kills berth itself
+    const [cmd = BERTH, ...pre] = [...this.wrap, BERTH];
+    return spawn(cmd, [...pre, '--root', this.root, ...args], { stdio: 'ignore' });
   }
 
   template(name = 'busybox'): void {

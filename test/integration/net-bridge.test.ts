@@ -16,10 +16,11 @@ const must = (cmd: string[]) => {
 };
 
 test('bridged interfaces: managed bridge, L2 reachability, stable MACs, errors', { skip: ROOT_SKIP }, (t) => {
+  // the sandbox first: its cleanup (stop, destroy) must run before the namespace goes
+  const s = sandbox(t);
   assert.equal(spawnSync('ip', ['netns', 'add', NS]).status, 0);
   t.after(() => spawnSync('ip', ['netns', 'del', NS]));
   must(['ip', 'link', 'set', 'lo', 'up']);
-  const s = sandbox(t);
   s.wrap = ['nsenter', `--net=/run/netns/${NS}`];
 
   s.ok(['net', 'create', 'br0', '--subnet', '10.89.0.0/24', '--subnet', 'fd00:89::/64']);

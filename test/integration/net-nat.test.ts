@@ -20,6 +20,8 @@ const skip =
   ROOT_SKIP || (spawnSync('nft', ['--version']).status !== 0 ? 'needs nft (apt-get install nftables)' : false);
 
 test('NAT and port forwards: masquerade to the internet, forwards in, conflicts refused', { skip }, async (t) => {
+  // the sandbox first: its cleanup (stop, destroy) must run before the namespace goes
+  const s = sandbox(t);
   for (const ns of [HOST, NET]) {
     assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
     t.after(() => spawnSync('ip', ['netns', 'del', ns]));
@@ -33,7 +35,6 @@ test('NAT and port forwards: masquerade to the internet, forwards in, conflicts 
   must(NET, ['ip', 'link', 'set', 'wan0', 'up']);
   must(HOST, ['ip', 'route', 'add', 'default', 'via', '198.51.100.2']);
 
-  const s = sandbox(t);
   s.wrap = ['nsenter', `--net=/run/netns/${HOST}`];
   mkdirSync(join(s.root, 'etc/berth'), { recursive: true });
   writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="none"\n');

@@ -20,6 +20,8 @@ const skip =
   ROOT_SKIP || (spawnSync('nft', ['--version']).status !== 0 ? 'needs nft (apt-get install nftables)' : false);
 
 test('routed networking: v4/v6 reachability, live changes, filtering, cleanup', { skip }, (t) => {
+  // the sandbox first: its cleanup (stop, destroy) must run before the namespace goes
+  const s = sandbox(t);
   assert.equal(spawnSync('ip', ['netns', 'add', NS]).status, 0);
   t.after(() => spawnSync('ip', ['netns', 'del', NS]));
   must(['ip', 'link', 'set', 'lo', 'up']);
@@ -29,7 +31,6 @@ test('routed networking: v4/v6 reachability, live changes, filtering, cleanup', 
   must(['ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up0p']);
   must(['ip', 'link', 'set', 'up0', 'up']);
 
-  const s = sandbox(t);
   s.wrap = ['nsenter', `--net=/run/netns/${NS}`];
   mkdirSync(join(s.root, 'etc/berth'), { recursive: true });
   writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="up0"\n');
