@@ -5,7 +5,11 @@
 //
 // berth's network part is measured as the paired difference between starting a container with
 // one IPv4 and one IPv6 address and starting the same container without any (which makes no
-// pair at all), each timed from berth's main() to its last trace mark (BERTH_TRACE). The naive sequence: netns add, veth add, move the peer, 2 addr add, 3 link up.
+// pair at all), each timed from berth's main() to its last trace mark (BERTH_TRACE). The naive
+// sequence: netns add, veth add, move the peer, 2 addr add, 3 link up. LXC's veth part (when
+// lxc-start is installed) is the paired difference of lxc-start with a routed veth and with no
+// network, on the same busybox rootfs. (A bridged LXC veth cannot run here: LXC looks bridges up
+// in /sys/class/net, which shows the namespace sysfs was mounted in, not the one it runs in.)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +56,48 @@ const gbps: Record<string, number> = {};
 const withNet: number[] = [];
 const without: number[] = [];
 const netPart: number[] = [];
+const lxcPart: number[] = [];
+const LXC = spawnSync('sh', ['-c', 'command -v lxc-start']).status === 0;
+const lxcPath = join(work, 'lxc');
+
+/**
+ * Two LXC containers on the busybox rootfs: l0 without network, l1 with LXC's routed veth
+ * (veth.mode = router: host routes to its addresses, the closest match to berth's venet pair).
+ */
+function setupLxc(): void {
+  const tarball = join(work, 'var/lib/berth/template/cache/busybox.tar.zst');
+  for (const [name, net] of [
+    ['l0', ['lxc.net.0.type = empty']],
+    [
+      'l1',
+      [
+        'lxc.net.0.type = veth',
+        'lxc.net.0.veth.mode = router',
+        'lxc.net.0.flags = up',
+        'lxc.net.0.name = eth0',
+        'lxc.net.0.ipv4.address = 10.253.0.2/32',
+        'lxc.net.0.ipv6.address = fd00:253::2/128',
+      ],
+    ],
+  ] as const) {
+    const rootfs = join(lxcPath, name, 'rootfs');
+    mkdirSync(rootfs, { recursive: true });
+    run(['tar', '--zstd', '-xpf', tarball, '-C', rootfs]);
+    const config = [
+      `lxc.uts.name = ${name}`,
+      `lxc.rootfs.path = dir:${rootfs}`,
+      ...net,
+      'lxc.init.cmd = /sbin/init',
+      'lxc.console.path = none',
+      'lxc.apparmor.profile = unconfined',
+      'lxc.mount.auto = proc:mixed sys:ro cgroup:mixed',
+      'lxc.tty.max = 0',
+      '',
+    ];
+    writeFileSync(join(lxcPath, name, 'config'), config.join('\n'));
+  }
+}
+const lxc = (cmd: string, name: string, ...args: string[]) => [...inNs, cmd, '-P', lxcPath, '-n', name, ...args];
 
 try {
   run(['ip', 'netns', 'add', NS]);
@@ -62,6 +108,7 @@ try {
   run(berth('create', 'n1'));
   run(berth('create', 'n0'));
   run(berth('set', 'n1', '--ipadd', '10.251.0.2', '--ipadd', 'fd00:251::2', '--save'));
+  if (LXC) setupLxc();
   for (let i = 0; i < ROUNDS; i++) {
     // the naive sequence, each command a process, as a shell script would do it
     const peer = `bnp${i}`;
@@ -88,9 +135,19 @@ try {
     netPart.push(b - a);
     run(berth('stop', '--fast', 'n0'));
     run(berth('stop', '--fast', 'n1'));
+    if (LXC) {
+      // LXC's network part: the same start with and without its veth, back to back
+      const l0 = run(lxc('lxc-start', 'l0', '-d'));
+      const l1 = run(lxc('lxc-start', 'l1', '-d'));
+      lxcPart.push(l1 - l0);
+      run(lxc('lxc-stop', 'l0', '-k'));
+      run(lxc('lxc-stop', 'l1', '-k'));
+    }
   }
   if (spawnSync('sh', ['-c', 'command -v iperf3']).status === 0) throughput();
 } finally {
+  for (const name of ['l0', 'l1'])
+    spawnSync('nsenter', [`--net=/run/netns/${NS}`, 'lxc-stop', '-P', lxcPath, '-n', name, '-k']);
   for (const ct of ['n0', 'n1', 'n2']) {
     spawnSync(berth('stop', '--fast', ct)[0] ?? '', berth('stop', '--fast', ct).slice(1));
     spawnSync(berth('destroy', ct)[0] ?? '', berth('destroy', ct).slice(1));
@@ -145,6 +202,10 @@ console.log(`naive ip sequence (8 commands)        ${n.toFixed(1)}`);
 console.log(`berth start, no address (main..done)  ${median(without).toFixed(1)}`);
 console.log(`berth start, 1 IPv4 + 1 IPv6          ${median(withNet).toFixed(1)}`);
 console.log(`berth network part (paired)           ${p.toFixed(1)}  = ${(p / n).toFixed(2)} of the naive sequence`);
+if (lxcPart.length) {
+  const l = median(lxcPart);
+  console.log(`LXC veth part (lxc-start paired)      ${l.toFixed(1)}  = ${(l / n).toFixed(2)} of the naive sequence`);
+}
 for (const [k, v] of Object.entries(gbps)) {
   const ratio = k === 'host loopback' ? '' : `  = ${(v / (gbps['host loopback'] ?? 1)).toFixed(2)} of loopback`;
   console.log(`iperf3 ${k.padEnd(31)} ${v.toFixed(2)} Gbit/s${ratio}`);

@@ -101,11 +101,20 @@ export function ensureNftBase(runDir: string): void {
   writeFileAtomic(marker, ns, 0o644, false);
 }
 
-/** Adds and removes a container's set and map elements in one transaction. */
-export function nftElements(runDir: string, script: string, what: string): void {
+/**
+ * Adds and removes a container's set and map elements in one transaction. Removing only never
+ * installs the table: where it is missing there is nothing to remove (a container stopped in
+ * another network namespace, or after the table was flushed).
+ */
+export function nftElements(runDir: string, script: string, what: string, adds: boolean): void {
   if (!script) return;
-  ensureNftBase(runDir);
-  nft(script, what);
+  if (adds) {
+    ensureNftBase(runDir);
+    nft(script, what);
+    return;
+  }
+  const r = spawnSync('nft', ['list', 'table', 'inet', 'berth'], { stdio: 'ignore' });
+  if (r.status === 0) nft(script, what);
 }
 
 /** The host's own resolvers (NAMESERVER="inherit"), without loopback stubs. */

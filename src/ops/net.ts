@@ -120,7 +120,7 @@ export function nftFor(cfg: CtConfig, ips: IpAddr[]): string[] {
 export function syncNft(ctx: Ctx, what: string, had: string[], want: string[]): void {
   const add = want.filter((e) => !had.includes(e));
   const del = had.filter((e) => !want.includes(e));
-  nftElements(ctx.paths.run, nftElementScript(add, del), what);
+  nftElements(ctx.paths.run, nftElementScript(add, del), what, add.length > 0);
 }
 
 /** Refuses port forwards that another container already has (exit 150). */
