@@ -43,7 +43,7 @@
 #define MAX_OPS 256
 #define MAX_LIST 64
 
-enum op_kind { OP_MOUNT, OP_BIND, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE };
+enum op_kind { OP_MOUNT, OP_BIND, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE, OP_BLOCK };
 
 struct op {
   enum op_kind kind;
@@ -221,6 +221,10 @@ static void parse_args(int argc, char **argv) {
       if (i + 2 >= argc) die_usage("--write needs DEST CONTENT");
       add_op(OP_WRITE, argv[i + 1], argv[i + 2], NULL, NULL);
       i += 2;
+    } else if (strcmp(a, "--block") == 0) { /* DEST CONTENT */
+      if (i + 2 >= argc) die_usage("--block needs DEST CONTENT");
+      add_op(OP_BLOCK, argv[i + 1], argv[i + 2], NULL, NULL);
+      i += 2;
     } else if (strcmp(a, "--net") == 0) { /* WHERE VERB A B C */
       if (i + 5 >= argc) die_usage("--net needs WHERE VERB A B C");
       if (!net_op_valid(argv[i + 1], argv[i + 2])) die_usage("bad --net %s %s", argv[i + 1], argv[i + 2]);
@@ -242,7 +246,7 @@ static void parse_args(int argc, char **argv) {
   if (!opt.join && !opt.rootfs) die_usage("start mode needs --rootfs");
   if (opt.join && opt.rootfs) die_usage("--join takes no --rootfs");
   for (int k = 0; opt.join && k < opt.n_ops; k++)
-    if (opt.ops[k].kind != OP_WRITE) die_usage("--join takes no mounts (only --write)");
+    if (opt.ops[k].kind != OP_WRITE && opt.ops[k].kind != OP_BLOCK) die_usage("--join takes no mounts (only --write, --block)");
 }
 
 /* ---- safe paths inside the container root --------------------------------------------------- */
@@ -362,6 +366,65 @@ static void remount_bind(int fd, unsigned long flags, const char *what) {
     die_errno("remount", "remount %s", what);
 }
 
+/*
+ * berth's block in a file the container also edits (/etc/hosts): BLOCK's first and last lines
+ * are its markers. The lines from the first marker to the next end marker are replaced by BLOCK,
+ * or BLOCK is appended; everything else in the file is kept as it was. Read and written
+ * resolved in the root, like every other path.
+ */
+static void write_block(const char *dest, const char *block) {
+  static char old[1 << 20], out[(1 << 20) + 65536];
+  size_t n = 0, blen = strlen(block);
+  const char *nl = strchr(block, '\n');
+  if (!nl || blen < 2 || blen > 60000 || block[blen - 1] != '\n') die_usage("--block content must be marker lines");
+  const char *last = block + blen - 1;
+  while (last > block && last[-1] != '\n') last--;
+  size_t first_len = (size_t)(nl - block) + 1, last_len = (size_t)(block + blen - last);
+  int fd = open_in_root(dest, O_RDONLY);
+  if (fd < 0 && errno != ENOENT) die_errno("write", "open %s", dest);
+  if (fd >= 0) {
+    ssize_t r;
+    while (n < sizeof old && (r = read(fd, old + n, sizeof old - n)) > 0) n += (size_t)r;
+    close(fd);
+    if (n == sizeof old) { /* never truncate what we could not read whole */
+      errno = EFBIG;
+      die_errno("write", "read %s", dest);
+    }
+  }
+  size_t o = 0, i = 0;
+  int done = 0;
+  while (i < n) {
+    const char *e = memchr(old + i, '\n', n - i);
+    size_t len = e ? (size_t)(e - (old + i)) + 1 : n - i;
+    if (!done && len == first_len && memcmp(old + i, block, len) == 0) {
+      size_t j = i + len; /* skip to the end marker, inclusive */
+      while (j < n) {
+        const char *e2 = memchr(old + j, '\n', n - j);
+        size_t l2 = e2 ? (size_t)(e2 - (old + j)) + 1 : n - j;
+        j += l2;
+        if (l2 == last_len && memcmp(old + j - l2, last, l2) == 0) break;
+      }
+      memcpy(out + o, block, blen);
+      o += blen;
+      i = j;
+      done = 1;
+      continue;
+    }
+    memcpy(out + o, old + i, len);
+    o += len;
+    i += len;
+  }
+  if (!done) {
+    if (o > 0 && out[o - 1] != '\n') out[o++] = '\n';
+    memcpy(out + o, block, blen);
+    o += blen;
+  }
+  fd = open_in_root(dest, O_WRONLY | O_TRUNC | O_NOCTTY | O_CREAT);
+  if (fd < 0) die_errno("write", "open %s", dest);
+  write_all(fd, out, o);
+  close(fd);
+}
+
 static void run_op(const struct op *o) {
   char data[1024];
   struct stat st;
@@ -430,6 +493,9 @@ static void run_op(const struct op *o) {
               data[0] ? data : NULL) < 0)
       die_errno("remount", "remount %s", o->a);
     close(fd);
+    return;
+  case OP_BLOCK: /* a=dest b=block: replace berth's block, or append it */
+    write_block(o->a, o->b);
     return;
   case OP_WRITE: /* a=dest b=content: resolved in the root, so a planted symlink stays inside */
     if (touch_in_root(o->a) < 0) die_errno("write", "create %s", o->a);
@@ -839,7 +905,7 @@ static int do_join(void) {
     if (nsfd[k] >= 0 && setns(nsfd[k], ns_clone_flags[k]) < 0)
       die_errno("setns", "join %s namespace of %d", ns_names[k], (int)opt.join);
   if (!opt.argv[0] && opt.n_net) return do_net_live();
-  if (!opt.argv[0] && opt.n_ops) { /* live file writes: setns(mnt) made "/" the container's root */
+  if (!opt.argv[0] && opt.n_ops) { /* live file edits: setns(mnt) made "/" the container's root */
     root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) die_errno("write", "open the container root");
     for (int k = 0; k < opt.n_ops; k++) run_op(&opt.ops[k]);

@@ -16,6 +16,8 @@ export interface HostFacts {
   availableCaps: bigint;
   /** written into the container at start: resolv.conf, the distro's network config */
   files?: readonly ContainerFile[];
+  /** berth's blocks in the container's own files: /etc/hosts */
+  blocks?: readonly ContainerFile[];
 }
 
 export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
@@ -28,6 +30,7 @@ export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
       consoleLog: facts.consoleLog,
       hostname: cfg.hostname,
       files: facts.files ?? [],
+      blocks: facts.blocks ?? [],
     }),
     hostname: cfg.hostname,
     caps: keptCapabilities(facts.availableCaps),

@@ -44,6 +44,8 @@ export function mountArgs(op: MountOp): string[] {
       return ['--mkdir', op.dest, op.mode];
     case 'write':
       return ['--write', op.dest, op.content];
+    case 'block':
+      return ['--block', op.dest, op.content];
   }
 }
 

@@ -9,7 +9,9 @@ export type MountOp =
   | { op: 'mask'; dest: string }
   | { op: 'symlink'; target: string; dest: string }
   | { op: 'mkdir'; dest: string; mode: string }
-  | { op: 'write'; dest: string; content: string };
+  | { op: 'write'; dest: string; content: string }
+  /** berth's marked block in a file the container also edits (helper --block) */
+  | { op: 'block'; dest: string; content: string };
 
 /** A cgroup hierarchy to show inside the container (its cgroup namespace makes it the CT's own). */
 /** A file written inside the container (by the helper, resolved in its root). */
@@ -35,6 +37,8 @@ export interface MountPlanInput {
   hostname: string;
   /** files berth writes into the container at every start (resolv.conf, network config) */
   files?: readonly ContainerFile[];
+  /** berth's blocks in files the container also edits (/etc/hosts) */
+  blocks?: readonly ContainerFile[];
 }
 
 /** Host-sensitive /proc entries: hidden entirely. */
@@ -93,6 +97,7 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     // systemd reads /etc/hostname at boot and would otherwise set the template's name
     { op: 'write', dest: '/etc/hostname', content: `${input.hostname}\n` },
     ...(input.files ?? []).map((f) => ({ op: 'write', dest: f.dest, content: f.content }) as const),
+    ...(input.blocks ?? []).map((f) => ({ op: 'block', dest: f.dest, content: f.content }) as const),
   ];
   return ops;
 }

@@ -33,3 +33,21 @@ export function networkdFiles(ips: IpAddr[], netifs: NetIf[]): ContainerFile[] {
   }
   return files;
 }
+
+export const HOSTS_BEGIN = "# berth begin: this container's name (from HOSTNAME, IP_ADDRESS, NETIF)";
+export const HOSTS_END = '# berth end';
+
+/**
+ * berth's block in /etc/hosts: the hostname on each of the container's own addresses, or on
+ * 127.0.1.1 (Debian's habit) when it has none, so the name always resolves inside.
+ */
+export function hostsBlock(hostname: string, ips: IpAddr[], netifs: NetIf[]): ContainerFile {
+  const short = hostname.split('.')[0] ?? hostname;
+  const names = short === hostname ? hostname : `${hostname} ${short}`;
+  const addrs = [
+    ...ips.map((i) => i.addr),
+    ...netifs.flatMap((n) => (n.dhcp ? [] : n.ips.map((ip) => ip.split('/')[0] ?? ip))),
+  ];
+  const lines = (addrs.length ? addrs : ['127.0.1.1']).map((a) => `${a} ${names}`);
+  return { dest: '/etc/hosts', content: `${[HOSTS_BEGIN, ...lines, HOSTS_END].join('\n')}\n` };
+}

@@ -162,15 +162,18 @@ export function resolvConfFor(cfg: CtConfig): string | null {
   return resolvConf(cfg.nameservers, cfg.searchDomains, inherit ? hostResolvers() : []);
 }
 
-/** Writes files inside a running container (each resolved in its root by the helper). */
-export function writeFilesLive(ctx: Ctx, pid: number, files: ContainerFile[]): void {
-  if (files.length === 0) return;
-  const writes = files.flatMap((f) => ['--write', f.dest, f.content]);
+/** Writes files (and berth's blocks in files) inside a running container, resolved in its root. */
+export function writeFilesLive(ctx: Ctx, pid: number, files: ContainerFile[], blocks: ContainerFile[] = []): void {
+  if (files.length === 0 && blocks.length === 0) return;
+  const writes = [
+    ...files.flatMap((f) => ['--write', f.dest, f.content]),
+    ...blocks.flatMap((f) => ['--block', f.dest, f.content]),
+  ];
   const r = runHelper(ctx.paths.helper, ['--join', String(pid), '--unshare', 'mnt', ...writes, '--status-fd', '3'], {
     stdio: ['ignore', 'ignore', 'ignore'],
   });
   if (r.exitCode !== 0) {
-    const what = files.map((f) => f.dest).join(', ');
+    const what = [...files, ...blocks].map((f) => f.dest).join(', ');
     throw new BerthError('SYSTEM', `write ${what}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
   }
 }

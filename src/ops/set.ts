@@ -5,7 +5,7 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
 import { formatIpList, formatPortFwd, ipChanges, parseIpList, portFwdChanges } from '../core/net.ts';
-import { networkdFiles } from '../core/netconf.ts';
+import { hostsBlock, networkdFiles } from '../core/netconf.ts';
 import { formatNetifs, type IfOptions, type NetIf, netifAdd, netifChange, validateIfName } from '../core/netif.ts';
 import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
 import { applyWrites } from '../host/cgroups.ts';
@@ -101,6 +101,9 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
           changeIpsLive(ctx, next, now.pid, { had: liveNow, add: live.add, del: live.del });
           // keep the distro's network config in step, or restarting networking inside undoes it
           if (isSystemd(next)) writeFilesLive(ctx, now.pid, networkdFiles(live.next, ct.config.netifs));
+        }
+        if (keys['HOSTNAME'] !== undefined || live.add.length || live.del.length) {
+          writeFilesLive(ctx, now.pid, [], [hostsBlock(next.hostname, live.next, ct.config.netifs)]);
         }
         const nft = nftFor(next, live.next);
         syncNft(ctx, `set ${id}`, now.state.nft ?? [], nft);

@@ -7,6 +7,7 @@ import { BerthError } from '../core/errors.ts';
 import { startArgs } from '../core/helper-args.ts';
 import { initKindFromLink, stopSignalFor } from '../core/lifecycle.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
+import { hostsBlock } from '../core/netconf.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { applyWrites, containerCgroupMounts, createCgroups, procsFiles, setDeviceRules } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
@@ -76,6 +77,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       consoleLog,
       availableCaps: ownCapabilities(),
       files: containerFilesFor(cfg, initKind === 'systemd'),
+      blocks: [hostsBlock(cfg.hostname, cfg.ipAddr, cfg.netifs)],
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
     const hostBind = isMounted(cfg.veRoot) ? [] : ['--host-bind', cfg.vePrivate, cfg.veRoot];

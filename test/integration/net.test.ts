@@ -116,6 +116,18 @@ test('routed networking: v4/v6 reachability, live changes, filtering, cleanup', 
     s.ok(['exec', 'b', '--', 'grep', '-v', '^#', '/etc/resolv.conf']),
     'search example.com\nnameserver 192.0.2.53\n',
   );
+  // /etc/hosts: berth's block names the container on its addresses; the rest is kept
+  const hosts = s.ok(['exec', 'b', '--', 'cat', '/etc/hosts']);
+  assert.match(hosts, /# berth begin[^\n]*\n10\.250\.1\.3 b\nfd00:250:1::3 b\n# berth end\n/);
+  assert.match(hosts, /127\.0\.0\.1\s+localhost/, "the template's lines are kept");
+  s.ok(['exec', 'b', '--', 'sh', '-c', 'echo "192.0.2.99 mine" >> /etc/hosts']);
+  s.ok(['set', 'b', '--hostname', 'b2', '--ipadd', '10.250.1.4']);
+  const hosts2 = s.ok(['exec', 'b', '--', 'cat', '/etc/hosts']);
+  assert.match(hosts2, /10\.250\.1\.3 b2\nfd00:250:1::3 b2\n10\.250\.1\.4 b2\n# berth end/);
+  assert.match(hosts2, /192\.0\.2\.99 mine/, "the container's own line is kept");
+  assert.equal(hosts2.match(/# berth begin/g)?.length, 1, 'one block');
+  s.ok(['set', 'b', '--ipdel', '10.250.1.4']);
+
   const canary = `/tmp/berth-canary-${process.pid}`;
   s.ok(['exec', 'b', '--', 'ln', '-sf', canary, '/etc/resolv.conf']);
   s.ok(['set', 'b', '--nameserver', '2001:db8::53']);
