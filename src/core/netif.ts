@@ -235,3 +235,18 @@ export function bridgeAddr(cidr: string): string {
   const h = n + 1;
   return `${[24, 16, 8, 0].map((s) => Math.floor(h / 2 ** s) % 256).join('.')}/${len}`;
 }
+
+/**
+ * Live interface changes on a running container: a removed interface's pair is deleted, an
+ * added one made; a changed one is made again (a pair is cheap, and a few milliseconds of
+ * outage on the interface being reconfigured is what an admin expects).
+ */
+export function netifLiveOps(old: NetIf[], next: NetIf[], managed: Bridge[]): NetOp[] {
+  const key = (n: NetIf) => JSON.stringify(n);
+  const gone = old.filter((o) => !next.some((n) => key(n) === key(o)));
+  const made = next.filter((n) => !old.some((o) => key(o) === key(n)));
+  const del = gone.map((o): NetOp => ['host', 'link-del', o.hostIfname, '-', '-']);
+  if (made.length === 0) return del;
+  const needed = managed.filter((b) => made.some((n) => n.bridge === b.name));
+  return [...del, ...bridgedStartOps(made, needed)];
+}

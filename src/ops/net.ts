@@ -22,7 +22,7 @@ import {
   routedStartOps,
 } from '../core/net.ts';
 import { networkdFiles } from '../core/netconf.ts';
-import { bridgedStartOps } from '../core/netif.ts';
+import { bridgedStartOps, type NetIf, netifLiveOps } from '../core/netif.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { runHelper } from '../host/helper.ts';
 import { ensureNftBase, hostNet, hostResolvers, nftElements } from '../host/net.ts';
@@ -176,4 +176,14 @@ export function writeFilesLive(ctx: Ctx, pid: number, files: ContainerFile[], bl
     const what = [...files, ...blocks].map((f) => f.dest).join(', ');
     throw new BerthError('SYSTEM', `write ${what}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
   }
+}
+
+/** Bridged interface changes on a running container (the saved NETIF is the running one). */
+export function changeNetifsLive(ctx: Ctx, id: CtId, pid: number, old: NetIf[], next: NetIf[]): void {
+  const managed = bridgesFor(
+    ctx,
+    id,
+    next.map((n) => n.bridge),
+  );
+  runNet(ctx, `set ${id}`, netifLiveOps(old, next, managed), pid);
 }

@@ -15,6 +15,7 @@ import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import {
   changeIpsLive,
+  changeNetifsLive,
   checkIpsFree,
   checkPortsFree,
   isSystemd,
@@ -52,7 +53,7 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
   const fwdChange = Boolean(opts.portfwd?.length || fwdDel.length);
   if (ifChange && !save) {
     throw new BerthError('BAD_SYNTAX', `set ${id}: interface changes need --save`, {
-      hint: 'they take effect at the next start: berth set ... --save && berth restart CTID',
+      hint: 'with --save they apply to a running container at once and are kept for the next start',
     });
   }
   if (Object.keys(keys).length === 0 && !ipsChange && !fwdChange && !ifChange) {
@@ -81,10 +82,8 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       checkPortsFree(ctx, id, fwds);
       keys['PORTFWD'] = fwds.map(formatPortFwd).join(' ');
     }
-    if (ifChange) {
-      keys['NETIF'] = formatNetifs(changeNetifs(id, ct.config.netifs, opts, randomBytes));
-      if (running) ctx.log(`${id}: interface changes take effect at the next start`);
-    }
+    const netifs = ifChange ? changeNetifs(id, ct.config.netifs, opts, randomBytes) : ct.config.netifs;
+    if (ifChange) keys['NETIF'] = formatNetifs(netifs);
     const file = setKeys(ct.file, keys);
     const next = ctConfigFrom(id, toRecord(file), readGlobal(ctx.paths));
     if (running) {
@@ -102,8 +101,12 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
           // keep the distro's network config in step, or restarting networking inside undoes it
           if (isSystemd(next)) writeFilesLive(ctx, now.pid, networkdFiles(live.next, ct.config.netifs));
         }
-        if (keys['HOSTNAME'] !== undefined || live.add.length || live.del.length) {
-          writeFilesLive(ctx, now.pid, [], [hostsBlock(next.hostname, live.next, ct.config.netifs)]);
+        if (ifChange) {
+          changeNetifsLive(ctx, id, now.pid, ct.config.netifs, netifs);
+          if (isSystemd(next)) writeFilesLive(ctx, now.pid, networkdFiles(live.next, netifs));
+        }
+        if (keys['HOSTNAME'] !== undefined || live.add.length || live.del.length || ifChange) {
+          writeFilesLive(ctx, now.pid, [], [hostsBlock(next.hostname, live.next, netifs)]);
         }
         const nft = nftFor(next, live.next);
         syncNft(ctx, `set ${id}`, now.state.nft ?? [], nft);

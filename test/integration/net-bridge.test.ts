@@ -77,6 +77,14 @@ test('bridged interfaces: managed bridge, L2 reachability, stable MACs, errors',
   assert.equal(s.ok(['exec', 'x', '--', 'cat', '/sys/class/net/eth0/address']).trim(), xMac);
   assert.equal(s.ok(['exec', 'y', '--', 'cat', '/sys/class/net/eth0/address']).trim(), '02:00:5e:00:89:03');
   assert.match(must(['ip', 'link', 'show', 'vethx.0']), /master br0/);
+  // live (with --save): a new interface on a running container, changed, then removed
+  s.ok(['set', 'x', '--netif_add', 'eth1,,,,br0', '--save']);
+  s.ok(['set', 'x', '--ifname', 'eth1', '--ipadd', '10.89.0.12/24', '--save']);
+  assert.equal(ping('y', '10.89.0.12').code, 0, 'live interface reachable');
+  assert.match(s.ok(['exec', 'x', '--', 'cat', '/etc/hosts']), /10\.89\.0\.12 x/);
+  s.ok(['set', 'x', '--netif_del', 'eth1', '--save']);
+  assert.equal(s.ok(['exec', 'x', '--', 'ls', '/sys/class/net']).trim().split(/\s+/).join(' '), 'eth0 lo');
+  assert.equal(ping('y', '10.89.0.2').code, 0, 'eth0 untouched');
   s.ok(['restart', 'x']);
   assert.equal(s.ok(['exec', 'x', '--', 'cat', '/sys/class/net/eth0/address']).trim(), xMac, 'same MAC after restart');
 

@@ -32,8 +32,8 @@ export const command: Command = {
   --ifname IFNAME    the bridged interface that these change: --mac MAC, --host_ifname NAME,
                      --host_mac MAC, --bridge BRIDGE, --ipadd A/LEN, --ipdel A/LEN|all,
                      --gw IP, --gw6 IP, --dhcp yes|no (then berth sets no address: the
-                     container's own DHCP client does). Interface changes need --save and
-                     take effect at the next start.
+                     container's own DHCP client does). Interface changes need --save; on
+                     a running container they apply at once.
   --nat on|off       masquerade the private addresses (10/8, 172.16/12, 192.168/16,
                      100.64/10, fc00::/7) when they leave the host (NAT)
   --portfwd tcp|udp:HOSTPORT:CTPORT[:HOSTIP]

@@ -8,8 +8,10 @@ import {
   defaultHostIfname,
   formatNetifs,
   macFrom,
+  type NetIf,
   netifAdd,
   netifChange,
+  netifLiveOps,
   parseNetifs,
 } from '../../../src/core/netif.ts';
 
@@ -73,4 +75,18 @@ test('start plan: host end on the bridge, MACs, addresses, gateways; DHCP sets n
   ]);
   const dhcp = bridgedStartOps([{ ...n, dhcp: true }], []).map((o) => o[1]);
   assert.ok(!dhcp.includes('addr') && !dhcp.includes('route'));
+});
+
+test('live changes: delete the gone, make the new, remake the changed', () => {
+  const a = netifAdd('101', [], 'eth0,,,,br0', rnd);
+  const b = netifAdd('101', [a], 'eth1', rnd);
+  const ops = (o: NetIf[], n: NetIf[]) =>
+    netifLiveOps(o, n, [{ name: 'br0', addrs: [] }]).map((x) => `${x[0]} ${x[1]} ${x[2]}`);
+  assert.deepEqual(ops([a], [a]), []);
+  assert.deepEqual(ops([a, b], [a]), ['host link-del veth101.1']);
+  const added = ops([a], [a, b]);
+  assert.ok(added.includes('host veth veth101.1') && !added.includes('host bridge br0'), added.join('\n'));
+  const changed = ops([a], [{ ...a, ips: ['10.89.0.2/24'] }]);
+  assert.deepEqual(changed.slice(0, 3), ['host link-del veth101.0', 'host bridge br0', 'host up br0']);
+  assert.ok(changed.includes('ct addr eth0'));
 });
