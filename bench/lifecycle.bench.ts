@@ -3,11 +3,13 @@
 // bench/results/. The floor is measured right before each berth call and berth-floor is the
 // median of those paired differences: Node's own start-up time on the development VMs is
 // bimodal (about 80 or 125 ms, at random), which makes a difference of two medians jump by
-// ±40 ms between runs while the paired median stays put. Needs root, crun and lxc (apt-get install crun lxc). Not part of the tests.
+// ±40 ms between runs while the paired median stays put. Needs root, crun and lxc
+// (apt-get install crun lxc). Not part of the tests.
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './stats.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const BERTH = join(REPO, 'bin/berth');
@@ -32,12 +34,6 @@ function sh(cmd: string, args: string[], check = true): number {
 function need(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-};
 
 if (process.getuid?.() !== 0) throw new Error('run as root');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-'));

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './stats.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const BERTH = join(REPO, 'bin/berth');
@@ -40,12 +41,6 @@ function traced(cmd: string[]): number {
   const marks = [...r.stderr.matchAll(/^berth-trace: ([\d.]+) /gm)].map((m) => Number(m[1]));
   return (marks.at(-1) ?? 0) - (marks[0] ?? 0);
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-};
 
 if (process.getuid?.() !== 0) throw new Error('run as root');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-net-'));

@@ -48,16 +48,21 @@ export function startNetArgs(ctx: Ctx, cfg: CtConfig): string[] {
   return netArgs([...routedStartOps(cfg.id, cfg.ipAddr, host), ...bridged]);
 }
 
-/** Refuses addresses that another container already has (exit 78), checking every config. */
-export function checkIpsFree(ctx: Ctx, id: CtId, ips: IpAddr[]): void {
-  if (ips.length === 0) return;
-  const others = listCtIds(ctx.paths)
+/** Every other container's config, with the addresses it has now when it runs. */
+function otherContainers(ctx: Ctx, id: CtId): Array<{ id: CtId; cfg: CtConfig; liveIps: IpAddr[] }> {
+  return listCtIds(ctx.paths)
     .filter((o) => o !== id)
     .flatMap((o) => {
       const ct = readCt(ctx.paths, o);
       const live = readState(ctx.paths, o)?.ips ?? [];
-      return ct ? [{ id: o, ips: [...ct.config.ipAddr, ...parseIpList(live.join(' '))] }] : [];
+      return ct ? [{ id: o, cfg: ct.config, liveIps: parseIpList(live.join(' ')) }] : [];
     });
+}
+
+/** Refuses addresses that another container already has, saved or live (exit 78). */
+export function checkIpsFree(ctx: Ctx, id: CtId, ips: IpAddr[]): void {
+  if (ips.length === 0) return;
+  const others = otherContainers(ctx, id).map((o) => ({ id: o.id, ips: [...o.cfg.ipAddr, ...o.liveIps] }));
   const hit = ipConflict(ips, others);
   if (hit) {
     throw new BerthError('IP_IN_USE', `IP address ${hit.addr} is already used by container ${hit.id}`, {
@@ -126,12 +131,7 @@ export function syncNft(ctx: Ctx, what: string, had: string[], want: string[]): 
 /** Refuses port forwards that another container already has (exit 150). */
 export function checkPortsFree(ctx: Ctx, id: CtId, fwds: PortFwd[]): void {
   if (fwds.length === 0) return;
-  const others = listCtIds(ctx.paths)
-    .filter((o) => o !== id)
-    .flatMap((o) => {
-      const ct = readCt(ctx.paths, o);
-      return ct ? [{ id: o, fwds: ct.config.portFwd }] : [];
-    });
+  const others = otherContainers(ctx, id).map((o) => ({ id: o.id, fwds: o.cfg.portFwd }));
   const hit = portConflict(fwds, others);
   if (hit) {
     throw new BerthError('PORT_IN_USE', `port forward ${hit.spec} collides with one of container ${hit.id}`, {

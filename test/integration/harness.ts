@@ -118,3 +118,12 @@ export async function waitFor(what: string, fn: () => boolean, timeoutMs = 10_00
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Starts berth with args and SIGKILLs it after ms (crash tests). */
+export async function killAfter(s: Sandbox, args: string[], ms: number): Promise<void> {
+  const child = s.spawn(args);
+  const exited = new Promise((r) => child.once('exit', r));
+  await new Promise((r) => setTimeout(r, ms));
+  child.kill('SIGKILL');
+  await exited;
+}

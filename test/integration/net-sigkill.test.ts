@@ -6,21 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
+import { killAfter, ROOT_SKIP, sandbox } from './harness.ts';
 
 const NS = `berth-it-netkill-${process.pid}`;
 const DELAYS_MS = [10, 30, 50, 70, 90, 110, 140, 180, 240];
 const inNs = (cmd: string[]) => spawnSync('nsenter', [`--net=/run/netns/${NS}`, ...cmd], { encoding: 'utf8' });
 const skip =
   ROOT_SKIP || (spawnSync('nft', ['--version']).status !== 0 ? 'needs nft (apt-get install nftables)' : false);
-
-async function killAfter(s: Sandbox, args: string[], ms: number): Promise<void> {
-  const child = s.spawn(args);
-  const exited = new Promise((r) => child.once('exit', r));
-  await new Promise((r) => setTimeout(r, ms));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 /** What the container left in the host's network, once it is stopped. */
 function leftovers(): string[] {

@@ -2,17 +2,9 @@
 // a truthful status, can start or destroy the container, and nothing is left running or mounted.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
+import { killAfter, ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
 
 const DELAYS_MS = [0, 20, 40, 60, 80, 100, 120, 140, 170, 200, 250, 300];
-
-async function killAfter(s: Sandbox, args: string[], ms: number): Promise<void> {
-  const child = s.spawn(args);
-  const exited = new Promise((r) => child.once('exit', r));
-  await new Promise((r) => setTimeout(r, ms));
-  child.kill('SIGKILL');
-  await exited;
-}
 
 /** status must agree with the facts: running iff `exec true` works. */
 function assertTruthful(s: Sandbox, id: string, where: string): string {
