@@ -48,6 +48,8 @@ const inNs = ['nsenter', `--net=/run/netns/${NS}`];
 const berth = (...args: string[]) => [...inNs, BERTH, '--root', work, ...args];
 const naive: number[] = [];
 const gbps: Record<string, number> = {};
+const ratios: Record<string, number> = {};
+const THROUGHPUT_ROUNDS = Number(process.env['THROUGHPUT_ROUNDS'] ?? 7);
 const withNet: number[] = [];
 const without: number[] = [];
 const netPart: number[] = [];
@@ -152,8 +154,8 @@ try {
 }
 
 /**
- * TCP throughput with iperf3 (median of 3 runs of 2 s each, interleaved): host loopback, container to container, container to
- * host. iperf3 runs from the host in the container's network namespace (nsenter --net): the
+ * TCP throughput with iperf3, THROUGHPUT_ROUNDS (7) interleaved rounds of 2 s runs: host
+ * loopback, container to container, container to host. iperf3 runs from the host in the container's network namespace (nsenter --net): the
  * kernel path of the packets is the container's, and the busybox template has no iperf3.
  */
 function throughput(): void {
@@ -177,7 +179,7 @@ function throughput(): void {
     return (JSON.parse(r.stdout).end.sum_received.bits_per_second as number) / 1e9;
   };
   const runs: Record<string, number[]> = {};
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < THROUGHPUT_ROUNDS; i++) {
     for (const [k, server, client, dst] of [
       ['host loopback', inNs, inNs, '127.0.0.1'],
       ['container to container', netOf('n1'), netOf('n2'), '10.251.0.2'],
@@ -188,6 +190,12 @@ function throughput(): void {
     }
   }
   for (const [k, v] of Object.entries(runs)) gbps[k] = median(v);
+  // each round's ratio to the loopback run just before it: the VM's slow and fast spells
+  // move both numbers of a round together
+  const lo = runs['host loopback'] ?? [];
+  for (const k of ['container to container', 'container to host']) {
+    ratios[k] = median((runs[k] ?? []).map((v, i) => v / (lo[i] ?? v)));
+  }
 }
 
 const n = median(naive);
@@ -202,6 +210,6 @@ if (lxcPart.length) {
   console.log(`LXC veth part (lxc-start paired)      ${l.toFixed(1)}  = ${(l / n).toFixed(2)} of the naive sequence`);
 }
 for (const [k, v] of Object.entries(gbps)) {
-  const ratio = k === 'host loopback' ? '' : `  = ${(v / (gbps['host loopback'] ?? 1)).toFixed(2)} of loopback`;
+  const ratio = ratios[k] === undefined ? '' : `  = ${ratios[k].toFixed(2)} of loopback (median of paired ratios)`;
   console.log(`iperf3 ${k.padEnd(31)} ${v.toFixed(2)} Gbit/s${ratio}`);
 }
