@@ -2,15 +2,10 @@
 
 import type { CtId } from './ctid.ts';
 import { BerthError } from './errors.ts';
-import {
-  type IpAddr,
-  type PortFwd,
-  parseIpList,
-  parseNameserverList,
-  parsePortFwdList,
-  parseSearchDomain,
-} from './net.ts';
+import { type PortFwd, parsePortFwdList } from './nat.ts';
+import { type IpAddr, parseIpList } from './net.ts';
 import { type NetIf, parseNetifs } from './netif.ts';
+import { parseNameserverList, parseSearchDomain } from './resolv.ts';
 import { parseSize } from './size.ts';
 
 export interface Resources {

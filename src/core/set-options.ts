@@ -2,7 +2,7 @@
 
 import { parseCpulimit, parseCpus, parseCpuunits, parseNumproc, parseRam, validateHostname } from './ct-config.ts';
 import { BerthError } from './errors.ts';
-import { parseNameserverList, parseSearchDomain } from './net.ts';
+import { parseNameserverList, parseSearchDomain } from './resolv.ts';
 import { formatSize } from './size.ts';
 
 export interface SetOptions {

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
-import { HOST_IF_PREFIX, type HostNet, type IpAddr, neededSysctls, resolversOf } from '../core/net.ts';
+import { HOST_IF_PREFIX, type HostNet, type IpAddr, neededSysctls } from '../core/net.ts';
+import { resolversOf } from '../core/resolv.ts';
 import { readIfExists, writeFileAtomic } from './fs-util.ts';
 import { nsId } from './proc.ts';
 

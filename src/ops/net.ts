@@ -4,6 +4,7 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { initKindFromLink } from '../core/lifecycle.ts';
 import type { ContainerFile } from '../core/mounts.ts';
+import { nftElementScript, nftElements as nftElementsOf, type PortFwd, portConflict } from '../core/nat.ts';
 import {
   addressOps,
   hostIfName,
@@ -11,18 +12,14 @@ import {
   ipConflict,
   type NetOp,
   netArgs,
-  nftElementScript,
-  nftElements as nftElementsOf,
-  type PortFwd,
   pairOps,
   parseIpList,
-  portConflict,
   removeAddressOps,
-  resolvConf,
   routedStartOps,
 } from '../core/net.ts';
 import { networkdFiles } from '../core/netconf.ts';
 import { bridgedStartOps, type NetIf, netifLiveOps } from '../core/netif.ts';
+import { resolvConf } from '../core/resolv.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { runHelper } from '../host/helper.ts';
 import { ensureNftBase, hostNet, hostResolvers, nftElements } from '../host/net.ts';

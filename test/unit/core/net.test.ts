@@ -4,18 +4,20 @@ import { test } from 'node:test';
 import { BerthError } from '../../../src/core/errors.ts';
 import {
   formatPortFwd,
-  hostIfName,
-  ipChanges,
-  ipConflict,
-  netArgs,
   nftElementScript,
   nftElements,
-  parseIp,
-  parseIpList,
   parsePortFwd,
   parsePortFwdList,
   portFwdChanges,
   portsCollide,
+} from '../../../src/core/nat.ts';
+import {
+  hostIfName,
+  ipChanges,
+  ipConflict,
+  netArgs,
+  parseIp,
+  parseIpList,
   routedStartOps,
 } from '../../../src/core/net.ts';
 
