@@ -165,6 +165,8 @@ export interface HostNet {
   neighbourDevs: string[];
   /** sysctls to turn on first (only those that are off: TS reads them) */
   enable: string[];
+  /** IPv6 works in this kernel (false with ipv6.disable=1): the pair then has no IPv6 part */
+  ipv6: boolean;
 }
 
 /** Host routes, proxy entries and the container's addresses for IPS (live add, or start). */
@@ -206,12 +208,12 @@ export function pairOps(id: string, host: HostNet): NetOp[] {
     ['host', 'sysctl', `ipv4/conf/${hostIf}/rp_filter`, '1', '-'],
     ['host', 'up', hostIf, '-', '-'],
     ['host', 'addr', hostIf, `${GATEWAY4}/32`, '-'],
-    ['host', 'addr', hostIf, `${GATEWAY6}/64`, '-'],
+    ...(host.ipv6 ? [['host', 'addr', hostIf, `${GATEWAY6}/64`, '-'] as NetOp] : []),
     ['ct', 'up', 'lo', '-', '-'],
-    ['ct', 'sysctl', `ipv6/conf/${VENET_IF}/accept_ra`, '0', '-'],
+    ...(host.ipv6 ? [['ct', 'sysctl', `ipv6/conf/${VENET_IF}/accept_ra`, '0', '-'] as NetOp] : []),
     ['ct', 'up', VENET_IF, '-', '-'],
     ['ct', 'route', '0.0.0.0/0', VENET_IF, GATEWAY4],
-    ['ct', 'route', '::/0', VENET_IF, GATEWAY6],
+    ...(host.ipv6 ? [['ct', 'route', '::/0', VENET_IF, GATEWAY6] as NetOp] : []),
   ];
 }
 

@@ -38,7 +38,14 @@ export function hostNet(setting: string, ips: IpAddr[], log: (m: string) => void
   const devs = neighbourDevs(setting);
   const enable = neededSysctls(ips, devs).filter((p) => existsSync(join('/proc/sys/net', p)) && !sysctlOn(p));
   for (const p of enable) log(`enabling net.${p.replaceAll('/', '.')} = 1 (routed container addresses)`);
-  return { neighbourDevs: devs, enable };
+  const ipv6 = existsSync('/proc/net/if_inet6');
+  const v6 = ips.find((i) => i.family === 6);
+  if (v6 && !ipv6) {
+    throw new BerthError('BAD_IP', `IPv6 address ${v6.addr}: IPv6 is disabled on this host`, {
+      hint: 'remove it (--ipdel) or boot without ipv6.disable=1',
+    });
+  }
+  return { neighbourDevs: devs, enable, ipv6 };
 }
 
 /**

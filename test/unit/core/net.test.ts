@@ -115,11 +115,16 @@ test('host interface names fit IFNAMSIZ', () => {
 });
 
 test('start plan: nothing without addresses; pair, gateways, routes and proxies with them', () => {
-  assert.deepEqual(routedStartOps('101', [], { neighbourDevs: [], enable: [] }), []);
+  assert.deepEqual(routedStartOps('101', [], { neighbourDevs: [], enable: [], ipv6: true }), []);
+  const v4only = netArgs(
+    routedStartOps('101', parseIpList('192.0.2.5'), { neighbourDevs: [], enable: [], ipv6: false }),
+  );
+  assert.ok(!v4only.join(' ').includes('fe80::1') && !v4only.join(' ').includes('::/0'), 'no IPv6 part without IPv6');
   const args = netArgs(
     routedStartOps('101', parseIpList('192.0.2.5 2001:db8::5'), {
       neighbourDevs: ['eth0'],
       enable: ['ipv4/ip_forward'],
+      ipv6: true,
     }),
   ).join(' ');
   assert.equal(
