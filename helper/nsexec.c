@@ -397,16 +397,19 @@ static void write_block(const char *dest, const char *block) {
     const char *e = memchr(old + i, '\n', n - i);
     size_t len = e ? (size_t)(e - (old + i)) + 1 : n - i;
     if (!done && len == first_len && memcmp(old + i, block, len) == 0) {
-      size_t j = i + len; /* skip to the end marker, inclusive */
+      size_t j = i + len, end = i + len; /* skip to the end marker, inclusive */
       while (j < n) {
         const char *e2 = memchr(old + j, '\n', n - j);
         size_t l2 = e2 ? (size_t)(e2 - (old + j)) + 1 : n - j;
         j += l2;
-        if (l2 == last_len && memcmp(old + j - l2, last, l2) == 0) break;
+        if (l2 == last_len && memcmp(old + j - l2, last, l2) == 0) {
+          end = j;
+          break;
+        }
       }
       memcpy(out + o, block, blen);
       o += blen;
-      i = j;
+      i = end; /* without an end marker only the begin line goes: nothing of theirs is lost */
       done = 1;
       continue;
     }

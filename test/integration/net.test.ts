@@ -127,6 +127,19 @@ test('routed networking: v4/v6 reachability, live changes, filtering, cleanup', 
   assert.match(hosts2, /192\.0\.2\.99 mine/, "the container's own line is kept");
   assert.equal(hosts2.match(/# berth begin/g)?.length, 1, 'one block');
   s.ok(['set', 'b', '--ipdel', '10.250.1.4']);
+  // a block whose end line the container deleted: only the begin line is replaced
+  s.ok([
+    'exec',
+    'b',
+    '--',
+    'sh',
+    '-c',
+    "sed -i '/^# berth end$/d' /etc/hosts && echo '192.0.2.98 after' >> /etc/hosts",
+  ]);
+  s.ok(['set', 'b', '--hostname', 'b3']);
+  const hosts3 = s.ok(['exec', 'b', '--', 'cat', '/etc/hosts']);
+  assert.match(hosts3, /192\.0\.2\.98 after/, 'lines after an unterminated block are kept');
+  assert.equal(hosts3.match(/# berth begin/g)?.length, 1, 'still one block');
 
   const canary = `/tmp/berth-canary-${process.pid}`;
   s.ok(['exec', 'b', '--', 'ln', '-sf', canary, '/etc/resolv.conf']);
