@@ -91,10 +91,6 @@ function formatV6(g: number[]): string {
  * link-local (the venet gateways live there).
  */
 export function parseIp(raw: string): IpAddr {
-  return containerAddress(raw);
-}
-
-function containerAddress(raw: string): IpAddr {
   const [host = '', prefix, extra] = raw.trim().split('/');
   if (extra !== undefined) throw badIp(raw, 'more than one "/"');
   const v4 = parseV4(host);

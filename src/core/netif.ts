@@ -4,7 +4,7 @@
 // interfaces (vzctl's keys, plus the addressing ones Proxmox users know).
 import { BerthError } from './errors.ts';
 import { fnv1a } from './hash.ts';
-import { IFNAME_MAX, type NetOp } from './net.ts';
+import { IFNAME_MAX, type NetOp, parseUnicast } from './net.ts';
 
 export interface NetIf {
   ifname: string;
@@ -47,28 +47,27 @@ export function macFrom(bytes: Uint8Array): string {
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
-/** An address with its prefix length, any unicast (the bridge's subnet decides what is valid). */
+/** An address with its prefix length, any unicast (the bridge's subnet decides what is valid), canonical. */
 export function parseCidr(raw: string): string {
   const [ip = '', len, extra] = raw.split('/');
-  const v6 = ip.includes(':');
-  const max = v6 ? 128 : 32;
-  const ok =
-    extra === undefined &&
-    len !== undefined &&
-    /^\d{1,3}$/.test(len) &&
-    Number(len) <= max &&
-    (v6 ? /^[0-9a-fA-F:]+$/.test(ip) && ip.split('::').length <= 2 : /^(\d{1,3}\.){3}\d{1,3}$/.test(ip)) &&
-    (v6 || ip.split('.').every((p) => Number(p) <= 255));
-  if (!ok) {
+  const addr = parseUnicast(ip);
+  const max = addr?.family === 6 ? 128 : 32;
+  if (!addr || extra !== undefined || len === undefined || !/^\d{1,3}$/.test(len) || Number(len) > max) {
     throw new BerthError('BAD_IP', `invalid address ${JSON.stringify(raw)} for a bridged interface`, {
       hint: 'an address with its prefix length: 10.89.0.2/24, 2001:db8::2/64',
     });
   }
-  return `${v6 ? ip.toLowerCase() : ip}/${Number(len)}`;
+  return `${addr.addr}/${Number(len)}`;
 }
 
-function parseGw(raw: string, v6: boolean): string {
-  return parseCidr(`${raw}/${v6 ? 128 : 32}`).split('/')[0] ?? raw;
+function parseGw(raw: string, family: 4 | 6): string {
+  const addr = parseUnicast(raw);
+  if (!addr || addr.family !== family) {
+    throw new BerthError('BAD_IP', `invalid IPv${family} gateway ${JSON.stringify(raw)}`, {
+      hint: family === 4 ? '--gw takes an IPv4 address, --gw6 an IPv6 one' : '--gw6 takes an IPv6 address',
+    });
+  }
+  return addr.addr;
 }
 
 export function parseNetifs(value: string): NetIf[] {
@@ -94,8 +93,8 @@ export function parseNetifs(value: string): NetIf[] {
         hostMac: validateMac(f['host_mac'] ?? '', 'host MAC address'),
         bridge: f['bridge'] ? validateIfName(f['bridge'], 'bridge name') : '',
         ips,
-        gw: f['gw'] ? parseGw(f['gw'], false) : null,
-        gw6: f['gw6'] ? parseGw(f['gw6'], true) : null,
+        gw: f['gw'] ? parseGw(f['gw'], 4) : null,
+        gw6: f['gw6'] ? parseGw(f['gw6'], 6) : null,
         dhcp: f['dhcp'] === 'yes',
       };
     });
@@ -180,8 +179,8 @@ export function netifChange(n: NetIf, o: IfOptions): NetIf {
     hostMac: o.host_mac !== undefined ? validateMac(o.host_mac, 'host MAC address') : n.hostMac,
     bridge: o.bridge !== undefined ? (o.bridge === '' ? '' : validateIfName(o.bridge, 'bridge name')) : n.bridge,
     ips,
-    gw: o.gw !== undefined ? (o.gw === '' ? null : parseGw(o.gw, false)) : n.gw,
-    gw6: o.gw6 !== undefined ? (o.gw6 === '' ? null : parseGw(o.gw6, true)) : n.gw6,
+    gw: o.gw !== undefined ? (o.gw === '' ? null : parseGw(o.gw, 4)) : n.gw,
+    gw6: o.gw6 !== undefined ? (o.gw6 === '' ? null : parseGw(o.gw6, 6)) : n.gw6,
     dhcp: o.dhcp !== undefined ? o.dhcp === 'yes' : n.dhcp,
   };
 }

@@ -9,7 +9,7 @@ import { lockArgs } from '../core/helper-args.ts';
 import { formatLock, judgeHolder, type LockHolder, type Observer, parseLock } from '../core/lock-record.ts';
 import { errCode, errText } from './fs-util.ts';
 import { runHelper } from './helper.ts';
-import { nsId, readProcStat } from './proc.ts';
+import { liveStartTime, nsId } from './proc.ts';
 
 export interface Lock {
   release(): void;
@@ -19,10 +19,7 @@ function observer(): Observer {
   return {
     bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
     pidNs: nsId('self', 'pid') ?? '',
-    startTimeOf: (pid) => {
-      const st = readProcStat(pid);
-      return st && st.state !== 'Z' && st.state !== 'X' ? st.startTime : null;
-    },
+    startTimeOf: liveStartTime,
   };
 }
 

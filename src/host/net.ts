@@ -1,11 +1,13 @@
-// Host network facts (default-route devices, sysctls) and the nftables table berth owns.
+// Host network facts (default-route devices, sysctls), the nftables table berth owns, and
+// the runner of the helper's network operations.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
-import { HOST_IF_PREFIX, type HostNet, type IpAddr, neededSysctls } from '../core/net.ts';
+import { HOST_IF_PREFIX, type HostNet, type IpAddr, type NetOp, neededSysctls, netArgs } from '../core/net.ts';
 import { resolversOf } from '../core/resolv.ts';
 import { readIfExists, writeFileAtomic } from './fs-util.ts';
+import { runHelper } from './helper.ts';
 import { nsId } from './proc.ts';
 
 /** Devices that carry a default route in this network namespace (NEIGHBOUR_DEVS=detect). */
@@ -128,4 +130,16 @@ export function nftElements(runDir: string, script: string, what: string, adds: 
 /** The host's own resolvers (NAMESERVER="inherit"), without loopback stubs. */
 export function hostResolvers(): string[] {
   return resolversOf(readIfExists('/etc/resolv.conf') ?? '');
+}
+
+/** Runs --net operations with the helper (in PID's network namespace too, for "ct" ones). */
+export function runNetOps(helper: string, what: string, ops: NetOp[], joinPid: number | null): void {
+  if (ops.length === 0) return;
+  const join = joinPid === null ? [] : ['--join', String(joinPid)];
+  const r = runHelper(helper, [...join, ...netArgs(ops), '--status-fd', '3'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  if (r.exitCode !== 0) {
+    throw new BerthError('NET_SETUP', `${what}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
+  }
 }

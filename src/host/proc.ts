@@ -18,11 +18,16 @@ export function readProcStat(pid: number): ProcStat | null {
   }
 }
 
-/** A zombie has exited: it is not running (this host's PID 1 may never reap it). */
-export function isAlive(pid: number, startTime: number | null): boolean {
+/** The start time of a running pid; null if it is gone or a zombie (this host's PID 1 may never reap it). */
+export function liveStartTime(pid: number): number | null {
   const st = readProcStat(pid);
-  if (!st || st.state === 'Z' || st.state === 'X') return false;
-  return startTime === null || st.startTime === startTime;
+  return st && st.state !== 'Z' && st.state !== 'X' ? st.startTime : null;
+}
+
+/** Whether pid runs (and, given a start time, is still the same process). */
+export function isAlive(pid: number, startTime: number | null): boolean {
+  const t = liveStartTime(pid);
+  return t !== null && (startTime === null || t === startTime);
 }
 
 /** The pid as seen in its innermost pid namespace (last NSpid field). */

@@ -1,19 +1,11 @@
 // berth net create|list|destroy: bridges berth manages (created again when a container needs
 // one after a reboot). Containers join them with --netif_add ...,BRIDGE or --ifname X --bridge B.
 import { BerthError } from '../core/errors.ts';
-import { type NetOp, netArgs } from '../core/net.ts';
 import { type Bridge, bridgeAddr, bridgeOps, validateIfName } from '../core/netif.ts';
 import { hostLinks, listBridges, readBridge, removeBridgeFile, writeBridge } from '../host/bridges.ts';
-import { runHelper } from '../host/helper.ts';
+import { runNetOps } from '../host/net.ts';
 import { listCtIds, readCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-
-function runHost(ctx: Ctx, what: string, ops: NetOp[]): void {
-  const r = runHelper(ctx.paths.helper, [...netArgs(ops), '--status-fd', '3'], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  if (r.exitCode !== 0) throw new BerthError('NET_SETUP', `${what}: ${r.error?.message ?? `exit ${r.exitCode}`}`);
-}
 
 export function bridgeCreate(ctx: Ctx, name: string, subnets: string[]): Bridge {
   validateIfName(name, 'bridge name');
@@ -23,7 +15,7 @@ export function bridgeCreate(ctx: Ctx, name: string, subnets: string[]): Bridge 
     });
   }
   const b: Bridge = { name, addrs: subnets.map(bridgeAddr) };
-  runHost(ctx, `net create ${name}`, bridgeOps(b));
+  runNetOps(ctx.paths.helper, `net create ${name}`, bridgeOps(b), null);
   writeBridge(ctx.paths, b);
   return b;
 }
@@ -56,7 +48,7 @@ export function bridgeDestroy(ctx: Ctx, name: string): void {
       hint: `detach them first: berth set CTID --ifname IF --bridge '' --save`,
     });
   }
-  runHost(ctx, `net destroy ${name}`, [['host', 'link-del', name, '-', '-']]);
+  runNetOps(ctx.paths.helper, `net destroy ${name}`, [['host', 'link-del', name, '-', '-']], null);
   removeBridgeFile(ctx.paths, name);
 }
 

@@ -1,4 +1,5 @@
-// Routed networking shared by start, set and cleanup: the plan for the helper, and its checks.
+// Networking shared by start, set and cleanup: the helper's plans (routed pair, bridged
+// interfaces, NAT elements), the files written inside, and the conflict checks.
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
@@ -22,7 +23,7 @@ import { bridgedStartOps, type NetIf, netifLiveOps } from '../core/netif.ts';
 import { resolvConf } from '../core/resolv.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { runHelper } from '../host/helper.ts';
-import { ensureNftBase, hostNet, hostResolvers, nftElements } from '../host/net.ts';
+import { ensureNftBase, hostNet, hostResolvers, nftElements, runNetOps } from '../host/net.ts';
 import { listCtIds, readCt, readGlobal, readState } from '../host/store.ts';
 import { bridgesFor } from './bridge.ts';
 import type { Ctx } from './context.ts';
@@ -68,17 +69,6 @@ export function checkIpsFree(ctx: Ctx, id: CtId, ips: IpAddr[]): void {
   }
 }
 
-function runNet(ctx: Ctx, what: string, ops: NetOp[], joinPid: number | null): void {
-  if (ops.length === 0) return;
-  const join = joinPid === null ? [] : ['--join', String(joinPid)];
-  const r = runHelper(ctx.paths.helper, [...join, ...netArgs(ops), '--status-fd', '3'], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  if (r.exitCode !== 0) {
-    throw new BerthError('NET_SETUP', `${what}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
-  }
-}
-
 /** Live --ipadd/--ipdel on a running container (init pid). */
 export function changeIpsLive(
   ctx: Ctx,
@@ -98,7 +88,7 @@ export function changeIpsLive(
     ...removeAddressOps(hostIf, del, host, true),
     ...addressOps(hostIf, add, host),
   ];
-  runNet(ctx, `set ${cfg.id}`, ops, pid);
+  runNetOps(ctx.paths.helper, `set ${cfg.id}`, ops, pid);
 }
 
 /**
@@ -109,8 +99,8 @@ export function cleanupNet(ctx: Ctx, cfg: CtConfig, liveIps: string[] | undefine
   const ips = liveIps ? parseIpList(liveIps.join(' ')) : cfg.ipAddr;
   if (ips.length === 0) return;
   const host = hostNet(readGlobal(ctx.paths).neighbourDevs, [], () => {});
-  if (host.neighbourDevs.length === 0 || ips.length === 0) return;
-  runNet(ctx, `stop ${cfg.id}`, removeAddressOps(hostIfName(cfg.id), ips, host, false), null);
+  if (host.neighbourDevs.length === 0) return;
+  runNetOps(ctx.paths.helper, `stop ${cfg.id}`, removeAddressOps(hostIfName(cfg.id), ips, host, false), null);
 }
 
 /** The nftables elements (NAT, port forwards) a container with these addresses owns. */
@@ -182,5 +172,5 @@ export function changeNetifsLive(ctx: Ctx, id: CtId, pid: number, old: NetIf[], 
     id,
     next.map((n) => n.bridge),
   );
-  runNet(ctx, `set ${id}`, netifLiveOps(old, next, managed), pid);
+  runNetOps(ctx.paths.helper, `set ${id}`, netifLiveOps(old, next, managed), pid);
 }

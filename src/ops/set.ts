@@ -4,6 +4,7 @@ import { ctConfigFrom } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
+import type { ContainerFile } from '../core/mounts.ts';
 import { formatPortFwd, portFwdChanges } from '../core/nat.ts';
 import { formatIpList, ipChanges, parseIpList } from '../core/net.ts';
 import { hostsBlock, networkdFiles } from '../core/netconf.ts';
@@ -92,23 +93,20 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       const dirs = cgroupDirsOf(ctx, id);
       applyWrites(dirs, layout.kind === 'v1' ? limitsV1(next.resources) : limitsV2(next.resources));
       if (keys['HOSTNAME'] && now.pid !== null) setLiveHostname(ctx, now.pid, keys['HOSTNAME']);
-      const resolv = resolvConfFor(next);
-      if ((keys['NAMESERVER'] !== undefined || keys['SEARCHDOMAIN'] !== undefined) && resolv && now.pid !== null) {
-        writeFilesLive(ctx, now.pid, [{ dest: '/etc/resolv.conf', content: resolv }]);
-      }
       if (now.pid !== null && now.state) {
-        if (live.add.length || live.del.length) {
-          changeIpsLive(ctx, next, now.pid, { had: liveNow, add: live.add, del: live.del });
-          // keep the distro's network config in step, or restarting networking inside undoes it
-          if (isSystemd(next)) writeFilesLive(ctx, now.pid, networkdFiles(live.next, ct.config.netifs));
+        const ipsMoved = live.add.length > 0 || live.del.length > 0;
+        if (ipsMoved) changeIpsLive(ctx, next, now.pid, { had: liveNow, add: live.add, del: live.del });
+        if (ifChange) changeNetifsLive(ctx, id, now.pid, ct.config.netifs, netifs);
+        // the files inside follow the change, all in one helper call
+        const files: ContainerFile[] = [];
+        if (keys['NAMESERVER'] !== undefined || keys['SEARCHDOMAIN'] !== undefined) {
+          const resolv = resolvConfFor(next);
+          if (resolv) files.push({ dest: '/etc/resolv.conf', content: resolv });
         }
-        if (ifChange) {
-          changeNetifsLive(ctx, id, now.pid, ct.config.netifs, netifs);
-          if (isSystemd(next)) writeFilesLive(ctx, now.pid, networkdFiles(live.next, netifs));
-        }
-        if (keys['HOSTNAME'] !== undefined || live.add.length || live.del.length || ifChange) {
-          writeFilesLive(ctx, now.pid, [], [hostsBlock(next.hostname, live.next, netifs)]);
-        }
+        // keep the distro's network config in step, or restarting networking inside undoes it
+        if ((ipsMoved || ifChange) && isSystemd(next)) files.push(...networkdFiles(live.next, netifs));
+        const hostsChanged = keys['HOSTNAME'] !== undefined || ipsMoved || ifChange;
+        writeFilesLive(ctx, now.pid, files, hostsChanged ? [hostsBlock(next.hostname, live.next, netifs)] : []);
         const nft = nftFor(next, live.next);
         syncNft(ctx, `set ${id}`, now.state.nft ?? [], nft);
         writeState(ctx.paths, id, { ...now.state, ips: live.next.map((i) => i.addr), nft });

@@ -48,6 +48,9 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
   const layout = ctx.layout();
   const initKind = initKindFromLink(initLink(cfg.vePrivate));
   const stopSignal = stopSignalFor(initKind);
+  // what the network part owns in the host, recorded so a crash cleanup can take it back
+  const ips = cfg.ipAddr.map((i) => i.addr);
+  const nft = nftFor(cfg, cfg.ipAddr);
   // The state file goes first: a berth killed from here on leaves a record that the next
   // command uses to adopt the container or tear down what was made.
   writeState(ctx.paths, id, {
@@ -56,13 +59,13 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     startTime: null,
     startedAt: new Date().toISOString(),
     stopSignal,
-    ips: cfg.ipAddr.map((i) => i.addr),
-    nft: nftFor(cfg, cfg.ipAddr),
+    ips,
+    nft,
   });
   trace('state written');
   let pid: number;
   try {
-    syncNft(ctx, `start ${id}`, [], nftFor(cfg, cfg.ipAddr));
+    syncNft(ctx, `start ${id}`, [], nft);
     const dirs = createCgroups(layout, ctx.paths.cgroupParent, id);
     setDeviceRules(dirs, DEVICE_ALLOW);
     applyWrites(dirs, layout.kind === 'v1' ? limitsV1(cfg.resources) : limitsV2(cfg.resources));
@@ -100,8 +103,8 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
   recordRunning(ctx, id, pid, {
     startedAt: new Date().toISOString(),
     stopSignal,
-    ips: cfg.ipAddr.map((i) => i.addr),
-    nft: nftFor(cfg, cfg.ipAddr),
+    ips,
+    nft,
   });
   trace('recorded');
   return pid;
