@@ -46,6 +46,12 @@ export class Sandbox {
     return r.out;
   }
 
+  /** One ping from inside a container (busybox ping), IPv6 when dst is, from a source if given. */
+  ping(ct: string, dst: string, from?: string): Run {
+    const family = dst.includes(':') ? ['-6'] : [];
+    return this.berth(['exec', ct, '--', 'ping', ...family, '-c1', '-W2', ...(from ? ['-I', from] : []), dst]);
+  }
+
   /** Starts berth without waiting (for SIGKILL tests). */
   spawn(args: string[]) {
     // nsenter execs berth in place, so killing this pid kills berth itself

@@ -62,8 +62,7 @@ test('bridged interfaces: managed bridge, L2 reachability, stable MACs, errors',
 
   s.ok(['start', 'x']);
   s.ok(['start', 'y']);
-  const ping = (ct: string, dst: string) =>
-    s.berth(['exec', ct, '--', 'ping', ...(dst.includes(':') ? ['-6'] : []), '-c1', '-W2', dst]);
+  const ping = (ct: string, dst: string) => s.ping(ct, dst);
   for (const [ct, dst] of [
     ['x', '10.89.0.1'],
     ['x', '10.89.0.3'],

@@ -57,18 +57,7 @@ test('routed networking: v4/v6 reachability, live changes, filtering, cleanup', 
 
   s.ok(['start', 'a']);
   s.ok(['start', 'b']);
-  const ping = (ct: string, dst: string, from?: string) =>
-    s.berth([
-      'exec',
-      ct,
-      '--',
-      'ping',
-      ...(dst.includes(':') ? ['-6'] : []),
-      '-c1',
-      '-W2',
-      ...(from ? ['-I', from] : []),
-      dst,
-    ]);
+  const ping = (ct: string, dst: string, from?: string) => s.ping(ct, dst, from);
   for (const [ct, dst] of [
     ['a', '10.250.1.3'],
     ['a', 'fd00:250:1::3'],
