@@ -110,16 +110,19 @@ static int ifindex(const char *name, int *idx) {
   return *idx ? 0 : ENODEV;
 }
 
-static int link_veth(const char *host, const char *peer, pid_t peer_pid) {
+/* a pair; mtu 0 keeps the kernel's default (1500) */
+static int link_veth(const char *host, const char *peer, uint32_t mtu, pid_t peer_pid) {
   struct nlreq r;
   init_req(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
   attr(&r, IFLA_IFNAME, host, strlen(host) + 1);
+  if (mtu && !attr(&r, IFLA_MTU, &mtu, sizeof mtu)) return E2BIG;
   struct rtattr *info = attr(&r, IFLA_LINKINFO, NULL, 0);
   attr(&r, IFLA_INFO_KIND, "veth", 4);
   struct rtattr *data = attr(&r, IFLA_INFO_DATA, NULL, 0);
   struct rtattr *pinfo = attr(&r, VETH_INFO_PEER, NULL, sizeof(struct ifinfomsg));
   if (!pinfo) return E2BIG;
   attr(&r, IFLA_IFNAME, peer, strlen(peer) + 1);
+  if (mtu && !attr(&r, IFLA_MTU, &mtu, sizeof mtu)) return E2BIG;
   uint32_t pid = (uint32_t)peer_pid;
   if (!attr(&r, IFLA_NET_NS_PID, &pid, sizeof pid)) return E2BIG;
   nest_end(&r, pinfo);
@@ -277,7 +280,7 @@ int net_op_valid(const char *where, const char *verb) {
 int net_run(const struct net_op *o, pid_t ct_pid) {
   const char *a = o->a, *b = dash(o->b), *c = dash(o->c);
   if (nl_fd < 0 && nl_open()) return errno;
-  if (strcmp(o->verb, "veth") == 0) return link_veth(a, b ? b : "", ct_pid);
+  if (strcmp(o->verb, "veth") == 0) return link_veth(a, b ? b : "", c ? (uint32_t)strtoul(c, NULL, 10) : 0, ct_pid);
   if (strcmp(o->verb, "link-del") == 0) return link_del(a);
   if (strcmp(o->verb, "up") == 0) return link_up(a);
   if (strcmp(o->verb, "addr") == 0) return addr(1, a, b ? b : "");

@@ -53,6 +53,8 @@ export interface GlobalDefaults {
   stopTimeout: number;
   /** NEIGHBOUR_DEVS: 'detect' (the default-route devices), 'none', or interface names */
   neighbourDevs: string;
+  /** VENET_MTU: the MTU of every routed pair */
+  venetMtu: number;
 }
 
 const HOSTNAME_RE =

@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GlobalDefaults } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import { HOST_IF_PREFIX, type HostNet, type IpAddr, type NetOp, neededSysctls, netArgs } from '../core/net.ts';
 import { resolversOf } from '../core/resolv.ts';
@@ -36,8 +37,8 @@ function sysctlOn(path: string): boolean {
 }
 
 /** The host side for these addresses; `log` hears about every sysctl berth turns on. */
-export function hostNet(setting: string, ips: IpAddr[], log: (m: string) => void): HostNet {
-  const devs = neighbourDevs(setting);
+export function hostNet(global: GlobalDefaults, ips: IpAddr[], log: (m: string) => void): HostNet {
+  const devs = neighbourDevs(global.neighbourDevs);
   const enable = neededSysctls(ips, devs).filter((p) => existsSync(join('/proc/sys/net', p)) && !sysctlOn(p));
   for (const p of enable) log(`enabling net.${p.replaceAll('/', '.')} = 1 (routed container addresses)`);
   const ipv6 = existsSync('/proc/net/if_inet6');
@@ -47,7 +48,7 @@ export function hostNet(setting: string, ips: IpAddr[], log: (m: string) => void
       hint: 'remove it (--ipdel) or boot without ipv6.disable=1',
     });
   }
-  return { neighbourDevs: devs, enable, ipv6 };
+  return { neighbourDevs: devs, mtu: global.venetMtu, enable, ipv6 };
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type ConfigFile, parseConfig, toRecord } from '../core/config.ts';
 import { type CtConfig, ctConfigFrom, type GlobalDefaults } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
+import { venetMtu } from '../core/net.ts';
 import type { RuntimeState } from '../core/lifecycle.ts';
 import { readIfExists, writeFileAtomic } from './fs-util.ts';
 import { ctConfigPath, type Paths, statePath } from './paths.ts';
@@ -17,6 +18,7 @@ export function readGlobal(p: Paths): GlobalDefaults {
     defOstemplate: rec['DEF_OSTEMPLATE'] ?? 'busybox',
     stopTimeout: Number(rec['STOP_TIMEOUT'] ?? 60) || 60,
     neighbourDevs: rec['NEIGHBOUR_DEVS'] ?? 'detect',
+    venetMtu: venetMtu(rec['VENET_MTU'], p.globalConfig),
   };
 }
 

@@ -41,7 +41,7 @@ export function startNetArgs(ctx: Ctx, cfg: CtConfig): string[] {
       )
     : [];
   if (cfg.ipAddr.length === 0) return netArgs(bridged); // no routed pair, no host facts to read
-  const host = hostNet(readGlobal(ctx.paths).neighbourDevs, cfg.ipAddr, ctx.log);
+  const host = hostNet(readGlobal(ctx.paths), cfg.ipAddr, ctx.log);
   if (cfg.ipAddr.some((i) => i.family === 6)) ensureNftBase(ctx.paths.run);
   return netArgs([...routedStartOps(cfg.id, cfg.ipAddr, host), ...bridged]);
 }
@@ -77,7 +77,7 @@ export function changeIpsLive(
   change: { had: IpAddr[]; add: IpAddr[]; del: IpAddr[] },
 ): void {
   const { had, add, del } = change;
-  const host = hostNet(readGlobal(ctx.paths).neighbourDevs, add, ctx.log);
+  const host = hostNet(readGlobal(ctx.paths), add, ctx.log);
   if (add.some((i) => i.family === 6)) ensureNftBase(ctx.paths.run);
   const hostIf = hostIfName(cfg.id);
   const ops: NetOp[] = [
@@ -98,7 +98,7 @@ export function changeIpsLive(
 export function cleanupNet(ctx: Ctx, cfg: CtConfig, liveIps: string[] | undefined): void {
   const ips = liveIps ? parseIpList(liveIps.join(' ')) : cfg.ipAddr;
   if (ips.length === 0) return;
-  const host = hostNet(readGlobal(ctx.paths).neighbourDevs, [], () => {});
+  const host = hostNet(readGlobal(ctx.paths), [], () => {});
   if (host.neighbourDevs.length === 0) return;
   runNetOps(ctx.paths.helper, `stop ${cfg.id}`, removeAddressOps(hostIfName(cfg.id), ips, host, false), null);
 }

@@ -72,6 +72,9 @@ test('routed networking: v4/v6 reachability, live changes, filtering, cleanup', 
   must(['busybox', 'ping', '-6', '-c1', '-W2', 'fd00:250:1::3']);
   const venet = s.ok(['exec', 'a', '--', 'ip', 'addr', 'show', 'venet0']);
   assert.match(venet, /inet 10\.250\.1\.2\/32/);
+  // VENET_MTU's default: a 30000-byte echo crosses both pairs unfragmented
+  assert.match(venet, /mtu 65535/);
+  s.ok(['exec', 'a', '--', 'ping', '-c1', '-W2', '-s', '30000', '10.250.1.3']);
   assert.match(s.ok(['exec', 'a', '--', 'ip', 'route']), /default via 169\.254\.0\.1 dev venet0/);
   assert.match(must(['ip', 'neigh', 'show', 'proxy']), /10\.250\.1\.2 dev up0/);
 

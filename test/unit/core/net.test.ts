@@ -19,6 +19,7 @@ import {
   parseIp,
   parseIpList,
   routedStartOps,
+  venetMtu,
 } from '../../../src/core/net.ts';
 
 test('addresses are validated and canonical (RFC 5952 for IPv6)', () => {
@@ -114,15 +115,27 @@ test('host interface names fit IFNAMSIZ', () => {
   assert.ok(long.length <= 15);
 });
 
+test('VENET_MTU: 65535 unless set; 1280..65535 or the config is invalid (exit 85)', () => {
+  assert.equal(venetMtu(undefined, 'berth.conf'), 65535);
+  assert.equal(venetMtu('1500', 'berth.conf'), 1500);
+  for (const bad of ['1279', '65536', '9000x', '-1', '1e4', ' 1500']) {
+    assert.throws(
+      () => venetMtu(bad, 'berth.conf'),
+      (e: unknown) => e instanceof BerthError && e.code === 'CONFIG_INVALID' && e.message.includes('VENET_MTU'),
+    );
+  }
+});
+
 test('start plan: nothing without addresses; pair, gateways, routes and proxies with them', () => {
-  assert.deepEqual(routedStartOps('101', [], { neighbourDevs: [], enable: [], ipv6: true }), []);
+  assert.deepEqual(routedStartOps('101', [], { neighbourDevs: [], mtu: 65535, enable: [], ipv6: true }), []);
   const v4only = netArgs(
-    routedStartOps('101', parseIpList('192.0.2.5'), { neighbourDevs: [], enable: [], ipv6: false }),
+    routedStartOps('101', parseIpList('192.0.2.5'), { neighbourDevs: [], mtu: 65535, enable: [], ipv6: false }),
   );
   assert.ok(!v4only.join(' ').includes('fe80::1') && !v4only.join(' ').includes('::/0'), 'no IPv6 part without IPv6');
   const args = netArgs(
     routedStartOps('101', parseIpList('192.0.2.5 2001:db8::5'), {
       neighbourDevs: ['eth0'],
+      mtu: 65535,
       enable: ['ipv4/ip_forward'],
       ipv6: true,
     }),
@@ -132,7 +145,7 @@ test('start plan: nothing without addresses; pair, gateways, routes and proxies 
     [
       '--net host sysctl ipv4/ip_forward 1 -',
       '--net host link-del bv-101 - -',
-      '--net host veth bv-101 venet0 -',
+      '--net host veth bv-101 venet0 65535',
       '--net host sysctl ipv4/conf/bv-101/rp_filter 1 -',
       '--net host up bv-101 - -',
       '--net host addr bv-101 169.254.0.1/32 -',
