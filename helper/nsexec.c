@@ -53,6 +53,7 @@ struct op {
 static struct {
   const char *rootfs, *hostname, *lock, *cwd, *propagation, *caps_keep, *unshare;
   const char *host_src, *host_dst, *host_umount;
+  int host_overlay; /* host_src is overlayfs mount data, not a path to bind */
   pid_t join, watch_pid;
   int status_fd, seccomp_fd, pty, no_new_privs;
   struct op ops[MAX_OPS];
@@ -188,6 +189,12 @@ static void parse_args(int argc, char **argv) {
       if (i + 2 >= argc) die_usage("--host-bind needs SOURCE DEST");
       opt.host_src = argv[i + 1];
       opt.host_dst = argv[i + 2];
+      i += 2;
+    } else if (strcmp(a, "--host-overlay") == 0) { /* DATA DST, in the host's mount namespace */
+      if (i + 2 >= argc) die_usage("--host-overlay needs DATA DEST");
+      opt.host_src = argv[i + 1];
+      opt.host_dst = argv[i + 2];
+      opt.host_overlay = 1;
       i += 2;
     } else if (strcmp(a, "--host-umount") == 0) {
       opt.host_umount = need(argv, &i, argc, a);
@@ -712,11 +719,16 @@ static int wait_status(pid_t pid) {
 
 /* ---- start mode ----------------------------------------------------------------------------- */
 
-/* The container's root as the admin sees it (VE_ROOT): a bind of its private area. Private
- * propagation, so that nothing mounted inside a container ever shows up on the host. */
+/* The container's root as the admin sees it (VE_ROOT): a bind of its private area, or an
+ * overlay of its upper directory on a template layer. Private propagation, so that nothing
+ * mounted inside a container ever shows up on the host. */
 static void host_bind(void) {
-  if (mount(opt.host_src, opt.host_dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+  if (opt.host_overlay) {
+    if (mount("overlay", opt.host_dst, "overlay", 0, opt.host_src) < 0)
+      die_errno("mount", "overlay %s on %s", opt.host_src, opt.host_dst);
+  } else if (mount(opt.host_src, opt.host_dst, NULL, MS_BIND | MS_REC, NULL) < 0) {
     die_errno("mount", "bind %s on %s", opt.host_src, opt.host_dst);
+  }
   if (mount(NULL, opt.host_dst, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
     die_errno("mount", "make %s private", opt.host_dst);
 }

@@ -2,6 +2,7 @@
 
 import type { CtId } from './ctid.ts';
 import { BerthError } from './errors.ts';
+import { type Layout, parseLayout } from './layout.ts';
 import { type PortFwd, parsePortFwdList } from './nat.ts';
 import { type IpAddr, parseIpList } from './net.ts';
 import { type NetIf, parseNetifs } from './netif.ts';
@@ -29,6 +30,10 @@ export interface CtConfig {
   hostname: string;
   veRoot: string;
   vePrivate: string;
+  /** LAYOUT: how its files are kept (a config without one predates layouts: dir) */
+  layout: Layout;
+  /** LAYER: the shared template layer under an overlay container */
+  layer: string | null;
   onboot: boolean;
   /** routed (venet-style) addresses, IP_ADDRESS */
   ipAddr: IpAddr[];
@@ -53,6 +58,8 @@ export interface GlobalDefaults {
   stopTimeout: number;
   /** NEIGHBOUR_DEVS: 'detect' (the default-route devices), 'none', or interface names */
   neighbourDevs: string;
+  /** LAYOUT: for new containers */
+  layout: Layout;
   /** VENET_MTU: the MTU of every routed pair */
   venetMtu: number;
 }
@@ -133,6 +140,8 @@ export function ctConfigFrom(id: CtId, rec: Record<string, string>, g: GlobalDef
     hostname,
     veRoot: expandVeid(rec['VE_ROOT'] ?? g.veRoot, id),
     vePrivate: expandVeid(rec['VE_PRIVATE'] ?? g.vePrivate, id),
+    layout: rec['LAYOUT'] ? parseLayout(rec['LAYOUT'], 'LAYOUT') : 'dir',
+    layer: rec['LAYER'] || null,
     onboot: rec['ONBOOT'] === 'yes',
     ipAddr: parseIpList(rec['IP_ADDRESS'] ?? ''),
     nat: rec['NAT'] === 'yes',

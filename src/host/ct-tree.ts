@@ -3,12 +3,17 @@
 import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The target of the container's /sbin/init (or /usr/sbin/init), which names its init system. */
-export function initLink(privateDir: string): string | null {
+/**
+ * The target of the container's /sbin/init (or /usr/sbin/init), which names its init system;
+ * `dirs` hold its files, the one that wins first (core/layout.ts fileLayers).
+ */
+export function initLink(dirs: readonly string[]): string | null {
   for (const p of ['sbin/init', 'usr/sbin/init']) {
-    try {
-      return readlinkSync(join(privateDir, p));
-    } catch {}
+    for (const d of dirs) {
+      try {
+        return readlinkSync(join(d, p));
+      } catch {}
+    }
   }
   return null;
 }

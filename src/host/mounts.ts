@@ -17,8 +17,9 @@ export function isMounted(path: string): boolean {
   return mountPoints().includes(path);
 }
 
-export function bindRoot(helper: string, privateDir: string, root: string): void {
-  runHelperSimple(helper, ['--host-bind', privateDir, root], 'CANT_MOUNT');
+/** Shows a container's files at VE_ROOT (args from core/layout.ts rootMountArgs). */
+export function mountRoot(helper: string, args: string[]): void {
+  runHelperSimple(helper, args, 'CANT_MOUNT');
 }
 
 /** Detaches every mount at (or stacked on) root. */

@@ -15,6 +15,8 @@ export interface Paths {
   rootDir: string;
   lockDir: string;
   templateCache: string;
+  /** shared read-only template layers of overlay containers: NAME-<sha12>/ */
+  layersDir: string;
   run: string;
   log: string;
   /** cgroup directory name under each hierarchy: 'berth', or unique per prefix for test trees */
@@ -36,6 +38,7 @@ export function makePaths(prefix: string, helper: string): Paths {
     rootDir: join(lib, 'root'),
     lockDir: join(lib, 'lock'),
     templateCache: join(lib, 'template/cache'),
+    layersDir: join(lib, 'template/layers'),
     run: join(p, 'run/berth'),
     log: join(p, 'var/log/berth'),
     cgroupParent: p === '/' ? 'berth' : `berth-${fnv1a(p)}`,
@@ -49,3 +52,5 @@ export const lockPath = (p: Paths, id: CtId) => join(p.lockDir, `${id}.lck`);
 export const statePath = (p: Paths, id: CtId) => join(p.run, id, 'state.json');
 export const consoleLogPath = (p: Paths, id: CtId) => join(p.log, `${id}.console.log`);
 export const templatePath = (p: Paths, name: string) => join(p.templateCache, `${name}.tar.zst`);
+export const templateMetaPath = (p: Paths, name: string) => join(p.templateCache, `${name}.json`);
+export const layerPath = (p: Paths, layer: string) => join(p.layersDir, layer);

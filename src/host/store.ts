@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { type ConfigFile, parseConfig, toRecord } from '../core/config.ts';
 import { type CtConfig, ctConfigFrom, type GlobalDefaults } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
-import { venetMtu } from '../core/net.ts';
+import { DEFAULT_LAYOUT, parseLayout } from '../core/layout.ts';
 import type { RuntimeState } from '../core/lifecycle.ts';
+import { venetMtu } from '../core/net.ts';
 import { readIfExists, writeFileAtomic } from './fs-util.ts';
 import { ctConfigPath, type Paths, statePath } from './paths.ts';
 
@@ -18,6 +19,7 @@ export function readGlobal(p: Paths): GlobalDefaults {
     defOstemplate: rec['DEF_OSTEMPLATE'] ?? 'busybox',
     stopTimeout: Number(rec['STOP_TIMEOUT'] ?? 60) || 60,
     neighbourDevs: rec['NEIGHBOUR_DEVS'] ?? 'detect',
+    layout: rec['LAYOUT'] ? parseLayout(rec['LAYOUT'], `LAYOUT in ${p.globalConfig}`) : DEFAULT_LAYOUT,
     venetMtu: venetMtu(rec['VENET_MTU'], p.globalConfig),
   };
 }

@@ -1,46 +1,12 @@
 // The template cache: tarballs (zstd) that containers are created from, and how they are built.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BUSYBOX_DIRS, BUSYBOX_FILES } from '../core/busybox-rootfs.ts';
 import { BerthError } from '../core/errors.ts';
 import { type Paths, templatePath } from './paths.ts';
-
-export interface TemplateInfo {
-  name: string;
-  file: string;
-  size: number;
-  created: string;
-}
-
-export function listTemplates(p: Paths): TemplateInfo[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(p.templateCache);
-  } catch {
-    return [];
-  }
-  return names
-    .filter((n) => n.endsWith('.tar.zst'))
-    .map((n) => {
-      const file = join(p.templateCache, n);
-      const st = statSync(file);
-      return { name: n.slice(0, -'.tar.zst'.length), file, size: st.size, created: st.mtime.toISOString() };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
-}
+import { commitTemplate, hostArch } from './template-cache.ts';
 
 /**
  * Runs a tool with no shell; stderr lines go to onLine (progress) and into the error. The tool
@@ -89,13 +55,25 @@ export function extractTemplate(tarball: string, dest: string): Promise<void> {
   return run('tar', ['--zstd', '-xpf', tarball, '-C', dest, '--numeric-owner', '--xattrs', '--xattrs-include=*']);
 }
 
-/** Packs a finished rootfs into the cache; the rename makes a half-written template impossible. */
-async function packTemplate(p: Paths, name: string, rootfs: string): Promise<string> {
-  const out = templatePath(p, name);
+/**
+ * Packs a finished rootfs into the cache with its metadata; the rename makes a half-written
+ * template impossible. `mtime` makes the tarball reproducible (same input, same bytes, same
+ * checksum, so the same shared layer): every entry gets it and they are sorted by name.
+ */
+async function packTemplate(
+  p: Paths,
+  meta: { name: string; distro: string; release: string },
+  rootfs: string,
+  mtime?: Date,
+): Promise<string> {
+  const out = templatePath(p, meta.name);
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.tmp-${process.pid}`;
-  await run('tar', ['--zstd', '-cpf', tmp, '--numeric-owner', '--xattrs', '-C', rootfs, '.']);
-  renameSync(tmp, out);
+  const fixed = mtime
+    ? ['--sort=name', `--mtime=@${Math.floor(mtime.getTime() / 1000)}`, '--pax-option=delete=atime,delete=ctime']
+    : [];
+  await run('tar', ['--zstd', '-cpf', tmp, '--numeric-owner', '--xattrs', ...fixed, '-C', rootfs, '.']);
+  await commitTemplate(p, tmp, { ...meta, arch: hostArch(), source: 'built by berth' });
   return out;
 }
 
@@ -131,10 +109,21 @@ export async function buildBusyboxTemplate(p: Paths, busybox = '/bin/busybox'): 
       writeFileSync(join(root, file), content, { mode });
       chmodSync(join(root, file), mode);
     }
-    return await packTemplate(p, 'busybox', root);
+    return await packTemplate(
+      p,
+      { name: 'busybox', distro: 'busybox', release: busyboxVersion(busybox) },
+      root,
+      statSync(busybox).mtime,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** "1.35.0" from busybox's banner, "unknown" when it has none. */
+function busyboxVersion(busybox: string): string {
+  const r = spawnSync(busybox, [], { encoding: 'utf8' });
+  return /BusyBox v(\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
 }
 
 export const DEBIAN_RELEASES: Record<string, string> = { 'debian-12': 'bookworm', 'debian-11': 'bullseye' };
@@ -178,7 +167,7 @@ export async function buildDebianTemplate(
     });
     await run('chroot', [root, 'sh', '-c', DEBIAN_TWEAKS]);
     log(`packing ${name}...`);
-    return await packTemplate(p, name, root);
+    return await packTemplate(p, { name, distro: 'debian', release: suite }, root);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

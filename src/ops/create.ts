@@ -4,16 +4,22 @@ import { formatConfig, parseConfig, setKeys } from '../core/config.ts';
 import { expandVeid, validateHostname } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import { type Layout, overlayUpper, overlayWork } from '../core/layout.ts';
 import { BASIC_SAMPLE, TEMPLATE_NAME_RE } from '../core/samples.ts';
+import { layerName, type TemplateMeta } from '../core/template-meta.ts';
 import { errCode } from '../host/fs-util.ts';
-import { ctConfigPath, sampleConfigPath, templatePath } from '../host/paths.ts';
+import { ensureLayer } from '../host/layers.ts';
+import { ctConfigPath, layerPath, sampleConfigPath, templatePath } from '../host/paths.ts';
 import { readGlobal, writeCtText } from '../host/store.ts';
-import { extractTemplate, listTemplates } from '../host/template.ts';
+import { extractTemplate } from '../host/template.ts';
+import { listTemplates, readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
 import { withLock } from './runtime.ts';
+import { withTemplateLock } from './template.ts';
 
 export interface CreateOptions {
   ostemplate?: string | undefined;
+  layout?: Layout | undefined;
   hostname?: string | undefined;
   config?: string | undefined;
 }
@@ -45,6 +51,7 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
     });
   if (exists()) throw alreadyExists();
   const tarball = templatePath(ctx.paths, tpl);
+  const layout = o.layout ?? g.layout;
   if (!existsSync(tarball)) {
     const have = listTemplates(ctx.paths).map((t) => t.name);
     throw new BerthError('BAD_TEMPLATE', `create ${id}: template ${tpl} not found`, {
@@ -54,23 +61,53 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
     });
   }
   mkdirSync(ctx.paths.ctConfigDir, { recursive: true });
-  await withLock(ctx, id, 'create', async () => {
-    if (exists()) throw alreadyExists();
-    const priv = expandVeid(g.vePrivate, id);
-    const partial = `${priv}.partial`;
-    mkdirSync(partial, { recursive: true, mode: 0o755 });
-    ctx.log(`Creating container ${id} from template ${tpl}...`);
+  const keys = { OSTEMPLATE: tpl, LAYOUT: layout, ...(o.hostname ? { HOSTNAME: o.hostname } : {}) };
+  const fill = async (partial: string): Promise<Record<string, string>> => {
+    if (layout === 'overlay') {
+      // the container's own files start empty: everything else is the template's shared layer
+      const layer = await ensureLayer(ctx.paths, await templateMeta(ctx, tpl), ctx.log);
+      mkdirSync(overlayUpper(partial), { mode: 0o755 });
+      mkdirSync(overlayWork(partial), { mode: 0o700 });
+      return { ...keys, LAYER: layer };
+    }
+    await verifiedTemplate(ctx.paths, tpl, ctx.log);
     await extractTemplate(tarball, partial).catch((err: unknown) => {
-      rmSync(partial, { recursive: true, force: true });
       throw new BerthError('BAD_TEMPLATE', `create ${id}: cannot unpack ${tarball}: ${(err as Error).message}`, {
         hint: `rebuild it: berth template create ${tpl}`,
       });
     });
-    const conf = setKeys(sample, { OSTEMPLATE: tpl, ...(o.hostname ? { HOSTNAME: o.hostname } : {}) });
-    // The config is written before the rename; until the rename lands, the ".partial" marker
-    // tells the next command to roll the whole create back (recoverFs).
-    writeCtText(ctx.paths, id, formatConfig(conf));
-    renameSync(partial, priv);
-  });
+    return keys;
+  };
+  // the template's lock keeps its layer from being removed until the config naming it exists
+  await withTemplateLock(ctx, tpl, `create ${id}`, () =>
+    withLock(ctx, id, 'create', async () => {
+      if (exists()) throw alreadyExists();
+      const priv = expandVeid(g.vePrivate, id);
+      const partial = `${priv}.partial`;
+      mkdirSync(partial, { recursive: true, mode: 0o755 });
+      ctx.log(`Creating container ${id} from template ${tpl} (layout ${layout})...`);
+      let conf: Record<string, string>;
+      try {
+        conf = await fill(partial);
+      } catch (err) {
+        rmSync(partial, { recursive: true, force: true });
+        throw err;
+      }
+      // The config is written before the rename; until the rename lands, the ".partial" marker
+      // tells the next command to roll the whole create back (recoverFs).
+      writeCtText(ctx.paths, id, formatConfig(setKeys(sample, conf)));
+      renameSync(partial, priv);
+    }),
+  );
   ctx.log(`Container ${id} created`);
+}
+
+/**
+ * The template's metadata, verifying the tarball only when its layer is still to be unpacked:
+ * a hundred creates from one template read its tarball once.
+ */
+async function templateMeta(ctx: Ctx, tpl: string): Promise<TemplateMeta> {
+  const meta = readTemplateMeta(ctx.paths, tpl);
+  if (meta && existsSync(layerPath(ctx.paths, layerName(meta)))) return meta;
+  return verifiedTemplate(ctx.paths, tpl, ctx.log);
 }

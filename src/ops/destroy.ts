@@ -2,14 +2,17 @@
 import { existsSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import { templateOfLayer } from '../core/template-meta.ts';
+import { gcLayers } from '../host/layers.ts';
 import { unmountRoot } from '../host/mounts.ts';
 import { consoleLogPath, ctConfigPath, lockPath } from '../host/paths.ts';
 import { removeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { mustExist, reconcile, withLock } from './runtime.ts';
+import { withTemplateLock } from './template.ts';
 
 export async function destroyContainer(ctx: Ctx, id: CtId): Promise<void> {
-  await withLock(ctx, id, 'destroy', async (stored) => {
+  const layer = await withLock(ctx, id, 'destroy', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
     if (now.status !== 'stopped') {
@@ -28,6 +31,10 @@ export async function destroyContainer(ctx: Ctx, id: CtId): Promise<void> {
     } catch {}
     rmSync(consoleLogPath(ctx.paths, id), { force: true });
     removeState(ctx.paths, id);
+    return cfg.layer;
   });
   rmSync(lockPath(ctx.paths, id), { force: true });
+  // the last container of an outdated template version takes its layer along
+  const tpl = layer ? templateOfLayer(layer) : null;
+  if (tpl) await withTemplateLock(ctx, tpl, `destroy ${id}`, async () => gcLayers(ctx.paths, tpl));
 }

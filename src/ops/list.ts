@@ -27,6 +27,8 @@ export interface CtRow {
   numproc: string;
   ve_root: string;
   ve_private: string;
+  layout: string;
+  layer: string;
   mounted: boolean;
   exists: boolean;
 }
@@ -48,6 +50,8 @@ export const LIST_FIELDS = [
   'numproc',
   've_root',
   've_private',
+  'layout',
+  'layer',
 ] as const;
 export type ListField = (typeof LIST_FIELDS)[number];
 
@@ -74,6 +78,8 @@ export function ctRow(ctx: Ctx, id: CtId): CtRow | null {
     numproc: r.numproc === null ? 'unlimited' : String(r.numproc),
     ve_root: c.veRoot,
     ve_private: c.vePrivate,
+    layout: c.layout,
+    layer: c.layer ?? '-',
     mounted: isMounted(c.veRoot),
     exists: existsSync(c.vePrivate),
   };

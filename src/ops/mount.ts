@@ -1,8 +1,10 @@
 // berth mount / umount: show a stopped container's files at VE_ROOT (vzctl mount/umount).
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import { bindRoot, isMounted, unmountRoot } from '../host/mounts.ts';
+import { rootMountArgs } from '../core/layout.ts';
+import { rootSource } from '../host/layers.ts';
+import { isMounted, mountRoot, unmountRoot } from '../host/mounts.ts';
 import type { Ctx } from './context.ts';
 import { mustExist, reconcile, withLock } from './runtime.ts';
 
@@ -11,10 +13,9 @@ export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
     const { config } = mustExist(id, stored);
     await reconcile(ctx, id, config);
     if (isMounted(config.veRoot)) throw new BerthError('MOUNTED', `mount ${id}: already mounted at ${config.veRoot}`);
-    if (!existsSync(config.vePrivate))
-      throw new BerthError('NO_PRIVATE', `mount ${id}: private area ${config.vePrivate} is missing`);
+    const root = rootSource(ctx.paths, config, 'mount');
     mkdirSync(config.veRoot, { recursive: true });
-    bindRoot(ctx.paths.helper, config.vePrivate, config.veRoot);
+    mountRoot(ctx.paths.helper, rootMountArgs(root, config.veRoot));
   });
 }
 

@@ -3,6 +3,7 @@
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import { fileLayers } from '../core/layout.ts';
 import { initKindFromLink } from '../core/lifecycle.ts';
 import type { ContainerFile } from '../core/mounts.ts';
 import { nftElementScript, nftElements as nftElementsOf, type PortFwd, portConflict } from '../core/nat.ts';
@@ -23,6 +24,7 @@ import { bridgedStartOps, type NetIf, netifLiveOps } from '../core/netif.ts';
 import { resolvConf } from '../core/resolv.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { runHelper } from '../host/helper.ts';
+import { rootSource } from '../host/layers.ts';
 import { ensureNftBase, hostNet, hostResolvers, nftElements, runNetOps } from '../host/net.ts';
 import { listCtIds, readCt, readGlobal, readState } from '../host/store.ts';
 import { bridgesFor } from './bridge.ts';
@@ -139,8 +141,8 @@ export function containerFilesFor(cfg: CtConfig, systemd: boolean): ContainerFil
   ];
 }
 
-export function isSystemd(cfg: CtConfig): boolean {
-  return initKindFromLink(initLink(cfg.vePrivate)) === 'systemd';
+export function isSystemd(ctx: Ctx, cfg: CtConfig): boolean {
+  return initKindFromLink(initLink(fileLayers(rootSource(ctx.paths, cfg, 'set')))) === 'systemd';
 }
 
 /** The container's /etc/resolv.conf from its config, or null to keep the template's. */

@@ -104,7 +104,7 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
           if (resolv) files.push({ dest: '/etc/resolv.conf', content: resolv });
         }
         // keep the distro's network config in step, or restarting networking inside undoes it
-        if ((ipsMoved || ifChange) && isSystemd(next)) files.push(...networkdFiles(live.next, netifs));
+        if ((ipsMoved || ifChange) && isSystemd(ctx, next)) files.push(...networkdFiles(live.next, netifs));
         const hostsChanged = keys['HOSTNAME'] !== undefined || ipsMoved || ifChange;
         writeFilesLive(ctx, now.pid, files, hostsChanged ? [hostsBlock(next.hostname, live.next, netifs)] : []);
         const nft = nftFor(next, live.next);

@@ -1,10 +1,11 @@
 // berth start: cgroups + limits, then the helper builds the container and execs its init.
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { startPlan } from '../core/container-plan.ts';
 import type { CtId } from '../core/ctid.ts';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
 import { startArgs } from '../core/helper-args.ts';
+import { fileLayers, rootMountArgs } from '../core/layout.ts';
 import { initKindFromLink, stopSignalFor } from '../core/lifecycle.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
 import { hostsBlock } from '../core/netconf.ts';
@@ -12,6 +13,7 @@ import { seccompPolicy } from '../core/seccomp.ts';
 import { applyWrites, containerCgroupMounts, createCgroups, procsFiles, setDeviceRules } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
+import { rootSource } from '../host/layers.ts';
 import { isMounted } from '../host/mounts.ts';
 import { consoleLogPath } from '../host/paths.ts';
 import { ownCapabilities } from '../host/proc.ts';
@@ -40,13 +42,9 @@ export function startContainer(ctx: Ctx, id: CtId): Promise<number> {
 /** The start itself; the caller holds the lock and has checked the container is stopped. */
 export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<number> {
   const cfg = ct.config;
-  if (!existsSync(cfg.vePrivate)) {
-    throw new BerthError('NO_PRIVATE', `start ${id}: private area ${cfg.vePrivate} is missing`, {
-      hint: `destroy and re-create the container: berth destroy ${id}`,
-    });
-  }
+  const root = rootSource(ctx.paths, cfg, 'start');
   const layout = ctx.layout();
-  const initKind = initKindFromLink(initLink(cfg.vePrivate));
+  const initKind = initKindFromLink(initLink(fileLayers(root)));
   const stopSignal = stopSignalFor(initKind);
   // what the network part owns in the host, recorded so a crash cleanup can take it back
   const ips = cfg.ipAddr.map((i) => i.addr);
@@ -83,7 +81,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       blocks: [hostsBlock(cfg.hostname, cfg.ipAddr, cfg.netifs)],
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
-    const hostBind = isMounted(cfg.veRoot) ? [] : ['--host-bind', cfg.vePrivate, cfg.veRoot];
+    const hostBind = isMounted(cfg.veRoot) ? [] : rootMountArgs(root, cfg.veRoot);
     // no detach needed: init calls setsid() itself, and the helper exits once init runs
     const r = runHelper(ctx.paths.helper, [...hostBind, ...args], {
       stdio: ['ignore', logFd, logFd],

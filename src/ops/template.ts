@@ -1,45 +1,171 @@
-// berth template list|create: the OS template cache.
-
+// berth template list|create|import|remove|info: the OS template cache.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, toRecord } from '../core/config.ts';
 import { BerthError } from '../core/errors.ts';
 import { TEMPLATE_NAME_RE } from '../core/samples.ts';
+import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
 import { readIfExists } from '../host/fs-util.ts';
+import { gcLayers, layersInUse } from '../host/layers.ts';
 import { acquireLock } from '../host/lock.ts';
+import { layerPath, templatePath } from '../host/paths.ts';
+import { buildBusyboxTemplate, buildDebianTemplate, DEBIAN_RELEASES, run } from '../host/template.ts';
 import {
-  buildBusyboxTemplate,
-  buildDebianTemplate,
-  DEBIAN_RELEASES,
+  commitTemplate,
+  hostArch,
   listTemplates,
-  type TemplateInfo,
-} from '../host/template.ts';
+  recompress,
+  removeTemplateFiles,
+  sniffCompression,
+  type TemplateEntry,
+  verifiedTemplate,
+} from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
 
-export function templateList(ctx: Ctx): TemplateInfo[] {
+function checkName(verb: string, name: string): void {
+  if (!TEMPLATE_NAME_RE.test(name)) {
+    throw new BerthError('BAD_VALUE', `template ${verb}: invalid name ${JSON.stringify(name)}`, {
+      hint: 'letters, digits and . _ + -, starting with a letter or digit',
+    });
+  }
+}
+
+function missing(verb: string, name: string): BerthError {
+  return new BerthError('BAD_TEMPLATE', `template ${verb}: no template ${name}`, { hint: 'see: berth template list' });
+}
+
+/**
+ * Runs fn holding template NAME's lock: builds, imports, removals and the creates that use its
+ * layer take turns, so no create ever sees a half-made template or a layer being removed.
+ */
+export async function withTemplateLock<T>(ctx: Ctx, name: string, what: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(ctx.paths.lockDir, { recursive: true });
+  const lock = acquireLock(ctx.paths.helper, join(ctx.paths.lockDir, `template-${name}.lck`), what);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
+export function templateList(ctx: Ctx): TemplateEntry[] {
   return listTemplates(ctx.paths);
 }
 
 export async function templateCreate(ctx: Ctx, name: string): Promise<string> {
-  if (!TEMPLATE_NAME_RE.test(name))
-    throw new BerthError('BAD_VALUE', `template create: invalid name ${JSON.stringify(name)}`);
+  checkName('create', name);
   if (name !== 'busybox' && !DEBIAN_RELEASES[name]) {
     throw new BerthError('BAD_VALUE', `template create: unknown template ${name}`, {
-      hint: `berth can build: busybox, ${Object.keys(DEBIAN_RELEASES).join(', ')}`,
+      hint: `berth can build: busybox, ${Object.keys(DEBIAN_RELEASES).join(', ')}; other systems: berth template import FILE --name NAME`,
     });
   }
-  const lock = acquireLock(
-    ctx.paths.helper,
-    join(ctx.paths.lockDir, `template-${name}.lck`),
-    `template create ${name}`,
-  );
-  try {
-    if (name === 'busybox') return await buildBusyboxTemplate(ctx.paths);
-    const text = readIfExists(ctx.paths.globalConfig);
-    const mirror =
-      (text && toRecord(parseConfig(text, ctx.paths.globalConfig))['MIRROR']) || 'http://deb.debian.org/debian';
-    ctx.log(`Building ${name} with debootstrap from ${mirror} (about 80 s, 250 MB)...`);
-    return await buildDebianTemplate(ctx.paths, name, mirror, ctx.log);
-  } finally {
-    lock.release();
+  return withTemplateLock(ctx, name, `template create ${name}`, async () => {
+    let file: string;
+    if (name === 'busybox') file = await buildBusyboxTemplate(ctx.paths);
+    else {
+      const text = readIfExists(ctx.paths.globalConfig);
+      const mirror =
+        (text && toRecord(parseConfig(text, ctx.paths.globalConfig))['MIRROR']) || 'http://deb.debian.org/debian';
+      ctx.log(`Building ${name} with debootstrap from ${mirror} (about 80 s, 250 MB)...`);
+      file = await buildDebianTemplate(ctx.paths, name, mirror, ctx.log);
+    }
+    gcLayers(ctx.paths, name);
+    return file;
+  });
+}
+
+export interface ImportOptions {
+  name: string;
+  distro?: string | undefined;
+  release?: string | undefined;
+  arch?: string | undefined;
+  force?: boolean | undefined;
+}
+
+/**
+ * Imports a rootfs tarball (plain, gzip, xz, bzip2 or zstd) as template NAME. It is checked to
+ * be a whole archive that looks like a root filesystem before anything lands in the cache.
+ */
+export async function templateImport(ctx: Ctx, file: string, o: ImportOptions): Promise<TemplateMeta> {
+  checkName('import', o.name);
+  const { tool, zstd } = sniffCompression(file);
+  return withTemplateLock(ctx, o.name, `template import ${o.name}`, async () => {
+    if (existsSync(templatePath(ctx.paths, o.name)) && !o.force) {
+      throw new BerthError('BAD_VALUE', `template import: template ${o.name} already exists`, {
+        hint: 'pick another --name, or replace it with --force',
+      });
+    }
+    mkdirSync(ctx.paths.templateCache, { recursive: true });
+    const tmp = `${templatePath(ctx.paths, o.name)}.tmp-${process.pid}`;
+    try {
+      ctx.log(`Importing ${file} as template ${o.name}...`);
+      if (zstd) await run('cp', ['--', file, tmp]);
+      else await recompress(file, tool ?? 'cat', tmp);
+      await checkRootfsArchive(tmp, file);
+      const meta = await commitTemplate(ctx.paths, tmp, {
+        name: o.name,
+        distro: o.distro ?? 'unknown',
+        release: o.release ?? 'unknown',
+        arch: o.arch ?? hostArch(),
+        source: `imported from ${file}`,
+      });
+      gcLayers(ctx.paths, o.name);
+      return meta;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  });
+}
+
+/** Reads the whole archive (a truncated one fails here) and looks for a root filesystem's top. */
+async function checkRootfsArchive(tarball: string, orig: string): Promise<void> {
+  const top = new Set<string>();
+  await run('tar', ['--zstd', '-tf', tarball], (l) => {
+    const first = l.replace(/^\.\//, '').split('/')[0];
+    if (first) top.add(first);
+  }).catch((err: unknown) => {
+    throw new BerthError(
+      'BAD_TEMPLATE',
+      `template import: ${orig} is not a whole tar archive: ${(err as Error).message}`,
+    );
+  });
+  if (!top.has('etc') || !(top.has('bin') || top.has('usr') || top.has('sbin'))) {
+    throw new BerthError('BAD_TEMPLATE', `template import: ${orig} does not look like a root filesystem`, {
+      hint: 'its top level needs etc/ and bin/ or usr/ (pack it with: tar -C ROOTFS -czf FILE .)',
+    });
   }
+}
+
+export async function templateRemove(ctx: Ctx, name: string): Promise<void> {
+  checkName('remove', name);
+  await withTemplateLock(ctx, name, `template remove ${name}`, async () => {
+    if (!existsSync(templatePath(ctx.paths, name)) && !readIfExists(join(ctx.paths.templateCache, `${name}.json`)))
+      throw missing('remove', name);
+    removeTemplateFiles(ctx.paths, name);
+    gcLayers(ctx.paths, name);
+    const kept = [...layersInUse(ctx.paths)].filter((l) => templateOfLayer(l) === name);
+    if (kept.length) ctx.log(`template ${name}: layer ${kept.join(', ')} stays while containers use it`);
+  });
+}
+
+export interface TemplateInfo extends TemplateMeta {
+  file: string;
+  /** the tarball matches its checksum */
+  verified: boolean;
+  /** the shared layer of this version exists */
+  layer: string | null;
+}
+
+/** A template's metadata, after verifying its tarball (exit 47 when damaged). */
+export async function templateInfo(ctx: Ctx, name: string): Promise<TemplateInfo> {
+  checkName('info', name);
+  if (!existsSync(templatePath(ctx.paths, name))) throw missing('info', name);
+  const meta = await verifiedTemplate(ctx.paths, name, ctx.log);
+  const layer = layerName(meta);
+  return {
+    ...meta,
+    file: templatePath(ctx.paths, name),
+    verified: true,
+    layer: existsSync(layerPath(ctx.paths, layer)) ? layer : null,
+  };
 }

@@ -1,28 +1,38 @@
-// berth create CTID [--ostemplate NAME] [--hostname H] [--config SAMPLE]
+// berth create CTID [--ostemplate NAME] [--layout overlay|dir] [--hostname H] [--config SAMPLE]
 import { parseCtId } from '../../core/ctid.ts';
+import { parseLayout } from '../../core/layout.ts';
 import { createContainer } from '../../ops/create.ts';
 import { type Command, parse } from '../command.ts';
 
 export const command: Command = {
   summary: 'create a container from an OS template',
-  usage: 'berth create CTID [--ostemplate NAME] [--hostname NAME] [--config SAMPLE]',
-  help: `Unpacks the OS template into the private area (VE_PRIVATE) and writes
-/etc/berth/ct/CTID.conf from a config sample. The container is left stopped.
+  usage: 'berth create CTID [--ostemplate NAME] [--layout overlay|dir] [--hostname NAME] [--config SAMPLE]',
+  help: `Makes the container's files from an OS template and writes /etc/berth/ct/CTID.conf from
+a config sample. The container is left stopped.
 
   --ostemplate NAME  template from the cache (default: DEF_OSTEMPLATE, "busybox");
                      see "berth template list"
+  --layout L         how its files are kept (default: LAYOUT in berth.conf, "overlay"):
+                       overlay  the template is unpacked once into a shared read-only layer;
+                                the container's own changes go to VE_PRIVATE/upper. Creating
+                                one is nearly free, and unchanged files share the page cache.
+                       dir      VE_PRIVATE is a full private copy (OpenVZ's simfs)
   --hostname NAME    the container's hostname (default: ctCTID)
   --config SAMPLE    start from /etc/berth/ct/ve-SAMPLE.conf-sample (default: basic)
 
-Exit codes: 44 the CTID exists, 47 no such template, 21 bad value.`,
+The template's checksum is verified before anything is unpacked from it.
+
+Exit codes: 44 the CTID exists, 47 no such template or a damaged one, 21 bad value.`,
   async run(ctx, args) {
     const { values, positionals } = parse('create', args, {
       ostemplate: { type: 'string' },
+      layout: { type: 'string' },
       hostname: { type: 'string' },
       config: { type: 'string' },
     });
     const id = parseCtId(positionals[0]);
-    await createContainer(ctx, id, values);
+    const layout = values.layout === undefined ? undefined : parseLayout(values.layout, '--layout');
+    await createContainer(ctx, id, { ...values, layout });
     return 0;
   },
 };

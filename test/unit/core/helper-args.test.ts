@@ -12,7 +12,15 @@ const ALL = (1n << 41n) - 1n;
 const cfg = ctConfigFrom(
   parseCtId('101'),
   { HOSTNAME: 'web1' },
-  { veRoot: '/r/$VEID', vePrivate: '/p/$VEID', defOstemplate: 'busybox', stopTimeout: 60, neighbourDevs: 'none', venetMtu: 65535 },
+  {
+    veRoot: '/r/$VEID',
+    vePrivate: '/p/$VEID',
+    defOstemplate: 'busybox',
+    stopTimeout: 60,
+    neighbourDevs: 'none',
+    layout: 'overlay',
+    venetMtu: 65535,
+  },
 );
 
 test('start argv: namespaces, cgroups, root, hostname, caps, fds, init (golden head and tail)', () => {

@@ -1,0 +1,65 @@
+// How a container's files are laid out on the host (LAYOUT), and how its root is mounted at
+// VE_ROOT from them:
+// - overlay: a shared read-only layer per template (unpacked once) under the container's own
+//   upper directory: VE_PRIVATE/upper holds what the container changed, VE_PRIVATE/work is
+//   overlayfs's scratch space. Creating one is two mkdirs; unchanged files share page cache.
+// - dir: VE_PRIVATE is a full private copy of the template (OpenVZ's simfs).
+import { BerthError } from './errors.ts';
+
+export const LAYOUTS = ['overlay', 'dir'] as const;
+export type Layout = (typeof LAYOUTS)[number];
+export const DEFAULT_LAYOUT: Layout = 'overlay';
+
+export function parseLayout(raw: string, what: string): Layout {
+  const l = LAYOUTS.find((x) => x === raw);
+  if (!l) {
+    throw new BerthError('BAD_VALUE', `invalid ${what} ${JSON.stringify(raw)}`, {
+      hint: `one of: ${LAYOUTS.join(', ')}`,
+    });
+  }
+  return l;
+}
+
+export interface RootSource {
+  layout: Layout;
+  vePrivate: string;
+  /** overlay: the shared layer's directory */
+  layerDir: string | null;
+}
+
+export const overlayUpper = (vePrivate: string) => `${vePrivate}/upper`;
+export const overlayWork = (vePrivate: string) => `${vePrivate}/work`;
+
+/**
+ * Directories that hold the container's files, the one that wins first: for overlay, a file the
+ * container changed is in its upper directory, anything else in the layer.
+ */
+export function fileLayers(src: RootSource): string[] {
+  return src.layout === 'overlay' && src.layerDir ? [overlayUpper(src.vePrivate), src.layerDir] : [src.vePrivate];
+}
+
+/**
+ * The helper's arguments that show the container's files at VE_ROOT in the host's mount
+ * namespace (`--host-bind` or `--host-overlay`).
+ */
+export function rootMountArgs(src: RootSource, veRoot: string): string[] {
+  if (src.layout === 'dir') return ['--host-bind', src.vePrivate, veRoot];
+  if (!src.layerDir) {
+    throw new BerthError('CONFIG_INVALID', `${src.vePrivate}: overlay layout without a template layer (LAYER)`, {
+      hint: 'the container config lost its LAYER line; restore it from a backup',
+    });
+  }
+  // overlayfs splits its options at "," and lowerdir at ":"; berth's own paths never hold them
+  for (const p of [src.layerDir, src.vePrivate]) {
+    if (/[,:\\\n]/.test(p)) {
+      throw new BerthError('BAD_VALUE', `path ${JSON.stringify(p)}: overlay paths cannot contain , : or \\`, {
+        hint: 'choose VE_PRIVATE (and the berth root) without those characters',
+      });
+    }
+  }
+  return [
+    '--host-overlay',
+    `lowerdir=${src.layerDir},upperdir=${overlayUpper(src.vePrivate)},workdir=${overlayWork(src.vePrivate)}`,
+    veRoot,
+  ];
+}

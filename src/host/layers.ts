@@ -1,0 +1,111 @@
+// Shared read-only template layers (overlay layout): unpacked once per template checksum,
+// removed when no container uses them and the template has moved on. Callers hold the
+// template's lock (ops/template-lock.ts), so a create never races a removal.
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CtConfig } from '../core/ct-config.ts';
+import { BerthError } from '../core/errors.ts';
+import type { RootSource } from '../core/layout.ts';
+import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
+import { layerPath, type Paths, templatePath } from './paths.ts';
+import { listCtIds, readCt } from './store.ts';
+import { extractTemplate } from './template.ts';
+import { readTemplateMeta } from './template-cache.ts';
+
+/**
+ * Where a container's files are (layout, private area, layer), checked to exist: a missing
+ * private area or layer is reported (exit 43) before anything is mounted.
+ */
+export function rootSource(p: Paths, cfg: CtConfig, verb: string): RootSource {
+  const src: RootSource = {
+    layout: cfg.layout,
+    vePrivate: cfg.vePrivate,
+    layerDir: cfg.layer ? layerPath(p, cfg.layer) : null,
+  };
+  for (const dir of [src.vePrivate, ...(src.layout === 'overlay' && src.layerDir ? [src.layerDir] : [])]) {
+    if (!existsSync(dir)) {
+      throw new BerthError(
+        'NO_PRIVATE',
+        `${verb} ${cfg.id}: ${dir === src.vePrivate ? 'private area' : 'template layer'} ${dir} is missing`,
+        {
+          hint:
+            dir === src.vePrivate
+              ? `destroy and re-create the container: berth destroy ${cfg.id}`
+              : 'restore it from a backup of the host, or re-create the container',
+        },
+      );
+    }
+  }
+  return src;
+}
+
+/** The layer of this template version, unpacked now if it is not there yet. */
+export async function ensureLayer(p: Paths, meta: TemplateMeta, log: (m: string) => void): Promise<string> {
+  const name = layerName(meta);
+  const dir = layerPath(p, name);
+  if (existsSync(dir)) return name;
+  mkdirSync(p.layersDir, { recursive: true, mode: 0o700 });
+  // a half-unpacked layer of a killed berth: we hold the lock, so it is nobody's
+  const partial = `${dir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(partial, { mode: 0o755 });
+  log(`Unpacking template ${meta.name} into its shared layer (once)...`);
+  try {
+    await extractTemplate(templatePath(p, meta.name), partial);
+  } catch (err) {
+    rmSync(partial, { recursive: true, force: true });
+    throw err;
+  }
+  renameSync(partial, dir);
+  return name;
+}
+
+/** Layers some container's config names (LAYER). */
+export function layersInUse(p: Paths): Set<string> {
+  const used = new Set<string>();
+  for (const id of listCtIds(p)) {
+    try {
+      const layer = readCt(p, id)?.config.layer;
+      if (layer) used.add(layer);
+    } catch {
+      // an unreadable config might name any layer: keep them all
+      return new Set(readdirSync(p.layersDir));
+    }
+  }
+  return used;
+}
+
+/**
+ * Removes the layers of template `name` that no container uses and that are not the current
+ * template's (that one makes the next create instant). Returns the removed names.
+ */
+export function gcLayers(p: Paths, name: string): string[] {
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync(p.layersDir);
+  } catch {
+    return [];
+  }
+  let current: string | null = null;
+  try {
+    const meta = readTemplateMeta(p, name);
+    current = meta && existsSync(templatePath(p, name)) ? layerName(meta) : null;
+  } catch {}
+  const used = layersInUse(p);
+  const gone: string[] = [];
+  for (const d of dirs) {
+    const base = d.endsWith('.partial') ? d.slice(0, -'.partial'.length) : d;
+    if (templateOfLayer(base) !== name || d === current || used.has(d)) continue;
+    // renamed first, so a crash mid-removal never leaves a half layer under a usable name
+    const doomed = join(p.layersDir, `.${d}.removing`);
+    renameSync(join(p.layersDir, d), doomed);
+    rmSync(doomed, { recursive: true, force: true });
+    gone.push(d);
+  }
+  for (const d of dirs.filter(
+    (x) => templateOfLayer(x.slice(1, -'.removing'.length)) === name && x.endsWith('.removing'),
+  )) {
+    rmSync(join(p.layersDir, d), { recursive: true, force: true });
+  }
+  return gone;
+}

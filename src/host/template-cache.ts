@@ -1,0 +1,174 @@
+// The template cache on disk: NAME.tar.zst with NAME.json beside it (core/template-meta.ts),
+// checksums, import of foreign rootfs tarballs, removal.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { BerthError } from '../core/errors.ts';
+import { checkTarball, formatTemplateMeta, parseTemplateMeta, type TemplateMeta } from '../core/template-meta.ts';
+import { errText, readIfExists, writeFileAtomic } from './fs-util.ts';
+import { type Paths, templateMetaPath, templatePath } from './paths.ts';
+
+/** Debian's name for this machine's architecture. */
+export function hostArch(): string {
+  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ia32: 'i386', arm: 'armhf', ppc64: 'ppc64el' };
+  return map[process.arch] ?? process.arch;
+}
+
+export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  await new Promise<void>((resolve, reject) => {
+    createReadStream(file)
+      .on('data', (c) => {
+        h.update(c);
+        size += c.length;
+      })
+      .on('error', (err) => reject(new BerthError('SYSTEM', `read ${file}: ${errText(err)}`, { cause: err })))
+      .on('end', () => resolve());
+  });
+  return { sha256: h.digest('hex'), size };
+}
+
+export function readTemplateMeta(p: Paths, name: string): TemplateMeta | null {
+  const file = templateMetaPath(p, name);
+  const text = readIfExists(file);
+  return text === null ? null : parseTemplateMeta(text, file);
+}
+
+/**
+ * Moves a finished tarball (tmp) into the cache as NAME with its metadata. The tarball lands
+ * first, then its metadata: a crash between the two leaves a checksum that does not match,
+ * which every use detects ("damaged, rebuild it"), never a silently wrong template.
+ */
+export async function commitTemplate(
+  p: Paths,
+  tmp: string,
+  meta: Omit<TemplateMeta, 'sha256' | 'size' | 'created'>,
+): Promise<TemplateMeta> {
+  const sum = await sha256File(tmp);
+  const full: TemplateMeta = { ...meta, created: new Date().toISOString(), ...sum };
+  renameSync(tmp, templatePath(p, meta.name));
+  writeFileAtomic(templateMetaPath(p, meta.name), formatTemplateMeta(full));
+  return full;
+}
+
+/**
+ * The template's metadata after checking its tarball against it (exit 47 when damaged). A
+ * tarball from an older berth has none: its checksum is recorded now, once.
+ */
+export async function verifiedTemplate(p: Paths, name: string, log: (m: string) => void): Promise<TemplateMeta> {
+  const file = templatePath(p, name);
+  const sum = await sha256File(file);
+  const meta = readTemplateMeta(p, name);
+  if (!meta) {
+    const adopted: TemplateMeta = {
+      name,
+      distro: name.split('-')[0] ?? name,
+      release: name.includes('-') ? name.slice(name.indexOf('-') + 1) : 'unknown',
+      arch: hostArch(),
+      created: statSync(file).mtime.toISOString(),
+      ...sum,
+      source: 'cache of an older berth',
+    };
+    writeFileAtomic(templateMetaPath(p, name), formatTemplateMeta(adopted));
+    log(`template ${name}: recorded its checksum (it had no metadata)`);
+    return adopted;
+  }
+  checkTarball(meta, sum.sha256, sum.size, file);
+  return meta;
+}
+
+export interface TemplateEntry extends TemplateMeta {
+  file: string;
+}
+
+/** Every cached template, from metadata only (fast; `template info` verifies). */
+export function listTemplates(p: Paths): TemplateEntry[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(p.templateCache);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith('.tar.zst'))
+    .map((n) => n.slice(0, -'.tar.zst'.length))
+    .map((name): TemplateEntry => {
+      const file = templatePath(p, name);
+      let meta: TemplateMeta | null = null;
+      try {
+        meta = readTemplateMeta(p, name);
+      } catch {}
+      const st = statSync(file);
+      return (
+        (meta && { ...meta, file }) ?? {
+          name,
+          distro: 'unknown',
+          release: 'unknown',
+          arch: 'unknown',
+          created: st.mtime.toISOString(),
+          sha256: '',
+          size: st.size,
+          source: 'no metadata',
+          file,
+        }
+      );
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Compression by magic bytes: the decompressor to run, or null for zstd/plain tar. */
+export function sniffCompression(file: string): { tool: string | null; zstd: boolean } {
+  const buf = Buffer.alloc(262);
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw new BerthError('BAD_VALUE', `template import: cannot read ${file}: ${errText(err)}`);
+  }
+  try {
+    readSync(fd, buf, 0, buf.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (buf[0] === 0x28 && buf[1] === 0xb5 && buf[2] === 0x2f && buf[3] === 0xfd) return { tool: null, zstd: true };
+  if (buf[0] === 0x1f && buf[1] === 0x8b) return { tool: 'gzip', zstd: false };
+  if (buf.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return { tool: 'xz', zstd: false };
+  if (buf.subarray(0, 3).toString() === 'BZh') return { tool: 'bzip2', zstd: false };
+  if (buf.subarray(257, 262).toString() === 'ustar') return { tool: 'cat', zstd: false };
+  throw new BerthError('BAD_VALUE', `template import: ${file} is not a tar archive (plain, gzip, xz, bzip2 or zstd)`);
+}
+
+/** Runs `tool -dc < file | zstd -o out` without a shell; SIGKILL of berth kills both. */
+export function recompress(file: string, tool: string, out: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const dec = spawn('setpriv', ['--pdeathsig', 'KILL', '--', tool, ...(tool === 'cat' ? [file] : ['-dc', file])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const enc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'zstd', '-q', '-T0', '-f', '-o', out], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    dec.stdout.pipe(enc.stdin);
+    let err = '';
+    dec.stderr.on('data', (d) => {
+      err += d;
+    });
+    enc.stderr.on('data', (d) => {
+      err += d;
+    });
+    let decCode: number | null = null;
+    dec.on('close', (c) => {
+      decCode = c;
+    });
+    enc.on('close', (c) => {
+      if (c === 0 && decCode === 0) resolve();
+      else reject(new BerthError('BAD_VALUE', `template import: cannot decompress ${file}: ${err.trim().slice(-300)}`));
+    });
+  });
+}
+
+/** Removes a template's tarball and metadata (its layers are the caller's business). */
+export function removeTemplateFiles(p: Paths, name: string): void {
+  rmSync(templatePath(p, name), { force: true });
+  rmSync(templateMetaPath(p, name), { force: true });
+}
