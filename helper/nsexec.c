@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/loop.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
@@ -54,6 +55,7 @@ static struct {
   const char *rootfs, *hostname, *lock, *cwd, *propagation, *caps_keep, *unshare;
   const char *host_src, *host_dst, *host_umount;
   int host_overlay; /* host_src is overlayfs mount data, not a path to bind */
+  int host_image;   /* host_src is an ext4 image file to attach to a loop device */
   pid_t join, watch_pid;
   int status_fd, seccomp_fd, pty, no_new_privs;
   struct op ops[MAX_OPS];
@@ -195,6 +197,12 @@ static void parse_args(int argc, char **argv) {
       opt.host_src = argv[i + 1];
       opt.host_dst = argv[i + 2];
       opt.host_overlay = 1;
+      i += 2;
+    } else if (strcmp(a, "--host-image") == 0) { /* FILE DST, in the host's mount namespace */
+      if (i + 2 >= argc) die_usage("--host-image needs FILE DEST");
+      opt.host_src = argv[i + 1];
+      opt.host_dst = argv[i + 2];
+      opt.host_image = 1;
       i += 2;
     } else if (strcmp(a, "--host-umount") == 0) {
       opt.host_umount = need(argv, &i, argc, a);
@@ -719,11 +727,54 @@ static int wait_status(pid_t pid) {
 
 /* ---- start mode ----------------------------------------------------------------------------- */
 
-/* The container's root as the admin sees it (VE_ROOT): a bind of its private area, or an
- * overlay of its upper directory on a template layer. Private propagation, so that nothing
- * mounted inside a container ever shows up on the host. */
+/* Attaches an ext4 image to a free loop device and mounts it on DST. The device is set to clear
+ * itself when its last user goes (the unmount), so nothing needs to detach it later, even
+ * after a crash. Another process may take the free device first: then ask for another. */
+static void host_image(void) {
+  int file = open(opt.host_src, O_RDWR | O_CLOEXEC);
+  if (file < 0) die_errno("image", "open %s", opt.host_src);
+  int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  if (ctl < 0) die_errno("image", "open /dev/loop-control");
+  for (int tries = 0;; tries++) {
+    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+    if (n < 0) die_errno("image", "no free loop device");
+    char dev[32];
+    snprintf(dev, sizeof dev, "/dev/loop%d", n);
+    int loop = open(dev, O_RDWR | O_CLOEXEC);
+    if (loop < 0) die_errno("image", "open %s", dev);
+    struct loop_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.fd = (unsigned)file;
+    cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+    snprintf((char *)cfg.info.lo_file_name, LO_NAME_SIZE, "%s", opt.host_src);
+    if (ioctl(loop, LOOP_CONFIGURE, &cfg) == 0) {
+      int rc = mount(dev, opt.host_dst, "ext4", 0, NULL);
+      int e = errno;
+      close(loop); /* with autoclear, a failed mount frees the device here */
+      if (rc < 0) {
+        errno = e;
+        die_errno("mount", "ext4 %s (%s) on %s", dev, opt.host_src, opt.host_dst);
+      }
+      break;
+    }
+    int e = errno;
+    close(loop);
+    if (e != EBUSY || tries >= 16) {
+      errno = e;
+      die_errno("image", "attach %s to %s", opt.host_src, dev);
+    }
+  }
+  close(ctl);
+  close(file);
+}
+
+/* The container's root as the admin sees it (VE_ROOT): a bind of its private area, an overlay
+ * of its upper directory on a template layer, or its ext4 image. Private propagation, so that
+ * nothing mounted inside a container ever shows up on the host. */
 static void host_bind(void) {
-  if (opt.host_overlay) {
+  if (opt.host_image) {
+    host_image();
+  } else if (opt.host_overlay) {
     if (mount("overlay", opt.host_dst, "overlay", 0, opt.host_src) < 0)
       die_errno("mount", "overlay %s on %s", opt.host_src, opt.host_dst);
   } else if (mount(opt.host_src, opt.host_dst, NULL, MS_BIND | MS_REC, NULL) < 0) {

@@ -1,6 +1,7 @@
 // The one internal model of a container, built from its KEY="value" config (and later OCI specs).
 
 import type { CtId } from './ctid.ts';
+import { type DiskLimit, parseDiskinodes, parseDiskspace } from './disk.ts';
 import { BerthError } from './errors.ts';
 import { type Layout, parseLayout } from './layout.ts';
 import { type PortFwd, parsePortFwdList } from './nat.ts';
@@ -34,6 +35,9 @@ export interface CtConfig {
   layout: Layout;
   /** LAYER: the shared template layer under an overlay container */
   layer: string | null;
+  /** DISKSPACE (bytes) and DISKINODES: enforced by the image layout only */
+  diskspace: DiskLimit | null;
+  diskinodes: DiskLimit | null;
   onboot: boolean;
   /** routed (venet-style) addresses, IP_ADDRESS */
   ipAddr: IpAddr[];
@@ -142,6 +146,8 @@ export function ctConfigFrom(id: CtId, rec: Record<string, string>, g: GlobalDef
     vePrivate: expandVeid(rec['VE_PRIVATE'] ?? g.vePrivate, id),
     layout: rec['LAYOUT'] ? parseLayout(rec['LAYOUT'], 'LAYOUT') : 'dir',
     layer: rec['LAYER'] || null,
+    diskspace: rec['DISKSPACE'] ? parseDiskspace(rec['DISKSPACE']) : null,
+    diskinodes: rec['DISKINODES'] ? parseDiskinodes(rec['DISKINODES']) : null,
     onboot: rec['ONBOOT'] === 'yes',
     ipAddr: parseIpList(rec['IP_ADDRESS'] ?? ''),
     nat: rec['NAT'] === 'yes',

@@ -22,6 +22,13 @@ export const ERRORS = {
   NEW_PRIVATE: { exit: 48, http: 500, doc: 'the private area could not be created (VZ_FS_NEW_VE_PRVT)' },
   CANT_MOUNT: { exit: 50, http: 500, doc: 'the container root could not be mounted (VZ_FS_CANTMOUNT)' },
   CANT_UMOUNT: { exit: 51, http: 500, doc: 'the container root could not be unmounted (VZ_FS_CANTUMOUNT)' },
+  QUOTA_UNSUPPORTED: {
+    exit: 60,
+    http: 400,
+    doc: "the container's layout cannot enforce a disk space or inode limit on this host (VZ_DQ_ON)",
+  },
+  DISK_RESIZE: { exit: 62, http: 500, doc: "the container's disk limit could not be changed (VZ_DQ_SET)" },
+  DISKSPACE_NOT_SET: { exit: 63, http: 400, doc: 'the image layout needs a disk space limit (VZ_DISKSPACE_NOT_SET)' },
   BAD_HOSTNAME: { exit: 70, http: 400, doc: 'the hostname is not valid (VZ_BADHOSTNAME)' },
   BAD_IP: { exit: 71, http: 400, doc: 'an IP address is malformed or cannot belong to a container (VZ_BADIP)' },
   BAD_DNS_SERVER: { exit: 72, http: 400, doc: 'a nameserver address is not valid (VZ_BADDNSSRV)' },

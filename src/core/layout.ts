@@ -4,9 +4,11 @@
 //   upper directory: VE_PRIVATE/upper holds what the container changed, VE_PRIVATE/work is
 //   overlayfs's scratch space. Creating one is two mkdirs; unchanged files share page cache.
 // - dir: VE_PRIVATE is a full private copy of the template (OpenVZ's simfs).
+// - image: VE_PRIVATE/root.img, a sparse ext4 image on a loop device (OpenVZ's ploop): its
+//   size and inode count are hard limits the kernel enforces.
 import { BerthError } from './errors.ts';
 
-export const LAYOUTS = ['overlay', 'dir'] as const;
+export const LAYOUTS = ['overlay', 'dir', 'image'] as const;
 export type Layout = (typeof LAYOUTS)[number];
 export const DEFAULT_LAYOUT: Layout = 'overlay';
 
@@ -23,27 +25,33 @@ export function parseLayout(raw: string, what: string): Layout {
 export interface RootSource {
   layout: Layout;
   vePrivate: string;
+  /** where the tree is seen while mounted (the only view of an image) */
+  veRoot: string;
   /** overlay: the shared layer's directory */
   layerDir: string | null;
 }
 
 export const overlayUpper = (vePrivate: string) => `${vePrivate}/upper`;
 export const overlayWork = (vePrivate: string) => `${vePrivate}/work`;
+export const imageFile = (vePrivate: string) => `${vePrivate}/root.img`;
 
 /**
  * Directories that hold the container's files, the one that wins first: for overlay, a file the
  * container changed is in its upper directory, anything else in the layer.
  */
 export function fileLayers(src: RootSource): string[] {
+  if (src.layout === 'image') return [src.veRoot]; // readable only while mounted
   return src.layout === 'overlay' && src.layerDir ? [overlayUpper(src.vePrivate), src.layerDir] : [src.vePrivate];
 }
 
 /**
  * The helper's arguments that show the container's files at VE_ROOT in the host's mount
- * namespace (`--host-bind` or `--host-overlay`).
+ * namespace (`--host-bind`, `--host-overlay` or `--host-image`).
  */
-export function rootMountArgs(src: RootSource, veRoot: string): string[] {
+export function rootMountArgs(src: RootSource): string[] {
+  const veRoot = src.veRoot;
   if (src.layout === 'dir') return ['--host-bind', src.vePrivate, veRoot];
+  if (src.layout === 'image') return ['--host-image', imageFile(src.vePrivate), veRoot];
   if (!src.layerDir) {
     throw new BerthError('CONFIG_INVALID', `${src.vePrivate}: overlay layout without a template layer (LAYER)`, {
       hint: 'the container config lost its LAYER line; restore it from a backup',

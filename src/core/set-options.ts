@@ -1,6 +1,7 @@
 // `berth set` options -> config keys: validation happens here, before anything is written.
 
 import { parseCpulimit, parseCpus, parseCpuunits, parseNumproc, parseRam, validateHostname } from './ct-config.ts';
+import { formatDiskinodes, formatDiskspace, parseDiskinodes, parseDiskspace } from './disk.ts';
 import { BerthError } from './errors.ts';
 import { parseNameserverList, parseSearchDomain } from './resolv.ts';
 import { formatSize } from './size.ts';
@@ -36,6 +37,9 @@ export interface SetOptions {
   /** port forwards to add / delete ('all'), against the current PORTFWD */
   portfwd?: string[];
   'portfwd-del'?: string[];
+  /** disk limits, soft[:hard] (the image layout only) */
+  diskspace?: string;
+  diskinodes?: string;
 }
 
 /** The config keys to write; every value has been validated. */
@@ -57,6 +61,8 @@ export function setOptionsToKeys(o: SetOptions): Record<string, string> {
     keys['ONBOOT'] = o.onboot;
   }
   if (o.description !== undefined) keys['DESCRIPTION'] = o.description;
+  if (o.diskspace !== undefined) keys['DISKSPACE'] = formatDiskspace(parseDiskspace(o.diskspace));
+  if (o.diskinodes !== undefined) keys['DISKINODES'] = formatDiskinodes(parseDiskinodes(o.diskinodes));
   if (o.nameserver !== undefined) keys['NAMESERVER'] = parseNameserverList(o.nameserver.join(' ')).join(' ');
   if (o.searchdomain !== undefined) keys['SEARCHDOMAIN'] = o.searchdomain.map(parseSearchDomain).join(' ');
   if (o.nat !== undefined) {

@@ -20,6 +20,7 @@ export function rootSource(p: Paths, cfg: CtConfig, verb: string): RootSource {
   const src: RootSource = {
     layout: cfg.layout,
     vePrivate: cfg.vePrivate,
+    veRoot: cfg.veRoot,
     layerDir: cfg.layer ? layerPath(p, cfg.layer) : null,
   };
   for (const dir of [src.vePrivate, ...(src.layout === 'overlay' && src.layerDir ? [src.layerDir] : [])]) {

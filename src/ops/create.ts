@@ -1,14 +1,24 @@
 // berth create: unpack a template into a new private area and write the container's config.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { formatConfig, parseConfig, setKeys } from '../core/config.ts';
+import { formatConfig, parseConfig, setKeys, toRecord } from '../core/config.ts';
 import { expandVeid, validateHostname } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
+import {
+  checkDiskLimits,
+  formatDiskinodes,
+  formatDiskspace,
+  imageInodes,
+  parseDiskinodes,
+  parseDiskspace,
+} from '../core/disk.ts';
 import { BerthError } from '../core/errors.ts';
-import { type Layout, overlayUpper, overlayWork } from '../core/layout.ts';
+import { imageFile, type Layout, overlayUpper, overlayWork, rootMountArgs } from '../core/layout.ts';
 import { BASIC_SAMPLE, TEMPLATE_NAME_RE } from '../core/samples.ts';
 import { layerName, type TemplateMeta } from '../core/template-meta.ts';
 import { errCode } from '../host/fs-util.ts';
+import { makeImage } from '../host/image.ts';
 import { ensureLayer } from '../host/layers.ts';
+import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, layerPath, sampleConfigPath, templatePath } from '../host/paths.ts';
 import { readGlobal, writeCtText } from '../host/store.ts';
 import { extractTemplate } from '../host/template.ts';
@@ -20,6 +30,9 @@ import { withTemplateLock } from './template.ts';
 export interface CreateOptions {
   ostemplate?: string | undefined;
   layout?: Layout | undefined;
+  /** --diskspace / --diskinodes, validated (the image layout needs the first) */
+  diskspace?: string | undefined;
+  diskinodes?: string | undefined;
   hostname?: string | undefined;
   config?: string | undefined;
 }
@@ -49,9 +62,24 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
     new BerthError('PRIVATE_EXISTS', `create ${id}: container already exists`, {
       hint: `berth destroy ${id} first, or pick another CTID`,
     });
-  if (exists()) throw alreadyExists();
+  // a create killed after writing the config leaves a .partial: the lock's recovery rolls it back
+  if (exists() && !existsSync(`${expandVeid(g.vePrivate, id)}.partial`)) throw alreadyExists();
   const tarball = templatePath(ctx.paths, tpl);
   const layout = o.layout ?? g.layout;
+  const rec = toRecord(sample);
+  const spaceRaw = o.diskspace ?? rec['DISKSPACE'];
+  const inodesRaw = o.diskinodes ?? rec['DISKINODES'];
+  const space = spaceRaw ? parseDiskspace(spaceRaw) : null;
+  const inodes = inodesRaw ? parseDiskinodes(inodesRaw) : null;
+  // limits named on the command line must be enforceable; a sample's are dropped with a word
+  checkDiskLimits(
+    `create ${id}`,
+    layout,
+    o.diskspace || layout === 'image' ? space : null,
+    o.diskinodes || layout === 'image' ? inodes : null,
+  );
+  if (layout !== 'image' && (space || inodes))
+    ctx.log(`warning: the sample's DISKSPACE/DISKINODES are not kept: layout ${layout} cannot enforce them`);
   if (!existsSync(tarball)) {
     const have = listTemplates(ctx.paths).map((t) => t.name);
     throw new BerthError('BAD_TEMPLATE', `create ${id}: template ${tpl} not found`, {
@@ -61,7 +89,19 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
     });
   }
   mkdirSync(ctx.paths.ctConfigDir, { recursive: true });
-  const keys = { OSTEMPLATE: tpl, LAYOUT: layout, ...(o.hostname ? { HOSTNAME: o.hostname } : {}) };
+  const keys: Record<string, string> = {
+    OSTEMPLATE: tpl,
+    LAYOUT: layout,
+    ...(o.hostname ? { HOSTNAME: o.hostname } : {}),
+    ...(layout === 'image' && space ? { DISKSPACE: formatDiskspace(space) } : {}),
+    ...(layout === 'image' && inodes ? { DISKINODES: formatDiskinodes(inodes) } : {}),
+  };
+  const unpack = (dest: string) =>
+    extractTemplate(tarball, dest).catch((err: unknown) => {
+      throw new BerthError('BAD_TEMPLATE', `create ${id}: cannot unpack ${tarball}: ${(err as Error).message}`, {
+        hint: `rebuild it: berth template create ${tpl}`,
+      });
+    });
   const fill = async (partial: string): Promise<Record<string, string>> => {
     if (layout === 'overlay') {
       // the container's own files start empty: everything else is the template's shared layer
@@ -71,11 +111,21 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
       return { ...keys, LAYER: layer };
     }
     await verifiedTemplate(ctx.paths, tpl, ctx.log);
-    await extractTemplate(tarball, partial).catch((err: unknown) => {
-      throw new BerthError('BAD_TEMPLATE', `create ${id}: cannot unpack ${tarball}: ${(err as Error).message}`, {
-        hint: `rebuild it: berth template create ${tpl}`,
-      });
-    });
+    if (layout === 'image' && space) {
+      // unpacked through VE_ROOT; a crash leaves it mounted with the .partial, and the
+      // recovery of the next command unmounts it before removing the .partial
+      const src = { layout, vePrivate: partial, veRoot: expandVeid(g.veRoot, id), layerDir: null };
+      makeImage(imageFile(partial), space.hard, imageInodes(space, inodes), `berth-${id}`);
+      mkdirSync(src.veRoot, { recursive: true });
+      mountRoot(ctx.paths.helper, rootMountArgs(src));
+      try {
+        await unpack(src.veRoot);
+      } finally {
+        unmountRoot(ctx.paths.helper, src.veRoot);
+      }
+      return keys;
+    }
+    await unpack(partial);
     return keys;
   };
   // the template's lock keeps its layer from being removed until the config naming it exists

@@ -1,10 +1,13 @@
 // berth list / status: what each container is and holds, read without taking locks.
 
 import { existsSync } from 'node:fs';
+import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
+import { imageFile, overlayUpper } from '../core/layout.ts';
 import { formatIpList } from '../core/net.ts';
 import { formatSize } from '../core/size.ts';
 import { cgroupPids } from '../host/cgroups.ts';
+import { imageUsage, mountedUsage, treeUsage } from '../host/image.ts';
 import { isMounted } from '../host/mounts.ts';
 import { listCtIds, readCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
@@ -29,6 +32,13 @@ export interface CtRow {
   ve_private: string;
   layout: string;
   layer: string;
+  /** KiB in use, soft and hard limit (vzlist); inodes likewise. Filled only when asked for. */
+  diskspace?: number | null;
+  'diskspace.s'?: number | null;
+  'diskspace.h'?: number | null;
+  diskinodes?: number | null;
+  'diskinodes.s'?: number | null;
+  'diskinodes.h'?: number | null;
   mounted: boolean;
   exists: boolean;
 }
@@ -52,10 +62,41 @@ export const LIST_FIELDS = [
   've_private',
   'layout',
   'layer',
+  'diskspace',
+  'diskspace.s',
+  'diskspace.h',
+  'diskinodes',
+  'diskinodes.s',
+  'diskinodes.h',
 ] as const;
 export type ListField = (typeof LIST_FIELDS)[number];
 
-export function ctRow(ctx: Ctx, id: CtId): CtRow | null {
+export const DISK_FIELDS: readonly ListField[] = LIST_FIELDS.filter((f) => f.startsWith('disk'));
+
+/**
+ * Disk usage against the limits: statfs of a mounted image, its superblock when not mounted,
+ * and a walk (du) of a dir tree or an overlay's upper directory, which can take a while: so
+ * only when asked for.
+ */
+function diskFields(c: CtConfig): Partial<CtRow> {
+  const u =
+    c.layout === 'image'
+      ? isMounted(c.veRoot)
+        ? mountedUsage(c.veRoot)
+        : imageUsage(imageFile(c.vePrivate))
+      : treeUsage(c.layout === 'overlay' ? overlayUpper(c.vePrivate) : c.vePrivate);
+  const kib = (b: number | null | undefined) => (b === null || b === undefined ? null : Math.ceil(b / 1024));
+  return {
+    diskspace: kib(u?.used),
+    'diskspace.s': kib(c.diskspace?.soft ?? u?.total),
+    'diskspace.h': kib(c.diskspace?.hard ?? u?.total),
+    diskinodes: u?.inodesUsed ?? null,
+    'diskinodes.s': c.diskinodes?.soft ?? u?.inodesTotal ?? null,
+    'diskinodes.h': c.diskinodes?.hard ?? u?.inodesTotal ?? null,
+  };
+}
+
+export function ctRow(ctx: Ctx, id: CtId, disk = false): CtRow | null {
   const ct = readCt(ctx.paths, id);
   if (!ct) return null;
   const c = ct.config;
@@ -82,11 +123,12 @@ export function ctRow(ctx: Ctx, id: CtId): CtRow | null {
     layer: c.layer ?? '-',
     mounted: isMounted(c.veRoot),
     exists: existsSync(c.vePrivate),
+    ...(disk ? diskFields(c) : {}),
   };
 }
 
-export function listContainers(ctx: Ctx, all: boolean): CtRow[] {
+export function listContainers(ctx: Ctx, all: boolean, disk = false): CtRow[] {
   return listCtIds(ctx.paths)
-    .map((id) => ctRow(ctx, id))
+    .map((id) => ctRow(ctx, id, disk))
     .filter((r): r is CtRow => r !== null && (all || r.status !== 'stopped'));
 }

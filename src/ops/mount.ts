@@ -15,7 +15,7 @@ export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
     if (isMounted(config.veRoot)) throw new BerthError('MOUNTED', `mount ${id}: already mounted at ${config.veRoot}`);
     const root = rootSource(ctx.paths, config, 'mount');
     mkdirSync(config.veRoot, { recursive: true });
-    mountRoot(ctx.paths.helper, rootMountArgs(root, config.veRoot));
+    mountRoot(ctx.paths.helper, rootMountArgs(root));
   });
 }
 

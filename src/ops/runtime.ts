@@ -164,6 +164,8 @@ function markers(ctx: Ctx, id: CtId, ct: StoredCt | null): string[] {
  */
 function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
   const found = markers(ctx, id, ct);
+  // an image create unpacks through VE_ROOT: unmount it before its image goes
+  if (found.length) unmountRoot(ctx.paths.helper, ct ? ct.config.veRoot : expandVeid(readGlobal(ctx.paths).veRoot, id));
   for (const dir of found) {
     const priv = dir.slice(0, dir.lastIndexOf('.'));
     rmSync(dir, { recursive: true, force: true, maxRetries: 5 });

@@ -1,8 +1,10 @@
 // berth set: change resources and settings, live on a running container and/or saved (--save).
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
-import { ctConfigFrom } from '../core/ct-config.ts';
+import { type CtConfig, ctConfigFrom } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
+import { checkDiskLimits, parseDiskinodes, parseDiskspace } from '../core/disk.ts';
 import { BerthError } from '../core/errors.ts';
+import { imageFile } from '../core/layout.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
 import type { ContainerFile } from '../core/mounts.ts';
 import { formatPortFwd, portFwdChanges } from '../core/nat.ts';
@@ -13,6 +15,7 @@ import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
 import { applyWrites } from '../host/cgroups.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { runHelperSimple } from '../host/helper.ts';
+import { resizeImage } from '../host/image.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import {
@@ -65,11 +68,14 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
     const running = now.status !== 'stopped';
-    if (!running && !save) {
+    const diskChange = keys['DISKSPACE'] !== undefined || keys['DISKINODES'] !== undefined;
+    if (!running && !save && !diskChange) {
       throw new BerthError('NOT_RUNNING', `set ${id}: container is not running, so nothing applies now`, {
         hint: 'add --save to change its saved configuration',
       });
     }
+    // first: a disk change that fails leaves everything else as it was
+    if (diskChange) changeDisk(ct.config, keys, `set ${id}`);
     // the saved list and the running container's list differ after a change without --save
     const [ipadd, ipdel] = ipsChange ? [opts.ipadd, opts.ipdel] : [[], []];
     const saved = ipChanges(ct.config.ipAddr, ipadd, ipdel);
@@ -113,7 +119,13 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       }
     }
     if (save) writeCtText(ctx.paths, id, formatConfig(file));
-    return { applied: running, saved: save, keys };
+    else if (diskChange) {
+      // the image itself changed: its limits are saved whether or not --save was given
+      const disk = Object.fromEntries(Object.entries(keys).filter(([k]) => k.startsWith('DISK')));
+      writeCtText(ctx.paths, id, formatConfig(setKeys(ct.file, disk)));
+      ctx.log(`${id}: saved ${Object.keys(disk).join(', ')} (the image itself changed)`);
+    }
+    return { applied: running || diskChange, saved: save || diskChange, keys };
   });
 }
 
@@ -169,6 +181,22 @@ function validateNetifOptions(id: CtId, o: SetOptions): void {
     },
     ifOptions(o),
   );
+}
+
+/**
+ * --diskspace/--diskinodes: refused for layouts that cannot enforce them (exit 60); for an
+ * image, the size changes (growing works while it runs) and the inode count is fixed.
+ */
+function changeDisk(cfg: CtConfig, keys: Record<string, string>, what: string): void {
+  const space = keys['DISKSPACE'] ? parseDiskspace(keys['DISKSPACE']) : null;
+  const inodes = keys['DISKINODES'] ? parseDiskinodes(keys['DISKINODES']) : null;
+  checkDiskLimits(what, cfg.layout, space ?? cfg.diskspace, inodes);
+  if (inodes && inodes.hard !== cfg.diskinodes?.hard) {
+    throw new BerthError('DISK_RESIZE', `${what}: an image's inode count is fixed when it is made`, {
+      hint: 'growing --diskspace adds inodes in proportion; for another count, back up and re-create the container',
+    });
+  }
+  if (space) resizeImage(imageFile(cfg.vePrivate), space.hard, cfg.veRoot, what);
 }
 
 function setLiveHostname(ctx: Ctx, pid: number, hostname: string): void {

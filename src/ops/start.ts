@@ -14,7 +14,7 @@ import { applyWrites, containerCgroupMounts, createCgroups, procsFiles, setDevic
 import { initLink } from '../host/ct-tree.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
-import { isMounted } from '../host/mounts.ts';
+import { isMounted, mountRoot } from '../host/mounts.ts';
 import { consoleLogPath } from '../host/paths.ts';
 import { ownCapabilities } from '../host/proc.ts';
 import type { StoredCt } from '../host/store.ts';
@@ -43,26 +43,41 @@ export function startContainer(ctx: Ctx, id: CtId): Promise<number> {
 export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<number> {
   const cfg = ct.config;
   const root = rootSource(ctx.paths, cfg, 'start');
+  if (root.layout !== 'image' && (cfg.diskspace || cfg.diskinodes))
+    ctx.log(
+      `warning: ${id}: DISKSPACE/DISKINODES are not enforced: layout ${root.layout} cannot (see docs/storage.md)`,
+    );
   const layout = ctx.layout();
-  const initKind = initKindFromLink(initLink(fileLayers(root)));
-  const stopSignal = stopSignalFor(initKind);
+  const mountedBefore = isMounted(cfg.veRoot);
+  // an image's files are readable only once it is mounted (below, once the state file exists)
+  let initKind = root.layout === 'image' && !mountedBefore ? null : initKindFromLink(initLink(fileLayers(root)));
+  let stopSignal = stopSignalFor(initKind ?? 'sysv');
   // what the network part owns in the host, recorded so a crash cleanup can take it back
   const ips = cfg.ipAddr.map((i) => i.addr);
   const nft = nftFor(cfg, cfg.ipAddr);
   // The state file goes first: a berth killed from here on leaves a record that the next
   // command uses to adopt the container or tear down what was made.
-  writeState(ctx.paths, id, {
-    status: 'starting',
-    pid: null,
-    startTime: null,
-    startedAt: new Date().toISOString(),
-    stopSignal,
-    ips,
-    nft,
-  });
+  const starting = () =>
+    writeState(ctx.paths, id, {
+      status: 'starting',
+      pid: null,
+      startTime: null,
+      startedAt: new Date().toISOString(),
+      stopSignal,
+      ips,
+      nft,
+    });
+  starting();
   trace('state written');
   let pid: number;
   try {
+    if (initKind === null) {
+      mkdirSync(cfg.veRoot, { recursive: true });
+      mountRoot(ctx.paths.helper, rootMountArgs(root));
+      initKind = initKindFromLink(initLink(fileLayers(root)));
+      stopSignal = stopSignalFor(initKind);
+      starting();
+    }
     syncNft(ctx, `start ${id}`, [], nft);
     const dirs = createCgroups(layout, ctx.paths.cgroupParent, id);
     setDeviceRules(dirs, DEVICE_ALLOW);
@@ -81,7 +96,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       blocks: [hostsBlock(cfg.hostname, cfg.ipAddr, cfg.netifs)],
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
-    const hostBind = isMounted(cfg.veRoot) ? [] : rootMountArgs(root, cfg.veRoot);
+    const hostBind = mountedBefore || root.layout === 'image' ? [] : rootMountArgs(root);
     // no detach needed: init calls setsid() itself, and the helper exits once init runs
     const r = runHelper(ctx.paths.helper, [...hostBind, ...args], {
       stdio: ['ignore', logFd, logFd],

@@ -89,6 +89,12 @@ export class Sandbox {
       if (existsSync(p)) out.push(`cgroup ${p}`);
     }
     if (existsSync(join('/sys/fs/cgroup', this.cgroupParent))) out.push(`cgroup /sys/fs/cgroup/${this.cgroupParent}`);
+    for (const d of readdirSync('/sys/block').filter((n) => n.startsWith('loop'))) {
+      try {
+        const file = readFileSync(join('/sys/block', d, 'loop/backing_file'), 'utf8').trim();
+        if (file.startsWith(this.root)) out.push(`loop /dev/${d} ${file}`);
+      } catch {}
+    }
     return out;
   }
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT_SKIP, sandbox } from './harness.ts';
+import { killAfter, ROOT_SKIP, sandbox } from './harness.ts';
 
 const must = (cmd: string[]) => {
   const r = spawnSync(cmd[0] ?? '', cmd.slice(1), { encoding: 'utf8' });
@@ -145,4 +145,120 @@ test('layouts: overlay shares one layer, dir is a private copy', { skip: ROOT_SK
   assert.equal(r.code, 21);
   assert.match(r.err, /^berth: invalid --layout "zfs"\nberth: hint: one of: overlay, dir/);
   assert.ok(!existsSync(join(s.root, 'etc/berth/ct/304.conf')));
+});
+
+test('layout image: hard space and inode limits, usage, resize; other layouts refuse limits', {
+  skip: ROOT_SKIP,
+}, (t) => {
+  const s = sandbox(t);
+  const conf = join(s.root, 'etc/berth/ct');
+  // refusals write nothing
+  for (const [args, code, msg] of [
+    [['create', '501', '--layout', 'image'], 63, /layout image needs --diskspace/],
+    [['create', '501', '--layout', 'overlay', '--diskspace', '1G'], 60, /layout overlay cannot enforce --diskspace/],
+    [['create', '501', '--layout', 'dir', '--diskinodes', '10000'], 60, /layout dir cannot enforce --diskinodes/],
+    [
+      ['create', '501', '--layout', 'image', '--diskspace', '1M'],
+      21,
+      /at least 67108864 needed|an image needs at least 64M/,
+    ],
+    [['create', '501', '--layout', 'image', '--diskspace', '2G:1G'], 21, /hard limit is below the soft one/],
+  ] as Array<[string[], number, RegExp]>) {
+    const r = s.berth(args);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, msg);
+    assert.ok(!existsSync(join(conf, '501.conf')) && !existsSync(join(s.root, 'var/lib/berth/private/501')));
+  }
+  s.ok(['create', '502']);
+  const before = readFileSync(join(conf, '502.conf'), 'utf8');
+  const r = s.berth(['set', '502', '--diskspace', '1G', '--save']);
+  assert.equal(r.code, 60);
+  assert.match(r.err, /hint: create the container with --layout image/);
+  assert.equal(readFileSync(join(conf, '502.conf'), 'utf8'), before);
+
+  s.ok(['create', '503', '--layout', 'image', '--diskspace', '64M', '--diskinodes', '1500']);
+  assert.match(readFileSync(join(conf, '503.conf'), 'utf8'), /^DISKSPACE="65536:65536"$/m);
+  const img = join(s.root, 'var/lib/berth/private/503/root.img');
+  assert.equal(statSync(img).size, 64 * 1024 * 1024);
+  assert.ok(statSync(img).blocks * 512 < 16 * 1024 * 1024, 'the image is sparse');
+  s.ok(['start', '503']);
+  // writes past the hard limit fail inside
+  const dd = s.berth(['exec', '503', '--', 'dd', 'if=/dev/zero', 'of=/big', 'bs=1M', 'count=100']);
+  assert.notEqual(dd.code, 0);
+  assert.match(dd.err, /No space left on device/);
+  const usage = () =>
+    (
+      JSON.parse(s.ok(['list', '-a', '--json', '-o', 'ctid,diskspace,diskspace.h,diskinodes,diskinodes.h'])) as Array<
+        Record<string, number | string>
+      >
+    ).find((row) => row['ctid'] === '503') ?? {};
+  const full = usage();
+  assert.equal(full['diskspace.h'], 65536);
+  assert.ok(Number(full['diskspace']) > 55 * 1024, `near the limit: ${JSON.stringify(full)}`);
+  s.ok(['exec', '503', '--', 'rm', '/big']);
+  // inode exhaustion shows in the usage
+  const touch = s.berth([
+    'exec',
+    '503',
+    '--',
+    'sh',
+    '-c',
+    'mkdir /many; i=0; while touch /many/f$i 2>/dev/null; do i=$((i+1)); done; echo $i',
+  ]);
+  assert.ok(Number(touch.out) > 1000, touch.out);
+  const inodes = usage();
+  assert.equal(inodes['diskinodes.h'], 1500);
+  assert.ok(Number(inodes['diskinodes']) >= 1500, `inodes used up: ${JSON.stringify(inodes)}`);
+  s.ok(['exec', '503', '--', 'rm', '-rf', '/many']);
+
+  // grow: online where berth has CAP_SYS_RESOURCE, else a clear refusal; offline always
+  const online = s.berth(['set', '503', '--diskspace', '96M']);
+  if (online.code === 0) {
+    t.diagnostic('online grow: done');
+  } else {
+    assert.equal(online.code, 62, online.err);
+    assert.match(online.err, /needs CAP_SYS_RESOURCE/);
+    assert.equal(statSync(img).size, 64 * 1024 * 1024, 'a refused grow changes nothing');
+    t.diagnostic('online grow: refused (no CAP_SYS_RESOURCE on this host), offline grow tested instead');
+    s.ok(['stop', '--fast', '503']);
+    s.ok(['set', '503', '--diskspace', '96M']);
+    s.ok(['start', '503']);
+  }
+  assert.match(readFileSync(join(conf, '503.conf'), 'utf8'), /^DISKSPACE="98304:98304"$/m, 'saved: the image changed');
+  assert.match(s.ok(['exec', '503', '--', 'df', '-k', '/']), /\s9\d{4}\s/);
+  // shrink: only stopped, and never below the data
+  assert.equal(s.berth(['set', '503', '--diskspace', '80M']).code, 62);
+  s.ok(['stop', '--fast', '503']);
+  s.ok(['set', '503', '--diskspace', '80M']);
+  assert.equal(statSync(img).size, 80 * 1024 * 1024);
+  assert.equal(s.berth(['set', '503', '--diskinodes', '5000']).code, 62);
+  s.ok(['start', '503']);
+  assert.equal(s.ok(['exec', '503', '--', 'echo', 'still here']).trim(), 'still here');
+  s.ok(['stop', '--fast', '503']);
+  s.ok(['destroy', '503']);
+  assert.deepEqual(s.leaks(), [], 'no mount or loop device left');
+});
+
+test('SIGKILL during creates of each layout: the next command rolls back, nothing leaks', {
+  skip: ROOT_SKIP,
+  timeout: 300_000,
+}, async (t) => {
+  const s = sandbox(t);
+  let n = 0;
+  for (const layout of ['image', 'overlay', 'dir']) {
+    for (const ms of [0, 40, 80, 120, 160, 220, 300]) {
+      const id = `c${n++}`;
+      const extra = layout === 'image' ? ['--diskspace', '64M'] : [];
+      await killAfter(s, ['create', id, '--layout', layout, ...extra], ms);
+      // the next create of the same CTID rolls a half-made one back, or finds it made
+      const again = s.berth(['create', id, '--layout', layout, ...extra]);
+      assert.ok(again.code === 0 || again.code === 44, `${layout}@${ms}: ${again.err}`);
+      s.ok(['start', id]);
+      assert.equal(s.ok(['exec', id, '--', 'echo', 'ok']).trim(), 'ok', `${layout}@${ms}`);
+      s.ok(['stop', '--fast', id]);
+      s.ok(['destroy', id]);
+      assert.deepEqual(s.leaks(), [], `${layout}@${ms}: leftovers`);
+    }
+  }
+  t.diagnostic(`${n} SIGKILL points of create checked`);
 });

@@ -1,4 +1,4 @@
-// berth create CTID [--ostemplate NAME] [--layout overlay|dir] [--hostname H] [--config SAMPLE]
+// berth create CTID [--ostemplate NAME] [--layout L] [--diskspace S] [--diskinodes N] [--hostname H] [--config SAMPLE]
 import { parseCtId } from '../../core/ctid.ts';
 import { parseLayout } from '../../core/layout.ts';
 import { createContainer } from '../../ops/create.ts';
@@ -6,7 +6,8 @@ import { type Command, parse } from '../command.ts';
 
 export const command: Command = {
   summary: 'create a container from an OS template',
-  usage: 'berth create CTID [--ostemplate NAME] [--layout overlay|dir] [--hostname NAME] [--config SAMPLE]',
+  usage:
+    'berth create CTID [--ostemplate NAME] [--layout overlay|dir|image] [--diskspace SIZE] [--diskinodes N] [--hostname NAME] [--config SAMPLE]',
   help: `Makes the container's files from an OS template and writes /etc/berth/ct/CTID.conf from
 a config sample. The container is left stopped.
 
@@ -17,16 +18,26 @@ a config sample. The container is left stopped.
                                 the container's own changes go to VE_PRIVATE/upper. Creating
                                 one is nearly free, and unchanged files share the page cache.
                        dir      VE_PRIVATE is a full private copy (OpenVZ's simfs)
+                       image    VE_PRIVATE/root.img, a sparse ext4 image on a loop device
+                                (OpenVZ's ploop): its size and inode count are hard limits
+  --diskspace SOFT[:HARD]
+                     the image's size (HARD), KiB or with K, M, G, T suffixes; needed by
+                     --layout image (exit 63 without), refused by the others (exit 60)
+  --diskinodes SOFT[:HARD]
+                     the image's inode count (at least HARD; default one per 16 KiB)
   --hostname NAME    the container's hostname (default: ctCTID)
   --config SAMPLE    start from /etc/berth/ct/ve-SAMPLE.conf-sample (default: basic)
 
 The template's checksum is verified before anything is unpacked from it.
 
-Exit codes: 44 the CTID exists, 47 no such template or a damaged one, 21 bad value.`,
+Exit codes: 44 the CTID exists, 47 no such template or a damaged one, 21 bad value,
+60 the layout cannot enforce a disk limit, 63 an image without --diskspace.`,
   async run(ctx, args) {
     const { values, positionals } = parse('create', args, {
       ostemplate: { type: 'string' },
       layout: { type: 'string' },
+      diskspace: { type: 'string' },
+      diskinodes: { type: 'string' },
       hostname: { type: 'string' },
       config: { type: 'string' },
     });

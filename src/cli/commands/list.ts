@@ -1,6 +1,6 @@
 // berth list [-a] [-H] [-o FIELD,...] [-s FIELD] [--json]  (vzlist)
 import { BerthError } from '../../core/errors.ts';
-import { type CtRow, LIST_FIELDS, type ListField, listContainers } from '../../ops/list.ts';
+import { type CtRow, DISK_FIELDS, LIST_FIELDS, type ListField, listContainers } from '../../ops/list.ts';
 import { type Command, parse } from '../command.ts';
 import { formatTable } from '../output.ts';
 
@@ -34,7 +34,11 @@ export const command: Command = {
   -s, --sort FIELD   sort by FIELD; a leading "-" reverses
   --json             print a JSON array of objects (all fields unless -o is given)
 
-Fields: ${LIST_FIELDS.join(', ')}.`,
+Fields: ${LIST_FIELDS.join(', ')}.
+
+diskspace is KiB in use, diskspace.s and .h the soft and hard limits (the image's size when
+no limit is set); diskinodes likewise in inodes. They are computed only when named with -o:
+for the dir and overlay layouts they walk the container's files (du).`,
   async run(ctx, args, io) {
     // vzlist accepts "-s -field" (reverse): parseArgs would read "-field" as an option
     const fixed = args.flatMap((a, i) =>
@@ -57,7 +61,7 @@ Fields: ${LIST_FIELDS.join(', ')}.`,
       0,
     );
     const fields = values.output ? values.output.split(',').filter(Boolean).map(field) : null;
-    let rows = listContainers(ctx, values.all ?? false);
+    let rows = listContainers(ctx, values.all ?? false, Boolean(fields?.some((f) => DISK_FIELDS.includes(f))));
     if (values.sort) {
       const desc = values.sort.startsWith('-');
       const f = field(desc ? values.sort.slice(1) : values.sort);
@@ -72,7 +76,7 @@ Fields: ${LIST_FIELDS.join(', ')}.`,
       });
     }
     if (values.json) {
-      const pick = fields ?? [...LIST_FIELDS];
+      const pick = fields ?? LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f));
       io.out(
         JSON.stringify(
           rows.map((r) => Object.fromEntries(pick.map((f) => [f, r[f]]))),

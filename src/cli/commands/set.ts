@@ -41,6 +41,13 @@ export const command: Command = {
                      (IPv4 and IPv6; only HOSTIP when given); repeatable (PORTFWD)
   --portfwd-del SPEC|all
                      remove a port forward, or all of them; repeatable
+  --diskspace SOFT[:HARD]
+                     disk space limit, KiB or with K, M, G, T suffixes (DISKSPACE). Only the
+                     image layout enforces it (the image's size): growing works while the
+                     container runs, shrinking needs it stopped. Always saved: the image
+                     itself changes. Other layouts refuse it (exit 60).
+  --diskinodes SOFT[:HARD]
+                     inode limit (DISKINODES); an image's count is fixed when it is made
   --save             also save to the config file
 
 Sizes take K, M, G, T suffixes; "unlimited" lifts a limit.
@@ -49,7 +56,8 @@ each one to the container and answers ARP/NDP for it on NEIGHBOUR_DEVS (berth.co
 container cannot send from an address it was not given. See docs/networking.md.
 
 Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another container,
-72 bad nameserver, 73 bad search domain, 150 host port already forwarded, 31 not running (without --save).`,
+72 bad nameserver, 73 bad search domain, 150 host port already forwarded, 31 not running (without --save),
+60 the layout cannot enforce a disk limit, 62 the image could not be resized.`,
   async run(ctx, args, io) {
     const { values, positionals } = parse('set', args, {
       ram: { type: 'string' },
@@ -78,6 +86,8 @@ Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another co
       searchdomain: { type: 'string', multiple: true },
       portfwd: { type: 'string', multiple: true },
       'portfwd-del': { type: 'string', multiple: true },
+      diskspace: { type: 'string' },
+      diskinodes: { type: 'string' },
       save: { type: 'boolean' },
     });
     const id = parseCtId(positionals[0]);

@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import { BerthError } from '../../../src/core/errors.ts';
 import { fileLayers, parseLayout, rootMountArgs } from '../../../src/core/layout.ts';
 
-test('layouts: overlay and dir; anything else is a bad value (exit 21)', () => {
+test('layouts: overlay, dir and image; anything else is a bad value (exit 21)', () => {
   assert.equal(parseLayout('overlay', '--layout'), 'overlay');
   assert.equal(parseLayout('dir', '--layout'), 'dir');
+  assert.equal(parseLayout('image', '--layout'), 'image');
   assert.throws(
     () => parseLayout('zfs', '--layout'),
     (e: unknown) => e instanceof BerthError && e.code === 'BAD_VALUE' && /invalid --layout "zfs"/.test(e.message),
@@ -14,29 +15,38 @@ test('layouts: overlay and dir; anything else is a bad value (exit 21)', () => {
 });
 
 test('dir binds the private area; overlay stacks the upper directory on the layer', () => {
-  assert.deepEqual(rootMountArgs({ layout: 'dir', vePrivate: '/p/1', layerDir: null }, '/r/1'), [
+  assert.deepEqual(rootMountArgs({ layout: 'dir', vePrivate: '/p/1', veRoot: '/r/1', layerDir: null }), [
     '--host-bind',
     '/p/1',
     '/r/1',
   ]);
-  assert.deepEqual(rootMountArgs({ layout: 'overlay', vePrivate: '/p/1', layerDir: '/l/bb-0123' }, '/r/1'), [
+  assert.deepEqual(rootMountArgs({ layout: 'overlay', vePrivate: '/p/1', veRoot: '/r/1', layerDir: '/l/bb-0123' }), [
     '--host-overlay',
     'lowerdir=/l/bb-0123,upperdir=/p/1/upper,workdir=/p/1/work',
     '/r/1',
   ]);
-  assert.deepEqual(fileLayers({ layout: 'overlay', vePrivate: '/p/1', layerDir: '/l/x' }), ['/p/1/upper', '/l/x']);
-  assert.deepEqual(fileLayers({ layout: 'dir', vePrivate: '/p/1', layerDir: null }), ['/p/1']);
+  assert.deepEqual(fileLayers({ layout: 'overlay', vePrivate: '/p/1', veRoot: '/r', layerDir: '/l/x' }), [
+    '/p/1/upper',
+    '/l/x',
+  ]);
+  assert.deepEqual(rootMountArgs({ layout: 'image', vePrivate: '/p/1', veRoot: '/r/1', layerDir: null }), [
+    '--host-image',
+    '/p/1/root.img',
+    '/r/1',
+  ]);
+  assert.deepEqual(fileLayers({ layout: 'image', vePrivate: '/p/1', veRoot: '/r/1', layerDir: null }), ['/r/1']);
+  assert.deepEqual(fileLayers({ layout: 'dir', vePrivate: '/p/1', veRoot: '/r', layerDir: null }), ['/p/1']);
 });
 
 test('overlay refuses paths its option syntax cannot carry, and a missing layer', () => {
   for (const bad of ['/p/a,b', '/p/a:b']) {
     assert.throws(
-      () => rootMountArgs({ layout: 'overlay', vePrivate: bad, layerDir: '/l/x' }, '/r'),
+      () => rootMountArgs({ layout: 'overlay', vePrivate: bad, veRoot: '/r', layerDir: '/l/x' }),
       (e: unknown) => e instanceof BerthError && e.code === 'BAD_VALUE',
     );
   }
   assert.throws(
-    () => rootMountArgs({ layout: 'overlay', vePrivate: '/p/1', layerDir: null }, '/r'),
+    () => rootMountArgs({ layout: 'overlay', vePrivate: '/p/1', veRoot: '/r', layerDir: null }),
     (e: unknown) => e instanceof BerthError && e.code === 'CONFIG_INVALID',
   );
 });
