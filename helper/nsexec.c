@@ -56,6 +56,7 @@ static struct {
   const char *host_src, *host_dst, *host_umount;
   int host_overlay; /* host_src is overlayfs mount data, not a path to bind */
   int host_image;   /* host_src is an ext4 image file to attach to a loop device */
+  int host_ro;      /* the host mount is read-only (snapshot views) */
   pid_t join, watch_pid;
   int status_fd, seccomp_fd, pty, no_new_privs;
   struct op ops[MAX_OPS];
@@ -204,6 +205,8 @@ static void parse_args(int argc, char **argv) {
       opt.host_dst = argv[i + 2];
       opt.host_image = 1;
       i += 2;
+    } else if (strcmp(a, "--host-ro") == 0) {
+      opt.host_ro = 1;
     } else if (strcmp(a, "--host-umount") == 0) {
       opt.host_umount = need(argv, &i, argc, a);
     } else if (strcmp(a, "--watch-pid") == 0) {
@@ -731,7 +734,7 @@ static int wait_status(pid_t pid) {
  * itself when its last user goes (the unmount), so nothing needs to detach it later, even
  * after a crash. Another process may take the free device first: then ask for another. */
 static void host_image(void) {
-  int file = open(opt.host_src, O_RDWR | O_CLOEXEC);
+  int file = open(opt.host_src, (opt.host_ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
   if (file < 0) die_errno("image", "open %s", opt.host_src);
   int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
   if (ctl < 0) die_errno("image", "open /dev/loop-control");
@@ -745,10 +748,10 @@ static void host_image(void) {
     struct loop_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.fd = (unsigned)file;
-    cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+    cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR | (opt.host_ro ? LO_FLAGS_READ_ONLY : 0);
     snprintf((char *)cfg.info.lo_file_name, LO_NAME_SIZE, "%s", opt.host_src);
     if (ioctl(loop, LOOP_CONFIGURE, &cfg) == 0) {
-      int rc = mount(dev, opt.host_dst, "ext4", 0, NULL);
+      int rc = mount(dev, opt.host_dst, "ext4", opt.host_ro ? MS_RDONLY : 0, NULL);
       int e = errno;
       close(loop); /* with autoclear, a failed mount frees the device here */
       if (rc < 0) {
@@ -775,10 +778,12 @@ static void host_bind(void) {
   if (opt.host_image) {
     host_image();
   } else if (opt.host_overlay) {
-    if (mount("overlay", opt.host_dst, "overlay", 0, opt.host_src) < 0)
+    if (mount("overlay", opt.host_dst, "overlay", opt.host_ro ? MS_RDONLY : 0, opt.host_src) < 0)
       die_errno("mount", "overlay %s on %s", opt.host_src, opt.host_dst);
   } else if (mount(opt.host_src, opt.host_dst, NULL, MS_BIND | MS_REC, NULL) < 0) {
     die_errno("mount", "bind %s on %s", opt.host_src, opt.host_dst);
+  } else if (opt.host_ro && mount(NULL, opt.host_dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+    die_errno("mount", "make %s read-only", opt.host_dst);
   }
   if (mount(NULL, opt.host_dst, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
     die_errno("mount", "make %s private", opt.host_dst);

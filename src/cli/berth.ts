@@ -28,6 +28,12 @@ const COMMANDS: Record<string, Loader> = {
   resume: async () => (await import('./commands/suspend.ts')).resumeCommand,
   template: async () => (await import('./commands/template.ts')).command,
   net: async () => (await import('./commands/net.ts')).command,
+  snapshot: async () => (await import('./commands/snapshot.ts')).snapshotCommand,
+  'snapshot-list': async () => (await import('./commands/snapshot.ts')).snapshotListCommand,
+  'snapshot-switch': async () => (await import('./commands/snapshot.ts')).snapshotSwitchCommand,
+  'snapshot-delete': async () => (await import('./commands/snapshot.ts')).snapshotDeleteCommand,
+  'snapshot-mount': async () => (await import('./commands/snapshot.ts')).snapshotMountCommand,
+  'snapshot-umount': async () => (await import('./commands/snapshot.ts')).snapshotUmountCommand,
 };
 const ALIASES: Record<string, string> = { delete: 'destroy', ls: 'list', chkpnt: 'suspend', restore: 'resume' };
 

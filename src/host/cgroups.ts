@@ -227,6 +227,13 @@ export function isFrozen(layout: CgroupLayout, dirs: CgroupDir[]): boolean {
   return d ? readOr(join(d.path, 'freezer.state'), 'THAWED') !== 'THAWED' : false;
 }
 
+/** Every task is frozen (v1 passes through FREEZING first; v2 reports "frozen 1" when done). */
+export function fullyFrozen(layout: CgroupLayout, dirs: CgroupDir[]): boolean {
+  if (layout.kind === 'v2') return isFrozen(layout, dirs);
+  const d = dirFor(dirs, 'freezer');
+  return d ? readOr(join(d.path, 'freezer.state'), '') === 'FROZEN' : false;
+}
+
 export function setDeviceRules(dirs: CgroupDir[], allow: readonly string[]): void {
   const d = dirFor(dirs, 'devices');
   if (!d) return; // v2: no devices controller file interface (see docs/security.md)

@@ -8,6 +8,7 @@ import { BerthError } from '../core/errors.ts';
 import type { RootSource } from '../core/layout.ts';
 import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
 import { layerPath, type Paths, templatePath } from './paths.ts';
+import { snapshotLayers } from './snapshots.ts';
 import { listCtIds, readCt } from './store.ts';
 import { extractTemplate } from './template.ts';
 import { readTemplateMeta } from './template-cache.ts';
@@ -61,9 +62,9 @@ export async function ensureLayer(p: Paths, meta: TemplateMeta, log: (m: string)
   return name;
 }
 
-/** Layers some container's config names (LAYER). */
+/** Layers some container's config (LAYER) or snapshot names. */
 export function layersInUse(p: Paths): Set<string> {
-  const used = new Set<string>();
+  const used = new Set<string>(snapshotLayers(p));
   for (const id of listCtIds(p)) {
     try {
       const layer = readCt(p, id)?.config.layer;

@@ -17,6 +17,8 @@ export interface Paths {
   templateCache: string;
   /** shared read-only template layers of overlay containers: NAME-<sha12>/ */
   layersDir: string;
+  /** snapshots: CTID/NAME/{meta.json,ct.conf,fs/} */
+  snapshotDir: string;
   run: string;
   log: string;
   /** cgroup directory name under each hierarchy: 'berth', or unique per prefix for test trees */
@@ -39,6 +41,7 @@ export function makePaths(prefix: string, helper: string): Paths {
     lockDir: join(lib, 'lock'),
     templateCache: join(lib, 'template/cache'),
     layersDir: join(lib, 'template/layers'),
+    snapshotDir: join(lib, 'snapshots'),
     run: join(p, 'run/berth'),
     log: join(p, 'var/log/berth'),
     cgroupParent: p === '/' ? 'berth' : `berth-${fnv1a(p)}`,
@@ -50,7 +53,11 @@ export const ctConfigPath = (p: Paths, id: CtId) => join(p.ctConfigDir, `${id}.c
 export const sampleConfigPath = (p: Paths, name: string) => join(p.ctConfigDir, `ve-${name}.conf-sample`);
 export const lockPath = (p: Paths, id: CtId) => join(p.lockDir, `${id}.lck`);
 export const statePath = (p: Paths, id: CtId) => join(p.run, id, 'state.json');
+/** Written before berth freezes a container for a copy: one left behind means "thaw it". */
+export const thawMarkerPath = (p: Paths, id: CtId) => join(p.run, id, 'thaw-after-copy');
 export const consoleLogPath = (p: Paths, id: CtId) => join(p.log, `${id}.console.log`);
 export const templatePath = (p: Paths, name: string) => join(p.templateCache, `${name}.tar.zst`);
 export const templateMetaPath = (p: Paths, name: string) => join(p.templateCache, `${name}.json`);
 export const layerPath = (p: Paths, layer: string) => join(p.layersDir, layer);
+export const snapshotsOf = (p: Paths, id: CtId) => join(p.snapshotDir, id);
+export const snapshotPath = (p: Paths, id: CtId, name: string) => join(p.snapshotDir, id, name);

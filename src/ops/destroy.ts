@@ -9,6 +9,7 @@ import { consoleLogPath, ctConfigPath, lockPath } from '../host/paths.ts';
 import { removeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { mustExist, reconcile, withLock } from './runtime.ts';
+import { removeAllSnapshots } from './snapshot.ts';
 import { withTemplateLock } from './template.ts';
 
 export async function destroyContainer(ctx: Ctx, id: CtId): Promise<void> {
@@ -30,6 +31,7 @@ export async function destroyContainer(ctx: Ctx, id: CtId): Promise<void> {
       rmdirSync(cfg.veRoot); // never recursive: if anything were still mounted there, keep it
     } catch {}
     rmSync(consoleLogPath(ctx.paths, id), { force: true });
+    removeAllSnapshots(ctx, id);
     removeState(ctx.paths, id);
     return cfg.layer;
   });

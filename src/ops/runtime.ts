@@ -1,20 +1,23 @@
 // What is true about a container right now (inspect), and making the records agree with it
 // after a crash (reconcile): shared by every verb.
+import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync, rmSync } from 'node:fs';
 import type { CtConfig } from '../core/ct-config.ts';
 import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
-import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups } from '../host/cgroups.ts';
+import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups, setFrozen } from '../host/cgroups.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { unmountRoot } from '../host/mounts.ts';
-import { ctConfigPath, lockPath } from '../host/paths.ts';
+import { ctConfigPath, lockPath, thawMarkerPath } from '../host/paths.ts';
 import { exePath, innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
+import { cleanSnapshotLeftovers } from '../host/snapshots.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
 import { cleanupNet, syncNft } from './net.ts';
+import { recoverSwitch } from './recover-switch.ts';
 
 export interface Inspection {
   status: RunStatus;
@@ -136,6 +139,7 @@ export function recordRunning(
  * a started init whose berth died is adopted; anything else half-made is torn down.
  */
 export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promise<Inspection> {
+  thawAfterCrash(ctx, id, cfg);
   const now = inspect(ctx, id);
   if (!now.stale) return now;
   if (now.pid !== null) {
@@ -152,6 +156,18 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
   return inspect(ctx, id);
 }
 
+/** A container that berth (not its admin) froze for a copy, and then died: thaw it. */
+function thawAfterCrash(ctx: Ctx, id: CtId, cfg: CtConfig | null): void {
+  const marker = thawMarkerPath(ctx.paths, id);
+  if (!existsSync(marker)) return;
+  if (cfg?.layout === 'image') spawnSync('fsfreeze', ['-u', cfg.veRoot]); // fails harmlessly if not frozen
+  try {
+    setFrozen(ctx.layout(), cgroupDirsOf(ctx, id), false);
+  } catch {}
+  rmSync(marker, { force: true });
+  ctx.log(`${id}: thawed after an interrupted copy`);
+}
+
 function markers(ctx: Ctx, id: CtId, ct: StoredCt | null): string[] {
   const priv = ct ? ct.config.vePrivate : expandVeid(readGlobal(ctx.paths).vePrivate, id);
   return ['partial', 'destroying'].map((m) => `${priv}.${m}`).filter((d) => existsSync(d));
@@ -163,6 +179,8 @@ function markers(ctx: Ctx, id: CtId, ct: StoredCt | null): string[] {
  * Returns whether it changed anything.
  */
 function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
+  const switched = recoverSwitch(ctx, id, 'recover');
+  for (const n of cleanSnapshotLeftovers(ctx.paths, id)) ctx.log(`${id}: removed ${n} of an interrupted snapshot`);
   const found = markers(ctx, id, ct);
   // an image create unpacks through VE_ROOT: unmount it before its image goes
   if (found.length) unmountRoot(ctx.paths.helper, ct ? ct.config.veRoot : expandVeid(readGlobal(ctx.paths).veRoot, id));
@@ -172,7 +190,7 @@ function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
     if (!existsSync(priv)) rmSync(ctConfigPath(ctx.paths, id), { force: true });
     ctx.log(`${id}: cleaned up after an interrupted ${dir.endsWith('.partial') ? 'create' : 'destroy'}`);
   }
-  return found.length > 0;
+  return found.length > 0 || switched;
 }
 
 export function lockCt(ctx: Ctx, id: CtId, verb: string): Lock {

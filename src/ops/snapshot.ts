@@ -1,0 +1,173 @@
+// berth snapshot, snapshot-list, snapshot-switch, snapshot-delete, snapshot-mount,
+// snapshot-umount: copies of a container's own files (and config) at one instant.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CtId } from '../core/ctid.ts';
+import { BerthError } from '../core/errors.ts';
+import { overlayUpper, overlayWork } from '../core/layout.ts';
+import { defaultSnapshotName, ownFilesDir, snapshotMountArgs, validateSnapshotName } from '../core/snapshot.ts';
+import { readIfExists, writeFileAtomic } from '../host/fs-util.ts';
+import { rootSource } from '../host/layers.ts';
+import { isMounted, mountRoot, unmountRoot } from '../host/mounts.ts';
+import { ctConfigPath, layerPath, snapshotPath, snapshotsOf } from '../host/paths.ts';
+import { listSnapshots, readSnapshot, removeSnapshot, type SnapshotMeta } from '../host/snapshots.ts';
+import { run } from '../host/template.ts';
+import type { Ctx } from './context.ts';
+import { withFrozen } from './freeze.ts';
+import { recoverSwitch } from './recover-switch.ts';
+import { mustExist, reconcile, withLock } from './runtime.ts';
+
+/** A copy that keeps owners, modes, xattrs, hard links and holes (reflinks where the fs can). */
+export function copyTree(src: string, dst: string): Promise<void> {
+  return run('cp', ['-a', '--reflink=auto', '--sparse=always', '--no-target-directory', '--', src, dst]);
+}
+
+function noSuch(id: CtId, name: string): BerthError {
+  return new BerthError('BAD_VALUE', `container ${id} has no snapshot ${JSON.stringify(name)}`, {
+    hint: `see: berth snapshot-list ${id}`,
+  });
+}
+
+const mountRecord = (ctx: Ctx, id: CtId, name: string) => join(ctx.paths.run, id, `snapshot-mount-${name}`);
+
+export function snapshotCreate(ctx: Ctx, id: CtId, name: string | undefined): Promise<SnapshotMeta> {
+  const snap = validateSnapshotName(name ?? defaultSnapshotName(new Date()));
+  return withLock(ctx, id, 'snapshot', async (stored) => {
+    const ct = mustExist(id, stored);
+    const now = await reconcile(ctx, id, ct.config);
+    if (readSnapshot(ctx.paths, id, snap)) {
+      throw new BerthError('BAD_VALUE', `snapshot ${id}: a snapshot named ${snap} exists`, {
+        hint: `pick another --name, or delete it: berth snapshot-delete ${id} --name ${snap}`,
+      });
+    }
+    const cfg = ct.config;
+    const src = rootSource(ctx.paths, cfg, 'snapshot');
+    const dir = snapshotPath(ctx.paths, id, snap);
+    const partial = `${dir}.partial`;
+    mkdirSync(partial, { recursive: true, mode: 0o700 });
+    let frozenMs = 0;
+    await withFrozen(ctx, cfg, now.status, async () => {
+      const t0 = Date.now();
+      await copyTree(ownFilesDir(src.layout, src.vePrivate), join(partial, 'fs'));
+      frozenMs = now.status === 'running' ? Date.now() - t0 : 0;
+    });
+    writeFileSync(join(partial, 'ct.conf'), readFileSync(ctConfigPath(ctx.paths, id)));
+    const meta: SnapshotMeta = {
+      name: snap,
+      created: new Date().toISOString(),
+      layout: cfg.layout,
+      layer: cfg.layout === 'overlay' ? cfg.layer : null,
+      running: now.status === 'running',
+      frozenMs,
+    };
+    writeFileAtomic(join(partial, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
+    renameSync(partial, dir);
+    return meta;
+  });
+}
+
+export function snapshotList(ctx: Ctx, id: CtId): SnapshotMeta[] {
+  if (!existsSync(ctConfigPath(ctx.paths, id))) mustExist(id, null);
+  return listSnapshots(ctx.paths, id);
+}
+
+export function snapshotDelete(ctx: Ctx, id: CtId, name: string): Promise<void> {
+  validateSnapshotName(name);
+  return withLock(ctx, id, 'snapshot-delete', async (stored) => {
+    mustExist(id, stored);
+    if (!readSnapshot(ctx.paths, id, name)) throw noSuch(id, name);
+    if (existsSync(mountRecord(ctx, id, name))) {
+      throw new BerthError('MOUNTED', `snapshot-delete ${id}: snapshot ${name} is mounted`, {
+        hint: `berth snapshot-umount ${id} --name ${name}`,
+      });
+    }
+    removeSnapshot(ctx.paths, id, name);
+  });
+}
+
+/**
+ * Puts the snapshot's files in place of the container's (stopped). Crash-safe through sibling
+ * markers of the private area: `.switch-to` (which snapshot), `.switch-new` (the copy being
+ * made), `.switch-old` (the files being replaced); recoverSwitch finishes or rolls back.
+ */
+export function snapshotSwitch(ctx: Ctx, id: CtId, name: string): Promise<void> {
+  validateSnapshotName(name);
+  return withLock(ctx, id, 'snapshot-switch', async (stored) => {
+    const ct = mustExist(id, stored);
+    const now = await reconcile(ctx, id, ct.config);
+    if (now.status !== 'stopped') {
+      throw new BerthError('RUNNING', `snapshot-switch ${id}: container is ${now.status}`, {
+        hint: `berth stop ${id}`,
+      });
+    }
+    if (isMounted(ct.config.veRoot)) {
+      throw new BerthError('MOUNTED', `snapshot-switch ${id}: its files are mounted at ${ct.config.veRoot}`, {
+        hint: `berth umount ${id}`,
+      });
+    }
+    const meta = readSnapshot(ctx.paths, id, name);
+    if (!meta) throw noSuch(id, name);
+    if (meta.layer && !existsSync(layerPath(ctx.paths, meta.layer))) {
+      throw new BerthError('NO_PRIVATE', `snapshot-switch ${id}: layer ${meta.layer} of snapshot ${name} is missing`);
+    }
+    const priv = ct.config.vePrivate;
+    writeFileAtomic(`${priv}.switch-to`, `${name}\n`);
+    const fresh = `${priv}.switch-new`;
+    rmSync(fresh, { recursive: true, force: true });
+    const fs = join(snapshotPath(ctx.paths, id, name), 'fs');
+    if (meta.layout === 'overlay') {
+      mkdirSync(fresh, { mode: 0o755 });
+      await copyTree(fs, overlayUpper(fresh));
+      mkdirSync(overlayWork(fresh), { mode: 0o700 });
+    } else {
+      await copyTree(fs, fresh);
+    }
+    recoverSwitch(ctx, id, 'swap');
+  });
+}
+
+export function snapshotMount(ctx: Ctx, id: CtId, name: string, target: string): Promise<void> {
+  validateSnapshotName(name);
+  return withLock(ctx, id, 'snapshot-mount', async (stored) => {
+    const ct = mustExist(id, stored);
+    const meta = readSnapshot(ctx.paths, id, name);
+    if (!meta) throw noSuch(id, name);
+    if (existsSync(mountRecord(ctx, id, name))) {
+      throw new BerthError('MOUNTED', `snapshot-mount ${id}: snapshot ${name} is already mounted`);
+    }
+    if (!existsSync(target)) {
+      throw new BerthError('BAD_VALUE', `snapshot-mount ${id}: target ${target} does not exist`, {
+        hint: `mkdir -p ${target}`,
+      });
+    }
+    const src = {
+      layout: meta.layout as 'dir' | 'overlay' | 'image',
+      vePrivate: ct.config.vePrivate,
+      veRoot: target,
+      layerDir: meta.layer ? layerPath(ctx.paths, meta.layer) : null,
+    };
+    mountRoot(ctx.paths.helper, snapshotMountArgs(src, join(snapshotPath(ctx.paths, id, name), 'fs'), target));
+    writeFileAtomic(mountRecord(ctx, id, name), `${target}\n`, 0o644, false);
+  });
+}
+
+export function snapshotUmount(ctx: Ctx, id: CtId, name: string): Promise<void> {
+  validateSnapshotName(name);
+  return withLock(ctx, id, 'snapshot-umount', async (stored) => {
+    mustExist(id, stored);
+    const target = readIfExists(mountRecord(ctx, id, name))?.trim();
+    if (!target) throw new BerthError('NOT_MOUNTED', `snapshot-umount ${id}: snapshot ${name} is not mounted`);
+    unmountRoot(ctx.paths.helper, target);
+    rmSync(mountRecord(ctx, id, name), { force: true });
+  });
+}
+
+/** destroy: every snapshot of the container goes too (unmounting any view of one first). */
+export function removeAllSnapshots(ctx: Ctx, id: CtId): void {
+  for (const s of listSnapshots(ctx.paths, id)) {
+    const target = readIfExists(mountRecord(ctx, id, s.name))?.trim();
+    if (target) unmountRoot(ctx.paths.helper, target);
+    rmSync(mountRecord(ctx, id, s.name), { force: true });
+  }
+  rmSync(snapshotsOf(ctx.paths, id), { recursive: true, force: true });
+}
