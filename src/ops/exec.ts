@@ -9,13 +9,33 @@ import { joinArgs } from '../core/helper-args.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { procsFiles } from '../host/cgroups.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
-import { ctConfigPath } from '../host/paths.ts';
+import { ctConfigPath, thawMarkerPath } from '../host/paths.ts';
 import { ownCapabilities } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
-import { cgroupDirsOf, inspect, loadCt } from './runtime.ts';
+import { cgroupDirsOf, type Inspection, inspect, loadCt, reconcile, withLock } from './runtime.ts';
 
 const ENOENT = 2;
 const EACCES = 13;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A container frozen by berth for a copy (snapshot, backup, clone) is not suspended by its
+ * admin: exec waits for the copy to end (about as long as the copy takes), or, when the berth
+ * that froze it is gone, thaws it through the usual locked recovery.
+ */
+async function waitCopyThaw(ctx: Ctx, id: CtId, now: Inspection): Promise<Inspection> {
+  for (let i = 0; now.status === 'suspended' && existsSync(thawMarkerPath(ctx.paths, id)) && i < 3000; i++) {
+    try {
+      await withLock(ctx, id, 'exec', async (ct) => reconcile(ctx, id, ct?.config ?? null));
+    } catch (err) {
+      if (!(err instanceof BerthError && err.code === 'LOCKED')) throw err;
+      await sleep(20); // the copy is still going
+    }
+    now = inspect(ctx, id);
+  }
+  return now;
+}
 
 /** No lock: exec changes no berth state, and must not wait behind a long `set` or `stop`. */
 export async function execInContainer(
@@ -24,7 +44,7 @@ export async function execInContainer(
   argv: readonly string[],
   opts: { pty: boolean; verb: string },
 ): Promise<number> {
-  const now = inspect(ctx, id);
+  const now = await waitCopyThaw(ctx, id, inspect(ctx, id));
   if (now.status !== 'running' || now.pid === null) {
     if (!existsSync(ctConfigPath(ctx.paths, id))) loadCt(ctx, id); // throws "does not exist"
     throw new BerthError(
