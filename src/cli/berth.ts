@@ -28,6 +28,8 @@ const COMMANDS: Record<string, Loader> = {
   resume: async () => (await import('./commands/suspend.ts')).resumeCommand,
   template: async () => (await import('./commands/template.ts')).command,
   net: async () => (await import('./commands/net.ts')).command,
+  backup: async () => (await import('./commands/backup.ts')).backupCommand,
+  restore: async () => (await import('./commands/backup.ts')).restoreCommand,
   snapshot: async () => (await import('./commands/snapshot.ts')).snapshotCommand,
   'snapshot-list': async () => (await import('./commands/snapshot.ts')).snapshotListCommand,
   'snapshot-switch': async () => (await import('./commands/snapshot.ts')).snapshotSwitchCommand,
@@ -35,7 +37,7 @@ const COMMANDS: Record<string, Loader> = {
   'snapshot-mount': async () => (await import('./commands/snapshot.ts')).snapshotMountCommand,
   'snapshot-umount': async () => (await import('./commands/snapshot.ts')).snapshotUmountCommand,
 };
-const ALIASES: Record<string, string> = { delete: 'destroy', ls: 'list', chkpnt: 'suspend', restore: 'resume' };
+const ALIASES: Record<string, string> = { delete: 'destroy', ls: 'list', chkpnt: 'suspend' };
 
 async function usage(): Promise<string> {
   const lines = [

@@ -193,6 +193,9 @@ function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
   return found.length > 0 || switched;
 }
 
+/** Verbs whose container need not exist yet. */
+const MAKES_CONTAINER = ['create', 'restore', 'clone'];
+
 export function lockCt(ctx: Ctx, id: CtId, verb: string): Lock {
   return acquireLock(ctx.paths.helper, lockPath(ctx.paths, id), `${verb} ${id}`);
 }
@@ -208,7 +211,11 @@ export async function withLock<T>(
   fn: (ct: StoredCt | null) => Promise<T>,
 ): Promise<T> {
   // no lock file for a container that does not exist (and has nothing to recover)
-  if (verb !== 'create' && !existsSync(ctConfigPath(ctx.paths, id)) && markers(ctx, id, null).length === 0) {
+  if (
+    !MAKES_CONTAINER.includes(verb) &&
+    !existsSync(ctConfigPath(ctx.paths, id)) &&
+    markers(ctx, id, null).length === 0
+  ) {
     loadCt(ctx, id);
   }
   trace('lock');

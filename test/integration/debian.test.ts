@@ -1,38 +1,14 @@
 // A debian-12 container boots systemd to "running" and stops cleanly (the slower, full-distro group).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, linkSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { DEBIAN_RECIPE } from '../../src/host/template.ts';
-import { BERTH, ROOT_SKIP, sandbox, waitFor } from './harness.ts';
-
-/** Built once per recipe and kept across runs: debootstrap takes about a minute. */
-const CACHE_ROOT = process.env['BERTH_TEST_CACHE'] ?? '/var/cache/berth-test';
-
-function cachedDebian(): string | null {
-  const root = join(CACHE_ROOT, DEBIAN_RECIPE);
-  const file = join(root, 'var/lib/berth/template/cache/debian-12.tar.zst');
-  if (existsSync(file)) return file;
-  mkdirSync(root, { recursive: true });
-  const r = spawnSync(BERTH, ['--root', root, 'template', 'create', 'debian-12'], {
-    encoding: 'utf8',
-    timeout: 900_000,
-  });
-  if (r.status !== 0) {
-    process.stderr.write(r.stderr);
-    return null;
-  }
-  return file;
-}
-
-const tpl = ROOT_SKIP ? null : cachedDebian();
-const SKIP = ROOT_SKIP || (tpl ? false : 'debian-12 template could not be built (is the Debian mirror reachable?)');
+import { DEBIAN_SKIP, useDebian } from './debian-cache.ts';
+import { sandbox, waitFor } from './harness.ts';
 
 const NS = `berth-it-deb-${process.pid}`;
 
 test('debian-12 boots systemd to running, keeps its routed address through a networkd restart, stops cleanly', {
-  skip: SKIP,
+  skip: DEBIAN_SKIP,
   timeout: 300_000,
 }, async (t) => {
   // berth runs in a network namespace that plays the host: the container gets a routed address
@@ -41,12 +17,7 @@ test('debian-12 boots systemd to running, keeps its routed address through a net
   assert.equal(spawnSync('ip', ['netns', 'add', NS]).status, 0);
   t.after(() => spawnSync('ip', ['netns', 'del', NS]));
   s.wrap = ['nsenter', `--net=/run/netns/${NS}`];
-  const dest = join(s.root, 'var/lib/berth/template/cache/debian-12.tar.zst');
-  try {
-    linkSync(tpl as string, dest);
-  } catch {
-    copyFileSync(tpl as string, dest);
-  }
+  useDebian(s);
   s.ok(['create', '500', '--ostemplate', 'debian-12', '--hostname', 'deb-test']);
   s.ok(['set', '500', '--ipadd', '10.61.0.2', '--ipadd', 'fd00:61::2', '--save']);
   s.ok(['start', '500']);

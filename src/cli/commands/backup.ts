@@ -1,0 +1,59 @@
+// berth backup CTID [-o FILE] / berth restore FILE [NEWCTID] [--force]
+import { parseCtId } from '../../core/ctid.ts';
+import { BerthError } from '../../core/errors.ts';
+import { backupContainer, restoreBackup } from '../../ops/backup.ts';
+import { type Command, parse } from '../command.ts';
+
+export const backupCommand: Command = {
+  summary: 'write a container to one archive (consistent while it runs)',
+  usage: 'berth backup CTID [-o FILE] [--json]',
+  help: `Writes one tar archive holding the container's config, its own files (as a zstd
+tarball that keeps owners, modes, xattrs, ACLs, device nodes, hard links and holes) and a
+manifest with their checksums. A running container is frozen while its files are read (an
+image's ext4 is frozen too), and goes on afterwards; the time is reported. The file appears
+whole (written beside it, then renamed) or not at all.
+
+  -o, --output FILE   default: /var/lib/berth/backup/CTID-YYYYMMDD-HHMMSS.tar
+  --json              print the manifest
+
+An overlay container's backup holds what it changed on its template layer, and names the
+template version (sha256): restoring it elsewhere needs that template imported there.
+
+Exit codes: 14 no such container, 21 FILE exists.`,
+  async run(ctx, args, io) {
+    const { values, positionals } = parse('backup', args, {
+      output: { type: 'string', short: 'o' },
+      json: { type: 'boolean' },
+    });
+    const r = await backupContainer(ctx, parseCtId(positionals[0]), values.output);
+    if (values.json) io.out(JSON.stringify({ file: r.file, ...r.manifest }, null, 2));
+    io.err(
+      `Backup of ${r.manifest.ctid} written: ${r.file} (${(r.manifest.size / 1048576).toFixed(1)} MB${r.manifest.running ? `, frozen ${r.frozenMs} ms` : ''})`,
+    );
+    return 0;
+  },
+};
+
+export const restoreCommand: Command = {
+  summary: 'restore a container from a backup archive',
+  usage: 'berth restore FILE [NEWCTID] [--force]',
+  help: `Reads the whole archive and verifies every checksum before writing anything; a
+truncated, damaged or foreign archive is refused (exit 152) with nothing written. The
+container is restored as NEWCTID, or under the CTID it was backed up from. An existing
+container is never replaced without --force (which destroys it first; it must be stopped).
+Addresses that another container holds now are left out, with a warning. A restore killed
+midway is rolled back by the next command for that CTID.
+
+Note: vzctl's "restore" resumes a checkpoint; berth's resume is "berth resume".
+
+Exit codes: 152 bad archive, 44 the CTID exists (without --force), 47 the template layer of
+an overlay backup is missing here, 32 --force on a running container.`,
+  async run(ctx, args, io) {
+    const { values, positionals } = parse('restore', args, { force: { type: 'boolean' } }, 2);
+    const file = positionals[0];
+    if (!file) throw new BerthError('BAD_SYNTAX', 'restore: missing FILE', { hint: 'berth restore FILE [NEWCTID]' });
+    const r = await restoreBackup(ctx, file, positionals[1], { force: values.force });
+    io.err(`Container ${r.id} restored from ${file} (backed up ${r.manifest.created})`);
+    return 0;
+  },
+};
