@@ -28,6 +28,7 @@ const COMMANDS: Record<string, Loader> = {
   resume: async () => (await import('./commands/suspend.ts')).resumeCommand,
   template: async () => (await import('./commands/template.ts')).command,
   net: async () => (await import('./commands/net.ts')).command,
+  clone: async () => (await import('./commands/clone.ts')).command,
   backup: async () => (await import('./commands/backup.ts')).backupCommand,
   restore: async () => (await import('./commands/backup.ts')).restoreCommand,
   snapshot: async () => (await import('./commands/snapshot.ts')).snapshotCommand,

@@ -1,5 +1,7 @@
 // berth start: cgroups + limits, then the helper builds the container and execs its init.
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { RESET_MACHINE_ID } from '../core/clone.ts';
+import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { startPlan } from '../core/container-plan.ts';
 import type { CtId } from '../core/ctid.ts';
 import { DEVICE_ALLOW } from '../core/devices.ts';
@@ -18,7 +20,7 @@ import { isMounted, mountRoot } from '../host/mounts.ts';
 import { consoleLogPath } from '../host/paths.ts';
 import { ownCapabilities } from '../host/proc.ts';
 import type { StoredCt } from '../host/store.ts';
-import { writeState } from '../host/store.ts';
+import { writeCtText, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
 import { containerFilesFor, nftFor, startNetArgs, syncNft } from './net.ts';
@@ -47,6 +49,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     ctx.log(
       `warning: ${id}: DISKSPACE/DISKINODES are not enforced: layout ${root.layout} cannot (see docs/storage.md)`,
     );
+  const resetMachineId = toRecord(ct.file)[RESET_MACHINE_ID] === 'yes';
   const layout = ctx.layout();
   const mountedBefore = isMounted(cfg.veRoot);
   // an image's files are readable only once it is mounted (below, once the state file exists)
@@ -92,7 +95,11 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       cgroupProcs: procsFiles(dirs),
       consoleLog,
       availableCaps: ownCapabilities(),
-      files: containerFilesFor(cfg, initKind === 'systemd'),
+      files: [
+        ...containerFilesFor(cfg, initKind === 'systemd'),
+        // a clone's first start: systemd makes a new machine-id when the file is empty
+        ...(resetMachineId ? [{ dest: '/etc/machine-id', content: '' }] : []),
+      ],
       blocks: [hostsBlock(cfg.hostname, cfg.ipAddr, cfg.netifs)],
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
@@ -119,6 +126,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     ips,
     nft,
   });
+  if (resetMachineId) writeCtText(ctx.paths, id, formatConfig(setKeys(ct.file, { [RESET_MACHINE_ID]: undefined })));
   trace('recorded');
   return pid;
 }

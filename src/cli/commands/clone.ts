@@ -1,0 +1,27 @@
+// berth clone CTID NEWCTID [--hostname NAME]
+import { parseCtId } from '../../core/ctid.ts';
+import { BerthError } from '../../core/errors.ts';
+import { cloneContainer } from '../../ops/clone.ts';
+import { type Command, parse } from '../command.ts';
+
+export const command: Command = {
+  summary: 'copy a container as a new, distinct one',
+  usage: 'berth clone CTID NEWCTID [--hostname NAME]',
+  help: `Copies the container's files and config as NEWCTID, which is left stopped. The copy is
+a distinct machine: a new hostname (ctNEWCTID unless --hostname), no IP addresses or port
+forwards, new MACs and host interface names for its bridged interfaces (their bridges and DHCP
+setting stay), and an empty /etc/machine-id at its first start (systemd makes a new one).
+Limits, layout and everything else are kept. A running source is frozen for the copy; an
+overlay clone copies only what the source changed on its shared template layer.
+
+Exit codes: 14 no such container, 44 NEWCTID exists, 21 bad value.`,
+  async run(ctx, args, io) {
+    const { values, positionals } = parse('clone', args, { hostname: { type: 'string' } }, 2);
+    if (!positionals[1])
+      throw new BerthError('BAD_SYNTAX', 'clone: needs CTID and NEWCTID', { hint: 'berth clone 101 102' });
+    const [from, to] = [parseCtId(positionals[0]), parseCtId(positionals[1])];
+    await cloneContainer(ctx, from, to, values.hostname);
+    io.err(`Container ${from} cloned as ${to}`);
+    return 0;
+  },
+};

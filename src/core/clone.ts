@@ -1,0 +1,40 @@
+// What makes a clone a distinct machine: the config keys berth resets when it copies a
+// container (hostname, addresses, port forwards, MACs and host interface names), and the
+// machine-id the clone gets rid of at its first start.
+import type { CtConfig } from './ct-config.ts';
+import { defaultHostname } from './ct-config.ts';
+import type { CtId } from './ctid.ts';
+import { formatNetifs, type NetIf, netifAdd } from './netif.ts';
+
+/** Set in a clone's config; its first start empties /etc/machine-id, then drops the key. */
+export const RESET_MACHINE_ID = 'RESET_MACHINE_ID';
+
+/**
+ * The clone's keys. Bridged interfaces keep their names, bridges and DHCP setting but get new
+ * MACs (from `random`, 12 bytes each) and host names, and no static addresses.
+ */
+export function cloneKeys(
+  id: CtId,
+  src: CtConfig,
+  raw: Record<string, string>,
+  hostname: string | undefined,
+  random: (n: number) => Uint8Array,
+): Record<string, string | undefined> {
+  const netifs: NetIf[] = [];
+  for (const n of src.netifs) {
+    const fresh = netifAdd(id, netifs, `${n.ifname},,,,${n.bridge}`, random(12));
+    netifs.push({ ...fresh, dhcp: n.dhcp });
+  }
+  // a per-container path without $VEID would be the source's own: the clone uses the default
+  const own = (k: string) => (raw[k] !== undefined && !raw[k].includes('$VEID') ? undefined : raw[k]);
+  return {
+    HOSTNAME: hostname ?? defaultHostname(id),
+    IP_ADDRESS: undefined,
+    PORTFWD: undefined,
+    NETIF: netifs.length ? formatNetifs(netifs) : undefined,
+    VE_ROOT: own('VE_ROOT'),
+    VE_PRIVATE: own('VE_PRIVATE'),
+    DESCRIPTION: undefined,
+    [RESET_MACHINE_ID]: 'yes',
+  };
+}

@@ -1,0 +1,55 @@
+// berth clone CTID NEWCTID: a copy of a container that is a distinct machine (new hostname, no
+// addresses or port forwards, new MACs, a fresh machine-id at its first start). Consistent
+// while the source runs (it is frozen for the copy); nearly free for overlay, whose clone
+// copies only what the source changed on the shared layer.
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { cloneKeys } from '../core/clone.ts';
+import { formatConfig, setKeys, toRecord } from '../core/config.ts';
+import { ctConfigFrom, validateHostname } from '../core/ct-config.ts';
+import type { CtId } from '../core/ctid.ts';
+import { BerthError } from '../core/errors.ts';
+import { overlayUpper, overlayWork } from '../core/layout.ts';
+import { ownFilesDir } from '../core/snapshot.ts';
+import { randomBytes } from '../host/fs-util.ts';
+import { rootSource } from '../host/layers.ts';
+import { ctConfigPath } from '../host/paths.ts';
+import { readGlobal, writeCtText } from '../host/store.ts';
+import type { Ctx } from './context.ts';
+import { withFrozen } from './freeze.ts';
+import { mustExist, reconcile, withLock } from './runtime.ts';
+import { copyTree } from './snapshot.ts';
+
+export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string | undefined): Promise<void> {
+  if (hostname !== undefined) validateHostname(hostname);
+  if (from === to) throw new BerthError('BAD_VALUE', `clone ${from}: the new CTID is the same`);
+  return withLock(ctx, from, 'clone', async (stored) => {
+    const src = mustExist(from, stored);
+    const now = await reconcile(ctx, from, src.config);
+    const root = rootSource(ctx.paths, src.config, 'clone');
+    const exists = () =>
+      new BerthError('PRIVATE_EXISTS', `clone ${from}: container ${to} already exists`, {
+        hint: `pick another CTID, or destroy ${to} first`,
+      });
+    await withLock(ctx, to, 'clone', async (target) => {
+      if (target) throw exists();
+      const file = setKeys(src.file, cloneKeys(to, src.config, toRecord(src.file), hostname, randomBytes));
+      const cfg = ctConfigFrom(to, toRecord(file), readGlobal(ctx.paths));
+      if (existsSync(cfg.vePrivate) || existsSync(ctConfigPath(ctx.paths, to))) throw exists();
+      const partial = `${cfg.vePrivate}.partial`;
+      rmSync(partial, { recursive: true, force: true });
+      ctx.log(`Cloning ${from} (layout ${root.layout}) as ${to}...`);
+      await withFrozen(ctx, src.config, now.status, async () => {
+        if (root.layout === 'overlay') {
+          mkdirSync(partial, { recursive: true, mode: 0o755 });
+          await copyTree(ownFilesDir(root.layout, root.vePrivate), overlayUpper(partial));
+          mkdirSync(overlayWork(partial), { mode: 0o700 });
+        } else {
+          await copyTree(ownFilesDir(root.layout, root.vePrivate), partial);
+        }
+      });
+      // the config before the rename: until then the .partial makes recovery roll it back
+      writeCtText(ctx.paths, to, formatConfig(file));
+      renameSync(partial, cfg.vePrivate);
+    });
+  });
+}
