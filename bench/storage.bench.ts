@@ -25,6 +25,7 @@ const ROUNDS = Number(process.env['ROUNDS'] ?? 5);
 const MASS = Number(process.env['MASS'] ?? 100);
 const MEM = Number(process.env['MEM'] ?? 50);
 const IO_SECONDS = Number(process.env['IO_SECONDS'] ?? 5);
+const IO_ROUNDS = Number(process.env['IO_ROUNDS'] ?? 3);
 
 if (process.getuid?.() !== 0) throw new Error('run as root');
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -109,65 +110,61 @@ function massBench(): void {
   for (let i = 0; i < MASS; i++) berth('create', `m${i}`);
   const s = (Date.now() - t0) / 1000;
   const priv = kib(join(work, 'var/lib/berth/private'));
-  const layers = kib(join(work, 'var/lib/berth/template/layers'));
+  const layersDir = join(work, 'var/lib/berth/template/layers');
+  const layers = readdirSync(layersDir)
+    .filter((l) => l.startsWith('busybox-'))
+    .reduce((sum, l) => sum + kib(join(layersDir, l)), 0);
   berth('create', 'one-dir', '--layout', 'dir');
   const copy = kib(join(work, 'var/lib/berth/private/one-dir'));
   berth('destroy', 'one-dir');
   say(`${MASS} overlay creates of busybox: ${s.toFixed(1)} s (${((s * 1000) / MASS).toFixed(0)} ms each)`);
   say(
-    `  disk: ${priv} KiB of private areas + ${layers} KiB of shared layers; ${MASS} dir copies would take ${copy * MASS} KiB`,
+    `  disk: ${priv} KiB of private areas + ${layers} KiB of the shared busybox layer; ${MASS} dir copies would take ${copy * MASS} KiB`,
   );
   for (let i = 0; i < MASS; i++) berth('destroy', `m${i}`);
 }
 
-interface IoResult {
-  [job: string]: number;
-}
+const JOBS = [
+  ['seq write MB/s', 'write', '1M'],
+  ['seq read MB/s', 'read', '1M'],
+  ['rand write 4k IOPS', 'randwrite', '4k'],
+  ['rand read 4k IOPS', 'randread', '4k'],
+] as const;
 
-/** fio jobs with direct I/O (the page cache would hide the filesystem path): MB/s or IOPS. */
-function fio(dir: string): IoResult {
-  const out: IoResult = {};
-  for (const [name, rw, bs] of [
-    ['seq write MB/s', 'write', '1M'],
-    ['seq read MB/s', 'read', '1M'],
-    ['rand write 4k IOPS', 'randwrite', '4k'],
-    ['rand read 4k IOPS', 'randread', '4k'],
-  ] as const) {
-    const j = JSON.parse(
-      sh([
-        'fio',
-        '--output-format=json',
-        `--name=${name.replace(/\s.*/, '')}`,
-        `--directory=${dir}`,
-        '--filename=berth-bench.io',
-        '--size=256M',
-        `--rw=${rw}`,
-        `--bs=${bs}`,
-        '--direct=1',
-        '--ioengine=psync',
-        '--time_based',
-        `--runtime=${IO_SECONDS}`,
-        '--end_fsync=1',
-      ]),
-    );
-    const job = j.jobs[0];
-    const side = rw.includes('write') ? job.write : job.read;
-    out[name] = name.endsWith('IOPS') ? side.iops : side.bw / 1024;
-  }
+/** One fio job with direct I/O (the page cache would hide the filesystem path): MB/s or IOPS. */
+function fio(dir: string, [name, rw, bs]: (typeof JOBS)[number]): number {
+  const j = JSON.parse(
+    sh([
+      'fio',
+      '--output-format=json',
+      `--name=${rw}`,
+      `--directory=${dir}`,
+      '--filename=berth-bench.io',
+      '--size=256M',
+      `--rw=${rw}`,
+      `--bs=${bs}`,
+      '--direct=1',
+      '--ioengine=psync',
+      '--time_based',
+      `--runtime=${IO_SECONDS}`,
+      '--end_fsync=1',
+    ]),
+  );
   rmSync(join(dir, 'berth-bench.io'), { force: true });
-  return out;
+  const side = rw.includes('write') ? j.jobs[0].write : j.jobs[0].read;
+  return name.endsWith('IOPS') ? side.iops : side.bw / 1024;
 }
 
 /** busybox dd inside the container, and the same dd on the host: sequential, direct I/O. */
 function ddInside(id: string, hostDir: string): { inside: number; host: number } {
+  // busybox's time applet: "real\t0m 1.35s" (its dd prints no rate)
   const rate = (text: string) => {
-    // busybox dd: "268435456 bytes (256.0MB) copied, 0.57 seconds, 448.2MB/s"
-    const m = /copied, ([\d.]+) seconds/.exec(text);
-    return m ? 256 / Number(m[1]) : Number.NaN;
+    const m = /real\s+(\d+)m\s*([\d.]+)s/.exec(text);
+    return m ? 1024 / (Number(m[1]) * 60 + Number(m[2])) : Number.NaN;
   };
-  const dd = 'dd if=/dev/zero of=FILE bs=1M count=256 oflag=direct conv=fsync 2>&1; rm -f FILE';
+  const dd = 'time dd if=/dev/zero of=FILE bs=1M count=1024 oflag=direct conv=fsync 2>&1; rm -f FILE';
   const inside = rate(berth('exec', id, '--', 'sh', '-c', dd.replaceAll('FILE', '/root/dd.io')));
-  const host = rate(sh(['sh', '-c', `busybox ${dd.replaceAll('FILE', join(hostDir, 'dd.io'))}`]));
+  const host = rate(sh(['busybox', 'sh', '-c', dd.replaceAll('FILE', join(hostDir, 'dd.io'))]));
   return { inside, host };
 }
 
@@ -183,28 +180,35 @@ function ioBench(): void {
   berth('create', 'io-image', '--layout', 'image', '--diskspace', '2G');
   const layouts = ['overlay', 'dir', 'image'];
   for (const l of layouts) berth('start', `io-${l}`);
-  const rows: Record<string, IoResult[]> = { host: [] };
-  for (const l of layouts) rows[l] = [];
+  // per job, the host and each layout back to back, so the VM's slow and fast spells fall on
+  // a round's figures alike; reported as the median of each round's ratio to the host
+  const runs: Record<string, Record<string, number[]>> = {};
   const dd: Record<string, { inside: number; host: number }[]> = {};
-  for (let r = 0; r < 3; r++) {
-    // interleaved, so the VM's slow and fast spells fall on every column alike
-    rows['host']?.push(fio(hostDir));
-    for (const l of layouts) {
-      rows[l]?.push(fio(join(work, 'var/lib/berth/root', `io-${l}`, 'root')));
-      dd[l] = [...(dd[l] ?? []), ddInside(`io-${l}`, hostDir)];
+  for (let r = 0; r < IO_ROUNDS; r++) {
+    for (const job of JOBS) {
+      for (const t of ['host', ...layouts]) {
+        const dir = t === 'host' ? hostDir : join(work, 'var/lib/berth/root', `io-${t}`, 'root');
+        const byTarget = runs[job[0]] ?? {};
+        byTarget[t] = [...(byTarget[t] ?? []), fio(dir, job)];
+        runs[job[0]] = byTarget;
+      }
     }
+    for (const l of layouts) dd[l] = [...(dd[l] ?? []), ddInside(`io-${l}`, hostDir)];
   }
-  const jobs = Object.keys(rows['host']?.[0] ?? {});
-  const med = (k: string, job: string) => median((rows[k] ?? []).map((x) => x[job] ?? 0));
-  say(`file I/O (fio, direct I/O, psync, ${IO_SECONDS} s per job, median of 3 interleaved rounds)`);
+  say(
+    `file I/O (fio, direct I/O, psync, ${IO_SECONDS} s per job, ${IO_ROUNDS} rounds; median, and median of per-round ratios)`,
+  );
   say(`  ${'job'.padEnd(20)} ${'host'.padStart(9)} ${layouts.map((l) => `${l.padStart(9)} ratio`).join(' ')}`);
-  for (const job of jobs) {
-    const h = med('host', job);
-    say(
-      `  ${job.padEnd(20)} ${h.toFixed(0).padStart(9)} ${layouts.map((l) => `${med(l, job).toFixed(0).padStart(9)} ${(med(l, job) / h).toFixed(2).padStart(5)}`).join(' ')}`,
-    );
+  for (const [job, byTarget] of Object.entries(runs)) {
+    const host = byTarget['host'] ?? [];
+    const cell = (l: string) => {
+      const v = byTarget[l] ?? [];
+      const ratio = median(v.map((x, i) => x / (host[i] ?? x)));
+      return `${median(v).toFixed(0).padStart(9)} ${ratio.toFixed(2).padStart(5)}`;
+    };
+    say(`  ${job.padEnd(20)} ${median(host).toFixed(0).padStart(9)} ${layouts.map(cell).join(' ')}`);
   }
-  say('  busybox dd inside the container vs on the host (seq write 256 MiB, direct, MB/s):');
+  say('  busybox dd inside the container vs on the host (seq write 1 GiB, direct, fsync, MB/s):');
   for (const l of layouts) {
     const i = median((dd[l] ?? []).map((x) => x.inside));
     const h = median((dd[l] ?? []).map((x) => x.host));
@@ -258,7 +262,16 @@ function memoryBench(): void {
     }
     // every container runs a second busybox process, as a service would
     for (let i = 0; i < MEM; i++) {
-      const r = spawnSync(BERTH, ['--root', work, 'exec', `${layout}-${i}`, '--', 'sh', '-c', 'sleep 3600 & exit 0']);
+      const r = spawnSync(BERTH, [
+        '--root',
+        work,
+        'exec',
+        `${layout}-${i}`,
+        '--',
+        'sh',
+        '-c',
+        'sleep 3600 >/dev/null 2>&1 & exit 0',
+      ]);
       if (r.status !== 0) throw new Error(r.stderr.toString());
     }
     spawnSync('sleep', ['2']);
@@ -292,10 +305,12 @@ try {
   berth('template', 'create', 'busybox');
   const debian = join('/var/cache/berth-test', DEBIAN_RECIPE, 'var/lib/berth/template/cache/debian-12.tar.zst');
   if (existsSync(debian)) linkSync(debian, join(cache, 'debian-12.tar.zst'));
-  for (const tpl of readdirSync(cache).filter((f) => f.endsWith('.tar.zst'))) createBench(tpl.slice(0, -8));
-  massBench();
-  ioBench();
-  memoryBench();
+  const only = (part: string) => !process.env['ONLY'] || process.env['ONLY'].split(',').includes(part);
+  if (only('create'))
+    for (const tpl of readdirSync(cache).filter((f) => f.endsWith('.tar.zst'))) createBench(tpl.slice(0, -8));
+  if (only('mass')) massBench();
+  if (only('io')) ioBench();
+  if (only('memory')) memoryBench();
 } finally {
   for (const id of readdirSync(join(work, 'etc/berth/ct')).filter((f) => f.endsWith('.conf') && !f.startsWith('ve-'))) {
     spawnSync(BERTH, ['--root', work, 'stop', '--fast', id.slice(0, -5)]);

@@ -188,22 +188,13 @@ static void parse_args(int argc, char **argv) {
       opt.pty = 1;
     } else if (strcmp(a, "--no-new-privs") == 0) {
       opt.no_new_privs = 1;
-    } else if (strcmp(a, "--host-bind") == 0) { /* SRC DST, in the host's mount namespace */
-      if (i + 2 >= argc) die_usage("--host-bind needs SOURCE DEST");
+    } else if (strcmp(a, "--host-bind") == 0 || strcmp(a, "--host-overlay") == 0 ||
+               strcmp(a, "--host-image") == 0) { /* SRC|DATA|FILE DST, in the host's mount ns */
+      if (i + 2 >= argc) die_usage("--host-bind/--host-overlay/--host-image need two arguments");
       opt.host_src = argv[i + 1];
       opt.host_dst = argv[i + 2];
-      i += 2;
-    } else if (strcmp(a, "--host-overlay") == 0) { /* DATA DST, in the host's mount namespace */
-      if (i + 2 >= argc) die_usage("--host-overlay needs DATA DEST");
-      opt.host_src = argv[i + 1];
-      opt.host_dst = argv[i + 2];
-      opt.host_overlay = 1;
-      i += 2;
-    } else if (strcmp(a, "--host-image") == 0) { /* FILE DST, in the host's mount namespace */
-      if (i + 2 >= argc) die_usage("--host-image needs FILE DEST");
-      opt.host_src = argv[i + 1];
-      opt.host_dst = argv[i + 2];
-      opt.host_image = 1;
+      opt.host_overlay = strcmp(a, "--host-overlay") == 0;
+      opt.host_image = strcmp(a, "--host-image") == 0;
       i += 2;
     } else if (strcmp(a, "--host-ro") == 0) {
       opt.host_ro = 1;
