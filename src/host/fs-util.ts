@@ -1,5 +1,15 @@
 // Small file helpers: atomic replace (tmp + fsync + rename) and tolerant reads.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 
@@ -31,6 +41,16 @@ export function readIfExists(file: string): string | null {
   } catch (err) {
     if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return null;
     throw new BerthError('SYSTEM', `read ${file}: ${errText(err)}`, { cause: err });
+  }
+}
+
+/** A directory's entries, or none when it does not exist (yet). */
+export function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (err) {
+    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return [];
+    throw new BerthError('SYSTEM', `read ${dir}: ${errText(err)}`, { cause: err });
   }
 }
 

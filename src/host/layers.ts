@@ -1,12 +1,13 @@
 // Shared read-only template layers (overlay layout): unpacked once per template checksum,
 // removed when no container uses them and the template has moved on. Callers hold the
 // template's lock (ops/template-lock.ts), so a create never races a removal.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import type { RootSource } from '../core/layout.ts';
 import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
+import { listDir } from './fs-util.ts';
 import { layerPath, type Paths, templatePath } from './paths.ts';
 import { snapshotLayers } from './snapshots.ts';
 import { listCtIds, readCt } from './store.ts';
@@ -71,7 +72,7 @@ export function layersInUse(p: Paths): Set<string> {
       if (layer) used.add(layer);
     } catch {
       // an unreadable config might name any layer: keep them all
-      return new Set(readdirSync(p.layersDir));
+      return new Set(listDir(p.layersDir));
     }
   }
   return used;
@@ -82,12 +83,7 @@ export function layersInUse(p: Paths): Set<string> {
  * template's (that one makes the next create instant). Returns the removed names.
  */
 export function gcLayers(p: Paths, name: string): string[] {
-  let dirs: string[] = [];
-  try {
-    dirs = readdirSync(p.layersDir);
-  } catch {
-    return [];
-  }
+  const dirs = listDir(p.layersDir);
   let current: string | null = null;
   try {
     const meta = readTemplateMeta(p, name);

@@ -1,10 +1,10 @@
 // Snapshots on disk: /var/lib/berth/snapshots/CTID/NAME/{meta.json, ct.conf, fs/}. A snapshot
 // appears by one rename of NAME.partial and goes by a rename to .NAME.deleting, so a listed
 // snapshot is always whole; leftovers of a killed berth are removed by the next command.
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
-import { readIfExists } from './fs-util.ts';
+import { listDir, readIfExists } from './fs-util.ts';
 import { type Paths, snapshotPath, snapshotsOf } from './paths.ts';
 
 export interface SnapshotMeta {
@@ -31,13 +31,7 @@ export function readSnapshot(p: Paths, id: CtId, name: string): SnapshotMeta | n
 
 /** Whole snapshots of a container, oldest first. */
 export function listSnapshots(p: Paths, id: CtId): SnapshotMeta[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(snapshotsOf(p, id));
-  } catch {
-    return [];
-  }
-  return names
+  return listDir(snapshotsOf(p, id))
     .filter((n) => !n.startsWith('.') && !n.endsWith('.partial'))
     .flatMap((n) => readSnapshot(p, id, n) ?? [])
     .sort((a, b) => a.created.localeCompare(b.created));
@@ -45,13 +39,9 @@ export function listSnapshots(p: Paths, id: CtId): SnapshotMeta[] {
 
 /** The LAYER of every snapshot of every container (their layers must stay). */
 export function snapshotLayers(p: Paths): string[] {
-  let ids: string[] = [];
-  try {
-    ids = readdirSync(p.snapshotDir);
-  } catch {
-    return [];
-  }
-  return ids.flatMap((id) => listSnapshots(p, id as CtId).flatMap((m) => (m.layer ? [m.layer] : [])));
+  return listDir(p.snapshotDir).flatMap((id) =>
+    listSnapshots(p, id as CtId).flatMap((m) => (m.layer ? [m.layer] : [])),
+  );
 }
 
 /** Removes a snapshot: renamed out of the list first, so it is never half there. */
@@ -64,8 +54,7 @@ export function removeSnapshot(p: Paths, id: CtId, name: string): void {
 /** Leftovers of an interrupted snapshot or delete; returns what it removed. */
 export function cleanSnapshotLeftovers(p: Paths, id: CtId): string[] {
   const dir = snapshotsOf(p, id);
-  if (!existsSync(dir)) return [];
-  const gone = readdirSync(dir).filter((n) => n.endsWith('.partial') || n.endsWith('.deleting'));
+  const gone = listDir(dir).filter((n) => n.endsWith('.partial') || n.endsWith('.deleting'));
   for (const n of gone) rmSync(join(dir, n), { recursive: true, force: true });
   return gone;
 }

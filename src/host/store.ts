@@ -1,5 +1,5 @@
 // Reading and writing berth's config files and runtime state (all under one Paths prefix).
-import { readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ConfigFile, parseConfig, toRecord } from '../core/config.ts';
 import { type CtConfig, ctConfigFrom, type GlobalDefaults } from '../core/ct-config.ts';
@@ -7,7 +7,7 @@ import type { CtId } from '../core/ctid.ts';
 import { DEFAULT_LAYOUT, parseLayout } from '../core/layout.ts';
 import type { RuntimeState } from '../core/lifecycle.ts';
 import { venetMtu } from '../core/net.ts';
-import { readIfExists, writeFileAtomic } from './fs-util.ts';
+import { listDir, readIfExists, writeFileAtomic } from './fs-util.ts';
 import { ctConfigPath, type Paths, statePath } from './paths.ts';
 
 export function readGlobal(p: Paths): GlobalDefaults {
@@ -43,13 +43,7 @@ export function writeCtText(p: Paths, id: CtId, text: string): void {
 
 /** Container ids that have a config file, sorted numerically then by name. */
 export function listCtIds(p: Paths): CtId[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(p.ctConfigDir);
-  } catch {
-    return [];
-  }
-  return names
+  return listDir(p.ctConfigDir)
     .filter((n) => n.endsWith('.conf') && !n.startsWith('ve-'))
     .map((n) => n.slice(0, -5) as CtId)
     .sort((a, b) => {

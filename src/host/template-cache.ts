@@ -2,10 +2,10 @@
 // checksums, import of foreign rootfs tarballs, removal.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { checkTarball, formatTemplateMeta, parseTemplateMeta, type TemplateMeta } from '../core/template-meta.ts';
-import { errText, readIfExists, writeFileAtomic } from './fs-util.ts';
+import { errText, listDir, readIfExists, writeFileAtomic } from './fs-util.ts';
 import { type Paths, templateMetaPath, templatePath } from './paths.ts';
 
 /** Debian's name for this machine's architecture. */
@@ -84,13 +84,7 @@ export interface TemplateEntry extends TemplateMeta {
 
 /** Every cached template, from metadata only (fast; `template info` verifies). */
 export function listTemplates(p: Paths): TemplateEntry[] {
-  let names: string[] = [];
-  try {
-    names = readdirSync(p.templateCache);
-  } catch {
-    return [];
-  }
-  return names
+  return listDir(p.templateCache)
     .filter((n) => n.endsWith('.tar.zst'))
     .map((n) => n.slice(0, -'.tar.zst'.length))
     .map((name): TemplateEntry => {
