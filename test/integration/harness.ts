@@ -29,6 +29,7 @@ export class Sandbox {
   }
 
   berth(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Run {
+    this.guardHostNetwork(args);
     const [cmd = BERTH, ...pre] = [...this.wrap, BERTH];
     const r: SpawnSyncReturns<string> = spawnSync(cmd, [...pre, '--root', this.root, ...args], {
       encoding: 'utf8',
@@ -37,6 +38,19 @@ export class Sandbox {
       timeout: opts.timeoutMs ?? 120_000,
     });
     return { code: r.status ?? 128, out: r.stdout, err: r.stderr };
+  }
+
+  /**
+   * Network safety: a container with addresses or bridged interfaces changes routing, and so
+   * starts only inside a throwaway network namespace playing the host (wrap).
+   */
+  private guardHostNetwork(args: string[]): void {
+    if (this.wrap.length || !['start', 'restart'].includes(args[0] ?? '')) return;
+    const file = join(this.root, 'etc/berth/ct', `${args[1] ?? ''}.conf`);
+    const conf = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (/^(IP_ADDRESS|NETIF)="[^"]+"/m.test(conf)) {
+      throw new Error(`test bug: ${args.join(' ')} would change the host's network; set s.wrap to a throwaway netns`);
+    }
   }
 
   /** Runs berth and asserts success; returns stdout. */
