@@ -39,6 +39,15 @@ ln -sf "$PWD/bin/berth" /usr/local/bin/berth
 mkdir -p /etc/berth/ct /var/lib/berth/private /var/lib/berth/root /var/lib/berth/lock /var/lib/berth/template/cache /var/log/berth
 [ -f /etc/berth/berth.conf ] || cp etc/berth.conf /etc/berth/berth.conf
 [ -f /etc/berth/ct/ve-basic.conf-sample ] || cp etc/ve-basic.conf-sample /etc/berth/ct/ve-basic.conf-sample
+# boot-time start: berth.service runs `berth boot` / `berth shutdown` (ONBOOT, BOOTORDER)
+if [ -d /etc/systemd/system ] && ! cmp -s etc/berth.service /etc/systemd/system/berth.service; then
+  cp etc/berth.service /etc/systemd/system/berth.service
+  if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload && systemctl enable berth.service >/dev/null 2>&1 && say "berth.service installed and enabled"
+  else
+    say "berth.service installed (systemd is not PID 1 here: run berth boot / berth shutdown by hand)"
+  fi
+fi
 # rebuilt every time (about a second): it always matches this berth and Debian's busybox
 say "building the embedded busybox template"
 berth template create busybox >/dev/null

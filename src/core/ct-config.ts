@@ -1,5 +1,6 @@
 // The one internal model of a container, built from its KEY="value" config (and later OCI specs).
 
+import { parseBootorder } from './boot.ts';
 import type { CtId } from './ctid.ts';
 import { type DiskLimit, parseDiskinodes, parseDiskspace } from './disk.ts';
 import { BerthError } from './errors.ts';
@@ -39,6 +40,8 @@ export interface CtConfig {
   diskspace: DiskLimit | null;
   diskinodes: DiskLimit | null;
   onboot: boolean;
+  /** BOOTORDER: higher starts earlier at host boot; null = after those that have one */
+  bootorder: number | null;
   /** routed (venet-style) addresses, IP_ADDRESS */
   ipAddr: IpAddr[];
   /** masquerade the private addresses on the way out (NAT="yes") */
@@ -149,6 +152,7 @@ export function ctConfigFrom(id: CtId, rec: Record<string, string>, g: GlobalDef
     diskspace: rec['DISKSPACE'] ? parseDiskspace(rec['DISKSPACE']) : null,
     diskinodes: rec['DISKINODES'] ? parseDiskinodes(rec['DISKINODES']) : null,
     onboot: rec['ONBOOT'] === 'yes',
+    bootorder: rec['BOOTORDER'] ? parseBootorder(rec['BOOTORDER']) : null,
     ipAddr: parseIpList(rec['IP_ADDRESS'] ?? ''),
     nat: rec['NAT'] === 'yes',
     portFwd: parsePortFwdList(rec['PORTFWD'] ?? ''),

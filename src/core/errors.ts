@@ -19,6 +19,11 @@ export const ERRORS = {
   NO_PRIVATE: { exit: 43, http: 404, doc: 'the private area is missing (VZ_FS_NOPRVT)' },
   PRIVATE_EXISTS: { exit: 44, http: 409, doc: 'a container with this CTID already exists (VZ_FS_PRVT_AREA_EXIST)' },
   BAD_TEMPLATE: { exit: 47, http: 404, doc: 'the OS template is missing or damaged (VZ_FS_BAD_TMPL)' },
+  SOME_FAILED: {
+    exit: 153,
+    http: 500,
+    doc: 'boot or shutdown: some containers failed to start or stop; the others were done (berth)',
+  },
   BAD_BACKUP: { exit: 152, http: 400, doc: 'a backup archive is damaged, truncated or not a berth backup (berth)' },
   NEW_PRIVATE: { exit: 48, http: 500, doc: 'the private area could not be created (VZ_FS_NEW_VE_PRVT)' },
   CANT_MOUNT: { exit: 50, http: 500, doc: 'the container root could not be mounted (VZ_FS_CANTMOUNT)' },

@@ -1,5 +1,6 @@
 // `berth set` options -> config keys: validation happens here, before anything is written.
 
+import { parseBootorder } from './boot.ts';
 import { parseCpulimit, parseCpus, parseCpuunits, parseNumproc, parseRam, validateHostname } from './ct-config.ts';
 import { formatDiskinodes, formatDiskspace, parseDiskinodes, parseDiskspace } from './disk.ts';
 import { BerthError } from './errors.ts';
@@ -15,6 +16,7 @@ export interface SetOptions {
   numproc?: string;
   hostname?: string;
   onboot?: string;
+  bootorder?: string;
   description?: string;
   /** routed addresses to add / delete ('all'); applied against the current list in ops/set */
   ipadd?: string[];
@@ -60,6 +62,7 @@ export function setOptionsToKeys(o: SetOptions): Record<string, string> {
     }
     keys['ONBOOT'] = o.onboot;
   }
+  if (o.bootorder !== undefined) keys['BOOTORDER'] = String(parseBootorder(o.bootorder));
   if (o.description !== undefined) keys['DESCRIPTION'] = o.description;
   if (o.diskspace !== undefined) keys['DISKSPACE'] = formatDiskspace(parseDiskspace(o.diskspace));
   if (o.diskinodes !== undefined) keys['DISKINODES'] = formatDiskinodes(parseDiskinodes(o.diskinodes));

@@ -16,7 +16,8 @@ export const command: Command = {
   --cpuunits N       relative CPU weight, 8..500000, default 1000 (CPUUNITS)
   --numproc N        maximum processes and threads (NUMPROC)
   --hostname NAME    hostname (HOSTNAME)
-  --onboot yes|no    start at host boot (ONBOOT)
+  --onboot yes|no    start at host boot (ONBOOT; berth boot, berth.service)
+  --bootorder N      higher starts earlier at boot and stops later at shutdown (BOOTORDER)
   --description TXT  free text (DESCRIPTION)
   --ipadd IP         add a routed (venet0) address, IPv4 or IPv6; repeatable (IP_ADDRESS)
   --ipdel IP|all     remove an address, or all of them; repeatable
@@ -68,6 +69,7 @@ Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another co
       numproc: { type: 'string' },
       hostname: { type: 'string' },
       onboot: { type: 'string' },
+      bootorder: { type: 'string' },
       description: { type: 'string' },
       ipadd: { type: 'string', multiple: true },
       ipdel: { type: 'string', multiple: true },
