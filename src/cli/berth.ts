@@ -28,6 +28,7 @@ const COMMANDS: Record<string, Loader> = {
   resume: async () => (await import('./commands/suspend.ts')).resumeCommand,
   template: async () => (await import('./commands/template.ts')).command,
   net: async () => (await import('./commands/net.ts')).command,
+  stat: async () => (await import('./commands/stat.ts')).command,
   boot: async () => (await import('./commands/boot.ts')).bootCommand,
   shutdown: async () => (await import('./commands/boot.ts')).shutdownCommand,
   clone: async () => (await import('./commands/clone.ts')).command,

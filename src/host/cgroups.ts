@@ -234,6 +234,21 @@ export function fullyFrozen(layout: CgroupLayout, dirs: CgroupDir[]): boolean {
   return d ? readOr(join(d.path, 'freezer.state'), '') === 'FROZEN' : false;
 }
 
+/** The beancounter files of a container's cgroups (core/beancounters.ts names them). */
+export function readCounterFiles(
+  layout: CgroupLayout,
+  dirs: CgroupDir[],
+  names: readonly string[],
+): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const name of names) {
+    const [ctrl = '', file = ''] = layout.kind === 'v2' ? ['unified', name] : name.split('/');
+    const d = layout.kind === 'v2' ? dirs[0] : dirFor(dirs, ctrl);
+    out[name] = d ? readOr(join(d.path, file), '') || null : null;
+  }
+  return out;
+}
+
 export function setDeviceRules(dirs: CgroupDir[], allow: readonly string[]): void {
   const d = dirFor(dirs, 'devices');
   if (!d) return; // v2: no devices controller file interface (see docs/security.md)

@@ -12,6 +12,7 @@ import { isMounted } from '../host/mounts.ts';
 import { listCtIds, readCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, inspect } from './runtime.ts';
+import { countersOf } from './stat.ts';
 
 export interface CtRow {
   ctid: string;
@@ -39,6 +40,18 @@ export interface CtRow {
   diskinodes?: number | null;
   'diskinodes.s'?: number | null;
   'diskinodes.h'?: number | null;
+  /** beancounters of a running container (null when stopped or not kept); filled when asked for */
+  'physpages.m'?: number | null;
+  'physpages.l'?: number | null;
+  'physpages.f'?: number | null;
+  'swappages.m'?: number | null;
+  'swappages.l'?: number | null;
+  'swappages.f'?: number | null;
+  'numproc.m'?: number | null;
+  'numproc.l'?: number | null;
+  'numproc.f'?: number | null;
+  oomkills?: number | null;
+  cpu_seconds?: number | null;
   mounted: boolean;
   exists: boolean;
 }
@@ -68,10 +81,39 @@ export const LIST_FIELDS = [
   'diskinodes',
   'diskinodes.s',
   'diskinodes.h',
+  'physpages.m',
+  'physpages.l',
+  'physpages.f',
+  'swappages.m',
+  'swappages.l',
+  'swappages.f',
+  'numproc.m',
+  'numproc.l',
+  'numproc.f',
+  'oomkills',
+  'cpu_seconds',
 ] as const;
 export type ListField = (typeof LIST_FIELDS)[number];
 
 export const DISK_FIELDS: readonly ListField[] = LIST_FIELDS.filter((f) => f.startsWith('disk'));
+export const COUNTER_FIELDS: readonly ListField[] = LIST_FIELDS.filter(
+  (f) => /\.[mlf]$/.test(f) || f === 'oomkills' || f === 'cpu_seconds',
+);
+
+/** The beancounter fields (vzlist's .m maxheld, .l limit, .f failcnt) of a running container. */
+function counterFields(ctx: Ctx, id: CtId): Partial<CtRow> {
+  const out: Record<string, number | null> = {};
+  for (const f of COUNTER_FIELDS) out[f] = null;
+  for (const c of countersOf(ctx, id) ?? []) {
+    if (c.resource === 'oomkills' || c.resource === 'cpu_seconds') out[c.resource] = c.held;
+    else {
+      out[`${c.resource}.m`] = c.maxheld;
+      out[`${c.resource}.l`] = c.limit;
+      out[`${c.resource}.f`] = c.failcnt;
+    }
+  }
+  return out as Partial<CtRow>;
+}
 
 /**
  * Disk usage against the limits: statfs of a mounted image, its superblock when not mounted,
@@ -96,7 +138,7 @@ function diskFields(c: CtConfig): Partial<CtRow> {
   };
 }
 
-export function ctRow(ctx: Ctx, id: CtId, disk = false): CtRow | null {
+export function ctRow(ctx: Ctx, id: CtId, disk = false, counters = false): CtRow | null {
   const ct = readCt(ctx.paths, id);
   if (!ct) return null;
   const c = ct.config;
@@ -124,11 +166,12 @@ export function ctRow(ctx: Ctx, id: CtId, disk = false): CtRow | null {
     mounted: isMounted(c.veRoot),
     exists: existsSync(c.vePrivate),
     ...(disk ? diskFields(c) : {}),
+    ...(counters ? counterFields(ctx, id) : {}),
   };
 }
 
-export function listContainers(ctx: Ctx, all: boolean, disk = false): CtRow[] {
+export function listContainers(ctx: Ctx, all: boolean, disk = false, counters = false): CtRow[] {
   return listCtIds(ctx.paths)
-    .map((id) => ctRow(ctx, id, disk))
+    .map((id) => ctRow(ctx, id, disk, counters))
     .filter((r): r is CtRow => r !== null && (all || r.status !== 'stopped'));
 }

@@ -19,6 +19,14 @@ test('--ram 64M --swap 0 set live: a 200 MB allocation is OOM-killed inside, the
   assert.match(readFileSync(`${memcg}/memory.oom_control`, 'utf8'), /oom_kill [1-9]/);
   assert.equal(s.ok(['list', '-H', '-o', 'ctid,status']).trim(), '301 running');
   assert.equal(s.berth(['exec', '301', '--', 'true']).code, 0);
+  // the beancounters say so too
+  const counters = JSON.parse(s.ok(['stat', '301', '--json'])) as Array<Record<string, number | null | string>>;
+  const get = (r: string) => counters.find((c) => c['resource'] === r) ?? {};
+  assert.equal(get('physpages')['limit'], 16384, '64M in 4 KiB pages');
+  assert.ok(Number(get('oomkills')['held']) >= 1, JSON.stringify(counters));
+  assert.ok(Number(get('physpages')['maxheld']) > 15000, 'it held close to the limit');
+  const row = JSON.parse(s.ok(['list', '--json', '-o', 'ctid,physpages.l,oomkills']))[0];
+  assert.deepEqual([row['physpages.l'], row['oomkills'] >= 1], [16384, true]);
   // not saved without --save
   assert.doesNotMatch(readFileSync(`${s.root}/etc/berth/ct/301.conf`, 'utf8'), /0:64M/);
 });
@@ -39,5 +47,8 @@ test('--numproc 64 caps a fork bomb; the host and berth stay responsive', { skip
   assert.ok(Number(r.out.trim() || '0') <= 64, r.out);
   assert.equal(s.ok(['list', '-H', '-o', 'ctid,status']).trim(), '302 running');
   assert.ok(Date.now() - started < 30_000);
+  const [row] = JSON.parse(s.ok(['list', '--json', '-o', 'ctid,numproc.l,numproc.f']));
+  assert.equal(row['numproc.l'], 64);
+  assert.ok(row['numproc.f'] >= 1, `failcnt counts refused forks: ${JSON.stringify(row)}`);
   s.ok(['stop', '--fast', '302']);
 });

@@ -1,6 +1,13 @@
 // berth list [-a] [-H] [-o FIELD,...] [-s FIELD] [--json]  (vzlist)
 import { BerthError } from '../../core/errors.ts';
-import { type CtRow, DISK_FIELDS, LIST_FIELDS, type ListField, listContainers } from '../../ops/list.ts';
+import {
+  COUNTER_FIELDS,
+  type CtRow,
+  DISK_FIELDS,
+  LIST_FIELDS,
+  type ListField,
+  listContainers,
+} from '../../ops/list.ts';
 import { type Command, parse } from '../command.ts';
 import { formatTable } from '../output.ts';
 
@@ -38,7 +45,12 @@ Fields: ${LIST_FIELDS.join(', ')}.
 
 diskspace is KiB in use, diskspace.s and .h the soft and hard limits (the image's size when
 no limit is set); diskinodes likewise in inodes. They are computed only when named with -o:
-for the dir and overlay layouts they walk the container's files (du).`,
+for the dir and overlay layouts they walk the container's files (du).
+
+physpages.m, .l, .f (and swappages.*, numproc.*) are a running container's beancounters, as
+vzlist has them: most held since start, limit, times the limit was hit (pages for memory);
+oomkills and cpu_seconds too. Plain physpages, swappages and numproc show the configured
+limits. See berth help stat. Like the disk fields, they are computed only when named.`,
   async run(ctx, args, io) {
     // vzlist accepts "-s -field" (reverse): parseArgs would read "-field" as an option
     const fixed = args.flatMap((a, i) =>
@@ -61,7 +73,12 @@ for the dir and overlay layouts they walk the container's files (du).`,
       0,
     );
     const fields = values.output ? values.output.split(',').filter(Boolean).map(field) : null;
-    let rows = listContainers(ctx, values.all ?? false, Boolean(fields?.some((f) => DISK_FIELDS.includes(f))));
+    let rows = listContainers(
+      ctx,
+      values.all ?? false,
+      Boolean(fields?.some((f) => DISK_FIELDS.includes(f))),
+      Boolean(fields?.some((f) => COUNTER_FIELDS.includes(f))),
+    );
     if (values.sort) {
       const desc = values.sort.startsWith('-');
       const f = field(desc ? values.sort.slice(1) : values.sort);
@@ -76,7 +93,7 @@ for the dir and overlay layouts they walk the container's files (du).`,
       });
     }
     if (values.json) {
-      const pick = fields ?? LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f));
+      const pick = fields ?? LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f) && !COUNTER_FIELDS.includes(f));
       io.out(
         JSON.stringify(
           rows.map((r) => Object.fromEntries(pick.map((f) => [f, r[f]]))),

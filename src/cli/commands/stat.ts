@@ -1,0 +1,35 @@
+// berth stat CTID [--json]
+import { parseCtId } from '../../core/ctid.ts';
+import { statContainer } from '../../ops/stat.ts';
+import { type Command, parse } from '../command.ts';
+import { formatTable } from '../output.ts';
+
+export const command: Command = {
+  summary: "a running container's resource counters (beancounters)",
+  usage: 'berth stat CTID [--json]',
+  help: `Prints, like OpenVZ's /proc/user_beancounters, per resource: what the container holds
+now, the most it held since it started (maxheld), its limit and how often the limit was hit
+(failcnt). Read from its cgroups: memory (physpages, swappages: 4 KiB pages), pids (numproc),
+OOM kills (oomkills) and CPU time used (cpu_seconds). "-" is a figure this host's cgroups do
+not keep (cgroup v1 has no swap or process high-water mark) or no limit.
+
+The same figures are list fields: physpages.m, physpages.l, physpages.f (and swappages.*,
+numproc.*), oomkills, cpu_seconds.
+
+Exit codes: 31 not running, 14 no such container.`,
+  async run(ctx, args, io) {
+    const { values, positionals } = parse('stat', args, { json: { type: 'boolean' } });
+    const counters = statContainer(ctx, parseCtId(positionals[0]));
+    if (values.json) io.out(JSON.stringify(counters, null, 2));
+    else {
+      const cell = (v: number | null) => (v === null ? '-' : Number.isInteger(v) ? String(v) : v.toFixed(2));
+      io.out(
+        formatTable(
+          ['RESOURCE', 'HELD', 'MAXHELD', 'LIMIT', 'FAILCNT'],
+          counters.map((c) => [c.resource, cell(c.held), cell(c.maxheld), cell(c.limit), cell(c.failcnt)]),
+        ),
+      );
+    }
+    return 0;
+  },
+};
