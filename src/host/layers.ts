@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
-import type { RootSource } from '../core/layout.ts';
+import { type Layout, overlayUpper, overlayWork, type RootSource } from '../core/layout.ts';
 import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
 import { listDir } from './fs-util.ts';
 import { layerPath, type Paths, templatePath } from './paths.ts';
@@ -40,6 +40,19 @@ export function rootSource(p: Paths, cfg: CtConfig, verb: string): RootSource {
     }
   }
   return src;
+}
+
+/**
+ * Where a new private area at `dir` receives the container's own files (what ownFilesDir names
+ * in an existing one): for overlay, `dir/upper`, made with `dir/work` beside it; for the other
+ * layouts `dir` itself, left for the copy or unpack to make.
+ */
+export function ownFilesTarget(layout: Layout, dir: string): string {
+  if (layout !== 'overlay') return dir;
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  mkdirSync(overlayUpper(dir), { mode: 0o755 });
+  mkdirSync(overlayWork(dir), { mode: 0o700 });
+  return overlayUpper(dir);
 }
 
 /** The layer of this template version, unpacked now if it is not there yet. */

@@ -4,13 +4,14 @@
 import { renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
+import type { Layout } from '../core/layout.ts';
 import { listDir, readIfExists } from './fs-util.ts';
 import { type Paths, snapshotPath, snapshotsOf } from './paths.ts';
 
 export interface SnapshotMeta {
   name: string;
   created: string;
-  layout: string;
+  layout: Layout;
   /** overlay: the layer its files sit on */
   layer: string | null;
   /** the container ran (and was frozen for the copy) */

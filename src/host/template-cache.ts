@@ -1,32 +1,16 @@
 // The template cache on disk: NAME.tar.zst with NAME.json beside it (core/template-meta.ts),
 // checksums, import of foreign rootfs tarballs, removal.
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { checkTarball, formatTemplateMeta, parseTemplateMeta, type TemplateMeta } from '../core/template-meta.ts';
 import { errText, listDir, readIfExists, writeFileAtomic } from './fs-util.ts';
 import { type Paths, templateMetaPath, templatePath } from './paths.ts';
+import { pipeTools, sha256File } from './tools.ts';
 
 /** Debian's name for this machine's architecture. */
 export function hostArch(): string {
   const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ia32: 'i386', arm: 'armhf', ppc64: 'ppc64el' };
   return map[process.arch] ?? process.arch;
-}
-
-export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
-  const h = createHash('sha256');
-  let size = 0;
-  await new Promise<void>((resolve, reject) => {
-    createReadStream(file)
-      .on('data', (c) => {
-        h.update(c);
-        size += c.length;
-      })
-      .on('error', (err) => reject(new BerthError('SYSTEM', `read ${file}: ${errText(err)}`, { cause: err })))
-      .on('end', () => resolve());
-  });
-  return { sha256: h.digest('hex'), size };
 }
 
 export function readTemplateMeta(p: Paths, name: string): TemplateMeta | null {
@@ -133,32 +117,13 @@ export function sniffCompression(file: string): { tool: string | null; zstd: boo
   throw new BerthError('BAD_VALUE', `template import: ${file} is not a tar archive (plain, gzip, xz, bzip2 or zstd)`);
 }
 
-/** Runs `tool -dc < file | zstd -o out` without a shell; SIGKILL of berth kills both. */
-export function recompress(file: string, tool: string, out: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const dec = spawn('setpriv', ['--pdeathsig', 'KILL', '--', tool, ...(tool === 'cat' ? [file] : ['-dc', file])], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const enc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'zstd', '-q', '-T0', '-f', '-o', out], {
-      stdio: ['pipe', 'ignore', 'pipe'],
-    });
-    dec.stdout.pipe(enc.stdin);
-    let err = '';
-    dec.stderr.on('data', (d) => {
-      err += d;
-    });
-    enc.stderr.on('data', (d) => {
-      err += d;
-    });
-    let decCode: number | null = null;
-    dec.on('close', (c) => {
-      decCode = c;
-    });
-    enc.on('close', (c) => {
-      if (c === 0 && decCode === 0) resolve();
-      else reject(new BerthError('BAD_VALUE', `template import: cannot decompress ${file}: ${err.trim().slice(-300)}`));
-    });
-  });
+/** `tool -dc < file | zstd -o out`, without a shell; SIGKILL of berth kills both. */
+export async function recompress(file: string, tool: string, out: string): Promise<void> {
+  await pipeTools([tool, ...(tool === 'cat' ? [file] : ['-dc', file])], ['zstd', '-q', '-T0', '-f', '-o', out]).catch(
+    (err: Error) => {
+      throw new BerthError('BAD_VALUE', `template import: cannot decompress ${file}: ${err.message}`);
+    },
+  );
 }
 
 /** Removes a template's tarball and metadata (its layers are the caller's business). */

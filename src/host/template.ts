@@ -1,5 +1,5 @@
 // The template cache: tarballs (zstd) that containers are created from, and how they are built.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -7,49 +7,7 @@ import { BUSYBOX_DIRS, BUSYBOX_FILES } from '../core/busybox-rootfs.ts';
 import { BerthError } from '../core/errors.ts';
 import { type Paths, templatePath } from './paths.ts';
 import { commitTemplate, hostArch } from './template-cache.ts';
-
-/**
- * Runs a tool with no shell; stderr lines go to onLine (progress) and into the error. The tool
- * gets SIGKILL if berth dies (setpriv --pdeathsig), so a killed create leaves no tar running
- * into a directory that the next command is cleaning up.
- */
-export function run(cmd: string, args: string[], onLine?: (l: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    // a chunk may end mid-line: keep the partial line per stream until its newline arrives
-    const feeder = () => {
-      let partial = '';
-      return (d: Buffer) => {
-        const text = d.toString();
-        tail = (tail + text).slice(-2000);
-        const lines = (partial + text).split('\n');
-        partial = lines.pop() ?? '';
-        if (onLine) for (const l of lines) if (l.trim()) onLine(l.trim());
-      };
-    };
-    const out = feeder();
-    const err = feeder();
-    child.stdout.on('data', out);
-    child.stderr.on('data', err);
-    const flush = () => {
-      out(Buffer.from('\n'));
-      err(Buffer.from('\n'));
-    };
-    child.on('error', (err) => reject(new BerthError('SYSTEM', `run ${cmd}: ${err.message}`, { cause: err })));
-    child.on('close', (code) => {
-      flush();
-      if (code === 0) resolve();
-      else
-        reject(
-          new BerthError(
-            'SYSTEM',
-            `${cmd} ${args[0] ?? ''} failed (exit ${code}): ${tail.trim().split('\n').slice(-3).join(' | ')}`,
-          ),
-        );
-    });
-  });
-}
+import { run } from './tools.ts';
 
 export function extractTemplate(tarball: string, dest: string): Promise<void> {
   return run('tar', ['--zstd', '-xpf', tarball, '-C', dest, '--numeric-owner', '--xattrs', '--xattrs-include=*']);

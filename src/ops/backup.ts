@@ -21,27 +21,17 @@ import { formatConfig, parseConfig, setKeys, toRecord } from '../core/config.ts'
 import { ctConfigFrom, expandVeid } from '../core/ct-config.ts';
 import { type CtId, parseCtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import { overlayUpper, overlayWork } from '../core/layout.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
 import { layerName, templateOfLayer } from '../core/template-meta.ts';
-import {
-  extractZstdTo,
-  LIST_ZSTD,
-  members,
-  memberText,
-  packMembers,
-  packTree,
-  sha256Of,
-  streamMember,
-} from '../host/archive.ts';
-import { ensureLayer, rootSource } from '../host/layers.ts';
+import { extractZstdTo, LIST_ZSTD, members, memberText, packMembers, packTree, streamMember } from '../host/archive.ts';
+import { ensureLayer, ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath, layerPath, templatePath } from '../host/paths.ts';
 import { readCt, readGlobal, writeCtText } from '../host/store.ts';
 import { readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
 import { destroyContainer } from './destroy.ts';
 import { withFrozen } from './freeze.ts';
-import { checkIpsFree } from './net.ts';
+import { ipsHeldByOthers } from './net.ts';
 import { mustExist, reconcile, withLock } from './runtime.ts';
 import { withTemplateLock } from './template.ts';
 
@@ -88,7 +78,7 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
             ? { name: tplName, sha256: tplMeta && cfg.layer === layerName(tplMeta) ? tplMeta.sha256 : '' }
             : null,
         running: now.status === 'running',
-        sha256: { [CONF]: await sha256Of(join(work, CONF)), [FS]: fsSum },
+        sha256: { [CONF]: createHash('sha256').update(conf).digest('hex'), [FS]: fsSum },
         size: statSync(join(work, FS)).size,
       };
       writeFileSync(join(work, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -156,14 +146,7 @@ export async function restoreBackup(
   if (manifest.layout === 'overlay') layer = await layerFor(ctx, manifest);
   if (existing && o.force) await destroyContainer(ctx, id);
   // addresses another container holds now are not taken over
-  const others = restored.ipAddr.filter((ip) => {
-    try {
-      checkIpsFree(ctx, id, [ip]);
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  const others = ipsHeldByOthers(ctx, id, restored.ipAddr);
   const write = () =>
     withLock(ctx, id, 'restore', async () => {
       if (existsSync(ctConfigPath(ctx.paths, id)))
@@ -172,11 +155,7 @@ export async function restoreBackup(
       const partial = `${priv}.partial`;
       rmSync(partial, { recursive: true, force: true });
       mkdirSync(partial, { recursive: true, mode: 0o755 });
-      const into = manifest.layout === 'overlay' ? overlayUpper(partial) : partial;
-      if (manifest.layout === 'overlay') {
-        mkdirSync(into, { mode: 0o755 });
-        mkdirSync(overlayWork(partial), { mode: 0o700 });
-      }
+      const into = ownFilesTarget(manifest.layout, partial);
       ctx.log(`Restoring container ${id} (layout ${manifest.layout}, ${Math.round(manifest.size / 1048576)} MB)...`);
       const sum = await streamMember(resolve(file), FS, extractZstdTo(into)).catch((err: Error) => {
         rmSync(partial, { recursive: true, force: true });

@@ -2,16 +2,15 @@
 // addresses or port forwards, new MACs, a fresh machine-id at its first start). Consistent
 // while the source runs (it is frozen for the copy); nearly free for overlay, whose clone
 // copies only what the source changed on the shared layer.
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { cloneKeys } from '../core/clone.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { ctConfigFrom, validateHostname } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import { overlayUpper, overlayWork } from '../core/layout.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
 import { randomBytes } from '../host/fs-util.ts';
-import { rootSource } from '../host/layers.ts';
+import { ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import { readGlobal, writeCtText } from '../host/store.ts';
 import type { Ctx } from './context.ts';
@@ -39,13 +38,7 @@ export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string 
       rmSync(partial, { recursive: true, force: true });
       ctx.log(`Cloning ${from} (layout ${root.layout}) as ${to}...`);
       await withFrozen(ctx, src.config, now.status, async () => {
-        if (root.layout === 'overlay') {
-          mkdirSync(partial, { recursive: true, mode: 0o755 });
-          await copyTree(ownFilesDir(root.layout, root.vePrivate), overlayUpper(partial));
-          mkdirSync(overlayWork(partial), { mode: 0o700 });
-        } else {
-          await copyTree(ownFilesDir(root.layout, root.vePrivate), partial);
-        }
+        await copyTree(ownFilesDir(root.layout, root.vePrivate), ownFilesTarget(root.layout, partial));
       });
       // the config before the rename: until then the .partial makes recovery roll it back
       writeCtText(ctx.paths, to, formatConfig(file));

@@ -12,12 +12,12 @@ import {
   parseDiskspace,
 } from '../core/disk.ts';
 import { BerthError } from '../core/errors.ts';
-import { imageFile, type Layout, overlayUpper, overlayWork, rootMountArgs } from '../core/layout.ts';
+import { imageFile, type Layout, rootMountArgs } from '../core/layout.ts';
 import { BASIC_SAMPLE, TEMPLATE_NAME_RE } from '../core/samples.ts';
 import { layerName, type TemplateMeta } from '../core/template-meta.ts';
 import { errCode } from '../host/fs-util.ts';
 import { makeImage } from '../host/image.ts';
-import { ensureLayer } from '../host/layers.ts';
+import { ensureLayer, ownFilesTarget } from '../host/layers.ts';
 import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, layerPath, sampleConfigPath, templatePath } from '../host/paths.ts';
 import { readGlobal, writeCtText } from '../host/store.ts';
@@ -106,8 +106,7 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
     if (layout === 'overlay') {
       // the container's own files start empty: everything else is the template's shared layer
       const layer = await ensureLayer(ctx.paths, await templateMeta(ctx, tpl), ctx.log);
-      mkdirSync(overlayUpper(partial), { mode: 0o755 });
-      mkdirSync(overlayWork(partial), { mode: 0o700 });
+      ownFilesTarget(layout, partial);
       return { ...keys, LAYER: layer };
     }
     await verifiedTemplate(ctx.paths, tpl, ctx.log);

@@ -3,16 +3,17 @@
 import { existsSync } from 'node:fs';
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
-import { imageFile, overlayUpper } from '../core/layout.ts';
+import { imageFile } from '../core/layout.ts';
 import { formatIpList } from '../core/net.ts';
 import { formatSize } from '../core/size.ts';
+import { ownFilesDir } from '../core/snapshot.ts';
 import { cgroupPids } from '../host/cgroups.ts';
 import { imageUsage, mountedUsage, treeUsage } from '../host/image.ts';
 import { isMounted } from '../host/mounts.ts';
 import { listCtIds, readCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, inspect } from './runtime.ts';
-import { countersOf } from './stat.ts';
+import { readCounters } from './stat.ts';
 
 export interface CtRow {
   ctid: string;
@@ -101,10 +102,10 @@ export const COUNTER_FIELDS: readonly ListField[] = LIST_FIELDS.filter(
 );
 
 /** The beancounter fields (vzlist's .m maxheld, .l limit, .f failcnt) of a running container. */
-function counterFields(ctx: Ctx, id: CtId): Partial<CtRow> {
+function counterFields(ctx: Ctx, id: CtId, running: boolean): Partial<CtRow> {
   const out: Record<string, number | null> = {};
   for (const f of COUNTER_FIELDS) out[f] = null;
-  for (const c of countersOf(ctx, id) ?? []) {
+  for (const c of running ? readCounters(ctx, id) : []) {
     if (c.resource === 'oomkills' || c.resource === 'cpu_seconds') out[c.resource] = c.held;
     else {
       out[`${c.resource}.m`] = c.maxheld;
@@ -126,7 +127,7 @@ function diskFields(c: CtConfig): Partial<CtRow> {
       ? isMounted(c.veRoot)
         ? mountedUsage(c.veRoot)
         : imageUsage(imageFile(c.vePrivate))
-      : treeUsage(c.layout === 'overlay' ? overlayUpper(c.vePrivate) : c.vePrivate);
+      : treeUsage(ownFilesDir(c.layout, c.vePrivate));
   const kib = (b: number | null | undefined) => (b === null || b === undefined ? null : Math.ceil(b / 1024));
   return {
     diskspace: kib(u?.used),
@@ -166,7 +167,7 @@ export function ctRow(ctx: Ctx, id: CtId, disk = false, counters = false): CtRow
     mounted: isMounted(c.veRoot),
     exists: existsSync(c.vePrivate),
     ...(disk ? diskFields(c) : {}),
-    ...(counters ? counterFields(ctx, id) : {}),
+    ...(counters ? counterFields(ctx, id, now.status !== 'stopped') : {}),
   };
 }
 

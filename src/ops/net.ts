@@ -59,11 +59,22 @@ function otherContainers(ctx: Ctx, id: CtId): Array<{ id: CtId; cfg: CtConfig; l
     });
 }
 
+/** Every other container's addresses, saved and live. */
+function heldIps(ctx: Ctx, id: CtId): Array<{ id: CtId; ips: IpAddr[] }> {
+  return otherContainers(ctx, id).map((o) => ({ id: o.id, ips: [...o.cfg.ipAddr, ...o.liveIps] }));
+}
+
+/** Those of `ips` that another container has, saved or live. */
+export function ipsHeldByOthers(ctx: Ctx, id: CtId, ips: IpAddr[]): IpAddr[] {
+  if (ips.length === 0) return [];
+  const held = heldIps(ctx, id);
+  return ips.filter((ip) => ipConflict([ip], held) !== null);
+}
+
 /** Refuses addresses that another container already has, saved or live (exit 78). */
 export function checkIpsFree(ctx: Ctx, id: CtId, ips: IpAddr[]): void {
   if (ips.length === 0) return;
-  const others = otherContainers(ctx, id).map((o) => ({ id: o.id, ips: [...o.cfg.ipAddr, ...o.liveIps] }));
-  const hit = ipConflict(ips, others);
+  const hit = ipConflict(ips, heldIps(ctx, id));
   if (hit) {
     throw new BerthError('IP_IN_USE', `IP address ${hit.addr} is already used by container ${hit.id}`, {
       hint: `free it first: berth set ${hit.id} --ipdel ${hit.addr} --save`,

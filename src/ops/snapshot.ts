@@ -4,14 +4,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import { overlayUpper, overlayWork } from '../core/layout.ts';
 import { defaultSnapshotName, ownFilesDir, snapshotMountArgs, validateSnapshotName } from '../core/snapshot.ts';
 import { readIfExists, writeFileAtomic } from '../host/fs-util.ts';
-import { rootSource } from '../host/layers.ts';
+import { ownFilesTarget, rootSource } from '../host/layers.ts';
 import { isMounted, mountRoot, unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, layerPath, snapshotPath, snapshotsOf } from '../host/paths.ts';
 import { listSnapshots, readSnapshot, removeSnapshot, type SnapshotMeta } from '../host/snapshots.ts';
-import { run } from '../host/template.ts';
+import { run } from '../host/tools.ts';
 import type { Ctx } from './context.ts';
 import { withFrozen } from './freeze.ts';
 import { recoverSwitch } from './recover-switch.ts';
@@ -115,13 +114,7 @@ export function snapshotSwitch(ctx: Ctx, id: CtId, name: string): Promise<void> 
     const fresh = `${priv}.switch-new`;
     rmSync(fresh, { recursive: true, force: true });
     const fs = join(snapshotPath(ctx.paths, id, name), 'fs');
-    if (meta.layout === 'overlay') {
-      mkdirSync(fresh, { mode: 0o755 });
-      await copyTree(fs, overlayUpper(fresh));
-      mkdirSync(overlayWork(fresh), { mode: 0o700 });
-    } else {
-      await copyTree(fs, fresh);
-    }
+    await copyTree(fs, ownFilesTarget(meta.layout, fresh));
     recoverSwitch(ctx, id, 'swap');
   });
 }
@@ -141,7 +134,7 @@ export function snapshotMount(ctx: Ctx, id: CtId, name: string, target: string):
       });
     }
     const src = {
-      layout: meta.layout as 'dir' | 'overlay' | 'image',
+      layout: meta.layout,
       vePrivate: ct.config.vePrivate,
       veRoot: target,
       layerDir: meta.layer ? layerPath(ctx.paths, meta.layer) : null,

@@ -9,9 +9,8 @@ import { ctConfigPath } from '../host/paths.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, inspect, loadCt } from './runtime.ts';
 
-/** The counters of a container that runs; null for a stopped one (its cgroups are gone). */
-export function countersOf(ctx: Ctx, id: CtId): Counter[] | null {
-  if (inspect(ctx, id).status === 'stopped') return null;
+/** The counters in a running container's cgroups (a stopped one has none). */
+export function readCounters(ctx: Ctx, id: CtId): Counter[] {
   const layout = ctx.layout();
   const dirs = cgroupDirsOf(ctx, id);
   return layout.kind === 'v2'
@@ -21,11 +20,10 @@ export function countersOf(ctx: Ctx, id: CtId): Counter[] | null {
 
 export function statContainer(ctx: Ctx, id: CtId): Counter[] {
   if (!existsSync(ctConfigPath(ctx.paths, id))) loadCt(ctx, id); // "does not exist"
-  const c = countersOf(ctx, id);
-  if (!c) {
+  if (inspect(ctx, id).status === 'stopped') {
     throw new BerthError('NOT_RUNNING', `stat ${id}: container is not running (its counters start with it)`, {
       hint: `berth start ${id}`,
     });
   }
-  return c;
+  return readCounters(ctx, id);
 }

@@ -8,8 +8,8 @@ import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-
 import { readIfExists } from '../host/fs-util.ts';
 import { gcLayers, layersInUse } from '../host/layers.ts';
 import { acquireLock } from '../host/lock.ts';
-import { layerPath, templatePath } from '../host/paths.ts';
-import { buildBusyboxTemplate, buildDebianTemplate, DEBIAN_RELEASES, run } from '../host/template.ts';
+import { layerPath, templateMetaPath, templatePath } from '../host/paths.ts';
+import { buildBusyboxTemplate, buildDebianTemplate, DEBIAN_RELEASES } from '../host/template.ts';
 import {
   commitTemplate,
   hostArch,
@@ -20,6 +20,7 @@ import {
   type TemplateEntry,
   verifiedTemplate,
 } from '../host/template-cache.ts';
+import { run } from '../host/tools.ts';
 import type { Ctx } from './context.ts';
 
 function checkName(verb: string, name: string): void {
@@ -139,7 +140,7 @@ async function checkRootfsArchive(tarball: string, orig: string): Promise<void> 
 export async function templateRemove(ctx: Ctx, name: string): Promise<void> {
   checkName('remove', name);
   await withTemplateLock(ctx, name, `template remove ${name}`, async () => {
-    if (!existsSync(templatePath(ctx.paths, name)) && !readIfExists(join(ctx.paths.templateCache, `${name}.json`)))
+    if (!existsSync(templatePath(ctx.paths, name)) && !existsSync(templateMetaPath(ctx.paths, name)))
       throw missing('remove', name);
     removeTemplateFiles(ctx.paths, name);
     gcLayers(ctx.paths, name);

@@ -1,0 +1,97 @@
+// Running the host's tools (tar, zstd, cp, debootstrap): no shell, and every tool gets SIGKILL
+// when berth dies (setpriv --pdeathsig), so a killed berth leaves no tool writing into a tree
+// that the next command is cleaning up.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { BerthError } from '../core/errors.ts';
+import { errText } from './fs-util.ts';
+
+function spawnKilled(argv: readonly string[], stdio: ['ignore' | 'pipe', 'ignore' | 'pipe', 'pipe']) {
+  return spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...argv], { stdio });
+}
+
+/**
+ * Runs a tool; stderr lines go to onLine (progress) and the last ones into the error.
+ */
+export function run(cmd: string, args: string[], onLine?: (l: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawnKilled([cmd, ...args], ['ignore', 'pipe', 'pipe']);
+    let tail = '';
+    // a chunk may end mid-line: keep the partial line per stream until its newline arrives
+    const feeder = () => {
+      let partial = '';
+      return (d: Buffer) => {
+        const text = d.toString();
+        tail = (tail + text).slice(-2000);
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() ?? '';
+        if (onLine) for (const l of lines) if (l.trim()) onLine(l.trim());
+      };
+    };
+    const out = feeder();
+    const err = feeder();
+    child.stdout?.on('data', out);
+    child.stderr?.on('data', err);
+    const flush = () => {
+      out(Buffer.from('\n'));
+      err(Buffer.from('\n'));
+    };
+    child.on('error', (err) => reject(new BerthError('SYSTEM', `run ${cmd}: ${err.message}`, { cause: err })));
+    child.on('close', (code) => {
+      flush();
+      if (code === 0) resolve();
+      else
+        reject(
+          new BerthError(
+            'SYSTEM',
+            `${cmd} ${args[0] ?? ''} failed (exit ${code}): ${tail.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
+    });
+  });
+}
+
+/**
+ * Runs `src | dst`: src's output goes to dst's input, and to onData (a checksum, say) on the
+ * way. Rejects with the tools' last error lines when either fails.
+ */
+export function pipeTools(src: readonly string[], dst: readonly string[], onData?: (d: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const a = spawnKilled(src, ['ignore', 'pipe', 'pipe']);
+    const b = spawnKilled(dst, ['pipe', 'ignore', 'pipe']);
+    let err = '';
+    for (const c of [a, b]) {
+      c.stderr?.on('data', (d) => {
+        err += d;
+      });
+      c.on('error', (e) => reject(new BerthError('SYSTEM', `run ${c === a ? src[0] : dst[0]}: ${e.message}`)));
+    }
+    if (onData) a.stdout?.on('data', onData);
+    a.stdout?.pipe(b.stdin as NodeJS.WritableStream);
+    b.stdin?.on('error', () => {}); // dst may stop reading early (a damaged stream)
+    let srcCode: number | null = null;
+    a.on('close', (c) => {
+      srcCode = c;
+    });
+    b.on('close', (c) => {
+      if (c === 0 && srcCode === 0) resolve();
+      else reject(new Error(err.trim().split('\n').slice(-2).join(' | ') || `exit ${srcCode}/${c}`));
+    });
+  });
+}
+
+export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
+  const h = createHash('sha256');
+  let size = 0;
+  await new Promise<void>((resolve, reject) => {
+    createReadStream(file)
+      .on('data', (c) => {
+        h.update(c);
+        size += c.length;
+      })
+      .on('error', (err) => reject(new BerthError('SYSTEM', `read ${file}: ${errText(err)}`, { cause: err })))
+      .on('end', () => resolve());
+  });
+  return { sha256: h.digest('hex'), size };
+}
