@@ -12,7 +12,7 @@
 // in /sys/class/net, which shows the namespace sysfs was mounted in, not the one it runs in.)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './stats.ts';
 
@@ -145,7 +145,7 @@ try {
 } finally {
   for (const name of ['l0', 'l1'])
     spawnSync('nsenter', [`--net=/run/netns/${NS}`, 'lxc-stop', '-P', lxcPath, '-n', name, '-k']);
-  for (const ct of ['n0', 'n1', 'n2']) {
+  for (const ct of ['n0', 'n1', 'n2', 'n3', 'n4']) {
     spawnSync(berth('stop', '--fast', ct)[0] ?? '', berth('stop', '--fast', ct).slice(1));
     spawnSync(berth('destroy', ct)[0] ?? '', berth('destroy', ct).slice(1));
   }
@@ -155,15 +155,30 @@ try {
 
 /**
  * TCP throughput with iperf3, THROUGHPUT_ROUNDS (7) interleaved rounds of 2 s runs: host
- * loopback, container to container, container to host. iperf3 runs from the host in the container's network namespace (nsenter --net): the
- * kernel path of the packets is the container's, and the busybox template has no iperf3.
+ * loopback, container to container (with the fast path, and a second pair started with
+ * VENET_FASTPATH=no), container to host. iperf3 runs from the host in the container's network
+ * namespace (nsenter --net): the kernel path of the packets is the container's, and the busybox
+ * template has no iperf3. Client and server are pinned to CPUs 0 and 1 (iperf3 -A) where there
+ * are two: unpinned, loopback alone swung by 2x between runs.
  */
 function throughput(): void {
-  run(berth('create', 'n2'));
-  run(berth('set', 'n2', '--ipadd', '10.251.0.3', '--save'));
+  for (const [ct, ip] of [
+    ['n2', '10.251.0.3'],
+    ['n3', '10.251.0.4'],
+    ['n4', '10.251.0.5'],
+  ] as const) {
+    run(berth('create', ct));
+    run(berth('set', ct, '--ipadd', ip, '--save'));
+  }
   run([...inNs, 'ip', 'addr', 'add', '10.251.0.1/32', 'dev', 'lo']);
   run(berth('start', 'n1'));
   run(berth('start', 'n2'));
+  const conf = join(work, 'etc/berth/berth.conf');
+  writeFileSync(conf, 'NEIGHBOUR_DEVS="none"\nVENET_FASTPATH="no"\n');
+  run(berth('start', 'n3'));
+  run(berth('start', 'n4'));
+  writeFileSync(conf, 'NEIGHBOUR_DEVS="none"\n');
+  const pin = availableParallelism() >= 2 ? ['-A', '0,1'] : [];
   const pidOf = (ct: string) =>
     JSON.parse(
       spawnSync(berth('status', ct, '--json')[0] ?? '', berth('status', ct, '--json').slice(1), { encoding: 'utf8' })
@@ -173,9 +188,13 @@ function throughput(): void {
   const measure = (server: string[], client: string[], dst: string): number => {
     const srv = spawnSync('sh', ['-c', `${server.join(' ')} iperf3 -s -1 -D -B ${dst} -p 5299 && sleep 0.3`]);
     if (srv.status !== 0) throw new Error('iperf3 server did not start');
-    const r = spawnSync(client[0] ?? '', [...client.slice(1), 'iperf3', '-c', dst, '-p', '5299', '-t', '2', '-J'], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      client[0] ?? '',
+      [...client.slice(1), 'iperf3', '-c', dst, '-p', '5299', '-t', '2', ...pin, '-J'],
+      {
+        encoding: 'utf8',
+      },
+    );
     return (JSON.parse(r.stdout).end.sum_received.bits_per_second as number) / 1e9;
   };
   const runs: Record<string, number[]> = {};
@@ -183,6 +202,7 @@ function throughput(): void {
     for (const [k, server, client, dst] of [
       ['host loopback', inNs, inNs, '127.0.0.1'],
       ['container to container', netOf('n1'), netOf('n2'), '10.251.0.2'],
+      ['container to container, no fast path', netOf('n3'), netOf('n4'), '10.251.0.4'],
       ['container to host', inNs, netOf('n1'), '10.251.0.1'],
     ] as const) {
       runs[k] ??= [];
@@ -193,7 +213,7 @@ function throughput(): void {
   // each round's ratio to the loopback run just before it: the VM's slow and fast spells
   // move both numbers of a round together
   const lo = runs['host loopback'] ?? [];
-  for (const k of ['container to container', 'container to host']) {
+  for (const k of ['container to container', 'container to container, no fast path', 'container to host']) {
     ratios[k] = median((runs[k] ?? []).map((v, i) => v / (lo[i] ?? v)));
   }
 }
@@ -211,5 +231,5 @@ if (lxcPart.length) {
 }
 for (const [k, v] of Object.entries(gbps)) {
   const ratio = ratios[k] === undefined ? '' : `  = ${ratios[k].toFixed(2)} of loopback (median of paired ratios)`;
-  console.log(`iperf3 ${k.padEnd(31)} ${v.toFixed(2)} Gbit/s${ratio}`);
+  console.log(`iperf3 ${k.padEnd(38)} ${v.toFixed(2)} Gbit/s${ratio}`);
 }

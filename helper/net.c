@@ -7,13 +7,18 @@
 #define _GNU_SOURCE
 #include "net.h"
 
+#include "fastpath.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/if_ether.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
@@ -213,7 +218,7 @@ static int addr(int add, const char *name, const char *pfx) {
   return !add && e == EADDRNOTAVAIL ? 0 : e;
 }
 
-static int route(int add, const char *dst, const char *name, const char *gw) {
+static int route(int add, const char *dst, const char *name, const char *gw, uint32_t metric) {
   struct nlreq r;
   struct prefix p, g;
   int idx, e = ifindex(name, &idx);
@@ -233,6 +238,8 @@ static int route(int add, const char *dst, const char *name, const char *gw) {
   if (gw) attr(&r, RTA_GATEWAY, g.bytes, plen(&g));
   uint32_t oif = (uint32_t)idx;
   attr(&r, RTA_OIF, &oif, sizeof oif);
+  /* a delete without a metric matches any: routes made before berth marked them still go */
+  if (metric) attr(&r, RTA_PRIORITY, &metric, sizeof metric);
   e = talk(&r);
   return !add && e == ESRCH ? 0 : e;
 }
@@ -253,6 +260,42 @@ static int proxy(int add, const char *name, const char *address) {
   return !add && e == ENOENT ? 0 : e;
 }
 
+/*
+ * The fast path on IF's ingress: a clsact qdisc and, in it, the program as a direct-action
+ * cls_bpf filter (which works from kernel 4.5 on, where tcx needs 6.6). Both go with the link.
+ */
+static int fastpath(const char *name, uint32_t metric) {
+  struct nlreq r;
+  int idx, fd, e = ifindex(name, &idx);
+  if (e) return e;
+  init_req(&r, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct tcmsg));
+  struct tcmsg *t = NLMSG_DATA(&r.h);
+  t->tcm_family = AF_UNSPEC;
+  t->tcm_ifindex = idx;
+  t->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+  t->tcm_parent = TC_H_CLSACT;
+  attr(&r, TCA_KIND, "clsact", 7);
+  if ((e = talk(&r)) && e != EEXIST) return e;
+  if ((e = fastpath_load(metric, &fd))) return e;
+  init_req(&r, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_REPLACE, sizeof(struct tcmsg));
+  t = NLMSG_DATA(&r.h);
+  t->tcm_family = AF_UNSPEC;
+  t->tcm_ifindex = idx;
+  t->tcm_handle = 1;
+  t->tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+  t->tcm_info = TC_H_MAKE(1U << 16, htons(ETH_P_ALL)); /* priority 1, every protocol */
+  attr(&r, TCA_KIND, "bpf", 4);
+  struct rtattr *o = attr(&r, TCA_OPTIONS, NULL, 0);
+  uint32_t pfd = (uint32_t)fd, flags = TCA_BPF_FLAG_ACT_DIRECT;
+  attr(&r, TCA_BPF_FD, &pfd, sizeof pfd);
+  attr(&r, TCA_BPF_NAME, "berth-fastpath", 15);
+  attr(&r, TCA_BPF_FLAGS, &flags, sizeof flags);
+  nest_end(&r, o);
+  e = talk(&r);
+  close(fd); /* the filter holds the program now */
+  return e;
+}
+
 /* PATH is under /proc/sys/net, which shows the sysctls of the caller's network namespace */
 static int sysctl_net(const char *path, const char *value) {
   char full[256];
@@ -270,29 +313,33 @@ static const char *dash(const char *s) { return s && strcmp(s, "-") != 0 ? s : N
 
 int net_op_valid(const char *where, const char *verb) {
   static const char *const verbs[] = {"veth",      "link-del", "up",    "addr",   "addr-del", "route", "route-del",
-                                      "proxy",     "proxy-del", "sysctl", "bridge", "mac",      "master"};
+                                      "proxy",     "proxy-del", "sysctl", "bridge", "mac",      "master",
+                                      "route-metric", "fastpath"};
   if (strcmp(where, "host") != 0 && strcmp(where, "ct") != 0) return 0;
+  if (verb[0] == '?') verb++; /* optional: a failure is reported, and the others still run */
   for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++)
     if (strcmp(verb, verbs[k]) == 0) return 1;
   return 0;
 }
 
 int net_run(const struct net_op *o, pid_t ct_pid) {
-  const char *a = o->a, *b = dash(o->b), *c = dash(o->c);
+  const char *a = o->a, *b = dash(o->b), *c = dash(o->c), *verb = o->verb + (o->verb[0] == '?');
   if (nl_fd < 0 && nl_open()) return errno;
-  if (strcmp(o->verb, "veth") == 0) return link_veth(a, b ? b : "", c ? (uint32_t)strtoul(c, NULL, 10) : 0, ct_pid);
-  if (strcmp(o->verb, "link-del") == 0) return link_del(a);
-  if (strcmp(o->verb, "up") == 0) return link_up(a);
-  if (strcmp(o->verb, "addr") == 0) return addr(1, a, b ? b : "");
-  if (strcmp(o->verb, "addr-del") == 0) return addr(0, a, b ? b : "");
-  if (strcmp(o->verb, "route") == 0) return route(1, a, b ? b : "", c);
-  if (strcmp(o->verb, "route-del") == 0) return route(0, a, b ? b : "", NULL);
-  if (strcmp(o->verb, "proxy") == 0) return proxy(1, a, b ? b : "");
-  if (strcmp(o->verb, "proxy-del") == 0) return proxy(0, a, b ? b : "");
-  if (strcmp(o->verb, "sysctl") == 0) return sysctl_net(a, b ? b : "");
-  if (strcmp(o->verb, "bridge") == 0) return link_bridge(a);
-  if (strcmp(o->verb, "mac") == 0) return link_set(a, b ? b : "", NULL);
-  if (strcmp(o->verb, "master") == 0) return link_set(a, NULL, b ? b : "");
+  if (strcmp(verb, "veth") == 0) return link_veth(a, b ? b : "", c ? (uint32_t)strtoul(c, NULL, 10) : 0, ct_pid);
+  if (strcmp(verb, "link-del") == 0) return link_del(a);
+  if (strcmp(verb, "up") == 0) return link_up(a);
+  if (strcmp(verb, "addr") == 0) return addr(1, a, b ? b : "");
+  if (strcmp(verb, "addr-del") == 0) return addr(0, a, b ? b : "");
+  if (strcmp(verb, "route") == 0) return route(1, a, b ? b : "", c, 0);
+  if (strcmp(verb, "route-del") == 0) return route(0, a, b ? b : "", NULL, 0);
+  if (strcmp(verb, "proxy") == 0) return proxy(1, a, b ? b : "");
+  if (strcmp(verb, "proxy-del") == 0) return proxy(0, a, b ? b : "");
+  if (strcmp(verb, "sysctl") == 0) return sysctl_net(a, b ? b : "");
+  if (strcmp(verb, "bridge") == 0) return link_bridge(a);
+  if (strcmp(verb, "mac") == 0) return link_set(a, b ? b : "", NULL);
+  if (strcmp(verb, "master") == 0) return link_set(a, NULL, b ? b : "");
+  if (strcmp(verb, "route-metric") == 0) return route(1, a, b ? b : "", NULL, c ? (uint32_t)strtoul(c, NULL, 10) : 0);
+  if (strcmp(verb, "fastpath") == 0) return fastpath(a, b ? (uint32_t)strtoul(b, NULL, 10) : 0);
   return EINVAL;
 }
 

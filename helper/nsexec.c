@@ -670,6 +670,14 @@ static const struct net_op *run_net(const char *where, pid_t ct_pid) {
     const struct net_op *o = &opt.net[k];
     if (strcmp(o->where, where) != 0) continue;
     int e = net_run(o, ct_pid);
+    if (e && o->verb[0] == '?') { /* optional: report the fact, go on */
+      char msg[256], esc[512], rec[640];
+      snprintf(msg, sizeof msg, "%s %s %s: %s", o->verb + 1, o->a, o->b, strerror(e));
+      json_escape(esc, sizeof esc, msg);
+      int n = snprintf(rec, sizeof rec, "{\"warning\":\"net\",\"errno\":%d,\"message\":\"%s\"}\n", e, esc);
+      if (opt.status_fd >= 0 && n > 0) write_all(opt.status_fd, rec, (size_t)n);
+      continue;
+    }
     if (e) {
       errno = e;
       return o;

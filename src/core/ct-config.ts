@@ -69,6 +69,8 @@ export interface GlobalDefaults {
   layout: Layout;
   /** VENET_MTU: the MTU of every routed pair */
   venetMtu: number;
+  /** VENET_FASTPATH: container-to-container packets skip the host's forwarding path */
+  venetFastpath: boolean;
 }
 
 const HOSTNAME_RE =

@@ -24,6 +24,23 @@ export const HOST_IF_PREFIX = 'bv-';
  */
 export const VENET_MTU_DEFAULT = 65535;
 
+/**
+ * The metric of every host route to a container address. The fast path (VENET_FASTPATH) knows
+ * berth's routes by it: a packet goes straight from one container to another only when the
+ * routes to both of its addresses carry it, so an admin's own route for such an address (a
+ * lower metric wins) takes its traffic back to the host's normal path.
+ */
+export const ROUTE_METRIC = 0xbe47;
+
+/** VENET_FASTPATH from berth.conf: yes (the default) or no. */
+export function venetFastpath(raw: string | undefined, file: string): boolean {
+  if (raw === undefined || raw === '' || raw === 'yes') return true;
+  if (raw === 'no') return false;
+  throw new BerthError('CONFIG_INVALID', `${file}: VENET_FASTPATH=${JSON.stringify(raw)}: not yes or no`, {
+    hint: 'yes (container-to-container packets skip the host forwarding path) or no',
+  });
+}
+
 /** VENET_MTU from berth.conf: 1280 (IPv6's minimum) to 65535 (a veth's maximum). */
 export function venetMtu(raw: string | undefined, file: string): number {
   if (raw === undefined || raw === '') return VENET_MTU_DEFAULT;
@@ -181,6 +198,8 @@ export interface HostNet {
   neighbourDevs: string[];
   /** the routed pair's MTU (VENET_MTU) */
   mtu: number;
+  /** VENET_FASTPATH: the host end gets the eBPF fast path (helper/fastpath.c) */
+  fastpath: boolean;
   /** sysctls to turn on first (only those that are off: TS reads them) */
   enable: string[];
   /** IPv6 works in this kernel (false with ipv6.disable=1): the pair then has no IPv6 part */
@@ -191,7 +210,7 @@ export interface HostNet {
 export function addressOps(hostIf: string, ips: IpAddr[], host: HostNet): NetOp[] {
   const ops: NetOp[] = [];
   for (const ip of ips) {
-    ops.push(['host', 'route', hostPrefix(ip), hostIf, '-']);
+    ops.push(['host', 'route-metric', hostPrefix(ip), hostIf, String(ROUTE_METRIC)]);
     for (const dev of host.neighbourDevs) ops.push(['host', 'proxy', dev, ip.addr, '-']);
     ops.push(['ct', 'addr', VENET_IF, hostPrefix(ip), '-']);
   }
@@ -225,6 +244,8 @@ export function pairOps(id: string, host: HostNet): NetOp[] {
     // strict reverse-path filter: a source address the host does not route here is dropped
     ['host', 'sysctl', `ipv4/conf/${hostIf}/rp_filter`, '1', '-'],
     ['host', 'up', hostIf, '-', '-'],
+    // optional: a kernel that refuses the program still routes every packet the normal way
+    ...(host.fastpath ? [['host', '?fastpath', hostIf, String(ROUTE_METRIC), '-'] as NetOp] : []),
     ['host', 'addr', hostIf, `${GATEWAY4}/32`, '-'],
     ...(host.ipv6 ? [['host', 'addr', hostIf, `${GATEWAY6}/64`, '-'] as NetOp] : []),
     ['ct', 'up', 'lo', '-', '-'],

@@ -14,6 +14,8 @@ export interface StatusRecord {
   pid?: number;
   locked?: boolean;
   error?: string;
+  /** an optional step that failed (the others ran): `{"warning":"net",...}` */
+  warning?: string;
   errno?: number;
   message?: string;
 }
@@ -22,6 +24,8 @@ export interface HelperResult {
   exitCode: number;
   pid: number | null;
   error: StatusRecord | null;
+  /** what optional steps could not do, as messages */
+  warnings: string[];
 }
 
 function parseRecords(text: string): StatusRecord[] {
@@ -62,6 +66,7 @@ export function runHelper(
     exitCode: r.status ?? 128 + (r.signal ? 9 : 0),
     pid: records.find((x) => x.pid !== undefined)?.pid ?? null,
     error: records.find((x) => x.error !== undefined) ?? null,
+    warnings: records.flatMap((x) => (x.warning !== undefined ? [x.message ?? x.warning] : [])),
   };
 }
 

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GlobalDefaults } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
+import { fnv1a } from '../core/hash.ts';
 import { HOST_IF_PREFIX, type HostNet, type IpAddr, type NetOp, neededSysctls, netArgs } from '../core/net.ts';
 import { resolversOf } from '../core/resolv.ts';
 import { readIfExists, writeFileAtomic } from './fs-util.ts';
@@ -48,7 +49,7 @@ export function hostNet(global: GlobalDefaults, ips: IpAddr[], log: (m: string) 
       hint: 'remove it (--ipdel) or boot without ipv6.disable=1',
     });
   }
-  return { neighbourDevs: devs, mtu: global.venetMtu, enable, ipv6 };
+  return { neighbourDevs: devs, mtu: global.venetMtu, fastpath: global.venetFastpath, enable, ipv6 };
 }
 
 /**
@@ -59,7 +60,11 @@ export function hostNet(global: GlobalDefaults, ips: IpAddr[], log: (m: string) 
  * - NAT: private container addresses in @nat4/@nat6 masquerade when they leave through any
  *   interface that is not a container's;
  * - port forwards: maps from protocol . port (or host address . protocol . port) to a
- *   container address . port, for packets to a local address (and from the host itself).
+ *   container address . port, for packets to a local address (and from the host itself);
+ * - hairpin: a container that reaches a port forward (its own, or another container's) is
+ *   masqueraded to the host end's address, so the replies come back through the host, which
+ *   undoes the forward. Without it they would go straight to the container that asked (the
+ *   fast path, or its own stack), from an address it did not talk to.
  * Containers only add and remove set and map elements (core/net.ts nftElements).
  */
 const BASE = `table inet berth {
@@ -81,6 +86,7 @@ flush chain inet berth output
 add rule inet berth antispoof iifname "${HOST_IF_PREFIX}*" meta nfproto ipv6 ip6 saddr != :: fib saddr . iif oif missing counter drop
 add rule inet berth postrouting oifname != "${HOST_IF_PREFIX}*" ip saddr @nat4 masquerade
 add rule inet berth postrouting oifname != "${HOST_IF_PREFIX}*" ip6 saddr @nat6 masquerade
+add rule inet berth postrouting iifname "${HOST_IF_PREFIX}*" oifname "${HOST_IF_PREFIX}*" ct status dnat masquerade
 ${['prerouting', 'output']
   .flatMap((c) => [
     `add rule inet berth ${c} fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @fwd4ip`,
@@ -102,14 +108,15 @@ function nft(script: string, what: string): void {
 
 /**
  * Installs the table once per network namespace: `nft` costs milliseconds, so a marker under
- * /run (which a reboot clears) records that this namespace has it.
+ * /run (which a reboot clears) records that this namespace has it, and which version (a newer
+ * berth re-installs its chains; the sets and maps keep their elements).
  */
 export function ensureNftBase(runDir: string): void {
   const marker = join(runDir, 'net', 'nft-base');
-  const ns = nsId('self', 'net') ?? '';
-  if (readIfExists(marker) === ns) return;
+  const mark = `${nsId('self', 'net') ?? ''} ${fnv1a(BASE)}`;
+  if (readIfExists(marker) === mark) return;
   nft(BASE, 'berth table');
-  writeFileAtomic(marker, ns, 0o644, false);
+  writeFileAtomic(marker, mark, 0o644, false);
 }
 
 /**
@@ -133,8 +140,22 @@ export function hostResolvers(): string[] {
   return resolversOf(readIfExists('/etc/resolv.conf') ?? '');
 }
 
-/** Runs --net operations with the helper (in PID's network namespace too, for "ct" ones). */
-export function runNetOps(helper: string, what: string, ops: NetOp[], joinPid: number | null): void {
+/** The words for an optional network step that failed (the fast path is the only one). */
+export function fastpathWarning(message: string): string {
+  return `warning: ${message}: container-to-container traffic takes the host's forwarding path (VENET_FASTPATH, docs/networking.md)`;
+}
+
+/**
+ * Runs --net operations with the helper (in PID's network namespace too, for "ct" ones); `log`
+ * hears what optional ones could not do.
+ */
+export function runNetOps(
+  helper: string,
+  what: string,
+  ops: NetOp[],
+  joinPid: number | null,
+  log: (m: string) => void = () => {},
+): void {
   if (ops.length === 0) return;
   const join = joinPid === null ? [] : ['--join', String(joinPid)];
   const r = runHelper(helper, [...join, ...netArgs(ops), '--status-fd', '3'], {
@@ -143,4 +164,5 @@ export function runNetOps(helper: string, what: string, ops: NetOp[], joinPid: n
   if (r.exitCode !== 0) {
     throw new BerthError('NET_SETUP', `${what}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
   }
+  for (const w of r.warnings) log(fastpathWarning(w));
 }

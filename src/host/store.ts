@@ -6,7 +6,7 @@ import { type CtConfig, ctConfigFrom, type GlobalDefaults } from '../core/ct-con
 import type { CtId } from '../core/ctid.ts';
 import { DEFAULT_LAYOUT, parseLayout } from '../core/layout.ts';
 import type { RuntimeState } from '../core/lifecycle.ts';
-import { venetMtu } from '../core/net.ts';
+import { venetFastpath, venetMtu } from '../core/net.ts';
 import { listDir, readIfExists, writeFileAtomic } from './fs-util.ts';
 import { ctConfigPath, type Paths, statePath } from './paths.ts';
 
@@ -21,6 +21,7 @@ export function readGlobal(p: Paths): GlobalDefaults {
     neighbourDevs: rec['NEIGHBOUR_DEVS'] ?? 'detect',
     layout: rec['LAYOUT'] ? parseLayout(rec['LAYOUT'], `LAYOUT in ${p.globalConfig}`) : DEFAULT_LAYOUT,
     venetMtu: venetMtu(rec['VENET_MTU'], p.globalConfig),
+    venetFastpath: venetFastpath(rec['VENET_FASTPATH'], p.globalConfig),
   };
 }
 

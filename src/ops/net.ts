@@ -101,7 +101,7 @@ export function changeIpsLive(
     ...removeAddressOps(hostIf, del, host, true),
     ...addressOps(hostIf, add, host),
   ];
-  runNetOps(ctx.paths.helper, `set ${cfg.id}`, ops, pid);
+  runNetOps(ctx.paths.helper, `set ${cfg.id}`, ops, pid, ctx.log);
 }
 
 /**

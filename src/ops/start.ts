@@ -17,6 +17,7 @@ import { initLink } from '../host/ct-tree.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { isMounted, mountRoot } from '../host/mounts.ts';
+import { fastpathWarning } from '../host/net.ts';
 import { consoleLogPath } from '../host/paths.ts';
 import { ownCapabilities } from '../host/proc.ts';
 import type { StoredCt } from '../host/store.ts';
@@ -110,6 +111,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch)),
     });
     closeSync(logFd);
+    for (const w of r.warnings) ctx.log(fastpathWarning(w));
     if (r.exitCode !== 0 || r.pid === null) {
       throw new BerthError('CT_CREATE', `start ${id}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`, {
         hint: `see ${consoleLog}`,

@@ -65,30 +65,41 @@ test('NAT and port forwards: masquerade to the internet, forwards in, conflicts 
   assert.equal(s.berth(['exec', 'a', '--', 'ping', '-c1', '-W2', '198.51.100.2']).code, 0, 'a masquerades');
   assert.notEqual(s.berth(['exec', 'b', '--', 'ping', '-c1', '-W1', '198.51.100.2']).code, 0, 'b has no NAT');
 
-  // a port forward reaches a server inside a
-  const server = spawn(
-    'nsenter',
-    [
-      `--net=/run/netns/${HOST}`,
-      BERTH,
-      '--root',
-      s.root,
-      'exec',
-      'a',
-      '--',
-      'sh',
-      '-c',
-      'echo hello-from-a | nc -l -p 80',
-    ],
-    { stdio: 'ignore' },
-  );
-  t.after(() => server.kill('SIGKILL'));
-  let got = '';
-  for (let i = 0; i < 40 && !got.includes('hello-from-a'); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    got = inNs(NET, ['busybox', 'nc', '-w', '1', '198.51.100.1', '8080']).stdout;
-  }
+  // a port forward reaches a server inside a: from the internet, and (hairpin) from b and from
+  // a itself through the host's address
+  const fetch = async (client: () => string, word: string) => {
+    const server = spawn(
+      'nsenter',
+      [
+        `--net=/run/netns/${HOST}`,
+        BERTH,
+        '--root',
+        s.root,
+        'exec',
+        'a',
+        '--',
+        'sh',
+        '-c',
+        `echo ${word} | nc -l -p 80`,
+      ],
+      { stdio: 'ignore' },
+    );
+    t.after(() => server.kill('SIGKILL'));
+    let got = '';
+    for (let i = 0; i < 40 && !got.includes(word); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      got = client();
+    }
+    server.kill('SIGKILL');
+    return got;
+  };
+  const nc = ['nc', '-w', '1', '198.51.100.1', '8080'];
+  let got = await fetch(() => inNs(NET, ['busybox', ...nc]).stdout, 'hello-from-a');
   assert.match(got, /hello-from-a/, 'port forward reached the container');
+  got = await fetch(() => s.berth(['exec', 'b', '--', ...nc]).out, 'hairpin-b');
+  assert.match(got, /hairpin-b/, 'b reached the forward to a through the host address');
+  got = await fetch(() => s.berth(['exec', 'a', '--', ...nc]).out, 'hairpin-a');
+  assert.match(got, /hairpin-a/, 'a reached its own forward through the host address');
 
   // live: NAT off for a, on for b (without --save)
   s.ok(['set', 'a', '--nat', 'off']);

@@ -78,6 +78,24 @@ test('routed networking: v4/v6 reachability, live changes, filtering, cleanup', 
   assert.match(s.ok(['exec', 'a', '--', 'ip', 'route']), /default via 169\.254\.0\.1 dev venet0/);
   assert.match(must(['ip', 'neigh', 'show', 'proxy']), /10\.250\.1\.2 dev up0/);
 
+  // the fast path (VENET_FASTPATH=yes, the default): container to container skips the host's
+  // forwarding path, still decrements the TTL, and carries both families
+  assert.match(must(['tc', 'filter', 'show', 'dev', 'bv-a', 'ingress']), /berth-fastpath direct-action/);
+  assert.match(must(['ip', 'route', 'show', '10.250.1.2']), /dev bv-a .*metric 48711/);
+  const forwarded = () =>
+    Number(/^Ip: (?:\S+ ){5}(\d+)/m.exec(must(['cat', '/proc/net/snmp']).split('\n')[1] ?? '')?.[1]);
+  const fwd0 = forwarded();
+  assert.match(s.ok(['exec', 'a', '--', 'ping', '-c3', '-W2', '10.250.1.3']), /ttl=63/);
+  assert.match(s.ok(['exec', 'a', '--', 'ping', '-c3', '-W2', 'fd00:250:1::3']), /ttl=63/);
+  assert.equal(forwarded(), fwd0, 'container-to-container packets went through the host forwarding path');
+  // VENET_FASTPATH=no, read at start: b's end has no program, and b's packets are forwarded
+  writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="up0"\nVENET_FASTPATH="no"\n');
+  s.ok(['restart', 'b']);
+  assert.doesNotMatch(must(['tc', 'filter', 'show', 'dev', 'bv-b', 'ingress']), /berth-fastpath/);
+  assert.equal(ping('b', '10.250.1.2').code, 0);
+  assert.ok(forwarded() > fwd0, 'VENET_FASTPATH=no: forwarded by the host');
+  writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="up0"\n');
+
   // a container that takes an address it was not given cannot send from it (v4: rp_filter,
   // v6: berth's nftables rule); from its own address it can
   s.ok(['exec', 'a', '--', 'ip', 'addr', 'add', '10.250.1.99/32', 'dev', 'venet0']);

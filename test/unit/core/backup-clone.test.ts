@@ -81,6 +81,7 @@ test('a clone gets a new identity: hostname, no addresses or forwards, new MACs,
     neighbourDevs: 'none',
     layout: 'overlay' as const,
     venetMtu: 65535,
+    venetFastpath: true,
   };
   const raw = {
     HOSTNAME: 'web1',

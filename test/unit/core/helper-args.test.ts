@@ -20,6 +20,7 @@ const cfg = ctConfigFrom(
     neighbourDevs: 'none',
     layout: 'overlay',
     venetMtu: 65535,
+    venetFastpath: true,
   },
 );
 

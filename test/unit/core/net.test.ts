@@ -19,6 +19,7 @@ import {
   parseIp,
   parseIpList,
   routedStartOps,
+  venetFastpath,
   venetMtu,
 } from '../../../src/core/net.ts';
 
@@ -126,16 +127,36 @@ test('VENET_MTU: 65535 unless set; 1280..65535 or the config is invalid (exit 85
   }
 });
 
+test('VENET_FASTPATH: yes unless set; yes or no, or the config is invalid (exit 85)', () => {
+  assert.equal(venetFastpath(undefined, 'berth.conf'), true);
+  assert.equal(venetFastpath('no', 'berth.conf'), false);
+  assert.throws(
+    () => venetFastpath('off', 'berth.conf'),
+    (e: unknown) => e instanceof BerthError && e.code === 'CONFIG_INVALID' && e.message.includes('VENET_FASTPATH'),
+  );
+});
+
 test('start plan: nothing without addresses; pair, gateways, routes and proxies with them', () => {
-  assert.deepEqual(routedStartOps('101', [], { neighbourDevs: [], mtu: 65535, enable: [], ipv6: true }), []);
+  assert.deepEqual(
+    routedStartOps('101', [], { neighbourDevs: [], mtu: 65535, fastpath: true, enable: [], ipv6: true }),
+    [],
+  );
   const v4only = netArgs(
-    routedStartOps('101', parseIpList('192.0.2.5'), { neighbourDevs: [], mtu: 65535, enable: [], ipv6: false }),
+    routedStartOps('101', parseIpList('192.0.2.5'), {
+      neighbourDevs: [],
+      mtu: 65535,
+      fastpath: false,
+      enable: [],
+      ipv6: false,
+    }),
   );
   assert.ok(!v4only.join(' ').includes('fe80::1') && !v4only.join(' ').includes('::/0'), 'no IPv6 part without IPv6');
+  assert.ok(!v4only.join(' ').includes('fastpath'), 'VENET_FASTPATH=no: no program');
   const args = netArgs(
     routedStartOps('101', parseIpList('192.0.2.5 2001:db8::5'), {
       neighbourDevs: ['eth0'],
       mtu: 65535,
+      fastpath: true,
       enable: ['ipv4/ip_forward'],
       ipv6: true,
     }),
@@ -148,6 +169,7 @@ test('start plan: nothing without addresses; pair, gateways, routes and proxies 
       '--net host veth bv-101 venet0 65535',
       '--net host sysctl ipv4/conf/bv-101/rp_filter 1 -',
       '--net host up bv-101 - -',
+      '--net host ?fastpath bv-101 48711 -',
       '--net host addr bv-101 169.254.0.1/32 -',
       '--net host addr bv-101 fe80::1/64 -',
       '--net ct up lo - -',
@@ -155,10 +177,10 @@ test('start plan: nothing without addresses; pair, gateways, routes and proxies 
       '--net ct up venet0 - -',
       '--net ct route 0.0.0.0/0 venet0 169.254.0.1',
       '--net ct route ::/0 venet0 fe80::1',
-      '--net host route 192.0.2.5/32 bv-101 -',
+      '--net host route-metric 192.0.2.5/32 bv-101 48711',
       '--net host proxy eth0 192.0.2.5 -',
       '--net ct addr venet0 192.0.2.5/32 -',
-      '--net host route 2001:db8::5/128 bv-101 -',
+      '--net host route-metric 2001:db8::5/128 bv-101 48711',
       '--net host proxy eth0 2001:db8::5 -',
       '--net ct addr venet0 2001:db8::5/128 -',
     ].join(' '),
