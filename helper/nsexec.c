@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <linux/loop.h>
 #include <linux/openat2.h>
@@ -39,6 +40,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "idmap.h"
 #include "net.h"
 
 #define MAX_OPS 256
@@ -49,6 +51,7 @@ enum op_kind { OP_MOUNT, OP_BIND, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_R
 struct op {
   enum op_kind kind;
   const char *a, *b, *c, *d; /* meaning depends on kind; see parse_args */
+  int src;                   /* OP_BIND: the host source, opened before we drop to the container's root */
 };
 
 static struct {
@@ -57,6 +60,8 @@ static struct {
   int host_overlay; /* host_src is overlayfs mount data, not a path to bind */
   int host_image;   /* host_src is an ext4 image file to attach to a loop device */
   int host_ro;      /* the host mount is read-only (snapshot views) */
+  int idmap;        /* --idmap BASE COUNT: a user namespace's maps, and idmapped host mounts */
+  unsigned idmap_base, idmap_count;
   pid_t join, watch_pid;
   int status_fd, seccomp_fd, pty, no_new_privs;
   struct op ops[MAX_OPS];
@@ -150,7 +155,7 @@ static int parse_int(const char *s, const char *name) {
 
 static void add_op(enum op_kind k, const char *a, const char *b, const char *c, const char *d) {
   if (opt.n_ops >= MAX_OPS) die_usage("too many mount operations");
-  opt.ops[opt.n_ops++] = (struct op){k, a, b, c, d};
+  opt.ops[opt.n_ops++] = (struct op){k, a, b, c, d, -1};
 }
 
 static void parse_args(int argc, char **argv) {
@@ -198,6 +203,16 @@ static void parse_args(int argc, char **argv) {
       i += 2;
     } else if (strcmp(a, "--host-ro") == 0) {
       opt.host_ro = 1;
+    } else if (strcmp(a, "--idmap") == 0) { /* BASE COUNT */
+      if (i + 2 >= argc) die_usage("--idmap needs BASE COUNT");
+      char *end1, *end2;
+      unsigned long base = strtoul(argv[i + 1], &end1, 10), count = strtoul(argv[i + 2], &end2, 10);
+      if (*end1 || *end2 || !*argv[i + 1] || count == 0 || base == 0 || base + count > 0xffffffffUL)
+        die_usage("--idmap: bad range %s %s", argv[i + 1], argv[i + 2]);
+      opt.idmap = 1;
+      opt.idmap_base = (unsigned)base;
+      opt.idmap_count = (unsigned)count;
+      i += 2;
     } else if (strcmp(a, "--host-umount") == 0) {
       opt.host_umount = need(argv, &i, argc, a);
     } else if (strcmp(a, "--watch-pid") == 0) {
@@ -470,14 +485,16 @@ static void run_op(const struct op *o) {
     close(fd);
     return;
   case OP_BIND: /* a=host source b=dest c=options */
-    if (stat(o->a, &st) < 0) die_errno("bind", "stat %s", o->a);
+    if ((o->src >= 0 ? fstat(o->src, &st) : stat(o->a, &st)) < 0) die_errno("bind", "stat %s", o->a);
     if (S_ISDIR(st.st_mode) ? mkdirs_in_root(o->b, 0755) : touch_in_root(o->b))
       die_errno("bind", "create %s", o->b);
     fd = open_in_root(o->b, O_PATH);
     if (fd < 0) die_errno("bind", "open %s", o->b);
     {
       unsigned long flags = parse_mount_opts(o->c, data, sizeof data);
-      if (mount(o->a, fd_path(fd), NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+      char src[64];
+      snprintf(src, sizeof src, "/proc/self/fd/%d", o->src);
+      if (mount(o->src >= 0 ? src : o->a, fd_path(fd), NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
         die_errno("bind", "bind %s on %s", o->a, o->b);
       close(fd);
       fd = open_in_root(o->b, O_PATH); /* reopen: the fd above points under the new mount */
@@ -661,6 +678,14 @@ static int ns_flags(const char *list) {
   return flags;
 }
 
+/* In a container's user namespace (new, or joined): become its root, whose ids map to BASE on
+ * the host. We keep every capability in that namespace: the kernel grants them to a process
+ * that enters it, and root inside is not a change away from root. */
+static void become_root(void) {
+  if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0)
+    die_errno("idmap", "become root in the user namespace");
+}
+
 /* ---- network operations (net.c) ------------------------------------------------------------ */
 
 /* Runs the --net operations for WHERE in our current network namespace; returns the first that
@@ -776,16 +801,33 @@ static void host_image(void) {
  * of its upper directory on a template layer, or its ext4 image. Private propagation, so that
  * nothing mounted inside a container ever shows up on the host. */
 static void host_bind(void) {
-  if (opt.host_image) {
+  int userns = -1, e;
+  if (opt.idmap && (e = idmap_userns(opt.idmap_base, opt.idmap_count, &userns))) {
+    errno = e;
+    die_errno("idmap", "user namespace for %u %u", opt.idmap_base, opt.idmap_count);
+  }
+  if (opt.host_overlay && opt.idmap) {
+    if ((e = idmap_overlay(opt.host_src, opt.host_dst, opt.idmap_base, userns, opt.host_ro))) {
+      errno = e;
+      die_errno("mount", "idmapped overlay %s on %s", opt.host_src, opt.host_dst);
+    }
+  } else if (opt.host_image) {
     host_image();
   } else if (opt.host_overlay) {
     if (mount("overlay", opt.host_dst, "overlay", opt.host_ro ? MS_RDONLY : 0, opt.host_src) < 0)
       die_errno("mount", "overlay %s on %s", opt.host_src, opt.host_dst);
   } else if (mount(opt.host_src, opt.host_dst, NULL, MS_BIND | MS_REC, NULL) < 0) {
     die_errno("mount", "bind %s on %s", opt.host_src, opt.host_dst);
-  } else if (opt.host_ro && mount(NULL, opt.host_dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+  } else if (opt.host_ro && !opt.idmap && mount(NULL, opt.host_dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
     die_errno("mount", "make %s read-only", opt.host_dst);
   }
+  /* a bind or an image: the plain mount is swapped for an idmapped copy of itself */
+  if (opt.idmap && !opt.host_overlay && (e = idmap_in_place(opt.host_dst, userns, opt.host_ro))) {
+    umount2(opt.host_dst, MNT_DETACH);
+    errno = e;
+    die_errno("mount", "idmap %s", opt.host_dst);
+  }
+  if (userns >= 0) close(userns);
   if (mount(NULL, opt.host_dst, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
     die_errno("mount", "make %s private", opt.host_dst);
 }
@@ -835,7 +877,13 @@ static int do_start(void) {
     close(errp[1]);
     close(ready[0]);
     status_pid(pid);
-    /* (a user namespace's id maps would be written here, before the child is released) */
+    /* a user namespace's id maps, before the child is released */
+    int e = (flags & CLONE_NEWUSER) ? idmap_write(pid, opt.idmap_base, opt.idmap_count) : 0;
+    if (e) {
+      kill(pid, SIGKILL);
+      errno = e;
+      die_errno("idmap", "write the id maps of %d", (int)pid);
+    }
     if (write(go[1], "g", 1) != 1) die_errno("sync", "release child");
     close(go[1]);
     char buf[16];
@@ -884,6 +932,16 @@ static int do_start(void) {
     die_errno("mount", "bind %s", opt.rootfs);
   root_fd = open(opt.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) die_errno("rootfs", "open %s", opt.rootfs);
+  if (flags & CLONE_NEWUSER) {
+    /* Host paths (the root, bind sources such as the console log) are opened while we still
+     * have the host's uid 0: the container's root may not be allowed to walk to them. */
+    for (int k = 0; k < opt.n_ops; k++) {
+      if (opt.ops[k].kind != OP_BIND) continue;
+      opt.ops[k].src = open(opt.ops[k].a, O_PATH | O_CLOEXEC);
+      if (opt.ops[k].src < 0) die_errno("bind", "open %s", opt.ops[k].a);
+    }
+    become_root();
+  }
   for (int k = 0; k < opt.n_ops; k++) {
     if (is_cgroup_mount(&opt.ops[k])) wait_cgroups();
     run_op(&opt.ops[k]);
@@ -976,6 +1034,7 @@ static int do_join(void) {
   for (int k = 0; k < N_NS; k++)
     if (nsfd[k] >= 0 && setns(nsfd[k], ns_clone_flags[k]) < 0)
       die_errno("setns", "join %s namespace of %d", ns_names[k], (int)opt.join);
+  if (want & CLONE_NEWUSER) become_root();
   if (!opt.argv[0] && opt.n_net) return do_net_live();
   if (!opt.argv[0] && opt.n_ops) { /* live file edits: setns(mnt) made "/" the container's root */
     root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);

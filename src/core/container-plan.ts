@@ -2,6 +2,7 @@
 import { keptCapabilities } from './capabilities.ts';
 import type { CtConfig } from './ct-config.ts';
 import type { JoinPlan, StartPlan } from './helper-args.ts';
+import { ID_COUNT } from './idmap.ts';
 import { type CgroupMount, type ContainerFile, planMounts } from './mounts.ts';
 
 export const NAMESPACES = ['pid', 'uts', 'ipc', 'mnt', 'net', 'cgroup'] as const;
@@ -20,10 +21,16 @@ export interface HostFacts {
   blocks?: readonly ContainerFile[];
 }
 
+/** A user namespace first (its maps come with it), for an unprivileged container. */
+export function namespacesOf(idBase: number | null): readonly string[] {
+  return idBase === null ? NAMESPACES : ['user', ...NAMESPACES];
+}
+
 export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
   return {
     rootfs: cfg.veRoot,
-    namespaces: NAMESPACES,
+    namespaces: namespacesOf(cfg.idBase),
+    idmap: cfg.idBase === null ? null : { base: cfg.idBase, count: ID_COUNT },
     cgroupProcs: facts.cgroupProcs,
     mounts: planMounts({
       cgroups: facts.cgroupMounts,
@@ -44,11 +51,11 @@ export function execPlan(
   pid: number,
   cgroupProcs: readonly string[],
   argv: readonly string[],
-  opts: { pty: boolean; term?: string | undefined; availableCaps: bigint },
+  opts: { pty: boolean; term?: string | undefined; availableCaps: bigint; userns: boolean },
 ): JoinPlan {
   return {
     pid,
-    namespaces: NAMESPACES,
+    namespaces: opts.userns ? ['user', ...NAMESPACES] : NAMESPACES,
     cgroupProcs,
     caps: keptCapabilities(opts.availableCaps),
     env: [`PATH=${DEFAULT_PATH}`, 'HOME=/root', `TERM=${opts.term || 'xterm'}`, 'container=berth'],

@@ -4,6 +4,7 @@ import { parseBootorder } from './boot.ts';
 import type { CtId } from './ctid.ts';
 import { type DiskLimit, parseDiskinodes, parseDiskspace } from './disk.ts';
 import { BerthError } from './errors.ts';
+import { parseIdBase } from './idmap.ts';
 import { type Layout, parseLayout } from './layout.ts';
 import { type PortFwd, parsePortFwdList } from './nat.ts';
 import { type IpAddr, parseIpList } from './net.ts';
@@ -56,6 +57,8 @@ export interface CtConfig {
   searchDomains: string[];
   stopTimeout: number;
   resources: Resources;
+  /** ID_BASE: the host uid/gid of root inside (a user namespace); null = privileged */
+  idBase: number | null;
 }
 
 export interface GlobalDefaults {
@@ -71,6 +74,8 @@ export interface GlobalDefaults {
   venetMtu: number;
   /** VENET_FASTPATH: container-to-container packets skip the host's forwarding path */
   venetFastpath: boolean;
+  /** PRIVILEGED: new containers get no user namespace (create --privileged overrides it) */
+  privileged: boolean;
 }
 
 const HOSTNAME_RE =
@@ -163,6 +168,7 @@ export function ctConfigFrom(id: CtId, rec: Record<string, string>, g: GlobalDef
     searchDomains: (rec['SEARCHDOMAIN'] ?? '').split(/\s+/).filter(Boolean).map(parseSearchDomain),
     stopTimeout: rec['STOP_TIMEOUT'] ? intIn(rec['STOP_TIMEOUT'], 'STOP_TIMEOUT', 1, 3600) : g.stopTimeout,
     resources: resourcesFrom(rec),
+    idBase: parseIdBase(rec['ID_BASE'], 'ID_BASE'),
   };
 }
 

@@ -7,6 +7,8 @@ export const SECCOMP_FD = 4;
 export interface StartPlan {
   rootfs: string;
   namespaces: readonly string[];
+  /** the user namespace's maps (0 -> base, count ids); null without one */
+  idmap: { base: number; count: number } | null;
   cgroupProcs: readonly string[];
   mounts: readonly MountOp[];
   hostname: string;
@@ -54,6 +56,7 @@ export function startArgs(p: StartPlan, net: readonly string[] = []): string[] {
   return [
     '--unshare',
     p.namespaces.join(','),
+    ...(p.idmap ? ['--idmap', String(p.idmap.base), String(p.idmap.count)] : []),
     ...p.cgroupProcs.flatMap((c) => ['--cgroup-procs', c]),
     '--propagation',
     'rslave',

@@ -6,7 +6,9 @@
 // - dir: VE_PRIVATE is a full private copy of the template (OpenVZ's simfs).
 // - image: VE_PRIVATE/root.img, a sparse ext4 image on a loop device (OpenVZ's ploop): its
 //   size and inode count are hard limits the kernel enforces.
+
 import { BerthError } from './errors.ts';
+import { ID_COUNT } from './idmap.ts';
 
 export const LAYOUTS = ['overlay', 'dir', 'image'] as const;
 export type Layout = (typeof LAYOUTS)[number];
@@ -29,6 +31,8 @@ export interface RootSource {
   veRoot: string;
   /** overlay: the shared layer's directory */
   layerDir: string | null;
+  /** an unprivileged container's ID_BASE: VE_ROOT is then an idmapped view (on-disk 0 = base) */
+  idBase?: number | null;
 }
 
 export const overlayUpper = (vePrivate: string) => `${vePrivate}/upper`;
@@ -49,6 +53,11 @@ export function fileLayers(src: RootSource): string[] {
  * namespace (`--host-bind`, `--host-overlay` or `--host-image`).
  */
 export function rootMountArgs(src: RootSource): string[] {
+  const idmap = src.idBase ? ['--idmap', String(src.idBase), String(ID_COUNT)] : [];
+  return [...idmap, ...plainMountArgs(src)];
+}
+
+function plainMountArgs(src: RootSource): string[] {
   const veRoot = src.veRoot;
   if (src.layout === 'dir') return ['--host-bind', src.vePrivate, veRoot];
   if (src.layout === 'image') return ['--host-image', imageFile(src.vePrivate), veRoot];

@@ -1,5 +1,5 @@
 // Cgroup drivers: the hybrid/legacy v1 layout (one hierarchy per controller set) and pure v2.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import type { CgroupWrite } from '../core/limits.ts';
@@ -126,6 +126,30 @@ export function createCgroups(layout: CgroupLayout, parent: string, id: string):
     }
   }
   return dirs;
+}
+
+/**
+ * Hands the hierarchies a container's init manages itself (name=systemd, cgroup2) to its root
+ * (host uid UID), as the kernel's delegation rules want: the directory and, on cgroup2, only
+ * the files /sys/kernel/cgroup/delegate lists, so the container can make its own subgroups but
+ * never change its own limits.
+ */
+export function delegateCgroups(dirs: CgroupDir[], uid: number): void {
+  const v2files = readOr('/sys/kernel/cgroup/delegate', 'cgroup.procs\ncgroup.threads\ncgroup.subtree_control')
+    .split(/\s+/)
+    .filter(Boolean);
+  for (const d of dirs) {
+    const v2 = d.hierarchy.fstype === 'cgroup2';
+    if (!v2 && d.hierarchy.controllers.length > 0) continue;
+    const files = v2 ? v2files.filter((f) => existsSync(join(d.path, f))) : readdirSync(d.path);
+    for (const f of ['', ...files]) {
+      try {
+        chownSync(join(d.path, f), uid, uid);
+      } catch (err) {
+        throw new BerthError('SYSTEM', `delegate ${join(d.path, f)} to ${uid}: ${errText(err)}`, { cause: err });
+      }
+    }
+  }
 }
 
 function dirFor(dirs: CgroupDir[], controller: string): CgroupDir | undefined {

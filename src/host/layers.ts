@@ -24,6 +24,7 @@ export function rootSource(p: Paths, cfg: CtConfig, verb: string): RootSource {
     vePrivate: cfg.vePrivate,
     veRoot: cfg.veRoot,
     layerDir: cfg.layer ? layerPath(p, cfg.layer) : null,
+    idBase: cfg.idBase,
   };
   for (const dir of [src.vePrivate, ...(src.layout === 'overlay' && src.layerDir ? [src.layerDir] : [])]) {
     if (!existsSync(dir)) {

@@ -33,8 +33,12 @@ function readLink(file: string): string | null {
   }
 }
 
-/** Takes the lock or fails at once with LOCKED (vzctl does not wait either). */
-export function acquireLock(helper: string, file: string, what: string): Lock {
+/**
+ * Takes the lock or fails with LOCKED: at once by default (vzctl does not wait either), or
+ * after waiting up to WAITMS for a live holder (never for one berth cannot judge).
+ */
+export function acquireLock(helper: string, file: string, what: string, waitMs = 0): Lock {
+  const end = Date.now() + waitMs;
   const obs = observer();
   const me: LockHolder = {
     pid: process.pid,
@@ -60,6 +64,11 @@ export function acquireLock(helper: string, file: string, what: string): Lock {
       if (seen === null) continue; // released meanwhile
       const holder = parseLock(seen);
       const verdict = judgeHolder(holder, obs);
+      if (verdict === 'alive' && Date.now() < end) {
+        pause(20);
+        attempt = 0;
+        continue;
+      }
       if (verdict !== 'stale') throw lockedError(what, file, holder, verdict);
       breakStale(helper, file, seen, what);
     }
@@ -70,6 +79,11 @@ export function acquireLock(helper: string, file: string, what: string): Lock {
   throw new BerthError('LOCKED', `${what}: could not take the lock ${file}`, {
     hint: 'other berth commands keep taking it; try again',
   });
+}
+
+/** A synchronous sleep: a lock wait has nothing else to do meanwhile. */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function releaseLock(file: string, record: string): void {

@@ -41,6 +41,12 @@ export function innermostPid(pid: number): number | null {
   }
 }
 
+/** PID runs in a user namespace of its own (an unprivileged container), not ours. */
+export function ownUserns(pid: number): boolean {
+  const theirs = nsId(pid, 'user');
+  return theirs !== null && theirs !== nsId('self', 'user');
+}
+
 export function nsId(pid: number | 'self', ns: string): string | null {
   try {
     return readlinkSync(`/proc/${pid}/ns/${ns}`);

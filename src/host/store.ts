@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type ConfigFile, parseConfig, toRecord } from '../core/config.ts';
 import { type CtConfig, ctConfigFrom, type GlobalDefaults } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
+import { parsePrivileged } from '../core/idmap.ts';
 import { DEFAULT_LAYOUT, parseLayout } from '../core/layout.ts';
 import type { RuntimeState } from '../core/lifecycle.ts';
 import { venetFastpath, venetMtu } from '../core/net.ts';
@@ -22,6 +23,7 @@ export function readGlobal(p: Paths): GlobalDefaults {
     layout: rec['LAYOUT'] ? parseLayout(rec['LAYOUT'], `LAYOUT in ${p.globalConfig}`) : DEFAULT_LAYOUT,
     venetMtu: venetMtu(rec['VENET_MTU'], p.globalConfig),
     venetFastpath: venetFastpath(rec['VENET_FASTPATH'], p.globalConfig),
+    privileged: rec['PRIVILEGED'] ? parsePrivileged(rec['PRIVILEGED'], `PRIVILEGED in ${p.globalConfig}`) : false,
   };
 }
 

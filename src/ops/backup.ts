@@ -31,6 +31,7 @@ import { readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
 import { destroyContainer } from './destroy.ts';
 import { withFrozen } from './freeze.ts';
+import { withNewIdBase } from './idmap.ts';
 import { ipsHeldByOthers } from './net.ts';
 import { mustExist, reconcile, withLock } from './runtime.ts';
 import { withTemplateLock } from './template.ts';
@@ -176,7 +177,12 @@ export async function restoreBackup(
         ctx.log(`warning: not restoring addresses other containers hold: ${others.map((i) => i.addr).join(', ')}`);
       }
       if (Object.keys(keys).length) text = formatConfig(setKeys(parseConfig(conf, CONF), keys));
-      writeCtText(ctx.paths, id, text);
+      // an unprivileged container gets a free id range here (the one it had may be another's)
+      if (restored.idBase === null) writeCtText(ctx.paths, id, text);
+      else
+        await withNewIdBase(ctx, id, (base) =>
+          writeCtText(ctx.paths, id, formatConfig(setKeys(parseConfig(text, CONF), { ID_BASE: String(base) }))),
+        );
       renameSync(partial, priv);
     });
   // an overlay restore holds its template's lock until its config names the layer

@@ -15,6 +15,7 @@ import { ctConfigPath } from '../host/paths.ts';
 import { readGlobal, writeCtText } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { withFrozen } from './freeze.ts';
+import { withNewIdBase } from './idmap.ts';
 import { mustExist, reconcile, withLock } from './runtime.ts';
 import { copyTree } from './snapshot.ts';
 
@@ -40,8 +41,14 @@ export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string 
       await withFrozen(ctx, src.config, now.status, async () => {
         await copyTree(ownFilesDir(root.layout, root.vePrivate), ownFilesTarget(root.layout, partial));
       });
-      // the config before the rename: until then the .partial makes recovery roll it back
-      writeCtText(ctx.paths, to, formatConfig(file));
+      // the config before the rename: until then the .partial makes recovery roll it back;
+      // an unprivileged source's clone gets an id range of its own (its files need no change:
+      // on disk they are the same whatever the range)
+      if (cfg.idBase === null) writeCtText(ctx.paths, to, formatConfig(file));
+      else
+        await withNewIdBase(ctx, to, (base) =>
+          writeCtText(ctx.paths, to, formatConfig(setKeys(file, { ID_BASE: String(base) }))),
+        );
       renameSync(partial, cfg.vePrivate);
     });
   });

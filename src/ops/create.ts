@@ -24,6 +24,7 @@ import { readGlobal, writeCtText } from '../host/store.ts';
 import { extractTemplate } from '../host/template.ts';
 import { listTemplates, readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
+import { withNewIdBase } from './idmap.ts';
 import { withLock } from './runtime.ts';
 import { withTemplateLock } from './template.ts';
 
@@ -35,6 +36,8 @@ export interface CreateOptions {
   diskinodes?: string | undefined;
   hostname?: string | undefined;
   config?: string | undefined;
+  /** --privileged yes: no user namespace (default: PRIVILEGED in berth.conf, "no") */
+  privileged?: boolean | undefined;
 }
 
 function sampleText(ctx: Ctx, name: string): string {
@@ -144,7 +147,10 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
       }
       // The config is written before the rename; until the rename lands, the ".partial" marker
       // tells the next command to roll the whole create back (recoverFs).
-      writeCtText(ctx.paths, id, formatConfig(setKeys(sample, conf)));
+      const write = (more: Record<string, string>) =>
+        writeCtText(ctx.paths, id, formatConfig(setKeys(sample, { ...conf, ...more })));
+      if (o.privileged ?? g.privileged) write({});
+      else await withNewIdBase(ctx, id, (base) => write({ ID_BASE: String(base) }));
       renameSync(partial, priv);
     }),
   );

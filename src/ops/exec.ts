@@ -10,7 +10,7 @@ import { seccompPolicy } from '../core/seccomp.ts';
 import { procsFiles } from '../host/cgroups.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { ctConfigPath, thawMarkerPath } from '../host/paths.ts';
-import { ownCapabilities } from '../host/proc.ts';
+import { ownCapabilities, ownUserns } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, type Inspection, inspect, loadCt, reconcile, withLock } from './runtime.ts';
 
@@ -59,6 +59,7 @@ export async function execInContainer(
     pty: opts.pty,
     term: process.env['TERM'],
     availableCaps: ownCapabilities(),
+    userns: ownUserns(now.pid),
   });
   // the terminal's ^C goes to the command (same process group); berth waits for its status
   const ignore = () => {};

@@ -34,6 +34,10 @@ export interface CtRow {
   ve_private: string;
   layout: string;
   layer: string;
+  /** "yes": no user namespace, root inside is root on the host */
+  privileged: string;
+  /** the host uid of root inside (ID_BASE), null for a privileged container */
+  id_base: number | null;
   /** KiB in use, soft and hard limit (vzlist); inodes likewise. Filled only when asked for. */
   diskspace?: number | null;
   'diskspace.s'?: number | null;
@@ -76,6 +80,8 @@ export const LIST_FIELDS = [
   've_private',
   'layout',
   'layer',
+  'privileged',
+  'id_base',
   'diskspace',
   'diskspace.s',
   'diskspace.h',
@@ -164,6 +170,8 @@ export function ctRow(ctx: Ctx, id: CtId, disk = false, counters = false): CtRow
     ve_private: c.vePrivate,
     layout: c.layout,
     layer: c.layer ?? '-',
+    privileged: c.idBase === null ? 'yes' : 'no',
+    id_base: c.idBase,
     mounted: isMounted(c.veRoot),
     exists: existsSync(c.vePrivate),
     ...(disk ? diskFields(c) : {}),

@@ -26,6 +26,7 @@ import { initLink } from '../host/ct-tree.ts';
 import { runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { ensureNftBase, hostNet, hostResolvers, nftElements, runNetOps } from '../host/net.ts';
+import { ownUserns } from '../host/proc.ts';
 import { listCtIds, readCt, readGlobal, readState } from '../host/store.ts';
 import { bridgesFor } from './bridge.ts';
 import type { Ctx } from './context.ts';
@@ -169,7 +170,10 @@ export function writeFilesLive(ctx: Ctx, pid: number, files: ContainerFile[], bl
     ...files.flatMap((f) => ['--write', f.dest, f.content]),
     ...blocks.flatMap((f) => ['--block', f.dest, f.content]),
   ];
-  const r = runHelper(ctx.paths.helper, ['--join', String(pid), '--unshare', 'mnt', ...writes, '--status-fd', '3'], {
+  // an unprivileged container's files are written as its root (through its idmapped root,
+  // host root's own ids have no mapping)
+  const ns = ownUserns(pid) ? 'user,mnt' : 'mnt';
+  const r = runHelper(ctx.paths.helper, ['--join', String(pid), '--unshare', ns, ...writes, '--status-fd', '3'], {
     stdio: ['ignore', 'ignore', 'ignore'],
   });
   if (r.exitCode !== 0) {

@@ -1,5 +1,5 @@
 // berth start: cgroups + limits, then the helper builds the container and execs its init.
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fchownSync, mkdirSync, openSync } from 'node:fs';
 import { RESET_MACHINE_ID } from '../core/clone.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { startPlan } from '../core/container-plan.ts';
@@ -12,7 +12,14 @@ import { initKindFromLink, stopSignalFor } from '../core/lifecycle.ts';
 import { limitsV1, limitsV2 } from '../core/limits.ts';
 import { hostsBlock } from '../core/netconf.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
-import { applyWrites, containerCgroupMounts, createCgroups, procsFiles, setDeviceRules } from '../host/cgroups.ts';
+import {
+  applyWrites,
+  containerCgroupMounts,
+  createCgroups,
+  delegateCgroups,
+  procsFiles,
+  setDeviceRules,
+} from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
@@ -86,11 +93,14 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     const dirs = createCgroups(layout, ctx.paths.cgroupParent, id);
     setDeviceRules(dirs, DEVICE_ALLOW);
     applyWrites(dirs, layout.kind === 'v1' ? limitsV1(cfg.resources) : limitsV2(cfg.resources));
+    if (cfg.idBase !== null) delegateCgroups(dirs, cfg.idBase);
     trace('cgroups ready');
     mkdirSync(cfg.veRoot, { recursive: true });
     const consoleLog = consoleLogPath(ctx.paths, id);
     mkdirSync(ctx.paths.log, { recursive: true });
     const logFd = openSync(consoleLog, 'a', 0o600);
+    // its /dev/console: the container's root must be able to open it
+    if (cfg.idBase !== null) fchownSync(logFd, cfg.idBase, cfg.idBase);
     const plan = startPlan(cfg, {
       cgroupMounts: containerCgroupMounts(layout),
       cgroupProcs: procsFiles(dirs),

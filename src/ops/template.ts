@@ -41,7 +41,9 @@ function missing(verb: string, name: string): BerthError {
  */
 export async function withTemplateLock<T>(ctx: Ctx, name: string, what: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(ctx.paths.lockDir, { recursive: true });
-  const lock = acquireLock(ctx.paths.helper, join(ctx.paths.lockDir, `template-${name}.lck`), what);
+  // held while a create unpacks its layer or tree (seconds for a big template): many creates
+  // at once wait for each other instead of failing
+  const lock = acquireLock(ctx.paths.helper, join(ctx.paths.lockDir, `template-${name}.lck`), what, 600_000);
   try {
     return await fn();
   } finally {

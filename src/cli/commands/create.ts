@@ -1,5 +1,6 @@
-// berth create CTID [--ostemplate NAME] [--layout L] [--diskspace S] [--diskinodes N] [--hostname H] [--config SAMPLE]
+// berth create CTID [--ostemplate NAME] [--layout L] [--diskspace S] [--diskinodes N] [--hostname H] [--config SAMPLE] [--privileged yes|no]
 import { parseCtId } from '../../core/ctid.ts';
+import { parsePrivileged } from '../../core/idmap.ts';
 import { parseLayout } from '../../core/layout.ts';
 import { createContainer } from '../../ops/create.ts';
 import { type Command, parse } from '../command.ts';
@@ -7,7 +8,7 @@ import { type Command, parse } from '../command.ts';
 export const command: Command = {
   summary: 'create a container from an OS template',
   usage:
-    'berth create CTID [--ostemplate NAME] [--layout overlay|dir|image] [--diskspace SIZE] [--diskinodes N] [--hostname NAME] [--config SAMPLE]',
+    'berth create CTID [--ostemplate NAME] [--layout overlay|dir|image] [--diskspace SIZE] [--diskinodes N] [--hostname NAME] [--config SAMPLE] [--privileged yes|no]',
   help: `Makes the container's files from an OS template and writes /etc/berth/ct/CTID.conf from
 a config sample. The container is left stopped.
 
@@ -27,6 +28,13 @@ a config sample. The container is left stopped.
                      the image's inode count (at least HARD; default one per 16 KiB)
   --hostname NAME    the container's hostname (default: ctCTID)
   --config SAMPLE    start from /etc/berth/ct/ve-SAMPLE.conf-sample (default: basic)
+  --privileged no|yes
+                     no (the default; PRIVILEGED in berth.conf): the container runs in its
+                     own user namespace, with 65536 host uids and gids of its own (ID_BASE in
+                     its config): root inside is an unprivileged uid on the host.
+                     yes: root inside is root on the host. Only for software that cannot run
+                     in a user namespace: such a container is not safe for untrusted users
+                     (docs/security.md), and "berth list" warns about it.
 
 The template's checksum is verified before anything is unpacked from it.
 
@@ -40,10 +48,12 @@ Exit codes: 44 the CTID exists, 47 no such template or a damaged one, 21 bad val
       diskinodes: { type: 'string' },
       hostname: { type: 'string' },
       config: { type: 'string' },
+      privileged: { type: 'string' },
     });
     const id = parseCtId(positionals[0]);
     const layout = values.layout === undefined ? undefined : parseLayout(values.layout, '--layout');
-    await createContainer(ctx, id, { ...values, layout });
+    const privileged = values.privileged === undefined ? undefined : parsePrivileged(values.privileged);
+    await createContainer(ctx, id, { ...values, layout, privileged });
     return 0;
   },
 };

@@ -50,7 +50,11 @@ for the dir and overlay layouts they walk the container's files (du).
 physpages.m, .l, .f (and swappages.*, numproc.*) are a running container's beancounters, as
 vzlist has them: most held since start, limit, times the limit was hit (pages for memory);
 oomkills and cpu_seconds too. Plain physpages, swappages and numproc show the configured
-limits. See berth help stat. Like the disk fields, they are computed only when named.`,
+limits. See berth help stat. Like the disk fields, they are computed only when named.
+
+privileged is "yes" for a container without a user namespace (root inside is root on the
+host), and id_base the host uid of root inside for the others. The table warns on stderr
+about each privileged container it shows (docs/security.md).`,
   async run(ctx, args, io) {
     // vzlist accepts "-s -field" (reverse): parseArgs would read "-field" as an option
     const fixed = args.flatMap((a, i) =>
@@ -110,6 +114,10 @@ limits. See berth help stat. Like the disk fields, they are computed only when n
       !values['no-header'],
     );
     if (text) io.out(text);
+    const privileged = rows.filter((r) => r.privileged === 'yes').map((r) => r.ctid);
+    if (privileged.length) {
+      ctx.log(`warning: privileged (root inside is root on the host): ${privileged.join(', ')}; see docs/security.md`);
+    }
     return 0;
   },
 };

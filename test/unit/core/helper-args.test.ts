@@ -2,27 +2,25 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { keptCapabilities } from '../../../src/core/capabilities.ts';
 import { execPlan, startPlan } from '../../../src/core/container-plan.ts';
-import { ctConfigFrom } from '../../../src/core/ct-config.ts';
+import { ctConfigFrom, type GlobalDefaults } from '../../../src/core/ct-config.ts';
 import { parseCtId } from '../../../src/core/ctid.ts';
 import { joinArgs, startArgs } from '../../../src/core/helper-args.ts';
 import { PROC_MASKS } from '../../../src/core/mounts.ts';
 import { seccompPolicy } from '../../../src/core/seccomp.ts';
 
 const ALL = (1n << 41n) - 1n;
-const cfg = ctConfigFrom(
-  parseCtId('101'),
-  { HOSTNAME: 'web1' },
-  {
-    veRoot: '/r/$VEID',
-    vePrivate: '/p/$VEID',
-    defOstemplate: 'busybox',
-    stopTimeout: 60,
-    neighbourDevs: 'none',
-    layout: 'overlay',
-    venetMtu: 65535,
-    venetFastpath: true,
-  },
-);
+const GLOBAL: GlobalDefaults = {
+  veRoot: '/r/$VEID',
+  vePrivate: '/p/$VEID',
+  defOstemplate: 'busybox',
+  stopTimeout: 60,
+  neighbourDevs: 'none',
+  layout: 'overlay',
+  venetMtu: 65535,
+  venetFastpath: true,
+  privileged: false,
+};
+const cfg = ctConfigFrom(parseCtId('101'), { HOSTNAME: 'web1' }, GLOBAL);
 
 test('start argv: namespaces, cgroups, root, hostname, caps, fds, init (golden head and tail)', () => {
   const args = startArgs(
@@ -54,6 +52,15 @@ test('start argv: namespaces, cgroups, root, hostname, caps, fds, init (golden h
   assert.match(s, /--hostname web1 --caps-keep chown,/);
   for (const m of PROC_MASKS) assert.ok(args.includes(m), m);
   assert.ok(!s.includes('sys_module') && !s.includes('sys_rawio') && !s.includes('sys_time'));
+  assert.ok(!s.includes('--idmap') && !s.includes('user,'), 'no ID_BASE: privileged, no user namespace');
+});
+
+test('an unprivileged container: a user namespace first, and its maps', () => {
+  const un = ctConfigFrom(parseCtId('102'), { ID_BASE: '1114112' }, GLOBAL);
+  const args = startArgs(startPlan(un, { cgroupMounts: [], cgroupProcs: [], consoleLog: '/l', availableCaps: ALL }));
+  assert.deepEqual(args.slice(0, 5), ['--unshare', 'user,pid,uts,ipc,mnt,net,cgroup', '--idmap', '1114112', '65536']);
+  const j = joinArgs(execPlan(7, [], ['id'], { pty: false, availableCaps: ALL, userns: true }));
+  assert.deepEqual(j.slice(0, 4), ['--join', '7', '--unshare', 'user,pid,uts,ipc,mnt,net,cgroup']);
 });
 
 test('capabilities: dangerous ones dropped, and never more than berth holds', () => {
@@ -65,11 +72,13 @@ test('capabilities: dangerous ones dropped, and never more than berth holds', ()
 });
 
 test('exec argv joins the init pid and runs argv after --', () => {
-  const a = joinArgs(execPlan(4242, ['/cg/cgroup.procs'], ['ps', '-ef'], { pty: false, availableCaps: ALL }));
+  const a = joinArgs(
+    execPlan(4242, ['/cg/cgroup.procs'], ['ps', '-ef'], { pty: false, availableCaps: ALL, userns: false }),
+  );
   assert.deepEqual(a.slice(0, 4), ['--join', '4242', '--unshare', 'pid,uts,ipc,mnt,net,cgroup']);
   assert.deepEqual(a.slice(-3), ['--', 'ps', '-ef']);
   assert.ok(!a.includes('--pty'));
-  assert.ok(joinArgs(execPlan(1, [], ['sh'], { pty: true, availableCaps: ALL })).includes('--pty'));
+  assert.ok(joinArgs(execPlan(1, [], ['sh'], { pty: true, availableCaps: ALL, userns: true })).includes('--pty'));
 });
 
 test('seccomp policy denies host-wide syscalls, with compat arches on x86_64', () => {

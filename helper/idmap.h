@@ -1,0 +1,15 @@
+/* User namespaces and idmapped mounts for unprivileged containers (helper/idmap.c). */
+#ifndef BERTH_IDMAP_H
+#define BERTH_IDMAP_H
+#include <sys/types.h>
+
+/* Writes "0 BASE COUNT" to PID's uid_map and gid_map; 0 or a positive errno. */
+int idmap_write(pid_t pid, unsigned base, unsigned count);
+/* A user namespace with those maps, as an fd for mount_setattr; 0 or a positive errno. */
+int idmap_userns(unsigned base, unsigned count, int *fd);
+/* Replaces the mount at DST by an idmapped (and with RO, read-only) copy of itself. */
+int idmap_in_place(const char *dst, int userns, int ro);
+/* Mounts overlayfs (mount DATA with lowerdir, upperdir, workdir) on DST over idmapped copies of
+ * its layers, as the container root (BASE) would: see idmap.c. */
+int idmap_overlay(const char *data, const char *dst, unsigned base, int userns, int ro);
+#endif

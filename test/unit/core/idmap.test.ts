@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BerthError } from '../../../src/core/errors.ts';
+import {
+  allocateIdBase,
+  ID_COUNT,
+  ID_POOL_END,
+  ID_POOL_START,
+  parseIdBase,
+  parsePrivileged,
+  parseSubIds,
+} from '../../../src/core/idmap.ts';
+
+test('id ranges: the lowest free aligned range, clear of other containers and of subuid users', () => {
+  assert.equal(allocateIdBase([], []), ID_POOL_START);
+  assert.equal(allocateIdBase([ID_POOL_START], []), ID_POOL_START + ID_COUNT);
+  // a released range (its container destroyed) is handed out again
+  assert.equal(allocateIdBase([ID_POOL_START + ID_COUNT], []), ID_POOL_START);
+  // a subuid range that overlaps the first two slots pushes past both
+  const sub = parseSubIds(`# comment\nalice:${ID_POOL_START + 10}:${ID_COUNT}\nbroken line\n`);
+  assert.deepEqual(sub, [{ start: ID_POOL_START + 10, count: ID_COUNT }]);
+  assert.equal(allocateIdBase([], sub), ID_POOL_START + 2 * ID_COUNT);
+  // full: a clear error, not a wrap-around
+  assert.throws(() => allocateIdBase([], [{ start: 0, count: 2 ** 32 }]), BerthError);
+});
+
+test('ID_BASE and PRIVILEGED: validated, absent means privileged', () => {
+  assert.equal(parseIdBase(undefined, 'x'), null);
+  assert.equal(parseIdBase('1048576', 'x'), 1048576);
+  for (const bad of ['0', '-1', 'abc', String(ID_POOL_END + 1), '1e6']) {
+    assert.throws(
+      () => parseIdBase(bad, 'ct.conf'),
+      (e: unknown) => e instanceof BerthError && e.code === 'CONFIG_INVALID' && e.message.includes('ID_BASE'),
+      bad,
+    );
+  }
+  assert.equal(parsePrivileged('yes'), true);
+  assert.equal(parsePrivileged('no'), false);
+  assert.throws(
+    () => parsePrivileged('maybe'),
+    (e: unknown) => e instanceof BerthError && e.code === 'BAD_VALUE',
+  );
+});
