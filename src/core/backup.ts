@@ -38,6 +38,8 @@ export function parseManifest(text: string, file: string): BackupManifest {
   } catch {
     throw bad(file, 'its manifest is not JSON');
   }
+  // found by the property tests: "null" or "3" is JSON too
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw bad(file, 'its manifest is not an object');
   if (m.format !== BACKUP_FORMAT) throw bad(file, `unknown format ${JSON.stringify(m.format)}`);
   if (typeof m.ctid !== 'string' || !m.ctid) throw bad(file, 'the manifest names no container');
   if (!LAYOUTS.includes(m.layout as Layout)) throw bad(file, `unknown layout ${JSON.stringify(m.layout)}`);
