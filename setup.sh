@@ -18,7 +18,7 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 
 # Debian packages: the helper's build deps, the busybox template's source, template tools,
 # nftables (IPv6 source filtering of routed containers).
-PKGS="gcc make libc6-dev libseccomp-dev pkg-config busybox-static zstd tar debootstrap util-linux procps iproute2 nftables e2fsprogs attr acl"
+PKGS="gcc make libc6-dev libseccomp-dev pkg-config busybox-static zstd tar debootstrap util-linux procps iproute2 nftables e2fsprogs attr acl lxcfs"
 missing=""
 for p in $PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=" $p"; done
 if [ -n "$missing" ]; then

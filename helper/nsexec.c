@@ -341,7 +341,9 @@ static int touch_in_root(const char *path) {
   if (mkdirs_in_root(buf[0] ? buf : "/", 0755) < 0) return -1;
   int parent = open_in_root(buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
   if (parent < 0) return -1;
-  int fd = openat(parent, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+  /* already there (a procfs file, say, that no one may open for writing): nothing to make */
+  int fd = openat(parent, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) fd = openat(parent, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
   if (fd < 0 && errno != ENXIO && errno != EISDIR && errno != ELOOP) return -1; /* ELOOP: a symlink, resolved in the root below */
   if (fd >= 0) close(fd);
   close(parent);

@@ -3,6 +3,7 @@ import { keptCapabilities } from './capabilities.ts';
 import type { CtConfig } from './ct-config.ts';
 import type { JoinPlan, StartPlan } from './helper-args.ts';
 import { ID_COUNT } from './idmap.ts';
+import type { LxcfsView } from './lxcfs.ts';
 import { type CgroupMount, type ContainerFile, planMounts } from './mounts.ts';
 
 export const NAMESPACES = ['pid', 'uts', 'ipc', 'mnt', 'net', 'cgroup'] as const;
@@ -19,6 +20,8 @@ export interface HostFacts {
   files?: readonly ContainerFile[];
   /** berth's blocks in the container's own files: /etc/hosts */
   blocks?: readonly ContainerFile[];
+  /** the running lxcfs, whose files show the container its own figures */
+  lxcfs?: LxcfsView | null;
 }
 
 /** A user namespace first (its maps come with it), for an unprivileged container. */
@@ -38,6 +41,7 @@ export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
       hostname: cfg.hostname,
       files: facts.files ?? [],
       blocks: facts.blocks ?? [],
+      lxcfs: facts.lxcfs ?? null,
     }),
     hostname: cfg.hostname,
     caps: keptCapabilities(facts.availableCaps),

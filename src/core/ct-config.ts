@@ -76,6 +76,8 @@ export interface GlobalDefaults {
   venetFastpath: boolean;
   /** PRIVILEGED: new containers get no user namespace (create --privileged overrides it) */
   privileged: boolean;
+  /** LXCFS: show containers their own figures in /proc through lxcfs (when installed) */
+  lxcfs: boolean;
 }
 
 const HOSTNAME_RE =

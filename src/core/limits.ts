@@ -26,7 +26,38 @@ export function cpuWeight(units: number | null): number {
   return Math.min(10000, Math.max(1, Math.round((units ?? 1000) / 10)));
 }
 
-export function limitsV1(r: Resources): CgroupWrite[] {
+/** "0-3,5" (the kernel's list format) -> [0, 1, 2, 3, 5] */
+export function parseCpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(',').filter(Boolean)) {
+    const [a, b] = part.split('-').map(Number);
+    if (a === undefined || !Number.isInteger(a)) continue;
+    const end = b !== undefined && Number.isInteger(b) ? b : a;
+    for (let c = a; c <= end; c++) out.push(c);
+  }
+  return out;
+}
+
+/**
+ * The CPUs a container may run on: with --cpus N, N of the host's online CPUs (as with
+ * OpenVZ, the container then sees N CPUs: nproc, sched_getaffinity, lxcfs's cpuinfo), picked
+ * from a place that SEED (a hash of the CTID) spreads over the host, so that containers with
+ * one CPU each do not all share the first. Without --cpus, or with as many as the host has:
+ * all of them.
+ */
+export function cpusetCpus(cpus: number | null, online: readonly number[], seed: number): string {
+  const n = cpus === null ? online.length : Math.min(online.length, Math.max(1, Math.ceil(cpus)));
+  const start = n >= online.length ? 0 : seed % online.length;
+  const pick = Array.from({ length: n }, (_, k) => online[(start + k) % online.length] as number).sort((a, b) => a - b);
+  return pick.join(',');
+}
+
+/** The cpuset write of a container (both layouts); null when the host's CPUs are unknown. */
+function cpusetWrite(controller: string, cpuset: string | undefined): CgroupWrite[] {
+  return cpuset ? [{ controller, file: 'cpuset.cpus', value: cpuset, optional: true }] : [];
+}
+
+export function limitsV1(r: Resources, cpuset?: string): CgroupWrite[] {
   const pct = cpuPercent(r);
   const memsw = r.ram === null || r.swap === null ? '-1' : String(r.ram + r.swap);
   return [
@@ -45,10 +76,11 @@ export function limitsV1(r: Resources): CgroupWrite[] {
       value: pct === null ? '-1' : String(Math.round((pct * CPU_PERIOD_US) / 100)),
     },
     { controller: 'cpu', file: 'cpu.shares', value: String(cpuShares(r.cpuunits)) },
+    ...cpusetWrite('cpuset', cpuset),
   ];
 }
 
-export function limitsV2(r: Resources): CgroupWrite[] {
+export function limitsV2(r: Resources, cpuset?: string): CgroupWrite[] {
   const pct = cpuPercent(r);
   const u = 'unified';
   return [
@@ -66,5 +98,6 @@ export function limitsV2(r: Resources): CgroupWrite[] {
       value: `${pct === null ? 'max' : Math.round((pct * CPU_PERIOD_US) / 100)} ${CPU_PERIOD_US}`,
     },
     { controller: u, file: 'cpu.weight', value: String(cpuWeight(r.cpuunits)) },
+    ...cpusetWrite(u, cpuset),
   ];
 }

@@ -1,5 +1,6 @@
 // The mount plan of a container: what its root looks like, in the order berth-nsexec builds it.
 import { DEFAULT_DEVICES } from './devices.ts';
+import type { LxcfsView } from './lxcfs.ts';
 
 export type MountOp =
   | { op: 'mount'; fstype: string; source: string; dest: string; options: string }
@@ -39,6 +40,8 @@ export interface MountPlanInput {
   files?: readonly ContainerFile[];
   /** berth's blocks in files the container also edits (/etc/hosts) */
   blocks?: readonly ContainerFile[];
+  /** lxcfs's files over /proc and /sys (the container's own figures); null without lxcfs */
+  lxcfs?: LxcfsView | null;
 }
 
 /** Host-sensitive /proc entries: hidden entirely. */
@@ -69,11 +72,27 @@ const NOSUID_NODEV_NOEXEC = 'nosuid,nodev,noexec';
 export function planMounts(input: MountPlanInput): MountOp[] {
   const ops: MountOp[] = [
     { op: 'mount', fstype: 'proc', source: 'proc', dest: '/proc', options: NOSUID_NODEV_NOEXEC },
+    ...(input.lxcfs?.proc ?? []).map(
+      (f): MountOp => ({
+        op: 'bind',
+        source: `${input.lxcfs?.dir}/proc/${f}`,
+        dest: `/proc/${f}`,
+        options: NOSUID_NODEV_NOEXEC,
+      }),
+    ),
     // /proc/sys/net belongs to the container's own network namespace: keep it writable, and bind
     // it first so the read-only bind of /proc/sys (recursive) carries it along.
     { op: 'rebind', dest: '/proc/sys/net', options: NOSUID_NODEV_NOEXEC },
     ...PROC_READONLY.map((dest): MountOp => ({ op: 'rebind', dest, options: `ro,${NOSUID_NODEV_NOEXEC}` })),
     { op: 'mount', fstype: 'sysfs', source: 'sysfs', dest: '/sys', options: `ro,${NOSUID_NODEV_NOEXEC}` },
+    ...(input.lxcfs?.sys ?? []).map(
+      (f): MountOp => ({
+        op: 'bind',
+        source: `${input.lxcfs?.dir}/sys/${f}`,
+        dest: `/sys/${f}`,
+        options: NOSUID_NODEV_NOEXEC,
+      }),
+    ),
     ...PROC_MASKS.map((dest): MountOp => ({ op: 'mask', dest })),
     { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dest: '/dev', options: 'nosuid,mode=755,size=65536k' },
     ...DEFAULT_DEVICES.map((d): MountOp => ({ op: 'bind', source: d.path, dest: d.path, options: 'nosuid,noexec' })),

@@ -4,6 +4,7 @@ import { parseBootorder } from './boot.ts';
 import { parseCpulimit, parseCpus, parseCpuunits, parseNumproc, parseRam, validateHostname } from './ct-config.ts';
 import { formatDiskinodes, formatDiskspace, parseDiskinodes, parseDiskspace } from './disk.ts';
 import { BerthError } from './errors.ts';
+import { parsePrivileged } from './idmap.ts';
 import { parseNameserverList, parseSearchDomain } from './resolv.ts';
 import { formatSize } from './size.ts';
 
@@ -42,11 +43,15 @@ export interface SetOptions {
   /** disk limits, soft[:hard] (the image layout only) */
   diskspace?: string;
   diskinodes?: string;
+  /** yes|no: drop or take a user namespace (stopped containers, --save) */
+  privileged?: string;
 }
 
 /** The config keys to write; every value has been validated. */
 export function setOptionsToKeys(o: SetOptions): Record<string, string> {
   const keys: Record<string, string> = {};
+  // checked here; ops/set hands out or drops the range (ID_BASE) itself
+  if (o.privileged !== undefined) parsePrivileged(o.privileged);
   if (o.ram !== undefined) keys['PHYSPAGES'] = `0:${formatSize(parseRam(o.ram))}`;
   if (o.swap !== undefined) keys['SWAPPAGES'] = `0:${formatSize(parseRam(o.swap, 'swap'))}`;
   if (o.cpus !== undefined) keys['CPUS'] = String(parseCpus(o.cpus) ?? 'unlimited');

@@ -1,8 +1,10 @@
 // Cgroup drivers: the hybrid/legacy v1 layout (one hierarchy per controller set) and pure v2.
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import type { Resources } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
-import type { CgroupWrite } from '../core/limits.ts';
+import { fnv1a } from '../core/hash.ts';
+import { type CgroupWrite, cpusetCpus, limitsV1, limitsV2, parseCpuList } from '../core/limits.ts';
 import type { CgroupMount } from '../core/mounts.ts';
 import { errCode, errText } from './fs-util.ts';
 
@@ -120,7 +122,7 @@ export function createCgroups(layout: CgroupLayout, parent: string, id: string):
       for (const dir of [d.hierarchy.mountPoint, parentDir]) {
         const want = readOr(join(dir, 'cgroup.controllers'), '')
           .split(/\s+/)
-          .filter((c) => ['cpu', 'memory', 'pids', 'io'].includes(c));
+          .filter((c) => ['cpu', 'cpuset', 'memory', 'pids', 'io'].includes(c));
         if (want.length) write(join(dir, 'cgroup.subtree_control'), want.map((c) => `+${c}`).join(' '));
       }
     }
@@ -150,6 +152,13 @@ export function delegateCgroups(dirs: CgroupDir[], uid: number): void {
       }
     }
   }
+}
+
+/** A container's resource writes for this host: its limits, and its CPUs (--cpus). */
+export function resourceWrites(layout: CgroupLayout, r: Resources, id: string): CgroupWrite[] {
+  const online = parseCpuList(readOr('/sys/devices/system/cpu/online', ''));
+  const cpuset = online.length ? cpusetCpus(r.cpus, online, Number.parseInt(fnv1a(id), 16)) : undefined;
+  return layout.kind === 'v1' ? limitsV1(r, cpuset) : limitsV2(r, cpuset);
 }
 
 function dirFor(dirs: CgroupDir[], controller: string): CgroupDir | undefined {

@@ -7,6 +7,7 @@ import type { CtId } from '../core/ctid.ts';
 import { parsePrivileged } from '../core/idmap.ts';
 import { DEFAULT_LAYOUT, parseLayout } from '../core/layout.ts';
 import type { RuntimeState } from '../core/lifecycle.ts';
+import { lxcfsWanted } from '../core/lxcfs.ts';
 import { venetFastpath, venetMtu } from '../core/net.ts';
 import { listDir, readIfExists, writeFileAtomic } from './fs-util.ts';
 import { ctConfigPath, type Paths, statePath } from './paths.ts';
@@ -23,6 +24,7 @@ export function readGlobal(p: Paths): GlobalDefaults {
     layout: rec['LAYOUT'] ? parseLayout(rec['LAYOUT'], `LAYOUT in ${p.globalConfig}`) : DEFAULT_LAYOUT,
     venetMtu: venetMtu(rec['VENET_MTU'], p.globalConfig),
     venetFastpath: venetFastpath(rec['VENET_FASTPATH'], p.globalConfig),
+    lxcfs: lxcfsWanted(rec['LXCFS']),
     privileged: rec['PRIVILEGED'] ? parsePrivileged(rec['PRIVILEGED'], `PRIVILEGED in ${p.globalConfig}`) : false,
   };
 }

@@ -65,8 +65,10 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
     new BerthError('PRIVATE_EXISTS', `create ${id}: container already exists`, {
       hint: `berth destroy ${id} first, or pick another CTID`,
     });
-  // a create killed after writing the config leaves a .partial: the lock's recovery rolls it back
-  if (exists() && !existsSync(`${expandVeid(g.vePrivate, id)}.partial`)) throw alreadyExists();
+  // a create killed after writing the config leaves a .partial, a destroy killed before removing
+  // it a .destroying: the lock's recovery rolls the one back and completes the other
+  const leftover = ['partial', 'destroying'].some((m) => existsSync(`${expandVeid(g.vePrivate, id)}.${m}`));
+  if (exists() && !leftover) throw alreadyExists();
   const tarball = templatePath(ctx.paths, tpl);
   const layout = o.layout ?? g.layout;
   const rec = toRecord(sample);

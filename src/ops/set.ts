@@ -4,20 +4,21 @@ import { type CtConfig, ctConfigFrom } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { checkDiskLimits, parseDiskinodes, parseDiskspace } from '../core/disk.ts';
 import { BerthError } from '../core/errors.ts';
+import { parsePrivileged } from '../core/idmap.ts';
 import { imageFile } from '../core/layout.ts';
-import { limitsV1, limitsV2 } from '../core/limits.ts';
 import type { ContainerFile } from '../core/mounts.ts';
 import { formatPortFwd, portFwdChanges } from '../core/nat.ts';
 import { formatIpList, ipChanges, parseIpList } from '../core/net.ts';
 import { hostsBlock, networkdFiles } from '../core/netconf.ts';
 import { formatNetifs, type IfOptions, type NetIf, netifAdd, netifChange, validateIfName } from '../core/netif.ts';
 import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
-import { applyWrites } from '../host/cgroups.ts';
+import { applyWrites, resourceWrites } from '../host/cgroups.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { runHelperSimple } from '../host/helper.ts';
 import { resizeImage } from '../host/image.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
+import { withNewIdBase } from './idmap.ts';
 import {
   changeIpsLive,
   changeNetifsLive,
@@ -61,13 +62,24 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       hint: 'with --save they apply to a running container at once and are kept for the next start',
     });
   }
-  if (Object.keys(keys).length === 0 && !ipsChange && !fwdChange && !ifChange) {
+  const privChange = opts.privileged !== undefined;
+  if (privChange && !save) {
+    throw new BerthError('BAD_SYNTAX', `set ${id}: --privileged needs --save`, {
+      hint: 'it changes the saved configuration of a stopped container',
+    });
+  }
+  if (Object.keys(keys).length === 0 && !ipsChange && !fwdChange && !ifChange && !privChange) {
     throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to set`, { hint: 'see berth help set' });
   }
   return withLock(ctx, id, 'set', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
     const running = now.status !== 'stopped';
+    if (privChange && running) {
+      throw new BerthError('RUNNING', `set ${id}: --privileged changes only a stopped container`, {
+        hint: `berth stop ${id} first`,
+      });
+    }
     const diskChange = keys['DISKSPACE'] !== undefined || keys['DISKINODES'] !== undefined;
     if (!running && !save && !diskChange) {
       throw new BerthError('NOT_RUNNING', `set ${id}: container is not running, so nothing applies now`, {
@@ -97,7 +109,7 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
     if (running) {
       const layout = ctx.layout();
       const dirs = cgroupDirsOf(ctx, id);
-      applyWrites(dirs, layout.kind === 'v1' ? limitsV1(next.resources) : limitsV2(next.resources));
+      applyWrites(dirs, resourceWrites(layout, next.resources, id));
       if (keys['HOSTNAME'] && now.pid !== null) setLiveHostname(ctx, now.pid, keys['HOSTNAME']);
       if (now.pid !== null && now.state) {
         const ipsMoved = live.add.length > 0 || live.del.length > 0;
@@ -118,7 +130,17 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
         writeState(ctx.paths, id, { ...now.state, ips: live.next.map((i) => i.addr), nft });
       }
     }
-    if (save) writeCtText(ctx.paths, id, formatConfig(file));
+    const wantPrivileged = privChange ? parsePrivileged(opts.privileged ?? '') : null;
+    if (wantPrivileged === false && ct.config.idBase === null) {
+      // its files are on disk as they were: only the config names the range
+      await withNewIdBase(ctx, id, (base) => {
+        keys['ID_BASE'] = String(base);
+        writeCtText(ctx.paths, id, formatConfig(setKeys(file, { ID_BASE: String(base) })));
+      });
+    } else if (wantPrivileged === true && ct.config.idBase !== null) {
+      ctx.log(`warning: ${id} becomes privileged: root inside is root on the host (docs/security.md)`);
+      writeCtText(ctx.paths, id, formatConfig(setKeys(file, { ID_BASE: undefined })));
+    } else if (save) writeCtText(ctx.paths, id, formatConfig(file));
     else if (diskChange) {
       // the image itself changed: its limits are saved whether or not --save was given
       const disk = Object.fromEntries(Object.entries(keys).filter(([k]) => k.startsWith('DISK')));

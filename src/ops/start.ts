@@ -9,7 +9,6 @@ import { BerthError } from '../core/errors.ts';
 import { startArgs } from '../core/helper-args.ts';
 import { fileLayers, rootMountArgs } from '../core/layout.ts';
 import { initKindFromLink, stopSignalFor } from '../core/lifecycle.ts';
-import { limitsV1, limitsV2 } from '../core/limits.ts';
 import { hostsBlock } from '../core/netconf.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import {
@@ -18,17 +17,19 @@ import {
   createCgroups,
   delegateCgroups,
   procsFiles,
+  resourceWrites,
   setDeviceRules,
 } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
+import { ensureLxcfs } from '../host/lxcfs.ts';
 import { isMounted, mountRoot } from '../host/mounts.ts';
 import { fastpathWarning } from '../host/net.ts';
 import { consoleLogPath } from '../host/paths.ts';
 import { ownCapabilities } from '../host/proc.ts';
 import type { StoredCt } from '../host/store.ts';
-import { writeCtText, writeState } from '../host/store.ts';
+import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
 import { containerFilesFor, nftFor, startNetArgs, syncNft } from './net.ts';
@@ -92,7 +93,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     syncNft(ctx, `start ${id}`, [], nft);
     const dirs = createCgroups(layout, ctx.paths.cgroupParent, id);
     setDeviceRules(dirs, DEVICE_ALLOW);
-    applyWrites(dirs, layout.kind === 'v1' ? limitsV1(cfg.resources) : limitsV2(cfg.resources));
+    applyWrites(dirs, resourceWrites(layout, cfg.resources, id));
     if (cfg.idBase !== null) delegateCgroups(dirs, cfg.idBase);
     trace('cgroups ready');
     mkdirSync(cfg.veRoot, { recursive: true });
@@ -112,6 +113,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
         ...(resetMachineId ? [{ dest: '/etc/machine-id', content: '' }] : []),
       ],
       blocks: [hostsBlock(cfg.hostname, cfg.ipAddr, cfg.netifs)],
+      lxcfs: readGlobal(ctx.paths).lxcfs ? ensureLxcfs(ctx.paths, ctx.paths.helper, ctx.log) : null,
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
     const hostBind = mountedBefore || root.layout === 'image' ? [] : rootMountArgs(root);

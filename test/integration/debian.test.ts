@@ -1,9 +1,10 @@
 // A debian-12 container boots systemd to "running" and stops cleanly (the slower, full-distro group).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { DEBIAN_SKIP, useDebian } from './debian-cache.ts';
-import { sandbox, waitFor } from './harness.ts';
+import { LXCFS, sandbox, waitFor } from './harness.ts';
 
 const NS = `berth-it-deb-${process.pid}`;
 
@@ -20,6 +21,7 @@ test('debian-12 boots systemd to running, keeps its routed address through a net
   useDebian(s);
   s.ok(['create', '500', '--ostemplate', 'debian-12', '--hostname', 'deb-test']);
   s.ok(['set', '500', '--ipadd', '10.61.0.2', '--ipadd', 'fd00:61::2', '--save']);
+  s.ok(['set', '500', '--ram', '256M', '--swap', '0', '--cpus', '1', '--save']);
   s.ok(['start', '500']);
   assert.equal(s.ok(['exec', '500', '--', 'cat', '/proc/1/comm']).trim(), 'systemd');
   let state = '';
@@ -34,6 +36,18 @@ test('debian-12 boots systemd to running, keeps its routed address through a net
   const failed = s.berth(['exec', '500', '--', 'systemctl', '--failed', '--no-legend', '--plain']).out.trim();
   assert.equal(state, 'running', `systemd is ${state}; failed units:\n${failed}`);
   assert.equal(s.ok(['exec', '500', '--', 'hostname']).trim(), 'deb-test');
+  // unprivileged (the default): root inside is the container's ID_BASE on the host
+  const initPid = JSON.parse(s.ok(['status', '500', '--json'])).pid as number;
+  assert.notEqual(Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${initPid}/status`, 'utf8'))?.[1]), 0);
+  // its own figures (lxcfs, and --cpus as a cpuset): free, nproc, uptime
+  if (LXCFS) {
+    assert.match(s.ok(['exec', '500', '--', 'free', '-m']), /^Mem:\s+256\s/m);
+    assert.match(s.ok(['exec', '500', '--', 'free', '-m']), /^Swap:\s+0\s/m);
+    const up = Number(s.ok(['exec', '500', '--', 'cat', '/proc/uptime']).split(' ')[0]);
+    assert.ok(up < 300, `the container's uptime, not the host's: ${up}`);
+    assert.match(s.ok(['exec', '500', '--', 'uptime']), /up (0 min|\d+ min)/);
+  } else t.diagnostic('lxcfs is not installed: /proc figures not checked');
+  assert.equal(s.ok(['exec', '500', '--', 'nproc']).trim(), '1');
   assert.equal(s.ok(['exec', '500', '--', 'cat', '/etc/hostname']).trim(), 'deb-test');
   // the distro's network manager knows berth's interface: restarting it keeps the address
   s.ok(['exec', '500', '--', 'systemctl', 'restart', 'systemd-networkd']);

@@ -10,6 +10,8 @@ export const REPO = new URL('../../../', import.meta.url).pathname;
 export const BERTH = join(REPO, 'bin/berth');
 export const IS_ROOT = process.getuid?.() === 0;
 export const ROOT_SKIP = IS_ROOT ? false : 'needs root (integration tests run real containers)';
+/** lxcfs is installed (the setup installs it): containers then see their own /proc figures */
+export const LXCFS = spawnSync('sh', ['-c', 'command -v lxcfs'], { stdio: 'ignore' }).status === 0;
 
 export interface Run {
   code: number;
@@ -91,12 +93,31 @@ export class Sandbox {
       : [];
   }
 
+  /**
+   * The sandbox's lxcfs (berth starts one per root and leaves it running for later starts):
+   * SIGTERM makes it unmount itself; a stuck one is unmounted lazily.
+   */
+  stopLxcfs(): void {
+    const pidFile = join(this.root, 'run/berth/lxcfs.pid');
+    const dir = join(this.root, 'run/berth/lxcfs');
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0;
+    if (pid > 0) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {}
+    }
+    const mounted = () => readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${dir} `);
+    for (let i = 0; i < 100 && mounted(); i++) spawnSync('sleep', ['0.02']);
+    if (mounted()) spawnSync('umount', ['-l', dir]);
+  }
+
   /** What this sandbox still holds on the host: mounts, cgroups, container processes. */
   leaks(): string[] {
     const out: string[] = [];
     for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
       const mp = line.split(' ')[4] ?? '';
-      if (mp.startsWith(this.root)) out.push(`mount ${mp}`);
+      // berth's lxcfs stays for later starts by design; cleanup() stops it
+      if (mp.startsWith(this.root) && mp !== join(this.root, 'run/berth/lxcfs')) out.push(`mount ${mp}`);
     }
     for (const h of readdirSync('/sys/fs/cgroup')) {
       const p = join('/sys/fs/cgroup', h, this.cgroupParent);
@@ -118,7 +139,12 @@ export class Sandbox {
       this.berth(['stop', '--fast', id]);
       this.berth(['destroy', id]);
     }
-    const leaks = this.leaks();
+    this.stopLxcfs();
+    const lxcfs = join(this.root, 'run/berth/lxcfs');
+    const leaks = [
+      ...this.leaks(),
+      ...(readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${lxcfs} `) ? [`mount ${lxcfs}`] : []),
+    ];
     if (leaks.every((l) => !l.startsWith('mount'))) rmSync(this.root, { recursive: true, force: true });
     return leaks;
   }

@@ -82,6 +82,20 @@ test('unprivileged by default: own id range, root inside is not root outside, fi
   assert.ok(b3 !== b2 && b3 !== b1, `clone's range ${b3}`);
   s.ok(['start', 'u3']);
   assert.equal(s.ok(['exec', 'u3', '--', 'stat', '-c', '%u', '/root/mine']).trim(), '33');
+  // a stopped container switches between privileged and not; its files stay as they are
+  assert.equal(s.berth(['set', 'u1', '--privileged', 'yes', '--save']).code, 32, 'only when stopped');
+  s.ok(['stop', 'u1']);
+  assert.equal(s.berth(['set', 'u1', '--privileged', 'yes']).code, 20, 'needs --save');
+  s.ok(['set', 'u1', '--privileged', 'yes', '--save']);
+  assert.doesNotMatch(conf(s.root, 'u1'), /ID_BASE/);
+  s.ok(['start', 'u1']);
+  assert.equal(uidOf(pid('u1')), 0);
+  assert.equal(s.ok(['exec', 'u1', '--', 'stat', '-c', '%u', '/root/mine']).trim(), '33');
+  s.ok(['stop', 'u1']);
+  s.ok(['set', 'u1', '--privileged', 'no', '--save']);
+  s.ok(['start', 'u1']);
+  assert.equal(uidOf(pid('u1')), baseOf(s.root, 'u1'));
+  assert.equal(s.ok(['exec', 'u1', '--', 'stat', '-c', '%u', '/root/mine']).trim(), '33');
   // destroying frees the range: the next create takes the lowest free one again
   s.ok(['stop', 'u3']);
   s.ok(['destroy', 'u3']);

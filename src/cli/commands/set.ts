@@ -18,6 +18,10 @@ export const command: Command = {
   --hostname NAME    hostname (HOSTNAME)
   --onboot yes|no    start at host boot (ONBOOT; berth boot, berth.service)
   --bootorder N      higher starts earlier at boot and stops later at shutdown (BOOTORDER)
+  --privileged yes|no
+                     no: a user namespace with an id range of its own (ID_BASE, handed out
+                     now); yes: root inside is root on the host (ID_BASE removed). The files
+                     need no change either way. Only on a stopped container, with --save
   --description TXT  free text (DESCRIPTION)
   --ipadd IP         add a routed (venet0) address, IPv4 or IPv6; repeatable (IP_ADDRESS)
   --ipdel IP|all     remove an address, or all of them; repeatable
@@ -58,7 +62,8 @@ container cannot send from an address it was not given. See docs/networking.md.
 
 Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another container,
 72 bad nameserver, 73 bad search domain, 150 host port already forwarded, 31 not running (without --save),
-60 the layout cannot enforce a disk limit, 62 the image could not be resized.`,
+60 the layout cannot enforce a disk limit, 62 the image could not be resized, 32 --privileged
+on a running container.`,
   async run(ctx, args, io) {
     const { values, positionals } = parse('set', args, {
       ram: { type: 'string' },
@@ -90,6 +95,7 @@ Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another co
       'portfwd-del': { type: 'string', multiple: true },
       diskspace: { type: 'string' },
       diskinodes: { type: 'string' },
+      privileged: { type: 'string' },
       save: { type: 'boolean' },
     });
     const id = parseCtId(positionals[0]);

@@ -82,6 +82,7 @@ test('a clone gets a new identity: hostname, no addresses or forwards, new MACs,
     layout: 'overlay' as const,
     venetMtu: 65535,
     venetFastpath: true,
+    lxcfs: true,
     privileged: false,
   };
   const raw = {

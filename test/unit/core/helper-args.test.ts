@@ -18,6 +18,7 @@ const GLOBAL: GlobalDefaults = {
   layout: 'overlay',
   venetMtu: 65535,
   venetFastpath: true,
+  lxcfs: true,
   privileged: false,
 };
 const cfg = ctConfigFrom(parseCtId('101'), { HOSTNAME: 'web1' }, GLOBAL);

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Resources } from '../../../src/core/ct-config.ts';
-import { cpuPercent, cpuShares, cpuWeight, limitsV1, limitsV2 } from '../../../src/core/limits.ts';
+import {
+  cpuPercent,
+  cpuShares,
+  cpusetCpus,
+  cpuWeight,
+  limitsV1,
+  limitsV2,
+  parseCpuList,
+} from '../../../src/core/limits.ts';
 
 const none: Resources = { ram: null, swap: null, cpus: null, cpulimit: null, cpuunits: null, numproc: null };
 const M = 1024 * 1024;
@@ -34,4 +42,22 @@ test('CPU: the lower of cpulimit and cpus, shares and weight scale from 1000 uni
   assert.equal(cpuShares(8), 8);
   assert.equal(cpuWeight(null), 100);
   assert.equal(cpuWeight(500000), 10000);
+});
+
+test('--cpus N pins to N of the online CPUs, spread by the CTID; none or all: every CPU', () => {
+  assert.deepEqual(parseCpuList('0-3,6,8-9\n'), [0, 1, 2, 3, 6, 8, 9]);
+  assert.deepEqual(parseCpuList(''), []);
+  const online = [0, 1, 2, 3];
+  assert.equal(cpusetCpus(null, online, 7), '0,1,2,3');
+  assert.equal(cpusetCpus(8, online, 7), '0,1,2,3');
+  assert.equal(cpusetCpus(1, online, 7), '3');
+  assert.equal(cpusetCpus(1, online, 8), '0');
+  assert.equal(cpusetCpus(2, online, 3), '0,3', 'wraps around');
+  assert.equal(cpusetCpus(1.5, online, 0), '0,1', 'a fraction of a CPU still needs a whole one');
+  const w = limitsV1({ ...none, cpus: 1 }, '1');
+  assert.deepEqual(
+    w.find((x) => x.file === 'cpuset.cpus'),
+    { controller: 'cpuset', file: 'cpuset.cpus', value: '1', optional: true },
+  );
+  assert.ok(!limitsV2(none).some((x) => x.file === 'cpuset.cpus'), 'no host facts, no cpuset write');
 });

@@ -46,6 +46,7 @@ const GLOBAL: GlobalDefaults = {
   layout: 'overlay',
   venetMtu: 65535,
   venetFastpath: true,
+  lxcfs: true,
   privileged: false,
 };
 

@@ -82,7 +82,7 @@ test('v2 driver on a fake tree: enables controllers top-down and writes unified 
     const root = t.layout.hierarchies[0]?.mountPoint ?? '';
     writeFileSync(join(root, 'cgroup.controllers'), 'cpuset cpu io memory hugetlb pids rdma misc');
     const dirs = createCgroups(t.layout, 'berth', '101');
-    assert.equal(readFileSync(join(root, 'cgroup.subtree_control'), 'utf8'), '+cpu +io +memory +pids');
+    assert.equal(readFileSync(join(root, 'cgroup.subtree_control'), 'utf8'), '+cpuset +cpu +io +memory +pids');
     applyWrites(dirs, limitsV2({ ram: 256 << 20, swap: 0, cpus: 1, cpulimit: null, cpuunits: 2000, numproc: null }));
     const ct = join(root, 'berth/101');
     assert.equal(readFileSync(join(ct, 'memory.max'), 'utf8'), String(256 << 20));
