@@ -1,4 +1,5 @@
 // The default capability bounding set of a container: everything except what reaches past it.
+import { BerthError } from './errors.ts';
 export const ALL_CAPS = [
   'chown',
   'dac_override',
@@ -68,4 +69,39 @@ export const DEFAULT_DROP: readonly Capability[] = [
  */
 export function keptCapabilities(available: bigint, drop: readonly string[] = DEFAULT_DROP): Capability[] {
   return ALL_CAPS.filter((c, bit) => !drop.includes(c) && ((available >> BigInt(bit)) & 1n) === 1n);
+}
+
+/** One CAPABILITY entry (vzctl's --capability NAME:on|off). */
+export interface CapOverride {
+  cap: Capability;
+  on: boolean;
+}
+
+/** "net_admin:off SYS_TIME:on" (vzctl's CAPABILITY; names with or without CAP_, any case). */
+export function parseCapabilities(raw: string): CapOverride[] {
+  const out: CapOverride[] = [];
+  for (const word of raw.split(/[\s,]+/).filter(Boolean)) {
+    const m = /^(?:cap_)?([a-z_]+):(on|off)$/i.exec(word);
+    const cap = m?.[1]?.toLowerCase() as Capability | undefined;
+    if (!m || !cap || !ALL_CAPS.includes(cap)) {
+      throw new BerthError('BAD_VALUE', `invalid capability ${JSON.stringify(word)}`, {
+        hint: `NAME:on or NAME:off, NAME one of ${ALL_CAPS.join(' ')}`,
+      });
+    }
+    const on = m[2]?.toLowerCase() === 'on';
+    const at = out.findIndex((o) => o.cap === cap);
+    if (at >= 0) out.splice(at, 1);
+    out.push({ cap, on });
+  }
+  return out;
+}
+
+export const formatCapabilities = (list: readonly CapOverride[]) =>
+  list.map((o) => `${o.cap}:${o.on ? 'on' : 'off'}`).join(' ');
+
+/** The default drop list with a container's CAPABILITY applied. */
+export function dropsWith(overrides: readonly CapOverride[]): Capability[] {
+  const drop = new Set<Capability>(DEFAULT_DROP);
+  for (const o of overrides) o.on ? drop.delete(o.cap) : drop.add(o.cap);
+  return [...drop];
 }

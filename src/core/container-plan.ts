@@ -1,6 +1,7 @@
 // CtConfig + host facts -> the helper plans for start and exec (pure; what a container *is*).
-import { keptCapabilities } from './capabilities.ts';
+import { dropsWith, keptCapabilities } from './capabilities.ts';
 import type { CtConfig } from './ct-config.ts';
+import type { HostDevice } from './devices.ts';
 import type { JoinPlan, StartPlan } from './helper-args.ts';
 import { ID_COUNT } from './idmap.ts';
 import type { LxcfsView } from './lxcfs.ts';
@@ -22,6 +23,8 @@ export interface HostFacts {
   blocks?: readonly ContainerFile[];
   /** the running lxcfs, whose files show the container its own figures */
   lxcfs?: LxcfsView | null;
+  /** the host nodes of its DEVNODES (type and numbers read from the host) */
+  devices?: readonly HostDevice[];
 }
 
 /** A user namespace first (its maps come with it), for an unprivileged container. */
@@ -42,9 +45,10 @@ export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
       files: facts.files ?? [],
       blocks: facts.blocks ?? [],
       lxcfs: facts.lxcfs ?? null,
+      devices: facts.devices ?? [],
     }),
     hostname: cfg.hostname,
-    caps: keptCapabilities(facts.availableCaps),
+    caps: keptCapabilities(facts.availableCaps, dropsWith(cfg.capabilities)),
     // systemd reads $container to know it runs in a container (systemd-detect-virt: container-other)
     env: [`PATH=${DEFAULT_PATH}`, 'container=berth', 'TERM=linux', 'HOME=/root'],
     init: ['/sbin/init'],
@@ -55,13 +59,15 @@ export function execPlan(
   pid: number,
   cgroupProcs: readonly string[],
   argv: readonly string[],
+  /** availableCaps: what the command may keep (berth's own, and the container init's bounding set) */
   opts: { pty: boolean; term?: string | undefined; availableCaps: bigint; userns: boolean },
 ): JoinPlan {
   return {
     pid,
     namespaces: opts.userns ? ['user', ...NAMESPACES] : NAMESPACES,
     cgroupProcs,
-    caps: keptCapabilities(opts.availableCaps),
+    // the container's own set (its CAPABILITY applied at start), read from its init
+    caps: keptCapabilities(opts.availableCaps, []),
     env: [`PATH=${DEFAULT_PATH}`, 'HOME=/root', `TERM=${opts.term || 'xterm'}`, 'container=berth'],
     cwd: '/',
     pty: opts.pty,

@@ -1,7 +1,9 @@
 // The one internal model of a container, built from its KEY="value" config (and later OCI specs).
 
 import { parseBootorder } from './boot.ts';
+import { type CapOverride, parseCapabilities } from './capabilities.ts';
 import type { CtId } from './ctid.ts';
+import { type DevNode, parseDevnodes } from './devices.ts';
 import { type DiskLimit, parseDiskinodes, parseDiskspace } from './disk.ts';
 import { BerthError } from './errors.ts';
 import { parseIdBase } from './idmap.ts';
@@ -59,6 +61,10 @@ export interface CtConfig {
   resources: Resources;
   /** ID_BASE: the host uid/gid of root inside (a user namespace); null = privileged */
   idBase: number | null;
+  /** CAPABILITY: changes to the default capability set */
+  capabilities: CapOverride[];
+  /** DEVNODES: host device nodes the container gets */
+  devnodes: DevNode[];
 }
 
 export interface GlobalDefaults {
@@ -171,6 +177,8 @@ export function ctConfigFrom(id: CtId, rec: Record<string, string>, g: GlobalDef
     stopTimeout: rec['STOP_TIMEOUT'] ? intIn(rec['STOP_TIMEOUT'], 'STOP_TIMEOUT', 1, 3600) : g.stopTimeout,
     resources: resourcesFrom(rec),
     idBase: parseIdBase(rec['ID_BASE'], 'ID_BASE'),
+    capabilities: parseCapabilities(rec['CAPABILITY'] ?? ''),
+    devnodes: parseDevnodes(rec['DEVNODES'] ?? ''),
   };
 }
 

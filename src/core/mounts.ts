@@ -1,5 +1,5 @@
 // The mount plan of a container: what its root looks like, in the order berth-nsexec builds it.
-import { DEFAULT_DEVICES } from './devices.ts';
+import { DEFAULT_DEVICES, type HostDevice } from './devices.ts';
 import type { LxcfsView } from './lxcfs.ts';
 
 export type MountOp =
@@ -42,6 +42,8 @@ export interface MountPlanInput {
   blocks?: readonly ContainerFile[];
   /** lxcfs's files over /proc and /sys (the container's own figures); null without lxcfs */
   lxcfs?: LxcfsView | null;
+  /** DEVNODES: more host nodes in its /dev */
+  devices?: readonly HostDevice[];
 }
 
 /** Host-sensitive /proc entries: hidden entirely. */
@@ -96,6 +98,9 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     ...PROC_MASKS.map((dest): MountOp => ({ op: 'mask', dest })),
     { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dest: '/dev', options: 'nosuid,mode=755,size=65536k' },
     ...DEFAULT_DEVICES.map((d): MountOp => ({ op: 'bind', source: d.path, dest: d.path, options: 'nosuid,noexec' })),
+    ...(input.devices ?? []).map(
+      (d): MountOp => ({ op: 'bind', source: `/dev/${d.name}`, dest: `/dev/${d.name}`, options: 'nosuid,noexec' }),
+    ),
     { op: 'bind', source: input.consoleLog, dest: '/dev/console', options: 'nosuid,noexec,nodev' },
     {
       op: 'mount',

@@ -1,7 +1,9 @@
 // `berth set` options -> config keys: validation happens here, before anything is written.
 
 import { parseBootorder } from './boot.ts';
+import { parseCapabilities } from './capabilities.ts';
 import { parseCpulimit, parseCpus, parseCpuunits, parseNumproc, parseRam, validateHostname } from './ct-config.ts';
+import { parseDevnodes } from './devices.ts';
 import { formatDiskinodes, formatDiskspace, parseDiskinodes, parseDiskspace } from './disk.ts';
 import { BerthError } from './errors.ts';
 import { parsePrivileged } from './idmap.ts';
@@ -45,6 +47,9 @@ export interface SetOptions {
   diskinodes?: string;
   /** yes|no: drop or take a user namespace (stopped containers, --save) */
   privileged?: string;
+  /** NAME:on|off and NAME:r|w|rw|none, merged into CAPABILITY and DEVNODES (--save, next start) */
+  capability?: string[];
+  devnodes?: string[];
 }
 
 /** The config keys to write; every value has been validated. */
@@ -52,6 +57,8 @@ export function setOptionsToKeys(o: SetOptions): Record<string, string> {
   const keys: Record<string, string> = {};
   // checked here; ops/set hands out or drops the range (ID_BASE) itself
   if (o.privileged !== undefined) parsePrivileged(o.privileged);
+  if (o.capability) parseCapabilities(o.capability.join(' '));
+  if (o.devnodes) parseDevnodes(o.devnodes.join(' '));
   if (o.ram !== undefined) keys['PHYSPAGES'] = `0:${formatSize(parseRam(o.ram))}`;
   if (o.swap !== undefined) keys['SWAPPAGES'] = `0:${formatSize(parseRam(o.swap, 'swap'))}`;
   if (o.cpus !== undefined) keys['CPUS'] = String(parseCpus(o.cpus) ?? 'unlimited');

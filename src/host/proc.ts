@@ -55,6 +55,16 @@ export function nsId(pid: number | 'self', ns: string): string | null {
   }
 }
 
+/** The capability bounding set of PID (CapBnd), or null once it is gone. */
+export function boundingCaps(pid: number): bigint | null {
+  try {
+    const m = /^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m?.[1] ? BigInt(`0x${m[1]}`) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The permitted capability mask of this process (CapPrm of /proc/self/status). */
 export function ownCapabilities(): bigint {
   const m = /^CapPrm:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));

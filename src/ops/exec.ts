@@ -10,7 +10,7 @@ import { seccompPolicy } from '../core/seccomp.ts';
 import { procsFiles } from '../host/cgroups.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { ctConfigPath, thawMarkerPath } from '../host/paths.ts';
-import { ownCapabilities, ownUserns } from '../host/proc.ts';
+import { boundingCaps, ownCapabilities, ownUserns } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, type Inspection, inspect, loadCt, reconcile, withLock } from './runtime.ts';
 
@@ -58,7 +58,8 @@ export async function execInContainer(
   const plan = execPlan(now.pid, procsFiles(cgroupDirsOf(ctx, id)), argv, {
     pty: opts.pty,
     term: process.env['TERM'],
-    availableCaps: ownCapabilities(),
+    // berth's own, within the container's set (its init's bounding set: CAPABILITY applied)
+    availableCaps: ownCapabilities() & (boundingCaps(now.pid) ?? 0n),
     userns: ownUserns(now.pid),
   });
   // the terminal's ^C goes to the command (same process group); berth waits for its status

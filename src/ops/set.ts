@@ -1,7 +1,10 @@
 // berth set: change resources and settings, live on a running container and/or saved (--save).
+
+import { formatCapabilities, parseCapabilities } from '../core/capabilities.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { type CtConfig, ctConfigFrom } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
+import { formatDevnodes, parseDevnodes } from '../core/devices.ts';
 import { checkDiskLimits, parseDiskinodes, parseDiskspace } from '../core/disk.ts';
 import { BerthError } from '../core/errors.ts';
 import { parsePrivileged } from '../core/idmap.ts';
@@ -68,7 +71,13 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       hint: 'it changes the saved configuration of a stopped container',
     });
   }
-  if (Object.keys(keys).length === 0 && !ipsChange && !fwdChange && !ifChange && !privChange) {
+  const startChange = Boolean(opts.capability?.length || opts.devnodes?.length);
+  if (startChange && !save) {
+    throw new BerthError('BAD_SYNTAX', `set ${id}: --capability and --devnodes need --save`, {
+      hint: 'they apply from the next start',
+    });
+  }
+  if (Object.keys(keys).length === 0 && !ipsChange && !fwdChange && !ifChange && !privChange && !startChange) {
     throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to set`, { hint: 'see berth help set' });
   }
   return withLock(ctx, id, 'set', async (stored) => {
@@ -102,6 +111,16 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       checkPortsFree(ctx, id, fwds);
       keys['PORTFWD'] = fwds.map(formatPortFwd).join(' ');
     }
+    // merged into the saved lists (a later NAME:... replaces an earlier one); used at start
+    if (opts.capability?.length) {
+      const all = [formatCapabilities(ct.config.capabilities), ...opts.capability].join(' ');
+      keys['CAPABILITY'] = formatCapabilities(parseCapabilities(all));
+    }
+    if (opts.devnodes?.length) {
+      const all = [formatDevnodes(ct.config.devnodes), ...opts.devnodes].join(' ');
+      keys['DEVNODES'] = formatDevnodes(parseDevnodes(all).filter((d) => d.perm !== 'none'));
+    }
+    if (startChange && running) ctx.log(`${id}: CAPABILITY and DEVNODES apply from its next start`);
     const netifs = ifChange ? changeNetifs(id, ct.config.netifs, opts, randomBytes) : ct.config.netifs;
     if (ifChange) keys['NETIF'] = formatNetifs(netifs);
     const file = setKeys(ct.file, keys);

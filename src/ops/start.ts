@@ -4,7 +4,7 @@ import { RESET_MACHINE_ID } from '../core/clone.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { startPlan } from '../core/container-plan.ts';
 import type { CtId } from '../core/ctid.ts';
-import { DEVICE_ALLOW } from '../core/devices.ts';
+import { DEVICE_ALLOW, deviceRule } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
 import { startArgs } from '../core/helper-args.ts';
 import { fileLayers, rootMountArgs } from '../core/layout.ts';
@@ -21,6 +21,7 @@ import {
   setDeviceRules,
 } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
+import { hostDevices } from '../host/devices.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
@@ -92,7 +93,8 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     }
     syncNft(ctx, `start ${id}`, [], nft);
     const dirs = createCgroups(layout, ctx.paths.cgroupParent, id);
-    setDeviceRules(dirs, DEVICE_ALLOW);
+    const devices = hostDevices(cfg.devnodes, `start ${id}`);
+    setDeviceRules(dirs, [...DEVICE_ALLOW, ...devices.map(deviceRule)]);
     applyWrites(dirs, resourceWrites(layout, cfg.resources, id));
     if (cfg.idBase !== null) delegateCgroups(dirs, cfg.idBase);
     trace('cgroups ready');
@@ -114,6 +116,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       ],
       blocks: [hostsBlock(cfg.hostname, cfg.ipAddr, cfg.netifs)],
       lxcfs: readGlobal(ctx.paths).lxcfs ? ensureLxcfs(ctx.paths, ctx.paths.helper, ctx.log) : null,
+      devices,
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
     const hostBind = mountedBefore || root.layout === 'image' ? [] : rootMountArgs(root);

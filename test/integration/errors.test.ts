@@ -13,6 +13,8 @@ function snapshot(root: string): string {
   const walk = (dir: string) => {
     for (const e of readdirSync(dir).sort()) {
       const p = join(dir, e);
+      // lxcfs's live view of the host's and containers' figures is not on-disk state
+      if (p === join(root, 'run/berth/lxcfs')) continue;
       const st = lstatSync(p);
       let what = `${st.mode.toString(8)} ${st.uid}:${st.gid}`;
       if (st.isSymbolicLink()) what += ` -> ${readlinkSync(p)}`;

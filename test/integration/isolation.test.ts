@@ -53,3 +53,28 @@ test('inside: capabilities dropped, host paths masked, /sys and /proc/sys read-o
   // own pid, uts, ipc, net namespaces: only loopback
   assert.equal(sh('ls /sys/class/net | tr "\\n" " "').out.trim(), 'lo');
 });
+
+test('widening and narrowing a container: CAPABILITY and DEVNODES, applied at start', { skip: ROOT_SKIP }, (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '602', '--privileged', 'yes']);
+  const bad = s.berth(['set', '602', '--capability', 'sys_nothing:on', '--save']);
+  assert.equal(bad.code, 21);
+  assert.match(bad.err, /invalid capability "sys_nothing:on"/);
+  assert.equal(s.berth(['set', '602', '--devnodes', '../sda:rw', '--save']).code, 21);
+  assert.equal(s.berth(['set', '602', '--capability', 'sys_nice:off']).code, 20, 'needs --save');
+  s.ok(['set', '602', '--capability', 'sys_nice:off', '--capability', 'sys_pacct:on', '--save']);
+  s.ok(['set', '602', '--devnodes', 'fuse:rw', '--save']);
+  s.ok(['start', '602']);
+  const bnd = (args: string[]) => BigInt(`0x${/^CapBnd:\s*(\w+)/m.exec(s.ok(['exec', '602', '--', ...args]))?.[1]}`);
+  for (const b of [bnd(['cat', '/proc/1/status']), bnd(['cat', '/proc/self/status'])]) {
+    assert.equal((b >> 23n) & 1n, 0n, 'sys_nice taken away (init and exec alike)');
+    assert.equal((b >> 20n) & 1n, 1n, 'sys_pacct given');
+  }
+  // the node is there and opens (privileged: the host's mode does not stand in the way)
+  assert.match(s.ok(['exec', '602', '--', 'ls', '-l', '/dev/fuse']), /^c.* 10,\s+229 /);
+  assert.equal(s.berth(['exec', '602', '--', 'sh', '-c', 'exec 3<>/dev/fuse']).code, 0, '/dev/fuse opens');
+  s.ok(['stop', '602']);
+  s.ok(['set', '602', '--devnodes', 'fuse:none', '--save']);
+  s.ok(['start', '602']);
+  assert.notEqual(s.berth(['exec', '602', '--', 'ls', '/dev/fuse']).code, 0, 'taken back');
+});

@@ -22,6 +22,14 @@ export const command: Command = {
                      no: a user namespace with an id range of its own (ID_BASE, handed out
                      now); yes: root inside is root on the host (ID_BASE removed). The files
                      need no change either way. Only on a stopped container, with --save
+  --capability NAME:on|off
+                     add to or take from the default capability set (docs/security.md);
+                     repeatable (CAPABILITY). With --save; applies from the next start.
+                     A container gets no capability berth itself lacks
+  --devnodes NAME:r|w|rw|none
+                     give the container the host's /dev/NAME (fuse:rw, net/tun:rw), with
+                     that access in the devices cgroup; none takes it back; repeatable
+                     (DEVNODES). With --save; applies from the next start
   --description TXT  free text (DESCRIPTION)
   --ipadd IP         add a routed (venet0) address, IPv4 or IPv6; repeatable (IP_ADDRESS)
   --ipdel IP|all     remove an address, or all of them; repeatable
@@ -96,6 +104,8 @@ on a running container.`,
       diskspace: { type: 'string' },
       diskinodes: { type: 'string' },
       privileged: { type: 'string' },
+      capability: { type: 'string', multiple: true },
+      devnodes: { type: 'string', multiple: true },
       save: { type: 'boolean' },
     });
     const id = parseCtId(positionals[0]);

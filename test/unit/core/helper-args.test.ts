@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { keptCapabilities } from '../../../src/core/capabilities.ts';
+import { dropsWith, keptCapabilities, parseCapabilities } from '../../../src/core/capabilities.ts';
 import { execPlan, startPlan } from '../../../src/core/container-plan.ts';
 import { ctConfigFrom, type GlobalDefaults } from '../../../src/core/ct-config.ts';
 import { parseCtId } from '../../../src/core/ctid.ts';
+import { deviceRule, parseDevnodes } from '../../../src/core/devices.ts';
 import { joinArgs, startArgs } from '../../../src/core/helper-args.ts';
 import { PROC_MASKS } from '../../../src/core/mounts.ts';
 import { seccompPolicy } from '../../../src/core/seccomp.ts';
@@ -89,4 +90,32 @@ test('seccomp policy denies host-wide syscalls, with compat arches on x86_64', (
     assert.match(p, new RegExp(`^errno 1 ${s}$`, 'm'));
   assert.match(p, /^errno 38 keyctl$/m);
   assert.ok(!seccompPolicy('arm64').includes('arch x86'));
+});
+
+test('CAPABILITY and DEVNODES: parsed, merged by name, validated', () => {
+  assert.deepEqual(parseCapabilities('CAP_SYS_NICE:off net_raw:ON sys_nice:on'), [
+    { cap: 'net_raw', on: true },
+    { cap: 'sys_nice', on: true },
+  ]);
+  assert.throws(() => parseCapabilities('sys_nice'), /invalid capability/);
+  assert.ok(dropsWith([{ cap: 'sys_time', on: true }]).includes('sys_module'));
+  assert.ok(!dropsWith([{ cap: 'sys_time', on: true }]).includes('sys_time'));
+  assert.ok(dropsWith([{ cap: 'net_admin', on: false }]).includes('net_admin'));
+  assert.deepEqual(parseDevnodes('/dev/fuse:rw net/tun:r fuse:none'), [
+    { name: 'net/tun', perm: 'r' },
+    { name: 'fuse', perm: 'none' },
+  ]);
+  for (const bad of ['../sda:rw', 'fuse', 'fuse:x', '/etc/passwd:r', 'a/../b:rw']) {
+    assert.throws(() => parseDevnodes(bad), /invalid device node/, bad);
+  }
+  assert.equal(deviceRule({ name: 'fuse', type: 'c', major: 10, minor: 229, perm: 'rw' }), 'c 10:229 rwm');
+  const plan = startPlan(ctConfigFrom(parseCtId('103'), { CAPABILITY: 'sys_nice:off' }, GLOBAL), {
+    cgroupMounts: [],
+    cgroupProcs: [],
+    consoleLog: '/l',
+    availableCaps: ALL,
+    devices: [{ name: 'net/tun', type: 'c', major: 10, minor: 200, perm: 'rw' }],
+  });
+  assert.ok(!plan.caps.includes('sys_nice'));
+  assert.ok(startArgs(plan).join(' ').includes('--bind /dev/net/tun /dev/net/tun nosuid,noexec'));
 });

@@ -115,6 +115,8 @@ test('container configs: any keys and values give a config or a BerthError', () 
     'STOP_TIMEOUT',
     'ID_BASE',
     'ONBOOT',
+    'CAPABILITY',
+    'DEVNODES',
   );
   fc.assert(
     fc.property(fc.dictionary(keys, anyText, { maxKeys: 6 }), (rec) =>
@@ -152,6 +154,9 @@ test('berth set options: any combination is validated into keys or refused clear
       diskspace: one,
       diskinodes: one,
       dhcp: one,
+      privileged: one,
+      capability: many,
+      devnodes: many,
     },
     { requiredKeys: [] },
   );
