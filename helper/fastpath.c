@@ -127,6 +127,35 @@ static void forward_check(struct prog *p, uint32_t metric) {
   JR(BPF_JEQ, R1, IN, L_PASS);
 }
 
+/* Where a family's header keeps what the lookups need (offsets from the IP header). */
+struct family {
+  int af, hdr_len, ttl, proto, src, dst, addr_len;
+};
+
+/* Steps 1 and 2 for one family, after checking that its header is there and its TTL above 1:
+ * the reverse lookup (from the source), then the forward one (with the source, destination,
+ * protocol and, for IPv4, the TOS), whose result stays in the parameters on the stack. */
+static void lookups(struct prog *p, const struct family *f, uint32_t metric) {
+  MOV(R1, DATA);
+  ADDI(R1, ETH + f->hdr_len);
+  JR(BPF_JGT, R1, END, L_PASS);
+  LD(BPF_B, R1, DATA, (int16_t)(ETH + f->ttl));
+  JI(BPF_JLE, R1, 1, L_PASS);
+  fib_begin(p, f->af);
+  copy_addr(p, ETH + f->src, f->af == AF_INET ? FIB(ipv4_dst) : FIB(ipv6_dst), f->addr_len);
+  reverse_check(p, metric);
+  fib_begin(p, f->af);
+  if (f->af == AF_INET) {
+    LD(BPF_B, R1, DATA, ETH + 1);
+    ST(BPF_B, FP, FIB(tos), R1);
+  }
+  LD(BPF_B, R1, DATA, (int16_t)(ETH + f->proto));
+  ST(BPF_B, FP, FIB(l4_protocol), R1);
+  copy_addr(p, ETH + f->src, f->af == AF_INET ? FIB(ipv4_src) : FIB(ipv6_src), f->addr_len);
+  copy_addr(p, ETH + f->dst, f->af == AF_INET ? FIB(ipv4_dst) : FIB(ipv6_dst), f->addr_len);
+  forward_check(p, metric);
+}
+
 static void build(struct prog *p, uint32_t metric) {
   memset(p, 0, sizeof *p);
   for (int k = 0; k < N_LABELS; k++) p->at[k] = -1;
@@ -142,22 +171,8 @@ static void build(struct prog *p, uint32_t metric) {
   JI(BPF_JNE, R2, htons(ETH_P_IP), L_PASS);
 
   /* IPv4: ttl at 8, protocol 9, checksum 10, source 12, destination 16 */
-  MOV(R1, DATA);
-  ADDI(R1, ETH + 20);
-  JR(BPF_JGT, R1, END, L_PASS);
-  LD(BPF_B, R1, DATA, ETH + 8);
-  JI(BPF_JLE, R1, 1, L_PASS);
-  fib_begin(p, AF_INET);
-  copy_addr(p, ETH + 12, FIB(ipv4_dst), 4);
-  reverse_check(p, metric);
-  fib_begin(p, AF_INET);
-  LD(BPF_B, R1, DATA, ETH + 1);
-  ST(BPF_B, FP, FIB(tos), R1);
-  LD(BPF_B, R1, DATA, ETH + 9);
-  ST(BPF_B, FP, FIB(l4_protocol), R1);
-  copy_addr(p, ETH + 12, FIB(ipv4_src), 4);
-  copy_addr(p, ETH + 16, FIB(ipv4_dst), 4);
-  forward_check(p, metric);
+  static const struct family v4 = {AF_INET, 20, 8, 9, 12, 16, 4};
+  lookups(p, &v4, metric);
   /* ttl - 1: the 16-bit word ttl|protocol as it sits in memory, and the checksum updated */
   LD(BPF_H, R3, DATA, ETH + 8);
   MOV(R4, R3);
@@ -171,20 +186,8 @@ static void build(struct prog *p, uint32_t metric) {
 
   /* IPv6: next header at 6, hop limit 7, source 8, destination 24 */
   LABEL(L_V6);
-  MOV(R1, DATA);
-  ADDI(R1, ETH + 40);
-  JR(BPF_JGT, R1, END, L_PASS);
-  LD(BPF_B, R1, DATA, ETH + 7);
-  JI(BPF_JLE, R1, 1, L_PASS);
-  fib_begin(p, AF_INET6);
-  copy_addr(p, ETH + 8, FIB(ipv6_dst), 16);
-  reverse_check(p, metric);
-  fib_begin(p, AF_INET6);
-  LD(BPF_B, R1, DATA, ETH + 6);
-  ST(BPF_B, FP, FIB(l4_protocol), R1);
-  copy_addr(p, ETH + 8, FIB(ipv6_src), 16);
-  copy_addr(p, ETH + 24, FIB(ipv6_dst), 16);
-  forward_check(p, metric);
+  static const struct family v6 = {AF_INET6, 40, 7, 6, 8, 24, 16};
+  lookups(p, &v6, metric);
   LD(BPF_B, R1, DATA, ETH + 7);
   SUBI(R1, 1);
   ST(BPF_B, DATA, ETH + 7, R1);

@@ -71,30 +71,26 @@ export const PROC_READONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '
 
 const NOSUID_NODEV_NOEXEC = 'nosuid,nodev,noexec';
 
+/** lxcfs's files over the container's own /proc or /sys ones. */
+function lxcfsBinds(lxcfs: LxcfsView | null | undefined, under: 'proc' | 'sys'): MountOp[] {
+  return (lxcfs?.[under] ?? []).map((f) => ({
+    op: 'bind',
+    source: `${lxcfs?.dir}/${under}/${f}`,
+    dest: `/${under}/${f}`,
+    options: NOSUID_NODEV_NOEXEC,
+  }));
+}
+
 export function planMounts(input: MountPlanInput): MountOp[] {
   const ops: MountOp[] = [
     { op: 'mount', fstype: 'proc', source: 'proc', dest: '/proc', options: NOSUID_NODEV_NOEXEC },
-    ...(input.lxcfs?.proc ?? []).map(
-      (f): MountOp => ({
-        op: 'bind',
-        source: `${input.lxcfs?.dir}/proc/${f}`,
-        dest: `/proc/${f}`,
-        options: NOSUID_NODEV_NOEXEC,
-      }),
-    ),
+    ...lxcfsBinds(input.lxcfs, 'proc'),
     // /proc/sys/net belongs to the container's own network namespace: keep it writable, and bind
     // it first so the read-only bind of /proc/sys (recursive) carries it along.
     { op: 'rebind', dest: '/proc/sys/net', options: NOSUID_NODEV_NOEXEC },
     ...PROC_READONLY.map((dest): MountOp => ({ op: 'rebind', dest, options: `ro,${NOSUID_NODEV_NOEXEC}` })),
     { op: 'mount', fstype: 'sysfs', source: 'sysfs', dest: '/sys', options: `ro,${NOSUID_NODEV_NOEXEC}` },
-    ...(input.lxcfs?.sys ?? []).map(
-      (f): MountOp => ({
-        op: 'bind',
-        source: `${input.lxcfs?.dir}/sys/${f}`,
-        dest: `/sys/${f}`,
-        options: NOSUID_NODEV_NOEXEC,
-      }),
-    ),
+    ...lxcfsBinds(input.lxcfs, 'sys'),
     ...PROC_MASKS.map((dest): MountOp => ({ op: 'mask', dest })),
     { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dest: '/dev', options: 'nosuid,mode=755,size=65536k' },
     ...DEFAULT_DEVICES.map((d): MountOp => ({ op: 'bind', source: d.path, dest: d.path, options: 'nosuid,noexec' })),

@@ -12,6 +12,7 @@ import {
   snapshotMountArgs,
   validateSnapshotName,
 } from '../../../src/core/snapshot.ts';
+import { GLOBAL } from './fixtures.ts';
 
 const bad = (e: unknown) => e instanceof BerthError && e.code === 'BAD_BACKUP';
 const hex = 'ab'.repeat(32);
@@ -73,18 +74,7 @@ test('snapshot names, what they copy, and their read-only views', () => {
 });
 
 test('a clone gets a new identity: hostname, no addresses or forwards, new MACs, machine-id reset', () => {
-  const g = {
-    veRoot: '/r/$VEID',
-    vePrivate: '/p/$VEID',
-    defOstemplate: 'busybox',
-    stopTimeout: 60,
-    neighbourDevs: 'none',
-    layout: 'overlay' as const,
-    venetMtu: 65535,
-    venetFastpath: true,
-    lxcfs: true,
-    privileged: false,
-  };
+  const g = GLOBAL;
   const raw = {
     HOSTNAME: 'web1',
     IP_ADDRESS: '192.0.2.7',

@@ -2,26 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dropsWith, keptCapabilities, parseCapabilities } from '../../../src/core/capabilities.ts';
 import { execPlan, startPlan } from '../../../src/core/container-plan.ts';
-import { ctConfigFrom, type GlobalDefaults } from '../../../src/core/ct-config.ts';
+import { ctConfigFrom } from '../../../src/core/ct-config.ts';
 import { parseCtId } from '../../../src/core/ctid.ts';
 import { deviceRule, parseDevnodes } from '../../../src/core/devices.ts';
 import { joinArgs, startArgs } from '../../../src/core/helper-args.ts';
 import { PROC_MASKS } from '../../../src/core/mounts.ts';
 import { seccompPolicy } from '../../../src/core/seccomp.ts';
+import { GLOBAL } from './fixtures.ts';
 
 const ALL = (1n << 41n) - 1n;
-const GLOBAL: GlobalDefaults = {
-  veRoot: '/r/$VEID',
-  vePrivate: '/p/$VEID',
-  defOstemplate: 'busybox',
-  stopTimeout: 60,
-  neighbourDevs: 'none',
-  layout: 'overlay',
-  venetMtu: 65535,
-  venetFastpath: true,
-  lxcfs: true,
-  privileged: false,
-};
 const cfg = ctConfigFrom(parseCtId('101'), { HOSTNAME: 'web1' }, GLOBAL);
 
 test('start argv: namespaces, cgroups, root, hostname, caps, fds, init (golden head and tail)', () => {

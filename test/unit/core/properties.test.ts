@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { parseManifest } from '../../../src/core/backup.ts';
 import { v1Counters, v2Counters } from '../../../src/core/beancounters.ts';
 import { formatConfig, parseConfig, toRecord } from '../../../src/core/config.ts';
-import { ctConfigFrom, type GlobalDefaults } from '../../../src/core/ct-config.ts';
+import { ctConfigFrom } from '../../../src/core/ct-config.ts';
 import { parseCtId } from '../../../src/core/ctid.ts';
 import { parseDiskinodes, parseDiskspace } from '../../../src/core/disk.ts';
 import { BerthError } from '../../../src/core/errors.ts';
@@ -20,6 +20,7 @@ import { parseNameserverList } from '../../../src/core/resolv.ts';
 import { type SetOptions, setOptionsToKeys } from '../../../src/core/set-options.ts';
 import { parseSize } from '../../../src/core/size.ts';
 import { parseTemplateMeta } from '../../../src/core/template-meta.ts';
+import { GLOBAL } from './fixtures.ts';
 
 /** Strings built from the characters these formats care about, and a few they should not. */
 const CHARS = [...'0123456789abcdefxyzABCDEF:.,/-_= \t\n"\'\\$%{}[]@#;|*?KMGTPkmgtp+e\u00e9\u0000'];
@@ -36,19 +37,6 @@ function clear(fn: () => unknown): true {
   }
   return true;
 }
-
-const GLOBAL: GlobalDefaults = {
-  veRoot: '/r/$VEID',
-  vePrivate: '/p/$VEID',
-  defOstemplate: 'busybox',
-  stopTimeout: 60,
-  neighbourDevs: 'none',
-  layout: 'overlay',
-  venetMtu: 65535,
-  venetFastpath: true,
-  lxcfs: true,
-  privileged: false,
-};
 
 test('value parsers: a value or a BerthError for any input', () => {
   const parsers: Array<(s: string) => unknown> = [
