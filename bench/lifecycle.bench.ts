@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopLxcfsUnder } from './cleanup.ts';
 import { median } from './stats.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -144,6 +145,7 @@ try {
   if (tools.lxc) spawnSync('lxc-stop', ['-P', join(work, 'lxc'), '-n', 'l1', '-k']);
   spawnSync('umount', [mntns]);
   rmSync(mntns, { force: true });
+  stopLxcfsUnder(work);
   rmSync(work, { recursive: true, force: true });
 }
 

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopLxcfsUnder } from './cleanup.ts';
 import { median } from './stats.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -150,6 +151,7 @@ try {
     spawnSync(berth('destroy', ct)[0] ?? '', berth('destroy', ct).slice(1));
   }
   spawnSync('ip', ['netns', 'del', NS]);
+  stopLxcfsUnder(work);
   rmSync(work, { recursive: true, force: true });
 }
 

@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEBIAN_RECIPE } from '../src/host/template.ts';
+import { stopLxcfsUnder } from './cleanup.ts';
 import { median } from './stats.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
@@ -320,5 +321,6 @@ try {
     for (const n of readdirSync(lxcPath)) spawnSync('lxc-destroy', ['-P', lxcPath, '-n', n, '-f']);
   mkdirSync(join(REPO, 'bench/results'), { recursive: true });
   writeFileSync(join(REPO, 'bench/results', `storage-${Date.now()}.txt`), `${lines.join('\n')}\n`);
+  stopLxcfsUnder(work);
   rmSync(work, { recursive: true, force: true });
 }
