@@ -9,7 +9,7 @@ import { lockArgs } from '../core/helper-args.ts';
 import { formatLock, judgeHolder, type LockHolder, type Observer, parseLock } from '../core/lock-record.ts';
 import { errCode, errText } from './fs-util.ts';
 import { runHelper } from './helper.ts';
-import { liveStartTime, nsId } from './proc.ts';
+import { liveStartTime, nsId, pause } from './proc.ts';
 
 export interface Lock {
   release(): void;
@@ -79,11 +79,6 @@ export function acquireLock(helper: string, file: string, what: string, waitMs =
   throw new BerthError('LOCKED', `${what}: could not take the lock ${file}`, {
     hint: 'other berth commands keep taking it; try again',
   });
-}
-
-/** A synchronous sleep: a lock wait has nothing else to do meanwhile. */
-function pause(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function releaseLock(file: string, record: string): void {

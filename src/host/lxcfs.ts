@@ -12,6 +12,7 @@ import { errCode } from './fs-util.ts';
 import { acquireLock } from './lock.ts';
 import { unmountRoot } from './mounts.ts';
 import type { Paths } from './paths.ts';
+import { pause } from './proc.ts';
 
 const SYSTEM_LXCFS = '/var/lib/lxcfs';
 export const lxcfsDir = (p: Paths) => join(p.run, 'lxcfs');
@@ -78,7 +79,7 @@ export function ensureLxcfs(p: Paths, helper: string, log: (m: string) => void):
     child.unref();
     closeSync(out);
     const end = Date.now() + 5000;
-    while (!answers(dir) && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    while (!answers(dir) && Date.now() < end) pause(10);
     if (!answers(dir)) {
       throw new BerthError('SYSTEM', `lxcfs did not come up on ${dir}`, {
         hint: `see ${join(p.log, 'lxcfs.log')}, or set LXCFS="no" in berth.conf`,

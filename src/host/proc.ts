@@ -41,6 +41,11 @@ export function innermostPid(pid: number): number | null {
   }
 }
 
+/** A synchronous sleep, for waits that have nothing else to do meanwhile (locks, lxcfs). */
+export function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 /** PID runs in a user namespace of its own (an unprivileged container), not ours. */
 export function ownUserns(pid: number): boolean {
   const theirs = nsId(pid, 'user');

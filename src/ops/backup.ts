@@ -26,12 +26,12 @@ import { layerName, templateOfLayer } from '../core/template-meta.ts';
 import { extractZstdTo, LIST_ZSTD, members, memberText, packMembers, packTree, streamMember } from '../host/archive.ts';
 import { ensureLayer, ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath, layerPath, templatePath } from '../host/paths.ts';
-import { readCt, readGlobal, writeCtText } from '../host/store.ts';
+import { readCt, readGlobal } from '../host/store.ts';
 import { readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
 import { destroyContainer } from './destroy.ts';
 import { withFrozen } from './freeze.ts';
-import { withNewIdBase } from './idmap.ts';
+import { writeConfigWithIds } from './idmap.ts';
 import { ipsHeldByOthers } from './net.ts';
 import { mustExist, reconcile, withLock } from './runtime.ts';
 import { withTemplateLock } from './template.ts';
@@ -166,7 +166,6 @@ export async function restoreBackup(
         rmSync(partial, { recursive: true, force: true });
         throw new BerthError('BAD_BACKUP', `restore ${id}: the archive changed while it was read`);
       }
-      let text = conf;
       const keys: Record<string, string> = {};
       if (layer) keys['LAYER'] = layer;
       if (others.length) {
@@ -176,13 +175,9 @@ export async function restoreBackup(
           .join(' ');
         ctx.log(`warning: not restoring addresses other containers hold: ${others.map((i) => i.addr).join(', ')}`);
       }
-      if (Object.keys(keys).length) text = formatConfig(setKeys(parseConfig(conf, CONF), keys));
+      const text = Object.keys(keys).length ? formatConfig(setKeys(parseConfig(conf, CONF), keys)) : conf;
       // an unprivileged container gets a free id range here (the one it had may be another's)
-      if (restored.idBase === null) writeCtText(ctx.paths, id, text);
-      else
-        await withNewIdBase(ctx, id, (base) =>
-          writeCtText(ctx.paths, id, formatConfig(setKeys(parseConfig(text, CONF), { ID_BASE: String(base) }))),
-        );
+      writeConfigWithIds(ctx, id, text, restored.idBase !== null);
       renameSync(partial, priv);
     });
   // an overlay restore holds its template's lock until its config names the layer

@@ -12,10 +12,10 @@ import { ownFilesDir } from '../core/snapshot.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath } from '../host/paths.ts';
-import { readGlobal, writeCtText } from '../host/store.ts';
+import { readGlobal } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { withFrozen } from './freeze.ts';
-import { withNewIdBase } from './idmap.ts';
+import { writeConfigWithIds } from './idmap.ts';
 import { mustExist, reconcile, withLock } from './runtime.ts';
 import { copyTree } from './snapshot.ts';
 
@@ -44,11 +44,7 @@ export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string 
       // the config before the rename: until then the .partial makes recovery roll it back;
       // an unprivileged source's clone gets an id range of its own (its files need no change:
       // on disk they are the same whatever the range)
-      if (cfg.idBase === null) writeCtText(ctx.paths, to, formatConfig(file));
-      else
-        await withNewIdBase(ctx, to, (base) =>
-          writeCtText(ctx.paths, to, formatConfig(setKeys(file, { ID_BASE: String(base) }))),
-        );
+      writeConfigWithIds(ctx, to, formatConfig(file), cfg.idBase !== null);
       renameSync(partial, cfg.vePrivate);
     });
   });

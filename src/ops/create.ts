@@ -20,11 +20,11 @@ import { makeImage } from '../host/image.ts';
 import { ensureLayer, ownFilesTarget } from '../host/layers.ts';
 import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, layerPath, sampleConfigPath, templatePath } from '../host/paths.ts';
-import { readGlobal, writeCtText } from '../host/store.ts';
+import { readGlobal } from '../host/store.ts';
 import { extractTemplate } from '../host/template.ts';
 import { listTemplates, readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
-import { withNewIdBase } from './idmap.ts';
+import { writeConfigWithIds } from './idmap.ts';
 import { withLock } from './runtime.ts';
 import { withTemplateLock } from './template.ts';
 
@@ -149,10 +149,7 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
       }
       // The config is written before the rename; until the rename lands, the ".partial" marker
       // tells the next command to roll the whole create back (recoverFs).
-      const write = (more: Record<string, string>) =>
-        writeCtText(ctx.paths, id, formatConfig(setKeys(sample, { ...conf, ...more })));
-      if (o.privileged ?? g.privileged) write({});
-      else await withNewIdBase(ctx, id, (base) => write({ ID_BASE: String(base) }));
+      writeConfigWithIds(ctx, id, formatConfig(setKeys(sample, conf)), !(o.privileged ?? g.privileged));
       renameSync(partial, priv);
     }),
   );

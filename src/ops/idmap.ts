@@ -1,12 +1,12 @@
 // Handing out and taking back the id ranges of unprivileged containers (core/idmap.ts).
 import { join } from 'node:path';
-import { parseConfig, toRecord } from '../core/config.ts';
+import { formatConfig, parseConfig, setKeys, toRecord } from '../core/config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { allocateIdBase, parseIdBase, parseSubIds } from '../core/idmap.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { acquireLock } from '../host/lock.ts';
 import { ctConfigPath } from '../host/paths.ts';
-import { listCtIds } from '../host/store.ts';
+import { listCtIds, writeCtText } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 
 /** The ID_BASE of every container but EXCEPT (a config that cannot be read holds none). */
@@ -26,15 +26,23 @@ function takenBases(ctx: Ctx, except: CtId): number[] {
 }
 
 /**
- * Runs FN with a free id range for container ID, under berth's id lock, so two creates at once
- * never take the same range: FN must write the config that records it before it returns.
+ * Writes container ID's config TEXT; for an UNPRIVILEGED one with a free id range (ID_BASE)
+ * added, handed out and written under berth's id lock, so two creates at once never take the
+ * same range. Returns the range's base, or null. (create, clone, restore, set --privileged no)
  */
-export async function withNewIdBase<T>(ctx: Ctx, id: CtId, fn: (base: number) => T | Promise<T>): Promise<T> {
+export function writeConfigWithIds(ctx: Ctx, id: CtId, text: string, unprivileged: boolean): number | null {
+  if (!unprivileged) {
+    writeCtText(ctx.paths, id, text);
+    return null;
+  }
   // held for milliseconds: a second create waits for it instead of failing
   const lock = acquireLock(ctx.paths.helper, join(ctx.paths.lockDir, 'idmap.lck'), `allocate ids for ${id}`, 10_000);
   try {
     const reserved = ['/etc/subuid', '/etc/subgid'].flatMap((f) => parseSubIds(readIfExists(f) ?? ''));
-    return await fn(allocateIdBase(takenBases(ctx, id), reserved));
+    const base = allocateIdBase(takenBases(ctx, id), reserved);
+    const file = parseConfig(text, ctConfigPath(ctx.paths, id));
+    writeCtText(ctx.paths, id, formatConfig(setKeys(file, { ID_BASE: String(base) })));
+    return base;
   } finally {
     lock.release();
   }

@@ -1,5 +1,4 @@
 // berth set: change resources and settings, live on a running container and/or saved (--save).
-
 import { formatCapabilities, parseCapabilities } from '../core/capabilities.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { type CtConfig, ctConfigFrom } from '../core/ct-config.ts';
@@ -21,7 +20,7 @@ import { runHelperSimple } from '../host/helper.ts';
 import { resizeImage } from '../host/image.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { withNewIdBase } from './idmap.ts';
+import { writeConfigWithIds } from './idmap.ts';
 import {
   changeIpsLive,
   changeNetifsLive,
@@ -152,10 +151,7 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
     const wantPrivileged = privChange ? parsePrivileged(opts.privileged ?? '') : null;
     if (wantPrivileged === false && ct.config.idBase === null) {
       // its files are on disk as they were: only the config names the range
-      await withNewIdBase(ctx, id, (base) => {
-        keys['ID_BASE'] = String(base);
-        writeCtText(ctx.paths, id, formatConfig(setKeys(file, { ID_BASE: String(base) })));
-      });
+      keys['ID_BASE'] = String(writeConfigWithIds(ctx, id, formatConfig(file), true));
     } else if (wantPrivileged === true && ct.config.idBase !== null) {
       ctx.log(`warning: ${id} becomes privileged: root inside is root on the host (docs/security.md)`);
       writeCtText(ctx.paths, id, formatConfig(setKeys(file, { ID_BASE: undefined })));
