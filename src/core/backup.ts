@@ -228,10 +228,10 @@ export function fsListingCheck(layout: Layout, file: string): FsListingCheck {
       if (layout === 'image' && !((path === '' && type === 'd') || (path === 'root.img' && type === '-'))) {
         throw refuse(raw, 'an image backup holds only root.img');
       }
-      if (!['-', 'd', 'l', 'h', 'c', 'p'].includes(type)) throw refuse(raw, `an entry of type ${shown(type)}`);
-      if (type === 'c' && !RESTORABLE_DEVICES.includes((m[2] ?? '').replace(/\s/g, ''))) {
-        throw refuse(raw, `device node ${m[2]}, which no container keeps on disk`);
+      if (type === 'b' || (type === 'c' && !RESTORABLE_DEVICES.includes((m[2] ?? '').replace(/\s/g, '')))) {
+        throw refuse(raw, `device node ${type} ${m[2]}, which no container keeps on disk`);
       }
+      if (!['-', 'd', 'l', 'h', 'c', 'p'].includes(type)) throw refuse(raw, `an entry of type ${shown(type)}`);
       if (type === 'h') {
         const target = m[4] === 'link to' && m[5] !== undefined ? unquoteC(m[5]) : null;
         const t = target === null ? null : components(target);

@@ -12,7 +12,9 @@ export const backupCommand: Command = {
 tarball that keeps owners, modes, xattrs, ACLs, device nodes, hard links and holes) and a
 manifest with their checksums. A running container is frozen while its files are read (an
 image's ext4 is frozen too), and goes on afterwards; the time is reported. The file appears
-whole (written beside it, then renamed) or not at all.
+whole (written beside it, then renamed) or not at all. Its members are built under
+/var/lib/berth/backup/.work (room for the files is needed there); what a killed backup
+leaves, there and beside FILE, is removed by the next command on the container.
 
   -o, --output FILE   default: /var/lib/berth/backup/CTID-YYYYMMDD-HHMMSS.tar
   --json              print the manifest
@@ -47,9 +49,10 @@ A restore killed midway is rolled back by the next command for that CTID.
 
 An archive is treated as hostile: only what berth itself writes is taken from it. Its file
 entries must stay inside the tree (no absolute names, "..", entries under a symlink, hard
-links out, block devices); its config keys are checked as "set" checks them; VE_ROOT,
-VE_PRIVATE and the id range come from berth.conf and the new CTID; DEVNODES, capabilities
-turned on and unknown keys are left out, with a warning.
+links out, device nodes a container does not keep on disk; an image holds only root.img,
+checked with e2fsck); its config keys are checked as "set" checks them; VE_ROOT, VE_PRIVATE
+and the id range come from berth.conf and the new CTID; DEVNODES, capabilities turned on
+and unknown keys are left out, with a warning.
 
   --privileged yes|no  default no: the container gets a user namespace and a fresh id range,
                        whatever the archive's container had (yes: root inside is root on
