@@ -361,7 +361,9 @@ export function restoredConfig(
         // host-side names are this host's and this CTID's, never the archive's
         const netifs = parseNetifs(value).map((n, i) => ({ ...n, hostIfname: defaultHostIfname(id, i) }));
         if (netifs.length) keep[key] = formatNetifs(netifs);
-      } else if (!(DERIVED_KEYS as readonly string[]).includes(key) || key.startsWith('VE_')) dropped.push(key);
+      } else if (key === 'VE_ROOT' || key === 'VE_PRIVATE' || !(DERIVED_KEYS as readonly string[]).includes(key)) {
+        dropped.push(key); // the id range, layout and layer are derived without a word
+      }
     }
     // the image layout alone enforces disk limits (create drops them for the others too)
     if (m.layout !== 'image') {
@@ -370,12 +372,10 @@ export function restoredConfig(
         delete keep[k];
       }
     }
-    // every assignment is rewritten (last one wins, as when read); comments stay
-    const lines = parsed.lines.filter((l) => l.kind === 'raw');
-    const out = setKeys(
-      { lines },
-      { ...keep, LAYOUT: m.layout, ...(m.layout === 'overlay' && m.layer ? { LAYER: m.layer } : {}) },
-    );
+    // comments and order stay; each kept key is rewritten in place (set's character check)
+    const derived = { LAYOUT: m.layout, ...(m.layout === 'overlay' && m.layer ? { LAYER: m.layer } : {}) };
+    const lines = parsed.lines.filter((l) => l.kind === 'raw' || keep[l.key] !== undefined || l.key in derived);
+    const out = setKeys({ lines }, { ...keep, ...derived });
     const outText = formatConfig(out);
     return {
       text: outText,

@@ -51,6 +51,8 @@ function ustar(entries: Entry[]): Buffer {
 
 const zstd = (b: Buffer) => spawnSync('zstd', ['-q', '-c'], { input: b, maxBuffer: 1 << 28 }).stdout as Buffer;
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+/** fs.tar.zst of a tree with these entries under its top directory */
+const tree = (...entries: Entry[]) => zstd(ustar([{ name: './', type: '5' }, ...entries]));
 
 interface Change {
   manifest?: (m: Record<string, unknown>) => Record<string, unknown>;
@@ -149,12 +151,7 @@ test('crafted archives: refused with nothing left behind, or their attack ignore
       'an absolute name',
       good.d,
       {
-        fs: zstd(
-          ustar([
-            { name: './', type: '5' },
-            { name: `${canary}/etc/secret`, type: '0', data: 'pwned' },
-          ]),
-        ),
+        fs: tree({ name: `${canary}/etc/secret`, type: '0', data: 'pwned' }),
       },
       /absolute name/,
     ],
@@ -162,12 +159,7 @@ test('crafted archives: refused with nothing left behind, or their attack ignore
       'a name with ..',
       good.d,
       {
-        fs: zstd(
-          ustar([
-            { name: './', type: '5' },
-            { name: `./${'../'.repeat(12)}${canary.slice(1)}/etc/secret`, type: '0', data: 'pwned' },
-          ]),
-        ),
+        fs: tree({ name: `./${'../'.repeat(12)}${canary.slice(1)}/etc/secret`, type: '0', data: 'pwned' }),
       },
       /absolute name or one with/,
     ],
@@ -175,12 +167,9 @@ test('crafted archives: refused with nothing left behind, or their attack ignore
       'a file through a symlink it made (tar-in-tar)',
       good.d,
       {
-        fs: zstd(
-          ustar([
-            { name: './', type: '5' },
-            { name: './l', type: '2', link: join(canary, 'etc') },
-            { name: './l/secret', type: '0', data: 'pwned' },
-          ]),
+        fs: tree(
+          { name: './l', type: '2', link: join(canary, 'etc') },
+          { name: './l/secret', type: '0', data: 'pwned' },
         ),
       },
       /under a symlink/,
@@ -189,12 +178,7 @@ test('crafted archives: refused with nothing left behind, or their attack ignore
       'a hard link to a host file',
       good.d,
       {
-        fs: zstd(
-          ustar([
-            { name: './', type: '5' },
-            { name: './h', type: '1', link: join(canary, 'etc/secret') },
-          ]),
-        ),
+        fs: tree({ name: './h', type: '1', link: join(canary, 'etc/secret') }),
       },
       /hard link/,
     ],
@@ -202,12 +186,7 @@ test('crafted archives: refused with nothing left behind, or their attack ignore
       'a block device',
       good.d,
       {
-        fs: zstd(
-          ustar([
-            { name: './', type: '5' },
-            { name: './sda', type: '4', dev: [8, 0] },
-          ]),
-        ),
+        fs: tree({ name: './sda', type: '4', dev: [8, 0] }),
       },
       /device node/,
     ],
@@ -215,13 +194,7 @@ test('crafted archives: refused with nothing left behind, or their attack ignore
       'an image backup with more than its image',
       good.i,
       {
-        fs: zstd(
-          ustar([
-            { name: './', type: '5' },
-            { name: './root.img', type: '0', data: 'x' },
-            { name: './extra', type: '0' },
-          ]),
-        ),
+        fs: tree({ name: './root.img', type: '0', data: 'x' }, { name: './extra', type: '0' }),
       },
       /only root\.img/,
     ],
@@ -229,12 +202,7 @@ test('crafted archives: refused with nothing left behind, or their attack ignore
       'an image that is not a sound ext4',
       good.i,
       {
-        fs: zstd(
-          ustar([
-            { name: './', type: '5' },
-            { name: './root.img', type: '0', data: 'x'.repeat(70_000) },
-          ]),
-        ),
+        fs: tree({ name: './root.img', type: '0', data: 'x'.repeat(70_000) }),
       },
       /not a sound ext4/,
     ],
@@ -275,12 +243,7 @@ test('crafted archives: refused with nothing left behind, or their attack ignore
 
   // setuid files are normal inside a container: kept, inside its (root-only) private area
   const suid = craft(s, good.d, bad, {
-    fs: zstd(
-      ustar([
-        { name: './', type: '5' },
-        { name: './su', type: '0', data: '#!/bin/sh\n', mode: 0o4755 },
-      ]),
-    ),
+    fs: tree({ name: './su', type: '0', data: '#!/bin/sh\n', mode: 0o4755 }),
   });
   s.ok(['restore', suid, 'r-suid']);
   assert.equal(statSync(join(lib, 'private/r-suid/su')).mode & 0o7777, 0o4755);

@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   type BackupManifest,
+  backupName,
+  checkMembers,
   fsListingCheck,
   isLayerName,
   parseManifest,
@@ -61,8 +63,25 @@ test('manifest: every field as berth writes it, nothing else (exit 152, "restore
       what,
     );
   }
+  const dir = { ...overlay, layout: 'dir', layer: null, template: null };
+  assert.equal(parseManifest(JSON.stringify(dir), 'f').ctid, '101');
+  for (const change of [
+    { format: 2 },
+    { layout: 'zfs' },
+    { sha256: { 'ct.conf': hex } },
+    { layout: 'overlay' },
+    { ctid: '' },
+  ]) {
+    assert.throws(() => parseManifest(JSON.stringify({ ...dir, ...change }), 'f'), refused, JSON.stringify(change));
+  }
+  for (const text of ['{', 'null', '3', '[]', 'x'.repeat(70_000)])
+    assert.throws(() => parseManifest(text, 'f'), refused);
   assert.ok(isLayerName(`debian-12-${hex.slice(0, 12)}`));
   assert.ok(!isLayerName('..-abcdefabcdef'));
+  assert.doesNotThrow(() => checkMembers(['berth-backup.json', 'ct.conf', 'fs.tar.zst'], 'f'));
+  assert.throws(() => checkMembers(['ct.conf', 'fs.tar.zst'], 'f'), refused);
+  assert.throws(() => checkMembers(['berth-backup.json', 'ct.conf', 'fs.tar.zst', '../etc/passwd'], 'f'), refused);
+  assert.equal(backupName('101', new Date('2026-11-25T23:17:00.123Z')), '101-20261125-231700.tar');
 });
 
 const line = (type: string, name: string, extra = '', size = '0') =>
@@ -156,7 +175,14 @@ test('restored config: paths and id range derived, privilege never taken, values
   assert.equal(r.config.netifs[0]?.mac, '02:00:00:00:00:01');
   assert.ok(r.wasPrivileged);
   assert.deepEqual(r.dropped.sort(), ['CAPABILITY sys_admin:on', 'DEVNODES', 'FOO', 'VE_PRIVATE', 'VE_ROOT']);
-  assert.match(r.text, /^# my comment$/m);
+  assert.match(
+    r.text,
+    /^# my comment\nHOSTNAME="web1"\nLAYER="busybox-[ab]{12}"\nLAYOUT="overlay"\nPHYSPAGES="0:256M"\n/,
+  );
+  assert.match(
+    restoredConfig('A="1"\nA="2"\nONBOOT="no"\nONBOOT="yes"\n', m('dir'), id, GLOBAL, 'f').text,
+    /^ONBOOT="yes"\nLAYOUT="dir"\n$/,
+  );
   assert.doesNotMatch(r.text, /VE_ROOT|VE_PRIVATE|ID_BASE|DEVNODES|FOO|sys_admin/);
   assert.ok(!restoredConfig('ID_BASE="1048576"\n', m('dir'), id, GLOBAL, 'f').wasPrivileged);
   assert.match(restoredConfig('', m('dir'), id, GLOBAL, 'f').text, /^LAYOUT="dir"$/m);
