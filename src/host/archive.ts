@@ -2,7 +2,18 @@
 // them). Every tool gets SIGKILL when berth dies, so none outlives a killed backup or restore.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import { listDir, tmpName } from './fs-util.ts';
@@ -139,10 +150,14 @@ export function makeBackupWork(p: Paths, id: CtId): string {
   return dir;
 }
 
-/** Records FILE.tmp-PID in the work directory before it is made, and returns that name. */
+/**
+ * Records FILE.tmp-PID in the work directory, then makes it root's and 0600 (tar keeps the
+ * mode of a file it overwrites): an archive holds the container's files, /etc/shadow too.
+ */
 export function archiveTmp(work: string, file: string): string {
   const tmp = tmpName(file);
   writeFileSync(join(work, WRITING), tmp);
+  closeSync(openSync(tmp, 'wx', 0o600));
   return tmp;
 }
 

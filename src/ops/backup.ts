@@ -73,7 +73,7 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
     if (existsSync(file)) {
       throw new BerthError('BAD_VALUE', `backup ${id}: ${file} exists`, { hint: 'give another -o FILE, or remove it' });
     }
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const work = makeBackupWork(ctx.paths, id);
     let tmp: string | null = null;
     try {
@@ -130,9 +130,13 @@ export async function verifyBackup(file: string): Promise<{ manifest: BackupMani
   const names = members(file);
   if (!names) throw damaged(file, 'not a whole tar archive (truncated?)');
   checkMembers(names, file);
-  const manifest = parseManifest(memberText(file, MANIFEST, SMALL_MEMBER_MAX + 1) ?? '', file);
-  const conf = memberText(file, CONF, SMALL_MEMBER_MAX + 1);
-  if (conf === null) throw damaged(file, `${CONF} is missing or too large`);
+  const read = (m: string) => {
+    const t = memberText(file, m, SMALL_MEMBER_MAX + 1);
+    if (t === null) throw damaged(file, `${m} cannot be read or is too large`);
+    return t;
+  };
+  const manifest = parseManifest(read(MANIFEST), file);
+  const conf = read(CONF);
   checkSum(CONF, createHash('sha256').update(conf).digest('hex'), manifest.sha256[CONF], file);
   const check = fsListingCheck(manifest.layout, file);
   const fs = await listMember(file, FS, (l) => check.line(l)).catch((err: Error) => {

@@ -35,6 +35,7 @@ test('backup/restore: every layout round-trips; bad archives and taken CTIDs are
     const manifest = JSON.parse(s.ok(['backup', id, '-o', file, '--json']));
     assert.equal(manifest.layout, layout);
     assert.equal(manifest.running, true);
+    assert.equal(statSync(file).mode & 0o777, 0o600, "the archive holds the container's files: root's only");
     assert.equal(s.berth(['backup', id, '-o', file]).code, 21, 'an existing file is not overwritten');
     assert.equal(s.ok(['exec', id, '--', 'cat', '/root/f']), 'mine\n', 'runs on after the backup');
     // the CTID is taken: refused without --force

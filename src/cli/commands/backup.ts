@@ -12,9 +12,10 @@ export const backupCommand: Command = {
 tarball that keeps owners, modes, xattrs, ACLs, device nodes, hard links and holes) and a
 manifest with their checksums. A running container is frozen while its files are read (an
 image's ext4 is frozen too), and goes on afterwards; the time is reported. The file appears
-whole (written beside it, then renamed) or not at all. Its members are built under
-/var/lib/berth/backup/.work (room for the files is needed there); what a killed backup
-leaves, there and beside FILE, is removed by the next command on the container.
+whole (written beside it, then renamed) or not at all, and readable by root only. Its
+members are built under /var/lib/berth/backup/.work (room for the files is needed there);
+what a killed backup leaves, there and beside FILE, is removed by the next command on the
+container.
 
   -o, --output FILE   default: /var/lib/berth/backup/CTID-YYYYMMDD-HHMMSS.tar
   --json              print the manifest
