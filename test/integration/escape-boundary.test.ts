@@ -271,3 +271,45 @@ test('a fifo at /etc/hostname fails the start at once, cleanly', { skip }, async
   s.ok(['start', 'h']);
   assert.equal(readFileSync(join(priv, 'etc/hostname'), 'utf8'), 'h\n');
 });
+
+test("device nodes in a container's own files never open as devices (its root is nodev)", { skip }, async (t) => {
+  const s = sandbox(t);
+  // a host block device with known content: a loop device over a canary file
+  const canary = join(s.root, 'canary.img');
+  writeFileSync(canary, Buffer.alloc(1 << 20, 'BERTH-CANARY-'));
+  const attach = spawnSync('losetup', ['-f', '--show', canary], { encoding: 'utf8' });
+  if (attach.status !== 0) {
+    t.skip(`losetup: ${attach.stderr.trim()}`);
+    return;
+  }
+  const loop = attach.stdout.trim();
+  try {
+    checkNodes(t, s, loop, canary);
+  } finally {
+    spawnSync('losetup', ['-d', loop]); // before the sandbox's leak check
+  }
+});
+
+function checkNodes(t: TestContext, s: Sandbox, loop: string, canary: string): void {
+  const rdev = statSync(loop).rdev;
+  const [major, minor] = [Math.floor(rdev / 256) & 0xfff, (rdev & 0xff) | ((rdev >> 12) & 0xfff00)];
+  const before = createHash('sha256').update(readFileSync(canary)).digest('hex');
+  for (const [ct, privileged] of [
+    ['n-u', 'no'],
+    ['n-p', 'yes'],
+  ] as const) {
+    s.ok(['create', ct, '--layout', 'dir', '--privileged', privileged]);
+    // planted in its files as a template or an archive could carry it
+    const node = join(s.root, 'var/lib/berth/private', ct, 'canary-node');
+    assert.equal(spawnSync('mknod', ['-m', '666', node, 'b', String(major), String(minor)]).status, 0);
+    s.ok(['start', ct]);
+    const read = s.berth(['exec', ct, '--', 'dd', 'if=/canary-node', 'bs=512', 'count=1']);
+    assert.doesNotMatch(read.out, /BERTH-CANARY/, `${ct}: the host device was read through the planted node`);
+    s.berth(['exec', ct, '--', 'sh', '-c', 'echo X | dd of=/canary-node conv=notrunc']);
+    t.diagnostic(
+      `${privileged === 'yes' ? 'privileged' : 'unprivileged'}  planted block device node  blocked: ${read.err.trim().split('\n')[0]}`,
+    );
+    s.ok(['stop', '--fast', ct]);
+  }
+  assert.equal(createHash('sha256').update(readFileSync(canary)).digest('hex'), before, 'the device is unchanged');
+}
