@@ -11,6 +11,9 @@
  *   --lock FILE      take flock(LOCK_EX|LOCK_NB) on FILE and hold it until stdin reaches EOF.
  *   --join PID --net ... (no command): network changes on a running container (net.c).
  *
+ * Start mode may also fork the container's keeper (keeper.c): the host process that holds its
+ * console pty and answers its sysinfo(2) calls (sysinfo.c) for as long as init runs.
+ *
  * Memory is never freed: the process either execs or exits, so the kernel cleans up.
  */
 #define _GNU_SOURCE
@@ -32,21 +35,28 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "fds.h"
 #include "idmap.h"
+#include "keeper.h"
 #include "net.h"
+#include "relay.h"
 
 #define MAX_OPS 256
 #define MAX_LIST 64
 
-enum op_kind { OP_MOUNT, OP_BIND, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE, OP_BLOCK };
+enum op_kind { OP_MOUNT, OP_BIND, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE, OP_BLOCK, OP_CONSOLE };
 
 struct op {
   enum op_kind kind;
@@ -64,6 +74,9 @@ static struct {
   unsigned idmap_base, idmap_count;
   pid_t join, watch_pid;
   int status_fd, seccomp_fd, pty, no_new_privs;
+  struct keeper_plan keeper; /* --keeper LOG SIZE SOCK [--sysinfo ...]: start mode forks one */
+  int keep;
+  const char *keeper_sock; /* join mode: the running keeper, which takes our seccomp listener */
   struct op ops[MAX_OPS];
   int n_ops;
   const char *cgroups[MAX_LIST];
@@ -123,14 +136,34 @@ static void __attribute__((noreturn, format(printf, 2, 3))) die_errno(const char
   _exit(2);
 }
 
+/* a plan the helper cannot carry out as given (a bug in helper-args.ts, or a value berth should
+ * have refused): exit 1; a child that finds it mid-way reports it like any failed step, so its
+ * parent never mistakes its exit for a running init */
 static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char *fmt, ...) {
+  char msg[1024];
   va_list ap;
-  fputs("berth-nsexec: usage: ", stderr);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  if (err_fd >= 0) {
+    errno = EINVAL;
+    die_errno("usage", "%s", msg);
+  }
+  fprintf(stderr, "berth-nsexec: usage: %s\n", msg);
   exit(1);
+}
+
+/* a step berth marked optional failed; the run goes on: {"warning":STEP,"errno":N,"message":...} */
+static void __attribute__((format(printf, 3, 4))) warn_record(const char *step, int e, const char *fmt, ...) {
+  char msg[512], esc[1024], rec[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ": %s", strerror(e));
+  json_escape(esc, sizeof esc, msg);
+  int n = snprintf(rec, sizeof rec, "{\"warning\":\"%s\",\"errno\":%d,\"message\":\"%s\"}\n", step, e, esc);
+  if (opt.status_fd >= 0 && n > 0) write_all(opt.status_fd, rec, (size_t)n);
 }
 
 static void status_pid(pid_t pid) {
@@ -191,6 +224,24 @@ static void parse_args(int argc, char **argv) {
       opt.cwd = need(argv, &i, argc, a);
     } else if (strcmp(a, "--pty") == 0) {
       opt.pty = 1;
+    } else if (strcmp(a, "--keeper") == 0) { /* LOG SIZE SOCK */
+      if (i + 3 >= argc) die_usage("--keeper needs LOG SIZE SOCK");
+      char *end;
+      opt.keep = 1;
+      opt.keeper.log_path = argv[i + 1];
+      opt.keeper.log_max = strtoll(argv[i + 2], &end, 10);
+      if (*end || opt.keeper.log_max < 0) die_usage("--keeper: bad size %s", argv[i + 2]);
+      opt.keeper.sock_path = argv[i + 3];
+      i += 3;
+    } else if (strcmp(a, "--sysinfo") == 0) { /* v1|v2 MEMDIR PIDSDIR */
+      if (i + 3 >= argc || (strcmp(argv[i + 1], "v1") && strcmp(argv[i + 1], "v2")))
+        die_usage("--sysinfo needs v1|v2 MEMDIR PIDSDIR");
+      opt.keeper.si = (struct sysinfo_plan){strcmp(argv[i + 1], "v2") == 0, argv[i + 2], argv[i + 3]};
+      i += 3;
+    } else if (strcmp(a, "--keeper-sock") == 0) {
+      opt.keeper_sock = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--console") == 0) {
+      add_op(OP_CONSOLE, need(argv, &i, argc, a), NULL, NULL, NULL);
     } else if (strcmp(a, "--no-new-privs") == 0) {
       opt.no_new_privs = 1;
     } else if (strcmp(a, "--host-bind") == 0 || strcmp(a, "--host-overlay") == 0 ||
@@ -268,6 +319,7 @@ static void parse_args(int argc, char **argv) {
   if (opt.argv[0] == NULL && !opt.rootfs && opt.n_net) return; /* network changes only */
   if (opt.argv[0] == NULL && !(opt.join && (opt.hostname || opt.n_ops))) die_usage("missing command after --");
   if (!opt.join && !opt.rootfs) die_usage("start mode needs --rootfs");
+  if (opt.keeper.si.mem_dir && !opt.keep) die_usage("--sysinfo needs --keeper");
   if (opt.join && opt.rootfs) die_usage("--join takes no --rootfs");
   for (int k = 0; opt.join && k < opt.n_ops; k++)
     if (opt.ops[k].kind != OP_WRITE && opt.ops[k].kind != OP_BLOCK) die_usage("--join takes no mounts (only --write, --block)");
@@ -289,6 +341,31 @@ static int open_in_root(const char *path, int flags) {
   while (*path == '/') path++;
   if (*path == 0) return (int)fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
   return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+}
+
+/*
+ * A file berth reads or writes in the container (/etc/hostname, /etc/hosts): the container may
+ * have put a fifo there (an open that blocks forever), a device node, or a bind of a terminal.
+ * Opened without blocking and without becoming our terminal, and used only if it is a regular
+ * file (EINVAL otherwise, before a byte is read or written; O_TRUNC of a fifo or device is a
+ * no-op).
+ */
+static void __attribute__((noreturn)) die_open(const char *path) {
+  if (errno == EINVAL) die_errno("write", "%s is not a regular file", path);
+  die_errno("write", "open %s", path);
+}
+
+static int open_regular(const char *path, int flags) {
+  struct stat st;
+  int fd = open_in_root(path, flags | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0 && errno == ENXIO) errno = EINVAL; /* a fifo with no reader, a socket, a device */
+  if (fd < 0) return -1;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    errno = EINVAL;
+    return -1;
+  }
+  return fd;
 }
 
 /* mkdir -p inside the root, one component at a time, each resolved in the root */
@@ -343,7 +420,7 @@ static int touch_in_root(const char *path) {
   if (parent < 0) return -1;
   /* already there (a procfs file, say, that no one may open for writing): nothing to make */
   int fd = openat(parent, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) fd = openat(parent, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+  if (fd < 0) fd = openat(parent, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
   if (fd < 0 && errno != ENXIO && errno != EISDIR && errno != ELOOP) return -1; /* ELOOP: a symlink, resolved in the root below */
   if (fd >= 0) close(fd);
   close(parent);
@@ -406,8 +483,8 @@ static void write_block(const char *dest, const char *block) {
   const char *last = block + blen - 1;
   while (last > block && last[-1] != '\n') last--;
   size_t first_len = (size_t)(nl - block) + 1, last_len = (size_t)(block + blen - last);
-  int fd = open_in_root(dest, O_RDONLY);
-  if (fd < 0 && errno != ENOENT) die_errno("write", "open %s", dest);
+  int fd = open_regular(dest, O_RDONLY);
+  if (fd < 0 && errno != ENOENT) die_open(dest);
   if (fd >= 0) {
     ssize_t r;
     while (n < sizeof old && (r = read(fd, old + n, sizeof old - n)) > 0) n += (size_t)r;
@@ -448,9 +525,36 @@ static void write_block(const char *dest, const char *block) {
     memcpy(out + o, block, blen);
     o += blen;
   }
-  fd = open_in_root(dest, O_WRONLY | O_TRUNC | O_NOCTTY | O_CREAT);
-  if (fd < 0) die_errno("write", "open %s", dest);
+  fd = open_regular(dest, O_WRONLY | O_TRUNC | O_CREAT);
+  if (fd < 0) die_open(dest);
   write_all(fd, out, o);
+  close(fd);
+}
+
+/* the console pty (OP_CONSOLE): the master goes to the keeper, the slave is init's stdio */
+static int console_master = -1, console_slave = -1;
+
+/*
+ * /dev/console becomes a pty of the container's own devpts (mounted just before), as LXC does:
+ * the container writes to it as to a terminal, and only the keeper on the host holds the
+ * master. The slave is reached through TIOCGPTPEER, never by a path the container could swap.
+ */
+static void make_console(const char *dest) {
+  struct stat st;
+  int fd, unlock = 0;
+  console_master = open_in_root("/dev/pts/ptmx", O_RDWR | O_NOCTTY);
+  if (console_master < 0) die_errno("console", "open /dev/pts/ptmx");
+  if (ioctl(console_master, TIOCSPTLCK, &unlock) < 0) die_errno("console", "unlock the console pty");
+  console_slave = ioctl(console_master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (console_slave < 0) die_errno("console", "open the console pty's slave");
+  struct winsize ws = {.ws_row = 24, .ws_col = 80};
+  ioctl(console_master, TIOCSWINSZ, &ws);
+  if (touch_in_root(dest) < 0) die_errno("console", "create %s", dest);
+  fd = open_in_root(dest, O_PATH);
+  if (fd < 0 || fstat(fd, &st) < 0) die_errno("console", "open %s", dest);
+  char src[64];
+  snprintf(src, sizeof src, "/proc/self/fd/%d", console_slave);
+  if (mount(src, fd_path(fd), NULL, MS_BIND, NULL) < 0) die_errno("console", "bind the console pty on %s", dest);
   close(fd);
 }
 
@@ -525,14 +629,17 @@ static void run_op(const struct op *o) {
       die_errno("remount", "remount %s", o->a);
     close(fd);
     return;
+  case OP_CONSOLE: /* a=dest */
+    make_console(o->a);
+    return;
   case OP_BLOCK: /* a=dest b=block: replace berth's block, or append it */
     write_block(o->a, o->b);
     return;
   case OP_WRITE: /* a=dest b=content: resolved in the root, so a planted symlink stays inside */
     if (touch_in_root(o->a) < 0) die_errno("write", "create %s", o->a);
     /* O_CREAT: a dangling symlink the container planted is followed inside its root */
-    fd = open_in_root(o->a, O_WRONLY | O_TRUNC | O_NOCTTY | O_CREAT);
-    if (fd < 0) die_errno("write", "open %s", o->a);
+    fd = open_regular(o->a, O_WRONLY | O_TRUNC | O_CREAT);
+    if (fd < 0) die_open(o->a);
     write_all(fd, o->b, strlen(o->b));
     close(fd);
     return;
@@ -587,7 +694,8 @@ static uint64_t parse_caps(const char *list) {
  * is loaded (needs CAP_SYS_ADMIN unless no_new_privs is set), and only then are the effective,
  * permitted and inheritable sets lowered, since that may remove the two capabilities above.
  */
-static void drop_privileges(void) {
+static int drop_privileges(int supervised) {
+  int listener = -1;
   if (opt.caps_keep) {
     uint64_t keep = parse_caps(opt.caps_keep);
     int last = 40;
@@ -620,10 +728,12 @@ static void drop_privileges(void) {
       } else if (sscanf(line, "arch %127s", name) == 1) {
         uint32_t arch = seccomp_arch_resolve_name(name);
         if (arch) seccomp_arch_add(ctx, arch); /* -EEXIST for the native one is fine */
-      } else if (sscanf(line, "errno %d %127s", &num, name) == 2 ||
-                 sscanf(line, "kill %127s", name) == 1) {
+      } else if (sscanf(line, "errno %d %127s", &num, name) == 2 || sscanf(line, "kill %127s", name) == 1 ||
+                 sscanf(line, "notify %127s", name) == 1) {
         int nr = seccomp_syscall_resolve_name(name);
-        uint32_t act = num ? SCMP_ACT_ERRNO((uint32_t)num) : SCMP_ACT_KILL_PROCESS;
+        int notify = strncmp(line, "notify", 6) == 0;
+        uint32_t act = notify ? SCMP_ACT_NOTIFY : num ? SCMP_ACT_ERRNO((uint32_t)num) : SCMP_ACT_KILL_PROCESS;
+        if (notify && !supervised) continue; /* nobody to answer: the call stays the kernel's */
         if (nr == __NR_SCMP_ERROR) continue; /* not a syscall on this architecture */
         int rc = seccomp_rule_add(ctx, act, nr, 0);
         if (rc < 0) {
@@ -639,6 +749,8 @@ static void drop_privileges(void) {
         errno = -rc;
         die_errno("seccomp", "load seccomp filter");
       }
+      listener = seccomp_notify_fd(ctx); /* with a notify rule, the kernel made us a listener */
+      if (listener >= 0) fcntl(listener, F_SETFD, FD_CLOEXEC);
     }
   }
   if (opt.caps_keep) {
@@ -646,10 +758,14 @@ static void drop_privileges(void) {
     struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct data[2];
     for (int k = 0; k < 2; k++) {
-      data[k].effective = data[k].permitted = data[k].inheritable = (uint32_t)(keep >> (32 * k));
+      /* inheritable stays empty: a file capability's +i bits must not grant anything to a
+       * non-root user inside (runc's CVE-2022-29162, crun's CVE-2022-27650) */
+      data[k].effective = data[k].permitted = (uint32_t)(keep >> (32 * k));
+      data[k].inheritable = 0;
     }
     if (syscall(SYS_capset, &hdr, data) < 0) die_errno("capabilities", "capset");
   }
+  return listener;
 }
 
 /* ---- cgroups and namespaces ----------------------------------------------------------------- */
@@ -698,11 +814,7 @@ static const struct net_op *run_net(const char *where, pid_t ct_pid) {
     if (strcmp(o->where, where) != 0) continue;
     int e = net_run(o, ct_pid);
     if (e && o->verb[0] == '?') { /* optional: report the fact, go on */
-      char msg[256], esc[512], rec[640];
-      snprintf(msg, sizeof msg, "%s %s %s: %s", o->verb + 1, o->a, o->b, strerror(e));
-      json_escape(esc, sizeof esc, msg);
-      int n = snprintf(rec, sizeof rec, "{\"warning\":\"net\",\"errno\":%d,\"message\":\"%s\"}\n", e, esc);
-      if (opt.status_fd >= 0 && n > 0) write_all(opt.status_fd, rec, (size_t)n);
+      warn_record("net", e, "%s %s %s", o->verb + 1, o->a, o->b);
       continue;
     }
     if (e) {
@@ -830,6 +942,13 @@ static void host_bind(void) {
     die_errno("mount", "idmap %s", opt.host_dst);
   }
   if (userns >= 0) close(userns);
+  /* Device nodes in a container's files (a template's, an archive's, or mknod by a privileged
+   * root) never open as devices through its root: its /dev is a tmpfs of its own, with the
+   * nodes berth binds from the host. (Not nosuid: the container's root inherits this mount's
+   * flags, locked in a user namespace, and su must work inside.) */
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_NODEV};
+  if (syscall(SYS_mount_setattr, AT_FDCWD, opt.host_dst, 0, &attr, sizeof attr) < 0)
+    die_errno("mount", "make %s nodev", opt.host_dst);
   if (mount(NULL, opt.host_dst, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
     die_errno("mount", "make %s private", opt.host_dst);
 }
@@ -859,12 +978,65 @@ static int is_cgroup_mount(const struct op *o) {
   return o->kind == OP_MOUNT && (strcmp(o->a, "cgroup") == 0 || strcmp(o->a, "cgroup2") == 0);
 }
 
+/*
+ * The keeper gets the console's master and init's seccomp listener from the child (sent just
+ * before its execve), and runs on in the host's namespaces once we exit. Returns its pid, or 0
+ * when the child failed before it could send them (its error record follows on errp).
+ */
+static pid_t fork_keeper(int sock, pid_t init) {
+  char tag = 0;
+  int fds[2] = {-1, -1};
+  int n = recv_fds(sock, &tag, fds, 2);
+  close(sock);
+  if (n < 0) return 0;
+  int master = tag == 'M' || tag == 'B' ? fds[0] : -1;
+  int listener = tag == 'L' ? fds[0] : tag == 'B' ? fds[1] : -1;
+  pid_t k = fork();
+  if (k < 0) die_errno("keeper", "fork");
+  if (k == 0) {
+    opt.keeper.init = init;
+    keeper_run(&opt.keeper, master, listener);
+  }
+  if (master >= 0) close(master);
+  if (listener >= 0) close(listener);
+  char rec[64];
+  int len = snprintf(rec, sizeof rec, "{\"keeper\":%d}\n", (int)k);
+  if (opt.status_fd >= 0) write_all(opt.status_fd, rec, (size_t)len);
+  return k;
+}
+
+/* init's stdin, stdout and stderr: the console pty, or /dev/null (opened before pivot_root, as
+ * a root may have none); never anything of berth's (the helper's own are berth's log file) */
+static int devnull = -1;
+static void init_stdio(void) {
+  int fd = console_slave >= 0 ? console_slave : devnull;
+  if (fd < 0) die_errno("console", "open /dev/null");
+  for (int k = 0; k < 3; k++)
+    if (dup2(fd, k) < 0) die_errno("console", "stdio");
+}
+
+/* the child's last step before execve: its console master and seccomp listener to the keeper */
+static void send_to_keeper(int sock, int listener) {
+  int fds[2], n = 0;
+  if (console_master >= 0) fds[n++] = console_master;
+  if (listener >= 0) fds[n++] = listener;
+  char tag = console_master >= 0 && listener >= 0 ? 'B' : console_master >= 0 ? 'M' : listener >= 0 ? 'L' : 'N';
+  int e = send_fds(sock, tag, fds, n);
+  if (e) {
+    errno = e;
+    die_errno("keeper", "hand the console to the keeper");
+  }
+  close(sock);
+  if (listener >= 0) close(listener);
+}
+
 static int do_start(void) {
-  int go[2], errp[2], ready[2], cg[MAX_LIST];
+  int go[2], errp[2], ready[2], ksock[2] = {-1, -1}, cg[MAX_LIST];
   if (opt.host_src) host_bind();
   open_cgroups(cg);
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
     die_errno("pipe", "pipe");
+  if (opt.keep && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ksock) < 0) die_errno("keeper", "socketpair");
   int flags = opt.unshare ? ns_flags(opt.unshare) : 0;
   /* The cgroup namespace is unshared by the child once it is in the container's cgroups: the
    * first cgroup v1 migration after an idle spell waits for an RCU grace period (15-25 ms on
@@ -908,6 +1080,10 @@ static int do_start(void) {
     }
     if (write(ready[1], "c", 1) != 1) die_errno("sync", "release child");
     close(ready[1]);
+    if (opt.keep) {
+      close(ksock[1]);
+      fork_keeper(ksock[0], pid);
+    }
     if (relay_child_error(errp[0])) {
       wait_status(pid);
       return 2;
@@ -920,9 +1096,11 @@ static int do_start(void) {
   close(go[1]);
   close(errp[0]);
   close(ready[1]);
+  if (ksock[0] >= 0) close(ksock[0]);
   if (read(go[0], &c, 1) != 1) _exit(2); /* parent died before releasing us */
   close(go[0]);
   if (setsid() < 0) die_errno("setsid", "setsid");
+  devnull = open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC);
   /* Mount events must not travel back to the host: make every mount in our new namespace a
    * slave (or private) before changing anything. */
   if (opt.propagation) {
@@ -962,7 +1140,9 @@ static int do_start(void) {
   if (chdir("/") < 0) die_errno("pivot_root", "chdir /");
   if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname)) < 0)
     die_errno("hostname", "sethostname %s", opt.hostname);
-  drop_privileges();
+  init_stdio();
+  int listener = drop_privileges(opt.keep);
+  if (opt.keep) send_to_keeper(ksock[1], listener);
   if (opt.n_env) {
     opt.env[opt.n_env] = NULL;
     execve(opt.argv[0], opt.argv, opt.env);
@@ -974,54 +1154,52 @@ static int do_start(void) {
 
 /* ---- join mode (exec, enter) ---------------------------------------------------------------- */
 
-static volatile sig_atomic_t winch = 1, child_pid = 0;
-static void on_winch(int s) { (void)s; winch = 1; }
-static void forward_signal(int s) {
-  if (child_pid > 0) kill(child_pid, s);
+/* The keeper's socket is a host path, so it is reached before setns(mnt) hides the host. A keeper
+ * that is gone costs only the container's view of sysinfo: the call then stays the kernel's. */
+static int connect_keeper(const char *path) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  int s = -1;
+  if (strlen(path) < sizeof sa.sun_path) {
+    strcpy(sa.sun_path, path);
+    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof sa) == 0) return s;
+  } else {
+    errno = ENAMETOOLONG;
+  }
+  warn_record("keeper", errno, "connect %s", path);
+  if (s >= 0) close(s);
+  return -1;
 }
 
-/* relay between our terminal and the pty master until the shell closes its side */
-static void relay_pty(int master) {
-  struct termios saved, raw;
-  int tty = isatty(0) && tcgetattr(0, &saved) == 0;
-  if (tty) {
-    raw = saved;
-    cfmakeraw(&raw);
-    tcsetattr(0, TCSANOW, &raw);
+/*
+ * A privileged container's root is the host's root: while our child is in its pid namespace and
+ * before it execs, /proc/PID/exe would let that root open our binary and, once we exit, write it
+ * (runc's CVE-2019-5736). Running from a sealed copy in memory leaves nothing on the host to
+ * write. Done before anything else, since it starts us again.
+ */
+static void run_from_sealed_copy(char **argv) {
+  int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (self < 0) die_errno("execve", "open /proc/self/exe");
+  int seals = fcntl(self, F_GET_SEALS);
+  if (seals >= 0 && (seals & (F_SEAL_SEAL | F_SEAL_WRITE)) == (F_SEAL_SEAL | F_SEAL_WRITE)) {
+    close(self); /* we are the copy */
+    return;
   }
-  struct sigaction sa = {.sa_handler = on_winch};
-  sigaction(SIGWINCH, &sa, NULL);
-  char buf[8192];
-  for (;;) {
-    if (winch && tty) {
-      struct winsize ws;
-      winch = 0;
-      if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
-    }
-    struct pollfd p[2] = {{0, POLLIN, 0}, {master, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-      ssize_t n = read(master, buf, sizeof buf);
-      if (n <= 0) break;
-      write_all(1, buf, (size_t)n);
-    }
-    if (p[0].revents & (POLLIN | POLLHUP)) {
-      ssize_t n = read(0, buf, sizeof buf);
-      if (n <= 0) {
-        p[0].fd = -1;
-        break;
-      }
-      write_all(master, buf, (size_t)n);
-    }
-  }
-  if (tty) tcsetattr(0, TCSANOW, &saved);
+  int copy = memfd_create("berth-nsexec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  struct stat st;
+  if (copy < 0 || fstat(self, &st) < 0) die_errno("execve", "copy the helper");
+  for (off_t off = 0; off < st.st_size;)
+    if (sendfile(copy, self, &off, (size_t)(st.st_size - off)) <= 0) die_errno("execve", "copy the helper");
+  if (fcntl(copy, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+    die_errno("execve", "seal the helper's copy");
+  close(self);
+  syscall(SYS_execveat, copy, "", argv, environ, AT_EMPTY_PATH);
+  die_errno("execve", "run the helper's copy");
 }
 
 static int do_join(void) {
-  int nsfd[N_NS], cg[MAX_LIST], errp[2], master = -1;
+  int nsfd[N_NS], cg[MAX_LIST], errp[2], master = -1, keeper = -1;
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
   char path[64];
   int want = opt.unshare ? ns_flags(opt.unshare) : 0;
   /* open every namespace and cgroup file first: after setns(mnt) these host paths are gone */
@@ -1033,10 +1211,14 @@ static int do_join(void) {
     if (nsfd[k] < 0) die_errno("setns", "open %s", path);
   }
   open_cgroups(cg);
+  if (opt.keeper_sock && opt.argv[0]) keeper = connect_keeper(opt.keeper_sock);
   for (int k = 0; k < N_NS; k++)
     if (nsfd[k] >= 0 && setns(nsfd[k], ns_clone_flags[k]) < 0)
       die_errno("setns", "join %s namespace of %d", ns_names[k], (int)opt.join);
   if (want & CLONE_NEWUSER) become_root();
+  /* live edits run in the container's namespaces: without berth's terminal, so that nothing
+   * the container planted (a bind of /dev/tty on /etc/hosts) can reach the admin's */
+  if (!opt.argv[0] && setsid() < 0) die_errno("setsid", "setsid");
   if (!opt.argv[0] && opt.n_net) return do_net_live();
   if (!opt.argv[0] && opt.n_ops) { /* live file edits: setns(mnt) made "/" the container's root */
     root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -1050,46 +1232,47 @@ static int do_join(void) {
     return 0;
   }
   if (opt.pty) {
-    /* the container's own /dev/ptmx, so the shell's tty lives in the container's devpts */
+    /* the container's own /dev/ptmx, so the command's tty lives in the container's devpts */
     master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) die_errno("pty", "open /dev/ptmx");
+  } else if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+    die_errno("pipe", "pipe");
   }
   if (pipe2(errp, O_CLOEXEC) < 0) die_errno("pipe", "pipe");
-  signal(SIGINT, SIG_IGN); /* the terminal sends these to the child too; we wait for it */
-  signal(SIGQUIT, SIG_IGN);
   pid_t pid = fork(); /* setns(pid) applies to children only */
   if (pid < 0) die_errno("fork", "fork");
   if (pid > 0) {
-    child_pid = pid;
-    struct sigaction sa = {.sa_handler = forward_signal};
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
     close(errp[1]);
+    if (keeper >= 0) close(keeper);
+    int theirs[] = {in[0], out[1], err[1]};
+    for (int k = 0; k < 3; k++)
+      if (theirs[k] >= 0) close(theirs[k]);
+    for (int k = 0; k < 3; k++) { /* ours: never block the relay on a command that stalls */
+      int fd = k == 0 ? in[1] : k == 1 ? out[0] : err[0];
+      if (fd >= 0) fcntl(fd, F_SETFL, O_NONBLOCK);
+    }
     status_pid(pid);
     if (relay_child_error(errp[0])) {
       wait_status(pid);
       return 2;
     }
-    if (master >= 0) relay_pty(master);
+    relay(pid, master, in[1], out[0], err[0]);
     return wait_status(pid);
   }
   err_fd = errp[1];
   close(errp[0]);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGQUIT, SIG_DFL);
+  /* a session of its own, so the caller's terminal is never its controlling tty */
+  if (setsid() < 0) die_errno("setsid", "setsid");
   join_cgroups(cg, opt.n_cgroups);
   if (chdir(opt.cwd ? opt.cwd : "/") < 0) die_errno("chdir", "chdir %s", opt.cwd ? opt.cwd : "/");
-  if (master >= 0) {
-    const char *slave = ptsname(master);
-    if (setsid() < 0) die_errno("pty", "setsid");
-    int s = slave ? open(slave, O_RDWR) : -1;
-    if (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0) die_errno("pty", "open %s", slave ? slave : "pty");
-    dup2(s, 0);
-    dup2(s, 1);
-    dup2(s, 2);
-    if (s > 2) close(s);
-  }
-  drop_privileges();
+  int s = master >= 0 ? ioctl(master, TIOCGPTPEER, O_RDWR) : -1;
+  if (master >= 0 && (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0)) die_errno("pty", "open the pty's slave");
+  int fds[3] = {master >= 0 ? s : in[0], master >= 0 ? s : out[1], master >= 0 ? s : err[1]};
+  for (int k = 0; k < 3; k++)
+    if (dup2(fds[k], k) < 0) die_errno("pipe", "stdio");
+  int listener = drop_privileges(keeper >= 0);
+  int e = listener >= 0 ? send_fds(keeper, 'L', &listener, 1) : 0;
+  if (e) warn_record("keeper", e, "hand over the seccomp listener");
   opt.env[opt.n_env] = NULL;
   environ = opt.env;
   execvp(opt.argv[0], opt.argv);
@@ -1131,6 +1314,13 @@ static int do_lock(void) {
 
 int main(int argc, char **argv) {
   parse_args(argc, argv);
+  if (opt.join && opt.argv[0] && !(ns_flags(opt.unshare ? opt.unshare : "") & CLONE_NEWUSER))
+    run_from_sealed_copy(argv);
+  /* Nothing we inherited may reach a container: every fd berth's caller left open (a shell's
+   * `exec 200</`, say) is closed at our execve; the ones we use are passed on purpose. */
+  close_range_compat(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* Until we exec, nothing in a container may ptrace us or open our /proc files (our fds). */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (opt.status_fd >= 0) fcntl(opt.status_fd, F_SETFD, FD_CLOEXEC);
   if (opt.seccomp_fd >= 0) fcntl(opt.seccomp_fd, F_SETFD, FD_CLOEXEC);
   if (opt.lock) return do_lock();

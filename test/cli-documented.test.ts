@@ -40,7 +40,7 @@ async function render(): Promise<string> {
         text += s;
       },
       err: () => {},
-      stdinIsTty: async () => false,
+      isTty: async () => false,
     });
     parts.push(`## ${verb}`, '', '```', text, '```', '');
   }

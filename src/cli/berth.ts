@@ -1,6 +1,6 @@
 // berth CLI entry: global options, the command table (loaded lazily: Node start-up is
 // user-visible) and the single place where errors become messages and exit codes.
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { makePaths } from '../host/paths.ts';
@@ -143,7 +143,15 @@ function defaultIo(): Io {
   return {
     out: (s) => writeLine(1, s),
     err: (s) => writeLine(2, s),
-    // not process.stdin: it builds a stream (~10 ms) that only `enter` needs
-    stdinIsTty: async () => (await import('node:tty')).isatty(0),
+    // not process.stdin: it builds a stream (~10 ms); and node:tty (~5 ms) only for a character
+    // device, which a script's pipe, file or /dev/null never is
+    isTty: async (fd) => {
+      try {
+        if (!fstatSync(fd).isCharacterDevice()) return false;
+      } catch {
+        return false;
+      }
+      return (await import('node:tty')).isatty(fd);
+    },
   };
 }

@@ -6,8 +6,8 @@ import type { Ctx } from '../ops/context.ts';
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
-  /** async: node:tty loads net and streams (~5 ms) that only `enter` needs */
-  stdinIsTty: () => Promise<boolean>;
+  /** whether fd is a terminal; async: node:tty loads net and streams (~5 ms) */
+  isTty: (fd: number) => Promise<boolean>;
 }
 
 export interface Command {

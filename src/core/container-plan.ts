@@ -4,6 +4,7 @@ import type { CtConfig } from './ct-config.ts';
 import type { HostDevice } from './devices.ts';
 import type { JoinPlan, StartPlan } from './helper-args.ts';
 import { ID_COUNT } from './idmap.ts';
+import type { KeeperPlan } from './keeper.ts';
 import type { LxcfsView } from './lxcfs.ts';
 import { type CgroupMount, type ContainerFile, planMounts } from './mounts.ts';
 
@@ -14,7 +15,8 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 export interface HostFacts {
   cgroupMounts: readonly CgroupMount[];
   cgroupProcs: readonly string[];
-  consoleLog: string;
+  /** the keeper's plan: console log, socket, sysinfo sources (null: no keeper) */
+  keeper: KeeperPlan | null;
   /** CapPrm of berth's own process */
   availableCaps: bigint;
   /** written into the container at start: resolv.conf, the distro's network config */
@@ -40,7 +42,6 @@ export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
     cgroupProcs: facts.cgroupProcs,
     mounts: planMounts({
       cgroups: facts.cgroupMounts,
-      consoleLog: facts.consoleLog,
       hostname: cfg.hostname,
       files: facts.files ?? [],
       blocks: facts.blocks ?? [],
@@ -52,6 +53,7 @@ export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
     // systemd reads $container to know it runs in a container (systemd-detect-virt: container-other)
     env: [`PATH=${DEFAULT_PATH}`, 'container=berth', 'TERM=linux', 'HOME=/root'],
     init: ['/sbin/init'],
+    keeper: facts.keeper,
   };
 }
 
@@ -60,7 +62,13 @@ export function execPlan(
   cgroupProcs: readonly string[],
   argv: readonly string[],
   /** availableCaps: what the command may keep (berth's own, and the container init's bounding set) */
-  opts: { pty: boolean; term?: string | undefined; availableCaps: bigint; userns: boolean },
+  opts: {
+    pty: boolean;
+    term?: string | undefined;
+    availableCaps: bigint;
+    userns: boolean;
+    keeperSocket?: string | null;
+  },
 ): JoinPlan {
   return {
     pid,
@@ -72,5 +80,6 @@ export function execPlan(
     cwd: '/',
     pty: opts.pty,
     argv,
+    keeperSocket: opts.keeperSocket ?? null,
   };
 }

@@ -84,6 +84,10 @@ export interface GlobalDefaults {
   privileged: boolean;
   /** LXCFS: show containers their own figures in /proc through lxcfs (when installed) */
   lxcfs: boolean;
+  /** CONSOLE_LOG_SIZE: bytes a console log and its older half hold together */
+  consoleLogSize: number;
+  /** SYSINFO: sysinfo(2) answers with the container's figures (the keeper's seccomp handler) */
+  sysinfo: boolean;
 }
 
 const HOSTNAME_RE =

@@ -24,7 +24,6 @@ export const DEVICE_ALLOW: readonly string[] = [
   'c *:* m',
   'b *:* m',
   ...DEFAULT_DEVICES.map((d) => d.rule),
-  'c 5:1 rwm', // console
   'c 5:2 rwm', // ptmx
   'c 136:* rwm', // pts
 ];

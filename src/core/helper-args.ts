@@ -1,4 +1,5 @@
 // Container plans -> berth-nsexec argv (pure, golden-tested). The argv is the helper's whole API.
+import { type KeeperPlan, keeperArgs } from './keeper.ts';
 import type { MountOp } from './mounts.ts';
 
 export const STATUS_FD = 3;
@@ -15,6 +16,8 @@ export interface StartPlan {
   caps: readonly string[];
   env: readonly string[];
   init: readonly string[];
+  /** the host process that holds the console and answers sysinfo (null: none) */
+  keeper: KeeperPlan | null;
 }
 
 export interface JoinPlan {
@@ -26,6 +29,8 @@ export interface JoinPlan {
   cwd: string;
   pty: boolean;
   argv: readonly string[];
+  /** the container's keeper, which takes the command's seccomp listener (null: none) */
+  keeperSocket: string | null;
 }
 
 export function mountArgs(op: MountOp): string[] {
@@ -48,6 +53,8 @@ export function mountArgs(op: MountOp): string[] {
       return ['--write', op.dest, op.content];
     case 'block':
       return ['--block', op.dest, op.content];
+    case 'console':
+      return ['--console', op.dest];
   }
 }
 
@@ -69,6 +76,7 @@ export function startArgs(p: StartPlan, net: readonly string[] = []): string[] {
     '--caps-keep',
     p.caps.join(','),
     ...p.env.flatMap((e) => ['--env', e]),
+    ...(p.keeper ? keeperArgs(p.keeper) : []),
     '--seccomp-fd',
     String(SECCOMP_FD),
     '--status-fd',
@@ -91,6 +99,7 @@ export function joinArgs(p: JoinPlan): string[] {
     '--cwd',
     p.cwd,
     ...(p.pty ? ['--pty'] : []),
+    ...(p.keeperSocket ? ['--keeper-sock', p.keeperSocket] : []),
     '--seccomp-fd',
     String(SECCOMP_FD),
     '--status-fd',

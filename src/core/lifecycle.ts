@@ -13,6 +13,8 @@ export interface RuntimeState {
   ips?: string[] | undefined;
   /** the elements of berth's nftables sets and maps this container holds (NAT, port forwards) */
   nft?: string[] | undefined;
+  /** its keeper (helper/keeper.c): pid, and whether it answers sysinfo (exec's filters then ask it) */
+  keeper?: { pid: number; startTime: number | null; sysinfo: boolean } | undefined;
 }
 
 export type InitKind = 'systemd' | 'busybox' | 'sysv';

@@ -12,7 +12,9 @@ export type MountOp =
   | { op: 'mkdir'; dest: string; mode: string }
   | { op: 'write'; dest: string; content: string }
   /** berth's marked block in a file the container also edits (helper --block) */
-  | { op: 'block'; dest: string; content: string };
+  | { op: 'block'; dest: string; content: string }
+  /** a pty of the container's own devpts on DEST, its master for the keeper (helper --console) */
+  | { op: 'console'; dest: string };
 
 /** A cgroup hierarchy to show inside the container (its cgroup namespace makes it the CT's own). */
 /** A file written inside the container (by the helper, resolved in its root). */
@@ -33,8 +35,6 @@ export interface CgroupMount {
 
 export interface MountPlanInput {
   cgroups: readonly CgroupMount[];
-  /** host file that becomes /dev/console (init's output goes there too) */
-  consoleLog: string;
   hostname: string;
   /** files berth writes into the container at every start (resolv.conf, network config) */
   files?: readonly ContainerFile[];
@@ -97,7 +97,6 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     ...(input.devices ?? []).map(
       (d): MountOp => ({ op: 'bind', source: `/dev/${d.name}`, dest: `/dev/${d.name}`, options: 'nosuid,noexec' }),
     ),
-    { op: 'bind', source: input.consoleLog, dest: '/dev/console', options: 'nosuid,noexec,nodev' },
     {
       op: 'mount',
       fstype: 'devpts',
@@ -105,6 +104,8 @@ export function planMounts(input: MountPlanInput): MountOp[] {
       dest: '/dev/pts',
       options: 'nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5',
     },
+    // its console is a pty of its own devpts; the keeper on the host holds the master
+    { op: 'console', dest: '/dev/console' },
     { op: 'symlink', target: 'pts/ptmx', dest: '/dev/ptmx' },
     { op: 'mount', fstype: 'tmpfs', source: 'shm', dest: '/dev/shm', options: 'nosuid,nodev,mode=1777' },
     { op: 'mount', fstype: 'mqueue', source: 'mqueue', dest: '/dev/mqueue', options: NOSUID_NODEV_NOEXEC },

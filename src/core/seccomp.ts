@@ -36,11 +36,18 @@ export const DENY_ENOSYS = ['add_key', 'keyctl', 'request_key'] as const;
 const EPERM = 1;
 const ENOSYS = 38;
 
-/** Compat architectures are listed so the same rules also cover 32-bit entry points. */
-export function seccompPolicy(arch: string): string {
+/** Answered by the container's keeper (SYSINFO="yes"): the container's figures, not the host's. */
+export const NOTIFY = ['sysinfo'] as const;
+
+/**
+ * Compat architectures are listed so the same rules also cover 32-bit entry points. notify
+ * rules need a supervisor: the helper skips them where there is no keeper to answer.
+ */
+export function seccompPolicy(arch: string, opts: { sysinfo?: boolean } = {}): string {
   const lines = ['# berth default seccomp policy', 'default allow'];
   if (arch === 'x64') lines.push('arch x86', 'arch x32');
   for (const s of DENY_EPERM) lines.push(`errno ${EPERM} ${s}`);
   for (const s of DENY_ENOSYS) lines.push(`errno ${ENOSYS} ${s}`);
+  if (opts.sysinfo) for (const s of NOTIFY) lines.push(`notify ${s}`);
   return `${lines.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import type { Resources } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import { fnv1a } from '../core/hash.ts';
+import type { SysinfoSource } from '../core/keeper.ts';
 import { type CgroupWrite, cpusetCpus, limitsV1, limitsV2, parseCpuList } from '../core/limits.ts';
 import type { CgroupMount } from '../core/mounts.ts';
 import { errCode, errText } from './fs-util.ts';
@@ -292,4 +293,11 @@ export function setDeviceRules(dirs: CgroupDir[], allow: readonly string[]): voi
 export function readCounter(dirs: CgroupDir[], controller: string, file: string): string | null {
   const d = dirFor(dirs, controller);
   return d ? readOr(join(d.path, file), '') || null : null;
+}
+
+/** Where the keeper reads a container's memory limits and counts its tasks, for sysinfo(2). */
+export function sysinfoSource(layout: CgroupLayout, dirs: CgroupDir[]): SysinfoSource | null {
+  const mem = layout.kind === 'v2' ? dirs[0] : dirFor(dirs, 'memory');
+  const pids = layout.kind === 'v2' ? dirs[0] : dirFor(dirs, 'pids');
+  return mem && pids ? { v2: layout.kind === 'v2', memDir: mem.path, pidsDir: pids.path } : null;
 }

@@ -12,6 +12,8 @@ import { trace } from './trace.ts';
 
 export interface StatusRecord {
   pid?: number;
+  /** start mode: the keeper forked for the container */
+  keeper?: number;
   locked?: boolean;
   error?: string;
   /** an optional step that failed (the others ran): `{"warning":"net",...}` */
@@ -23,6 +25,7 @@ export interface StatusRecord {
 export interface HelperResult {
   exitCode: number;
   pid: number | null;
+  keeper: number | null;
   error: StatusRecord | null;
   /** what optional steps could not do, as messages */
   warnings: string[];
@@ -65,6 +68,7 @@ export function runHelper(
   return {
     exitCode: r.status ?? 128 + (r.signal ? 9 : 0),
     pid: records.find((x) => x.pid !== undefined)?.pid ?? null,
+    keeper: records.find((x) => x.keeper !== undefined)?.keeper ?? null,
     error: records.find((x) => x.error !== undefined) ?? null,
     warnings: records.flatMap((x) => (x.warning !== undefined ? [x.message ?? x.warning] : [])),
   };

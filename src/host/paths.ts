@@ -56,6 +56,8 @@ export const statePath = (p: Paths, id: CtId) => join(p.run, id, 'state.json');
 /** Written before berth freezes a container for a copy: one left behind means "thaw it". */
 export const thawMarkerPath = (p: Paths, id: CtId) => join(p.run, id, 'thaw-after-copy');
 export const consoleLogPath = (p: Paths, id: CtId) => join(p.log, `${id}.console.log`);
+/** the running container's keeper listens here (root only: the run directory is 0700) */
+export const keeperSocketPath = (p: Paths, id: CtId) => join(p.run, id, 'keeper.sock');
 export const templatePath = (p: Paths, name: string) => join(p.templateCache, `${name}.tar.zst`);
 export const templateMetaPath = (p: Paths, name: string) => join(p.templateCache, `${name}.json`);
 export const layerPath = (p: Paths, layer: string) => join(p.layersDir, layer);

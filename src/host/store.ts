@@ -5,6 +5,7 @@ import { type ConfigFile, parseConfig, toRecord } from '../core/config.ts';
 import { type CtConfig, ctConfigFrom, type GlobalDefaults } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { parsePrivileged } from '../core/idmap.ts';
+import { parseConsoleLogSize, parseSysinfo } from '../core/keeper.ts';
 import { DEFAULT_LAYOUT, parseLayout } from '../core/layout.ts';
 import type { RuntimeState } from '../core/lifecycle.ts';
 import { lxcfsWanted } from '../core/lxcfs.ts';
@@ -25,6 +26,8 @@ export function readGlobal(p: Paths): GlobalDefaults {
     venetMtu: venetMtu(rec['VENET_MTU'], p.globalConfig),
     venetFastpath: venetFastpath(rec['VENET_FASTPATH'], p.globalConfig),
     lxcfs: lxcfsWanted(rec['LXCFS']),
+    consoleLogSize: parseConsoleLogSize(rec['CONSOLE_LOG_SIZE'], p.globalConfig),
+    sysinfo: parseSysinfo(rec['SYSINFO'], p.globalConfig),
     privileged: rec['PRIVILEGED'] ? parsePrivileged(rec['PRIVILEGED'], `PRIVILEGED in ${p.globalConfig}`) : false,
   };
 }

@@ -9,7 +9,7 @@ import { joinArgs } from '../core/helper-args.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { procsFiles } from '../host/cgroups.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
-import { ctConfigPath, thawMarkerPath } from '../host/paths.ts';
+import { ctConfigPath, keeperSocketPath, thawMarkerPath } from '../host/paths.ts';
 import { boundingCaps, ownCapabilities, ownUserns } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, type Inspection, inspect, loadCt, reconcile, withLock } from './runtime.ts';
@@ -55,20 +55,23 @@ export async function execInContainer(
       },
     );
   }
+  // its keeper answers sysinfo for the command too, as for init (the state says whether)
+  const sysinfo = now.state?.keeper?.sysinfo === true;
   const plan = execPlan(now.pid, procsFiles(cgroupDirsOf(ctx, id)), argv, {
     pty: opts.pty,
     term: process.env['TERM'],
     // berth's own, within the container's set (its init's bounding set: CAPABILITY applied)
     availableCaps: ownCapabilities() & (boundingCaps(now.pid) ?? 0n),
     userns: ownUserns(now.pid),
+    keeperSocket: sysinfo ? keeperSocketPath(ctx.paths, id) : null,
   });
-  // the terminal's ^C goes to the command (same process group); berth waits for its status
+  // the terminal's ^C reaches the helper too, which passes it on; berth waits for the status
   const ignore = () => {};
   process.on('SIGINT', ignore);
   process.on('SIGQUIT', ignore);
   const r = runHelper(ctx.paths.helper, joinArgs(plan), {
     stdio: ['inherit', 'inherit', 'inherit'],
-    seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch)),
+    seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
   });
   process.off('SIGINT', ignore);
   process.off('SIGQUIT', ignore);

@@ -98,14 +98,33 @@ export async function killAll(dirs: CgroupDir[]): Promise<boolean> {
   return false;
 }
 
+/**
+ * The keeper leaves by itself once init is gone, after the console's last words; one that
+ * lingers (or whose init never ran) is killed. Its start time tells it from a recycled pid.
+ */
+async function stopKeeper(keeper: RuntimeState['keeper']): Promise<void> {
+  if (!keeper) return;
+  for (let i = 0; i < 100 && isAlive(keeper.pid, keeper.startTime); i++) await sleep(2);
+  if (!isAlive(keeper.pid, keeper.startTime)) return;
+  try {
+    process.kill(keeper.pid, 'SIGKILL');
+  } catch {}
+}
+
 /** Tears down what a running container holds on the host: processes, cgroups, root mount, state. */
-export async function cleanupRuntime(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promise<void> {
+export async function cleanupRuntime(
+  ctx: Ctx,
+  id: CtId,
+  cfg: CtConfig | null,
+  keeper: RuntimeState['keeper'] = readState(ctx.paths, id)?.keeper,
+): Promise<void> {
   const dirs = cgroupDirsOf(ctx, id);
   if (!(await killAll(dirs))) {
     throw new BerthError('STOP_FAILED', `stop ${id}: processes survive SIGKILL`, {
       hint: 'a process may be stuck in the kernel (D state); see `ps` and try again',
     });
   }
+  await stopKeeper(keeper);
   if (cfg) {
     const st = readState(ctx.paths, id);
     for (const step of [() => cleanupNet(ctx, cfg, st?.ips), () => syncNft(ctx, `stop ${id}`, st?.nft ?? [], [])]) {
@@ -131,7 +150,7 @@ export function recordRunning(
   ctx: Ctx,
   id: CtId,
   pid: number,
-  rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips' | 'nft'>,
+  rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips' | 'nft' | 'keeper'>,
 ): void {
   const st = readProcStat(pid);
   writeState(ctx.paths, id, { status: 'running', pid, startTime: st?.startTime ?? null, ...rec });
@@ -151,6 +170,7 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
       stopSignal: now.state?.stopSignal ?? 15,
       ips: now.state?.ips ?? cfg?.ipAddr.map((i) => i.addr),
       nft: now.state?.nft,
+      keeper: now.state?.keeper,
     });
     ctx.log(`${id}: adopted init (pid ${now.pid}) of an interrupted start`);
     return inspect(ctx, id);

@@ -1,5 +1,5 @@
 // berth start: cgroups + limits, then the helper builds the container and execs its init.
-import { closeSync, fchownSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { RESET_MACHINE_ID } from '../core/clone.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { startPlan } from '../core/container-plan.ts';
@@ -8,7 +8,7 @@ import { DEVICE_ALLOW, deviceRule } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
 import { startArgs } from '../core/helper-args.ts';
 import { fileLayers, rootMountArgs } from '../core/layout.ts';
-import { initKindFromLink, stopSignalFor } from '../core/lifecycle.ts';
+import { initKindFromLink, type RuntimeState, stopSignalFor } from '../core/lifecycle.ts';
 import { hostsBlock } from '../core/netconf.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import {
@@ -19,6 +19,7 @@ import {
   procsFiles,
   resourceWrites,
   setDeviceRules,
+  sysinfoSource,
 } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { hostDevices } from '../host/devices.ts';
@@ -27,8 +28,8 @@ import { rootSource } from '../host/layers.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
 import { isMounted, mountRoot } from '../host/mounts.ts';
 import { fastpathWarning } from '../host/net.ts';
-import { consoleLogPath } from '../host/paths.ts';
-import { ownCapabilities } from '../host/proc.ts';
+import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
+import { isAlive, ownCapabilities, readProcStat } from '../host/proc.ts';
 import type { StoredCt } from '../host/store.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
@@ -83,6 +84,8 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
   starting();
   trace('state written');
   let pid: number;
+  let keeper: RuntimeState['keeper'];
+  const global = readGlobal(ctx.paths);
   try {
     if (initKind === null) {
       mkdirSync(cfg.veRoot, { recursive: true });
@@ -101,13 +104,17 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     mkdirSync(cfg.veRoot, { recursive: true });
     const consoleLog = consoleLogPath(ctx.paths, id);
     mkdirSync(ctx.paths.log, { recursive: true });
+    // the helper's own messages; the container's console output reaches it through the keeper
     const logFd = openSync(consoleLog, 'a', 0o600);
-    // its /dev/console: the container's root must be able to open it
-    if (cfg.idBase !== null) fchownSync(logFd, cfg.idBase, cfg.idBase);
     const plan = startPlan(cfg, {
       cgroupMounts: containerCgroupMounts(layout),
       cgroupProcs: procsFiles(dirs),
-      consoleLog,
+      keeper: {
+        consoleLog,
+        consoleLogSize: global.consoleLogSize,
+        socket: keeperSocketPath(ctx.paths, id),
+        sysinfo: global.sysinfo ? sysinfoSource(layout, dirs) : null,
+      },
       availableCaps: ownCapabilities(),
       files: [
         ...containerFilesFor(cfg, initKind === 'systemd'),
@@ -115,7 +122,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
         ...(resetMachineId ? [{ dest: '/etc/machine-id', content: '' }] : []),
       ],
       blocks: [hostsBlock(cfg.hostname, cfg.ipAddr, cfg.netifs)],
-      lxcfs: readGlobal(ctx.paths).lxcfs ? ensureLxcfs(ctx.paths, ctx.paths.helper, ctx.log) : null,
+      lxcfs: global.lxcfs ? ensureLxcfs(ctx.paths, ctx.paths.helper, ctx.log) : null,
       devices,
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
@@ -123,18 +130,27 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     // no detach needed: init calls setsid() itself, and the helper exits once init runs
     const r = runHelper(ctx.paths.helper, [...hostBind, ...args], {
       stdio: ['ignore', logFd, logFd],
-      seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch)),
+      seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo: global.sysinfo })),
     });
     closeSync(logFd);
     for (const w of r.warnings) ctx.log(fastpathWarning(w));
+    if (r.keeper !== null) {
+      keeper = { pid: r.keeper, startTime: readProcStat(r.keeper)?.startTime ?? null, sysinfo: global.sysinfo };
+    }
     if (r.exitCode !== 0 || r.pid === null) {
       throw new BerthError('CT_CREATE', `start ${id}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`, {
         hint: `see ${consoleLog}`,
       });
     }
+    // start succeeds only when init runs: one that exec'd and died at once is a failed start
+    if (!isAlive(r.pid, null)) {
+      throw new BerthError('CT_CREATE', `start ${id}: init exited as soon as it started`, {
+        hint: `see ${consoleLog}`,
+      });
+    }
     pid = r.pid;
   } catch (err) {
-    await cleanupRuntime(ctx, id, cfg).catch(() => {});
+    await cleanupRuntime(ctx, id, cfg, keeper).catch(() => {});
     throw err;
   }
   recordRunning(ctx, id, pid, {
@@ -142,6 +158,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     stopSignal,
     ips,
     nft,
+    keeper,
   });
   if (resetMachineId) writeCtText(ctx.paths, id, formatConfig(setKeys(ct.file, { [RESET_MACHINE_ID]: undefined })));
   trace('recorded');

@@ -1,7 +1,7 @@
 // berth-nsexec on its own: the contract of helper/PROTOCOL.md (argv, status records, exit codes).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -70,6 +70,26 @@ test('a good run: {"pid":N}, then EOF when init is exec\'d; exec failure reports
     const bad = run(['--unshare', 'mnt,pid', '--rootfs', root, '--status-fd', '3', '--', '/bin/missing']);
     assert.equal(bad.code, 2);
     assert.deepEqual([bad.records[1].error, bad.records[1].errno], ['execve', 2]);
+    // a value the child cannot use (a block of over 60000 bytes) is a failed step, reported as
+    // such: the parent never takes the child's exit for a running init
+    const block = `# begin\n${'x'.repeat(70000)}\n# end\n`;
+    const big = run([
+      '--unshare',
+      'mnt,pid',
+      '--rootfs',
+      root,
+      '--block',
+      '/etc/hosts',
+      block,
+      '--status-fd',
+      '3',
+      '--',
+      '/bin/busybox',
+      'true',
+    ]);
+    assert.equal(big.code, 2, big.err);
+    assert.equal(big.records[1].error, 'usage');
+    assert.match(big.records[1].message, /--block content/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -95,5 +115,28 @@ test('lock mode: held for the watched pid, refused to a second taker with EWOULD
     process.kill(third.records[0].pid, 'SIGKILL');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('inherited fds never reach init: only its stdio (/dev/null without a console)', { skip: ROOT }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-helper-'));
+  try {
+    mkdirSync(join(root, 'bin'));
+    copyFileSync('/bin/busybox', join(root, 'bin/busybox'));
+    // fds 5 and 6 stand for what berth's caller left open (a directory of the host, say)
+    const args = ['--unshare', 'mnt,pid', '--rootfs', root, '--mount', 'proc', 'proc', '/proc', 'nosuid'];
+    const cmd = ['/bin/busybox', 'sh', '-c', 'exec /bin/busybox ls -l /proc/self/fd > /fds'];
+    const r = spawnSync(HELPER, [...args, '--status-fd', '3', '--', ...cmd], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ignore', openSync('/', 'r'), openSync('/', 'r')],
+    });
+    assert.equal(r.status, 0, r.stderr);
+    for (let i = 0; i < 100 && !existsSync(join(root, 'fds')); i++) spawnSync('sleep', ['0.02']);
+    const fds = readFileSync(join(root, 'fds'), 'utf8');
+    // 0 and 2 the host's /dev/null (the container's path: /null), 1 the file, 3 ls's own
+    const listed = [...fds.matchAll(/:\d\d (\d+)(?: -> (.*))?$/gm)].map((m) => `${m[1]} ${m[2] ?? ''}`);
+    assert.deepEqual(listed, ['0 /null', '1 /fds', '2 /null', '3 '], fds);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

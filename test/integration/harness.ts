@@ -124,6 +124,14 @@ export class Sandbox {
       if (existsSync(p)) out.push(`cgroup ${p}`);
     }
     if (existsSync(join('/sys/fs/cgroup', this.cgroupParent))) out.push(`cgroup /sys/fs/cgroup/${this.cgroupParent}`);
+    // a container's keeper leaves with its init: one still here was left behind
+    for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+      try {
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const k = args.indexOf('--keeper');
+        if (k >= 0 && (args[k + 1] ?? '').startsWith(this.root)) out.push(`keeper process ${pid} (${args[k + 1]})`);
+      } catch {}
+    }
     for (const d of readdirSync('/sys/block').filter((n) => n.startsWith('loop'))) {
       try {
         const file = readFileSync(join('/sys/block', d, 'loop/backing_file'), 'utf8').trim();

@@ -14,6 +14,6 @@ Exit codes: the shell's own; 2 no terminal, 31 not running.`,
   async run(ctx, args, io) {
     const { positionals } = parse('enter', args, {});
     const id = parseCtId(positionals[0]);
-    return enterContainer(ctx, id, await io.stdinIsTty());
+    return enterContainer(ctx, id, await io.isTty(0));
   },
 };

@@ -1,4 +1,4 @@
-// berth exec CTID [--] COMMAND [ARGS...]
+// berth exec [-t|-T] CTID [--] COMMAND [ARGS...]
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { execInContainer } from '../../ops/exec.ts';
@@ -6,18 +6,36 @@ import type { Command } from '../command.ts';
 
 export const command: Command = {
   summary: 'run a command inside a running container',
-  usage: 'berth exec CTID [--] COMMAND [ARGS...]',
+  usage: 'berth exec [-t|-T] CTID [--] COMMAND [ARGS...]',
   help: `Runs COMMAND directly (no shell) as root inside the container: its namespaces, cgroups,
-capabilities and seccomp filter. stdin, stdout and stderr are streamed; berth exits with the
-command's exit status (128+N if it died of signal N). Use "sh -c '...'" for shell syntax.
+capabilities and seccomp filter. berth exits with the command's exit status (128+N if it died
+of signal N). Use "sh -c '...'" for shell syntax.
+
+The command never gets berth's own file descriptors. Its stdin, stdout and stderr are pipes
+that berth copies to and from yours (stdin is read as it arrives, as ssh does: in a "while
+read" loop, give exec </dev/null), or, when both stdin and stdout are terminals, a new
+terminal of the container's own (your terminal is never its controlling terminal, so it
+cannot type into your shell). It leads a session of its own: ^C, SIGTERM and SIGHUP that
+reach berth are passed to it. berth returns when the command exits, without waiting for
+background processes it left.
+
+Options:
+  -t    a terminal of its own even when stdin or stdout is not a terminal
+  -T    pipes, never a terminal
 
 Exit codes: the command's own; 31 not running, 127 no such command, 126 not executable.`,
-  async run(ctx, args) {
+  async run(ctx, args, io) {
+    const flags: string[] = [];
+    while (args[0] === '-t' || args[0] === '-T') flags.push(args.shift() ?? '');
     const id = parseCtId(args[0]);
-    const rest = args[1] === '--' ? args.slice(2) : args.slice(1);
+    let rest = args.slice(1);
+    while (rest[0] === '-t' || rest[0] === '-T') flags.push(rest.shift() ?? '');
+    if (rest[0] === '--') rest = rest.slice(1);
     if (rest.length === 0) {
       throw new BerthError('BAD_SYNTAX', `exec ${id}: missing command`, { hint: `berth exec ${id} -- ps` });
     }
-    return execInContainer(ctx, id, rest, { pty: false, verb: 'exec' });
+    const last = flags.at(-1);
+    const pty = last === '-t' ? true : last === '-T' ? false : (await io.isTty(0)) && (await io.isTty(1));
+    return execInContainer(ctx, id, rest, { pty, verb: 'exec' });
   },
 };

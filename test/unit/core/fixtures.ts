@@ -13,4 +13,6 @@ export const GLOBAL: GlobalDefaults = {
   venetFastpath: true,
   lxcfs: true,
   privileged: false,
+  consoleLogSize: 2 * 1024 * 1024,
+  sysinfo: true,
 };

@@ -18,7 +18,12 @@ test('start argv: namespaces, cgroups, root, hostname, caps, fds, init (golden h
     startPlan(cfg, {
       cgroupMounts: [{ name: 'memory', fstype: 'cgroup', options: 'memory', writable: false }],
       cgroupProcs: ['/sys/fs/cgroup/memory/berth/101/cgroup.procs'],
-      consoleLog: '/var/log/berth/101.console.log',
+      keeper: {
+        consoleLog: '/var/log/berth/101.console.log',
+        consoleLogSize: 2097152,
+        socket: '/run/berth/101/keeper.sock',
+        sysinfo: { v2: false, memDir: '/sys/fs/cgroup/memory/berth/101', pidsDir: '/sys/fs/cgroup/pids/berth/101' },
+      },
       availableCaps: ALL,
     }),
   );
@@ -38,7 +43,12 @@ test('start argv: namespaces, cgroups, root, hostname, caps, fds, init (golden h
   assert.match(s, /--rebind \/proc\/sys ro,/);
   assert.match(s, /--mount sysfs sysfs \/sys ro,/);
   assert.match(s, /--mount cgroup cgroup \/sys\/fs\/cgroup\/memory ro,nosuid,nodev,noexec,memory/);
-  assert.match(s, /--bind \/var\/log\/berth\/101.console.log \/dev\/console/);
+  // the console: a pty of the container's devpts after that is mounted; the keeper holds the master
+  assert.match(s, /--mount devpts devpts \/dev\/pts .* --console \/dev\/console/);
+  assert.match(
+    s,
+    / --keeper \/var\/log\/berth\/101.console.log 2097152 \/run\/berth\/101\/keeper.sock --sysinfo v1 \/sys\/fs\/cgroup\/memory\/berth\/101 \/sys\/fs\/cgroup\/pids\/berth\/101 --seccomp-fd/,
+  );
   assert.match(s, /--write \/etc\/hostname web1\n/);
   assert.match(s, /--hostname web1 --caps-keep chown,/);
   for (const m of PROC_MASKS) assert.ok(args.includes(m), m);
@@ -48,7 +58,7 @@ test('start argv: namespaces, cgroups, root, hostname, caps, fds, init (golden h
 
 test('an unprivileged container: a user namespace first, and its maps', () => {
   const un = ctConfigFrom(parseCtId('102'), { ID_BASE: '1114112' }, GLOBAL);
-  const args = startArgs(startPlan(un, { cgroupMounts: [], cgroupProcs: [], consoleLog: '/l', availableCaps: ALL }));
+  const args = startArgs(startPlan(un, { cgroupMounts: [], cgroupProcs: [], keeper: null, availableCaps: ALL }));
   assert.deepEqual(args.slice(0, 5), ['--unshare', 'user,pid,uts,ipc,mnt,net,cgroup', '--idmap', '1114112', '65536']);
   const j = joinArgs(execPlan(7, [], ['id'], { pty: false, availableCaps: ALL, userns: true }));
   assert.deepEqual(j.slice(0, 4), ['--join', '7', '--unshare', 'user,pid,uts,ipc,mnt,net,cgroup']);
@@ -101,7 +111,7 @@ test('CAPABILITY and DEVNODES: parsed, merged by name, validated', () => {
   const plan = startPlan(ctConfigFrom(parseCtId('103'), { CAPABILITY: 'sys_nice:off' }, GLOBAL), {
     cgroupMounts: [],
     cgroupProcs: [],
-    consoleLog: '/l',
+    keeper: null,
     availableCaps: ALL,
     devices: [{ name: 'net/tun', type: 'c', major: 10, minor: 200, perm: 'rw' }],
   });
