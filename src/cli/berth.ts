@@ -2,6 +2,7 @@
 // user-visible) and the single place where errors become messages and exit codes.
 import { fstatSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { clip } from '../core/config.ts';
 import { BerthError } from '../core/errors.ts';
 import { makePaths } from '../host/paths.ts';
 import { trace } from '../host/trace.ts';
@@ -114,13 +115,14 @@ export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '
     const ctx = makeCtx(makePaths(root, helper), (m) => io.err(m));
     return await cmd.run(ctx, args, io);
   } catch (err) {
+    // the last guard: a value echoed in a message never floods or drives the terminal
     if (err instanceof BerthError) {
-      io.err(`berth: ${err.message}`);
-      if (err.hint) io.err(`berth: hint: ${err.hint}`);
+      io.err(`berth: ${clip(err.message, 2000)}`);
+      if (err.hint) io.err(`berth: hint: ${clip(err.hint, 2000)}`);
       if (debug && err.cause) io.err(String((err.cause as Error).stack ?? err.cause));
       return err.exitCode;
     }
-    io.err(`berth: unexpected error: ${(err as Error).message ?? String(err)}`);
+    io.err(`berth: unexpected error: ${clip((err as Error).message ?? String(err), 2000)}`);
     if (debug) io.err(String((err as Error).stack));
     else io.err('berth: hint: run again with --debug for details');
     return 3;

@@ -2,6 +2,7 @@
 
 import { parseBootorder } from './boot.ts';
 import { type CapOverride, parseCapabilities } from './capabilities.ts';
+import { checkValue, clip, quote } from './config.ts';
 import type { CtId } from './ctid.ts';
 import { type DevNode, parseDevnodes } from './devices.ts';
 import { type DiskLimit, parseDiskinodes, parseDiskspace } from './disk.ts';
@@ -12,7 +13,9 @@ import { type PortFwd, parsePortFwdList } from './nat.ts';
 import { type IpAddr, parseIpList } from './net.ts';
 import { type NetIf, parseNetifs } from './netif.ts';
 import { parseNameserverList, parseSearchDomain } from './resolv.ts';
-import { parseSize } from './size.ts';
+import { TEMPLATE_NAME_RE } from './samples.ts';
+import { PAGE_SIZE, parseSize } from './size.ts';
+import { templateOfLayer } from './template-meta.ts';
 
 export interface Resources {
   /** bytes of RAM (memory limit), null = unlimited */
@@ -95,20 +98,21 @@ const HOSTNAME_RE =
 
 export function validateHostname(h: string): string {
   if (!HOSTNAME_RE.test(h)) {
-    throw new BerthError('BAD_HOSTNAME', `invalid hostname ${JSON.stringify(h)}`, {
-      hint: 'letters, digits and -, dot-separated labels of up to 63 characters',
+    throw new BerthError('BAD_HOSTNAME', `invalid hostname ${quote(h)}`, {
+      hint: 'letters, digits and -, dot-separated labels of up to 63 characters, 253 in all',
     });
   }
   return h;
 }
 
 function intIn(raw: string, what: string, min: number, max: number): number {
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
-    throw new BerthError('BAD_VALUE', `invalid value for ${what}: ${JSON.stringify(raw)}`, {
+  const v = raw.trim();
+  if (!/^\d{1,10}$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new BerthError('BAD_VALUE', `invalid value for ${what}: ${quote(raw)}`, {
       hint: `expected a whole number from ${min} to ${max}`,
     });
   }
-  return Number(raw);
+  return Number(v);
 }
 
 /** vzctl "barrier:limit" pairs: berth uses the limit (the last part). */
@@ -116,8 +120,16 @@ function lastPart(raw: string): string {
   return raw.includes(':') ? (raw.split(':').pop() ?? '') : raw;
 }
 
+/**
+ * A memory size (--ram, --swap, PHYSPAGES, SWAPPAGES, RAM, SWAP) in bytes, rounded up to whole
+ * pages as vzctl does: bare numbers are bytes, except in the *PAGES keys where they are pages.
+ */
 export function parseRam(raw: string, what = 'ram'): number | null {
-  return parseSize(lastPart(raw), what, what.endsWith('PAGES'));
+  const bytes = parseSize(lastPart(raw), what, what.endsWith('PAGES'));
+  if (bytes === null) return null;
+  const pages = Math.ceil(bytes / PAGE_SIZE) * PAGE_SIZE;
+  if (!Number.isSafeInteger(pages)) throw new BerthError('BAD_VALUE', `size too large for ${what}: ${quote(raw)}`);
+  return pages;
 }
 
 export function parseNumproc(raw: string): number | null {
@@ -135,20 +147,76 @@ export function parseCpulimit(raw: string): number | null {
   return n === 0 ? null : n;
 }
 
-export function parseCpuunits(raw: string): number | null {
+export function parseCpuunits(raw: string): number {
   return intIn(raw, 'cpuunits', 8, 500000);
 }
 
+/** yes/no keys (ONBOOT, NAT): unset or empty is no. */
+export function parseYesNo(raw: string | undefined, what: string): boolean {
+  if (raw === undefined || raw === '' || raw === 'no') return false;
+  if (raw === 'yes') return true;
+  throw new BerthError('BAD_VALUE', `invalid value for ${what}: ${quote(raw)}`, { hint: 'use yes or no' });
+}
+
+/** VE_ROOT, VE_PRIVATE: an absolute, normalized path ($VEID expanded). */
+export function parseCtPath(raw: string, what: string): string {
+  const ok = /^(\/[^/]+)+$/.test(raw) && raw.length <= 1024 && !raw.split('/').some((s) => s === '.' || s === '..');
+  if (!ok) {
+    throw new BerthError('BAD_VALUE', `invalid ${what} ${quote(raw)}`, {
+      hint: 'an absolute path without . or .. parts, a trailing / or //',
+    });
+  }
+  return raw;
+}
+
+/** LAYER: a template layer's name (NAME-<12 hex>), never a path. */
+export function parseLayer(raw: string): string {
+  if (templateOfLayer(raw) === null) {
+    throw new BerthError('BAD_VALUE', `invalid layer ${quote(raw)}`, {
+      hint: 'a layer is named TEMPLATE-<12 hex digits>, as under /var/lib/berth/template/layers',
+    });
+  }
+  return raw;
+}
+
+function parseOstemplate(raw: string): string {
+  if (!TEMPLATE_NAME_RE.test(raw)) {
+    throw new BerthError('BAD_VALUE', `invalid template name ${quote(raw)}`, {
+      hint: 'letters, digits and _ . + -, up to 64 characters',
+    });
+  }
+  return raw;
+}
+
+/** Runs one key's parser; its error names the key (and the message stays short and printable). */
+function field<T>(key: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof BerthError)) throw err;
+    throw new BerthError(err.code, `${key}: ${clip(err.message)}`, {
+      ...(err.hint ? { hint: clip(err.hint) } : {}),
+      cause: err,
+    });
+  }
+}
+
+/** An optional key: unset and empty are the same (null). */
+function opt<T>(rec: Record<string, string | undefined>, key: string, parse: (raw: string) => T): T | null {
+  const raw = rec[key];
+  return raw === undefined || raw === '' ? null : field(key, () => parse(raw));
+}
+
 export function resourcesFrom(rec: Record<string, string | undefined>): Resources {
-  const ramRaw = rec['PHYSPAGES'] ?? rec['RAM'];
-  const swapRaw = rec['SWAPPAGES'] ?? rec['SWAP'];
+  const ramKey = rec['PHYSPAGES'] ? 'PHYSPAGES' : 'RAM';
+  const swapKey = rec['SWAPPAGES'] ? 'SWAPPAGES' : 'SWAP';
   return {
-    ram: ramRaw ? parseRam(ramRaw, rec['PHYSPAGES'] ? 'PHYSPAGES' : 'RAM') : null,
-    swap: swapRaw ? parseRam(swapRaw, rec['SWAPPAGES'] ? 'SWAPPAGES' : 'SWAP') : null,
-    cpus: rec['CPUS'] ? parseCpus(rec['CPUS']) : null,
-    cpulimit: rec['CPULIMIT'] ? parseCpulimit(rec['CPULIMIT']) : null,
-    cpuunits: rec['CPUUNITS'] ? parseCpuunits(rec['CPUUNITS']) : null,
-    numproc: rec['NUMPROC'] ? parseNumproc(rec['NUMPROC']) : null,
+    ram: opt(rec, ramKey, (v) => parseRam(v, ramKey)),
+    swap: opt(rec, swapKey, (v) => parseRam(v, swapKey)),
+    cpus: opt(rec, 'CPUS', parseCpus),
+    cpulimit: opt(rec, 'CPULIMIT', parseCpulimit),
+    cpuunits: opt(rec, 'CPUUNITS', parseCpuunits),
+    numproc: opt(rec, 'NUMPROC', parseNumproc),
   };
 }
 
@@ -158,32 +226,75 @@ export function expandVeid(pattern: string, id: CtId): string {
   return pattern.replaceAll('$VEID', id).replaceAll('${VEID}', id);
 }
 
-export function ctConfigFrom(id: CtId, rec: Record<string, string>, g: GlobalDefaults): CtConfig {
-  const hostname = rec['HOSTNAME'] || defaultHostname(id);
+/** Where a config was read from, so that an error names the file and the line of the key. */
+export interface ConfigOrigin {
+  path: string;
+  lineOf: (key: string) => number;
+}
+
+/**
+ * A container's model from its config keys. Every key berth knows is validated here with the
+ * parser `set` uses, so a bad value is refused when read, before anything acts on it. With an
+ * origin (a config file), any error is CONFIG_INVALID and names the file, line and key.
+ */
+export function ctConfigFrom(
+  id: CtId,
+  rec: Record<string, string>,
+  g: GlobalDefaults,
+  origin?: ConfigOrigin,
+): CtConfig {
+  if (!origin) return buildCtConfig(id, rec, g);
+  try {
+    return buildCtConfig(id, rec, g);
+  } catch (err) {
+    if (!(err instanceof BerthError)) throw err;
+    const key = /^([A-Z_][A-Z0-9_]*): /.exec(err.message)?.[1] ?? '';
+    const line = key ? origin.lineOf(key) : 0;
+    throw new BerthError('CONFIG_INVALID', `${origin.path}${line ? `:${line}` : ''}: ${err.message}`, {
+      hint: err.hint ? `${err.hint}; see docs/config.md` : 'see docs/config.md',
+      cause: err,
+    });
+  }
+}
+
+function buildCtConfig(id: CtId, rec: Record<string, string>, g: GlobalDefaults): CtConfig {
+  const path = (key: 'VE_ROOT' | 'VE_PRIVATE', dflt: string) =>
+    field(key, () => parseCtPath(expandVeid(rec[key] || dflt, id), key));
+  checkOthers(rec);
   return {
     id,
-    ostemplate: rec['OSTEMPLATE'] ?? g.defOstemplate,
-    hostname,
-    veRoot: expandVeid(rec['VE_ROOT'] ?? g.veRoot, id),
-    vePrivate: expandVeid(rec['VE_PRIVATE'] ?? g.vePrivate, id),
-    layout: rec['LAYOUT'] ? parseLayout(rec['LAYOUT'], 'LAYOUT') : 'dir',
-    layer: rec['LAYER'] || null,
-    diskspace: rec['DISKSPACE'] ? parseDiskspace(rec['DISKSPACE']) : null,
-    diskinodes: rec['DISKINODES'] ? parseDiskinodes(rec['DISKINODES']) : null,
-    onboot: rec['ONBOOT'] === 'yes',
-    bootorder: rec['BOOTORDER'] ? parseBootorder(rec['BOOTORDER']) : null,
-    ipAddr: parseIpList(rec['IP_ADDRESS'] ?? ''),
-    nat: rec['NAT'] === 'yes',
-    portFwd: parsePortFwdList(rec['PORTFWD'] ?? ''),
-    netifs: parseNetifs(rec['NETIF'] ?? ''),
-    nameservers: parseNameserverList(rec['NAMESERVER'] ?? ''),
-    searchDomains: (rec['SEARCHDOMAIN'] ?? '').split(/\s+/).filter(Boolean).map(parseSearchDomain),
-    stopTimeout: rec['STOP_TIMEOUT'] ? intIn(rec['STOP_TIMEOUT'], 'STOP_TIMEOUT', 1, 3600) : g.stopTimeout,
+    ostemplate: opt(rec, 'OSTEMPLATE', parseOstemplate) ?? g.defOstemplate,
+    hostname: opt(rec, 'HOSTNAME', validateHostname) ?? defaultHostname(id),
+    veRoot: path('VE_ROOT', g.veRoot),
+    vePrivate: path('VE_PRIVATE', g.vePrivate),
+    layout: opt(rec, 'LAYOUT', (v) => parseLayout(v, 'layout')) ?? 'dir',
+    layer: opt(rec, 'LAYER', parseLayer),
+    diskspace: opt(rec, 'DISKSPACE', parseDiskspace),
+    diskinodes: opt(rec, 'DISKINODES', parseDiskinodes),
+    onboot: field('ONBOOT', () => parseYesNo(rec['ONBOOT'], 'onboot')),
+    bootorder: opt(rec, 'BOOTORDER', parseBootorder),
+    ipAddr: opt(rec, 'IP_ADDRESS', parseIpList) ?? [],
+    nat: field('NAT', () => parseYesNo(rec['NAT'], 'nat')),
+    portFwd: opt(rec, 'PORTFWD', parsePortFwdList) ?? [],
+    netifs: opt(rec, 'NETIF', parseNetifs) ?? [],
+    nameservers: opt(rec, 'NAMESERVER', parseNameserverList) ?? [],
+    searchDomains: opt(rec, 'SEARCHDOMAIN', parseSearchDomainList) ?? [],
+    stopTimeout: opt(rec, 'STOP_TIMEOUT', (v) => intIn(v, 'STOP_TIMEOUT', 1, 3600)) ?? g.stopTimeout,
     resources: resourcesFrom(rec),
-    idBase: parseIdBase(rec['ID_BASE'], 'ID_BASE'),
-    capabilities: parseCapabilities(rec['CAPABILITY'] ?? ''),
-    devnodes: parseDevnodes(rec['DEVNODES'] ?? ''),
+    idBase: field('ID_BASE', () => parseIdBase(rec['ID_BASE'], 'ID_BASE')),
+    capabilities: opt(rec, 'CAPABILITY', parseCapabilities) ?? [],
+    devnodes: opt(rec, 'DEVNODES', parseDevnodes) ?? [],
   };
+}
+
+/** Keys berth keeps but does not model: checked like `set` checks them. */
+function checkOthers(rec: Record<string, string>): void {
+  if (rec['DESCRIPTION'] !== undefined) field('DESCRIPTION', () => checkValue('description', rec['DESCRIPTION'] ?? ''));
+  opt(rec, 'RESET_MACHINE_ID', (v) => parseYesNo(v, 'RESET_MACHINE_ID')); // core/clone.ts
+}
+
+export function parseSearchDomainList(value: string): string[] {
+  return value.split(/\s+/).filter(Boolean).map(parseSearchDomain);
 }
 
 export function defaultHostname(id: CtId): string {

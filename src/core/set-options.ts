@@ -2,6 +2,7 @@
 
 import { parseBootorder } from './boot.ts';
 import { parseCapabilities } from './capabilities.ts';
+import { checkValue, quote } from './config.ts';
 import { parseCpulimit, parseCpus, parseCpuunits, parseNumproc, parseRam, validateHostname } from './ct-config.ts';
 import { parseDevnodes } from './devices.ts';
 import { formatDiskinodes, formatDiskspace, parseDiskinodes, parseDiskspace } from './disk.ts';
@@ -68,21 +69,21 @@ export function setOptionsToKeys(o: SetOptions): Record<string, string> {
   if (o.hostname !== undefined) keys['HOSTNAME'] = validateHostname(o.hostname);
   if (o.onboot !== undefined) {
     if (o.onboot !== 'yes' && o.onboot !== 'no') {
-      throw new BerthError('BAD_VALUE', `invalid value for onboot: ${JSON.stringify(o.onboot)}`, {
+      throw new BerthError('BAD_VALUE', `invalid value for onboot: ${quote(o.onboot)}`, {
         hint: 'use yes or no',
       });
     }
     keys['ONBOOT'] = o.onboot;
   }
   if (o.bootorder !== undefined) keys['BOOTORDER'] = String(parseBootorder(o.bootorder));
-  if (o.description !== undefined) keys['DESCRIPTION'] = o.description;
+  if (o.description !== undefined) keys['DESCRIPTION'] = checkValue('description', o.description);
   if (o.diskspace !== undefined) keys['DISKSPACE'] = formatDiskspace(parseDiskspace(o.diskspace));
   if (o.diskinodes !== undefined) keys['DISKINODES'] = formatDiskinodes(parseDiskinodes(o.diskinodes));
   if (o.nameserver !== undefined) keys['NAMESERVER'] = parseNameserverList(o.nameserver.join(' ')).join(' ');
   if (o.searchdomain !== undefined) keys['SEARCHDOMAIN'] = o.searchdomain.map(parseSearchDomain).join(' ');
   if (o.nat !== undefined) {
     if (!['on', 'off', 'yes', 'no'].includes(o.nat)) {
-      throw new BerthError('BAD_VALUE', `invalid value for nat: ${JSON.stringify(o.nat)}`, { hint: 'use on or off' });
+      throw new BerthError('BAD_VALUE', `invalid value for nat: ${quote(o.nat)}`, { hint: 'use on or off' });
     }
     keys['NAT'] = o.nat === 'on' || o.nat === 'yes' ? 'yes' : 'no';
   }

@@ -1,4 +1,5 @@
 // Sizes as vzctl writes them: bytes with K/M/G/T suffixes, or a page count (P suffix or bare in *PAGES).
+import { quote } from './config.ts';
 import { BerthError } from './errors.ts';
 
 export const PAGE_SIZE = 4096;
@@ -10,7 +11,7 @@ export function parseSize(raw: string, what: string, bareIsPages = false): numbe
   if (s === 'unlimited' || s === '-1') return null;
   const m = /^(\d+(?:\.\d+)?)([bBkKmMgGtTpP]?)$/.exec(s);
   if (!m) {
-    throw new BerthError('BAD_VALUE', `invalid size for ${what}: ${JSON.stringify(raw)}`, {
+    throw new BerthError('BAD_VALUE', `invalid size for ${what}: ${quote(raw)}`, {
       hint: 'use a number with an optional K, M, G or T suffix, e.g. 512M',
     });
   }
@@ -18,11 +19,11 @@ export function parseSize(raw: string, what: string, bareIsPages = false): numbe
   const unit = (m[2] ?? '').toUpperCase();
   const mult = unit === 'P' || (unit === '' && bareIsPages) ? PAGE_SIZE : (UNITS[unit] ?? 1);
   const bytes = Math.round(num * mult);
-  if (!Number.isSafeInteger(bytes)) throw new BerthError('BAD_VALUE', `size too large for ${what}: ${raw}`);
+  if (!Number.isSafeInteger(bytes)) throw new BerthError('BAD_VALUE', `size too large for ${what}: ${quote(raw)}`);
   return bytes;
 }
 
-/** Formats bytes with the largest exact binary suffix: 67108864 -> "64M". */
+/** Formats bytes with the largest exact binary suffix: 67108864 -> "64M"; parseSize reads it back. */
 export function formatSize(bytes: number | null): string {
   if (bytes === null) return 'unlimited';
   for (const u of ['T', 'G', 'M', 'K'] as const) {

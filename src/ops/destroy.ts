@@ -1,42 +1,75 @@
 // berth destroy: remove a stopped container's private area, config and runtime leftovers.
 import { existsSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { looseRecord, quote } from '../core/config.ts';
+import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { templateOfLayer } from '../core/template-meta.ts';
+import { readIfExists } from '../host/fs-util.ts';
 import { gcLayers } from '../host/layers.ts';
 import { unmountRoot } from '../host/mounts.ts';
 import { consoleLogPath, ctConfigPath, lockPath } from '../host/paths.ts';
-import { removeState } from '../host/store.ts';
+import { readCtOrDerived, removeState, type StoredCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { mustExist, reconcile, withLock } from './runtime.ts';
 import { removeAllSnapshots } from './snapshot.ts';
 import { withTemplateLock } from './template.ts';
 
+/**
+ * Destroys a stopped container. A broken config does not stop it: what the container has on
+ * disk is then found where berth.conf puts it for this CTID (docs/config.md).
+ */
 export async function destroyContainer(ctx: Ctx, id: CtId): Promise<void> {
-  const layer = await withLock(ctx, id, 'destroy', async (stored) => {
-    const ct = mustExist(id, stored);
-    const now = await reconcile(ctx, id, ct.config);
-    if (now.status !== 'stopped') {
-      throw new BerthError('RUNNING', `destroy ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });
-    }
-    const cfg = ct.config;
-    unmountRoot(ctx.paths.helper, cfg.veRoot);
-    // Rename first: from here the destroy is committed, and an interrupted one is completed by
-    // the next command (recoverFs), never left as a half-deleted container.
-    const doomed = `${cfg.vePrivate}.destroying`;
-    if (existsSync(cfg.vePrivate)) renameSync(cfg.vePrivate, doomed);
-    rmSync(ctConfigPath(ctx.paths, id), { force: true });
-    rmSync(doomed, { recursive: true, force: true });
-    try {
-      rmdirSync(cfg.veRoot); // never recursive: if anything were still mounted there, keep it
-    } catch {}
-    rmSync(consoleLogPath(ctx.paths, id), { force: true });
-    removeAllSnapshots(ctx, id);
-    removeState(ctx.paths, id);
-    return cfg.layer;
-  });
+  const layer = await withLock(
+    ctx,
+    id,
+    'destroy',
+    async (stored) => {
+      const ct = mustExist(id, stored);
+      if (ct.broken) warnBroken(ctx, id, ct);
+      const now = await reconcile(ctx, id, ct.config);
+      if (now.status !== 'stopped') {
+        throw new BerthError('RUNNING', `destroy ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });
+      }
+      const cfg = ct.config;
+      unmountRoot(ctx.paths.helper, cfg.veRoot);
+      // Rename first: from here the destroy is committed, and an interrupted one is completed by
+      // the next command (recoverFs), never left as a half-deleted container.
+      const doomed = `${cfg.vePrivate}.destroying`;
+      if (existsSync(cfg.vePrivate)) renameSync(cfg.vePrivate, doomed);
+      const layer = ct.broken ? brokenLayer(ctx, id) : cfg.layer;
+      rmSync(ctConfigPath(ctx.paths, id), { force: true });
+      rmSync(doomed, { recursive: true, force: true });
+      try {
+        rmdirSync(cfg.veRoot); // never recursive: if anything were still mounted there, keep it
+      } catch {}
+      rmSync(consoleLogPath(ctx.paths, id), { force: true });
+      removeAllSnapshots(ctx, id);
+      removeState(ctx.paths, id);
+      return layer;
+    },
+    readCtOrDerived,
+  );
   rmSync(lockPath(ctx.paths, id), { force: true });
   // the last container of an outdated template version takes its layer along
   const tpl = layer ? templateOfLayer(layer) : null;
   if (tpl) await withTemplateLock(ctx, tpl, `destroy ${id}`, async () => gcLayers(ctx.paths, tpl));
+}
+
+/** Says that the config is broken, and which of its own paths (if any) destroy leaves alone. */
+function warnBroken(ctx: Ctx, id: CtId, ct: StoredCt): void {
+  ctx.log(`warning: ${ct.broken?.message}`);
+  const loose = looseRecord(readIfExists(ctConfigPath(ctx.paths, id)) ?? '');
+  const own = { VE_PRIVATE: ct.config.vePrivate, VE_ROOT: ct.config.veRoot };
+  for (const [key, derived] of Object.entries(own)) {
+    const named = loose[key] ? expandVeid(loose[key], id) : derived;
+    if (named !== derived) ctx.log(`warning: ${id}: ${key}=${quote(named)} of the broken config is left alone`);
+  }
+  ctx.log(`${id}: removing what berth.conf places for it: ${ct.config.vePrivate}, ${ct.config.veRoot}`);
+}
+
+/** A broken config's layer, if its LAYER line names one: gcLayers removes it only when unused. */
+function brokenLayer(ctx: Ctx, id: CtId): string | null {
+  const layer = looseRecord(readIfExists(ctConfigPath(ctx.paths, id)) ?? '')['LAYER'] ?? '';
+  return templateOfLayer(layer) ? layer : null;
 }

@@ -1,6 +1,6 @@
 // Handing out and taking back the id ranges of unprivileged containers (core/idmap.ts).
 import { join } from 'node:path';
-import { formatConfig, parseConfig, setKeys, toRecord } from '../core/config.ts';
+import { formatConfig, looseRecord, parseConfig, setKeys } from '../core/config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { allocateIdBase, parseIdBase, parseSubIds } from '../core/idmap.ts';
 import { readIfExists } from '../host/fs-util.ts';
@@ -9,14 +9,17 @@ import { ctConfigPath } from '../host/paths.ts';
 import { listCtIds, writeCtText } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 
-/** The ID_BASE of every container but EXCEPT (a config that cannot be read holds none). */
+/**
+ * The ID_BASE of every container but EXCEPT. A broken config still holds the range its ID_BASE
+ * line names (its files are owned by those ids); only an unreadable ID_BASE holds none.
+ */
 function takenBases(ctx: Ctx, except: CtId): number[] {
   const out: number[] = [];
   for (const id of listCtIds(ctx.paths)) {
     if (id === except) continue;
     const path = ctConfigPath(ctx.paths, id);
     try {
-      const base = parseIdBase(toRecord(parseConfig(readIfExists(path) ?? '', path))['ID_BASE'], path);
+      const base = parseIdBase(looseRecord(readIfExists(path) ?? '')['ID_BASE'], path);
       if (base !== null) out.push(base);
     } catch {
       // a broken config is reported by the commands that use it

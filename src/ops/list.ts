@@ -4,38 +4,43 @@ import { existsSync } from 'node:fs';
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { imageFile } from '../core/layout.ts';
+import type { RunStatus } from '../core/lifecycle.ts';
 import { formatIpList } from '../core/net.ts';
 import { formatSize } from '../core/size.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
 import { cgroupPids } from '../host/cgroups.ts';
 import { imageUsage, mountedUsage, treeUsage } from '../host/image.ts';
 import { isMounted } from '../host/mounts.ts';
-import { listCtIds, readCt } from '../host/store.ts';
+import { type BrokenCt, derivedConfig, listCtIds, readCtOrBroken } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { cgroupDirsOf, inspect } from './runtime.ts';
+import { cgroupDirsOf, type Inspection, inspect } from './runtime.ts';
 import { readCounters } from './stat.ts';
 
 export interface CtRow {
   ctid: string;
   nproc: number | null;
+  /** running, suspended, stopped; or broken: the config cannot be read (see problem) */
   status: string;
-  ip: string;
-  hostname: string;
-  ostemplate: string;
-  onboot: string;
+  /** what is wrong with a broken config, and where; null when it is fine */
+  problem: string | null;
+  /** the fields from the config are null when it is broken */
+  ip: string | null;
+  hostname: string | null;
+  ostemplate: string | null;
+  onboot: string | null;
   pid: number | null;
-  physpages: string;
-  swappages: string;
-  cpus: string;
-  cpulimit: string;
-  cpuunits: string;
-  numproc: string;
+  physpages: string | null;
+  swappages: string | null;
+  cpus: string | null;
+  cpulimit: string | null;
+  cpuunits: string | null;
+  numproc: string | null;
   ve_root: string;
   ve_private: string;
-  layout: string;
-  layer: string;
+  layout: string | null;
+  layer: string | null;
   /** "yes": no user namespace, root inside is root on the host */
-  privileged: string;
+  privileged: string | null;
   /** the host uid of root inside (ID_BASE), null for a privileged container */
   id_base: number | null;
   /** KiB in use, soft and hard limit (vzlist); inodes likewise. Filled only when asked for. */
@@ -59,12 +64,15 @@ export interface CtRow {
   cpu_seconds?: number | null;
   mounted: boolean;
   exists: boolean;
+  /** init runs (running or suspended), whatever status says */
+  running: boolean;
 }
 
 export const LIST_FIELDS = [
   'ctid',
   'nproc',
   'status',
+  'problem',
   'ip',
   'hostname',
   'ostemplate',
@@ -146,20 +154,20 @@ function diskFields(c: CtConfig): Partial<CtRow> {
 }
 
 export function ctRow(ctx: Ctx, id: CtId, disk = false, counters = false): CtRow | null {
-  const ct = readCt(ctx.paths, id);
+  const ct = readCtOrBroken(ctx.paths, id);
   if (!ct) return null;
+  if ('error' in ct) return brokenRow(ctx, id, ct, disk, counters);
   const c = ct.config;
   const now = inspect(ctx, id);
   const r = c.resources;
   return {
-    ctid: id,
-    nproc: now.status === 'stopped' ? null : cgroupPids(cgroupDirsOf(ctx, id)).length,
+    ...runtimeFields(ctx, id, now),
     status: now.status,
+    problem: null,
     ip: formatIpList(c.ipAddr) || '-',
     hostname: c.hostname,
     ostemplate: c.ostemplate,
     onboot: c.onboot ? 'yes' : 'no',
-    pid: now.pid,
     physpages: formatSize(r.ram),
     swappages: formatSize(r.swap),
     cpus: r.cpus === null ? 'unlimited' : String(r.cpus),
@@ -174,13 +182,81 @@ export function ctRow(ctx: Ctx, id: CtId, disk = false, counters = false): CtRow
     id_base: c.idBase,
     mounted: isMounted(c.veRoot),
     exists: existsSync(c.vePrivate),
+    running: now.status !== 'stopped',
     ...(disk ? diskFields(c) : {}),
     ...(counters ? counterFields(ctx, id, now.status !== 'stopped') : {}),
   };
 }
 
+/** What the kernel says, config or not: processes and init's pid. */
+function runtimeFields(ctx: Ctx, id: CtId, now: Inspection): Pick<CtRow, 'ctid' | 'nproc' | 'pid'> {
+  return {
+    ctid: id,
+    nproc: now.status === 'stopped' ? null : cgroupPids(cgroupDirsOf(ctx, id)).length,
+    pid: now.pid,
+  };
+}
+
+/**
+ * A container whose config cannot be read: listed as broken, with what is wrong, the facts of
+ * the kernel, and the paths berth.conf gives its CTID (those that destroy removes).
+ */
+function brokenRow(ctx: Ctx, id: CtId, ct: BrokenCt, disk: boolean, counters: boolean): CtRow {
+  const c = derivedConfig(ctx.paths, id);
+  const now = inspect(ctx, id);
+  const unknown = { physpages: null, swappages: null, cpus: null, cpulimit: null, cpuunits: null, numproc: null };
+  return {
+    ...runtimeFields(ctx, id, now),
+    status: 'broken',
+    problem: ct.error.message,
+    ip: null,
+    hostname: null,
+    ostemplate: null,
+    onboot: null,
+    ...unknown,
+    ve_root: c.veRoot,
+    ve_private: c.vePrivate,
+    layout: null,
+    layer: null,
+    privileged: null,
+    id_base: null,
+    mounted: isMounted(c.veRoot),
+    exists: existsSync(c.vePrivate),
+    running: now.status !== 'stopped',
+    ...(disk ? Object.fromEntries(DISK_FIELDS.map((f) => [f, null])) : {}),
+    ...(counters ? counterFields(ctx, id, now.status !== 'stopped') : {}),
+  };
+}
+
+/** Running (or suspended) containers, all with `all`; a broken config shows when it runs. */
 export function listContainers(ctx: Ctx, all: boolean, disk = false, counters = false): CtRow[] {
   return listCtIds(ctx.paths)
     .map((id) => ctRow(ctx, id, disk, counters))
-    .filter((r): r is CtRow => r !== null && (all || r.status !== 'stopped'));
+    .filter((r): r is CtRow => r !== null && (all || r.running));
+}
+
+export interface CtStatus {
+  /** the config and the private area exist (vzctl's "exist"); a broken config counts */
+  exists: boolean;
+  mounted: boolean;
+  status: RunStatus;
+  pid: number | null;
+  /** what is wrong with a broken config, and where; null when it is fine */
+  problem: string | null;
+}
+
+/** berth status: the facts, also for a broken config (then at the paths berth.conf gives). */
+export function ctStatus(ctx: Ctx, id: CtId): CtStatus | null {
+  const ct = readCtOrBroken(ctx.paths, id);
+  if (!ct) return null;
+  const broken = 'error' in ct;
+  const c = broken ? derivedConfig(ctx.paths, id) : ct.config;
+  const now = inspect(ctx, id);
+  return {
+    exists: broken || existsSync(c.vePrivate), // a broken config is a container still, for destroy
+    mounted: isMounted(c.veRoot),
+    status: now.status,
+    pid: now.pid,
+    problem: broken ? ct.error.message : null,
+  };
 }

@@ -3,12 +3,11 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatConfig, parseConfig, setKeys, toRecord } from '../core/config.ts';
-import { ctConfigFrom } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { STORAGE_KEYS } from '../core/snapshot.ts';
 import { readIfExists } from '../host/fs-util.ts';
-import { ctConfigPath, snapshotPath } from '../host/paths.ts';
-import { readGlobal, writeCtText } from '../host/store.ts';
+import { snapshotPath } from '../host/paths.ts';
+import { readCtOrDerived, writeCtText } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 
 /**
@@ -16,9 +15,10 @@ import type { Ctx } from './context.ts';
  * swap itself. Every step can be repeated after a crash.
  */
 export function recoverSwitch(ctx: Ctx, id: CtId, mode: 'swap' | 'recover'): boolean {
-  const conf = readIfExists(ctConfigPath(ctx.paths, id));
-  const priv = conf ? ctConfigFrom(id, toRecord(parseConfig(conf, id)), readGlobal(ctx.paths)).vePrivate : null;
-  if (!priv || !existsSync(`${priv}.switch-to`)) return false;
+  // a broken config does not stop recovery: its private area is then where berth.conf puts it
+  const ct = readCtOrDerived(ctx.paths, id);
+  const priv = ct?.config.vePrivate ?? null;
+  if (!ct || !priv || !existsSync(`${priv}.switch-to`)) return false;
   const name = (readIfExists(`${priv}.switch-to`) ?? '').trim();
   const [fresh, old] = [`${priv}.switch-new`, `${priv}.switch-old`];
   const swapping = existsSync(old) || !existsSync(priv);
@@ -33,10 +33,10 @@ export function recoverSwitch(ctx: Ctx, id: CtId, mode: 'swap' | 'recover'): boo
   if (existsSync(fresh)) renameSync(fresh, priv);
   // the config follows the files: the snapshot's layout, layer and limits
   const snapConf = readIfExists(join(snapshotPath(ctx.paths, id, name), 'ct.conf'));
-  if (conf && snapConf) {
+  if (!ct.broken && snapConf) {
     const from = toRecord(parseConfig(snapConf, name));
     const keys = Object.fromEntries(STORAGE_KEYS.flatMap((k) => (from[k] !== undefined ? [[k, from[k]]] : [])));
-    writeCtText(ctx.paths, id, formatConfig(setKeys(parseConfig(conf, id), keys)));
+    writeCtText(ctx.paths, id, formatConfig(setKeys(ct.file, keys)));
   }
   rmSync(old, { recursive: true, force: true });
   rmSync(`${priv}.switch-to`, { force: true });

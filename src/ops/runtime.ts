@@ -13,7 +13,7 @@ import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups, setFrozen 
 import { removeStaleTmps } from '../host/fs-util.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { unmountRoot } from '../host/mounts.ts';
-import { ctConfigPath, lockPath, thawMarkerPath } from '../host/paths.ts';
+import { ctConfigPath, lockPath, type Paths, thawMarkerPath } from '../host/paths.ts';
 import { exePath, innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
 import { cleanSnapshotLeftovers } from '../host/snapshots.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
@@ -239,6 +239,7 @@ export async function withLock<T>(
   id: CtId,
   verb: string,
   fn: (ct: StoredCt | null) => Promise<T>,
+  read: (p: Paths, id: CtId) => StoredCt | null = readCt, // destroy: readCtOrDerived
 ): Promise<T> {
   // no lock file for a container that does not exist (and has nothing to recover)
   if (
@@ -252,8 +253,8 @@ export async function withLock<T>(
   const lock = lockCt(ctx, id, verb);
   trace('locked');
   try {
-    const ct = readCt(ctx.paths, id);
-    return await fn(recoverFs(ctx, id, ct) ? readCt(ctx.paths, id) : ct);
+    const ct = read(ctx.paths, id);
+    return await fn(recoverFs(ctx, id, ct) ? read(ctx.paths, id) : ct);
   } finally {
     lock.release();
   }

@@ -1,4 +1,5 @@
 // berth set: change resources and settings, live on a running container and/or saved (--save).
+import { spawnSync } from 'node:child_process';
 import { formatCapabilities, parseCapabilities } from '../core/capabilities.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { type CtConfig, ctConfigFrom } from '../core/ct-config.ts';
@@ -8,17 +9,16 @@ import { checkDiskLimits, parseDiskinodes, parseDiskspace } from '../core/disk.t
 import { BerthError } from '../core/errors.ts';
 import { parsePrivileged } from '../core/idmap.ts';
 import { imageFile } from '../core/layout.ts';
-import type { ContainerFile } from '../core/mounts.ts';
 import { formatPortFwd, portFwdChanges } from '../core/nat.ts';
-import { formatIpList, ipChanges, parseIpList } from '../core/net.ts';
+import { formatIpList, type IpAddr, type IpChange, ipChanges, parseIpList } from '../core/net.ts';
 import { hostsBlock, networkdFiles } from '../core/netconf.ts';
 import { formatNetifs, type IfOptions, type NetIf, netifAdd, netifChange, validateIfName } from '../core/netif.ts';
 import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
-import { applyWrites, resourceWrites } from '../host/cgroups.ts';
+import { applyWrites, readCounter, resourceWrites } from '../host/cgroups.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { runHelperSimple } from '../host/helper.ts';
 import { resizeImage } from '../host/image.ts';
-import { readGlobal, writeCtText, writeState } from '../host/store.ts';
+import { readGlobal, type StoredCt, stageCtText, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { writeConfigWithIds } from './idmap.ts';
 import {
@@ -32,7 +32,7 @@ import {
   syncNft,
   writeFilesLive,
 } from './net.ts';
-import { cgroupDirsOf, mustExist, reconcile, withLock } from './runtime.ts';
+import { cgroupDirsOf, type Inspection, mustExist, reconcile, withLock } from './runtime.ts';
 
 export interface SetResult {
   applied: boolean;
@@ -94,8 +94,9 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
         hint: 'add --save to change its saved configuration',
       });
     }
-    // first: a disk change that fails leaves everything else as it was
-    if (diskChange) changeDisk(ct.config, keys, `set ${id}`);
+    // Everything is computed and checked first; then the changes run in order, each with its
+    // undo, so that a failure part-way leaves the container and its config as they were.
+    const diskSize = diskChange ? checkDisk(ct.config, keys, `set ${id}`) : null;
     // the saved list and the running container's list differ after a change without --save
     const [ipadd, ipdel] = ipsChange ? [opts.ipadd, opts.ipdel] : [[], []];
     const saved = ipChanges(ct.config.ipAddr, ipadd, ipdel);
@@ -123,47 +124,184 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
     const netifs = ifChange ? changeNetifs(id, ct.config.netifs, opts, randomBytes) : ct.config.netifs;
     if (ifChange) keys['NETIF'] = formatNetifs(netifs);
     const file = setKeys(ct.file, keys);
+    // the whole new config, read back as the next start will read it
     const next = ctConfigFrom(id, toRecord(file), readGlobal(ctx.paths));
-    if (running) {
-      const layout = ctx.layout();
-      const dirs = cgroupDirsOf(ctx, id);
-      applyWrites(dirs, resourceWrites(layout, next.resources, id));
-      if (keys['HOSTNAME'] && now.pid !== null) setLiveHostname(ctx, now.pid, keys['HOSTNAME']);
-      if (now.pid !== null && now.state) {
-        const ipsMoved = live.add.length > 0 || live.del.length > 0;
-        if (ipsMoved) changeIpsLive(ctx, next, now.pid, { had: liveNow, add: live.add, del: live.del });
-        if (ifChange) changeNetifsLive(ctx, id, now.pid, ct.config.netifs, netifs);
-        // the files inside follow the change, all in one helper call
-        const files: ContainerFile[] = [];
-        if (keys['NAMESERVER'] !== undefined || keys['SEARCHDOMAIN'] !== undefined) {
-          const resolv = resolvConfFor(next);
-          if (resolv) files.push({ dest: '/etc/resolv.conf', content: resolv });
-        }
-        // keep the distro's network config in step, or restarting networking inside undoes it
-        if ((ipsMoved || ifChange) && isSystemd(ctx, next)) files.push(...networkdFiles(live.next, netifs));
-        const hostsChanged = keys['HOSTNAME'] !== undefined || ipsMoved || ifChange;
-        writeFilesLive(ctx, now.pid, files, hostsChanged ? [hostsBlock(next.hostname, live.next, netifs)] : []);
-        const nft = nftFor(next, live.next);
-        syncNft(ctx, `set ${id}`, now.state.nft ?? [], nft);
-        writeState(ctx.paths, id, { ...now.state, ips: live.next.map((i) => i.addr), nft });
-      }
+    const steps: Step[] = [];
+    if (running && now.pid !== null)
+      steps.push(...liveSteps(ctx, { id, pid: now.pid, now, ct, next, keys, live, liveNow, netifs, ifChange }));
+    if (diskSize !== null) {
+      // last of all: a grown image is not shrunk back, so every other change has held by then
+      steps.push({
+        what: 'resize',
+        run: () => resizeImage(imageFile(ct.config.vePrivate), diskSize, ct.config.veRoot, `set ${id}`),
+      });
     }
     const wantPrivileged = privChange ? parsePrivileged(opts.privileged ?? '') : null;
     if (wantPrivileged === false && ct.config.idBase === null) {
-      // its files are on disk as they were: only the config names the range
-      keys['ID_BASE'] = String(writeConfigWithIds(ctx, id, formatConfig(file), true));
+      // stopped: nothing else to undo. Its files are on disk as they were: only the config names the range
+      steps.push({
+        what: 'config',
+        run: () => {
+          keys['ID_BASE'] = String(writeConfigWithIds(ctx, id, formatConfig(file), true));
+        },
+      });
     } else if (wantPrivileged === true && ct.config.idBase !== null) {
       ctx.log(`warning: ${id} becomes privileged: root inside is root on the host (docs/security.md)`);
-      writeCtText(ctx.paths, id, formatConfig(setKeys(file, { ID_BASE: undefined })));
-    } else if (save) writeCtText(ctx.paths, id, formatConfig(file));
+      steps.push(saveStep(ctx, id, formatConfig(setKeys(file, { ID_BASE: undefined }))));
+    } else if (save) steps.push(saveStep(ctx, id, formatConfig(file)));
     else if (diskChange) {
       // the image itself changed: its limits are saved whether or not --save was given
       const disk = Object.fromEntries(Object.entries(keys).filter(([k]) => k.startsWith('DISK')));
-      writeCtText(ctx.paths, id, formatConfig(setKeys(ct.file, disk)));
-      ctx.log(`${id}: saved ${Object.keys(disk).join(', ')} (the image itself changed)`);
+      steps.push(saveStep(ctx, id, formatConfig(setKeys(ct.file, disk))));
+      ctx.log(`${id}: saving ${Object.keys(disk).join(', ')} (the image itself changes)`);
     }
+    runAll(ctx, `set ${id}`, steps);
     return { applied: running || diskChange, saved: save || diskChange, keys };
   });
+}
+
+/** One change of a set: `undo` puts back what `run` changed (it may run after a partial run). */
+interface Step {
+  what: string;
+  run: () => void;
+  undo?: () => void;
+  /** releases what was prepared for a step that never ran */
+  cancel?: () => void;
+}
+
+/**
+ * Runs the steps in order; when one fails, undoes those before it (and what the failed one may
+ * have done), newest first, then rethrows its error: a set takes effect entirely or not at all.
+ */
+function runAll(ctx: Ctx, what: string, steps: Step[]): void {
+  const done: Step[] = [];
+  try {
+    for (const s of steps) {
+      done.push(s); // a step that fails half-way is undone too: every undo is idempotent
+      s.run();
+    }
+  } catch (err) {
+    for (const s of steps.slice(done.length)) s.cancel?.();
+    for (const s of done.reverse()) {
+      try {
+        s.undo?.();
+      } catch (e) {
+        ctx.log(`warning: ${what}: could not undo the ${s.what} change: ${(e as Error).message}`);
+      }
+    }
+    throw err;
+  }
+}
+
+/** The config is written to a temporary file first (a full disk fails there) and renamed last. */
+function saveStep(ctx: Ctx, id: CtId, text: string): Step {
+  const staged = stageCtText(ctx.paths, id, text);
+  return { what: 'config', run: () => staged.commit(), undo: () => staged.discard(), cancel: () => staged.discard() };
+}
+
+interface LiveChange {
+  id: CtId;
+  pid: number;
+  now: Inspection;
+  ct: StoredCt;
+  next: CtConfig;
+  keys: Record<string, string>;
+  live: IpChange;
+  liveNow: IpAddr[];
+  netifs: NetIf[];
+  ifChange: boolean;
+}
+
+/**
+ * The changes to a running container, those the kernel makes first (each undone exactly), then
+ * the files inside it, which the container itself can make fail (a planted symlink, a directory
+ * or a huge file where berth writes): hosts block, network units, resolv.conf last.
+ */
+function liveSteps(ctx: Ctx, c: LiveChange): Step[] {
+  const { id, pid, now, ct, next, keys, live, liveNow, netifs } = c;
+  const what = `set ${id}`;
+  const steps: Step[] = [];
+  const dirs = cgroupDirsOf(ctx, id);
+  const writes = resourceWrites(ctx.layout(), next.resources, id);
+  const before = writes.flatMap((w) => {
+    const v = readCounter(dirs, w.controller, w.file);
+    return v === null ? [] : [{ ...w, value: v.trim() }];
+  });
+  steps.push({ what: 'limits', run: () => applyWrites(dirs, writes), undo: () => applyWrites(dirs, before) });
+  const hostname = keys['HOSTNAME'];
+  const ipsMoved = live.add.length > 0 || live.del.length > 0;
+  const hostsChange = hostname !== undefined || ipsMoved || c.ifChange;
+  const oldHostname = (hostsChange ? liveHostname(pid) : null) ?? ct.config.hostname;
+  if (hostname !== undefined) {
+    steps.push({
+      what: 'hostname',
+      run: () => setLiveHostname(ctx, pid, hostname),
+      undo: () => setLiveHostname(ctx, pid, oldHostname),
+    });
+  }
+  if (now.state === null) return steps;
+  const state = now.state;
+  if (ipsMoved) {
+    steps.push({
+      what: 'address',
+      run: () => changeIpsLive(ctx, next, pid, { had: liveNow, add: live.add, del: live.del }),
+      undo: () => changeIpsLive(ctx, next, pid, { had: live.next, add: live.del, del: live.add }),
+    });
+  }
+  if (c.ifChange) {
+    steps.push({
+      what: 'interface',
+      run: () => changeNetifsLive(ctx, id, pid, ct.config.netifs, netifs),
+      undo: () => changeNetifsLive(ctx, id, pid, netifs, ct.config.netifs),
+    });
+  }
+  const nft = nftFor(next, live.next);
+  steps.push({
+    what: 'nftables',
+    run: () => syncNft(ctx, what, state.nft ?? [], nft),
+    undo: () => syncNft(ctx, what, nft, state.nft ?? []),
+  });
+  // the files inside follow the change (the distro's network config too, or restarting
+  // networking inside would undo it); the old content is berth's own, from the old settings
+  if (hostsChange) {
+    const block = (h: string, ips: IpAddr[], n: NetIf[]) => [hostsBlock(h, ips, n)];
+    steps.push({
+      what: '/etc/hosts',
+      run: () => writeFilesLive(ctx, pid, [], block(next.hostname, live.next, netifs)),
+      undo: () => writeFilesLive(ctx, pid, [], block(oldHostname, liveNow, ct.config.netifs)),
+    });
+  }
+  if ((ipsMoved || c.ifChange) && isSystemd(ctx, next)) {
+    const old = networkdFiles(liveNow, ct.config.netifs);
+    for (const f of networkdFiles(live.next, netifs)) {
+      const was = old.find((o) => o.dest === f.dest);
+      steps.push({
+        what: f.dest,
+        run: () => writeFilesLive(ctx, pid, [f]),
+        undo: () => was && writeFilesLive(ctx, pid, [was]),
+      });
+    }
+  }
+  const resolv = keys['NAMESERVER'] !== undefined || keys['SEARCHDOMAIN'] !== undefined ? resolvConfFor(next) : null;
+  if (resolv !== null) {
+    const was = resolvConfFor(ct.config);
+    let wrote = false;
+    const undo = () => {
+      if (was !== null) writeFilesLive(ctx, pid, [{ dest: '/etc/resolv.conf', content: was }]);
+      else if (wrote) ctx.log(`warning: ${what}: /etc/resolv.conf keeps the new resolvers (berth had not written it)`);
+    };
+    const run = () => {
+      writeFilesLive(ctx, pid, [{ dest: '/etc/resolv.conf', content: resolv }]);
+      wrote = true;
+    };
+    steps.push({ what: '/etc/resolv.conf', run, undo });
+  }
+  steps.push({
+    what: 'state',
+    run: () => writeState(ctx.paths, id, { ...state, ips: live.next.map((i) => i.addr), nft }),
+    undo: () => writeState(ctx.paths, id, state),
+  });
+  return steps;
 }
 
 function ifOptions(o: SetOptions): IfOptions {
@@ -222,9 +360,10 @@ function validateNetifOptions(id: CtId, o: SetOptions): void {
 
 /**
  * --diskspace/--diskinodes: refused for layouts that cannot enforce them (exit 60); for an
- * image, the size changes (growing works while it runs) and the inode count is fixed.
+ * image, the size changes (growing works while it runs) and the inode count is fixed. Returns
+ * the image's new size, or null when it stays.
  */
-function changeDisk(cfg: CtConfig, keys: Record<string, string>, what: string): void {
+function checkDisk(cfg: CtConfig, keys: Record<string, string>, what: string): number | null {
   const space = keys['DISKSPACE'] ? parseDiskspace(keys['DISKSPACE']) : null;
   const inodes = keys['DISKINODES'] ? parseDiskinodes(keys['DISKINODES']) : null;
   checkDiskLimits(what, cfg.layout, space ?? cfg.diskspace, inodes);
@@ -233,9 +372,17 @@ function changeDisk(cfg: CtConfig, keys: Record<string, string>, what: string): 
       hint: 'growing --diskspace adds inodes in proportion; for another count, back up and re-create the container',
     });
   }
-  if (space) resizeImage(imageFile(cfg.vePrivate), space.hard, cfg.veRoot, what);
+  return space ? space.hard : null;
 }
 
 function setLiveHostname(ctx: Ctx, pid: number, hostname: string): void {
   runHelperSimple(ctx.paths.helper, ['--join', String(pid), '--unshare', 'uts', '--hostname', hostname], 'SYSTEM');
+}
+
+/** The hostname a running container has now (it may differ from the saved one). */
+function liveHostname(pid: number): string | null {
+  // only the UTS namespace is joined: the host's uname runs, nothing of the container's
+  const r = spawnSync('nsenter', [`--uts=/proc/${pid}/ns/uts`, 'uname', '-n'], { encoding: 'utf8' });
+  const h = r.status === 0 ? r.stdout.trim() : '';
+  return h ? h : null;
 }

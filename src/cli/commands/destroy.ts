@@ -9,6 +9,10 @@ export const command: Command = {
   help: `Removes the private area, the config file (/etc/berth/ct/CTID.conf), the console log and
 runtime leftovers. The container must be stopped. This cannot be undone.
 
+A container whose config is broken (berth status says so) is destroyed too: its files are
+found where berth.conf puts them for the CTID, and paths named only by the broken file are
+left alone (it says which).
+
 Exit codes: 32 running, 14 no such container.`,
   async run(ctx, args, io) {
     const { positionals } = parse('destroy', args, {});

@@ -27,7 +27,7 @@ function field(name: string): ListField {
 
 function cell(r: CtRow, f: ListField): string {
   const v = r[f];
-  return v === null ? '-' : String(v);
+  return v === null || v === undefined ? '-' : String(v);
 }
 
 export const command: Command = {
@@ -54,7 +54,13 @@ limits. See berth help stat. Like the disk fields, they are computed only when n
 
 privileged is "yes" for a container without a user namespace (root inside is root on the
 host), and id_base the host uid of root inside for the others. The table warns on stderr
-about each privileged container it shows (docs/security.md).`,
+about each privileged container it shows (docs/security.md).
+
+A container whose config cannot be read (a malformed line, a value berth refuses) is listed
+with status "broken" (with -a, or when it runs) and problem saying what is wrong and where;
+the fields of its config are "-" (null in --json), ve_root and ve_private are the paths
+berth.conf gives its CTID. The others are listed as usual, and a warning on stderr names it.
+berth status CTID says the same; berth destroy CTID still works.`,
   async run(ctx, args, io) {
     // vzlist accepts "-s -field" (reverse): parseArgs would read "-field" as an option
     const fixed = args.flatMap((a, i) =>
@@ -96,6 +102,7 @@ about each privileged container it shows (docs/security.md).`,
         return desc ? -c : c;
       });
     }
+    for (const r of rows) if (r.problem) ctx.log(`warning: ${r.ctid}: broken config: ${r.problem}`);
     if (values.json) {
       const pick = fields ?? LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f) && !COUNTER_FIELDS.includes(f));
       io.out(

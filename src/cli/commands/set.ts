@@ -7,9 +7,14 @@ export const command: Command = {
   summary: 'change resources and settings (live and/or saved)',
   usage: 'berth set CTID [OPTIONS] [--save]',
   help: `Applies the changes to a running container at once; with --save, also writes them to
-/etc/berth/ct/CTID.conf (keeping its comments and key order). A stopped container needs --save.
+/etc/berth/ct/CTID.conf (keeping its other lines as they are). A stopped container needs --save.
+A set takes effect entirely or not at all: when a step fails (say a file in the container that
+berth refuses to write: a symlink out of place, a directory, a file of 1 MiB or more), the
+changes made before it (limits, hostname, addresses, nftables, files) are put back and nothing
+is saved.
 
-  --ram SIZE         RAM limit, e.g. 512M, 2G (PHYSPAGES)
+  --ram SIZE         RAM limit, e.g. 512M, 2G; a bare number is bytes, rounded up to whole
+                     pages (PHYSPAGES)
   --swap SIZE        swap allowed on top of RAM; 0 = none (SWAPPAGES)
   --cpus N           CPUs worth of time (CPUS)
   --cpulimit PCT     CPU cap in percent of one CPU, 0 = none (CPULIMIT)

@@ -1,27 +1,34 @@
 // berth status CTID [--json]
 import { parseCtId } from '../../core/ctid.ts';
-import { ctRow } from '../../ops/list.ts';
+import { ctStatus } from '../../ops/list.ts';
 import { type Command, parse } from '../command.ts';
 
 export const command: Command = {
   summary: 'show whether a container exists, is mounted and runs',
   usage: 'berth status CTID [--json]',
   help: `Prints "CTID <id> exist|deleted mounted|unmounted running|suspended|down", as vzctl does.
-Always exits 0 for a valid CTID; read the words (or --json) to branch in scripts.`,
+Always exits 0 for a valid CTID; read the words (or --json) to branch in scripts.
+
+A container whose config cannot be read gets a last word "broken", and stderr says what is
+wrong and where (file, line, key); --json has it as "problem" (null when the config is fine).
+Its files are then looked for where berth.conf puts them for the CTID.`,
   noRoot: false,
   async run(ctx, args, io) {
     const { values, positionals } = parse('status', args, { json: { type: 'boolean' } });
     const id = parseCtId(positionals[0]);
-    const row = ctRow(ctx, id);
-    const exists = row?.exists ?? false;
-    const status = row?.status === 'stopped' || !row ? 'down' : row.status;
+    const st = ctStatus(ctx, id);
+    const exists = st?.exists ?? false;
+    const mounted = st?.mounted ?? false;
+    const status = !st || st.status === 'stopped' ? 'down' : st.status;
+    const problem = st?.problem ?? null;
     if (values.json) {
-      io.out(
-        JSON.stringify({ ctid: id, exist: exists, mounted: row?.mounted ?? false, status, pid: row?.pid ?? null }),
-      );
+      io.out(JSON.stringify({ ctid: id, exist: exists, mounted, status, pid: st?.pid ?? null, problem }));
     } else {
-      io.out(`CTID ${id} ${exists ? 'exist' : 'deleted'} ${row?.mounted ? 'mounted' : 'unmounted'} ${status}`);
+      io.out(
+        `CTID ${id} ${exists ? 'exist' : 'deleted'} ${mounted ? 'mounted' : 'unmounted'} ${status}${problem ? ' broken' : ''}`,
+      );
     }
+    if (problem) ctx.log(`warning: ${id}: broken config: ${problem}`);
     return 0;
   },
 };
