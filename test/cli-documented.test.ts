@@ -21,6 +21,8 @@ const VERBS = [
   'suspend',
   'resume',
   'template',
+  'backup',
+  'restore',
 ];
 const DOC = new URL('../../docs/cli.md', import.meta.url);
 

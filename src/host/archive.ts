@@ -2,6 +2,23 @@
 // them). Every tool gets SIGKILL when berth dies, so none outlives a killed backup or restore.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { CtId } from '../core/ctid.ts';
+import { listDir, tmpName } from './fs-util.ts';
+import type { Paths } from './paths.ts';
+import { isAlive } from './proc.ts';
 import { pipeTools, run, sha256File } from './tools.ts';
 
 /** tar flags that keep what a root filesystem needs: owners, modes, xattrs, ACLs, holes. */
@@ -19,32 +36,172 @@ export function members(file: string): string[] | null {
   return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : null;
 }
 
-/** One (small) member's text. */
-export function memberText(file: string, name: string): string | null {
-  const r = spawnSync('tar', ['-xOf', file, name], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+/** One small member's text (null: missing, or larger than `max` bytes). */
+export function memberText(file: string, name: string, max: number): string | null {
+  const r = spawnSync('tar', ['-xOf', file, name], { encoding: 'utf8', maxBuffer: max });
   return r.status === 0 ? r.stdout : null;
 }
 
-/**
- * Streams member `name` of `file` once: its sha256 is computed while `consumer` (a tar
- * reading the zstd tarball from stdin: listing to verify, or extracting) reads it too.
- * Resolves to the checksum; rejects when either side fails.
- */
-export async function streamMember(file: string, name: string, consumer: string[]): Promise<string> {
-  const h = createHash('sha256');
-  await pipeTools(['tar', '-xOf', file, name], ['tar', ...consumer], (d) => h.update(d));
-  return h.digest('hex');
+export interface Streamed {
+  sha256: string;
+  bytes: number;
 }
 
-/** The consumer that only checks the inner tarball is whole. */
-export const LIST_ZSTD = ['--zstd', '-tf', '-'];
+/**
+ * Streams member `name` of `file` once through `consumer` (a tar reading the zstd tarball
+ * from stdin), computing its checksum and size on the way. Rejects when either side fails.
+ */
+async function streamMember(
+  file: string,
+  name: string,
+  consumer: string[],
+  onOut?: (d: Buffer) => void,
+): Promise<Streamed> {
+  const h = createHash('sha256');
+  let bytes = 0;
+  const count = (d: Buffer) => {
+    h.update(d);
+    bytes += d.length;
+  };
+  await pipeTools(['tar', '-xOf', file, name], consumer, count, onOut);
+  return { sha256: h.digest('hex'), bytes };
+}
 
-/** The consumer that unpacks the inner tarball into `dest`. */
-export function extractZstdTo(dest: string): string[] {
-  return ['--zstd', '-xpf', '-', ...KEEP, '-C', dest];
+/**
+ * Lists the inner tarball `name` to its end, handing each entry's line to `check` (GNU tar's
+ * verbose listing, numeric owners, names C-quoted in the C locale: one entry per line,
+ * whatever bytes its name holds). The first error `check` throws wins.
+ */
+export async function listMember(file: string, name: string, check: (line: string) => void): Promise<Streamed> {
+  let partial = '';
+  let failed: unknown = null;
+  const feed = (text: string) => {
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    try {
+      if (!failed) for (const l of lines) if (l) check(l);
+    } catch (err) {
+      failed = err;
+    }
+  };
+  const argv = ['env', 'LC_ALL=C', 'tar', '--zstd', '-tvf', '-', '--numeric-owner', '--quoting-style=c'];
+  let r: Streamed | null = null;
+  let toolErr: unknown = null;
+  try {
+    r = await streamMember(file, name, argv, (d) => feed(d.toString('latin1')));
+  } catch (err) {
+    toolErr = err;
+  }
+  feed('\n');
+  // a refused entry says more than tar's exit status
+  if (failed || !r) throw failed ?? toolErr;
+  return r;
+}
+
+/**
+ * Unpacks the inner tarball `name` into `dest` (a directory restore just made). GNU tar keeps
+ * the unpack inside `dest` by itself: it strips a leading "/", refuses names with "..", makes
+ * a symlink that points out of the tree only at the end (so no later entry is written through
+ * it), and strips hard link targets the same way; the listing was checked for all of that too.
+ */
+export function extractMember(file: string, name: string, dest: string): Promise<Streamed> {
+  return streamMember(file, name, ['tar', '--zstd', '-xpf', '-', ...KEEP, '-C', dest]);
+}
+
+/**
+ * Makes a restored image berth's own file, as create makes it (root, 0600, in a root 0755
+ * directory), and checks its ext4 with e2fsck before the kernel ever mounts it: a crafted
+ * filesystem image is kernel attack surface. Returns why it is refused, or null.
+ */
+export function sealImage(img: string): string | null {
+  for (const [path, mode] of [
+    [dirname(img), 0o755],
+    [img, 0o600],
+  ] as const) {
+    chownSync(path, 0, 0);
+    chmodSync(path, mode);
+  }
+  const r = spawnSync('e2fsck', ['-f', '-p', img], { encoding: 'utf8' });
+  // 0: clean, 1: errors corrected; anything else is not an ext4 the kernel should see
+  if (r.status === 0 || r.status === 1) return null;
+  return r.error ? `e2fsck: ${r.error.message}` : `e2fsck exit ${r.status}`;
 }
 
 /** The outer archive: plain tar of the members, in order, from `dir`. */
 export function packMembers(out: string, dir: string, names: readonly string[]): Promise<void> {
   return run('tar', ['-cf', out, '-C', dir, ...names]);
+}
+
+// ---- what a killed backup leaves ----
+
+const workRoot = (p: Paths, id: CtId) => join(p.lib, 'backup', '.work', id);
+/** the file in a work directory that names the archive being written beside its -o FILE */
+const WRITING = 'writing';
+
+/**
+ * The work directory of a backup of `id` by this process: under berth's own lib directory
+ * (root only), keyed by CTID and pid, so the next command on that container finds and
+ * removes what a killed backup left, wherever its -o pointed.
+ */
+export function makeBackupWork(p: Paths, id: CtId): string {
+  const dir = join(workRoot(p, id), String(process.pid));
+  removeWork(dir, String(process.pid)); // a dead process's, whose pid this one now has
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+/**
+ * Records FILE.tmp-PID in the work directory, then makes it root's and 0600 (tar keeps the
+ * mode of a file it overwrites): an archive holds the container's files, /etc/shadow too.
+ */
+export function archiveTmp(work: string, file: string): string {
+  const tmp = tmpName(file);
+  writeFileSync(join(work, WRITING), tmp);
+  closeSync(openSync(tmp, 'wx', 0o600));
+  return tmp;
+}
+
+/** Removes a backup's work directory (and its CTID directory when it is the last). */
+export function removeBackupWork(work: string): void {
+  rmSync(work, { recursive: true, force: true });
+  for (const d of [dirname(work), dirname(dirname(work))]) {
+    try {
+      rmdirSync(d);
+    } catch {}
+  }
+}
+
+/**
+ * Removes what killed backups of `id` left: their work directories and the FILE.tmp-PID each
+ * recorded, when that pid no longer runs. Returns what it removed.
+ */
+export function cleanBackupLeftovers(p: Paths, id: CtId): string[] {
+  const gone: string[] = [];
+  for (const pid of listDir(workRoot(p, id))) {
+    if (!/^\d+$/.test(pid) || isAlive(Number(pid), null)) continue;
+    const work = join(workRoot(p, id), pid);
+    gone.push(...removeWork(work, pid), work);
+    removeBackupWork(work);
+  }
+  return gone;
+}
+
+/** The archive a work directory recorded: only a regular file named FILE.tmp-PID is removed. */
+function removeWork(work: string, pid: string): string[] {
+  let tmp = '';
+  try {
+    tmp = readFileSync(join(work, WRITING), 'utf8');
+  } catch {}
+  rmSync(work, { recursive: true, force: true });
+  if (!tmp.startsWith('/') || !tmp.endsWith(`.tmp-${pid}`) || !isFile(tmp)) return [];
+  rmSync(tmp, { force: true });
+  return [tmp];
+}
+
+function isFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,4 @@
-// Small file helpers: atomic replace (tmp + fsync + rename) and tolerant reads.
+// Small file helpers: atomic replace (tmp + fsync + rename), its leftovers, and tolerant reads.
 import {
   closeSync,
   fsyncSync,
@@ -8,10 +8,12 @@ import {
   readFileSync,
   readSync,
   renameSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
+import { isAlive } from './proc.ts';
 
 /**
  * Readers see the old file or the new one, never a torn one, even after SIGKILL. `durable`
@@ -19,7 +21,7 @@ import { BerthError } from '../core/errors.ts';
  * a reboot anyway, and the fsync costs milliseconds on every start).
  */
 export function writeFileAtomic(file: string, data: string, mode = 0o644, durable = true): void {
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = tmpName(file);
   try {
     mkdirSync(dirname(file), { recursive: true });
     const fd = openSync(tmp, 'w', mode);
@@ -31,8 +33,31 @@ export function writeFileAtomic(file: string, data: string, mode = 0o644, durabl
     }
     renameSync(tmp, file);
   } catch (err) {
+    rmSync(tmp, { force: true }); // a full disk must not leave it behind
     throw new BerthError('SYSTEM', `write ${file}: ${errText(err)}`, { cause: err });
   }
+}
+
+/** FILE.tmp-PID: where this process writes FILE before renaming it into place. */
+export function tmpName(file: string, pid = process.pid): string {
+  return `${file}.tmp-${pid}`;
+}
+
+/**
+ * Removes the NAME.tmp-PID files in `dir` (of NAME `base` only, when given) that a killed
+ * process left: those whose pid no longer runs. Returns their names.
+ */
+export function removeStaleTmps(dir: string, base?: string): string[] {
+  const gone: string[] = [];
+  for (const n of listDir(dir)) {
+    const m = /^(.+)\.tmp-(\d+)$/.exec(n);
+    if (!m || (base !== undefined && m[1] !== base) || isAlive(Number(m[2]), null)) continue;
+    try {
+      rmSync(join(dir, n));
+      gone.push(n);
+    } catch {}
+  }
+  return gone;
 }
 
 export function readIfExists(file: string): string | null {

@@ -54,12 +54,18 @@ export function run(cmd: string, args: string[], onLine?: (l: string) => void): 
 
 /**
  * Runs `src | dst`: src's output goes to dst's input, and to onData (a checksum, say) on the
- * way. Rejects with the tools' last error lines when either fails.
+ * way; dst's output goes to onOut. Rejects with the tools' last error lines when either fails.
  */
-export function pipeTools(src: readonly string[], dst: readonly string[], onData?: (d: Buffer) => void): Promise<void> {
+export function pipeTools(
+  src: readonly string[],
+  dst: readonly string[],
+  onData?: (d: Buffer) => void,
+  onOut?: (d: Buffer) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const a = spawnKilled(src, ['ignore', 'pipe', 'pipe']);
-    const b = spawnKilled(dst, ['pipe', 'ignore', 'pipe']);
+    const b = spawnKilled(dst, ['pipe', onOut ? 'pipe' : 'ignore', 'pipe']);
+    if (onOut) b.stdout?.on('data', onOut);
     let err = '';
     for (const c of [a, b]) {
       c.stderr?.on('data', (d) => {

@@ -1,9 +1,9 @@
 // berth backup / restore: one archive with the config, the container's own files and their
 // checksums. A backup of a running container reads its files while it is frozen; a restore
-// verifies the whole archive before it writes anything, and never replaces a container
-// without --force.
+// verifies the whole archive before it writes anything, takes from it only what berth would
+// have written (core/backup.ts), and never replaces a container without --force.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   BACKUP_FORMAT,
@@ -13,17 +13,33 @@ import {
   checkMembers,
   checkSum,
   FS,
+  fsListingCheck,
   MANIFEST,
   MEMBERS,
   parseManifest,
+  restoredConfig,
+  SMALL_MEMBER_MAX,
 } from '../core/backup.ts';
-import { formatConfig, parseConfig, setKeys, toRecord } from '../core/config.ts';
-import { ctConfigFrom, expandVeid } from '../core/ct-config.ts';
+import { formatConfig, parseConfig, setKeys } from '../core/config.ts';
+import { expandVeid } from '../core/ct-config.ts';
 import { type CtId, parseCtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import { imageFile } from '../core/layout.ts';
+import { formatPortFwd, type PortFwd } from '../core/nat.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
 import { layerName, templateOfLayer } from '../core/template-meta.ts';
-import { extractZstdTo, LIST_ZSTD, members, memberText, packMembers, packTree, streamMember } from '../host/archive.ts';
+import {
+  archiveTmp,
+  extractMember,
+  listMember,
+  makeBackupWork,
+  members,
+  memberText,
+  packMembers,
+  packTree,
+  removeBackupWork,
+  sealImage,
+} from '../host/archive.ts';
 import { ensureLayer, ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath, layerPath, templatePath } from '../host/paths.ts';
 import { readCt, readGlobal } from '../host/store.ts';
@@ -32,7 +48,7 @@ import type { Ctx } from './context.ts';
 import { destroyContainer } from './destroy.ts';
 import { withFrozen } from './freeze.ts';
 import { writeConfigWithIds } from './idmap.ts';
-import { ipsHeldByOthers } from './net.ts';
+import { checkPortsFree, ipsHeldByOthers } from './net.ts';
 import { mustExist, reconcile, withLock } from './runtime.ts';
 import { withTemplateLock } from './template.ts';
 
@@ -42,7 +58,11 @@ export interface BackupResult {
   frozenMs: number;
 }
 
-/** Writes FILE.tmp-PID and renames it: a backup file is whole or absent. */
+/**
+ * Writes FILE.tmp-PID and renames it: a backup file is whole or absent. The members are built
+ * in a work directory under berth's lib directory that names the tmp file, so the next command
+ * on the container removes both after a kill (host/archive.ts).
+ */
 export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Promise<BackupResult> {
   return withLock(ctx, id, 'backup', async (stored) => {
     const ct = mustExist(id, stored);
@@ -53,8 +73,9 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
     if (existsSync(file)) {
       throw new BerthError('BAD_VALUE', `backup ${id}: ${file} exists`, { hint: 'give another -o FILE, or remove it' });
     }
-    mkdirSync(dirname(file), { recursive: true });
-    const work = mkdtempSync(join(dirname(file), `.berth-backup-${id}-`));
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const work = makeBackupWork(ctx.paths, id);
+    let tmp: string | null = null;
     try {
       let frozenMs = 0;
       const fsSum = await withFrozen(ctx, cfg, now.status, async () => {
@@ -83,47 +104,61 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
         size: statSync(join(work, FS)).size,
       };
       writeFileSync(join(work, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-      const tmp = `${file}.tmp-${process.pid}`;
+      tmp = archiveTmp(work, file);
       await packMembers(tmp, work, MEMBERS);
       renameSync(tmp, file);
+      tmp = null;
       return { file, manifest, frozenMs };
     } finally {
-      rmSync(work, { recursive: true, force: true });
-      rmSync(`${file}.tmp-${process.pid}`, { force: true });
+      if (tmp) rmSync(tmp, { force: true });
+      removeBackupWork(work);
     }
   });
 }
 
-/** Reads the whole archive and checks every checksum; returns its manifest and config. */
+const damaged = (file: string, why: string) =>
+  new BerthError('BAD_BACKUP', `restore ${file}: ${why}`, {
+    hint: 'the archive is damaged or not a berth backup; nothing was written',
+  });
+
+/**
+ * Reads the whole archive: every checksum, and every entry of its files listed and checked
+ * against what berth writes (core/backup.ts). Returns its manifest and config text.
+ */
 export async function verifyBackup(file: string): Promise<{ manifest: BackupManifest; conf: string }> {
   if (!existsSync(file)) throw new BerthError('BAD_VALUE', `restore: ${file} does not exist`);
   const names = members(file);
-  if (!names) {
-    throw new BerthError('BAD_BACKUP', `backup ${file}: not a whole tar archive (truncated?)`, {
-      hint: 'the archive is damaged or not a berth backup; nothing was written',
-    });
-  }
+  if (!names) throw damaged(file, 'not a whole tar archive (truncated?)');
   checkMembers(names, file);
-  const manifest = parseManifest(memberText(file, MANIFEST) ?? '', file);
-  const conf = memberText(file, CONF) ?? '';
+  const read = (m: string) => {
+    const t = memberText(file, m, SMALL_MEMBER_MAX + 1);
+    if (t === null) throw damaged(file, `${m} cannot be read or is too large`);
+    return t;
+  };
+  const manifest = parseManifest(read(MANIFEST), file);
+  const conf = read(CONF);
   checkSum(CONF, createHash('sha256').update(conf).digest('hex'), manifest.sha256[CONF], file);
-  const sum = await streamMember(file, FS, LIST_ZSTD).catch((err: Error) => {
-    throw new BerthError('BAD_BACKUP', `backup ${file}: ${FS} is damaged: ${err.message}`, {
-      hint: 'the archive is damaged; nothing was written',
-    });
+  const check = fsListingCheck(manifest.layout, file);
+  const fs = await listMember(file, FS, (l) => check.line(l)).catch((err: Error) => {
+    throw err instanceof BerthError ? err : damaged(file, `${FS} is damaged: ${err.message}`);
   });
-  checkSum(FS, sum, manifest.sha256[FS], file);
+  checkSum(FS, fs.sha256, manifest.sha256[FS], file);
+  if (fs.bytes !== manifest.size)
+    throw damaged(file, `${FS} has ${fs.bytes} bytes, the manifest says ${manifest.size}`);
   return { manifest, conf };
 }
 
 export interface RestoreOptions {
   force?: boolean | undefined;
+  /** --privileged yes: no user namespace. Never taken from the archive. */
+  privileged?: boolean | undefined;
 }
 
 /**
- * Restores FILE as NEWCTID (default: the CTID it was made from). Verification, the CTID and
- * the overlay layer are all checked before anything is written; the files land through a
- * `.partial` directory, like create, so a killed restore rolls back.
+ * Restores FILE as NEWCTID (default: the CTID it was made from). Verification, the config, the
+ * CTID and the overlay layer are all checked before anything is written; the files land
+ * through a `.partial` directory, like create, so a killed restore rolls back. The container is
+ * unprivileged, with a fresh id range, unless `privileged`.
  */
 export async function restoreBackup(
   ctx: Ctx,
@@ -131,12 +166,11 @@ export async function restoreBackup(
   newId: string | undefined,
   o: RestoreOptions,
 ): Promise<{ id: CtId; manifest: BackupManifest }> {
-  const { manifest, conf } = await verifyBackup(resolve(file));
+  const path = resolve(file);
+  const { manifest, conf } = await verifyBackup(path);
   const id = parseCtId(newId ?? manifest.ctid);
   const g = readGlobal(ctx.paths);
-  const rec = toRecord(parseConfig(conf, `${file}: ${CONF}`));
-  // the restored config names itself, wherever it was made
-  const restored = ctConfigFrom(id, rec, g);
+  const plan = restoredConfig(conf, manifest, id, g, path);
   const existing = readCt(ctx.paths, id);
   if ((existing || existsSync(expandVeid(g.vePrivate, id))) && !o.force) {
     throw new BerthError('PRIVATE_EXISTS', `restore: container ${id} exists`, {
@@ -146,38 +180,42 @@ export async function restoreBackup(
   let layer: string | null = null;
   if (manifest.layout === 'overlay') layer = await layerFor(ctx, manifest);
   if (existing && o.force) await destroyContainer(ctx, id);
-  // addresses another container holds now are not taken over
-  const others = ipsHeldByOthers(ctx, id, restored.ipAddr);
+  warnRestore(ctx, id, plan.dropped, plan.wasPrivileged, o.privileged === true);
+  // addresses and host ports another container holds now are not taken over
+  const ips = ipsHeldByOthers(ctx, id, plan.config.ipAddr);
+  const fwds = plan.config.portFwd.filter((f) => portHeld(ctx, id, f));
   const write = () =>
     withLock(ctx, id, 'restore', async () => {
       if (existsSync(ctConfigPath(ctx.paths, id)))
         throw new BerthError('PRIVATE_EXISTS', `restore: container ${id} exists`);
-      const priv = restored.vePrivate;
+      const priv = plan.config.vePrivate;
       const partial = `${priv}.partial`;
       rmSync(partial, { recursive: true, force: true });
       mkdirSync(partial, { recursive: true, mode: 0o755 });
-      const into = ownFilesTarget(manifest.layout, partial);
-      ctx.log(`Restoring container ${id} (layout ${manifest.layout}, ${Math.round(manifest.size / 1048576)} MB)...`);
-      const sum = await streamMember(resolve(file), FS, extractZstdTo(into)).catch((err: Error) => {
+      try {
+        await unpack(ctx, id, path, manifest, partial);
+      } catch (err) {
         rmSync(partial, { recursive: true, force: true });
-        throw new BerthError('BAD_BACKUP', `restore ${id}: unpacking failed: ${err.message}`);
-      });
-      if (sum !== manifest.sha256[FS]) {
-        rmSync(partial, { recursive: true, force: true });
-        throw new BerthError('BAD_BACKUP', `restore ${id}: the archive changed while it was read`);
+        throw err;
       }
       const keys: Record<string, string> = {};
-      if (layer) keys['LAYER'] = layer;
-      if (others.length) {
-        keys['IP_ADDRESS'] = restored.ipAddr
-          .filter((ip) => !others.includes(ip))
+      if (ips.length) {
+        keys['IP_ADDRESS'] = plan.config.ipAddr
+          .filter((ip) => !ips.includes(ip))
           .map((i) => i.addr)
           .join(' ');
-        ctx.log(`warning: not restoring addresses other containers hold: ${others.map((i) => i.addr).join(', ')}`);
+        ctx.log(`warning: not restoring addresses other containers hold: ${ips.map((i) => i.addr).join(', ')}`);
       }
-      const text = Object.keys(keys).length ? formatConfig(setKeys(parseConfig(conf, CONF), keys)) : conf;
+      if (fwds.length) {
+        keys['PORTFWD'] = plan.config.portFwd
+          .filter((f) => !fwds.includes(f))
+          .map(formatPortFwd)
+          .join(' ');
+        ctx.log(`warning: not restoring port forwards other containers hold: ${fwds.map(formatPortFwd).join(', ')}`);
+      }
+      const text = formatConfig(setKeys(parseConfig(plan.text, CONF), keys));
       // an unprivileged container gets a free id range here (the one it had may be another's)
-      writeConfigWithIds(ctx, id, text, restored.idBase !== null);
+      writeConfigWithIds(ctx, id, text, o.privileged !== true);
       renameSync(partial, priv);
     });
   // an overlay restore holds its template's lock until its config names the layer
@@ -186,9 +224,54 @@ export async function restoreBackup(
   return { id, manifest };
 }
 
+/** The files into the new private area `partial` (made just now, empty), checked again on the way. */
+async function unpack(ctx: Ctx, id: CtId, file: string, m: BackupManifest, partial: string): Promise<void> {
+  const into = ownFilesTarget(m.layout, partial);
+  ctx.log(`Restoring container ${id} (layout ${m.layout}, ${Math.round(m.size / 1048576)} MB)...`);
+  const got = await extractMember(file, FS, into).catch((err: Error) => {
+    throw new BerthError('BAD_BACKUP', `restore ${id}: unpacking failed: ${err.message}`);
+  });
+  if (got.sha256 !== m.sha256[FS]) {
+    throw new BerthError('BAD_BACKUP', `restore ${id}: the archive changed while it was read`);
+  }
+  if (m.layout !== 'image') return;
+  const unsound = sealImage(imageFile(partial));
+  if (unsound) {
+    throw new BerthError('BAD_BACKUP', `restore ${id}: root.img is not a sound ext4 (${unsound})`, {
+      hint: 'the archive is damaged or altered; nothing was kept',
+    });
+  }
+}
+
+/** Whether another container forwards this host port already. */
+function portHeld(ctx: Ctx, id: CtId, f: PortFwd): boolean {
+  try {
+    checkPortsFree(ctx, id, [f]);
+    return false;
+  } catch (err) {
+    if (err instanceof BerthError && err.code === 'PORT_IN_USE') return true;
+    throw err;
+  }
+}
+
+function warnRestore(ctx: Ctx, id: CtId, dropped: string[], wasPrivileged: boolean, privileged: boolean): void {
+  if (dropped.length) {
+    const more = dropped.length > 10 ? `, and ${dropped.length - 10} more` : '';
+    ctx.log(
+      `warning: restore ${id}: not taken from the archive's config: ${dropped.slice(0, 10).join(', ')}${more} (berth set can add them; VE_ROOT and VE_PRIVATE come from berth.conf)`,
+    );
+  }
+  if (privileged) ctx.log(`warning: ${id} is restored privileged: root inside is root on the host (docs/security.md)`);
+  else if (wasPrivileged)
+    ctx.log(
+      `${id}: the backup is of a privileged container; restored unprivileged (restore --privileged yes keeps it so)`,
+    );
+}
+
 /**
  * The layer an overlay backup sits on: here already, or unpacked from the same template
- * version. Anything else is refused before a byte is written.
+ * version. Anything else is refused before a byte is written. (The manifest's layer and
+ * template names were checked against berth's grammar: no path can come from there.)
  */
 async function layerFor(ctx: Ctx, m: BackupManifest): Promise<string> {
   if (m.layer && existsSync(layerPath(ctx.paths, m.layer))) return m.layer;

@@ -2,12 +2,15 @@
 // after a crash (reconcile): shared by every verb.
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
+import { cleanBackupLeftovers } from '../host/archive.ts';
 import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups, setFrozen } from '../host/cgroups.ts';
+import { removeStaleTmps } from '../host/fs-util.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, lockPath, thawMarkerPath } from '../host/paths.ts';
@@ -201,6 +204,13 @@ function markers(ctx: Ctx, id: CtId, ct: StoredCt | null): string[] {
 function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
   const switched = recoverSwitch(ctx, id, 'recover');
   for (const n of cleanSnapshotLeftovers(ctx.paths, id)) ctx.log(`${id}: removed ${n} of an interrupted snapshot`);
+  // what a killed or disk-full write left: CTID.conf.tmp-PID, run/CTID/*.tmp-PID, a backup's work
+  const tmps = [
+    ...removeStaleTmps(ctx.paths.ctConfigDir, `${id}.conf`),
+    ...removeStaleTmps(join(ctx.paths.run, id)),
+    ...cleanBackupLeftovers(ctx.paths, id),
+  ];
+  if (tmps.length) ctx.log(`${id}: removed what an interrupted write left: ${tmps.join(', ')}`);
   const found = markers(ctx, id, ct);
   // an image create unpacks through VE_ROOT: unmount it before its image goes
   if (found.length) unmountRoot(ctx.paths.helper, ct ? ct.config.veRoot : expandVeid(readGlobal(ctx.paths).veRoot, id));

@@ -72,7 +72,8 @@ for (const [layout, privileged] of [
     const before = treeManifest(root, COMPARED);
     s.ok(['umount', '600']);
     s.ok(['destroy', '600']);
-    s.ok(['restore', backup]);
+    // privilege is never taken from an archive: the admin says it again
+    s.ok(['restore', backup, '--privileged', privileged]);
     s.ok(['start', '600']);
     assert.match(await booted(s, '600'), /^(running|degraded)$/, 'the restored container boots');
     s.ok(['stop', '600']);

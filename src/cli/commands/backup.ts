@@ -1,6 +1,7 @@
-// berth backup CTID [-o FILE] / berth restore FILE [NEWCTID] [--force]
+// berth backup CTID [-o FILE] / berth restore FILE [NEWCTID] [--force] [--privileged yes|no]
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
+import { parsePrivileged } from '../../core/idmap.ts';
 import { backupContainer, restoreBackup } from '../../ops/backup.ts';
 import { type Command, parse } from '../command.ts';
 
@@ -11,7 +12,10 @@ export const backupCommand: Command = {
 tarball that keeps owners, modes, xattrs, ACLs, device nodes, hard links and holes) and a
 manifest with their checksums. A running container is frozen while its files are read (an
 image's ext4 is frozen too), and goes on afterwards; the time is reported. The file appears
-whole (written beside it, then renamed) or not at all.
+whole (written beside it, then renamed) or not at all, and readable by root only. Its
+members are built under /var/lib/berth/backup/.work (room for the files is needed there);
+what a killed backup leaves, there and beside FILE, is removed by the next command on the
+container.
 
   -o, --output FILE   default: /var/lib/berth/backup/CTID-YYYYMMDD-HHMMSS.tar
   --json              print the manifest
@@ -36,23 +40,40 @@ Exit codes: 14 no such container, 21 FILE exists.`,
 
 export const restoreCommand: Command = {
   summary: 'restore a container from a backup archive',
-  usage: 'berth restore FILE [NEWCTID] [--force]',
+  usage: 'berth restore FILE [NEWCTID] [--force] [--privileged yes|no]',
   help: `Reads the whole archive and verifies every checksum before writing anything; a
 truncated, damaged or foreign archive is refused (exit 152) with nothing written. The
 container is restored as NEWCTID, or under the CTID it was backed up from. An existing
 container is never replaced without --force (which destroys it first; it must be stopped).
-Addresses that another container holds now are left out, with a warning. A restore killed
-midway is rolled back by the next command for that CTID.
+Addresses and port forwards that another container holds now are left out, with a warning.
+A restore killed midway is rolled back by the next command for that CTID.
+
+An archive is treated as hostile: only what berth itself writes is taken from it. Its file
+entries must stay inside the tree (no absolute names, "..", entries under a symlink, hard
+links out, device nodes a container does not keep on disk; an image holds only root.img,
+checked with e2fsck); its config keys are checked as "set" checks them; VE_ROOT, VE_PRIVATE
+and the id range come from berth.conf and the new CTID; DEVNODES, capabilities turned on
+and unknown keys are left out, with a warning.
+
+  --privileged yes|no  default no: the container gets a user namespace and a fresh id range,
+                       whatever the archive's container had (yes: root inside is root on
+                       the host; see docs/security.md)
 
 Note: vzctl's "restore" resumes a checkpoint; berth's resume is "berth resume".
 
-Exit codes: 152 bad archive, 44 the CTID exists (without --force), 47 the template layer of
-an overlay backup is missing here, 32 --force on a running container.`,
+Exit codes: 152 bad or refused archive, 44 the CTID exists (without --force), 47 the template
+layer of an overlay backup is missing here, 32 --force on a running container, 21 bad value.`,
   async run(ctx, args, io) {
-    const { values, positionals } = parse('restore', args, { force: { type: 'boolean' } }, 2);
+    const { values, positionals } = parse(
+      'restore',
+      args,
+      { force: { type: 'boolean' }, privileged: { type: 'string' } },
+      2,
+    );
     const file = positionals[0];
     if (!file) throw new BerthError('BAD_SYNTAX', 'restore: missing FILE', { hint: 'berth restore FILE [NEWCTID]' });
-    const r = await restoreBackup(ctx, file, positionals[1], { force: values.force });
+    const privileged = values.privileged === undefined ? false : parsePrivileged(values.privileged);
+    const r = await restoreBackup(ctx, file, positionals[1], { force: values.force, privileged });
     io.err(`Container ${r.id} restored from ${file} (backed up ${r.manifest.created})`);
     return 0;
   },

@@ -1,7 +1,6 @@
-// Backup manifests, snapshot names and views, and what a clone resets.
+// Snapshot names and views, and what a clone resets (backup manifests: backup-restore.test.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BACKUP_FORMAT, backupName, checkMembers, parseManifest } from '../../../src/core/backup.ts';
 import { cloneKeys, RESET_MACHINE_ID } from '../../../src/core/clone.ts';
 import { ctConfigFrom } from '../../../src/core/ct-config.ts';
 import { parseCtId } from '../../../src/core/ctid.ts';
@@ -13,38 +12,6 @@ import {
   validateSnapshotName,
 } from '../../../src/core/snapshot.ts';
 import { GLOBAL } from './fixtures.ts';
-
-const bad = (e: unknown) => e instanceof BerthError && e.code === 'BAD_BACKUP';
-const hex = 'ab'.repeat(32);
-const manifest = {
-  format: BACKUP_FORMAT,
-  ctid: '101',
-  created: '2026-11-25T00:00:00Z',
-  layout: 'dir',
-  layer: null,
-  template: null,
-  running: true,
-  sha256: { 'ct.conf': hex, 'fs.tar.zst': hex },
-  size: 10,
-};
-
-test('backup manifests are checked strictly (exit 152)', () => {
-  assert.equal(parseManifest(JSON.stringify(manifest), 'f').ctid, '101');
-  for (const m of [
-    '{',
-    JSON.stringify({ ...manifest, format: 2 }),
-    JSON.stringify({ ...manifest, layout: 'zfs' }),
-    JSON.stringify({ ...manifest, sha256: { 'ct.conf': hex } }),
-    JSON.stringify({ ...manifest, layout: 'overlay' }),
-    JSON.stringify({ ...manifest, ctid: '' }),
-  ]) {
-    assert.throws(() => parseManifest(m, 'f'), bad, m);
-  }
-  assert.doesNotThrow(() => checkMembers(['berth-backup.json', 'ct.conf', 'fs.tar.zst'], 'f'));
-  assert.throws(() => checkMembers(['ct.conf', 'fs.tar.zst'], 'f'), bad);
-  assert.throws(() => checkMembers(['berth-backup.json', 'ct.conf', 'fs.tar.zst', '../etc/passwd'], 'f'), bad);
-  assert.equal(backupName('101', new Date('2026-11-25T23:17:00.123Z')), '101-20261125-231700.tar');
-});
 
 test('snapshot names, what they copy, and their read-only views', () => {
   assert.equal(defaultSnapshotName(new Date('2026-11-25T23:17:05Z')), '20261125-231705');
