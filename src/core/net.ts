@@ -243,6 +243,14 @@ export function pairOps(id: string, host: HostNet): NetOp[] {
     ['host', 'veth', hostIf, VENET_IF, String(host.mtu)],
     // strict reverse-path filter: a source address the host does not route here is dropped
     ['host', 'sysctl', `ipv4/conf/${hostIf}/rp_filter`, '1', '-'],
+    // the host takes no routes from a container: no router advertisements, no redirects
+    ['host', 'sysctl', `ipv4/conf/${hostIf}/accept_redirects`, '0', '-'],
+    ...(host.ipv6
+      ? ([
+          ['host', 'sysctl', `ipv6/conf/${hostIf}/accept_ra`, '0', '-'],
+          ['host', 'sysctl', `ipv6/conf/${hostIf}/accept_redirects`, '0', '-'],
+        ] as NetOp[])
+      : []),
     ['host', 'up', hostIf, '-', '-'],
     // optional: a kernel that refuses the program still routes every packet the normal way
     ...(host.fastpath ? [['host', '?fastpath', hostIf, String(ROUTE_METRIC), '-'] as NetOp] : []),

@@ -80,6 +80,18 @@ static void host_sysctl(void) {
   report("host sysctl (core_pattern)", 0, "read-only or permission denied (%s)", err(open(f, O_WRONLY)));
 }
 
+/* a mask (a bind of /dev/null over a host-sensitive /proc file) undone by root inside */
+static void unmask(void) {
+  const char *f = "/proc/timer_list";
+  char buf[256];
+  long u = umount2(f, MNT_DETACH);
+  int fd = open(f, O_RDONLY);
+  ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf) : -1;
+  if (fd >= 0) close(fd);
+  report("unmask /proc/timer_list", n > 0, "umount: %s, read: %s", err(u),
+         n > 0 ? "host timers" : err(-1));
+}
+
 static void sysrq(void) {
   const char *f = "/proc/sysrq-trigger";
   struct stat st;
@@ -180,6 +192,7 @@ int main(int argc, char **argv) {
   }
   pid_t host = atoi(argv[1]);
   host_sysctl();
+  unmask();
   sysrq();
   release_agent();
   device("host block device", S_IFBLK, (unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));

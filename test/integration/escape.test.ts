@@ -15,10 +15,10 @@ const PROBE_SRC = join(REPO, 'test/escape/probe.c');
 
 /**
  * What a privileged container can do by design: its root is the host's root, with the
- * CAP_SYS_ADMIN systemd needs, so it can mount a procfs of its own and reach host sysctls
- * (docs/security.md). Every other attempt must fail in both modes.
+ * CAP_SYS_ADMIN systemd needs, so it can mount a procfs of its own and reach host sysctls, and
+ * unmount berth's masks over host-sensitive /proc files (docs/security.md). Every other attempt must fail in both modes.
  */
-const PRIVILEGED_BY_DESIGN = new Set(['host sysctl (core_pattern)']);
+const PRIVILEGED_BY_DESIGN = new Set(['host sysctl (core_pattern)', 'unmask /proc/timer_list']);
 
 function listen(server: Server, where: number | string): Promise<void> {
   return new Promise((done) => server.listen(where, () => done()));

@@ -96,6 +96,15 @@ test('routed networking: v4/v6 reachability, live changes, filtering, cleanup', 
   assert.ok(forwarded() > fwd0, 'VENET_FASTPATH=no: forwarded by the host');
   writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="up0"\n');
 
+  // the host end takes no routes from the container: router advertisements and redirects off
+  for (const [f, v] of [
+    ['ipv6/conf/bv-a/accept_ra', '0'],
+    ['ipv6/conf/bv-a/accept_redirects', '0'],
+    ['ipv4/conf/bv-a/accept_redirects', '0'],
+  ]) {
+    assert.equal(must(['cat', `/proc/sys/net/${f}`]).trim(), v, f);
+  }
+
   // a container that takes an address it was not given cannot send from it (v4: rp_filter,
   // v6: berth's nftables rule); from its own address it can
   s.ok(['exec', 'a', '--', 'ip', 'addr', 'add', '10.250.1.99/32', 'dev', 'venet0']);
