@@ -1030,6 +1030,21 @@ static void send_to_keeper(int sock, int listener) {
   if (listener >= 0) close(listener);
 }
 
+/*
+ * A step of ours failed while the child builds the container. If the child had failed first (a
+ * root that does not exist, say), its record is the report; else ours is ("cgroup" names the
+ * cgroup.procs file it could not join). Either way the child is gone.
+ */
+static void __attribute__((noreturn)) parent_failed(pid_t pid, int errfd, const char *step, const char *what) {
+  int saved = errno;
+  kill(pid, SIGKILL);
+  int reported = relay_child_error(errfd);
+  wait_status(pid);
+  if (reported) _exit(2);
+  errno = saved;
+  die_errno(step, "%s", what);
+}
+
 static int do_start(void) {
   int go[2], errp[2], ready[2], ksock[2] = {-1, -1}, cg[MAX_LIST];
   if (opt.host_src) host_bind();
@@ -1047,6 +1062,9 @@ static int do_start(void) {
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) die_errno("clone", "clone");
   if (pid > 0) {
+    /* a child that failed early has closed its pipes: our writes then fail with EPIPE (and the
+     * child's own record says why), rather than kill us with SIGPIPE */
+    signal(SIGPIPE, SIG_IGN);
     close(go[0]);
     close(errp[1]);
     close(ready[0]);
@@ -1054,31 +1072,28 @@ static int do_start(void) {
     /* a user namespace's id maps, before the child is released */
     int e = (flags & CLONE_NEWUSER) ? idmap_write(pid, opt.idmap_base, opt.idmap_count) : 0;
     if (e) {
-      kill(pid, SIGKILL);
       errno = e;
-      die_errno("idmap", "write the id maps of %d", (int)pid);
+      parent_failed(pid, errp[0], "idmap", "write the id maps of the child");
     }
-    if (write(go[1], "g", 1) != 1) die_errno("sync", "release child");
+    if (write(go[1], "g", 1) != 1) parent_failed(pid, errp[0], "sync", "release the child");
     close(go[1]);
     char buf[16];
     int n = snprintf(buf, sizeof buf, "%d", (int)pid);
-    for (int k = 0; k < opt.n_cgroups; k++) {
-      if (write(cg[k], buf, (size_t)n) != n) {
-        int saved = errno;
-        kill(pid, SIGKILL);
-        errno = saved;
-        die_errno("cgroup", "move %d into %s", (int)pid, opt.cgroups[k]);
-      }
-    }
+    for (int k = 0; k < opt.n_cgroups; k++)
+      if (write(cg[k], buf, (size_t)n) != n) parent_failed(pid, errp[0], "cgroup", opt.cgroups[k]);
     /* the host end of the network before the child configures its end (it waits for "c") */
     const struct net_op *bad = run_net("host", pid);
     if (bad) {
       int saved = errno;
       kill(pid, SIGKILL);
+      if (relay_child_error(errp[0])) {
+        wait_status(pid);
+        _exit(2);
+      }
       errno = saved;
       die_net(bad);
     }
-    if (write(ready[1], "c", 1) != 1) die_errno("sync", "release child");
+    if (write(ready[1], "c", 1) != 1) parent_failed(pid, errp[0], "sync", "release the child");
     close(ready[1]);
     if (opt.keep) {
       close(ksock[1]);
