@@ -19,6 +19,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/loop.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
@@ -60,6 +61,7 @@ static struct {
   int host_overlay; /* host_src is overlayfs mount data, not a path to bind */
   int host_image;   /* host_src is an ext4 image file to attach to a loop device */
   int host_ro;      /* the host mount is read-only (snapshot views) */
+  int host_nosuid;  /* the host mount is nosuid,nodev (views no container runs from) */
   int idmap;        /* --idmap BASE COUNT: a user namespace's maps, and idmapped host mounts */
   unsigned idmap_base, idmap_count;
   pid_t join, watch_pid;
@@ -203,6 +205,8 @@ static void parse_args(int argc, char **argv) {
       i += 2;
     } else if (strcmp(a, "--host-ro") == 0) {
       opt.host_ro = 1;
+    } else if (strcmp(a, "--host-nosuid") == 0) {
+      opt.host_nosuid = 1;
     } else if (strcmp(a, "--idmap") == 0) { /* BASE COUNT */
       if (i + 2 >= argc) die_usage("--idmap needs BASE COUNT");
       char *end1, *end2;
@@ -830,6 +834,16 @@ static void host_bind(void) {
     die_errno("mount", "idmap %s", opt.host_dst);
   }
   if (userns >= 0) close(userns);
+  /* A view of a container's files that no container runs from (berth mount, snapshot-mount): a
+   * setuid-root file or a device node planted by the container must do nothing for a host user.
+   * Set on the finished mount, whichever of the kinds above it is. */
+  struct mount_attr nosuid = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+  if (opt.host_nosuid && syscall(SYS_mount_setattr, AT_FDCWD, opt.host_dst, AT_RECURSIVE, &nosuid, sizeof nosuid) < 0) {
+    e = errno;
+    umount2(opt.host_dst, MNT_DETACH);
+    errno = e;
+    die_errno("mount", "make %s nosuid,nodev", opt.host_dst);
+  }
   if (mount(NULL, opt.host_dst, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
     die_errno("mount", "make %s private", opt.host_dst);
 }

@@ -84,6 +84,8 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
       };
       writeFileSync(join(work, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
       const tmp = `${file}.tmp-${process.pid}`;
+      // the archive holds the container's files (its /etc/shadow too): root's only, also while written
+      writeFileSync(tmp, '', { mode: 0o600 });
       await packMembers(tmp, work, MEMBERS);
       renameSync(tmp, file);
       return { file, manifest, frozenMs };
