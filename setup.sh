@@ -36,7 +36,11 @@ npx tsc -p . && npm run -s bundle
 make -s -C helper
 
 ln -sf "$PWD/bin/berth" /usr/local/bin/berth
-mkdir -p /etc/berth/ct /var/lib/berth/private /var/lib/berth/root /var/lib/berth/lock /var/lib/berth/template/cache /var/log/berth
+# no host user but root may reach a container's files or berth's state: its directories are 0700,
+# also in an install made by an older berth (docs/on-disk.md, "Modes"); berth repairs them too
+own="/var/lib/berth/private /var/lib/berth/root /var/lib/berth/template /var/lib/berth/snapshots /var/lib/berth/backup /var/lib/berth/lock /var/log/berth /run/berth"
+mkdir -p /etc/berth/ct $own /var/lib/berth/template/cache
+chmod 0700 $own
 [ -f /etc/berth/berth.conf ] || cp etc/berth.conf /etc/berth/berth.conf
 [ -f /etc/berth/ct/ve-basic.conf-sample ] || cp etc/ve-basic.conf-sample /etc/berth/ct/ve-basic.conf-sample
 # boot-time start: berth.service runs `berth boot` / `berth shutdown` (ONBOOT, BOOTORDER)

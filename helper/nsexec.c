@@ -22,6 +22,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/loop.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
@@ -70,6 +71,7 @@ static struct {
   int host_overlay; /* host_src is overlayfs mount data, not a path to bind */
   int host_image;   /* host_src is an ext4 image file to attach to a loop device */
   int host_ro;      /* the host mount is read-only (snapshot views) */
+  int host_nosuid;  /* the host mount is nosuid,nodev (views no container runs from) */
   int idmap;        /* --idmap BASE COUNT: a user namespace's maps, and idmapped host mounts */
   unsigned idmap_base, idmap_count;
   pid_t join, watch_pid;
@@ -254,6 +256,8 @@ static void parse_args(int argc, char **argv) {
       i += 2;
     } else if (strcmp(a, "--host-ro") == 0) {
       opt.host_ro = 1;
+    } else if (strcmp(a, "--host-nosuid") == 0) {
+      opt.host_nosuid = 1;
     } else if (strcmp(a, "--idmap") == 0) { /* BASE COUNT */
       if (i + 2 >= argc) die_usage("--idmap needs BASE COUNT");
       char *end1, *end2;
@@ -944,11 +948,17 @@ static void host_bind(void) {
   if (userns >= 0) close(userns);
   /* Device nodes in a container's files (a template's, an archive's, or mknod by a privileged
    * root) never open as devices through its root: its /dev is a tmpfs of its own, with the
-   * nodes berth binds from the host. (Not nosuid: the container's root inherits this mount's
-   * flags, locked in a user namespace, and su must work inside.) */
-  struct mount_attr attr = {.attr_set = MOUNT_ATTR_NODEV};
-  if (syscall(SYS_mount_setattr, AT_FDCWD, opt.host_dst, 0, &attr, sizeof attr) < 0)
-    die_errno("mount", "make %s nodev", opt.host_dst);
+   * nodes berth binds from the host. A view that no container runs from (berth mount,
+   * snapshot-mount) is nosuid too: a setuid-root file planted by the container must do nothing
+   * for a host user. (A running root is not nosuid: the container's root inherits this mount's
+   * flags, locked in a user namespace, and su must work inside; its 0700 parent guards it.) */
+  struct mount_attr attr = {.attr_set = MOUNT_ATTR_NODEV | (opt.host_nosuid ? MOUNT_ATTR_NOSUID : 0)};
+  if (syscall(SYS_mount_setattr, AT_FDCWD, opt.host_dst, AT_RECURSIVE, &attr, sizeof attr) < 0) {
+    e = errno;
+    umount2(opt.host_dst, MNT_DETACH);
+    errno = e;
+    die_errno("mount", "make %s nodev%s", opt.host_dst, opt.host_nosuid ? ",nosuid" : "");
+  }
   if (mount(NULL, opt.host_dst, NULL, MS_PRIVATE | MS_REC, NULL) < 0)
     die_errno("mount", "make %s private", opt.host_dst);
 }

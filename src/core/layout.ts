@@ -57,6 +57,16 @@ export function rootMountArgs(src: RootSource): string[] {
   return [...idmap, ...plainMountArgs(src)];
 }
 
+/**
+ * The same for a view that no container runs from (`berth mount`, create's unpack of an image):
+ * nosuid and nodev, so a setuid-root file or a device node the container planted does nothing
+ * for a host user. A running container's VE_ROOT cannot be nosuid (the container's root would
+ * inherit the flag, locked, and its su and passwd would stop working): its 0700 parent guards it.
+ */
+export function viewMountArgs(src: RootSource): string[] {
+  return ['--host-nosuid', ...rootMountArgs(src)];
+}
+
 function plainMountArgs(src: RootSource): string[] {
   const veRoot = src.veRoot;
   if (src.layout === 'dir') return ['--host-bind', src.vePrivate, veRoot];

@@ -1,6 +1,11 @@
 // The default seccomp policy, as the text format berth-nsexec reads on --seccomp-fd.
 
-/** System calls that act on the whole host (or leak it); they fail with EPERM. */
+/**
+ * System calls that act on the whole host (or leak it); they fail with EPERM. Each is named with
+ * every entry point that reaches the same kernel code (the i386 ABI's own names included: the
+ * filter covers the i386 and x32 ABIs too), so that no twin stays open; the unit test checks
+ * this list against a table of those twins.
+ */
 export const DENY_EPERM = [
   'kexec_load',
   'kexec_file_load',
@@ -17,13 +22,18 @@ export const DENY_EPERM = [
   'acct',
   'lookup_dcookie',
   'quotactl',
+  'quotactl_fd',
   'nfsservctl',
   'userfaultfd',
   'fanotify_init',
   'syslog',
+  // the clock: stime, clock_settime64 and clock_adjtime64 are the i386 ABI's entry points
   'settimeofday',
+  'stime',
   'clock_settime',
+  'clock_settime64',
   'clock_adjtime',
+  'clock_adjtime64',
   'adjtimex',
   'vm86',
   'vm86old',
@@ -40,8 +50,10 @@ const ENOSYS = 38;
 export const NOTIFY = ['sysinfo'] as const;
 
 /**
- * Compat architectures are listed so the same rules also cover 32-bit entry points. notify
- * rules need a supervisor: the helper skips them where there is no keeper to answer.
+ * Compat architectures are listed so the same rules also cover 32-bit entry points (without
+ * them, a call through another ABI is killed with SIGSYS, libseccomp's default). A name that
+ * is not a syscall of one ABI (stime on x86_64) applies to the others only. notify rules need a
+ * supervisor: the helper skips them where there is no keeper to answer.
  */
 export function seccompPolicy(arch: string, opts: { sysinfo?: boolean } = {}): string {
   const lines = ['# berth default seccomp policy', 'default allow'];

@@ -29,13 +29,17 @@ export function ownFilesDir(layout: Layout, vePrivate: string): string {
   return layout === 'overlay' ? overlayUpper(vePrivate) : vePrivate;
 }
 
-/** The read-only view of a snapshot's copy `fs` (a copy of ownFilesDir) at `target`. */
+/**
+ * The read-only view of a snapshot's copy `fs` (a copy of ownFilesDir) at `target`: nosuid and
+ * nodev too, as the target is wherever the admin says, maybe open to every host user.
+ */
 export function snapshotMountArgs(src: RootSource, fs: string, target: string): string[] {
-  if (src.layout === 'image') return ['--host-ro', '--host-image', imageFile(fs), target];
-  if (src.layout === 'dir') return ['--host-ro', '--host-bind', fs, target];
+  const view = ['--host-ro', '--host-nosuid'];
+  if (src.layout === 'image') return [...view, '--host-image', imageFile(fs), target];
+  if (src.layout === 'dir') return [...view, '--host-bind', fs, target];
   if (!src.layerDir) throw new BerthError('CONFIG_INVALID', `snapshot ${fs}: overlay without a layer`);
   // two lower layers and no upper: overlayfs makes it read-only by itself
-  return ['--host-ro', '--host-overlay', `lowerdir=${fs}:${src.layerDir}`, target];
+  return [...view, '--host-overlay', `lowerdir=${fs}:${src.layerDir}`, target];
 }
 
 /** Config keys a snapshot-switch takes back from the snapshot: those that describe the files. */

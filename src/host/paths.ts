@@ -1,7 +1,10 @@
-// Every on-disk path of berth, built from one prefix (--root / BERTH_ROOT, default /).
-import { join } from 'node:path';
+// Every on-disk path of berth, built from one prefix (--root / BERTH_ROOT, default /), and the
+// mode of the directories that hold container data.
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import { fnv1a } from '../core/hash.ts';
+import { errCode, errText } from './fs-util.ts';
 
 export interface Paths {
   prefix: string;
@@ -63,3 +66,51 @@ export const templateMetaPath = (p: Paths, name: string) => join(p.templateCache
 export const layerPath = (p: Paths, layer: string) => join(p.layersDir, layer);
 export const snapshotsOf = (p: Paths, id: CtId) => join(p.snapshotDir, id);
 export const snapshotPath = (p: Paths, id: CtId, name: string) => join(p.snapshotDir, id, name);
+export const backupDir = (p: Paths) => join(p.lib, 'backup');
+
+/**
+ * berth's own top-level directories. Each holds container data (files, roots, layers, snapshots,
+ * backups, console logs) or berth's control files (locks, runtime state), and no host user but
+ * root may reach into one: a container's files keep on-disk uid 0, so a setuid-root file planted
+ * by a container would make any host user root. A VE_PRIVATE or VE_ROOT pattern DIR/$VEID
+ * elsewhere (vzctl's /vz/private/$VEID) makes DIR one of them too.
+ */
+export function ownDirs(p: Paths, patterns: string[] = []): string[] {
+  const dirs = [p.privateDir, p.rootDir, join(p.lib, 'template'), p.snapshotDir, backupDir(p), p.lockDir, p.log, p.run];
+  for (const v of patterns) if (v.endsWith('/$VEID')) dirs.push(dirname(v));
+  return [...new Set(dirs)];
+}
+
+/**
+ * 0700, not 0711: CTIDs are guessable, so through a merely traversable parent a host user could
+ * still run private/101/upper/tmp/x by its name. Nothing but root needs to walk these paths: an
+ * unprivileged container's helper opens its root and bind sources while still host root, and an
+ * overlay's layers are named through /proc/self/fd (helper/idmap.c).
+ */
+export const OWN_DIR_MODE = 0o700;
+
+/**
+ * Makes each directory exist with OWN_DIR_MODE, and closes one that is wider (made by an older
+ * berth, or by hand): a stat each when all is well. Returns what it did or could not do.
+ */
+export function secureDirs(dirs: string[]): string[] {
+  const notes: string[] = [];
+  for (const dir of dirs) {
+    try {
+      const mode = statSync(dir).mode & 0o7777;
+      if (mode & 0o077) {
+        chmodSync(dir, OWN_DIR_MODE);
+        notes.push(`${dir}: mode ${mode.toString(8)} tightened to 700 (container files are root's only)`);
+      }
+    } catch (err) {
+      try {
+        if (errCode(err) !== 'ENOENT') throw err;
+        mkdirSync(dirname(dir), { recursive: true });
+        mkdirSync(dir, { mode: OWN_DIR_MODE });
+      } catch (err2) {
+        if (errCode(err2) !== 'EEXIST') notes.push(`warning: ${dir}: cannot make it mode 700: ${errText(err2)}`);
+      }
+    }
+  }
+  return notes;
+}

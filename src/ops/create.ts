@@ -12,7 +12,7 @@ import {
   parseDiskspace,
 } from '../core/disk.ts';
 import { BerthError } from '../core/errors.ts';
-import { imageFile, type Layout, rootMountArgs } from '../core/layout.ts';
+import { imageFile, type Layout, viewMountArgs } from '../core/layout.ts';
 import { BASIC_SAMPLE, TEMPLATE_NAME_RE } from '../core/samples.ts';
 import { layerName, type TemplateMeta } from '../core/template-meta.ts';
 import { errCode } from '../host/fs-util.ts';
@@ -121,7 +121,7 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
       const src = { layout, vePrivate: partial, veRoot: expandVeid(g.veRoot, id), layerDir: null };
       makeImage(imageFile(partial), space.hard, imageInodes(space, inodes), `berth-${id}`);
       mkdirSync(src.veRoot, { recursive: true });
-      mountRoot(ctx.paths.helper, rootMountArgs(src));
+      mountRoot(ctx.paths.helper, viewMountArgs(src));
       try {
         await unpack(src.veRoot);
       } finally {

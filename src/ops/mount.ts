@@ -1,8 +1,8 @@
-// berth mount / umount: show a stopped container's files at VE_ROOT (vzctl mount/umount).
+// berth mount / umount: show a stopped container's files at VE_ROOT (vzctl mount/umount), nosuid.
 import { mkdirSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import { rootMountArgs } from '../core/layout.ts';
+import { viewMountArgs } from '../core/layout.ts';
 import { rootSource } from '../host/layers.ts';
 import { isMounted, mountRoot, unmountRoot } from '../host/mounts.ts';
 import type { Ctx } from './context.ts';
@@ -15,7 +15,7 @@ export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
     if (isMounted(config.veRoot)) throw new BerthError('MOUNTED', `mount ${id}: already mounted at ${config.veRoot}`);
     const root = rootSource(ctx.paths, config, 'mount');
     mkdirSync(config.veRoot, { recursive: true });
-    mountRoot(ctx.paths.helper, rootMountArgs(root));
+    mountRoot(ctx.paths.helper, viewMountArgs(root));
   });
 }
 

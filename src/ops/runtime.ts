@@ -13,7 +13,7 @@ import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups, setFrozen 
 import { removeStaleTmps } from '../host/fs-util.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { unmountRoot } from '../host/mounts.ts';
-import { ctConfigPath, lockPath, type Paths, thawMarkerPath } from '../host/paths.ts';
+import { ctConfigPath, lockPath, ownDirs, type Paths, secureDirs, thawMarkerPath } from '../host/paths.ts';
 import { exePath, innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
 import { cleanSnapshotLeftovers } from '../host/snapshots.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
@@ -249,6 +249,9 @@ export async function withLock<T>(
   ) {
     loadCt(ctx, id);
   }
+  // a stat each: a tree made by an older berth (or by hand) is closed before the container is touched
+  const g = readGlobal(ctx.paths);
+  for (const note of secureDirs(ownDirs(ctx.paths, [g.vePrivate, g.veRoot]))) ctx.log(note);
   trace('lock');
   const lock = lockCt(ctx, id, verb);
   trace('locked');

@@ -26,7 +26,7 @@ import { hostDevices } from '../host/devices.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
-import { isMounted, mountRoot } from '../host/mounts.ts';
+import { isMounted, mountRoot, unmountRoot } from '../host/mounts.ts';
 import { fastpathWarning } from '../host/net.ts';
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
 import { isAlive, ownCapabilities, readProcStat } from '../host/proc.ts';
@@ -62,9 +62,10 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     );
   const resetMachineId = toRecord(ct.file)[RESET_MACHINE_ID] === 'yes';
   const layout = ctx.layout();
-  const mountedBefore = isMounted(cfg.veRoot);
+  // an admin's view (berth mount) is nosuid: the container's root is mounted afresh, without it
+  if (isMounted(cfg.veRoot)) unmountRoot(ctx.paths.helper, cfg.veRoot);
   // an image's files are readable only once it is mounted (below, once the state file exists)
-  let initKind = root.layout === 'image' && !mountedBefore ? null : initKindFromLink(initLink(fileLayers(root)));
+  let initKind = root.layout === 'image' ? null : initKindFromLink(initLink(fileLayers(root)));
   let stopSignal = stopSignalFor(initKind ?? 'sysv');
   // what the network part owns in the host, recorded so a crash cleanup can take it back
   const ips = cfg.ipAddr.map((i) => i.addr);
@@ -126,7 +127,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       devices,
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
-    const hostBind = mountedBefore || root.layout === 'image' ? [] : rootMountArgs(root);
+    const hostBind = root.layout === 'image' ? [] : rootMountArgs(root);
     // no detach needed: init calls setsid() itself, and the helper exits once init runs
     const r = runHelper(ctx.paths.helper, [...hostBind, ...args], {
       stdio: ['ignore', logFd, logFd],

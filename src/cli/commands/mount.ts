@@ -7,7 +7,8 @@ export const mountCommand: Command = {
   summary: "mount a stopped container's files at VE_ROOT",
   usage: 'berth mount CTID',
   help: `Bind-mounts the private area at VE_ROOT (/var/lib/berth/root/CTID), as start does, so
-the admin can look inside or copy files. Exit codes: 41 already mounted, 43 private missing.`,
+the admin can look inside or copy files. The view is nosuid and nodev (start mounts the
+root afresh without them). Exit codes: 41 already mounted, 43 private missing.`,
   async run(ctx, args) {
     const { positionals } = parse('mount', args, {});
     await mountContainer(ctx, parseCtId(positionals[0]));

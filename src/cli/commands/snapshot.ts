@@ -100,8 +100,9 @@ export const snapshotDeleteCommand: Command = {
 export const snapshotMountCommand: Command = {
   summary: 'show a snapshot read-only at a directory',
   usage: 'berth snapshot-mount CTID --name NAME --target DIR',
-  help: `Mounts the snapshot's files, as the container saw them, read-only at DIR (which must
-exist): for overlay, the snapshot on its template layer. Undo with snapshot-umount.
+  help: `Mounts the snapshot's files, as the container saw them, read-only, nosuid and nodev at
+DIR (which must exist): for overlay, the snapshot on its template layer. Undo with
+snapshot-umount.
 
 Exit codes: 41 already mounted, 21 no such snapshot or target.`,
   async run(ctx, args) {

@@ -26,16 +26,26 @@ test('snapshot names, what they copy, and their read-only views', () => {
   assert.equal(ownFilesDir('overlay', '/p/1'), '/p/1/upper');
   assert.equal(ownFilesDir('dir', '/p/1'), '/p/1');
   const src = { vePrivate: '/p/1', veRoot: '/mnt', layerDir: '/l/bb' };
+  // a view anywhere the admin says: read-only, and a planted setuid file or device does nothing
   assert.deepEqual(snapshotMountArgs({ ...src, layout: 'overlay' }, '/s/fs', '/mnt'), [
     '--host-ro',
+    '--host-nosuid',
     '--host-overlay',
     'lowerdir=/s/fs:/l/bb',
     '/mnt',
   ]);
   assert.deepEqual(snapshotMountArgs({ ...src, layout: 'image' }, '/s/fs', '/mnt'), [
     '--host-ro',
+    '--host-nosuid',
     '--host-image',
     '/s/fs/root.img',
+    '/mnt',
+  ]);
+  assert.deepEqual(snapshotMountArgs({ ...src, layout: 'dir' }, '/s/fs', '/mnt'), [
+    '--host-ro',
+    '--host-nosuid',
+    '--host-bind',
+    '/s/fs',
     '/mnt',
   ]);
 });

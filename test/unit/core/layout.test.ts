@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BerthError } from '../../../src/core/errors.ts';
-import { fileLayers, parseLayout, rootMountArgs } from '../../../src/core/layout.ts';
+import { fileLayers, parseLayout, rootMountArgs, viewMountArgs } from '../../../src/core/layout.ts';
 
 test('layouts: overlay, dir and image; anything else is a bad value (exit 21)', () => {
   assert.equal(parseLayout('overlay', '--layout'), 'overlay');
@@ -36,6 +36,12 @@ test('dir binds the private area; overlay stacks the upper directory on the laye
   ]);
   assert.deepEqual(fileLayers({ layout: 'image', vePrivate: '/p/1', veRoot: '/r/1', layerDir: null }), ['/r/1']);
   assert.deepEqual(fileLayers({ layout: 'dir', vePrivate: '/p/1', veRoot: '/r', layerDir: null }), ['/p/1']);
+});
+
+test('a host-side view (berth mount) is nosuid; a container root is not (its setuid programs must work)', () => {
+  const src = { layout: 'dir', vePrivate: '/p/1', veRoot: '/r/1', layerDir: null, idBase: 1048576 } as const;
+  assert.deepEqual(viewMountArgs(src), ['--host-nosuid', ...rootMountArgs(src)]);
+  assert.ok(!rootMountArgs(src).includes('--host-nosuid'));
 });
 
 test('overlay refuses paths its option syntax cannot carry, and a missing layer', () => {
