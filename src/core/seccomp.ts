@@ -40,8 +40,19 @@ export const DENY_EPERM = [
   'uselib',
 ] as const;
 
-/** The kernel keyring is not namespaced; ENOSYS makes systemd and friends fall back quietly. */
-export const DENY_ENOSYS = ['add_key', 'keyctl', 'request_key'] as const;
+/**
+ * ENOSYS makes callers fall back quietly: the kernel keyring is not namespaced (systemd and
+ * friends then do without), and io_uring is a large, often-exploited surface of the kernel
+ * that containers rarely need (Docker refuses it too; liburing users fall back to epoll).
+ */
+export const DENY_ENOSYS = [
+  'add_key',
+  'keyctl',
+  'request_key',
+  'io_uring_setup',
+  'io_uring_enter',
+  'io_uring_register',
+] as const;
 
 const EPERM = 1;
 const ENOSYS = 38;

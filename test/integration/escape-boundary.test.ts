@@ -118,6 +118,8 @@ test('exec, start and restart never hand the caller fds or terminal to the conta
       `${mode}: exec'd command has only its stdio: ${execFds}`,
     );
     for (const l of execFds) assert.match(l, / -> pipe:\[\d+\]$/, `${mode}: stdio are the helper's pipes: ${l}`);
+    // no inheritable capabilities: a file's +i bits grant nothing (runc CVE-2022-29162)
+    assert.match(readFileSync(`/proc/${sleeper}/status`, 'utf8'), /^CapInh:\s+0+$/m, `${mode}: exec's CapInh`);
     bg.kill('SIGTERM');
     s.ok(['exec', ct, '--', 'sh', '-c', 'kill $(pidof sleep) 2>/dev/null; true']);
 
@@ -127,6 +129,7 @@ test('exec, start and restart never hand the caller fds or terminal to the conta
     assert.equal(r.status, 0, r.stderr);
     const init = initPid(s, ct);
     const initFds = fdsOf(init);
+    assert.match(readFileSync(`/proc/${init}/status`, 'utf8'), /^CapInh:\s+0+$/m, `${mode}: init's CapInh`);
     assert.deepEqual(initFds.map((l) => l.split(' -> ')[0]).sort(), ['0', '1', '2'], `${mode}: init: ${initFds}`);
     const keeper = JSON.parse(readFileSync(join(s.root, 'run/berth', ct, 'state.json'), 'utf8')).keeper.pid as number;
     for (const l of [...initFds, ...fdsOf(keeper)]) {

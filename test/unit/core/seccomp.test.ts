@@ -53,6 +53,10 @@ const TWINS: Record<string, readonly string[]> = {
   add_key: ['keyctl', 'request_key'],
   keyctl: ['add_key', 'request_key'],
   request_key: ['add_key', 'keyctl'],
+  // io_uring: enter and register need the ring setup makes; refused together all the same
+  io_uring_setup: ['io_uring_enter', 'io_uring_register'],
+  io_uring_enter: ['io_uring_setup', 'io_uring_register'],
+  io_uring_register: ['io_uring_setup', 'io_uring_enter'],
 };
 
 /** name -> the errno the policy gives it */
