@@ -15,6 +15,8 @@ export interface RuntimeState {
   nft?: string[] | undefined;
   /** its keeper (helper/keeper.c): pid, and whether it answers sysinfo (exec's filters then ask it) */
   keeper?: { pid: number; startTime: number | null; sysinfo: boolean } | undefined;
+  /** where its root is mounted: a stop finds it even when the config has become unreadable */
+  veRoot?: string | undefined;
 }
 
 export type InitKind = 'systemd' | 'busybox' | 'sysv';

@@ -125,8 +125,8 @@ export async function cleanupRuntime(
     });
   }
   await stopKeeper(keeper);
+  const st = readState(ctx.paths, id);
   if (cfg) {
-    const st = readState(ctx.paths, id);
     for (const step of [() => cleanupNet(ctx, cfg, st?.ips), () => syncNft(ctx, `stop ${id}`, st?.nft ?? [], [])]) {
       try {
         step();
@@ -141,7 +141,9 @@ export async function cleanupRuntime(
     busy = removeCgroups(dirs);
   }
   if (busy.length) ctx.log(`warning: could not remove cgroups: ${busy.join(', ')}`);
-  if (cfg) unmountRoot(ctx.paths.helper, cfg.veRoot);
+  // the root as it was mounted at start (a config broken since may name another, or none)
+  const veRoot = st?.veRoot ?? cfg?.veRoot;
+  if (veRoot) unmountRoot(ctx.paths.helper, veRoot);
   removeState(ctx.paths, id);
 }
 
@@ -150,7 +152,7 @@ export function recordRunning(
   ctx: Ctx,
   id: CtId,
   pid: number,
-  rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips' | 'nft' | 'keeper'>,
+  rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips' | 'nft' | 'keeper' | 'veRoot'>,
 ): void {
   const st = readProcStat(pid);
   writeState(ctx.paths, id, { status: 'running', pid, startTime: st?.startTime ?? null, ...rec });
@@ -171,6 +173,7 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
       ips: now.state?.ips ?? cfg?.ipAddr.map((i) => i.addr),
       nft: now.state?.nft,
       keeper: now.state?.keeper,
+      veRoot: now.state?.veRoot ?? cfg?.veRoot,
     });
     ctx.log(`${id}: adopted init (pid ${now.pid}) of an interrupted start`);
     return inspect(ctx, id);

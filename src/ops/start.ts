@@ -81,6 +81,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       stopSignal,
       ips,
       nft,
+      veRoot: cfg.veRoot,
     });
   starting();
   trace('state written');
@@ -160,6 +161,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     ips,
     nft,
     keeper,
+    veRoot: cfg.veRoot,
   });
   if (resetMachineId) writeCtText(ctx.paths, id, formatConfig(setKeys(ct.file, { [RESET_MACHINE_ID]: undefined })));
   trace('recorded');

@@ -3,7 +3,7 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { setFrozen } from '../host/cgroups.ts';
 import { isAlive } from '../host/proc.ts';
-import type { StoredCt } from '../host/store.ts';
+import { readCtOrDerived, type StoredCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, cleanupRuntime, type Inspection, mustExist, reconcile, withLock } from './runtime.ts';
 
@@ -16,14 +16,24 @@ export interface StopOptions {
 
 /** Stops a running container; resolves once nothing of it runs. */
 export function stopContainer(ctx: Ctx, id: CtId, opts: StopOptions): Promise<void> {
-  return withLock(ctx, id, 'stop', async (stored) => {
-    const ct = mustExist(id, stored);
-    const now = await reconcile(ctx, id, ct.config);
-    if (now.status === 'stopped') {
-      throw new BerthError('NOT_RUNNING', `stop ${id}: container is not running`, { hint: `berth start ${id}` });
-    }
-    await stopLocked(ctx, id, ct, now, opts);
-  });
+  // a running container whose config broke since its start still stops: its root and network
+  // are in its runtime state; the rest comes from berth.conf
+  return withLock(
+    ctx,
+    id,
+    'stop',
+    async (stored) => {
+      const ct = mustExist(id, stored);
+      const now = await reconcile(ctx, id, ct.config);
+      if (now.status === 'stopped') {
+        if (ct.broken) throw ct.broken;
+        throw new BerthError('NOT_RUNNING', `stop ${id}: container is not running`, { hint: `berth start ${id}` });
+      }
+      if (ct.broken) ctx.log(`warning: ${ct.broken.message}: stopping it with what its start recorded`);
+      await stopLocked(ctx, id, ct, now, opts);
+    },
+    readCtOrDerived,
+  );
 }
 
 export async function stopLocked(ctx: Ctx, id: CtId, ct: StoredCt, now: Inspection, opts: StopOptions): Promise<void> {
