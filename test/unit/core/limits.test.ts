@@ -57,7 +57,7 @@ test('--cpus N pins to N of the online CPUs, spread by the CTID; none or all: ev
   const w = limitsV1({ ...none, cpus: 1 }, '1');
   assert.deepEqual(
     w.find((x) => x.file === 'cpuset.cpus'),
-    { controller: 'cpuset', file: 'cpuset.cpus', value: '1', optional: true },
+    { controller: 'cpuset', file: 'cpuset.cpus', value: '1', optional: true, inner: true },
   );
   assert.ok(!limitsV2(none).some((x) => x.file === 'cpuset.cpus'), 'no host facts, no cpuset write');
 });
