@@ -135,11 +135,18 @@ test("a container's root cannot lift its own limits or device policy: unprivileg
   ] as const) {
     const mode = privileged === 'yes' ? 'privileged' : 'unprivileged';
     s.ok(['create', ct, '--privileged', privileged]);
-    s.ok(['set', ct, '--ram', '64M', '--swap', '0', '--numproc', '50', '--cpulimit', '20', '--cpus', '1', '--save']);
+    s.ok(['set', ct, '--ram', '64M', '--swap', '0', '--numproc', '50', '--cpulimit', '50', '--save']);
     s.ok(['start', ct]);
+    // narrowed live: v1 wants a cgroup's quota and cpuset within its parent's, and the inner
+    // cgroup holds copies (for lxcfs) of the wider ones
+    s.ok(['set', ct, '--cpulimit', '20', '--cpus', '1']);
     const before = hostLimits(s, ct);
     assert.equal(before['pids.max'], '50');
     assert.equal(before['memory.limit_in_bytes'], String(64 << 20));
+    assert.equal(before['cpu.cfs_quota_us'], '20000');
+    assert.equal(read(join(s.layoutPath('cpu', ct), 'ns/cpu.cfs_quota_us')), '20000');
+    assert.match(before['cpuset.cpus'] ?? '', /^\d+$/, 'one CPU');
+    assert.equal(s.ok(['exec', ct, '--', 'nproc']).trim(), '1');
 
     // 1. every limit file it can reach, written
     const took = s.ok(['exec', ct, '--', 'sh', '-c', attackScript(allCpus)]);
