@@ -419,7 +419,8 @@ export function readCounterFiles(
       continue;
     }
     const where = countedBelow(d, file) ? [d.path, ...subtree(d.path)] : [d.path];
-    out[name] = where.map((dir) => readOr(join(dir, file), '')).join('\n').trim() || null;
+    const texts = where.map((dir) => readOr(join(dir, file), ''));
+    out[name] = texts.join('\n').trim() || null;
   }
   return out;
 }
