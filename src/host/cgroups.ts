@@ -378,7 +378,7 @@ export function fullyFrozen(layout: CgroupLayout, dirs: CgroupDir[]): boolean {
 /**
  * Thaws the container's cgroups and every one below them, before its processes are killed: a
  * v1 frozen task does not die of SIGKILL, and a privileged container's root can freeze its own
- * cgroups (to outlast a stop) where berth's freeze of the limits level cannot reach.
+ * cgroup (to outlast a stop), which thawing the limits level alone does not undo.
  */
 export function thawAll(layout: CgroupLayout, dirs: CgroupDir[]): void {
   const d = layout.kind === 'v2' ? dirs[0] : dirFor(dirs, 'freezer');
