@@ -11,7 +11,10 @@ export interface Counter {
   failcnt: number | null;
 }
 
-/** Counter files by name: v1 "controller/file", v2 "file"; null when absent. */
+/**
+ * Counter files by name: v1 "controller/file", v2 "file"; null when absent. An events file may
+ * hold the texts of several cgroups joined (host/cgroups.ts readCounterFiles): they are summed.
+ */
 export type CounterFiles = Record<string, string | null>;
 
 export const V1_FILES = [
@@ -57,10 +60,10 @@ function num(text: string | null | undefined): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-/** "key value" lines (memory.events, pids.events, cpu.stat, oom_control). */
+/** "key value" lines (memory.events, pids.events, cpu.stat, oom_control), summed over the files joined. */
 function field(text: string | null | undefined, key: string): number | null {
-  const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(text ?? '');
-  return m ? Number(m[1]) : null;
+  const all = [...(text ?? '').matchAll(new RegExp(`^${key} (\\d+)$`, 'gm'))];
+  return all.length ? all.reduce((sum, m) => sum + Number(m[1]), 0) : null;
 }
 
 /** CPU time in seconds, to the millisecond */

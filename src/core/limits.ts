@@ -8,6 +8,11 @@ export interface CgroupWrite {
   value: string;
   /** a missing file is skipped when the value asks for no limit (e.g. no swap accounting) */
   optional?: boolean;
+  /**
+   * also written to the container's own cgroup, below the one that enforces it: lxcfs reads the
+   * CPU quota and the cpuset from the reader's cgroup only (memory it looks up the tree for)
+   */
+  inner?: boolean;
 }
 
 export const CPU_PERIOD_US = 100_000;
@@ -54,7 +59,7 @@ export function cpusetCpus(cpus: number | null, online: readonly number[], seed:
 
 /** The cpuset write of a container (both layouts); null when the host's CPUs are unknown. */
 function cpusetWrite(controller: string, cpuset: string | undefined): CgroupWrite[] {
-  return cpuset ? [{ controller, file: 'cpuset.cpus', value: cpuset, optional: true }] : [];
+  return cpuset ? [{ controller, file: 'cpuset.cpus', value: cpuset, optional: true, inner: true }] : [];
 }
 
 export function limitsV1(r: Resources, cpuset?: string): CgroupWrite[] {
@@ -69,11 +74,12 @@ export function limitsV1(r: Resources, cpuset?: string): CgroupWrite[] {
       optional: memsw === '-1',
     },
     { controller: 'pids', file: 'pids.max', value: r.numproc === null ? 'max' : String(r.numproc) },
-    { controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CPU_PERIOD_US) },
+    { controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CPU_PERIOD_US), inner: true },
     {
       controller: 'cpu',
       file: 'cpu.cfs_quota_us',
       value: pct === null ? '-1' : String(Math.round((pct * CPU_PERIOD_US) / 100)),
+      inner: true,
     },
     { controller: 'cpu', file: 'cpu.shares', value: String(cpuShares(r.cpuunits)) },
     ...cpusetWrite('cpuset', cpuset),
@@ -96,6 +102,7 @@ export function limitsV2(r: Resources, cpuset?: string): CgroupWrite[] {
       controller: u,
       file: 'cpu.max',
       value: `${pct === null ? 'max' : Math.round((pct * CPU_PERIOD_US) / 100)} ${CPU_PERIOD_US}`,
+      inner: true,
     },
     { controller: u, file: 'cpu.weight', value: String(cpuWeight(r.cpuunits)) },
     ...cpusetWrite(u, cpuset),

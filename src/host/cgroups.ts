@@ -16,6 +16,8 @@ export interface Hierarchy {
   controllers: string[];
   /** what to pass to mount(2) for the same hierarchy inside a container */
   mountOptions: string;
+  /** the hierarchy-wide flags among its mount options (nsdelegate, pids_localevents, ...) */
+  flags: string[];
 }
 
 export interface CgroupLayout {
@@ -41,6 +43,7 @@ const NOT_CONTROLLERS = new Set([
   'memory_localevents',
   'favordynmods',
   'memory_hugetlb_accounting',
+  'pids_localevents',
 ]);
 
 /** Reads the cgroup mounts of /proc/self/mountinfo ("generic: mount what the host has"). */
@@ -53,12 +56,14 @@ export function detectLayout(mountinfo: string): CgroupLayout {
     const [fstype, , superOpts = ''] = right.split(' ');
     if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
     if (hierarchies.some((h) => h.mountPoint === mountPoint)) continue;
-    const words = superOpts.split(',').filter((w) => !NOT_CONTROLLERS.has(w) && !w.startsWith('release_agent='));
+    const all = superOpts.split(',');
+    const words = all.filter((w) => !NOT_CONTROLLERS.has(w) && !w.startsWith('release_agent='));
     hierarchies.push({
       mountPoint: mountPoint.replace(/\\040/g, ' '),
       fstype,
       controllers: fstype === 'cgroup' ? words.filter((w) => !w.startsWith('name=')) : [],
       mountOptions: fstype === 'cgroup' ? words.join(',') : '',
+      flags: all.filter((w) => NOT_CONTROLLERS.has(w) && w !== 'rw' && w !== 'ro'),
     });
   }
   const pure = hierarchies.find((h) => h.fstype === 'cgroup2' && h.mountPoint === '/sys/fs/cgroup');
@@ -103,7 +108,48 @@ function readOr(file: string, fallback: string): string {
   }
 }
 
-/** Creates the container's cgroups (idempotent). v1 cpuset needs cpus/mems before tasks join. */
+/**
+ * The container's own cgroup, one level below the one that carries its limits and device
+ * policy (the nesting LXC's lxc.cgroup.dir.container.inner and Incus use). Its init, everything
+ * it starts and every `berth exec` live here, and its cgroup namespace is rooted here: the
+ * container never sees, let alone writes, the files that bound it, and the kernel bounds every
+ * cgroup by its ancestors' limits (memory, memsw, pids, CPU quota, cpuset, devices).
+ */
+export const INNER = 'ns';
+
+export const innerPath = (d: CgroupDir): string => join(d.path, INNER);
+
+/** v1 cpuset: a cgroup needs cpus and mems before a task may join it; they come from its parent. */
+function copyCpuset(h: Hierarchy, dir: string): void {
+  if (!h.controllers.includes('cpuset')) return;
+  for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+    const up = readOr(join(dir, '..', f), '');
+    if (up && !readOr(join(dir, f), '')) write(join(dir, f), up);
+  }
+}
+
+/** v2: a controller is available to a cgroup's children once enabled in its subtree_control. */
+function enableControllers(dir: string): void {
+  const want = readOr(join(dir, 'cgroup.controllers'), '')
+    .split(/\s+/)
+    .filter((c) => ['cpu', 'cpuset', 'memory', 'pids', 'io'].includes(c));
+  if (want.length) write(join(dir, 'cgroup.subtree_control'), want.map((c) => `+${c}`).join(' '));
+}
+
+/** The sub-cgroups of dir, deepest first (a stale tree from a crash; a running container's own). */
+function subtree(dir: string): string[] {
+  let subs: string[] = [];
+  try {
+    subs = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => join(dir, e.name));
+  } catch {
+    return [];
+  }
+  return subs.flatMap((s) => [...subtree(s), s]);
+}
+
+/** Creates the limits level of the container's cgroups, CTID under the parent (idempotent). */
 export function createCgroups(layout: CgroupLayout, parent: string, id: string): CgroupDir[] {
   const dirs = ctDirs(layout, parent, id);
   for (const d of dirs) {
@@ -111,31 +157,57 @@ export function createCgroups(layout: CgroupLayout, parent: string, id: string):
     for (const dir of [parentDir, d.path]) {
       if (existsSync(dir)) continue;
       mkdirSync(dir, { recursive: true });
-      if (d.hierarchy.controllers.includes('cpuset')) {
-        for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-          const up = readOr(join(dir, '..', f), '');
-          if (up && !readOr(join(dir, f), '')) write(join(dir, f), up);
-        }
-      }
+      copyCpuset(d.hierarchy, dir);
     }
-    if (layout.kind === 'v2') {
-      // v2 controllers must be enabled top-down, in the parent of each level that uses them
-      for (const dir of [d.hierarchy.mountPoint, parentDir]) {
-        const want = readOr(join(dir, 'cgroup.controllers'), '')
-          .split(/\s+/)
-          .filter((c) => ['cpu', 'cpuset', 'memory', 'pids', 'io'].includes(c));
-        if (want.length) write(join(dir, 'cgroup.subtree_control'), want.map((c) => `+${c}`).join(' '));
-      }
-    }
+    // v2 controllers must be enabled top-down, in the parent of each level that uses them
+    if (layout.kind === 'v2') for (const dir of [d.hierarchy.mountPoint, parentDir]) enableControllers(dir);
   }
   return dirs;
 }
 
+export interface CgroupSetup {
+  /** v1 devices.allow rules; everything else is denied */
+  devices: readonly string[];
+  writes: readonly CgroupWrite[];
+  /** host uid of an unprivileged container's root, who gets the inner cgroup (delegateCgroups) */
+  owner: number | null;
+}
+
 /**
- * Hands the hierarchies a container's init manages itself (name=systemd, cgroup2) to its root
- * (host uid UID), as the kernel's delegation rules want: the directory and, on cgroup2, only
- * the files /sys/kernel/cgroup/delegate lists, so the container can make its own subgroups but
- * never change its own limits.
+ * Makes a stopped container's cgroups for a start, in the order the kernel needs: the limits
+ * level, its device policy and limits, then the inner cgroup the container gets. Returns the
+ * limits level (innerPath() of each is where init goes).
+ */
+export function prepareCgroups(layout: CgroupLayout, parent: string, id: string, setup: CgroupSetup): CgroupDir[] {
+  const dirs = createCgroups(layout, parent, id);
+  // a crash may have left an inner tree: "devices.deny a" is refused while a cgroup has children
+  for (const d of dirs) for (const dir of subtree(d.path)) rmdirQuiet(dir);
+  setDeviceRules(dirs, setup.devices);
+  writeLimits(dirs, setup.writes);
+  for (const d of dirs) {
+    // v2: the limits level holds no process, so its controllers can be handed to the inner one
+    if (layout.kind === 'v2') enableControllers(d.path);
+    const inner = innerPath(d);
+    // v1 devices: a new cgroup copies its parent's list, and can never widen it
+    if (!existsSync(inner)) mkdirSync(inner);
+    copyCpuset(d.hierarchy, inner);
+  }
+  writeInner(dirs, setup.writes);
+  if (setup.owner !== null) delegateCgroups(dirs, setup.owner);
+  return dirs;
+}
+
+function rmdirQuiet(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {}
+}
+
+/**
+ * Hands the inner cgroup of the hierarchies a container's init manages itself (name=systemd,
+ * cgroup2) to its root (host uid UID), as the kernel's delegation rules want: the directory
+ * and, on cgroup2, only the files /sys/kernel/cgroup/delegate lists, so the container can make
+ * its own subgroups. The limits level above stays root's: nothing the container owns bounds it.
  */
 export function delegateCgroups(dirs: CgroupDir[], uid: number): void {
   const v2files = readOr('/sys/kernel/cgroup/delegate', 'cgroup.procs\ncgroup.threads\ncgroup.subtree_control')
@@ -144,12 +216,13 @@ export function delegateCgroups(dirs: CgroupDir[], uid: number): void {
   for (const d of dirs) {
     const v2 = d.hierarchy.fstype === 'cgroup2';
     if (!v2 && d.hierarchy.controllers.length > 0) continue;
-    const files = v2 ? v2files.filter((f) => existsSync(join(d.path, f))) : readdirSync(d.path);
+    const dir = innerPath(d);
+    const files = v2 ? v2files.filter((f) => existsSync(join(dir, f))) : readdirSync(dir);
     for (const f of ['', ...files]) {
       try {
-        chownSync(join(d.path, f), uid, uid);
+        chownSync(join(dir, f), uid, uid);
       } catch (err) {
-        throw new BerthError('SYSTEM', `delegate ${join(d.path, f)} to ${uid}: ${errText(err)}`, { cause: err });
+        throw new BerthError('SYSTEM', `delegate ${join(dir, f)} to ${uid}: ${errText(err)}`, { cause: err });
       }
     }
   }
@@ -168,10 +241,20 @@ function dirFor(dirs: CgroupDir[], controller: string): CgroupDir | undefined {
 }
 
 /**
- * Writes limits. Some pairs must go in a value-dependent order (v1 memsw must stay >= the memory
- * limit), so a failed write is retried once after all the others.
+ * Writes limits on the limits level, and the copies lxcfs needs (CgroupWrite.inner) on the
+ * inner cgroup when it exists (a container started before the inner cgroup existed has none).
  */
 export function applyWrites(dirs: CgroupDir[], writes: readonly CgroupWrite[]): void {
+  writeLimits(dirs, writes);
+  writeInner(dirs, writes);
+}
+
+/**
+ * Some pairs must go in a value-dependent order (v1 memsw must stay >= the memory limit), so a
+ * failed write is retried once after all the others; on v1 a cgroup's cpuset and CPU quota
+ * must also stay within its parent's, so a narrowing retry first relaxes the cgroups below.
+ */
+function writeLimits(dirs: CgroupDir[], writes: readonly CgroupWrite[]): void {
   const retry: Array<() => void> = [];
   for (const w of writes) {
     const d = dirFor(dirs, w.controller);
@@ -184,59 +267,84 @@ export function applyWrites(dirs: CgroupDir[], writes: readonly CgroupWrite[]): 
     try {
       writeFileSync(file, w.value);
     } catch {
-      retry.push(() => write(file, w.value));
+      retry.push(() => {
+        if (d.hierarchy.fstype === 'cgroup') relaxBelow(d.path, w.file, w.value);
+        write(file, w.value);
+      });
     }
   }
   for (const r of retry) r();
 }
 
+/**
+ * v1 refuses a cpuset or CPU quota narrower than a child's (EBUSY, EINVAL). Before the limits
+ * level narrows, the cgroups below it (the inner one, and any a privileged container made
+ * under it, which must not be able to block its own limit) are brought within the new value:
+ * cpusets widened top-down to hold it, then cut to it bottom-up; quotas unset (they inherit).
+ */
+function relaxBelow(dir: string, file: string, value: string): void {
+  const below = subtree(dir);
+  if (file === 'cpu.cfs_quota_us') {
+    for (const sub of below) tryWrite(join(sub, file), '-1');
+  } else if (file === 'cpuset.cpus') {
+    const want = parseCpuList(value);
+    const cpus = (sub: string) => parseCpuList(readOr(join(sub, file), ''));
+    tryWrite(join(dir, file), cpuList([...cpus(dir), ...want]));
+    for (const sub of [...below].reverse()) tryWrite(join(sub, file), cpuList([...cpus(sub), ...want]));
+    for (const sub of below) {
+      const cut = cpus(sub).filter((c) => want.includes(c));
+      tryWrite(join(sub, file), cpuList(cut.length ? cut : want));
+    }
+  }
+}
+
+const cpuList = (cpus: number[]): string => [...new Set(cpus)].sort((a, b) => a - b).join(',');
+
+function tryWrite(file: string, value: string): void {
+  try {
+    writeFileSync(file, value);
+  } catch {}
+}
+
+/** The copies on the inner cgroup only show the container its limits: a failure is ignored. */
+function writeInner(dirs: CgroupDir[], writes: readonly CgroupWrite[]): void {
+  for (const w of writes) {
+    const d = w.inner ? dirFor(dirs, w.controller) : undefined;
+    if (d && existsSync(join(innerPath(d), w.file))) tryWrite(join(innerPath(d), w.file), w.value);
+  }
+}
+
+/**
+ * The cgroup.procs files a process joins to be in the container: the inner cgroups; for a
+ * container started before berth made them (its processes sit in the limits level), those.
+ */
 export function procsFiles(dirs: CgroupDir[]): string[] {
-  return dirs.map((d) => join(d.path, 'cgroup.procs'));
+  return dirs.map((d) => join(existsSync(innerPath(d)) ? innerPath(d) : d.path, 'cgroup.procs'));
 }
 
 /** Every process in the container's cgroups, including sub-cgroups its own init made. */
 export function cgroupPids(dirs: CgroupDir[]): number[] {
   const pids = new Set<number>();
-  const walk = (dir: string): void => {
-    for (const p of readOr(join(dir, 'cgroup.procs'), '').split('\n')) if (p) pids.add(Number(p));
-    let subs: string[] = [];
-    try {
-      subs = readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
-        .map((e) => e.name);
-    } catch {
-      return;
+  for (const d of dirs) {
+    for (const dir of [d.path, ...subtree(d.path)]) {
+      for (const p of readOr(join(dir, 'cgroup.procs'), '').split('\n')) if (p) pids.add(Number(p));
     }
-    for (const s of subs) walk(join(dir, s));
-  };
-  for (const d of dirs) walk(d.path);
+  }
   return [...pids];
 }
 
 /** Removes the container's cgroups, deepest first. Returns the ones that are still busy. */
 export function removeCgroups(dirs: CgroupDir[]): string[] {
   const busy: string[] = [];
-  const rm = (dir: string): void => {
-    let subs: string[] = [];
-    try {
-      subs = readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
-        .map((e) => e.name);
-    } catch (err) {
-      if (errCode(err) === 'ENOENT') return;
-    }
-    for (const s of subs) rm(join(dir, s));
-    try {
-      rmdirSync(dir);
-    } catch (err) {
-      if (errCode(err) !== 'ENOENT') busy.push(dir);
-    }
-  };
   for (const d of dirs) {
-    rm(d.path);
-    try {
-      rmdirSync(join(d.path, '..')); // the shared parent goes with its last container
-    } catch {}
+    for (const dir of [...subtree(d.path), d.path]) {
+      try {
+        rmdirSync(dir);
+      } catch (err) {
+        if (errCode(err) !== 'ENOENT') busy.push(dir);
+      }
+    }
+    rmdirQuiet(join(d.path, '..')); // the shared parent goes with its last container
   }
   return busy;
 }
@@ -268,7 +376,36 @@ export function fullyFrozen(layout: CgroupLayout, dirs: CgroupDir[]): boolean {
   return d ? readOr(join(d.path, 'freezer.state'), '') === 'FROZEN' : false;
 }
 
-/** The beancounter files of a container's cgroups (core/beancounters.ts names them). */
+/**
+ * Thaws the container's cgroups and every one below them, before its processes are killed: a
+ * v1 frozen task does not die of SIGKILL, and a privileged container's root can freeze its own
+ * cgroup (to outlast a stop), which thawing the limits level alone does not undo.
+ */
+export function thawAll(layout: CgroupLayout, dirs: CgroupDir[]): void {
+  const d = layout.kind === 'v2' ? dirs[0] : dirFor(dirs, 'freezer');
+  if (!d || !existsSync(d.path)) return;
+  const file = layout.kind === 'v2' ? 'cgroup.freeze' : 'freezer.state';
+  for (const dir of [d.path, ...subtree(d.path)]) tryWrite(join(dir, file), layout.kind === 'v2' ? '0' : 'THAWED');
+}
+
+/**
+ * Event counters the kernel keeps where the task was (the inner cgroup or below), not where the
+ * limit is: on v1 refused forks (pids.events) and OOM kills (oom_control); on v2 the same with
+ * the *_localevents mount options, and refused forks before Linux 6.12 (no pids.events.local).
+ */
+function countedBelow(d: CgroupDir, file: string): boolean {
+  const h = d.hierarchy;
+  if (h.fstype === 'cgroup') return file === 'pids.events' || file === 'memory.oom_control';
+  if (file === 'pids.events') {
+    return h.flags.includes('pids_localevents') || !existsSync(join(d.path, 'pids.events.local'));
+  }
+  return /^memory\.(swap\.)?events$/.test(file) && h.flags.includes('memory_localevents');
+}
+
+/**
+ * The beancounter files of a container's limits level (core/beancounters.ts names them); an
+ * event file counted below it is joined with the same file of every cgroup below (and summed).
+ */
 export function readCounterFiles(
   layout: CgroupLayout,
   dirs: CgroupDir[],
@@ -278,21 +415,25 @@ export function readCounterFiles(
   for (const name of names) {
     const [ctrl = '', file = ''] = layout.kind === 'v2' ? ['unified', name] : name.split('/');
     const d = layout.kind === 'v2' ? dirs[0] : dirFor(dirs, ctrl);
-    out[name] = d ? readOr(join(d.path, file), '') || null : null;
+    if (!d) {
+      out[name] = null;
+      continue;
+    }
+    const where = countedBelow(d, file) ? [d.path, ...subtree(d.path)] : [d.path];
+    const texts = where.map((dir) => readOr(join(dir, file), ''));
+    out[name] = texts.join('\n').trim() || null;
   }
   return out;
 }
 
-export function setDeviceRules(dirs: CgroupDir[], allow: readonly string[]): void {
+/** v1 devices: deny everything, then allow the list. */
+function setDeviceRules(dirs: CgroupDir[], allow: readonly string[]): void {
   const d = dirFor(dirs, 'devices');
-  if (!d) return; // v2: no devices controller file interface (see docs/security.md)
+  // v2 has no devices files: its policy is a BPF_PROG_TYPE_CGROUP_DEVICE program, which would
+  // attach to this same limits level (not the inner cgroup); berth loads none yet
+  if (!d) return;
   write(join(d.path, 'devices.deny'), 'a');
   for (const rule of allow) write(join(d.path, 'devices.allow'), rule);
-}
-
-export function readCounter(dirs: CgroupDir[], controller: string, file: string): string | null {
-  const d = dirFor(dirs, controller);
-  return d ? readOr(join(d.path, file), '') || null : null;
 }
 
 /** Where the keeper reads a container's memory limits and counts its tasks, for sysinfo(2). */
@@ -300,4 +441,10 @@ export function sysinfoSource(layout: CgroupLayout, dirs: CgroupDir[]): SysinfoS
   const mem = layout.kind === 'v2' ? dirs[0] : dirFor(dirs, 'memory');
   const pids = layout.kind === 'v2' ? dirs[0] : dirFor(dirs, 'pids');
   return mem && pids ? { v2: layout.kind === 'v2', memDir: mem.path, pidsDir: pids.path } : null;
+}
+
+/** One file of a container's limits level, e.g. the value a live `set` must be able to restore. */
+export function readCounter(dirs: CgroupDir[], controller: string, file: string): string | null {
+  const d = dirFor(dirs, controller);
+  return d ? readOr(join(d.path, file), '') || null : null;
 }

@@ -9,7 +9,7 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
 import { cleanBackupLeftovers } from '../host/archive.ts';
-import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups, setFrozen } from '../host/cgroups.ts';
+import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups, setFrozen, thawAll } from '../host/cgroups.ts';
 import { removeStaleTmps } from '../host/fs-util.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { unmountRoot } from '../host/mounts.ts';
@@ -30,6 +30,11 @@ export interface Inspection {
   stale: boolean;
 }
 
+/**
+ * The container's cgroups at the level that carries its limits (CTID under the parent): its
+ * processes are below, in the inner cgroup (host/cgroups.ts INNER), or, for a container started
+ * by a berth before that, right here. Every reader walks the subtree, so both are found.
+ */
 export function cgroupDirsOf(ctx: Ctx, id: CtId): CgroupDir[] {
   return ctDirs(ctx.layout(), ctx.paths.cgroupParent, id);
 }
@@ -119,6 +124,7 @@ export async function cleanupRuntime(
   keeper: RuntimeState['keeper'] = readState(ctx.paths, id)?.keeper,
 ): Promise<void> {
   const dirs = cgroupDirsOf(ctx, id);
+  thawAll(ctx.layout(), dirs);
   if (!(await killAll(dirs))) {
     throw new BerthError('STOP_FAILED', `stop ${id}: processes survive SIGKILL`, {
       hint: 'a process may be stuck in the kernel (D state); see `ps` and try again',

@@ -11,16 +11,7 @@ import { fileLayers, rootMountArgs } from '../core/layout.ts';
 import { initKindFromLink, type RuntimeState, stopSignalFor } from '../core/lifecycle.ts';
 import { hostsBlock } from '../core/netconf.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
-import {
-  applyWrites,
-  containerCgroupMounts,
-  createCgroups,
-  delegateCgroups,
-  procsFiles,
-  resourceWrites,
-  setDeviceRules,
-  sysinfoSource,
-} from '../host/cgroups.ts';
+import { containerCgroupMounts, prepareCgroups, procsFiles, resourceWrites, sysinfoSource } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { hostDevices } from '../host/devices.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
@@ -97,11 +88,12 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       starting();
     }
     syncNft(ctx, `start ${id}`, [], nft);
-    const dirs = createCgroups(layout, ctx.paths.cgroupParent, id);
     const devices = hostDevices(cfg.devnodes, `start ${id}`);
-    setDeviceRules(dirs, [...DEVICE_ALLOW, ...devices.map(deviceRule)]);
-    applyWrites(dirs, resourceWrites(layout, cfg.resources, id));
-    if (cfg.idBase !== null) delegateCgroups(dirs, cfg.idBase);
+    const dirs = prepareCgroups(layout, ctx.paths.cgroupParent, id, {
+      devices: [...DEVICE_ALLOW, ...devices.map(deviceRule)],
+      writes: resourceWrites(layout, cfg.resources, id),
+      owner: cfg.idBase,
+    });
     trace('cgroups ready');
     mkdirSync(cfg.veRoot, { recursive: true });
     const consoleLog = consoleLogPath(ctx.paths, id);

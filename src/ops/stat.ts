@@ -9,7 +9,7 @@ import { ctConfigPath } from '../host/paths.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, inspect, loadCt } from './runtime.ts';
 
-/** The counters in a running container's cgroups (a stopped one has none). */
+/** The counters in a running container's cgroups (a stopped one has none), at its limits level. */
 export function readCounters(ctx: Ctx, id: CtId): Counter[] {
   const layout = ctx.layout();
   const dirs = cgroupDirsOf(ctx, id);

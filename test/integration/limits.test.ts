@@ -15,8 +15,9 @@ test('--ram 64M --swap 0 set live: a 200 MB allocation is OOM-killed inside, the
   const r = s.berth(['exec', '301', '--', 'sh', '-c', 'head -c 200m /dev/zero | tail; echo "tail=$?"']);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /tail=137/, 'SIGKILLed by the OOM killer');
+  // v1 counts an OOM kill in the victim's cgroup: the container's inner one
   const memcg = s.layoutPath('memory', '301');
-  assert.match(readFileSync(`${memcg}/memory.oom_control`, 'utf8'), /oom_kill [1-9]/);
+  assert.match(readFileSync(`${memcg}/ns/memory.oom_control`, 'utf8'), /oom_kill [1-9]/);
   assert.equal(s.ok(['list', '-H', '-o', 'ctid,status']).trim(), '301 running');
   assert.equal(s.berth(['exec', '301', '--', 'true']).code, 0);
   // the beancounters say so too
@@ -40,8 +41,9 @@ test('--numproc 64 caps a fork bomb; the host and berth stay responsive', { skip
   const r = s.berth(['exec', '302', '--', 'sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 2; ps | wc -l'], {
     timeoutMs: 60_000,
   });
+  // v1 counts a refused fork in the forking task's cgroup: the container's inner one
   const pids = s.layoutPath('pids', '302');
-  const events = readFileSync(`${pids}/pids.events`, 'utf8');
+  const events = readFileSync(`${pids}/ns/pids.events`, 'utf8');
   assert.match(events, /max [1-9]/, 'forks were refused at the limit');
   assert.ok(Number(readFileSync(`${pids}/pids.max`, 'utf8')) === 64);
   assert.ok(Number(r.out.trim() || '0') <= 64, r.out);

@@ -50,3 +50,14 @@ test('v2: current, peak, max and events; missing files are null, not zero', () =
   assert.equal(c['oomkills']?.held, 1);
   assert.equal(c['cpu_seconds']?.held, 2.5);
 });
+
+test('events of several cgroups joined are summed (v1 counts refused forks and OOM kills where the task was)', () => {
+  const c = by(
+    v1Counters({
+      'pids/pids.events': 'max 0\nmax 2\nmax 1',
+      'memory/memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\noom_kill_disable 0\noom_kill 4',
+    }),
+  );
+  assert.equal(c['numproc']?.failcnt, 3);
+  assert.equal(c['oomkills']?.held, 4, 'oom_kill_disable is another key');
+});

@@ -57,7 +57,17 @@ test('--cpus N pins to N of the online CPUs, spread by the CTID; none or all: ev
   const w = limitsV1({ ...none, cpus: 1 }, '1');
   assert.deepEqual(
     w.find((x) => x.file === 'cpuset.cpus'),
-    { controller: 'cpuset', file: 'cpuset.cpus', value: '1', optional: true },
+    { controller: 'cpuset', file: 'cpuset.cpus', value: '1', optional: true, inner: true },
   );
   assert.ok(!limitsV2(none).some((x) => x.file === 'cpuset.cpus'), 'no host facts, no cpuset write');
+});
+
+test('only the CPU quota and cpuset are copied to the inner cgroup (lxcfs reads them there)', () => {
+  const inner = (w: ReturnType<typeof limitsV1>) => w.filter((x) => x.inner).map((x) => x.file);
+  assert.deepEqual(inner(limitsV1({ ...none, cpus: 1 }, '1')), [
+    'cpu.cfs_period_us',
+    'cpu.cfs_quota_us',
+    'cpuset.cpus',
+  ]);
+  assert.deepEqual(inner(limitsV2({ ...none, cpus: 1 }, '1')), ['cpu.max', 'cpuset.cpus']);
 });

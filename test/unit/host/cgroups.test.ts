@@ -4,12 +4,18 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { v1Counters } from '../../../src/core/beancounters.ts';
 import { limitsV1, limitsV2 } from '../../../src/core/limits.ts';
 import {
   applyWrites,
+  cgroupPids,
   containerCgroupMounts,
   createCgroups,
   detectLayout,
+  INNER,
+  prepareCgroups,
+  procsFiles,
+  readCounterFiles,
   removeCgroups,
 } from '../../../src/host/cgroups.ts';
 
@@ -107,6 +113,125 @@ test('removeCgroups removes nested sub-cgroups deepest first (fake dirs are empt
       removeCgroups(dirs).filter((p) => !p.includes('memory') && !p.includes('cpu') && !p.includes('pids')),
       [],
     );
+  } finally {
+    t.done();
+  }
+});
+
+const V1_LIMITS = limitsV1({ ram: 64 << 20, swap: 0, cpus: 1, cpulimit: 50, cpuunits: null, numproc: 64 }, '1');
+const uid = process.getuid?.() ?? 0;
+
+test('v1 start: limits and device policy on <CTID>, the container in <CTID>/ns with cpuset and CPU copies', () => {
+  const t = fakeTree(`${HYBRID}\n33 25 0:30 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices`);
+  try {
+    const cg = (h: string, ...rest: string[]) => join(t.base, 'sys/fs/cgroup', h, 'berth', ...rest);
+    writeFileSync(join(t.base, 'sys/fs/cgroup/cpuset/cpuset.cpus'), '0-1');
+    writeFileSync(join(t.base, 'sys/fs/cgroup/cpuset/cpuset.mems'), '0');
+    // a stale inner tree from a crash goes first ("devices.deny a" is refused under children)
+    mkdirSync(cg('devices', '101', INNER, 'stale'), { recursive: true });
+    const dirs = prepareCgroups(t.layout, 'berth', '101', {
+      devices: ['c 1:3 rwm', 'c 5:0 rwm'],
+      writes: V1_LIMITS,
+      owner: uid,
+    });
+    assert.deepEqual(
+      dirs.map((d) => d.path),
+      t.layout.hierarchies.map((h) => join(h.mountPoint, 'berth/101')),
+      'the limits level is what callers get',
+    );
+    assert.equal(existsSync(cg('devices', '101', INNER, 'stale')), false);
+    assert.equal(readFileSync(cg('devices', '101', 'devices.deny'), 'utf8'), 'a');
+    assert.equal(readFileSync(cg('devices', '101', 'devices.allow'), 'utf8'), 'c 5:0 rwm', 'the last rule written');
+    assert.equal(existsSync(cg('devices', '101', INNER, 'devices.allow')), false, 'the inner one inherits it');
+    assert.equal(readFileSync(cg('memory', '101', 'memory.limit_in_bytes'), 'utf8'), String(64 << 20));
+    assert.equal(existsSync(cg('memory', '101', INNER, 'memory.limit_in_bytes')), false, 'no copy: lxcfs looks up');
+    assert.equal(readFileSync(cg('pids', '101', 'pids.max'), 'utf8'), '64');
+    assert.equal(readFileSync(cg('cpuset', '101', 'cpuset.cpus'), 'utf8'), '1');
+    // v1 cpuset: the inner cgroup needs cpus and mems before init joins, from <CTID>
+    assert.equal(readFileSync(cg('cpuset', '101', INNER, 'cpuset.cpus'), 'utf8'), '1');
+    assert.equal(readFileSync(cg('cpuset', '101', INNER, 'cpuset.mems'), 'utf8'), '0');
+    assert.deepEqual(
+      procsFiles(dirs),
+      t.layout.hierarchies.map((h) => join(h.mountPoint, 'berth/101', INNER, 'cgroup.procs')),
+    );
+    // live: the quota is copied where lxcfs reads it (a fake file stands for the kernel's)
+    writeFileSync(cg('cpu', '101', INNER, 'cpu.cfs_quota_us'), '50000');
+    applyWrites(dirs, limitsV1({ ram: null, swap: null, cpus: null, cpulimit: 20, cpuunits: null, numproc: null }));
+    assert.equal(readFileSync(cg('cpu', '101', 'cpu.cfs_quota_us'), 'utf8'), '20000');
+    assert.equal(readFileSync(cg('cpu', '101', INNER, 'cpu.cfs_quota_us'), 'utf8'), '20000');
+  } finally {
+    t.done();
+  }
+});
+
+test('a container started before the inner cgroup: its processes join <CTID>, and are found there', () => {
+  const t = fakeTree(HYBRID);
+  try {
+    const dirs = createCgroups(t.layout, 'berth', '9');
+    assert.deepEqual(
+      procsFiles(dirs),
+      dirs.map((d) => join(d.path, 'cgroup.procs')),
+    );
+    const pids = dirs.find((d) => d.hierarchy.controllers.includes('pids'))?.path ?? '';
+    writeFileSync(join(pids, 'cgroup.procs'), '41\n');
+    mkdirSync(join(pids, INNER, 'sub'), { recursive: true });
+    writeFileSync(join(pids, INNER, 'sub', 'cgroup.procs'), '42\n43\n');
+    assert.deepEqual(cgroupPids(dirs).sort(), [41, 42, 43], 'the whole subtree, either layout');
+  } finally {
+    t.done();
+  }
+});
+
+test('counters: v1 refused forks and OOM kills counted where the task was are summed over the subtree', () => {
+  const t = fakeTree(HYBRID);
+  try {
+    const dirs = createCgroups(t.layout, 'berth', '5');
+    const at = (ctrl: string) => dirs.find((d) => d.hierarchy.controllers.includes(ctrl))?.path ?? '';
+    mkdirSync(join(at('pids'), INNER, 'init.scope'), { recursive: true });
+    writeFileSync(join(at('pids'), 'pids.events'), 'max 0\n');
+    writeFileSync(join(at('pids'), INNER, 'pids.events'), 'max 2\n');
+    writeFileSync(join(at('pids'), INNER, 'init.scope', 'pids.events'), 'max 1\n');
+    writeFileSync(join(at('pids'), 'pids.max'), '50\n');
+    writeFileSync(join(at('pids'), INNER, 'pids.max'), 'max\n');
+    mkdirSync(join(at('memory'), INNER));
+    writeFileSync(join(at('memory'), 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n');
+    writeFileSync(join(at('memory'), INNER, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 3\n');
+    const names = ['pids/pids.events', 'pids/pids.max', 'memory/memory.oom_control'];
+    const f = readCounterFiles(t.layout, dirs, names);
+    assert.equal(f['pids/pids.max'], '50', 'a limit is read on <CTID> only');
+    assert.deepEqual(f['pids/pids.events']?.match(/max \d/g)?.sort(), ['max 0', 'max 1', 'max 2']);
+    const numproc = v1Counters(f).find((c) => c.resource === 'numproc');
+    const oom = v1Counters(f).find((c) => c.resource === 'oomkills');
+    assert.deepEqual([numproc?.limit, numproc?.failcnt, oom?.held], [50, 3, 3]);
+  } finally {
+    t.done();
+  }
+});
+
+test('v2 start: controllers enabled down to <CTID>, the inner cgroup gets them; fork counts by kernel', () => {
+  const t = fakeTree(V2);
+  try {
+    const root = t.layout.hierarchies[0]?.mountPoint ?? '';
+    const ct = join(root, 'berth/101');
+    writeFileSync(join(root, 'cgroup.controllers'), 'cpuset cpu io memory pids');
+    mkdirSync(ct, { recursive: true });
+    writeFileSync(join(ct, 'cgroup.controllers'), 'cpu memory pids');
+    writeFileSync(join(ct, 'pids.events'), 'max 4\n');
+    const dirs = prepareCgroups(t.layout, 'berth', '101', {
+      devices: ['c 1:3 rwm'],
+      writes: limitsV2({ ram: 256 << 20, swap: 0, cpus: null, cpulimit: 50, cpuunits: null, numproc: 64 }),
+      owner: uid,
+    });
+    // no-internal-processes: <CTID> holds none, so its controllers go to the inner cgroup
+    assert.equal(readFileSync(join(ct, 'cgroup.subtree_control'), 'utf8'), '+cpu +memory +pids');
+    assert.equal(readFileSync(join(ct, 'memory.max'), 'utf8'), String(256 << 20));
+    assert.equal(existsSync(join(ct, 'devices.deny')), false, 'v2: no devices files (a BPF program would go here)');
+    assert.deepEqual(procsFiles(dirs), [join(ct, INNER, 'cgroup.procs')]);
+    writeFileSync(join(ct, INNER, 'pids.events'), 'max 0\n');
+    // before Linux 6.12 (no pids.events.local) a refused fork counts below: summed
+    assert.equal(readCounterFiles(t.layout, dirs, ['pids.events'])['pids.events'], 'max 4\nmax 0');
+    writeFileSync(join(ct, 'pids.events.local'), 'max 0\n');
+    assert.equal(readCounterFiles(t.layout, dirs, ['pids.events'])['pids.events'], 'max 4', 'since 6.12: hierarchical');
   } finally {
     t.done();
   }
