@@ -1,7 +1,7 @@
 // berth stop: ask init to power off the way it expects, wait, then kill what is left.
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import { setFrozen } from '../host/cgroups.ts';
+import { thawAll } from '../host/cgroups.ts';
 import { isAlive } from '../host/proc.ts';
 import { readCtOrDerived, type StoredCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
@@ -38,7 +38,8 @@ export function stopContainer(ctx: Ctx, id: CtId, opts: StopOptions): Promise<vo
 
 export async function stopLocked(ctx: Ctx, id: CtId, ct: StoredCt, now: Inspection, opts: StopOptions): Promise<void> {
   const dirs = cgroupDirsOf(ctx, id);
-  if (now.status === 'suspended') setFrozen(ctx.layout(), dirs, false); // a frozen init cannot shut down
+  // a frozen init cannot shut down: thaw what berth froze and what the container froze itself
+  thawAll(ctx.layout(), dirs);
   const pid = now.pid;
   if (!opts.fast && pid !== null && now.state) {
     try {
