@@ -131,7 +131,10 @@ test('inherited fds never reach init: only its stdio (/dev/null without a consol
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ignore', openSync('/', 'r'), openSync('/', 'r')],
     });
     assert.equal(r.status, 0, r.stderr);
-    for (let i = 0; i < 100 && !existsSync(join(root, 'fds')); i++) spawnSync('sleep', ['0.02']);
+    // init runs on after the helper returns: wait for ls to finish its last line (fd 3)
+    const done = () =>
+      existsSync(join(root, 'fds')) && / 3(?: -> .*)?\n$/.test(readFileSync(join(root, 'fds'), 'utf8'));
+    for (let i = 0; i < 250 && !done(); i++) spawnSync('sleep', ['0.02']);
     const fds = readFileSync(join(root, 'fds'), 'utf8');
     // 0 and 2 the host's /dev/null (the container's path: /null), 1 the file, 3 ls's own
     const listed = [...fds.matchAll(/:\d\d (\d+)(?: -> (.*))?$/gm)].map((m) => `${m[1]} ${m[2] ?? ''}`);
