@@ -183,6 +183,12 @@ export function cleanBackupLeftovers(p: Paths, id: CtId): string[] {
     gone.push(...removeWork(work, pid), work);
     removeBackupWork(work);
   }
+  // a backup killed while it made its directories leaves them empty
+  for (const d of [workRoot(p, id), dirname(workRoot(p, id))]) {
+    try {
+      rmdirSync(d);
+    } catch {}
+  }
   return gone;
 }
 
