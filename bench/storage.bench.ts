@@ -221,20 +221,28 @@ function ioBench(): void {
   }
 }
 
-/** PSS of every process of a container, plus the page cache charged to its memory cgroup. */
-function containerMemory(id: string): { pss: number; cache: number } {
+const pssOf = (pid: string | number): number => {
+  try {
+    return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+};
+
+/**
+ * PSS of every process of a container, plus the page cache charged to its memory cgroup, plus
+ * its keeper (the one host process berth keeps per running container: console, sysinfo).
+ */
+function containerMemory(id: string): { pss: number; cache: number; keeper: number } {
   let pss = 0;
   const pid = JSON.parse(berth('status', id, '--json')).pid as number;
   const cg = cgroupOf(pid);
-  for (const p of readFileSync(join(cg.procsDir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-    try {
-      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'));
-      pss += Number(m?.[1] ?? 0);
-    } catch {}
-  }
+  for (const p of readFileSync(join(cg.procsDir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) pss += pssOf(p);
+  const state = JSON.parse(readFileSync(join(work, 'run/berth', id, 'state.json'), 'utf8'));
+  const keeper = state.keeper ? pssOf(state.keeper.pid) : 0;
   const stat = readFileSync(join(cg.memDir, 'memory.stat'), 'utf8');
   const cache = Number((/^(?:total_cache|file) (\d+)$/m.exec(stat) ?? [])[1] ?? 0) / 1024;
-  return { pss, cache };
+  return { pss: pss + keeper, cache, keeper };
 }
 
 /** The container's memory cgroup directory (v1 memory hierarchy, or cgroup2). */
@@ -254,7 +262,7 @@ function cgroupOf(pid: number): { memDir: string; procsDir: string } {
 }
 
 function memoryBench(): void {
-  const total: Record<string, { pss: number; cache: number }> = {};
+  const total: Record<string, { pss: number; cache: number; keeper: number }> = {};
   for (const layout of ['overlay', 'dir']) {
     sh(['sh', '-c', 'sync; echo 3 > /proc/sys/vm/drop_caches']); // each side starts cold
     for (let i = 0; i < MEM; i++) {
@@ -276,11 +284,12 @@ function memoryBench(): void {
       if (r.status !== 0) throw new Error(r.stderr.toString());
     }
     spawnSync('sleep', ['2']);
-    const t = { pss: 0, cache: 0 };
+    const t = { pss: 0, cache: 0, keeper: 0 };
     for (let i = 0; i < MEM; i++) {
       const m = containerMemory(`${layout}-${i}`);
       t.pss += m.pss;
       t.cache += m.cache;
+      t.keeper += m.keeper;
     }
     total[layout] = t;
     for (let i = 0; i < MEM; i++) {
@@ -288,11 +297,12 @@ function memoryBench(): void {
       berth('destroy', `${layout}-${i}`);
     }
   }
-  const o = total['overlay'] ?? { pss: 0, cache: 0 };
-  const d = total['dir'] ?? { pss: 0, cache: 0 };
+  const o = total['overlay'] ?? { pss: 0, cache: 0, keeper: 0 };
+  const d = total['dir'] ?? { pss: 0, cache: 0, keeper: 0 };
   say(
-    `host memory of ${MEM} running busybox containers (PSS of their processes + page cache charged to their cgroups), KiB`,
+    `host memory of ${MEM} running busybox containers (PSS of their processes and keepers + page cache charged to their cgroups), KiB`,
   );
+  say(`  keepers: ${(o.keeper / MEM).toFixed(0)} KiB of PSS each (overlay), ${(d.keeper / MEM).toFixed(0)} (dir)`);
   say(
     `  overlay (one shared layer)  PSS ${o.pss.toFixed(0)} + cache ${o.cache.toFixed(0)} = ${(o.pss + o.cache).toFixed(0)}`,
   );
