@@ -52,6 +52,17 @@ void close_all_but(const int *keep, int n) {
   close_range_compat(lo, ~0U, 0);
 }
 
+/* all of BUF, unless the fd fails (a reader gone, a full disk): then as much as went */
+void write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t w = write(fd, buf, len);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    buf += w;
+    len -= (size_t)w;
+  }
+}
+
 /* one tag byte, with up to 4 fds as SCM_RIGHTS */
 int send_fds(int sock, char tag, const int *fds, int n) {
   char cbuf[CMSG_SPACE(sizeof(int) * 4)];

@@ -6,6 +6,9 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+#include <stddef.h>
+
+void write_all(int fd, const char *buf, size_t len);
 void close_range_compat(unsigned lo, unsigned hi, unsigned flags);
 void close_all_but(const int *keep, int n);
 /* returns 0 or an errno */

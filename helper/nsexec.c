@@ -110,16 +110,6 @@ static void json_escape(char *out, size_t n, const char *s) {
   out[j] = 0;
 }
 
-static void write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t w = write(fd, buf, len);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    buf += w;
-    len -= (size_t)w;
-  }
-}
-
 /* die_errno: print "berth-nsexec: <what>: <strerror>", send a status record, exit 2 */
 static void __attribute__((noreturn, format(printf, 2, 3))) die_errno(const char *step,
                                                                       const char *fmt, ...) {

@@ -20,6 +20,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "fds.h"
+
 struct pump {
   int from, to;
   int done;
@@ -40,16 +42,6 @@ static void forward(int s) {
 static void install(int sig, void (*fn)(int)) {
   struct sigaction sa = {.sa_handler = fn};
   sigaction(sig, &sa, NULL);
-}
-
-static void write_blocking(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t w = write(fd, buf, len);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
-    buf += w;
-    len -= (size_t)w;
-  }
 }
 
 /* one step of a pump whose poll entry fired */
@@ -87,7 +79,7 @@ static void drain(int from, int to) {
     ssize_t n = read(from, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
-    write_blocking(to, buf, (size_t)n);
+    write_all(to, buf, (size_t)n);
     total += (size_t)n;
   }
 }
@@ -147,8 +139,8 @@ void relay(pid_t child, int master, int in_w, int out_r, int err_r) {
     if (pidfd < 0 && waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == child)
       exited = 1;
   }
-  if (out.len) write_blocking(1, out.buf + out.off, out.len - out.off);
-  if (err.len) write_blocking(2, err.buf + err.off, err.len - err.off);
+  if (out.len) write_all(1, out.buf + out.off, out.len - out.off);
+  if (err.len) write_all(2, err.buf + err.off, err.len - err.off);
   if (!out.done) drain(out.from, 1);
   if (!err.done) drain(err.from, 2);
   if (tty) tcsetattr(0, TCSANOW, &saved);
