@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -151,6 +152,12 @@ void keeper_run(const struct keeper_plan *p, int master, int listener) {
   close_all_but(keep, 3);
   setsid();
   prctl(PR_SET_NAME, "berth-keeper", 0, 0, 0); /* what ps and top show */
+  /* room for every listener and client we take, so that accept never fails (and spins) */
+  struct rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 4096) {
+    nofile.rlim_cur = nofile.rlim_max < 4096 ? nofile.rlim_max : 4096;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   int init = (int)syscall(SYS_pidfd_open, plan.init, 0);
