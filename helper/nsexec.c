@@ -1,5 +1,6 @@
 /*
- * berth-nsexec: the one small C helper of berth. It executes an explicit plan given on argv (the
+ * berth-nsexec: berth's one C helper (this file: argv and the modes; report.c, rootops.c,
+ * privs.c, idmap.c, net.c, fastpath.c, keeper.c, sysinfo.c, relay.c, fds.c do the parts). It executes an explicit plan given on argv (the
  * argv is the API) and reports facts (a pid, an errno) as JSON lines on --status-fd. It reads no
  * config files and holds no defaults: every decision is made in TypeScript (src/core/helper-args.ts).
  * The whole contract is helper/PROTOCOL.md.
@@ -8,7 +9,7 @@
  *   start (default)  clone() into new namespaces, build the root (mounts in the given order),
  *                    pivot_root, drop privileges, exec the container's init.
  *   --join PID       setns() into PID's namespaces and run a command there (exec / enter).
- *   --lock FILE      take flock(LOCK_EX|LOCK_NB) on FILE and hold it until stdin reaches EOF.
+ *   --lock FILE      take flock(LOCK_EX|LOCK_NB) on FILE and hold it while --watch-pid lives.
  *   --join PID --net ... (no command): network changes on a running container (net.c).
  *
  * Start mode may also fork the container's keeper (keeper.c): the host process that holds its
@@ -20,16 +21,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/capability.h>
 #include <linux/loop.h>
 #include <linux/mount.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,25 +41,19 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "fds.h"
 #include "idmap.h"
 #include "keeper.h"
 #include "net.h"
+#include "privs.h"
 #include "relay.h"
+#include "report.h"
+#include "rootops.h"
 
 #define MAX_OPS 256
 #define MAX_LIST 64
-
-enum op_kind { OP_MOUNT, OP_BIND, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE, OP_BLOCK, OP_CONSOLE };
-
-struct op {
-  enum op_kind kind;
-  const char *a, *b, *c, *d; /* meaning depends on kind; see parse_args */
-  int src;                   /* OP_BIND: the host source, opened before we drop to the container's root */
-};
 
 static struct {
   const char *rootfs, *hostname, *lock, *cwd, *propagation, *caps_keep, *unshare;
@@ -75,7 +65,7 @@ static struct {
   int idmap;        /* --idmap BASE COUNT: a user namespace's maps, and idmapped host mounts */
   unsigned idmap_base, idmap_count;
   pid_t join, watch_pid;
-  int status_fd, seccomp_fd, pty, no_new_privs;
+  int seccomp_fd, pty, no_new_privs;
   struct keeper_plan keeper; /* --keeper LOG SIZE SOCK [--sysinfo ...]: start mode forks one */
   int keep;
   const char *keeper_sock; /* join mode: the running keeper, which takes our seccomp listener */
@@ -88,81 +78,7 @@ static struct {
   struct net_op net[MAX_OPS];
   int n_net;
   char **argv;
-} opt = {.status_fd = -1, .seccomp_fd = -1};
-
-/* ---- reporting ------------------------------------------------------------------------------ */
-
-static int err_fd = -1; /* where a child reports a setup failure (CLOEXEC pipe to the parent) */
-
-static void json_escape(char *out, size_t n, const char *s) {
-  size_t j = 0;
-  for (; *s && j + 7 < n; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\') {
-      out[j++] = '\\';
-      out[j++] = (char)ch;
-    } else if (ch < 0x20) {
-      j += (size_t)snprintf(out + j, n - j, "\\u%04x", ch);
-    } else {
-      out[j++] = (char)ch;
-    }
-  }
-  out[j] = 0;
-}
-
-/* die_errno: print "berth-nsexec: <what>: <strerror>", send a status record, exit 2 */
-static void __attribute__((noreturn, format(printf, 2, 3))) die_errno(const char *step,
-                                                                      const char *fmt, ...) {
-  int saved = errno;
-  char msg[1024], esc[2048], rec[2400];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "berth-nsexec: %s: %s\n", msg, strerror(saved));
-  json_escape(esc, sizeof esc, msg);
-  int n = snprintf(rec, sizeof rec, "{\"error\":\"%s\",\"errno\":%d,\"message\":\"%s: %s\"}\n", step,
-                   saved, esc, strerror(saved));
-  int fd = err_fd >= 0 ? err_fd : opt.status_fd;
-  if (fd >= 0 && n > 0) write_all(fd, rec, (size_t)n);
-  _exit(2);
-}
-
-/* a plan the helper cannot carry out as given (a bug in helper-args.ts, or a value berth should
- * have refused): exit 1; a child that finds it mid-way reports it like any failed step, so its
- * parent never mistakes its exit for a running init */
-static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (err_fd >= 0) {
-    errno = EINVAL;
-    die_errno("usage", "%s", msg);
-  }
-  fprintf(stderr, "berth-nsexec: usage: %s\n", msg);
-  exit(1);
-}
-
-/* a step berth marked optional failed; the run goes on: {"warning":STEP,"errno":N,"message":...} */
-static void __attribute__((format(printf, 3, 4))) warn_record(const char *step, int e, const char *fmt, ...) {
-  char msg[512], esc[1024], rec[1200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ": %s", strerror(e));
-  json_escape(esc, sizeof esc, msg);
-  int n = snprintf(rec, sizeof rec, "{\"warning\":\"%s\",\"errno\":%d,\"message\":\"%s\"}\n", step, e, esc);
-  if (opt.status_fd >= 0 && n > 0) write_all(opt.status_fd, rec, (size_t)n);
-}
-
-static void status_pid(pid_t pid) {
-  char rec[64];
-  int n = snprintf(rec, sizeof rec, "{\"pid\":%d}\n", (int)pid);
-  if (opt.status_fd >= 0) write_all(opt.status_fd, rec, (size_t)n);
-}
+} opt = {.seccomp_fd = -1};
 
 /* ---- argv ----------------------------------------------------------------------------------- */
 
@@ -201,7 +117,7 @@ static void parse_args(int argc, char **argv) {
     } else if (strcmp(a, "--caps-keep") == 0) {
       opt.caps_keep = need(argv, &i, argc, a);
     } else if (strcmp(a, "--status-fd") == 0) {
-      opt.status_fd = parse_int(need(argv, &i, argc, a), a);
+      status_fd = parse_int(need(argv, &i, argc, a), a);
     } else if (strcmp(a, "--seccomp-fd") == 0) {
       opt.seccomp_fd = parse_int(need(argv, &i, argc, a), a);
     } else if (strcmp(a, "--cgroup-procs") == 0) {
@@ -319,449 +235,6 @@ static void parse_args(int argc, char **argv) {
     if (opt.ops[k].kind != OP_WRITE && opt.ops[k].kind != OP_BLOCK) die_usage("--join takes no mounts (only --write, --block)");
 }
 
-/* ---- safe paths inside the container root --------------------------------------------------- */
-
-/*
- * Every DEST is resolved with openat2(RESOLVE_IN_ROOT) from the rootfs fd, so a symlink planted in
- * the container's tree (say /proc -> /etc on the host) resolves inside the container and can never
- * make us mount over a host path. Mounts then target /proc/self/fd/N (the resolved object).
- */
-static int root_fd = -1;
-
-static int open_in_root(const char *path, int flags) {
-  struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
-                         .mode = (flags & O_CREAT) ? 0644 : 0,
-                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  while (*path == '/') path++;
-  if (*path == 0) return (int)fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
-  return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
-}
-
-/*
- * A file berth reads or writes in the container (/etc/hostname, /etc/hosts): the container may
- * have put a fifo there (an open that blocks forever), a device node, or a bind of a terminal.
- * Opened without blocking and without becoming our terminal, and used only if it is a regular
- * file (EINVAL otherwise, before a byte is read or written; O_TRUNC of a fifo or device is a
- * no-op).
- */
-static void __attribute__((noreturn)) die_open(const char *path) {
-  if (errno == EINVAL) die_errno("write", "%s is not a regular file", path);
-  die_errno("write", "open %s", path);
-}
-
-static int open_regular(const char *path, int flags) {
-  struct stat st;
-  int fd = open_in_root(path, flags | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0 && errno == ENXIO) errno = EINVAL; /* a fifo with no reader, a socket, a device */
-  if (fd < 0) return -1;
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    errno = EINVAL;
-    return -1;
-  }
-  return fd;
-}
-
-/* mkdir -p inside the root, one component at a time, each resolved in the root */
-static int mkdirs_in_root(const char *path, mode_t mode) {
-  char buf[4096];
-  size_t len = strlen(path);
-  if (len >= sizeof buf) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(buf, path, len + 1);
-  for (char *p = buf + 1; ; p++) {
-    if (*p == '/' || *p == 0) {
-      char saved = *p;
-      *p = 0;
-      int fd = open_in_root(buf, O_PATH | O_DIRECTORY);
-      if (fd < 0 && errno == ENOENT) {
-        char *slash = strrchr(buf, '/');
-        const char *name = slash ? slash + 1 : buf;
-        int parent;
-        if (slash && slash != buf) {
-          *slash = 0;
-          parent = open_in_root(buf, O_PATH | O_DIRECTORY);
-          *slash = '/';
-        } else {
-          parent = open_in_root("/", O_PATH | O_DIRECTORY);
-        }
-        if (parent < 0) return -1;
-        if (mkdirat(parent, name, mode) < 0 && errno != EEXIST) return -1;
-        close(parent);
-      } else if (fd < 0) {
-        return -1;
-      } else {
-        close(fd);
-      }
-      *p = saved;
-      if (saved == 0) break;
-    }
-  }
-  return 0;
-}
-
-/* create an empty regular file (a bind target) inside the root; refuses to follow a final symlink */
-static int touch_in_root(const char *path) {
-  char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
-  char *slash = strrchr(buf, '/');
-  if (!slash) return -1;
-  *slash = 0;
-  if (mkdirs_in_root(buf[0] ? buf : "/", 0755) < 0) return -1;
-  int parent = open_in_root(buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
-  if (parent < 0) return -1;
-  /* already there (a procfs file, say, that no one may open for writing): nothing to make */
-  int fd = openat(parent, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) fd = openat(parent, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
-  if (fd < 0 && errno != ENXIO && errno != EISDIR && errno != ELOOP) return -1; /* ELOOP: a symlink, resolved in the root below */
-  if (fd >= 0) close(fd);
-  close(parent);
-  return 0;
-}
-
-static const char *fd_path(int fd) {
-  static char buf[64];
-  snprintf(buf, sizeof buf, "/proc/self/fd/%d", fd);
-  return buf;
-}
-
-/* mount(8)-style option words: the known ones become flags, the rest is fs data */
-static unsigned long parse_mount_opts(const char *opts, char *data, size_t n) {
-  static const struct {
-    const char *word;
-    unsigned long flag;
-  } words[] = {{"ro", MS_RDONLY},         {"nosuid", MS_NOSUID},     {"nodev", MS_NODEV},
-               {"noexec", MS_NOEXEC},     {"relatime", MS_RELATIME}, {"strictatime", MS_STRICTATIME},
-               {"noatime", MS_NOATIME},   {"rec", MS_REC},           {"rw", 0},
-               {"defaults", 0}};
-  unsigned long flags = 0;
-  char copy[1024];
-  snprintf(copy, sizeof copy, "%s", opts);
-  data[0] = 0;
-  for (char *save, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-    size_t k, found = 0;
-    for (k = 0; k < sizeof words / sizeof words[0]; k++)
-      if (strcmp(w, words[k].word) == 0) {
-        flags |= words[k].flag;
-        found = 1;
-      }
-    if (!found) {
-      if (data[0]) strncat(data, ",", n - strlen(data) - 1);
-      strncat(data, w, n - strlen(data) - 1);
-    }
-  }
-  return flags;
-}
-
-/* a bind mount ignores most flags; apply them with a second MS_REMOUNT|MS_BIND call */
-static void remount_bind(int fd, unsigned long flags, const char *what) {
-  unsigned long keep = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-  if (!keep) return;
-  if (mount(NULL, fd_path(fd), NULL, MS_REMOUNT | MS_BIND | keep, NULL) < 0)
-    die_errno("remount", "remount %s", what);
-}
-
-/*
- * berth's block in a file the container also edits (/etc/hosts): BLOCK's first and last lines
- * are its markers. The lines from the first marker to the next end marker are replaced by BLOCK,
- * or BLOCK is appended; everything else in the file is kept as it was. Read and written
- * resolved in the root, like every other path.
- */
-static void write_block(const char *dest, const char *block) {
-  static char old[1 << 20], out[(1 << 20) + 65536];
-  size_t n = 0, blen = strlen(block);
-  const char *nl = strchr(block, '\n');
-  if (!nl || blen < 2 || blen > 60000 || block[blen - 1] != '\n') die_usage("--block content must be marker lines");
-  const char *last = block + blen - 1;
-  while (last > block && last[-1] != '\n') last--;
-  size_t first_len = (size_t)(nl - block) + 1, last_len = (size_t)(block + blen - last);
-  int fd = open_regular(dest, O_RDONLY);
-  if (fd < 0 && errno != ENOENT) die_open(dest);
-  if (fd >= 0) {
-    ssize_t r;
-    while (n < sizeof old && (r = read(fd, old + n, sizeof old - n)) > 0) n += (size_t)r;
-    close(fd);
-    if (n == sizeof old) { /* never truncate what we could not read whole */
-      errno = EFBIG;
-      die_errno("write", "read %s", dest);
-    }
-  }
-  size_t o = 0, i = 0;
-  int done = 0;
-  while (i < n) {
-    const char *e = memchr(old + i, '\n', n - i);
-    size_t len = e ? (size_t)(e - (old + i)) + 1 : n - i;
-    if (!done && len == first_len && memcmp(old + i, block, len) == 0) {
-      size_t j = i + len, end = i + len; /* skip to the end marker, inclusive */
-      while (j < n) {
-        const char *e2 = memchr(old + j, '\n', n - j);
-        size_t l2 = e2 ? (size_t)(e2 - (old + j)) + 1 : n - j;
-        j += l2;
-        if (l2 == last_len && memcmp(old + j - l2, last, l2) == 0) {
-          end = j;
-          break;
-        }
-      }
-      memcpy(out + o, block, blen);
-      o += blen;
-      i = end; /* without an end marker only the begin line goes: nothing of theirs is lost */
-      done = 1;
-      continue;
-    }
-    memcpy(out + o, old + i, len);
-    o += len;
-    i += len;
-  }
-  if (!done) {
-    if (o > 0 && out[o - 1] != '\n') out[o++] = '\n';
-    memcpy(out + o, block, blen);
-    o += blen;
-  }
-  fd = open_regular(dest, O_WRONLY | O_TRUNC | O_CREAT);
-  if (fd < 0) die_open(dest);
-  write_all(fd, out, o);
-  close(fd);
-}
-
-/* the console pty (OP_CONSOLE): the master goes to the keeper, the slave is init's stdio */
-static int console_master = -1, console_slave = -1;
-
-/*
- * /dev/console becomes a pty of the container's own devpts (mounted just before), as LXC does:
- * the container writes to it as to a terminal, and only the keeper on the host holds the
- * master. The slave is reached through TIOCGPTPEER, never by a path the container could swap.
- */
-static void make_console(const char *dest) {
-  struct stat st;
-  int fd, unlock = 0;
-  console_master = open_in_root("/dev/pts/ptmx", O_RDWR | O_NOCTTY);
-  if (console_master < 0) die_errno("console", "open /dev/pts/ptmx");
-  if (ioctl(console_master, TIOCSPTLCK, &unlock) < 0) die_errno("console", "unlock the console pty");
-  console_slave = ioctl(console_master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (console_slave < 0) die_errno("console", "open the console pty's slave");
-  struct winsize ws = {.ws_row = 24, .ws_col = 80};
-  ioctl(console_master, TIOCSWINSZ, &ws);
-  if (touch_in_root(dest) < 0) die_errno("console", "create %s", dest);
-  fd = open_in_root(dest, O_PATH);
-  if (fd < 0 || fstat(fd, &st) < 0) die_errno("console", "open %s", dest);
-  char src[64];
-  snprintf(src, sizeof src, "/proc/self/fd/%d", console_slave);
-  if (mount(src, fd_path(fd), NULL, MS_BIND, NULL) < 0) die_errno("console", "bind the console pty on %s", dest);
-  close(fd);
-}
-
-static void run_op(const struct op *o) {
-  char data[1024];
-  struct stat st;
-  int fd;
-  switch (o->kind) {
-  case OP_MKDIR:
-    if (mkdirs_in_root(o->a, (mode_t)strtol(o->b, NULL, 8)) < 0) die_errno("mkdir", "mkdir %s", o->a);
-    return;
-  case OP_SYMLINK: {
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", o->b);
-    char *slash = strrchr(parent, '/');
-    if (!slash) die_usage("--symlink DEST must be absolute: %s", o->b);
-    *slash = 0;
-    if (mkdirs_in_root(parent[0] ? parent : "/", 0755) < 0) die_errno("symlink", "mkdir %s", parent);
-    fd = open_in_root(parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
-    if (fd < 0 || (symlinkat(o->a, fd, slash + 1) < 0 && errno != EEXIST))
-      die_errno("symlink", "symlink %s", o->b);
-    close(fd);
-    return;
-  }
-  case OP_MOUNT: /* a=fstype b=source c=dest d=options */
-    if (mkdirs_in_root(o->c, 0755) < 0) die_errno("mount", "mkdir %s", o->c);
-    fd = open_in_root(o->c, O_PATH | O_DIRECTORY);
-    if (fd < 0) die_errno("mount", "open %s", o->c);
-    {
-      unsigned long flags = parse_mount_opts(o->d, data, sizeof data);
-      if (mount(o->b, fd_path(fd), o->a, flags & ~MS_REC, data[0] ? data : NULL) < 0)
-        die_errno("mount", "mount %s on %s", o->a, o->c);
-    }
-    close(fd);
-    return;
-  case OP_BIND: /* a=host source b=dest c=options */
-    if ((o->src >= 0 ? fstat(o->src, &st) : stat(o->a, &st)) < 0) die_errno("bind", "stat %s", o->a);
-    if (S_ISDIR(st.st_mode) ? mkdirs_in_root(o->b, 0755) : touch_in_root(o->b))
-      die_errno("bind", "create %s", o->b);
-    fd = open_in_root(o->b, O_PATH);
-    if (fd < 0) die_errno("bind", "open %s", o->b);
-    {
-      unsigned long flags = parse_mount_opts(o->c, data, sizeof data);
-      char src[64];
-      snprintf(src, sizeof src, "/proc/self/fd/%d", o->src);
-      if (mount(o->src >= 0 ? src : o->a, fd_path(fd), NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
-        die_errno("bind", "bind %s on %s", o->a, o->b);
-      close(fd);
-      fd = open_in_root(o->b, O_PATH); /* reopen: the fd above points under the new mount */
-      if (fd < 0) die_errno("bind", "open %s", o->b);
-      remount_bind(fd, flags, o->b);
-    }
-    close(fd);
-    return;
-  case OP_REBIND: /* a=dest b=options: bind a path of the container onto itself, e.g. read-only */
-    fd = open_in_root(o->a, O_PATH);
-    if (fd < 0 && errno == ENOENT) return; /* nothing there to protect (kernel without it) */
-    if (fd < 0) die_errno("rebind", "open %s", o->a);
-    if (mount(fd_path(fd), fd_path(fd), NULL, MS_BIND | MS_REC, NULL) < 0)
-      die_errno("rebind", "bind %s", o->a);
-    close(fd);
-    fd = open_in_root(o->a, O_PATH);
-    if (fd < 0) die_errno("rebind", "open %s", o->a);
-    remount_bind(fd, parse_mount_opts(o->b, data, sizeof data), o->a);
-    close(fd);
-    return;
-  case OP_REMOUNT: /* a=dest b=options: change flags of an existing mount (not a bind) */
-    fd = open_in_root(o->a, O_PATH);
-    if (fd < 0) die_errno("remount", "open %s", o->a);
-    if (mount(NULL, fd_path(fd), NULL, MS_REMOUNT | parse_mount_opts(o->b, data, sizeof data),
-              data[0] ? data : NULL) < 0)
-      die_errno("remount", "remount %s", o->a);
-    close(fd);
-    return;
-  case OP_CONSOLE: /* a=dest */
-    make_console(o->a);
-    return;
-  case OP_BLOCK: /* a=dest b=block: replace berth's block, or append it */
-    write_block(o->a, o->b);
-    return;
-  case OP_WRITE: /* a=dest b=content: resolved in the root, so a planted symlink stays inside */
-    if (touch_in_root(o->a) < 0) die_errno("write", "create %s", o->a);
-    /* O_CREAT: a dangling symlink the container planted is followed inside its root */
-    fd = open_regular(o->a, O_WRONLY | O_TRUNC | O_CREAT);
-    if (fd < 0) die_open(o->a);
-    write_all(fd, o->b, strlen(o->b));
-    close(fd);
-    return;
-  case OP_MASK: /* a=dest: hide a host-sensitive path; a missing path needs no mask */
-    fd = open_in_root(o->a, O_PATH);
-    if (fd < 0 && errno == ENOENT) return;
-    if (fd < 0 || fstat(fd, &st) < 0) die_errno("mask", "open %s", o->a);
-    if (S_ISDIR(st.st_mode)) {
-      if (mount("tmpfs", fd_path(fd), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                "size=0,mode=000") < 0)
-        die_errno("mask", "mask %s", o->a);
-    } else if (mount("/dev/null", fd_path(fd), NULL, MS_BIND, NULL) < 0) {
-      die_errno("mask", "mask %s", o->a);
-    }
-    close(fd);
-    return;
-  }
-}
-
-/* ---- capabilities and seccomp --------------------------------------------------------------- */
-
-static const char *cap_names[] = {
-    "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
-    "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
-    "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
-    "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
-    "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
-    "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore"};
-#define N_CAP_NAMES ((int)(sizeof cap_names / sizeof cap_names[0]))
-
-/* "a,b,c" -> a bitmask of the positions of those names in `names` (bad argv on unknown ones) */
-static uint64_t parse_names(const char *list, const char *const *names, int n, const char *what) {
-  uint64_t mask = 0;
-  char copy[2048];
-  snprintf(copy, sizeof copy, "%s", list);
-  for (char *save, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-    int k;
-    for (k = 0; k < n; k++)
-      if (strcmp(w, names[k]) == 0) break;
-    if (k == n) die_usage("unknown %s %s", what, w);
-    mask |= 1ULL << k;
-  }
-  return mask;
-}
-
-static uint64_t parse_caps(const char *list) {
-  return parse_names(list, cap_names, N_CAP_NAMES, "capability");
-}
-
-/*
- * Order matters: the bounding set is trimmed first (needs CAP_SETPCAP), then the seccomp filter
- * is loaded (needs CAP_SYS_ADMIN unless no_new_privs is set), and only then are the effective,
- * permitted and inheritable sets lowered, since that may remove the two capabilities above.
- */
-static int drop_privileges(int supervised) {
-  int listener = -1;
-  if (opt.caps_keep) {
-    uint64_t keep = parse_caps(opt.caps_keep);
-    int last = 40;
-    FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-    if (f) {
-      if (fscanf(f, "%d", &last) != 1) last = 40;
-      fclose(f);
-    }
-    for (int c = 0; c <= last; c++)
-      if (!(c < 64 && (keep >> c) & 1) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
-        die_errno("capabilities", "drop capability %d from the bounding set", c);
-    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  }
-  if (opt.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    die_errno("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)");
-  if (opt.seccomp_fd >= 0) {
-    FILE *f = fdopen(opt.seccomp_fd, "r");
-    char line[256], action[32], name[128];
-    scmp_filter_ctx ctx = NULL;
-    if (!f) die_errno("seccomp", "read policy fd %d", opt.seccomp_fd);
-    while (fgets(line, sizeof line, f)) {
-      int num = 0;
-      if (line[0] == '#' || line[0] == '\n') continue;
-      if (sscanf(line, "default %31s", action) == 1) {
-        ctx = seccomp_init(strcmp(action, "allow") == 0 ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EPERM));
-        if (!ctx) die_usage("seccomp_init failed");
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-      } else if (!ctx) {
-        die_usage("seccomp policy must start with a default line");
-      } else if (sscanf(line, "arch %127s", name) == 1) {
-        uint32_t arch = seccomp_arch_resolve_name(name);
-        if (arch) seccomp_arch_add(ctx, arch); /* -EEXIST for the native one is fine */
-      } else if (sscanf(line, "errno %d %127s", &num, name) == 2 || sscanf(line, "kill %127s", name) == 1 ||
-                 sscanf(line, "notify %127s", name) == 1) {
-        int nr = seccomp_syscall_resolve_name(name);
-        int notify = strncmp(line, "notify", 6) == 0;
-        uint32_t act = notify ? SCMP_ACT_NOTIFY : num ? SCMP_ACT_ERRNO((uint32_t)num) : SCMP_ACT_KILL_PROCESS;
-        if (notify && !supervised) continue; /* nobody to answer: the call stays the kernel's */
-        if (nr == __NR_SCMP_ERROR) continue; /* not a syscall on this architecture */
-        int rc = seccomp_rule_add(ctx, act, nr, 0);
-        if (rc < 0) {
-          errno = -rc;
-          die_errno("seccomp", "add rule for %s", name);
-        }
-      }
-    }
-    fclose(f);
-    if (ctx) {
-      int rc = seccomp_load(ctx);
-      if (rc < 0) {
-        errno = -rc;
-        die_errno("seccomp", "load seccomp filter");
-      }
-      listener = seccomp_notify_fd(ctx); /* with a notify rule, the kernel made us a listener */
-      if (listener >= 0) fcntl(listener, F_SETFD, FD_CLOEXEC);
-    }
-  }
-  if (opt.caps_keep) {
-    uint64_t keep = parse_caps(opt.caps_keep);
-    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-    struct __user_cap_data_struct data[2];
-    for (int k = 0; k < 2; k++) {
-      /* inheritable stays empty: a file capability's +i bits must not grant anything to a
-       * non-root user inside (runc's CVE-2022-29162, crun's CVE-2022-27650) */
-      data[k].effective = data[k].permitted = (uint32_t)(keep >> (32 * k));
-      data[k].inheritable = 0;
-    }
-    if (syscall(SYS_capset, &hdr, data) < 0) die_errno("capabilities", "capset");
-  }
-  return listener;
-}
-
 /* ---- cgroups and namespaces ----------------------------------------------------------------- */
 
 static void join_cgroups(const int *fds, int n) {
@@ -846,7 +319,7 @@ static int relay_child_error(int rd) {
   while ((n = read(rd, buf, sizeof buf)) != 0) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
-    if (opt.status_fd >= 0) write_all(opt.status_fd, buf, (size_t)n);
+    if (status_fd >= 0) write_all(status_fd, buf, (size_t)n);
     total += n;
   }
   close(rd);
@@ -1001,7 +474,7 @@ static pid_t fork_keeper(int sock, pid_t init) {
   if (listener >= 0) close(listener);
   char rec[64];
   int len = snprintf(rec, sizeof rec, "{\"keeper\":%d}\n", (int)k);
-  if (opt.status_fd >= 0) write_all(opt.status_fd, rec, (size_t)len);
+  if (status_fd >= 0) write_all(status_fd, rec, (size_t)len);
   return k;
 }
 
@@ -1156,7 +629,7 @@ static int do_start(void) {
   if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname)) < 0)
     die_errno("hostname", "sethostname %s", opt.hostname);
   init_stdio();
-  int listener = drop_privileges(opt.keep);
+  int listener = drop_privileges(opt.caps_keep, opt.no_new_privs, opt.seccomp_fd, opt.keep);
   if (opt.keep) send_to_keeper(ksock[1], listener);
   if (opt.n_env) {
     opt.env[opt.n_env] = NULL;
@@ -1285,7 +758,7 @@ static int do_join(void) {
   int fds[3] = {master >= 0 ? s : in[0], master >= 0 ? s : out[1], master >= 0 ? s : err[1]};
   for (int k = 0; k < 3; k++)
     if (dup2(fds[k], k) < 0) die_errno("pipe", "stdio");
-  int listener = drop_privileges(keeper >= 0);
+  int listener = drop_privileges(opt.caps_keep, opt.no_new_privs, opt.seccomp_fd, keeper >= 0);
   int e = listener >= 0 ? send_fds(keeper, 'L', &listener, 1) : 0;
   if (e) warn_record("keeper", e, "hand over the seccomp listener");
   opt.env[opt.n_env] = NULL;
@@ -1303,7 +776,7 @@ static int do_join(void) {
  * killing the holder (its pid is in the record).
  */
 static int do_lock(void) {
-  int out = opt.status_fd >= 0 ? opt.status_fd : 1;
+  int out = status_fd >= 0 ? status_fd : 1;
   pid_t pid = fork();
   if (pid < 0) die_errno("lock", "fork");
   if (pid > 0) return 0;
@@ -1336,7 +809,7 @@ int main(int argc, char **argv) {
   close_range_compat(3, ~0U, CLOSE_RANGE_CLOEXEC);
   /* Until we exec, nothing in a container may ptrace us or open our /proc files (our fds). */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  if (opt.status_fd >= 0) fcntl(opt.status_fd, F_SETFD, FD_CLOEXEC);
+  if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
   if (opt.seccomp_fd >= 0) fcntl(opt.seccomp_fd, F_SETFD, FD_CLOEXEC);
   if (opt.lock) return do_lock();
   if (opt.join) return do_join();

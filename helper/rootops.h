@@ -1,0 +1,20 @@
+/* rootops.c: the mount plan's operations, each resolved inside the container's root */
+#ifndef BERTH_ROOTOPS_H
+#define BERTH_ROOTOPS_H
+
+enum op_kind { OP_MOUNT, OP_BIND, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE, OP_BLOCK, OP_CONSOLE };
+
+struct op {
+  enum op_kind kind;
+  const char *a, *b, *c, *d; /* meaning depends on kind; see parse_args */
+  int src;                   /* OP_BIND: the host source, opened before we drop to the container's root */
+};
+
+extern int root_fd;                        /* the container's root (start: before pivot_root) */
+extern int console_master, console_slave;  /* --console: the pty made on /dev/console */
+
+int open_in_root(const char *path, int flags);
+const char *fd_path(int fd);
+void run_op(const struct op *o);
+
+#endif
