@@ -1,7 +1,7 @@
 // What is true about a container right now (inspect), and making the records agree with it
 // after a crash (reconcile): shared by every verb.
 import { spawnSync } from 'node:child_process';
-import { existsSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, realpathSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import { expandVeid } from '../core/ct-config.ts';
@@ -13,9 +13,9 @@ import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups, setFrozen 
 import { removeStaleTmps } from '../host/fs-util.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { unmountRoot } from '../host/mounts.ts';
-import { ctConfigPath, lockPath, thawMarkerPath } from '../host/paths.ts';
+import { consoleLogPath, ctConfigPath, lockPath, thawMarkerPath } from '../host/paths.ts';
 import { exePath, innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
-import { cleanSnapshotLeftovers } from '../host/snapshots.ts';
+import { cleanSnapshotLeftovers, removeAllSnapshots } from '../host/snapshots.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
@@ -216,11 +216,32 @@ function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
   if (found.length) unmountRoot(ctx.paths.helper, ct ? ct.config.veRoot : expandVeid(readGlobal(ctx.paths).veRoot, id));
   for (const dir of found) {
     const priv = dir.slice(0, dir.lastIndexOf('.'));
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-    if (!existsSync(priv)) rmSync(ctConfigPath(ctx.paths, id), { force: true });
+    if (dir.endsWith('.destroying') && !existsSync(priv)) {
+      finishDestroy(ctx, id, priv, ct ? ct.config.veRoot : expandVeid(readGlobal(ctx.paths).veRoot, id));
+    } else {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+      if (!existsSync(priv)) rmSync(ctConfigPath(ctx.paths, id), { force: true });
+    }
     ctx.log(`${id}: cleaned up after an interrupted ${dir.endsWith('.partial') ? 'create' : 'destroy'}`);
   }
   return found.length > 0 || switched;
+}
+
+/**
+ * The rest of a destroy once its private area is "<private>.destroying" (the commit point):
+ * config, snapshots, console log and state go, and the marker last, so that the next command
+ * finishes a destroy killed anywhere in between (a new container of that CTID must not find
+ * the old one's snapshots).
+ */
+export function finishDestroy(ctx: Ctx, id: CtId, vePrivate: string, veRoot: string): void {
+  rmSync(ctConfigPath(ctx.paths, id), { force: true });
+  removeAllSnapshots(ctx.paths, id);
+  rmSync(consoleLogPath(ctx.paths, id), { force: true });
+  removeState(ctx.paths, id);
+  try {
+    rmdirSync(veRoot); // never recursive: if anything were still mounted there, keep it
+  } catch {}
+  rmSync(`${vePrivate}.destroying`, { recursive: true, force: true, maxRetries: 5 });
 }
 
 /** Verbs whose container need not exist yet. */
