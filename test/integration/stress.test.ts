@@ -13,7 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BERTH, REPO, ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
+import { BERTH, REPO, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
 
 const ROUNDS = Number(process.env['STRESS_ROUNDS'] ?? 25);
 const SEED = Number(process.env['STRESS_SEED'] ?? Date.now() % 1_000_000);
@@ -26,7 +26,6 @@ const CREATE: Record<string, string[]> = {
   s3: ['--layout', 'dir'],
   s4: ['--layout', 'image', '--diskspace', '64M'],
 };
-const NS = `berth-it-stress-${process.pid}`;
 const ipOf = (ct: string) => `10.66.0.${SLOTS.indexOf(ct) + 2}`;
 /** exit codes a command that was not killed may give: refusals that the random order makes */
 const REFUSALS = new Set([9, 14, 21, 31, 32, 41, 44, 78]);
@@ -136,10 +135,22 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
   timeout: 4 * 3600_000,
 }, async (t) => {
   const s = sandbox(t);
-  assert.equal(spawnSync('ip', ['netns', 'add', NS]).status, 0);
-  t.after(() => spawnSync('ip', ['netns', 'del', NS]));
-  spawnSync('nsenter', [`--net=/run/netns/${NS}`, 'ip', 'link', 'set', 'lo', 'up']);
-  s.wrap = ['nsenter', `--net=/run/netns/${NS}`];
+  // the network namespace playing the host is held by a process, not an `ip netns` mount: a
+  // mount namespace made with shared propagation elsewhere on the host can unmount those
+  const holder = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'unshare', '--net', '--', 'sleep', 'infinity'], {
+    stdio: 'ignore',
+  });
+  t.after(() => holder.kill('SIGKILL'));
+  const ns = `/proc/${holder.pid}/ns/net`;
+  await waitFor('the network namespace', () => {
+    try {
+      return readlinkSync(ns) !== readlinkSync('/proc/self/ns/net');
+    } catch {
+      return false;
+    }
+  });
+  spawnSync('nsenter', [`--net=${ns}`, 'ip', 'link', 'set', 'lo', 'up']);
+  s.wrap = ['nsenter', `--net=${ns}`];
   const t0 = Date.now();
   const random = rng(SEED);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
@@ -149,8 +160,7 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
   const confOf = (ct: string) => join(s.root, 'etc/berth/ct', `${ct}.conf`);
   const bkDir = join(s.root, 'bk');
   const helper = realpathSync(join(REPO, 'helper/berth-nsexec'));
-  const netns = (args: string[]) =>
-    spawnSync('nsenter', [`--net=/run/netns/${NS}`, 'ip', ...args], { encoding: 'utf8' }).stdout;
+  const netns = (args: string[]) => spawnSync('nsenter', [`--net=${ns}`, 'ip', ...args], { encoding: 'utf8' }).stdout;
 
   // ---- the model: what each slot, snapshot and backup may hold ----
   const canary = new Map<string, Canary>(); // existing containers only
@@ -167,6 +177,8 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
     pipesKept: 0,
     statusChecks: 0,
     settled: 0,
+    unseenMounts: 0,
+    execRaces: 0,
   };
 
   // ---- host facts ----
@@ -279,15 +291,19 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
     if (f.conf === null && existsSync(snapDir)) files.push(`snapshots of a deleted ${ct}: ${list(snapDir).join(' ')}`);
     const rt: string[] = [];
     if (existsSync(join(s.root, 'run/berth', ct, 'thaw-after-copy'))) rt.push('thaw marker');
+    if (st.status !== 'down' && f.state?.pid !== st.pid)
+      rt.push(`state file names pid ${f.state?.pid}, init is ${st.pid}`);
+    // what a stopped init leaves until the next command (it may also have powered off by itself)
+    const down: string[] = [];
     if (st.status === 'down') {
-      if (f.state) rt.push(`state file (pid ${f.state.pid})`);
-      if (f.cgroups.length) rt.push(`cgroups ${f.cgroups.length}`);
-      if (f.procs.length) rt.push(`processes ${f.procs.join(' ')}`);
-      if (f.mounted) rt.push('root mounted');
-      if (f.keepers.length) rt.push(`keeper ${f.keepers.join(' ')}`);
-      if (f.veth) rt.push(`veth bv-${ct}`);
-    } else if (f.state?.pid !== st.pid) rt.push(`state file names pid ${f.state?.pid}, init is ${st.pid}`);
-    return { files, rt };
+      if (f.state) down.push(`state file (pid ${f.state.pid})`);
+      if (f.cgroups.length) down.push(`cgroups ${f.cgroups.length}`);
+      if (f.procs.length) down.push(`processes ${f.procs.join(' ')}`);
+      if (f.mounted) (f.conf === null ? files : down).push('root mounted');
+      if (f.keepers.length) down.push(`keeper ${f.keepers.join(' ')}`);
+      if (f.veth) down.push(`veth bv-${ct}`);
+    }
+    return { files, rt, down };
   };
 
   /**
@@ -416,168 +432,195 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
   }
 
   const codes = new Map<string, number>();
-  const seen = new Map<string, { files: string[]; rt: string[] }>();
+  const seen = new Map<string, { files: string[]; rt: string[]; down: string[] }>();
   const history: string[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    // old backups go (the newest four stay restorable)
-    for (const f of [...backups.keys()].slice(0, -4)) {
-      rmSync(f, { force: true });
-      backups.delete(f);
-    }
-    const width = pick([1, 1, 1, 1, 2, 2, 2, 3, 3, 4]);
-    if (width > 1) counts.concurrent++;
-    const batch: Op[] = [];
-    const busy = new Set<string>();
-    for (let i = 0; i < width; i++) {
-      // the same container, at once, often
-      const ct = i > 0 && random() < 0.4 ? (batch[0]?.cts[0] ?? pick(SLOTS)) : pick(SLOTS);
-      const o = choose(ct, busy);
-      for (const c of o.cts) busy.add(c);
-      batch.push(o);
-    }
-    // a snapshot-switch killed midway is finished by the next command: its snapshot's data then
-    const pending = SLOTS.map((ct) => snaps.get(ct)?.get(read(`${privOf(ct)}.switch-to`)?.trim() ?? '') ?? []);
-    const results = await Promise.all(batch.map((o) => launch(s, o.args, o.kill)));
-    const where = `round ${round} (${batch
-      .map((o, i) => {
-        const r = results[i] as Outcome;
-        return `${o.args.join(' ').replaceAll(`${s.root}/`, '')}${o.kill !== null ? ` kill@${o.kill}` : ''} -> ${r.killed ? 'KILLED' : r.code}`;
-      })
-      .join(' | ')})`;
-    try {
-      counts.commands += batch.length;
-      for (const [i, o] of batch.entries()) {
-        const r = results[i] as Outcome;
-        const k = kills.get(o.verb) ?? { runs: 0, killed: 0 };
-        k.runs++;
-        if (r.killed) k.killed++;
-        kills.set(o.verb, k);
-        if (r.pipesKept) counts.pipesKept++;
-        if (r.killed) continue;
-        // a refusal is quick: only whole runs teach how long a verb takes
-      if (r.code === 0) est.set(o.verb, Math.round(0.7 * (est.get(o.verb) ?? r.ms) + 0.3 * r.ms));
-        if (r.code === 9) counts.locked++;
-        const c = `${o.verb} ${r.code}`;
-        codes.set(c, (codes.get(c) ?? 0) + 1);
-        if (r.code === null) assert.fail(`${where}: ${o.args.join(' ')} died of a signal it was not sent`);
-        if (r.code !== 0 && !REFUSALS.has(r.code) && !(o.verb === 'exec' && r.code === 1)) {
-          assert.fail(`${where}: ${o.args.join(' ')} exited ${r.code}: ${r.err}`);
-        }
+  // the last command on every slot: a stop, and a destroy, which also rolls back a killed create
+  const teardown = () =>
+    SLOTS.map((ct) => {
+      s.berth(['stop', '--fast', ct]);
+      return s.berth(['destroy', ct]);
+    });
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      // old backups go (the newest four stay restorable)
+      for (const f of [...backups.keys()].slice(0, -4)) {
+        rmSync(f, { force: true });
+        backups.delete(f);
       }
-
-      // what each container may hold now: its canary before the round, or what a command brought
-      const allowed = new Map<string, Set<Canary>>(
-        SLOTS.map((c, i) => [c, new Set([...(canary.has(c) ? [canary.get(c) as Canary] : []), ...(pending[i] ?? [])])]),
-      );
-      for (let pass = 0; pass < 2; pass++) {
-        for (const o of batch) {
-          const [verb, a1, a2] = o.args;
-          const to = (c: string) => allowed.get(c) as Set<Canary>;
-          if (verb === 'create') to(a1 as string).add(null);
-          if (verb === 'clone') for (const v of to(a1 as string)) to(a2 as string).add(v);
-          if (verb === 'restore') for (const v of backups.get(a1 as string) ?? []) to(a2 as string).add(v);
-          if (verb === 'snapshot-switch')
-            for (const v of snaps.get(a1 as string)?.get(o.args[3] as string) ?? []) to(a1 as string).add(v);
-        }
+      const before = new Set(running); // the containers that ran before the round
+      const width = pick([1, 1, 1, 1, 2, 2, 2, 3, 3, 4]);
+      if (width > 1) counts.concurrent++;
+      const batch: Op[] = [];
+      const busy = new Set<string>();
+      for (let i = 0; i < width; i++) {
+        // the same container, at once, often
+        const ct = i > 0 && random() < 0.4 ? (batch[0]?.cts[0] ?? pick(SLOTS)) : pick(SLOTS);
+        const o = choose(ct, busy);
+        for (const c of o.cts) busy.add(c);
+        batch.push(o);
       }
-      const touched = (ct: string) => batch.filter((o) => o.cts.includes(ct));
-      const host = await observe(where);
-      const bases = new Map<string, string>();
-      for (const ct of SLOTS) {
-        const { st, f } = host.get(ct) as { st: Status; f: Facts };
-        const at = `${where}: ${ct} ${JSON.stringify(st)}`;
-        // status against the host's facts
-        assert.equal(st.exist, f.conf !== null && f.priv, `${at}: config ${f.conf !== null}, private area ${f.priv}`);
-        assert.equal(st.mounted, f.mounted, `${at}: root mounted is ${f.mounted}`);
-        if (st.status === 'down') {
-          assert.equal(st.pid, null, at);
-          const inits = f.procs.filter(isInit);
-          assert.deepEqual(inits, [], `${at}: down, but init ${inits} runs in its cgroup`);
-        } else {
-          assert.ok(st.pid !== null && f.procs.includes(st.pid), `${at}: init not in its cgroup (${f.procs})`);
-          assert.ok(isInit(st.pid), `${at}: pid ${st.pid} is not a live init`);
-          assert.ok(st.exist && f.mounted, `${at}: runs without its files`);
-          const marker = existsSync(join(s.root, 'run/berth', ct, 'thaw-after-copy'));
-          if (st.status === 'suspended') {
-            // only berth freezes here: a copy whose berth was killed; the next command thaws it
-            assert.ok(f.frozen && marker, `${at}: suspended, frozen ${f.frozen}, thaw marker ${marker}`);
-            counts.frozen++;
-          } else assert.ok(!f.frozen, `${at}: running but frozen`);
-        }
-        // the data: what the container held before, or what a command of this round brought
-        const ops = touched(ct);
-        const mayGo = ops.some((o) => ['destroy', 'restore'].includes(o.verb) && o.cts[0] === ct);
-        const swapping = existsSync(`${privOf(ct)}.switch-to`);
-        if (canary.has(ct) && !mayGo && !swapping) assert.ok(st.exist, `${at}: the container is gone`);
-        if (st.exist) {
-          const now = readCanary(ct, st, f);
-          const may = allowed.get(ct) as Set<Canary>;
-          assert.ok(may.has(now), `${at}: data is ${now}, expected one of ${[...may].join(', ')}`);
-          canary.set(ct, now);
-          const base = keyOf(f.conf, 'ID_BASE');
-          if (base) {
-            assert.ok(!bases.has(base), `${at}: ID_BASE ${base} also held by ${bases.get(base)}`);
-            bases.set(base, ct);
+      // a snapshot-switch killed midway is finished by the next command: its snapshot's data then
+      const pending = SLOTS.map((ct) => snaps.get(ct)?.get(read(`${privOf(ct)}.switch-to`)?.trim() ?? '') ?? []);
+      const results = await Promise.all(batch.map((o) => launch(s, o.args, o.kill)));
+      const where = `round ${round} (${batch
+        .map((o, i) => {
+          const r = results[i] as Outcome;
+          return `${o.args.join(' ').replaceAll(`${s.root}/`, '')}${o.kill !== null ? ` kill@${o.kill}` : ''} -> ${r.killed ? 'KILLED' : r.code}`;
+        })
+        .join(' | ')})`;
+      try {
+        counts.commands += batch.length;
+        for (const [i, o] of batch.entries()) {
+          const r = results[i] as Outcome;
+          const k = kills.get(o.verb) ?? { runs: 0, killed: 0 };
+          k.runs++;
+          if (r.killed) k.killed++;
+          kills.set(o.verb, k);
+          if (r.pipesKept) counts.pipesKept++;
+          if (r.killed) continue;
+          // a refusal is quick: only whole runs teach how long a verb takes
+          if (r.code === 0) est.set(o.verb, Math.round(0.7 * (est.get(o.verb) ?? r.ms) + 0.3 * r.ms));
+          if (r.code === 9) counts.locked++;
+          const c = `${o.verb} ${r.code}`;
+          codes.set(c, (codes.get(c) ?? 0) + 1);
+          if (r.code === null) assert.fail(`${where}: ${o.args.join(' ')} died of a signal it was not sent`);
+          // exec takes no lock: a stop at the same moment can take its init away mid-setns (exit 7,
+          // not 31: exec.ts reports the helper's ENOENT as is), or end the command (SIGTERM, SIGKILL)
+          const lostInit = r.code === 7 && /open \/proc\/\d+\/ns\/\w+: No such file/.test(r.err);
+          if (o.verb === 'exec' && (lostInit || r.code === 143 || r.code === 137)) {
+            counts.execRaces++;
+            continue;
           }
-        } else if (!swapping) {
-          canary.delete(ct);
+          if (r.code !== 0 && !REFUSALS.has(r.code) && !(o.verb === 'exec' && r.code === 1)) {
+            assert.fail(`${where}: ${o.args.join(' ')} exited ${r.code}: ${r.err}`);
+          }
         }
-        if (st.status === 'down') running.delete(ct);
-        else running.add(ct);
-        // exec, the read path, saw what the container held
-        for (const [j, o] of batch.entries()) {
-          const e = results[j] as Outcome;
-          if (o.verb !== 'exec' || o.cts[0] !== ct) continue;
-          if (e.code === 0) assert.ok(allowed.get(ct)?.has(e.out.trim()), `${at}: exec read ${e.out.trim()}`);
-          if (e.code === 1) assert.ok(allowed.get(ct)?.has(null), `${at}: exec found no canary: ${e.err}`);
-        }
-        // snapshots and backups made in this round hold what the container held then
-        const snapDir = join(lib, 'snapshots', ct);
-        const onDisk = (existsSync(snapDir) ? readdirSync(snapDir) : []).filter(
-          (n) => !n.startsWith('.') && !n.endsWith('.partial'),
+
+        // what each container may hold now: its canary before the round, or what a command brought
+        const allowed = new Map<string, Set<Canary>>(
+          SLOTS.map((c, i) => [
+            c,
+            new Set([...(canary.has(c) ? [canary.get(c) as Canary] : []), ...(pending[i] ?? [])]),
+          ]),
         );
-        const known = snaps.get(ct) as Map<string, Set<Canary>>;
-        for (const n of onDisk.filter((x) => !known.has(x))) {
-          const made = ops.some((o) => o.verb === 'snapshot' && o.args[3] === n);
-          assert.ok(made || !st.exist, `${at}: snapshot ${n} appeared, of another container of that CTID`);
-          known.set(n, new Set(allowed.get(ct)));
+        for (let pass = 0; pass < 2; pass++) {
+          for (const o of batch) {
+            const [verb, a1, a2] = o.args;
+            const to = (c: string) => allowed.get(c) as Set<Canary>;
+            if (verb === 'create') to(a1 as string).add(null);
+            if (verb === 'clone') for (const v of to(a1 as string)) to(a2 as string).add(v);
+            if (verb === 'restore') for (const v of backups.get(a1 as string) ?? []) to(a2 as string).add(v);
+            if (verb === 'snapshot-switch')
+              for (const v of snaps.get(a1 as string)?.get(o.args[3] as string) ?? []) to(a1 as string).add(v);
+          }
         }
-        for (const n of [...known.keys()]) if (!onDisk.includes(n) || !canary.has(ct)) known.delete(n);
-        for (const o of ops.filter((x) => x.verb === 'backup')) {
-          const file = o.args[3] as string;
-          if (existsSync(file)) backups.set(file, new Set(allowed.get(ct)));
+        const touched = (ct: string) => batch.filter((o) => o.cts.includes(ct));
+        const host = await observe(where);
+        const bases = new Map<string, string>();
+        for (const ct of SLOTS) {
+          const { st, f } = host.get(ct) as { st: Status; f: Facts };
+          const at = `${where}: ${ct} ${JSON.stringify(st)}`;
+          // status against the host's facts
+          assert.equal(st.exist, f.conf !== null && f.priv, `${at}: config ${f.conf !== null}, private area ${f.priv}`);
+          // status reads no VE_ROOT without a config: an image create killed while it unpacks
+          // through VE_ROOT leaves it mounted (a leftover the next command unmounts)
+          if (f.conf !== null) assert.equal(st.mounted, f.mounted, `${at}: root mounted is ${f.mounted}`);
+          else if (f.mounted) counts.unseenMounts++;
+          if (st.status === 'down') {
+            assert.equal(st.pid, null, at);
+            const inits = f.procs.filter(isInit);
+            assert.deepEqual(inits, [], `${at}: down, but init ${inits} runs in its cgroup`);
+          } else {
+            assert.ok(st.pid !== null && f.procs.includes(st.pid), `${at}: init not in its cgroup (${f.procs})`);
+            assert.ok(isInit(st.pid), `${at}: pid ${st.pid} is not a live init`);
+            assert.ok(st.exist && f.mounted, `${at}: runs without its files`);
+            const marker = existsSync(join(s.root, 'run/berth', ct, 'thaw-after-copy'));
+            if (st.status === 'suspended') {
+              // only berth freezes here: a copy whose berth was killed; the next command thaws it
+              assert.ok(f.frozen && marker, `${at}: suspended, frozen ${f.frozen}, thaw marker ${marker}`);
+              counts.frozen++;
+            } else assert.ok(!f.frozen, `${at}: running but frozen`);
+          }
+          // the data: what the container held before, or what a command of this round brought
+          const ops = touched(ct);
+          const mayGo = ops.some((o) => ['destroy', 'restore'].includes(o.verb) && o.cts[0] === ct);
+          const swapping = existsSync(`${privOf(ct)}.switch-to`);
+          if (canary.has(ct) && !mayGo && !swapping) assert.ok(st.exist, `${at}: the container is gone`);
+          if (st.exist) {
+            const now = readCanary(ct, st, f);
+            const may = allowed.get(ct) as Set<Canary>;
+            assert.ok(may.has(now), `${at}: data is ${now}, expected one of ${[...may].join(', ')}`);
+            canary.set(ct, now);
+            const base = keyOf(f.conf, 'ID_BASE');
+            if (base) {
+              assert.ok(!bases.has(base), `${at}: ID_BASE ${base} also held by ${bases.get(base)}`);
+              bases.set(base, ct);
+            }
+          } else if (!swapping) {
+            canary.delete(ct);
+          }
+          if (st.status === 'down') running.delete(ct);
+          else running.add(ct);
+          // exec, the read path, saw what the container held
+          for (const [j, o] of batch.entries()) {
+            const e = results[j] as Outcome;
+            if (o.verb !== 'exec' || o.cts[0] !== ct) continue;
+            if (e.code === 0) assert.ok(allowed.get(ct)?.has(e.out.trim()), `${at}: exec read ${e.out.trim()}`);
+            if (e.code === 1) assert.ok(allowed.get(ct)?.has(null), `${at}: exec found no canary: ${e.err}`);
+          }
+          // snapshots and backups made in this round hold what the container held then
+          const snapDir = join(lib, 'snapshots', ct);
+          const onDisk = (existsSync(snapDir) ? readdirSync(snapDir) : []).filter(
+            (n) => !n.startsWith('.') && !n.endsWith('.partial'),
+          );
+          const known = snaps.get(ct) as Map<string, Set<Canary>>;
+          for (const n of onDisk.filter((x) => !known.has(x))) {
+            const made = ops.some((o) => o.verb === 'snapshot' && o.args[3] === n);
+            assert.ok(made || !st.exist, `${at}: snapshot ${n} appeared, of another container of that CTID`);
+            known.set(n, new Set(allowed.get(ct)));
+          }
+          for (const n of [...known.keys()]) if (!onDisk.includes(n) || !canary.has(ct)) known.delete(n);
+          for (const o of ops.filter((x) => x.verb === 'backup')) {
+            const file = o.args[3] as string;
+            if (existsSync(file)) backups.set(file, new Set(allowed.get(ct)));
+          }
+          // what a killed command left does not survive the next command that succeeds on it
+          const left = leftovers(ct, st, f);
+          const succeeded = (pred: (o: Op) => boolean) =>
+            ops.some((o) => pred(o) && (results[batch.indexOf(o)] as Outcome).code === 0);
+          if (!ops.some((o) => (results[batch.indexOf(o)] as Outcome).killed)) {
+            // every locked command recovers the files; those that reconcile the runtime, the rest
+            if (succeeded((o) => o.verb !== 'exec'))
+              assert.deepEqual(left.files, [], `${at}: left by a killed command`);
+            const reconciled = succeeded((o) => RECONCILE.includes(o.verb) && o.cts[0] === ct);
+            if (reconciled) assert.deepEqual(left.rt, [], `${at}: left by a killed command`);
+            // an init that a killed stop asked to power off may go after the command: only one
+            // down before the round, or stopped by it, has nothing left
+            if ((reconciled && !before.has(ct)) || succeeded((o) => o.verb === 'stop' || o.verb === 'destroy'))
+              assert.deepEqual(left.down, [], `${at}: left by a stopped init`);
+          }
+          const prev = seen.get(ct);
+          const had = prev ? [...prev.files, ...prev.rt, ...prev.down] : [];
+          counts.leftovers += [...left.files, ...left.rt, ...left.down].filter((l) => !had.includes(l)).length;
+          seen.set(ct, left);
         }
-        // what a killed command left does not survive the next command that succeeds on it
-        const left = leftovers(ct, st, f);
-        const succeeded = (pred: (o: Op) => boolean) =>
-          ops.some((o) => pred(o) && (results[batch.indexOf(o)] as Outcome).code === 0);
-        if (!ops.some((o) => (results[batch.indexOf(o)] as Outcome).killed)) {
-          // every locked command recovers the files; those that reconcile the runtime, the rest
-          if (succeeded((o) => o.verb !== 'exec')) assert.deepEqual(left.files, [], `${at}: left by a killed command`);
-          if (succeeded((o) => RECONCILE.includes(o.verb) && o.cts[0] === ct))
-            assert.deepEqual(left.rt, [], `${at}: left by a killed command`);
-        }
-        const prev = seen.get(ct);
-        counts.leftovers += [...left.files, ...left.rt].filter(
-          (l) => !prev?.files.includes(l) && !prev?.rt.includes(l),
-        ).length;
-        seen.set(ct, left);
+        // a container without a canary gets one once it runs
+        for (const ct of SLOTS)
+          if (canary.get(ct) === null && running.has(ct) && !host.get(ct)?.f.frozen) await seed(ct);
+      } catch (err) {
+        // the rounds before say how the container got there
+        if (err instanceof Error) err.message += `\nthe rounds before:\n${history.join('\n')}`;
+        throw err;
       }
-      // a container without a canary gets one once it runs
-      for (const ct of SLOTS) if (canary.get(ct) === null && running.has(ct) && !host.get(ct)?.f.frozen) await seed(ct);
-    } catch (err) {
-      // the rounds before say how the container got there
-      if (err instanceof Error) err.message += `\nthe rounds before:\n${history.join('\n')}`;
-      throw err;
+      history.push(where);
+      if (history.length > 12) history.shift();
     }
-    history.push(where);
-    if (history.length > 12) history.shift();
+  } catch (err) {
+    teardown(); // the sandbox's own cleanup knows only containers with a config
+    throw err;
   }
   const elapsed = Math.round((Date.now() - t0) / 1000);
-  for (const ct of SLOTS) {
-    s.berth(['stop', '--fast', ct]);
-    if (existsSync(confOf(ct))) s.ok(['destroy', ct]);
-  }
+  for (const [i, r] of teardown().entries()) assert.ok(r.code === 0 || r.code === 14, `destroy ${SLOTS[i]}: ${r.err}`);
   assert.doesNotMatch(netns(['-o', 'link']), /bv-/, 'veths left');
   assert.doesNotMatch(netns(['route', 'show', 'table', 'all']), /10\.66\./, 'routes left');
   assert.deepEqual(s.leaks(), []);
@@ -600,7 +643,7 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
   );
   t.diagnostic(`killed/run by verb: ${perVerb}`);
   t.diagnostic(
-    `${counts.concurrent} rounds of 2-4 at once, ${counts.locked} refused as locked (exit 9), ${counts.frozen} times found frozen by a killed copy, ${counts.pipesKept} exits with stdio kept open, ${counts.leftovers} leftovers of killed commands seen (each removed by the next command), ${counts.statusChecks} status checks (${counts.settled} asked again while an init powered off); lock files left: ${locks.length}`,
+    `${counts.concurrent} rounds of 2-4 at once, ${counts.locked} refused as locked (exit 9), ${counts.frozen} times found frozen by a killed copy, ${counts.pipesKept} exits with stdio kept open, ${counts.execRaces} execs ended by a stop at once (exit 7, 137, 143), ${counts.leftovers} leftovers of killed commands seen (each removed by the next command), ${counts.statusChecks} status checks (${counts.settled} asked again while an init powered off, ${counts.unseenMounts} said "deleted unmounted" of the VE_ROOT a killed create left mounted); lock files left: ${locks.length}`,
   );
   t.diagnostic(
     `exits of unkilled commands: ${[...codes.entries()]
