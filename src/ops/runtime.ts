@@ -2,7 +2,7 @@
 // after a crash (reconcile): shared by every verb.
 import { spawnSync } from 'node:child_process';
 import { existsSync, realpathSync, rmdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -204,10 +204,13 @@ function markers(ctx: Ctx, id: CtId, ct: StoredCt | null): string[] {
 function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
   const switched = recoverSwitch(ctx, id, 'recover');
   for (const n of cleanSnapshotLeftovers(ctx.paths, id)) ctx.log(`${id}: removed ${n} of an interrupted snapshot`);
-  // what a killed or disk-full write left: CTID.conf.tmp-PID, run/CTID/*.tmp-PID, a backup's work
+  // what a killed or disk-full write left: CTID.conf.tmp-PID, run/CTID/*.tmp-PID, a backup's
+  // work, and <private>.switch-to.tmp-PID of a snapshot-switch killed as it began
+  const priv = ct ? ct.config.vePrivate : expandVeid(readGlobal(ctx.paths).vePrivate, id);
   const tmps = [
     ...removeStaleTmps(ctx.paths.ctConfigDir, `${id}.conf`),
     ...removeStaleTmps(join(ctx.paths.run, id)),
+    ...removeStaleTmps(dirname(priv), `${basename(priv)}.switch-to`),
     ...cleanBackupLeftovers(ctx.paths, id),
   ];
   if (tmps.length) ctx.log(`${id}: removed what an interrupted write left: ${tmps.join(', ')}`);
