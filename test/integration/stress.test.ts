@@ -49,7 +49,7 @@ type Canary = string | null;
 interface Op {
   verb: string;
   args: string[];
-  /** the containers it changes (clone: source and target) */
+  /** the containers it changes, the one named first (clone: source and target) */
   cts: string[];
   kill: number | null;
 }
@@ -382,7 +382,13 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
     const chosen = !here
       ? weighted([
           [4, () => op('create', ['create', ct, ...(CREATE[ct] ?? [])], [ct])],
-          [others.length ? 3 : 0, () => op('clone', ['clone', pick(others), ct], [ct])],
+          [
+            others.length ? 3 : 0,
+            () => {
+              const from = pick(others);
+              return op('clone', ['clone', from, ct], [from, ct]);
+            },
+          ],
           [3, () => restore(false)],
           [0.3, () => op('start', ['start', ct], [ct])],
         ])
