@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import type { Layout } from '../core/layout.ts';
 import { listDir, readIfExists } from './fs-util.ts';
+import { unmountRoot } from './mounts.ts';
 import { type Paths, snapshotPath, snapshotsOf } from './paths.ts';
 
 export interface SnapshotMeta {
@@ -50,6 +51,19 @@ export function removeSnapshot(p: Paths, id: CtId, name: string): void {
   const doomed = join(snapshotsOf(p, id), `.${name}.deleting`);
   renameSync(snapshotPath(p, id, name), doomed);
   rmSync(doomed, { recursive: true, force: true });
+}
+
+/** Where snapshot-mount records the target of a mounted snapshot (gone with the reboot). */
+export const snapshotMountRecord = (p: Paths, id: CtId, name: string) => join(p.run, id, `snapshot-mount-${name}`);
+
+/** destroy: every snapshot of the container goes too (unmounting any view of one first). */
+export function removeAllSnapshots(p: Paths, id: CtId): void {
+  for (const s of listSnapshots(p, id)) {
+    const target = readIfExists(snapshotMountRecord(p, id, s.name))?.trim();
+    if (target) unmountRoot(p.helper, target);
+    rmSync(snapshotMountRecord(p, id, s.name), { force: true });
+  }
+  rmSync(snapshotsOf(p, id), { recursive: true, force: true });
 }
 
 /** Leftovers of an interrupted snapshot or delete; returns what it removed. */

@@ -1,5 +1,5 @@
 // berth destroy: remove a stopped container's private area, config and runtime leftovers.
-import { existsSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { looseRecord, quote } from '../core/config.ts';
 import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -8,11 +8,10 @@ import { templateOfLayer } from '../core/template-meta.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { gcLayers } from '../host/layers.ts';
 import { unmountRoot } from '../host/mounts.ts';
-import { consoleLogPath, ctConfigPath, lockPath } from '../host/paths.ts';
-import { readCtOrDerived, removeState, type StoredCt } from '../host/store.ts';
+import { ctConfigPath, lockPath } from '../host/paths.ts';
+import { readCtOrDerived, type StoredCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { mustExist, reconcile, withLock } from './runtime.ts';
-import { removeAllSnapshots } from './snapshot.ts';
+import { finishDestroy, mustExist, reconcile, withLock } from './runtime.ts';
 import { withTemplateLock } from './template.ts';
 
 /**
@@ -33,19 +32,12 @@ export async function destroyContainer(ctx: Ctx, id: CtId): Promise<void> {
       }
       const cfg = ct.config;
       unmountRoot(ctx.paths.helper, cfg.veRoot);
+      const layer = ct.broken ? brokenLayer(ctx, id) : cfg.layer;
       // Rename first: from here the destroy is committed, and an interrupted one is completed by
       // the next command (recoverFs), never left as a half-deleted container.
-      const doomed = `${cfg.vePrivate}.destroying`;
-      if (existsSync(cfg.vePrivate)) renameSync(cfg.vePrivate, doomed);
-      const layer = ct.broken ? brokenLayer(ctx, id) : cfg.layer;
-      rmSync(ctConfigPath(ctx.paths, id), { force: true });
-      rmSync(doomed, { recursive: true, force: true });
-      try {
-        rmdirSync(cfg.veRoot); // never recursive: if anything were still mounted there, keep it
-      } catch {}
-      rmSync(consoleLogPath(ctx.paths, id), { force: true });
-      removeAllSnapshots(ctx, id);
-      removeState(ctx.paths, id);
+      if (existsSync(cfg.vePrivate)) renameSync(cfg.vePrivate, `${cfg.vePrivate}.destroying`);
+      else mkdirSync(`${cfg.vePrivate}.destroying`, { recursive: true, mode: 0o700 });
+      finishDestroy(ctx, id, cfg.vePrivate, cfg.veRoot);
       return layer;
     },
     readCtOrDerived,

@@ -1,8 +1,8 @@
 // What is true about a container right now (inspect), and making the records agree with it
 // after a crash (reconcile): shared by every verb.
 import { spawnSync } from 'node:child_process';
-import { existsSync, realpathSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, realpathSync, rmdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -13,9 +13,17 @@ import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups, setFrozen,
 import { removeStaleTmps } from '../host/fs-util.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { unmountRoot } from '../host/mounts.ts';
-import { ctConfigPath, lockPath, ownDirs, type Paths, secureDirs, thawMarkerPath } from '../host/paths.ts';
+import {
+  consoleLogPath,
+  ctConfigPath,
+  lockPath,
+  ownDirs,
+  type Paths,
+  secureDirs,
+  thawMarkerPath,
+} from '../host/paths.ts';
 import { exePath, innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
-import { cleanSnapshotLeftovers } from '../host/snapshots.ts';
+import { cleanSnapshotLeftovers, removeAllSnapshots } from '../host/snapshots.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
@@ -213,10 +221,13 @@ function markers(ctx: Ctx, id: CtId, ct: StoredCt | null): string[] {
 function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
   const switched = recoverSwitch(ctx, id, 'recover');
   for (const n of cleanSnapshotLeftovers(ctx.paths, id)) ctx.log(`${id}: removed ${n} of an interrupted snapshot`);
-  // what a killed or disk-full write left: CTID.conf.tmp-PID, run/CTID/*.tmp-PID, a backup's work
+  // what a killed or disk-full write left: CTID.conf.tmp-PID, run/CTID/*.tmp-PID, a backup's
+  // work, and <private>.switch-to.tmp-PID of a snapshot-switch killed as it began
+  const priv = ct ? ct.config.vePrivate : expandVeid(readGlobal(ctx.paths).vePrivate, id);
   const tmps = [
     ...removeStaleTmps(ctx.paths.ctConfigDir, `${id}.conf`),
     ...removeStaleTmps(join(ctx.paths.run, id)),
+    ...removeStaleTmps(dirname(priv), `${basename(priv)}.switch-to`),
     ...cleanBackupLeftovers(ctx.paths, id),
   ];
   if (tmps.length) ctx.log(`${id}: removed what an interrupted write left: ${tmps.join(', ')}`);
@@ -225,11 +236,32 @@ function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
   if (found.length) unmountRoot(ctx.paths.helper, ct ? ct.config.veRoot : expandVeid(readGlobal(ctx.paths).veRoot, id));
   for (const dir of found) {
     const priv = dir.slice(0, dir.lastIndexOf('.'));
-    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-    if (!existsSync(priv)) rmSync(ctConfigPath(ctx.paths, id), { force: true });
+    if (dir.endsWith('.destroying') && !existsSync(priv)) {
+      finishDestroy(ctx, id, priv, ct ? ct.config.veRoot : expandVeid(readGlobal(ctx.paths).veRoot, id));
+    } else {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+      if (!existsSync(priv)) rmSync(ctConfigPath(ctx.paths, id), { force: true });
+    }
     ctx.log(`${id}: cleaned up after an interrupted ${dir.endsWith('.partial') ? 'create' : 'destroy'}`);
   }
   return found.length > 0 || switched;
+}
+
+/**
+ * The rest of a destroy once its private area is "<private>.destroying" (the commit point):
+ * config, snapshots, console log and state go, and the marker last, so that the next command
+ * finishes a destroy killed anywhere in between (a new container of that CTID must not find
+ * the old one's snapshots).
+ */
+export function finishDestroy(ctx: Ctx, id: CtId, vePrivate: string, veRoot: string): void {
+  rmSync(ctConfigPath(ctx.paths, id), { force: true });
+  removeAllSnapshots(ctx.paths, id);
+  rmSync(consoleLogPath(ctx.paths, id), { force: true });
+  removeState(ctx.paths, id);
+  try {
+    rmdirSync(veRoot); // never recursive: if anything were still mounted there, keep it
+  } catch {}
+  rmSync(`${vePrivate}.destroying`, { recursive: true, force: true, maxRetries: 5 });
 }
 
 /** Verbs whose container need not exist yet. */

@@ -8,8 +8,14 @@ import { defaultSnapshotName, ownFilesDir, snapshotMountArgs, validateSnapshotNa
 import { readIfExists, writeFileAtomic } from '../host/fs-util.ts';
 import { ownFilesTarget, rootSource } from '../host/layers.ts';
 import { isMounted, mountRoot, unmountRoot } from '../host/mounts.ts';
-import { ctConfigPath, layerPath, snapshotPath, snapshotsOf } from '../host/paths.ts';
-import { listSnapshots, readSnapshot, removeSnapshot, type SnapshotMeta } from '../host/snapshots.ts';
+import { ctConfigPath, layerPath, snapshotPath } from '../host/paths.ts';
+import {
+  listSnapshots,
+  readSnapshot,
+  removeSnapshot,
+  type SnapshotMeta,
+  snapshotMountRecord,
+} from '../host/snapshots.ts';
 import { run } from '../host/tools.ts';
 import type { Ctx } from './context.ts';
 import { withFrozen } from './freeze.ts';
@@ -27,7 +33,7 @@ function noSuch(id: CtId, name: string): BerthError {
   });
 }
 
-const mountRecord = (ctx: Ctx, id: CtId, name: string) => join(ctx.paths.run, id, `snapshot-mount-${name}`);
+const mountRecord = (ctx: Ctx, id: CtId, name: string) => snapshotMountRecord(ctx.paths, id, name);
 
 export function snapshotCreate(ctx: Ctx, id: CtId, name: string | undefined): Promise<SnapshotMeta> {
   const snap = validateSnapshotName(name ?? defaultSnapshotName(new Date()));
@@ -153,14 +159,4 @@ export function snapshotUmount(ctx: Ctx, id: CtId, name: string): Promise<void> 
     unmountRoot(ctx.paths.helper, target);
     rmSync(mountRecord(ctx, id, name), { force: true });
   });
-}
-
-/** destroy: every snapshot of the container goes too (unmounting any view of one first). */
-export function removeAllSnapshots(ctx: Ctx, id: CtId): void {
-  for (const s of listSnapshots(ctx.paths, id)) {
-    const target = readIfExists(mountRecord(ctx, id, s.name))?.trim();
-    if (target) unmountRoot(ctx.paths.helper, target);
-    rmSync(mountRecord(ctx, id, s.name), { force: true });
-  }
-  rmSync(snapshotsOf(ctx.paths, id), { recursive: true, force: true });
 }

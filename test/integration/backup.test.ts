@@ -199,6 +199,7 @@ test('a full disk and killed writes leave nothing that the next command or destr
   const dead = spawnSync('true').pid ?? 0;
   const run = join(s.root, 'run/berth/f');
   const work = join(s.root, 'var/lib/berth/backup/.work/f', String(dead));
+  const privDir = join(s.root, 'var/lib/berth/private');
   const plant = () => {
     mkdirSync(run, { recursive: true });
     mkdirSync(work, { recursive: true });
@@ -207,6 +208,7 @@ test('a full disk and killed writes leave nothing that the next command or destr
     writeFileSync(join(work, 'fs.tar.zst'), Buffer.alloc(1 << 20));
     writeFileSync(join(s.root, `out.tar.tmp-${dead}`), Buffer.alloc(1 << 20));
     writeFileSync(join(work, 'writing'), join(s.root, `out.tar.tmp-${dead}`));
+    writeFileSync(join(privDir, `f.switch-to.tmp-${dead}`), 'n1\n'); // a snapshot-switch killed as it began
   };
   plant();
   writeFileSync(`${conf}.tmp-${process.pid}`, 'a live writer'); // this test runs: never removed
@@ -214,11 +216,11 @@ test('a full disk and killed writes leave nothing that the next command or destr
   assert.equal(next.code, 0, next.err);
   assert.match(next.err, /removed what an interrupted write left/);
   assert.deepEqual(tmps(ctDir), [`f.conf.tmp-${process.pid}`]);
-  assert.deepEqual([...tmps(run), ...tmps(s.root)], []);
+  assert.deepEqual([...tmps(run), ...tmps(s.root), ...tmps(privDir)], []);
   assert.ok(!existsSync(work));
   rmSync(`${conf}.tmp-${process.pid}`);
   plant();
   s.ok(['destroy', 'f']);
-  assert.deepEqual([...tmps(ctDir), ...tmps(s.root)], []);
+  assert.deepEqual([...tmps(ctDir), ...tmps(s.root), ...tmps(privDir)], []);
   assert.ok(!existsSync(run) && !existsSync(work));
 });
