@@ -99,6 +99,8 @@ static void add_op(enum op_kind k, const char *a, const char *b, const char *c, 
   opt.ops[opt.n_ops++] = (struct op){k, a, b, c, d, -1};
 }
 
+static int ns_flags(const char *list);
+
 static void parse_args(int argc, char **argv) {
   int i;
   for (i = 1; i < argc; i++) {
@@ -231,6 +233,10 @@ static void parse_args(int argc, char **argv) {
   if (!opt.join && !opt.rootfs) die_usage("start mode needs --rootfs");
   if (opt.keeper.si.mem_dir && !opt.keep) die_usage("--sysinfo needs --keeper");
   if (opt.join && opt.rootfs) die_usage("--join takes no --rootfs");
+  /* pivot_root in the host's own mount namespace would take the host's root away */
+  if (opt.rootfs && !(ns_flags(opt.unshare ? opt.unshare : "") & CLONE_NEWNS)) die_usage("--rootfs needs --unshare mnt");
+  if (opt.propagation && strcmp(opt.propagation, "rslave") != 0 && strcmp(opt.propagation, "rprivate") != 0)
+    die_usage("--propagation takes rslave or rprivate");
   for (int k = 0; opt.join && k < opt.n_ops; k++)
     if (opt.ops[k].kind != OP_WRITE && opt.ops[k].kind != OP_BLOCK) die_usage("--join takes no mounts (only --write, --block)");
 }
@@ -590,10 +596,12 @@ static int do_start(void) {
   if (setsid() < 0) die_errno("setsid", "setsid");
   devnull = open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC);
   /* Mount events must not travel back to the host: make every mount in our new namespace a
-   * slave (or private) before changing anything. */
-  if (opt.propagation) {
-    unsigned long p = strcmp(opt.propagation, "rprivate") == 0 ? MS_PRIVATE : MS_SLAVE;
-    if (mount(NULL, "/", NULL, MS_REC | p, NULL) < 0) die_errno("mount", "make / %s", opt.propagation);
+   * slave (or private) before changing anything. Never skipped: with shared propagation the
+   * detach of the old root below would unmount the host's own mounts (ip netns, for one). */
+  {
+    const char *prop = opt.propagation ? opt.propagation : "rslave";
+    unsigned long p = strcmp(prop, "rprivate") == 0 ? MS_PRIVATE : MS_SLAVE;
+    if (mount(NULL, "/", NULL, MS_REC | p, NULL) < 0) die_errno("mount", "make / %s", prop);
   }
   /* pivot_root needs the new root to be a mount point: bind it onto itself. */
   if (mount(opt.rootfs, opt.rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)

@@ -29,6 +29,9 @@ test('bad argv: exit 1 and a usage message, no status record', () => {
     ['--rootfs', '/x'],
     ['--join', 'abc', '--', 'true'],
     ['--mount', 'proc'],
+    // pivot_root in the host's mount namespace, or shared propagation, would reach the host
+    ['--unshare', 'pid', '--rootfs', '/', '--', '/bin/true'],
+    ['--unshare', 'mnt', '--propagation', 'shared', '--rootfs', '/', '--', '/bin/true'],
   ]) {
     const r = run([...args, '--status-fd', '3']);
     assert.equal(r.code, 1, `${args.join(' ')}: ${r.err}`);
