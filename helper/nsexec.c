@@ -785,9 +785,21 @@ static int do_join(void) {
  */
 static int do_lock(void) {
   int out = status_fd >= 0 ? status_fd : 1;
+  /* the foreground returns only once the holder has written its record (or died): berth may
+   * read the status fd as a file at our exit, not as a pipe that waits for every writer */
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) < 0) die_errno("lock", "pipe");
   pid_t pid = fork();
   if (pid < 0) die_errno("lock", "fork");
-  if (pid > 0) return 0;
+  if (pid > 0) {
+    char c;
+    close(ready[1]);
+    while (read(ready[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    return 0;
+  }
+  close(ready[0]);
+  err_fd = -1;
   int fd = open(opt.lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) die_errno("lock", "open %s", opt.lock);
   if (flock(fd, LOCK_EX | LOCK_NB) < 0) die_errno("lock", "lock %s", opt.lock);
@@ -796,6 +808,7 @@ static int do_lock(void) {
   char rec[64];
   int n = snprintf(rec, sizeof rec, "{\"locked\":true,\"pid\":%d}\n", (int)getpid());
   write_all(out, rec, (size_t)n);
+  close(ready[1]);
   /* let go of every inherited descriptor but the lock, so berth's pipes can close */
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int k = 0; k < 3; k++) dup2(devnull, k);

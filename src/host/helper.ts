@@ -2,7 +2,8 @@
 // Every spawn is synchronous: Node's first asynchronous spawn costs several milliseconds more,
 // and no helper mode needs berth to do anything while it runs.
 import { type StdioOptions, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { fnv1a } from '../core/hash.ts';
@@ -53,18 +54,23 @@ export function runHelper(
   args: string[],
   opts: { stdio: [unknown, unknown, unknown]; seccompFd?: number },
 ): HelperResult {
-  const stdio = [...opts.stdio, 'pipe', opts.seccompFd ?? 'ignore'] as StdioOptions;
+  // The status records go to an unlinked file, not a pipe: Bun's spawnSync (and Bun.spawnSync)
+  // returns no output for fds above 2, and a file works the same under Node.
+  const statusFd = statusFile();
+  const stdio = [...opts.stdio, statusFd, opts.seccompFd ?? 'ignore'] as StdioOptions;
   trace(`helper ${args[0]} spawn`);
   const r = spawnSync(helper, args, { stdio, maxBuffer: 1 << 20 });
   trace(`helper ${args[0]} done`);
   if (opts.seccompFd !== undefined) closeSync(opts.seccompFd);
+  const text = readAll(statusFd);
+  closeSync(statusFd);
   if (r.error) {
     throw new BerthError('SYSTEM', `run ${helper}: ${r.error.message}`, {
       cause: r.error,
       hint: 'build the helper with `make -C helper` (the setup script does this)',
     });
   }
-  const records = parseRecords(String(r.output[STATUS_FD] ?? ''));
+  const records = parseRecords(text);
   return {
     exitCode: r.status ?? 128 + (r.signal ? 9 : 0),
     pid: records.find((x) => x.pid !== undefined)?.pid ?? null,
@@ -88,4 +94,30 @@ export function policyFd(runDir: string, text: string): number {
   const file = join(runDir, 'seccomp', `${fnv1a(text)}.policy`);
   if (!existsSync(file)) writeFileAtomic(file, text, 0o600, false);
   return openSync(file, 'r');
+}
+
+const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
+
+/** An anonymous file for one helper run's status records (O_TMPFILE; else created and unlinked). */
+function statusFile(): number {
+  try {
+    return openSync(tmpdir(), O_TMPFILE | constants.O_RDWR, 0o600);
+  } catch {
+    const name = `${tmpdir()}/berth-status-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    const fd = openSync(name, 'wx+', 0o600);
+    unlinkSync(name);
+    return fd;
+  }
+}
+
+function readAll(fd: number): string {
+  const chunks: Buffer[] = [];
+  for (let pos = 0; ; ) {
+    const buf = Buffer.alloc(1 << 16);
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    if (n === 0) break;
+    chunks.push(buf.subarray(0, n));
+    pos += n;
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
