@@ -15,10 +15,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopLxcfsUnder } from './cleanup.ts';
+import { BERTH } from './paths.ts';
 import { median } from './stats.ts';
 
-const REPO = new URL('../../', import.meta.url).pathname;
-const BERTH = join(REPO, 'bin/berth');
 const ROUNDS = Number(process.env['ROUNDS'] ?? 25);
 const NS = `berth-bench-net-${process.pid}`;
 

@@ -18,10 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEBIAN_RECIPE } from '../src/host/template.ts';
 import { stopLxcfsUnder } from './cleanup.ts';
+import { BERTH, REPO } from './paths.ts';
 import { median } from './stats.ts';
 
-const REPO = new URL('../../', import.meta.url).pathname;
-const BERTH = join(REPO, 'bin/berth');
 const ROUNDS = Number(process.env['ROUNDS'] ?? 5);
 const MASS = Number(process.env['MASS'] ?? 100);
 const MEM = Number(process.env['MEM'] ?? 50);

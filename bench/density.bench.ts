@@ -1,0 +1,149 @@
+// Density: the host memory each idle running busybox container costs, berth against Incus (the
+// drop of MemAvailable with N containers running, caches dropped before each reading), and the
+// time of N berth creates and N starts in a loop. One run, one throwaway directory; not part of
+// the tests. Needs root; Incus is left out when not installed (see bench/README.md).
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stopLxcfsUnder } from './cleanup.ts';
+import { findIncusd, INCUS_INSTALL, type IncusDaemon, importTemplate, incus, startIncus, stopIncus } from './incus.ts';
+import { BERTH, REPO } from './paths.ts';
+
+const N = Number(process.env['N'] ?? 100);
+const INCUS_N = Number(process.env['INCUS_N'] ?? 30);
+const SETTLE = Number(process.env['SETTLE'] ?? 10);
+// issue 13: 100 creates and 100 starts in a loop took 15.7 s and 18.1 s on Node; target 0.3x
+const BASELINE_S = { create: 15.7, start: 18.1 };
+
+function sh(cmd: string, args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  // stdout and stderr to /dev/null: a started container's init would hold a pipe open
+  const r = spawnSync(cmd, args, { stdio: 'ignore', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}`);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+const sleep = (s: number) => spawnSync('sleep', [String(s)]);
+const memAvailableKiB = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]);
+function dropCaches(): void {
+  spawnSync('sync');
+  writeFileSync('/proc/sys/vm/drop_caches', '3');
+  sleep(1);
+}
+
+interface Side {
+  n: number;
+  create_s: number;
+  start_s: number;
+  mem_kib: { before: number; running: number; after: number };
+  /** (before - running) / n */
+  mb_per_ct: number;
+  /** (mean of before and after - running) / n: a steady drift of the host's memory cancels */
+  mb_per_ct_bracketed: number;
+}
+
+/** Creates and starts n containers in two timed loops, reads memory around them, removes them. */
+function measure(n: number, create: (i: number) => number, start: (i: number) => number, down: () => void): Side {
+  dropCaches();
+  const before = memAvailableKiB();
+  let createMs = 0;
+  let startMs = 0;
+  for (let i = 0; i < n; i++) createMs += create(i);
+  for (let i = 0; i < n; i++) startMs += start(i);
+  sleep(SETTLE);
+  dropCaches();
+  const running = memAvailableKiB();
+  down();
+  dropCaches();
+  const after = memAvailableKiB();
+  return {
+    n,
+    create_s: createMs / 1000,
+    start_s: startMs / 1000,
+    mem_kib: { before, running, after },
+    mb_per_ct: (before - running) / n / 1024,
+    mb_per_ct_bracketed: ((before + after) / 2 - running) / n / 1024,
+  };
+}
+
+if (process.getuid?.() !== 0) throw new Error('run as root');
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-density-'));
+// Incus's unprivileged containers reach their rootfs through this directory (as /var/lib/incus)
+chmodSync(work, 0o711);
+const root = join(work, 'berth');
+const berth = (...args: string[]) => sh(BERTH, ['--root', root, ...args]);
+const incusd = findIncusd();
+if (!incusd) console.log(`incus left out: not installed (${INCUS_INSTALL})`);
+let daemon: IncusDaemon | null = null;
+let forced: string[] = [];
+const made: string[] = [];
+const results: Record<string, Side> = {};
+
+try {
+  berth('template', 'create', 'busybox');
+  // incusd runs through both sides, so only what each container adds to it counts
+  if (incusd && INCUS_N > 0) {
+    daemon = startIncus(incusd, work);
+    importTemplate(join(root, 'var/lib/berth/template/cache/busybox.tar.zst'), work, 'busybox');
+  }
+  const down = () => {
+    for (const ct of made.splice(0)) {
+      spawnSync(BERTH, ['--root', root, 'stop', '--fast', ct]);
+      spawnSync(BERTH, ['--root', root, 'destroy', ct]);
+    }
+    stopLxcfsUnder(root); // berth starts lxcfs with its first container
+  };
+  results['berth'] = measure(
+    N,
+    (i) => {
+      made.push(`d${i}`);
+      return berth('create', `d${i}`);
+    },
+    (i) => berth('start', `d${i}`),
+    down,
+  );
+  if (daemon) {
+    results['incus'] = measure(
+      INCUS_N,
+      (i) => sh('incus', ['create', 'busybox', `i${i}`]),
+      (i) => sh('incus', ['start', `i${i}`]),
+      () => incus(['delete', '-f', ...Array.from({ length: INCUS_N }, (_, i) => `i${i}`)]),
+    );
+  }
+} finally {
+  for (const ct of made) {
+    spawnSync(BERTH, ['--root', root, 'stop', '--fast', ct]);
+    spawnSync(BERTH, ['--root', root, 'destroy', ct]);
+  }
+  forced = await stopIncus(daemon);
+  stopLxcfsUnder(work);
+  rmSync(work, { recursive: true, force: true });
+}
+if (forced.length) console.log(`incus teardown had to clean by force: ${forced.join('; ')}`);
+
+console.log(`memory per idle running busybox container (MemAvailable drop, caches dropped, ${SETTLE} s settle):`);
+for (const [name, r] of Object.entries(results)) {
+  const m = r.mem_kib;
+  console.log(
+    `  ${name}: N=${r.n}: ${r.mb_per_ct.toFixed(2)} MiB/container (bracketed by the reading after removal: ` +
+      `${r.mb_per_ct_bracketed.toFixed(2)}); MemAvailable before/running/after ${m.before}/${m.running}/${m.after} KiB`,
+  );
+  console.log(
+    `  ${name}: ${r.n} creates ${r.create_s.toFixed(1)} s (${((r.create_s / r.n) * 1000).toFixed(0)} ms each), ` +
+      `${r.n} starts ${r.start_s.toFixed(1)} s (${((r.start_s / r.n) * 1000).toFixed(0)} ms each)`,
+  );
+}
+const b = results['berth'];
+if (b && b.n === 100) {
+  const rc = b.create_s / BASELINE_S.create;
+  const rs = b.start_s / BASELINE_S.start;
+  console.log(
+    `  berth loop vs issue 13's baseline (${BASELINE_S.create} s creates, ${BASELINE_S.start} s starts): ` +
+      `${rc.toFixed(2)}x and ${rs.toFixed(2)}x (target at most 0.3x: ${rc <= 0.3 && rs <= 0.3 ? 'met' : 'NOT met'})`,
+  );
+}
+const out = join(REPO, 'bench/results');
+mkdirSync(out, { recursive: true });
+const file = join(out, `density-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, JSON.stringify({ settle_s: SETTLE, results }, null, 2));
+console.log(`raw figures: ${file}`);
