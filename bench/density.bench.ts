@@ -3,7 +3,7 @@
 // time of N berth creates and N starts in a loop. One run, one throwaway directory; not part of
 // the tests. Needs root; Incus is left out when not installed (see bench/README.md).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopLxcfsUnder } from './cleanup.ts';
@@ -25,6 +25,29 @@ function sh(cmd: string, args: string[]): number {
 }
 const sleep = (s: number) => spawnSync('sleep', [String(s)]);
 const memAvailableKiB = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1]);
+const pssKiB = (pid: number) =>
+  Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+/** A process's memory cgroup, relative to the hierarchy's root (v1 memory, else cgroup2). */
+function memcgOf(pid: number): string {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  const v1 = lines.find((l) => l.split(':')[1]?.split(',').includes('memory'));
+  return (v1 ?? lines.find((l) => l.startsWith('0::')) ?? '').split(':')[2] ?? '';
+}
+/** The memory charged to a cgroup, KiB (0 when it does not exist). */
+function memcgKiB(rel: string): number {
+  for (const f of [
+    join('/sys/fs/cgroup/memory', rel, 'memory.usage_in_bytes'),
+    join('/sys/fs/cgroup', rel, 'memory.current'),
+  ])
+    if (existsSync(f)) return Number(readFileSync(f, 'utf8')) / 1024;
+  return 0;
+}
+/** The pids in a cgroup of the memory hierarchy (v1, else cgroup2). */
+function procsOf(rel: string): number[] {
+  for (const f of [join('/sys/fs/cgroup/memory', rel, 'cgroup.procs'), join('/sys/fs/cgroup', rel, 'cgroup.procs')])
+    if (existsSync(f)) return readFileSync(f, 'utf8').split('\n').filter(Boolean).map(Number);
+  return [];
+}
 function dropCaches(): void {
   spawnSync('sync');
   writeFileSync('/proc/sys/vm/drop_caches', '3');
@@ -40,10 +63,19 @@ interface Side {
   mb_per_ct: number;
   /** (mean of before and after - running) / n: a steady drift of the host's memory cancels */
   mb_per_ct_bracketed: number;
+  /** charged to the containers' memory cgroups plus the PSS of their host-side processes:
+   * blind to the rest of the host, and to kernel memory charged to no cgroup */
+  charged_mb_per_ct: number;
 }
 
 /** Creates and starts n containers in two timed loops, reads memory around them, removes them. */
-function measure(n: number, create: (i: number) => number, start: (i: number) => number, down: () => void): Side {
+function measure(
+  n: number,
+  create: (i: number) => number,
+  start: (i: number) => number,
+  charged: (i: number) => number,
+  down: () => void,
+): Side {
   dropCaches();
   const before = memAvailableKiB();
   let createMs = 0;
@@ -53,6 +85,8 @@ function measure(n: number, create: (i: number) => number, start: (i: number) =>
   sleep(SETTLE);
   dropCaches();
   const running = memAvailableKiB();
+  let chargedKiB = 0;
+  for (let i = 0; i < n; i++) chargedKiB += charged(i);
   down();
   dropCaches();
   const after = memAvailableKiB();
@@ -63,6 +97,7 @@ function measure(n: number, create: (i: number) => number, start: (i: number) =>
     mem_kib: { before, running, after },
     mb_per_ct: (before - running) / n / 1024,
     mb_per_ct_bracketed: ((before + after) / 2 - running) / n / 1024,
+    charged_mb_per_ct: chargedKiB / n / 1024,
   };
 }
 
@@ -100,6 +135,12 @@ try {
       return berth('create', `d${i}`);
     },
     (i) => berth('start', `d${i}`),
+    (i) => {
+      // the container's cgroup (init's is its ns/ child) and its keeper, which runs outside it
+      const state = JSON.parse(readFileSync(join(root, 'run/berth', `d${i}`, 'state.json'), 'utf8'));
+      const keeper = state.keeper ? pssKiB(state.keeper.pid) : 0;
+      return memcgKiB(memcgOf(state.pid).replace(/\/ns$/, '')) + keeper;
+    },
     down,
   );
   if (daemon) {
@@ -107,6 +148,8 @@ try {
       INCUS_N,
       (i) => sh('incus', ['create', 'busybox', `i${i}`]),
       (i) => sh('incus', ['start', `i${i}`]),
+      // its payload cgroup, and its lxc monitor (a fork of incusd, charged where it was forked)
+      (i) => memcgKiB(`lxc.payload.i${i}`) + procsOf(`lxc.monitor.i${i}`).reduce((a, p) => a + pssKiB(p), 0),
       () => incus(['delete', '-f', ...Array.from({ length: INCUS_N }, (_, i) => `i${i}`)]),
     );
   }
@@ -126,7 +169,7 @@ for (const [name, r] of Object.entries(results)) {
   const m = r.mem_kib;
   console.log(
     `  ${name}: N=${r.n}: ${r.mb_per_ct.toFixed(2)} MiB/container (bracketed by the reading after removal: ` +
-      `${r.mb_per_ct_bracketed.toFixed(2)}); MemAvailable before/running/after ${m.before}/${m.running}/${m.after} KiB`,
+      `${r.mb_per_ct_bracketed.toFixed(2)}; charged to its cgroups and host-side processes: ${r.charged_mb_per_ct.toFixed(2)}); MemAvailable before/running/after ${m.before}/${m.running}/${m.after} KiB`,
   );
   console.log(
     `  ${name}: ${r.n} creates ${r.create_s.toFixed(1)} s (${((r.create_s / r.n) * 1000).toFixed(0)} ms each), ` +
