@@ -23,7 +23,8 @@ debian_major() {
 # nftables (IPv6 source filtering of routed containers), lxcfs, and Node.js + npm for the build
 # and the test runner (berth itself runs without Node). The names are the same on 12 and 13
 # (pkg-config is a transitional name on both: pkgconf is the package); what differs is the
-# versions: nodejs 18.19 / 20.19, gcc 12 / 14, lxcfs 5.0 / 6.0, libseccomp 2.5 / 2.6.
+# versions: nodejs 18.19 / 20.19, gcc 12 / 14 (checked: the helper and the test probes build
+# with 14's -Werror in a debootstrapped trixie), lxcfs 5.0 / 6.0, libseccomp 2.5 / 2.6.
 packages() {
   local common="gcc make libc6-dev libseccomp-dev pkgconf busybox-static zstd tar debootstrap util-linux mount procps iproute2 nftables e2fsprogs attr acl lxcfs nodejs npm"
   case "$1" in
