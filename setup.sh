@@ -1,39 +1,79 @@
 #!/usr/bin/env bash
-# Sets berth up on a Debian 12 host (idempotent): packages, npm deps, build, helper, PATH, config,
-# and the embedded busybox template. With --demo it then runs the main job: a container "demo"
-# from the busybox template, created and started if needed, shown in `berth list`.
+# Sets berth up on a Debian 12 or 13 host (idempotent): packages, npm deps, build (the `berth`
+# executable, compiled by Bun), helper, PATH, config, and the embedded busybox template. With
+# --demo it then runs the main job: a container "demo" from the busybox template, created and
+# started if needed, shown in `berth list`. `--print-packages [12|13]` only prints the Debian
+# packages setup would install on that release (test/setup.test.ts checks both).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 say() { printf 'setup: %s\n' "$*" >&2; }
 
-[ "$(id -u)" = 0 ] || { say "run as root (sudo ./setup.sh)"; exit 12; }
-
-# Node: berth needs >= 18.19 (node:test, parseArgs); Debian 12's own nodejs is 18.19.
-if ! command -v node >/dev/null 2>&1; then
-  say "installing Debian's nodejs and npm"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-fi
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>18||(a===18&&b>=19)?0:1)' || {
-  say "Node $(node --version) is too old: berth needs Node.js 18.19 or newer (Debian 12: apt-get install nodejs)"; exit 1; }
+# The Debian major release: 12 (bookworm), 13 (trixie); "trixie/sid" and the like count as 13.
+debian_major() {
+  local v
+  v=$(cat /etc/debian_version 2>/dev/null || true)
+  case "$v" in
+    12.* | 12) echo 12 ;;
+    13.* | 13 | trixie* ) echo 13 ;;
+    *) say "not Debian 12 or 13 (/etc/debian_version: ${v:-missing}); trying Debian 13's package list"; echo 13 ;;
+  esac
+}
 
 # Debian packages: the helper's build deps, the busybox template's source, template tools,
-# nftables (IPv6 source filtering of routed containers).
-PKGS="gcc make libc6-dev libseccomp-dev pkg-config busybox-static zstd tar debootstrap util-linux procps iproute2 nftables e2fsprogs attr acl lxcfs"
+# nftables (IPv6 source filtering of routed containers), lxcfs, and Node.js + npm for the build
+# and the test runner (berth itself runs without Node). The names are the same on 12 and 13
+# (pkg-config is a transitional name on both: pkgconf is the package); what differs is the
+# versions: nodejs 18.19 / 20.19, gcc 12 / 14 (checked: the helper and the test probes build
+# with 14's -Werror in a debootstrapped trixie), lxcfs 5.0 / 6.0, libseccomp 2.5 / 2.6.
+packages() {
+  local common="gcc make libc6-dev libseccomp-dev pkgconf busybox-static zstd tar debootstrap util-linux mount procps iproute2 nftables e2fsprogs attr acl lxcfs nodejs npm"
+  case "$1" in
+    12 | 13) echo "$common" ;;
+    *) say "unknown Debian release $1"; return 1 ;;
+  esac
+}
+
+if [ "${1:-}" = "--print-packages" ]; then
+  packages "${2:-$(debian_major)}"
+  exit 0
+fi
+
+[ "$(id -u)" = 0 ] || { say "run as root (sudo ./setup.sh)"; exit 12; }
+
+# Bun's x86-64 build (the executable's runtime) needs AVX2: say so rather than die of SIGILL
+if [ "$(uname -m)" = x86_64 ] && ! grep -qw avx2 /proc/cpuinfo; then
+  say "this CPU has no AVX2, which Bun's x86-64 build (@oven/bun-linux-x64) needs; the -baseline build is not pinned yet"
+  exit 1
+fi
+
+PKGS=$(packages "$(debian_major)")
 missing=""
 for p in $PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=" $p"; done
-if [ -n "$missing" ]; then
-  say "installing:$missing"
+# a Node.js from elsewhere (nodesource, nvm) serves as well as Debian's
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then missing=$(printf '%s\n' $missing | grep -vx -e nodejs -e npm | tr '\n' ' ' || true); fi
+if [ -n "${missing// /}" ]; then
+  say "installing: $missing"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+# Node builds berth and runs the tests: >= 18.19 (node:test, parseArgs); Debian 12 has 18.19, 13 has 20.19
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>18||(a===18&&b>=19)?0:1)' || {
+  say "Node $(node --version) is too old: building berth needs Node.js 18.19 or newer (apt-get install nodejs)"; exit 1; }
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dev dependencies (typescript, biome)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
-say "building (tsc + helper)"
+say "building (tsc + bundle + helper)"
 npx tsc -p . && npm run -s bundle
 make -s -C helper
+# the executable: bun build --compile (about 2 s), skipped when the bundle and Bun are unchanged
+inputs=$( (cat dist/berth.cjs; grep '"compile"' package.json; node_modules/@oven/bun-linux-x64/bin/bun --version) | sha256sum)
+if [ ! -x bin/berth ] || [ "$(cat bin/.berth.inputs 2>/dev/null)" != "$inputs" ]; then
+  say "compiling bin/berth (bun build --compile)"
+  npm run -s compile >/dev/null
+  echo "$inputs" > bin/.berth.inputs
+fi
 
 ln -sf "$PWD/bin/berth" /usr/local/bin/berth
 # no host user but root may reach a container's files or berth's state: its directories are 0700,

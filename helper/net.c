@@ -37,7 +37,8 @@ struct nlreq {
 static int nl_fd = -1;
 static unsigned nl_seq;
 
-static void *tail(struct nlreq *r) { return (char *)&r->h + NLMSG_ALIGN(r->h.nlmsg_len); }
+/* from r, not &r->h: gcc 14 (Debian 13) would bound the write by the 16-byte header */
+static void *tail(struct nlreq *r) { return (char *)r + NLMSG_ALIGN(r->h.nlmsg_len); }
 
 static struct rtattr *attr(struct nlreq *r, unsigned short type, const void *data, size_t len) {
   struct rtattr *a = tail(r);

@@ -99,7 +99,7 @@ export function policyFd(runDir: string, text: string): number {
 const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
 
 /** An anonymous file for one helper run's status records (O_TMPFILE; else created and unlinked). */
-function statusFile(): number {
+export function statusFile(): number {
   try {
     return openSync(tmpdir(), O_TMPFILE | constants.O_RDWR, 0o600);
   } catch {
@@ -110,7 +110,8 @@ function statusFile(): number {
   }
 }
 
-function readAll(fd: number): string {
+/** Everything written to fd from its start (the status file after the helper's exit). */
+export function readAll(fd: number): string {
   const chunks: Buffer[] = [];
   for (let pos = 0; ; ) {
     const buf = Buffer.alloc(1 << 16);

@@ -1,17 +1,21 @@
 // berth-nsexec on its own: the contract of helper/PROTOCOL.md (argv, status records, exit codes).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { readAll, statusFile } from '../../src/host/helper.ts';
 
 const HELPER = new URL('../../../helper/berth-nsexec', import.meta.url).pathname;
 const ROOT = process.getuid?.() === 0 ? false : 'needs root';
 
+/** Status records on fd 3 go to a file read at the exit, as berth does (src/host/helper.ts). */
 function run(args: string[]) {
-  const r = spawnSync(HELPER, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
-  const status = String(r.output[3] ?? '');
+  const fd = statusFile();
+  const r = spawnSync(HELPER, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', fd] });
+  const status = readAll(fd);
+  closeSync(fd);
   return {
     code: r.status,
     err: r.stderr,

@@ -1,0 +1,55 @@
+// runHelper reads the status records on fd 3 alike under Node and under Bun (the executable's
+// runtime, whose spawnSync returns nothing from a pipe above fd 2): a fake helper stands in.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runHelper } from '../../../src/host/helper.ts';
+
+const BUN = new URL('../../../../node_modules/@oven/bun-linux-x64/bin/bun', import.meta.url).pathname;
+const HELPER_JS = new URL('../../../src/host/helper.js', import.meta.url).pathname;
+
+const FAKE = `#!/bin/sh
+echo '{"pid":42}' >&3
+echo '{"warning":"net","errno":1,"message":"route: no"}' >&3
+echo '{"error":"mount","errno":2,"message":"mount /x: gone"}' >&3
+exit 7
+`;
+const WANT = {
+  exitCode: 7,
+  pid: 42,
+  keeper: null,
+  error: { error: 'mount', errno: 2, message: 'mount /x: gone' },
+  warnings: ['route: no'],
+};
+
+function withFake(fn: (helper: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-fake-helper-'));
+  try {
+    const helper = join(dir, 'berth-nsexec');
+    writeFileSync(helper, FAKE);
+    chmodSync(helper, 0o755);
+    fn(helper);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('runHelper: records, warnings and exit code under Node', () => {
+  withFake((helper) => {
+    assert.deepEqual(runHelper(helper, [], { stdio: ['ignore', 'ignore', 'ignore'] }), WANT);
+  });
+});
+
+test('runHelper: the same under Bun', (t) => {
+  if (!existsSync(BUN)) return t.skip('no Bun in node_modules (npm ci)');
+  withFake((helper) => {
+    const code = `import { runHelper } from ${JSON.stringify(HELPER_JS)};
+console.log(JSON.stringify(runHelper(${JSON.stringify(helper)}, [], { stdio: ['ignore', 'ignore', 'ignore'] })));`;
+    const r = spawnSync(BUN, ['-e', code], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), WANT);
+  });
+});
