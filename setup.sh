@@ -40,12 +40,6 @@ fi
 
 [ "$(id -u)" = 0 ] || { say "run as root (sudo ./setup.sh)"; exit 12; }
 
-# Bun's x86-64 build (the executable's runtime) needs AVX2: say so rather than die of SIGILL
-if [ "$(uname -m)" = x86_64 ] && ! grep -qw avx2 /proc/cpuinfo; then
-  say "this CPU has no AVX2, which Bun's x86-64 build (@oven/bun-linux-x64) needs; the -baseline build is not pinned yet"
-  exit 1
-fi
-
 PKGS=$(packages "$(debian_major)")
 missing=""
 for p in $PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=" $p"; done
@@ -64,11 +58,18 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   say "installing npm dev dependencies (typescript, biome)"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
+# Bun's x86-64 build (the executable's runtime) needs AVX2; other CPUs get the -baseline build of
+# the same version (build/bun picks it)
+if [ "$(uname -m)" = x86_64 ] && ! grep -qw avx2 /proc/cpuinfo && [ ! -x node_modules/@oven/bun-linux-x64-baseline/bin/bun ]; then
+  v=$(node -p 'require("./package.json").devDependencies["@oven/bun-linux-x64"]')
+  say "this CPU has no AVX2: installing Bun's baseline build $v"
+  npm install --no-save --no-audit --no-fund --loglevel=error "@oven/bun-linux-x64-baseline@$v" >/dev/null
+fi
 say "building (tsc + bundle + helper)"
 npx tsc -p . && npm run -s bundle
 make -s -C helper
 # the executable: bun build --compile (about 2 s), skipped when the bundle and Bun are unchanged
-inputs=$( (cat dist/berth.cjs; grep '"compile"' package.json; node_modules/@oven/bun-linux-x64/bin/bun --version) | sha256sum)
+inputs=$( (cat dist/berth.cjs; grep '"compile"' package.json; build/bun --version; build/bun --revision) | sha256sum)
 if [ ! -x bin/berth ] || [ "$(cat bin/.berth.inputs 2>/dev/null)" != "$inputs" ]; then
   say "compiling bin/berth (bun build --compile)"
   npm run -s compile >/dev/null

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 export const REPO = new URL('../../', import.meta.url).pathname;
 /** the berth every bench drives: the repo's own, whatever it is built as (Node shim or executable) */
 export const BERTH = join(REPO, 'bin/berth');
-/** Bun as pinned by the npm dependency @oven/bun-linux-x64 */
-export const BUN = join(REPO, 'node_modules/@oven/bun-linux-x64/bin/bun');
+/** Bun as pinned by the npm dependency @oven/bun-linux-x64 (build/bun picks the build this CPU runs) */
+export const BUN = join(REPO, 'build/bun');
 
 /** The runtime under BERTH: 'bun' for a compiled executable (ELF) or a bun shebang, else 'node'. */
 export function berthRuntime(): 'node' | 'bun' {

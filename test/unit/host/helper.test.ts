@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runHelper } from '../../../src/host/helper.ts';
 
-const BUN = new URL('../../../../node_modules/@oven/bun-linux-x64/bin/bun', import.meta.url).pathname;
+const BUN = new URL('../../../../build/bun', import.meta.url).pathname;
 const HELPER_JS = new URL('../../../src/host/helper.js', import.meta.url).pathname;
 
 const FAKE = `#!/bin/sh
