@@ -108,12 +108,15 @@ export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '
       return 0;
     }
     const cmd = await load();
+    trace(`${verb} loaded`);
     if (!cmd.noRoot && process.getuid?.() !== 0) {
       throw new BerthError('NO_ACCESS', `${verb}: berth must run as root`, { hint: `sudo berth ${verb} ...` });
     }
     const helper = process.env['BERTH_HELPER'] || resolve(packageRoot, 'helper/berth-nsexec');
     const ctx = makeCtx(makePaths(root, helper), (m) => io.err(m));
-    return await cmd.run(ctx, args, io);
+    const code = await cmd.run(ctx, args, io);
+    trace('done');
+    return code;
   } catch (err) {
     // the last guard: a value echoed in a message never floods or drives the terminal
     if (err instanceof BerthError) {

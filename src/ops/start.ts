@@ -17,7 +17,8 @@ import { hostDevices } from '../host/devices.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
-import { isMounted, mountRoot, unmountRoot } from '../host/mounts.ts';
+import { isMounted } from '../host/mountinfo.ts';
+import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { fastpathWarning } from '../host/net.ts';
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
 import { isAlive, ownCapabilities, readProcStat } from '../host/proc.ts';
@@ -25,15 +26,15 @@ import type { StoredCt } from '../host/store.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
+import { mustExist } from './inspect.ts';
 import { containerFilesFor, nftFor, startNetArgs, syncNft } from './net.ts';
-import { cleanupRuntime, mustExist, reconcile, recordRunning, withLock } from './runtime.ts';
+import { cleanupRuntime, reconcile, recordRunning, withLock } from './runtime.ts';
 
 /** Starts a stopped container; resolves once its init runs. */
 export function startContainer(ctx: Ctx, id: CtId): Promise<number> {
   return withLock(ctx, id, 'start', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
-    trace('reconciled');
     if (now.status !== 'stopped') {
       throw new BerthError('RUNNING', `start ${id}: container is already ${now.status}`, {
         hint: `berth restart ${id}`,
