@@ -157,7 +157,7 @@ function markers(ctx: Ctx, id: CtId, ct: StoredCt | null): string[] {
  * Returns whether it changed anything.
  */
 function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
-  const switched = recoverSwitch(ctx, id, 'recover');
+  const switched = recoverSwitch(ctx, id, 'recover', ct);
   for (const n of cleanSnapshotLeftovers(ctx.paths, id)) ctx.log(`${id}: removed ${n} of an interrupted snapshot`);
   // what a killed or disk-full write left: CTID.conf.tmp-PID, run/CTID/*.tmp-PID, a backup's
   // work, and <private>.switch-to.tmp-PID of a snapshot-switch killed as it began
