@@ -55,7 +55,8 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
   const resetMachineId = toRecord(ct.file)[RESET_MACHINE_ID] === 'yes';
   const layout = ctx.layout();
   // an admin's view (berth mount) is nosuid: the container's root is mounted afresh, without it
-  if (isMounted(cfg.veRoot)) unmountRoot(ctx.paths.helper, cfg.veRoot);
+  // (the mountinfo the cgroup layout came from: unmountRoot checks afresh before each unmount)
+  if (isMounted(cfg.veRoot, ctx.mountinfo())) unmountRoot(ctx.paths.helper, cfg.veRoot);
   // an image's files are readable only once it is mounted (below, once the state file exists)
   let initKind = root.layout === 'image' ? null : initKindFromLink(initLink(fileLayers(root)));
   let stopSignal = stopSignalFor(initKind ?? 'sysv');
