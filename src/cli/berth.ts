@@ -108,12 +108,15 @@ export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '
       return 0;
     }
     const cmd = await load();
+    trace(`${verb} loaded`);
     if (!cmd.noRoot && process.getuid?.() !== 0) {
       throw new BerthError('NO_ACCESS', `${verb}: berth must run as root`, { hint: `sudo berth ${verb} ...` });
     }
     const helper = process.env['BERTH_HELPER'] || resolve(packageRoot, 'helper/berth-nsexec');
     const ctx = makeCtx(makePaths(root, helper), (m) => io.err(m));
-    return await cmd.run(ctx, args, io);
+    const code = await cmd.run(ctx, args, io);
+    trace('done');
+    return code;
   } catch (err) {
     // the last guard: a value echoed in a message never floods or drives the terminal
     if (err instanceof BerthError) {
@@ -141,15 +144,19 @@ function writeLine(fd: number, s: string): void {
   }
 }
 
+/** Linux's major number of /dev/null, /dev/zero and the other memory devices */
+const MEM_MAJOR = 1;
+
 function defaultIo(): Io {
   return {
     out: (s) => writeLine(1, s),
     err: (s) => writeLine(2, s),
-    // not process.stdin: it builds a stream (~10 ms); and node:tty (~5 ms) only for a character
-    // device, which a script's pipe, file or /dev/null never is
+    // not process.stdin: it builds a stream (~10 ms); and node:tty (~5 ms, also under Bun) only
+    // for a character device that can be a terminal: a pipe, a file or /dev/null never is
     isTty: async (fd) => {
       try {
-        if (!fstatSync(fd).isCharacterDevice()) return false;
+        const st = fstatSync(fd);
+        if (!st.isCharacterDevice() || (st.rdev >> 8) % 4096 === MEM_MAJOR) return false;
       } catch {
         return false;
       }

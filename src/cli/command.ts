@@ -1,6 +1,7 @@
 // The shape of one CLI verb, and the argument parsing every verb shares.
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { BerthError } from '../core/errors.ts';
+import { trace } from '../host/trace.ts';
 import type { Ctx } from '../ops/context.ts';
 
 export interface Io {
@@ -26,6 +27,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 export function parse<O extends Options>(verb: string, args: string[], options: O, maxPositionals = 1) {
   try {
     const r = parseArgs({ args, options, allowPositionals: true, strict: true });
+    trace('parsed');
     if (r.positionals.length > maxPositionals) {
       throw new BerthError(
         'BAD_SYNTAX',

@@ -37,9 +37,12 @@ const overlaps = (a: IdRange, b: IdRange) => a.start < b.start + b.count && b.st
  */
 export function allocateIdBase(taken: readonly number[], reserved: readonly IdRange[]): number {
   const busy = [...taken.map((start) => ({ start, count: ID_COUNT })), ...reserved];
-  for (let start = ID_POOL_START; start <= ID_POOL_END; start += ID_COUNT) {
-    const r = { start, count: ID_COUNT };
-    if (!busy.some((b) => overlaps(r, b))) return start;
+  for (let start = ID_POOL_START; start <= ID_POOL_END; ) {
+    const hit = busy.find((b) => overlaps({ start, count: ID_COUNT }, b));
+    if (!hit) return start;
+    // every aligned start before the end of what it hit overlaps it too: jump past (a subuid
+    // range of a billion ids would be 15,000 steps one by one)
+    start = ID_POOL_START + Math.ceil((hit.start + hit.count - ID_POOL_START) / ID_COUNT) * ID_COUNT;
   }
   throw new BerthError('SYSTEM', 'no free id range for an unprivileged container', {
     hint: 'destroy unused containers, or create this one with --privileged yes',

@@ -8,6 +8,7 @@ import type { SysinfoSource } from '../core/keeper.ts';
 import { type CgroupWrite, cpusetCpus, limitsV1, limitsV2, parseCpuList } from '../core/limits.ts';
 import type { CgroupMount } from '../core/mounts.ts';
 import { errCode, errText } from './fs-util.ts';
+import { readMountinfo } from './mountinfo.ts';
 
 export interface Hierarchy {
   mountPoint: string;
@@ -71,8 +72,8 @@ export function detectLayout(mountinfo: string): CgroupLayout {
   return { kind: 'v1', hierarchies };
 }
 
-export function hostLayout(): CgroupLayout {
-  return detectLayout(readFileSync('/proc/self/mountinfo', 'utf8'));
+export function hostLayout(mountinfo = readMountinfo()): CgroupLayout {
+  return detectLayout(mountinfo);
 }
 
 export function ctDirs(layout: CgroupLayout, parent: string, id: string): CgroupDir[] {
@@ -331,6 +332,15 @@ export function cgroupPids(dirs: CgroupDir[]): number[] {
     }
   }
   return [...pids];
+}
+
+/**
+ * The container's processes as one hierarchy has them (pids, where there is one): every process
+ * of the container is in each, so a count needs no more reads than that.
+ */
+export function cgroupPidsOne(dirs: CgroupDir[]): number[] {
+  const d = dirFor(dirs, 'pids') ?? dirs[0];
+  return d ? cgroupPids([d]) : [];
 }
 
 /** Removes the container's cgroups, deepest first. Returns the ones that are still busy. */

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { errText } from './fs-util.ts';
-import { isMounted } from './mounts.ts';
+import { isMounted } from './mountinfo.ts';
 import { ownCapabilities } from './proc.ts';
 
 function tool(cmd: string, args: string[], code: 'NEW_PRIVATE' | 'DISK_RESIZE', what: string): string {

@@ -1,18 +1,12 @@
-// Shared read-only template layers (overlay layout): unpacked once per template checksum,
-// removed when no container uses them and the template has moved on. Callers hold the
-// template's lock (ops/template-lock.ts), so a create never races a removal.
+// Shared read-only template layers (overlay layout): unpacked once per template checksum
+// (template-cache.ts removes them). Callers hold the template's lock (ops/template-lock.ts),
+// so a create never races a removal. Start reads this module: it loads no template tools.
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import { type Layout, overlayUpper, overlayWork, type RootSource } from '../core/layout.ts';
-import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
-import { listDir } from './fs-util.ts';
+import { layerName, type TemplateMeta } from '../core/template-meta.ts';
 import { layerPath, type Paths, templatePath } from './paths.ts';
-import { snapshotLayers } from './snapshots.ts';
-import { listCtIds, readCt } from './store.ts';
-import { extractTemplate } from './template.ts';
-import { readTemplateMeta } from './template-cache.ts';
 
 /**
  * Where a container's files are (layout, private area, layer), checked to exist: a missing
@@ -68,6 +62,8 @@ export async function ensureLayer(p: Paths, meta: TemplateMeta, log: (m: string)
   mkdirSync(partial, { mode: 0o755 });
   log(`Unpacking template ${meta.name} into its shared layer (once)...`);
   try {
+    // loaded here: the template tools (and node:crypto) cost every other verb start-up time
+    const { extractTemplate } = await import('./template.ts');
     await extractTemplate(templatePath(p, meta.name), partial);
   } catch (err) {
     rmSync(partial, { recursive: true, force: true });
@@ -75,49 +71,4 @@ export async function ensureLayer(p: Paths, meta: TemplateMeta, log: (m: string)
   }
   renameSync(partial, dir);
   return name;
-}
-
-/** Layers some container's config (LAYER) or snapshot names. */
-export function layersInUse(p: Paths): Set<string> {
-  const used = new Set<string>(snapshotLayers(p));
-  for (const id of listCtIds(p)) {
-    try {
-      const layer = readCt(p, id)?.config.layer;
-      if (layer) used.add(layer);
-    } catch {
-      // an unreadable config might name any layer: keep them all
-      return new Set(listDir(p.layersDir));
-    }
-  }
-  return used;
-}
-
-/**
- * Removes the layers of template `name` that no container uses and that are not the current
- * template's (that one makes the next create instant). Returns the removed names.
- */
-export function gcLayers(p: Paths, name: string): string[] {
-  const dirs = listDir(p.layersDir);
-  let current: string | null = null;
-  try {
-    const meta = readTemplateMeta(p, name);
-    current = meta && existsSync(templatePath(p, name)) ? layerName(meta) : null;
-  } catch {}
-  const used = layersInUse(p);
-  const gone: string[] = [];
-  for (const d of dirs) {
-    const base = d.endsWith('.partial') ? d.slice(0, -'.partial'.length) : d;
-    if (templateOfLayer(base) !== name || d === current || used.has(d)) continue;
-    // renamed first, so a crash mid-removal never leaves a half layer under a usable name
-    const doomed = join(p.layersDir, `.${d}.removing`);
-    renameSync(join(p.layersDir, d), doomed);
-    rmSync(doomed, { recursive: true, force: true });
-    gone.push(d);
-  }
-  for (const d of dirs.filter(
-    (x) => templateOfLayer(x.slice(1, -'.removing'.length)) === name && x.endsWith('.removing'),
-  )) {
-    rmSync(join(p.layersDir, d), { recursive: true, force: true });
-  }
-  return gone;
 }

@@ -15,12 +15,20 @@ export interface Lock {
   release(): void;
 }
 
-function observer(): Observer {
-  return {
-    bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
-    pidNs: nsId('self', 'pid') ?? '',
-    startTimeOf: liveStartTime,
-  };
+let self: { obs: Observer; me: Omit<LockHolder, 'what'> } | undefined;
+
+/** This process's side of every lock it takes: read once (create takes three locks). */
+function observer(): { obs: Observer; me: Omit<LockHolder, 'what'> } {
+  if (!self) {
+    const obs = {
+      bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+      pidNs: nsId('self', 'pid') ?? '',
+      startTimeOf: liveStartTime,
+    };
+    const me = { pid: process.pid, startTime: liveStartTime(process.pid) ?? 0, bootId: obs.bootId, pidNs: obs.pidNs };
+    self = { obs, me };
+  }
+  return self;
 }
 
 function readLink(file: string): string | null {
@@ -39,15 +47,8 @@ function readLink(file: string): string | null {
  */
 export function acquireLock(helper: string, file: string, what: string, waitMs = 0): Lock {
   const end = Date.now() + waitMs;
-  const obs = observer();
-  const me: LockHolder = {
-    pid: process.pid,
-    startTime: obs.startTimeOf(process.pid) ?? 0,
-    bootId: obs.bootId,
-    pidNs: obs.pidNs,
-    what,
-  };
-  const record = formatLock(me);
+  const { obs, me } = observer();
+  const record = formatLock({ ...me, what });
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {

@@ -1,21 +1,7 @@
-// Host-side mount facts and the VE_ROOT bind mount (done by the helper: Node cannot mount).
-import { readFileSync } from 'node:fs';
+// The VE_ROOT bind mount and its removal (done by the helper: Node cannot mount); the facts
+// are in mountinfo.ts.
 import { runHelperSimple } from './helper.ts';
-
-function unescapeOctal(s: string): string {
-  return s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-}
-
-export function mountPoints(): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => unescapeOctal(l.split(' ')[4] ?? ''))
-    .filter(Boolean);
-}
-
-export function isMounted(path: string): boolean {
-  return mountPoints().includes(path);
-}
+import { isMounted } from './mountinfo.ts';
 
 /** Shows a container's files at VE_ROOT (args from core/layout.ts rootMountArgs). */
 export function mountRoot(helper: string, args: string[]): void {

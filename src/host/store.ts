@@ -13,8 +13,21 @@ import { lxcfsWanted } from '../core/lxcfs.ts';
 import { venetFastpath, venetMtu } from '../core/net.ts';
 import { errText, listDir, readIfExists, writeFileAtomic } from './fs-util.ts';
 import { ctConfigPath, type Paths, statePath } from './paths.ts';
+import { trace } from './trace.ts';
+
+/** berth.conf is read once per command (each command makes its own Paths): list reads many configs. */
+const globals = new WeakMap<Paths, GlobalDefaults>();
 
 export function readGlobal(p: Paths): GlobalDefaults {
+  let g = globals.get(p);
+  if (!g) {
+    g = parseGlobal(p);
+    globals.set(p, g);
+  }
+  return g;
+}
+
+function parseGlobal(p: Paths): GlobalDefaults {
   const text = readIfExists(p.globalConfig);
   const rec = text === null ? {} : toRecord(parseConfig(text, p.globalConfig));
   return {
@@ -63,7 +76,9 @@ export function readCtOrBroken(p: Paths, id: CtId): StoredCt | BrokenCt | null {
   const g = readGlobal(p); // a broken global config breaks every container: that error stands
   try {
     const file = parseConfig(text, path);
-    return { file, config: ctConfigFrom(id, toRecord(file), g, { path, lineOf: (k) => lineOf(file, k) }) };
+    const config = ctConfigFrom(id, toRecord(file), g, { path, lineOf: (k) => lineOf(file, k) });
+    trace(`config ${id} read`);
+    return { file, config };
   } catch (err) {
     if (!(err instanceof BerthError)) throw err;
     const error =

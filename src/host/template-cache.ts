@@ -1,11 +1,24 @@
 // The template cache on disk: NAME.tar.zst with NAME.json beside it (core/template-meta.ts),
-// checksums, import of foreign rootfs tarballs, removal.
-import { closeSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+// checksums, import of foreign rootfs tarballs, removal (of templates and of unused layers).
+// The tools (and node:crypto) are loaded where a checksum or a pipe needs them: create reads
+// the metadata only.
+import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
-import { checkTarball, formatTemplateMeta, parseTemplateMeta, type TemplateMeta } from '../core/template-meta.ts';
+import {
+  checkTarball,
+  formatTemplateMeta,
+  layerName,
+  parseTemplateMeta,
+  type TemplateMeta,
+  templateOfLayer,
+} from '../core/template-meta.ts';
 import { errText, listDir, readIfExists, writeFileAtomic } from './fs-util.ts';
 import { type Paths, templateMetaPath, templatePath } from './paths.ts';
-import { pipeTools, sha256File } from './tools.ts';
+import { snapshotLayers } from './snapshots.ts';
+import { listCtIds, readCt } from './store.ts';
+
+const tools = () => import('./tools.ts');
 
 /** Debian's name for this machine's architecture. */
 export function hostArch(): string {
@@ -29,7 +42,7 @@ export async function commitTemplate(
   tmp: string,
   meta: Omit<TemplateMeta, 'sha256' | 'size' | 'created'>,
 ): Promise<TemplateMeta> {
-  const sum = await sha256File(tmp);
+  const sum = await (await tools()).sha256File(tmp);
   const full: TemplateMeta = { ...meta, created: new Date().toISOString(), ...sum };
   renameSync(tmp, templatePath(p, meta.name));
   writeFileAtomic(templateMetaPath(p, meta.name), formatTemplateMeta(full));
@@ -42,7 +55,7 @@ export async function commitTemplate(
  */
 export async function verifiedTemplate(p: Paths, name: string, log: (m: string) => void): Promise<TemplateMeta> {
   const file = templatePath(p, name);
-  const sum = await sha256File(file);
+  const sum = await (await tools()).sha256File(file);
   const meta = readTemplateMeta(p, name);
   if (!meta) {
     const adopted: TemplateMeta = {
@@ -119,15 +132,60 @@ export function sniffCompression(file: string): { tool: string | null; zstd: boo
 
 /** `tool -dc < file | zstd -o out`, without a shell; SIGKILL of berth kills both. */
 export async function recompress(file: string, tool: string, out: string): Promise<void> {
-  await pipeTools([tool, ...(tool === 'cat' ? [file] : ['-dc', file])], ['zstd', '-q', '-T0', '-f', '-o', out]).catch(
-    (err: Error) => {
+  await (await tools())
+    .pipeTools([tool, ...(tool === 'cat' ? [file] : ['-dc', file])], ['zstd', '-q', '-T0', '-f', '-o', out])
+    .catch((err: Error) => {
       throw new BerthError('BAD_VALUE', `template import: cannot decompress ${file}: ${err.message}`);
-    },
-  );
+    });
 }
 
 /** Removes a template's tarball and metadata (its layers are the caller's business). */
 export function removeTemplateFiles(p: Paths, name: string): void {
   rmSync(templatePath(p, name), { force: true });
   rmSync(templateMetaPath(p, name), { force: true });
+}
+
+/** Layers some container's config (LAYER) or snapshot names. */
+export function layersInUse(p: Paths): Set<string> {
+  const used = new Set<string>(snapshotLayers(p));
+  for (const id of listCtIds(p)) {
+    try {
+      const layer = readCt(p, id)?.config.layer;
+      if (layer) used.add(layer);
+    } catch {
+      // an unreadable config might name any layer: keep them all
+      return new Set(listDir(p.layersDir));
+    }
+  }
+  return used;
+}
+
+/**
+ * Removes the layers of template `name` that no container uses and that are not the current
+ * template's (that one makes the next create instant). Returns the removed names.
+ */
+export function gcLayers(p: Paths, name: string): string[] {
+  const dirs = listDir(p.layersDir);
+  let current: string | null = null;
+  try {
+    const meta = readTemplateMeta(p, name);
+    current = meta && existsSync(templatePath(p, name)) ? layerName(meta) : null;
+  } catch {}
+  const used = layersInUse(p);
+  const gone: string[] = [];
+  for (const d of dirs) {
+    const base = d.endsWith('.partial') ? d.slice(0, -'.partial'.length) : d;
+    if (templateOfLayer(base) !== name || d === current || used.has(d)) continue;
+    // renamed first, so a crash mid-removal never leaves a half layer under a usable name
+    const doomed = join(p.layersDir, `.${d}.removing`);
+    renameSync(join(p.layersDir, d), doomed);
+    rmSync(doomed, { recursive: true, force: true });
+    gone.push(d);
+  }
+  for (const d of dirs.filter(
+    (x) => templateOfLayer(x.slice(1, -'.removing'.length)) === name && x.endsWith('.removing'),
+  )) {
+    rmSync(join(p.layersDir, d), { recursive: true, force: true });
+  }
+  return gone;
 }

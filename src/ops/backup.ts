@@ -28,18 +28,8 @@ import { imageFile } from '../core/layout.ts';
 import { formatPortFwd, type PortFwd } from '../core/nat.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
 import { layerName, templateOfLayer } from '../core/template-meta.ts';
-import {
-  archiveTmp,
-  extractMember,
-  listMember,
-  makeBackupWork,
-  members,
-  memberText,
-  packMembers,
-  packTree,
-  removeBackupWork,
-  sealImage,
-} from '../host/archive.ts';
+import { extractMember, listMember, members, memberText, packMembers, packTree, sealImage } from '../host/archive.ts';
+import { archiveTmp, makeBackupWork, removeBackupWork } from '../host/backup-work.ts';
 import { ensureLayer, ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath, layerPath, templatePath } from '../host/paths.ts';
 import { readCt, readGlobal } from '../host/store.ts';
@@ -48,9 +38,10 @@ import type { Ctx } from './context.ts';
 import { destroyContainer } from './destroy.ts';
 import { withFrozen } from './freeze.ts';
 import { writeConfigWithIds } from './idmap.ts';
+import { mustExist } from './inspect.ts';
 import { checkPortsFree, ipsHeldByOthers } from './net.ts';
-import { mustExist, reconcile, withLock } from './runtime.ts';
-import { withTemplateLock } from './template.ts';
+import { reconcile, withLock } from './runtime.ts';
+import { withTemplateLock } from './template-lock.ts';
 
 export interface BackupResult {
   file: string;

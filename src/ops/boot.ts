@@ -4,7 +4,7 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { listCtIds, readCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { inspect } from './runtime.ts';
+import { inspect } from './inspect.ts';
 import { startContainer } from './start.ts';
 import { stopContainer } from './stop.ts';
 

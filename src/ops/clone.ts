@@ -16,7 +16,8 @@ import { readGlobal } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { withFrozen } from './freeze.ts';
 import { writeConfigWithIds } from './idmap.ts';
-import { mustExist, reconcile, withLock } from './runtime.ts';
+import { mustExist } from './inspect.ts';
+import { reconcile, withLock } from './runtime.ts';
 import { copyTree } from './snapshot.ts';
 
 export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string | undefined): Promise<void> {

@@ -21,12 +21,11 @@ import { ensureLayer, ownFilesTarget } from '../host/layers.ts';
 import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, layerPath, sampleConfigPath, templatePath } from '../host/paths.ts';
 import { readGlobal } from '../host/store.ts';
-import { extractTemplate } from '../host/template.ts';
 import { listTemplates, readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
 import { writeConfigWithIds } from './idmap.ts';
 import { withLock } from './runtime.ts';
-import { withTemplateLock } from './template.ts';
+import { withTemplateLock } from './template-lock.ts';
 
 export interface CreateOptions {
   ostemplate?: string | undefined;
@@ -101,8 +100,9 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
     ...(layout === 'image' && space ? { DISKSPACE: formatDiskspace(space) } : {}),
     ...(layout === 'image' && inodes ? { DISKINODES: formatDiskinodes(inodes) } : {}),
   };
-  const unpack = (dest: string) =>
-    extractTemplate(tarball, dest).catch((err: unknown) => {
+  const unpack = async (dest: string) =>
+    // the template tools load only for an unpack: an overlay create over an existing layer has none
+    (await import('../host/template.ts')).extractTemplate(tarball, dest).catch((err: unknown) => {
       throw new BerthError('BAD_TEMPLATE', `create ${id}: cannot unpack ${tarball}: ${(err as Error).message}`, {
         hint: `rebuild it: berth template create ${tpl}`,
       });

@@ -6,13 +6,14 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { templateOfLayer } from '../core/template-meta.ts';
 import { readIfExists } from '../host/fs-util.ts';
-import { gcLayers } from '../host/layers.ts';
 import { unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, lockPath } from '../host/paths.ts';
 import { readCtOrDerived, type StoredCt } from '../host/store.ts';
+import { gcLayers } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
-import { finishDestroy, mustExist, reconcile, withLock } from './runtime.ts';
-import { withTemplateLock } from './template.ts';
+import { mustExist } from './inspect.ts';
+import { finishDestroy, reconcile, withLock } from './runtime.ts';
+import { withTemplateLock } from './template-lock.ts';
 
 /**
  * Destroys a stopped container. A broken config does not stop it: what the container has on

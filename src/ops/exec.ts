@@ -12,7 +12,7 @@ import { policyFd, runHelper } from '../host/helper.ts';
 import { ctConfigPath, keeperSocketPath, thawMarkerPath } from '../host/paths.ts';
 import { boundingCaps, ownCapabilities, ownUserns } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
-import { cgroupDirsOf, type Inspection, inspect, loadCt, reconcile, withLock } from './runtime.ts';
+import { cgroupDirsOf, type Inspection, inspect, loadCt } from './inspect.ts';
 
 const ENOENT = 2;
 const EACCES = 13;
@@ -25,6 +25,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * that froze it is gone, thaws it through the usual locked recovery.
  */
 async function waitCopyThaw(ctx: Ctx, id: CtId, now: Inspection): Promise<Inspection> {
+  if (now.status !== 'suspended' || !existsSync(thawMarkerPath(ctx.paths, id))) return now;
+  // the recovery code (and what it loads) only on this rare path: exec's start-up is user-visible
+  const { reconcile, withLock } = await import('./runtime.ts');
   for (let i = 0; now.status === 'suspended' && existsSync(thawMarkerPath(ctx.paths, id)) && i < 3000; i++) {
     try {
       await withLock(ctx, id, 'exec', async (ct) => reconcile(ctx, id, ct?.config ?? null));

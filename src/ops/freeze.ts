@@ -8,7 +8,7 @@ import { fullyFrozen, setFrozen } from '../host/cgroups.ts';
 import { writeFileAtomic } from '../host/fs-util.ts';
 import { thawMarkerPath } from '../host/paths.ts';
 import type { Ctx } from './context.ts';
-import { cgroupDirsOf } from './runtime.ts';
+import { cgroupDirsOf } from './inspect.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

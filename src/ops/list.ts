@@ -8,12 +8,12 @@ import type { RunStatus } from '../core/lifecycle.ts';
 import { formatIpList } from '../core/net.ts';
 import { formatSize } from '../core/size.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
-import { cgroupPids } from '../host/cgroups.ts';
-import { imageUsage, mountedUsage, treeUsage } from '../host/image.ts';
-import { isMounted } from '../host/mounts.ts';
+import { cgroupPidsOne } from '../host/cgroups.ts';
+import { mountPoints } from '../host/mountinfo.ts';
 import { type BrokenCt, derivedConfig, listCtIds, readCtOrBroken } from '../host/store.ts';
+import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
-import { cgroupDirsOf, type Inspection, inspect } from './runtime.ts';
+import { cgroupDirsOf, type Inspection, inspect } from './inspect.ts';
 import { readCounters } from './stat.ts';
 
 export interface CtRow {
@@ -130,18 +130,28 @@ function counterFields(ctx: Ctx, id: CtId, running: boolean): Partial<CtRow> {
   return out as Partial<CtRow>;
 }
 
+type Image = typeof import('../host/image.ts');
+
+/** What one list call reads once for all its rows. */
+interface Seen {
+  mounts: Set<string>;
+  /** host/image.ts, loaded only when disk fields are asked for (it spawns tools) */
+  image: Image | null;
+  counters: boolean;
+}
+
 /**
  * Disk usage against the limits: statfs of a mounted image, its superblock when not mounted,
  * and a walk (du) of a dir tree or an overlay's upper directory, which can take a while: so
  * only when asked for.
  */
-function diskFields(c: CtConfig): Partial<CtRow> {
+function diskFields(c: CtConfig, image: Image, mounts: Set<string>): Partial<CtRow> {
   const u =
     c.layout === 'image'
-      ? isMounted(c.veRoot)
-        ? mountedUsage(c.veRoot)
-        : imageUsage(imageFile(c.vePrivate))
-      : treeUsage(ownFilesDir(c.layout, c.vePrivate));
+      ? mounts.has(c.veRoot)
+        ? image.mountedUsage(c.veRoot)
+        : image.imageUsage(imageFile(c.vePrivate))
+      : image.treeUsage(ownFilesDir(c.layout, c.vePrivate));
   const kib = (b: number | null | undefined) => (b === null || b === undefined ? null : Math.ceil(b / 1024));
   return {
     diskspace: kib(u?.used),
@@ -153,10 +163,10 @@ function diskFields(c: CtConfig): Partial<CtRow> {
   };
 }
 
-export function ctRow(ctx: Ctx, id: CtId, disk = false, counters = false): CtRow | null {
+function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
   const ct = readCtOrBroken(ctx.paths, id);
   if (!ct) return null;
-  if ('error' in ct) return brokenRow(ctx, id, ct, disk, counters);
+  if ('error' in ct) return brokenRow(ctx, id, ct, seen);
   const c = ct.config;
   const now = inspect(ctx, id);
   const r = c.resources;
@@ -180,11 +190,11 @@ export function ctRow(ctx: Ctx, id: CtId, disk = false, counters = false): CtRow
     layer: c.layer ?? '-',
     privileged: c.idBase === null ? 'yes' : 'no',
     id_base: c.idBase,
-    mounted: isMounted(c.veRoot),
+    mounted: seen.mounts.has(c.veRoot),
     exists: existsSync(c.vePrivate),
     running: now.status !== 'stopped',
-    ...(disk ? diskFields(c) : {}),
-    ...(counters ? counterFields(ctx, id, now.status !== 'stopped') : {}),
+    ...(seen.image ? diskFields(c, seen.image, seen.mounts) : {}),
+    ...(seen.counters ? counterFields(ctx, id, now.status !== 'stopped') : {}),
   };
 }
 
@@ -192,7 +202,7 @@ export function ctRow(ctx: Ctx, id: CtId, disk = false, counters = false): CtRow
 function runtimeFields(ctx: Ctx, id: CtId, now: Inspection): Pick<CtRow, 'ctid' | 'nproc' | 'pid'> {
   return {
     ctid: id,
-    nproc: now.status === 'stopped' ? null : cgroupPids(cgroupDirsOf(ctx, id)).length,
+    nproc: now.status === 'stopped' ? null : cgroupPidsOne(cgroupDirsOf(ctx, id)).length,
     pid: now.pid,
   };
 }
@@ -201,7 +211,7 @@ function runtimeFields(ctx: Ctx, id: CtId, now: Inspection): Pick<CtRow, 'ctid' 
  * A container whose config cannot be read: listed as broken, with what is wrong, the facts of
  * the kernel, and the paths berth.conf gives its CTID (those that destroy removes).
  */
-function brokenRow(ctx: Ctx, id: CtId, ct: BrokenCt, disk: boolean, counters: boolean): CtRow {
+function brokenRow(ctx: Ctx, id: CtId, ct: BrokenCt, seen: Seen): CtRow {
   const c = derivedConfig(ctx.paths, id);
   const now = inspect(ctx, id);
   const unknown = { physpages: null, swappages: null, cpus: null, cpulimit: null, cpuunits: null, numproc: null };
@@ -220,19 +230,26 @@ function brokenRow(ctx: Ctx, id: CtId, ct: BrokenCt, disk: boolean, counters: bo
     layer: null,
     privileged: null,
     id_base: null,
-    mounted: isMounted(c.veRoot),
+    mounted: seen.mounts.has(c.veRoot),
     exists: existsSync(c.vePrivate),
     running: now.status !== 'stopped',
-    ...(disk ? Object.fromEntries(DISK_FIELDS.map((f) => [f, null])) : {}),
-    ...(counters ? counterFields(ctx, id, now.status !== 'stopped') : {}),
+    ...(seen.image ? Object.fromEntries(DISK_FIELDS.map((f) => [f, null])) : {}),
+    ...(seen.counters ? counterFields(ctx, id, now.status !== 'stopped') : {}),
   };
 }
 
 /** Running (or suspended) containers, all with `all`; a broken config shows when it runs. */
-export function listContainers(ctx: Ctx, all: boolean, disk = false, counters = false): CtRow[] {
-  return listCtIds(ctx.paths)
-    .map((id) => ctRow(ctx, id, disk, counters))
+export async function listContainers(ctx: Ctx, all: boolean, disk = false, counters = false): Promise<CtRow[]> {
+  const seen: Seen = {
+    mounts: mountPoints(ctx.mountinfo()),
+    image: disk ? await import('../host/image.ts') : null,
+    counters,
+  };
+  const rows = listCtIds(ctx.paths)
+    .map((id) => ctRow(ctx, id, seen))
     .filter((r): r is CtRow => r !== null && (all || r.running));
+  trace(`listed ${rows.length}`);
+  return rows;
 }
 
 export interface CtStatus {
@@ -254,7 +271,7 @@ export function ctStatus(ctx: Ctx, id: CtId): CtStatus | null {
   const now = inspect(ctx, id);
   return {
     exists: broken || existsSync(c.vePrivate), // a broken config is a container still, for destroy
-    mounted: isMounted(c.veRoot),
+    mounted: mountPoints(ctx.mountinfo()).has(c.veRoot),
     status: now.status,
     pid: now.pid,
     problem: broken ? ct.error.message : null,

@@ -4,9 +4,11 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { viewMountArgs } from '../core/layout.ts';
 import { rootSource } from '../host/layers.ts';
-import { isMounted, mountRoot, unmountRoot } from '../host/mounts.ts';
+import { isMounted } from '../host/mountinfo.ts';
+import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import type { Ctx } from './context.ts';
-import { mustExist, reconcile, withLock } from './runtime.ts';
+import { mustExist } from './inspect.ts';
+import { reconcile, withLock } from './runtime.ts';
 
 export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
   return withLock(ctx, id, 'mount', async (stored) => {

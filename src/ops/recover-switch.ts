@@ -7,16 +7,20 @@ import type { CtId } from '../core/ctid.ts';
 import { STORAGE_KEYS } from '../core/snapshot.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { snapshotPath } from '../host/paths.ts';
-import { readCtOrDerived, writeCtText } from '../host/store.ts';
+import { readCtOrDerived, type StoredCt, writeCtText } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 
 /**
  * Finishes (or, before the files were swapped, rolls back) a snapshot-switch; `swap` does the
  * swap itself. Every step can be repeated after a crash.
  */
-export function recoverSwitch(ctx: Ctx, id: CtId, mode: 'swap' | 'recover'): boolean {
+export function recoverSwitch(
+  ctx: Ctx,
+  id: CtId,
+  mode: 'swap' | 'recover',
   // a broken config does not stop recovery: its private area is then where berth.conf puts it
-  const ct = readCtOrDerived(ctx.paths, id);
+  ct: StoredCt | null = readCtOrDerived(ctx.paths, id),
+): boolean {
   const priv = ct?.config.vePrivate ?? null;
   if (!ct || !priv || !existsSync(`${priv}.switch-to`)) return false;
   const name = (readIfExists(`${priv}.switch-to`) ?? '').trim();

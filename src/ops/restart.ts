@@ -1,7 +1,8 @@
 // berth restart: stop (if running) and start again, under one lock.
 import type { CtId } from '../core/ctid.ts';
 import type { Ctx } from './context.ts';
-import { mustExist, reconcile, withLock } from './runtime.ts';
+import { mustExist } from './inspect.ts';
+import { reconcile, withLock } from './runtime.ts';
 import { startLocked } from './start.ts';
 import { stopLocked } from './stop.ts';
 

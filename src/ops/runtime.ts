@@ -1,15 +1,15 @@
-// What is true about a container right now (inspect), and making the records agree with it
-// after a crash (reconcile): shared by every verb.
+// Making the records agree with the facts after a crash (reconcile), tearing down what a
+// container holds, and the lock every mutating verb runs under.
 import { spawnSync } from 'node:child_process';
-import { existsSync, realpathSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
-import { cleanBackupLeftovers } from '../host/archive.ts';
-import { type CgroupDir, cgroupPids, ctDirs, isFrozen, removeCgroups, setFrozen, thawAll } from '../host/cgroups.ts';
+import type { RuntimeState } from '../core/lifecycle.ts';
+import { cleanBackupLeftovers } from '../host/backup-work.ts';
+import { type CgroupDir, cgroupPids, removeCgroups, setFrozen, thawAll } from '../host/cgroups.ts';
 import { removeStaleTmps } from '../host/fs-util.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { unmountRoot } from '../host/mounts.ts';
@@ -22,77 +22,14 @@ import {
   secureDirs,
   thawMarkerPath,
 } from '../host/paths.ts';
-import { exePath, innermostPid, isAlive, nsId, readProcStat } from '../host/proc.ts';
+import { isAlive, readProcStat } from '../host/proc.ts';
 import { cleanSnapshotLeftovers, removeAllSnapshots } from '../host/snapshots.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
+import { cgroupDirsOf, type Inspection, inspect, loadCt } from './inspect.ts';
 import { cleanupNet, syncNft } from './net.ts';
 import { recoverSwitch } from './recover-switch.ts';
-
-export interface Inspection {
-  status: RunStatus;
-  pid: number | null;
-  state: RuntimeState | null;
-  /** records disagree with the facts (a crash happened); reconcile() repairs it */
-  stale: boolean;
-}
-
-/**
- * The container's cgroups at the level that carries its limits (CTID under the parent): its
- * processes are below, in the inner cgroup (host/cgroups.ts INNER), or, for a container started
- * by a berth before that, right here. Every reader walks the subtree, so both are found.
- */
-export function cgroupDirsOf(ctx: Ctx, id: CtId): CgroupDir[] {
-  return ctDirs(ctx.layout(), ctx.paths.cgroupParent, id);
-}
-
-export function loadCt(ctx: Ctx, id: CtId): StoredCt {
-  return mustExist(id, readCt(ctx.paths, id));
-}
-
-/** The container's config, or the "does not exist" error (exit 14). */
-export function mustExist(id: CtId, ct: StoredCt | null): StoredCt {
-  if (!ct) {
-    throw new BerthError('NO_CT_CONFIG', `container ${id} does not exist`, {
-      hint: `create it with: berth create ${id} --ostemplate busybox`,
-    });
-  }
-  return ct;
-}
-
-export function inspect(ctx: Ctx, id: CtId): Inspection {
-  const state = readState(ctx.paths, id);
-  const dirs = cgroupDirsOf(ctx, id);
-  const running = (pid: number, stale: boolean): Inspection => {
-    const frozen = isFrozen(ctx.layout(), dirs);
-    return { status: frozen ? 'suspended' : 'running', pid, state, stale };
-  };
-  if (state?.pid && isAlive(state.pid, state.startTime)) return running(state.pid, false);
-  const leftovers = state !== null || dirs.some((d) => existsSync(d.path));
-  // an init whose berth was killed before it recorded the pid still runs: report the fact
-  const orphan = leftovers ? findInit(ctx, dirs) : null;
-  if (orphan !== null) return running(orphan, true);
-  return { status: 'stopped', pid: null, state, stale: leftovers };
-}
-
-/**
- * Finds a container's init among its cgroup's processes: pid 1 in its own pid namespace that is
- * no longer the helper (a start whose berth was killed may still be building the container: that
- * is not a running container, and the next mutating command tears it down).
- */
-function findInit(ctx: Ctx, dirs: CgroupDir[]): number | null {
-  const hostPidNs = nsId('self', 'pid');
-  let helper = '';
-  try {
-    helper = realpathSync(ctx.paths.helper);
-  } catch {}
-  for (const pid of cgroupPids(dirs)) {
-    if (innermostPid(pid) !== 1 || nsId(pid, 'pid') === hostPidNs || !isAlive(pid, null)) continue;
-    if (exePath(pid) !== helper) return pid;
-  }
-  return null;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -179,6 +116,7 @@ export function recordRunning(
 export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promise<Inspection> {
   thawAfterCrash(ctx, id, cfg);
   const now = inspect(ctx, id);
+  trace('reconciled');
   if (!now.stale) return now;
   if (now.pid !== null) {
     recordRunning(ctx, id, now.pid, {
@@ -219,7 +157,7 @@ function markers(ctx: Ctx, id: CtId, ct: StoredCt | null): string[] {
  * Returns whether it changed anything.
  */
 function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
-  const switched = recoverSwitch(ctx, id, 'recover');
+  const switched = recoverSwitch(ctx, id, 'recover', ct);
   for (const n of cleanSnapshotLeftovers(ctx.paths, id)) ctx.log(`${id}: removed ${n} of an interrupted snapshot`);
   // what a killed or disk-full write left: CTID.conf.tmp-PID, run/CTID/*.tmp-PID, a backup's
   // work, and <private>.switch-to.tmp-PID of a snapshot-switch killed as it began

@@ -21,6 +21,7 @@ import { resizeImage } from '../host/image.ts';
 import { readGlobal, type StoredCt, stageCtText, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { writeConfigWithIds } from './idmap.ts';
+import { cgroupDirsOf, type Inspection, mustExist } from './inspect.ts';
 import {
   changeIpsLive,
   changeNetifsLive,
@@ -32,7 +33,7 @@ import {
   syncNft,
   writeFilesLive,
 } from './net.ts';
-import { cgroupDirsOf, type Inspection, mustExist, reconcile, withLock } from './runtime.ts';
+import { reconcile, withLock } from './runtime.ts';
 
 export interface SetResult {
   applied: boolean;

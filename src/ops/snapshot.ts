@@ -7,7 +7,8 @@ import { BerthError } from '../core/errors.ts';
 import { defaultSnapshotName, ownFilesDir, snapshotMountArgs, validateSnapshotName } from '../core/snapshot.ts';
 import { readIfExists, writeFileAtomic } from '../host/fs-util.ts';
 import { ownFilesTarget, rootSource } from '../host/layers.ts';
-import { isMounted, mountRoot, unmountRoot } from '../host/mounts.ts';
+import { isMounted } from '../host/mountinfo.ts';
+import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, layerPath, snapshotPath } from '../host/paths.ts';
 import {
   listSnapshots,
@@ -19,8 +20,9 @@ import {
 import { run } from '../host/tools.ts';
 import type { Ctx } from './context.ts';
 import { withFrozen } from './freeze.ts';
+import { mustExist } from './inspect.ts';
 import { recoverSwitch } from './recover-switch.ts';
-import { mustExist, reconcile, withLock } from './runtime.ts';
+import { reconcile, withLock } from './runtime.ts';
 
 /** A copy that keeps owners, modes, xattrs, hard links and holes (reflinks where the fs can). */
 export function copyTree(src: string, dst: string): Promise<void> {

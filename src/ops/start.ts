@@ -17,7 +17,8 @@ import { hostDevices } from '../host/devices.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
-import { isMounted, mountRoot, unmountRoot } from '../host/mounts.ts';
+import { isMounted } from '../host/mountinfo.ts';
+import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { fastpathWarning } from '../host/net.ts';
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
 import { isAlive, ownCapabilities, readProcStat } from '../host/proc.ts';
@@ -25,15 +26,15 @@ import type { StoredCt } from '../host/store.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
+import { mustExist } from './inspect.ts';
 import { containerFilesFor, nftFor, startNetArgs, syncNft } from './net.ts';
-import { cleanupRuntime, mustExist, reconcile, recordRunning, withLock } from './runtime.ts';
+import { cleanupRuntime, reconcile, recordRunning, withLock } from './runtime.ts';
 
 /** Starts a stopped container; resolves once its init runs. */
 export function startContainer(ctx: Ctx, id: CtId): Promise<number> {
   return withLock(ctx, id, 'start', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
-    trace('reconciled');
     if (now.status !== 'stopped') {
       throw new BerthError('RUNNING', `start ${id}: container is already ${now.status}`, {
         hint: `berth restart ${id}`,
@@ -54,7 +55,8 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
   const resetMachineId = toRecord(ct.file)[RESET_MACHINE_ID] === 'yes';
   const layout = ctx.layout();
   // an admin's view (berth mount) is nosuid: the container's root is mounted afresh, without it
-  if (isMounted(cfg.veRoot)) unmountRoot(ctx.paths.helper, cfg.veRoot);
+  // (the mountinfo the cgroup layout came from: unmountRoot checks afresh before each unmount)
+  if (isMounted(cfg.veRoot, ctx.mountinfo())) unmountRoot(ctx.paths.helper, cfg.veRoot);
   // an image's files are readable only once it is mounted (below, once the state file exists)
   let initKind = root.layout === 'image' ? null : initKindFromLink(initLink(fileLayers(root)));
   let stopSignal = stopSignalFor(initKind ?? 'sysv');

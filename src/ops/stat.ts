@@ -7,7 +7,7 @@ import { BerthError } from '../core/errors.ts';
 import { readCounterFiles } from '../host/cgroups.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import type { Ctx } from './context.ts';
-import { cgroupDirsOf, inspect, loadCt } from './runtime.ts';
+import { cgroupDirsOf, inspect, loadCt } from './inspect.ts';
 
 /** The counters in a running container's cgroups (a stopped one has none), at its limits level. */
 export function readCounters(ctx: Ctx, id: CtId): Counter[] {

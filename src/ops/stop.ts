@@ -5,7 +5,8 @@ import { thawAll } from '../host/cgroups.ts';
 import { isAlive } from '../host/proc.ts';
 import { readCtOrDerived, type StoredCt } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { cgroupDirsOf, cleanupRuntime, type Inspection, mustExist, reconcile, withLock } from './runtime.ts';
+import { cgroupDirsOf, type Inspection, mustExist } from './inspect.ts';
+import { cleanupRuntime, reconcile, withLock } from './runtime.ts';
 
 export interface StopOptions {
   /** skip the clean shutdown: kill at once (vzctl stop --fast) */

@@ -3,7 +3,8 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { setFrozen } from '../host/cgroups.ts';
 import type { Ctx } from './context.ts';
-import { cgroupDirsOf, mustExist, reconcile, withLock } from './runtime.ts';
+import { cgroupDirsOf, mustExist } from './inspect.ts';
+import { reconcile, withLock } from './runtime.ts';
 
 export function suspendContainer(ctx: Ctx, id: CtId, frozen: boolean): Promise<void> {
   const verb = frozen ? 'suspend' : 'resume';

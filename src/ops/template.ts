@@ -1,18 +1,18 @@
 // berth template list|create|import|remove|info: the OS template cache.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseConfig, toRecord } from '../core/config.ts';
 import { BerthError } from '../core/errors.ts';
 import { TEMPLATE_NAME_RE } from '../core/samples.ts';
 import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
 import { readIfExists } from '../host/fs-util.ts';
-import { gcLayers, layersInUse } from '../host/layers.ts';
-import { acquireLock } from '../host/lock.ts';
+
 import { layerPath, templateMetaPath, templatePath } from '../host/paths.ts';
 import { buildBusyboxTemplate, buildDebianTemplate, DEBIAN_RELEASES } from '../host/template.ts';
 import {
   commitTemplate,
+  gcLayers,
   hostArch,
+  layersInUse,
   listTemplates,
   recompress,
   removeTemplateFiles,
@@ -22,6 +22,7 @@ import {
 } from '../host/template-cache.ts';
 import { run } from '../host/tools.ts';
 import type { Ctx } from './context.ts';
+import { withTemplateLock } from './template-lock.ts';
 
 function checkName(verb: string, name: string): void {
   if (!TEMPLATE_NAME_RE.test(name)) {
@@ -33,22 +34,6 @@ function checkName(verb: string, name: string): void {
 
 function missing(verb: string, name: string): BerthError {
   return new BerthError('BAD_TEMPLATE', `template ${verb}: no template ${name}`, { hint: 'see: berth template list' });
-}
-
-/**
- * Runs fn holding template NAME's lock: builds, imports, removals and the creates that use its
- * layer take turns, so no create ever sees a half-made template or a layer being removed.
- */
-export async function withTemplateLock<T>(ctx: Ctx, name: string, what: string, fn: () => Promise<T>): Promise<T> {
-  mkdirSync(ctx.paths.lockDir, { recursive: true });
-  // held while a create unpacks its layer or tree (seconds for a big template): many creates
-  // at once wait for each other instead of failing
-  const lock = acquireLock(ctx.paths.helper, join(ctx.paths.lockDir, `template-${name}.lck`), what, 600_000);
-  try {
-    return await fn();
-  } finally {
-    lock.release();
-  }
 }
 
 export function templateList(ctx: Ctx): TemplateEntry[] {

@@ -83,7 +83,7 @@ berth status CTID says the same; berth destroy CTID still works.`,
       0,
     );
     const fields = values.output ? values.output.split(',').filter(Boolean).map(field) : null;
-    let rows = listContainers(
+    let rows = await listContainers(
       ctx,
       values.all ?? false,
       Boolean(fields?.some((f) => DISK_FIELDS.includes(f))),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { BerthError } from '../../../src/core/errors.ts';
 import {
   allocateIdBase,
@@ -22,6 +23,32 @@ test('id ranges: the lowest free aligned range, clear of other containers and of
   assert.equal(allocateIdBase([], sub), ID_POOL_START + 2 * ID_COUNT);
   // full: a clear error, not a wrap-around
   assert.throws(() => allocateIdBase([], [{ start: 0, count: 2 ** 32 }]), BerthError);
+});
+
+test('id ranges: past a huge subuid range at once, and the same answer as a step-by-step scan', () => {
+  // a host that gives root a billion subuids: found past it, not after 15,000 steps
+  const huge = [{ start: 1_000_000, count: 1_000_000_000 }];
+  assert.equal(
+    allocateIdBase([], huge),
+    ID_POOL_START + Math.ceil((1_001_000_000 - ID_POOL_START) / ID_COUNT) * ID_COUNT,
+  );
+  const slow = (taken: number[], reserved: { start: number; count: number }[]) => {
+    const busy = [...taken.map((start) => ({ start, count: ID_COUNT })), ...reserved];
+    for (let s = ID_POOL_START; s <= ID_POOL_START + 64 * ID_COUNT; s += ID_COUNT) {
+      if (!busy.some((b) => s < b.start + b.count && b.start < s + ID_COUNT)) return s;
+    }
+    return null;
+  };
+  const slot = fc.integer({ min: 0, max: 40 }).map((i) => ID_POOL_START + i * ID_COUNT);
+  const range = fc.record({
+    start: fc.integer({ min: 0, max: ID_POOL_START + 40 * ID_COUNT }),
+    count: fc.integer({ min: 1, max: 8 * ID_COUNT }),
+  });
+  fc.assert(
+    fc.property(fc.array(slot, { maxLength: 30 }), fc.array(range, { maxLength: 4 }), (taken, reserved) => {
+      assert.equal(allocateIdBase(taken, reserved), slow(taken, reserved));
+    }),
+  );
 });
 
 test('ID_BASE and PRIVILEGED: validated, absent means privileged', () => {

@@ -1,0 +1,82 @@
+// What is true about a container right now, read without a lock: its config, its cgroups and
+// whether its init runs. Kept apart from runtime.ts (recovery, teardown) so that the read-only
+// verbs (status, list, exec) load only this.
+import { existsSync, realpathSync } from 'node:fs';
+import type { CtId } from '../core/ctid.ts';
+import { BerthError } from '../core/errors.ts';
+import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
+import { type CgroupDir, cgroupPids, ctDirs, isFrozen } from '../host/cgroups.ts';
+import { exePath, innermostPid, isAlive, nsId } from '../host/proc.ts';
+import { readCt, readState, type StoredCt } from '../host/store.ts';
+import { trace } from '../host/trace.ts';
+import type { Ctx } from './context.ts';
+
+export interface Inspection {
+  status: RunStatus;
+  pid: number | null;
+  state: RuntimeState | null;
+  /** records disagree with the facts (a crash happened); reconcile() repairs it */
+  stale: boolean;
+}
+
+/**
+ * The container's cgroups at the level that carries its limits (CTID under the parent): its
+ * processes are below, in the inner cgroup (host/cgroups.ts INNER), or, for a container started
+ * by a berth before that, right here. Every reader walks the subtree, so both are found.
+ */
+export function cgroupDirsOf(ctx: Ctx, id: CtId): CgroupDir[] {
+  return ctDirs(ctx.layout(), ctx.paths.cgroupParent, id);
+}
+
+export function loadCt(ctx: Ctx, id: CtId): StoredCt {
+  return mustExist(id, readCt(ctx.paths, id));
+}
+
+/** The container's config, or the "does not exist" error (exit 14). */
+export function mustExist(id: CtId, ct: StoredCt | null): StoredCt {
+  if (!ct) {
+    throw new BerthError('NO_CT_CONFIG', `container ${id} does not exist`, {
+      hint: `create it with: berth create ${id} --ostemplate busybox`,
+    });
+  }
+  return ct;
+}
+
+export function inspect(ctx: Ctx, id: CtId): Inspection {
+  const state = readState(ctx.paths, id);
+  const dirs = cgroupDirsOf(ctx, id);
+  const now = inspectFacts(ctx, state, dirs);
+  trace(`inspected ${id}`);
+  return now;
+}
+
+function inspectFacts(ctx: Ctx, state: RuntimeState | null, dirs: CgroupDir[]): Inspection {
+  const running = (pid: number, stale: boolean): Inspection => {
+    const frozen = isFrozen(ctx.layout(), dirs);
+    return { status: frozen ? 'suspended' : 'running', pid, state, stale };
+  };
+  if (state?.pid && isAlive(state.pid, state.startTime)) return running(state.pid, false);
+  const leftovers = state !== null || dirs.some((d) => existsSync(d.path));
+  // an init whose berth was killed before it recorded the pid still runs: report the fact
+  const orphan = leftovers ? findInit(ctx, dirs) : null;
+  if (orphan !== null) return running(orphan, true);
+  return { status: 'stopped', pid: null, state, stale: leftovers };
+}
+
+/**
+ * Finds a container's init among its cgroup's processes: pid 1 in its own pid namespace that is
+ * no longer the helper (a start whose berth was killed may still be building the container: that
+ * is not a running container, and the next mutating command tears it down).
+ */
+function findInit(ctx: Ctx, dirs: CgroupDir[]): number | null {
+  const hostPidNs = nsId('self', 'pid');
+  let helper = '';
+  try {
+    helper = realpathSync(ctx.paths.helper);
+  } catch {}
+  for (const pid of cgroupPids(dirs)) {
+    if (innermostPid(pid) !== 1 || nsId(pid, 'pid') === hostPidNs || !isAlive(pid, null)) continue;
+    if (exePath(pid) !== helper) return pid;
+  }
+  return null;
+}

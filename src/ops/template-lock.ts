@@ -1,0 +1,21 @@
+// The lock of one template, apart from the template verbs (and their tools): create takes it.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { acquireLock } from '../host/lock.ts';
+import type { Ctx } from './context.ts';
+
+/**
+ * Runs fn holding template NAME's lock: builds, imports, removals and the creates that use its
+ * layer take turns, so no create ever sees a half-made template or a layer being removed.
+ */
+export async function withTemplateLock<T>(ctx: Ctx, name: string, what: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(ctx.paths.lockDir, { recursive: true });
+  // held while a create unpacks its layer or tree (seconds for a big template): many creates
+  // at once wait for each other instead of failing
+  const lock = acquireLock(ctx.paths.helper, join(ctx.paths.lockDir, `template-${name}.lck`), what, 600_000);
+  try {
+    return await fn();
+  } finally {
+    lock.release();
+  }
+}
