@@ -115,9 +115,15 @@ test("a container's root cannot lift its own limits or device policy: unprivileg
   const content = Buffer.alloc(1 << 20, 0x2e);
   writeFileSync(backing, content);
   const loop = spawnSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).stdout.trim();
+  // the privileged root's `mount -o remount,rw` of its cgroup2 view reconfigures the host's
+  // superblock (root is root): it drops the favordynmods tuning, which the host gets back here
+  const cg2 = spawnSync('findmnt', ['-rn', '-t', 'cgroup2', '-o', 'TARGET,OPTIONS'], { encoding: 'utf8' })
+    .stdout.split('\n')[0]
+    ?.split(' ');
   t.after(() => {
     if (loop) spawnSync('losetup', ['-d', loop]);
     rmSync(work, { recursive: true, force: true });
+    if (cg2?.[0] && /\bfavordynmods\b/.test(cg2[1] ?? '')) spawnSync('mount', ['-o', 'remount,favordynmods', cg2[0]]);
   });
   assert.match(loop, /^\/dev\/loop\d+$/, 'losetup made a loop device');
   const loopMinor = loop.slice('/dev/loop'.length);
