@@ -3,13 +3,14 @@
 // binds of its files, so it must outlive them all; a host reboot ends it). It runs in the
 // foreground of a process of its own, with its output in the log directory and its pid in the
 // run directory.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
-import { LXCFS_PROC, LXCFS_SYS, type LxcfsView } from '../core/lxcfs.ts';
+import { cgroup2Flags, LXCFS_PROC, LXCFS_SYS, type LxcfsView } from '../core/lxcfs.ts';
 import { errCode } from './fs-util.ts';
 import { acquireLock } from './lock.ts';
+import { readMountinfo } from './mountinfo.ts';
 import { unmountRoot } from './mounts.ts';
 import type { Paths } from './paths.ts';
 import { pause } from './proc.ts';
@@ -60,6 +61,7 @@ export function ensureLxcfs(p: Paths, helper: string, log: (m: string) => void):
   }
   // two starts at once: one starts it, the other waits and finds it running
   const lock = acquireLock(helper, join(p.lockDir, 'lxcfs.lck'), 'start lxcfs', 10_000);
+  let host: ReturnType<typeof cgroup2Flags> = null;
   try {
     if (answers(dir)) return view(dir);
     // a dead instance's mount ("transport endpoint is not connected") goes first
@@ -70,6 +72,7 @@ export function ensureLxcfs(p: Paths, helper: string, log: (m: string) => void):
     }
     mkdirSync(dir, { recursive: true });
     mkdirSync(p.log, { recursive: true });
+    host = cgroup2Flags(readMountinfo());
     const out = openSync(join(p.log, 'lxcfs.log'), 'a', 0o600);
     // -l: loadavg; --enable-cfs: CPU figures from the quota too; --enable-pidfd: no pid reuse
     const child = spawn(bin, ['-f', '-l', '--enable-cfs', '--enable-pidfd', '-p', lxcfsPidFile(p), dir], {
@@ -87,6 +90,21 @@ export function ensureLxcfs(p: Paths, helper: string, log: (m: string) => void):
     }
     return view(dir);
   } finally {
+    restoreCgroup2(host, log);
     lock.release();
   }
+}
+
+/**
+ * lxcfs's own cgroup2 mount resets the host's cgroup2 flags (lxc/lxcfs#681): favordynmods
+ * (setup's tuning: every start and exec pays for its loss), nsdelegate and the memory ones of a
+ * systemd host. Put back those the host had.
+ */
+function restoreCgroup2(before: ReturnType<typeof cgroup2Flags>, log: (m: string) => void): void {
+  if (!before?.flags.length) return;
+  const now = cgroup2Flags(readMountinfo());
+  if (!now || before.flags.every((f) => now.flags.includes(f))) return;
+  const r = spawnSync('mount', ['-o', `remount,${before.flags.join(',')}`, before.target], { encoding: 'utf8' });
+  if (r.status !== 0)
+    log(`warning: lxcfs reset cgroup2's ${before.flags.join(',')} on ${before.target}: ${r.stderr.trim()}`);
 }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { cgroup2Flags } from '../../src/core/lxcfs.ts';
 import { LXCFS, ROOT_SKIP, sandbox } from './harness.ts';
 
 const skip = ROOT_SKIP || (LXCFS ? false : 'needs lxcfs (apt-get install lxcfs; the setup installs it)');
@@ -13,7 +14,11 @@ test("/proc inside: the container's own memory, swap, CPUs, uptime and load", { 
   s.ok(['create', 'b']);
   s.ok(['set', 'a', '--ram', '256M', '--swap', '0', '--cpus', '1', '--save']);
   s.ok(['set', 'b', '--ram', '128M', '--swap', '64M', '--save']);
+  // the sandbox's lxcfs starts here: its cgroup2 mount must not cost the host its flags
+  const flags = () => cgroup2Flags(readFileSync('/proc/self/mountinfo', 'utf8'))?.flags.join(',');
+  const before = flags();
   s.ok(['start', 'a']);
+  assert.equal(flags(), before, "the host's cgroup2 flags (favordynmods, nsdelegate) survive lxcfs's start");
   s.ok(['start', 'b']);
   const kib = (ct: string, key: string) =>
     Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(s.ok(['exec', ct, '--', 'cat', '/proc/meminfo']))?.[1]);
