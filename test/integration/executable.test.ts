@@ -2,7 +2,9 @@
 // reachable, and what Bun does differently from Node (signals, exit codes, a terminal) holds.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { BERTH, REPO, ROOT_SKIP, sandbox } from './harness.ts';
 
@@ -12,6 +14,22 @@ test('bin/berth is a compiled executable, not a script', () => {
   readSync(fd, head, 0, 4, 0);
   closeSync(fd);
   assert.deepEqual([...head], [0x7f, 0x45, 0x4c, 0x46], 'ELF magic (build it with `npm run compile`)');
+});
+
+test('a bunfig.toml or .env in the working directory changes nothing (Bun would load them)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-cwd-'));
+  try {
+    const marker = join(dir, 'preloaded');
+    writeFileSync(join(dir, 'evil.js'), `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'x');`);
+    writeFileSync(join(dir, 'bunfig.toml'), 'preload = ["./evil.js"]\n');
+    writeFileSync(join(dir, '.env'), 'BERTH_TRACE=1\n');
+    const r = spawnSync(BERTH, ['version'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(existsSync(marker), false, "bunfig.toml's preload ran");
+    assert.doesNotMatch(r.stderr, /berth-trace/, '.env set BERTH_TRACE');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('with no node reachable: version, list, and a container end to end', { skip: ROOT_SKIP }, (t) => {
