@@ -4,7 +4,7 @@
 // foreground of a process of its own, with its output in the log directory and its pid in the
 // run directory.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { cgroup2Flags, LXCFS_PROC, LXCFS_SYS, type LxcfsView } from '../core/lxcfs.ts';
@@ -36,9 +36,14 @@ function binary(): string | null {
 }
 
 function view(dir: string): LxcfsView {
+  // one readdir, not a stat per file: each is a round trip through the FUSE daemon, at every start
+  let served: string[] = [];
+  try {
+    served = readdirSync(join(dir, 'proc'));
+  } catch {}
   return {
     dir,
-    proc: LXCFS_PROC.filter((f) => existsSync(join(dir, 'proc', f))),
+    proc: LXCFS_PROC.filter((f) => served.includes(f)),
     sys: LXCFS_SYS.filter((f) => existsSync(join(dir, 'sys', f))),
   };
 }
