@@ -1,9 +1,9 @@
 // Reading and writing backup archives with GNU tar and zstd (core/backup.ts says what is in
 // them). Every tool gets SIGKILL when berth dies, so none outlives a killed backup or restore.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { childProcess } from './spawn.ts';
 import { pipeTools, run, sha256File } from './tools.ts';
 
 /** tar flags that keep what a root filesystem needs: owners, modes, xattrs, ACLs, holes. */
@@ -17,13 +17,13 @@ export async function packTree(dir: string, out: string): Promise<string> {
 
 /** The member names of a plain tar archive, in order (null: not a whole tar archive). */
 export function members(file: string): string[] | null {
-  const r = spawnSync('tar', ['-tf', file], { encoding: 'utf8' });
+  const r = childProcess().spawnSync('tar', ['-tf', file], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : null;
 }
 
 /** One small member's text (null: missing, or larger than `max` bytes). */
 export function memberText(file: string, name: string, max: number): string | null {
-  const r = spawnSync('tar', ['-xOf', file, name], { encoding: 'utf8', maxBuffer: max });
+  const r = childProcess().spawnSync('tar', ['-xOf', file, name], { encoding: 'utf8', maxBuffer: max });
   return r.status === 0 ? r.stdout : null;
 }
 
@@ -106,7 +106,7 @@ export function sealImage(img: string): string | null {
     chownSync(path, 0, 0);
     chmodSync(path, mode);
   }
-  const r = spawnSync('e2fsck', ['-f', '-p', img], { encoding: 'utf8' });
+  const r = childProcess().spawnSync('e2fsck', ['-f', '-p', img], { encoding: 'utf8' });
   // 0: clean, 1: errors corrected; anything else is not an ext4 the kernel should see
   if (r.status === 0 || r.status === 1) return null;
   return r.error ? `e2fsck: ${r.error.message}` : `e2fsck exit ${r.status}`;

@@ -1,7 +1,7 @@
 // The only spawner of berth-nsexec: runs a plan (argv) and turns its status records into results.
 // Every spawn is synchronous: Node's first asynchronous spawn costs several milliseconds more,
 // and no helper mode needs berth to do anything while it runs.
-import { type StdioOptions, spawnSync } from 'node:child_process';
+import type { StdioOptions } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { BerthError } from '../core/errors.ts';
 import { fnv1a } from '../core/hash.ts';
 import { STATUS_FD } from '../core/helper-args.ts';
 import { writeFileAtomic } from './fs-util.ts';
+import { childProcess } from './spawn.ts';
 import { trace } from './trace.ts';
 
 export interface StatusRecord {
@@ -59,7 +60,7 @@ export function runHelper(
   const statusFd = statusFile();
   const stdio = [...opts.stdio, statusFd, opts.seccompFd ?? 'ignore'] as StdioOptions;
   trace(`helper ${args[0]} spawn`);
-  const r = spawnSync(helper, args, { stdio, maxBuffer: 1 << 20 });
+  const r = spawnHelper(helper, args, stdio);
   trace(`helper ${args[0]} done`);
   if (opts.seccompFd !== undefined) closeSync(opts.seccompFd);
   const text = readAll(statusFd);
@@ -78,6 +79,29 @@ export function runHelper(
     error: records.find((x) => x.error !== undefined) ?? null,
     warnings: records.flatMap((x) => (x.warning !== undefined ? [x.message ?? x.warning] : [])),
   };
+}
+
+/** Bun's native spawn, where berth runs on Bun (the shipped executable). */
+declare const Bun:
+  | { spawnSync(cmd: string[], o: { stdio: unknown[] }): { exitCode: number | null; signalCode?: string | null } }
+  | undefined;
+
+/**
+ * A synchronous run of the helper: on Bun its own spawnSync, which needs no node:child_process
+ * (host/spawn.ts); on Node (the unit tests), Node's.
+ */
+function spawnHelper(
+  helper: string,
+  args: string[],
+  stdio: StdioOptions,
+): { status: number | null; signal: string | null; error?: Error | undefined } {
+  if (typeof Bun === 'undefined') return childProcess().spawnSync(helper, args, { stdio, maxBuffer: 1 << 20 });
+  try {
+    const r = Bun.spawnSync([helper, ...args], { stdio: stdio as unknown[] });
+    return { status: r.exitCode, signal: r.signalCode ?? null };
+  } catch (err) {
+    return { status: null, signal: null, error: err as Error };
+  }
 }
 
 /** Simple modes (host mounts, live hostname): run, and fail with the helper's own message. */

@@ -1,14 +1,14 @@
 // ext4 images of the image layout: made with mkfs.ext4, grown (online too) with resize2fs,
 // usage read with statfs while mounted or from the superblock (dumpe2fs) while not.
-import { spawnSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { errText } from './fs-util.ts';
 import { isMounted } from './mountinfo.ts';
 import { ownCapabilities } from './proc.ts';
+import { childProcess } from './spawn.ts';
 
 function tool(cmd: string, args: string[], code: 'NEW_PRIVATE' | 'DISK_RESIZE', what: string): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const r = childProcess().spawnSync(cmd, args, { encoding: 'utf8' });
   // e2fsck -p: 1 means "errors corrected", which is fine before a resize
   if (r.error || (r.status !== 0 && !(cmd === 'e2fsck' && r.status === 1))) {
     throw new BerthError(
@@ -119,7 +119,7 @@ export function resizeImage(file: string, bytes: number, root: string, what: str
   } catch (err) {
     // the filesystem did not grow: the file gets its old size back
     truncateTo(file, Math.max(fsSize, fileSize), 'DISK_RESIZE', what);
-    if (loop) spawnSync('losetup', ['-c', loop]);
+    if (loop) childProcess().spawnSync('losetup', ['-c', loop]);
     throw err;
   }
 }
@@ -145,7 +145,7 @@ export function mountedUsage(root: string): DiskUsage {
 
 /** The numeric fields of the image's ext4 superblock (dumpe2fs -h works mounted or not). */
 function superblock(file: string): Map<string, number> | null {
-  const r = spawnSync('dumpe2fs', ['-h', file], { encoding: 'utf8' });
+  const r = childProcess().spawnSync('dumpe2fs', ['-h', file], { encoding: 'utf8' });
   if (r.status !== 0) return null;
   const out = new Map<string, number>();
   for (const m of r.stdout.matchAll(/^([A-Za-z ]+):\s+(\d+)$/gm)) out.set(m[1] ?? '', Number(m[2]));
@@ -181,8 +181,8 @@ function imageFsSize(file: string): number | null {
 
 /** Usage of a plain tree (dir, or an overlay's upper directory): du walks it. */
 export function treeUsage(dir: string): DiskUsage | null {
-  const space = spawnSync('du', ['-s', '-B1', '-x', dir], { encoding: 'utf8' });
-  const inodes = spawnSync('du', ['-s', '--inodes', '-x', dir], { encoding: 'utf8' });
+  const space = childProcess().spawnSync('du', ['-s', '-B1', '-x', dir], { encoding: 'utf8' });
+  const inodes = childProcess().spawnSync('du', ['-s', '--inodes', '-x', dir], { encoding: 'utf8' });
   const used = Number(space.stdout.split(/\s/)[0]);
   const inodesUsed = Number(inodes.stdout.split(/\s/)[0]);
   if (Number.isNaN(used) || Number.isNaN(inodesUsed)) return null;

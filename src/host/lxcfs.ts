@@ -3,7 +3,6 @@
 // binds of its files, so it must outlive them all; a host reboot ends it). It runs in the
 // foreground of a process of its own, with its output in the log directory and its pid in the
 // run directory.
-import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
@@ -14,6 +13,7 @@ import { readMountinfo } from './mountinfo.ts';
 import { unmountRoot } from './mounts.ts';
 import type { Paths } from './paths.ts';
 import { pause } from './proc.ts';
+import { childProcess } from './spawn.ts';
 
 const SYSTEM_LXCFS = '/var/lib/lxcfs';
 export const lxcfsDir = (p: Paths) => join(p.run, 'lxcfs');
@@ -80,10 +80,14 @@ export function ensureLxcfs(p: Paths, helper: string, log: (m: string) => void):
     host = cgroup2Flags(readMountinfo());
     const out = openSync(join(p.log, 'lxcfs.log'), 'a', 0o600);
     // -l: loadavg; --enable-cfs: CPU figures from the quota too; --enable-pidfd: no pid reuse
-    const child = spawn(bin, ['-f', '-l', '--enable-cfs', '--enable-pidfd', '-p', lxcfsPidFile(p), dir], {
-      detached: true,
-      stdio: ['ignore', out, out],
-    });
+    const child = childProcess().spawn(
+      bin,
+      ['-f', '-l', '--enable-cfs', '--enable-pidfd', '-p', lxcfsPidFile(p), dir],
+      {
+        detached: true,
+        stdio: ['ignore', out, out],
+      },
+    );
     child.unref();
     closeSync(out);
     const end = Date.now() + 5000;
@@ -109,7 +113,9 @@ function restoreCgroup2(before: ReturnType<typeof cgroup2Flags>, log: (m: string
   if (!before?.flags.length) return;
   const now = cgroup2Flags(readMountinfo());
   if (!now || before.flags.every((f) => now.flags.includes(f))) return;
-  const r = spawnSync('mount', ['-o', `remount,${before.flags.join(',')}`, before.target], { encoding: 'utf8' });
+  const r = childProcess().spawnSync('mount', ['-o', `remount,${before.flags.join(',')}`, before.target], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0)
     log(`warning: lxcfs reset cgroup2's ${before.flags.join(',')} on ${before.target}: ${r.stderr.trim()}`);
 }

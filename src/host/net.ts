@@ -1,6 +1,5 @@
 // Host network facts (default-route devices, sysctls), the nftables table berth owns, and
 // the runner of the helper's network operations.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GlobalDefaults } from '../core/ct-config.ts';
@@ -11,6 +10,7 @@ import { resolversOf } from '../core/resolv.ts';
 import { readIfExists, writeFileAtomic } from './fs-util.ts';
 import { runHelper } from './helper.ts';
 import { nsId } from './proc.ts';
+import { childProcess } from './spawn.ts';
 
 /** Devices that carry a default route in this network namespace (NEIGHBOUR_DEVS=detect). */
 export function defaultRouteDevs(): string[] {
@@ -98,7 +98,7 @@ ${['prerouting', 'output']
 `;
 
 function nft(script: string, what: string): void {
-  const r = spawnSync('nft', ['-f', '-'], { input: script, encoding: 'utf8' });
+  const r = childProcess().spawnSync('nft', ['-f', '-'], { input: script, encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     throw new BerthError('NET_SETUP', `${what}: nftables: ${r.error?.message ?? r.stderr.trim()}`, {
       hint: 'berth needs nft (apt-get install nftables) for IPv6 filtering, NAT and port forwards',
@@ -131,7 +131,7 @@ export function nftElements(runDir: string, script: string, what: string, adds: 
     nft(script, what);
     return;
   }
-  const r = spawnSync('nft', ['list', 'table', 'inet', 'berth'], { stdio: 'ignore' });
+  const r = childProcess().spawnSync('nft', ['list', 'table', 'inet', 'berth'], { stdio: 'ignore' });
   if (r.status === 0) nft(script, what);
 }
 

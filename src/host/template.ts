@@ -1,11 +1,11 @@
 // The template cache: tarballs (zstd) that containers are created from, and how they are built.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BUSYBOX_DIRS, BUSYBOX_FILES } from '../core/busybox-rootfs.ts';
 import { BerthError } from '../core/errors.ts';
 import { type Paths, templatePath } from './paths.ts';
+import { childProcess } from './spawn.ts';
 import { commitTemplate, hostArch } from './template-cache.ts';
 import { run } from './tools.ts';
 
@@ -54,7 +54,7 @@ export async function buildBusyboxTemplate(p: Paths, busybox = '/bin/busybox'): 
     }
     copyFileSync(busybox, join(root, 'bin/busybox'));
     chmodSync(join(root, 'bin/busybox'), 0o755);
-    const list = spawnSync(busybox, ['--list-full'], { encoding: 'utf8' });
+    const list = childProcess().spawnSync(busybox, ['--list-full'], { encoding: 'utf8' });
     const applets = list.stdout.split('\n').filter((a) => a && a !== 'bin/busybox' && !a.includes('..'));
     if (list.status !== 0 || !applets.includes('sbin/init')) {
       throw new BerthError('BAD_TEMPLATE', `build busybox template: ${busybox} has no init applet`);
@@ -80,7 +80,7 @@ export async function buildBusyboxTemplate(p: Paths, busybox = '/bin/busybox'): 
 
 /** "1.35.0" from busybox's banner, "unknown" when it has none. */
 function busyboxVersion(busybox: string): string {
-  const r = spawnSync(busybox, [], { encoding: 'utf8' });
+  const r = childProcess().spawnSync(busybox, [], { encoding: 'utf8' });
   return /BusyBox v(\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
 }
 

@@ -1,14 +1,14 @@
 // Running the host's tools (tar, zstd, cp, debootstrap): no shell, and every tool gets SIGKILL
 // when berth dies (setpriv --pdeathsig), so a killed berth leaves no tool writing into a tree
 // that the next command is cleaning up.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { errText } from './fs-util.ts';
+import { childProcess } from './spawn.ts';
 
 function spawnKilled(argv: readonly string[], stdio: ['ignore' | 'pipe', 'ignore' | 'pipe', 'pipe']) {
-  return spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...argv], { stdio });
+  return childProcess().spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...argv], { stdio });
 }
 
 /**

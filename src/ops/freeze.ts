@@ -1,12 +1,12 @@
 // Holding a running container still while its files are copied (snapshot, backup, clone): its
 // processes are frozen and its filesystem synced, so the copy is what one instant held.
-import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { CtConfig } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import { fullyFrozen, setFrozen } from '../host/cgroups.ts';
 import { writeFileAtomic } from '../host/fs-util.ts';
 import { thawMarkerPath } from '../host/paths.ts';
+import { childProcess } from '../host/spawn.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf } from './inspect.ts';
 
@@ -30,12 +30,12 @@ export async function withFrozen<T>(ctx: Ctx, cfg: CtConfig, status: string, fn:
     }
     // dirty pages of the container's filesystem reach its files; an image's ext4 is frozen
     // too, which also writes its journal out, so the copy mounts clean (read-only, even)
-    const fsFrozen = cfg.layout === 'image' && spawnSync('fsfreeze', ['-f', cfg.veRoot]).status === 0;
-    if (!fsFrozen) spawnSync('sync', ['-f', cfg.veRoot]);
+    const fsFrozen = cfg.layout === 'image' && childProcess().spawnSync('fsfreeze', ['-f', cfg.veRoot]).status === 0;
+    if (!fsFrozen) childProcess().spawnSync('sync', ['-f', cfg.veRoot]);
     try {
       return await fn();
     } finally {
-      if (fsFrozen) spawnSync('fsfreeze', ['-u', cfg.veRoot]);
+      if (fsFrozen) childProcess().spawnSync('fsfreeze', ['-u', cfg.veRoot]);
     }
   } finally {
     setFrozen(layout, dirs, false);

@@ -1,6 +1,5 @@
 // Making the records agree with the facts after a crash (reconcile), tearing down what a
 // container holds, and the lock every mutating verb runs under.
-import { spawnSync } from 'node:child_process';
 import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
@@ -24,6 +23,7 @@ import {
 } from '../host/paths.ts';
 import { isAlive, readProcStat } from '../host/proc.ts';
 import { cleanSnapshotLeftovers, removeAllSnapshots } from '../host/snapshots.ts';
+import { childProcess } from '../host/spawn.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
@@ -138,7 +138,7 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
 function thawAfterCrash(ctx: Ctx, id: CtId, cfg: CtConfig | null): void {
   const marker = thawMarkerPath(ctx.paths, id);
   if (!existsSync(marker)) return;
-  if (cfg?.layout === 'image') spawnSync('fsfreeze', ['-u', cfg.veRoot]); // fails harmlessly if not frozen
+  if (cfg?.layout === 'image') childProcess().spawnSync('fsfreeze', ['-u', cfg.veRoot]); // fails harmlessly if not frozen
   try {
     setFrozen(ctx.layout(), cgroupDirsOf(ctx, id), false);
   } catch {}

@@ -1,5 +1,4 @@
 // berth set: change resources and settings, live on a running container and/or saved (--save).
-import { spawnSync } from 'node:child_process';
 import { formatCapabilities, parseCapabilities } from '../core/capabilities.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { type CtConfig, ctConfigFrom } from '../core/ct-config.ts';
@@ -18,6 +17,7 @@ import { applyWrites, readCounter, resourceWrites } from '../host/cgroups.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { runHelperSimple } from '../host/helper.ts';
 import { resizeImage } from '../host/image.ts';
+import { childProcess } from '../host/spawn.ts';
 import { readGlobal, type StoredCt, stageCtText, writeState } from '../host/store.ts';
 import type { Ctx } from './context.ts';
 import { writeConfigWithIds } from './idmap.ts';
@@ -383,7 +383,7 @@ function setLiveHostname(ctx: Ctx, pid: number, hostname: string): void {
 /** The hostname a running container has now (it may differ from the saved one). */
 function liveHostname(pid: number): string | null {
   // only the UTS namespace is joined: the host's uname runs, nothing of the container's
-  const r = spawnSync('nsenter', [`--uts=/proc/${pid}/ns/uts`, 'uname', '-n'], { encoding: 'utf8' });
+  const r = childProcess().spawnSync('nsenter', [`--uts=/proc/${pid}/ns/uts`, 'uname', '-n'], { encoding: 'utf8' });
   const h = r.status === 0 ? r.stdout.trim() : '';
   return h ? h : null;
 }
