@@ -53,3 +53,22 @@ console.log(JSON.stringify(runHelper(${JSON.stringify(helper)}, [], { stdio: ['i
     assert.deepEqual(JSON.parse(r.stdout), WANT);
   });
 });
+
+test('runHelper: a missing helper is a SYSTEM error with a hint, under Node and Bun', (t) => {
+  const code = `import { runHelper } from ${JSON.stringify(HELPER_JS)};
+try { runHelper('/nonexistent/berth-nsexec', [], { stdio: ['ignore', 'ignore', 'ignore'] }); console.log('no error'); }
+catch (e) { console.log(JSON.stringify({ code: e.code, hint: e.hint ?? '' })); }`;
+  for (const runtime of [process.execPath, BUN]) {
+    if (!existsSync(runtime)) {
+      t.diagnostic(`no ${runtime}`);
+      continue;
+    }
+    const r = spawnSync(runtime, ['--input-type=module', '-e', code].slice(runtime === BUN ? 1 : 0), {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout) as { code: string; hint: string };
+    assert.equal(got.code, 'SYSTEM', runtime);
+    assert.match(got.hint, /make -C helper/);
+  }
+});
