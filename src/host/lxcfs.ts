@@ -6,10 +6,10 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
-import { cgroup2Flags, LXCFS_PROC, LXCFS_SYS, type LxcfsView } from '../core/lxcfs.ts';
+import { LXCFS_PROC, LXCFS_SYS, type LxcfsView } from '../core/lxcfs.ts';
 import { errCode } from './fs-util.ts';
 import { acquireLock } from './lock.ts';
-import { readMountinfo } from './mountinfo.ts';
+import { cgroup2Flags, readMountinfo } from './mountinfo.ts';
 import { unmountRoot } from './mounts.ts';
 import type { Paths } from './paths.ts';
 import { pause } from './proc.ts';

@@ -24,3 +24,30 @@ export function mountPoints(mountinfo = readMountinfo()): Set<string> {
 export function isMounted(path: string, mountinfo = readMountinfo()): boolean {
   return mountPoints(mountinfo).has(path);
 }
+
+/** The cgroup2 mount options that are host-wide settings of its one superblock. */
+const CGROUP2_ROOT_FLAGS = [
+  'nsdelegate',
+  'favordynmods',
+  'memory_localevents',
+  'memory_recursiveprot',
+  'memory_hugetlb_accounting',
+  'pids_localevents',
+];
+
+/**
+ * The host's cgroup2 mount and its superblock flags, from a mountinfo text (null: no cgroup2).
+ * lxcfs mounts cgroup2 for itself with no options, and a mount in the host's cgroup namespace
+ * sets the superblock's flags to its own: these are what to give back after it starts.
+ */
+export function cgroup2Flags(mountinfo: string): { target: string; flags: string[] } | null {
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    const fs = right?.split(' ');
+    if (!left || fs?.[0] !== 'cgroup2') continue;
+    const target = left.split(' ')[4] ?? '';
+    const flags = (fs[2] ?? '').split(',').filter((o) => CGROUP2_ROOT_FLAGS.includes(o));
+    return { target: unescapeOctal(target), flags };
+  }
+  return null;
+}

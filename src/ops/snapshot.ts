@@ -35,8 +35,6 @@ function noSuch(id: CtId, name: string): BerthError {
   });
 }
 
-const mountRecord = (ctx: Ctx, id: CtId, name: string) => snapshotMountRecord(ctx.paths, id, name);
-
 export function snapshotCreate(ctx: Ctx, id: CtId, name: string | undefined): Promise<SnapshotMeta> {
   const snap = validateSnapshotName(name ?? defaultSnapshotName(new Date()));
   return withLock(ctx, id, 'snapshot', async (stored) => {
@@ -83,7 +81,7 @@ export function snapshotDelete(ctx: Ctx, id: CtId, name: string): Promise<void> 
   return withLock(ctx, id, 'snapshot-delete', async (stored) => {
     mustExist(id, stored);
     if (!readSnapshot(ctx.paths, id, name)) throw noSuch(id, name);
-    if (existsSync(mountRecord(ctx, id, name))) {
+    if (existsSync(snapshotMountRecord(ctx.paths, id, name))) {
       throw new BerthError('MOUNTED', `snapshot-delete ${id}: snapshot ${name} is mounted`, {
         hint: `berth snapshot-umount ${id} --name ${name}`,
       });
@@ -133,7 +131,7 @@ export function snapshotMount(ctx: Ctx, id: CtId, name: string, target: string):
     const ct = mustExist(id, stored);
     const meta = readSnapshot(ctx.paths, id, name);
     if (!meta) throw noSuch(id, name);
-    if (existsSync(mountRecord(ctx, id, name))) {
+    if (existsSync(snapshotMountRecord(ctx.paths, id, name))) {
       throw new BerthError('MOUNTED', `snapshot-mount ${id}: snapshot ${name} is already mounted`);
     }
     if (!existsSync(target)) {
@@ -148,7 +146,7 @@ export function snapshotMount(ctx: Ctx, id: CtId, name: string, target: string):
       layerDir: meta.layer ? layerPath(ctx.paths, meta.layer) : null,
     };
     mountRoot(ctx.paths.helper, snapshotMountArgs(src, join(snapshotPath(ctx.paths, id, name), 'fs'), target));
-    writeFileAtomic(mountRecord(ctx, id, name), `${target}\n`, 0o644, false);
+    writeFileAtomic(snapshotMountRecord(ctx.paths, id, name), `${target}\n`, 0o644, false);
   });
 }
 
@@ -156,9 +154,9 @@ export function snapshotUmount(ctx: Ctx, id: CtId, name: string): Promise<void> 
   validateSnapshotName(name);
   return withLock(ctx, id, 'snapshot-umount', async (stored) => {
     mustExist(id, stored);
-    const target = readIfExists(mountRecord(ctx, id, name))?.trim();
+    const target = readIfExists(snapshotMountRecord(ctx.paths, id, name))?.trim();
     if (!target) throw new BerthError('NOT_MOUNTED', `snapshot-umount ${id}: snapshot ${name} is not mounted`);
     unmountRoot(ctx.paths.helper, target);
-    rmSync(mountRecord(ctx, id, name), { force: true });
+    rmSync(snapshotMountRecord(ctx.paths, id, name), { force: true });
   });
 }

@@ -5,7 +5,6 @@ import { BerthError } from '../core/errors.ts';
 import { TEMPLATE_NAME_RE } from '../core/samples.ts';
 import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
 import { readIfExists } from '../host/fs-util.ts';
-
 import { layerPath, templateMetaPath, templatePath } from '../host/paths.ts';
 import { buildBusyboxTemplate, buildDebianTemplate, DEBIAN_RELEASES } from '../host/template.ts';
 import {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { cgroup2Flags } from '../../src/core/lxcfs.ts';
+import { cgroup2Flags } from '../../src/host/mountinfo.ts';
 import { LXCFS, ROOT_SKIP, sandbox } from './harness.ts';
 
 const skip = ROOT_SKIP || (LXCFS ? false : 'needs lxcfs (apt-get install lxcfs; the setup installs it)');

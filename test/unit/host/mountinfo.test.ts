@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cgroup2Flags } from '../../../src/core/lxcfs.ts';
+import { cgroup2Flags } from '../../../src/host/mountinfo.ts';
 
 const HYBRID = [
   '35 25 0:30 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:10 - cgroup2 cgroup2 rw,favordynmods',
