@@ -34,14 +34,16 @@ export function archiveTmp(work: string, file: string): string {
   return tmp;
 }
 
-/** Removes a backup's work directory (and its CTID directory when it is the last). */
+/**
+ * Removes a backup's work directory, and its CTID directory when it is the last (the CTID's
+ * lock guards that one). `.work` itself stays: a backup of another container, which holds
+ * another lock, may be making its own directory in it at this moment.
+ */
 export function removeBackupWork(work: string): void {
   rmSync(work, { recursive: true, force: true });
-  for (const d of [dirname(work), dirname(dirname(work))]) {
-    try {
-      rmdirSync(d);
-    } catch {}
-  }
+  try {
+    rmdirSync(dirname(work));
+  } catch {}
 }
 
 /**
@@ -56,12 +58,10 @@ export function cleanBackupLeftovers(p: Paths, id: CtId): string[] {
     gone.push(...removeWork(work, pid), work);
     removeBackupWork(work);
   }
-  // a backup killed while it made its directories leaves them empty
-  for (const d of [workRoot(p, id), dirname(workRoot(p, id))]) {
-    try {
-      rmdirSync(d);
-    } catch {}
-  }
+  // a backup killed while it made its directory leaves it empty
+  try {
+    rmdirSync(workRoot(p, id));
+  } catch {}
   return gone;
 }
 

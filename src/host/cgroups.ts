@@ -129,6 +129,21 @@ function copyCpuset(h: Hierarchy, dir: string): void {
   }
 }
 
+/** One level at a time, so each gets its cpuset before the next is made below it. */
+function makeLevels(h: Hierarchy, names: string[]): void {
+  let dir = h.mountPoint;
+  for (const name of names) {
+    dir = join(dir, name);
+    if (existsSync(dir)) continue;
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      if (errCode(err) !== 'EEXIST') throw err;
+    }
+    copyCpuset(h, dir);
+  }
+}
+
 /** v2: a controller is available to a cgroup's children once enabled in its subtree_control. */
 function enableControllers(dir: string): void {
   const want = readOr(join(dir, 'cgroup.controllers'), '')
@@ -155,10 +170,15 @@ export function createCgroups(layout: CgroupLayout, parent: string, id: string):
   const dirs = ctDirs(layout, parent, id);
   for (const d of dirs) {
     const parentDir = join(d.hierarchy.mountPoint, parent);
-    for (const dir of [parentDir, d.path]) {
-      if (existsSync(dir)) continue;
-      mkdirSync(dir, { recursive: true });
-      copyCpuset(d.hierarchy, dir);
+    // another container's stop removes the shared parent once it is empty (removeCgroups): a
+    // start that meets that between its mkdirs makes both levels again
+    for (let tries = 1; ; tries++) {
+      try {
+        makeLevels(d.hierarchy, [...parent.split('/').filter(Boolean), id]);
+        break;
+      } catch (err) {
+        if (tries === 5 || errCode(err instanceof BerthError ? err.cause : err) !== 'ENOENT') throw err;
+      }
     }
     // v2 controllers must be enabled top-down, in the parent of each level that uses them
     if (layout.kind === 'v2') for (const dir of [d.hierarchy.mountPoint, parentDir]) enableControllers(dir);

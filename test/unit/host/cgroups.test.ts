@@ -79,6 +79,21 @@ test('v1 driver on a fake tree: creates per-hierarchy dirs, copies cpuset, write
   }
 });
 
+test('v1 driver: every level of a nested parent gets its cpuset before the level below is made', () => {
+  const t = fakeTree(HYBRID);
+  try {
+    const cpuset = t.layout.hierarchies.find((h) => h.controllers.includes('cpuset'))?.mountPoint ?? '';
+    writeFileSync(join(cpuset, 'cpuset.cpus'), '0-1');
+    writeFileSync(join(cpuset, 'cpuset.mems'), '0');
+    createCgroups(t.layout, 'farm/berth', '101');
+    for (const level of ['farm', 'farm/berth', 'farm/berth/101']) {
+      assert.equal(readFileSync(join(cpuset, level, 'cpuset.cpus'), 'utf8'), '0-1', level);
+    }
+  } finally {
+    t.done();
+  }
+});
+
 test('v2 driver on a fake tree: enables controllers top-down and writes unified files', (tc) => {
   if (!existsSync('/sys/fs/cgroup/cgroup.controllers')) {
     tc.diagnostic('this host is not pure cgroup v2: the v2 driver is covered on this fake tree only');
