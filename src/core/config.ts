@@ -80,6 +80,22 @@ export function looseRecord(text: string): Record<string, string> {
   return out;
 }
 
+/**
+ * looseRecord(text)[key], reading only the lines that name KEY: a create reads the ID_BASE of
+ * every container, and parsing each whole file made creates slower the more containers a host had.
+ */
+export function looseValue(text: string, key: string): string | undefined {
+  const body = text.slice(0, MAX_CONFIG_BYTES);
+  let out: string | undefined;
+  for (let at = body.indexOf(`${key}=`); at !== -1; at = body.indexOf(`${key}=`, at + 1)) {
+    const end = body.indexOf('\n', at);
+    const m = LINE_RE.exec(body.slice(body.lastIndexOf('\n', at) + 1, end === -1 ? undefined : end));
+    const value = m?.[2] ?? m?.[3] ?? m?.[4] ?? '';
+    if (m?.[1] === key && !CONTROL_RE.test(value)) out = value;
+  }
+  return out;
+}
+
 /** Unchanged lines come out byte for byte as they were read; a key set since is KEY="value". */
 export function formatConfig(cfg: ConfigFile): string {
   if (cfg.lines.length === 0) return '';

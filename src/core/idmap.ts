@@ -36,14 +36,18 @@ const overlaps = (a: IdRange, b: IdRange) => a.start < b.start + b.count && b.st
  * a container.
  */
 export function allocateIdBase(taken: readonly number[], reserved: readonly IdRange[]): number {
-  const busy = [...taken.map((start) => ({ start, count: ID_COUNT })), ...reserved];
-  for (let start = ID_POOL_START; start <= ID_POOL_END; ) {
-    const hit = busy.find((b) => overlaps({ start, count: ID_COUNT }, b));
-    if (!hit) return start;
+  // one sweep over the ranges by start: a host with hundreds of containers allocates in
+  // microseconds (trying each start against every range took milliseconds)
+  const busy = [...taken.map((start) => ({ start, count: ID_COUNT })), ...reserved].sort((a, b) => a.start - b.start);
+  let start = ID_POOL_START;
+  for (const b of busy) {
+    if (start > ID_POOL_END || b.start >= start + ID_COUNT) break;
     // every aligned start before the end of what it hit overlaps it too: jump past (a subuid
     // range of a billion ids would be 15,000 steps one by one)
-    start = ID_POOL_START + Math.ceil((hit.start + hit.count - ID_POOL_START) / ID_COUNT) * ID_COUNT;
+    if (overlaps({ start, count: ID_COUNT }, b))
+      start = ID_POOL_START + Math.ceil((b.start + b.count - ID_POOL_START) / ID_COUNT) * ID_COUNT;
   }
+  if (start <= ID_POOL_END) return start;
   throw new BerthError('SYSTEM', 'no free id range for an unprivileged container', {
     hint: 'destroy unused containers, or create this one with --privileged yes',
   });

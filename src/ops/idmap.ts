@@ -1,6 +1,6 @@
 // Handing out and taking back the id ranges of unprivileged containers (core/idmap.ts).
 import { join } from 'node:path';
-import { formatConfig, looseRecord, parseConfig, setKeys } from '../core/config.ts';
+import { formatConfig, looseValue, parseConfig, setKeys } from '../core/config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { allocateIdBase, parseIdBase, parseSubIds } from '../core/idmap.ts';
 import { readIfExists } from '../host/fs-util.ts';
@@ -19,7 +19,7 @@ function takenBases(ctx: Ctx, except: CtId): number[] {
     if (id === except) continue;
     const path = ctConfigPath(ctx.paths, id);
     try {
-      const base = parseIdBase(looseRecord(readIfExists(path) ?? '')['ID_BASE'], path);
+      const base = parseIdBase(looseValue(readIfExists(path) ?? '', 'ID_BASE'), path);
       if (base !== null) out.push(base);
     } catch {
       // a broken config is reported by the commands that use it

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { parseManifest } from '../../../src/core/backup.ts';
 import { v1Counters, v2Counters } from '../../../src/core/beancounters.ts';
 import { formatCapabilities, parseCapabilities } from '../../../src/core/capabilities.ts';
-import { formatConfig, parseConfig, setKeys, toRecord } from '../../../src/core/config.ts';
+import { formatConfig, looseRecord, looseValue, parseConfig, setKeys, toRecord } from '../../../src/core/config.ts';
 import { ctConfigFrom } from '../../../src/core/ct-config.ts';
 import { parseCtId } from '../../../src/core/ctid.ts';
 import { formatDevnodes, parseDevnodes } from '../../../src/core/devices.ts';
@@ -450,5 +450,24 @@ test('lists berth writes (IP_ADDRESS, PORTFWD, NETIF, CAPABILITY, DEVNODES) read
       const list = parseDevnodes(ds.map(([d, p]) => `${d}:${p}`).join(' '));
       assert.deepEqual(parseDevnodes(formatDevnodes(list)), list);
     }),
+  );
+});
+
+test('looseValue reads the same value as looseRecord, for any file and key', () => {
+  const key = fc.constantFrom('ID_BASE', 'LAYER', 'A', 'X_ID_BASE');
+  const line = fc.oneof(
+    text,
+    fc.tuple(key, text).map(([k, v]) => `${k}=${v}`),
+    fc.tuple(key, text).map(([k, v]) => ` ${k}="${v}" # c`),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(line, { maxLength: 8 }).map((ls) => ls.join('\n')),
+      key,
+      (file, k) => {
+        assert.equal(looseValue(file, k), looseRecord(file)[k]);
+      },
+    ),
+    { numRuns: 2000 },
   );
 });
