@@ -134,12 +134,12 @@ function makeLevels(h: Hierarchy, names: string[]): void {
   let dir = h.mountPoint;
   for (const name of names) {
     dir = join(dir, name);
-    if (existsSync(dir)) continue;
     try {
       mkdirSync(dir);
     } catch (err) {
       if (errCode(err) !== 'EEXIST') throw err;
     }
+    // also when it exists: another start may have just made it and not yet given it its cpuset
     copyCpuset(h, dir);
   }
 }

@@ -41,12 +41,16 @@ function readLink(file: string): string | null {
   }
 }
 
+/** how long a command waits for the guard of lock breaking (each breaker holds it for ms) */
+const GUARD_WAIT_MS = 5000;
+
 /**
  * Takes the lock or fails with LOCKED: at once by default (vzctl does not wait either), or
  * after waiting up to WAITMS for a live holder (never for one berth cannot judge).
  */
 export function acquireLock(helper: string, file: string, what: string, waitMs = 0): Lock {
   const end = Date.now() + waitMs;
+  const guardEnd = Date.now() + GUARD_WAIT_MS;
   const { obs, me } = observer();
   const record = formatLock({ ...me, what });
   try {
@@ -71,7 +75,12 @@ export function acquireLock(helper: string, file: string, what: string, waitMs =
         continue;
       }
       if (verdict !== 'stale') throw lockedError(what, file, holder, verdict);
-      breakStale(helper, file, seen, what);
+      // the guard is busy while another command breaks a stale lock (of any container, after a
+      // crash often several at once): wait for it rather than use up the attempts and say LOCKED
+      if (!breakStale(helper, file, seen, what) && Date.now() < guardEnd) {
+        pause(10);
+        attempt = -1;
+      }
     }
   } catch (err) {
     if (err instanceof BerthError) throw err;
@@ -90,14 +99,15 @@ function releaseLock(file: string, record: string): void {
 }
 
 /**
- * Removes a link whose holder is gone. Breakers serialize on a flock (held by a helper process,
- * as Node has no flock) and re-read the link under it: it must still be the stale record.
+ * Removes a link whose holder is gone; false when another command holds the guard. Breakers
+ * serialize on a flock (held by a helper process, as Node has no flock) and re-read the link
+ * under it: it must still be the stale record.
  */
-function breakStale(helper: string, file: string, stale: string, what: string): void {
+function breakStale(helper: string, file: string, stale: string, what: string): boolean {
   const guard = join(dirname(file), '.break.lck');
   const r = runHelper(helper, lockArgs(guard, process.pid), { stdio: ['ignore', 'ignore', 'ignore'] });
   if (r.error || r.pid === null) {
-    if (r.error?.errno === 11) return; // another command is breaking it right now: retry
+    if (r.error?.errno === 11) return false; // another command is breaking one right now
     throw new BerthError('SYSTEM', `${what}: lock ${guard}: ${r.error?.message ?? 'helper failed'}`);
   }
   try {
@@ -107,6 +117,7 @@ function breakStale(helper: string, file: string, stale: string, what: string): 
       process.kill(r.pid, 'SIGKILL');
     } catch {}
   }
+  return true;
 }
 
 function lockedError(what: string, file: string, h: LockHolder | null, verdict: 'alive' | 'unknown'): BerthError {

@@ -1,5 +1,5 @@
 // berth destroy: remove a stopped container's private area, config and runtime leftovers.
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { looseRecord, quote } from '../core/config.ts';
 import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -7,7 +7,7 @@ import { BerthError } from '../core/errors.ts';
 import { templateOfLayer } from '../core/template-meta.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { unmountRoot } from '../host/mounts.ts';
-import { ctConfigPath, lockPath } from '../host/paths.ts';
+import { ctConfigPath } from '../host/paths.ts';
 import { readCtOrDerived, type StoredCt } from '../host/store.ts';
 import { gcLayers } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
@@ -43,7 +43,6 @@ export async function destroyContainer(ctx: Ctx, id: CtId): Promise<void> {
     },
     readCtOrDerived,
   );
-  rmSync(lockPath(ctx.paths, id), { force: true });
   // the last container of an outdated template version takes its layer along
   const tpl = layer ? templateOfLayer(layer) : null;
   if (tpl) await withTemplateLock(ctx, tpl, `destroy ${id}`, async () => gcLayers(ctx.paths, tpl));

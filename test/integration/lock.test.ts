@@ -1,6 +1,7 @@
 // Per-container locks: a second mutating command is refused at once (exit 9, naming the holder),
 // commands that take no lock still work, and a lock left by a killed berth is broken.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -37,6 +38,14 @@ test('locks: refused while held, broken when the holder is gone', { skip: ROOT_S
   // a holder that is gone (as after SIGKILL): the next command breaks the lock and goes on
   symlinkSync(`berth-lock:999999999:1:${bootId()}:${pidNs()}:start 101`, lock);
   s.ok(['set', '101', '--cpus', '1', '--save']);
+  // while another command breaks a stale lock (it holds the guard for milliseconds), this one
+  // waits for the guard instead of giving up with "locked" on a lock nobody holds
+  const guard = spawn('flock', [join(s.root, 'var/lib/berth/lock/.break.lck'), 'sleep', '0.4'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 100));
+  symlinkSync(`berth-lock:999999999:1:${bootId()}:${pidNs()}:start 101`, lock);
+  const waited = s.berth(['set', '101', '--cpus', '1', '--save']);
+  assert.equal(waited.code, 0, waited.err);
+  await new Promise((r) => (guard.exitCode === null ? guard.on('exit', r) : r(null)));
   // a holder from a previous boot, even with a live pid
   symlinkSync(`berth-lock:1:1:not-this-boot:${pidNs()}:start 101`, lock);
   s.ok(['set', '101', '--cpus', '2', '--save']);
