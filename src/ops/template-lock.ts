@@ -1,7 +1,7 @@
 // The lock of one template, apart from the template verbs (and their tools): create takes it.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquireLock } from '../host/lock.ts';
+import { ownDirs, secureDirs } from '../host/paths.ts';
 import type { Ctx } from './context.ts';
 
 /**
@@ -9,7 +9,8 @@ import type { Ctx } from './context.ts';
  * layer take turns, so no create ever sees a half-made template or a layer being removed.
  */
 export async function withTemplateLock<T>(ctx: Ctx, name: string, what: string, fn: () => Promise<T>): Promise<T> {
-  mkdirSync(ctx.paths.lockDir, { recursive: true });
+  // the template verbs are often the first on a new host: they make berth's directories 0700
+  for (const note of secureDirs(ownDirs(ctx.paths))) ctx.log(note);
   // held while a create unpacks its layer or tree (seconds for a big template): many creates
   // at once wait for each other instead of failing
   const lock = acquireLock(ctx.paths.helper, join(ctx.paths.lockDir, `template-${name}.lck`), what, 600_000);
