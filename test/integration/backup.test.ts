@@ -103,7 +103,9 @@ test('SIGKILL during backup and restore: no half archive, no half container, not
   const backups = join(s.root, 'var/lib/berth/backup');
   const leftovers = () => [
     ...readdirSync(s.root).filter((f) => f.includes('.tmp-')),
-    ...(existsSync(backups) ? readdirSync(backups).filter((f) => !f.endsWith('.tar')) : []),
+    ...(existsSync(backups) ? readdirSync(backups).filter((f) => !f.endsWith('.tar') && f !== '.work') : []),
+    // .work itself stays (backups of other containers make their directories in it)
+    ...(existsSync(join(backups, '.work')) ? readdirSync(join(backups, '.work')).map((f) => `.work/${f}`) : []),
   ];
   let seen = 0;
   for (const ms of [0, 40, 80, 120, 170, 250]) {
