@@ -26,7 +26,7 @@ debian_major() {
 # versions: nodejs 18.19 / 20.19, gcc 12 / 14 (checked: the helper and the test probes build
 # with 14's -Werror in a debootstrapped trixie), lxcfs 5.0 / 6.0, libseccomp 2.5 / 2.6.
 packages() {
-  local common="gcc make libc6-dev libseccomp-dev pkgconf busybox-static zstd tar debootstrap util-linux mount procps iproute2 nftables e2fsprogs attr acl lxcfs nodejs npm"
+  local common="gcc make libc6-dev libseccomp-dev pkgconf busybox-static zstd tar rsync debootstrap util-linux mount procps iproute2 nftables e2fsprogs attr acl lxcfs nodejs npm"
   case "$1" in
     12 | 13) echo "$common" ;;
     *) say "unknown Debian release $1"; return 1 ;;

@@ -10,6 +10,7 @@
  *                    pivot_root, drop privileges, exec the container's init.
  *   --join PID       setns() into PID's namespaces and run a command there (exec / enter).
  *   --lock FILE      take flock(LOCK_EX|LOCK_NB) on FILE and hold it while --watch-pid lives.
+ *   --tree-sync SRC DST --since T  bring a copy up to date with what changed since T (treesync.c).
  *   --join PID --net ... (no command): network changes on a running container (net.c).
  *
  * Start mode may also fork the container's keeper (keeper.c): the host process that holds its
@@ -49,6 +50,7 @@
 #include "net.h"
 #include "privs.h"
 #include "relay.h"
+#include "treesync.h"
 #include "report.h"
 #include "rootops.h"
 
@@ -58,6 +60,7 @@
 static struct {
   const char *rootfs, *hostname, *lock, *cwd, *propagation, *caps_keep, *unshare;
   const char *host_src, *host_dst, *host_umount;
+  const char *sync_src, *sync_dst, *since; /* --tree-sync SRC DST --since T */
   int host_overlay; /* host_src is overlayfs mount data, not a path to bind */
   int host_image;   /* host_src is an ext4 image file to attach to a loop device */
   int host_ro;      /* the host mount is read-only (snapshot views) */
@@ -182,6 +185,13 @@ static void parse_args(int argc, char **argv) {
       opt.watch_pid = parse_int(need(argv, &i, argc, a), a);
     } else if (strcmp(a, "--lock") == 0) {
       opt.lock = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--tree-sync") == 0) { /* SRC DST */
+      if (i + 2 >= argc) die_usage("--tree-sync needs SRC DST");
+      opt.sync_src = argv[i + 1];
+      opt.sync_dst = argv[i + 2];
+      i += 2;
+    } else if (strcmp(a, "--since") == 0) {
+      opt.since = need(argv, &i, argc, a);
     } else if (strcmp(a, "--mount") == 0) { /* FSTYPE SOURCE DEST OPTIONS */
       if (i + 4 >= argc) die_usage("--mount needs FSTYPE SOURCE DEST OPTIONS");
       add_op(OP_MOUNT, argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4]);
@@ -227,7 +237,9 @@ static void parse_args(int argc, char **argv) {
     }
   }
   opt.argv = argv + i;
-  if (opt.lock || ((opt.host_src || opt.host_umount) && !opt.argv[0])) return;
+  if (opt.sync_src && !opt.since) die_usage("--tree-sync needs --since");
+  if (opt.sync_src && opt.argv[0]) die_usage("--tree-sync takes no command");
+  if (opt.lock || opt.sync_src || ((opt.host_src || opt.host_umount) && !opt.argv[0])) return;
   if (opt.argv[0] == NULL && !opt.rootfs && opt.n_net) return; /* network changes only */
   if (opt.argv[0] == NULL && !(opt.join && (opt.hostname || opt.n_ops))) die_usage("missing command after --");
   if (!opt.join && !opt.rootfs) die_usage("start mode needs --rootfs");
@@ -833,6 +845,7 @@ int main(int argc, char **argv) {
   if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
   if (opt.seccomp_fd >= 0) fcntl(opt.seccomp_fd, F_SETFD, FD_CLOEXEC);
   if (opt.lock) return do_lock();
+  if (opt.sync_src) return do_tree_sync(opt.sync_src, opt.sync_dst, opt.since);
   if (opt.join) return do_join();
   if (!opt.argv[0] && opt.n_net && !opt.rootfs) { /* host-side network cleanup, no container */
     const struct net_op *bad = run_net("host", 0);

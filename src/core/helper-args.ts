@@ -109,6 +109,12 @@ export function joinArgs(p: JoinPlan): string[] {
   ];
 }
 
+/** --tree-sync: bring DST up to date with what changed in SRC since SINCE (ns since the epoch). */
+export function treeSyncArgs(src: string, dst: string, since: bigint): string[] {
+  const ns = String(since % 1_000_000_000n).padStart(9, '0');
+  return ['--tree-sync', src, dst, '--since', `${since / 1_000_000_000n}.${ns}`];
+}
+
 export function lockArgs(file: string, watchPid: number): string[] {
   return ['--lock', file, '--watch-pid', String(watchPid), '--status-fd', String(STATUS_FD)];
 }

@@ -12,9 +12,15 @@ function spawnKilled(argv: readonly string[], stdio: ['ignore' | 'pipe', 'ignore
 }
 
 /**
- * Runs a tool; stderr lines go to onLine (progress) and the last ones into the error.
+ * Runs a tool; stderr lines go to onLine (progress) and the last ones into the error. Exit
+ * codes in `ok` besides 0 count as success.
  */
-export function run(cmd: string, args: string[], onLine?: (l: string) => void): Promise<void> {
+export function run(
+  cmd: string,
+  args: string[],
+  onLine?: (l: string) => void,
+  ok: readonly number[] = [],
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawnKilled([cmd, ...args], ['ignore', 'pipe', 'pipe']);
     let tail = '';
@@ -40,7 +46,7 @@ export function run(cmd: string, args: string[], onLine?: (l: string) => void): 
     child.on('error', (err) => reject(new BerthError('SYSTEM', `run ${cmd}: ${err.message}`, { cause: err })));
     child.on('close', (code) => {
       flush();
-      if (code === 0) resolve();
+      if (code === 0 || (code !== null && ok.includes(code))) resolve();
       else
         reject(
           new BerthError(

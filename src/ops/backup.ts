@@ -1,5 +1,5 @@
 // berth backup / restore: one archive with the config, the container's own files and their
-// checksums. A backup of a running container reads its files while it is frozen; a restore
+// checksums. A backup of a running container archives a copy made as a snapshot is; a restore
 // verifies the whole archive before it writes anything, takes from it only what berth would
 // have written (core/backup.ts), and never replaces a container without --force.
 import { createHash } from 'node:crypto';
@@ -36,12 +36,15 @@ import { readCt, readGlobal } from '../host/store.ts';
 import { readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
 import { destroyContainer } from './destroy.ts';
-import { withFrozen } from './freeze.ts';
+import { copyAsFrozen, withFrozen } from './freeze.ts';
 import { writeConfigWithIds } from './idmap.ts';
 import { mustExist } from './inspect.ts';
 import { checkPortsFree, ipsHeldByOthers } from './net.ts';
 import { reconcile, withLock } from './runtime.ts';
 import { withTemplateLock } from './template-lock.ts';
+
+/** the copy of a running container's files in the work directory, which the archive is made of */
+const STAGE = 'stage';
 
 export interface BackupResult {
   file: string;
@@ -68,13 +71,23 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
     const work = makeBackupWork(ctx.paths, id);
     let tmp: string | null = null;
     try {
+      // a running container's files are copied beside the archive first, frozen only for the
+      // pass that catches up with what changed meanwhile; tar then reads the still copy
+      const own = ownFilesDir(src.layout, src.vePrivate);
+      const staged = now.status === 'running' && src.layout !== 'image';
       let frozenMs = 0;
-      const fsSum = await withFrozen(ctx, cfg, now.status, async () => {
-        const t0 = Date.now();
-        const sum = await packTree(ownFilesDir(src.layout, src.vePrivate), join(work, FS));
-        frozenMs = now.status === 'running' ? Date.now() - t0 : 0;
-        return sum;
-      });
+      let fsSum: string;
+      if (staged) {
+        frozenMs = await copyAsFrozen(ctx, cfg, now.status, own, join(work, STAGE));
+        fsSum = await packTree(join(work, STAGE), join(work, FS));
+      } else {
+        fsSum = await withFrozen(ctx, cfg, now.status, async () => {
+          const t0 = Date.now();
+          const sum = await packTree(own, join(work, FS));
+          frozenMs = now.status === 'running' ? Date.now() - t0 : 0;
+          return sum;
+        });
+      }
       const conf = readFileSync(ctConfigPath(ctx.paths, id));
       writeFileSync(join(work, CONF), conf);
       const tplName = cfg.layer ? templateOfLayer(cfg.layer) : null;

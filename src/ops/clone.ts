@@ -14,11 +14,10 @@ import { ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import { readGlobal } from '../host/store.ts';
 import type { Ctx } from './context.ts';
-import { withFrozen } from './freeze.ts';
+import { copyAsFrozen } from './freeze.ts';
 import { writeConfigWithIds } from './idmap.ts';
 import { mustExist } from './inspect.ts';
 import { reconcile, withLock } from './runtime.ts';
-import { copyTree } from './snapshot.ts';
 
 export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string | undefined): Promise<void> {
   if (hostname !== undefined) validateHostname(hostname);
@@ -39,9 +38,14 @@ export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string 
       const partial = `${cfg.vePrivate}.partial`;
       rmSync(partial, { recursive: true, force: true });
       ctx.log(`Cloning ${from} (layout ${root.layout}) as ${to}...`);
-      await withFrozen(ctx, src.config, now.status, async () => {
-        await copyTree(ownFilesDir(root.layout, root.vePrivate), ownFilesTarget(root.layout, partial));
-      });
+      const frozenMs = await copyAsFrozen(
+        ctx,
+        src.config,
+        now.status,
+        ownFilesDir(root.layout, root.vePrivate),
+        ownFilesTarget(root.layout, partial),
+      );
+      if (now.status === 'running') ctx.log(`${from} was frozen ${frozenMs} ms for the copy`);
       // the config before the rename: until then the .partial makes recovery roll it back;
       // an unprivileged source's clone gets an id range of its own (its files need no change:
       // on disk they are the same whatever the range)

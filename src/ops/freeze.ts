@@ -7,6 +7,8 @@ import { fullyFrozen, setFrozen } from '../host/cgroups.ts';
 import { writeFileAtomic } from '../host/fs-util.ts';
 import { thawMarkerPath } from '../host/paths.ts';
 import { childProcess } from '../host/spawn.ts';
+import { trace } from '../host/trace.ts';
+import { catchUpTree, copyTree, syncTree } from '../host/tree-copy.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf } from './inspect.ts';
 
@@ -23,22 +25,52 @@ export async function withFrozen<T>(ctx: Ctx, cfg: CtConfig, status: string, fn:
   const marker = thawMarkerPath(ctx.paths, cfg.id);
   writeFileAtomic(marker, 'berth froze this container for a copy; the next command thaws it\n', 0o644, false);
   try {
+    trace('freeze');
     setFrozen(layout, dirs, true);
-    for (let i = 0; !fullyFrozen(layout, dirs); i++) {
-      if (i > 500) throw new BerthError('SYSTEM', `${cfg.id}: its processes did not freeze within 5 s`);
-      await sleep(10);
+    // a few idle processes freeze within a millisecond or two: look often at first
+    for (const end = Date.now() + 5000; !fullyFrozen(layout, dirs); ) {
+      if (Date.now() > end) throw new BerthError('SYSTEM', `${cfg.id}: its processes did not freeze within 5 s`);
+      await sleep(1);
     }
-    // dirty pages of the container's filesystem reach its files; an image's ext4 is frozen
-    // too, which also writes its journal out, so the copy mounts clean (read-only, even)
-    const fsFrozen = cfg.layout === 'image' && childProcess().spawnSync('fsfreeze', ['-f', cfg.veRoot]).status === 0;
-    if (!fsFrozen) childProcess().spawnSync('sync', ['-f', cfg.veRoot]);
+    // an image is copied as a file: its ext4 is frozen too, which writes its dirty pages and
+    // journal out, so the copy mounts clean (read-only, even). Files of a dir or overlay are
+    // copied through the page cache, which already holds every write: no sync, which would
+    // also wait for the host's own dirty data (a backup's staged copy, for one) while frozen
+    const image = cfg.layout === 'image';
+    const fsFrozen = image && childProcess().spawnSync('fsfreeze', ['-f', cfg.veRoot]).status === 0;
+    if (image && !fsFrozen) childProcess().spawnSync('sync', ['-f', cfg.veRoot]);
+    trace('frozen');
     try {
       return await fn();
     } finally {
+      trace('thaw');
       if (fsFrozen) childProcess().spawnSync('fsfreeze', ['-u', cfg.veRoot]);
     }
   } finally {
     setFrozen(layout, dirs, false);
     rmSync(marker, { force: true });
   }
+}
+
+/**
+ * Copies a container's own files SRC to DST (not there yet) as one instant held them, and
+ * returns how long the container was frozen for it. A running dir or overlay container is
+ * copied while it runs, then frozen only while the helper catches up with what changed since
+ * (vzdump's suspend mode): milliseconds, whatever its size. An image is copied whole while
+ * frozen: its one file changes whenever the container writes.
+ */
+export async function copyAsFrozen(ctx: Ctx, cfg: CtConfig, status: string, src: string, dst: string): Promise<number> {
+  if (status !== 'running' || cfg.layout === 'image') {
+    const t0 = Date.now();
+    await withFrozen(ctx, cfg, status, () => copyTree(src, dst));
+    return status === 'running' ? Date.now() - t0 : 0;
+  }
+  // ctimes are coarse (a clock tick) and the container cannot set them back: a second of margin
+  // only copies again what changed just before the first pass began
+  const since = (BigInt(Date.now()) - 1000n) * 1_000_000n;
+  await syncTree(src, dst);
+  // timed from before the freeze to after the thaw: all the container waited
+  const t0 = Date.now();
+  await withFrozen(ctx, cfg, status, async () => catchUpTree(ctx.paths.helper, src, dst, since));
+  return Date.now() - t0;
 }

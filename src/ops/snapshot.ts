@@ -17,17 +17,12 @@ import {
   type SnapshotMeta,
   snapshotMountRecord,
 } from '../host/snapshots.ts';
-import { run } from '../host/tools.ts';
+import { copyTree } from '../host/tree-copy.ts';
 import type { Ctx } from './context.ts';
-import { withFrozen } from './freeze.ts';
+import { copyAsFrozen } from './freeze.ts';
 import { mustExist } from './inspect.ts';
 import { recoverSwitch } from './recover-switch.ts';
 import { reconcile, withLock } from './runtime.ts';
-
-/** A copy that keeps owners, modes, xattrs, hard links and holes (reflinks where the fs can). */
-export function copyTree(src: string, dst: string): Promise<void> {
-  return run('cp', ['-a', '--reflink=auto', '--sparse=always', '--no-target-directory', '--', src, dst]);
-}
 
 function noSuch(id: CtId, name: string): BerthError {
   return new BerthError('BAD_VALUE', `container ${id} has no snapshot ${JSON.stringify(name)}`, {
@@ -50,12 +45,13 @@ export function snapshotCreate(ctx: Ctx, id: CtId, name: string | undefined): Pr
     const dir = snapshotPath(ctx.paths, id, snap);
     const partial = `${dir}.partial`;
     mkdirSync(partial, { recursive: true, mode: 0o700 });
-    let frozenMs = 0;
-    await withFrozen(ctx, cfg, now.status, async () => {
-      const t0 = Date.now();
-      await copyTree(ownFilesDir(src.layout, src.vePrivate), join(partial, 'fs'));
-      frozenMs = now.status === 'running' ? Date.now() - t0 : 0;
-    });
+    const frozenMs = await copyAsFrozen(
+      ctx,
+      cfg,
+      now.status,
+      ownFilesDir(src.layout, src.vePrivate),
+      join(partial, 'fs'),
+    );
     writeFileSync(join(partial, 'ct.conf'), readFileSync(ctConfigPath(ctx.paths, id)));
     const meta: SnapshotMeta = {
       name: snap,

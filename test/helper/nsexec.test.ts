@@ -5,6 +5,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { treeSyncArgs } from '../../src/core/helper-args.ts';
 import { readAll, statusFile } from '../../src/host/helper.ts';
 
 const HELPER = new URL('../../../helper/berth-nsexec', import.meta.url).pathname;
@@ -148,5 +149,38 @@ test('inherited fds never reach init: only its stdio (/dev/null without a consol
     assert.deepEqual(listed, ['0 /null', '1 /fds', '2 /null', '3 '], fds);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('--tree-sync: after a first rsync pass, the copy equals the tree (rsync --checksum finds nothing)', {
+  skip: ROOT,
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-treesync-'));
+  try {
+    const sh = (script: string) => {
+      const r = spawnSync('sh', ['-ec', script], { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    };
+    sh(`mkdir -p s/d1/d2 s/mv/sub s/gone; echo a > s/a; echo b > s/d1/b; ln s/a s/alink; ln s/d1/b s/blink
+      ln -s a s/sym; truncate -s 10M s/sparse; echo x | dd of=s/sparse bs=1 seek=5000000 conv=notrunc 2>/dev/null
+      mkfifo s/fifo; echo m > s/mv/sub/f; setfattr -n user.k -v v1 s/a; chown 1000:1000 s/d1/b; chmod 4755 s/d1/b
+      echo g > s/gone/g; echo same > s/same; rsync -aHAXS --numeric-ids s/ c/`);
+    const since = (BigInt(Date.now()) - 1000n) * 1_000_000n;
+    // every kind of change a running container makes, one with its mtime set back
+    sh(`echo new > s/new; echo A > s/a; setfattr -n user.k -v v2 s/a; setfattr -n user.n -v z s/d1/b
+      chmod 700 s/d1; mv s/mv/sub s/moved; rm -rf s/gone; rm s/sym; ln -s d1 s/sym
+      m=$(stat -c %Y s/same); echo SAME > s/same; touch -d @$m s/same; mkdir s/newdir; echo n > s/newdir/n
+      rm s/fifo; mkdir s/fifo; echo r > s/tmp; mv s/tmp s/blink`);
+    const r = run(treeSyncArgs(join(dir, 's'), join(dir, 'c'), since));
+    assert.equal(r.code, 0, r.err);
+    assert.equal(sh('rsync -nciaHAXS --numeric-ids --delete s/ c/'), '', 'rsync sees no difference');
+    const meta = (d: string) => sh(`cd ${d} && find . -printf '%p %m %U %G %s %y %l %n\\n' | sort`);
+    assert.equal(meta('c'), meta('s'));
+    assert.equal(readFileSync(join(dir, 'c/same'), 'utf8'), 'SAME\n', 'a change with its mtime set back');
+    // a bad --since is refused before anything is read
+    assert.equal(run(['--tree-sync', join(dir, 's'), join(dir, 'c'), '--since', '12.5']).code, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -10,10 +10,13 @@ export const backupCommand: Command = {
   usage: 'berth backup CTID [-o FILE] [--json]',
   help: `Writes one tar archive holding the container's config, its own files (as a zstd
 tarball that keeps owners, modes, xattrs, ACLs, device nodes, hard links and holes) and a
-manifest with their checksums. A running container is frozen while its files are read (an
-image's ext4 is frozen too), and goes on afterwards; the time is reported. The file appears
-whole (written beside it, then renamed) or not at all, and readable by root only. Its
-members are built under /var/lib/berth/backup/.work (room for the files is needed there);
+manifest with their checksums. A running dir or overlay container is copied while it runs,
+then frozen only while berth catches up with what changed meanwhile (milliseconds, whatever
+its size), so the archive holds one instant; an image is frozen for the whole archive (its
+ext4 too). The time it was frozen is reported. The file appears whole (written beside it,
+then renamed) or not at all, and readable by root only. Its members are built under
+/var/lib/berth/backup/.work (room for the files is needed there, twice for a running
+container: its copy and the archive's);
 what a killed backup leaves, there and beside FILE, is removed by the next command on the
 container.
 

@@ -11,8 +11,9 @@ export const command: Command = {
 a distinct machine: a new hostname (ctNEWCTID unless --hostname), no IP addresses or port
 forwards, new MACs and host interface names for its bridged interfaces (their bridges and DHCP
 setting stay), and an empty /etc/machine-id at its first start (systemd makes a new one).
-Limits, layout and everything else are kept. A running source is frozen for the copy; an
-overlay clone copies only what the source changed on its shared template layer.
+Limits, layout and everything else are kept. A running source is frozen only while berth
+catches up with what changed during the copy (an image for the whole copy); an overlay clone
+copies only what the source changed on its shared template layer.
 
 Exit codes: 14 no such container, 44 NEWCTID exists, 21 bad value.`,
   async run(ctx, args, io) {

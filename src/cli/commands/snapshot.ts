@@ -29,9 +29,10 @@ export const snapshotCommand: Command = {
   usage: 'berth snapshot CTID [--name NAME]',
   help: `Copies the container's own files and its config into
 /var/lib/berth/snapshots/CTID/NAME: the whole tree (dir), what it changed on its template
-layer (overlay), or its image (image). A running container is frozen for the copy and its
-filesystem synced first, so the snapshot holds one instant; the time it was frozen is
-recorded. The copy keeps owners, modes, xattrs, hard links and holes, and uses reflinks where
+layer (overlay), or its image (image). A running dir or overlay container is copied while it
+runs, then frozen only while berth catches up with what changed meanwhile, so the snapshot
+holds one instant; an image is frozen for the whole copy (its ext4 too). The time it was
+frozen is recorded. The copy keeps owners, modes, xattrs, hard links and holes, and uses reflinks where
 the filesystem has them.
 
   --name NAME   default: the time (20261125-231700)
