@@ -62,9 +62,12 @@ export function rootMountArgs(src: RootSource): string[] {
  * nosuid and nodev, so a setuid-root file or a device node the container planted does nothing
  * for a host user. A running container's VE_ROOT cannot be nosuid (the container's root would
  * inherit the flag, locked, and its su and passwd would stop working): its 0700 parent guards it.
+ * Not idmapped, even for an unprivileged container: the admin sees on-disk ids, as vzctl shows
+ * them (0 is the container's root), and what the host's root writes there is the container
+ * root's (an idmapped view has no id for host uid 0, so creating a file failed with EOVERFLOW).
  */
 export function viewMountArgs(src: RootSource): string[] {
-  return ['--host-nosuid', ...rootMountArgs(src)];
+  return ['--host-nosuid', ...plainMountArgs(src)];
 }
 
 function plainMountArgs(src: RootSource): string[] {

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BERTH, ROOT_SKIP, Sandbox, sandbox, waitFor } from './harness.ts';
+import { BERTH, mountOptions, ROOT_SKIP, Sandbox, sandbox, waitFor } from './harness.ts';
 
 const NOBODY = 65534;
 
@@ -107,14 +107,6 @@ function plant(s: Sandbox, ct: string, probe: string): void {
 function assertSetuidInside(s: Sandbox, ct: string, when: string): void {
   const out = s.ok(['exec', ct, '--', '/x', 'as', '1000', '/x']);
   assert.match(out, /^euid 0$/m, `${ct} ${when}: a setuid program works inside: ${out}`);
-}
-
-function mountOptions(path: string): string | null {
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
-    const f = line.split(' ');
-    if (f[4] === path) return f[5] ?? '';
-  }
-  return null;
 }
 
 const CASES = [

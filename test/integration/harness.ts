@@ -169,6 +169,15 @@ export function sandbox(t: TestContext): Sandbox {
   return s;
 }
 
+/** The options of the topmost mount at path (mountinfo's field 6), or null if nothing is mounted there. */
+export function mountOptions(path: string): string | null {
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n').reverse()) {
+    const f = line.split(' ');
+    if (f[4] === path) return f[5] ?? '';
+  }
+  return null;
+}
+
 /** Polls until fn returns true (or throws after timeoutMs). */
 export async function waitFor(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -1,4 +1,4 @@
-// berth exec [-t|-T] CTID [--] COMMAND [ARGS...]
+// berth exec [-t|-T] CTID COMMAND-LINE... | berth exec [-t|-T] CTID -- COMMAND [ARGS...]
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { execInContainer } from '../../ops/exec.ts';
@@ -6,10 +6,13 @@ import type { Command } from '../command.ts';
 
 export const command: Command = {
   summary: 'run a command inside a running container',
-  usage: 'berth exec [-t|-T] CTID [--] COMMAND [ARGS...]',
-  help: `Runs COMMAND directly (no shell) as root inside the container: its namespaces, cgroups,
-capabilities and seccomp filter. berth exits with the command's exit status (128+N if it died
-of signal N). Use "sh -c '...'" for shell syntax.
+  usage: 'berth exec [-t|-T] CTID COMMAND-LINE... | berth exec [-t|-T] CTID -- COMMAND [ARGS...]',
+  help: `Runs a command as root inside the container: its namespaces, cgroups, capabilities and
+seccomp filter. Without "--", as vzctl exec does, the arguments are joined with spaces and run
+by the container's shell (/bin/sh -c), so pipes, redirections and $VARIABLES are the
+container's: berth exec 101 'ps | grep init'. After "--", COMMAND runs directly with ARGS as
+they are, no shell: berth exec 101 -- ps -o pid,comm. berth exits with the command's exit
+status (128+N if it died of signal N).
 
 The command never gets berth's own file descriptors. Its stdin, stdout and stderr are pipes
 that berth copies to and from yours (stdin is read as it arrives, as ssh does: in a "while
@@ -30,12 +33,15 @@ Exit codes: the command's own; 31 not running, 127 no such command, 126 not exec
     const id = parseCtId(args[0]);
     let rest = args.slice(1);
     while (rest[0] === '-t' || rest[0] === '-T') flags.push(rest.shift() ?? '');
-    if (rest[0] === '--') rest = rest.slice(1);
+    const direct = rest[0] === '--';
+    if (direct) rest = rest.slice(1);
     if (rest.length === 0) {
       throw new BerthError('BAD_SYNTAX', `exec ${id}: missing command`, { hint: `berth exec ${id} -- ps` });
     }
+    // vzctl exec's meaning: the words, joined with spaces, are a command line for the shell
+    const argv = direct ? rest : ['/bin/sh', '-c', rest.join(' ')];
     const last = flags.at(-1);
     const pty = last === '-t' ? true : last === '-T' ? false : (await io.isTty(0)) && (await io.isTty(1));
-    return execInContainer(ctx, id, rest, { pty, verb: 'exec' });
+    return execInContainer(ctx, id, argv, { pty, verb: 'exec' });
   },
 };

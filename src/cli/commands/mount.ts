@@ -6,9 +6,12 @@ import { type Command, parse } from '../command.ts';
 export const mountCommand: Command = {
   summary: "mount a stopped container's files at VE_ROOT",
   usage: 'berth mount CTID',
-  help: `Bind-mounts the private area at VE_ROOT (/var/lib/berth/root/CTID), as start does, so
-the admin can look inside or copy files. The view is nosuid and nodev (start mounts the
-root afresh without them). Exit codes: 41 already mounted, 43 private missing.`,
+  help: `Shows the container's files at VE_ROOT (/var/lib/berth/root/CTID), so the admin can look
+inside, copy files in and change them. The view shows the ids stored on disk, as under vzctl:
+uid 0 is the container's root, and what root on the host creates there belongs to root
+inside, in an unprivileged container too (whose running root shows ids shifted by ID_BASE).
+The view is nosuid and nodev, and only root reaches it (its parent is 0700); start mounts the
+root afresh. Exit codes: 41 already mounted, 43 private missing.`,
   async run(ctx, args) {
     const { positionals } = parse('mount', args, {});
     await mountContainer(ctx, parseCtId(positionals[0]));

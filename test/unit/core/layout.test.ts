@@ -40,8 +40,16 @@ test('dir binds the private area; overlay stacks the upper directory on the laye
 
 test('a host-side view (berth mount) is nosuid; a container root is not (its setuid programs must work)', () => {
   const src = { layout: 'dir', vePrivate: '/p/1', veRoot: '/r/1', layerDir: null, idBase: 1048576 } as const;
-  assert.deepEqual(viewMountArgs(src), ['--host-nosuid', ...rootMountArgs(src)]);
+  assert.deepEqual(viewMountArgs(src), ['--host-nosuid', '--host-bind', '/p/1', '/r/1']);
   assert.ok(!rootMountArgs(src).includes('--host-nosuid'));
+});
+
+test("an unprivileged container's root is idmapped; the admin's view shows on-disk ids (host root can write)", () => {
+  for (const layout of ['dir', 'overlay', 'image'] as const) {
+    const src = { layout, vePrivate: '/p/1', veRoot: '/r/1', layerDir: '/l/x', idBase: 1048576 };
+    assert.deepEqual(rootMountArgs(src).slice(0, 3), ['--idmap', '1048576', '65536'], layout);
+    assert.ok(!viewMountArgs(src).includes('--idmap'), layout);
+  }
 });
 
 test('overlay refuses paths its option syntax cannot carry, and a missing layer', () => {
