@@ -39,6 +39,7 @@ export const ERRORS = {
   BAD_IP: { exit: 71, http: 400, doc: 'an IP address is malformed or cannot belong to a container (VZ_BADIP)' },
   BAD_DNS_SERVER: { exit: 72, http: 400, doc: 'a nameserver address is not valid (VZ_BADDNSSRV)' },
   BAD_DNS_SEARCH: { exit: 73, http: 400, doc: 'a search domain is not valid (VZ_BADDNSSEARCH)' },
+  CHANGE_PASSWORD: { exit: 74, http: 500, doc: "a user's password could not be set in the container (VZ_CHANGEPASS)" },
   IP_IN_USE: { exit: 78, http: 409, doc: 'the IP address belongs to another container (VZ_IP_INUSE)' },
   PORT_IN_USE: {
     exit: 150,

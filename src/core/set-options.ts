@@ -51,6 +51,34 @@ export interface SetOptions {
   /** NAME:on|off and NAME:r|w|rw|none, merged into CAPABILITY and DEVNODES (--save, next start) */
   capability?: string[];
   devnodes?: string[];
+  /** USER:PASSWORD, set in the running container by its own tools; never saved (vzctl) */
+  userpasswd?: string[];
+}
+
+/** user names as Debian's adduser and busybox accept them */
+const USER_RE = /^[a-z_][a-z0-9_.-]{0,31}$/;
+
+/**
+ * --userpasswd USER:PASSWORD, split at the first colon (a password may hold more). The password
+ * never appears in a message.
+ */
+export function parseUserPasswd(raw: string): { user: string; password: string } {
+  const at = raw.indexOf(':');
+  const user = at < 0 ? raw : raw.slice(0, at);
+  const password = at < 0 ? '' : raw.slice(at + 1);
+  if (!USER_RE.test(user)) {
+    throw new BerthError('BAD_VALUE', `--userpasswd: invalid user name ${quote(user)}`, {
+      hint: 'USER:PASSWORD, the user name in lowercase letters, digits, _ . - (at most 32)',
+    });
+  }
+  // chpasswd reads one line per user
+  const control = [...password].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (password === '' || control) {
+    throw new BerthError('BAD_VALUE', `--userpasswd ${user}: the password is empty or holds a control character`, {
+      hint: 'USER:PASSWORD on one line',
+    });
+  }
+  return { user, password };
 }
 
 /** The config keys to write; every value has been validated. */
@@ -60,6 +88,7 @@ export function setOptionsToKeys(o: SetOptions): Record<string, string> {
   if (o.privileged !== undefined) parsePrivileged(o.privileged);
   if (o.capability) parseCapabilities(o.capability.join(' '));
   if (o.devnodes) parseDevnodes(o.devnodes.join(' '));
+  for (const u of o.userpasswd ?? []) parseUserPasswd(u);
   if (o.ram !== undefined) keys['PHYSPAGES'] = `0:${formatSize(parseRam(o.ram))}`;
   if (o.swap !== undefined) keys['SWAPPAGES'] = `0:${formatSize(parseRam(o.swap, 'swap'))}`;
   if (o.cpus !== undefined) keys['CPUS'] = String(parseCpus(o.cpus) ?? 'unlimited');

@@ -2,7 +2,7 @@
 // Every spawn is synchronous: Node's first asynchronous spawn costs several milliseconds more,
 // and no helper mode needs berth to do anything while it runs.
 import type { StdioOptions } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
@@ -131,6 +131,22 @@ export function statusFile(): number {
     const fd = openSync(name, 'wx+', 0o600);
     unlinkSync(name);
     return fd;
+  }
+}
+
+/**
+ * TEXT as a helper's stdin: an anonymous file under DIR (berth's /run, memory on a host), read
+ * from its start. For secrets: no argv, environment or log sees them, and nothing names it.
+ */
+export function inputFd(dir: string, text: string): number {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o600);
+  try {
+    writeSync(fd, text);
+    // a second open of it starts at offset 0, where the helper reads
+    return openSync(`/proc/self/fd/${fd}`, 'r');
+  } finally {
+    closeSync(fd);
   }
 }
 

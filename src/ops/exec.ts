@@ -58,6 +58,31 @@ export async function execInContainer(
       },
     );
   }
+  // the terminal's ^C reaches the helper too, which passes it on; berth waits for the status
+  const ignore = () => {};
+  process.on('SIGINT', ignore);
+  process.on('SIGQUIT', ignore);
+  try {
+    return runJoined(ctx, id, now, argv, { pty: opts.pty, verb: opts.verb, stdin: 'inherit' });
+  } finally {
+    process.off('SIGINT', ignore);
+    process.off('SIGQUIT', ignore);
+  }
+}
+
+/**
+ * Runs argv in running container ID (inspected as NOW) through the helper's join mode, with
+ * stdin from STDIN (berth's own, or a file: the helper relays it over a pipe, so the container
+ * never holds a host fd) and its output on berth's; returns its exit status.
+ */
+export function runJoined(
+  ctx: Ctx,
+  id: CtId,
+  now: Inspection,
+  argv: readonly string[],
+  opts: { pty: boolean; verb: string; stdin: 'inherit' | number },
+): number {
+  if (now.pid === null) throw new BerthError('NOT_RUNNING', `${opts.verb} ${id}: container is not running`);
   // its keeper answers sysinfo for the command too, as for init (the state says whether)
   const sysinfo = now.state?.keeper?.sysinfo === true;
   const plan = execPlan(now.pid, procsFiles(cgroupDirsOf(ctx, id)), argv, {
@@ -68,16 +93,10 @@ export async function execInContainer(
     userns: ownUserns(now.pid),
     keeperSocket: sysinfo ? keeperSocketPath(ctx.paths, id) : null,
   });
-  // the terminal's ^C reaches the helper too, which passes it on; berth waits for the status
-  const ignore = () => {};
-  process.on('SIGINT', ignore);
-  process.on('SIGQUIT', ignore);
   const r = runHelper(ctx.paths.helper, joinArgs(plan), {
-    stdio: ['inherit', 'inherit', 'inherit'],
+    stdio: [opts.stdin, 'inherit', 'inherit'],
     seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
   });
-  process.off('SIGINT', ignore);
-  process.off('SIGQUIT', ignore);
   if (r.error) {
     const what = `${opts.verb} ${id} ${argv[0] ?? ''}`.trim();
     if (r.error.error === 'execve' && r.error.errno === ENOENT) {

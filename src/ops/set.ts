@@ -34,6 +34,7 @@ import {
   writeFilesLive,
 } from './net.ts';
 import { reconcile, withLock } from './runtime.ts';
+import { setPasswords } from './userpasswd.ts';
 
 export interface SetResult {
   applied: boolean;
@@ -77,7 +78,16 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       hint: 'they apply from the next start',
     });
   }
-  if (Object.keys(keys).length === 0 && !ipsChange && !fwdChange && !ifChange && !privChange && !startChange) {
+  const passwords = opts.userpasswd ?? [];
+  if (
+    Object.keys(keys).length === 0 &&
+    !ipsChange &&
+    !fwdChange &&
+    !ifChange &&
+    !privChange &&
+    !startChange &&
+    passwords.length === 0
+  ) {
     throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to set`, { hint: 'see berth help set' });
   }
   return withLock(ctx, id, 'set', async (stored) => {
@@ -87,6 +97,12 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
     if (privChange && running) {
       throw new BerthError('RUNNING', `set ${id}: --privileged changes only a stopped container`, {
         hint: `berth stop ${id} first`,
+      });
+    }
+    if (passwords.length && now.status !== 'running') {
+      // vzctl mounts a stopped container for it; berth has the container's own tools do it
+      throw new BerthError('NOT_RUNNING', `set ${id}: --userpasswd needs the container running`, {
+        hint: `berth start ${id} first`,
       });
     }
     const diskChange = keys['DISKSPACE'] !== undefined || keys['DISKINODES'] !== undefined;
@@ -156,6 +172,8 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       steps.push(saveStep(ctx, id, formatConfig(setKeys(ct.file, disk))));
       ctx.log(`${id}: saving ${Object.keys(disk).join(', ')} (the image itself changes)`);
     }
+    // last: a password once set cannot be put back, so every other change has held by then
+    if (passwords.length) steps.push({ what: 'userpasswd', run: () => setPasswords(ctx, id, now, passwords) });
     runAll(ctx, `set ${id}`, steps);
     return { applied: running || diskChange, saved: save || diskChange, keys };
   });

@@ -36,6 +36,11 @@ is saved.
                      that access in the devices cgroup; none takes it back; repeatable
                      (DEVNODES). With --save; applies from the next start
   --description TXT  free text (DESCRIPTION)
+  --userpasswd USER:PASSWORD
+                     set USER's password (and make USER when missing) with the container's
+                     own useradd/adduser and chpasswd; repeatable. Never saved or logged; the
+                     container must run. Mind the shell history: read it from a file, e.g.
+                     --userpasswd "root:$(cat pwfile)"
   --ipadd IP         add a routed (venet0) address, IPv4 or IPv6; repeatable (IP_ADDRESS)
   --ipdel IP|all     remove an address, or all of them; repeatable
   --nameserver IP|inherit
@@ -74,7 +79,7 @@ each one to the container and answers ARP/NDP for it on NEIGHBOUR_DEVS (berth.co
 container cannot send from an address it was not given. See docs/networking.md.
 
 Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another container,
-72 bad nameserver, 73 bad search domain, 150 host port already forwarded, 31 not running (without --save),
+72 bad nameserver, 73 bad search domain, 74 the password could not be set, 150 host port already forwarded, 31 not running (without --save),
 60 the layout cannot enforce a disk limit, 62 the image could not be resized, 32 --privileged
 on a running container.`,
   async run(ctx, args, io) {
@@ -111,11 +116,14 @@ on a running container.`,
       privileged: { type: 'string' },
       capability: { type: 'string', multiple: true },
       devnodes: { type: 'string', multiple: true },
+      userpasswd: { type: 'string', multiple: true },
       save: { type: 'boolean' },
     });
     const id = parseCtId(positionals[0]);
     const { save, ...opts } = values;
     const r = await setContainer(ctx, id, opts, save ?? false);
+    // a --userpasswd alone changes no key: its own line said what it did
+    if (Object.keys(r.keys).length === 0 && opts.userpasswd?.length) return 0;
     io.err(
       `${r.applied ? 'Applied' : 'Not running; not applied'}${r.saved ? ', saved' : ''}: ${Object.entries(r.keys)
         .map(([k, v]) => `${k}=${v}`)
