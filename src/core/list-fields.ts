@@ -114,24 +114,26 @@ export function limitCells(r: Resources): Record<(typeof LIMIT_FIELDS)[number], 
   };
 }
 
-/** The files of a container's limits level that hold its limits (v1 "controller/file"). */
-export const LIMIT_FILES_V1 = [
-  'memory/memory.limit_in_bytes',
-  'memory/memory.memsw.limit_in_bytes',
-  'pids/pids.max',
-  'cpu/cpu.cfs_quota_us',
-  'cpu/cpu.cfs_period_us',
-  'cpu/cpu.shares',
-  'cpuset/cpuset.cpus',
-] as const;
-export const LIMIT_FILES_V2 = [
-  'memory.max',
-  'memory.swap.max',
-  'pids.max',
-  'cpu.max',
-  'cpu.weight',
-  'cpuset.cpus',
-] as const;
+type LimitField = (typeof LIMIT_FIELDS)[number];
+
+/** The files of a container's limits level each limit field reads (v1 "controller/file"). */
+const LIMIT_FILES: Record<LimitField, { v1: string[]; v2: string[] }> = {
+  physpages: { v1: ['memory/memory.limit_in_bytes'], v2: ['memory.max'] },
+  swappages: { v1: ['memory/memory.limit_in_bytes', 'memory/memory.memsw.limit_in_bytes'], v2: ['memory.swap.max'] },
+  numproc: { v1: ['pids/pids.max'], v2: ['pids.max'] },
+  cpus: { v1: ['cpu/cpu.cfs_quota_us', 'cpu/cpu.cfs_period_us', 'cpuset/cpuset.cpus'], v2: ['cpu.max', 'cpuset.cpus'] },
+  cpulimit: {
+    v1: ['cpu/cpu.cfs_quota_us', 'cpu/cpu.cfs_period_us', 'cpuset/cpuset.cpus'],
+    v2: ['cpu.max', 'cpuset.cpus'],
+  },
+  cpuunits: { v1: ['cpu/cpu.shares'], v2: ['cpu.weight'] },
+};
+
+/** The cgroup files to read for these fields (none when no limit field is among them). */
+export function limitFiles(kind: 'v1' | 'v2', fields: readonly (ListField | null)[]): string[] {
+  const limits = fields.filter((f): f is LimitField => (LIMIT_FIELDS as readonly unknown[]).includes(f));
+  return [...new Set(limits.flatMap((f) => LIMIT_FILES[f][kind]))];
+}
 
 /** v1 says "no limit" with the largest page-aligned signed 64-bit value */
 const V1_UNLIMITED = 2 ** 62;
@@ -241,8 +243,8 @@ function liveCpu(
 }
 
 /**
- * A running container's resources as its cgroup files say (LIMIT_FILES_V1 or _V2 by name, null
- * when missing), on a host with `online` CPUs; what the files do not say stays as saved.
+ * A running container's resources as its cgroup files say (limitFiles names them; missing or
+ * null: not read), on a host with `online` CPUs; what the files do not say stays as saved.
  */
 export function liveResources(
   kind: 'v1' | 'v2',

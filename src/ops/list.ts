@@ -10,9 +10,9 @@ import type { RunStatus } from '../core/lifecycle.ts';
 import {
   COUNTER_FIELDS,
   DISK_FIELDS,
-  LIMIT_FILES_V1,
-  LIMIT_FILES_V2,
+  type ListField,
   limitCells,
+  limitFiles,
   liveResources,
 } from '../core/list-fields.ts';
 import { formatIpList } from '../core/net.ts';
@@ -111,8 +111,8 @@ export interface ListOptions {
   disk: boolean;
   /** read the beancounters of running containers */
   counters: boolean;
-  /** read the limits running containers have from their cgroups (else their saved ones) */
-  limits: boolean;
+  /** the fields shown: those among the limits are read from a running container's cgroups */
+  fields: readonly (ListField | null)[];
   /** the config's values for every container, running or not */
   saved: boolean;
 }
@@ -123,9 +123,9 @@ interface Seen {
   /** host/image.ts, loaded only when disk fields are asked for (it spawns tools) */
   image: Image | null;
   counters: boolean;
-  /** the host's online CPUs, when live limits are read; null otherwise */
-  online: number | null;
   saved: boolean;
+  /** the cgroup files of the limits shown, and the host's online CPUs; null: show the saved */
+  limits: { files: string[]; online: number } | null;
 }
 
 /**
@@ -159,6 +159,7 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
   const now = inspect(ctx, id);
   const live = now.status !== 'stopped' && !seen.saved;
   const liveIps = live ? now.state?.ips : undefined;
+  const limits = live ? seen.limits : null;
   return {
     ...runtimeFields(ctx, id, now),
     status: now.status,
@@ -171,7 +172,7 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
     bootorder: c.bootorder,
     nameserver: c.nameservers.join(' ') || null,
     searchdomain: c.searchDomains.join(' ') || null,
-    ...limitCells(live && seen.online !== null ? liveLimits(ctx, id, ct, seen.online) : c.resources),
+    ...limitCells(limits ? liveLimits(ctx, id, ct, limits) : c.resources),
     ve_root: c.veRoot,
     ve_private: c.vePrivate,
     layout: c.layout,
@@ -187,11 +188,10 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
 }
 
 /** The limits the kernel enforces on a running container (a live set changes them), from its cgroup files. */
-function liveLimits(ctx: Ctx, id: CtId, ct: StoredCt, online: number) {
+function liveLimits(ctx: Ctx, id: CtId, ct: StoredCt, limits: { files: string[]; online: number }) {
   const layout = ctx.layout();
-  const names = layout.kind === 'v2' ? LIMIT_FILES_V2 : LIMIT_FILES_V1;
-  const files = readCounterFiles(layout, cgroupDirsOf(ctx, id), names);
-  return liveResources(layout.kind, files, ct.config.resources, online);
+  const files = readCounterFiles(layout, cgroupDirsOf(ctx, id), limits.files);
+  return liveResources(layout.kind, files, ct.config.resources, limits.online);
 }
 
 /** What the kernel says, config or not: processes and init's pid. */
@@ -250,9 +250,11 @@ export async function listContainers(ctx: Ctx, o: ListOptions): Promise<CtRow[]>
     mounts: mountPoints(ctx.mountinfo()),
     image: o.disk ? await import('../host/image.ts') : null,
     counters: o.counters,
-    online: o.limits && !o.saved ? onlineCpus().length : null,
     saved: o.saved,
+    limits: null,
   };
+  const files = o.saved ? [] : limitFiles(ctx.layout().kind, o.fields);
+  if (files.length) seen.limits = { files, online: onlineCpus().length };
   const ids = o.ids ?? listCtIds(ctx.paths);
   const rows = ids
     .map((id) => ctRow(ctx, id, seen))

@@ -7,7 +7,6 @@ import {
   fieldHeader,
   fieldLines,
   formatUptime,
-  LIMIT_FIELDS,
   LIST_FIELDS,
   type ListField,
   parseField,
@@ -104,7 +103,7 @@ berth status CTID says the same; berth destroy CTID still works.`,
       ids,
       disk: asked(DISK_FIELDS),
       counters: asked(COUNTER_FIELDS),
-      limits: [...shown, sortBy].some((f) => f && (LIMIT_FIELDS as readonly ListField[]).includes(f)),
+      fields: [...shown, sortBy],
       saved: values.saved ?? false,
     });
     if (sortBy) {

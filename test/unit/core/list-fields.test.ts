@@ -8,6 +8,7 @@ import {
   LIMIT_FIELDS,
   LIST_FIELDS,
   limitCells,
+  limitFiles,
   liveResources,
   parseField,
 } from '../../../src/core/list-fields.ts';
@@ -64,6 +65,20 @@ test('cpus and cpulimit: the pair that explains the quota, keeping the saved one
   // files written by hand that no pair explains: the count and the quota as they are
   const odd = { ...kernelFiles('v1', saved), 'cpu/cpu.cfs_quota_us': '330000', 'cpuset/cpuset.cpus': '0' };
   assert.deepEqual(liveResources('v1', odd, saved, 4), { ...saved, cpus: 1, cpulimit: 330 });
+});
+
+test('list reads only the files of the limit fields it shows, and each gets its live value', () => {
+  assert.deepEqual(limitFiles('v1', ['ctid', 'status', 'ip']), []);
+  assert.deepEqual(limitFiles('v1', ['ctid', 'physpages', null]), ['memory/memory.limit_in_bytes']);
+  assert.deepEqual(limitFiles('v2', ['cpus', 'cpulimit']), ['cpu.max', 'cpuset.cpus']);
+  const live = { ...saved, ram: 64 * M, swap: 0, cpus: 1, cpulimit: 50, cpuunits: 250, numproc: 9 };
+  for (const kind of ['v1', 'v2'] as const) {
+    const all = kernelFiles(kind, live);
+    for (const f of LIMIT_FIELDS) {
+      const some = Object.fromEntries(limitFiles(kind, [f]).map((n) => [n, all[n] ?? null]));
+      assert.equal(limitCells(liveResources(kind, some, saved, ONLINE.length))[f], limitCells(live)[f], `${kind} ${f}`);
+    }
+  }
 });
 
 test('a missing file leaves the saved value (no swap accounting, no cpuset)', () => {
