@@ -5,6 +5,9 @@ import { BerthError } from './errors.ts';
 import { cpuPercent, cpuShares, cpuWeight, parseCpuList } from './limits.ts';
 import { formatSize } from './size.ts';
 
+/** the limits a live `set` changes: read from the cgroup files of a running container */
+export const LIMIT_FIELDS = ['physpages', 'swappages', 'cpus', 'cpulimit', 'cpuunits', 'numproc'] as const;
+
 export const LIST_FIELDS = [
   'ctid',
   'nproc',
@@ -20,12 +23,7 @@ export const LIST_FIELDS = [
   'searchdomain',
   'pid',
   'uptime',
-  'physpages',
-  'swappages',
-  'cpus',
-  'cpulimit',
-  'cpuunits',
-  'numproc',
+  ...LIMIT_FIELDS,
   've_root',
   've_private',
   'layout',
@@ -56,15 +54,6 @@ export const DISK_FIELDS: readonly ListField[] = LIST_FIELDS.filter((f) => f.sta
 export const COUNTER_FIELDS: readonly ListField[] = LIST_FIELDS.filter(
   (f) => /\.[mlf]$/.test(f) || f === 'oomkills' || f === 'cpu_seconds',
 );
-/** the limits a live `set` changes: read from the cgroup files of a running container */
-export const LIMIT_FIELDS = [
-  'physpages',
-  'swappages',
-  'cpus',
-  'cpulimit',
-  'cpuunits',
-  'numproc',
-] as const satisfies readonly ListField[];
 
 /** vzlist's other names for berth's fields */
 export const FIELD_ALIASES: Readonly<Record<string, ListField>> = {
@@ -116,16 +105,19 @@ export function limitCells(r: Resources): Record<(typeof LIMIT_FIELDS)[number], 
 
 type LimitField = (typeof LIMIT_FIELDS)[number];
 
+const CPU_FILES = {
+  v1: ['cpu/cpu.cfs_quota_us', 'cpu/cpu.cfs_period_us', 'cpuset/cpuset.cpus'],
+  v2: ['cpu.max', 'cpuset.cpus'],
+};
+
 /** The files of a container's limits level each limit field reads (v1 "controller/file"). */
 const LIMIT_FILES: Record<LimitField, { v1: string[]; v2: string[] }> = {
   physpages: { v1: ['memory/memory.limit_in_bytes'], v2: ['memory.max'] },
   swappages: { v1: ['memory/memory.limit_in_bytes', 'memory/memory.memsw.limit_in_bytes'], v2: ['memory.swap.max'] },
   numproc: { v1: ['pids/pids.max'], v2: ['pids.max'] },
-  cpus: { v1: ['cpu/cpu.cfs_quota_us', 'cpu/cpu.cfs_period_us', 'cpuset/cpuset.cpus'], v2: ['cpu.max', 'cpuset.cpus'] },
-  cpulimit: {
-    v1: ['cpu/cpu.cfs_quota_us', 'cpu/cpu.cfs_period_us', 'cpuset/cpuset.cpus'],
-    v2: ['cpu.max', 'cpuset.cpus'],
-  },
+  // both come from the one quota and the CPU count
+  cpus: CPU_FILES,
+  cpulimit: CPU_FILES,
   cpuunits: { v1: ['cpu/cpu.shares'], v2: ['cpu.weight'] },
 };
 
@@ -162,7 +154,6 @@ interface Kernel {
   /** the CPU quota in percent of one CPU, null for none */
   cpuPct: number | null | undefined;
   cpuCount: number | undefined;
-  /** cpuunits back from cpu.shares or cpu.weight, with the saved value when it maps to the same */
   cpuunits: number | undefined;
 }
 
@@ -179,12 +170,7 @@ function kernelV1(f: Record<string, string | null>, saved: Resources): Kernel {
     numproc: v1Limit(f['pids/pids.max']),
     cpuPct: quota === null ? null : quota === undefined || !period ? undefined : (quota * 100) / period,
     cpuCount: cpuCount(f['cpuset/cpuset.cpus']),
-    cpuunits:
-      typeof shares !== 'number'
-        ? undefined
-        : cpuShares(saved.cpuunits) === shares
-          ? (saved.cpuunits ?? 1000)
-          : Math.round((shares * 1000) / 1024),
+    cpuunits: unitsBack(shares, saved.cpuunits, cpuShares, (v) => Math.round((v * 1000) / 1024)),
   };
 }
 
@@ -197,13 +183,19 @@ function kernelV2(f: Record<string, string | null>, saved: Resources): Kernel {
     numproc: v2Limit(f['pids.max']),
     cpuPct: quota === 'max' ? null : quota && Number(period) > 0 ? (Number(quota) * 100) / Number(period) : undefined,
     cpuCount: cpuCount(f['cpuset.cpus']),
-    cpuunits:
-      typeof weight !== 'number'
-        ? undefined
-        : cpuWeight(saved.cpuunits) === weight
-          ? (saved.cpuunits ?? 1000)
-          : weight * 10,
+    cpuunits: unitsBack(weight, saved.cpuunits, cpuWeight, (v) => v * 10),
   };
+}
+
+/** cpuunits from cpu.shares or cpu.weight (lossy both ways): the saved value when it maps to the same. */
+function unitsBack(
+  v: number | null | undefined,
+  saved: number | null,
+  toKernel: (u: number | null) => number,
+  back: (v: number) => number,
+): number | undefined {
+  if (typeof v !== 'number') return undefined;
+  return toKernel(saved) === v ? (saved ?? 1000) : back(v);
 }
 
 function cpuCount(text: string | null | undefined): number | undefined {
