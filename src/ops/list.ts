@@ -2,7 +2,7 @@
 // container shows what runs (its addresses and limits as applied), unless the saved are asked for.
 
 import { existsSync } from 'node:fs';
-import { toRecord } from '../core/config.ts';
+import { getKey } from '../core/config.ts';
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { imageFile } from '../core/layout.ts';
@@ -32,8 +32,10 @@ export interface CtRow {
   status: string;
   /** what is wrong with a broken config, and where; null when it is fine */
   problem: string | null;
-  /** the fields from the config are null when it is broken */
-  /** routed addresses: those a running container has (state.json), unless saved is asked for */
+  /**
+   * The fields from the config are null when it is broken. ip: the routed addresses a running
+   * container has (state.json), unless the saved are asked for.
+   */
   ip: string | null;
   hostname: string | null;
   description: string | null;
@@ -166,7 +168,7 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
     problem: null,
     ip: (liveIps ? liveIps.join(' ') : formatIpList(c.ipAddr)) || '-',
     hostname: c.hostname,
-    description: toRecord(ct.file)['DESCRIPTION'] ?? null,
+    description: getKey(ct.file, 'DESCRIPTION') ?? null,
     ostemplate: c.ostemplate,
     onboot: c.onboot ? 'yes' : 'no',
     bootorder: c.bootorder,
