@@ -249,9 +249,14 @@ export function delegateCgroups(dirs: CgroupDir[], uid: number): void {
   }
 }
 
+/** The host's online CPUs ([] when unknown). */
+export function onlineCpus(): number[] {
+  return parseCpuList(readOr('/sys/devices/system/cpu/online', ''));
+}
+
 /** A container's resource writes for this host: its limits, and its CPUs (--cpus). */
 export function resourceWrites(layout: CgroupLayout, r: Resources, id: string): CgroupWrite[] {
-  const online = parseCpuList(readOr('/sys/devices/system/cpu/online', ''));
+  const online = onlineCpus();
   const cpuset = online.length ? cpusetCpus(r.cpus, online, Number.parseInt(fnv1a(id), 16)) : undefined;
   return layout.kind === 'v1' ? limitsV1(r, cpuset) : limitsV2(r, cpuset);
 }

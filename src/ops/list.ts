@@ -1,16 +1,25 @@
-// berth list / status: what each container is and holds, read without taking locks.
+// berth list / status: what each container is and holds, read without taking locks. A running
+// container shows what runs (its addresses and limits as applied), unless the saved are asked for.
 
 import { existsSync } from 'node:fs';
+import { getKey } from '../core/config.ts';
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { imageFile } from '../core/layout.ts';
 import type { RunStatus } from '../core/lifecycle.ts';
+import {
+  COUNTER_FIELDS,
+  DISK_FIELDS,
+  type ListField,
+  limitCells,
+  limitFiles,
+  liveResources,
+} from '../core/list-fields.ts';
 import { formatIpList } from '../core/net.ts';
-import { formatSize } from '../core/size.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
-import { cgroupPidsOne } from '../host/cgroups.ts';
+import { cgroupPidsOne, onlineCpus, readCounterFiles } from '../host/cgroups.ts';
 import { mountPoints } from '../host/mountinfo.ts';
-import { type BrokenCt, derivedConfig, listCtIds, readCtOrBroken } from '../host/store.ts';
+import { type BrokenCt, derivedConfig, listCtIds, readCtOrBroken, type StoredCt } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, type Inspection, inspect } from './inspect.ts';
@@ -23,12 +32,22 @@ export interface CtRow {
   status: string;
   /** what is wrong with a broken config, and where; null when it is fine */
   problem: string | null;
-  /** the fields from the config are null when it is broken */
+  /**
+   * The fields from the config are null when it is broken. ip: the routed addresses a running
+   * container has (state.json), unless the saved are asked for.
+   */
   ip: string | null;
   hostname: string | null;
+  description: string | null;
   ostemplate: string | null;
   onboot: string | null;
+  bootorder: number | null;
+  nameserver: string | null;
+  searchdomain: string | null;
   pid: number | null;
+  /** seconds since a running container started */
+  uptime: number | null;
+  /** limits: a running container's from its cgroups when asked for, unless saved is asked for */
   physpages: string | null;
   swappages: string | null;
   cpus: string | null;
@@ -68,53 +87,6 @@ export interface CtRow {
   running: boolean;
 }
 
-export const LIST_FIELDS = [
-  'ctid',
-  'nproc',
-  'status',
-  'problem',
-  'ip',
-  'hostname',
-  'ostemplate',
-  'onboot',
-  'pid',
-  'physpages',
-  'swappages',
-  'cpus',
-  'cpulimit',
-  'cpuunits',
-  'numproc',
-  've_root',
-  've_private',
-  'layout',
-  'layer',
-  'privileged',
-  'id_base',
-  'diskspace',
-  'diskspace.s',
-  'diskspace.h',
-  'diskinodes',
-  'diskinodes.s',
-  'diskinodes.h',
-  'physpages.m',
-  'physpages.l',
-  'physpages.f',
-  'swappages.m',
-  'swappages.l',
-  'swappages.f',
-  'numproc.m',
-  'numproc.l',
-  'numproc.f',
-  'oomkills',
-  'cpu_seconds',
-] as const;
-export type ListField = (typeof LIST_FIELDS)[number];
-
-export const DISK_FIELDS: readonly ListField[] = LIST_FIELDS.filter((f) => f.startsWith('disk'));
-export const COUNTER_FIELDS: readonly ListField[] = LIST_FIELDS.filter(
-  (f) => /\.[mlf]$/.test(f) || f === 'oomkills' || f === 'cpu_seconds',
-);
-
 /** The beancounter fields (vzlist's .m maxheld, .l limit, .f failcnt) of a running container. */
 function counterFields(ctx: Ctx, id: CtId, running: boolean): Partial<CtRow> {
   const out: Record<string, number | null> = {};
@@ -132,12 +104,30 @@ function counterFields(ctx: Ctx, id: CtId, running: boolean): Partial<CtRow> {
 
 type Image = typeof import('../host/image.ts');
 
+export interface ListOptions {
+  /** stopped containers too */
+  all: boolean;
+  /** only these (whatever their status); undefined: all of them */
+  ids?: CtId[] | undefined;
+  /** compute the disk fields (a walk of the files for dir and overlay) */
+  disk: boolean;
+  /** read the beancounters of running containers */
+  counters: boolean;
+  /** the fields shown: those among the limits are read from a running container's cgroups */
+  fields: readonly (ListField | null)[];
+  /** the config's values for every container, running or not */
+  saved: boolean;
+}
+
 /** What one list call reads once for all its rows. */
 interface Seen {
   mounts: Set<string>;
   /** host/image.ts, loaded only when disk fields are asked for (it spawns tools) */
   image: Image | null;
   counters: boolean;
+  saved: boolean;
+  /** the cgroup files of the limits shown, and the host's online CPUs; null: show the saved */
+  limits: { files: string[]; online: number } | null;
 }
 
 /**
@@ -169,21 +159,22 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
   if ('error' in ct) return brokenRow(ctx, id, ct, seen);
   const c = ct.config;
   const now = inspect(ctx, id);
-  const r = c.resources;
+  const live = now.status !== 'stopped' && !seen.saved;
+  const liveIps = live ? now.state?.ips : undefined;
+  const limits = live ? seen.limits : null;
   return {
     ...runtimeFields(ctx, id, now),
     status: now.status,
     problem: null,
-    ip: formatIpList(c.ipAddr) || '-',
+    ip: (liveIps ? liveIps.join(' ') : formatIpList(c.ipAddr)) || '-',
     hostname: c.hostname,
+    description: getKey(ct.file, 'DESCRIPTION') ?? null,
     ostemplate: c.ostemplate,
     onboot: c.onboot ? 'yes' : 'no',
-    physpages: formatSize(r.ram),
-    swappages: formatSize(r.swap),
-    cpus: r.cpus === null ? 'unlimited' : String(r.cpus),
-    cpulimit: r.cpulimit === null ? '0' : String(r.cpulimit),
-    cpuunits: String(r.cpuunits ?? 1000),
-    numproc: r.numproc === null ? 'unlimited' : String(r.numproc),
+    bootorder: c.bootorder,
+    nameserver: c.nameservers.join(' ') || null,
+    searchdomain: c.searchDomains.join(' ') || null,
+    ...limitCells(limits ? liveLimits(ctx, id, ct, limits) : c.resources),
     ve_root: c.veRoot,
     ve_private: c.vePrivate,
     layout: c.layout,
@@ -198,12 +189,22 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
   };
 }
 
+/** The limits the kernel enforces on a running container (a live set changes them), from its cgroup files. */
+function liveLimits(ctx: Ctx, id: CtId, ct: StoredCt, limits: { files: string[]; online: number }) {
+  const layout = ctx.layout();
+  const files = readCounterFiles(layout, cgroupDirsOf(ctx, id), limits.files);
+  return liveResources(layout.kind, files, ct.config.resources, limits.online);
+}
+
 /** What the kernel says, config or not: processes and init's pid. */
-function runtimeFields(ctx: Ctx, id: CtId, now: Inspection): Pick<CtRow, 'ctid' | 'nproc' | 'pid'> {
+function runtimeFields(ctx: Ctx, id: CtId, now: Inspection): Pick<CtRow, 'ctid' | 'nproc' | 'pid' | 'uptime'> {
+  const stopped = now.status === 'stopped';
+  const since = stopped || !now.state ? Number.NaN : Date.parse(now.state.startedAt);
   return {
     ctid: id,
-    nproc: now.status === 'stopped' ? null : cgroupPidsOne(cgroupDirsOf(ctx, id)).length,
+    nproc: stopped ? null : cgroupPidsOne(cgroupDirsOf(ctx, id)).length,
     pid: now.pid,
+    uptime: Number.isNaN(since) ? null : Math.max(0, Math.floor((Date.now() - since) / 1000)),
   };
 }
 
@@ -221,8 +222,12 @@ function brokenRow(ctx: Ctx, id: CtId, ct: BrokenCt, seen: Seen): CtRow {
     problem: ct.error.message,
     ip: null,
     hostname: null,
+    description: null,
     ostemplate: null,
     onboot: null,
+    bootorder: null,
+    nameserver: null,
+    searchdomain: null,
     ...unknown,
     ve_root: c.veRoot,
     ve_private: c.vePrivate,
@@ -238,16 +243,24 @@ function brokenRow(ctx: Ctx, id: CtId, ct: BrokenCt, seen: Seen): CtRow {
   };
 }
 
-/** Running (or suspended) containers, all with `all`; a broken config shows when it runs. */
-export async function listContainers(ctx: Ctx, all: boolean, disk = false, counters = false): Promise<CtRow[]> {
+/**
+ * Running (or suspended) containers, all with `all`, those of `ids` whatever their status (an id
+ * without a config has no row); a broken config shows when it runs.
+ */
+export async function listContainers(ctx: Ctx, o: ListOptions): Promise<CtRow[]> {
   const seen: Seen = {
     mounts: mountPoints(ctx.mountinfo()),
-    image: disk ? await import('../host/image.ts') : null,
-    counters,
+    image: o.disk ? await import('../host/image.ts') : null,
+    counters: o.counters,
+    saved: o.saved,
+    limits: null,
   };
-  const rows = listCtIds(ctx.paths)
+  const files = o.saved ? [] : limitFiles(ctx.layout().kind, o.fields);
+  if (files.length) seen.limits = { files, online: onlineCpus().length };
+  const ids = o.ids ?? listCtIds(ctx.paths);
+  const rows = ids
     .map((id) => ctRow(ctx, id, seen))
-    .filter((r): r is CtRow => r !== null && (all || r.running));
+    .filter((r): r is CtRow => r !== null && (o.all || o.ids !== undefined || r.running));
   trace(`listed ${rows.length}`);
   return rows;
 }

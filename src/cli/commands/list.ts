@@ -1,47 +1,50 @@
-// berth list [-a] [-H] [-o FIELD,...] [-s FIELD] [--json]  (vzlist)
+// berth list [-a] [-H] [-o FIELD,...] [-s FIELD] [--json] [--saved] [CTID...]  (vzlist)
+import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import {
   COUNTER_FIELDS,
-  type CtRow,
   DISK_FIELDS,
+  fieldHeader,
+  fieldLines,
+  formatUptime,
   LIST_FIELDS,
   type ListField,
-  listContainers,
-} from '../../ops/list.ts';
+  parseField,
+} from '../../core/list-fields.ts';
+import { type CtRow, listContainers } from '../../ops/list.ts';
 import { type Command, parse } from '../command.ts';
 import { formatTable } from '../output.ts';
 
 const DEFAULT_FIELDS: ListField[] = ['ctid', 'nproc', 'status', 'ip', 'hostname'];
-const HEADERS: Partial<Record<ListField, string>> = { ip: 'IP_ADDR' };
-const ALIASES: Record<string, ListField> = { veid: 'ctid', ip_addr: 'ip', ram: 'physpages', swap: 'swappages' };
-
-function field(name: string): ListField {
-  const f = (ALIASES[name.toLowerCase()] ?? name.toLowerCase()) as ListField;
-  if (!LIST_FIELDS.includes(f)) {
-    throw new BerthError('BAD_VALUE', `list: unknown field ${JSON.stringify(name)}`, {
-      hint: `fields: ${LIST_FIELDS.join(', ')}`,
-    });
-  }
-  return f;
-}
 
 function cell(r: CtRow, f: ListField): string {
   const v = r[f];
+  if (f === 'uptime' && typeof v === 'number') return formatUptime(v);
   return v === null || v === undefined ? '-' : String(v);
 }
 
 export const command: Command = {
   summary: 'list containers (vzlist)',
-  usage: 'berth list [-a] [-H] [-o FIELD,...] [-s [-]FIELD] [--json]',
-  help: `Lists running containers (all with -a), one per line.
+  usage: 'berth list [-a] [-H] [-o FIELD,...] [-s [-]FIELD] [--json] [--saved] [CTID...] | -L',
+  help: `Lists running containers (all with -a), one per line; with CTIDs, those containers
+whatever their status.
 
   -a, --all          include stopped containers
   -H, --no-header    omit the header line
   -o, --output LIST  comma-separated fields (default ctid,nproc,status,ip,hostname)
   -s, --sort FIELD   sort by FIELD; a leading "-" reverses
   --json             print a JSON array of objects (all fields unless -o is given)
+  --saved            show every container's saved values (its config), not what runs
+  -L, --list         print the field names (and vzlist's other names for them) with headers
 
 Fields: ${LIST_FIELDS.join(', ')}.
+
+A running (or suspended) container shows what runs, as vzlist does: ip the routed addresses
+it has now, physpages, swappages, cpus, cpulimit, cpuunits and numproc the limits its cgroups
+enforce; a "berth set" without --save changes these and not the config. --saved shows the
+config's values instead (what the next start applies); a stopped container always shows them.
+hostname, description, ostemplate, onboot, bootorder, nameserver and searchdomain are the
+config's. uptime is the time since start (seconds in --json).
 
 diskspace is KiB in use, diskspace.s and .h the soft and hard limits (the image's size when
 no limit is set); diskinodes likewise in inodes. They are computed only when named with -o:
@@ -49,12 +52,14 @@ for the dir and overlay layouts they walk the container's files (du).
 
 physpages.m, .l, .f (and swappages.*, numproc.*) are a running container's beancounters, as
 vzlist has them: most held since start, limit, times the limit was hit (pages for memory);
-oomkills and cpu_seconds too. Plain physpages, swappages and numproc show the configured
-limits. See berth help stat. Like the disk fields, they are computed only when named.
+oomkills and cpu_seconds too. See berth help stat. Like the disk fields, they are computed
+only when named.
 
 privileged is "yes" for a container without a user namespace (root inside is root on the
 host), and id_base the host uid of root inside for the others. The table warns on stderr
 about each privileged container it shows (docs/security.md).
+
+A CTID without a container is an error (exit 14) after the others are listed.
 
 A container whose config cannot be read (a malformed line, a value berth refuses) is listed
 with status "broken" (with -a, or when it runs) and problem saying what is wrong and where;
@@ -70,7 +75,7 @@ berth status CTID says the same; berth destroy CTID still works.`,
           ? [`--sort=${args[i + 1]}`]
           : [a],
     );
-    const { values } = parse(
+    const { values, positionals } = parse(
       'list',
       fixed,
       {
@@ -79,22 +84,33 @@ berth status CTID says the same; berth destroy CTID still works.`,
         output: { type: 'string', short: 'o' },
         sort: { type: 'string', short: 's' },
         json: { type: 'boolean' },
+        saved: { type: 'boolean' },
+        list: { type: 'boolean', short: 'L' },
       },
-      0,
+      Number.POSITIVE_INFINITY,
     );
-    const fields = values.output ? values.output.split(',').filter(Boolean).map(field) : null;
-    let rows = await listContainers(
-      ctx,
-      values.all ?? false,
-      Boolean(fields?.some((f) => DISK_FIELDS.includes(f))),
-      Boolean(fields?.some((f) => COUNTER_FIELDS.includes(f))),
-    );
-    if (values.sort) {
-      const desc = values.sort.startsWith('-');
-      const f = field(desc ? values.sort.slice(1) : values.sort);
+    if (values.list) {
+      io.out(`${fieldLines().join('\n')}\n`);
+      return 0;
+    }
+    const fields = values.output ? values.output.split(',').filter(Boolean).map(parseField) : null;
+    const sortBy = values.sort ? parseField(values.sort.replace(/^-/, '')) : null;
+    const ids = positionals.length ? [...new Set(positionals.map(parseCtId))] : undefined;
+    const shown = fields ?? (values.json ? LIST_FIELDS : DEFAULT_FIELDS);
+    const asked = (group: readonly ListField[]) => [...(fields ?? []), sortBy].some((f) => f && group.includes(f));
+    let rows = await listContainers(ctx, {
+      all: values.all ?? false,
+      ids,
+      disk: asked(DISK_FIELDS),
+      counters: asked(COUNTER_FIELDS),
+      fields: [...shown, sortBy],
+      saved: values.saved ?? false,
+    });
+    if (sortBy) {
+      const desc = values.sort?.startsWith('-');
       rows = [...rows].sort((a, b) => {
-        const x = a[f];
-        const y = b[f];
+        const x = a[sortBy];
+        const y = b[sortBy];
         const c =
           typeof x === 'number' && typeof y === 'number'
             ? x - y
@@ -112,18 +128,27 @@ berth status CTID says the same; berth destroy CTID still works.`,
           2,
         ),
       );
-      return 0;
+    } else {
+      const text = formatTable(
+        shown.map(fieldHeader),
+        rows.map((r) => shown.map((f) => cell(r, f))),
+        !values['no-header'],
+      );
+      if (text) io.out(text);
+      const privileged = rows.filter((r) => r.privileged === 'yes').map((r) => r.ctid);
+      if (privileged.length) {
+        ctx.log(
+          `warning: privileged (root inside is root on the host): ${privileged.join(', ')}; see docs/security.md`,
+        );
+      }
     }
-    const use = fields ?? DEFAULT_FIELDS;
-    const text = formatTable(
-      use.map((f) => HEADERS[f] ?? f.toUpperCase()),
-      rows.map((r) => use.map((f) => cell(r, f))),
-      !values['no-header'],
-    );
-    if (text) io.out(text);
-    const privileged = rows.filter((r) => r.privileged === 'yes').map((r) => r.ctid);
-    if (privileged.length) {
-      ctx.log(`warning: privileged (root inside is root on the host): ${privileged.join(', ')}; see docs/security.md`);
+    const missing = (ids ?? []).filter((id) => !rows.some((r) => r.ctid === id));
+    if (missing.length) {
+      const what =
+        missing.length === 1
+          ? `container ${missing[0]} does not exist`
+          : `containers ${missing.join(', ')} do not exist`;
+      throw new BerthError('NO_CT_CONFIG', `list: ${what}`, { hint: 'berth list -a lists them all' });
     }
     return 0;
   },
