@@ -1,19 +1,27 @@
 // berth set: change resources and settings, live on a running container and/or saved (--save).
 import { formatCapabilities, parseCapabilities } from '../core/capabilities.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
-import { type CtConfig, ctConfigFrom } from '../core/ct-config.ts';
+import { type CtConfig, ctConfigFrom, type Resources } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { formatDevnodes, parseDevnodes } from '../core/devices.ts';
 import { checkDiskLimits, parseDiskinodes, parseDiskspace } from '../core/disk.ts';
 import { BerthError } from '../core/errors.ts';
 import { parsePrivileged } from '../core/idmap.ts';
 import { imageFile } from '../core/layout.ts';
+import { LIMIT_FIELDS, limitFiles, liveResources } from '../core/list-fields.ts';
 import { formatPortFwd, portFwdChanges } from '../core/nat.ts';
 import { formatIpList, type IpAddr, type IpChange, ipChanges, parseIpList } from '../core/net.ts';
 import { hostsBlock, networkdFiles } from '../core/netconf.ts';
 import { formatNetifs, type IfOptions, type NetIf, netifAdd, netifChange, validateIfName } from '../core/netif.ts';
 import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
-import { applyWrites, readCounter, resourceWrites } from '../host/cgroups.ts';
+import {
+  applyWrites,
+  type CgroupDir,
+  onlineCpus,
+  readCounter,
+  readCounterFiles,
+  resourceWrites,
+} from '../host/cgroups.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { runHelperSimple } from '../host/helper.ts';
 import { resizeImage } from '../host/image.ts';
@@ -241,7 +249,7 @@ function liveSteps(ctx: Ctx, c: LiveChange): Step[] {
   const what = `set ${id}`;
   const steps: Step[] = [];
   const dirs = cgroupDirsOf(ctx, id);
-  const writes = resourceWrites(ctx.layout(), next.resources, id);
+  const writes = resourceWrites(ctx.layout(), liveTarget(ctx, dirs, ct, next, keys), id);
   const before = writes.flatMap((w) => {
     const v = readCounter(dirs, w.controller, w.file);
     return v === null ? [] : [{ ...w, value: v.trim() }];
@@ -392,6 +400,38 @@ function checkDisk(cfg: CtConfig, keys: Record<string, string>, what: string): n
     });
   }
   return space ? space.hard : null;
+}
+
+/**
+ * The limits a live set leaves: what the kernel enforces now (an earlier live set may have
+ * changed it), with only the limits this set names taken from the new config. Built from the
+ * saved config alone, a live --cpus would put back the RAM an earlier live --ram changed.
+ */
+function liveTarget(
+  ctx: Ctx,
+  dirs: CgroupDir[],
+  ct: StoredCt,
+  next: CtConfig,
+  keys: Record<string, string>,
+): Resources {
+  const layout = ctx.layout();
+  const files = limitFiles(layout.kind, LIMIT_FIELDS);
+  const now = liveResources(
+    layout.kind,
+    readCounterFiles(layout, dirs, files),
+    ct.config.resources,
+    onlineCpus().length,
+  );
+  const named = (key: string) => keys[key] !== undefined;
+  const n = next.resources;
+  return {
+    ram: named('PHYSPAGES') ? n.ram : now.ram,
+    swap: named('SWAPPAGES') ? n.swap : now.swap,
+    cpus: named('CPUS') ? n.cpus : now.cpus,
+    cpulimit: named('CPULIMIT') ? n.cpulimit : now.cpulimit,
+    cpuunits: named('CPUUNITS') ? n.cpuunits : now.cpuunits,
+    numproc: named('NUMPROC') ? n.numproc : now.numproc,
+  };
 }
 
 function setLiveHostname(ctx: Ctx, pid: number, hostname: string): void {

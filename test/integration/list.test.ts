@@ -30,6 +30,9 @@ test('list: live limits of a running container, --saved, CTIDs, config fields', 
   assert.equal(live['cpus'], '1');
   assert.equal(live['cpuunits'], '500');
   assert.equal(row(['-o', limits, '--saved'])['cpus'], 'unlimited');
+  // a live set changes only what it names: the live --ram and --numproc above still hold
+  assert.equal(live['physpages'], '128M');
+  assert.equal(live['numproc'], '300');
 
   // CTIDs: those containers whatever their status; one without a container fails after the others
   assert.match(s.ok(['list', '-H', '-o', 'ctid,status', '302']), /^\s*302 stopped\n$/);
