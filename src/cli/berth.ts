@@ -33,6 +33,7 @@ const COMMANDS: Record<string, Loader> = {
   boot: async () => (await import('./commands/boot.ts')).bootCommand,
   shutdown: async () => (await import('./commands/boot.ts')).shutdownCommand,
   clone: async () => (await import('./commands/clone.ts')).command,
+  compact: async () => (await import('./commands/compact.ts')).command,
   backup: async () => (await import('./commands/backup.ts')).backupCommand,
   restore: async () => (await import('./commands/backup.ts')).restoreCommand,
   snapshot: async () => (await import('./commands/snapshot.ts')).snapshotCommand,
