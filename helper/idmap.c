@@ -74,9 +74,16 @@ int idmap_userns(unsigned base, unsigned count, int *fd) {
 
 /* A detached, idmapped (and maybe read-only) copy of the mount tree at PATH, or -1. */
 static int idmapped_tree(const char *path, int userns, int ro) {
+  return idmap_tree(path, userns, ro ? MS_RDONLY : 0);
+}
+
+int idmap_tree(const char *path, int userns, unsigned long flags) {
   int t = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
   if (t < 0) return -1;
-  struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP | (ro ? MOUNT_ATTR_RDONLY : 0), .userns_fd = (uint64_t)userns};
+  unsigned long long set = MOUNT_ATTR_IDMAP | (flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) |
+                           (flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) | (flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0) |
+                           (flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
+  struct mount_attr a = {.attr_set = set, .userns_fd = (uint64_t)userns, .propagation = MS_PRIVATE};
   if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) {
     int e = errno;
     close(t);

@@ -7,6 +7,9 @@
 int idmap_write(pid_t pid, unsigned base, unsigned count);
 /* A user namespace with those maps, as an fd for mount_setattr; 0 or a positive errno. */
 int idmap_userns(unsigned base, unsigned count, int *fd);
+/* A detached idmapped copy of the tree at PATH with mount FLAGS (MS_RDONLY, MS_NOSUID, MS_NODEV,
+ * MS_NOEXEC) and private propagation, as an fd; -1 and errno. */
+int idmap_tree(const char *path, int userns, unsigned long flags);
 /* Replaces the mount at DST by an idmapped (and with RO, read-only) copy of itself. */
 int idmap_in_place(const char *dst, int userns, int ro);
 /* Mounts overlayfs (mount DATA with lowerdir, upperdir, workdir) on DST over idmapped copies of

@@ -200,6 +200,10 @@ static void parse_args(int argc, char **argv) {
       if (i + 3 >= argc) die_usage("--bind needs SOURCE DEST OPTIONS");
       add_op(OP_BIND, argv[i + 1], argv[i + 2], argv[i + 3], NULL);
       i += 3;
+    } else if (strcmp(a, "--bind-idmapped") == 0) { /* HOSTSRC STAGE DEST OPTIONS */
+      if (i + 4 >= argc) die_usage("--bind-idmapped needs SOURCE STAGE DEST OPTIONS");
+      add_op(OP_BINDMAP, argv[i + 1], argv[i + 3], argv[i + 4], argv[i + 2]);
+      i += 4;
     } else if (strcmp(a, "--rebind") == 0) { /* DEST OPTIONS */
       if (i + 2 >= argc) die_usage("--rebind needs DEST OPTIONS");
       add_op(OP_REBIND, argv[i + 1], argv[i + 2], NULL, NULL);
@@ -249,6 +253,8 @@ static void parse_args(int argc, char **argv) {
   if (opt.rootfs && !(ns_flags(opt.unshare ? opt.unshare : "") & CLONE_NEWNS)) die_usage("--rootfs needs --unshare mnt");
   if (opt.propagation && strcmp(opt.propagation, "rslave") != 0 && strcmp(opt.propagation, "rprivate") != 0)
     die_usage("--propagation takes rslave or rprivate");
+  for (int k = 0; k < opt.n_ops; k++)
+    if (opt.ops[k].kind == OP_BINDMAP && !opt.idmap) die_usage("--bind-idmapped needs --idmap");
   for (int k = 0; opt.join && k < opt.n_ops; k++)
     if (opt.ops[k].kind != OP_WRITE && opt.ops[k].kind != OP_BLOCK) die_usage("--join takes no mounts (only --write, --block)");
 }
@@ -536,6 +542,37 @@ static void __attribute__((noreturn)) parent_failed(pid_t pid, int errfd, const 
   die_errno(step, "%s", what);
 }
 
+/* An unprivileged container's bind mounts (BINDMOUNT): idmapped copies of the host trees, so
+ * on-disk ids show inside as they are (host root's files are the container root's). Only host
+ * root may idmap, so they are made here, with their flags, and attached at their STAGE paths in
+ * our (the host's) mount namespace just for the clone: the child's copy of a mount made by a
+ * more privileged namespace has its flags locked (a read-only bind stays read-only inside). */
+static void stage_binds(void) {
+  int userns = -1, e;
+  for (int k = 0; k < opt.n_ops; k++) {
+    struct op *o = &opt.ops[k];
+    if (o->kind != OP_BINDMAP) continue;
+    if (userns < 0 && (e = idmap_userns(opt.idmap_base, opt.idmap_count, &userns))) {
+      errno = e;
+      die_errno("bind", "user namespace for idmapped binds");
+    }
+    char data[256];
+    unsigned long f = parse_mount_opts(o->c, data, sizeof data);
+    int t = idmap_tree(o->a, userns, f);
+    if (t < 0) die_errno("bind", "idmapped copy of %s", o->a);
+    if (mkdir(o->d, 0700) < 0 && errno != EEXIST) die_errno("bind", "mkdir %s", o->d);
+    if (syscall(SYS_move_mount, t, "", AT_FDCWD, o->d, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      die_errno("bind", "stage %s at %s", o->a, o->d);
+    close(t);
+  }
+  if (userns >= 0) close(userns);
+}
+
+static void unstage_binds(void) {
+  for (int k = 0; k < opt.n_ops; k++)
+    if (opt.ops[k].kind == OP_BINDMAP) umount2(opt.ops[k].d, MNT_DETACH);
+}
+
 static int do_start(void) {
   int go[2], errp[2], ready[2], ksock[2] = {-1, -1}, cg[MAX_LIST];
   if (opt.host_src) host_bind();
@@ -543,6 +580,7 @@ static int do_start(void) {
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
     die_errno("pipe", "pipe");
   if (opt.keep && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ksock) < 0) die_errno("keeper", "socketpair");
+  stage_binds();
   int flags = opt.unshare ? ns_flags(opt.unshare) : 0;
   /* The cgroup namespace is unshared by the child once it is in the container's cgroups: the
    * first cgroup v1 migration after an idle spell waits for an RCU grace period (15-25 ms on
@@ -553,6 +591,7 @@ static int do_start(void) {
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) die_errno("clone", "clone");
   if (pid > 0) {
+    unstage_binds(); /* the child's namespace holds its own, locked, copies */
     /* a child that failed early has closed its pipes: our writes then fail with EPIPE (and the
      * child's own record says why), rather than kill us with SIGPIPE */
     signal(SIGPIPE, SIG_IGN);
@@ -624,9 +663,10 @@ static int do_start(void) {
     /* Host paths (the root, bind sources such as the console log) are opened while we still
      * have the host's uid 0: the container's root may not be allowed to walk to them. */
     for (int k = 0; k < opt.n_ops; k++) {
-      if (opt.ops[k].kind != OP_BIND) continue;
-      opt.ops[k].src = open(opt.ops[k].a, O_PATH | O_CLOEXEC);
-      if (opt.ops[k].src < 0) die_errno("bind", "open %s", opt.ops[k].a);
+      if (opt.ops[k].kind != OP_BIND && opt.ops[k].kind != OP_BINDMAP) continue;
+      const char *src = opt.ops[k].kind == OP_BINDMAP ? opt.ops[k].d : opt.ops[k].a;
+      opt.ops[k].src = open(src, O_PATH | O_CLOEXEC);
+      if (opt.ops[k].src < 0) die_errno("bind", "open %s", src);
     }
     become_root();
   }

@@ -130,7 +130,7 @@ const char *fd_path(int fd) {
 }
 
 /* mount(8)-style option words: the known ones become flags, the rest is fs data */
-static unsigned long parse_mount_opts(const char *opts, char *data, size_t n) {
+unsigned long parse_mount_opts(const char *opts, char *data, size_t n) {
   static const struct {
     const char *word;
     unsigned long flag;
@@ -286,6 +286,7 @@ void run_op(const struct op *o) {
     }
     close(fd);
     return;
+  case OP_BINDMAP: /* a=host source b=dest c=options d=stage (src: the staged idmapped tree) */
   case OP_BIND: /* a=host source b=dest c=options */
     if ((o->src >= 0 ? fstat(o->src, &st) : stat(o->a, &st)) < 0) die_errno("bind", "stat %s", o->a);
     if (S_ISDIR(st.st_mode) ? mkdirs_in_root(o->b, 0755) : touch_in_root(o->b))
@@ -296,7 +297,8 @@ void run_op(const struct op *o) {
       unsigned long flags = parse_mount_opts(o->c, data, sizeof data);
       char src[64];
       snprintf(src, sizeof src, "/proc/self/fd/%d", o->src);
-      if (mount(o->src >= 0 ? src : o->a, fd_path(fd), NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+      unsigned long rec = o->kind == OP_BINDMAP ? MS_REC : flags & MS_REC;
+      if (mount(o->src >= 0 ? src : o->a, fd_path(fd), NULL, MS_BIND | rec, NULL) < 0)
         die_errno("bind", "bind %s on %s", o->a, o->b);
       close(fd);
       fd = open_in_root(o->b, O_PATH); /* reopen: the fd above points under the new mount */

@@ -2,12 +2,14 @@
 #ifndef BERTH_ROOTOPS_H
 #define BERTH_ROOTOPS_H
 
-enum op_kind { OP_MOUNT, OP_BIND, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE, OP_BLOCK, OP_CONSOLE };
+#include <stddef.h>
+
+enum op_kind { OP_MOUNT, OP_BIND, OP_BINDMAP, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE, OP_BLOCK, OP_CONSOLE };
 
 struct op {
   enum op_kind kind;
   const char *a, *b, *c, *d; /* meaning depends on kind; see parse_args */
-  int src;                   /* OP_BIND: the host source, opened before we drop to the container's root */
+  int src; /* OP_BIND(MAP): the host source (or its staged copy), opened before we drop to the container's root */
 };
 
 extern int root_fd;                        /* the container's root (start: before pivot_root) */
@@ -16,5 +18,7 @@ extern int console_master, console_slave;  /* --console: the pty made on /dev/co
 int open_in_root(const char *path, int flags);
 const char *fd_path(int fd);
 void run_op(const struct op *o);
+/* mount(2) flags of an options list ("ro,nosuid,..."); the rest, as mount data, into DATA */
+unsigned long parse_mount_opts(const char *opts, char *data, size_t n);
 
 #endif

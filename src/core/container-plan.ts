@@ -6,7 +6,7 @@ import type { JoinPlan, StartPlan } from './helper-args.ts';
 import { ID_COUNT } from './idmap.ts';
 import type { KeeperPlan } from './keeper.ts';
 import type { LxcfsView } from './lxcfs.ts';
-import { type CgroupMount, type ContainerFile, planMounts } from './mounts.ts';
+import { type CgroupMount, type ContainerFile, type MountPlanInput, planMounts } from './mounts.ts';
 
 export const NAMESPACES = ['pid', 'uts', 'ipc', 'mnt', 'net', 'cgroup'] as const;
 
@@ -27,6 +27,8 @@ export interface HostFacts {
   lxcfs?: LxcfsView | null;
   /** the host nodes of its DEVNODES (type and numbers read from the host) */
   devices?: readonly HostDevice[];
+  /** BINDMOUNT, with a stage path each for an unprivileged container (host/bindmounts.ts) */
+  binds?: MountPlanInput['binds'];
 }
 
 /** A user namespace first (its maps come with it), for an unprivileged container. */
@@ -47,6 +49,7 @@ export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
       blocks: facts.blocks ?? [],
       lxcfs: facts.lxcfs ?? null,
       devices: facts.devices ?? [],
+      binds: facts.binds ?? [],
     }),
     hostname: cfg.hostname,
     caps: keptCapabilities(facts.availableCaps, dropsWith(cfg.capabilities)),

@@ -1,5 +1,6 @@
 // The one internal model of a container, built from its KEY="value" config (and later OCI specs).
 
+import { type BindMount, parseBindmounts } from './bindmount.ts';
 import { parseBootorder } from './boot.ts';
 import { type CapOverride, parseCapabilities } from './capabilities.ts';
 import { checkValue, clip, quote } from './config.ts';
@@ -68,6 +69,8 @@ export interface CtConfig {
   capabilities: CapOverride[];
   /** DEVNODES: host device nodes the container gets */
   devnodes: DevNode[];
+  /** BINDMOUNT: host paths shown inside */
+  bindmounts: BindMount[];
 }
 
 export interface GlobalDefaults {
@@ -284,6 +287,7 @@ function buildCtConfig(id: CtId, rec: Record<string, string>, g: GlobalDefaults)
     idBase: field('ID_BASE', () => parseIdBase(rec['ID_BASE'], 'ID_BASE')),
     capabilities: opt(rec, 'CAPABILITY', parseCapabilities) ?? [],
     devnodes: opt(rec, 'DEVNODES', parseDevnodes) ?? [],
+    bindmounts: opt(rec, 'BINDMOUNT', parseBindmounts) ?? [],
   };
 }
 

@@ -39,6 +39,8 @@ export function mountArgs(op: MountOp): string[] {
       return ['--mount', op.fstype, op.source, op.dest, op.options];
     case 'bind':
       return ['--bind', op.source, op.dest, op.options];
+    case 'bind-idmapped':
+      return ['--bind-idmapped', op.source, op.stage, op.dest, op.options];
     case 'rebind':
       return ['--rebind', op.dest, op.options];
     case 'remount':

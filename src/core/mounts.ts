@@ -5,6 +5,8 @@ import type { LxcfsView } from './lxcfs.ts';
 export type MountOp =
   | { op: 'mount'; fstype: string; source: string; dest: string; options: string }
   | { op: 'bind'; source: string; dest: string; options: string }
+  /** an idmapped copy of a host tree, staged by the helper at STAGE for the clone (BINDMOUNT) */
+  | { op: 'bind-idmapped'; source: string; stage: string; dest: string; options: string }
   | { op: 'rebind'; dest: string; options: string }
   | { op: 'remount'; dest: string; options: string }
   | { op: 'mask'; dest: string }
@@ -44,6 +46,8 @@ export interface MountPlanInput {
   lxcfs?: LxcfsView | null;
   /** DEVNODES: more host nodes in its /dev */
   devices?: readonly HostDevice[];
+  /** BINDMOUNT: host paths, with their stage for an unprivileged container (null: privileged) */
+  binds?: readonly { source: string; stage: string | null; dest: string; options: string }[];
 }
 
 /** Host-sensitive /proc entries: hidden entirely. */
@@ -113,6 +117,12 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     { op: 'symlink', target: '/proc/self/fd/0', dest: '/dev/stdin' },
     { op: 'symlink', target: '/proc/self/fd/1', dest: '/dev/stdout' },
     { op: 'symlink', target: '/proc/self/fd/2', dest: '/dev/stderr' },
+    ...(input.binds ?? []).map(
+      (b): MountOp =>
+        b.stage === null
+          ? { op: 'bind', source: b.source, dest: b.dest, options: `${b.options},rec` }
+          : { op: 'bind-idmapped', source: b.source, stage: b.stage, dest: b.dest, options: b.options },
+    ),
     // last, so the helper builds everything else while the kernel moves it into its cgroups
     ...cgroupOps(input.cgroups),
     // systemd reads /etc/hostname at boot and would otherwise set the template's name

@@ -1,5 +1,6 @@
 // `berth set` options -> config keys: validation happens here, before anything is written.
 
+import { parseBindmount } from './bindmount.ts';
 import { parseBootorder } from './boot.ts';
 import { parseCapabilities } from './capabilities.ts';
 import { checkValue, quote } from './config.ts';
@@ -51,6 +52,9 @@ export interface SetOptions {
   /** NAME:on|off and NAME:r|w|rw|none, merged into CAPABILITY and DEVNODES (--save, next start) */
   capability?: string[];
   devnodes?: string[];
+  /** BINDMOUNT entries to add (SRC:DST[,ro][,noexec]) and container paths to drop ('all') */
+  bindmount_add?: string[];
+  bindmount_del?: string[];
   /** USER:PASSWORD, set in the running container by its own tools; never saved (vzctl) */
   userpasswd?: string[];
 }
@@ -89,6 +93,7 @@ export function setOptionsToKeys(o: SetOptions): Record<string, string> {
   if (o.capability) parseCapabilities(o.capability.join(' '));
   if (o.devnodes) parseDevnodes(o.devnodes.join(' '));
   for (const u of o.userpasswd ?? []) parseUserPasswd(u);
+  for (const b of o.bindmount_add ?? []) parseBindmount(b);
   if (o.ram !== undefined) keys['PHYSPAGES'] = `0:${formatSize(parseRam(o.ram))}`;
   if (o.swap !== undefined) keys['SWAPPAGES'] = `0:${formatSize(parseRam(o.swap, 'swap'))}`;
   if (o.cpus !== undefined) keys['CPUS'] = String(parseCpus(o.cpus) ?? 'unlimited');

@@ -1,4 +1,6 @@
 // berth set: change resources and settings, live on a running container and/or saved (--save).
+import { statSync } from 'node:fs';
+import { bindmountChanges, formatBindmounts } from '../core/bindmount.ts';
 import { formatCapabilities, parseCapabilities } from '../core/capabilities.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { type CtConfig, ctConfigFrom, type Resources } from '../core/ct-config.ts';
@@ -14,6 +16,7 @@ import { formatIpList, type IpAddr, type IpChange, ipChanges, parseIpList } from
 import { hostsBlock, networkdFiles } from '../core/netconf.ts';
 import { formatNetifs, type IfOptions, type NetIf, netifAdd, netifChange, validateIfName } from '../core/netif.ts';
 import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
+import { checkBindSource } from '../host/bindmounts.ts';
 import {
   applyWrites,
   type CgroupDir,
@@ -80,9 +83,10 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       hint: 'it changes the saved configuration of a stopped container',
     });
   }
-  const startChange = Boolean(opts.capability?.length || opts.devnodes?.length);
+  const bindChange = Boolean(opts.bindmount_add?.length || opts.bindmount_del?.length);
+  const startChange = Boolean(opts.capability?.length || opts.devnodes?.length || bindChange);
   if (startChange && !save) {
-    throw new BerthError('BAD_SYNTAX', `set ${id}: --capability and --devnodes need --save`, {
+    throw new BerthError('BAD_SYNTAX', `set ${id}: --capability, --devnodes and --bindmount_* need --save`, {
       hint: 'they apply from the next start',
     });
   }
@@ -145,7 +149,20 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       const all = [formatDevnodes(ct.config.devnodes), ...opts.devnodes].join(' ');
       keys['DEVNODES'] = formatDevnodes(parseDevnodes(all).filter((d) => d.perm !== 'none'));
     }
-    if (startChange && running) ctx.log(`${id}: CAPABILITY and DEVNODES apply from its next start`);
+    if (bindChange) {
+      const binds = bindmountChanges(ct.config.bindmounts, opts.bindmount_add ?? [], opts.bindmount_del ?? []);
+      const g = readGlobal(ctx.paths);
+      for (const b of binds) {
+        const real = checkBindSource(ctx.paths, b, [g.vePrivate, g.veRoot], `set ${id}`);
+        // what its root makes there is host root's: a setuid file would serve any host user
+        if (!b.ro && (statSync(real).mode & 0o005) !== 0)
+          ctx.log(
+            `warning: ${id}: ${real} is open to every host user; keep a writable bind mount where only root reaches`,
+          );
+      }
+      keys['BINDMOUNT'] = formatBindmounts(binds);
+    }
+    if (startChange && running) ctx.log(`${id}: CAPABILITY, DEVNODES and BINDMOUNT apply from its next start`);
     const netifs = ifChange ? changeNetifs(id, ct.config.netifs, opts, randomBytes) : ct.config.netifs;
     if (ifChange) keys['NETIF'] = formatNetifs(netifs);
     const file = setKeys(ct.file, keys);

@@ -11,6 +11,7 @@ import { fileLayers, rootMountArgs } from '../core/layout.ts';
 import { initKindFromLink, type RuntimeState, stopSignalFor } from '../core/lifecycle.ts';
 import { hostsBlock } from '../core/netconf.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
+import { planBinds, removeStages } from '../host/bindmounts.ts';
 import { containerCgroupMounts, prepareCgroups, procsFiles, resourceWrites, sysinfoSource } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { hostDevices } from '../host/devices.ts';
@@ -91,6 +92,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     }
     syncNft(ctx, `start ${id}`, [], nft);
     const devices = hostDevices(cfg.devnodes, `start ${id}`);
+    const binds = planBinds(ctx.paths, cfg, [global.vePrivate, global.veRoot], ctx.paths.helper);
     const dirs = prepareCgroups(layout, ctx.paths.cgroupParent, id, {
       devices: [...DEVICE_ALLOW, ...devices.map(deviceRule)],
       writes: resourceWrites(layout, cfg.resources, id),
@@ -120,6 +122,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       blocks: [hostsBlock(cfg.hostname, cfg.ipAddr, cfg.netifs)],
       lxcfs: global.lxcfs ? ensureLxcfs(ctx.paths, ctx.paths.helper, ctx.log) : null,
       devices,
+      binds,
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
     const hostBind = root.layout === 'image' ? [] : rootMountArgs(root);
@@ -129,6 +132,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo: global.sysinfo })),
     });
     closeSync(logFd);
+    removeStages(binds);
     for (const w of r.warnings) ctx.log(fastpathWarning(w));
     if (r.keeper !== null) {
       keeper = { pid: r.keeper, startTime: readProcStat(r.keeper)?.startTime ?? null, sysinfo: global.sysinfo };

@@ -35,6 +35,14 @@ is saved.
                      give the container the host's /dev/NAME (fuse:rw, net/tun:rw), with
                      that access in the devices cgroup; none takes it back; repeatable
                      (DEVNODES). With --save; applies from the next start
+  --bindmount_add SRC:DST[,ro][,noexec]
+                     show host path SRC at DST inside (BINDMOUNT), always nosuid and nodev;
+                     ro stays read-only inside. In an unprivileged container the mount is
+                     idmapped: files of host root are the container root's, uid N is N.
+                     SRC must exist and lie outside berth's own trees. Repeatable; with
+                     --save, from the next start
+  --bindmount_del DST|all
+                     remove the bind mount at container path DST, or all of them
   --description TXT  free text (DESCRIPTION)
   --userpasswd USER:PASSWORD
                      set USER's password (and make USER when missing) with the container's
@@ -117,6 +125,8 @@ on a running container.`,
       capability: { type: 'string', multiple: true },
       devnodes: { type: 'string', multiple: true },
       userpasswd: { type: 'string', multiple: true },
+      bindmount_add: { type: 'string', multiple: true },
+      bindmount_del: { type: 'string', multiple: true },
       save: { type: 'boolean' },
     });
     const id = parseCtId(positionals[0]);
