@@ -1,13 +1,11 @@
 // What makes a clone a distinct machine: the config keys berth resets when it copies a
 // container (hostname, addresses, port forwards, MACs and host interface names), and the
-// machine-id the clone gets rid of at its first start.
+// fresh machine-id its first start writes.
 import type { CtConfig } from './ct-config.ts';
 import { defaultHostname } from './ct-config.ts';
 import type { CtId } from './ctid.ts';
+import { RESET_MACHINE_ID } from './machine-id.ts';
 import { formatNetifs, type NetIf, netifAdd } from './netif.ts';
-
-/** Set in a clone's config; its first start empties /etc/machine-id, then drops the key. */
-export const RESET_MACHINE_ID = 'RESET_MACHINE_ID';
 
 /**
  * The clone's keys. Bridged interfaces keep their names, bridges and DHCP setting but get new

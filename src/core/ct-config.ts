@@ -294,7 +294,7 @@ function buildCtConfig(id: CtId, rec: Record<string, string>, g: GlobalDefaults)
 /** Keys berth keeps but does not model: checked like `set` checks them. */
 function checkOthers(rec: Record<string, string>): void {
   if (rec['DESCRIPTION'] !== undefined) field('DESCRIPTION', () => checkValue('description', rec['DESCRIPTION'] ?? ''));
-  opt(rec, 'RESET_MACHINE_ID', (v) => parseYesNo(v, 'RESET_MACHINE_ID')); // core/clone.ts
+  opt(rec, 'RESET_MACHINE_ID', (v) => parseYesNo(v, 'RESET_MACHINE_ID')); // core/machine-id.ts
 }
 
 export function parseSearchDomainList(value: string): string[] {

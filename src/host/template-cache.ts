@@ -2,9 +2,22 @@
 // checksums, import of foreign rootfs tarballs, removal (of templates and of unused layers).
 // The tools (and node:crypto) are loaded where a checksum or a pipe needs them: create reads
 // the metadata only.
-import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
+import { carriesMachineId, DBUS_MACHINE_ID, ETC_MACHINE_ID, machineIdMember } from '../core/machine-id.ts';
 import {
   checkTarball,
   formatTemplateMeta,
@@ -137,6 +150,52 @@ export async function recompress(file: string, tool: string, out: string): Promi
     .catch((err: Error) => {
       throw new BerthError('BAD_VALUE', `template import: cannot decompress ${file}: ${err.message}`);
     });
+}
+
+/**
+ * Rewrites a zstd root filesystem tarball so that it carries no machine-id, given the members
+ * of it named like one (as its listing spells them): they go, and an empty /etc/machine-id (not
+ * first boot for systemd, which then takes the id berth writes) and, if it had one, D-Bus's as a
+ * symlink to it (what Debian installs; systemd never copies from a symlink) come in. Returns
+ * whether anything changed: a tarball whose files carry no id is left as it is.
+ */
+export async function scrubMachineId(tarball: string, members: readonly string[]): Promise<boolean> {
+  if (members.length === 0) return false;
+  const { run } = await tools();
+  const lines: string[] = [];
+  await run('tar', ['--zstd', '-tvf', tarball, '--numeric-owner', '--', ...members], (l) => lines.push(l));
+  if (!lines.some(carriesMachineId)) return false;
+  const plain = `${tarball}.plain`;
+  const stage = mkdtempSync(join(dirname(tarball), '.machine-id-'));
+  try {
+    // tar edits only an uncompressed archive
+    await run('zstd', ['-q', '-d', '-f', '-o', plain, tarball]);
+    await run('tar', ['--delete', '-f', plain, '--', ...members]);
+    mkdirSync(join(stage, 'etc'));
+    writeFileSync(join(stage, ETC_MACHINE_ID), '', { mode: 0o444 });
+    const add = [`./${ETC_MACHINE_ID}`];
+    if (members.some((m) => machineIdMember(m) === DBUS_MACHINE_ID)) {
+      mkdirSync(join(stage, dirname(DBUS_MACHINE_ID)), { recursive: true });
+      symlinkSync(`/${ETC_MACHINE_ID}`, join(stage, DBUS_MACHINE_ID));
+      add.push(`./${DBUS_MACHINE_ID}`);
+    }
+    await run('tar', [
+      '-rf',
+      plain,
+      '--numeric-owner',
+      '--owner=0',
+      '--group=0',
+      '--no-recursion',
+      '-C',
+      stage,
+      ...add,
+    ]);
+    await run('zstd', ['-q', '-T0', '-f', '-o', tarball, plain]);
+    return true;
+  } finally {
+    rmSync(plain, { force: true });
+    rmSync(stage, { recursive: true, force: true });
+  }
 }
 
 /** Removes a template's tarball and metadata (its layers are the caller's business). */

@@ -142,7 +142,10 @@ const DEBIAN_TWEAKS = [
   'printf "127.0.0.1 localhost\\n::1 localhost ip6-localhost ip6-loopback\\n" > /etc/hosts',
   'apt-get clean',
   'rm -rf /var/lib/apt/lists/*',
+  // no machine-id: empty (systemd's "not first boot" state; berth writes each container's id at
+  // its first start), and D-Bus's a symlink, which systemd never copies an id from
   ': > /etc/machine-id',
+  'if [ -d /var/lib/dbus ]; then ln -sf /etc/machine-id /var/lib/dbus/machine-id; fi',
   // the distro's own network manager: berth writes its units for venet0 and NETIF interfaces
   // (/etc/systemd/network/10-berth-*.network), so restarting it inside keeps the addresses
   'systemctl enable systemd-networkd.service',

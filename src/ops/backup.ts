@@ -25,6 +25,7 @@ import { expandVeid } from '../core/ct-config.ts';
 import { type CtId, parseCtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { imageFile } from '../core/layout.ts';
+import { RESET_MACHINE_ID } from '../core/machine-id.ts';
 import { formatPortFwd, type PortFwd } from '../core/nat.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
 import { layerName, templateOfLayer } from '../core/template-meta.ts';
@@ -202,7 +203,9 @@ export async function restoreBackup(
         rmSync(partial, { recursive: true, force: true });
         throw err;
       }
-      const keys: Record<string, string> = {};
+      // a restore as another CTID makes a second machine: its first start writes a fresh
+      // machine-id; as the same CTID it is the same machine back, and keeps its id
+      const keys: Record<string, string> = id === parseCtId(manifest.ctid) ? {} : { [RESET_MACHINE_ID]: 'yes' };
       if (ips.length) {
         keys['IP_ADDRESS'] = plan.config.ipAddr
           .filter((ip) => !ips.includes(ip))

@@ -13,6 +13,7 @@ import {
 } from '../core/disk.ts';
 import { BerthError } from '../core/errors.ts';
 import { imageFile, type Layout, viewMountArgs } from '../core/layout.ts';
+import { RESET_MACHINE_ID } from '../core/machine-id.ts';
 import { BASIC_SAMPLE, TEMPLATE_NAME_RE } from '../core/samples.ts';
 import { layerName, type TemplateMeta } from '../core/template-meta.ts';
 import { errCode } from '../host/fs-util.ts';
@@ -96,6 +97,8 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
   const keys: Record<string, string> = {
     OSTEMPLATE: tpl,
     LAYOUT: layout,
+    // templates carry no machine-id: the first start writes this container's own
+    [RESET_MACHINE_ID]: 'yes',
     ...(o.hostname ? { HOSTNAME: o.hostname } : {}),
     ...(layout === 'image' && space ? { DISKSPACE: formatDiskspace(space) } : {}),
     ...(layout === 'image' && inodes ? { DISKINODES: formatDiskinodes(inodes) } : {}),

@@ -1,6 +1,5 @@
 // berth start: cgroups + limits, then the helper builds the container and execs its init.
 import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { RESET_MACHINE_ID } from '../core/clone.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { startPlan } from '../core/container-plan.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -9,12 +8,14 @@ import { BerthError } from '../core/errors.ts';
 import { startArgs } from '../core/helper-args.ts';
 import { fileLayers, rootMountArgs } from '../core/layout.ts';
 import { initKindFromLink, type RuntimeState, stopSignalFor } from '../core/lifecycle.ts';
+import { machineIdFiles, RESET_MACHINE_ID } from '../core/machine-id.ts';
 import { hostsBlock } from '../core/netconf.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { planBinds, removeStages } from '../host/bindmounts.ts';
 import { containerCgroupMounts, prepareCgroups, procsFiles, resourceWrites, sysinfoSource } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { hostDevices } from '../host/devices.ts';
+import { randomBytes } from '../host/fs-util.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
@@ -116,8 +117,8 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       availableCaps: ownCapabilities(),
       files: [
         ...containerFilesFor(cfg, initKind === 'systemd'),
-        // a clone's first start: systemd makes a new machine-id when the file is empty
-        ...(resetMachineId ? [{ dest: '/etc/machine-id', content: '' }] : []),
+        // a new machine's first start (create, clone, restore as a new CTID): a fresh machine-id
+        ...(resetMachineId ? machineIdFiles(randomBytes(16), initKind === 'systemd') : []),
       ],
       blocks: [hostsBlock(cfg.hostname, cfg.ipAddr, cfg.netifs)],
       lxcfs: global.lxcfs ? ensureLxcfs(ctx.paths, ctx.paths.helper, ctx.log) : null,

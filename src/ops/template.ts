@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { parseConfig, toRecord } from '../core/config.ts';
 import { BerthError } from '../core/errors.ts';
+import { machineIdMember } from '../core/machine-id.ts';
 import { TEMPLATE_NAME_RE } from '../core/samples.ts';
 import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
 import { readIfExists } from '../host/fs-util.ts';
@@ -15,6 +16,7 @@ import {
   listTemplates,
   recompress,
   removeTemplateFiles,
+  scrubMachineId,
   sniffCompression,
   type TemplateEntry,
   verifiedTemplate,
@@ -88,7 +90,9 @@ export async function templateImport(ctx: Ctx, file: string, o: ImportOptions): 
       ctx.log(`Importing ${file} as template ${o.name}...`);
       if (zstd) await run('cp', ['--', file, tmp]);
       else await recompress(file, tool ?? 'cat', tmp);
-      await checkRootfsArchive(tmp, file);
+      const ids = await checkRootfsArchive(tmp, file);
+      // each container gets its own id at its first start: the template carries none
+      if (await scrubMachineId(tmp, ids)) ctx.log(`template ${o.name}: removed the machine-id it carried`);
       const meta = await commitTemplate(ctx.paths, tmp, {
         name: o.name,
         distro: o.distro ?? 'unknown',
@@ -104,12 +108,17 @@ export async function templateImport(ctx: Ctx, file: string, o: ImportOptions): 
   });
 }
 
-/** Reads the whole archive (a truncated one fails here) and looks for a root filesystem's top. */
-async function checkRootfsArchive(tarball: string, orig: string): Promise<void> {
+/**
+ * Reads the whole archive (a truncated one fails here) and looks for a root filesystem's top.
+ * Returns its members named like a machine-id file, as the listing spells them.
+ */
+async function checkRootfsArchive(tarball: string, orig: string): Promise<string[]> {
   const top = new Set<string>();
+  const ids: string[] = [];
   await run('tar', ['--zstd', '-tf', tarball], (l) => {
     const first = l.replace(/^\.\//, '').split('/')[0];
     if (first) top.add(first);
+    if (machineIdMember(l) && !ids.includes(l)) ids.push(l);
   }).catch((err: unknown) => {
     throw new BerthError(
       'BAD_TEMPLATE',
@@ -121,6 +130,7 @@ async function checkRootfsArchive(tarball: string, orig: string): Promise<void> 
       hint: 'its top level needs etc/ and bin/ or usr/ (pack it with: tar -C ROOTFS -czf FILE .)',
     });
   }
+  return ids;
 }
 
 export async function templateRemove(ctx: Ctx, name: string): Promise<void> {

@@ -1,4 +1,5 @@
-// A debian-12 container boots systemd to "running" and stops cleanly (the slower, full-distro group).
+// A debian-12 container boots systemd to "running" with its own machine-id and stops cleanly (the
+// slower, full-distro group).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -49,6 +50,11 @@ test('debian-12 boots systemd to running, keeps its routed address through a net
   } else t.diagnostic('lxcfs is not installed: /proc figures not checked');
   assert.equal(s.ok(['exec', '500', '--', 'nproc']).trim(), '1');
   assert.equal(s.ok(['exec', '500', '--', 'cat', '/etc/hostname']).trim(), 'deb-test');
+  // its own machine-id, the one systemd and D-Bus both use (the template carries none)
+  const mid = s.ok(['exec', '500', '--', 'cat', '/etc/machine-id']);
+  assert.match(mid, /^[0-9a-f]{32}\n$/);
+  assert.equal(s.ok(['exec', '500', '--', 'systemd-id128', 'machine-id']), mid);
+  assert.equal(s.ok(['exec', '500', '--', 'cat', '/var/lib/dbus/machine-id']), mid);
   // the distro's network manager knows berth's interface: restarting it keeps the address
   s.ok(['exec', '500', '--', 'systemctl', 'restart', 'systemd-networkd']);
   await waitFor('networkd to configure venet0', () =>
@@ -64,5 +70,13 @@ test('debian-12 boots systemd to running, keeps its routed address through a net
   assert.ok(!stop.err.includes('did not stop in time'), `systemd did not power off by itself:\n${stop.err}`);
   t.diagnostic(`clean systemd stop took ${Date.now() - started} ms`);
   assert.match(s.ok(['status', '500']), / down$/m);
+  // a clone is another machine: written before its init runs, so no boot to wait for
+  s.ok(['clone', '500', '501']);
+  s.ok(['start', '501']);
+  const cloneMid = s.ok(['exec', '501', '--', 'systemd-id128', 'machine-id']);
+  assert.match(cloneMid, /^[0-9a-f]{32}\n$/);
+  assert.notEqual(cloneMid, mid);
+  assert.equal(s.ok(['exec', '501', '--', 'cat', '/var/lib/dbus/machine-id']), cloneMid);
+  s.ok(['stop', '--fast', '501']);
   assert.deepEqual(s.leaks(), []);
 });

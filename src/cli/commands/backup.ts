@@ -49,7 +49,9 @@ truncated, damaged or foreign archive is refused (exit 152) with nothing written
 container is restored as NEWCTID, or under the CTID it was backed up from. An existing
 container is never replaced without --force (which destroys it first; it must be stopped).
 Addresses and port forwards that another container holds now are left out, with a warning.
-A restore killed midway is rolled back by the next command for that CTID.
+As NEWCTID it is a second machine: its first start writes a fresh /etc/machine-id (under its
+own CTID it keeps its id). A restore killed midway is rolled back by the next command for
+that CTID.
 
 An archive is treated as hostile: only what berth itself writes is taken from it. Its file
 entries must stay inside the tree (no absolute names, "..", entries under a symlink, hard

@@ -10,7 +10,7 @@ export const command: Command = {
   help: `Copies the container's files and config as NEWCTID, which is left stopped. The copy is
 a distinct machine: a new hostname (ctNEWCTID unless --hostname), no IP addresses or port
 forwards, new MACs and host interface names for its bridged interfaces (their bridges and DHCP
-setting stay), and an empty /etc/machine-id at its first start (systemd makes a new one).
+setting stay), and a fresh /etc/machine-id written at its first start.
 Limits, layout and everything else are kept. A running source is frozen only while berth
 catches up with what changed during the copy (an image for the whole copy); an overlay clone
 copies only what the source changed on its shared template layer.

@@ -1,10 +1,11 @@
 // Snapshot names and views, and what a clone resets (backup manifests: backup-restore.test.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cloneKeys, RESET_MACHINE_ID } from '../../../src/core/clone.ts';
+import { cloneKeys } from '../../../src/core/clone.ts';
 import { ctConfigFrom } from '../../../src/core/ct-config.ts';
 import { parseCtId } from '../../../src/core/ctid.ts';
 import { BerthError } from '../../../src/core/errors.ts';
+import { RESET_MACHINE_ID } from '../../../src/core/machine-id.ts';
 import {
   defaultSnapshotName,
   ownFilesDir,
