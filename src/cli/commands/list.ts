@@ -30,6 +30,14 @@ function cell(r: CtRow, f: ListField): string {
   return v === null || v === undefined ? '-' : String(v);
 }
 
+const OPTIONS = {
+  all: { type: 'boolean', short: 'a' },
+  'no-header': { type: 'boolean', short: 'H' },
+  output: { type: 'string', short: 'o' },
+  sort: { type: 'string', short: 's' },
+  json: { type: 'boolean' },
+} as const;
+
 export const command: Command = {
   summary: 'list containers (vzlist)',
   usage: 'berth list [-a] [-H] [-o FIELD,...] [-s [-]FIELD] [--json]',
@@ -61,6 +69,7 @@ with status "broken" (with -a, or when it runs) and problem saying what is wrong
 the fields of its config are "-" (null in --json), ve_root and ve_private are the paths
 berth.conf gives its CTID. The others are listed as usual, and a warning on stderr names it.
 berth status CTID says the same; berth destroy CTID still works.`,
+  options: OPTIONS,
   async run(ctx, args, io) {
     // vzlist accepts "-s -field" (reverse): parseArgs would read "-field" as an option
     const fixed = args.flatMap((a, i) =>
@@ -70,18 +79,7 @@ berth status CTID says the same; berth destroy CTID still works.`,
           ? [`--sort=${args[i + 1]}`]
           : [a],
     );
-    const { values } = parse(
-      'list',
-      fixed,
-      {
-        all: { type: 'boolean', short: 'a' },
-        'no-header': { type: 'boolean', short: 'H' },
-        output: { type: 'string', short: 'o' },
-        sort: { type: 'string', short: 's' },
-        json: { type: 'boolean' },
-      },
-      0,
-    );
+    const { values } = parse('list', fixed, OPTIONS, 0);
     const fields = values.output ? values.output.split(',').filter(Boolean).map(field) : null;
     let rows = await listContainers(
       ctx,
