@@ -13,7 +13,7 @@ import { hostsBlock } from '../core/netconf.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { containerCgroupMounts, prepareCgroups, procsFiles, resourceWrites, sysinfoSource } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
-import { hostDevices } from '../host/devices.ts';
+import { hostDevices, ownDeviceNodes } from '../host/devices.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
@@ -90,7 +90,8 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       starting();
     }
     syncNft(ctx, `start ${id}`, [], nft);
-    const devices = hostDevices(cfg.devnodes, `start ${id}`);
+    const found = hostDevices(cfg.devnodes, `start ${id}`);
+    const devices = cfg.idBase === null ? found : ownDeviceNodes(ctx.paths, id, cfg.idBase, found);
     const dirs = prepareCgroups(layout, ctx.paths.cgroupParent, id, {
       devices: [...DEVICE_ALLOW, ...devices.map(deviceRule)],
       writes: resourceWrites(layout, cfg.resources, id),

@@ -70,7 +70,8 @@ is saved.
   --devnodes NAME:r|w|rw|none
                      give the container the host's /dev/NAME (fuse:rw, net/tun:rw), with
                      that access in the devices cgroup; none takes it back; repeatable
-                     (DEVNODES). With --save; applies from the next start
+                     (DEVNODES). With --save; applies from the next start. An
+                     unprivileged container gets a node of its own, owned by its root
   --description TXT  free text (DESCRIPTION)
   --ipadd IP         add a routed (venet0) address, IPv4 or IPv6; repeatable (IP_ADDRESS)
   --ipdel IP|all     remove an address, or all of them; repeatable
