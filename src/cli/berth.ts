@@ -7,7 +7,7 @@ import { BerthError } from '../core/errors.ts';
 import { makePaths } from '../host/paths.ts';
 import { trace } from '../host/trace.ts';
 import { makeCtx } from '../ops/context.ts';
-import type { Command, Io } from './command.ts';
+import { type Command, type Io, parse } from './command.ts';
 
 export const VERSION = '0.1.0';
 
@@ -42,7 +42,17 @@ const COMMANDS: Record<string, Loader> = {
   'snapshot-delete': async () => (await import('./commands/snapshot.ts')).snapshotDeleteCommand,
   'snapshot-mount': async () => (await import('./commands/snapshot.ts')).snapshotMountCommand,
   'snapshot-umount': async () => (await import('./commands/snapshot.ts')).snapshotUmountCommand,
+  version: async () => versionCommand,
+  help: async () => helpCommand,
 };
+
+/** The verbs, in the order `berth help` lists them (docs/cli.md follows it). */
+export const VERBS: readonly string[] = Object.keys(COMMANDS);
+
+/** The command of a verb or alias (undefined: no such verb). */
+export async function loadCommand(verb: string): Promise<Command | undefined> {
+  return COMMANDS[ALIASES[verb] ?? verb]?.();
+}
 const ALIASES: Record<string, string> = { delete: 'destroy', ls: 'list', chkpnt: 'suspend' };
 
 async function usage(): Promise<string> {
@@ -55,7 +65,6 @@ async function usage(): Promise<string> {
     'Verbs:',
   ];
   for (const [verb, load] of Object.entries(COMMANDS)) lines.push(`  ${verb.padEnd(10)} ${(await load()).summary}`);
-  lines.push('  version    print the version', '  help       this text, or the manual of one verb');
   lines.push('', 'Global options:', '  --root DIR  prefix for every berth path (also BERTH_ROOT); default /');
   lines.push(
     '  --debug     print stack traces of unexpected errors',
@@ -66,11 +75,42 @@ async function usage(): Promise<string> {
 }
 
 async function helpFor(verb: string): Promise<string> {
-  const load = COMMANDS[ALIASES[verb] ?? verb];
-  if (!load) throw new BerthError('BAD_SYNTAX', `help: unknown verb ${JSON.stringify(verb)}`, { hint: 'berth help' });
-  const c = await load();
+  const c = await loadCommand(verb);
+  if (!c) throw new BerthError('BAD_SYNTAX', `help: unknown verb ${JSON.stringify(verb)}`, { hint: 'berth help' });
   return `Usage: ${c.usage}\n\n${c.summary}.\n\n${c.help}`;
 }
+
+const versionCommand: Command = {
+  summary: 'print the version',
+  usage: 'berth version',
+  help: `Prints "berth VERSION". Also: berth --version.
+
+Exit codes: 0.`,
+  noRoot: true,
+  async run(_ctx, args, io) {
+    parse('version', args, {}, 0);
+    io.out(`berth ${VERSION}`);
+    return 0;
+  },
+};
+
+const helpCommand: Command = {
+  summary: 'this text, or the manual of one verb',
+  usage: 'berth help [VERB]',
+  help: `Without VERB: the verbs and the global options. With VERB (or an alias: delete, ls,
+chkpnt): its manual, as docs/cli.md has it. Also: berth --help, berth VERB --help.
+
+Example:
+  berth help set
+
+Exit codes: 0; 20 no such verb.`,
+  noRoot: true,
+  async run(_ctx, args, io) {
+    const { positionals } = parse('help', args, {}, 1);
+    io.out(positionals[0] ? await helpFor(positionals[0]) : await usage());
+    return 0;
+  },
+};
 
 /** `packageRoot` (where helper/berth-nsexec lives) comes from bin/berth. */
 export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '.'): Promise<number> {
@@ -91,16 +131,12 @@ export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '
     if (!root.startsWith('/'))
       throw new BerthError('BAD_VALUE', `--root must be an absolute path, not ${JSON.stringify(root)}`);
     const verb = args.shift();
-    if (verb === undefined || verb === 'help') {
-      io.out(args[0] ? await helpFor(args[0]) : await usage());
-      return verb === undefined ? 20 : 0;
+    if (verb === undefined) {
+      io.out(await usage());
+      return 20;
     }
-    if (verb === 'version') {
-      io.out(`berth ${VERSION}`);
-      return 0;
-    }
-    const load = COMMANDS[ALIASES[verb] ?? verb];
-    if (!load)
+    const cmd = await loadCommand(verb);
+    if (!cmd)
       throw new BerthError('BAD_SYNTAX', `unknown verb ${JSON.stringify(verb)}`, {
         hint: 'berth help lists the verbs',
       });
@@ -108,7 +144,6 @@ export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '
       io.out(await helpFor(verb));
       return 0;
     }
-    const cmd = await load();
     trace(`${verb} loaded`);
     if (!cmd.noRoot && process.getuid?.() !== 0) {
       throw new BerthError('NO_ACCESS', `${verb}: berth must run as root`, { hint: `sudo berth ${verb} ...` });

@@ -18,10 +18,15 @@ export interface Command {
   help: string;
   /** may run as non-root (read-only, or no host access at all) */
   noRoot?: boolean;
+  /**
+   * Every option the verb takes, in parseArgs' form (a one-letter key is a flag like exec's -t);
+   * test/cli-documented.test.ts checks that its help names each one.
+   */
+  options?: Options;
   run(ctx: Ctx, args: string[], io: Io): Promise<number>;
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+export type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** parseArgs with berth's errors: unknown options and missing values are BAD_SYNTAX (20). */
 export function parse<O extends Options>(verb: string, args: string[], options: O, maxPositionals = 1) {

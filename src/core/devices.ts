@@ -63,6 +63,10 @@ export interface HostDevice {
   major: number;
   minor: number;
   perm: 'r' | 'w' | 'rw';
+  /** its permission bits on the host */
+  mode: number;
+  /** the host node bound in as /dev/NAME: /dev/NAME itself, or the container root's own copy */
+  source: string;
 }
 
 /** The devices cgroup line that lets the container open it. */

@@ -99,7 +99,7 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dest: '/dev', options: 'nosuid,mode=755,size=65536k' },
     ...DEFAULT_DEVICES.map((d): MountOp => ({ op: 'bind', source: d.path, dest: d.path, options: 'nosuid,noexec' })),
     ...(input.devices ?? []).map(
-      (d): MountOp => ({ op: 'bind', source: `/dev/${d.name}`, dest: `/dev/${d.name}`, options: 'nosuid,noexec' }),
+      (d): MountOp => ({ op: 'bind', source: d.source, dest: `/dev/${d.name}`, options: 'nosuid,noexec' }),
     ),
     {
       op: 'mount',

@@ -184,7 +184,7 @@ export async function restoreBackup(
   }
   let layer: string | null = null;
   if (manifest.layout === 'overlay') layer = await layerFor(ctx, manifest);
-  if (existing && o.force) await destroyContainer(ctx, id);
+  if (existing && o.force) await destroyContainer(ctx, id, 'restore');
   warnRestore(ctx, id, plan.dropped, plan.wasPrivileged, o.privileged === true);
   // addresses and host ports another container holds now are not taken over
   const ips = ipsHeldByOthers(ctx, id, plan.config.ipAddr);

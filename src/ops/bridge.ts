@@ -52,15 +52,15 @@ export function bridgeDestroy(ctx: Ctx, name: string): void {
   removeBridgeFile(ctx.paths, name);
 }
 
-/** The bridges a starting container's interfaces need: managed ones are (re)created. */
-export function bridgesFor(ctx: Ctx, id: string, bridges: string[]): Bridge[] {
+/** The bridges a container's interfaces need (`what`: "start 101"): managed ones are (re)created. */
+export function bridgesFor(ctx: Ctx, what: string, bridges: string[]): Bridge[] {
   const links = hostLinks();
   const managed: Bridge[] = [];
   for (const name of [...new Set(bridges.filter(Boolean))]) {
     const b = readBridge(ctx.paths, name);
     if (b) managed.push(b);
     else if (!links.includes(name)) {
-      throw new BerthError('NO_BRIDGE', `start ${id}: bridge ${name} does not exist`, {
+      throw new BerthError('NO_BRIDGE', `${what}: bridge ${name} does not exist`, {
         hint: `create it: berth net create ${name} --subnet 10.89.0.0/24 (or with ip link)`,
       });
     }

@@ -17,19 +17,20 @@ import { withTemplateLock } from './template-lock.ts';
 
 /**
  * Destroys a stopped container. A broken config does not stop it: what the container has on
- * disk is then found where berth.conf puts it for this CTID (docs/config.md).
+ * disk is then found where berth.conf puts it for this CTID (docs/config.md). `verb` is the
+ * one the user ran (restore --force destroys too).
  */
-export async function destroyContainer(ctx: Ctx, id: CtId): Promise<void> {
+export async function destroyContainer(ctx: Ctx, id: CtId, verb = 'destroy'): Promise<void> {
   const layer = await withLock(
     ctx,
     id,
-    'destroy',
+    verb,
     async (stored) => {
       const ct = mustExist(id, stored);
       if (ct.broken) warnBroken(ctx, id, ct);
       const now = await reconcile(ctx, id, ct.config);
       if (now.status !== 'stopped') {
-        throw new BerthError('RUNNING', `destroy ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });
+        throw new BerthError('RUNNING', `${verb} ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });
       }
       const cfg = ct.config;
       unmountRoot(ctx.paths.helper, cfg.veRoot);
@@ -45,7 +46,7 @@ export async function destroyContainer(ctx: Ctx, id: CtId): Promise<void> {
   );
   // the last container of an outdated template version takes its layer along
   const tpl = layer ? templateOfLayer(layer) : null;
-  if (tpl) await withTemplateLock(ctx, tpl, `destroy ${id}`, async () => gcLayers(ctx.paths, tpl));
+  if (tpl) await withTemplateLock(ctx, tpl, `${verb} ${id}`, async () => gcLayers(ctx.paths, tpl));
 }
 
 /** Says that the config is broken, and which of its own paths (if any) destroy leaves alone. */

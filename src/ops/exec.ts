@@ -100,10 +100,14 @@ export function runJoined(
   if (r.error) {
     const what = `${opts.verb} ${id} ${argv[0] ?? ''}`.trim();
     if (r.error.error === 'execve' && r.error.errno === ENOENT) {
-      throw new BerthError('COMMAND_NOT_FOUND', `${what}: no such command in the container`);
+      throw new BerthError('COMMAND_NOT_FOUND', `${what}: no such command in the container`, {
+        hint: 'the command is looked up in the PATH of the container, not the host: install it there, or give its full path',
+      });
     }
     if (r.error.error === 'execve' && r.error.errno === EACCES) {
-      throw new BerthError('COMMAND_NOT_EXECUTABLE', `${what}: permission denied`);
+      throw new BerthError('COMMAND_NOT_EXECUTABLE', `${what}: permission denied`, {
+        hint: 'it is a directory, or a file without execute permission, in the container',
+      });
     }
     throw new BerthError('CT_CREATE', `${what}: ${r.error.message ?? r.error.error}`);
   }

@@ -38,7 +38,7 @@ export function startNetArgs(ctx: Ctx, cfg: CtConfig): string[] {
         cfg.netifs,
         bridgesFor(
           ctx,
-          cfg.id,
+          `start ${cfg.id}`,
           cfg.netifs.map((n) => n.bridge),
         ),
       )
@@ -186,7 +186,7 @@ export function writeFilesLive(ctx: Ctx, pid: number, files: ContainerFile[], bl
 export function changeNetifsLive(ctx: Ctx, id: CtId, pid: number, old: NetIf[], next: NetIf[]): void {
   const managed = bridgesFor(
     ctx,
-    id,
+    `set ${id}`,
     next.map((n) => n.bridge),
   );
   runNetOps(ctx.paths.helper, `set ${id}`, netifLiveOps(old, next, managed), pid);

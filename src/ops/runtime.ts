@@ -9,6 +9,7 @@ import { BerthError } from '../core/errors.ts';
 import type { RuntimeState } from '../core/lifecycle.ts';
 import { cleanBackupLeftovers } from '../host/backup-work.ts';
 import { type CgroupDir, cgroupPids, removeCgroups, setFrozen, thawAll } from '../host/cgroups.ts';
+import { removeOwnNodes } from '../host/devices.ts';
 import { removeStaleTmps } from '../host/fs-util.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { unmountRoot } from '../host/mounts.ts';
@@ -95,6 +96,7 @@ export async function cleanupRuntime(
   // the root as it was mounted at start (a config broken since may name another, or none)
   const veRoot = st?.veRoot ?? cfg?.veRoot;
   if (veRoot) unmountRoot(ctx.paths.helper, veRoot);
+  removeOwnNodes(ctx.paths, id);
   removeState(ctx.paths, id);
 }
 
@@ -195,6 +197,7 @@ export function finishDestroy(ctx: Ctx, id: CtId, vePrivate: string, veRoot: str
   rmSync(ctConfigPath(ctx.paths, id), { force: true });
   removeAllSnapshots(ctx.paths, id);
   rmSync(consoleLogPath(ctx.paths, id), { force: true });
+  removeOwnNodes(ctx.paths, id);
   removeState(ctx.paths, id);
   try {
     rmdirSync(veRoot); // never recursive: if anything were still mounted there, keep it

@@ -14,7 +14,7 @@ import { seccompPolicy } from '../core/seccomp.ts';
 import { planBinds, removeStages } from '../host/bindmounts.ts';
 import { containerCgroupMounts, prepareCgroups, procsFiles, resourceWrites, sysinfoSource } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
-import { hostDevices } from '../host/devices.ts';
+import { hostDevices, ownDeviceNodes } from '../host/devices.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
@@ -92,7 +92,8 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       starting();
     }
     syncNft(ctx, `start ${id}`, [], nft);
-    const devices = hostDevices(cfg.devnodes, `start ${id}`);
+    const found = hostDevices(cfg.devnodes, `start ${id}`);
+    const devices = cfg.idBase === null ? found : ownDeviceNodes(ctx.paths, id, cfg.idBase, found);
     const binds = planBinds(ctx.paths, cfg, [global.vePrivate, global.veRoot], ctx.paths.helper);
     const dirs = prepareCgroups(layout, ctx.paths.cgroupParent, id, {
       devices: [...DEVICE_ALLOW, ...devices.map(deviceRule)],

@@ -5,6 +5,9 @@ import { parsePrivileged } from '../../core/idmap.ts';
 import { backupContainer, restoreBackup } from '../../ops/backup.ts';
 import { type Command, parse } from '../command.ts';
 
+const BACKUP_OPTIONS = { output: { type: 'string', short: 'o' }, json: { type: 'boolean' } } as const;
+const RESTORE_OPTIONS = { force: { type: 'boolean' }, privileged: { type: 'string' } } as const;
+
 export const backupCommand: Command = {
   summary: 'write a container to one archive (consistent while it runs)',
   usage: 'berth backup CTID [-o FILE] [--json]',
@@ -26,12 +29,13 @@ container.
 An overlay container's backup holds what it changed on its template layer, and names the
 template version (sha256): restoring it elsewhere needs that template imported there.
 
+Example:
+  berth backup 101 -o /srv/backup/101.tar
+
 Exit codes: 14 no such container, 21 FILE exists.`,
+  options: BACKUP_OPTIONS,
   async run(ctx, args, io) {
-    const { values, positionals } = parse('backup', args, {
-      output: { type: 'string', short: 'o' },
-      json: { type: 'boolean' },
-    });
+    const { values, positionals } = parse('backup', args, BACKUP_OPTIONS);
     const r = await backupContainer(ctx, parseCtId(positionals[0]), values.output);
     if (values.json) io.out(JSON.stringify({ file: r.file, ...r.manifest }, null, 2));
     io.err(
@@ -66,15 +70,15 @@ and unknown keys are left out, with a warning.
 
 Note: vzctl's "restore" resumes a checkpoint; berth's resume is "berth resume".
 
+Examples:
+  berth restore /srv/backup/101.tar 201
+  berth stop 101 && berth restore /srv/backup/101.tar --force
+
 Exit codes: 152 bad or refused archive, 44 the CTID exists (without --force), 47 the template
 layer of an overlay backup is missing here, 32 --force on a running container, 21 bad value.`,
+  options: RESTORE_OPTIONS,
   async run(ctx, args, io) {
-    const { values, positionals } = parse(
-      'restore',
-      args,
-      { force: { type: 'boolean' }, privileged: { type: 'string' } },
-      2,
-    );
+    const { values, positionals } = parse('restore', args, RESTORE_OPTIONS, 2);
     const file = positionals[0];
     if (!file) throw new BerthError('BAD_SYNTAX', 'restore: missing FILE', { hint: 'berth restore FILE [NEWCTID]' });
     const privileged = values.privileged === undefined ? false : parsePrivileged(values.privileged);

@@ -4,6 +4,8 @@ import { BerthError } from '../../core/errors.ts';
 import { cloneContainer } from '../../ops/clone.ts';
 import { type Command, parse } from '../command.ts';
 
+const OPTIONS = { hostname: { type: 'string' } } as const;
+
 export const command: Command = {
   summary: 'copy a container as a new, distinct one',
   usage: 'berth clone CTID NEWCTID [--hostname NAME]',
@@ -15,9 +17,15 @@ Limits, layout and everything else are kept. A running source is frozen only whi
 catches up with what changed during the copy (an image for the whole copy); an overlay clone
 copies only what the source changed on its shared template layer.
 
+  --hostname NAME    the copy's hostname (default: ctNEWCTID)
+
+Example:
+  berth clone 101 104 --hostname web2 && berth start 104
+
 Exit codes: 14 no such container, 44 NEWCTID exists, 21 bad value.`,
+  options: OPTIONS,
   async run(ctx, args, io) {
-    const { values, positionals } = parse('clone', args, { hostname: { type: 'string' } }, 2);
+    const { values, positionals } = parse('clone', args, OPTIONS, 2);
     if (!positionals[1])
       throw new BerthError('BAD_SYNTAX', 'clone: needs CTID and NEWCTID', { hint: 'berth clone 101 102' });
     const [from, to] = [parseCtId(positionals[0]), parseCtId(positionals[1])];

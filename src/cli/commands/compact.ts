@@ -3,6 +3,8 @@ import { parseCtId } from '../../core/ctid.ts';
 import { compactContainer } from '../../ops/compact.ts';
 import { type Command, parse } from '../command.ts';
 
+const OPTIONS = { json: { type: 'boolean' } } as const;
+
 const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
 
 export const command: Command = {
@@ -12,11 +14,14 @@ export const command: Command = {
 longer use become holes in /var/lib/berth/private/CTID/root.img and go back to the host's disk.
 The image keeps its size, which is the container's disk limit (DISKSPACE). Works running or
 stopped (a stopped container's image is mounted for the trim). Prints what the image took on
-the host's disk before and after; --json as {"ctid","file","size","before","after"} in bytes.
+the host's disk before and after.
+
+  --json  {"ctid","file","size","before","after"}, the sizes in bytes
 
 Exit codes: 14 no such container, 21 a layout without an image, 9 locked.`,
+  options: OPTIONS,
   async run(ctx, args, io) {
-    const { values, positionals } = parse('compact', args, { json: { type: 'boolean' } });
+    const { values, positionals } = parse('compact', args, OPTIONS);
     const id = parseCtId(positionals[0]);
     const r = await compactContainer(ctx, id);
     if (values.json) io.out(JSON.stringify({ ctid: id, file: r.file, size: r.size, before: r.before, after: r.after }));

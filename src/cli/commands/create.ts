@@ -5,6 +5,16 @@ import { parseLayout } from '../../core/layout.ts';
 import { createContainer } from '../../ops/create.ts';
 import { type Command, parse } from '../command.ts';
 
+const OPTIONS = {
+  ostemplate: { type: 'string' },
+  layout: { type: 'string' },
+  diskspace: { type: 'string' },
+  diskinodes: { type: 'string' },
+  hostname: { type: 'string' },
+  config: { type: 'string' },
+  privileged: { type: 'string' },
+} as const;
+
 export const command: Command = {
   summary: 'create a container from an OS template',
   usage:
@@ -38,18 +48,15 @@ a config sample. The container is left stopped.
 
 The template's checksum is verified before anything is unpacked from it.
 
+Examples:
+  berth create 101 --ostemplate busybox --hostname web1
+  berth create 103 --layout image --diskspace 10G
+
 Exit codes: 44 the CTID exists, 47 no such template or a damaged one, 21 bad value,
 60 the layout cannot enforce a disk limit, 63 an image without --diskspace.`,
+  options: OPTIONS,
   async run(ctx, args) {
-    const { values, positionals } = parse('create', args, {
-      ostemplate: { type: 'string' },
-      layout: { type: 'string' },
-      diskspace: { type: 'string' },
-      diskinodes: { type: 'string' },
-      hostname: { type: 'string' },
-      config: { type: 'string' },
-      privileged: { type: 'string' },
-    });
+    const { values, positionals } = parse('create', args, OPTIONS);
     const id = parseCtId(positionals[0]);
     const layout = values.layout === undefined ? undefined : parseLayout(values.layout, '--layout');
     const privileged = values.privileged === undefined ? undefined : parsePrivileged(values.privileged);

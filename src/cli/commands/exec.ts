@@ -4,6 +4,9 @@ import { BerthError } from '../../core/errors.ts';
 import { execInContainer } from '../../ops/exec.ts';
 import type { Command } from '../command.ts';
 
+/** -t and -T, read by hand: before and after CTID, and never among COMMAND's own arguments */
+const FLAGS = { t: { type: 'boolean' }, T: { type: 'boolean' } } as const;
+
 export const command: Command = {
   summary: 'run a command inside a running container',
   usage: 'berth exec [-t|-T] CTID COMMAND-LINE... | berth exec [-t|-T] CTID -- COMMAND [ARGS...]',
@@ -27,6 +30,7 @@ Options:
   -T    pipes, never a terminal
 
 Exit codes: the command's own; 31 not running, 127 no such command, 126 not executable.`,
+  options: FLAGS,
   async run(ctx, args, io) {
     const flags: string[] = [];
     while (args[0] === '-t' || args[0] === '-T') flags.push(args.shift() ?? '');

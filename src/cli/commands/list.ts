@@ -23,6 +23,16 @@ function cell(r: CtRow, f: ListField): string {
   return v === null || v === undefined ? '-' : String(v);
 }
 
+const OPTIONS = {
+  all: { type: 'boolean', short: 'a' },
+  'no-header': { type: 'boolean', short: 'H' },
+  output: { type: 'string', short: 'o' },
+  sort: { type: 'string', short: 's' },
+  json: { type: 'boolean' },
+  saved: { type: 'boolean' },
+  list: { type: 'boolean', short: 'L' },
+} as const;
+
 export const command: Command = {
   summary: 'list containers (vzlist)',
   usage: 'berth list [-a] [-H] [-o FIELD,...] [-s [-]FIELD] [--json] [--saved] [CTID...] | -L',
@@ -66,6 +76,7 @@ with status "broken" (with -a, or when it runs) and problem saying what is wrong
 the fields of its config are "-" (null in --json), ve_root and ve_private are the paths
 berth.conf gives its CTID. The others are listed as usual, and a warning on stderr names it.
 berth status CTID says the same; berth destroy CTID still works.`,
+  options: OPTIONS,
   async run(ctx, args, io) {
     // vzlist accepts "-s -field" (reverse): parseArgs would read "-field" as an option
     const fixed = args.flatMap((a, i) =>
@@ -75,20 +86,7 @@ berth status CTID says the same; berth destroy CTID still works.`,
           ? [`--sort=${args[i + 1]}`]
           : [a],
     );
-    const { values, positionals } = parse(
-      'list',
-      fixed,
-      {
-        all: { type: 'boolean', short: 'a' },
-        'no-header': { type: 'boolean', short: 'H' },
-        output: { type: 'string', short: 'o' },
-        sort: { type: 'string', short: 's' },
-        json: { type: 'boolean' },
-        saved: { type: 'boolean' },
-        list: { type: 'boolean', short: 'L' },
-      },
-      Number.POSITIVE_INFINITY,
-    );
+    const { values, positionals } = parse('list', fixed, OPTIONS, Number.POSITIVE_INFINITY);
     if (values.list) {
       io.out(`${fieldLines().join('\n')}\n`);
       return 0;

@@ -3,6 +3,45 @@ import { parseCtId } from '../../core/ctid.ts';
 import { setContainer } from '../../ops/set.ts';
 import { type Command, parse } from '../command.ts';
 
+const OPTIONS = {
+  ram: { type: 'string' },
+  swap: { type: 'string' },
+  cpus: { type: 'string' },
+  cpulimit: { type: 'string' },
+  cpuunits: { type: 'string' },
+  numproc: { type: 'string' },
+  hostname: { type: 'string' },
+  onboot: { type: 'string' },
+  bootorder: { type: 'string' },
+  description: { type: 'string' },
+  ipadd: { type: 'string', multiple: true },
+  ipdel: { type: 'string', multiple: true },
+  nat: { type: 'string' },
+  netif_add: { type: 'string', multiple: true },
+  netif_del: { type: 'string', multiple: true },
+  ifname: { type: 'string' },
+  mac: { type: 'string' },
+  host_ifname: { type: 'string' },
+  host_mac: { type: 'string' },
+  bridge: { type: 'string' },
+  gw: { type: 'string' },
+  gw6: { type: 'string' },
+  dhcp: { type: 'string' },
+  nameserver: { type: 'string', multiple: true },
+  searchdomain: { type: 'string', multiple: true },
+  portfwd: { type: 'string', multiple: true },
+  'portfwd-del': { type: 'string', multiple: true },
+  diskspace: { type: 'string' },
+  diskinodes: { type: 'string' },
+  privileged: { type: 'string' },
+  capability: { type: 'string', multiple: true },
+  devnodes: { type: 'string', multiple: true },
+  userpasswd: { type: 'string', multiple: true },
+  bindmount_add: { type: 'string', multiple: true },
+  bindmount_del: { type: 'string', multiple: true },
+  save: { type: 'boolean' },
+} as const;
+
 export const command: Command = {
   summary: 'change resources and settings (live and/or saved)',
   usage: 'berth set CTID [OPTIONS] [--save]',
@@ -34,7 +73,8 @@ is saved.
   --devnodes NAME:r|w|rw|none
                      give the container the host's /dev/NAME (fuse:rw, net/tun:rw), with
                      that access in the devices cgroup; none takes it back; repeatable
-                     (DEVNODES). With --save; applies from the next start
+                     (DEVNODES). With --save; applies from the next start. An
+                     unprivileged container gets a node of its own, owned by its root
   --bindmount_add SRC:DST[,ro][,noexec]
                      show host path SRC at DST inside (BINDMOUNT), always nosuid and nodev;
                      ro stays read-only inside. In an unprivileged container the mount is
@@ -86,49 +126,18 @@ Addresses are routed: the container sees them on venet0 with a default route, th
 each one to the container and answers ARP/NDP for it on NEIGHBOUR_DEVS (berth.conf), and a
 container cannot send from an address it was not given. See docs/networking.md.
 
+Examples:
+  berth set 101 --ram 256M --swap 128M --cpus 1 --numproc 200 --save
+  berth set 101 --ipadd 192.0.2.10 --nameserver 192.0.2.53 --save
+  berth set 200 --netif_add eth0,,,,br0 --save
+
 Exit codes: 21 bad value, 70 bad hostname, 71 bad IP, 78 IP in use by another container,
 72 bad nameserver, 73 bad search domain, 74 the password could not be set, 150 host port already forwarded, 31 not running (without --save),
 60 the layout cannot enforce a disk limit, 62 the image could not be resized, 32 --privileged
 on a running container.`,
+  options: OPTIONS,
   async run(ctx, args, io) {
-    const { values, positionals } = parse('set', args, {
-      ram: { type: 'string' },
-      swap: { type: 'string' },
-      cpus: { type: 'string' },
-      cpulimit: { type: 'string' },
-      cpuunits: { type: 'string' },
-      numproc: { type: 'string' },
-      hostname: { type: 'string' },
-      onboot: { type: 'string' },
-      bootorder: { type: 'string' },
-      description: { type: 'string' },
-      ipadd: { type: 'string', multiple: true },
-      ipdel: { type: 'string', multiple: true },
-      nat: { type: 'string' },
-      netif_add: { type: 'string', multiple: true },
-      netif_del: { type: 'string', multiple: true },
-      ifname: { type: 'string' },
-      mac: { type: 'string' },
-      host_ifname: { type: 'string' },
-      host_mac: { type: 'string' },
-      bridge: { type: 'string' },
-      gw: { type: 'string' },
-      gw6: { type: 'string' },
-      dhcp: { type: 'string' },
-      nameserver: { type: 'string', multiple: true },
-      searchdomain: { type: 'string', multiple: true },
-      portfwd: { type: 'string', multiple: true },
-      'portfwd-del': { type: 'string', multiple: true },
-      diskspace: { type: 'string' },
-      diskinodes: { type: 'string' },
-      privileged: { type: 'string' },
-      capability: { type: 'string', multiple: true },
-      devnodes: { type: 'string', multiple: true },
-      userpasswd: { type: 'string', multiple: true },
-      bindmount_add: { type: 'string', multiple: true },
-      bindmount_del: { type: 'string', multiple: true },
-      save: { type: 'boolean' },
-    });
+    const { values, positionals } = parse('set', args, OPTIONS);
     const id = parseCtId(positionals[0]);
     const { save, ...opts } = values;
     const r = await setContainer(ctx, id, opts, save ?? false);

@@ -4,6 +4,8 @@ import { statContainer } from '../../ops/stat.ts';
 import { type Command, parse } from '../command.ts';
 import { formatTable } from '../output.ts';
 
+const OPTIONS = { json: { type: 'boolean' } } as const;
+
 export const command: Command = {
   summary: "a running container's resource counters (beancounters)",
   usage: 'berth stat CTID [--json]',
@@ -16,9 +18,13 @@ not keep (cgroup v1 has no swap or process high-water mark) or no limit.
 The same figures are list fields: physpages.m, physpages.l, physpages.f (and swappages.*,
 numproc.*), oomkills, cpu_seconds.
 
+  --json             print a JSON array of {resource, held, maxheld, limit, failcnt}
+                     (null for "-")
+
 Exit codes: 31 not running, 14 no such container.`,
+  options: OPTIONS,
   async run(ctx, args, io) {
-    const { values, positionals } = parse('stat', args, { json: { type: 'boolean' } });
+    const { values, positionals } = parse('stat', args, OPTIONS);
     const counters = statContainer(ctx, parseCtId(positionals[0]));
     if (values.json) io.out(JSON.stringify(counters, null, 2));
     else {

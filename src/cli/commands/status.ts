@@ -3,6 +3,8 @@ import { parseCtId } from '../../core/ctid.ts';
 import { ctStatus } from '../../ops/list.ts';
 import { type Command, parse } from '../command.ts';
 
+const OPTIONS = { json: { type: 'boolean' } } as const;
+
 export const command: Command = {
   summary: 'show whether a container exists, is mounted and runs',
   usage: 'berth status CTID [--json]',
@@ -13,8 +15,9 @@ A container whose config cannot be read gets a last word "broken", and stderr sa
 wrong and where (file, line, key); --json has it as "problem" (null when the config is fine).
 Its files are then looked for where berth.conf puts them for the CTID.`,
   noRoot: false,
+  options: OPTIONS,
   async run(ctx, args, io) {
-    const { values, positionals } = parse('status', args, { json: { type: 'boolean' } });
+    const { values, positionals } = parse('status', args, OPTIONS);
     const id = parseCtId(positionals[0]);
     const st = ctStatus(ctx, id);
     const exists = st?.exists ?? false;

@@ -4,6 +4,8 @@ import { BerthError } from '../../core/errors.ts';
 import { stopContainer } from '../../ops/stop.ts';
 import { type Command, parse } from '../command.ts';
 
+const OPTIONS = { fast: { type: 'boolean' }, timeout: { type: 'string' } } as const;
+
 export const command: Command = {
   summary: 'stop a container',
   usage: 'berth stop CTID [--fast] [--timeout SECONDS]',
@@ -15,8 +17,9 @@ left in the container's cgroups, removes them and unmounts VE_ROOT.
   --timeout SECONDS  wait this long for the clean shutdown
 
 Exit codes: 31 not running, 33 processes survived SIGKILL.`,
+  options: OPTIONS,
   async run(ctx, args, io) {
-    const { values, positionals } = parse('stop', args, { fast: { type: 'boolean' }, timeout: { type: 'string' } });
+    const { values, positionals } = parse('stop', args, OPTIONS);
     const id = parseCtId(positionals[0]);
     let timeout: number | undefined;
     if (values.timeout !== undefined) {

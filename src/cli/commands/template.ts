@@ -13,6 +13,15 @@ function nameArg(verb: string, args: string[], example: string): string {
   return name;
 }
 
+const JSON_OPTIONS = { json: { type: 'boolean' } } as const;
+const IMPORT_OPTIONS = {
+  name: { type: 'string' },
+  distro: { type: 'string' },
+  release: { type: 'string' },
+  arch: { type: 'string' },
+  force: { type: 'boolean' },
+} as const;
+
 export const command: Command = {
   summary: 'list, build, import, remove or check OS templates',
   usage:
@@ -38,10 +47,11 @@ and the template has been rebuilt or removed.
                            the metadata, after verifying the checksum
 
 Exit codes: 47 no such template or a damaged one, 21 bad value, 20 bad syntax.`,
+  options: { ...JSON_OPTIONS, ...IMPORT_OPTIONS },
   async run(ctx, args, io) {
     const [sub, ...rest] = args;
     if (sub === 'list') {
-      const { values } = parse('template list', rest, { json: { type: 'boolean' } }, 0);
+      const { values } = parse('template list', rest, JSON_OPTIONS, 0);
       const ts = templateList(ctx);
       if (values.json) io.out(JSON.stringify(ts, null, 2));
       else
@@ -60,18 +70,7 @@ Exit codes: 47 no such template or a damaged one, 21 bad value, 20 bad syntax.`,
       return 0;
     }
     if (sub === 'import') {
-      const { values, positionals } = parse(
-        'template import',
-        rest,
-        {
-          name: { type: 'string' },
-          distro: { type: 'string' },
-          release: { type: 'string' },
-          arch: { type: 'string' },
-          force: { type: 'boolean' },
-        },
-        1,
-      );
+      const { values, positionals } = parse('template import', rest, IMPORT_OPTIONS, 1);
       const file = positionals[0];
       if (!file || !values.name) {
         throw new BerthError('BAD_SYNTAX', 'template import: needs FILE and --name NAME', {
@@ -89,7 +88,7 @@ Exit codes: 47 no such template or a damaged one, 21 bad value, 20 bad syntax.`,
       return 0;
     }
     if (sub === 'info') {
-      const { values, positionals } = parse('template info', rest, { json: { type: 'boolean' } }, 1);
+      const { values, positionals } = parse('template info', rest, JSON_OPTIONS, 1);
       const name = positionals[0];
       if (!name) throw new BerthError('BAD_SYNTAX', 'template info: missing template name');
       const info = await templateInfo(ctx, name);

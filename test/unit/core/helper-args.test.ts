@@ -107,14 +107,28 @@ test('CAPABILITY and DEVNODES: parsed, merged by name, validated', () => {
   for (const bad of ['../sda:rw', 'fuse', 'fuse:x', '/etc/passwd:r', 'a/../b:rw']) {
     assert.throws(() => parseDevnodes(bad), /invalid device node/, bad);
   }
-  assert.equal(deviceRule({ name: 'fuse', type: 'c', major: 10, minor: 229, perm: 'rw' }), 'c 10:229 rwm');
+  const fuse = {
+    name: 'fuse',
+    type: 'c',
+    major: 10,
+    minor: 229,
+    perm: 'rw',
+    mode: 0o666,
+    source: '/dev/fuse',
+  } as const;
+  assert.equal(deviceRule(fuse), 'c 10:229 rwm');
   const plan = startPlan(ctConfigFrom(parseCtId('103'), { CAPABILITY: 'sys_nice:off' }, GLOBAL), {
     cgroupMounts: [],
     cgroupProcs: [],
     keeper: null,
     availableCaps: ALL,
-    devices: [{ name: 'net/tun', type: 'c', major: 10, minor: 200, perm: 'rw' }],
+    devices: [
+      { name: 'net/tun', type: 'c', major: 10, minor: 200, perm: 'rw', mode: 0o666, source: '/dev/net/tun' },
+      // an unprivileged container's own node, made by berth (host/devices.ts)
+      { ...fuse, source: '/var/lib/berth/devices/103/fuse' },
+    ],
   });
   assert.ok(!plan.caps.includes('sys_nice'));
   assert.ok(startArgs(plan).join(' ').includes('--bind /dev/net/tun /dev/net/tun nosuid,noexec'));
+  assert.ok(startArgs(plan).join(' ').includes('--bind /var/lib/berth/devices/103/fuse /dev/fuse nosuid,noexec'));
 });
