@@ -78,7 +78,11 @@ for (const [layout, privileged] of [
     assert.match(await booted(s, '600'), /^(running|degraded)$/, 'the restored container boots');
     s.ok(['stop', '600']);
     s.ok(['mount', '600']);
-    const after = treeManifest(root, COMPARED);
+    // a running container's copy (rsync --sparse) may turn runs of zeros into holes: a file
+    // gaining holes is the same file; losing one is a difference
+    const after = treeManifest(root, COMPARED).map((l) =>
+      l.endsWith(' sparse') && before.includes(l.slice(0, -' sparse'.length)) ? l.slice(0, -' sparse'.length) : l,
+    );
     s.ok(['umount', '600']);
     const diff = [
       ...before.filter((l) => !after.includes(l)).map((l) => `- ${l}`),
