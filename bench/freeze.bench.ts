@@ -27,7 +27,8 @@ const frozen = (text: string) => Number(/frozen (\d+) ms/.exec(text)?.[1] ?? Num
 
 try {
   berth('template', 'create', 'busybox');
-  berth('create', 'fz', '--layout', 'dir', '--ram', '2G');
+  berth('create', 'fz', '--layout', 'dir');
+  berth('set', 'fz', '--ram', '2G', '--save');
   berth('start', 'fz');
   const fill = `dd if=/dev/urandom of=/data bs=1M count=${SIZE_MB} 2>/dev/null; mkdir /many; i=0; while [ $i -lt ${FILES} ]; do echo $i > /many/f$i; i=$((i+1)); done`;
   berth('exec', 'fz', '--', 'sh', '-c', fill);
