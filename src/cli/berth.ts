@@ -64,7 +64,8 @@ async function usage(): Promise<string> {
     '',
     'Verbs:',
   ];
-  for (const [verb, load] of Object.entries(COMMANDS)) lines.push(`  ${verb.padEnd(10)} ${(await load()).summary}`);
+  const width = Math.max(...Object.keys(COMMANDS).map((v) => v.length));
+  for (const [verb, load] of Object.entries(COMMANDS)) lines.push(`  ${verb.padEnd(width)}  ${(await load()).summary}`);
   lines.push('', 'Global options:', '  --root DIR  prefix for every berth path (also BERTH_ROOT); default /');
   lines.push(
     '  --debug     print stack traces of unexpected errors',
