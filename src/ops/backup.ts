@@ -40,7 +40,7 @@ import { destroyContainer } from './destroy.ts';
 import { copyAsFrozen, withFrozen } from './freeze.ts';
 import { writeConfigWithIds } from './idmap.ts';
 import { mustExist } from './inspect.ts';
-import { checkPortsFree, ipsHeldByOthers } from './net.ts';
+import { checkPortsFree, ipsHeldByOthers, lockAddresses } from './net.ts';
 import { reconcile, withLock } from './runtime.ts';
 import { withTemplateLock } from './template-lock.ts';
 
@@ -186,9 +186,6 @@ export async function restoreBackup(
   if (manifest.layout === 'overlay') layer = await layerFor(ctx, manifest);
   if (existing && o.force) await destroyContainer(ctx, id, 'restore');
   warnRestore(ctx, id, plan.dropped, plan.wasPrivileged, o.privileged === true);
-  // addresses and host ports another container holds now are not taken over
-  const ips = ipsHeldByOthers(ctx, id, plan.config.ipAddr);
-  const fwds = plan.config.portFwd.filter((f) => portHeld(ctx, id, f));
   const write = () =>
     withLock(ctx, id, 'restore', async () => {
       if (existsSync(ctConfigPath(ctx.paths, id)))
@@ -206,25 +203,37 @@ export async function restoreBackup(
       // a restore as another CTID makes a second machine: its first start writes a fresh
       // machine-id; as the same CTID it is the same machine back, and keeps its id
       const keys: Record<string, string> = id === parseCtId(manifest.ctid) ? {} : { [RESET_MACHINE_ID]: 'yes' };
-      if (ips.length) {
-        keys['IP_ADDRESS'] = plan.config.ipAddr
-          .filter((ip) => !ips.includes(ip))
-          .map((i) => i.addr)
-          .join(' ');
-        ctx.log(`warning: not restoring addresses other containers hold: ${ips.map((i) => i.addr).join(', ')}`);
+      // addresses and host ports another container holds now are not taken over: checked and
+      // written under the lock that set takes for them, so no set takes one meanwhile
+      const addresses = lockAddresses(ctx, `restore ${id}`);
+      try {
+        writeRestoredConfig(keys);
+      } finally {
+        addresses.release();
       }
-      if (fwds.length) {
-        keys['PORTFWD'] = plan.config.portFwd
-          .filter((f) => !fwds.includes(f))
-          .map(formatPortFwd)
-          .join(' ');
-        ctx.log(`warning: not restoring port forwards other containers hold: ${fwds.map(formatPortFwd).join(', ')}`);
-      }
-      const text = formatConfig(setKeys(parseConfig(plan.text, CONF), keys));
-      // an unprivileged container gets a free id range here (the one it had may be another's)
-      writeConfigWithIds(ctx, id, text, o.privileged !== true);
       renameSync(partial, priv);
     });
+  const writeRestoredConfig = (keys: Record<string, string>) => {
+    const ips = ipsHeldByOthers(ctx, id, plan.config.ipAddr);
+    const fwds = plan.config.portFwd.filter((f) => portHeld(ctx, id, f));
+    if (ips.length) {
+      keys['IP_ADDRESS'] = plan.config.ipAddr
+        .filter((ip) => !ips.includes(ip))
+        .map((i) => i.addr)
+        .join(' ');
+      ctx.log(`warning: not restoring addresses other containers hold: ${ips.map((i) => i.addr).join(', ')}`);
+    }
+    if (fwds.length) {
+      keys['PORTFWD'] = plan.config.portFwd
+        .filter((f) => !fwds.includes(f))
+        .map(formatPortFwd)
+        .join(' ');
+      ctx.log(`warning: not restoring port forwards other containers hold: ${fwds.map(formatPortFwd).join(', ')}`);
+    }
+    const text = formatConfig(setKeys(parseConfig(plan.text, CONF), keys));
+    // an unprivileged container gets a free id range here (the one it had may be another's)
+    writeConfigWithIds(ctx, id, text, o.privileged !== true);
+  };
   // an overlay restore holds its template's lock until its config names the layer
   const tpl = layer ? templateOfLayer(layer) : null;
   await (tpl ? withTemplateLock(ctx, tpl, `restore ${id}`, write) : write());

@@ -1,5 +1,6 @@
 // Networking shared by start, set and cleanup: the helper's plans (routed pair, bridged
 // interfaces, NAT elements), the files written inside, and the conflict checks.
+import { join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
@@ -25,6 +26,7 @@ import { resolvConf } from '../core/resolv.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
+import { acquireLock, type Lock } from '../host/lock.ts';
 import { ensureNftBase, hostNet, hostResolvers, nftElements, runNetOps } from '../host/net.ts';
 import { ownUserns } from '../host/proc.ts';
 import { listCtIds, readCt, readGlobal, readState } from '../host/store.ts';
@@ -70,6 +72,15 @@ export function ipsHeldByOthers(ctx: Ctx, id: CtId, ips: IpAddr[]): IpAddr[] {
   if (ips.length === 0) return [];
   const held = heldIps(ctx, id);
   return ips.filter((ip) => ipConflict([ip], held) !== null);
+}
+
+/**
+ * The lock under which a command checks that addresses and host ports are free and records
+ * them (set, restore): held for milliseconds, so commands on two containers cannot both see
+ * an address free and both take it. Each container's own lock does not cover that.
+ */
+export function lockAddresses(ctx: Ctx, what: string): Lock {
+  return acquireLock(ctx.paths.helper, join(ctx.paths.lockDir, 'addresses.lck'), what, 10_000);
 }
 
 /** Refuses addresses that another container already has, saved or live (exit 78). */

@@ -39,6 +39,7 @@ import {
   checkIpsFree,
   checkPortsFree,
   isSystemd,
+  lockAddresses,
   nftFor,
   resolvConfFor,
   syncNft,
@@ -103,6 +104,16 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
     throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to set`, { hint: 'see berth help set' });
   }
   return withLock(ctx, id, 'set', async (stored) => {
+    // addresses and host ports are checked free and taken under one lock across containers
+    const addresses = ipsChange || fwdChange ? lockAddresses(ctx, `set ${id}`) : null;
+    try {
+      return await setLocked(stored);
+    } finally {
+      addresses?.release();
+    }
+  });
+
+  async function setLocked(stored: StoredCt | null): Promise<SetResult> {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
     const running = now.status !== 'stopped';
@@ -201,7 +212,7 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
     if (passwords.length) steps.push({ what: 'userpasswd', run: () => setPasswords(ctx, id, now, passwords) });
     runAll(ctx, `set ${id}`, steps);
     return { applied: running || diskChange, saved: save || diskChange, keys };
-  });
+  }
 }
 
 /** One change of a set: `undo` puts back what `run` changed (it may run after a partial run). */

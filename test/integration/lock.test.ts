@@ -55,4 +55,16 @@ test('locks: refused while held, broken when the holder is gone', { skip: ROOT_S
   assert.equal(other.code, 9, other.err);
   assert.match(other.err, /locked by pid 1 \(berth start 101\) in another pid namespace\nberth: hint: if no berth/);
   rmSync(lock); // what the hint says to do (cleanup needs the lock)
+
+  // addresses are checked free and taken under one lock across containers: a set that adds one
+  // waits while another command (here a live stand-in) holds it, then goes on
+  s.ok(['create', '102']);
+  const holder = spawn('sleep', ['0.5'], { stdio: 'ignore' });
+  const start = readFileSync(`/proc/${holder.pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19];
+  const addresses = join(s.root, 'var/lib/berth/lock/addresses.lck');
+  symlinkSync(`berth-lock:${holder.pid}:${start}:${bootId()}:${pidNs()}:set 101`, addresses);
+  holder.on('exit', () => rmSync(addresses, { force: true }));
+  const t0 = Date.now();
+  s.ok(['set', '102', '--ipadd', '10.77.9.2', '--save']);
+  assert.ok(Date.now() - t0 >= 250, 'the set waited for the holder of the address lock');
 });
