@@ -8,6 +8,7 @@ import { templateOfLayer } from '../core/template-meta.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath } from '../host/paths.ts';
+import { listSnapshots } from '../host/snapshots.ts';
 import { readCtOrDerived, type StoredCt } from '../host/store.ts';
 import { gcLayers } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
@@ -33,6 +34,11 @@ export async function destroyContainer(ctx: Ctx, id: CtId, verb = 'destroy'): Pr
         throw new BerthError('RUNNING', `${verb} ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });
       }
       const cfg = ct.config;
+      // what goes, said before it goes: an admin who forgot the snapshots hears of them
+      const snaps = listSnapshots(ctx.paths, id).map((s) => s.name);
+      ctx.log(
+        `Destroying ${id}: its files (${cfg.vePrivate}), config${snaps.length ? `, ${snaps.length} snapshot${snaps.length > 1 ? 's' : ''} (${snaps.join(', ')})` : ''}, console log and runtime state`,
+      );
       unmountRoot(ctx.paths.helper, cfg.veRoot);
       const layer = ct.broken ? brokenLayer(ctx, id) : cfg.layer;
       // Rename first: from here the destroy is committed, and an interrupted one is completed by

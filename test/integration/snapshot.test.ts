@@ -95,7 +95,13 @@ test('SIGKILL during snapshot and snapshot-switch: no half snapshot, no frozen c
       s.ok(['exec', id, '--', 'sh', '-c', 'echo changed > /root/f']);
       s.ok(['stop', '--fast', id]);
     }
-    s.ok(['destroy', id]);
+    // destroy says what it removes, the snapshots too
+    const gone = s.berth(['destroy', id]);
+    assert.equal(gone.code, 0, gone.err);
+    assert.match(
+      gone.err,
+      new RegExp(`^Destroying ${id}: its files \\(.*\\), config, \\d+ snapshots? \\(.*base.*\\)`, 'm'),
+    );
     assert.deepEqual(s.leaks(), [], `${layout}: leftovers`);
   }
   t.diagnostic(`${points} SIGKILL points of snapshot and snapshot-switch checked`);

@@ -6,8 +6,9 @@ import { type Command, parse } from '../command.ts';
 export const command: Command = {
   summary: 'delete a stopped container and all its files',
   usage: 'berth destroy CTID',
-  help: `Removes the private area, the config file (/etc/berth/ct/CTID.conf), the console log and
-runtime leftovers. The container must be stopped. This cannot be undone.
+  help: `Removes the private area, the config file (/etc/berth/ct/CTID.conf), the container's
+snapshots, the console log and runtime leftovers, and says so first, snapshots by name. The
+container must be stopped. This cannot be undone.
 
 A container whose config is broken (berth status says so) is destroyed too: its files are
 found where berth.conf puts them for the CTID, and paths named only by the broken file are
