@@ -150,7 +150,18 @@ export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '
       throw new BerthError('NO_ACCESS', `${verb}: berth must run as root`, { hint: `sudo berth ${verb} ...` });
     }
     const helper = process.env['BERTH_HELPER'] || resolve(packageRoot, 'helper/berth-nsexec');
-    const ctx = makeCtx(makePaths(root, helper), (m) => io.err(m));
+    let live = false; // a status line is on screen: a message first clears it
+    const ctx = makeCtx(makePaths(root, helper), (m) => {
+      if (live) writeSync(2, '\r\x1b[K');
+      live = false;
+      io.err(m);
+    });
+    if (cmd.progress && !args.includes('--json') && (await io.isTty(2))) {
+      ctx.progress = (line) => {
+        writeSync(2, line === null ? '\r\x1b[K' : `\r\x1b[K${line.slice(0, 200)}`);
+        live = line !== null;
+      };
+    }
     const code = await cmd.run(ctx, args, io);
     trace('done');
     return code;

@@ -23,6 +23,8 @@ export interface Command {
    * test/cli-documented.test.ts checks that its help names each one.
    */
   options?: Options;
+  /** long work: a live status line on a terminal (not with --json) */
+  progress?: boolean;
   run(ctx: Ctx, args: string[], io: Io): Promise<number>;
 }
 

@@ -41,12 +41,14 @@ async function streamMember(
   name: string,
   consumer: string[],
   onOut?: (d: Buffer) => void,
+  onBytes?: (n: number) => void,
 ): Promise<Streamed> {
   const h = createHash('sha256');
   let bytes = 0;
   const count = (d: Buffer) => {
     h.update(d);
     bytes += d.length;
+    onBytes?.(d.length);
   };
   await pipeTools(['tar', '-xOf', file, name], consumer, count, onOut);
   return { sha256: h.digest('hex'), bytes };
@@ -89,8 +91,13 @@ export async function listMember(file: string, name: string, check: (line: strin
  * a symlink that points out of the tree only at the end (so no later entry is written through
  * it), and strips hard link targets the same way; the listing was checked for all of that too.
  */
-export function extractMember(file: string, name: string, dest: string): Promise<Streamed> {
-  return streamMember(file, name, ['tar', '--zstd', '-xpf', '-', ...KEEP, '-C', dest]);
+export function extractMember(
+  file: string,
+  name: string,
+  dest: string,
+  onBytes?: (n: number) => void,
+): Promise<Streamed> {
+  return streamMember(file, name, ['tar', '--zstd', '-xpf', '-', ...KEEP, '-C', dest], undefined, onBytes);
 }
 
 /**

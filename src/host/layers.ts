@@ -1,12 +1,13 @@
 // Shared read-only template layers (overlay layout): unpacked once per template checksum
 // (template-cache.ts removes them). Callers hold the template's lock (ops/template-lock.ts),
 // so a create never races a removal. Start reads this module: it loads no template tools.
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { CtConfig } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import { type Layout, overlayUpper, overlayWork, type RootSource } from '../core/layout.ts';
 import { layerName, type TemplateMeta } from '../core/template-meta.ts';
 import { layerPath, type Paths, templatePath } from './paths.ts';
+import { meter, type ProgressLine } from './progress.ts';
 
 /**
  * Where a container's files are (layout, private area, layer), checked to exist: a missing
@@ -51,7 +52,12 @@ export function ownFilesTarget(layout: Layout, dir: string): string {
 }
 
 /** The layer of this template version, unpacked now if it is not there yet. */
-export async function ensureLayer(p: Paths, meta: TemplateMeta, log: (m: string) => void): Promise<string> {
+export async function ensureLayer(
+  p: Paths,
+  meta: TemplateMeta,
+  log: (m: string) => void,
+  progress?: ProgressLine,
+): Promise<string> {
   const name = layerName(meta);
   const dir = layerPath(p, name);
   if (existsSync(dir)) return name;
@@ -64,7 +70,10 @@ export async function ensureLayer(p: Paths, meta: TemplateMeta, log: (m: string)
   try {
     // loaded here: the template tools (and node:crypto) cost every other verb start-up time
     const { extractTemplate } = await import('./template.ts');
-    await extractTemplate(templatePath(p, meta.name), partial);
+    const m = meter(progress, `Unpacking ${meta.name}`, statSync(templatePath(p, meta.name)).size);
+    await extractTemplate(templatePath(p, meta.name), partial, progress ? (n) => m.add(n) : undefined).finally(() =>
+      m.end(),
+    );
   } catch (err) {
     rmSync(partial, { recursive: true, force: true });
     throw err;

@@ -7,10 +7,16 @@ import { BerthError } from '../core/errors.ts';
 import { type Paths, templatePath } from './paths.ts';
 import { childProcess } from './spawn.ts';
 import { commitTemplate, hostArch } from './template-cache.ts';
-import { run } from './tools.ts';
+import { pipeTools, run } from './tools.ts';
 
-export function extractTemplate(tarball: string, dest: string): Promise<void> {
-  return run('tar', ['--zstd', '-xpf', tarball, '-C', dest, '--numeric-owner', '--xattrs', '--xattrs-include=*']);
+export function extractTemplate(tarball: string, dest: string, onBytes?: (n: number) => void): Promise<void> {
+  const tar = ['--zstd', '-xpf', '-', '-C', dest, '--numeric-owner', '--xattrs', '--xattrs-include=*'];
+  // with a status line the tarball is fed through us, counted: else tar reads it itself
+  if (onBytes) return pipeTools(['cat', '--', tarball], ['tar', ...tar], (d) => onBytes(d.length));
+  return run(
+    'tar',
+    tar.map((a) => (a === '-' ? tarball : a)),
+  );
 }
 
 /**

@@ -33,6 +33,7 @@ import { extractMember, listMember, members, memberText, packMembers, packTree, 
 import { archiveTmp, makeBackupWork, removeBackupWork } from '../host/backup-work.ts';
 import { ensureLayer, ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath, layerPath, templatePath } from '../host/paths.ts';
+import { meter } from '../host/progress.ts';
 import { readCt, readGlobal } from '../host/store.ts';
 import { readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
@@ -78,13 +79,14 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
       const staged = now.status === 'running' && src.layout !== 'image';
       let frozenMs = 0;
       let fsSum: string;
+      const pack = (dir: string) => watchGrowth(ctx, `Archiving ${id}`, join(work, FS), packTree(dir, join(work, FS)));
       if (staged) {
         frozenMs = await copyAsFrozen(ctx, cfg, now.status, own, join(work, STAGE));
-        fsSum = await packTree(join(work, STAGE), join(work, FS));
+        fsSum = await pack(join(work, STAGE));
       } else {
         fsSum = await withFrozen(ctx, cfg, now.status, async () => {
           const t0 = Date.now();
-          const sum = await packTree(own, join(work, FS));
+          const sum = await pack(own);
           frozenMs = now.status === 'running' ? Date.now() - t0 : 0;
           return sum;
         });
@@ -119,6 +121,26 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
       removeBackupWork(work);
     }
   });
+}
+
+/** While WORK runs, the size FILE has reached, on the status line (a tarball being written). */
+async function watchGrowth<T>(ctx: Ctx, label: string, file: string, work: Promise<T>): Promise<T> {
+  const m = meter(ctx.progress, label, null);
+  const timer = ctx.progress ? setInterval(() => m.set(sizeOf(file)), 250) : null;
+  try {
+    return await work;
+  } finally {
+    if (timer) clearInterval(timer);
+    m.end();
+  }
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 const damaged = (file: string, why: string) =>
@@ -244,9 +266,12 @@ export async function restoreBackup(
 async function unpack(ctx: Ctx, id: CtId, file: string, m: BackupManifest, partial: string): Promise<void> {
   const into = ownFilesTarget(m.layout, partial);
   ctx.log(`Restoring container ${id} (layout ${m.layout}, ${Math.round(m.size / 1048576)} MB)...`);
-  const got = await extractMember(file, FS, into).catch((err: Error) => {
-    throw new BerthError('BAD_BACKUP', `restore ${id}: unpacking failed: ${err.message}`);
-  });
+  const m2 = meter(ctx.progress, `Restoring ${id}`, m.size);
+  const got = await extractMember(file, FS, into, (n) => m2.add(n))
+    .catch((err: Error) => {
+      throw new BerthError('BAD_BACKUP', `restore ${id}: unpacking failed: ${err.message}`);
+    })
+    .finally(() => m2.end());
   if (got.sha256 !== m.sha256[FS]) {
     throw new BerthError('BAD_BACKUP', `restore ${id}: the archive changed while it was read`);
   }
@@ -303,6 +328,6 @@ async function layerFor(ctx: Ctx, m: BackupManifest): Promise<string> {
     );
   }
   return withTemplateLock(ctx, tpl, 'restore', async () =>
-    ensureLayer(ctx.paths, await verifiedTemplate(ctx.paths, tpl, ctx.log), ctx.log),
+    ensureLayer(ctx.paths, await verifiedTemplate(ctx.paths, tpl, ctx.log), ctx.log, ctx.progress),
   );
 }

@@ -3,6 +3,7 @@ import type { CgroupLayout } from '../host/cgroups.ts';
 import { hostLayout } from '../host/cgroups.ts';
 import { readMountinfo } from '../host/mountinfo.ts';
 import type { Paths } from '../host/paths.ts';
+import type { ProgressLine } from '../host/progress.ts';
 
 export interface Ctx {
   paths: Paths;
@@ -14,6 +15,8 @@ export interface Ctx {
    * for the read-only verbs, which report one moment; a verb that mounts reads it afresh.
    */
   mountinfo: () => string;
+  /** a live status line, only on a terminal without --json (host/progress.ts) */
+  progress?: ProgressLine;
 }
 
 export function makeCtx(paths: Paths, log: (msg: string) => void, layout?: CgroupLayout): Ctx {

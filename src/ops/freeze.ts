@@ -68,7 +68,8 @@ export async function copyAsFrozen(ctx: Ctx, cfg: CtConfig, status: string, src:
   // ctimes are coarse (a clock tick) and the container cannot set them back: a second of margin
   // only copies again what changed just before the first pass began
   const since = (BigInt(Date.now()) - 1000n) * 1_000_000n;
-  await syncTree(src, dst);
+  ctx.progress?.(`${cfg.id}: copying its files while it runs`);
+  await syncTree(src, dst).finally(() => ctx.progress?.(null));
   // timed from before the freeze to after the thaw: all the container waited
   const t0 = Date.now();
   await withFrozen(ctx, cfg, status, async () => catchUpTree(ctx.paths.helper, src, dst, since));

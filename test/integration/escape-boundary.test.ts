@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { BERTH, REPO, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
+import { BERTH, onTerminal, REPO, ROOT_SKIP, type Sandbox, sandbox, TERMINAL_SKIP, waitFor } from './harness.ts';
 
 const PROBE_SRC = join(REPO, 'test/escape/boundary.c');
 const HELPER = join(REPO, 'helper/berth-nsexec');
@@ -27,7 +27,7 @@ const HELPER = join(REPO, 'helper/berth-nsexec');
 const skip =
   ROOT_SKIP ||
   (spawnSync('gcc', ['--version']).status !== 0 ? 'needs gcc (the setup installs it)' : false) ||
-  (spawnSync('script', ['--version']).status !== 0 ? 'needs script(1) from util-linux for a terminal' : false);
+  TERMINAL_SKIP;
 
 function probeIn(t: TestContext, s: Sandbox, ...cts: string[]): void {
   const out = join(s.root, 'boundary');
@@ -75,16 +75,6 @@ function fdsOf(pid: number): string[] {
       return `${fd} -> ?`;
     }
   });
-}
-
-/** Runs a bash command line on a new terminal (script(1)); returns what the terminal showed. */
-function onTerminal(cmd: string, env: Record<string, string> = {}): string {
-  const r = spawnSync('script', ['-qec', 'exec bash -c "$CMD"', '/dev/null'], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env, CMD: cmd, SHELL: '/bin/bash' },
-    timeout: 60_000,
-  });
-  return `${r.stdout}${r.stderr}`;
 }
 
 test('exec, start and restart never hand the caller fds or terminal to the container', { skip }, async (t) => {

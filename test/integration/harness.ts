@@ -196,3 +196,17 @@ export async function killAfter(s: Sandbox, args: string[], ms: number): Promise
   child.kill('SIGKILL');
   await exited;
 }
+
+/** Why terminal tests cannot run here, or false: they need script(1) (util-linux). */
+export const TERMINAL_SKIP =
+  spawnSync('script', ['--version']).status !== 0 ? 'needs script(1) from util-linux for a terminal' : false;
+
+/** Runs a bash command line on a new terminal (script(1)); returns what the terminal showed. */
+export function onTerminal(cmd: string, env: Record<string, string> = {}): string {
+  const r = spawnSync('script', ['-qec', 'exec bash -c "$CMD"', '/dev/null'], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env, CMD: cmd, SHELL: '/bin/bash' },
+    timeout: 120_000,
+  });
+  return `${r.stdout}${r.stderr}`;
+}

@@ -10,6 +10,7 @@ const RESTORE_OPTIONS = { force: { type: 'boolean' }, privileged: { type: 'strin
 
 export const backupCommand: Command = {
   summary: 'write a container to one archive (consistent while it runs)',
+  progress: true,
   usage: 'berth backup CTID [-o FILE] [--json]',
   help: `Writes one tar archive holding the container's config, its own files (as a zstd
 tarball that keeps owners, modes, xattrs, ACLs, device nodes, hard links and holes) and a
@@ -32,6 +33,9 @@ template version (sha256): restoring it elsewhere needs that template imported t
 Example:
   berth backup 101 -o /srv/backup/101.tar
 
+On a terminal, a status line shows the copy and the archive growing (bytes and rate); not
+with --json.
+
 Exit codes: 14 no such container, 21 FILE exists.`,
   options: BACKUP_OPTIONS,
   async run(ctx, args, io) {
@@ -47,6 +51,7 @@ Exit codes: 14 no such container, 21 FILE exists.`,
 
 export const restoreCommand: Command = {
   summary: 'restore a container from a backup archive',
+  progress: true,
   usage: 'berth restore FILE [NEWCTID] [--force] [--privileged yes|no]',
   help: `Reads the whole archive and verifies every checksum before writing anything; a
 truncated, damaged or foreign archive is refused (exit 152) with nothing written. The
@@ -73,6 +78,9 @@ Note: vzctl's "restore" resumes a checkpoint; berth's resume is "berth resume".
 Examples:
   berth restore /srv/backup/101.tar 201
   berth stop 101 && berth restore /srv/backup/101.tar --force
+
+On a terminal, a status line shows the unpacking (bytes of the total, and the rate); not with
+--json.
 
 Exit codes: 152 bad or refused archive, 44 the CTID exists (without --force), 47 the template
 layer of an overlay backup is missing here, 32 --force on a running container, 21 bad value.`,

@@ -8,6 +8,7 @@ const OPTIONS = { hostname: { type: 'string' } } as const;
 
 export const command: Command = {
   summary: 'copy a container as a new, distinct one',
+  progress: true,
   usage: 'berth clone CTID NEWCTID [--hostname NAME]',
   help: `Copies the container's files and config as NEWCTID, which is left stopped. The copy is
 a distinct machine: a new hostname (ctNEWCTID unless --hostname), no IP addresses or port

@@ -17,6 +17,7 @@ const OPTIONS = {
 
 export const command: Command = {
   summary: 'create a container from an OS template',
+  progress: true,
   usage:
     'berth create CTID [--ostemplate NAME] [--layout overlay|dir|image] [--diskspace SIZE] [--diskinodes N] [--hostname NAME] [--config SAMPLE] [--privileged yes|no]',
   help: `Makes the container's files from an OS template and writes /etc/berth/ct/CTID.conf from
@@ -51,6 +52,8 @@ The template's checksum is verified before anything is unpacked from it.
 Examples:
   berth create 101 --ostemplate busybox --hostname web1
   berth create 103 --layout image --diskspace 10G
+
+On a terminal, a status line shows the unpacking of the template (bytes and rate).
 
 Exit codes: 44 the CTID exists, 47 no such template or a damaged one, 21 bad value,
 60 the layout cannot enforce a disk limit, 63 an image without --diskspace.`,

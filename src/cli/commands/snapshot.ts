@@ -30,6 +30,7 @@ function named(verb: string, args: string[], withTarget = false) {
 
 export const snapshotCommand: Command = {
   summary: "snapshot a container's files (consistent while it runs)",
+  progress: true,
   usage: 'berth snapshot CTID [--name NAME]',
   help: `Copies the container's own files and its config into
 /var/lib/berth/snapshots/CTID/NAME: the whole tree (dir), what it changed on its template
