@@ -62,7 +62,8 @@ export async function withFrozen<T>(ctx: Ctx, cfg: CtConfig, status: string, fn:
 export async function copyAsFrozen(ctx: Ctx, cfg: CtConfig, status: string, src: string, dst: string): Promise<number> {
   if (status !== 'running' || cfg.layout === 'image') {
     const t0 = Date.now();
-    await withFrozen(ctx, cfg, status, () => copyTree(src, dst));
+    ctx.progress?.(`${cfg.id}: copying its files${status === 'running' ? ' (frozen)' : ''}`);
+    await withFrozen(ctx, cfg, status, () => copyTree(src, dst)).finally(() => ctx.progress?.(null));
     return status === 'running' ? Date.now() - t0 : 0;
   }
   // ctimes are coarse (a clock tick) and the container cannot set them back: a second of margin
