@@ -542,6 +542,11 @@ static void __attribute__((noreturn)) parent_failed(pid_t pid, int errfd, const 
   die_errno(step, "%s", what);
 }
 
+static void unstage_binds(void) {
+  for (int k = 0; k < opt.n_ops; k++)
+    if (opt.ops[k].kind == OP_BINDMAP) umount2(opt.ops[k].d, MNT_DETACH);
+}
+
 /* An unprivileged container's bind mounts (BINDMOUNT): idmapped copies of the host trees, so
  * on-disk ids show inside as they are (host root's files are the container root's). Only host
  * root may idmap, so they are made here, with their flags, and attached at their STAGE paths in
@@ -559,18 +564,17 @@ static void stage_binds(void) {
     char data[256];
     unsigned long f = parse_mount_opts(o->c, data, sizeof data);
     int t = idmap_tree(o->a, userns, f);
-    if (t < 0) die_errno("bind", "idmapped copy of %s", o->a);
-    if (mkdir(o->d, 0700) < 0 && errno != EEXIST) die_errno("bind", "mkdir %s", o->d);
-    if (syscall(SYS_move_mount, t, "", AT_FDCWD, o->d, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-      die_errno("bind", "stage %s at %s", o->a, o->d);
+    const char *step = t < 0 ? "idmapped copy of" : mkdir(o->d, 0700) < 0 && errno != EEXIST ? "mkdir" : NULL;
+    if (!step && syscall(SYS_move_mount, t, "", AT_FDCWD, o->d, MOVE_MOUNT_F_EMPTY_PATH) < 0) step = "stage";
+    if (step) {
+      int e = errno;
+      unstage_binds(); /* the ones staged before: nothing is left mounted on the host */
+      errno = e;
+      die_errno("bind", "%s %s (%s)", step, o->a, o->d);
+    }
     close(t);
   }
   if (userns >= 0) close(userns);
-}
-
-static void unstage_binds(void) {
-  for (int k = 0; k < opt.n_ops; k++)
-    if (opt.ops[k].kind == OP_BINDMAP) umount2(opt.ops[k].d, MNT_DETACH);
 }
 
 static int do_start(void) {
@@ -589,7 +593,12 @@ static int do_start(void) {
   flags &= ~CLONE_NEWCGROUP;
   /* raw clone with a NULL stack behaves like fork(), so no separate stack is needed */
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
-  if (pid < 0) die_errno("clone", "clone");
+  if (pid < 0) {
+    int e = errno;
+    unstage_binds();
+    errno = e;
+    die_errno("clone", "clone");
+  }
   if (pid > 0) {
     unstage_binds(); /* the child's namespace holds its own, locked, copies */
     /* a child that failed early has closed its pipes: our writes then fail with EPIPE (and the
