@@ -7,7 +7,7 @@ import { BerthError } from '../core/errors.ts';
 import { makePaths } from '../host/paths.ts';
 import { trace } from '../host/trace.ts';
 import { makeCtx } from '../ops/context.ts';
-import { type Command, type Io, parse } from './command.ts';
+import type { Command, Io } from './command.ts';
 
 export const VERSION = '0.1.0';
 
@@ -89,7 +89,8 @@ const versionCommand: Command = {
 Exit codes: 0.`,
   noRoot: true,
   async run(_ctx, args, io) {
-    parse('version', args, {}, 0);
+    // node:util (parseArgs) loads with a verb, not before every verb's main
+    (await import('./command.ts')).parse('version', args, {}, 0);
     io.out(`berth ${VERSION}`);
     return 0;
   },
@@ -107,7 +108,7 @@ Example:
 Exit codes: 0; 20 no such verb.`,
   noRoot: true,
   async run(_ctx, args, io) {
-    const { positionals } = parse('help', args, {}, 1);
+    const { positionals } = (await import('./command.ts')).parse('help', args, {}, 1);
     io.out(positionals[0] ? await helpFor(positionals[0]) : await usage());
     return 0;
   },
