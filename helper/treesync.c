@@ -26,6 +26,8 @@
 #include "report.h"
 
 static struct timespec since;
+static int depth; /* of the directory being walked: a container can nest directories past any stack */
+#define MAX_DEPTH 256
 static int dst_root; /* the copy's top, for linking a second name to a file copied this pass */
 
 /* the changed files with several names copied so far: the next name is linked, not copied */
@@ -190,6 +192,10 @@ static void sync_entry(int sdir, int ddir, const char *name, const struct stat *
 }
 
 static void sync_dir(int sfd, int dfd, const char *path, int whole) {
+  if (++depth > MAX_DEPTH) {
+    errno = ELOOP;
+    die_errno("tree-sync", "directories nested deeper than %d (at %.80s...)", MAX_DEPTH, path);
+  }
   struct stat self;
   if (fstat(sfd, &self) < 0) die_errno("tree-sync", "stat %s", path);
   int sdup = fcntl(sfd, F_DUPFD_CLOEXEC, 0);
@@ -206,7 +212,10 @@ static void sync_dir(int sfd, int dfd, const char *path, int whole) {
   }
   closedir(d);
   /* entries removed or renamed away changed this directory's ctime: drop them from the copy */
-  if (whole || !changed(&self)) return;
+  if (whole || !changed(&self)) {
+    depth--;
+    return;
+  }
   int ddup = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
   DIR *dd = ddup < 0 ? NULL : fdopendir(ddup);
   if (!dd) die_errno("tree-sync", "read the copy of %s", path);
@@ -219,6 +228,7 @@ static void sync_dir(int sfd, int dfd, const char *path, int whole) {
     }
   }
   closedir(dd);
+  depth--;
 }
 
 int do_tree_sync(const char *src, const char *dst, const char *when) {

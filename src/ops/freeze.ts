@@ -73,6 +73,16 @@ export async function copyAsFrozen(ctx: Ctx, cfg: CtConfig, status: string, src:
   await syncTree(src, dst).finally(() => ctx.progress?.(null));
   // timed from before the freeze to after the thaw: all the container waited
   const t0 = Date.now();
-  await withFrozen(ctx, cfg, status, async () => catchUpTree(ctx.paths.helper, src, dst, since));
+  await withFrozen(ctx, cfg, status, async () => {
+    try {
+      catchUpTree(ctx.paths.helper, src, dst, since);
+    } catch (err) {
+      // a tree the catch-up pass refuses (directories nested past its limit): copied whole
+      // while frozen, as before it existed
+      ctx.log(`warning: ${cfg.id}: ${(err as Error).message.slice(0, 200)}; copying it whole while frozen`);
+      rmSync(dst, { recursive: true, force: true });
+      await copyTree(src, dst);
+    }
+  });
   return Date.now() - t0;
 }

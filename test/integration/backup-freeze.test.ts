@@ -3,7 +3,7 @@
 // much the container holds, and still one instant's state, with a writer busy inside.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT_SKIP, sandbox } from './harness.ts';
@@ -65,4 +65,32 @@ test('a running dir container with 400 MB and a writer inside: frozen briefly, c
   const clone = s.berth(['clone', 'fz', 'fz2']);
   assert.equal(clone.code, 0, clone.err);
   assert.ok(frozenMs(clone.err) < 1500, clone.err);
+});
+
+test('a tree nested past the catch-up pass is copied whole while frozen, not refused', {
+  skip: ROOT_SKIP,
+  timeout: 120_000,
+}, (t) => {
+  const s = sandbox(t);
+  s.ok(['create', 'deep', '--layout', 'dir']);
+  s.ok(['start', 'deep']);
+  // 300 levels (the helper walks 256): a container may make its own tree as deep as it likes
+  s.ok([
+    'exec',
+    'deep',
+    '--',
+    'sh',
+    '-c',
+    'cd /root; i=0; while [ $i -lt 300 ]; do mkdir d; cd d; i=$((i+1)); done; echo bottom > f',
+  ]);
+  const r = s.berth(['snapshot', 'deep', '--name', 'deep']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /warning: deep: .*nested deeper than 256.*; copying it whole while frozen/);
+  const fs = join(s.root, 'var/lib/berth/snapshots/deep/deep/fs/root');
+  assert.equal(
+    readFileSync(join(fs, ...Array(300).fill('d'), 'f'), 'utf8'),
+    'bottom\n',
+    'the deepest file is in the copy',
+  );
+  t.diagnostic(`frozen for the whole copy: ${frozenMs(r.err)} ms`);
 });
