@@ -1,13 +1,13 @@
 // Shared read-only template layers (overlay layout): unpacked once per template checksum
 // (template-cache.ts removes them). Callers hold the template's lock (ops/template-lock.ts),
 // so a create never races a removal. Start reads this module: it loads no template tools.
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import type { CtConfig } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import { type Layout, overlayUpper, overlayWork, type RootSource } from '../core/layout.ts';
 import { layerName, type TemplateMeta } from '../core/template-meta.ts';
 import { layerPath, type Paths, templatePath } from './paths.ts';
-import { meter, type ProgressLine } from './progress.ts';
+import type { ProgressLine } from './progress.ts';
 
 /**
  * Where a container's files are (layout, private area, layer), checked to exist: a missing
@@ -70,10 +70,7 @@ export async function ensureLayer(
   try {
     // loaded here: the template tools (and node:crypto) cost every other verb start-up time
     const { extractTemplate } = await import('./template.ts');
-    const m = meter(progress, `Unpacking ${meta.name}`, statSync(templatePath(p, meta.name)).size);
-    await extractTemplate(templatePath(p, meta.name), partial, progress ? (n) => m.add(n) : undefined).finally(() =>
-      m.end(),
-    );
+    await extractTemplate(templatePath(p, meta.name), partial, meta.name, progress);
   } catch (err) {
     rmSync(partial, { recursive: true, force: true });
     throw err;

@@ -5,18 +5,27 @@ import { dirname, join } from 'node:path';
 import { BUSYBOX_DIRS, BUSYBOX_FILES } from '../core/busybox-rootfs.ts';
 import { BerthError } from '../core/errors.ts';
 import { type Paths, templatePath } from './paths.ts';
+import { meter, type ProgressLine } from './progress.ts';
 import { childProcess } from './spawn.ts';
 import { commitTemplate, hostArch } from './template-cache.ts';
 import { pipeTools, run } from './tools.ts';
 
-export function extractTemplate(tarball: string, dest: string, onBytes?: (n: number) => void): Promise<void> {
+/** Unpacks template NAME's tarball into DEST, with its progress on the status line when given. */
+export async function extractTemplate(
+  tarball: string,
+  dest: string,
+  name: string,
+  progress?: ProgressLine,
+): Promise<void> {
   const tar = ['--zstd', '-xpf', '-', '-C', dest, '--numeric-owner', '--xattrs', '--xattrs-include=*'];
+  if (!progress)
+    return run(
+      'tar',
+      tar.map((a) => (a === '-' ? tarball : a)),
+    );
   // with a status line the tarball is fed through us, counted: else tar reads it itself
-  if (onBytes) return pipeTools(['cat', '--', tarball], ['tar', ...tar], (d) => onBytes(d.length));
-  return run(
-    'tar',
-    tar.map((a) => (a === '-' ? tarball : a)),
-  );
+  const m = meter(progress, `Unpacking ${name}`, statSync(tarball).size);
+  await pipeTools(['cat', '--', tarball], ['tar', ...tar], (d) => m.add(d.length)).finally(() => m.end());
 }
 
 /**

@@ -38,7 +38,7 @@ import { readCt, readGlobal } from '../host/store.ts';
 import { readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
 import { destroyContainer } from './destroy.ts';
-import { copyAsFrozen, withFrozen } from './freeze.ts';
+import { copiesWhileRunning, copyAsFrozen, withFrozen } from './freeze.ts';
 import { writeConfigWithIds } from './idmap.ts';
 import { mustExist } from './inspect.ts';
 import { checkPortsFree, ipsHeldByOthers, lockAddresses } from './net.ts';
@@ -76,7 +76,7 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
       // a running container's files are copied beside the archive first, frozen only for the
       // pass that catches up with what changed meanwhile; tar then reads the still copy
       const own = ownFilesDir(src.layout, src.vePrivate);
-      const staged = now.status === 'running' && src.layout !== 'image';
+      const staged = copiesWhileRunning(cfg, now.status);
       let frozenMs = 0;
       let fsSum: string;
       const pack = (dir: string) => watchGrowth(ctx, `Archiving ${id}`, join(work, FS), packTree(dir, join(work, FS)));
@@ -266,12 +266,12 @@ export async function restoreBackup(
 async function unpack(ctx: Ctx, id: CtId, file: string, m: BackupManifest, partial: string): Promise<void> {
   const into = ownFilesTarget(m.layout, partial);
   ctx.log(`Restoring container ${id} (layout ${m.layout}, ${Math.round(m.size / 1048576)} MB)...`);
-  const m2 = meter(ctx.progress, `Restoring ${id}`, m.size);
-  const got = await extractMember(file, FS, into, (n) => m2.add(n))
+  const shown = meter(ctx.progress, `Restoring ${id}`, m.size);
+  const got = await extractMember(file, FS, into, (n) => shown.add(n))
     .catch((err: Error) => {
       throw new BerthError('BAD_BACKUP', `restore ${id}: unpacking failed: ${err.message}`);
     })
-    .finally(() => m2.end());
+    .finally(() => shown.end());
   if (got.sha256 !== m.sha256[FS]) {
     throw new BerthError('BAD_BACKUP', `restore ${id}: the archive changed while it was read`);
   }

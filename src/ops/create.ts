@@ -1,5 +1,5 @@
 // berth create: unpack a template into a new private area and write the container's config.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { formatConfig, parseConfig, setKeys, toRecord } from '../core/config.ts';
 import { expandVeid, validateHostname } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -21,7 +21,6 @@ import { makeImage } from '../host/image.ts';
 import { ensureLayer, ownFilesTarget } from '../host/layers.ts';
 import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, layerPath, sampleConfigPath, templatePath } from '../host/paths.ts';
-import { meter } from '../host/progress.ts';
 import { readGlobal } from '../host/store.ts';
 import { listTemplates, readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
 import type { Ctx } from './context.ts';
@@ -104,18 +103,13 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
     ...(layout === 'image' && space ? { DISKSPACE: formatDiskspace(space) } : {}),
     ...(layout === 'image' && inodes ? { DISKINODES: formatDiskinodes(inodes) } : {}),
   };
-  const unpack = async (dest: string) => {
+  const unpack = async (dest: string) =>
     // the template tools load only for an unpack: an overlay create over an existing layer has none
-    const m = meter(ctx.progress, `Unpacking ${tpl}`, statSync(tarball).size);
-    await (await import('../host/template.ts'))
-      .extractTemplate(tarball, dest, ctx.progress ? (n) => m.add(n) : undefined)
-      .catch((err: unknown) => {
-        throw new BerthError('BAD_TEMPLATE', `create ${id}: cannot unpack ${tarball}: ${(err as Error).message}`, {
-          hint: `rebuild it: berth template create ${tpl}`,
-        });
-      })
-      .finally(() => m.end());
-  };
+    (await import('../host/template.ts')).extractTemplate(tarball, dest, tpl, ctx.progress).catch((err: unknown) => {
+      throw new BerthError('BAD_TEMPLATE', `create ${id}: cannot unpack ${tarball}: ${(err as Error).message}`, {
+        hint: `rebuild it: berth template create ${tpl}`,
+      });
+    });
   const fill = async (partial: string): Promise<Record<string, string>> => {
     if (layout === 'overlay') {
       // the container's own files start empty: everything else is the template's shared layer

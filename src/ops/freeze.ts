@@ -52,6 +52,10 @@ export async function withFrozen<T>(ctx: Ctx, cfg: CtConfig, status: string, fn:
   }
 }
 
+/** Whether copyAsFrozen copies the files while the container runs (freezing it only to catch up). */
+export const copiesWhileRunning = (cfg: CtConfig, status: string): boolean =>
+  status === 'running' && cfg.layout !== 'image';
+
 /**
  * Copies a container's own files SRC to DST (not there yet) as one instant held them, and
  * returns how long the container was frozen for it. A running dir or overlay container is
@@ -60,7 +64,7 @@ export async function withFrozen<T>(ctx: Ctx, cfg: CtConfig, status: string, fn:
  * frozen: its one file changes whenever the container writes.
  */
 export async function copyAsFrozen(ctx: Ctx, cfg: CtConfig, status: string, src: string, dst: string): Promise<number> {
-  if (status !== 'running' || cfg.layout === 'image') {
+  if (!copiesWhileRunning(cfg, status)) {
     const t0 = Date.now();
     ctx.progress?.(`${cfg.id}: copying its files${status === 'running' ? ' (frozen)' : ''}`);
     await withFrozen(ctx, cfg, status, () => copyTree(src, dst)).finally(() => ctx.progress?.(null));
