@@ -32,3 +32,6 @@ export function formatSize(bytes: number | null): string {
   }
   return String(bytes);
 }
+
+/** A byte count for people reading a status line or a summary: 1.5 MB (binary megabytes). */
+export const formatMB = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MB`;

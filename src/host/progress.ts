@@ -2,6 +2,7 @@
 // restore, clone): bytes so far, of a total when known, and the rate. Commands set
 // Ctx.progress only when stderr is a terminal and no --json was asked for; elsewhere all of
 // this does nothing, so scripts and logs see only the lines that stay.
+import { formatMB } from '../core/size.ts';
 
 export type ProgressLine = (line: string | null) => void;
 
@@ -14,7 +15,6 @@ export interface Meter {
   end(): void;
 }
 
-const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
 /** at most this often: a redraw per chunk of a stream would cost more than the work */
 const REDRAW_MS = 200;
 
@@ -28,8 +28,8 @@ export function meter(show: ProgressLine | undefined, label: string, total: numb
     if (now - drawn < REDRAW_MS) return;
     drawn = now;
     const secs = (now - t0) / 1000;
-    const of = total ? ` of ${mb(total)} (${Math.min(100, Math.floor((done / total) * 100))}%)` : '';
-    show(`${label}: ${mb(done)}${of}${secs > 0.5 ? `, ${mb(done / secs)}/s` : ''}`);
+    const of = total ? ` of ${formatMB(total)} (${Math.min(100, Math.floor((done / total) * 100))}%)` : '';
+    show(`${label}: ${formatMB(done)}${of}${secs > 0.5 ? `, ${formatMB(done / secs)}/s` : ''}`);
   };
   return {
     add(n) {

@@ -2,6 +2,7 @@
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { parsePrivileged } from '../../core/idmap.ts';
+import { formatMB } from '../../core/size.ts';
 import { backupContainer, restoreBackup } from '../../ops/backup.ts';
 import { type Command, parse } from '../command.ts';
 
@@ -43,7 +44,7 @@ Exit codes: 14 no such container, 21 FILE exists.`,
     const r = await backupContainer(ctx, parseCtId(positionals[0]), values.output);
     if (values.json) io.out(JSON.stringify({ file: r.file, ...r.manifest }, null, 2));
     io.err(
-      `Backup of ${r.manifest.ctid} written: ${r.file} (${(r.manifest.size / 1048576).toFixed(1)} MB${r.manifest.running ? `, frozen ${r.frozenMs} ms` : ''})`,
+      `Backup of ${r.manifest.ctid} written: ${r.file} (${formatMB(r.manifest.size)}${r.manifest.running ? `, frozen ${r.frozenMs} ms` : ''})`,
     );
     return 0;
   },

@@ -1,11 +1,10 @@
 // berth compact CTID [--json]
 import { parseCtId } from '../../core/ctid.ts';
+import { formatMB } from '../../core/size.ts';
 import { compactContainer } from '../../ops/compact.ts';
 import { type Command, parse } from '../command.ts';
 
 const OPTIONS = { json: { type: 'boolean' } } as const;
-
-const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
 
 export const command: Command = {
   summary: "give back the disk space an image container's files no longer use",
@@ -27,7 +26,7 @@ Exit codes: 14 no such container, 21 a layout without an image, 9 locked.`,
     if (values.json) io.out(JSON.stringify({ ctid: id, file: r.file, size: r.size, before: r.before, after: r.after }));
     else
       io.err(
-        `Compacted ${id}: ${r.file} takes ${mb(r.after)} of the host's disk (was ${mb(r.before)}, ${mb(r.before - r.after)} given back; its size ${mb(r.size)} stays)`,
+        `Compacted ${id}: ${r.file} takes ${formatMB(r.after)} of the host's disk (was ${formatMB(r.before)}, ${formatMB(r.before - r.after)} given back; its size ${formatMB(r.size)} stays)`,
       );
     return 0;
   },
