@@ -25,13 +25,23 @@ export function networkdFiles(ips: IpAddr[], netifs: NetIf[]): ContainerFile[] {
     const lines = [HEADER, `[Match]\nName=${n.ifname}\n`, '[Network]'];
     if (n.dhcp) lines.push('DHCP=yes');
     else {
-      lines.push('IPv6AcceptRA=no', ...n.ips.map((ip) => `Address=${ip}`));
+      lines.push('IPv6AcceptRA=no');
       if (n.gw) lines.push(`Gateway=${n.gw}`);
       if (n.gw6) lines.push(`Gateway=${n.gw6}`);
+      lines.push(...n.ips.flatMap(addressSection));
     }
     files.push({ dest: `${NETWORK_DIR}/10-berth-${n.ifname}.network`, content: `${lines.join('\n')}\n` });
   }
   return files;
+}
+
+/**
+ * A bridged address as its own section. berth sets IPv4 addresses without a broadcast, and the
+ * kernel keeps that when networkd updates them: networkd must want none either, or (v252) it
+ * re-sends the address until netlink refuses (ERANGE) and marks the link failed.
+ */
+function addressSection(ip: string): string[] {
+  return ['', '[Address]', `Address=${ip}`, ...(ip.includes(':') ? [] : ['Broadcast=no'])];
 }
 
 export const HOSTS_BEGIN = "# berth begin: this container's name (from HOSTNAME, IP_ADDRESS, NETIF)";

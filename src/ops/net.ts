@@ -1,5 +1,6 @@
 // Networking shared by start, set and cleanup: the helper's plans (routed pair, bridged
 // interfaces, NAT elements), the files written inside, and the conflict checks.
+import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -24,7 +25,7 @@ import { networkdFiles } from '../core/netconf.ts';
 import { bridgedStartOps, type NetIf, netifLiveOps } from '../core/netif.ts';
 import { resolvConf } from '../core/resolv.ts';
 import { initLink } from '../host/ct-tree.ts';
-import { runHelper } from '../host/helper.ts';
+import { inputFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { ensureNftBase, hostNet, hostResolvers, nftElements, runNetOps } from '../host/net.ts';
@@ -32,6 +33,8 @@ import { ownUserns } from '../host/proc.ts';
 import { listCtIds, readCt, readGlobal, readState } from '../host/store.ts';
 import { bridgesFor } from './bridge.ts';
 import type { Ctx } from './context.ts';
+import { runJoined } from './exec.ts';
+import type { Inspection } from './inspect.ts';
 
 /** The helper's --net arguments for a starting container. */
 export function startNetArgs(ctx: Ctx, cfg: CtConfig): string[] {
@@ -191,6 +194,29 @@ export function writeFilesLive(ctx: Ctx, pid: number, files: ContainerFile[], bl
     const what = [...files, ...blocks].map((f) => f.dest).join(', ');
     throw new BerthError('SYSTEM', `write ${what}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
   }
+}
+
+/** only a running networkd: `networkctl reload` would start a stopped one through D-Bus */
+const NETWORKD_RELOAD = 'systemctl -q is-active systemd-networkd || exit 0; exec networkctl reload';
+
+/**
+ * Has a running container's systemd-networkd read berth's units again after a live change (it
+ * reads them only at start): a new interface is then managed, and every one "configured".
+ */
+export function reloadNetworkd(ctx: Ctx, id: CtId, now: Inspection): void {
+  const input = inputFd(ctx.paths.run, '');
+  let failed = '';
+  try {
+    const argv = ['/bin/sh', '-c', `(${NETWORKD_RELOAD}) >/dev/null 2>&1`];
+    const code = runJoined(ctx, id, now, argv, { pty: false, verb: 'set', stdin: input });
+    if (code !== 0) failed = `exit ${code}`;
+  } catch (err) {
+    failed = (err as Error).message;
+  } finally {
+    closeSync(input);
+  }
+  // the kernel has the change already: only networkctl's view lags until networkd restarts
+  if (failed) ctx.log(`warning: set ${id}: networkctl reload in the container failed (${failed})`);
 }
 
 /** Bridged interface changes on a running container (the saved NETIF is the running one). */

@@ -41,6 +41,7 @@ import {
   isSystemd,
   lockAddresses,
   nftFor,
+  reloadNetworkd,
   resolvConfFor,
   syncNft,
   writeFilesLive,
@@ -327,13 +328,23 @@ function liveSteps(ctx: Ctx, c: LiveChange): Step[] {
     });
   }
   if ((ipsMoved || c.ifChange) && isSystemd(ctx, next)) {
+    // only the units that change: networkd reconfigures the links whose unit file it sees rewritten
     const old = networkdFiles(liveNow, ct.config.netifs);
-    for (const f of networkdFiles(live.next, netifs)) {
-      const was = old.find((o) => o.dest === f.dest);
+    const files = networkdFiles(live.next, netifs).filter(
+      (f) => !old.some((o) => o.dest === f.dest && o.content === f.content),
+    );
+    const was = old.filter((o) => files.some((f) => f.dest === o.dest));
+    if (files.length) {
       steps.push({
-        what: f.dest,
-        run: () => writeFilesLive(ctx, pid, [f]),
-        undo: () => was && writeFilesLive(ctx, pid, [was]),
+        what: files.map((f) => f.dest).join(', '),
+        run: () => {
+          writeFilesLive(ctx, pid, files);
+          reloadNetworkd(ctx, id, now);
+        },
+        undo: () => {
+          writeFilesLive(ctx, pid, was);
+          reloadNetworkd(ctx, id, now);
+        },
       });
     }
   }

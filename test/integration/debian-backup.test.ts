@@ -4,24 +4,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DEBIAN_SKIP, useDebian } from './debian-cache.ts';
-import { type Sandbox, sandbox, waitFor } from './harness.ts';
+import { booted, DEBIAN_SKIP, useDebian } from './debian-cache.ts';
+import { sandbox } from './harness.ts';
 import { treeManifest } from './tree-manifest.ts';
 
 const COMPARED = ['etc', 'usr', 'root', 'opt', 'home'];
-
-async function booted(s: Sandbox, id: string): Promise<string> {
-  let state = '';
-  await waitFor(
-    `${id}: systemd to finish booting`,
-    () => {
-      state = s.berth(['exec', id, '--', 'systemctl', 'is-system-running']).out.trim();
-      return state !== 'starting' && state !== 'initializing' && state !== '';
-    },
-    60_000,
-  );
-  return state;
-}
 
 // overlay runs unprivileged (the default), dir privileged: device nodes can be made only there
 for (const [layout, privileged] of [
@@ -38,7 +25,7 @@ for (const [layout, privileged] of [
     // host-side ids through VE_ROOT are the container's own plus its ID_BASE
     const base = Number(JSON.parse(s.ok(['list', '-a', '-o', 'id_base', '--json']))[0]?.id_base ?? 0);
     s.ok(['start', '600']);
-    assert.match(await booted(s, '600'), /^(running|degraded)$/);
+    assert.match(await booted(s, '600', 60_000), /^(running|degraded)$/);
     // the awkward kinds of file, made inside
     s.ok([
       'exec',
@@ -75,7 +62,7 @@ for (const [layout, privileged] of [
     // privilege is never taken from an archive: the admin says it again
     s.ok(['restore', backup, '--privileged', privileged]);
     s.ok(['start', '600']);
-    assert.match(await booted(s, '600'), /^(running|degraded)$/, 'the restored container boots');
+    assert.match(await booted(s, '600', 60_000), /^(running|degraded)$/, 'the restored container boots');
     s.ok(['stop', '600']);
     s.ok(['mount', '600']);
     // a running container's copy (rsync --sparse) may turn runs of zeros into holes: a file

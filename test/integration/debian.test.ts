@@ -1,11 +1,10 @@
 // A debian-12 container boots systemd to "running" with its own machine-id and stops cleanly (the
 // slower, full-distro group).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { DEBIAN_SKIP, useDebian } from './debian-cache.ts';
-import { LXCFS, sandbox, waitFor } from './harness.ts';
+import { booted, DEBIAN_SKIP, debianInNetns } from './debian-cache.ts';
+import { LXCFS, waitFor } from './harness.ts';
 
 const NS = `berth-it-deb-${process.pid}`;
 
@@ -14,26 +13,13 @@ test('debian-12 boots systemd to running, keeps its routed address through a net
   timeout: 300_000,
 }, async (t) => {
   // berth runs in a network namespace that plays the host: the container gets a routed address
-  // the sandbox first: its cleanup (stop, destroy) must run before the namespace goes
-  const s = sandbox(t);
-  assert.equal(spawnSync('ip', ['netns', 'add', NS]).status, 0);
-  t.after(() => spawnSync('ip', ['netns', 'del', NS]));
-  s.wrap = ['nsenter', `--net=/run/netns/${NS}`];
-  useDebian(s);
+  const s = debianInNetns(t, NS);
   s.ok(['create', '500', '--ostemplate', 'debian-12', '--hostname', 'deb-test']);
   s.ok(['set', '500', '--ipadd', '10.61.0.2', '--ipadd', 'fd00:61::2', '--save']);
   s.ok(['set', '500', '--ram', '256M', '--swap', '0', '--cpus', '1', '--save']);
   s.ok(['start', '500']);
   assert.equal(s.ok(['exec', '500', '--', 'cat', '/proc/1/comm']).trim(), 'systemd');
-  let state = '';
-  await waitFor(
-    'systemd to finish booting',
-    () => {
-      state = s.berth(['exec', '500', '--', 'systemctl', 'is-system-running']).out.trim();
-      return state !== 'starting' && state !== 'initializing' && state !== '';
-    },
-    90_000,
-  );
+  const state = await booted(s, '500');
   const failed = s.berth(['exec', '500', '--', 'systemctl', '--failed', '--no-legend', '--plain']).out.trim();
   assert.equal(state, 'running', `systemd is ${state}; failed units:\n${failed}`);
   assert.equal(s.ok(['exec', '500', '--', 'hostname']).trim(), 'deb-test');

@@ -35,7 +35,13 @@ test('networkd units: venet0 always (no stale addresses), one per bridged interf
     files[0]?.content ?? '',
     /Address=192\.0\.2\.5\/32\nAddress=2001:db8::5\/128\n[\s\S]*Gateway=169\.254\.0\.1\nGatewayOnLink=yes/,
   );
-  assert.match(files[1]?.content ?? '', /Address=10\.89\.0\.2\/24\nGateway=10\.89\.0\.1/);
+  // an IPv4 address wants no broadcast, as berth sets it (else networkd 252 fails the link, ERANGE)
+  assert.match(
+    files[1]?.content ?? '',
+    /Gateway=10\.89\.0\.1\n\n\[Address\]\nAddress=10\.89\.0\.2\/24\nBroadcast=no\n$/,
+  );
+  const v6 = networkdFiles([], [{ ...netif[0], ips: ['fd00:89::2/64'] } as never])[1]?.content ?? '';
+  assert.match(v6, /\[Address\]\nAddress=fd00:89::2\/64\n$/);
   assert.match(files[2]?.content ?? '', /DHCP=yes/);
   assert.doesNotMatch(networkdFiles([], [])[0]?.content ?? '', /Address=/);
 });
