@@ -213,6 +213,29 @@ test('features: refused while off, on gives fuse, tun and nesting to an unprivil
   assert.ok(!existsSync(`/proc/${pid}/root/dev/fuse`));
 });
 
+test('features: nesting in a privileged container (its masked /proc refuses a nested one too)', { skip }, (t) => {
+  const s = sandbox(t);
+  const install = probeInstaller(s);
+  if (!install) {
+    t.skip('gcc -static could not build the probe (libc6-dev missing?)');
+    return;
+  }
+  s.ok(['create', 'p1', '--privileged', 'yes']);
+  s.ok(['start', 'p1']);
+  install('p1');
+  assert.match(
+    s.berth(['exec', 'p1', '--', '/probe', 'nest', '/tmp/pproc-off']).out,
+    /^mount proc Operation not permitted/,
+  );
+  s.ok(['set', 'p1', '--features', 'nesting:on', '--save']);
+  s.ok(['restart', 'p1']);
+  install('p1');
+  const on = s.berth(['exec', 'p1', '--', '/probe', 'nest', '/tmp/pproc-on']);
+  assert.equal(on.out, 'proc sysfs mounted\n', on.err);
+  const [pid] = nestedProbes('pproc-on');
+  assert.ok(pid && mountsOf(pid).some((m) => m.point === '/tmp/pproc-on' && m.fstype === 'proc'));
+});
+
 test("features: vzctl's other names and bad words are refused at set time", { skip: ROOT_SKIP }, (t) => {
   const s = sandbox(t);
   s.ok(['create', 'f2']);
