@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
 
 // fuse DIR: mounts a fuse file system that serves nothing (the mount existing is the effect).
@@ -104,15 +104,21 @@ int main(int argc, char **argv) {
 
 const skip = ROOT_SKIP || (spawnSync('gcc', ['--version']).status !== 0 ? 'needs gcc (the setup installs it)' : false);
 
-/** Builds the probe and returns a function that copies it into a running container. */
-function probeInstaller(s: Sandbox): ((ct: string) => void) | null {
+/** A sandbox with the probe built, and a function that copies it into a running container; null: skipped. */
+function withProbe(t: TestContext): { s: Sandbox; install: (ct: string) => void } | null {
+  const s = sandbox(t);
   const src = join(s.root, 'probe.c');
   const bin = join(s.root, 'probe');
   writeFileSync(src, PROBE);
-  if (spawnSync('gcc', ['-static', '-O1', '-o', bin, src]).status !== 0) return null;
+  if (spawnSync('gcc', ['-static', '-O1', '-o', bin, src]).status !== 0) {
+    t.skip('gcc -static could not build the probe (libc6-dev missing?)');
+    return null;
+  }
   const data = readFileSync(bin).toString('base64');
   // through the container's own shell: nothing is written into its tree by a host path
-  return (ct) => s.ok(['exec', ct, '--', 'sh', '-c', 'base64 -d > /probe && chmod 755 /probe'], { input: data });
+  const install = (ct: string) =>
+    s.ok(['exec', ct, '--', 'sh', '-c', 'base64 -d > /probe && chmod 755 /probe'], { input: data });
+  return { s, install };
 }
 
 const initPid = (s: Sandbox, ct: string) => Number(s.ok(['list', '-o', 'pid', '-H', ct]).trim());
@@ -145,12 +151,9 @@ function nestedProbes(token: string): number[] {
 }
 
 test('features: refused while off, on gives fuse, tun and nesting to an unprivileged container', { skip }, (t) => {
-  const s = sandbox(t);
-  const install = probeInstaller(s);
-  if (!install) {
-    t.skip('gcc -static could not build the probe (libc6-dev missing?)');
-    return;
-  }
+  const p = withProbe(t);
+  if (!p) return;
+  const { s, install } = p;
   const probe = (ct: string, ...args: string[]) => s.berth(['exec', ct, '--', '/probe', ...args]);
   s.ok(['create', 'f1']);
 
@@ -214,12 +217,9 @@ test('features: refused while off, on gives fuse, tun and nesting to an unprivil
 });
 
 test('features: nesting in a privileged container (its masked /proc refuses a nested one too)', { skip }, (t) => {
-  const s = sandbox(t);
-  const install = probeInstaller(s);
-  if (!install) {
-    t.skip('gcc -static could not build the probe (libc6-dev missing?)');
-    return;
-  }
+  const p = withProbe(t);
+  if (!p) return;
+  const { s, install } = p;
   s.ok(['create', 'p1', '--privileged', 'yes']);
   s.ok(['start', 'p1']);
   install('p1');
