@@ -2,6 +2,7 @@
 import { dropsWith, keptCapabilities } from './capabilities.ts';
 import type { CtConfig } from './ct-config.ts';
 import type { HostDevice } from './devices.ts';
+import { featureOn } from './features.ts';
 import type { JoinPlan, StartPlan } from './helper-args.ts';
 import { ID_COUNT } from './idmap.ts';
 import type { KeeperPlan } from './keeper.ts';
@@ -50,6 +51,7 @@ export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
       lxcfs: facts.lxcfs ?? null,
       devices: facts.devices ?? [],
       binds: facts.binds ?? [],
+      nesting: featureOn(cfg.features, 'nesting'),
     }),
     hostname: cfg.hostname,
     caps: keptCapabilities(facts.availableCaps, dropsWith(cfg.capabilities)),

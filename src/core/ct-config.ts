@@ -8,6 +8,7 @@ import type { CtId } from './ctid.ts';
 import { type DevNode, parseDevnodes } from './devices.ts';
 import { type DiskLimit, parseDiskinodes, parseDiskspace } from './disk.ts';
 import { BerthError } from './errors.ts';
+import { type FeatureSetting, parseFeatures } from './features.ts';
 import { parseIdBase } from './idmap.ts';
 import { type Layout, parseLayout } from './layout.ts';
 import { type PortFwd, parsePortFwdList } from './nat.ts';
@@ -71,6 +72,8 @@ export interface CtConfig {
   devnodes: DevNode[];
   /** BINDMOUNT: host paths shown inside */
   bindmounts: BindMount[];
+  /** FEATURES: fuse, tun, nesting switched on */
+  features: FeatureSetting[];
 }
 
 export interface GlobalDefaults {
@@ -288,6 +291,7 @@ function buildCtConfig(id: CtId, rec: Record<string, string>, g: GlobalDefaults)
     capabilities: opt(rec, 'CAPABILITY', parseCapabilities) ?? [],
     devnodes: opt(rec, 'DEVNODES', parseDevnodes) ?? [],
     bindmounts: opt(rec, 'BINDMOUNT', parseBindmounts) ?? [],
+    features: opt(rec, 'FEATURES', parseFeatures) ?? [],
   };
 }
 

@@ -30,6 +30,7 @@ export const LIST_FIELDS = [
   'layer',
   'privileged',
   'id_base',
+  'features',
   'diskspace',
   'diskspace.s',
   'diskspace.h',

@@ -48,7 +48,12 @@ export interface MountPlanInput {
   devices?: readonly HostDevice[];
   /** BINDMOUNT: host paths, with their stage for an unprivileged container (null: privileged) */
   binds?: readonly { source: string; stage: string | null; dest: string; options: string }[];
+  /** FEATURES nesting: an unmasked proc and sysfs under NESTING_DIR */
+  nesting?: boolean;
 }
+
+/** Where nesting shows an unmasked proc and sysfs (LXC's /dev/.lxc/{proc,sys}). */
+export const NESTING_DIR = '/dev/.berth';
 
 /** Host-sensitive /proc entries: hidden entirely. */
 export const PROC_MASKS = [
@@ -117,6 +122,21 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     { op: 'symlink', target: '/proc/self/fd/0', dest: '/dev/stdin' },
     { op: 'symlink', target: '/proc/self/fd/1', dest: '/dev/stdout' },
     { op: 'symlink', target: '/proc/self/fd/2', dest: '/dev/stderr' },
+    // a user namespace may mount a new proc or sysfs only where one is fully visible
+    // (mount_too_revealing), and /proc and /sys carry masks; a nested mount keeps these flags
+    ...(input.nesting
+      ? ([
+          { op: 'mount', fstype: 'proc', source: 'proc', dest: `${NESTING_DIR}/proc`, options: NOSUID_NODEV_NOEXEC },
+          // read-only like /sys, whose superblock it shares
+          {
+            op: 'mount',
+            fstype: 'sysfs',
+            source: 'sysfs',
+            dest: `${NESTING_DIR}/sys`,
+            options: `ro,${NOSUID_NODEV_NOEXEC}`,
+          },
+        ] as const)
+      : []),
     ...(input.binds ?? []).map(
       (b): MountOp =>
         b.stage === null

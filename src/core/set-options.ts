@@ -8,6 +8,7 @@ import { parseCpulimit, parseCpus, parseCpuunits, parseNumproc, parseRam, valida
 import { parseDevnodes } from './devices.ts';
 import { formatDiskinodes, formatDiskspace, parseDiskinodes, parseDiskspace } from './disk.ts';
 import { BerthError } from './errors.ts';
+import { parseFeatures } from './features.ts';
 import { parsePrivileged } from './idmap.ts';
 import { parseNameserverList, parseSearchDomain } from './resolv.ts';
 import { formatSize } from './size.ts';
@@ -52,6 +53,8 @@ export interface SetOptions {
   /** NAME:on|off and NAME:r|w|rw|none, merged into CAPABILITY and DEVNODES (--save, next start) */
   capability?: string[];
   devnodes?: string[];
+  /** NAME:on|off for fuse, tun, nesting, merged into FEATURES (--save, next start) */
+  features?: string[];
   /** BINDMOUNT entries to add (SRC:DST[,ro][,noexec]) and container paths to drop ('all') */
   bindmount_add?: string[];
   bindmount_del?: string[];
@@ -92,6 +95,7 @@ export function setOptionsToKeys(o: SetOptions): Record<string, string> {
   if (o.privileged !== undefined) parsePrivileged(o.privileged);
   if (o.capability) parseCapabilities(o.capability.join(' '));
   if (o.devnodes) parseDevnodes(o.devnodes.join(' '));
+  if (o.features) parseFeatures(o.features.join(' '));
   for (const u of o.userpasswd ?? []) parseUserPasswd(u);
   for (const b of o.bindmount_add ?? []) parseBindmount(b);
   if (o.ram !== undefined) keys['PHYSPAGES'] = `0:${formatSize(parseRam(o.ram))}`;

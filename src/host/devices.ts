@@ -18,8 +18,8 @@ export function hostDevices(nodes: readonly DevNode[], what: string): HostDevice
       st = statSync(path);
     } catch {}
     if (!st || !(st.isCharacterDevice() || st.isBlockDevice())) {
-      throw new BerthError('BAD_VALUE', `${what}: DEVNODES names ${path}, which is not a device node on this host`, {
-        hint: `load its driver (modprobe), or remove it: berth set CTID --devnodes ${n.name}:none --save`,
+      throw new BerthError('BAD_VALUE', `${what}: ${path} (DEVNODES or FEATURES) is not a device node on this host`, {
+        hint: `load its driver (modprobe), or take it back: berth set CTID --devnodes ${n.name}:none (or --features NAME:off) --save`,
       });
     }
     const rdev = Number(st.rdev);

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { getKey } from '../core/config.ts';
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
+import { formatFeatures } from '../core/features.ts';
 import { imageFile } from '../core/layout.ts';
 import type { RunStatus } from '../core/lifecycle.ts';
 import {
@@ -62,6 +63,8 @@ export interface CtRow {
   privileged: string | null;
   /** the host uid of root inside (ID_BASE), null for a privileged container */
   id_base: number | null;
+  /** FEATURES switched on (fuse, tun, nesting), from the next start */
+  features: string | null;
   /** KiB in use, soft and hard limit (vzlist); inodes likewise. Filled only when asked for. */
   diskspace?: number | null;
   'diskspace.s'?: number | null;
@@ -181,6 +184,7 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
     layer: c.layer ?? '-',
     privileged: c.idBase === null ? 'yes' : 'no',
     id_base: c.idBase,
+    features: formatFeatures(c.features) || '-',
     mounted: seen.mounts.has(c.veRoot),
     exists: existsSync(c.vePrivate),
     running: now.status !== 'stopped',
@@ -235,6 +239,7 @@ function brokenRow(ctx: Ctx, id: CtId, ct: BrokenCt, seen: Seen): CtRow {
     layer: null,
     privileged: null,
     id_base: null,
+    features: null,
     mounted: seen.mounts.has(c.veRoot),
     exists: existsSync(c.vePrivate),
     running: now.status !== 'stopped',

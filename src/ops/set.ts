@@ -8,6 +8,7 @@ import type { CtId } from '../core/ctid.ts';
 import { formatDevnodes, parseDevnodes } from '../core/devices.ts';
 import { checkDiskLimits, parseDiskinodes, parseDiskspace } from '../core/disk.ts';
 import { BerthError } from '../core/errors.ts';
+import { formatFeatures, parseFeatures } from '../core/features.ts';
 import { parsePrivileged } from '../core/idmap.ts';
 import { imageFile } from '../core/layout.ts';
 import { LIMIT_FIELDS, limitFiles, liveResources } from '../core/list-fields.ts';
@@ -86,11 +87,15 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
     });
   }
   const bindChange = Boolean(opts.bindmount_add?.length || opts.bindmount_del?.length);
-  const startChange = Boolean(opts.capability?.length || opts.devnodes?.length || bindChange);
+  const startChange = Boolean(opts.capability?.length || opts.devnodes?.length || opts.features?.length || bindChange);
   if (startChange && !save) {
-    throw new BerthError('BAD_SYNTAX', `set ${id}: --capability, --devnodes and --bindmount_* need --save`, {
-      hint: 'they apply from the next start',
-    });
+    throw new BerthError(
+      'BAD_SYNTAX',
+      `set ${id}: --capability, --devnodes, --features and --bindmount_* need --save`,
+      {
+        hint: 'they apply from the next start',
+      },
+    );
   }
   const passwords = opts.userpasswd ?? [];
   if (
@@ -161,6 +166,10 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       const all = [formatDevnodes(ct.config.devnodes), ...opts.devnodes].join(' ');
       keys['DEVNODES'] = formatDevnodes(parseDevnodes(all).filter((d) => d.perm !== 'none'));
     }
+    if (opts.features?.length) {
+      const all = [formatFeatures(ct.config.features), ...opts.features].join(' ');
+      keys['FEATURES'] = formatFeatures(parseFeatures(all));
+    }
     if (bindChange) {
       const binds = bindmountChanges(ct.config.bindmounts, opts.bindmount_add ?? [], opts.bindmount_del ?? []);
       const g = readGlobal(ctx.paths);
@@ -174,7 +183,8 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       }
       keys['BINDMOUNT'] = formatBindmounts(binds);
     }
-    if (startChange && running) ctx.log(`${id}: CAPABILITY, DEVNODES and BINDMOUNT apply from its next start`);
+    if (startChange && running)
+      ctx.log(`${id}: CAPABILITY, DEVNODES, FEATURES and BINDMOUNT apply from its next start`);
     const netifs = ifChange ? changeNetifs(id, ct.config.netifs, opts, randomBytes) : ct.config.netifs;
     if (ifChange) keys['NETIF'] = formatNetifs(netifs);
     const file = setKeys(ct.file, keys);

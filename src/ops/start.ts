@@ -5,6 +5,7 @@ import { startPlan } from '../core/container-plan.ts';
 import type { CtId } from '../core/ctid.ts';
 import { DEVICE_ALLOW, deviceRule } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
+import { featureDevnodes } from '../core/features.ts';
 import { startArgs } from '../core/helper-args.ts';
 import { fileLayers, rootMountArgs } from '../core/layout.ts';
 import { initKindFromLink, type RuntimeState, stopSignalFor } from '../core/lifecycle.ts';
@@ -92,7 +93,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       starting();
     }
     syncNft(ctx, `start ${id}`, [], nft);
-    const found = hostDevices(cfg.devnodes, `start ${id}`);
+    const found = hostDevices(featureDevnodes(cfg.features, cfg.devnodes), `start ${id}`);
     const devices = cfg.idBase === null ? found : ownDeviceNodes(ctx.paths, id, cfg.idBase, found);
     const binds = planBinds(ctx.paths, cfg, [global.vePrivate, global.veRoot], ctx.paths.helper);
     const dirs = prepareCgroups(layout, ctx.paths.cgroupParent, id, {

@@ -36,6 +36,7 @@ const OPTIONS = {
   privileged: { type: 'string' },
   capability: { type: 'string', multiple: true },
   devnodes: { type: 'string', multiple: true },
+  features: { type: 'string', multiple: true },
   userpasswd: { type: 'string', multiple: true },
   bindmount_add: { type: 'string', multiple: true },
   bindmount_del: { type: 'string', multiple: true },
@@ -75,6 +76,11 @@ is saved.
                      that access in the devices cgroup; none takes it back; repeatable
                      (DEVNODES). With --save; applies from the next start. An
                      unprivileged container gets a node of its own, owned by its root
+  --features NAME:on|off[,...]
+                     fuse (/dev/fuse, fuse mounts inside), tun (/dev/net/tun), nesting
+                     (containers inside: an unmasked proc and sysfs at /dev/.berth, see
+                     docs/security.md); repeatable (FEATURES). With --save; applies from
+                     the next start. vzctl's other names are refused with the reason
   --bindmount_add SRC:DST[,ro][,noexec]
                      show host path SRC at DST inside (BINDMOUNT), always nosuid and nodev;
                      ro stays read-only inside. In an unprivileged container the mount is

@@ -160,6 +160,7 @@ test('container configs: any keys and values give a config or a BerthError', () 
     'ONBOOT',
     'CAPABILITY',
     'DEVNODES',
+    'FEATURES',
   );
   fc.assert(
     fc.property(fc.dictionary(keys, anyText, { maxKeys: 6 }), (rec) =>
@@ -182,7 +183,7 @@ test('berth set options: any combination is refused clearly, or saved so that re
     anyText,
     userSize.map((s) => s.raw),
     hostname,
-    fc.constantFrom('yes', 'no', 'unlimited', '0', '1', '9.9.9.9', 'sys_nice:on', 'fuse:rw'),
+    fc.constantFrom('yes', 'no', 'unlimited', '0', '1', '9.9.9.9', 'sys_nice:on', 'fuse:rw', 'fuse:on', 'nfs:on'),
   );
   const many = fc.array(one, { maxLength: 3 });
   const options = fc.record(
@@ -206,6 +207,7 @@ test('berth set options: any combination is refused clearly, or saved so that re
       privileged: one,
       capability: many,
       devnodes: many,
+      features: many,
     },
     { requiredKeys: [] },
   );
