@@ -29,6 +29,8 @@ export function parseFeatures(raw: string): FeatureSetting[] {
   for (const word of raw.split(/[\s,]+/).filter(Boolean)) {
     const m = /^([a-z]+):(on|off)$/.exec(word.toLowerCase());
     const name = m?.[1] ?? '';
+    // an old vzctl config's nfs:off (or ppp:off...) asks for what berth gives: nothing to refuse
+    if (name in REFUSED && name !== 'sysfs' && m?.[2] === 'off') continue;
     if (name in REFUSED) {
       throw new BerthError('BAD_VALUE', `feature ${name}: ${REFUSED[name]}`, {
         hint: `berth's features are ${FEATURES.join(', ')} (docs/security.md)`,

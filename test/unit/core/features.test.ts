@@ -30,7 +30,10 @@ test("FEATURES: vzctl's other names are refused with the reason, bad words with 
       (e) => e instanceof BerthError && e.code === 'BAD_VALUE' && re.test(e.message),
     );
   refused('ppp:on', /^feature ppp: not available/);
-  refused('nfs:off', /^feature nfs: not available/);
+  refused('nfs:on', /^feature nfs: not available/);
+  refused('sysfs:off', /^feature sysfs: always on/);
+  // vzctl configs carry ppp:off and the like: off is what berth gives, so it is dropped
+  assert.deepEqual(parseFeatures('nfs:off ppp:off,bridge:off fuse:on'), [{ name: 'fuse', on: true }]);
   refused('nfsd:on', /^feature nfsd: not available/);
   refused('sysfs:on', /^feature sysfs: always on/);
   for (const n of ['bridge', 'ipip', 'sit', 'ipgre']) refused(`${n}:on`, /nothing to switch/);
