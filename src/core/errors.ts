@@ -41,6 +41,11 @@ export const ERRORS = {
   BAD_DNS_SEARCH: { exit: 73, http: 400, doc: 'a search domain is not valid (VZ_BADDNSSEARCH)' },
   CHANGE_PASSWORD: { exit: 74, http: 500, doc: "a user's password could not be set in the container (VZ_CHANGEPASS)" },
   IP_IN_USE: { exit: 78, http: 409, doc: 'the IP address belongs to another container (VZ_IP_INUSE)' },
+  ACTION_SCRIPT: {
+    exit: 79,
+    http: 500,
+    doc: 'an action script (premount, mount, start) failed or was refused: the start or mount is undone (VZ_ACTIONSCRIPT_ERROR)',
+  },
   PORT_IN_USE: {
     exit: 150,
     http: 409,

@@ -31,6 +31,8 @@ export interface HelperResult {
   error: StatusRecord | null;
   /** what optional steps could not do, as messages */
   warnings: string[];
+  /** killed (SIGKILL) after the timeoutMs it was given */
+  timedOut: boolean;
 }
 
 function parseRecords(text: string): StatusRecord[] {
@@ -53,14 +55,14 @@ function parseRecords(text: string): StatusRecord[] {
 export function runHelper(
   helper: string,
   args: string[],
-  opts: { stdio: [unknown, unknown, unknown]; seccompFd?: number },
+  opts: { stdio: [unknown, unknown, unknown]; seccompFd?: number; timeoutMs?: number },
 ): HelperResult {
   // The status records go to an unlinked file, not a pipe: Bun's spawnSync (and Bun.spawnSync)
   // returns no output for fds above 2, and a file works the same under Node.
   const statusFd = statusFile();
   const stdio = [...opts.stdio, statusFd, opts.seccompFd ?? 'ignore'] as StdioOptions;
   trace(`helper ${args[0]} spawn`);
-  const r = spawnHelper(helper, args, stdio);
+  const r = spawnHelper(helper, args, stdio, opts.timeoutMs);
   trace(`helper ${args[0]} done`);
   if (opts.seccompFd !== undefined) closeSync(opts.seccompFd);
   const text = readAll(statusFd);
@@ -78,12 +80,18 @@ export function runHelper(
     keeper: records.find((x) => x.keeper !== undefined)?.keeper ?? null,
     error: records.find((x) => x.error !== undefined) ?? null,
     warnings: records.flatMap((x) => (x.warning !== undefined ? [x.message ?? x.warning] : [])),
+    timedOut: r.timedOut === true,
   };
 }
 
 /** Bun's native spawn, where berth runs on Bun (the shipped executable). */
 declare const Bun:
-  | { spawnSync(cmd: string[], o: { stdio: unknown[] }): { exitCode: number | null; signalCode?: string | null } }
+  | {
+      spawnSync(
+        cmd: string[],
+        o: { stdio: unknown[]; timeout?: number; killSignal?: string },
+      ): { exitCode: number | null; signalCode?: string | null; exitedDueToTimeout?: boolean };
+    }
   | undefined;
 
 /**
@@ -94,11 +102,20 @@ function spawnHelper(
   helper: string,
   args: string[],
   stdio: StdioOptions,
-): { status: number | null; signal: string | null; error?: Error | undefined } {
-  if (typeof Bun === 'undefined') return childProcess().spawnSync(helper, args, { stdio, maxBuffer: 1 << 20 });
+  timeout?: number,
+): { status: number | null; signal: string | null; error?: Error | undefined; timedOut?: boolean } {
+  // SIGKILL: a helper relaying SIGTERM would wait for a command that ignores it
+  const limit = timeout === undefined ? {} : { timeout, killSignal: 'SIGKILL' as const };
+  if (typeof Bun === 'undefined') {
+    const r = childProcess().spawnSync(helper, args, { stdio, maxBuffer: 1 << 20, ...limit });
+    // Node reports its own timeout as an error; it is an outcome here
+    if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT')
+      return { ...r, error: undefined, timedOut: true };
+    return r;
+  }
   try {
-    const r = Bun.spawnSync([helper, ...args], { stdio: stdio as unknown[] });
-    return { status: r.exitCode, signal: r.signalCode ?? null };
+    const r = Bun.spawnSync([helper, ...args], { stdio: stdio as unknown[], ...limit });
+    return { status: r.exitCode, signal: r.signalCode ?? null, timedOut: r.exitedDueToTimeout === true };
   } catch (err) {
     return { status: null, signal: null, error: err as Error };
   }

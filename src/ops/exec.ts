@@ -82,6 +82,20 @@ export function runJoined(
   argv: readonly string[],
   opts: { pty: boolean; verb: string; stdin: 'inherit' | number },
 ): number {
+  return joinRun(ctx, id, now, argv, opts).code;
+}
+
+/**
+ * runJoined with its output on STDOUT (an action script's goes to stderr) and, past timeoutMs,
+ * the helper killed (what it started stays in the container's cgroup, which its stop empties).
+ */
+export function joinRun(
+  ctx: Ctx,
+  id: CtId,
+  now: Inspection,
+  argv: readonly string[],
+  opts: { pty: boolean; verb: string; stdin: 'inherit' | number; stdout?: number; timeoutMs?: number },
+): { code: number; timedOut: boolean } {
   if (now.pid === null) throw new BerthError('NOT_RUNNING', `${opts.verb} ${id}: container is not running`);
   // its keeper answers sysinfo for the command too, as for init (the state says whether)
   const sysinfo = now.state?.keeper?.sysinfo === true;
@@ -94,8 +108,9 @@ export function runJoined(
     keeperSocket: sysinfo ? keeperSocketPath(ctx.paths, id) : null,
   });
   const r = runHelper(ctx.paths.helper, joinArgs(plan), {
-    stdio: [opts.stdin, 'inherit', 'inherit'],
+    stdio: [opts.stdin, opts.stdout ?? 'inherit', 'inherit'],
     seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
+    ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
   });
   if (r.error) {
     const what = `${opts.verb} ${id} ${argv[0] ?? ''}`.trim();
@@ -111,5 +126,5 @@ export function runJoined(
     }
     throw new BerthError('CT_CREATE', `${what}: ${r.error.message ?? r.error.error}`);
   }
-  return r.exitCode;
+  return { code: r.exitCode, timedOut: r.timedOut };
 }

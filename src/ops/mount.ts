@@ -1,11 +1,12 @@
-// berth mount / umount: show a stopped container's files at VE_ROOT (vzctl mount/umount), nosuid.
+// berth mount / umount: show a stopped container's files at VE_ROOT (vzctl mount/umount), nosuid,
+// with the premount/mount and umount/postumount action scripts around.
 import { mkdirSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { viewMountArgs } from '../core/layout.ts';
 import { rootSource } from '../host/layers.ts';
 import { isMounted } from '../host/mountinfo.ts';
-import { mountRoot, unmountRoot } from '../host/mounts.ts';
+import { mountWithScripts, unmountWithScripts } from './action-scripts.ts';
 import type { Ctx } from './context.ts';
 import { mustExist } from './inspect.ts';
 import { reconcile, withLock } from './runtime.ts';
@@ -17,7 +18,7 @@ export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
     if (isMounted(config.veRoot)) throw new BerthError('MOUNTED', `mount ${id}: already mounted at ${config.veRoot}`);
     const root = rootSource(ctx.paths, config, 'mount');
     mkdirSync(config.veRoot, { recursive: true });
-    mountRoot(ctx.paths.helper, viewMountArgs(root));
+    await mountWithScripts(ctx, id, config, viewMountArgs(root));
   });
 }
 
@@ -29,6 +30,6 @@ export function umountContainer(ctx: Ctx, id: CtId): Promise<void> {
       throw new BerthError('RUNNING', `umount ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });
     }
     if (!isMounted(config.veRoot)) throw new BerthError('NOT_MOUNTED', `umount ${id}: not mounted`);
-    unmountRoot(ctx.paths.helper, config.veRoot);
+    await unmountWithScripts(ctx, id, config, config.veRoot);
   });
 }

@@ -27,6 +27,7 @@ import { cleanSnapshotLeftovers, removeAllSnapshots } from '../host/snapshots.ts
 import { childProcess } from '../host/spawn.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
+import { retireScripts, unmountWithScripts } from './action-scripts.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, type Inspection, inspect, loadCt } from './inspect.ts';
 import { cleanupNet, syncNft } from './net.ts';
@@ -95,7 +96,8 @@ export async function cleanupRuntime(
   if (busy.length) ctx.log(`warning: could not remove cgroups: ${busy.join(', ')}`);
   // the root as it was mounted at start (a config broken since may name another, or none)
   const veRoot = st?.veRoot ?? cfg?.veRoot;
-  if (veRoot) unmountRoot(ctx.paths.helper, veRoot);
+  // the umount and postumount scripts run also for a container that stopped by itself (vzeventd's umount)
+  if (veRoot) await unmountWithScripts(ctx, id, cfg, veRoot);
   removeOwnNodes(ctx.paths, id);
   removeState(ctx.paths, id);
 }
@@ -194,6 +196,7 @@ function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
  * the old one's snapshots).
  */
 export function finishDestroy(ctx: Ctx, id: CtId, vePrivate: string, veRoot: string): void {
+  retireScripts(ctx, id);
   rmSync(ctConfigPath(ctx.paths, id), { force: true });
   removeAllSnapshots(ctx.paths, id);
   rmSync(consoleLogPath(ctx.paths, id), { force: true });

@@ -21,13 +21,13 @@ import { policyFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
 import { isMounted } from '../host/mountinfo.ts';
-import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { fastpathWarning } from '../host/net.ts';
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
 import { isAlive, ownCapabilities, readProcStat } from '../host/proc.ts';
 import type { StoredCt } from '../host/store.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
+import { hasScripts, mountWithScripts, runScripts, unmountWithScripts } from './action-scripts.ts';
 import type { Ctx } from './context.ts';
 import { mustExist } from './inspect.ts';
 import { containerFilesFor, nftFor, startNetArgs, syncNft } from './net.ts';
@@ -59,7 +59,9 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
   const layout = ctx.layout();
   // an admin's view (berth mount) is nosuid: the container's root is mounted afresh, without it
   // (the mountinfo the cgroup layout came from: unmountRoot checks afresh before each unmount)
-  if (isMounted(cfg.veRoot, ctx.mountinfo())) unmountRoot(ctx.paths.helper, cfg.veRoot);
+  if (isMounted(cfg.veRoot, ctx.mountinfo())) await unmountWithScripts(ctx, id, cfg, cfg.veRoot);
+  // premount and mount scripts run around a mount of its own, before the container exists
+  const ownMount = root.layout === 'image' || hasScripts(ctx, id, ['premount', 'mount']);
   // an image's files are readable only once it is mounted (below, once the state file exists)
   let initKind = root.layout === 'image' ? null : initKindFromLink(initLink(fileLayers(root)));
   let stopSignal = stopSignalFor(initKind ?? 'sysv');
@@ -85,9 +87,11 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
   let keeper: RuntimeState['keeper'];
   const global = readGlobal(ctx.paths);
   try {
-    if (initKind === null) {
+    if (ownMount) {
       mkdirSync(cfg.veRoot, { recursive: true });
-      mountRoot(ctx.paths.helper, rootMountArgs(root));
+      await mountWithScripts(ctx, id, cfg, rootMountArgs(root));
+    }
+    if (initKind === null) {
       initKind = initKindFromLink(initLink(fileLayers(root)));
       stopSignal = stopSignalFor(initKind);
       starting();
@@ -128,7 +132,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       binds,
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
-    const hostBind = root.layout === 'image' ? [] : rootMountArgs(root);
+    const hostBind = ownMount ? [] : rootMountArgs(root);
     // no detach needed: init calls setsid() itself, and the helper exits once init runs
     const r = runHelper(ctx.paths.helper, [...hostBind, ...args], {
       stdio: ['ignore', logFd, logFd],
@@ -163,6 +167,11 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     nft,
     keeper,
     veRoot: cfg.veRoot,
+  });
+  // CTID.start runs inside once init runs; its failure undoes the start (umount scripts included)
+  await runScripts(ctx, id, cfg, 'start').catch(async (err) => {
+    await cleanupRuntime(ctx, id, cfg).catch(() => {});
+    throw err;
   });
   if (resetMachineId) writeCtText(ctx.paths, id, formatConfig(setKeys(ct.file, { [RESET_MACHINE_ID]: undefined })));
   trace('recorded');

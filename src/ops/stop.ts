@@ -4,6 +4,7 @@ import { BerthError } from '../core/errors.ts';
 import { thawAll } from '../host/cgroups.ts';
 import { isAlive } from '../host/proc.ts';
 import { readCtOrDerived, type StoredCt } from '../host/store.ts';
+import { runScripts } from './action-scripts.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, type Inspection, mustExist } from './inspect.ts';
 import { cleanupRuntime, reconcile, withLock } from './runtime.ts';
@@ -42,6 +43,8 @@ export async function stopLocked(ctx: Ctx, id: CtId, ct: StoredCt, now: Inspecti
   // a frozen init cannot shut down: thaw what berth froze and what the container froze itself
   thawAll(ctx.layout(), dirs);
   const pid = now.pid;
+  // CTID.stop runs inside first, even for --fast (as vzctl); a failing one is warned about
+  if (pid !== null) await runScripts(ctx, id, ct.config, 'stop');
   if (!opts.fast && pid !== null && now.state) {
     try {
       process.kill(pid, now.state.stopSignal);

@@ -8,7 +8,8 @@ export const command: Command = {
   usage: 'berth destroy CTID',
   help: `Removes the private area, the config file (/etc/berth/ct/CTID.conf), the container's
 snapshots, the console log and runtime leftovers, and says so first, snapshots by name. The
-container must be stopped. This cannot be undone.
+container must be stopped. This cannot be undone. Its action scripts
+(/etc/berth/ct/CTID.ACTION) are kept as CTID.ACTION.destroyed, as vzctl does.
 
 A container whose config is broken (berth status says so) is destroyed too: its files are
 found where berth.conf puts them for the CTID, and paths named only by the broken file are

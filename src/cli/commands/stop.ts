@@ -11,7 +11,9 @@ export const command: Command = {
   usage: 'berth stop CTID [--fast] [--timeout SECONDS]',
   help: `Asks init to power off the way it expects (SIGRTMIN+4 for systemd, SIGUSR2 for busybox
 init, SIGTERM otherwise), waits up to STOP_TIMEOUT seconds (default 60), then kills whatever is
-left in the container's cgroups, removes them and unmounts VE_ROOT.
+left in the container's cgroups, removes them and unmounts VE_ROOT. The action script
+CTID.stop runs inside first, the umount and postumount ones around the unmount
+(docs/scripts.md); a failing one is a warning.
 
   --fast             kill at once, without a clean shutdown
   --timeout SECONDS  wait this long for the clean shutdown

@@ -23,6 +23,7 @@ const WANT = {
   keeper: null,
   error: { error: 'mount', errno: 2, message: 'mount /x: gone' },
   warnings: ['route: no'],
+  timedOut: false,
 };
 
 function withFake(fn: (helper: string) => void): void {
@@ -52,6 +53,27 @@ console.log(JSON.stringify(runHelper(${JSON.stringify(helper)}, [], { stdio: ['i
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), WANT);
   });
+});
+
+test('runHelper: past timeoutMs the helper is killed and the result says so, under Node and Bun', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-fake-helper-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const helper = join(dir, 'berth-nsexec');
+  // ignores SIGTERM, as a helper relaying it to a stubborn command would
+  writeFileSync(helper, "#!/bin/sh\ntrap '' TERM\nexec sleep 20\n");
+  chmodSync(helper, 0o755);
+  const code = `import { runHelper } from ${JSON.stringify(HELPER_JS)};
+const t0 = Date.now();
+const r = runHelper(${JSON.stringify(helper)}, [], { stdio: ['ignore', 'ignore', 'ignore'], timeoutMs: 200 });
+console.log(JSON.stringify({ timedOut: r.timedOut, fast: Date.now() - t0 < 5000 }));`;
+  for (const runtime of [process.execPath, BUN]) {
+    if (!existsSync(runtime)) continue;
+    const r = spawnSync(runtime, ['--input-type=module', '-e', code].slice(runtime === BUN ? 1 : 0), {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { timedOut: true, fast: true }, runtime);
+  }
 });
 
 test('runHelper: a missing helper is a SYSTEM error with a hint, under Node and Bun', (t) => {
