@@ -14,8 +14,8 @@ const skip = ROOT_SKIP || (PY ? false : 'needs python3 for a terminal');
 
 /**
  * A terminal of 30x100 for argv (python3's pty): what we write to the driver's stdin is typed,
- * what the terminal shows comes out. When argv exits: a line "@@ rc=N restored=1|0" (whether
- * the terminal's modes are what they were before).
+ * what the terminal shows comes out: first a line "@@ pid=N" (argv's), at its exit a line
+ * "@@ rc=N restored=1|0" (whether the terminal's modes are what they were before).
  */
 const DRIVER = `
 import fcntl, os, pty, select, struct, sys, termios, time
@@ -27,6 +27,7 @@ if pid == 0:
     os.setsid(); fcntl.ioctl(s, termios.TIOCSCTTY, 0)
     for k in range(3): os.dup2(s, k)
     os.close(m); os.execvp(sys.argv[1], sys.argv[1:])
+print('@@ pid=%d' % pid, flush=True)
 inp, rc = True, None
 while rc is None:
     r, _, _ = select.select([m] + ([0] if inp else []), [], [], 0.05)
@@ -149,6 +150,15 @@ test('console: output and input both ways, window size, detach keys, one admin a
   await waitFor('the piped line to reach the container', () =>
     s.berth(['exec', 'con', '--', 'cat', '/tmp/pipe']).out.includes('through-a-pipe'),
   );
+
+  // a signal to the attach (the helper under berth) restores the terminal too
+  const d = term(['console', 'con']);
+  await d.see(/Attached/);
+  const berthPid = (/@@ pid=(\d+)/.exec(d.shown()) as RegExpExecArray)[1] as string;
+  const helper = spawnSync('pgrep', ['-P', berthPid], { encoding: 'utf8' }).stdout.trim();
+  assert.match(helper, /^\d+$/);
+  process.kill(Number(helper), 'SIGTERM');
+  assert.deepEqual(await d.done(), { rc: 0, restored: true });
 
   // attached while the container stops: its last words, then berth says so and exits 0
   const c = term(['console', 'con']);
