@@ -4,7 +4,8 @@
  * neither the keeper nor the container ever gets the admin's terminal. The terminal goes into
  * raw mode and is restored on every way out: the detach keys, the container stopping, stdin
  * ending, SIGHUP, SIGTERM, SIGINT, SIGQUIT, and berth dying (parent-death signal). The escape
- * byte followed by '.' detaches; followed by anything else, both are sent as typed.
+ * byte followed by '.' detaches; followed by anything else, both are sent as typed. Without a
+ * terminal (a script's pipe) it is a byte pipe: stdin to the console until it ends.
  */
 #define _GNU_SOURCE
 #include "console.h"
@@ -43,20 +44,36 @@ static int outcome(const char *what, long pid) {
   return 0;
 }
 
-/* one frame, whole; -1 once the keeper is gone or a signal asks us to leave */
-static int send_frame(int s, char type, const void *payload, size_t len) {
-  unsigned char frame[3 + FRAME_MAX];
-  frame[0] = (unsigned char)type;
-  frame[1] = (unsigned char)(len & 0xff);
-  frame[2] = (unsigned char)(len >> 8);
-  memcpy(frame + 3, payload, len);
-  for (size_t off = 0, n = 3 + len; off < n;) {
-    ssize_t w = send(s, frame + off, n - off, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR && !quit) continue;
+/*
+ * Frames to the keeper go out without blocking: while one is still on its way (the container
+ * does not read its console), stdin is still read, so the detach keys always work, and what
+ * else is typed meanwhile is dropped, as a console whose input is full drops it.
+ */
+static unsigned char pend[3 + FRAME_MAX];
+static size_t pend_len, pend_off;
+
+/* -1 once the keeper is gone */
+static int flush(int s) {
+  while (pend_off < pend_len) {
+    ssize_t w = send(s, pend + pend_off, pend_len - pend_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) return 0;
     if (w <= 0) return -1;
-    off += (size_t)w;
+    pend_off += (size_t)w;
   }
+  pend_len = pend_off = 0;
   return 0;
+}
+
+/* 1 if queued, 0 if a frame is still on its way (this one is dropped), -1 once the keeper is gone */
+static int queue(int s, char type, const void *payload, size_t len) {
+  if (pend_len) return 0;
+  pend[0] = (unsigned char)type;
+  pend[1] = (unsigned char)(len & 0xff);
+  pend[2] = (unsigned char)(len >> 8);
+  memcpy(pend + 3, payload, len);
+  pend_len = 3 + len;
+  return flush(s) < 0 ? -1 : 1;
 }
 
 static int connect_to(const char *path) {
@@ -119,17 +136,20 @@ int console_attach(const char *path, int escape, const char *banner) {
   const char *end = "closed";
   int held = 0;
   while (!quit) {
-    if (winch && tty) {
-      struct winsize ws;
+    struct winsize ws;
+    if (winch && tty && !pend_len && ioctl(0, TIOCGWINSZ, &ws) == 0) {
       winch = 0;
-      if (ioctl(0, TIOCGWINSZ, &ws) == 0 && send_frame(s, FRAME_WINSIZE, &ws, sizeof ws) < 0) break;
+      if (queue(s, FRAME_WINSIZE, &ws, sizeof ws) < 0) break;
     }
-    struct pollfd p[2] = {{0, POLLIN, 0}, {s, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0) {
+    /* a pipe or file is not read meanwhile: a script's input is never dropped */
+    struct pollfd p[2] = {{pend_len && !tty ? -1 : 0, POLLIN, 0}, {s, (short)(POLLIN | (pend_len ? POLLOUT : 0)), 0}};
+    /* a size change waits for the frame before it (a short nap, not a busy loop) */
+    if (poll(p, 2, winch && tty && pend_len ? 50 : -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
-    if (p[1].revents) {
+    if (p[1].revents & POLLOUT && flush(s) < 0) break;
+    if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
       char buf[16384];
       ssize_t r = read(s, buf, sizeof buf);
       if (r < 0 && errno == EINTR) continue;
@@ -146,13 +166,16 @@ int console_attach(const char *path, int escape, const char *banner) {
       }
       size_t m;
       int detach = keys(in, (size_t)r, escape, &held, out, &m);
-      if (m && send_frame(s, FRAME_DATA, out, m) < 0) break;
+      if (m && queue(s, FRAME_DATA, out, m) < 0) break;
       if (detach) {
         end = "detached";
         break;
       }
     }
   }
+  /* the end of a script's input: what is still on its way goes first */
+  for (struct pollfd p = {s, POLLOUT, 0}; !quit && pend_len && strcmp(end, "eof") == 0 && poll(&p, 1, -1) >= 0;)
+    if (flush(s) < 0) break;
   if (quit) end = "signal";
   if (tty) tcsetattr(0, TCSANOW, &saved);
   close(s);

@@ -114,8 +114,7 @@ static void attach(int c, int master) {
   char msg[1 + sizeof(int)];
   msg[0] = reply;
   memcpy(msg + 1, &cred.pid, sizeof(int));
-  if (send(c, msg, sizeof msg, MSG_NOSIGNAL) < 0) {
-  }
+  send(c, msg, sizeof msg, MSG_NOSIGNAL);
   close(c);
 }
 

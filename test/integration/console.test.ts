@@ -3,7 +3,7 @@
 // terminal restored, and a debian-12 boot's messages and getty prompt.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { DEBIAN_SKIP, useDebian } from './debian-cache.ts';
@@ -28,17 +28,23 @@ if pid == 0:
     for k in range(3): os.dup2(s, k)
     os.close(m); os.execvp(sys.argv[1], sys.argv[1:])
 print('@@ pid=%d' % pid, flush=True)
-inp, rc = True, None
+# never blocked writing while berth writes to us (a terminal takes both ways at once)
+os.set_blocking(m, False)
+inp, rc, typed = True, None, b''
 while rc is None:
-    r, _, _ = select.select([m] + ([0] if inp else []), [], [], 0.05)
-    if m in r: os.write(1, os.read(m, 65536))
+    r, w, _ = select.select([m] + ([0] if inp and len(typed) < 65536 else []), [m] if typed else [], [], 0.05)
+    if m in r:
+        try: os.write(1, os.read(m, 65536))
+        except BlockingIOError: pass
+    if m in w:
+        try: typed = typed[os.write(m, typed):]
+        except BlockingIOError: pass
     if 0 in r:
-        b = os.read(0, 4096)
-        if b: os.write(m, b)
+        b = os.read(0, 65536)
+        if b: typed += b
         else: inp = False
     p, st = os.waitpid(pid, os.WNOHANG)
     if p: rc = os.waitstatus_to_exitcode(st)
-os.set_blocking(m, False)
 try:
     while True: os.write(1, os.read(m, 65536))
 except OSError: pass
@@ -157,8 +163,26 @@ test('console: output and input both ways, window size, detach keys, one admin a
   const berthPid = (/@@ pid=(\d+)/.exec(d.shown()) as RegExpExecArray)[1] as string;
   const helper = spawnSync('pgrep', ['-P', berthPid], { encoding: 'utf8' }).stdout.trim();
   assert.match(helper, /^\d+$/);
+  // the admin's terminal stays with that helper: neither the keeper nor init holds it
+  const fileId = (p: string) => {
+    const st = statSync(p);
+    return `${st.dev}:${st.ino}`;
+  };
+  const adminTty = fileId(`/proc/${helper}/fd/0`);
+  const state = JSON.parse(readFileSync(join(s.root, 'run/berth/con/state.json'), 'utf8'));
+  for (const pid of [state.keeper.pid, state.pid]) {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) assert.notEqual(fileId(`/proc/${pid}/fd/${fd}`), adminTty);
+  }
   process.kill(Number(helper), 'SIGTERM');
   assert.deepEqual(await d.done(), { rc: 0, restored: true });
+
+  // a flood of keys nobody inside reads: the detach keys still work
+  const e = term(['console', 'con']);
+  await e.see(/Attached/);
+  e.type('x'.repeat(400_000));
+  e.type('\x1b.');
+  assert.deepEqual(await e.done(), { rc: 0, restored: true });
+  assert.match(s.ok(['status', 'con']), /running/);
 
   // attached while the container stops: its last words, then berth says so and exits 0
   const c = term(['console', 'con']);
