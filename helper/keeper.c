@@ -119,7 +119,8 @@ static void attach(int c, int master) {
 }
 
 /* Whole frames from cin to the master. The master is non-blocking: what it cannot take now stays
- * in cin as a shorter frame, and the client is not read until it drains (its own writes block). */
+ * in cin as a shorter frame, and the client is not read until it drains (the client then holds
+ * its next frame and drops what is typed meanwhile). */
 static void console_input(int master) {
   size_t off = 0;
   cin_stalled = 0;
