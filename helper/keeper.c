@@ -5,7 +5,10 @@
  *   - the master of the container's console pty. Everything the container writes to
  *     /dev/console goes to its log, which is bounded: at half the size given, the log becomes
  *     LOG.1 (replacing the older one) and a new LOG begins, so the oldest output is dropped and
- *     the two never hold more than the size given;
+ *     the two never hold more than the size given. One admin at a time may attach to it
+ *     (`berth console`, console.c): the keeper copies the output to that client too and its
+ *     keystrokes into the master, so neither the container nor the keeper gets the admin's
+ *     terminal;
  *   - the seccomp user-notification listeners of init's filter and of each `berth exec`'s, for
  *     sysinfo(2): the kernel's answer is the host's (RAM, swap, uptime, load, process count), so
  *     the keeper answers from the container's cgroups instead (sysinfo.c).
@@ -34,6 +37,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "fds.h"
 #include "sysinfo.h"
 
@@ -75,10 +79,101 @@ static void log_write(const char *buf, size_t n) {
   }
 }
 
+/* ---- the attached console client (berth console) -------------------------------------------- */
+
+static int attached = -1; /* its connection, or -1 */
+/* frames from it not yet written to the master: one whole frame fits, so it never stalls */
+static unsigned char cin[3 + FRAME_MAX];
+static size_t cin_len;
+static int cin_stalled; /* the master's input queue is full: wait for POLLOUT */
+
+static void detach(void) {
+  if (attached >= 0) close(attached);
+  attached = -1;
+  cin_len = 0;
+  cin_stalled = 0;
+}
+
+static void attach(int c, int master) {
+  char reply = master < 0 ? CONSOLE_NONE : attached >= 0 ? CONSOLE_BUSY : CONSOLE_OK;
+  if (reply != CONSOLE_BUSY) {
+    if (send(c, &reply, 1, MSG_NOSIGNAL) != 1 || reply != CONSOLE_OK) {
+      close(c);
+      return;
+    }
+    /* room for a burst of output (a boot, a screenful), so a terminal a little slow is not dropped */
+    int sz = 1 << 20;
+    setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+    attached = c;
+    return;
+  }
+  /* refused: say who holds it */
+  struct ucred cred = {0};
+  socklen_t len = sizeof cred;
+  getsockopt(attached, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+  char msg[1 + sizeof(int)];
+  msg[0] = reply;
+  memcpy(msg + 1, &cred.pid, sizeof(int));
+  send(c, msg, sizeof msg, MSG_NOSIGNAL);
+  close(c);
+}
+
+/* Whole frames from cin to the master. The master is non-blocking: what it cannot take now stays
+ * in cin as a shorter frame, and the client is not read until it drains (the client then holds
+ * its next frame and drops what is typed meanwhile). */
+static void console_input(int master) {
+  size_t off = 0;
+  cin_stalled = 0;
+  while (cin_len - off >= 3) {
+    size_t len = cin[off + 1] | (size_t)cin[off + 2] << 8;
+    if (len > FRAME_MAX) {
+      detach(); /* not our client's framing: drop it */
+      return;
+    }
+    if (cin_len - off < 3 + len) break;
+    unsigned char *p = cin + off + 3;
+    if (cin[off] == FRAME_WINSIZE && len == sizeof(struct winsize)) {
+      struct winsize ws;
+      memcpy(&ws, p, sizeof ws);
+      ioctl(master, TIOCSWINSZ, &ws);
+    } else if (cin[off] == FRAME_DATA) {
+      ssize_t w = write(master, p, len);
+      if (w < 0 && errno != EAGAIN && errno != EINTR) w = (ssize_t)len; /* lost: never block */
+      if (w < 0) w = 0;
+      if ((size_t)w < len) {
+        /* the rest as a frame of its own, over the bytes already written */
+        off += (size_t)w;
+        len -= (size_t)w;
+        cin[off] = FRAME_DATA;
+        cin[off + 1] = (unsigned char)(len & 0xff);
+        cin[off + 2] = (unsigned char)(len >> 8);
+        cin_stalled = 1;
+        break;
+      }
+    }
+    off += 3 + len;
+  }
+  memmove(cin, cin + off, cin_len - off);
+  cin_len -= off;
+}
+
+static void read_client(int master) {
+  ssize_t n = read(attached, cin + cin_len, sizeof cin - cin_len);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    detach(); /* the admin detached, or their berth died */
+    return;
+  }
+  cin_len += (size_t)n;
+  console_input(master);
+}
+
 static int drain_console(int master) {
   char buf[16384];
   ssize_t n = read(master, buf, sizeof buf);
   if (n > 0) log_write(buf, (size_t)n);
+  /* never wait for the admin's terminal: a client that fell a socket buffer behind is dropped */
+  if (n > 0 && attached >= 0 && send(attached, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n) detach();
   return (int)n;
 }
 
@@ -112,11 +207,16 @@ static void accept_client(int sock) {
   clients[n_clients++] = c;
 }
 
-/* one message per connection: 'L' with a seccomp listener */
-static void serve_client(int c) {
+/* one message per connection: 'L' with a seccomp listener, or 'C' (the connection then stays) */
+static void serve_client(int c, int master) {
   char tag = 0;
   int fd;
-  if (recv_fds(c, &tag, &fd, 1) == 1) {
+  int n = recv_fds(c, &tag, &fd, 1);
+  if (n == 0 && tag == 'C') {
+    attach(c, master);
+    return;
+  }
+  if (n == 1) {
     if (tag == 'L') add_listener(fd);
     else close(fd);
   }
@@ -166,15 +266,19 @@ void keeper_run(const struct keeper_plan *p, int master, int listener) {
   /* a slave of our own: the master never reads as hung up while the container has none open */
   int slave = master >= 0 ? ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
   (void)slave;
+  /* an admin's keystrokes must never block us when the container does not read its console */
+  if (master >= 0) fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
   if (listener >= 0) add_listener(listener);
   int sock = plan.sock_path ? listen_on(plan.sock_path) : -1;
   if (plan.si.mem_dir) sysinfo_init(&plan.si, plan.init);
-  static struct pollfd pfd[MAX_LISTENERS + MAX_CLIENTS + 3];
+  static struct pollfd pfd[MAX_LISTENERS + MAX_CLIENTS + 4];
   for (;;) {
     int n = 0;
     pfd[n++] = (struct pollfd){init, POLLIN, 0};
-    pfd[n++] = (struct pollfd){master, POLLIN, 0};
+    pfd[n++] = (struct pollfd){master, (short)(POLLIN | (cin_stalled ? POLLOUT : 0)), 0};
     pfd[n++] = (struct pollfd){sock, POLLIN, 0};
+    /* the attached client is read only once its last frames went into the master (a hang-up shows) */
+    pfd[n++] = (struct pollfd){attached, (short)(cin_stalled ? 0 : POLLIN), 0};
     for (int k = 0; k < n_clients; k++) pfd[n++] = (struct pollfd){clients[k], POLLIN, 0};
     for (int k = 0; k < n_listeners; k++) pfd[n++] = (struct pollfd){listeners[k], POLLIN, 0};
     int r = poll(pfd, (nfds_t)n, sysinfo_timeout());
@@ -182,7 +286,9 @@ void keeper_run(const struct keeper_plan *p, int master, int listener) {
     sysinfo_tick();
     if (r <= 0) continue;
     if (pfd[1].revents & POLLIN) drain_console(master);
-    int first_listener = 3 + n_clients, k = 0;
+    if (pfd[1].revents & POLLOUT && attached >= 0) console_input(master);
+    if (pfd[3].revents && attached >= 0) read_client(master);
+    int first_listener = 4 + n_clients, k = 0;
     for (int i = first_listener; i < n; i++) {
       if (pfd[i].revents & POLLIN) sysinfo_answer(pfd[i].fd);
       if (pfd[i].revents & (POLLHUP | POLLERR | POLLNVAL)) {
@@ -194,8 +300,8 @@ void keeper_run(const struct keeper_plan *p, int master, int listener) {
     n_listeners = k;
     /* after the listeners: a client may add one */
     k = 0;
-    for (int i = 3; i < first_listener; i++) {
-      if (pfd[i].revents) serve_client(pfd[i].fd);
+    for (int i = 4; i < first_listener; i++) {
+      if (pfd[i].revents) serve_client(pfd[i].fd, master);
       else clients[k++] = pfd[i].fd;
     }
     n_clients = k;
@@ -204,7 +310,6 @@ void keeper_run(const struct keeper_plan *p, int master, int listener) {
   }
   /* what init and its last words left in the pty */
   if (master >= 0) {
-    fcntl(master, F_SETFL, O_NONBLOCK);
     while (drain_console(master) > 0) {
     }
   }

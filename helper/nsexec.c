@@ -1,6 +1,6 @@
 /*
  * berth-nsexec: berth's one C helper (this file: argv and the modes; report.c, rootops.c,
- * privs.c, idmap.c, net.c, fastpath.c, keeper.c, sysinfo.c, relay.c, fds.c do the parts). It executes an explicit plan given on argv (the
+ * privs.c, idmap.c, net.c, fastpath.c, keeper.c, sysinfo.c, relay.c, console.c, fds.c do the parts). It executes an explicit plan given on argv (the
  * argv is the API) and reports facts (a pid, an errno) as JSON lines on --status-fd. It reads no
  * config files and holds no defaults: every decision is made in TypeScript (src/core/helper-args.ts).
  * The whole contract is helper/PROTOCOL.md.
@@ -11,6 +11,7 @@
  *   --join PID       setns() into PID's namespaces and run a command there (exec / enter).
  *   --lock FILE      take flock(LOCK_EX|LOCK_NB) on FILE and hold it while --watch-pid lives.
  *   --tree-sync SRC DST --since T  bring a copy up to date with what changed since T (treesync.c).
+ *   --attach SOCK ESC BANNER  the caller's terminal on a container's console, through its keeper (console.c).
  *   --join PID --net ... (no command): network changes on a running container (net.c).
  *
  * Start mode may also fork the container's keeper (keeper.c): the host process that holds its
@@ -44,6 +45,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "fds.h"
 #include "idmap.h"
 #include "keeper.h"
@@ -72,6 +74,8 @@ static struct {
   struct keeper_plan keeper; /* --keeper LOG SIZE SOCK [--sysinfo ...]: start mode forks one */
   int keep;
   const char *keeper_sock; /* join mode: the running keeper, which takes our seccomp listener */
+  const char *attach, *banner; /* --attach SOCK ESCAPE BANNER: berth console */
+  int escape;
   struct op ops[MAX_OPS];
   int n_ops;
   const char *cgroups[MAX_LIST];
@@ -150,6 +154,13 @@ static void parse_args(int argc, char **argv) {
       if (i + 3 >= argc || (strcmp(argv[i + 1], "v1") && strcmp(argv[i + 1], "v2")))
         die_usage("--sysinfo needs v1|v2 MEMDIR PIDSDIR");
       opt.keeper.si = (struct sysinfo_plan){strcmp(argv[i + 1], "v2") == 0, argv[i + 2], argv[i + 3]};
+      i += 3;
+    } else if (strcmp(a, "--attach") == 0) { /* SOCK ESCAPE BANNER */
+      if (i + 3 >= argc) die_usage("--attach needs SOCK ESCAPE BANNER");
+      opt.attach = argv[i + 1];
+      opt.escape = strcmp(argv[i + 2], "-1") == 0 ? -1 : parse_int(argv[i + 2], a);
+      if (opt.escape > 255) die_usage("--attach: ESCAPE is a byte or -1");
+      opt.banner = argv[i + 3];
       i += 3;
     } else if (strcmp(a, "--keeper-sock") == 0) {
       opt.keeper_sock = need(argv, &i, argc, a);
@@ -243,7 +254,8 @@ static void parse_args(int argc, char **argv) {
   opt.argv = argv + i;
   if (opt.sync_src && !opt.since) die_usage("--tree-sync needs --since");
   if (opt.sync_src && opt.argv[0]) die_usage("--tree-sync takes no command");
-  if (opt.lock || opt.sync_src || ((opt.host_src || opt.host_umount) && !opt.argv[0])) return;
+  if (opt.attach && opt.argv[0]) die_usage("--attach takes no command");
+  if (opt.lock || opt.sync_src || opt.attach || ((opt.host_src || opt.host_umount) && !opt.argv[0])) return;
   if (opt.argv[0] == NULL && !opt.rootfs && opt.n_net) return; /* network changes only */
   if (opt.argv[0] == NULL && !(opt.join && (opt.hostname || opt.n_ops))) die_usage("missing command after --");
   if (!opt.join && !opt.rootfs) die_usage("start mode needs --rootfs");
@@ -894,6 +906,7 @@ int main(int argc, char **argv) {
   if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
   if (opt.seccomp_fd >= 0) fcntl(opt.seccomp_fd, F_SETFD, FD_CLOEXEC);
   if (opt.lock) return do_lock();
+  if (opt.attach) return console_attach(opt.attach, opt.escape, opt.banner);
   if (opt.sync_src) return do_tree_sync(opt.sync_src, opt.sync_dst, opt.since);
   if (opt.join) return do_join();
   if (!opt.argv[0] && opt.n_net && !opt.rootfs) { /* host-side network cleanup, no container */

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Loader> = {
   status: async () => (await import('./commands/status.ts')).command,
   enter: async () => (await import('./commands/enter.ts')).command,
   exec: async () => (await import('./commands/exec.ts')).command,
+  console: async () => (await import('./commands/console.ts')).command,
   set: async () => (await import('./commands/set.ts')).command,
   list: async () => (await import('./commands/list.ts')).command,
   destroy: async () => (await import('./commands/destroy.ts')).command,

@@ -11,6 +11,11 @@ export const ERRORS = {
     doc: 'unknown verb or option, or a missing argument (VZ_INVALID_PARAMETER_SYNTAX)',
   },
   BAD_VALUE: { exit: 21, http: 400, doc: 'an option or config value is malformed (VZ_INVALID_PARAMETER_VALUE)' },
+  CONSOLE_BUSY: {
+    exit: 9,
+    http: 409,
+    doc: "another berth console is attached to the container's console (VZ_LOCKED's number)",
+  },
   NOT_RUNNING: { exit: 31, http: 409, doc: 'the container is not running (VZ_VE_NOT_RUNNING)' },
   RUNNING: { exit: 32, http: 409, doc: 'the container is running (VZ_VE_RUNNING)' },
   STOP_FAILED: { exit: 33, http: 500, doc: 'processes of the container survived the stop (VZ_STOP_ERROR)' },

@@ -16,6 +16,8 @@ export interface StatusRecord {
   pid?: number;
   /** start mode: the keeper forked for the container */
   keeper?: number;
+  /** attach mode: how it ended (helper/console.c) */
+  console?: string;
   locked?: boolean;
   error?: string;
   /** an optional step that failed (the others ran): `{"warning":"net",...}` */
@@ -28,6 +30,8 @@ export interface HelperResult {
   exitCode: number;
   pid: number | null;
   keeper: number | null;
+  /** attach mode: how it ended */
+  console: string | null;
   error: StatusRecord | null;
   /** what optional steps could not do, as messages */
   warnings: string[];
@@ -78,6 +82,7 @@ export function runHelper(
     exitCode: r.status ?? 128 + (r.signal ? 9 : 0),
     pid: records.find((x) => x.pid !== undefined)?.pid ?? null,
     keeper: records.find((x) => x.keeper !== undefined)?.keeper ?? null,
+    console: records.find((x) => x.console !== undefined)?.console ?? null,
     error: records.find((x) => x.error !== undefined) ?? null,
     warnings: records.flatMap((x) => (x.warning !== undefined ? [x.message ?? x.warning] : [])),
     timedOut: r.timedOut === true,

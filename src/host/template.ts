@@ -152,7 +152,7 @@ export async function buildDebianTemplate(
  */
 const DEBIAN_TWEAKS = [
   'set -e',
-  'for u in sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount sys-fs-fuse-connections.mount systemd-remount-fs.service getty-static.service console-getty.service; do ln -sf /dev/null /etc/systemd/system/$u; done',
+  'for u in sys-kernel-debug.mount sys-kernel-tracing.mount sys-kernel-config.mount sys-fs-fuse-connections.mount systemd-remount-fs.service getty-static.service; do ln -sf /dev/null /etc/systemd/system/$u; done',
   'echo localhost > /etc/hostname',
   'printf "127.0.0.1 localhost\\n::1 localhost ip6-localhost ip6-loopback\\n" > /etc/hosts',
   'apt-get clean',

@@ -21,6 +21,7 @@ const WANT = {
   exitCode: 7,
   pid: 42,
   keeper: null,
+  console: null,
   error: { error: 'mount', errno: 2, message: 'mount /x: gone' },
   warnings: ['route: no'],
   timedOut: false,
