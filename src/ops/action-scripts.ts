@@ -119,8 +119,12 @@ export async function unmountWithScripts(ctx: Ctx, id: CtId, cfg: CtConfig | nul
  * for a new container of that CTID, and the admin's work is not lost.
  */
 export function retireScripts(ctx: Ctx, id: CtId): void {
-  for (const name of ownScriptNames(id)) {
+  for (const name of presentScripts(ctx, id)) {
     const path = join(ctx.paths.ctConfigDir, name);
-    if (scriptPresent(path)) renameSync(path, `${path}.destroyed`);
+    renameSync(path, `${path}.destroyed`);
   }
 }
+
+/** The container's own action scripts that are there (CTID.mount, ...), by file name. */
+export const presentScripts = (ctx: Ctx, id: CtId): string[] =>
+  ownScriptNames(id).filter((name) => scriptPresent(join(ctx.paths.ctConfigDir, name)));

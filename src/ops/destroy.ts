@@ -11,6 +11,7 @@ import { ctConfigPath } from '../host/paths.ts';
 import { listSnapshots } from '../host/snapshots.ts';
 import { readCtOrDerived, type StoredCt } from '../host/store.ts';
 import { gcLayers } from '../host/template-cache.ts';
+import { presentScripts } from './action-scripts.ts';
 import type { Ctx } from './context.ts';
 import { mustExist } from './inspect.ts';
 import { finishDestroy, reconcile, withLock } from './runtime.ts';
@@ -36,8 +37,9 @@ export async function destroyContainer(ctx: Ctx, id: CtId, verb = 'destroy'): Pr
       const cfg = ct.config;
       // what goes, said before it goes: an admin who forgot the snapshots hears of them
       const snaps = listSnapshots(ctx.paths, id).map((s) => s.name);
+      const scripts = presentScripts(ctx, id);
       ctx.log(
-        `Destroying ${id}: its files (${cfg.vePrivate}), config${snaps.length ? `, ${snaps.length} snapshot${snaps.length > 1 ? 's' : ''} (${snaps.join(', ')})` : ''}, console log and runtime state`,
+        `Destroying ${id}: its files (${cfg.vePrivate}), config${snaps.length ? `, ${snaps.length} snapshot${snaps.length > 1 ? 's' : ''} (${snaps.join(', ')})` : ''}, console log and runtime state${scripts.length ? `; action scripts kept as ${scripts.map((n) => `${n}.destroyed`).join(', ')}` : ''}`,
       );
       unmountRoot(ctx.paths.helper, cfg.veRoot);
       const layer = ct.broken ? brokenLayer(ctx, id) : cfg.layer;

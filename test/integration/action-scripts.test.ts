@@ -124,7 +124,9 @@ test('action scripts run at their moments, in vzctl order, with its variables; s
   s.ok(['stop', '--fast', 'as1']);
 
   // destroy keeps the container's own scripts as CTID.ACTION.destroyed (vzctl), never run again
-  s.ok(['destroy', 'as1']);
+  const gone = s.berth(['destroy', 'as1']);
+  assert.equal(gone.code, 0, gone.err);
+  assert.match(gone.err, /action scripts kept as .*as1\.start\.destroyed/, 'destroy says what it keeps');
   const dir = join(s.root, 'etc/berth/ct');
   assert.ok(!existsSync(join(dir, 'as1.start')) && existsSync(join(dir, 'as1.start.destroyed')));
   assert.ok(existsSync(join(dir, 'vps.mount')), 'global scripts stay');
