@@ -39,6 +39,6 @@ rm -rf "$r"
 mv "$work" "$work.done" && trap - EXIT
 rm -rf "$dir" && mv "$work.done" "$dir"
 # images of older keys are of no further use (about 1 GB each)
-find "$CACHE" -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9a-f]\{12\}' ! -name "$key" -exec rm -rf {} +
+find "$CACHE" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[0-9a-f]{12}' ! -name "$key" -exec rm -rf {} +
 say "built $dir in $(($(date +%s) - t0)) s (kernel $(file -b "$dir/vmlinuz" | grep -o 'version [^ ]*' || true))"
 echo "$dir"

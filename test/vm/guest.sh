@@ -64,6 +64,9 @@ step "lxcfs: the container's /proc shows its limits"
 mem=$(berth exec 101 -- awk '/MemTotal/ {print $2}' /proc/meminfo)
 check "MemTotal is 64M inside ($mem kB)" test "$mem" = 65536
 check "SwapTotal is 0 inside" test "$(berth exec 101 -- awk '/SwapTotal/ {print $2}' /proc/meminfo)" = 0
+# lxcfs's own cgroup2 mount resets the superblock's flags; berth puts them back
+opts=$(findmnt -rn -o OPTIONS /sys/fs/cgroup)
+check "the host's cgroup2 keeps nsdelegate,memory_recursiveprot ($opts)" grep -q 'nsdelegate.*memory_recursiveprot' <<<"$opts"
 
 step "live --cpus 1"
 bq set 101 --cpus 1 >/dev/null
