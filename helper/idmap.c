@@ -24,6 +24,8 @@
 #include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <limits.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -123,15 +125,27 @@ static const char *option(const char *data, const char *key, char *out, size_t s
   return NULL;
 }
 
-int idmap_overlay(const char *data, const char *dst, unsigned base, int userns, int ro) {
-  char lower[1024], upper[1024], work[1024], parent[1024], out[4096];
+/* Attaches the detached tree T (closed here) at DIR/NAME, made for it; 0 or an errno. */
+static int attach(int t, const char *dir, const char *name, char *path, size_t size) {
+  int e = 0;
+  if (t < 0) return errno;
+  if ((size_t)snprintf(path, size, "%s/%s", dir, name) >= size) e = E2BIG;
+  else if (mkdir(path, 0700) < 0 || syscall(SYS_move_mount, t, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    e = errno;
+  close(t);
+  return e;
+}
+
+/* The overlay on STAGE/o, made in our private mount namespace from layers attached under STAGE. */
+static int overlay_staged(const char *data, const char *stage, unsigned base, int userns, int ro) {
+  char lower[1024], upper[1024], work[1024], parent[1024], out[4096], path[PATH_MAX], name[16];
   if (!option(data, "lowerdir", lower, sizeof lower)) return EINVAL;
-  int n = snprintf(out, sizeof out, "lowerdir=");
-  /* each lower layer through its own idmapped copy, named by our fd */
+  int n = snprintf(out, sizeof out, "lowerdir="), e, k = 0;
+  /* each lower layer through its own idmapped copy */
   for (char *save = NULL, *l = strtok_r(lower, ":", &save); l; l = strtok_r(NULL, ":", &save)) {
-    int t = idmapped_tree(l, userns, 1);
-    if (t < 0) return errno;
-    n += snprintf(out + n, sizeof out - (size_t)n, "%s/proc/self/fd/%d", n > 9 ? ":" : "", t);
+    snprintf(name, sizeof name, "l%d", k++);
+    if ((e = attach(idmapped_tree(l, userns, 1), stage, name, path, sizeof path))) return e;
+    n += snprintf(out + n, sizeof out - (size_t)n, "%s%s", n > 9 ? ":" : "", path);
   }
   if (option(data, "upperdir", upper, sizeof upper) && option(data, "workdir", work, sizeof work)) {
     /* upper and work must sit on one mount: one idmapped copy of their common parent */
@@ -139,12 +153,13 @@ int idmap_overlay(const char *data, const char *dst, unsigned base, int userns, 
     if (!slash || strncmp(upper, work, (size_t)(slash - upper + 1)) != 0 || strchr(work + (slash - upper + 1), '/'))
       return EINVAL;
     snprintf(parent, sizeof parent, "%.*s", (int)(slash - upper), upper);
-    int t = idmapped_tree(parent, userns, 0);
-    if (t < 0) return errno;
-    n += snprintf(out + n, sizeof out - (size_t)n, ",upperdir=/proc/self/fd/%d/%s,workdir=/proc/self/fd/%d/%s", t,
-                  slash + 1, t, work + (slash - upper + 1));
+    if ((e = attach(idmapped_tree(parent, userns, 0), stage, "u", path, sizeof path))) return e;
+    n += snprintf(out + n, sizeof out - (size_t)n, ",upperdir=%s/%s,workdir=%s/%s", path, slash + 1, path,
+                  work + (slash - upper + 1));
   }
   if ((size_t)n >= sizeof out) return E2BIG;
+  snprintf(path, sizeof path, "%s/o", stage);
+  if (mkdir(path, 0700) < 0) return errno;
   /* overlayfs does its own work (the work directory, copy-up) with its mounter's credentials:
    * with the container root's fsuid/fsgid, that work maps back to on-disk 0 through the
    * idmapped upper. SECBIT_NO_SETUID_FIXUP keeps our capabilities across setfsuid. */
@@ -152,10 +167,41 @@ int idmap_overlay(const char *data, const char *dst, unsigned base, int userns, 
   if (bits < 0 || prctl(PR_SET_SECUREBITS, bits | SECBIT_NO_SETUID_FIXUP) < 0) return errno;
   setfsgid(base);
   setfsuid(base);
-  int rc = mount("overlay", dst, "overlay", ro ? MS_RDONLY : 0, out);
-  int e = errno;
+  int rc = mount("overlay", path, "overlay", ro ? MS_RDONLY : 0, out);
+  e = errno;
   setfsuid(0);
   setfsgid(0);
   prctl(PR_SET_SECUREBITS, bits);
   return rc < 0 ? e : 0;
+}
+
+/* overlayfs before Linux 6.15 takes no detached mount as a layer (clone_private_mount wants one
+ * in the caller's namespace: EINVAL on Debian 12's 6.1 and 13's 6.12), so the idmapped layers
+ * are attached in a private mount namespace of ours, on a tmpfs over DST there; the overlay made
+ * there is cloned, and the copy moved onto DST in the host's namespace. The private namespace,
+ * and with it every staging mount, goes when we leave it. */
+int idmap_overlay(const char *data, const char *dst, unsigned base, int userns, int ro) {
+  int host = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), cwd = open(".", O_PATH | O_CLOEXEC), t = -1, e = 0;
+  char over[PATH_MAX];
+  if (host < 0 || cwd < 0) e = errno;
+  else if (unshare(CLONE_NEWNS) < 0) e = errno;
+  else {
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount("tmpfs", dst, "tmpfs", 0, "mode=0700") < 0)
+      e = errno;
+    else if (!(e = overlay_staged(data, dst, base, userns, ro))) {
+      snprintf(over, sizeof over, "%s/o", dst);
+      t = (int)syscall(SYS_open_tree, AT_FDCWD, over, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+      if (t < 0) e = errno;
+    }
+    /* back in the host's namespace (a failure here leaves us in the wrong one: fatal) */
+    if (setns(host, CLONE_NEWNS) < 0 || fchdir(cwd) < 0) {
+      perror("berth-nsexec: idmap: back to the host's mount namespace");
+      _exit(1);
+    }
+    if (!e && syscall(SYS_move_mount, t, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0) e = errno;
+  }
+  if (t >= 0) close(t);
+  if (host >= 0) close(host);
+  if (cwd >= 0) close(cwd);
+  return e;
 }

@@ -340,12 +340,30 @@ function writeInner(dirs: CgroupDir[], writes: readonly CgroupWrite[]): void {
   }
 }
 
+/** exec's leaf below a v2 inner cgroup whose init has enabled controllers for its own children */
+export const EXEC_LEAF = '.berth';
+
 /**
  * The cgroup.procs files a process joins to be in the container: the inner cgroups; for a
  * container started before berth made them (its processes sit in the limits level), those.
+ * On cgroup2, once the container's init (systemd) enables controllers in that cgroup's
+ * subtree_control, no process may join it (the no-internal-process rule: EBUSY): the process
+ * joins the leaf EXEC_LEAF below it instead, made on first use, as LXC's attach joins `.lxc`.
  */
 export function procsFiles(dirs: CgroupDir[]): string[] {
-  return dirs.map((d) => join(existsSync(innerPath(d)) ? innerPath(d) : d.path, 'cgroup.procs'));
+  return dirs.map((d) => {
+    const dir = existsSync(innerPath(d)) ? innerPath(d) : d.path;
+    if (d.hierarchy.fstype !== 'cgroup2' || !readOr(join(dir, 'cgroup.subtree_control'), '')) {
+      return join(dir, 'cgroup.procs');
+    }
+    const leaf = join(dir, EXEC_LEAF);
+    try {
+      mkdirSync(leaf);
+    } catch (err) {
+      if (errCode(err) !== 'EEXIST') throw new BerthError('SYSTEM', `mkdir ${leaf}: ${errText(err)}`, { cause: err });
+    }
+    return join(leaf, 'cgroup.procs');
+  });
 }
 
 /** Every process in the container's cgroups, including sub-cgroups its own init made. */

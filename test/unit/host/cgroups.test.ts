@@ -12,6 +12,7 @@ import {
   containerCgroupMounts,
   createCgroups,
   detectLayout,
+  EXEC_LEAF,
   INNER,
   prepareCgroups,
   procsFiles,
@@ -242,6 +243,11 @@ test('v2 start: controllers enabled down to <CTID>, the inner cgroup gets them; 
     assert.equal(readFileSync(join(ct, 'memory.max'), 'utf8'), String(256 << 20));
     assert.equal(existsSync(join(ct, 'devices.deny')), false, 'v2: no devices files (a BPF program would go here)');
     assert.deepEqual(procsFiles(dirs), [join(ct, INNER, 'cgroup.procs')]);
+    // the container's systemd enables controllers for its own children: exec joins a leaf
+    writeFileSync(join(ct, INNER, 'cgroup.subtree_control'), 'memory pids\n');
+    assert.deepEqual(procsFiles(dirs), [join(ct, INNER, EXEC_LEAF, 'cgroup.procs')]);
+    assert.deepEqual(procsFiles(dirs), [join(ct, INNER, EXEC_LEAF, 'cgroup.procs')], 'again: the leaf exists');
+    rmSync(join(ct, INNER, EXEC_LEAF), { recursive: true });
     writeFileSync(join(ct, INNER, 'pids.events'), 'max 0\n');
     // before Linux 6.12 (no pids.events.local) a refused fork counts below: summed
     assert.equal(readCounterFiles(t.layout, dirs, ['pids.events'])['pids.events'], 'max 4\nmax 0');
