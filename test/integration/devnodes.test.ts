@@ -2,11 +2,10 @@
 // own; the host's is root's, often 0600), TUNSETIFF works from inside, and the devices cgroup
 // still holds: r is read-only, a node not named stays closed, the host's node is untouched.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT_SKIP, sandbox } from './harness.ts';
+import { GCC_SKIP, ROOT_SKIP, sandbox, staticProgram } from './harness.ts';
 
 // opens a node (O_RDWR, or O_RDONLY with "r") and, for /dev/net/tun, asks for a tun interface
 const PROBE = `#include <errno.h>
@@ -31,26 +30,16 @@ int main(int argc, char **argv) {
 `;
 
 const skip =
-  ROOT_SKIP ||
-  (existsSync('/dev/net/tun') ? false : 'the host has no /dev/net/tun (modprobe tun)') ||
-  (spawnSync('gcc', ['--version']).status !== 0 ? 'needs gcc (the setup installs it)' : false);
+  ROOT_SKIP || (existsSync('/dev/net/tun') ? false : 'the host has no /dev/net/tun (modprobe tun)') || GCC_SKIP;
 
 test('devnodes net/tun:rw works in an unprivileged container, and the policy still holds', { skip }, (t) => {
   const s = sandbox(t);
-  const src = join(s.root, 'tunprobe.c');
-  const bin = join(s.root, 'tunprobe');
-  writeFileSync(src, PROBE);
-  if (spawnSync('gcc', ['-static', '-O1', '-o', bin, src]).status !== 0) {
-    t.skip('gcc -static could not build the probe (libc6-dev missing?)');
-    return;
-  }
+  const bin = staticProgram(t, s, 'tunprobe', { text: PROBE });
+  if (!bin) return;
   const host = statSync('/dev/net/tun');
   const own = join(s.root, 'var/lib/berth/devices/d1');
   const probe = (ct: string, ...args: string[]) => s.berth(['exec', ct, '--', '/tunprobe', ...args]);
-  const install = (ct: string) =>
-    s.ok(['exec', ct, '--', 'sh', '-c', 'base64 -d > /tunprobe && chmod 755 /tunprobe'], {
-      input: readFileSync(bin).toString('base64'),
-    });
+  const install = (ct: string) => s.copyIn(ct, bin, '/tunprobe');
 
   s.ok(['create', 'd1']);
   s.ok(['set', 'd1', '--devnodes', 'net/tun:rw', '--save']);

@@ -19,28 +19,27 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { BERTH, onTerminal, REPO, ROOT_SKIP, type Sandbox, sandbox, TERMINAL_SKIP, waitFor } from './harness.ts';
+import {
+  BERTH,
+  GCC_SKIP,
+  onTerminal,
+  REPO,
+  ROOT_SKIP,
+  type Sandbox,
+  sandbox,
+  staticProgram,
+  TERMINAL_SKIP,
+  waitFor,
+} from './harness.ts';
 
 const PROBE_SRC = join(REPO, 'test/escape/boundary.c');
 const HELPER = join(REPO, 'helper/berth-nsexec');
 
-const skip =
-  ROOT_SKIP ||
-  (spawnSync('gcc', ['--version']).status !== 0 ? 'needs gcc (the setup installs it)' : false) ||
-  TERMINAL_SKIP;
+const skip = ROOT_SKIP || GCC_SKIP || TERMINAL_SKIP;
 
 function probeIn(t: TestContext, s: Sandbox, ...cts: string[]): void {
-  const out = join(s.root, 'boundary');
-  const r = spawnSync('gcc', ['-static', '-O1', '-o', out, PROBE_SRC], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    t.skip(`gcc -static could not build the probe: ${r.stderr}`);
-    return;
-  }
-  for (const ct of cts) {
-    s.ok(['exec', ct, '--', 'sh', '-c', 'base64 -d > /bnd && chmod 755 /bnd'], {
-      input: readFileSync(out).toString('base64'),
-    });
-  }
+  const out = staticProgram(t, s, 'boundary', { file: PROBE_SRC });
+  if (out) for (const ct of cts) s.copyIn(ct, out, '/bnd');
 }
 
 const initPid = (s: Sandbox, ct: string) => JSON.parse(s.ok(['status', ct, '--json'])).pid as number;

@@ -6,10 +6,10 @@
 // appears, in every layout, while setuid programs still work inside the container.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BERTH, mountOptions, ROOT_SKIP, Sandbox, sandbox, waitFor } from './harness.ts';
+import { BERTH, GCC_SKIP, mountOptions, ROOT_SKIP, Sandbox, sandbox, staticProgram, waitFor } from './harness.ts';
 
 const NOBODY = 65534;
 
@@ -84,24 +84,9 @@ function asNobody(attempts: Attempt[], canary: string): Outcome[] {
 }
 
 const skip =
-  ROOT_SKIP ||
-  (spawnSync('gcc', ['--version']).status !== 0
-    ? 'needs gcc (the setup installs it)'
-    : spawnSync('setpriv', ['--version']).status !== 0
-      ? 'needs setpriv (util-linux)'
-      : false);
+  ROOT_SKIP || GCC_SKIP || (spawnSync('setpriv', ['--version']).status !== 0 ? 'needs setpriv (util-linux)' : false);
 
-function buildProbe(dir: string): string | null {
-  writeFileSync(join(dir, 'suid.c'), PROBE_C);
-  const out = join(dir, 'suid');
-  return spawnSync('gcc', ['-static', '-O1', '-o', out, join(dir, 'suid.c')]).status === 0 ? out : null;
-}
-
-function plant(s: Sandbox, ct: string, probe: string): void {
-  s.ok(['exec', ct, '--', 'sh', '-c', 'base64 -d > /x && chmod 4755 /x'], {
-    input: readFileSync(probe).toString('base64'),
-  });
-}
+const plant = (s: Sandbox, ct: string, probe: string) => s.copyIn(ct, probe, '/x', '4755');
 
 /** setuid programs still work inside: an ordinary user running /x is root there. */
 function assertSetuidInside(s: Sandbox, ct: string, when: string): void {
@@ -120,11 +105,8 @@ test("a host user reaches no container's files, and a planted setuid program nev
   skip,
 }, async (t) => {
   const s = sandbox(t);
-  const probe = buildProbe(s.root);
-  if (!probe) {
-    t.skip('gcc -static could not build the probe (libc6-dev missing?)');
-    return;
-  }
+  const probe = staticProgram(t, s, 'suid', { text: PROBE_C });
+  if (!probe) return;
   // only berth's own modes stand in the way: the sandbox root is as open as / is
   chmodSync(s.root, 0o755);
   const canaryDir = join(s.root, 'canary');

@@ -4,12 +4,11 @@
 // The probe does no harm when an attempt works (see its header); nothing leaves the machine:
 // the network attempts aim at the host's loopback, which a container cannot reach.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { REPO, ROOT_SKIP, sandbox } from './harness.ts';
+import { GCC_SKIP, REPO, ROOT_SKIP, sandbox, staticProgram } from './harness.ts';
 
 const PROBE_SRC = join(REPO, 'test/escape/probe.c');
 
@@ -24,21 +23,12 @@ function listen(server: Server, where: number | string): Promise<void> {
   return new Promise((done) => server.listen(where, () => done()));
 }
 
-function buildProbe(dir: string): string | null {
-  const out = join(dir, 'probe');
-  const r = spawnSync('gcc', ['-static', '-O1', '-o', out, PROBE_SRC], { encoding: 'utf8' });
-  return r.status === 0 ? out : null;
-}
-
-const skip = ROOT_SKIP || (spawnSync('gcc', ['--version']).status !== 0 ? 'needs gcc (the setup installs it)' : false);
+const skip = ROOT_SKIP || GCC_SKIP;
 
 test('escape attempts from inside fail, unprivileged and privileged; the table of outcomes', { skip }, async (t) => {
   const s = sandbox(t);
-  const probe = buildProbe(s.root);
-  if (!probe) {
-    t.skip('gcc -static could not build the probe (libc6-dev missing?)');
-    return;
-  }
+  const probe = staticProgram(t, s, 'probe', { file: PROBE_SRC });
+  if (!probe) return;
   // host-only things the probe tries to reach: a TCP port and an abstract socket on the host's
   // loopback, a file on the host's root, the test's own pid
   const tcp = createServer((c) => c.end('host'));
@@ -72,9 +62,7 @@ test('escape attempts from inside fail, unprivileged and privileged; the table o
     const mode = privileged === 'yes' ? 'privileged' : 'unprivileged';
     s.ok(['create', ct, '--privileged', privileged]);
     s.ok(['start', ct]);
-    s.ok(['exec', ct, '--', 'sh', '-c', 'base64 -d > /probe && chmod 755 /probe'], {
-      input: readFileSync(probe).toString('base64'),
-    });
+    s.copyIn(ct, probe, '/probe');
     const out = s.ok([
       'exec',
       ct,

@@ -2,11 +2,10 @@
 // works while on, checked from the host (the container's mountinfo, its network namespace's
 // devices, a nested pid namespace's NSpid), not by an exit code inside.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
+import { GCC_SKIP, ROOT_SKIP, type Sandbox, sandbox, staticProgram } from './harness.ts';
 
 // fuse DIR: mounts a fuse file system that serves nothing (the mount existing is the effect).
 // tun NAME: makes a persistent tun device. nest DIR: a new user, mount, pid and net namespace whose
@@ -102,23 +101,13 @@ int main(int argc, char **argv) {
 }
 `;
 
-const skip = ROOT_SKIP || (spawnSync('gcc', ['--version']).status !== 0 ? 'needs gcc (the setup installs it)' : false);
+const skip = ROOT_SKIP || GCC_SKIP;
 
 /** A sandbox with the probe built, and a function that copies it into a running container; null: skipped. */
 function withProbe(t: TestContext): { s: Sandbox; install: (ct: string) => void } | null {
   const s = sandbox(t);
-  const src = join(s.root, 'probe.c');
-  const bin = join(s.root, 'probe');
-  writeFileSync(src, PROBE);
-  if (spawnSync('gcc', ['-static', '-O1', '-o', bin, src]).status !== 0) {
-    t.skip('gcc -static could not build the probe (libc6-dev missing?)');
-    return null;
-  }
-  const data = readFileSync(bin).toString('base64');
-  // through the container's own shell: nothing is written into its tree by a host path
-  const install = (ct: string) =>
-    s.ok(['exec', ct, '--', 'sh', '-c', 'base64 -d > /probe && chmod 755 /probe'], { input: data });
-  return { s, install };
+  const bin = staticProgram(t, s, 'probe', { text: PROBE });
+  return bin ? { s, install: (ct: string) => s.copyIn(ct, bin, '/probe') } : null;
 }
 
 const initPid = (s: Sandbox, ct: string) => Number(s.ok(['list', '-o', 'pid', '-H', ct]).trim());

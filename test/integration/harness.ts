@@ -1,6 +1,6 @@
 // Integration harness: a throwaway BERTH_ROOT, the real bin/berth, and a leak check at the end.
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -53,6 +53,13 @@ export class Sandbox {
     if (/^(IP_ADDRESS|NETIF)="[^"]+"/m.test(conf)) {
       throw new Error(`test bug: ${args.join(' ')} would change the host's network; set s.wrap to a throwaway netns`);
     }
+  }
+
+  /** Copies a host file into a running container through its own shell: nothing is written into its tree by a host path. */
+  copyIn(ct: string, file: string, dest: string, mode = '755'): void {
+    this.ok(['exec', ct, '--', 'sh', '-c', `base64 -d > ${dest} && chmod ${mode} ${dest}`], {
+      input: readFileSync(file).toString('base64'),
+    });
   }
 
   /** Runs berth and asserts success; returns stdout. */
@@ -159,6 +166,29 @@ export class Sandbox {
 }
 
 /** A sandbox with the busybox template, cleaned (and leak-checked) after the test. */
+/** Tests that build static probes on the host skip without gcc (the setup installs it). */
+export const GCC_SKIP: string | false =
+  spawnSync('gcc', ['--version']).status === 0 ? false : 'needs gcc (the setup installs it)';
+
+/**
+ * Builds a static program into the sandbox from a C file or from source text; null, with the
+ * test marked skipped, when gcc -static cannot (libc6-dev missing).
+ */
+export function staticProgram(
+  t: TestContext,
+  s: Sandbox,
+  name: string,
+  src: { file: string } | { text: string },
+): string | null {
+  const file = 'file' in src ? src.file : join(s.root, `${name}.c`);
+  if ('text' in src) writeFileSync(file, src.text);
+  const out = join(s.root, name);
+  const r = spawnSync('gcc', ['-static', '-O1', '-o', out, file], { encoding: 'utf8' });
+  if (r.status === 0) return out;
+  t.skip(`gcc -static could not build ${name} (libc6-dev missing?): ${r.stderr.slice(0, 300)}`);
+  return null;
+}
+
 export function sandbox(t: TestContext): Sandbox {
   const s = new Sandbox();
   s.template();
