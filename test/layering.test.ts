@@ -1,4 +1,4 @@
-// Imports point one way: cli -> ops -> core + host; host -> core; core -> nothing (and no node I/O).
+// Imports point one way: cli -> ops -> engine -> core + host; host -> core; core -> nothing (and no node I/O).
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,10 +8,22 @@ const SRC = new URL('../../src/', import.meta.url).pathname;
 const ALLOWED: Record<string, string[]> = {
   core: ['core'],
   host: ['core', 'host'],
-  ops: ['core', 'host', 'ops'],
-  cli: ['core', 'host', 'ops', 'cli'],
+  engine: ['core', 'host', 'engine'],
+  ops: ['core', 'host', 'engine', 'ops'],
+  cli: ['core', 'host', 'engine', 'ops', 'cli'],
 };
+// One file per verb in ops: a verb imports another only where it is made of it (restart = stop + start).
+const CROSS_VERB = [
+  'backup -> destroy',
+  'boot -> start',
+  'boot -> stop',
+  'enter -> exec',
+  'restart -> start',
+  'restart -> stop',
+];
 const NODE_IO = /^node:(fs|child_process|net|http|dgram)/;
+
+const IMPORTS = /^(?:import|export)[^'"]*from\s+'([^']+)'/gm;
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -23,7 +35,7 @@ test('import directions follow the layering', () => {
   const bad: string[] = [];
   for (const f of files(SRC)) {
     const layer = f.slice(SRC.length).split('/')[0] ?? '';
-    for (const m of readFileSync(f, 'utf8').matchAll(/^(?:import|export)[^'"]*from\s+'([^']+)'/gm)) {
+    for (const m of readFileSync(f, 'utf8').matchAll(IMPORTS)) {
       const spec = m[1] ?? '';
       if (spec.startsWith('node:')) {
         if (layer === 'core' && NODE_IO.test(spec)) bad.push(`${f}: core must not import ${spec}`);
@@ -34,4 +46,15 @@ test('import directions follow the layering', () => {
     }
   }
   assert.deepEqual(bad, []);
+});
+
+test('ops files import no other verb but the listed ones', () => {
+  const found: string[] = [];
+  for (const f of files(join(SRC, 'ops'))) {
+    for (const m of readFileSync(f, 'utf8').matchAll(IMPORTS)) {
+      const spec = m[1] ?? '';
+      if (spec.startsWith('./')) found.push(`${f.slice(SRC.length + 4, -3)} -> ${spec.slice(2, -3)}`);
+    }
+  }
+  assert.deepEqual(found.sort(), CROSS_VERB);
 });

@@ -4,9 +4,9 @@ import { fstatSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { clip } from '../core/config.ts';
 import { BerthError } from '../core/errors.ts';
+import { makeCtx } from '../engine/context.ts';
 import { makePaths } from '../host/paths.ts';
 import { trace } from '../host/trace.ts';
-import { makeCtx } from '../ops/context.ts';
 import type { Command, Io } from './command.ts';
 
 export const VERSION = '0.1.0';

@@ -1,8 +1,8 @@
 // The shape of one CLI verb, and the argument parsing every verb shares.
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { BerthError } from '../core/errors.ts';
+import type { Ctx } from '../engine/context.ts';
 import { trace } from '../host/trace.ts';
-import type { Ctx } from '../ops/context.ts';
 
 export interface Io {
   out: (s: string) => void;

@@ -1,5 +1,5 @@
 // Shared read-only template layers (overlay layout): unpacked once per template checksum
-// (template-cache.ts removes them). Callers hold the template's lock (ops/template-lock.ts),
+// (template-cache.ts removes them). Callers hold the template's lock (engine/template-lock.ts),
 // so a create never races a removal. Start reads this module: it loads no template tools.
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import type { CtConfig } from '../core/ct-config.ts';

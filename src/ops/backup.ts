@@ -29,6 +29,13 @@ import { RESET_MACHINE_ID } from '../core/machine-id.ts';
 import { formatPortFwd, type PortFwd } from '../core/nat.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
 import { layerName, templateOfLayer } from '../core/template-meta.ts';
+import type { Ctx } from '../engine/context.ts';
+import { copiesWhileRunning, copyAsFrozen, withFrozen } from '../engine/freeze.ts';
+import { writeConfigWithIds } from '../engine/idmap.ts';
+import { mustExist } from '../engine/inspect.ts';
+import { checkPortsFree, ipsHeldByOthers, lockAddresses } from '../engine/net.ts';
+import { reconcile, withLock } from '../engine/runtime.ts';
+import { withTemplateLock } from '../engine/template-lock.ts';
 import { extractMember, listMember, members, memberText, packMembers, packTree, sealImage } from '../host/archive.ts';
 import { archiveTmp, makeBackupWork, removeBackupWork } from '../host/backup-work.ts';
 import { ensureLayer, ownFilesTarget, rootSource } from '../host/layers.ts';
@@ -36,14 +43,7 @@ import { ctConfigPath, layerPath, templatePath } from '../host/paths.ts';
 import { meter } from '../host/progress.ts';
 import { readCt, readGlobal } from '../host/store.ts';
 import { readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
-import type { Ctx } from './context.ts';
 import { destroyContainer } from './destroy.ts';
-import { copiesWhileRunning, copyAsFrozen, withFrozen } from './freeze.ts';
-import { writeConfigWithIds } from './idmap.ts';
-import { mustExist } from './inspect.ts';
-import { checkPortsFree, ipsHeldByOthers, lockAddresses } from './net.ts';
-import { reconcile, withLock } from './runtime.ts';
-import { withTemplateLock } from './template-lock.ts';
 
 /** the copy of a running container's files in the work directory, which the archive is made of */
 const STAGE = 'stage';

@@ -2,9 +2,9 @@
 import { type BootEntry, bootSequence, shutdownGroups } from '../core/boot.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import type { Ctx } from '../engine/context.ts';
+import { inspect } from '../engine/inspect.ts';
 import { listCtIds, readCt } from '../host/store.ts';
-import type { Ctx } from './context.ts';
-import { inspect } from './inspect.ts';
 import { startContainer } from './start.ts';
 import { stopContainer } from './stop.ts';
 

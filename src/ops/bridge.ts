@@ -2,10 +2,10 @@
 // one after a reboot). Containers join them with --netif_add ...,BRIDGE or --ifname X --bridge B.
 import { BerthError } from '../core/errors.ts';
 import { type Bridge, bridgeAddr, bridgeOps, validateIfName } from '../core/netif.ts';
+import type { Ctx } from '../engine/context.ts';
 import { hostLinks, listBridges, readBridge, removeBridgeFile, writeBridge } from '../host/bridges.ts';
 import { runNetOps } from '../host/net.ts';
 import { listCtIds, readCt } from '../host/store.ts';
-import type { Ctx } from './context.ts';
 
 export function bridgeCreate(ctx: Ctx, name: string, subnets: string[]): Bridge {
   validateIfName(name, 'bridge name');
@@ -50,20 +50,4 @@ export function bridgeDestroy(ctx: Ctx, name: string): void {
   }
   runNetOps(ctx.paths.helper, `net destroy ${name}`, [['host', 'link-del', name, '-', '-']], null);
   removeBridgeFile(ctx.paths, name);
-}
-
-/** The bridges a container's interfaces need (`what`: "start 101"): managed ones are (re)created. */
-export function bridgesFor(ctx: Ctx, what: string, bridges: string[]): Bridge[] {
-  const links = hostLinks();
-  const managed: Bridge[] = [];
-  for (const name of [...new Set(bridges.filter(Boolean))]) {
-    const b = readBridge(ctx.paths, name);
-    if (b) managed.push(b);
-    else if (!links.includes(name)) {
-      throw new BerthError('NO_BRIDGE', `${what}: bridge ${name} does not exist`, {
-        hint: `create it: berth net create ${name} --subnet 10.89.0.0/24 (or with ip link)`,
-      });
-    }
-  }
-  return managed;
 }

@@ -9,15 +9,15 @@ import { ctConfigFrom, validateHostname } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
+import type { Ctx } from '../engine/context.ts';
+import { copyAsFrozen } from '../engine/freeze.ts';
+import { writeConfigWithIds } from '../engine/idmap.ts';
+import { mustExist } from '../engine/inspect.ts';
+import { reconcile, withLock } from '../engine/runtime.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import { readGlobal } from '../host/store.ts';
-import type { Ctx } from './context.ts';
-import { copyAsFrozen } from './freeze.ts';
-import { writeConfigWithIds } from './idmap.ts';
-import { mustExist } from './inspect.ts';
-import { reconcile, withLock } from './runtime.ts';
 
 export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string | undefined): Promise<void> {
   if (hostname !== undefined) validateHostname(hostname);

@@ -5,13 +5,13 @@ import { mkdirSync, statSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { imageFile, viewMountArgs } from '../core/layout.ts';
+import type { Ctx } from '../engine/context.ts';
+import { mustExist } from '../engine/inspect.ts';
+import { reconcile, withLock } from '../engine/runtime.ts';
 import { rootSource } from '../host/layers.ts';
 import { isMounted } from '../host/mountinfo.ts';
 import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { childProcess } from '../host/spawn.ts';
-import type { Ctx } from './context.ts';
-import { mustExist } from './inspect.ts';
-import { reconcile, withLock } from './runtime.ts';
 
 export interface CompactResult {
   file: string;

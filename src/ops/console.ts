@@ -2,10 +2,10 @@
 import { attachArgs, escapeName } from '../core/console.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import type { Ctx } from '../engine/context.ts';
+import { inspect, loadCt } from '../engine/inspect.ts';
 import { runHelper } from '../host/helper.ts';
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
-import type { Ctx } from './context.ts';
-import { inspect, loadCt } from './inspect.ts';
 
 function notRunning(ctx: Ctx, id: CtId): BerthError {
   const now = inspect(ctx, id);

@@ -16,6 +16,10 @@ import { imageFile, type Layout, viewMountArgs } from '../core/layout.ts';
 import { RESET_MACHINE_ID } from '../core/machine-id.ts';
 import { BASIC_SAMPLE, TEMPLATE_NAME_RE } from '../core/samples.ts';
 import { layerName, type TemplateMeta } from '../core/template-meta.ts';
+import type { Ctx } from '../engine/context.ts';
+import { writeConfigWithIds } from '../engine/idmap.ts';
+import { withLock } from '../engine/runtime.ts';
+import { withTemplateLock } from '../engine/template-lock.ts';
 import { errCode } from '../host/fs-util.ts';
 import { makeImage } from '../host/image.ts';
 import { ensureLayer, ownFilesTarget } from '../host/layers.ts';
@@ -23,10 +27,6 @@ import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, layerPath, sampleConfigPath, templatePath } from '../host/paths.ts';
 import { readGlobal } from '../host/store.ts';
 import { listTemplates, readTemplateMeta, verifiedTemplate } from '../host/template-cache.ts';
-import type { Ctx } from './context.ts';
-import { writeConfigWithIds } from './idmap.ts';
-import { withLock } from './runtime.ts';
-import { withTemplateLock } from './template-lock.ts';
 
 export interface CreateOptions {
   ostemplate?: string | undefined;

@@ -5,17 +5,17 @@ import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { templateOfLayer } from '../core/template-meta.ts';
+import { presentScripts } from '../engine/action-scripts.ts';
+import type { Ctx } from '../engine/context.ts';
+import { mustExist } from '../engine/inspect.ts';
+import { finishDestroy, reconcile, withLock } from '../engine/runtime.ts';
+import { withTemplateLock } from '../engine/template-lock.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import { listSnapshots } from '../host/snapshots.ts';
 import { readCtOrDerived, type StoredCt } from '../host/store.ts';
 import { gcLayers } from '../host/template-cache.ts';
-import { presentScripts } from './action-scripts.ts';
-import type { Ctx } from './context.ts';
-import { mustExist } from './inspect.ts';
-import { finishDestroy, reconcile, withLock } from './runtime.ts';
-import { withTemplateLock } from './template-lock.ts';
 
 /**
  * Destroys a stopped container. A broken config does not stop it: what the container has on

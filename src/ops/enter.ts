@@ -1,7 +1,7 @@
 // berth enter: an interactive login shell inside the container, on a pty from its own devpts.
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import type { Ctx } from './context.ts';
+import type { Ctx } from '../engine/context.ts';
 import { execInContainer } from './exec.ts';
 
 /** The shell is chosen inside the container, so the host never looks up paths in its tree. */

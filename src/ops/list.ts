@@ -18,13 +18,13 @@ import {
 } from '../core/list-fields.ts';
 import { formatIpList } from '../core/net.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
+import type { Ctx } from '../engine/context.ts';
+import { readCounters } from '../engine/counters.ts';
+import { cgroupDirsOf, type Inspection, inspect } from '../engine/inspect.ts';
 import { cgroupPidsOne, onlineCpus, readCounterFiles } from '../host/cgroups.ts';
 import { mountPoints } from '../host/mountinfo.ts';
 import { type BrokenCt, derivedConfig, listCtIds, readCtOrBroken, type StoredCt } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
-import type { Ctx } from './context.ts';
-import { cgroupDirsOf, type Inspection, inspect } from './inspect.ts';
-import { readCounters } from './stat.ts';
 
 export interface CtRow {
   ctid: string;

@@ -4,12 +4,12 @@ import { mkdirSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { viewMountArgs } from '../core/layout.ts';
+import { mountWithScripts, unmountWithScripts } from '../engine/action-scripts.ts';
+import type { Ctx } from '../engine/context.ts';
+import { mustExist } from '../engine/inspect.ts';
+import { reconcile, withLock } from '../engine/runtime.ts';
 import { rootSource } from '../host/layers.ts';
 import { isMounted } from '../host/mountinfo.ts';
-import { mountWithScripts, unmountWithScripts } from './action-scripts.ts';
-import type { Ctx } from './context.ts';
-import { mustExist } from './inspect.ts';
-import { reconcile, withLock } from './runtime.ts';
 
 export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
   return withLock(ctx, id, 'mount', async (stored) => {

@@ -1,8 +1,8 @@
 // berth restart: stop (if running) and start again, under one lock.
 import type { CtId } from '../core/ctid.ts';
-import type { Ctx } from './context.ts';
-import { mustExist } from './inspect.ts';
-import { reconcile, withLock } from './runtime.ts';
+import type { Ctx } from '../engine/context.ts';
+import { mustExist } from '../engine/inspect.ts';
+import { reconcile, withLock } from '../engine/runtime.ts';
 import { startLocked } from './start.ts';
 import { stopLocked } from './stop.ts';
 

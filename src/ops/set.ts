@@ -17,6 +17,24 @@ import { formatIpList, type IpAddr, type IpChange, ipChanges, parseIpList } from
 import { hostsBlock, networkdFiles } from '../core/netconf.ts';
 import { formatNetifs, type IfOptions, type NetIf, netifAdd, netifChange, validateIfName } from '../core/netif.ts';
 import { type SetOptions, setOptionsToKeys } from '../core/set-options.ts';
+import type { Ctx } from '../engine/context.ts';
+import { writeConfigWithIds } from '../engine/idmap.ts';
+import { cgroupDirsOf, type Inspection, mustExist } from '../engine/inspect.ts';
+import {
+  changeIpsLive,
+  changeNetifsLive,
+  checkIpsFree,
+  checkPortsFree,
+  isSystemd,
+  lockAddresses,
+  nftFor,
+  reloadNetworkd,
+  resolvConfFor,
+  syncNft,
+  writeFilesLive,
+} from '../engine/net.ts';
+import { reconcile, withLock } from '../engine/runtime.ts';
+import { setPasswords } from '../engine/userpasswd.ts';
 import { checkBindSource } from '../host/bindmounts.ts';
 import {
   applyWrites,
@@ -31,24 +49,6 @@ import { runHelperSimple } from '../host/helper.ts';
 import { resizeImage } from '../host/image.ts';
 import { childProcess } from '../host/spawn.ts';
 import { readGlobal, type StoredCt, stageCtText, writeState } from '../host/store.ts';
-import type { Ctx } from './context.ts';
-import { writeConfigWithIds } from './idmap.ts';
-import { cgroupDirsOf, type Inspection, mustExist } from './inspect.ts';
-import {
-  changeIpsLive,
-  changeNetifsLive,
-  checkIpsFree,
-  checkPortsFree,
-  isSystemd,
-  lockAddresses,
-  nftFor,
-  reloadNetworkd,
-  resolvConfFor,
-  syncNft,
-  writeFilesLive,
-} from './net.ts';
-import { reconcile, withLock } from './runtime.ts';
-import { setPasswords } from './userpasswd.ts';
 
 export interface SetResult {
   applied: boolean;

@@ -5,6 +5,11 @@ import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { defaultSnapshotName, ownFilesDir, snapshotMountArgs, validateSnapshotName } from '../core/snapshot.ts';
+import type { Ctx } from '../engine/context.ts';
+import { copyAsFrozen } from '../engine/freeze.ts';
+import { mustExist } from '../engine/inspect.ts';
+import { recoverSwitch } from '../engine/recover-switch.ts';
+import { reconcile, withLock } from '../engine/runtime.ts';
 import { readIfExists, writeFileAtomic } from '../host/fs-util.ts';
 import { ownFilesTarget, rootSource } from '../host/layers.ts';
 import { isMounted } from '../host/mountinfo.ts';
@@ -18,11 +23,6 @@ import {
   snapshotMountRecord,
 } from '../host/snapshots.ts';
 import { copyTree } from '../host/tree-copy.ts';
-import type { Ctx } from './context.ts';
-import { copyAsFrozen } from './freeze.ts';
-import { mustExist } from './inspect.ts';
-import { recoverSwitch } from './recover-switch.ts';
-import { reconcile, withLock } from './runtime.ts';
 
 function noSuch(id: CtId, name: string): BerthError {
   return new BerthError('BAD_VALUE', `container ${id} has no snapshot ${JSON.stringify(name)}`, {

@@ -12,6 +12,11 @@ import { initKindFromLink, type RuntimeState, stopSignalFor } from '../core/life
 import { machineIdFiles, RESET_MACHINE_ID } from '../core/machine-id.ts';
 import { hostsBlock } from '../core/netconf.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
+import { hasScripts, mountWithScripts, runScripts, unmountWithScripts } from '../engine/action-scripts.ts';
+import type { Ctx } from '../engine/context.ts';
+import { mustExist } from '../engine/inspect.ts';
+import { containerFilesFor, nftFor, startNetArgs, syncNft } from '../engine/net.ts';
+import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
 import { planBinds, removeStages } from '../host/bindmounts.ts';
 import { containerCgroupMounts, prepareCgroups, procsFiles, resourceWrites, sysinfoSource } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
@@ -27,11 +32,6 @@ import { isAlive, ownCapabilities, readProcStat } from '../host/proc.ts';
 import type { StoredCt } from '../host/store.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
-import { hasScripts, mountWithScripts, runScripts, unmountWithScripts } from './action-scripts.ts';
-import type { Ctx } from './context.ts';
-import { mustExist } from './inspect.ts';
-import { containerFilesFor, nftFor, startNetArgs, syncNft } from './net.ts';
-import { cleanupRuntime, reconcile, recordRunning, withLock } from './runtime.ts';
 
 /** Starts a stopped container; resolves once its init runs. */
 export function startContainer(ctx: Ctx, id: CtId): Promise<number> {

@@ -1,13 +1,13 @@
 // berth stop: ask init to power off the way it expects, wait, then kill what is left.
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import { runScripts } from '../engine/action-scripts.ts';
+import type { Ctx } from '../engine/context.ts';
+import { cgroupDirsOf, type Inspection, mustExist } from '../engine/inspect.ts';
+import { cleanupRuntime, reconcile, withLock } from '../engine/runtime.ts';
 import { thawAll } from '../host/cgroups.ts';
 import { isAlive } from '../host/proc.ts';
 import { readCtOrDerived, type StoredCt } from '../host/store.ts';
-import { runScripts } from './action-scripts.ts';
-import type { Ctx } from './context.ts';
-import { cgroupDirsOf, type Inspection, mustExist } from './inspect.ts';
-import { cleanupRuntime, reconcile, withLock } from './runtime.ts';
 
 export interface StopOptions {
   /** skip the clean shutdown: kill at once (vzctl stop --fast) */

@@ -1,10 +1,10 @@
 // berth suspend / resume: freeze and thaw every process of a container (cgroup freezer).
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import type { Ctx } from '../engine/context.ts';
+import { cgroupDirsOf, mustExist } from '../engine/inspect.ts';
+import { reconcile, withLock } from '../engine/runtime.ts';
 import { setFrozen } from '../host/cgroups.ts';
-import type { Ctx } from './context.ts';
-import { cgroupDirsOf, mustExist } from './inspect.ts';
-import { reconcile, withLock } from './runtime.ts';
 
 export function suspendContainer(ctx: Ctx, id: CtId, frozen: boolean): Promise<void> {
   const verb = frozen ? 'suspend' : 'resume';

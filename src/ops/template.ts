@@ -5,6 +5,8 @@ import { BerthError } from '../core/errors.ts';
 import { machineIdMember } from '../core/machine-id.ts';
 import { TEMPLATE_NAME_RE } from '../core/samples.ts';
 import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
+import type { Ctx } from '../engine/context.ts';
+import { withTemplateLock } from '../engine/template-lock.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { layerPath, templateMetaPath, templatePath } from '../host/paths.ts';
 import { buildBusyboxTemplate, buildDebianTemplate, DEBIAN_RELEASES } from '../host/template.ts';
@@ -22,8 +24,6 @@ import {
   verifiedTemplate,
 } from '../host/template-cache.ts';
 import { run } from '../host/tools.ts';
-import type { Ctx } from './context.ts';
-import { withTemplateLock } from './template-lock.ts';
 
 function checkName(verb: string, name: string): void {
   if (!TEMPLATE_NAME_RE.test(name)) {

@@ -507,7 +507,7 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
       );
       // exec takes no lock: one that joins a container just as a copy freezes it stays frozen
       // with it when that copy is killed, until the next command thaws it (resume, as an admin
-      // would; ops/freeze.ts leaves the thaw to the next command)
+      // would; engine/freeze.ts leaves the thaw to the next command)
       const watchdog = setInterval(() => {
         if (batch.some((o, i) => o.verb !== 'exec' && !done[i])) return;
         for (const [i, o] of batch.entries()) {

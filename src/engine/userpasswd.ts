@@ -8,8 +8,8 @@ import { BerthError } from '../core/errors.ts';
 import { parseUserPasswd } from '../core/set-options.ts';
 import { inputFd } from '../host/helper.ts';
 import type { Ctx } from './context.ts';
-import { runJoined } from './exec.ts';
 import type { Inspection } from './inspect.ts';
+import { runJoined } from './join.ts';
 
 /**
  * Makes user $1 when missing (useradd on Debian, adduser, else the files themselves: Debian's

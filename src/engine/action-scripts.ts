@@ -21,8 +21,8 @@ import { isMounted } from '../host/mountinfo.ts';
 import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import type { Ctx } from './context.ts';
-import { joinRun } from './exec.ts';
 import { inspect } from './inspect.ts';
+import { joinRun } from './join.ts';
 
 /** Whether any script of these actions is there for ID (a stat each; absent is the usual case). */
 export function hasScripts(ctx: Ctx, id: CtId, actions: readonly ScriptAction[]): boolean {

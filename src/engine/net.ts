@@ -22,8 +22,9 @@ import {
   routedStartOps,
 } from '../core/net.ts';
 import { networkdFiles } from '../core/netconf.ts';
-import { bridgedStartOps, type NetIf, netifLiveOps } from '../core/netif.ts';
+import { type Bridge, bridgedStartOps, type NetIf, netifLiveOps } from '../core/netif.ts';
 import { resolvConf } from '../core/resolv.ts';
+import { hostLinks, readBridge } from '../host/bridges.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { inputFd, runHelper } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
@@ -31,10 +32,9 @@ import { acquireLock, type Lock } from '../host/lock.ts';
 import { ensureNftBase, hostNet, hostResolvers, nftElements, runNetOps } from '../host/net.ts';
 import { ownUserns } from '../host/proc.ts';
 import { listCtIds, readCt, readGlobal, readState } from '../host/store.ts';
-import { bridgesFor } from './bridge.ts';
 import type { Ctx } from './context.ts';
-import { runJoined } from './exec.ts';
 import type { Inspection } from './inspect.ts';
+import { runJoined } from './join.ts';
 
 /** The helper's --net arguments for a starting container. */
 export function startNetArgs(ctx: Ctx, cfg: CtConfig): string[] {
@@ -227,4 +227,20 @@ export function changeNetifsLive(ctx: Ctx, id: CtId, pid: number, old: NetIf[], 
     next.map((n) => n.bridge),
   );
   runNetOps(ctx.paths.helper, `set ${id}`, netifLiveOps(old, next, managed), pid);
+}
+
+/** The bridges a container's interfaces need (`what`: "start 101"): managed ones are (re)created. */
+export function bridgesFor(ctx: Ctx, what: string, bridges: string[]): Bridge[] {
+  const links = hostLinks();
+  const managed: Bridge[] = [];
+  for (const name of [...new Set(bridges.filter(Boolean))]) {
+    const b = readBridge(ctx.paths, name);
+    if (b) managed.push(b);
+    else if (!links.includes(name)) {
+      throw new BerthError('NO_BRIDGE', `${what}: bridge ${name} does not exist`, {
+        hint: `create it: berth net create ${name} --subnet 10.89.0.0/24 (or with ip link)`,
+      });
+    }
+  }
+  return managed;
 }
