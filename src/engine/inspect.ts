@@ -6,6 +6,7 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
 import { type CgroupDir, cgroupPids, ctDirs, isFrozen } from '../host/cgroups.ts';
+import { ctConfigPath } from '../host/paths.ts';
 import { exePath, innermostPid, isAlive, nsId } from '../host/proc.ts';
 import { readCt, readState, type StoredCt } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
@@ -40,6 +41,18 @@ export function mustExist(id: CtId, ct: StoredCt | null): StoredCt {
     });
   }
   return ct;
+}
+
+/**
+ * The error of a verb that needs the container running (STATUS is what it is instead): "does
+ * not exist" for a CTID with no config, else not running or suspended, with what helps.
+ */
+export function notRunningError(ctx: Ctx, id: CtId, verb: string, status: RunStatus): BerthError {
+  if (!existsSync(ctConfigPath(ctx.paths, id))) loadCt(ctx, id); // throws "does not exist"
+  const suspended = status === 'suspended';
+  return new BerthError('NOT_RUNNING', `${verb} ${id}: container is ${suspended ? 'suspended' : 'not running'}`, {
+    hint: suspended ? `berth resume ${id}` : `berth start ${id}`,
+  });
 }
 
 export function inspect(ctx: Ctx, id: CtId): Inspection {

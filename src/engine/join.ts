@@ -26,7 +26,7 @@ export function runJoined(
   id: CtId,
   now: Inspection,
   argv: readonly string[],
-  opts: { pty: boolean; verb: string; stdin: 'inherit' | number },
+  opts: { pty: boolean; verb: string; stdin: 'inherit' | number; relaysSignals?: boolean },
 ): number {
   return joinRun(ctx, id, now, argv, opts).code;
 }
@@ -40,7 +40,14 @@ export function joinRun(
   id: CtId,
   now: Inspection,
   argv: readonly string[],
-  opts: { pty: boolean; verb: string; stdin: 'inherit' | number; stdout?: number; timeoutMs?: number },
+  opts: {
+    pty: boolean;
+    verb: string;
+    stdin: 'inherit' | number;
+    stdout?: number;
+    timeoutMs?: number;
+    relaysSignals?: boolean;
+  },
 ): { code: number; timedOut: boolean } {
   if (now.pid === null) throw new BerthError('NOT_RUNNING', `${opts.verb} ${id}: container is not running`);
   // its keeper answers sysinfo for the command too, as for init (the state says whether)
@@ -57,6 +64,7 @@ export function joinRun(
     stdio: [opts.stdin, opts.stdout ?? 'inherit', 'inherit'],
     seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
     ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+    relaysSignals: opts.relaysSignals === true,
   });
   if (r.error) {
     const what = `${opts.verb} ${id} ${argv[0] ?? ''}`.trim();

@@ -54,19 +54,28 @@ function parseRecords(text: string): StatusRecord[] {
 
 /**
  * Runs the helper with fds 0-2 as given, the status pipe on fd 3 and, when given, the seccomp
- * policy on fd 4 (the fd is closed afterwards).
+ * policy on fd 4 (the fd is closed afterwards). With relaysSignals, the helper has the admin's
+ * terminal: its ^C and ^\ reach the helper too, which passes them on (or, raw, never sees them),
+ * so berth ignores them meanwhile and waits for the status.
  */
 export function runHelper(
   helper: string,
   args: string[],
-  opts: { stdio: [unknown, unknown, unknown]; seccompFd?: number; timeoutMs?: number },
+  opts: { stdio: [unknown, unknown, unknown]; seccompFd?: number; timeoutMs?: number; relaysSignals?: boolean },
 ): HelperResult {
   // The status records go to an unlinked file, not a pipe: Bun's spawnSync (and Bun.spawnSync)
   // returns no output for fds above 2, and a file works the same under Node.
   const statusFd = statusFile();
   const stdio = [...opts.stdio, statusFd, opts.seccompFd ?? 'ignore'] as StdioOptions;
   trace(`helper ${args[0]} spawn`);
-  const r = spawnHelper(helper, args, stdio, opts.timeoutMs);
+  const ignore = () => {};
+  if (opts.relaysSignals) for (const sig of ['SIGINT', 'SIGQUIT'] as const) process.on(sig, ignore);
+  let r: ReturnType<typeof spawnHelper>;
+  try {
+    r = spawnHelper(helper, args, stdio, opts.timeoutMs);
+  } finally {
+    if (opts.relaysSignals) for (const sig of ['SIGINT', 'SIGQUIT'] as const) process.off(sig, ignore);
+  }
   trace(`helper ${args[0]} done`);
   if (opts.seccompFd !== undefined) closeSync(opts.seccompFd);
   const text = readAll(statusFd);

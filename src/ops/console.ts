@@ -3,18 +3,11 @@ import { attachArgs, escapeName } from '../core/console.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../engine/context.ts';
-import { inspect, loadCt } from '../engine/inspect.ts';
+import { inspect, notRunningError } from '../engine/inspect.ts';
 import { runHelper } from '../host/helper.ts';
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
 
-function notRunning(ctx: Ctx, id: CtId): BerthError {
-  const now = inspect(ctx, id);
-  if (now.status === 'stopped') loadCt(ctx, id); // throws "does not exist" for a CTID with no config
-  const suspended = now.status === 'suspended';
-  return new BerthError('NOT_RUNNING', `console ${id}: container is ${suspended ? 'suspended' : 'not running'}`, {
-    hint: suspended ? `berth resume ${id}` : `berth start ${id}`,
-  });
-}
+const notRunning = (ctx: Ctx, id: CtId) => notRunningError(ctx, id, 'console', inspect(ctx, id).status);
 
 /**
  * Attaches until the admin detaches (ESCAPE then '.', null: never), stdin ends, or the
@@ -25,18 +18,10 @@ export function attachConsole(ctx: Ctx, id: CtId, opts: { escape: number | null;
   const keys = opts.escape === null ? 'no detach key' : `${escapeName(opts.escape)} . to detach`;
   const banner = opts.tty ? `Attached to the console of container ${id} (${keys})` : '';
   // ^C is a byte for the console in raw mode; one sent to berth's process group must not end berth
-  const ignore = () => {};
-  process.on('SIGINT', ignore);
-  process.on('SIGQUIT', ignore);
-  let r: ReturnType<typeof runHelper>;
-  try {
-    r = runHelper(ctx.paths.helper, attachArgs(keeperSocketPath(ctx.paths, id), opts.escape, banner), {
-      stdio: ['inherit', 'inherit', 'inherit'],
-    });
-  } finally {
-    process.off('SIGINT', ignore);
-    process.off('SIGQUIT', ignore);
-  }
+  const r = runHelper(ctx.paths.helper, attachArgs(keeperSocketPath(ctx.paths, id), opts.escape, banner), {
+    stdio: ['inherit', 'inherit', 'inherit'],
+    relaysSignals: true,
+  });
   const running = () => inspect(ctx, id).status === 'running';
   switch (r.console) {
     case 'detached':

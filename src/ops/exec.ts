@@ -5,9 +5,9 @@ import { existsSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../engine/context.ts';
-import { type Inspection, inspect, loadCt } from '../engine/inspect.ts';
+import { type Inspection, inspect, notRunningError } from '../engine/inspect.ts';
 import { runJoined } from '../engine/join.ts';
-import { ctConfigPath, thawMarkerPath } from '../host/paths.ts';
+import { thawMarkerPath } from '../host/paths.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,24 +40,6 @@ export async function execInContainer(
   opts: { pty: boolean; verb: string },
 ): Promise<number> {
   const now = await waitCopyThaw(ctx, id, inspect(ctx, id));
-  if (now.status !== 'running' || now.pid === null) {
-    if (!existsSync(ctConfigPath(ctx.paths, id))) loadCt(ctx, id); // throws "does not exist"
-    throw new BerthError(
-      'NOT_RUNNING',
-      `${opts.verb} ${id}: container is ${now.status === 'suspended' ? 'suspended' : 'not running'}`,
-      {
-        hint: now.status === 'suspended' ? `berth resume ${id}` : `berth start ${id}`,
-      },
-    );
-  }
-  // the terminal's ^C reaches the helper too, which passes it on; berth waits for the status
-  const ignore = () => {};
-  process.on('SIGINT', ignore);
-  process.on('SIGQUIT', ignore);
-  try {
-    return runJoined(ctx, id, now, argv, { pty: opts.pty, verb: opts.verb, stdin: 'inherit' });
-  } finally {
-    process.off('SIGINT', ignore);
-    process.off('SIGQUIT', ignore);
-  }
+  if (now.status !== 'running' || now.pid === null) throw notRunningError(ctx, id, opts.verb, now.status);
+  return runJoined(ctx, id, now, argv, { pty: opts.pty, verb: opts.verb, stdin: 'inherit', relaysSignals: true });
 }
