@@ -81,7 +81,11 @@ ln -sf "$PWD/bin/berth" /usr/local/bin/berth
 # also in an install made by an older berth (docs/on-disk.md, "Modes"); berth repairs them too
 own="/var/lib/berth/private /var/lib/berth/root /var/lib/berth/template /var/lib/berth/snapshots /var/lib/berth/backup /var/lib/berth/lock /var/log/berth /run/berth"
 mkdir -p /etc/berth/ct $own /var/lib/berth/template/cache
+# /run/berth stays 0710 root:berth-admin where berth daemon made it so (its socket is there)
+[ "$(stat -c %a:%G /run/berth)" = "710:berth-admin" ] && own="${own% /run/berth}"
 chmod 0700 $own
+# members of berth-admin may use berthd's socket (docs/api.md: root's equals through the API)
+getent group berth-admin >/dev/null || groupadd --system berth-admin
 [ -f /etc/berth/berth.conf ] || cp etc/berth.conf /etc/berth/berth.conf
 [ -f /etc/berth/ct/ve-basic.conf-sample ] || cp etc/ve-basic.conf-sample /etc/berth/ct/ve-basic.conf-sample
 # boot-time start: berth.service runs `berth boot` / `berth shutdown` (ONBOOT, BOOTORDER)

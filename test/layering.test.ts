@@ -1,4 +1,5 @@
-// Imports point one way: cli -> ops -> engine -> core + host; host -> core; core -> nothing (and no node I/O).
+// Imports point one way: cli | daemon -> ops -> engine -> core + host; host -> core; core -> nothing (and no
+// node I/O); api (wire types) -> nothing.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,10 @@ const ALLOWED: Record<string, string[]> = {
   host: ['core', 'host'],
   engine: ['core', 'host', 'engine'],
   ops: ['core', 'host', 'engine', 'ops'],
-  cli: ['core', 'host', 'engine', 'ops', 'cli'],
+  cli: ['core', 'host', 'engine', 'ops', 'cli', 'api', 'daemon'],
+  // daemon -> cli: the command table is the one definition of each verb's options and version
+  daemon: ['core', 'host', 'engine', 'ops', 'daemon', 'api', 'cli'],
+  api: ['api'],
 };
 // One file per verb in ops: a verb imports another only where it is made of it (restart = stop + start).
 const CROSS_VERB = [

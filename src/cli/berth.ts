@@ -43,6 +43,7 @@ const COMMANDS: Record<string, Loader> = {
   'snapshot-delete': async () => (await import('./commands/snapshot.ts')).snapshotDeleteCommand,
   'snapshot-mount': async () => (await import('./commands/snapshot.ts')).snapshotMountCommand,
   'snapshot-umount': async () => (await import('./commands/snapshot.ts')).snapshotUmountCommand,
+  daemon: async () => (await import('./commands/daemon.ts')).command,
   version: async () => versionCommand,
   help: async () => helpCommand,
 };
@@ -169,6 +170,7 @@ export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '
     return code;
   } catch (err) {
     // the last guard: a value echoed in a message never floods or drives the terminal
+    reportError(err);
     if (err instanceof BerthError) {
       io.err(`berth: ${clip(err.message, 2000)}`);
       if (err.hint) io.err(`berth: hint: ${clip(err.hint, 2000)}`);
@@ -180,6 +182,25 @@ export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '
     else io.err('berth: hint: run again with --debug for details');
     return 3;
   }
+}
+
+/**
+ * berthd runs each verb as a child and reads why it failed from fd BERTH_ERROR_FD (a file only
+ * berth writes: the command of an exec has stdout and stderr, which a container controls).
+ */
+function reportError(err: unknown): void {
+  const fd = Number(process.env['BERTH_ERROR_FD']);
+  if (!Number.isInteger(fd) || fd < 3) return;
+  const e = err instanceof BerthError ? err : null;
+  const body = {
+    code: e ? e.exitCode : 3,
+    name: e ? e.code : 'SYSTEM',
+    message: clip(e ? e.message : `unexpected error: ${(err as Error).message ?? String(err)}`, 2000),
+    ...(e?.hint ? { hint: clip(e.hint, 2000) } : {}),
+  };
+  try {
+    writeSync(fd, `${JSON.stringify(body)}\n`);
+  } catch {}
 }
 
 /** Direct writes: process.stdout/stderr would build stream objects (milliseconds of start-up). */

@@ -1,7 +1,9 @@
 // CtConfig + host facts -> the helper plans for start and exec (pure; what a container *is*).
+
 import { dropsWith, keptCapabilities } from './capabilities.ts';
 import type { CtConfig } from './ct-config.ts';
 import type { HostDevice } from './devices.ts';
+import { BerthError } from './errors.ts';
 import { featureOn } from './features.ts';
 import type { JoinPlan, StartPlan } from './helper-args.ts';
 import { ID_COUNT } from './idmap.ts';
@@ -73,18 +75,38 @@ export function execPlan(
     availableCaps: bigint;
     userns: boolean;
     keeperSocket?: string | null;
+    /** NAME=VALUE pairs from exec --env (parseEnvPair checked them): they win over berth's */
+    env?: readonly string[];
   },
 ): JoinPlan {
+  const extra = opts.env ?? [];
+  const names = new Set(extra.map((e) => e.slice(0, e.indexOf('='))));
   return {
     pid,
     namespaces: opts.userns ? ['user', ...NAMESPACES] : NAMESPACES,
     cgroupProcs,
     // the container's own set (its CAPABILITY applied at start), read from its init
     caps: keptCapabilities(opts.availableCaps, []),
-    env: [`PATH=${DEFAULT_PATH}`, 'HOME=/root', `TERM=${opts.term || 'xterm'}`, 'container=berth'],
+    env: [
+      ...[`PATH=${DEFAULT_PATH}`, 'HOME=/root', `TERM=${opts.term || 'xterm'}`, 'container=berth'].filter(
+        (e) => !names.has(e.slice(0, e.indexOf('='))),
+      ),
+      ...extra,
+    ],
     cwd: '/',
     pty: opts.pty,
     argv,
     keeperSocket: opts.keeperSocket ?? null,
   };
+}
+
+/** exec --env NAME=VALUE: a name the shell could export, a value without NUL (argv cannot hold it). */
+export function parseEnvPair(verb: string, text: string): string {
+  const eq = text.indexOf('=');
+  if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(text.slice(0, eq)) || text.includes('\0')) {
+    throw new BerthError('BAD_VALUE', `${verb}: --env ${JSON.stringify(text.slice(0, 80))}: not NAME=VALUE`, {
+      hint: 'a name of letters, digits and _, not starting with a digit: --env LANG=C.UTF-8',
+    });
+  }
+  return text;
 }

@@ -61,6 +61,15 @@ export const ERRORS = {
   CONFIG_INVALID: { exit: 85, http: 500, doc: 'a config file cannot be parsed (VZ_INVALID_CONFIG)' },
   NO_TTY: { exit: 2, http: 400, doc: 'enter needs a terminal on stdin' },
   COMMAND_NOT_FOUND: { exit: 127, http: 404, doc: 'exec: the command does not exist in the container' },
+  NOT_FOUND: { exit: 20, http: 404, doc: 'berthd: no such API path, operation or object (berth)' },
+  NOT_ALLOWED: { exit: 20, http: 405, doc: 'berthd: the API path does not take this method (berth)' },
+  TOO_LARGE: { exit: 21, http: 413, doc: 'berthd: the request body is larger than the API takes (berth)' },
+  NOT_TRUSTED: {
+    exit: 12,
+    http: 403,
+    doc: 'berthd: the client presented no certificate, or one the host does not trust (berth trust)',
+  },
+  DAEMON_RUNNING: { exit: 9, http: 409, doc: 'berthd: another daemon serves this host root (berth)' },
   COMMAND_NOT_EXECUTABLE: { exit: 126, http: 400, doc: 'exec: the command cannot be executed' },
 } as const;
 

@@ -26,7 +26,7 @@ export function runJoined(
   id: CtId,
   now: Inspection,
   argv: readonly string[],
-  opts: { pty: boolean; verb: string; stdin: 'inherit' | number; relaysSignals?: boolean },
+  opts: { pty: boolean; verb: string; stdin: 'inherit' | number; relaysSignals?: boolean; env?: readonly string[] },
 ): number {
   return joinRun(ctx, id, now, argv, opts).code;
 }
@@ -47,6 +47,7 @@ export function joinRun(
     stdout?: number;
     timeoutMs?: number;
     relaysSignals?: boolean;
+    env?: readonly string[];
   },
 ): { code: number; timedOut: boolean } {
   if (now.pid === null) throw new BerthError('NOT_RUNNING', `${opts.verb} ${id}: container is not running`);
@@ -59,6 +60,7 @@ export function joinRun(
     availableCaps: ownCapabilities() & (boundingCaps(now.pid) ?? 0n),
     userns: ownUserns(now.pid),
     keeperSocket: sysinfo ? keeperSocketPath(ctx.paths, id) : null,
+    env: opts.env ?? [],
   });
   const r = runHelper(ctx.paths.helper, joinArgs(plan), {
     stdio: [opts.stdin, opts.stdout ?? 'inherit', 'inherit'],

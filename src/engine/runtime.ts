@@ -236,7 +236,7 @@ export async function withLock<T>(
   }
   // a stat each: a tree made by an older berth (or by hand) is closed before the container is touched
   const g = readGlobal(ctx.paths);
-  for (const note of secureDirs(ownDirs(ctx.paths, [g.vePrivate, g.veRoot]))) ctx.log(note);
+  for (const note of secureDirs(ownDirs(ctx.paths, [g.vePrivate, g.veRoot]), [ctx.paths.run])) ctx.log(note);
   trace('lock');
   const lock = lockCt(ctx, id, verb);
   trace('locked');

@@ -10,7 +10,7 @@ import type { Ctx } from './context.ts';
  */
 export async function withTemplateLock<T>(ctx: Ctx, name: string, what: string, fn: () => Promise<T>): Promise<T> {
   // the template verbs are often the first on a new host: they make berth's directories 0700
-  for (const note of secureDirs(ownDirs(ctx.paths))) ctx.log(note);
+  for (const note of secureDirs(ownDirs(ctx.paths), [ctx.paths.run])) ctx.log(note);
   // held while a create unpacks its layer or tree (seconds for a big template): many creates
   // at once wait for each other instead of failing
   const lock = acquireLock(ctx.paths.helper, join(ctx.paths.lockDir, `template-${name}.lck`), what, 600_000);

@@ -52,7 +52,9 @@ export function acquireLock(helper: string, file: string, what: string, waitMs =
   const end = Date.now() + waitMs;
   const guardEnd = Date.now() + GUARD_WAIT_MS;
   const { obs, me } = observer();
-  const record = formatLock({ ...me, what });
+  // a verb that berthd runs for a request names it: two requests are told apart in a LOCKED
+  const request = process.env['BERTH_REQUEST'];
+  const record = formatLock({ ...me, what: request ? `${what} for berthd request ${request.slice(0, 64)}` : what });
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {

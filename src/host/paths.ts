@@ -90,14 +90,24 @@ export function ownDirs(p: Paths, patterns: string[] = []): string[] {
 export const OWN_DIR_MODE = 0o700;
 
 /**
+ * The run directory holds berthd's socket: `berth daemon` makes it 0710 with the berth-admin
+ * group, so that group's members (root's equals through the API anyway) can reach the socket
+ * and nothing else (every entry in it is root's and 0700 or a socket of its own mode).
+ */
+export const RUN_DIR_DAEMON_MODE = 0o710;
+
+/**
  * Makes each directory exist with OWN_DIR_MODE, and closes one that is wider (made by an older
  * berth, or by hand): a stat each when all is well. Returns what it did or could not do.
+ * groupTraverse: directories that may be RUN_DIR_DAEMON_MODE with a group other than root's.
  */
-export function secureDirs(dirs: string[]): string[] {
+export function secureDirs(dirs: string[], groupTraverse: readonly string[] = []): string[] {
   const notes: string[] = [];
   for (const dir of dirs) {
     try {
-      const mode = statSync(dir).mode & 0o7777;
+      const st = statSync(dir);
+      const mode = st.mode & 0o7777;
+      if (mode === RUN_DIR_DAEMON_MODE && st.gid !== 0 && groupTraverse.includes(dir)) continue;
       if (mode & 0o077) {
         chmodSync(dir, OWN_DIR_MODE);
         notes.push(`${dir}: mode ${mode.toString(8)} tightened to 700 (container files are root's only)`);

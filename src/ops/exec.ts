@@ -37,9 +37,15 @@ export async function execInContainer(
   ctx: Ctx,
   id: CtId,
   argv: readonly string[],
-  opts: { pty: boolean; verb: string },
+  opts: { pty: boolean; verb: string; env?: readonly string[] },
 ): Promise<number> {
   const now = await waitCopyThaw(ctx, id, inspect(ctx, id));
   if (now.status !== 'running' || now.pid === null) throw notRunningError(ctx, id, opts.verb, now.status);
-  return runJoined(ctx, id, now, argv, { pty: opts.pty, verb: opts.verb, stdin: 'inherit', relaysSignals: true });
+  return runJoined(ctx, id, now, argv, {
+    pty: opts.pty,
+    verb: opts.verb,
+    stdin: 'inherit',
+    relaysSignals: true,
+    env: opts.env ?? [],
+  });
 }

@@ -1,15 +1,33 @@
 // berth exec [-t|-T] CTID COMMAND-LINE... | berth exec [-t|-T] CTID -- COMMAND [ARGS...]
+
+import { parseEnvPair } from '../../core/container-plan.ts';
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { execInContainer } from '../../ops/exec.ts';
 import type { Command } from '../command.ts';
 
-/** -t and -T, read by hand: before and after CTID, and never among COMMAND's own arguments */
-const FLAGS = { t: { type: 'boolean' }, T: { type: 'boolean' } } as const;
+/** -t, -T and --env, read by hand: before and after CTID, and never among COMMAND's own arguments */
+const FLAGS = { t: { type: 'boolean' }, T: { type: 'boolean' }, env: { type: 'string', multiple: true } } as const;
+
+/** Takes berth's own flags off the front of ARGS into FLAGS and ENV. */
+function takeFlags(args: string[], flags: string[], env: string[]): string[] {
+  const rest = [...args];
+  for (;;) {
+    const a = rest[0];
+    if (a === '-t' || a === '-T') flags.push(rest.shift() ?? '');
+    else if (a === '--env' || a === '-e') {
+      rest.shift();
+      if (rest[0] === undefined) throw new BerthError('BAD_SYNTAX', 'exec: --env needs NAME=VALUE');
+      env.push(parseEnvPair('exec', rest.shift() ?? ''));
+    } else if (a?.startsWith('--env=')) env.push(parseEnvPair('exec', (rest.shift() ?? '').slice(6)));
+    else return rest;
+  }
+}
 
 export const command: Command = {
   summary: 'run a command inside a running container',
-  usage: 'berth exec [-t|-T] CTID COMMAND-LINE... | berth exec [-t|-T] CTID -- COMMAND [ARGS...]',
+  usage:
+    'berth exec [-t|-T] [--env NAME=VALUE] CTID COMMAND-LINE... | berth exec [-t|-T] [--env NAME=VALUE] CTID -- COMMAND [ARGS...]',
   help: `Runs a command as root inside the container: its namespaces, cgroups, capabilities and
 seccomp filter. Without "--", as vzctl exec does, the arguments are joined with spaces and run
 by the container's shell (/bin/sh -c), so pipes, redirections and $VARIABLES are the
@@ -28,15 +46,18 @@ background processes it left.
 Options:
   -t    a terminal of its own even when stdin or stdout is not a terminal
   -T    pipes, never a terminal
+  -e, --env NAME=VALUE
+        set NAME in the command's environment (repeatable); it wins over berth's own
+        PATH, HOME, TERM and container=berth
 
 Exit codes: the command's own; 31 not running, 127 no such command, 126 not executable.`,
   options: FLAGS,
   async run(ctx, args, io) {
     const flags: string[] = [];
-    while (args[0] === '-t' || args[0] === '-T') flags.push(args.shift() ?? '');
-    const id = parseCtId(args[0]);
-    let rest = args.slice(1);
-    while (rest[0] === '-t' || rest[0] === '-T') flags.push(rest.shift() ?? '');
+    const env: string[] = [];
+    const front = takeFlags(args, flags, env);
+    const id = parseCtId(front[0]);
+    let rest = takeFlags(front.slice(1), flags, env);
     const direct = rest[0] === '--';
     if (direct) rest = rest.slice(1);
     if (rest.length === 0) {
@@ -46,6 +67,6 @@ Exit codes: the command's own; 31 not running, 127 no such command, 126 not exec
     const argv = direct ? rest : ['/bin/sh', '-c', rest.join(' ')];
     const last = flags.at(-1);
     const pty = last === '-t' ? true : last === '-T' ? false : (await io.isTty(0)) && (await io.isTty(1));
-    return execInContainer(ctx, id, argv, { pty, verb: 'exec' });
+    return execInContainer(ctx, id, argv, { pty, verb: 'exec', env });
   },
 };

@@ -1,0 +1,71 @@
+// What every route shares: the host root, a fresh ctx per request (a ctx caches mountinfo for
+// one command's moment), the event bus and the operations.
+import { BerthError } from '../core/errors.ts';
+import { COUNTER_FIELDS } from '../core/list-fields.ts';
+import { type Ctx, makeCtx } from '../engine/context.ts';
+import type { Paths } from '../host/paths.ts';
+import { listContainers } from '../ops/list.ts';
+import { type ContainerFacts, EventBus } from './events.ts';
+import { type Reply, verbErrorReply } from './http-errors.ts';
+import { Operations } from './operations.ts';
+import type { ApiRequest } from './router.ts';
+
+/** the longest ?wait= a request may ask for, in seconds */
+const MAX_WAIT_S = 3600;
+
+export class Daemon {
+  readonly events: EventBus;
+  readonly operations: Operations;
+  readonly started = new Date();
+  readonly paths: Paths;
+  readonly log: (msg: string) => void;
+
+  constructor(paths: Paths, log: (msg: string) => void) {
+    this.paths = paths;
+    this.log = log;
+    this.events = new EventBus(() => this.facts());
+    this.operations = new Operations(paths.prefix, this.events);
+  }
+
+  get root(): string {
+    return this.paths.prefix;
+  }
+
+  ctx(): Ctx {
+    return makeCtx(this.paths, this.log);
+  }
+
+  /**
+   * Runs `berth ARGV` as an operation: 202 and the operation at once, or, with ?wait=SECONDS,
+   * its end (200 with the operation, or the verb's error with its status).
+   */
+  async operation(r: ApiRequest, argv: string[], cts: string[], json = false): Promise<Reply> {
+    const op = this.operations.start(argv, cts, { json });
+    const wait = r.query.get('wait');
+    if (wait === null) return { status: 202, body: op, headers: { location: `/1.0/operations/${op.id}` } };
+    const secs = wait === '' || wait === 'true' ? MAX_WAIT_S : Number(wait);
+    if (!Number.isFinite(secs) || secs < 0) throw new BerthError('BAD_VALUE', 'wait must be a number of seconds');
+    const done = await this.operations.wait(op.id, Math.min(secs, MAX_WAIT_S) * 1000);
+    if (done.status === 'failure' && done.err) return verbErrorReply(done.err);
+    return { status: done.status === 'running' ? 202 : 200, body: done };
+  }
+
+  /** what the event bus compares each second: status and the counters that mean trouble */
+  private async facts(): Promise<ContainerFacts[]> {
+    const fields = ['ctid', 'status', 'oomkills', 'physpages.f', 'swappages.f', 'numproc.f'] as const;
+    const rows = await listContainers(this.ctx(), {
+      all: true,
+      disk: false,
+      counters: true,
+      fields: [...fields],
+      saved: false,
+    });
+    return rows.map((row) => ({
+      ctid: row.ctid,
+      status: row.status,
+      counters: Object.fromEntries(
+        fields.filter((f) => COUNTER_FIELDS.includes(f)).map((f) => [f, Number(row[f] ?? 0) || 0]),
+      ),
+    }));
+  }
+}

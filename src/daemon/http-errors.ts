@@ -1,0 +1,37 @@
+// The one place where a failure becomes an HTTP status and the error body (incus SmartError):
+// handlers throw BerthErrors, verbs run as children report theirs on their error fd.
+import type { ErrorBody } from '../api/types.ts';
+import { clip } from '../core/config.ts';
+import { BerthError, ERRORS, type ErrorCode } from '../core/errors.ts';
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export function errorReply(err: unknown): Reply {
+  if (err instanceof BerthError) {
+    const e: ErrorBody['error'] = { code: err.exitCode, name: err.code, message: clip(err.message, 2000) };
+    if (err.hint) e.hint = clip(err.hint, 2000);
+    return { status: err.httpStatus, body: { error: e } };
+  }
+  return {
+    status: 500,
+    body: {
+      error: {
+        code: 3,
+        name: 'SYSTEM',
+        message: `unexpected error: ${clip(String((err as Error)?.message ?? err), 2000)}`,
+      },
+    },
+  };
+}
+
+/** A verb's own report (name and exit code) as a reply: the registry gives the status. */
+export function verbErrorReply(e: ErrorBody['error']): Reply {
+  const known = (ERRORS as Record<string, { http: number }>)[e.name];
+  return { status: known?.http ?? 500, body: { error: e } };
+}
+
+export const isErrorCode = (name: string): name is ErrorCode => name in ERRORS;

@@ -1,0 +1,278 @@
+// The API's OpenAPI 3 document, written by hand beside the routes: test/unit/daemon/openapi.test.ts
+// fails when a route is missing from it (or it names one the daemon lacks), and the daemon's
+// integration test checks real answers against its schemas.
+import type { Route } from './router.ts';
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Schema, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
+const errors = {
+  '400': json(ref('Error'), 'malformed request'),
+  '404': json(ref('Error'), 'no such container or path'),
+  '409': json(ref('Error'), 'the state of the container or a lock refuses it'),
+  '500': json(ref('Error'), 'the host failed'),
+};
+const ctid = {
+  name: 'ctid',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$' },
+};
+const opId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const wait = {
+  name: 'wait',
+  in: 'query',
+  required: false,
+  description: 'wait up to this many seconds for the operation to end (empty: an hour)',
+  schema: { type: 'string' },
+};
+const body = (schema: Schema) => ({ required: true, content: { 'application/json': { schema } } });
+const operation = {
+  '202': json(ref('Operation'), 'started: poll /1.0/operations/{id}'),
+  '200': json(ref('Operation'), 'ended (with ?wait)'),
+};
+
+const nullable = (type: string) => ({ type: [type, 'null'] });
+
+const SCHEMAS: Record<string, Schema> = {
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'name', 'message'],
+        properties: {
+          code: { type: 'integer', description: "the CLI's exit code (docs/errors.md)" },
+          name: { type: 'string' },
+          message: { type: 'string' },
+          hint: { type: 'string' },
+        },
+      },
+    },
+  },
+  Server: {
+    type: 'object',
+    required: ['api_version', 'server', 'version', 'pid', 'started_at', 'root', 'cgroup'],
+    properties: {
+      api_version: { type: 'string' },
+      server: { type: 'string' },
+      version: { type: 'string' },
+      pid: { type: 'integer' },
+      started_at: { type: 'string' },
+      root: { type: 'string' },
+      cgroup: { type: 'string' },
+      kernel: { type: 'string' },
+    },
+  },
+  Container: {
+    type: 'object',
+    description: 'the fields of `berth list --json` (the counters too for one container)',
+    required: ['ctid', 'status', 'ip', 'hostname', 'ostemplate', 'layout', 'privileged'],
+    properties: {
+      ctid: { type: 'string' },
+      status: { type: 'string', enum: ['running', 'suspended', 'stopped', 'broken'] },
+      problem: nullable('string'),
+      nproc: nullable('integer'),
+      ip: nullable('string'),
+      hostname: nullable('string'),
+      description: nullable('string'),
+      ostemplate: nullable('string'),
+      layout: nullable('string'),
+      privileged: nullable('string'),
+      pid: nullable('integer'),
+      uptime: nullable('number'),
+      physpages: nullable('string'),
+      swappages: nullable('string'),
+    },
+  },
+  CreateRequest: {
+    type: 'object',
+    description: "create's options as keys (berth help create), and the CTID",
+    required: ['ctid'],
+    properties: {
+      ctid: { type: 'string' },
+      ostemplate: { type: 'string' },
+      layout: { type: 'string', enum: ['overlay', 'dir', 'image'] },
+      hostname: { type: 'string' },
+      diskspace: { type: 'string' },
+      diskinodes: { type: 'string' },
+      config: { type: 'string' },
+      privileged: { type: ['string', 'boolean'] },
+    },
+    additionalProperties: false,
+  },
+  SetRequest: {
+    type: 'object',
+    description: "set's options as keys (berth help set); save: true writes the config too",
+    properties: { save: { type: 'boolean' } },
+    additionalProperties: true,
+  },
+  StateRequest: {
+    type: 'object',
+    required: ['action'],
+    properties: {
+      action: { type: 'string', enum: ['start', 'stop', 'restart', 'suspend', 'resume'] },
+      force: { type: 'boolean' },
+    },
+    additionalProperties: false,
+  },
+  ExecRequest: {
+    type: 'object',
+    required: ['command'],
+    properties: {
+      command: { type: 'array', items: { type: 'string' }, minItems: 1 },
+      stdin: { type: 'string' },
+      env: { type: 'object', additionalProperties: { type: 'string' } },
+      interactive: { type: 'boolean' },
+    },
+    additionalProperties: false,
+  },
+  ExecResponse: {
+    type: 'object',
+    required: ['exit_code', 'stdout', 'stderr'],
+    properties: {
+      exit_code: { type: 'integer' },
+      stdout: { type: 'string' },
+      stderr: { type: 'string' },
+      truncated: { type: 'boolean' },
+    },
+  },
+  Operation: {
+    type: 'object',
+    required: [
+      'id',
+      'description',
+      'status',
+      'created_at',
+      'updated_at',
+      'resources',
+      'may_cancel',
+      'progress',
+      'result',
+      'err',
+    ],
+    properties: {
+      id: { type: 'string' },
+      description: { type: 'string' },
+      status: { type: 'string', enum: ['running', 'success', 'failure', 'cancelled'] },
+      created_at: { type: 'string' },
+      updated_at: { type: 'string' },
+      resources: {
+        type: 'object',
+        required: ['containers'],
+        properties: { containers: { type: 'array', items: { type: 'string' } } },
+      },
+      may_cancel: { type: 'boolean' },
+      progress: nullable('string'),
+      result: {},
+      err: { type: ['object', 'null'] },
+    },
+  },
+};
+
+const PATHS: Record<string, Record<string, Schema>> = {
+  '/1.0': { get: { summary: 'what this server is', responses: { '200': json(ref('Server')) } } },
+  '/1.0/openapi.json': { get: { summary: 'this document', responses: { '200': json({ type: 'object' }) } } },
+  '/1.0/containers': {
+    get: {
+      summary: 'every container (berth list -a --json)',
+      responses: { '200': json({ type: 'array', items: ref('Container') }), ...errors },
+    },
+    post: {
+      summary: 'create a container (berth create)',
+      parameters: [wait],
+      requestBody: body(ref('CreateRequest')),
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/containers/{ctid}': {
+    get: {
+      summary: 'one container, with its counters',
+      parameters: [ctid],
+      responses: { '200': json(ref('Container')), ...errors },
+    },
+    patch: {
+      summary: 'change it (berth set [--save])',
+      parameters: [ctid],
+      requestBody: body(ref('SetRequest')),
+      responses: { '200': json(ref('Container')), ...errors },
+    },
+    delete: { summary: 'destroy it (berth destroy)', parameters: [ctid, wait], responses: { ...operation, ...errors } },
+  },
+  '/1.0/containers/{ctid}/state': {
+    put: {
+      summary: 'start, stop, restart, suspend or resume it',
+      parameters: [ctid, wait],
+      requestBody: body(ref('StateRequest')),
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/containers/{ctid}/exec': {
+    post: {
+      summary: 'run a command in it and answer its output (berth exec -T)',
+      parameters: [ctid],
+      requestBody: body(ref('ExecRequest')),
+      responses: { '200': json(ref('ExecResponse')), ...errors },
+    },
+  },
+  '/1.0/operations': {
+    get: {
+      summary: 'the operations this daemon runs or ran',
+      responses: { '200': json({ type: 'array', items: ref('Operation') }) },
+    },
+  },
+  '/1.0/operations/{id}': {
+    get: {
+      summary: 'one operation',
+      parameters: [opId],
+      responses: { '200': json(ref('Operation')), '404': errors['404'] },
+    },
+    delete: {
+      summary: 'cancel it (SIGKILL of its verb, which berth recovers from)',
+      parameters: [opId],
+      responses: { '200': json(ref('Operation')), '404': errors['404'] },
+    },
+  },
+  '/1.0/operations/{id}/wait': {
+    get: {
+      summary: 'the operation once it ends (or after timeout seconds)',
+      parameters: [opId, { name: 'timeout', in: 'query', required: false, schema: { type: 'number' } }],
+      responses: { '200': json(ref('Operation')), '404': errors['404'] },
+    },
+  },
+  '/1.0/events': {
+    get: {
+      summary: 'server-sent events: lifecycle, operation, resource (OOM kills, limit hits)',
+      parameters: [
+        {
+          name: 'type',
+          in: 'query',
+          required: false,
+          schema: { type: 'string' },
+          description: 'comma-separated types',
+        },
+      ],
+      responses: {
+        '200': { description: 'an event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+      },
+    },
+  },
+};
+
+/** The document; routes is the daemon's table, for paths added at run time (none yet). */
+export function openApiDocument(_routes: readonly Route[]): Schema {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'berthd', version: '1.0', description: 'berth system containers over REST (docs/api.md)' },
+    servers: [{ url: '/' }],
+    paths: PATHS,
+    components: { schemas: SCHEMAS },
+  };
+}
+
+/** method and path of every operation the document describes, as "GET /1.0/containers" */
+export function documentedRoutes(): string[] {
+  return Object.entries(PATHS).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+}

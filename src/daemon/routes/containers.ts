@@ -1,0 +1,170 @@
+// /1.0/containers: list, create, show, set, destroy, state changes and exec. Reads run in the
+// daemon (the same ops as `berth list`); changes run the verb as a child (runner.ts), so they
+// take the same locks, validation and recovery as the CLI.
+import type { ExecResponse, StateAction } from '../../api/types.ts';
+import { loadCommand } from '../../cli/berth.ts';
+import { parseEnvPair } from '../../core/container-plan.ts';
+import { parseCtId } from '../../core/ctid.ts';
+import { BerthError } from '../../core/errors.ts';
+import { COUNTER_FIELDS, DISK_FIELDS, LIST_FIELDS } from '../../core/list-fields.ts';
+import { listContainers } from '../../ops/list.ts';
+import { objectBody, optionArgs } from '../args.ts';
+import type { Daemon } from '../daemon.ts';
+import { errorReply, type Reply, verbErrorReply } from '../http-errors.ts';
+import type { ApiRequest, Route } from '../router.ts';
+import { runVerb } from '../runner.ts';
+
+const JSON_FIELDS = LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f) && !COUNTER_FIELDS.includes(f));
+const STATE_VERBS: Record<StateAction, string> = {
+  start: 'start',
+  stop: 'stop',
+  restart: 'restart',
+  suspend: 'suspend',
+  resume: 'resume',
+};
+/** the CLI's --userpasswd puts the password on argv, which every host user can read in /proc */
+const NOT_OVER_API = ['userpasswd'];
+
+async function optionsOf(verb: string) {
+  return (await loadCommand(verb))?.options ?? {};
+}
+
+export function containerRoutes(d: Daemon): Route[] {
+  const rows = async (ids?: string[], counters = false) =>
+    (
+      await listContainers(d.ctx(), {
+        all: true,
+        ...(ids ? { ids: ids.map((i) => parseCtId(i)) } : {}),
+        disk: false,
+        counters,
+        fields: counters ? LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f)) : JSON_FIELDS,
+        saved: false,
+      })
+    ).map((r) =>
+      Object.fromEntries(
+        (counters ? LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f)) : JSON_FIELDS).map((f) => [f, r[f]]),
+      ),
+    );
+
+  const one = async (r: ApiRequest) => {
+    const id = parseCtId(r.params['ctid']);
+    const [row] = await rows([id], true);
+    if (!row) throw new BerthError('NO_CT_CONFIG', `container ${id} does not exist`, { hint: 'GET /1.0/containers' });
+    return row;
+  };
+
+  return [
+    { method: 'GET', path: '/1.0/containers', handler: async () => ({ status: 200, body: await rows() }) },
+    {
+      method: 'POST',
+      path: '/1.0/containers',
+      handler: async (r) => {
+        const body = objectBody('create', await r.json());
+        const id = parseCtId(
+          typeof body['ctid'] === 'string' || typeof body['ctid'] === 'number' ? String(body['ctid']) : undefined,
+        );
+        const args = optionArgs('create', body, await optionsOf('create'), ['ctid']);
+        return d.operation(r, ['create', id, ...args], [id]);
+      },
+    },
+    { method: 'GET', path: '/1.0/containers/{ctid}', handler: async (r) => ({ status: 200, body: await one(r) }) },
+    {
+      method: 'PATCH',
+      path: '/1.0/containers/{ctid}',
+      handler: async (r) => {
+        const id = parseCtId(r.params['ctid']);
+        const body = objectBody('set', await r.json());
+        for (const k of NOT_OVER_API) {
+          if (k in body) {
+            throw new BerthError('BAD_SYNTAX', `set: ${k} is not taken over the API`, {
+              hint: 'it would show in the host process list; run chpasswd through exec, the password on stdin',
+            });
+          }
+        }
+        const args = optionArgs('set', body, await optionsOf('set'));
+        if (args.length === 0) throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to change`);
+        const run = await runVerb(['set', id, ...args], { root: d.root, request: `set-${id}` });
+        if (run.code !== 0) return run.error ? verbErrorReply(run.error) : errorReply(new Error(run.stderr.toString()));
+        d.events.emit({ type: 'lifecycle', action: 'container-updated', ctid: id });
+        return { status: 200, body: await one(r) };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/1.0/containers/{ctid}',
+      handler: async (r) => {
+        const id = parseCtId(r.params['ctid']);
+        return d.operation(r, ['destroy', id], [id]);
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/1.0/containers/{ctid}/state',
+      handler: async (r) => {
+        const id = parseCtId(r.params['ctid']);
+        const body = objectBody('state', await r.json());
+        for (const k of Object.keys(body)) {
+          if (k !== 'action' && k !== 'force')
+            throw new BerthError('BAD_SYNTAX', `state: unknown field ${JSON.stringify(k.slice(0, 80))}`);
+        }
+        const action = body['action'];
+        if (typeof action !== 'string' || !Object.hasOwn(STATE_VERBS, action)) {
+          throw new BerthError('BAD_VALUE', `state: action must be one of ${Object.keys(STATE_VERBS).join(', ')}`);
+        }
+        if (body['force'] !== undefined && typeof body['force'] !== 'boolean')
+          throw new BerthError('BAD_VALUE', 'state: force must be true or false');
+        const fast = body['force'] === true && (action === 'stop' || action === 'restart') ? ['--fast'] : [];
+        return d.operation(r, [STATE_VERBS[action as StateAction], id, ...fast], [id]);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/1.0/containers/{ctid}/exec',
+      handler: async (r) => execHandler(d, r),
+    },
+  ];
+}
+
+async function execHandler(d: Daemon, r: ApiRequest): Promise<Reply> {
+  const id = parseCtId(r.params['ctid']);
+  const body = objectBody('exec', await r.json());
+  for (const k of Object.keys(body)) {
+    if (!['command', 'stdin', 'env', 'interactive'].includes(k)) {
+      throw new BerthError('BAD_SYNTAX', `exec: unknown field ${JSON.stringify(k.slice(0, 80))}`);
+    }
+  }
+  const cmd = body['command'];
+  if (!Array.isArray(cmd) || cmd.length === 0 || !cmd.every((a) => typeof a === 'string' && !a.includes('\0'))) {
+    throw new BerthError('BAD_VALUE', 'exec: command must be a non-empty array of strings', {
+      hint: '{"command": ["uname", "-a"]}',
+    });
+  }
+  if (body['interactive'] === true) {
+    throw new BerthError('BAD_VALUE', 'exec: interactive exec is a websocket (not yet served)', {
+      hint: 'berth enter on the host',
+    });
+  }
+  const stdin = body['stdin'];
+  if (stdin !== undefined && typeof stdin !== 'string')
+    throw new BerthError('BAD_VALUE', 'exec: stdin must be a string');
+  const env = body['env'] ?? {};
+  if (typeof env !== 'object' || env === null || Array.isArray(env))
+    throw new BerthError('BAD_VALUE', 'exec: env must be an object of strings');
+  const envArgs = Object.entries(env).flatMap(([k, v]) => {
+    if (typeof v !== 'string')
+      throw new BerthError('BAD_VALUE', `exec: env ${JSON.stringify(k.slice(0, 80))} must be a string`);
+    return ['--env', parseEnvPair('exec', `${k}=${v}`)];
+  });
+  const run = await runVerb(['exec', '-T', ...envArgs, id, '--', ...(cmd as string[])], {
+    root: d.root,
+    request: `exec-${id}`,
+    stdin: stdin ?? '',
+  });
+  if (run.error) return verbErrorReply(run.error);
+  const reply: ExecResponse = {
+    exit_code: run.code,
+    stdout: run.stdout.toString('utf8'),
+    stderr: run.stderr.toString('utf8'),
+  };
+  return { status: 200, body: run.truncated ? { ...reply, truncated: true } : reply };
+}

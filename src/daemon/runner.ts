@@ -1,0 +1,98 @@
+// Runs one berth verb for a request, as a child process of berth itself. The engine under the
+// verbs is synchronous (helper runs, copies, lock waits): in a child it never stalls the
+// daemon's event loop, each request is one process (its locks name it), and a cancel is a
+// SIGKILL, which every verb already survives (the stress test's contract).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import type { ErrorBody } from '../api/types.ts';
+import { readAll, statusFile } from '../host/helper.ts';
+
+/** how the daemon calls itself: the shipped executable, or node and the bundle */
+export function selfCommand(): string[] {
+  const exe = process.execPath;
+  return /\/node[0-9.]*$/.test(exe) || exe.endsWith('/bun') ? [exe, process.argv[1] ?? ''] : [exe];
+}
+
+export interface VerbRun {
+  code: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  /** why it failed, as the verb reported it on its error fd; null when it did not say */
+  error: ErrorBody['error'] | null;
+  /** stdout or stderr was longer than the cap: the rest was dropped */
+  truncated: boolean;
+  /** killed on request (DELETE of its operation) */
+  killed: boolean;
+}
+
+export interface RunOptions {
+  root: string;
+  /** what the lock records and messages name (the operation id) */
+  request: string;
+  stdin?: Buffer | string;
+  /** bytes kept of stdout and of stderr each */
+  cap?: number;
+  onSpawn?: (child: ChildProcess) => void;
+  /** each line of stderr as it comes (progress, warnings) */
+  onLine?: (line: string) => void;
+}
+
+const DEFAULT_CAP = 8 << 20;
+
+export function runVerb(argv: string[], opts: RunOptions): Promise<VerbRun> {
+  const [exe, ...pre] = selfCommand();
+  const errFd = statusFile();
+  const env: NodeJS.ProcessEnv = { ...process.env, BERTH_ERROR_FD: '3', BERTH_REQUEST: opts.request };
+  delete env['BERTH_TRACE'];
+  const child = spawn(exe ?? '', [...pre, '--root', opts.root, ...argv], {
+    stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', errFd],
+    env,
+  });
+  opts.onSpawn?.(child);
+  const cap = opts.cap ?? DEFAULT_CAP;
+  let truncated = false;
+  const collect = (stream: NodeJS.ReadableStream | null, lines?: (l: string) => void) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let partial = '';
+    stream?.on('data', (b: Buffer) => {
+      if (size + b.length > cap) {
+        truncated = true;
+        b = b.subarray(0, Math.max(0, cap - size));
+      }
+      size += b.length;
+      if (b.length) chunks.push(b);
+      if (lines) {
+        const parts = (partial + b.toString('utf8')).split(/[\r\n]/);
+        partial = parts.pop() ?? '';
+        for (const l of parts) if (l) lines(l);
+      }
+    });
+    return chunks;
+  };
+  const out = collect(child.stdout);
+  const err = collect(child.stderr, opts.onLine);
+  if (child.stdin) {
+    child.stdin.on('error', () => {}); // a command that does not read its stdin closes the pipe
+    child.stdin.end(opts.stdin);
+  }
+  return new Promise((resolve) => {
+    child.on('error', () => {}); // reported through close with a null code
+    child.on('close', (code, signal) => {
+      let error: VerbRun['error'] = null;
+      try {
+        const text = readAll(errFd).trim().split('\n').pop() ?? '';
+        if (text) error = JSON.parse(text) as VerbRun['error'];
+      } catch {}
+      closeSync(errFd);
+      resolve({
+        code: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15),
+        stdout: Buffer.concat(out),
+        stderr: Buffer.concat(err),
+        error,
+        truncated,
+        killed: signal === 'SIGKILL',
+      });
+    });
+  });
+}

@@ -1,0 +1,47 @@
+// berthd in a sandbox: started as `berth daemon` (the shipped executable), a client on its
+// socket, stopped (and checked to have removed its socket) after the test.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { ApiClient } from '../../src/api/client.ts';
+import { BERTH, type Sandbox, waitFor } from './harness.ts';
+
+export interface RunningDaemon {
+  socket: string;
+  api: ApiClient;
+  child: ChildProcess;
+  /** what it printed on stderr so far */
+  log: () => string;
+  /** SIGTERM, and wait for it to end; returns its exit code */
+  stop: () => Promise<number | null>;
+}
+
+export async function startDaemon(t: TestContext, s: Sandbox): Promise<RunningDaemon> {
+  const socket = join(s.root, 'run/berth/berthd.sock');
+  const child = spawn(BERTH, ['--root', s.root, 'daemon'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    log += b.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const api = new ApiClient(socket);
+  const d: RunningDaemon = {
+    socket,
+    api,
+    child,
+    log: () => log,
+    stop: async () => {
+      api.close();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+  t.after(async () => {
+    await d.stop();
+  });
+  await waitFor('berthd to serve its socket', () => log.includes('serving') || child.exitCode !== null);
+  assert.ok(existsSync(socket), `the socket exists: ${log}`);
+  return d;
+}
