@@ -6,9 +6,10 @@ import { type Ctx, makeCtx } from '../engine/context.ts';
 import type { Paths } from '../host/paths.ts';
 import { listContainers } from '../ops/list.ts';
 import { type ContainerFacts, EventBus } from './events.ts';
-import { type Reply, verbErrorReply } from './http-errors.ts';
+import { failedRunReply, type Reply, verbErrorReply } from './http-errors.ts';
 import { Operations } from './operations.ts';
 import type { ApiRequest } from './router.ts';
+import { runVerb } from './runner.ts';
 
 /** the longest ?wait= a request may ask for, in seconds */
 const MAX_WAIT_S = 3600;
@@ -48,6 +49,13 @@ export class Daemon {
     const done = await this.operations.wait(op.id, Math.min(secs, MAX_WAIT_S) * 1000);
     if (done.status === 'failure' && done.err) return verbErrorReply(done.err);
     return { status: done.status === 'running' ? 202 : 200, body: done };
+  }
+
+  /** A read that a verb answers with --json, run as a child like the changes. */
+  async readVerb(argv: string[]): Promise<Reply> {
+    const r = await runVerb(argv, { root: this.root, request: argv.slice(0, 2).join('-') });
+    if (r.code !== 0) return failedRunReply(r.code, r.error, r.stderr);
+    return { status: 200, body: JSON.parse(r.stdout.toString('utf8')) as unknown };
   }
 
   /** what the event bus compares each second: status and the counters that mean trouble */

@@ -35,3 +35,13 @@ export function verbErrorReply(e: ErrorBody['error']): Reply {
 }
 
 export const isErrorCode = (name: string): name is ErrorCode => name in ERRORS;
+
+/** A verb run that failed: its own report, or (it said nothing: killed, crashed) a 500 with its stderr's end. */
+export function failedRunReply(code: number, error: ErrorBody['error'] | null, stderr: Buffer): Reply {
+  if (error) return verbErrorReply(error);
+  const tail = stderr.toString('utf8').trim().slice(-500);
+  return {
+    status: 500,
+    body: { error: { code: 3, name: 'SYSTEM', message: `the verb exited with ${code}: ${tail}` } },
+  };
+}

@@ -4,20 +4,23 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
+import { removeDeadParts } from '../host/backup-store.ts';
 import { ADMIN_GROUP, groupId, prepareSocket, removeSocket, secureSocket } from '../host/daemon-socket.ts';
 import { acquireLock } from '../host/lock.ts';
 import type { Paths } from '../host/paths.ts';
 import { Daemon } from './daemon.ts';
 import type { Route } from './router.ts';
 import { containerRoutes } from './routes/containers.ts';
+import { hostRoutes } from './routes/host.ts';
 import { serverRoutes } from './routes/server.ts';
+import { storageRoutes } from './routes/storage.ts';
 import { httpServer } from './server.ts';
 
 export const socketPath = (p: Paths) => join(p.run, 'berthd.sock');
 
 export function daemonRoutes(d: Daemon): Route[] {
   const routes: Route[] = [];
-  routes.push(...serverRoutes(d, () => routes), ...containerRoutes(d));
+  routes.push(...serverRoutes(d, () => routes), ...containerRoutes(d), ...storageRoutes(d), ...hostRoutes(d));
   return routes;
 }
 
@@ -38,6 +41,7 @@ export async function runDaemon(paths: Paths, log: (m: string) => void): Promise
   try {
     const d = new Daemon(paths, log);
     const routes = daemonRoutes(d);
+    removeDeadParts(paths);
     const gid = groupId(ADMIN_GROUP);
     prepareSocket(socket, gid);
     const local = httpServer(routes, () => null, log);

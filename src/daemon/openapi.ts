@@ -139,6 +139,49 @@ const SCHEMAS: Record<string, Schema> = {
       truncated: { type: 'boolean' },
     },
   },
+  Counter: {
+    type: 'object',
+    required: ['resource', 'held', 'maxheld', 'limit', 'failcnt'],
+    properties: {
+      resource: { type: 'string' },
+      held: nullable('number'),
+      maxheld: nullable('number'),
+      limit: nullable('number'),
+      failcnt: nullable('number'),
+    },
+  },
+  Snapshot: {
+    type: 'object',
+    required: ['name', 'created', 'layout', 'running', 'frozenMs'],
+    properties: {
+      name: { type: 'string' },
+      created: { type: 'string' },
+      layout: { type: 'string' },
+      layer: nullable('string'),
+      running: { type: 'boolean' },
+      frozenMs: { type: 'number' },
+    },
+  },
+  Backup: {
+    type: 'object',
+    required: ['name', 'size', 'created_at'],
+    properties: { name: { type: 'string' }, size: { type: 'integer' }, created_at: { type: 'string' } },
+  },
+  Template: {
+    type: 'object',
+    required: ['name', 'distro', 'release', 'arch', 'sha256', 'size'],
+    properties: {
+      name: { type: 'string' },
+      distro: { type: 'string' },
+      release: { type: 'string' },
+      arch: { type: 'string' },
+      created: { type: 'string' },
+      sha256: { type: 'string' },
+      size: { type: 'integer' },
+      source: { type: 'string' },
+      file: { type: 'string' },
+    },
+  },
   Operation: {
     type: 'object',
     required: [
@@ -171,6 +214,9 @@ const SCHEMAS: Record<string, Schema> = {
     },
   },
 };
+
+const named = { name: 'name', in: 'path', required: true, schema: { type: 'string' } };
+const arrayOf = (name: string) => json({ type: 'array', items: ref(name) });
 
 const PATHS: Record<string, Record<string, Schema>> = {
   '/1.0': { get: { summary: 'what this server is', responses: { '200': json(ref('Server')) } } },
@@ -215,6 +261,159 @@ const PATHS: Record<string, Record<string, Schema>> = {
       parameters: [ctid],
       requestBody: body(ref('ExecRequest')),
       responses: { '200': json(ref('ExecResponse')), ...errors },
+    },
+  },
+  '/1.0/containers/{ctid}/stat': {
+    get: {
+      summary: 'its beancounters (berth stat --json)',
+      parameters: [ctid],
+      responses: { '200': arrayOf('Counter'), ...errors },
+    },
+  },
+  '/1.0/containers/{ctid}/snapshots': {
+    get: {
+      summary: 'its snapshots (berth snapshot-list --json)',
+      parameters: [ctid],
+      responses: { '200': arrayOf('Snapshot'), ...errors },
+    },
+    post: {
+      summary: 'take a snapshot (berth snapshot)',
+      parameters: [ctid, wait],
+      requestBody: body({ type: 'object', properties: { name: { type: 'string' } }, additionalProperties: false }),
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/containers/{ctid}/snapshots/{name}': {
+    delete: {
+      summary: 'delete a snapshot (berth snapshot-delete)',
+      parameters: [ctid, named, wait],
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/containers/{ctid}/snapshots/{name}/switch': {
+    post: {
+      summary: 'switch the container to a snapshot (berth snapshot-switch)',
+      parameters: [ctid, named, wait],
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/containers/{ctid}/clone': {
+    post: {
+      summary: 'copy it to a new container (berth clone)',
+      parameters: [ctid, wait],
+      requestBody: body({
+        type: 'object',
+        required: ['ctid'],
+        properties: { ctid: { type: 'string' }, hostname: { type: 'string' } },
+        additionalProperties: false,
+      }),
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/containers/{ctid}/backups': {
+    post: {
+      summary: 'write a backup into the store (berth backup); the result is its manifest and file',
+      parameters: [ctid, wait],
+      requestBody: body({
+        type: 'object',
+        properties: { name: { type: 'string', description: 'NAME.tar' } },
+        additionalProperties: false,
+      }),
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/backups': {
+    get: { summary: 'the archives in the backup store', responses: { '200': arrayOf('Backup') } },
+    post: {
+      summary: 'upload an archive into the store (the body is the archive; ?name=NAME.tar)',
+      parameters: [{ name: 'name', in: 'query', required: true, schema: { type: 'string' } }],
+      requestBody: {
+        required: true,
+        content: { 'application/x-tar': { schema: { type: 'string', format: 'binary' } } },
+      },
+      responses: { '201': json(ref('Backup')), ...errors },
+    },
+  },
+  '/1.0/backups/{name}': {
+    get: {
+      summary: 'download an archive',
+      parameters: [named],
+      responses: {
+        '200': {
+          description: 'the archive',
+          content: { 'application/x-tar': { schema: { type: 'string', format: 'binary' } } },
+        },
+        '404': errors['404'],
+      },
+    },
+    delete: {
+      summary: 'remove an archive from the store',
+      parameters: [named],
+      responses: { '200': json({ type: 'object' }), ...errors },
+    },
+  },
+  '/1.0/backups/{name}/restore': {
+    post: {
+      summary: 'restore an archive (berth restore): as its CTID or a new one',
+      parameters: [named, wait],
+      requestBody: body({
+        type: 'object',
+        properties: {
+          ctid: { type: 'string' },
+          force: { type: 'boolean' },
+          privileged: { type: ['string', 'boolean'] },
+        },
+        additionalProperties: false,
+      }),
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/templates': {
+    get: {
+      summary: 'the cached OS templates (berth template list --json)',
+      responses: { '200': arrayOf('Template'), ...errors },
+    },
+    post: {
+      summary: 'build a template (berth template create)',
+      parameters: [wait],
+      requestBody: body({
+        type: 'object',
+        required: ['name'],
+        properties: { name: { type: 'string' } },
+        additionalProperties: false,
+      }),
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/templates/{name}': {
+    delete: {
+      summary: 'remove a template (berth template remove)',
+      parameters: [named, wait],
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/networks': {
+    get: {
+      summary: "berth's managed bridges (berth net list --json)",
+      responses: { '200': json({ type: 'array', items: { type: 'object' } }), ...errors },
+    },
+    post: {
+      summary: 'make a managed bridge (berth net create)',
+      parameters: [wait],
+      requestBody: body({
+        type: 'object',
+        required: ['name'],
+        properties: { name: { type: 'string' }, subnet: { type: ['string', 'array'] } },
+        additionalProperties: false,
+      }),
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/networks/{name}': {
+    delete: {
+      summary: 'remove a managed bridge (berth net destroy)',
+      parameters: [named, wait],
+      responses: { ...operation, ...errors },
     },
   },
   '/1.0/operations': {

@@ -7,6 +7,20 @@ import { BerthError } from '../core/errors.ts';
 import type { EventBus } from './events.ts';
 import { runVerb } from './runner.ts';
 
+/** verbs that copy, pack or unpack files: run niced (runner.ts) */
+const BULK = new Set([
+  'create',
+  'destroy',
+  'backup',
+  'restore',
+  'clone',
+  'snapshot',
+  'snapshot-delete',
+  'snapshot-switch',
+  'template',
+  'compact',
+]);
+
 /** finished operations kept for GET (the oldest go first) */
 const KEEP_DONE = 200;
 
@@ -47,6 +61,7 @@ export class Operations {
     entry.done = runVerb(argv, {
       root: this.root,
       request: id,
+      background: BULK.has(argv[0] ?? ''),
       ...(opts.stdin ? { stdin: opts.stdin } : {}),
       onSpawn: (c) => {
         entry.child = c;

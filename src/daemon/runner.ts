@@ -4,6 +4,7 @@
 // SIGKILL, which every verb already survives (the stress test's contract).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import type { ErrorBody } from '../api/types.ts';
 import { readAll, statusFile } from '../host/helper.ts';
 
@@ -33,11 +34,15 @@ export interface RunOptions {
   /** bytes kept of stdout and of stderr each */
   cap?: number;
   onSpawn?: (child: ChildProcess) => void;
+  /** bulk work (copies, archives, unpacking) yields the CPU to the daemon's answers */
+  background?: boolean;
   /** each line of stderr as it comes (progress, warnings) */
   onLine?: (line: string) => void;
 }
 
 const DEFAULT_CAP = 8 << 20;
+/** the nice value of bulk operations: well behind the daemon, ahead of nice 19 batch jobs */
+const BACKGROUND_NICE = 10;
 
 export function runVerb(argv: string[], opts: RunOptions): Promise<VerbRun> {
   const [exe, ...pre] = selfCommand();
@@ -48,6 +53,11 @@ export function runVerb(argv: string[], opts: RunOptions): Promise<VerbRun> {
     stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', errFd],
     env,
   });
+  if (opts.background && child.pid) {
+    try {
+      setPriority(child.pid, BACKGROUND_NICE);
+    } catch {} // it ran for a moment at the daemon's priority, or has already ended
+  }
   opts.onSpawn?.(child);
   const cap = opts.cap ?? DEFAULT_CAP;
   let truncated = false;

@@ -10,7 +10,7 @@ import { COUNTER_FIELDS, DISK_FIELDS, LIST_FIELDS } from '../../core/list-fields
 import { listContainers } from '../../ops/list.ts';
 import { objectBody, optionArgs } from '../args.ts';
 import type { Daemon } from '../daemon.ts';
-import { errorReply, type Reply, verbErrorReply } from '../http-errors.ts';
+import { failedRunReply, type Reply, verbErrorReply } from '../http-errors.ts';
 import type { ApiRequest, Route } from '../router.ts';
 import { runVerb } from '../runner.ts';
 
@@ -84,7 +84,7 @@ export function containerRoutes(d: Daemon): Route[] {
         const args = optionArgs('set', body, await optionsOf('set'));
         if (args.length === 0) throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to change`);
         const run = await runVerb(['set', id, ...args], { root: d.root, request: `set-${id}` });
-        if (run.code !== 0) return run.error ? verbErrorReply(run.error) : errorReply(new Error(run.stderr.toString()));
+        if (run.code !== 0) return failedRunReply(run.code, run.error, run.stderr);
         d.events.emit({ type: 'lifecycle', action: 'container-updated', ctid: id });
         return { status: 200, body: await one(r) };
       },

@@ -1,0 +1,149 @@
+// Snapshots, backups (streamed download and upload), clones and counters of a container.
+import { parseCtId } from '../../core/ctid.ts';
+import { BerthError } from '../../core/errors.ts';
+import { backupFile, listBackups, openBackup, removeBackup, storeUpload } from '../../host/backup-store.ts';
+import { statContainer } from '../../ops/stat.ts';
+import { objectBody } from '../args.ts';
+import type { Daemon } from '../daemon.ts';
+import type { Route } from '../router.ts';
+
+/** Keys of BODY outside ALLOWED are a 400; values are checked by the verb. */
+function fields(verb: string, body: unknown, allowed: readonly string[]): Record<string, unknown> {
+  const o = objectBody(verb, body);
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k))
+      throw new BerthError('BAD_SYNTAX', `${verb}: unknown field ${JSON.stringify(k.slice(0, 80))}`);
+  }
+  return o;
+}
+
+function text(verb: string, o: Record<string, unknown>, key: string): string | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' && typeof v !== 'number')
+    throw new BerthError('BAD_VALUE', `${verb}: ${key} must be a string`);
+  return String(v);
+}
+
+function flag(verb: string, o: Record<string, unknown>, key: string): boolean {
+  const v = o[key];
+  if (v !== undefined && typeof v !== 'boolean')
+    throw new BerthError('BAD_VALUE', `${verb}: ${key} must be true or false`);
+  return v === true;
+}
+
+export function storageRoutes(d: Daemon): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/1.0/containers/{ctid}/stat',
+      handler: async (r) => ({ status: 200, body: statContainer(d.ctx(), parseCtId(r.params['ctid'])) }),
+    },
+    {
+      method: 'GET',
+      path: '/1.0/containers/{ctid}/snapshots',
+      handler: async (r) => d.readVerb(['snapshot-list', parseCtId(r.params['ctid']), '--json']),
+    },
+    {
+      method: 'POST',
+      path: '/1.0/containers/{ctid}/snapshots',
+      handler: async (r) => {
+        const id = parseCtId(r.params['ctid']);
+        const name = text('snapshot', fields('snapshot', await r.json(), ['name']), 'name');
+        return d.operation(r, ['snapshot', id, ...(name === undefined ? [] : [`--name=${name}`])], [id]);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/1.0/containers/{ctid}/snapshots/{name}/switch',
+      handler: async (r) => {
+        const id = parseCtId(r.params['ctid']);
+        return d.operation(r, ['snapshot-switch', id, `--name=${r.params['name']}`], [id]);
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/1.0/containers/{ctid}/snapshots/{name}',
+      handler: async (r) => {
+        const id = parseCtId(r.params['ctid']);
+        return d.operation(r, ['snapshot-delete', id, `--name=${r.params['name']}`], [id]);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/1.0/containers/{ctid}/clone',
+      handler: async (r) => {
+        const id = parseCtId(r.params['ctid']);
+        const o = fields('clone', await r.json(), ['ctid', 'hostname']);
+        const target = parseCtId(text('clone', o, 'ctid'));
+        const hostname = text('clone', o, 'hostname');
+        return d.operation(
+          r,
+          ['clone', id, target, ...(hostname === undefined ? [] : [`--hostname=${hostname}`])],
+          [id, target],
+        );
+      },
+    },
+    {
+      method: 'POST',
+      path: '/1.0/containers/{ctid}/backups',
+      handler: async (r) => {
+        const id = parseCtId(r.params['ctid']);
+        const o = fields('backup', await r.json(), ['name']);
+        const name = text('backup', o, 'name');
+        const out = name === undefined ? [] : [`--output=${backupFile(d.paths, name)}`];
+        return d.operation(r, ['backup', id, ...out, '--json'], [id], true);
+      },
+    },
+    { method: 'GET', path: '/1.0/backups', handler: async () => ({ status: 200, body: listBackups(d.paths) }) },
+    {
+      method: 'POST',
+      path: '/1.0/backups',
+      handler: async (r) => {
+        const name = r.query.get('name') ?? '';
+        backupFile(d.paths, name); // a 400 before a byte is read
+        return { status: 201, body: await storeUpload(d.paths, name, r.req) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/1.0/backups/{name}',
+      handler: async (r) => {
+        const { stream, size } = openBackup(d.paths, r.params['name'] ?? '');
+        r.res.writeHead(200, {
+          'content-type': 'application/x-tar',
+          'content-length': size,
+          'content-disposition': `attachment; filename="${r.params['name']}"`,
+        });
+        stream.pipe(r.res);
+        return null;
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/1.0/backups/{name}',
+      handler: async (r) => {
+        removeBackup(d.paths, r.params['name'] ?? '');
+        return { status: 200, body: {} };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/1.0/backups/{name}/restore',
+      handler: async (r) => {
+        const file = backupFile(d.paths, r.params['name'] ?? '');
+        const o = fields('restore', await r.json(), ['ctid', 'force', 'privileged']);
+        const ctid = text('restore', o, 'ctid');
+        const target = ctid === undefined ? [] : [parseCtId(ctid)];
+        const privileged =
+          o['privileged'] === undefined
+            ? []
+            : [
+                `--privileged=${o['privileged'] === true ? 'yes' : o['privileged'] === false ? 'no' : text('restore', o, 'privileged')}`,
+              ];
+        const force = flag('restore', o, 'force') ? ['--force'] : [];
+        return d.operation(r, ['restore', file, ...target, ...force, ...privileged], target);
+      },
+    },
+  ];
+}
