@@ -44,6 +44,7 @@ const COMMANDS: Record<string, Loader> = {
   'snapshot-mount': async () => (await import('./commands/snapshot.ts')).snapshotMountCommand,
   'snapshot-umount': async () => (await import('./commands/snapshot.ts')).snapshotUmountCommand,
   daemon: async () => (await import('./commands/daemon.ts')).command,
+  trust: async () => (await import('./commands/trust.ts')).command,
   version: async () => versionCommand,
   help: async () => helpCommand,
 };

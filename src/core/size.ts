@@ -35,3 +35,15 @@ export function formatSize(bytes: number | null): string {
 
 /** A byte count for people reading a status line or a summary: 1.5 MB (binary megabytes). */
 export const formatMB = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MB`;
+
+/** A duration as vzctl-style tools write one: 90, 90s, 15m, 12h (no unit: seconds); in ms. */
+export function parseDuration(what: string, raw: string): number {
+  const m = /^(\d{1,7})([smh]?)$/.exec(raw.trim());
+  const n = Number(m?.[1]);
+  if (!m || n <= 0) {
+    throw new BerthError('BAD_VALUE', `${what}: duration ${JSON.stringify(raw.slice(0, 40))}: a number of s, m or h`, {
+      hint: 'for example 15m',
+    });
+  }
+  return n * ({ '': 1, s: 1, m: 60, h: 3600 }[m[2] ?? ''] ?? 1) * 1000;
+}

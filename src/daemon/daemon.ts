@@ -5,6 +5,7 @@ import { COUNTER_FIELDS } from '../core/list-fields.ts';
 import { type Ctx, makeCtx } from '../engine/context.ts';
 import type { Paths } from '../host/paths.ts';
 import { listContainers } from '../ops/list.ts';
+import { Access } from './auth.ts';
 import { type ContainerFacts, EventBus } from './events.ts';
 import { failedRunReply, type Reply, verbErrorReply } from './http-errors.ts';
 import { Operations } from './operations.ts';
@@ -16,6 +17,7 @@ const MAX_WAIT_S = 3600;
 
 export class Daemon {
   readonly events: EventBus;
+  readonly access: Access;
   readonly operations: Operations;
   readonly started = new Date();
   readonly paths: Paths;
@@ -25,6 +27,7 @@ export class Daemon {
     this.paths = paths;
     this.log = log;
     this.events = new EventBus(() => this.facts());
+    this.access = new Access(paths);
     this.operations = new Operations(paths.prefix, this.events);
   }
 

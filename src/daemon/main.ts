@@ -3,13 +3,17 @@
 // each is a berth process of its own, holding its own locks.
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { BerthError } from '../core/errors.ts';
 import { removeDeadParts } from '../host/backup-store.ts';
 import { ADMIN_GROUP, groupId, prepareSocket, removeSocket, secureSocket } from '../host/daemon-socket.ts';
 import { acquireLock } from '../host/lock.ts';
 import type { Paths } from '../host/paths.ts';
+import { ensureServerCert, fingerprintOf } from '../host/tls.ts';
+import type { PeerSocket } from './auth.ts';
 import { Daemon } from './daemon.ts';
 import type { Route } from './router.ts';
+import { authRoutes } from './routes/auth.ts';
 import { containerRoutes } from './routes/containers.ts';
 import { hostRoutes } from './routes/host.ts';
 import { serverRoutes } from './routes/server.ts';
@@ -20,11 +24,49 @@ export const socketPath = (p: Paths) => join(p.run, 'berthd.sock');
 
 export function daemonRoutes(d: Daemon): Route[] {
   const routes: Route[] = [];
-  routes.push(...serverRoutes(d, () => routes), ...containerRoutes(d), ...storageRoutes(d), ...hostRoutes(d));
+  routes.push(
+    ...serverRoutes(d, () => routes),
+    ...authRoutes(d),
+    ...containerRoutes(d),
+    ...storageRoutes(d),
+    ...hostRoutes(d),
+  );
   return routes;
 }
 
-export async function runDaemon(paths: Paths, log: (m: string) => void): Promise<number> {
+/** ADDR:PORT ([::]:8443, 0.0.0.0:8443, 127.0.0.1:0) as host and port, or a BAD_VALUE */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) {
+    throw new BerthError('BAD_VALUE', `daemon: --listen ${JSON.stringify(text.slice(0, 80))}: not ADDR:PORT`, {
+      hint: '--listen 0.0.0.0:8443, or [::]:8443 for IPv6 too',
+    });
+  }
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/**
+ * HTTPS on TCP: the TLS handshake asks for a client certificate (any may be offered; the
+ * authorizer decides), then the connection is handed to the same HTTP server as the socket's.
+ */
+function tlsFront(d: Daemon, routes: Route[], log: (m: string) => void): TlsServer {
+  const id = ensureServerCert(d.paths);
+  const web = httpServer(routes, (req) => d.access.authorize(req), log);
+  const front = createTlsServer(
+    { key: id.key, cert: id.cert, requestCert: true, rejectUnauthorized: false },
+    (sock) => {
+      const peer = sock.getPeerCertificate?.() as { raw?: Buffer } | undefined;
+      (sock as PeerSocket).berthFingerprint = peer?.raw ? fingerprintOf(peer.raw) : null;
+      web.emit('connection', sock);
+    },
+  );
+  front.on('tlsClientError', () => {}); // a client that fails the handshake is its own problem
+  return front;
+}
+
+export async function runDaemon(paths: Paths, log: (m: string) => void, listen?: string): Promise<number> {
+  const tcp = listen === undefined ? null : parseListen(listen);
   let lock: { release(): void };
   try {
     lock = acquireLock(paths.helper, join(paths.lockDir, 'berthd.lck'), 'daemon');
@@ -51,6 +93,19 @@ export async function runDaemon(paths: Paths, log: (m: string) => void): Promise
       local.listen(socket, resolve);
     });
     secureSocket(socket, gid);
+    if (tcp) {
+      const front = tlsFront(d, routes, log);
+      servers.push(front as unknown as Server);
+      await new Promise<void>((resolve, reject) => {
+        front.once('error', reject);
+        front.listen(tcp.port, tcp.host, resolve);
+      });
+      const addr = front.address();
+      const port = typeof addr === 'object' && addr ? addr.port : tcp.port;
+      log(
+        `berthd: serving https://${tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host}:${port} (trusted client certificates, token sessions; fingerprint ${ensureServerCert(paths).fingerprint})`,
+      );
+    }
     log(
       `berthd: serving ${socket}${gid === null ? ` (root only: no ${ADMIN_GROUP} group)` : ` (root and ${ADMIN_GROUP})`}`,
     );

@@ -220,6 +220,25 @@ const arrayOf = (name: string) => json({ type: 'array', items: ref(name) });
 
 const PATHS: Record<string, Record<string, Schema>> = {
   '/1.0': { get: { summary: 'what this server is', responses: { '200': json(ref('Server')) } } },
+  '/1.0/login': {
+    get: {
+      summary: 'a browser session from a one-time token (berth trust token); redirects to the dashboard',
+      parameters: [{ name: 'token', in: 'query', required: true, schema: { type: 'string' } }],
+      responses: {
+        '303': { description: 'the session cookie is set' },
+        '403': json(ref('Error'), 'the token is unknown, used or expired'),
+      },
+    },
+    post: {
+      summary: 'a session cookie from a one-time token',
+      requestBody: body({ type: 'object', required: ['token'], properties: { token: { type: 'string' } } }),
+      responses: {
+        '200': json({ type: 'object' }),
+        '403': json(ref('Error'), 'the token is unknown, used or expired'),
+      },
+    },
+  },
+  '/1.0/logout': { post: { summary: 'end this browser session', responses: { '200': json({ type: 'object' }) } } },
   '/1.0/openapi.json': { get: { summary: 'this document', responses: { '200': json({ type: 'object' }) } } },
   '/1.0/containers': {
     get: {
