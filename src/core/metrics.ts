@@ -19,6 +19,8 @@ export interface IfTraffic {
 export interface CtMetrics {
   ctid: string;
   state: MetricState;
+  /** when its init started, in seconds since the epoch (running only) */
+  startTime: number | null;
   /** from the config; null when it is broken */
   info: { hostname: string; description: string; ostemplate: string; layout: string } | null;
   /**
@@ -125,6 +127,12 @@ export const FAMILIES: readonly Family[] = [
     help: 'A container state: 1 for the one it is in, 0 for the others',
     samples: (e) =>
       e.cts.flatMap((ct) => METRIC_STATES.map((s): Sample => [{ ctid: ct.ctid, state: s }, Number(ct.state === s)])),
+  },
+  {
+    name: 'berth_container_start_time_seconds',
+    type: 'gauge',
+    help: 'When the container started, in seconds since the epoch',
+    samples: (e) => e.cts.map((ct) => [{ ctid: ct.ctid }, ct.startTime]),
   },
   {
     name: 'berth_container_cpu_seconds_total',

@@ -47,8 +47,9 @@ export function collectMetrics(ctx: Ctx, o: MetricsOptions): string {
 /** One container; ct is null when its config is broken (then only what the kernel says). */
 function ctMetrics(ctx: Ctx, id: CtId, ct: StoredCt | null, seen: Seen): CtMetrics {
   const c = ct?.config ?? null;
-  const running = inspect(ctx, id).status;
-  const live = running !== 'stopped';
+  const now = inspect(ctx, id);
+  const live = now.status !== 'stopped';
+  const started = live && now.state ? Date.parse(now.state.startedAt) / 1000 : Number.NaN;
   // host ends only: a container can make its own interfaces count anything, not these
   const ends: Array<[inside: string, hostEnd: string]> = [
     [VENET_IF, hostIfName(id)],
@@ -59,7 +60,8 @@ function ctMetrics(ctx: Ctx, id: CtId, ct: StoredCt | null, seen: Seen): CtMetri
   const usage = mounted && c ? diskUsage(c.veRoot) : null;
   return {
     ctid: id,
-    state: ct ? running : 'broken',
+    state: ct ? now.status : 'broken',
+    startTime: Number.isNaN(started) ? null : started,
     info:
       ct && c
         ? {

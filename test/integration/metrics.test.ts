@@ -38,6 +38,7 @@ test('stat --prometheus: promtool passes it; limits, tasks and states are the ho
   skip: ROOT_SKIP || PROMTOOL_SKIP,
 }, (t) => {
   const s = sandbox(t);
+  const began = Date.now();
   s.ok(['create', 'run1', '--hostname', 'web-1']);
   s.ok(['set', 'run1', '--ram', '256M', '--numproc', '150', '--description', 'web {1}, é', '--save']);
   s.ok(['create', 'off1']);
@@ -75,10 +76,15 @@ test('stat --prometheus: promtool passes it; limits, tasks and states are the ho
   assert.ok((value(text, 'berth_container_memory_usage_bytes', { ctid: 'run1' }) ?? 0) > 0);
   assert.ok((value(text, 'berth_container_cpu_seconds_total', { ctid: 'run1' }) ?? -1) >= 0);
   assert.equal(value(text, 'berth_container_oom_kills_total', { ctid: 'run1' }), 0);
+  const started = value(text, 'berth_container_start_time_seconds', { ctid: 'run1' }) ?? 0;
+  assert.ok(started > began / 1000 - 1 && started <= Date.now() / 1000, `start time ${started}`);
   // a suspended container still has its counters; a stopped one its config's limits only
   assert.ok((value(text, 'berth_container_memory_usage_bytes', { ctid: 'sus1' }) ?? 0) > 0);
   assert.equal(value(text, 'berth_container_memory_limit_bytes', { ctid: 'off1' }), 134217728);
-  assert.doesNotMatch(text, /^berth_container_(cpu_seconds_total|memory_usage_bytes|oom_kills_total)\{ctid="off1"/m);
+  assert.doesNotMatch(
+    text,
+    /^berth_container_(cpu_seconds_total|memory_usage_bytes|oom_kills_total|start_time_seconds)\{ctid="off1"/m,
+  );
   // image layout: use on its filesystem (statfs) and its size
   const used = value(text, 'berth_container_disk_usage_bytes', { ctid: 'img1' }) ?? 0;
   assert.ok(used > 0 && used < 256 * 1024 * 1024, `img1 uses ${used}`);

@@ -20,6 +20,7 @@ import { parseSize } from '../../../src/core/size.ts';
 const stopped = (ctid: string, info: CtMetrics['info'] = null): CtMetrics => ({
   ctid,
   state: 'stopped',
+  startTime: null,
   info,
   counters: configCounters({ ram: parseSize('256M', 'ram'), swap: null, numproc: 100 }),
   net: [],
@@ -40,7 +41,13 @@ test('a 256M limit is 268435456 bytes; a stopped container has its state and lim
   assert.equal(value(text, 'berth_container_memory_limit_bytes', { ctid: '101' }), '268435456');
   assert.equal(value(text, 'berth_container_processes_limit', { ctid: '101' }), '100');
   assert.equal(value(text, 'berth_container_swap_limit_bytes'), undefined, 'unlimited: no series');
-  for (const usage of ['cpu_seconds_total', 'memory_usage_bytes', 'memory_failcnt_total', 'oom_kills_total']) {
+  for (const usage of [
+    'cpu_seconds_total',
+    'memory_usage_bytes',
+    'memory_failcnt_total',
+    'oom_kills_total',
+    'start_time_seconds',
+  ]) {
     assert.doesNotMatch(text, new RegExp(`^berth_container_${usage}`, 'm'));
   }
   assert.equal(value(text, 'berth_container_state', { ctid: '101', state: 'stopped' }), '1');
@@ -127,6 +134,7 @@ const counter = (resource: CtMetrics['counters'][number]['resource']) =>
 const ct = fc.record({
   ctid: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,8}$/),
   state: fc.constantFrom(...METRIC_STATES),
+  startTime: fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: null }),
   info: fc.option(fc.record({ hostname: anyText, description: anyText, ostemplate: anyText, layout: anyText }), {
     nil: null,
   }),
