@@ -108,7 +108,7 @@ const NET_SKIP =
   PROMTOOL_SKIP ||
   (spawnSync('nft', ['--version']).status !== 0 ? 'needs nft (apt-get install nftables)' : false);
 
-test("stat --prometheus: traffic is the host end's; the container's own loopback does not count", {
+test("stat --prometheus: traffic (routed and bridged) is the host end's; the container's own loopback does not count", {
   skip: NET_SKIP,
 }, (t) => {
   const s = sandbox(t); // before the namespace: its cleanup must run first
@@ -121,30 +121,47 @@ test("stat --prometheus: traffic is the host end's; the container's own loopback
   writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="none"\n');
   s.ok(['create', 'n1']);
   s.ok(['set', 'n1', '--ipadd', '10.253.1.2', '--save']);
+  // and a bridged one, on a managed bridge inside the namespace
+  s.ok(['net', 'create', 'br0', '--subnet', '10.253.2.0/24']);
+  s.ok(['create', 'n2']);
+  s.ok(['set', 'n2', '--netif_add', 'eth0,,,,br0', '--save']);
+  s.ok(['set', 'n2', '--ifname', 'eth0', '--ipadd', '10.253.2.2/24', '--save']);
+  const n2End = /host_ifname=([^,"]+)/.exec(readFileSync(join(s.root, 'etc/berth/ct/n2.conf'), 'utf8'))?.[1] ?? '';
   s.ok(['start', 'n1']);
-  // the namespace playing the host pings the container: 5 echoes of 1000 bytes each way
-  const ping = inNs(['busybox', 'ping', '-c5', '-s1000', '-W2', '10.253.1.2']);
-  assert.equal(ping.status, 0, ping.stdout + ping.stderr);
+  s.ok(['start', 'n2']);
+  // the namespace playing the host pings each: 5 echoes of 1000 bytes each way
+  for (const ip of ['10.253.1.2', '10.253.2.2']) {
+    const ping = inNs(['busybox', 'ping', '-c5', '-s1000', '-W2', ip]);
+    assert.equal(ping.status, 0, `${ip}: ${ping.stdout}${ping.stderr}`);
+  }
   // the container pumps its own loopback, which its /proc/net/dev would count
   s.ok(['exec', 'n1', '--', 'ping', '-c20', '-s8000', '-i0.01', '127.0.0.1']);
 
-  const text = s.ok(['stat', '--prometheus', 'n1']);
+  const text = s.ok(['stat', '--prometheus', 'n1', 'n2']);
   promtool(text);
   const host = inNs(['cat', '/proc/net/dev']).stdout;
-  const end = /^\s*bv-n1:\s*(\d+)\s+(\d+)(?:\s+\d+){6}\s+(\d+)\s+(\d+)/m.exec(host);
-  assert.ok(end, host);
-  const [, hostRx, hostRxPk, hostTx, hostTxPk] = end.map(Number);
-  const got = (name: string) =>
-    value(text, `berth_container_network_${name}_total`, { ctid: 'n1', interface: 'venet0' });
-  // a scrape and the host's own read a moment apart: equal unless a packet crossed between
-  assert.ok(
-    Math.abs((got('receive_bytes') ?? 0) - (hostTx ?? 0)) < 300,
-    `receive ${got('receive_bytes')} vs host end tx ${hostTx}`,
-  );
-  assert.ok(Math.abs((got('transmit_bytes') ?? 0) - (hostRx ?? 0)) < 300);
-  assert.ok(Math.abs((got('receive_packets') ?? 0) - (hostTxPk ?? 0)) <= 2);
-  assert.ok(Math.abs((got('transmit_packets') ?? 0) - (hostRxPk ?? 0)) <= 2);
-  assert.ok((got('receive_bytes') ?? 0) >= 5 * 1028, 'the echo requests');
-  assert.ok((got('transmit_bytes') ?? 0) >= 5 * 1028, 'the echo replies');
-  assert.ok((got('receive_bytes') ?? 0) < 20 * 8000, 'not the loopback traffic');
+  for (const [id, inside, end] of [
+    ['n1', 'venet0', 'bv-n1'],
+    ['n2', 'eth0', n2End],
+  ] as const) {
+    const counters = new RegExp(
+      `^\\s*${end.replace(/\./g, '\\.')}:\\s*(\\d+)\\s+(\\d+)(?:\\s+\\d+){6}\\s+(\\d+)\\s+(\\d+)`,
+      'm',
+    );
+    const [, hostRx = 0, hostRxPk = 0, hostTx = 0, hostTxPk = 0] = (counters.exec(host) ?? assert.fail(host)).map(
+      Number,
+    );
+    const got = (name: string) =>
+      value(text, `berth_container_network_${name}_total`, { ctid: id, interface: inside }) ?? Number.NaN;
+    // a scrape and the host's own read a moment apart: equal unless a packet crossed between
+    const near = (a: number, b: number, by: number, what: string) =>
+      assert.ok(Math.abs(a - b) <= by, `${id} ${what}: ${a} vs the host end's ${b}`);
+    near(got('receive_bytes'), hostTx, 300, 'receive bytes');
+    near(got('transmit_bytes'), hostRx, 300, 'transmit bytes');
+    near(got('receive_packets'), hostTxPk, 2, 'receive packets');
+    near(got('transmit_packets'), hostRxPk, 2, 'transmit packets');
+    assert.ok(got('receive_bytes') >= 5 * 1028, `${id}: the echo requests`);
+    assert.ok(got('transmit_bytes') >= 5 * 1028, `${id}: the echo replies`);
+    assert.ok(got('receive_bytes') < 20 * 8000, `${id}: not the loopback traffic`);
+  }
 });
