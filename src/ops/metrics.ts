@@ -55,22 +55,20 @@ function ctMetrics(ctx: Ctx, id: CtId, ct: StoredCt | null, seen: Seen): CtMetri
     [VENET_IF, hostIfName(id)],
     ...(c?.netifs ?? []).map((n): [string, string] => [n.ifname, n.hostIfname]),
   ];
-  const image = c?.layout === 'image';
-  const mounted = live && image && c !== null && seen.mounts.has(c.veRoot);
-  const usage = mounted && c ? diskUsage(c.veRoot) : null;
+  const image = c?.layout === 'image' ? c : null;
+  const usage = live && image && seen.mounts.has(image.veRoot) ? diskUsage(image.veRoot) : null;
   return {
     ctid: id,
     state: ct ? now.status : 'broken',
     startTime: Number.isNaN(started) ? null : started,
-    info:
-      ct && c
-        ? {
-            hostname: c.hostname,
-            description: getKey(ct.file, 'DESCRIPTION') ?? '',
-            ostemplate: c.ostemplate,
-            layout: c.layout,
-          }
-        : null,
+    info: ct
+      ? {
+          hostname: ct.config.hostname,
+          description: getKey(ct.file, 'DESCRIPTION') ?? '',
+          ostemplate: ct.config.ostemplate,
+          layout: ct.config.layout,
+        }
+      : null,
     counters: live ? readCounters(ctx, id, 'bytes') : c ? configCounters(c.resources) : [],
     net: live
       ? ends.flatMap(([inside, end]) => {
@@ -80,9 +78,7 @@ function ctMetrics(ctx: Ctx, id: CtId, ct: StoredCt | null, seen: Seen): CtMetri
       : [],
     // dir and overlay: skipped, their use is a walk of the tree (du), seconds for a big one
     // and as long as a container likes (millions of empty files): not for every scrape
-    disk: image
-      ? { used: usage?.used ?? null, limit: c?.diskspace?.hard ?? usage?.total ?? null }
-      : { used: null, limit: null },
+    disk: { used: usage?.used ?? null, limit: image ? (image.diskspace?.hard ?? usage?.total ?? null) : null },
   };
 }
 
