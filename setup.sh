@@ -33,22 +33,52 @@ packages() {
   esac
 }
 
+# What only the tests need: Prometheus' promtool (checks berth's metrics) and server (scrapes
+# berthd). Debian 12 ships promtool in the prometheus package, 13 in a package of its own.
+test_packages() {
+  case "$1" in
+    12) echo "prometheus" ;;
+    13) echo "prometheus promtool" ;;
+    *) say "unknown Debian release $1"; return 1 ;;
+  esac
+}
+
 if [ "${1:-}" = "--print-packages" ]; then
-  packages "${2:-$(debian_major)}"
+  rel="${2:-$(debian_major)}"
+  common=$(packages "$rel")
+  tests=$(test_packages "$rel")
+  echo "$common $tests"
   exit 0
 fi
 
 [ "$(id -u)" = 0 ] || { say "run as root (sudo ./setup.sh)"; exit 12; }
 
-PKGS=$(packages "$(debian_major)")
-missing=""
-for p in $PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=" $p"; done
+REL=$(debian_major)
+# the packages of a list that are not installed
+missing_of() { for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || printf ' %s' "$p"; done; }
+missing=$(missing_of $(packages "$REL"))
+test_missing=$(missing_of $(test_packages "$REL"))
 # a Node.js from elsewhere (nodesource, nvm) serves as well as Debian's
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then missing=$(printf '%s\n' $missing | grep -vx -e nodejs -e npm | tr '\n' ' ' || true); fi
+[ -z "${missing// /}${test_missing// /}" ] || apt-get update -qq
 if [ -n "${missing// /}" ]; then
   say "installing: $missing"
-  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# prometheus is a service: installed for the tests, which start their own, it must not start
+# (without systemd its init script would, from the package's postinst) nor come up at boot.
+# A policy-rc.d that refuses every start, unless the host has one of its own (containers do).
+if [ -n "${test_missing// /}" ]; then
+  say "installing for the tests:$test_missing (its service stays off)"
+  policy=/usr/sbin/policy-rc.d
+  own_policy=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 0755 "$policy" && own_policy=1
+    trap 'rm -f "$policy"' EXIT
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $test_missing >/dev/null
+  [ -z "$own_policy" ] || { rm -f "$policy"; trap - EXIT; }
+  if [ -d /run/systemd/system ]; then systemctl disable --quiet prometheus.service 2>/dev/null || true; fi
 fi
 # Node builds berth and runs the tests: >= 18.19 (node:test, parseArgs); Debian 12 has 18.19, 13 has 20.19
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>18||(a===18&&b>=19)?0:1)' || {

@@ -1,6 +1,7 @@
 // Resource accounting in OpenVZ's beancounter terms, from cgroup counters: per resource the
 // amount held now, the most held since start (maxheld), the limit and how often the limit was
-// hit (failcnt). Memory is in 4 KiB pages, as vzctl reports physpages and swappages.
+// hit (failcnt). Memory is in 4 KiB pages, as vzctl reports physpages and swappages, or in bytes
+// for the metrics (Prometheus wants base units).
 // Pure: the host reads the files, this turns their text into counters.
 
 export interface Counter {
@@ -49,6 +50,9 @@ export const V2_FILES = [
   'cpu.stat',
 ] as const;
 
+/** How memory is counted: vzctl's 4 KiB pages, or bytes */
+export type MemoryUnit = 'pages' | 'bytes';
+
 const PAGE = 4096;
 /** v1 reports "no limit" as the largest page-aligned signed 64-bit value */
 const V1_UNLIMITED = 2 ** 62;
@@ -69,11 +73,13 @@ function field(text: string | null | undefined, key: string): number | null {
 /** CPU time in seconds, to the millisecond */
 const seconds = (v: number | null, perSecond: number) =>
   v === null ? null : Math.round((v / perSecond) * 1000) / 1000;
-const pages = (bytes: number | null) => (bytes === null ? null : Math.ceil(bytes / PAGE));
+const inUnit = (unit: MemoryUnit) => (bytes: number | null) =>
+  bytes === null || unit === 'bytes' ? bytes : Math.ceil(bytes / PAGE);
 const limitOf = (bytes: number | null) => (bytes === null || bytes >= V1_UNLIMITED ? null : bytes);
 const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.max(0, a - b));
 
-export function v1Counters(f: CounterFiles): Counter[] {
+export function v1Counters(f: CounterFiles, unit: MemoryUnit = 'pages'): Counter[] {
+  const pages = inUnit(unit);
   const mem = num(f['memory/memory.usage_in_bytes']);
   const memLimit = limitOf(num(f['memory/memory.limit_in_bytes']));
   const sw = num(f['memory/memory.memsw.usage_in_bytes']);
@@ -113,7 +119,8 @@ export function v1Counters(f: CounterFiles): Counter[] {
   ];
 }
 
-export function v2Counters(f: CounterFiles): Counter[] {
+export function v2Counters(f: CounterFiles, unit: MemoryUnit = 'pages'): Counter[] {
+  const pages = inUnit(unit);
   const usec = field(f['cpu.stat'], 'usage_usec');
   return [
     {

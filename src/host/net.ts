@@ -33,6 +33,15 @@ export function neighbourDevs(setting: string): string[] {
   return s.split(/[\s,]+/).filter(Boolean);
 }
 
+/**
+ * The interface counters of berth's own network namespace (the host, or the one a test plays
+ * it in): /proc/self/net/dev follows the reader's namespace, where /sys/class/net follows the
+ * namespace sysfs was mounted in.
+ */
+export function hostNetDev(): string {
+  return readIfExists('/proc/self/net/dev') ?? '';
+}
+
 function sysctlOn(path: string): boolean {
   return (readIfExists(join('/proc/sys/net', path)) ?? '0').trim() !== '0';
 }
