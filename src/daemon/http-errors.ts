@@ -8,6 +8,8 @@ export interface Reply {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** an answer that is not JSON (metrics): sent as it is, with this content type */
+  raw?: { type: string; data: Buffer | string };
 }
 
 export function errorReply(err: unknown): Reply {

@@ -16,7 +16,7 @@ import type { Route } from './router.ts';
 import { authRoutes } from './routes/auth.ts';
 import { containerRoutes } from './routes/containers.ts';
 import { hostRoutes } from './routes/host.ts';
-import { serverRoutes } from './routes/server.ts';
+import { metricsRoute, serverRoutes } from './routes/server.ts';
 import { storageRoutes } from './routes/storage.ts';
 import { httpServer } from './server.ts';
 
@@ -30,6 +30,7 @@ export function daemonRoutes(d: Daemon): Route[] {
     ...containerRoutes(d),
     ...storageRoutes(d),
     ...hostRoutes(d),
+    metricsRoute(d),
   );
   return routes;
 }

@@ -460,6 +460,14 @@ const PATHS: Record<string, Record<string, Schema>> = {
       responses: { '200': json(ref('Operation')), '404': errors['404'] },
     },
   },
+  '/metrics': {
+    get: {
+      summary: "every container's counters in Prometheus' text format (docs/metrics.md)",
+      responses: {
+        '200': { description: 'the exposition', content: { 'text/plain': { schema: { type: 'string' } } } },
+      },
+    },
+  },
   '/1.0/events': {
     get: {
       summary: 'server-sent events: lifecycle, operation, resource (OOM kills, limit hits)',

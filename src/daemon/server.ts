@@ -48,9 +48,9 @@ export function send(res: ServerResponse, reply: Reply): void {
     res.end();
     return;
   }
-  const text = `${JSON.stringify(reply.body)}\n`;
+  const text = reply.raw ? reply.raw.data : `${JSON.stringify(reply.body)}\n`;
   res.writeHead(reply.status, {
-    'content-type': 'application/json',
+    'content-type': reply.raw ? reply.raw.type : 'application/json',
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
     ...reply.headers,
