@@ -118,15 +118,18 @@ chmod 0700 $own
 getent group berth-admin >/dev/null || groupadd --system berth-admin
 [ -f /etc/berth/berth.conf ] || cp etc/berth.conf /etc/berth/berth.conf
 [ -f /etc/berth/ct/ve-basic.conf-sample ] || cp etc/ve-basic.conf-sample /etc/berth/ct/ve-basic.conf-sample
-# boot-time start: berth.service runs `berth boot` / `berth shutdown` (ONBOOT, BOOTORDER)
-if [ -d /etc/systemd/system ] && ! cmp -s etc/berth.service /etc/systemd/system/berth.service; then
-  cp etc/berth.service /etc/systemd/system/berth.service
-  if [ -d /run/systemd/system ]; then
-    systemctl daemon-reload && systemctl enable berth.service >/dev/null 2>&1 && say "berth.service installed and enabled"
-  else
-    say "berth.service installed (systemd is not PID 1 here: run berth boot / berth shutdown by hand)"
+# boot-time start: berth.service runs `berth boot` / `berth shutdown` (ONBOOT, BOOTORDER);
+# berthd.service runs `berth daemon` (the API: docs/api.md)
+for unit in berth.service berthd.service; do
+  if [ -d /etc/systemd/system ] && ! cmp -s "etc/$unit" "/etc/systemd/system/$unit"; then
+    cp "etc/$unit" "/etc/systemd/system/$unit"
+    if [ -d /run/systemd/system ]; then
+      systemctl daemon-reload && systemctl enable "$unit" >/dev/null 2>&1 && say "$unit installed and enabled"
+    else
+      say "$unit installed (systemd is not PID 1 here: run berth ${unit%.service} by hand)"
+    fi
   fi
-fi
+done
 # rebuilt every time (about a second): it always matches this berth and Debian's busybox
 say "building the embedded busybox template"
 berth template create busybox >/dev/null

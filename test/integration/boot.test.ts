@@ -43,17 +43,19 @@ test('boot starts ONBOOT containers in BOOTORDER; shutdown stops all in reverse'
   s.ok(['shutdown', '--fast']);
 });
 
-test('berth.service passes systemd-analyze verify', {
+test('berth.service and berthd.service pass systemd-analyze verify', {
   skip:
     ROOT_SKIP ||
     (spawnSync('sh', ['-c', 'command -v systemd-analyze']).status !== 0 && 'systemd-analyze is not installed'),
 }, (t) => {
-  // verify checks that ExecStart exists: point it at this checkout's berth
-  const unit = join(REPO, 'etc/berth.service');
-  const tmp = join('/tmp', `berth-verify-${process.pid}.service`);
-  writeFileSync(tmp, readFileSync(unit, 'utf8').replaceAll('/usr/local/bin/berth', BERTH));
-  t.after(() => rmSync(tmp, { force: true }));
-  const r = spawnSync('systemd-analyze', ['verify', tmp], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stderr.trim(), '', 'no warnings');
+  for (const name of ['berth', 'berthd']) {
+    // verify checks that ExecStart exists: point it at this checkout's berth
+    const unit = join(REPO, `etc/${name}.service`);
+    const tmp = join('/tmp', `${name}-verify-${process.pid}.service`);
+    writeFileSync(tmp, readFileSync(unit, 'utf8').replaceAll('/usr/local/bin/berth', BERTH));
+    t.after(() => rmSync(tmp, { force: true }));
+    const r = spawnSync('systemd-analyze', ['verify', tmp], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+    assert.equal(r.stderr.trim(), '', `${name}: no warnings`);
+  }
 });
