@@ -1,6 +1,17 @@
-// A small client of berthd's API, over the unix socket (later TLS too): used by the tests, the
-// benchmarks and the CLI's remote mode. Keeps one connection alive between requests.
-import { Agent, request } from 'node:http';
+// A small client of berthd's API, over the unix socket or HTTPS: used by the tests, the
+// benchmarks and the CLI's remote mode (berth -r NAME). Keeps its connections alive.
+import { createHash, X509Certificate } from 'node:crypto';
+import { Agent, type IncomingMessage, request } from 'node:http';
+import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
+
+/** A remote berthd: its URL, the server certificate pinned at `berth remote add`, our identity. */
+export interface RemoteTarget {
+  url: string;
+  /** the server's certificate (PEM): the only one accepted, whatever names it holds */
+  serverCert: string;
+  cert: string;
+  key: string;
+}
 
 export interface ApiReply<T = unknown> {
   status: number;
@@ -9,11 +20,36 @@ export interface ApiReply<T = unknown> {
 }
 
 export class ApiClient {
-  private readonly socket: string;
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  private readonly socket: string | null;
+  private readonly remote: RemoteTarget | null;
+  private readonly agent: Agent;
 
-  constructor(socket: string) {
-    this.socket = socket;
+  /** a unix socket's path, or a remote over HTTPS */
+  constructor(target: string | RemoteTarget) {
+    this.socket = typeof target === 'string' ? target : null;
+    this.remote = typeof target === 'string' ? null : target;
+    this.agent = this.remote
+      ? new TlsAgent({ keepAlive: true, maxSockets: 8 })
+      : new Agent({ keepAlive: true, maxSockets: 8 });
+  }
+
+  /** the request options that reach the target (a pinned certificate on HTTPS) */
+  private where(): Record<string, unknown> {
+    if (!this.remote) return { socketPath: this.socket };
+    const u = new URL(this.remote.url);
+    const pinned = fingerprint(this.remote.serverCert);
+    return {
+      host: u.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(u.port || 8443),
+      ca: this.remote.serverCert,
+      cert: this.remote.cert,
+      key: this.remote.key,
+      // the pinned certificate is the trust anchor; its names need not match the address used
+      checkServerIdentity: (_host: string, c: { raw: Buffer }) =>
+        createHash('sha256').update(c.raw).digest('hex') === pinned
+          ? undefined
+          : new Error('the server presented another certificate than the one pinned by berth remote add'),
+    };
   }
 
   /** One request; body is sent as JSON (a string or Buffer as it is). */
@@ -21,16 +57,17 @@ export class ApiClient {
     const data =
       body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const req = request(
+      const send = this.remote ? tlsRequest : request;
+      const req = send(
         {
-          socketPath: this.socket,
+          ...this.where(),
           path,
           method,
           agent: this.agent,
           headers:
             data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
         },
-        (res) => {
+        (res: IncomingMessage) => {
           const chunks: Buffer[] = [];
           res.on('data', (b: Buffer) => chunks.push(b));
           res.on('end', () => {
@@ -52,4 +89,9 @@ export class ApiClient {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** SHA-256 of a PEM certificate's DER, lowercase hex (as `berth trust list` shows it). */
+export function fingerprint(pem: string): string {
+  return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
 }

@@ -45,6 +45,7 @@ const COMMANDS: Record<string, Loader> = {
   'snapshot-umount': async () => (await import('./commands/snapshot.ts')).snapshotUmountCommand,
   daemon: async () => (await import('./commands/daemon.ts')).command,
   trust: async () => (await import('./commands/trust.ts')).command,
+  remote: async () => (await import('./commands/remote.ts')).command,
   version: async () => versionCommand,
   help: async () => helpCommand,
 };
@@ -62,7 +63,7 @@ async function usage(): Promise<string> {
   const lines = [
     'berth: Linux system containers (OpenVZ-style) on a stock kernel',
     '',
-    'Usage: berth [--root DIR] [--debug] VERB [ARGS...]',
+    'Usage: berth [--root DIR] [-r REMOTE] [--debug] VERB [ARGS...]',
     '       berth help VERB | berth VERB --help',
     '',
     'Verbs:',
@@ -70,6 +71,7 @@ async function usage(): Promise<string> {
   const width = Math.max(...Object.keys(COMMANDS).map((v) => v.length));
   for (const [verb, load] of Object.entries(COMMANDS)) lines.push(`  ${verb.padEnd(width)}  ${(await load()).summary}`);
   lines.push('', 'Global options:', '  --root DIR  prefix for every berth path (also BERTH_ROOT); default /');
+  lines.push('  -r NAME     run VERB on the remote berthd NAME (berth help remote)');
   lines.push(
     '  --debug     print stack traces of unexpected errors',
     '',
@@ -121,13 +123,16 @@ Exit codes: 0; 20 no such verb.`,
 export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '.'): Promise<number> {
   trace('main');
   let debug = false;
+  let remote: string | null = null;
   let root = process.env['BERTH_ROOT'] || '/';
   const args = [...argv];
   try {
-    while (args[0]?.startsWith('--')) {
+    while (args[0]?.startsWith('--') || args[0] === '-r') {
+      if (args[0] === '-r') args[0] = '--remote';
       const opt = args.shift() as string;
       if (opt === '--debug') debug = true;
       else if (opt === '--root') root = args.shift() ?? '';
+      else if (opt === '--remote') remote = args.shift() ?? '';
       else if (opt.startsWith('--root=')) root = opt.slice(7);
       else if (opt === '--help') args.unshift('help');
       else if (opt === '--version') args.unshift('version');
@@ -150,6 +155,7 @@ export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '
       return 0;
     }
     trace(`${verb} loaded`);
+    if (remote !== null) return await (await import('./remote-run.ts')).runRemote(remote, verb, args, io);
     if (!cmd.noRoot && process.getuid?.() !== 0) {
       throw new BerthError('NO_ACCESS', `${verb}: berth must run as root`, { hint: `sudo berth ${verb} ...` });
     }

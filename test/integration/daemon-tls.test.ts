@@ -3,7 +3,7 @@
 // berthd's certificate, then answers a query for one series.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -188,4 +188,46 @@ test('Prometheus scrapes berthd over HTTPS with a client certificate', { skip: R
   assert.equal(JSON.parse(up.stdout).data.result[0].value[1], '1');
   prom.kill('SIGKILL');
   s.ok(['stop', '--fast', '101']);
+});
+
+test('berth -r NAME drives a remote berthd: pinned certificate, trusted client, same exit codes', {
+  skip: ROOT_SKIP,
+}, async (t) => {
+  const s = sandbox(t);
+  BERTH_ROOT.value = s.root;
+  const d = await tlsDaemon(t, s);
+  const env = { XDG_CONFIG_HOME: join(s.root, 'client-config') };
+  const url = `https://127.0.0.1:${d.port}`;
+  const fp = /SHA-256 ([0-9a-f]{64})/.exec(s.ok(['trust', 'list'])) ?? null;
+  assert.equal(fp, null, 'nothing trusted yet');
+  const serverFp =
+    spawnSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', join(s.root, 'etc/berth/berthd.crt')], {
+      encoding: 'utf8',
+    })
+      .stdout.split('=')[1]
+      ?.trim() ?? '';
+  const wrong = s.berth(['remote', 'add', 'r1', url, '--fingerprint', 'ab'.repeat(32)], { env });
+  assert.equal(wrong.code, 21, wrong.err);
+  const add = s.berth(['remote', 'add', 'r1', url, '--fingerprint', serverFp], { env });
+  assert.equal(add.code, 0, add.err);
+  const clientCrt = join(env.XDG_CONFIG_HOME, 'berth/client.crt');
+  assert.equal(statSync(join(env.XDG_CONFIG_HOME, 'berth/client.key')).mode & 0o777, 0o600);
+  const untrusted = s.berth(['-r', 'r1', 'list'], { env });
+  assert.equal(untrusted.code, 12, untrusted.err);
+  assert.match(untrusted.err, /^berth: this client presented no trusted certificate/m);
+  s.ok(['trust', 'add', 'cli', clientCrt]);
+  const r = (args: string[]) => s.berth(['-r', 'r1', ...args], { env });
+  assert.equal(r(['create', '101', '--hostname', 'far']).code, 0);
+  assert.equal(r(['start', '101']).code, 0);
+  assert.match(r(['list']).out, /^\s*101\s+\d+\s+running\s+-\s+far$/m);
+  assert.match(r(['status', '101']).out, /^CTID 101 exist mounted running$/m);
+  const ex = s.berth(['-r', 'r1', 'exec', '101', '--', 'sh', '-c', 'cat; hostname; exit 5'], { env, input: 'piped\n' });
+  assert.equal(ex.code, 5);
+  assert.equal(ex.out, 'piped\nfar\n');
+  const missing = r(['start', '999']);
+  assert.equal(missing.code, 14, 'the exit code the local verb gives');
+  assert.match(missing.err, /^berth: .*999/m);
+  assert.equal(r(['stop', '--fast', '101']).code, 0);
+  assert.equal(r(['destroy', '101']).code, 0);
+  assert.deepEqual(s.cts(), []);
 });
