@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "console.h"
+#include "relay.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -142,12 +143,15 @@ int console_attach(const char *path, int escape, const char *banner) {
       if (queue(s, FRAME_WINSIZE, &ws, sizeof ws) < 0) break;
     }
     /* a pipe or file is not read meanwhile: a script's input is never dropped */
-    struct pollfd p[2] = {{pend_len && !tty ? -1 : 0, POLLIN, 0}, {s, (short)(POLLIN | (pend_len ? POLLOUT : 0)), 0}};
+    struct pollfd p[3] = {{pend_len && !tty ? -1 : 0, POLLIN, 0},
+                          {s, (short)(POLLIN | (pend_len ? POLLOUT : 0)), 0},
+                          {pend_len ? -1 : winsize_fd, POLLIN, 0}};
     /* a size change waits for the frame before it (a short nap, not a busy loop) */
-    if (poll(p, 2, winch && tty && pend_len ? 50 : -1) < 0) {
+    if (poll(p, 3, winch && tty && pend_len ? 50 : -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    if (p[2].revents && read_winsize(&ws) && queue(s, FRAME_WINSIZE, &ws, sizeof ws) < 0) break;
     if (p[1].revents & POLLOUT && flush(s) < 0) break;
     if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
       char buf[16384];

@@ -162,6 +162,8 @@ static void parse_args(int argc, char **argv) {
       if (opt.escape > 255) die_usage("--attach: ESCAPE is a byte or -1");
       opt.banner = argv[i + 3];
       i += 3;
+    } else if (strcmp(a, "--winsize-fd") == 0) {
+      winsize_fd = parse_int(need(argv, &i, argc, a), a);
     } else if (strcmp(a, "--keeper-sock") == 0) {
       opt.keeper_sock = need(argv, &i, argc, a);
     } else if (strcmp(a, "--console") == 0) {

@@ -84,6 +84,22 @@ static void drain(int from, int to) {
   }
 }
 
+int winsize_fd = -1;
+
+int read_winsize(struct winsize *ws) {
+  unsigned short rec[2];
+  ssize_t n;
+  do n = read(winsize_fd, rec, sizeof rec);
+  while (n < 0 && errno == EINTR);
+  if (n != (ssize_t)sizeof rec || rec[0] == 0 || rec[1] == 0) {
+    close(winsize_fd);
+    winsize_fd = -1;
+    return 0;
+  }
+  *ws = (struct winsize){.ws_row = rec[0], .ws_col = rec[1]};
+  return 1;
+}
+
 void relay(pid_t child, int master, int in_w, int out_r, int err_r) {
   int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
   target = child;
@@ -112,7 +128,7 @@ void relay(pid_t child, int master, int in_w, int out_r, int err_r) {
       winch = 0;
       if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
     }
-    struct pollfd pfd[4];
+    struct pollfd pfd[5];
     for (int k = 0; k < 3; k++) {
       struct pump *p = pumps[k];
       pfd[k] = p->done ? (struct pollfd){-1, 0, 0}
@@ -120,7 +136,8 @@ void relay(pid_t child, int master, int in_w, int out_r, int err_r) {
                         : (struct pollfd){p->from, POLLIN, 0};
     }
     pfd[3] = (struct pollfd){pidfd, POLLIN, 0};
-    if (poll(pfd, 4, pidfd < 0 ? 100 : -1) < 0) {
+    pfd[4] = (struct pollfd){master >= 0 ? winsize_fd : -1, POLLIN, 0};
+    if (poll(pfd, 5, pidfd < 0 ? 100 : -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -133,6 +150,8 @@ void relay(pid_t child, int master, int in_w, int out_r, int err_r) {
         in_w = -1;
       }
     }
+    struct winsize ws;
+    if (pfd[4].revents && read_winsize(&ws)) ioctl(master, TIOCSWINSZ, &ws);
     if (pfd[3].revents & POLLIN) exited = 1;
     siginfo_t si = {0};
     /* no pidfd (before 5.3): ask every 100 ms, leaving the zombie for our caller to reap */

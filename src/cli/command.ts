@@ -56,3 +56,14 @@ export function parse<O extends Options>(verb: string, args: string[], options: 
     );
   }
 }
+
+/** --winsize-fd N: an open file descriptor above stdio (berthd passes its websocket's sizes so). */
+export function parseFd(text: string): number {
+  const fd = Number(text);
+  if (!/^\d{1,4}$/.test(text) || fd < 3)
+    throw new BerthError(
+      'BAD_VALUE',
+      `--winsize-fd ${JSON.stringify(text.slice(0, 20))}: not a file descriptor above 2`,
+    );
+  return fd;
+}

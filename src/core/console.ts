@@ -1,6 +1,6 @@
 // berth console: the detach key and the helper's attach argv (helper/console.c executes them).
 import { BerthError } from './errors.ts';
-import { STATUS_FD } from './helper-args.ts';
+import { STATUS_FD, WINSIZE_FD } from './helper-args.ts';
 
 /** Esc, then '.', detaches: vzctl console's keys. */
 export const DEFAULT_ESCAPE = 0x1b;
@@ -31,6 +31,14 @@ export function escapeName(byte: number): string {
 }
 
 /** The helper's attach mode: SOCK is the keeper's, BANNER goes to stderr once attached. */
-export function attachArgs(sock: string, key: number | null, banner: string): string[] {
-  return ['--attach', sock, String(key ?? -1), banner, '--status-fd', String(STATUS_FD)];
+export function attachArgs(sock: string, key: number | null, banner: string, winsize = false): string[] {
+  return [
+    '--attach',
+    sock,
+    String(key ?? -1),
+    banner,
+    ...(winsize ? ['--winsize-fd', String(WINSIZE_FD)] : []),
+    '--status-fd',
+    String(STATUS_FD),
+  ];
 }

@@ -4,6 +4,8 @@ import type { MountOp } from './mounts.ts';
 
 export const STATUS_FD = 3;
 export const SECCOMP_FD = 4;
+/** --winsize-fd: a caller's window sizes (berthd's websockets), after the status and seccomp fds */
+export const WINSIZE_FD = 5;
 
 export interface StartPlan {
   rootfs: string;
@@ -31,6 +33,8 @@ export interface JoinPlan {
   argv: readonly string[];
   /** the container's keeper, which takes the command's seccomp listener (null: none) */
   keeperSocket: string | null;
+  /** window sizes come on WINSIZE_FD (a pty with no terminal on the caller's side) */
+  winsize?: boolean;
 }
 
 export function mountArgs(op: MountOp): string[] {
@@ -102,6 +106,7 @@ export function joinArgs(p: JoinPlan): string[] {
     p.cwd,
     ...(p.pty ? ['--pty'] : []),
     ...(p.keeperSocket ? ['--keeper-sock', p.keeperSocket] : []),
+    ...(p.winsize ? ['--winsize-fd', String(WINSIZE_FD)] : []),
     '--seccomp-fd',
     String(SECCOMP_FD),
     '--status-fd',

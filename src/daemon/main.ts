@@ -18,6 +18,7 @@ import { containerRoutes } from './routes/containers.ts';
 import { hostRoutes } from './routes/host.ts';
 import { metricsRoute, serverRoutes } from './routes/server.ts';
 import { storageRoutes } from './routes/storage.ts';
+import { terminalRoutes } from './routes/terminal.ts';
 import { httpServer } from './server.ts';
 
 export const socketPath = (p: Paths) => join(p.run, 'berthd.sock');
@@ -31,6 +32,7 @@ export function daemonRoutes(d: Daemon): Route[] {
     ...storageRoutes(d),
     ...hostRoutes(d),
     metricsRoute(d),
+    ...terminalRoutes(d),
   );
   return routes;
 }

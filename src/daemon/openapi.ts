@@ -10,6 +10,7 @@ const json = (schema: Schema, description = 'OK') => ({ description, content: { 
 const errors = {
   '400': json(ref('Error'), 'malformed request'),
   '404': json(ref('Error'), 'no such container or path'),
+  '413': json(ref('Error'), 'the body is over 4 MiB'),
   '409': json(ref('Error'), 'the state of the container or a lock refuses it'),
   '500': json(ref('Error'), 'the host failed'),
 };
@@ -275,11 +276,40 @@ const PATHS: Record<string, Record<string, Schema>> = {
     },
   },
   '/1.0/containers/{ctid}/exec': {
+    get: {
+      summary:
+        'interactive exec: a websocket with a pty (binary frames: the terminal; text frames: {"type":"resize","rows":R,"cols":C} in, {"type":"exit","exit_code":N} or {"type":"error",...} out)',
+      parameters: [
+        ctid,
+        { name: 'command', in: 'query', required: true, schema: { type: 'string' }, description: 'once per argument' },
+        {
+          name: 'env',
+          in: 'query',
+          required: false,
+          schema: { type: 'string' },
+          description: 'NAME=VALUE, repeatable',
+        },
+        { name: 'rows', in: 'query', required: false, schema: { type: 'integer' } },
+        { name: 'cols', in: 'query', required: false, schema: { type: 'integer' } },
+      ],
+      responses: { '101': { description: 'the websocket' }, ...errors },
+    },
     post: {
       summary: 'run a command in it and answer its output (berth exec -T)',
       parameters: [ctid],
       requestBody: body(ref('ExecRequest')),
       responses: { '200': json(ref('ExecResponse')), ...errors },
+    },
+  },
+  '/1.0/containers/{ctid}/console': {
+    get: {
+      summary: "the container's console over a websocket (as berth console; frames as interactive exec's)",
+      parameters: [
+        ctid,
+        { name: 'rows', in: 'query', required: false, schema: { type: 'integer' } },
+        { name: 'cols', in: 'query', required: false, schema: { type: 'integer' } },
+      ],
+      responses: { '101': { description: 'the websocket' }, ...errors },
     },
   },
   '/1.0/containers/{ctid}/stat': {

@@ -1,6 +1,7 @@
 // The API's route table: each route a method, a path template and a handler. The same table
 // is checked against the OpenAPI document (test/unit/daemon/openapi.test.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { BerthError } from '../core/errors.ts';
 import type { Reply } from './http-errors.ts';
 
@@ -11,7 +12,10 @@ export interface ApiRequest {
   /** the JSON body, read once (bounded; malformed JSON is a 400) */
   json: () => Promise<unknown>;
   req: IncomingMessage;
+  /** a plain request's response; an upgrade (websocket) has none */
   res: ServerResponse;
+  /** a websocket upgrade: the connection and what came after the request's head */
+  upgrade?: { socket: Duplex; head: Buffer };
 }
 
 /** null: the handler answered itself (a stream, an upgrade) */

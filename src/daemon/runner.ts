@@ -44,14 +44,43 @@ const DEFAULT_CAP = 8 << 20;
 /** the nice value of bulk operations: well behind the daemon, ahead of nice 19 batch jobs */
 const BACKGROUND_NICE = 10;
 
-export function runVerb(argv: string[], opts: RunOptions): Promise<VerbRun> {
+/**
+ * `berth ARGV` as a child: stdin as given, stdout and stderr piped, fd 3 the error file (read
+ * with readError), and with extraPipe a pipe at fd 4 (exec's and console's --winsize-fd).
+ */
+export function spawnVerb(
+  argv: string[],
+  opts: { root: string; request: string; stdin: 'ignore' | 'pipe'; extraPipe?: boolean; group?: boolean },
+): { child: ChildProcess; errFd: number } {
   const [exe, ...pre] = selfCommand();
   const errFd = statusFile();
   const env: NodeJS.ProcessEnv = { ...process.env, BERTH_ERROR_FD: '3', BERTH_REQUEST: opts.request };
   delete env['BERTH_TRACE'];
   const child = spawn(exe ?? '', [...pre, '--root', opts.root, ...argv], {
-    stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', errFd],
+    stdio: [opts.stdin, 'pipe', 'pipe', errFd, ...(opts.extraPipe ? (['pipe'] as const) : [])],
     env,
+    // a terminal session: a process group of its own, which a hangup reaches whole (helper included)
+    detached: opts.group === true,
+  });
+  return { child, errFd };
+}
+
+/** What the verb wrote on its error fd (its last line), and the fd closed. */
+export function readError(errFd: number): VerbRun['error'] {
+  let error: VerbRun['error'] = null;
+  try {
+    const text = readAll(errFd).trim().split('\n').pop() ?? '';
+    if (text) error = JSON.parse(text) as VerbRun['error'];
+  } catch {}
+  closeSync(errFd);
+  return error;
+}
+
+export function runVerb(argv: string[], opts: RunOptions): Promise<VerbRun> {
+  const { child, errFd } = spawnVerb(argv, {
+    root: opts.root,
+    request: opts.request,
+    stdin: opts.stdin === undefined ? 'ignore' : 'pipe',
   });
   if (opts.background && child.pid) {
     try {
@@ -89,12 +118,7 @@ export function runVerb(argv: string[], opts: RunOptions): Promise<VerbRun> {
   return new Promise((resolve) => {
     child.on('error', () => {}); // reported through close with a null code
     child.on('close', (code, signal) => {
-      let error: VerbRun['error'] = null;
-      try {
-        const text = readAll(errFd).trim().split('\n').pop() ?? '';
-        if (text) error = JSON.parse(text) as VerbRun['error'];
-      } catch {}
-      closeSync(errFd);
+      const error = readError(errFd);
       resolve({
         code: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15),
         stdout: Buffer.concat(out),

@@ -1,7 +1,8 @@
 // berthd's HTTP front: node:http on the unix socket (root and berth-admin), and on TCP only
 // behind TLS with a client certificate from the trust store. Each request: authenticate, match
 // a route, run its handler, answer JSON; every failure through http-errors.ts.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { BerthError } from '../core/errors.ts';
 import { errorReply, type Reply } from './http-errors.ts';
 import { type ApiRequest, matchRoute, type Route } from './router.ts';
@@ -79,8 +80,40 @@ export function handler(routes: readonly Route[], authorize: Authorizer, log: (m
   };
 }
 
+/** Websocket upgrades: the same authorization and routes (GET), then the handler owns the socket. */
+function upgrades(routes: readonly Route[], authorize: Authorizer, log: (m: string) => void) {
+  return async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => {});
+    try {
+      const refusal = authorize(req);
+      if (refusal) throw refusal;
+      const url = new URL(req.url ?? '/', 'http://berthd');
+      const { route, params } = matchRoute(routes, 'GET', url.pathname);
+      const r = {
+        method: 'GET',
+        params,
+        query: url.searchParams,
+        json: async () => ({}),
+        req,
+        res: null as unknown as ServerResponse,
+        upgrade: { socket, head },
+      };
+      const reply = await route.handler(r);
+      if (reply) throw new BerthError('BAD_SYNTAX', `${url.pathname}: not a websocket`);
+    } catch (err) {
+      const reply = errorReply(err);
+      if (reply.status >= 500) log(`berthd: upgrade ${req.url?.slice(0, 200)}: ${JSON.stringify(reply.body)}`);
+      const text = `${JSON.stringify(reply.body)}\n`;
+      socket.end(
+        `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+      );
+    }
+  };
+}
+
 export function httpServer(routes: readonly Route[], authorize: Authorizer, log: (m: string) => void): Server {
   const srv = createServer(handler(routes, authorize, log));
+  srv.on('upgrade', upgrades(routes, authorize, log));
   // a slow or idle client never holds the daemon: headers in 10 s; a long poll (?wait, events) is a response
   srv.headersTimeout = 10_000;
   srv.requestTimeout = 0;

@@ -26,7 +26,14 @@ export function runJoined(
   id: CtId,
   now: Inspection,
   argv: readonly string[],
-  opts: { pty: boolean; verb: string; stdin: 'inherit' | number; relaysSignals?: boolean; env?: readonly string[] },
+  opts: {
+    pty: boolean;
+    verb: string;
+    stdin: 'inherit' | number;
+    relaysSignals?: boolean;
+    env?: readonly string[];
+    winsizeFd?: number;
+  },
 ): number {
   return joinRun(ctx, id, now, argv, opts).code;
 }
@@ -48,6 +55,8 @@ export function joinRun(
     timeoutMs?: number;
     relaysSignals?: boolean;
     env?: readonly string[];
+    /** window sizes for the pty from this fd (berthd's websocket), passed on as WINSIZE_FD */
+    winsizeFd?: number;
   },
 ): { code: number; timedOut: boolean } {
   if (now.pid === null) throw new BerthError('NOT_RUNNING', `${opts.verb} ${id}: container is not running`);
@@ -62,7 +71,9 @@ export function joinRun(
     keeperSocket: sysinfo ? keeperSocketPath(ctx.paths, id) : null,
     env: opts.env ?? [],
   });
+  if (opts.winsizeFd !== undefined && opts.pty) plan.winsize = true;
   const r = runHelper(ctx.paths.helper, joinArgs(plan), {
+    ...(plan.winsize ? { winsizeFd: opts.winsizeFd } : {}),
     stdio: [opts.stdin, opts.stdout ?? 'inherit', 'inherit'],
     seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
     ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),

@@ -61,12 +61,24 @@ function parseRecords(text: string): StatusRecord[] {
 export function runHelper(
   helper: string,
   args: string[],
-  opts: { stdio: [unknown, unknown, unknown]; seccompFd?: number; timeoutMs?: number; relaysSignals?: boolean },
+  opts: {
+    stdio: [unknown, unknown, unknown];
+    seccompFd?: number;
+    timeoutMs?: number;
+    relaysSignals?: boolean;
+    /** passed on as WINSIZE_FD (helper-args.ts) */
+    winsizeFd?: number;
+  },
 ): HelperResult {
   // The status records go to an unlinked file, not a pipe: Bun's spawnSync (and Bun.spawnSync)
   // returns no output for fds above 2, and a file works the same under Node.
   const statusFd = statusFile();
-  const stdio = [...opts.stdio, statusFd, opts.seccompFd ?? 'ignore'] as StdioOptions;
+  const stdio = [
+    ...opts.stdio,
+    statusFd,
+    opts.seccompFd ?? 'ignore',
+    ...(opts.winsizeFd === undefined ? [] : [opts.winsizeFd]),
+  ] as StdioOptions;
   trace(`helper ${args[0]} spawn`);
   const ignore = () => {};
   if (opts.relaysSignals) for (const sig of ['SIGINT', 'SIGQUIT'] as const) process.on(sig, ignore);

@@ -13,14 +13,21 @@ const notRunning = (ctx: Ctx, id: CtId) => notRunningError(ctx, id, 'console', i
  * Attaches until the admin detaches (ESCAPE then '.', null: never), stdin ends, or the
  * container stops; one admin at a time. No lock: it changes no berth state. Returns 0.
  */
-export function attachConsole(ctx: Ctx, id: CtId, opts: { escape: number | null; tty: boolean }): number {
+export function attachConsole(
+  ctx: Ctx,
+  id: CtId,
+  opts: { escape: number | null; tty: boolean; winsizeFd?: number | undefined },
+): number {
   if (inspect(ctx, id).status !== 'running') throw notRunning(ctx, id);
   const keys = opts.escape === null ? 'no detach key' : `${escapeName(opts.escape)} . to detach`;
   const banner = opts.tty ? `Attached to the console of container ${id} (${keys})` : '';
   // ^C is a byte for the console in raw mode; one sent to berth's process group must not end berth
-  const r = runHelper(ctx.paths.helper, attachArgs(keeperSocketPath(ctx.paths, id), opts.escape, banner), {
+  const fd = opts.winsizeFd;
+  const winsize = fd !== undefined;
+  const r = runHelper(ctx.paths.helper, attachArgs(keeperSocketPath(ctx.paths, id), opts.escape, banner, winsize), {
     stdio: ['inherit', 'inherit', 'inherit'],
     relaysSignals: true,
+    ...(fd === undefined ? {} : { winsizeFd: fd }),
   });
   const running = () => inspect(ctx, id).status === 'running';
   switch (r.console) {

@@ -37,7 +37,7 @@ export async function execInContainer(
   ctx: Ctx,
   id: CtId,
   argv: readonly string[],
-  opts: { pty: boolean; verb: string; env?: readonly string[] },
+  opts: { pty: boolean; verb: string; env?: readonly string[]; winsizeFd?: number },
 ): Promise<number> {
   const now = await waitCopyThaw(ctx, id, inspect(ctx, id));
   if (now.status !== 'running' || now.pid === null) throw notRunningError(ctx, id, opts.verb, now.status);
@@ -47,5 +47,6 @@ export async function execInContainer(
     stdin: 'inherit',
     relaysSignals: true,
     env: opts.env ?? [],
+    ...(opts.winsizeFd === undefined ? {} : { winsizeFd: opts.winsizeFd }),
   });
 }

@@ -13,6 +13,7 @@ import type { ExecResponse, Operation } from '../../src/api/types.ts';
 import { responseSchema, schemaErrors } from '../schema-check.ts';
 import { type RunningDaemon, startDaemon } from './daemon-harness.ts';
 import { BERTH, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
+import { wsConnect } from './ws-client.ts';
 
 /** A request whose answer must match the document's schema for its route and status. */
 async function checked(
@@ -408,4 +409,55 @@ test('berthd: snapshots, backups (download, upload, restore), clone, stat and te
   assert.ok(!existsSync(join(s.root, 'var/lib/berth/backup/b1.tar')));
   await d.stop();
   for (const ct of ['101', '102']) s.ok(['stop', '--fast', ct]);
+});
+
+test('berthd: interactive exec and the console over websockets, with a pty that resizes', {
+  skip: ROOT_SKIP,
+}, async (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '101', '--hostname', 'ws1']);
+  s.ok(['start', '101']);
+  const d = await startDaemon(t, s);
+  const ws = wsConnect(d.socket, '/1.0/containers/101/exec?command=/bin/sh&rows=30&cols=100');
+  assert.equal((await ws.status).code, 101);
+  await waitFor('the shell prompt', () => ws.output().includes('# '));
+  ws.send('stty size; tty; hostname\n');
+  await waitFor('stty size 30 100', () => /30 100/.test(ws.output()));
+  assert.match(ws.output(), /\/dev\/pts\/\d+/, 'a pty of the container');
+  ws.send(JSON.stringify({ type: 'resize', rows: 50, cols: 132 }), false);
+  await new Promise((r) => setTimeout(r, 200));
+  ws.send('stty size\n');
+  await waitFor('stty size 50 132', () => /50 132/.test(ws.output()));
+  ws.send('exit 3\n');
+  await ws.closed;
+  assert.deepEqual(ws.controls().at(-1), { type: 'exit', exit_code: 3 });
+
+  // the client going away ends the command (a hangup), no process stays behind
+  const sleeper = wsConnect(d.socket, '/1.0/containers/101/exec?command=sleep&command=600');
+  assert.equal((await sleeper.status).code, 101);
+  await waitFor('the sleep to run', () => /sleep 600/.test(s.ok(['exec', '101', '--', 'ps'])));
+  sleeper.end();
+  await waitFor('the sleep to end', () => !/sleep 600/.test(s.ok(['exec', '101', '--', 'ps'])));
+
+  // errors: no such container (a refused handshake), not a websocket, no command
+  const missing = wsConnect(d.socket, '/1.0/containers/999/exec?command=sh');
+  const ended = await missing.closed.then(() => missing.controls());
+  assert.deepEqual(
+    ended.map((c) => (c as { error?: { name: string } }).error?.name),
+    ['NO_CT_CONFIG'],
+    'the verb refuses: an error message, then the close',
+  );
+  const noCmd = wsConnect(d.socket, '/1.0/containers/101/exec');
+  assert.equal((await noCmd.status).code, 400);
+  assert.equal((await d.api.call('GET', '/1.0/containers/101/exec')).status, 400, 'a plain GET is refused');
+
+  // the console: what init writes there, and keystrokes to its getty-less shell are bytes
+  const con = wsConnect(d.socket, '/1.0/containers/101/console?rows=40&cols=120');
+  assert.equal((await con.status).code, 101);
+  s.ok(['exec', '101', '--', 'sh', '-c', 'echo hello-console > /dev/console']);
+  await waitFor('the console output', () => con.output().includes('hello-console'));
+  con.end();
+  await con.closed;
+  await d.stop();
+  s.ok(['stop', '--fast', '101']);
 });

@@ -2,9 +2,9 @@
 import { DEFAULT_ESCAPE, parseEscape } from '../../core/console.ts';
 import { parseCtId } from '../../core/ctid.ts';
 import { attachConsole } from '../../ops/console.ts';
-import { type Command, parse } from '../command.ts';
+import { type Command, parse, parseFd } from '../command.ts';
 
-const OPTIONS = { escape: { type: 'string', short: 'e' } } as const;
+const OPTIONS = { escape: { type: 'string', short: 'e' }, 'winsize-fd': { type: 'string' } } as const;
 
 export const command: Command = {
   summary: "attach your terminal to a running container's console",
@@ -34,6 +34,8 @@ output to stdout until stdin ends (which detaches).
 Options:
   -e, --escape CHAR   the detach prefix instead of Esc: ^X for a control key (^a is Ctrl-A),
                       one character other than ".", or none (only the end of stdin detaches)
+  --winsize-fd N      read the console's window sizes from fd N (two uint16, rows then
+                      columns, per size) instead of a terminal: berthd passes a websocket's so
 
 Exit codes: 0 detached or the container stopped; 9 already attached, 21 bad --escape,
 31 not running.`,
@@ -42,6 +44,7 @@ Exit codes: 0 detached or the container stopped; 9 already attached, 21 bad --es
     const { values, positionals } = parse('console', args, OPTIONS);
     const id = parseCtId(positionals[0]);
     const key = values.escape === undefined ? DEFAULT_ESCAPE : parseEscape(values.escape);
-    return attachConsole(ctx, id, { escape: key, tty: await io.isTty(0) });
+    const winsizeFd = values['winsize-fd'] === undefined ? undefined : parseFd(values['winsize-fd']);
+    return attachConsole(ctx, id, { escape: key, tty: await io.isTty(0), winsizeFd });
   },
 };

@@ -4,13 +4,18 @@ import { parseEnvPair } from '../../core/container-plan.ts';
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { execInContainer } from '../../ops/exec.ts';
-import type { Command } from '../command.ts';
+import { type Command, parseFd } from '../command.ts';
 
 /** -t, -T and --env, read by hand: before and after CTID, and never among COMMAND's own arguments */
-const FLAGS = { t: { type: 'boolean' }, T: { type: 'boolean' }, env: { type: 'string', multiple: true } } as const;
+const FLAGS = {
+  t: { type: 'boolean' },
+  T: { type: 'boolean' },
+  env: { type: 'string', multiple: true },
+  'winsize-fd': { type: 'string' },
+} as const;
 
 /** Takes berth's own flags off the front of ARGS into FLAGS and ENV. */
-function takeFlags(args: string[], flags: string[], env: string[]): string[] {
+function takeFlags(args: string[], flags: string[], env: string[], fds: { winsize?: number }): string[] {
   const rest = [...args];
   for (;;) {
     const a = rest[0];
@@ -20,7 +25,10 @@ function takeFlags(args: string[], flags: string[], env: string[]): string[] {
       if (rest[0] === undefined) throw new BerthError('BAD_SYNTAX', 'exec: --env needs NAME=VALUE');
       env.push(parseEnvPair('exec', rest.shift() ?? ''));
     } else if (a?.startsWith('--env=')) env.push(parseEnvPair('exec', (rest.shift() ?? '').slice(6)));
-    else return rest;
+    else if (a === '--winsize-fd') {
+      rest.shift();
+      fds.winsize = parseFd(rest.shift() ?? '');
+    } else return rest;
   }
 }
 
@@ -49,15 +57,19 @@ Options:
   -e, --env NAME=VALUE
         set NAME in the command's environment (repeatable); it wins over berth's own
         PATH, HOME, TERM and container=berth
+  --winsize-fd N
+        with a terminal of its own (-t), read its window sizes from fd N (two
+        uint16, rows then columns, per size): berthd passes a websocket's so
 
 Exit codes: the command's own; 31 not running, 127 no such command, 126 not executable.`,
   options: FLAGS,
   async run(ctx, args, io) {
     const flags: string[] = [];
     const env: string[] = [];
-    const front = takeFlags(args, flags, env);
+    const fds: { winsize?: number } = {};
+    const front = takeFlags(args, flags, env, fds);
     const id = parseCtId(front[0]);
-    let rest = takeFlags(front.slice(1), flags, env);
+    let rest = takeFlags(front.slice(1), flags, env, fds);
     const direct = rest[0] === '--';
     if (direct) rest = rest.slice(1);
     if (rest.length === 0) {
@@ -67,6 +79,11 @@ Exit codes: the command's own; 31 not running, 127 no such command, 126 not exec
     const argv = direct ? rest : ['/bin/sh', '-c', rest.join(' ')];
     const last = flags.at(-1);
     const pty = last === '-t' ? true : last === '-T' ? false : (await io.isTty(0)) && (await io.isTty(1));
-    return execInContainer(ctx, id, argv, { pty, verb: 'exec', env });
+    return execInContainer(ctx, id, argv, {
+      pty,
+      verb: 'exec',
+      env,
+      ...(fds.winsize ? { winsizeFd: fds.winsize } : {}),
+    });
   },
 };
