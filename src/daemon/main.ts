@@ -14,6 +14,7 @@ import { containerRoutes } from './routes/containers.ts';
 import { hostRoutes } from './routes/host.ts';
 import { serverRoutes } from './routes/server.ts';
 import { storageRoutes } from './routes/storage.ts';
+import { uiRoutes } from './routes/ui.ts';
 import { httpServer } from './server.ts';
 
 export const socketPath = (p: Paths) => join(p.run, 'berthd.sock');
@@ -21,6 +22,7 @@ export const socketPath = (p: Paths) => join(p.run, 'berthd.sock');
 export function daemonRoutes(d: Daemon): Route[] {
   const routes: Route[] = [];
   routes.push(...serverRoutes(d, () => routes), ...containerRoutes(d), ...storageRoutes(d), ...hostRoutes(d));
+  routes.push(...uiRoutes());
   return routes;
 }
 
