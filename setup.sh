@@ -21,12 +21,13 @@ debian_major() {
 
 # Debian packages: the helper's build deps, the busybox template's source, template tools,
 # nftables (IPv6 source filtering of routed containers), lxcfs, and Node.js + npm for the build
-# and the test runner (berth itself runs without Node). The names are the same on 12 and 13
+# and the test runner (berth itself runs without Node), chromium for the dashboard's browser test
+# (driven by playwright-core from npm). The names are the same on 12 and 13
 # (pkg-config is a transitional name on both: pkgconf is the package); what differs is the
 # versions: nodejs 18.19 / 20.19, gcc 12 / 14 (checked: the helper and the test probes build
 # with 14's -Werror in a debootstrapped trixie), lxcfs 5.0 / 6.0, libseccomp 2.5 / 2.6.
 packages() {
-  local common="gcc make libc6-dev libseccomp-dev pkgconf busybox-static zstd tar rsync debootstrap util-linux mount procps iproute2 nftables e2fsprogs attr acl lxcfs nodejs npm"
+  local common="gcc make libc6-dev libseccomp-dev pkgconf busybox-static zstd tar rsync debootstrap util-linux mount procps iproute2 nftables e2fsprogs attr acl lxcfs nodejs npm chromium"
   case "$1" in
     12 | 13) echo "$common" ;;
     *) say "unknown Debian release $1"; return 1 ;;
