@@ -1,8 +1,7 @@
 // A container's lifecycle buttons (start, stop, restart, destroy), the same in the list and on
 // its page: stop and destroy ask first; each runs as an operation shown in the activity area.
 import type { StateAction } from '../api/types.ts';
-import { operation } from './api.ts';
-import { act, confirmDialog, h } from './dom.ts';
+import { actOperation, confirmDialog, h } from './dom.ts';
 
 export interface Container {
   ctid: string;
@@ -39,13 +38,9 @@ export async function lifecycle(ctid: string, action: StateAction | 'destroy'): 
     const verb = action[0]?.toUpperCase() + action.slice(1);
     if (!(await confirmDialog(ask[0].replace('%', ctid), ask[1], verb))) return false;
   }
-  return act(`${action} ${ctid}`, async (progress) => {
-    const op =
-      action === 'destroy'
-        ? await operation('DELETE', ctPath(ctid), undefined, (o) => progress(o.progress ?? 'running…'))
-        : await operation('PUT', `${ctPath(ctid)}/state`, { action }, (o) => progress(o.progress ?? 'running…'));
-    return op.progress ?? 'done';
-  });
+  return action === 'destroy'
+    ? actOperation(`destroy ${ctid}`, 'DELETE', ctPath(ctid))
+    : actOperation(`${action} ${ctid}`, 'PUT', `${ctPath(ctid)}/state`, { action });
 }
 
 /** The buttons that fit the container's status; after one ran, `after` refreshes the view. */

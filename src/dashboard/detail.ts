@@ -2,9 +2,9 @@
 // 2 s), settings (hostname and limits, PATCH), snapshots, backups, and the console to come.
 
 import { type Container, ctPath, lifecycleButtons } from './actions.ts';
-import { call, get, operation } from './api.ts';
+import { call, get } from './api.ts';
 import { Chart } from './chart.ts';
-import { act, bytes, confirmDialog, duration, errorNodes, field, h } from './dom.ts';
+import { act, actOperation, bytes, confirmDialog, duration, errorNodes, every, field, h, type Poll } from './dom.ts';
 import { type Counter, counterOf, cpuRate, PAGE, UNLIMITED } from './list.ts';
 
 const POLL_MS = 2000;
@@ -32,7 +32,7 @@ interface Backup {
   created_at: string;
 }
 
-export function detailView(root: HTMLElement, ctid: string, tabName: string): { refresh(): void; stop(): void } {
+export function detailView(root: HTMLElement, ctid: string, tabName: string): Pick<Poll, 'refresh' | 'stop'> {
   const tab: Tab = (TABS as readonly string[]).includes(tabName) ? (tabName as Tab) : 'graphs';
   const base = `#/ct/${encodeURIComponent(ctid)}`;
   const title = h('h1', {}, `Container ${ctid}`);
@@ -68,8 +68,6 @@ export function detailView(root: HTMLElement, ctid: string, tabName: string): { 
   document.title = `berth: ${ctid}`;
 
   let ct: Container | null = null;
-  let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const charts = graphs();
   const net = new NetRate();
 
@@ -81,7 +79,7 @@ export function detailView(root: HTMLElement, ctid: string, tabName: string): { 
     const stateKey = `${c.status}`;
     if (buttons.dataset['state'] !== stateKey) {
       buttons.dataset['state'] = stateKey;
-      buttons.replaceChildren(lifecycleButtons(c, poll));
+      buttons.replaceChildren(lifecycleButtons(c, () => poll.refresh()));
     }
     const fact = (k: string, v: string) => [h('dt', {}, k), h('dd', {}, v)];
     facts.replaceChildren(
@@ -94,18 +92,16 @@ export function detailView(root: HTMLElement, ctid: string, tabName: string): { 
     );
   }
 
-  async function poll(): Promise<void> {
-    clearTimeout(timer);
+  async function tick(): Promise<void> {
     try {
       const c = await get<Container>(ctPath(ctid));
-      if (stopped) return;
+      if (poll.stopped) return;
       const first = ct === null;
       ct = c;
       showFacts(c);
       if (first) void fillPanel();
       const stat = c.status === 'running' ? await get<Counter[]>(`${ctPath(ctid)}/stat`).catch(() => null) : null;
-      if (stopped) return;
-      sample(stat);
+      if (!poll.stopped) sample(stat);
     } catch (err) {
       if ((err as { code?: string }).code === 'NO_CT_CONFIG') {
         // destroyed (here or elsewhere): back to the list
@@ -115,7 +111,6 @@ export function detailView(root: HTMLElement, ctid: string, tabName: string): { 
       status.textContent = 'unreachable';
       status.className = 'status broken';
     }
-    if (!stopped) timer = setTimeout(poll, POLL_MS);
   }
 
   function sample(stat: Counter[] | null): void {
@@ -168,12 +163,11 @@ export function detailView(root: HTMLElement, ctid: string, tabName: string): { 
     for (const c of Object.values(charts)) c.draw();
   };
   window.addEventListener('resize', onResize);
-  void poll();
+  const poll = every(POLL_MS, tick);
   return {
-    refresh: () => void poll(),
+    refresh: () => poll.refresh(),
     stop: () => {
-      stopped = true;
-      clearTimeout(timer);
+      poll.stop();
       window.removeEventListener('resize', onResize);
     },
   };
@@ -292,7 +286,6 @@ function settingsForm(ct: Container, changed: (c: Container) => void): HTMLEleme
 
 async function snapshotsPanel(panel: HTMLElement, ctid: string): Promise<void> {
   const list = h('ul', { class: 'items', 'aria-label': 'Snapshots' });
-  const name = h('input', { name: 'name', placeholder: 'a name (empty: the time)', autocomplete: 'off' });
   const reload = async () => {
     try {
       const snaps = await get<Snapshot[]>(`${ctPath(ctid)}/snapshots`);
@@ -332,64 +325,26 @@ async function snapshotsPanel(panel: HTMLElement, ctid: string): Promise<void> {
   };
   const snapPath = (n: string) => `${ctPath(ctid)}/snapshots/${encodeURIComponent(n)}`;
   const switchTo = async (n: string) => {
-    if (
-      !(await confirmDialog(
-        `Switch ${ctid} to snapshot ${n}?`,
-        'Its files go back to the snapshot; changes made since are lost.',
-        'Switch',
-      ))
-    )
-      return;
-    await act(
-      `snapshot-switch ${ctid} ${n}`,
-      async (p) =>
-        (await operation('POST', `${snapPath(n)}/switch`, {}, (o) => p(o.progress ?? 'running…'))).progress ?? 'done',
-    );
+    const what = 'Its files go back to the snapshot; changes made since are lost.';
+    if (await confirmDialog(`Switch ${ctid} to snapshot ${n}?`, what, 'Switch'))
+      await actOperation(`snapshot-switch ${ctid} ${n}`, 'POST', `${snapPath(n)}/switch`, {});
     await reload();
   };
   const remove = async (n: string) => {
-    if (
-      !(await confirmDialog(
-        `Delete snapshot ${n}?`,
-        'The snapshot is removed; the container is left as it is.',
-        'Delete',
-      ))
-    )
-      return;
-    await act(
-      `snapshot-delete ${ctid} ${n}`,
-      async (p) =>
-        (await operation('DELETE', snapPath(n), undefined, (o) => p(o.progress ?? 'running…'))).progress ?? 'done',
-    );
+    const what = 'The snapshot is removed; the container is left as it is.';
+    if (await confirmDialog(`Delete snapshot ${n}?`, what, 'Delete'))
+      await actOperation(`snapshot-delete ${ctid} ${n}`, 'DELETE', snapPath(n));
     await reload();
   };
-  const form = h(
-    'form',
-    { class: 'inline', 'aria-label': 'Take a snapshot' },
-    field('Snapshot name', name),
-    h('button', { type: 'submit', class: 'primary' }, 'Take snapshot'),
+  const form = takeForm('snapshot', 'a name (empty: the time)', reload, (n) =>
+    actOperation(`snapshot ${ctid}`, 'POST', `${ctPath(ctid)}/snapshots`, n ? { name: n } : {}),
   );
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const n = name.value.trim();
-    void (async () => {
-      const ok = await act(`snapshot ${ctid}`, async (p) => {
-        const op = await operation('POST', `${ctPath(ctid)}/snapshots`, n ? { name: n } : {}, (o) =>
-          p(o.progress ?? 'running…'),
-        );
-        return op.progress ?? 'taken';
-      });
-      if (ok) name.value = '';
-      await reload();
-    })();
-  });
   panel.replaceChildren(h('h2', {}, 'Snapshots'), form, list);
   await reload();
 }
 
 async function backupsPanel(panel: HTMLElement, ctid: string): Promise<void> {
   const list = h('ul', { class: 'items', 'aria-label': 'Backups' });
-  const name = h('input', { name: 'name', placeholder: `${ctid}-<time>.tar`, autocomplete: 'off' });
   const reload = async () => {
     try {
       const all = await get<Backup[]>('/1.0/backups');
@@ -417,24 +372,9 @@ async function backupsPanel(panel: HTMLElement, ctid: string): Promise<void> {
       list.replaceChildren(h('li', { class: 'failure', role: 'alert' }, ...errorNodes(err)));
     }
   };
-  const form = h(
-    'form',
-    { class: 'inline', 'aria-label': 'Take a backup' },
-    field('Backup name', name),
-    h('button', { type: 'submit', class: 'primary' }, 'Take backup'),
-  );
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
+  const form = takeForm('backup', `${ctid}-<time>.tar`, reload, (n) => {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-    const n = name.value.trim() || `${ctid}-${stamp}.tar`;
-    void (async () => {
-      const ok = await act(`backup ${ctid}`, async (p) => {
-        await operation('POST', `${ctPath(ctid)}/backups`, { name: n }, (o) => p(o.progress ?? 'running…'));
-        return `written: ${n}`;
-      });
-      if (ok) name.value = '';
-      await reload();
-    })();
+    return actOperation(`backup ${ctid}`, 'POST', `${ctPath(ctid)}/backups`, { name: n || `${ctid}-${stamp}.tar` });
   });
   panel.replaceChildren(
     h('h2', {}, 'Backups'),
@@ -443,4 +383,29 @@ async function backupsPanel(panel: HTMLElement, ctid: string): Promise<void> {
     list,
   );
   await reload();
+}
+
+/** A name and a button that takes a snapshot or a backup with it, then reloads the list. */
+function takeForm(
+  what: string,
+  placeholder: string,
+  reload: () => Promise<void>,
+  take: (name: string) => Promise<boolean>,
+): HTMLFormElement {
+  const name = h('input', { name: 'name', placeholder, autocomplete: 'off' });
+  const label = `${what[0]?.toUpperCase()}${what.slice(1)}`;
+  const form = h(
+    'form',
+    { class: 'inline', 'aria-label': `Take a ${what}` },
+    field(`${label} name`, name),
+    h('button', { type: 'submit', class: 'primary' }, `Take ${what}`),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void (async () => {
+      if (await take(name.value.trim())) name.value = '';
+      await reload();
+    })();
+  });
+  return form;
 }

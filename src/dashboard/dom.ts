@@ -1,6 +1,6 @@
 // What the dashboard's views share: an element builder, number formats, the activity area
 // (operations in progress, their outcome, errors with their hint) and the confirmation dialog.
-import { ApiError } from './api.ts';
+import { ApiError, operation } from './api.ts';
 
 type Attr = string | boolean | undefined | ((e: Event) => void);
 export type Child = Node | string | null | undefined | false;
@@ -104,6 +104,41 @@ export async function act(title: string, fn: (progress: (t: string) => void) => 
     a.failed(err);
     return false;
   }
+}
+
+/** An operation (202, then followed to its end) as a line in the activity area; true when it worked. */
+export const actOperation = (title: string, method: string, path: string, body?: unknown) =>
+  act(title, async (progress) => {
+    const op = await operation(method, path, body, (o) => progress(o.progress ?? 'running…'));
+    return op.progress ?? 'done';
+  });
+
+/** A view's poll: tick now and ms after each tick ends, until stop(); refresh() ticks at once. */
+export interface Poll {
+  refresh(): void;
+  stop(): void;
+  readonly stopped: boolean;
+}
+
+export function every(ms: number, tick: () => Promise<void>): Poll {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const run = async () => {
+    clearTimeout(timer);
+    await tick();
+    if (!stopped) timer = setTimeout(run, ms);
+  };
+  void run();
+  return {
+    refresh: () => void run(),
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+    get stopped() {
+      return stopped;
+    },
+  };
 }
 
 /** The confirmation dialog: resolves true when the admin confirms. */

@@ -2,8 +2,8 @@
 // cpu_seconds between two polls, memory and processes from its counters), and the create dialog.
 
 import { type Container, ctPath, lifecycle, lifecycleButtons } from './actions.ts';
-import { get, operation } from './api.ts';
-import { act, bytes, field, h } from './dom.ts';
+import { get } from './api.ts';
+import { actOperation, bytes, errorNodes, every, field, h, type Poll } from './dom.ts';
 
 export interface Counter {
   resource: string;
@@ -45,48 +45,37 @@ export const cpuRate = new CpuRate();
 
 const LIST_POLL_MS = 5000;
 
-export function listView(root: HTMLElement): { refresh(): void; stop(): void } {
+export function listView(root: HTMLElement): Poll {
   const list = h('ul', { class: 'cts', 'aria-label': 'Containers' });
   const empty = h('p', { class: 'empty', hidden: true }, 'No containers yet: create one from a template.');
   const newButton = h(
     'button',
-    { type: 'button', class: 'primary', onclick: () => createDialog(refresh) },
+    { type: 'button', class: 'primary', onclick: () => createDialog(() => poll.refresh()) },
     'New container',
   );
   root.replaceChildren(h('div', { class: 'bar' }, h('h1', {}, 'Containers'), newButton), empty, list);
   document.title = 'berth: containers';
 
-  let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  async function refresh(): Promise<void> {
-    clearTimeout(timer);
+  const poll = every(LIST_POLL_MS, async () => {
     try {
       const cts = await get<Container[]>('/1.0/containers');
       const stats = await Promise.all(
         cts.map((c) => (c.status === 'running' ? get<Counter[]>(`${ctPath(c.ctid)}/stat`).catch(() => null) : null)),
       );
-      if (stopped) return;
+      if (poll.stopped) return;
       empty.hidden = cts.length > 0;
       // a keyboard user's focus survives the redraw: the same button, found by its label
       const focused = list.contains(document.activeElement) ? document.activeElement?.getAttribute('aria-label') : null;
-      list.replaceChildren(...cts.map((c, i) => row(c, stats[i] ?? null, refresh)));
+      list.replaceChildren(...cts.map((c, i) => row(c, stats[i] ?? null, () => poll.refresh())));
       if (focused) list.querySelector<HTMLElement>(`[aria-label="${CSS.escape(focused)}"]`)?.focus();
     } catch (err) {
-      list.replaceChildren(h('li', { class: 'failure', role: 'alert' }, (err as Error).message));
+      list.replaceChildren(h('li', { class: 'failure', role: 'alert' }, ...errorNodes(err)));
     }
-    if (!stopped) timer = setTimeout(refresh, LIST_POLL_MS);
-  }
-  void refresh();
-  return {
-    refresh: () => void refresh(),
-    stop: () => {
-      stopped = true;
-      clearTimeout(timer);
-    },
-  };
+  });
+  return poll;
 }
 
-function row(c: Container, stat: Counter[] | null, after: () => Promise<void>): HTMLElement {
+function row(c: Container, stat: Counter[] | null, after: () => void): HTMLElement {
   const usage: Node[] = [];
   if (stat) {
     const pct = cpuRate.percent(c.ctid, counterOf(stat, 'cpu_seconds')?.held);
@@ -124,12 +113,12 @@ function row(c: Container, stat: Counter[] | null, after: () => Promise<void>): 
       ...usage,
     ),
     c.problem ? h('p', { class: 'hint' }, c.problem) : null,
-    lifecycleButtons(c, () => void after()),
+    lifecycleButtons(c, after),
   );
 }
 
 /** The create dialog: CTID, template (from /1.0/templates), hostname, layout, start after. */
-async function createDialog(after: () => Promise<void>): Promise<void> {
+async function createDialog(after: () => void): Promise<void> {
   const dialog = document.getElementById('create') as HTMLDialogElement;
   let templates: Template[] = [];
   let cts: Container[] = [];
@@ -191,12 +180,9 @@ async function createDialog(after: () => Promise<void>): Promise<void> {
       if (hostname.value.trim()) body['hostname'] = hostname.value.trim();
       if (layout.value) body['layout'] = layout.value;
       void (async () => {
-        const ok = await act(`create ${id}`, async (progress) => {
-          const op = await operation('POST', '/1.0/containers', body, (o) => progress(o.progress ?? 'running…'));
-          return op.progress ?? 'created';
-        });
+        const ok = await actOperation(`create ${id}`, 'POST', '/1.0/containers', body);
         if (ok && start.checked) await lifecycle(id, 'start');
-        await after();
+        after();
       })();
     },
     { once: true },
