@@ -26,7 +26,7 @@ function route(): void {
 /** Lifecycle events refresh the page at once (a few at a time: one redraw). */
 function listen(): void {
   const live = document.getElementById('live') as HTMLElement;
-  const events = new EventSource('/1.0/events?type=lifecycle', { withCredentials: true });
+  const events = new EventSource('/1.0/events?type=lifecycle');
   let pending: ReturnType<typeof setTimeout> | undefined;
   events.addEventListener('open', () => {
     live.textContent = 'live';
