@@ -34,11 +34,12 @@ packages() {
 }
 
 # What only the tests need: Prometheus' promtool (checks berth's metrics) and server (scrapes
-# berthd). Debian 12 ships promtool in the prometheus package, 13 in a package of its own.
+# berthd), chromium for the dashboard's browser test (driven by playwright-core from npm).
+# Debian 12 ships promtool in the prometheus package, 13 in a package of its own.
 test_packages() {
   case "$1" in
-    12) echo "prometheus" ;;
-    13) echo "prometheus promtool" ;;
+    12) echo "prometheus chromium" ;;
+    13) echo "prometheus promtool chromium" ;;
     *) say "unknown Debian release $1"; return 1 ;;
   esac
 }

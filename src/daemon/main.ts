@@ -19,6 +19,7 @@ import { hostRoutes } from './routes/host.ts';
 import { metricsRoute, serverRoutes } from './routes/server.ts';
 import { storageRoutes } from './routes/storage.ts';
 import { terminalRoutes } from './routes/terminal.ts';
+import { uiRoutes } from './routes/ui.ts';
 import { httpServer } from './server.ts';
 
 export const socketPath = (p: Paths) => join(p.run, 'berthd.sock');
@@ -33,6 +34,7 @@ export function daemonRoutes(d: Daemon): Route[] {
     ...hostRoutes(d),
     metricsRoute(d),
     ...terminalRoutes(d),
+    ...uiRoutes(),
   );
   return routes;
 }

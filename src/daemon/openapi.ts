@@ -528,6 +528,9 @@ export function openApiDocument(_routes: readonly Route[]): Schema {
   };
 }
 
+/** the dashboard's own files (routes/ui.ts): served beside the API, not part of it */
+export const NOT_API = ['GET /', 'GET /ui/{file}'];
+
 /** method and path of every operation the document describes, as "GET /1.0/containers" */
 export function documentedRoutes(): string[] {
   return Object.entries(PATHS).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
