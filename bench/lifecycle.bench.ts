@@ -7,41 +7,17 @@
 // issue's targets; writes JSON to bench/results/. Needs root; peers that are not installed are
 // left out (apt-get install crun lxc; Incus: see bench/README.md). Not part of the tests.
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopLxcfsUnder } from './cleanup.ts';
+import { type Crun, setupCrun, sh } from './crun.ts';
 import { findIncusd, INCUS_INSTALL, type IncusDaemon, importTemplate, incus, startIncus, stopIncus } from './incus.ts';
 import { BERTH, BUN, berthRuntime, REPO } from './paths.ts';
 import { median } from './stats.ts';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 15);
 const CLEAN_ROUNDS = Number(process.env['CLEAN_ROUNDS'] ?? 3);
-
-/** Runs a command and returns its wall time. stderr goes to a file, not a pipe: a detached
- * container's init inherits it and would keep a pipe open forever. */
-function sh(cmd: string, args: string[], check = true): number {
-  const errFile = join(tmpdir(), `berth-bench-stderr-${process.pid}`);
-  const fd = openSync(errFile, 'w');
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', fd], timeout: 60_000 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  closeSync(fd);
-  const err = readFileSync(errFile, 'utf8');
-  rmSync(errFile, { force: true });
-  if (check && r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${err}`);
-  return ms;
-}
 
 function need(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
@@ -62,8 +38,8 @@ const runtime = berthRuntime();
 const incusd = findIncusd();
 const tools = { crun: need('crun'), lxc: need('lxc-start'), incus: incusd !== null, bun: existsSync(BUN) };
 if (!tools.incus) console.log(`incus left out: not installed (${INCUS_INSTALL})`);
-const mntns = join('/run', `berth-bench-mntns-${process.pid}`);
 let daemon: IncusDaemon | null = null;
+let crunSetup: Crun | null = null;
 let forced: string[] = [];
 
 /** The verbs every tool runs per round, in this order, on a running container. */
@@ -76,32 +52,10 @@ try {
   sh(BERTH, ['--root', root, 'create', 'b1']);
   const tarball = join(root, 'var/lib/berth/template/cache/busybox.tar.zst');
 
-  // crun: same rootfs. crun refuses hybrid cgroup hosts whose cgroup2 mount holds a controller
-  // (hugetlb here), so it runs in a private mount namespace without the cgroup2 mount; the
-  // nsenter in front of each crun call costs about 1 ms and is included in crun's figures.
-  const crun: string[] = [];
-  const bundle = join(work, 'crun');
-  if (tools.crun) {
-    mkdirSync(join(bundle, 'rootfs'), { recursive: true });
-    sh('tar', ['--zstd', '-xpf', tarball, '-C', join(bundle, 'rootfs')]);
-    sh('crun', ['spec', '--bundle', bundle]);
-    const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
-    spec.process.args = ['/sbin/init'];
-    spec.process.terminal = false;
-    spec.root.readonly = false;
-    spec.hostname = 'c1';
-    writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
-    const hybrid = spawnSync('findmnt', ['-n', '/sys/fs/cgroup/unified']).status === 0;
-    if (hybrid) {
-      writeFileSync(mntns, '');
-      sh('unshare', [`--mount=${mntns}`, '--propagation', 'private', 'umount', '/sys/fs/cgroup/unified']);
-      crun.push('nsenter', `--mount=${mntns}`, 'crun');
-    } else {
-      crun.push('crun');
-    }
-    crun.push('--root', join(work, 'crun-state'));
-  }
-  const crunRun = (args: string[]) => sh(crun[0] ?? 'crun', [...crun.slice(1), ...args]);
+  // crun: same rootfs (bench/crun.ts)
+  crunSetup = tools.crun ? setupCrun(work, tarball) : null;
+  const bundle = crunSetup?.bundle ?? '';
+  const crunRun = (args: string[]) => (crunSetup as Crun | null)?.run(args) ?? 0;
 
   // LXC: same rootfs, no network, busybox's poweroff signal for a clean stop
   const lxcpath = join(work, 'lxc');
@@ -190,11 +144,8 @@ try {
 } finally {
   spawnSync(BERTH, ['--root', root, 'stop', '--fast', 'b1']);
   spawnSync(BERTH, ['--root', root, 'destroy', 'b1']);
-  if (tools.crun)
-    spawnSync('nsenter', [`--mount=${mntns}`, 'crun', '--root', join(work, 'crun-state'), 'delete', '-f', 'c1']);
+  crunSetup?.cleanup(['c1']);
   if (tools.lxc) spawnSync('lxc-stop', ['-P', join(work, 'lxc'), '-n', 'l1', '-k']);
-  spawnSync('umount', [mntns]);
-  rmSync(mntns, { force: true });
   forced = await stopIncus(daemon);
   stopLxcfsUnder(work);
   rmSync(work, { recursive: true, force: true });

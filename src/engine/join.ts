@@ -7,7 +7,7 @@ import { BerthError } from '../core/errors.ts';
 import { joinArgs } from '../core/helper-args.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { procsFiles } from '../host/cgroups.ts';
-import { policyFd, runHelper } from '../host/helper.ts';
+import { policyFd, runHelper, runHelperAsync, type StatusRecord } from '../host/helper.ts';
 import { keeperSocketPath } from '../host/paths.ts';
 import { boundingCaps, ownCapabilities, ownUserns } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
@@ -59,6 +59,55 @@ export function joinRun(
     winsizeFd?: number;
   },
 ): { code: number; timedOut: boolean } {
+  const { args, sysinfo, winsize } = joinArgsFor(ctx, id, now, argv, {
+    ...opts,
+    winsize: opts.winsizeFd !== undefined,
+  });
+  const r = runHelper(ctx.paths.helper, args, {
+    ...(winsize ? { winsizeFd: opts.winsizeFd } : {}),
+    stdio: [opts.stdin, opts.stdout ?? 'inherit', 'inherit'],
+    seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
+    ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+    relaysSignals: opts.relaysSignals === true,
+  });
+  if (r.error) throw joinFailure(r.error, `${opts.verb} ${id} ${argv[0] ?? ''}`.trim());
+  return { code: r.exitCode, timedOut: r.timedOut };
+}
+
+/**
+ * berthd's exec: argv with STDIN given whole and its output collected, the helper run without
+ * blocking the daemon (no berth process of its own: exec's latency is the helper's).
+ */
+export async function joinCaptured(
+  ctx: Ctx,
+  id: CtId,
+  now: Inspection,
+  argv: readonly string[],
+  opts: { verb: string; env: readonly string[]; stdin: Buffer; cap: number },
+): Promise<{ code: number; stdout: Buffer; stderr: Buffer; truncated: boolean }> {
+  const { args, sysinfo } = joinArgsFor(ctx, id, now, argv, {
+    pty: false,
+    verb: opts.verb,
+    env: opts.env,
+    winsize: false,
+  });
+  const r = await runHelperAsync(ctx.paths.helper, args, {
+    stdin: opts.stdin,
+    seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
+    cap: opts.cap,
+  });
+  if (r.error) throw joinFailure(r.error, `${opts.verb} ${id} ${argv[0] ?? ''}`.trim());
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated };
+}
+
+/** The helper's join-mode argv for argv in running container ID (inspected as NOW). */
+function joinArgsFor(
+  ctx: Ctx,
+  id: CtId,
+  now: Inspection,
+  argv: readonly string[],
+  opts: { pty: boolean; verb: string; env?: readonly string[] | undefined; winsize: boolean },
+): { args: string[]; sysinfo: boolean; winsize: boolean } {
   if (now.pid === null) throw new BerthError('NOT_RUNNING', `${opts.verb} ${id}: container is not running`);
   // its keeper answers sysinfo for the command too, as for init (the state says whether)
   const sysinfo = now.state?.keeper?.sysinfo === true;
@@ -71,27 +120,21 @@ export function joinRun(
     keeperSocket: sysinfo ? keeperSocketPath(ctx.paths, id) : null,
     env: opts.env ?? [],
   });
-  if (opts.winsizeFd !== undefined && opts.pty) plan.winsize = true;
-  const r = runHelper(ctx.paths.helper, joinArgs(plan), {
-    ...(plan.winsize ? { winsizeFd: opts.winsizeFd } : {}),
-    stdio: [opts.stdin, opts.stdout ?? 'inherit', 'inherit'],
-    seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
-    ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-    relaysSignals: opts.relaysSignals === true,
-  });
-  if (r.error) {
-    const what = `${opts.verb} ${id} ${argv[0] ?? ''}`.trim();
-    if (r.error.error === 'execve' && r.error.errno === ENOENT) {
-      throw new BerthError('COMMAND_NOT_FOUND', `${what}: no such command in the container`, {
-        hint: 'the command is looked up in the PATH of the container, not the host: install it there, or give its full path',
-      });
-    }
-    if (r.error.error === 'execve' && r.error.errno === EACCES) {
-      throw new BerthError('COMMAND_NOT_EXECUTABLE', `${what}: permission denied`, {
-        hint: 'it is a directory, or a file without execute permission, in the container',
-      });
-    }
-    throw new BerthError('CT_CREATE', `${what}: ${r.error.message ?? r.error.error}`);
+  if (opts.winsize && opts.pty) plan.winsize = true;
+  return { args: joinArgs(plan), sysinfo, winsize: plan.winsize === true };
+}
+
+/** What a failed join's status record means for the admin. */
+function joinFailure(e: StatusRecord, what: string): BerthError {
+  if (e.error === 'execve' && e.errno === ENOENT) {
+    return new BerthError('COMMAND_NOT_FOUND', `${what}: no such command in the container`, {
+      hint: 'the command is looked up in the PATH of the container, not the host: install it there, or give its full path',
+    });
   }
-  return { code: r.exitCode, timedOut: r.timedOut };
+  if (e.error === 'execve' && e.errno === EACCES) {
+    return new BerthError('COMMAND_NOT_EXECUTABLE', `${what}: permission denied`, {
+      hint: 'it is a directory, or a file without execute permission, in the container',
+    });
+  }
+  return new BerthError('CT_CREATE', `${what}: ${e.message ?? e.error}`);
 }

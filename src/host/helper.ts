@@ -98,7 +98,13 @@ export function runHelper(
       hint: 'build the helper with `make -C helper` (the setup script does this)',
     });
   }
-  const records = parseRecords(text);
+  return resultOf(r, parseRecords(text));
+}
+
+function resultOf(
+  r: { status: number | null; signal: string | null; timedOut?: boolean },
+  records: StatusRecord[],
+): HelperResult {
   return {
     exitCode: r.status ?? 128 + (r.signal ? 9 : 0),
     pid: records.find((x) => x.pid !== undefined)?.pid ?? null,
@@ -108,6 +114,49 @@ export function runHelper(
     warnings: records.flatMap((x) => (x.warning !== undefined ? [x.message ?? x.warning] : [])),
     timedOut: r.timedOut === true,
   };
+}
+
+/**
+ * An asynchronous run, for berthd's exec: STDIN written to the helper's stdin, its stdout and
+ * stderr collected (CAP bytes each), the event loop free meanwhile.
+ */
+export function runHelperAsync(
+  helper: string,
+  args: string[],
+  opts: { stdin: Buffer; seccompFd: number; cap: number },
+): Promise<HelperResult & { stdout: Buffer; stderr: Buffer; truncated: boolean }> {
+  const statusFd = statusFile();
+  const child = childProcess().spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe', statusFd, opts.seccompFd] });
+  let truncated = false;
+  const collect = (stream: NodeJS.ReadableStream | null) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream?.on('data', (b: Buffer) => {
+      const room = Math.max(0, opts.cap - size);
+      if (b.length > room) truncated = true;
+      if (room) chunks.push(b.subarray(0, room));
+      size += Math.min(b.length, room);
+    });
+    return chunks;
+  };
+  const out = collect(child.stdout);
+  const err = collect(child.stderr);
+  child.stdin?.on('error', () => {}); // a command that reads nothing closes its end
+  child.stdin?.end(opts.stdin);
+  return new Promise((resolve, reject) => {
+    child.on('error', (e) => reject(new BerthError('SYSTEM', `run ${helper}: ${e.message}`, { cause: e })));
+    child.on('close', (status, signal) => {
+      closeSync(opts.seccompFd);
+      const text = readAll(statusFd);
+      closeSync(statusFd);
+      resolve({
+        ...resultOf({ status, signal }, parseRecords(text)),
+        stdout: Buffer.concat(out),
+        stderr: Buffer.concat(err),
+        truncated,
+      });
+    });
+  });
 }
 
 /** Bun's native spawn, where berth runs on Bun (the shipped executable). */

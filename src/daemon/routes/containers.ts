@@ -7,6 +7,8 @@ import { parseEnvPair } from '../../core/container-plan.ts';
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { COUNTER_FIELDS, DISK_FIELDS, LIST_FIELDS } from '../../core/list-fields.ts';
+import { inspect } from '../../engine/inspect.ts';
+import { joinCaptured } from '../../engine/join.ts';
 import { listContainers } from '../../ops/list.ts';
 import { objectBody, optionArgs } from '../args.ts';
 import type { Daemon } from '../daemon.ts';
@@ -14,6 +16,8 @@ import { failedRunReply, type Reply, verbErrorReply } from '../http-errors.ts';
 import type { ApiRequest, Route } from '../router.ts';
 import { runVerb } from '../runner.ts';
 
+/** bytes kept of an exec's stdout and of its stderr */
+const EXEC_CAP = 8 << 20;
 const JSON_FIELDS = LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f) && !COUNTER_FIELDS.includes(f));
 const STATE_VERBS: Record<StateAction, string> = {
   start: 'start',
@@ -155,6 +159,25 @@ async function execHandler(d: Daemon, r: ApiRequest): Promise<Reply> {
       throw new BerthError('BAD_VALUE', `exec: env ${JSON.stringify(k.slice(0, 80))} must be a string`);
     return ['--env', parseEnvPair('exec', `${k}=${v}`)];
   });
+  // a running container: the helper joins it straight from the daemon (no berth process between)
+  const ctx = d.ctx();
+  const now = inspect(ctx, id);
+  if (now.status === 'running' && now.pid !== null) {
+    const envPairs = envArgs.filter((_, i) => i % 2 === 1);
+    const r = await joinCaptured(ctx, id, now, cmd as string[], {
+      verb: 'exec',
+      env: envPairs,
+      stdin: Buffer.from(stdin ?? ''),
+      cap: EXEC_CAP,
+    });
+    const reply: ExecResponse = {
+      exit_code: r.code,
+      stdout: r.stdout.toString('utf8'),
+      stderr: r.stderr.toString('utf8'),
+    };
+    return { status: 200, body: r.truncated ? { ...reply, truncated: true } : reply };
+  }
+  // anything else (missing, stopped, frozen for a copy) is the verb's to judge and wait for
   const run = await runVerb(['exec', '-T', ...envArgs, id, '--', ...(cmd as string[])], {
     root: d.root,
     request: `exec-${id}`,
