@@ -4,7 +4,7 @@
 import type { ExecResponse, StateAction } from '../../api/types.ts';
 import { loadCommand } from '../../cli/berth.ts';
 import { parseEnvPair } from '../../core/container-plan.ts';
-import { parseCtId } from '../../core/ctid.ts';
+import { type CtId, parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { COUNTER_FIELDS, DISK_FIELDS, LIST_FIELDS } from '../../core/list-fields.ts';
 import { inspect } from '../../engine/inspect.ts';
@@ -19,6 +19,7 @@ import { runVerb } from '../runner.ts';
 /** bytes kept of an exec's stdout and of its stderr */
 const EXEC_CAP = 8 << 20;
 const JSON_FIELDS = LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f) && !COUNTER_FIELDS.includes(f));
+const WITH_COUNTERS = LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f));
 const STATE_VERBS: Record<StateAction, string> = {
   start: 'start',
   stop: 'stop',
@@ -34,21 +35,19 @@ async function optionsOf(verb: string) {
 }
 
 export function containerRoutes(d: Daemon): Route[] {
-  const rows = async (ids?: string[], counters = false) =>
-    (
-      await listContainers(d.ctx(), {
-        all: true,
-        ...(ids ? { ids: ids.map((i) => parseCtId(i)) } : {}),
-        disk: false,
-        counters,
-        fields: counters ? LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f)) : JSON_FIELDS,
-        saved: false,
-      })
-    ).map((r) =>
-      Object.fromEntries(
-        (counters ? LIST_FIELDS.filter((f) => !DISK_FIELDS.includes(f)) : JSON_FIELDS).map((f) => [f, r[f]]),
-      ),
-    );
+  /** list -a --json's rows; with counters (one container), the beancounter fields too */
+  const rows = async (ids?: CtId[], counters = false) => {
+    const fields = counters ? WITH_COUNTERS : JSON_FIELDS;
+    const found = await listContainers(d.ctx(), {
+      all: true,
+      ...(ids ? { ids } : {}),
+      disk: false,
+      counters,
+      fields,
+      saved: false,
+    });
+    return found.map((r) => Object.fromEntries(fields.map((f) => [f, r[f]])));
+  };
 
   const one = async (r: ApiRequest) => {
     const id = parseCtId(r.params['ctid']);
