@@ -1,12 +1,11 @@
 // Holding a running container still while its files are copied (snapshot, backup, clone): its
 // processes are frozen and its filesystem synced, so the copy is what one instant held.
-import { rmSync } from 'node:fs';
 import type { CtConfig } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import { fullyFrozen, setFrozen } from '../host/cgroups.ts';
+import { removeFile, removeTree } from '../host/files.ts';
 import { writeFileAtomic } from '../host/fs-util.ts';
 import { thawMarkerPath } from '../host/paths.ts';
-import { childProcess } from '../host/spawn.ts';
 import { trace } from '../host/trace.ts';
 import { catchUpTree, copyTree, syncTree } from '../host/tree-copy.ts';
 import type { Ctx } from './context.ts';
@@ -37,18 +36,18 @@ export async function withFrozen<T>(ctx: Ctx, cfg: CtConfig, status: string, fn:
     // copied through the page cache, which already holds every write: no sync, which would
     // also wait for the host's own dirty data (a backup's staged copy, for one) while frozen
     const image = cfg.layout === 'image';
-    const fsFrozen = image && childProcess().spawnSync('fsfreeze', ['-f', cfg.veRoot]).status === 0;
-    if (image && !fsFrozen) childProcess().spawnSync('sync', ['-f', cfg.veRoot]);
+    const fsFrozen = image && ctx.host.tool('fsfreeze', ['-f', cfg.veRoot]).status === 0;
+    if (image && !fsFrozen) ctx.host.tool('sync', ['-f', cfg.veRoot]);
     trace('frozen');
     try {
       return await fn();
     } finally {
       trace('thaw');
-      if (fsFrozen) childProcess().spawnSync('fsfreeze', ['-u', cfg.veRoot]);
+      if (fsFrozen) ctx.host.tool('fsfreeze', ['-u', cfg.veRoot]);
     }
   } finally {
     setFrozen(layout, dirs, false);
-    rmSync(marker, { force: true });
+    removeFile(marker);
   }
 }
 
@@ -81,12 +80,12 @@ export async function copyAsFrozen(ctx: Ctx, cfg: CtConfig, status: string, src:
   const t0 = Date.now();
   await withFrozen(ctx, cfg, status, async () => {
     try {
-      catchUpTree(ctx.paths.helper, src, dst, since);
+      catchUpTree(ctx.host, ctx.paths.helper, src, dst, since);
     } catch (err) {
       // a tree the catch-up pass refuses (directories nested past its limit): copied whole
       // while frozen, as before it existed
       ctx.log(`warning: ${cfg.id}: ${(err as Error).message.slice(0, 200)}; copying it whole while frozen`);
-      rmSync(dst, { recursive: true, force: true });
+      removeTree(dst);
       await copyTree(src, dst);
     }
   });

@@ -7,7 +7,7 @@ import { BerthError } from '../core/errors.ts';
 import { joinArgs } from '../core/helper-args.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { procsFiles } from '../host/cgroups.ts';
-import { policyFd, runHelper } from '../host/helper.ts';
+import { policyFd } from '../host/helper.ts';
 import { keeperSocketPath } from '../host/paths.ts';
 import { boundingCaps, ownCapabilities, ownUserns } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
@@ -56,11 +56,11 @@ export function joinRun(
     pty: opts.pty,
     term: process.env['TERM'],
     // berth's own, within the container's set (its init's bounding set: CAPABILITY applied)
-    availableCaps: ownCapabilities() & (boundingCaps(now.pid) ?? 0n),
-    userns: ownUserns(now.pid),
+    availableCaps: ownCapabilities(ctx.host) & (boundingCaps(ctx.host, now.pid) ?? 0n),
+    userns: ownUserns(ctx.host, now.pid),
     keeperSocket: sysinfo ? keeperSocketPath(ctx.paths, id) : null,
   });
-  const r = runHelper(ctx.paths.helper, joinArgs(plan), {
+  const r = ctx.host.runHelper(ctx.paths.helper, joinArgs(plan), {
     stdio: [opts.stdin, opts.stdout ?? 'inherit', 'inherit'],
     seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
     ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),

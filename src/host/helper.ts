@@ -9,6 +9,7 @@ import { BerthError } from '../core/errors.ts';
 import { fnv1a } from '../core/hash.ts';
 import { STATUS_FD } from '../core/helper-args.ts';
 import { writeFileAtomic } from './fs-util.ts';
+import type { Host } from './host.ts';
 import { childProcess } from './spawn.ts';
 import { trace } from './trace.ts';
 
@@ -58,11 +59,14 @@ function parseRecords(text: string): StatusRecord[] {
  * terminal: its ^C and ^\ reach the helper too, which passes them on (or, raw, never sees them),
  * so berth ignores them meanwhile and waits for the status.
  */
-export function runHelper(
-  helper: string,
-  args: string[],
-  opts: { stdio: [unknown, unknown, unknown]; seccompFd?: number; timeoutMs?: number; relaysSignals?: boolean },
-): HelperResult {
+export interface HelperOptions {
+  stdio: [unknown, unknown, unknown];
+  seccompFd?: number;
+  timeoutMs?: number;
+  relaysSignals?: boolean;
+}
+
+export function runHelper(helper: string, args: string[], opts: HelperOptions): HelperResult {
   // The status records go to an unlinked file, not a pipe: Bun's spawnSync (and Bun.spawnSync)
   // returns no output for fds above 2, and a file works the same under Node.
   const statusFd = statusFile();
@@ -136,8 +140,15 @@ function spawnHelper(
 }
 
 /** Simple modes (host mounts, live hostname): run, and fail with the helper's own message. */
-export function runHelperSimple(helper: string, args: string[], code: 'CANT_MOUNT' | 'CANT_UMOUNT' | 'SYSTEM'): void {
-  const r = runHelper(helper, [...args, '--status-fd', String(STATUS_FD)], { stdio: ['ignore', 'ignore', 'pipe'] });
+export function runHelperSimple(
+  host: Host,
+  helper: string,
+  args: string[],
+  code: 'CANT_MOUNT' | 'CANT_UMOUNT' | 'SYSTEM',
+): void {
+  const r = host.runHelper(helper, [...args, '--status-fd', String(STATUS_FD)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   if (r.exitCode !== 0) throw new BerthError(code, r.error?.message ?? `berth-nsexec exited with ${r.exitCode}`);
 }
 

@@ -3,7 +3,8 @@
 import { closeSync, ftruncateSync, openSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { errText } from './fs-util.ts';
-import { isMounted } from './mountinfo.ts';
+import type { Host } from './host.ts';
+import { isMounted, readMountinfo } from './mountinfo.ts';
 import { ownCapabilities } from './proc.ts';
 import { childProcess } from './spawn.ts';
 
@@ -74,7 +75,7 @@ export function loopOf(file: string): string | null {
  * unmounted and checked first. Sizes are compared with the filesystem's own, so a resize that
  * a crash cut short is finished by the next one.
  */
-export function resizeImage(file: string, bytes: number, root: string, what: string): void {
+export function resizeImage(host: Host, file: string, bytes: number, root: string, what: string): void {
   const fsSize = imageFsSize(file);
   if (fsSize === null) {
     throw new BerthError('DISK_RESIZE', `${what}: cannot read the ext4 superblock of ${file}`, {
@@ -83,7 +84,7 @@ export function resizeImage(file: string, bytes: number, root: string, what: str
   }
   const fileSize = statSync(file).size;
   if (bytes === fsSize && fileSize === bytes) return;
-  const mounted = isMounted(root);
+  const mounted = isMounted(root, readMountinfo(host));
   const kib = `${Math.floor(bytes / 1024)}K`;
   if (bytes < fsSize) {
     if (mounted) {
@@ -98,7 +99,7 @@ export function resizeImage(file: string, bytes: number, root: string, what: str
   }
   const loop = mounted ? loopOf(file) : null;
   // the kernel grows a mounted ext4 only for CAP_SYS_RESOURCE (some hosts' root lacks it)
-  if (loop && (ownCapabilities() & (1n << CAP_SYS_RESOURCE)) === 0n) {
+  if (loop && (ownCapabilities(host) & (1n << CAP_SYS_RESOURCE)) === 0n) {
     throw new BerthError(
       'DISK_RESIZE',
       `${what}: growing a mounted image needs CAP_SYS_RESOURCE, which berth lacks here`,

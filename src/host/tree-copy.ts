@@ -2,6 +2,7 @@
 // ACLs, hard links and holes kept, symlinks copied as symlinks (never followed).
 import { treeSyncArgs } from '../core/helper-args.ts';
 import { runHelperSimple } from './helper.ts';
+import type { Host } from './host.ts';
 import { run } from './tools.ts';
 
 /** A whole copy to a DST that does not exist yet (reflinks where the fs can). */
@@ -24,6 +25,6 @@ export function syncTree(src: string, dst: string): Promise<void> {
  * Brings DST up to date with what changed in SRC since SINCE (ns since the epoch): the helper
  * walks the tree once and copies what has a newer ctime, in the container's frozen moment.
  */
-export function catchUpTree(helper: string, src: string, dst: string, since: bigint): void {
-  runHelperSimple(helper, treeSyncArgs(src, dst, since), 'SYSTEM');
+export function catchUpTree(host: Host, helper: string, src: string, dst: string, since: bigint): void {
+  runHelperSimple(host, helper, treeSyncArgs(src, dst, since), 'SYSTEM');
 }

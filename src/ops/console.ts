@@ -4,7 +4,7 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../engine/context.ts';
 import { inspect, notRunningError } from '../engine/inspect.ts';
-import { runHelper } from '../host/helper.ts';
+
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
 
 const notRunning = (ctx: Ctx, id: CtId) => notRunningError(ctx, id, 'console', inspect(ctx, id).status);
@@ -18,7 +18,7 @@ export function attachConsole(ctx: Ctx, id: CtId, opts: { escape: number | null;
   const keys = opts.escape === null ? 'no detach key' : `${escapeName(opts.escape)} . to detach`;
   const banner = opts.tty ? `Attached to the console of container ${id} (${keys})` : '';
   // ^C is a byte for the console in raw mode; one sent to berth's process group must not end berth
-  const r = runHelper(ctx.paths.helper, attachArgs(keeperSocketPath(ctx.paths, id), opts.escape, banner), {
+  const r = ctx.host.runHelper(ctx.paths.helper, attachArgs(keeperSocketPath(ctx.paths, id), opts.escape, banner), {
     stdio: ['inherit', 'inherit', 'inherit'],
     relaysSignals: true,
   });

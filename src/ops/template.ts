@@ -1,5 +1,4 @@
 // berth template list|create|import|remove|info: the OS template cache.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { parseConfig, toRecord } from '../core/config.ts';
 import { BerthError } from '../core/errors.ts';
 import { machineIdMember } from '../core/machine-id.ts';
@@ -7,6 +6,7 @@ import { TEMPLATE_NAME_RE } from '../core/samples.ts';
 import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
 import type { Ctx } from '../engine/context.ts';
 import { withTemplateLock } from '../engine/template-lock.ts';
+import { makeDir, pathExists, removeFile } from '../host/files.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { layerPath, templateMetaPath, templatePath } from '../host/paths.ts';
 import { buildBusyboxTemplate, buildDebianTemplate, DEBIAN_RELEASES } from '../host/template.ts';
@@ -79,12 +79,12 @@ export async function templateImport(ctx: Ctx, file: string, o: ImportOptions): 
   checkName('import', o.name);
   const { tool, zstd } = sniffCompression(file);
   return withTemplateLock(ctx, o.name, `template import ${o.name}`, async () => {
-    if (existsSync(templatePath(ctx.paths, o.name)) && !o.force) {
+    if (pathExists(templatePath(ctx.paths, o.name)) && !o.force) {
       throw new BerthError('BAD_VALUE', `template import: template ${o.name} already exists`, {
         hint: 'pick another --name, or replace it with --force',
       });
     }
-    mkdirSync(ctx.paths.templateCache, { recursive: true });
+    makeDir(ctx.paths.templateCache);
     const tmp = `${templatePath(ctx.paths, o.name)}.tmp-${process.pid}`;
     try {
       ctx.log(`Importing ${file} as template ${o.name}...`);
@@ -103,7 +103,7 @@ export async function templateImport(ctx: Ctx, file: string, o: ImportOptions): 
       gcLayers(ctx.paths, o.name);
       return meta;
     } finally {
-      rmSync(tmp, { force: true });
+      removeFile(tmp);
     }
   });
 }
@@ -136,7 +136,7 @@ async function checkRootfsArchive(tarball: string, orig: string): Promise<string
 export async function templateRemove(ctx: Ctx, name: string): Promise<void> {
   checkName('remove', name);
   await withTemplateLock(ctx, name, `template remove ${name}`, async () => {
-    if (!existsSync(templatePath(ctx.paths, name)) && !existsSync(templateMetaPath(ctx.paths, name)))
+    if (!pathExists(templatePath(ctx.paths, name)) && !pathExists(templateMetaPath(ctx.paths, name)))
       throw missing('remove', name);
     removeTemplateFiles(ctx.paths, name);
     gcLayers(ctx.paths, name);
@@ -156,13 +156,13 @@ export interface TemplateInfo extends TemplateMeta {
 /** A template's metadata, after verifying its tarball (exit 47 when damaged). */
 export async function templateInfo(ctx: Ctx, name: string): Promise<TemplateInfo> {
   checkName('info', name);
-  if (!existsSync(templatePath(ctx.paths, name))) throw missing('info', name);
+  if (!pathExists(templatePath(ctx.paths, name))) throw missing('info', name);
   const meta = await verifiedTemplate(ctx.paths, name, ctx.log);
   const layer = layerName(meta);
   return {
     ...meta,
     file: templatePath(ctx.paths, name),
     verified: true,
-    layer: existsSync(layerPath(ctx.paths, layer)) ? layer : null,
+    layer: pathExists(layerPath(ctx.paths, layer)) ? layer : null,
   };
 }
