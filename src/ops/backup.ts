@@ -68,7 +68,7 @@ export interface BackupResult {
  * in a work directory under berth's lib directory that names the tmp file, so the next command
  * on the container removes both after a kill (host/archive.ts).
  */
-export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Promise<BackupResult> {
+export async function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Promise<BackupResult> {
   return withLock(ctx, id, 'backup', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);

@@ -19,7 +19,7 @@ import { ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import { readGlobal } from '../host/store.ts';
 
-export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string | undefined): Promise<void> {
+export async function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string | undefined): Promise<void> {
   if (hostname !== undefined) validateHostname(hostname);
   if (from === to) throw new BerthError('BAD_VALUE', `clone ${from}: the new CTID is the same`);
   return withLock(ctx, from, 'clone', async (stored) => {

@@ -21,7 +21,7 @@ export interface CompactResult {
   size: number;
 }
 
-export function compactContainer(ctx: Ctx, id: CtId): Promise<CompactResult> {
+export async function compactContainer(ctx: Ctx, id: CtId): Promise<CompactResult> {
   return withLock(ctx, id, 'compact', async (stored) => {
     const { config } = mustExist(id, stored);
     if (config.layout !== 'image') {

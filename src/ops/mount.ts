@@ -11,7 +11,7 @@ import { makeDir } from '../host/files.ts';
 import { rootSource } from '../host/layers.ts';
 import { isMounted, readMountinfo } from '../host/mountinfo.ts';
 
-export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
+export async function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
   return withLock(ctx, id, 'mount', async (stored) => {
     const { config } = mustExist(id, stored);
     await reconcile(ctx, id, config);
@@ -23,7 +23,7 @@ export function mountContainer(ctx: Ctx, id: CtId): Promise<void> {
   });
 }
 
-export function umountContainer(ctx: Ctx, id: CtId): Promise<void> {
+export async function umountContainer(ctx: Ctx, id: CtId): Promise<void> {
   return withLock(ctx, id, 'umount', async (stored) => {
     const { config } = mustExist(id, stored);
     const now = await reconcile(ctx, id, config);

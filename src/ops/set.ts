@@ -55,7 +55,7 @@ export interface SetResult {
   keys: Record<string, string>;
 }
 
-export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean): Promise<SetResult> {
+export async function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean): Promise<SetResult> {
   const keys = setOptionsToKeys(opts); // every value is validated before anything is touched
   if (opts.ifname === undefined)
     ipChanges(

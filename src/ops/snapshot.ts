@@ -30,7 +30,7 @@ function noSuch(id: CtId, name: string): BerthError {
   });
 }
 
-export function snapshotCreate(ctx: Ctx, id: CtId, name: string | undefined): Promise<SnapshotMeta> {
+export async function snapshotCreate(ctx: Ctx, id: CtId, name: string | undefined): Promise<SnapshotMeta> {
   const snap = validateSnapshotName(name ?? defaultSnapshotName(new Date()));
   return withLock(ctx, id, 'snapshot', async (stored) => {
     const ct = mustExist(id, stored);
@@ -72,7 +72,7 @@ export function snapshotList(ctx: Ctx, id: CtId): SnapshotMeta[] {
   return listSnapshots(ctx.paths, id);
 }
 
-export function snapshotDelete(ctx: Ctx, id: CtId, name: string): Promise<void> {
+export async function snapshotDelete(ctx: Ctx, id: CtId, name: string): Promise<void> {
   validateSnapshotName(name);
   return withLock(ctx, id, 'snapshot-delete', async (stored) => {
     mustExist(id, stored);
@@ -91,7 +91,7 @@ export function snapshotDelete(ctx: Ctx, id: CtId, name: string): Promise<void> 
  * markers of the private area: `.switch-to` (which snapshot), `.switch-new` (the copy being
  * made), `.switch-old` (the files being replaced); recoverSwitch finishes or rolls back.
  */
-export function snapshotSwitch(ctx: Ctx, id: CtId, name: string): Promise<void> {
+export async function snapshotSwitch(ctx: Ctx, id: CtId, name: string): Promise<void> {
   validateSnapshotName(name);
   return withLock(ctx, id, 'snapshot-switch', async (stored) => {
     const ct = mustExist(id, stored);
@@ -121,7 +121,7 @@ export function snapshotSwitch(ctx: Ctx, id: CtId, name: string): Promise<void> 
   });
 }
 
-export function snapshotMount(ctx: Ctx, id: CtId, name: string, target: string): Promise<void> {
+export async function snapshotMount(ctx: Ctx, id: CtId, name: string, target: string): Promise<void> {
   validateSnapshotName(name);
   return withLock(ctx, id, 'snapshot-mount', async (stored) => {
     const ct = mustExist(id, stored);
@@ -150,7 +150,7 @@ export function snapshotMount(ctx: Ctx, id: CtId, name: string, target: string):
   });
 }
 
-export function snapshotUmount(ctx: Ctx, id: CtId, name: string): Promise<void> {
+export async function snapshotUmount(ctx: Ctx, id: CtId, name: string): Promise<void> {
   validateSnapshotName(name);
   return withLock(ctx, id, 'snapshot-umount', async (stored) => {
     mustExist(id, stored);

@@ -34,7 +34,7 @@ import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 
 /** Starts a stopped container; resolves once its init runs. */
-export function startContainer(ctx: Ctx, id: CtId): Promise<number> {
+export async function startContainer(ctx: Ctx, id: CtId): Promise<number> {
   return withLock(ctx, id, 'start', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);

@@ -17,7 +17,7 @@ export interface StopOptions {
 }
 
 /** Stops a running container; resolves once nothing of it runs. */
-export function stopContainer(ctx: Ctx, id: CtId, opts: StopOptions): Promise<void> {
+export async function stopContainer(ctx: Ctx, id: CtId, opts: StopOptions): Promise<void> {
   // a running container whose config broke since its start still stops: its root and network
   // are in its runtime state; the rest comes from berth.conf
   return withLock(

@@ -1,0 +1,162 @@
+// berth start on a fake host: the helper plan it runs, the state it records, the cgroup limits
+// it writes, and what it undoes when the helper fails.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { BerthError } from '../../../src/core/errors.ts';
+import { INNER } from '../../../src/host/cgroups.ts';
+import { statePath } from '../../../src/host/paths.ts';
+import { setContainer } from '../../../src/ops/set.ts';
+import { startContainer } from '../../../src/ops/start.ts';
+import { answerStart, makeEnv, withContainer } from './env.ts';
+
+const code = (c: string) => (err: unknown) => err instanceof BerthError && err.code === c;
+
+/** The value of the option after FLAG in a helper argv (the first one). */
+const opt = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+
+test('start runs the helper once with its plan, records init, and writes the limits first', async () => {
+  const env = makeEnv();
+  try {
+    await withContainer(env);
+    await setContainer(env.ctx, env.id, { ram: '256M', numproc: '100' }, true);
+    assert.equal(env.fake.calls.length, 0, 'a set of a stopped container only saves');
+    const { init, keeper } = answerStart(env);
+    assert.equal(await startContainer(env.ctx, env.id), init);
+    const runs = env.fake.helperRuns();
+    assert.equal(runs.length, 1, 'one helper run: nothing to mount for an overlay root without scripts');
+    const args = runs[0] ?? [];
+    assert.equal(opt(args, '--hostname'), 'ct101');
+    assert.ok(!args.includes('--idmap'), 'privileged: no user namespace');
+    assert.ok(args.includes('--seccomp-fd'));
+    const procs = args.flatMap((a, i) => (a === '--cgroup-procs' ? [args[i + 1]] : []));
+    assert.deepEqual(
+      procs,
+      env.layout.hierarchies.map((h) => join(h.mountPoint, env.paths.cgroupParent, env.id, INNER, 'cgroup.procs')),
+      'init joins the inner cgroup of every hierarchy',
+    );
+    // the first start writes this machine's own machine-id, then forgets that it must
+    assert.ok(args.some((a) => a === '/etc/machine-id'));
+    assert.ok(!env.config().includes('RESET_MACHINE_ID'));
+    const state = JSON.parse(readFileSync(statePath(env.paths, env.id), 'utf8'));
+    assert.equal(state.status, 'running');
+    assert.equal(state.pid, init);
+    assert.equal(state.startTime, 100 + init, "init's start time guards against a recycled pid");
+    assert.equal(state.stopSignal, 12, "busybox init's poweroff signal, from its /sbin/init link");
+    assert.deepEqual(state.keeper, { pid: keeper, startTime: 100 + keeper, sysinfo: true });
+    const limit = (h: string, f: string) => readFileSync(env.cgroup(h, f), 'utf8');
+    assert.equal(limit('memory', 'memory.limit_in_bytes'), String(256 << 20));
+    assert.equal(limit('pids', 'pids.max'), '100');
+    assert.equal(limit('devices', 'devices.deny'), 'a', 'every device denied before the list is allowed');
+    assert.ok(existsSync(env.cgroup('memory', INNER)));
+    assert.deepEqual(
+      env.fake.calls.filter((c) => c.op === 'chown'),
+      [],
+    );
+  } finally {
+    env.done();
+  }
+});
+
+test('an unprivileged start maps ids and gives the inner cgroup of name=systemd to its root', async () => {
+  const env = makeEnv();
+  try {
+    await withContainer(env, { privileged: false });
+    const base = Number(/^ID_BASE="(\d+)"/m.exec(env.config())?.[1]);
+    assert.ok(base > 0);
+    answerStart(env);
+    await startContainer(env.ctx, env.id);
+    const args = env.fake.helperRuns()[0] ?? [];
+    assert.deepEqual(args.slice(args.indexOf('--idmap'), args.indexOf('--idmap') + 3), [
+      '--idmap',
+      String(base),
+      '65536',
+    ]);
+    const chowned = env.fake.calls.flatMap((c) => (c.op === 'chown' ? [c] : []));
+    assert.ok(chowned.length > 0);
+    for (const c of chowned) {
+      assert.ok(c.path.startsWith(env.cgroup('systemd', INNER)), `only name=systemd's inner cgroup: ${c.path}`);
+      assert.deepEqual([c.uid, c.gid], [base, base]);
+    }
+  } finally {
+    env.done();
+  }
+});
+
+test('a helper that fails leaves nothing: no state, no cgroups, its keeper killed', async () => {
+  const env = makeEnv();
+  try {
+    await withContainer(env);
+    const keeper = 7100;
+    env.fake.onHelper = (args) => {
+      if (!args.includes('--rootfs')) return {};
+      env.fake.spawn({ pid: keeper }); // the keeper was forked before the container failed
+      return {
+        exitCode: 2,
+        keeper,
+        error: { error: 'pivot_root', errno: 22, message: 'pivot_root /x: Invalid argument' },
+      };
+    };
+    await assert.rejects(startContainer(env.ctx, env.id), (err: unknown) => {
+      assert.ok(code('CT_CREATE')(err));
+      assert.match((err as Error).message, /^start 101: pivot_root \/x: Invalid argument$/);
+      assert.match((err as BerthError).hint ?? '', /101\.console\.log/);
+      return true;
+    });
+    assert.ok(!existsSync(statePath(env.paths, env.id)), 'no state file');
+    for (const h of env.layout.hierarchies) {
+      assert.ok(!existsSync(join(h.mountPoint, env.paths.cgroupParent)), `cgroups gone in ${h.mountPoint}`);
+    }
+    assert.ok(env.fake.signals().includes(`${keeper} SIGKILL`));
+    assert.ok(!env.fake.procs.has(keeper));
+  } finally {
+    env.done();
+  }
+});
+
+test('an init that exits at once is a failed start, undone the same way', async () => {
+  const env = makeEnv();
+  try {
+    await withContainer(env);
+    env.fake.onHelper = (args) => (args.includes('--rootfs') ? { pid: 7200 } : {}); // never in the table
+    await assert.rejects(startContainer(env.ctx, env.id), /init exited as soon as it started/);
+    assert.ok(!existsSync(statePath(env.paths, env.id)));
+    assert.ok(!existsSync(env.cgroup('memory')));
+  } finally {
+    env.done();
+  }
+});
+
+test('start refuses a running container and one that does not exist, changing nothing', async () => {
+  const env = makeEnv();
+  try {
+    await assert.rejects(startContainer(env.ctx, env.id), code('NO_CT_CONFIG'));
+    await withContainer(env);
+    answerStart(env);
+    await startContainer(env.ctx, env.id);
+    env.fake.calls.length = 0;
+    await assert.rejects(startContainer(env.ctx, env.id), code('RUNNING'));
+    assert.deepEqual(env.fake.helperRuns(), []);
+  } finally {
+    env.done();
+  }
+});
+
+test('with a mount script, start mounts the root through the helper before the container', async () => {
+  const env = makeEnv();
+  try {
+    await withContainer(env);
+    // the root is mounted by start itself, for the mount script to run after it (a harmless one runs)
+    writeFileSync(join(env.paths.ctConfigDir, `${env.id}.mount`), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    answerStart(env);
+    await startContainer(env.ctx, env.id);
+    const runs = env.fake.helperRuns();
+    assert.equal(runs.length, 2);
+    assert.ok(!(runs[0] ?? []).includes('--rootfs'), 'the root is mounted first');
+    assert.equal(runs[0]?.at(-3), join(env.paths.rootDir, env.id), 'VE_ROOT, before --status-fd 3');
+    assert.ok((runs[1] ?? []).includes('--rootfs'));
+  } finally {
+    env.done();
+  }
+});
