@@ -3,16 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BerthError } from '../../../src/core/errors.ts';
+import type { BerthError } from '../../../src/core/errors.ts';
 import { ctConfigPath } from '../../../src/host/paths.ts';
 import { createContainer } from '../../../src/ops/create.ts';
-import { makeEnv, TEMPLATE_SHA, withContainer } from './env.ts';
+import { code, inEnv, TEMPLATE_SHA, withContainer } from './env.ts';
 
-const code = (c: string) => (err: unknown) => err instanceof BerthError && err.code === c;
-
-test('create writes the config and an empty private area over the layer, and runs nothing', async () => {
-  const env = makeEnv();
-  try {
+test('create writes the config and an empty private area over the layer, and runs nothing', () =>
+  inEnv(async (env) => {
     await withContainer(env, { privileged: true, hostname: 'web1' });
     const conf = env.config();
     for (const line of [
@@ -29,28 +26,20 @@ test('create writes the config and an empty private area over the layer, and run
     assert.deepEqual(readdirSync(priv).sort(), ['upper', 'work']);
     assert.ok(!existsSync(`${priv}.partial`));
     assert.deepEqual(env.fake.calls, []);
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('unprivileged creates get id ranges of their own', async () => {
-  const env = makeEnv();
-  try {
+test('unprivileged creates get id ranges of their own', () =>
+  inEnv(async (env) => {
     await withContainer(env, { privileged: false });
     await createContainer(env.ctx, '102' as typeof env.id, { privileged: false });
     const base = (id: string) =>
       Number(/^ID_BASE="(\d+)"/m.exec(readFileSync(join(env.paths.ctConfigDir, `${id}.conf`), 'utf8'))?.[1]);
     assert.ok(base('101') > 0);
     assert.ok(Math.abs(base('102') - base('101')) >= 65536, 'the ranges do not overlap');
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('create refuses an existing container and an unknown template, leaving no trace', async () => {
-  const env = makeEnv();
-  try {
+test('create refuses an existing container and an unknown template, leaving no trace', () =>
+  inEnv(async (env) => {
     await withContainer(env);
     await assert.rejects(createContainer(env.ctx, env.id, {}), code('PRIVATE_EXISTS'));
     const other = '102' as typeof env.id;
@@ -62,14 +51,10 @@ test('create refuses an existing container and an unknown template, leaving no t
     assert.ok(!existsSync(ctConfigPath(env.paths, other)));
     assert.ok(!existsSync(join(env.paths.privateDir, other)));
     await assert.rejects(createContainer(env.ctx, other, { ostemplate: '../x' }), code('BAD_VALUE'));
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('a create killed half-way is rolled back, and the next create of that CTID works', async () => {
-  const env = makeEnv();
-  try {
+test('a create killed half-way is rolled back, and the next create of that CTID works', () =>
+  inEnv(async (env) => {
     const priv = join(env.paths.privateDir, env.id);
     mkdirSync(`${priv}.partial/upper`, { recursive: true });
     writeFileSync(ctConfigPath(env.paths, env.id), 'OSTEMPLATE="busybox"\n');
@@ -77,7 +62,4 @@ test('a create killed half-way is rolled back, and the next create of that CTID 
     assert.ok(env.logs.includes('101: cleaned up after an interrupted create'));
     assert.ok(!existsSync(`${priv}.partial`));
     assert.match(env.config(), /^LAYER=/m);
-  } finally {
-    env.done();
-  }
-});
+  }));

@@ -3,16 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BerthError } from '../../../src/core/errors.ts';
+import type { BerthError } from '../../../src/core/errors.ts';
 import { ctConfigPath, layerPath } from '../../../src/host/paths.ts';
 import { destroyContainer } from '../../../src/ops/destroy.ts';
-import { makeEnv, running, TEMPLATE_SHA, withContainer } from './env.ts';
+import { code, inEnv, running, TEMPLATE_SHA, withContainer } from './env.ts';
 
-const code = (c: string) => (err: unknown) => err instanceof BerthError && err.code === c;
-
-test('destroy removes the private area and config, keeps the action scripts, leaves no marker', async () => {
-  const env = makeEnv();
-  try {
+test('destroy removes the private area and config, keeps the action scripts, leaves no marker', () =>
+  inEnv(async (env) => {
     await withContainer(env);
     const priv = join(env.paths.privateDir, env.id);
     writeFileSync(join(env.paths.ctConfigDir, '101.start'), 'echo hi\n');
@@ -24,14 +21,10 @@ test('destroy removes the private area and config, keeps the action scripts, lea
     assert.ok(env.logs.some((l) => l.includes('action scripts kept as 101.start.destroyed')));
     assert.ok(existsSync(layerPath(env.paths, `busybox-${TEMPLATE_SHA.slice(0, 12)}`)), 'the current layer stays');
     assert.deepEqual(env.fake.helperRuns(), [], 'nothing mounted: no helper');
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('a root still mounted is unmounted by the helper before the files go', async () => {
-  const env = makeEnv();
-  try {
+test('a root still mounted is unmounted by the helper before the files go', () =>
+  inEnv(async (env) => {
     await withContainer(env);
     const veRoot = join(env.paths.rootDir, env.id);
     env.fake.mountinfo = `99 1 0:50 / ${veRoot} rw - overlay overlay rw\n`;
@@ -42,14 +35,10 @@ test('a root still mounted is unmounted by the helper before the files go', asyn
     await destroyContainer(env.ctx, env.id);
     assert.deepEqual(env.fake.helperRuns(), [['--host-umount', veRoot, '--status-fd', '3']]);
     assert.ok(!existsSync(veRoot));
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('destroy refuses a running container and changes nothing', async () => {
-  const env = makeEnv();
-  try {
+test('destroy refuses a running container and changes nothing', () =>
+  inEnv(async (env) => {
     await running(env);
     await assert.rejects(destroyContainer(env.ctx, env.id), (err: unknown) => {
       assert.ok(code('RUNNING')(err));
@@ -59,14 +48,10 @@ test('destroy refuses a running container and changes nothing', async () => {
     assert.ok(existsSync(join(env.paths.privateDir, env.id)));
     assert.ok(existsSync(ctConfigPath(env.paths, env.id)));
     assert.deepEqual(env.fake.signals(), []);
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('a destroy killed after its commit point is finished by the next command', async () => {
-  const env = makeEnv();
-  try {
+test('a destroy killed after its commit point is finished by the next command', () =>
+  inEnv(async (env) => {
     await withContainer(env);
     // killed right after the rename: the private area is <private>.destroying, the config still there
     const priv = join(env.paths.privateDir, env.id);
@@ -75,7 +60,4 @@ test('a destroy killed after its commit point is finished by the next command', 
     assert.ok(!existsSync(`${priv}.destroying`));
     assert.ok(!existsSync(ctConfigPath(env.paths, env.id)));
     assert.ok(env.logs.includes('101: cleaned up after an interrupted destroy'));
-  } finally {
-    env.done();
-  }
-});
+  }));

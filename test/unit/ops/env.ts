@@ -4,6 +4,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CtId, parseCtId } from '../../../src/core/ctid.ts';
+import { BerthError } from '../../../src/core/errors.ts';
 import { type Ctx, makeCtx } from '../../../src/engine/context.ts';
 import { type CgroupLayout, detectLayout } from '../../../src/host/cgroups.ts';
 import {
@@ -47,6 +48,22 @@ export interface Env {
   config(): string;
   done(): void;
 }
+
+/** Runs fn on a fresh tree, removed afterwards whatever happens. */
+export async function inEnv(fn: (env: Env) => Promise<void>, o: { v2?: boolean } = {}): Promise<void> {
+  const env = makeEnv(o);
+  try {
+    await fn(env);
+  } finally {
+    env.done();
+  }
+}
+
+/** For assert.rejects: a BerthError of this code. */
+export const code = (c: string) => (err: unknown) => err instanceof BerthError && err.code === c;
+
+/** The value after FLAG in a helper argv (its first one). */
+export const opt = (args: string[], flag: string): string | undefined => args[args.indexOf(flag) + 1];
 
 /** A tree with berth.conf (no lxcfs), the busybox template unpacked as a layer, and no container. */
 export function makeEnv(o: { v2?: boolean; global?: string } = {}): Env {

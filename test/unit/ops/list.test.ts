@@ -8,7 +8,7 @@ import type { ListField } from '../../../src/core/list-fields.ts';
 import { statePath } from '../../../src/host/paths.ts';
 import { ctStatus, type ListOptions, listContainers } from '../../../src/ops/list.ts';
 import { setContainer } from '../../../src/ops/set.ts';
-import { makeEnv, runInit, running, started, withContainer } from './env.ts';
+import { inEnv, runInit, running, started, withContainer } from './env.ts';
 
 const opts = (o: Partial<ListOptions> = {}): ListOptions => ({
   all: true,
@@ -19,9 +19,8 @@ const opts = (o: Partial<ListOptions> = {}): ListOptions => ({
   ...o,
 });
 
-test('list shows running and stopped containers, and a broken config as broken', async () => {
-  const env = makeEnv();
-  try {
+test('list shows running and stopped containers, and a broken config as broken', () =>
+  inEnv(async (env) => {
     await running(env);
     writeFileSync(join(env.paths.ctConfigDir, '102.conf'), 'HOSTNAME="ok"\nPHYSPAGES="lots"\n');
     const rows = await listContainers(env.ctx, opts());
@@ -41,28 +40,20 @@ test('list shows running and stopped containers, and a broken config as broken',
       'without -a, only what runs',
     );
     assert.deepEqual(env.fake.helperRuns(), [], 'list runs nothing');
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test("status: a broken config's container is still there (for destroy), and says what is wrong", async () => {
-  const env = makeEnv();
-  try {
+test("status: a broken config's container is still there (for destroy), and says what is wrong", () =>
+  inEnv(async (env) => {
     writeFileSync(join(env.paths.ctConfigDir, '102.conf'), 'LAYOUT="sideways"\n');
     const st = ctStatus(env.ctx, '102' as CtId);
     assert.equal(st?.exists, true);
     assert.equal(st?.status, 'stopped');
     assert.match(st?.problem ?? '', /LAYOUT/);
     assert.equal(ctStatus(env.ctx, '103' as CtId), null, 'no config: no container');
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('list shows the limits a running container has now; --saved those of its config', async () => {
-  const env = makeEnv();
-  try {
+test('list shows the limits a running container has now; --saved those of its config', () =>
+  inEnv(async (env) => {
     await withContainer(env);
     await setContainer(env.ctx, env.id, { ram: '256M' }, true);
     await started(env);
@@ -70,14 +61,10 @@ test('list shows the limits a running container has now; --saved those of its co
     await setContainer(env.ctx, env.id, { ram: '128M' }, false);
     assert.equal((await listContainers(env.ctx, opts()))[0]?.physpages, '128M', 'from its cgroup');
     assert.equal((await listContainers(env.ctx, opts({ saved: true })))[0]?.physpages, '256M');
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('facts over records: a state naming a dead init is stopped, an unrecorded init runs', async () => {
-  const env = makeEnv();
-  try {
+test('facts over records: a state naming a dead init is stopped, an unrecorded init runs', () =>
+  inEnv(async (env) => {
     const { init } = await running(env);
     env.fake.procs.delete(init); // init died while no berth watched
     assert.equal(ctStatus(env.ctx, env.id)?.status, 'stopped');
@@ -86,7 +73,4 @@ test('facts over records: a state naming a dead init is stopped, an unrecorded i
     runInit(env, 7300, ['--cgroup-procs', env.cgroup('pids', 'ns', 'cgroup.procs')]);
     const st = ctStatus(env.ctx, env.id);
     assert.deepEqual([st?.status, st?.pid], ['running', 7300]);
-  } finally {
-    env.done();
-  }
-});
+  }));

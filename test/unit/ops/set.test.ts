@@ -3,16 +3,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { BerthError } from '../../../src/core/errors.ts';
 import { setContainer } from '../../../src/ops/set.ts';
-import { makeEnv, running, withContainer } from './env.ts';
+import { code, inEnv, opt, running, withContainer } from './env.ts';
 
-const code = (c: string) => (err: unknown) => err instanceof BerthError && err.code === c;
-const opt = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
-
-test('set --save of a stopped container writes its config and touches nothing live', async () => {
-  const env = makeEnv();
-  try {
+test('set --save of a stopped container writes its config and touches nothing live', () =>
+  inEnv(async (env) => {
     await withContainer(env);
     const r = await setContainer(env.ctx, env.id, { ram: '128M', hostname: 'web1' }, true);
     assert.deepEqual([r.applied, r.saved], [false, true]);
@@ -20,14 +15,10 @@ test('set --save of a stopped container writes its config and touches nothing li
     assert.match(env.config(), /^PHYSPAGES=/m);
     assert.deepEqual(env.fake.calls, []);
     await assert.rejects(setContainer(env.ctx, env.id, { ram: '64M' }, false), code('NOT_RUNNING'));
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('a live set writes the limits and the hostname; without --save the config stays', async () => {
-  const env = makeEnv();
-  try {
+test('a live set writes the limits and the hostname; without --save the config stays', () =>
+  inEnv(async (env) => {
     const { init } = await running(env);
     const before = env.config();
     env.fake.onTool = (cmd) => (cmd === 'nsenter' ? { stdout: 'ct101\n' } : {});
@@ -39,14 +30,10 @@ test('a live set writes the limits and the hostname; without --save the config s
     assert.ok(runs[1]?.includes('--block'), '/etc/hosts follows the hostname');
     assert.match(opt(runs[1] ?? [], '--block') ?? '', /^\/etc\/hosts$/);
     assert.equal(env.config(), before);
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('a later step that fails undoes the earlier live changes, and --save saves nothing', async () => {
-  const env = makeEnv();
-  try {
+test('a later step that fails undoes the earlier live changes, and --save saves nothing', () =>
+  inEnv(async (env) => {
     const { init } = await running(env);
     const limit = env.cgroup('memory', 'memory.limit_in_bytes');
     const ramBefore = readFileSync(limit, 'utf8');
@@ -72,14 +59,10 @@ test('a later step that fails undoes the earlier live changes, and --save saves 
       [],
       'the staged config is gone',
     );
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('set with nothing to set, or a bad value, fails before anything is touched', async () => {
-  const env = makeEnv();
-  try {
+test('set with nothing to set, or a bad value, fails before anything is touched', () =>
+  inEnv(async (env) => {
     await withContainer(env);
     const before = env.config();
     await assert.rejects(setContainer(env.ctx, env.id, {}, true), code('BAD_SYNTAX'));
@@ -87,7 +70,4 @@ test('set with nothing to set, or a bad value, fails before anything is touched'
     await assert.rejects(setContainer(env.ctx, env.id, { privileged: 'no' }, false), code('BAD_SYNTAX'));
     assert.equal(env.config(), before);
     assert.deepEqual(env.fake.calls, []);
-  } finally {
-    env.done();
-  }
-});
+  }));

@@ -4,21 +4,15 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BerthError } from '../../../src/core/errors.ts';
+import type { BerthError } from '../../../src/core/errors.ts';
 import { INNER } from '../../../src/host/cgroups.ts';
 import { statePath } from '../../../src/host/paths.ts';
 import { setContainer } from '../../../src/ops/set.ts';
 import { startContainer } from '../../../src/ops/start.ts';
-import { answerStart, makeEnv, withContainer } from './env.ts';
+import { answerStart, code, inEnv, opt, withContainer } from './env.ts';
 
-const code = (c: string) => (err: unknown) => err instanceof BerthError && err.code === c;
-
-/** The value of the option after FLAG in a helper argv (the first one). */
-const opt = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
-
-test('start runs the helper once with its plan, records init, and writes the limits first', async () => {
-  const env = makeEnv();
-  try {
+test('start runs the helper once with its plan, records init, and writes the limits first', () =>
+  inEnv(async (env) => {
     await withContainer(env);
     await setContainer(env.ctx, env.id, { ram: '256M', numproc: '100' }, true);
     assert.equal(env.fake.calls.length, 0, 'a set of a stopped container only saves');
@@ -54,14 +48,10 @@ test('start runs the helper once with its plan, records init, and writes the lim
       env.fake.calls.filter((c) => c.op === 'chown'),
       [],
     );
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('an unprivileged start maps ids and gives the inner cgroup of name=systemd to its root', async () => {
-  const env = makeEnv();
-  try {
+test('an unprivileged start maps ids and gives the inner cgroup of name=systemd to its root', () =>
+  inEnv(async (env) => {
     await withContainer(env, { privileged: false });
     const base = Number(/^ID_BASE="(\d+)"/m.exec(env.config())?.[1]);
     assert.ok(base > 0);
@@ -79,14 +69,10 @@ test('an unprivileged start maps ids and gives the inner cgroup of name=systemd 
       assert.ok(c.path.startsWith(env.cgroup('systemd', INNER)), `only name=systemd's inner cgroup: ${c.path}`);
       assert.deepEqual([c.uid, c.gid], [base, base]);
     }
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('a helper that fails leaves nothing: no state, no cgroups, its keeper killed', async () => {
-  const env = makeEnv();
-  try {
+test('a helper that fails leaves nothing: no state, no cgroups, its keeper killed', () =>
+  inEnv(async (env) => {
     await withContainer(env);
     const keeper = 7100;
     env.fake.onHelper = (args) => {
@@ -110,27 +96,19 @@ test('a helper that fails leaves nothing: no state, no cgroups, its keeper kille
     }
     assert.ok(env.fake.signals().includes(`${keeper} SIGKILL`));
     assert.ok(!env.fake.procs.has(keeper));
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('an init that exits at once is a failed start, undone the same way', async () => {
-  const env = makeEnv();
-  try {
+test('an init that exits at once is a failed start, undone the same way', () =>
+  inEnv(async (env) => {
     await withContainer(env);
     env.fake.onHelper = (args) => (args.includes('--rootfs') ? { pid: 7200 } : {}); // never in the table
     await assert.rejects(startContainer(env.ctx, env.id), /init exited as soon as it started/);
     assert.ok(!existsSync(statePath(env.paths, env.id)));
     assert.ok(!existsSync(env.cgroup('memory')));
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('start refuses a running container and one that does not exist, changing nothing', async () => {
-  const env = makeEnv();
-  try {
+test('start refuses a running container and one that does not exist, changing nothing', () =>
+  inEnv(async (env) => {
     await assert.rejects(startContainer(env.ctx, env.id), code('NO_CT_CONFIG'));
     await withContainer(env);
     answerStart(env);
@@ -138,14 +116,10 @@ test('start refuses a running container and one that does not exist, changing no
     env.fake.calls.length = 0;
     await assert.rejects(startContainer(env.ctx, env.id), code('RUNNING'));
     assert.deepEqual(env.fake.helperRuns(), []);
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('with a mount script, start mounts the root through the helper before the container', async () => {
-  const env = makeEnv();
-  try {
+test('with a mount script, start mounts the root through the helper before the container', () =>
+  inEnv(async (env) => {
     await withContainer(env);
     // the root is mounted by start itself, for the mount script to run after it (a harmless one runs)
     writeFileSync(join(env.paths.ctConfigDir, `${env.id}.mount`), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
@@ -156,7 +130,4 @@ test('with a mount script, start mounts the root through the helper before the c
     assert.ok(!(runs[0] ?? []).includes('--rootfs'), 'the root is mounted first');
     assert.equal(runs[0]?.at(-3), join(env.paths.rootDir, env.id), 'VE_ROOT, before --status-fd 3');
     assert.ok((runs[1] ?? []).includes('--rootfs'));
-  } finally {
-    env.done();
-  }
-});
+  }));

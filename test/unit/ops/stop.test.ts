@@ -3,16 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BerthError } from '../../../src/core/errors.ts';
+import type { BerthError } from '../../../src/core/errors.ts';
 import { statePath } from '../../../src/host/paths.ts';
 import { stopContainer } from '../../../src/ops/stop.ts';
-import { makeEnv, running, withContainer } from './env.ts';
+import { code, inEnv, running, withContainer } from './env.ts';
 
-const code = (c: string) => (err: unknown) => err instanceof BerthError && err.code === c;
-
-test('stop sends init its poweroff signal and tears down what the container held', async () => {
-  const env = makeEnv();
-  try {
+test('stop sends init its poweroff signal and tears down what the container held', () =>
+  inEnv(async (env) => {
     const { init, keeper } = await running(env);
     await stopContainer(env.ctx, env.id, { fast: false, timeout: 5 });
     const signals = env.fake.signals();
@@ -24,14 +21,10 @@ test('stop sends init its poweroff signal and tears down what the container held
       assert.ok(!existsSync(join(h.mountPoint, env.paths.cgroupParent)), `cgroups gone in ${h.mountPoint}`);
     }
     assert.deepEqual(env.fake.helperRuns(), [], 'nothing was mounted: no unmount');
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('an init that ignores its signal is killed once the timeout is up', async () => {
-  const env = makeEnv();
-  try {
+test('an init that ignores its signal is killed once the timeout is up', () =>
+  inEnv(async (env) => {
     const { init } = await running(env);
     const p = env.fake.procs.get(init);
     if (p) p.survives = [12];
@@ -41,14 +34,10 @@ test('an init that ignores its signal is killed once the timeout is up', async (
     assert.ok(env.logs.includes('101: init did not stop in time; killing'));
     assert.deepEqual(env.fake.signals().slice(0, 2), [`${init} 12`, `${init} SIGKILL`]);
     assert.ok(!env.fake.procs.has(init));
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('stop --fast kills at once, and thaws a frozen container first', async () => {
-  const env = makeEnv();
-  try {
+test('stop --fast kills at once, and thaws a frozen container first', () =>
+  inEnv(async (env) => {
     const { init } = await running(env);
     const freezer = env.cgroup('freezer', 'freezer.state');
     writeFileSync(freezer, 'FROZEN');
@@ -62,14 +51,10 @@ test('stop --fast kills at once, and thaws a frozen container first', async () =
     assert.equal(env.fake.signals()[0], `${init} SIGKILL`, 'no poweroff signal');
     assert.equal(seen[0], 'THAWED', 'a frozen task does not die of SIGKILL on v1');
     assert.ok(!existsSync(env.cgroup('freezer')));
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('stop of a stopped container is NOT_RUNNING, and of none NO_CT_CONFIG', async () => {
-  const env = makeEnv();
-  try {
+test('stop of a stopped container is NOT_RUNNING, and of none NO_CT_CONFIG', () =>
+  inEnv(async (env) => {
     await assert.rejects(stopContainer(env.ctx, env.id, { fast: false }), code('NO_CT_CONFIG'));
     await withContainer(env);
     await assert.rejects(stopContainer(env.ctx, env.id, { fast: false }), (err: unknown) => {
@@ -78,14 +63,10 @@ test('stop of a stopped container is NOT_RUNNING, and of none NO_CT_CONFIG', asy
       return true;
     });
     assert.deepEqual(env.fake.signals(), []);
-  } finally {
-    env.done();
-  }
-});
+  }));
 
-test('a container whose config broke while it ran still stops, with a warning', async () => {
-  const env = makeEnv();
-  try {
+test('a container whose config broke while it ran still stops, with a warning', () =>
+  inEnv(async (env) => {
     const { init } = await running(env);
     writeFileSync(join(env.paths.ctConfigDir, '101.conf'), 'HOSTNAME="a b c"\nPHYSPAGES="lots"\n');
     await stopContainer(env.ctx, env.id, { fast: false, timeout: 5 });
@@ -94,7 +75,4 @@ test('a container whose config broke while it ran still stops, with a warning', 
       env.logs.some((l) => l.startsWith('warning: ') && l.includes('stopping it with what its start recorded')),
     );
     assert.ok(!existsSync(statePath(env.paths, env.id)));
-  } finally {
-    env.done();
-  }
-});
+  }));
