@@ -15,7 +15,7 @@ import {
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import { openScript, runHostScript, scriptPresent, vetScript } from '../host/action-scripts.ts';
+import { openScript, scriptPresent, vetScript } from '../host/action-scripts.ts';
 import { closeFd, renamePath } from '../host/files.ts';
 import { isMounted, readMountinfo } from '../host/mountinfo.ts';
 import { mountRoot, unmountRoot } from '../host/mounts.ts';
@@ -62,7 +62,7 @@ async function runOnHost(
   const refused = vetScript(path, false);
   if (refused) return refused;
   const env = scriptEnv(id, { conf: ctConfigPath(ctx.paths, id), veRoot, vePrivate: cfg.vePrivate });
-  return failureOf(path, action, await runHostScript(path, env));
+  return failureOf(path, action, await ctx.host.runScript(path, env));
 }
 
 /** start and stop: the script's text goes to the container's /bin/sh, run as by `berth exec`. */

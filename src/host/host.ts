@@ -5,11 +5,15 @@
 // Why this level: berth's files all live under one --root prefix (host/paths.ts), so a unit test
 // points ctx.paths at a temp tree and the file code runs for real there; the cgroup tree is
 // where ctx.layout() says, a temp tree too. What cannot live in a temp tree is what is outside
-// the root and what needs root: process runs (the helper, nft, mknod), /proc (other processes,
-// mountinfo), signals, chown, and rmdir on cgroupfs (whose kernel files do not count as
-// contents). Those, and only those, are the few primitives below; the logic over them (parsing
-// /proc, cgroup ordering, helper status records) stays in host/ and is tested with the fake.
+// the root and what needs root: process runs (the helper, nft, mknod, action scripts), /proc
+// (other processes, mountinfo), signals, chown, and rmdir on cgroupfs (whose kernel files do not
+// count as contents). Those, and only those, are the few primitives below; the logic over them
+// (parsing /proc, cgroup ordering, helper status records) stays in host/, tested with the fake.
+// Not yet behind it: the long tool runs of templates, archives and images (tar, cp, rsync,
+// mkfs, via host/tools.ts and host/image.ts) and the lxcfs daemon's start.
 import { chownSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
+import type { ScriptEnd } from '../core/action-scripts.ts';
+import { runHostScript } from './action-scripts.ts';
 import { type HelperOptions, type HelperResult, runHelper } from './helper.ts';
 import { childProcess } from './spawn.ts';
 
@@ -26,6 +30,8 @@ export interface Host {
   runHelper(helper: string, args: string[], opts: HelperOptions): HelperResult;
   /** runs a short host tool to its end, stdin from `input` (nft, mknod, fsfreeze, nsenter, fstrim) */
   tool(cmd: string, args: string[], input?: string): ToolResult;
+  /** runs an admin's action script on the host with only ENV (host/action-scripts.ts) */
+  runScript(path: string, env: Record<string, string>): Promise<ScriptEnd>;
   /** a file under /proc ("PID/stat", "self/mountinfo"); null when it is not there (a process gone) */
   readProc(path: string): string | null;
   /** a link under /proc ("PID/exe", "self/ns/pid"); null when it is not there */
@@ -52,10 +58,12 @@ export const linuxHost: Host = {
   tool(cmd, args, input) {
     const r = childProcess().spawnSync(cmd, args, {
       encoding: 'utf8',
+      maxBuffer: 64 << 20, // `nft list table` of a host with many containers' elements
       ...(input === undefined ? { stdio: ['ignore', 'pipe', 'pipe'] } : { input }),
     });
     return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr || r.error?.message || '' };
   },
+  runScript: (path, env) => runHostScript(path, env),
   readProc: (path) => orNull(() => readFileSync(`/proc/${path}`, 'utf8')),
   readProcLink: (path) => orNull(() => readlinkSync(`/proc/${path}`)),
   kill(pid, signal) {

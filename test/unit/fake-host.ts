@@ -5,6 +5,7 @@
 // child cgroup, and a killed process leaves every cgroup.procs under that tree.
 import { closeSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ScriptEnd } from '../../src/core/action-scripts.ts';
 import type { HelperOptions, HelperResult } from '../../src/host/helper.ts';
 import type { Host, ToolResult } from '../../src/host/host.ts';
 
@@ -25,6 +26,7 @@ export interface FakeProc {
 export type Call =
   | { op: 'helper'; args: string[]; opts: HelperOptions }
   | { op: 'tool'; cmd: string; args: string[]; input: string | undefined }
+  | { op: 'script'; path: string; env: Record<string, string> }
   | { op: 'kill'; pid: number; signal: NodeJS.Signals | number }
   | { op: 'chown'; path: string; uid: number; gid: number }
   | { op: 'rmdir'; dir: string };
@@ -41,6 +43,8 @@ export interface FakeHost {
   /** the helper's answers by mode; the default is a clean exit with no records */
   onHelper: (args: string[], opts: HelperOptions) => HelperAnswer;
   onTool: (cmd: string, args: string[], input: string | undefined) => Partial<ToolResult>;
+  /** how a host action script ends; the default is exit 0 */
+  onScript: (path: string) => Partial<ScriptEnd>;
   /** adds a running process; returns its pid */
   spawn(p?: Partial<FakeProc>): number;
   /** the helper runs, as their argv */
@@ -63,6 +67,7 @@ export function fakeHost(cgroupRoot: string): FakeHost {
     mountinfo: '',
     onHelper: () => ({}),
     onTool: () => ({}),
+    onScript: () => ({}),
     spawn(p = {}) {
       const pid = p.pid ?? nextPid++;
       procs.set(pid, {
@@ -97,6 +102,10 @@ export function fakeHost(cgroupRoot: string): FakeHost {
       tool(cmd, args, input) {
         calls.push({ op: 'tool', cmd, args, input });
         return { status: 0, stdout: '', stderr: '', ...f.onTool(cmd, args, input) };
+      },
+      async runScript(path, env) {
+        calls.push({ op: 'script', path, env });
+        return { code: 0, signal: null, timedOut: false, ...f.onScript(path) };
       },
       readProc(path) {
         if (path === 'self/mountinfo') return f.mountinfo;

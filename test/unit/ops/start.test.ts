@@ -9,7 +9,7 @@ import { INNER } from '../../../src/host/cgroups.ts';
 import { statePath } from '../../../src/host/paths.ts';
 import { setContainer } from '../../../src/ops/set.ts';
 import { startContainer } from '../../../src/ops/start.ts';
-import { answerStart, code, inEnv, opt, withContainer } from './env.ts';
+import { answerStart, code, type Env, inEnv, opt, withContainer } from './env.ts';
 
 test('start runs the helper once with its plan, records init, and writes the limits first', () =>
   inEnv(async (env) => {
@@ -118,16 +118,47 @@ test('start refuses a running container and one that does not exist, changing no
     assert.deepEqual(env.fake.helperRuns(), []);
   }));
 
-test('with a mount script, start mounts the root through the helper before the container', () =>
+/** Has the fake helper's host mounts and unmounts of VE_ROOT show in mountinfo, as the kernel's. */
+function trackMounts(env: Env, veRoot: string): void {
+  const start = env.fake.onHelper;
+  env.fake.onHelper = (args, opts) => {
+    if (args[0] === '--host-umount') env.fake.mountinfo = '';
+    else if (args.at(-3) === veRoot) env.fake.mountinfo = `99 1 0:50 / ${veRoot} rw - overlay overlay rw\n`;
+    return start(args, opts);
+  };
+}
+
+test('with a mount script, start mounts the root itself, runs the script, then the container', () =>
   inEnv(async (env) => {
     await withContainer(env);
-    // the root is mounted by start itself, for the mount script to run after it (a harmless one runs)
-    writeFileSync(join(env.paths.ctConfigDir, `${env.id}.mount`), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const script = join(env.paths.ctConfigDir, `${env.id}.mount`);
+    writeFileSync(script, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const veRoot = join(env.paths.rootDir, env.id);
     answerStart(env);
+    trackMounts(env, veRoot);
     await startContainer(env.ctx, env.id);
+    const order = env.fake.calls.flatMap((c) =>
+      c.op === 'script' ? ['script'] : c.op === 'helper' ? [c.args.includes('--rootfs') ? 'container' : 'mount'] : [],
+    );
+    assert.deepEqual(order, ['mount', 'script', 'container']);
+    const run = env.fake.calls.find((c) => c.op === 'script');
+    assert.equal(run?.op === 'script' && run.path, script);
+    assert.equal(run?.op === 'script' && run.env['VE_ROOT'], veRoot, "the script's variables name the root");
+  }));
+
+test('a mount script that fails stops the start: the root is unmounted, nothing is left', () =>
+  inEnv(async (env) => {
+    await withContainer(env);
+    writeFileSync(join(env.paths.ctConfigDir, `${env.id}.mount`), '#!/bin/sh\nexit 3\n', { mode: 0o755 });
+    const veRoot = join(env.paths.rootDir, env.id);
+    answerStart(env);
+    trackMounts(env, veRoot);
+    env.fake.onScript = () => ({ code: 3 });
+    await assert.rejects(startContainer(env.ctx, env.id), code('ACTION_SCRIPT'));
     const runs = env.fake.helperRuns();
-    assert.equal(runs.length, 2);
-    assert.ok(!(runs[0] ?? []).includes('--rootfs'), 'the root is mounted first');
-    assert.equal(runs[0]?.at(-3), join(env.paths.rootDir, env.id), 'VE_ROOT, before --status-fd 3');
-    assert.ok((runs[1] ?? []).includes('--rootfs'));
+    assert.ok(!runs.some((a) => a.includes('--rootfs')), 'no container was made');
+    assert.deepEqual(runs.at(-1), ['--host-umount', veRoot, '--status-fd', '3']);
+    assert.equal(env.fake.mountinfo, '');
+    assert.ok(!existsSync(statePath(env.paths, env.id)));
+    assert.ok(!existsSync(env.cgroup('memory')));
   }));
