@@ -116,8 +116,8 @@ export async function withContainer(env: Env, o: { privileged?: boolean; hostnam
  * Answers the start mode as the helper does: init (pid 1 of a pid namespace of its own) joins
  * the cgroups it was given and runs, and so does the keeper. Returns their pids.
  */
-export function answerStart(env: Env): { init: number; keeper: number } {
-  const [init, keeper] = [7001, 7002];
+export function answerStart(env: Env, init = 7001): { init: number; keeper: number } {
+  const keeper = init + 1;
   env.fake.onHelper = (args) => {
     if (!args.includes('--rootfs')) return {};
     runInit(env, init, args);
