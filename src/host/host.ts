@@ -9,8 +9,8 @@
 // (other processes, mountinfo), signals, chown, and rmdir on cgroupfs (whose kernel files do not
 // count as contents). Those, and only those, are the few primitives below; the logic over them
 // (parsing /proc, cgroup ordering, helper status records) stays in host/, tested with the fake.
-// Not yet behind it: the long tool runs of templates, archives and images (tar, cp, rsync,
-// mkfs, via host/tools.ts and host/image.ts) and the lxcfs daemon's start.
+// Not yet behind it: the long tool runs of templates, archives and copies (tar, cp, rsync, zstd:
+// host/tools.ts), the lxcfs daemon's start, and reads of /sys (loop devices, online CPUs).
 import { chownSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import type { ScriptEnd } from '../core/action-scripts.ts';
 import { runHostScript } from './action-scripts.ts';

@@ -120,7 +120,7 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
       // unpacked through VE_ROOT; a crash leaves it mounted with the .partial, and the
       // recovery of the next command unmounts it before removing the .partial
       const src = { layout, vePrivate: partial, veRoot: expandVeid(g.veRoot, id), layerDir: null };
-      makeImage(imageFile(partial), space.hard, imageInodes(space, inodes), `berth-${id}`);
+      makeImage(ctx.host, imageFile(partial), space.hard, imageInodes(space, inodes), `berth-${id}`);
       makeDir(src.veRoot);
       mountRoot(ctx.host, ctx.paths.helper, viewMountArgs(src));
       try {

@@ -138,13 +138,13 @@ interface Seen {
  * and a walk (du) of a dir tree or an overlay's upper directory, which can take a while: so
  * only when asked for.
  */
-function diskFields(c: CtConfig, image: Image, mounts: Set<string>): Partial<CtRow> {
+function diskFields(ctx: Ctx, c: CtConfig, image: Image, mounts: Set<string>): Partial<CtRow> {
   const u =
     c.layout === 'image'
       ? mounts.has(c.veRoot)
         ? image.mountedUsage(c.veRoot)
-        : image.imageUsage(imageFile(c.vePrivate))
-      : image.treeUsage(ownFilesDir(c.layout, c.vePrivate));
+        : image.imageUsage(ctx.host, imageFile(c.vePrivate))
+      : image.treeUsage(ctx.host, ownFilesDir(c.layout, c.vePrivate));
   const kib = (b: number | null | undefined) => (b === null || b === undefined ? null : Math.ceil(b / 1024));
   return {
     diskspace: kib(u?.used),
@@ -188,7 +188,7 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
     mounted: seen.mounts.has(c.veRoot),
     exists: pathExists(c.vePrivate),
     running: now.status !== 'stopped',
-    ...(seen.image ? diskFields(c, seen.image, seen.mounts) : {}),
+    ...(seen.image ? diskFields(ctx, c, seen.image, seen.mounts) : {}),
     ...(seen.counters ? counterFields(ctx, id, now.status !== 'stopped') : {}),
   };
 }

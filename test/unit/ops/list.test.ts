@@ -74,3 +74,16 @@ test('facts over records: a state naming a dead init is stopped, an unrecorded i
     const st = ctStatus(env.ctx, env.id);
     assert.deepEqual([st?.status, st?.pid], ['running', 7300]);
   }));
+
+test("list's disk fields of an overlay container come from a walk (du) of its own files", () =>
+  inEnv(async (env) => {
+    await withContainer(env);
+    env.fake.onTool = (cmd, args) => (cmd === 'du' ? { stdout: `${args.includes('--inodes') ? 12 : 8192}\t.\n` } : {});
+    const [row] = await listContainers(env.ctx, opts({ disk: true }));
+    assert.deepEqual([row?.diskspace, row?.diskinodes], [8, 12]);
+    const walked = env.fake.calls.flatMap((c) => (c.op === 'tool' ? [c.args.at(-1)] : []));
+    assert.deepEqual(walked, [
+      join(env.paths.privateDir, env.id, 'upper'),
+      join(env.paths.privateDir, env.id, 'upper'),
+    ]);
+  }));
