@@ -66,7 +66,7 @@ export async function copyAsFrozen(ctx: Ctx, cfg: CtConfig, status: string, src:
   if (!copiesWhileRunning(cfg, status)) {
     const t0 = Date.now();
     ctx.progress?.(`${cfg.id}: copying its files${status === 'running' ? ' (frozen)' : ''}`);
-    await withFrozen(ctx, cfg, status, () => copyTree(src, dst)).finally(() => ctx.progress?.(null));
+    await withFrozen(ctx, cfg, status, () => copyTree(ctx.host, src, dst)).finally(() => ctx.progress?.(null));
     return status === 'running' ? Date.now() - t0 : 0;
   }
   // ctimes come from the kernel's coarse clock, at most a tick (10 ms at HZ=100) behind, and the
@@ -75,7 +75,7 @@ export async function copyAsFrozen(ctx: Ctx, cfg: CtConfig, status: string, src:
   // of 1 GB written then: 0.9 s frozen)
   const since = (BigInt(Date.now()) - 100n) * 1_000_000n;
   ctx.progress?.(`${cfg.id}: copying its files while it runs`);
-  await syncTree(src, dst).finally(() => ctx.progress?.(null));
+  await syncTree(ctx.host, src, dst).finally(() => ctx.progress?.(null));
   // timed from before the freeze to after the thaw: all the container waited
   const t0 = Date.now();
   await withFrozen(ctx, cfg, status, async () => {
@@ -86,7 +86,7 @@ export async function copyAsFrozen(ctx: Ctx, cfg: CtConfig, status: string, src:
       // while frozen, as before it existed
       ctx.log(`warning: ${cfg.id}: ${(err as Error).message.slice(0, 200)}; copying it whole while frozen`);
       removeTree(dst);
-      await copyTree(src, dst);
+      await copyTree(ctx.host, src, dst);
     }
   });
   return Date.now() - t0;

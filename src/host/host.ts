@@ -9,8 +9,8 @@
 // (other processes, mountinfo), signals, chown, and rmdir on cgroupfs (whose kernel files do not
 // count as contents). Those, and only those, are the few primitives below; the logic over them
 // (parsing /proc, cgroup ordering, helper status records) stays in host/, tested with the fake.
-// Not yet behind it: the long tool runs of templates, archives and copies (tar, cp, rsync, zstd:
-// host/tools.ts), the lxcfs daemon's start, and reads of /sys (loop devices, online CPUs).
+// Not yet behind it: the lxcfs daemon's start, the build of a template's rootfs (debootstrap,
+// chroot, busybox's applet list) and reads of /sys (loop devices, online CPUs).
 import { chownSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import type { ScriptEnd } from '../core/action-scripts.ts';
 import { runHostScript } from './action-scripts.ts';
@@ -28,8 +28,20 @@ export interface ToolResult {
 export interface Host {
   /** runs berth-nsexec (any mode) to its end and reads its status records (host/helper.ts) */
   runHelper(helper: string, args: string[], opts: HelperOptions): HelperResult;
-  /** runs a short host tool to its end, stdin from `input` (nft, mknod, fsfreeze, nsenter, fstrim) */
-  tool(cmd: string, args: string[], input?: string): ToolResult;
+  /**
+   * runs a short host tool to its end (nft, mknod, fsfreeze, e2fsck, du, tar -t), stdin from
+   * `input`; output past maxBytes (64 MiB) kills it and counts as a failure (status null)
+   */
+  tool(cmd: string, args: string[], opts?: { input?: string; maxBytes?: number }): ToolResult;
+  /** runs a tool that may take long (tar, cp, rsync, zstd), killed with berth; stderr lines to onLine (host/tools.ts) */
+  run(cmd: string, args: string[], onLine?: (line: string) => void, ok?: readonly number[]): Promise<void>;
+  /** runs `src | dst`: src's output to onData on the way, dst's to onOut (host/tools.ts) */
+  pipe(
+    src: readonly string[],
+    dst: readonly string[],
+    onData?: (d: Buffer) => void,
+    onOut?: (d: Buffer) => void,
+  ): Promise<void>;
   /** runs an admin's action script on the host with only ENV (host/action-scripts.ts) */
   runScript(path: string, env: Record<string, string>): Promise<ScriptEnd>;
   /** a file under /proc ("PID/stat", "self/mountinfo"); null when it is not there (a process gone) */
@@ -55,14 +67,17 @@ function orNull<T>(f: () => T): T | null {
 /** The real one: Linux through node:fs, the helper and the host's tools. */
 export const linuxHost: Host = {
   runHelper,
-  tool(cmd, args, input) {
+  tool(cmd, args, opts = {}) {
     const r = childProcess().spawnSync(cmd, args, {
       encoding: 'utf8',
-      maxBuffer: 64 << 20, // `nft list table` of a host with many containers' elements
-      ...(input === undefined ? { stdio: ['ignore', 'pipe', 'pipe'] } : { input }),
+      maxBuffer: opts.maxBytes ?? 64 << 20, // `nft list table` of a host with many containers' elements
+      ...(opts.input === undefined ? { stdio: ['ignore', 'pipe', 'pipe'] } : { input: opts.input }),
     });
     return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr || r.error?.message || '' };
   },
+  // the tools module (and node:crypto) loads only for a verb that runs one: start-up is user-visible
+  run: async (cmd, args, onLine, ok) => (await import('./tools.ts')).run(cmd, args, onLine, ok),
+  pipe: async (src, dst, onData, onOut) => (await import('./tools.ts')).pipeTools(src, dst, onData, onOut),
   runScript: (path, env) => runHostScript(path, env),
   readProc: (path) => orNull(() => readFileSync(`/proc/${path}`, 'utf8')),
   readProcLink: (path) => orNull(() => readlinkSync(`/proc/${path}`)),

@@ -96,7 +96,7 @@ ${['prerouting', 'output']
 `;
 
 function nft(host: Host, script: string, what: string): void {
-  const r = host.tool('nft', ['-f', '-'], script);
+  const r = host.tool('nft', ['-f', '-'], { input: script });
   if (r.status !== 0) {
     throw new BerthError('NET_SETUP', `${what}: nftables: ${r.stderr.trim()}`, {
       hint: 'berth needs nft (apt-get install nftables) for IPv6 filtering, NAT and port forwards',

@@ -3,11 +3,10 @@
 import { treeSyncArgs } from '../core/helper-args.ts';
 import { runHelperSimple } from './helper.ts';
 import type { Host } from './host.ts';
-import { run } from './tools.ts';
 
 /** A whole copy to a DST that does not exist yet (reflinks where the fs can). */
-export function copyTree(src: string, dst: string): Promise<void> {
-  return run('cp', ['-a', '--reflink=auto', '--sparse=always', '--no-target-directory', '--', src, dst]);
+export function copyTree(host: Host, src: string, dst: string): Promise<void> {
+  return host.run('cp', ['-a', '--reflink=auto', '--sparse=always', '--no-target-directory', '--', src, dst]);
 }
 
 /** rsync: some files vanished before they could be copied (a running container removed them) */
@@ -17,8 +16,8 @@ const VANISHED = 24;
  * A whole copy to a DST that does not exist yet, with rsync, of a tree that changes meanwhile:
  * the first pass of copyAsFrozen, whose second pass catches up (files gone are no error).
  */
-export function syncTree(src: string, dst: string): Promise<void> {
-  return run('rsync', ['-aHAXS', '--numeric-ids', '--', `${src}/`, `${dst}/`], undefined, [VANISHED]);
+export function syncTree(host: Host, src: string, dst: string): Promise<void> {
+  return host.run('rsync', ['-aHAXS', '--numeric-ids', '--', `${src}/`, `${dst}/`], undefined, [VANISHED]);
 }
 
 /**

@@ -88,7 +88,8 @@ export async function backupContainer(ctx: Ctx, id: CtId, out: string | undefine
       const staged = copiesWhileRunning(cfg, now.status);
       let frozenMs = 0;
       let fsSum: string;
-      const pack = (dir: string) => watchGrowth(ctx, `Archiving ${id}`, join(work, FS), packTree(dir, join(work, FS)));
+      const pack = (dir: string) =>
+        watchGrowth(ctx, `Archiving ${id}`, join(work, FS), packTree(ctx.host, dir, join(work, FS)));
       if (staged) {
         frozenMs = await copyAsFrozen(ctx, cfg, now.status, own, join(work, STAGE));
         fsSum = await pack(join(work, STAGE));
@@ -121,7 +122,7 @@ export async function backupContainer(ctx: Ctx, id: CtId, out: string | undefine
       };
       writeFile(join(work, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
       tmp = archiveTmp(work, file);
-      await packMembers(tmp, work, MEMBERS);
+      await packMembers(ctx.host, tmp, work, MEMBERS);
       renamePath(tmp, file);
       tmp = null;
       return { file, manifest, frozenMs };
@@ -161,13 +162,13 @@ const damaged = (file: string, why: string) =>
  * Reads the whole archive: every checksum, and every entry of its files listed and checked
  * against what berth writes (core/backup.ts). Returns its manifest and config text.
  */
-export async function verifyBackup(file: string): Promise<{ manifest: BackupManifest; conf: string }> {
+export async function verifyBackup(ctx: Ctx, file: string): Promise<{ manifest: BackupManifest; conf: string }> {
   if (!pathExists(file)) throw new BerthError('BAD_VALUE', `restore: ${file} does not exist`);
-  const names = members(file);
+  const names = members(ctx.host, file);
   if (!names) throw damaged(file, 'not a whole tar archive (truncated?)');
   checkMembers(names, file);
   const read = (m: string) => {
-    const t = memberText(file, m, SMALL_MEMBER_MAX + 1);
+    const t = memberText(ctx.host, file, m, SMALL_MEMBER_MAX + 1);
     if (t === null) throw damaged(file, `${m} cannot be read or is too large`);
     return t;
   };
@@ -175,7 +176,7 @@ export async function verifyBackup(file: string): Promise<{ manifest: BackupMani
   const conf = read(CONF);
   checkSum(CONF, createHash('sha256').update(conf).digest('hex'), manifest.sha256[CONF], file);
   const check = fsListingCheck(manifest.layout, file);
-  const fs = await listMember(file, FS, (l) => check.line(l)).catch((err: Error) => {
+  const fs = await listMember(ctx.host, file, FS, (l) => check.line(l)).catch((err: Error) => {
     throw err instanceof BerthError ? err : damaged(file, `${FS} is damaged: ${err.message}`);
   });
   checkSum(FS, fs.sha256, manifest.sha256[FS], file);
@@ -203,7 +204,7 @@ export async function restoreBackup(
   o: RestoreOptions,
 ): Promise<{ id: CtId; manifest: BackupManifest }> {
   const path = resolve(file);
-  const { manifest, conf } = await verifyBackup(path);
+  const { manifest, conf } = await verifyBackup(ctx, path);
   const id = parseCtId(newId ?? manifest.ctid);
   const g = readGlobal(ctx.paths);
   const plan = restoredConfig(conf, manifest, id, g, path);
@@ -276,7 +277,7 @@ async function unpack(ctx: Ctx, id: CtId, file: string, m: BackupManifest, parti
   const into = ownFilesTarget(m.layout, partial);
   ctx.log(`Restoring container ${id} (layout ${m.layout}, ${Math.round(m.size / 1048576)} MB)...`);
   const shown = meter(ctx.progress, `Restoring ${id}`, m.size);
-  const got = await extractMember(file, FS, into, (n) => shown.add(n))
+  const got = await extractMember(ctx.host, file, FS, into, (n) => shown.add(n))
     .catch((err: Error) => {
       throw new BerthError('BAD_BACKUP', `restore ${id}: unpacking failed: ${err.message}`);
     })
@@ -285,7 +286,7 @@ async function unpack(ctx: Ctx, id: CtId, file: string, m: BackupManifest, parti
     throw new BerthError('BAD_BACKUP', `restore ${id}: the archive changed while it was read`);
   }
   if (m.layout !== 'image') return;
-  const unsound = sealImage(imageFile(partial));
+  const unsound = sealImage(ctx.host, imageFile(partial));
   if (unsound) {
     throw new BerthError('BAD_BACKUP', `restore ${id}: root.img is not a sound ext4 (${unsound})`, {
       hint: 'the archive is damaged or altered; nothing was kept',
@@ -337,6 +338,6 @@ async function layerFor(ctx: Ctx, m: BackupManifest): Promise<string> {
     );
   }
   return withTemplateLock(ctx, tpl, 'restore', async () =>
-    ensureLayer(ctx.paths, await verifiedTemplate(ctx.paths, tpl, ctx.log), ctx.log, ctx.progress),
+    ensureLayer(ctx.host, ctx.paths, await verifiedTemplate(ctx.paths, tpl, ctx.log), ctx.log, ctx.progress),
   );
 }

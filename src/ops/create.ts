@@ -103,15 +103,17 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
   };
   const unpack = async (dest: string) =>
     // the template tools load only for an unpack: an overlay create over an existing layer has none
-    (await import('../host/template.ts')).extractTemplate(tarball, dest, tpl, ctx.progress).catch((err: unknown) => {
-      throw new BerthError('BAD_TEMPLATE', `create ${id}: cannot unpack ${tarball}: ${(err as Error).message}`, {
-        hint: `rebuild it: berth template create ${tpl}`,
+    (await import('../host/template.ts'))
+      .extractTemplate(ctx.host, tarball, dest, tpl, ctx.progress)
+      .catch((err: unknown) => {
+        throw new BerthError('BAD_TEMPLATE', `create ${id}: cannot unpack ${tarball}: ${(err as Error).message}`, {
+          hint: `rebuild it: berth template create ${tpl}`,
+        });
       });
-    });
   const fill = async (partial: string): Promise<Record<string, string>> => {
     if (layout === 'overlay') {
       // the container's own files start empty: everything else is the template's shared layer
-      const layer = await ensureLayer(ctx.paths, await templateMeta(ctx, tpl), ctx.log, ctx.progress);
+      const layer = await ensureLayer(ctx.host, ctx.paths, await templateMeta(ctx, tpl), ctx.log, ctx.progress);
       ownFilesTarget(layout, partial);
       return { ...keys, LAYER: layer };
     }

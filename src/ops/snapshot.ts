@@ -116,7 +116,7 @@ export async function snapshotSwitch(ctx: Ctx, id: CtId, name: string): Promise<
     const fresh = `${priv}.switch-new`;
     removeTree(fresh);
     const fs = join(snapshotPath(ctx.paths, id, name), 'fs');
-    await copyTree(fs, ownFilesTarget(meta.layout, fresh));
+    await copyTree(ctx.host, fs, ownFilesTarget(meta.layout, fresh));
     recoverSwitch(ctx, id, 'swap');
   });
 }

@@ -23,7 +23,6 @@ import {
   type TemplateEntry,
   verifiedTemplate,
 } from '../host/template-cache.ts';
-import { run } from '../host/tools.ts';
 
 function checkName(verb: string, name: string): void {
   if (!TEMPLATE_NAME_RE.test(name)) {
@@ -88,11 +87,11 @@ export async function templateImport(ctx: Ctx, file: string, o: ImportOptions): 
     const tmp = `${templatePath(ctx.paths, o.name)}.tmp-${process.pid}`;
     try {
       ctx.log(`Importing ${file} as template ${o.name}...`);
-      if (zstd) await run('cp', ['--', file, tmp]);
-      else await recompress(file, tool ?? 'cat', tmp);
-      const ids = await checkRootfsArchive(tmp, file);
+      if (zstd) await ctx.host.run('cp', ['--', file, tmp]);
+      else await recompress(ctx.host, file, tool ?? 'cat', tmp);
+      const ids = await checkRootfsArchive(ctx, tmp, file);
       // each container gets its own id at its first start: the template carries none
-      if (await scrubMachineId(tmp, ids)) ctx.log(`template ${o.name}: removed the machine-id it carried`);
+      if (await scrubMachineId(ctx.host, tmp, ids)) ctx.log(`template ${o.name}: removed the machine-id it carried`);
       const meta = await commitTemplate(ctx.paths, tmp, {
         name: o.name,
         distro: o.distro ?? 'unknown',
@@ -112,19 +111,21 @@ export async function templateImport(ctx: Ctx, file: string, o: ImportOptions): 
  * Reads the whole archive (a truncated one fails here) and looks for a root filesystem's top.
  * Returns its members named like a machine-id file, as the listing spells them.
  */
-async function checkRootfsArchive(tarball: string, orig: string): Promise<string[]> {
+async function checkRootfsArchive(ctx: Ctx, tarball: string, orig: string): Promise<string[]> {
   const top = new Set<string>();
   const ids: string[] = [];
-  await run('tar', ['--zstd', '-tf', tarball], (l) => {
-    const first = l.replace(/^\.\//, '').split('/')[0];
-    if (first) top.add(first);
-    if (machineIdMember(l) && !ids.includes(l)) ids.push(l);
-  }).catch((err: unknown) => {
-    throw new BerthError(
-      'BAD_TEMPLATE',
-      `template import: ${orig} is not a whole tar archive: ${(err as Error).message}`,
-    );
-  });
+  await ctx.host
+    .run('tar', ['--zstd', '-tf', tarball], (l) => {
+      const first = l.replace(/^\.\//, '').split('/')[0];
+      if (first) top.add(first);
+      if (machineIdMember(l) && !ids.includes(l)) ids.push(l);
+    })
+    .catch((err: unknown) => {
+      throw new BerthError(
+        'BAD_TEMPLATE',
+        `template import: ${orig} is not a whole tar archive: ${(err as Error).message}`,
+      );
+    });
   if (!top.has('etc') || !(top.has('bin') || top.has('usr') || top.has('sbin'))) {
     throw new BerthError('BAD_TEMPLATE', `template import: ${orig} does not look like a root filesystem`, {
       hint: 'its top level needs etc/ and bin/ or usr/ (pack it with: tar -C ROOTFS -czf FILE .)',

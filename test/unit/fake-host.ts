@@ -26,6 +26,8 @@ export interface FakeProc {
 export type Call =
   | { op: 'helper'; args: string[]; opts: HelperOptions }
   | { op: 'tool'; cmd: string; args: string[]; input: string | undefined }
+  | { op: 'run'; cmd: string; args: string[] }
+  | { op: 'pipe'; src: readonly string[]; dst: readonly string[] }
   | { op: 'script'; path: string; env: Record<string, string> }
   | { op: 'kill'; pid: number; signal: NodeJS.Signals | number }
   | { op: 'chown'; path: string; uid: number; gid: number }
@@ -99,9 +101,15 @@ export function fakeHost(cgroupRoot: string): FakeHost {
           ...f.onHelper(args, opts),
         };
       },
-      tool(cmd, args, input) {
-        calls.push({ op: 'tool', cmd, args, input });
-        return { status: 0, stdout: '', stderr: '', ...f.onTool(cmd, args, input) };
+      tool(cmd, args, opts = {}) {
+        calls.push({ op: 'tool', cmd, args, input: opts.input });
+        return { status: 0, stdout: '', stderr: '', ...f.onTool(cmd, args, opts.input) };
+      },
+      async run(cmd, args) {
+        calls.push({ op: 'run', cmd, args });
+      },
+      async pipe(src, dst) {
+        calls.push({ op: 'pipe', src, dst });
       },
       async runScript(path, env) {
         calls.push({ op: 'script', path, env });

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BerthError } from '../../../src/core/errors.ts';
-import { ctConfigPath } from '../../../src/host/paths.ts';
+import { ctConfigPath, templatePath } from '../../../src/host/paths.ts';
 import { createContainer } from '../../../src/ops/create.ts';
 import { code, inEnv, TEMPLATE_SHA, withContainer } from './env.ts';
 
@@ -62,4 +62,35 @@ test('a create killed half-way is rolled back, and the next create of that CTID 
     assert.ok(env.logs.includes('101: cleaned up after an interrupted create'));
     assert.ok(!existsSync(`${priv}.partial`));
     assert.match(env.config(), /^LAYER=/m);
+  }));
+
+test('a dir container gets its own copy: the template is checked and unpacked into the .partial by tar', () =>
+  inEnv(async (env) => {
+    await createContainer(env.ctx, env.id, { layout: 'dir', privileged: true });
+    const runs = env.fake.calls.flatMap((c) => (c.op === 'run' ? [[c.cmd, ...c.args]] : []));
+    assert.equal(runs.length, 1);
+    const tar = runs[0] ?? [];
+    assert.equal(tar[0], 'tar');
+    assert.equal(tar[tar.indexOf('-xpf') + 1], templatePath(env.paths, 'busybox'));
+    assert.equal(
+      tar[tar.indexOf('-C') + 1],
+      `${join(env.paths.privateDir, env.id)}.partial`,
+      'unpacked where a crash rolls it back',
+    );
+    assert.match(env.config(), /^LAYOUT="dir"$/m);
+    assert.doesNotMatch(env.config(), /^LAYER=/m);
+  }));
+
+test('an unpack that fails leaves no private area and no config', () =>
+  inEnv(async (env) => {
+    env.fake.host.run = async () => {
+      throw new Error('tar: Unexpected EOF in archive');
+    };
+    await assert.rejects(createContainer(env.ctx, env.id, { layout: 'dir' }), (err: unknown) => {
+      assert.ok(code('BAD_TEMPLATE')(err));
+      assert.match((err as Error).message, /cannot unpack .*Unexpected EOF/);
+      return true;
+    });
+    assert.deepEqual(readdirSync(env.paths.privateDir), []);
+    assert.ok(!existsSync(ctConfigPath(env.paths, env.id)));
   }));

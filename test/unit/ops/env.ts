@@ -1,5 +1,6 @@
 // A throwaway berth tree for ops unit tests: the root's files in a temp directory, a cgroup
 // tree there too (the layout points at it), and the fake host for everything else.
+import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,9 @@ const HYBRID = [
 ].join('\n');
 const V2 = '25 1 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate';
 
-export const TEMPLATE_SHA = 'ab'.repeat(32);
+/** The busybox template's tarball here: a few bytes with their true checksum (create verifies it). */
+const TARBALL = 'not a real tarball';
+export const TEMPLATE_SHA = createHash('sha256').update(TARBALL).digest('hex');
 
 export interface Env {
   root: string;
@@ -82,11 +85,11 @@ export function makeEnv(o: { v2?: boolean; global?: string } = {}): Env {
   writeFileSync(paths.globalConfig, `LXCFS="no"\n${o.global ?? ''}`);
   // the busybox template as create finds it: tarball, metadata, and its layer already unpacked
   mkdirSync(paths.templateCache, { recursive: true });
-  writeFileSync(templatePath(paths, 'busybox'), 'not a real tarball');
+  writeFileSync(templatePath(paths, 'busybox'), TARBALL);
   const meta = { name: 'busybox', distro: 'busybox', release: '1', arch: 'amd64', created: '2026-01-01T00:00:00Z' };
   writeFileSync(
     templateMetaPath(paths, 'busybox'),
-    JSON.stringify({ ...meta, sha256: TEMPLATE_SHA, size: 18, source: 'test' }),
+    JSON.stringify({ ...meta, sha256: TEMPLATE_SHA, size: TARBALL.length, source: 'test' }),
   );
   const layer = layerPath(paths, `busybox-${TEMPLATE_SHA.slice(0, 12)}`);
   mkdirSync(join(layer, 'sbin'), { recursive: true });
