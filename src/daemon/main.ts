@@ -7,6 +7,7 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import { BerthError } from '../core/errors.ts';
 import { removeDeadParts } from '../host/backup-store.ts';
 import { ADMIN_GROUP, groupId, prepareSocket, removeSocket, secureSocket } from '../host/daemon-socket.ts';
+import { linuxHost } from '../host/host.ts';
 import { acquireLock } from '../host/lock.ts';
 import type { Paths } from '../host/paths.ts';
 import { ensureServerCert, fingerprintOf } from '../host/tls.ts';
@@ -74,7 +75,7 @@ export async function runDaemon(paths: Paths, log: (m: string) => void, listen?:
   const tcp = listen === undefined ? null : parseListen(listen);
   let lock: { release(): void };
   try {
-    lock = acquireLock(paths.helper, join(paths.lockDir, 'berthd.lck'), 'daemon');
+    lock = acquireLock(linuxHost, paths.helper, join(paths.lockDir, 'berthd.lck'), 'daemon');
   } catch (err) {
     if (err instanceof BerthError && err.code === 'LOCKED') {
       throw new BerthError('DAEMON_RUNNING', `daemon: another berthd serves ${paths.prefix}: ${err.message}`, {

@@ -1,6 +1,5 @@
 // Running a container's action scripts at their moments (docs/scripts.md): the mount and unmount
 // of its root with their scripts around them, and the start and stop scripts inside it.
-import { closeSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   describeExit,
@@ -16,8 +15,9 @@ import {
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import { openScript, runHostScript, scriptPresent, vetScript } from '../host/action-scripts.ts';
-import { isMounted } from '../host/mountinfo.ts';
+import { openScript, scriptPresent, vetScript } from '../host/action-scripts.ts';
+import { closeFd, renamePath } from '../host/files.ts';
+import { isMounted, readMountinfo } from '../host/mountinfo.ts';
 import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import type { Ctx } from './context.ts';
@@ -62,7 +62,7 @@ async function runOnHost(
   const refused = vetScript(path, false);
   if (refused) return refused;
   const env = scriptEnv(id, { conf: ctConfigPath(ctx.paths, id), veRoot, vePrivate: cfg.vePrivate });
-  return failureOf(path, action, await runHostScript(path, env));
+  return failureOf(path, action, await ctx.host.runScript(path, env));
 }
 
 /** start and stop: the script's text goes to the container's /bin/sh, run as by `berth exec`. */
@@ -82,7 +82,7 @@ function runInside(ctx: Ctx, id: CtId, path: string, action: ScriptAction): Bert
     });
     return failureOf(path, action, { code: r.code, signal: null, timedOut: r.timedOut });
   } finally {
-    closeSync(opened.fd);
+    closeFd(opened.fd);
   }
 }
 
@@ -97,20 +97,20 @@ function failureOf(path: string, action: ScriptAction, end: ScriptEnd): BerthErr
  */
 export async function mountWithScripts(ctx: Ctx, id: CtId, cfg: CtConfig, args: string[]): Promise<void> {
   await runScripts(ctx, id, cfg, 'premount');
-  mountRoot(ctx.paths.helper, args);
+  mountRoot(ctx.host, ctx.paths.helper, args);
   try {
     await runScripts(ctx, id, cfg, 'mount');
   } catch (err) {
-    unmountRoot(ctx.paths.helper, cfg.veRoot);
+    unmountRoot(ctx.host, ctx.paths.helper, cfg.veRoot);
     throw err;
   }
 }
 
 /** Unmounts VE_ROOT between the umount and postumount scripts, if it is mounted (else nothing runs). */
 export async function unmountWithScripts(ctx: Ctx, id: CtId, cfg: CtConfig | null, veRoot: string): Promise<void> {
-  if (!isMounted(veRoot)) return;
+  if (!isMounted(veRoot, readMountinfo(ctx.host))) return;
   if (cfg) await runScripts(ctx, id, cfg, 'umount', veRoot);
-  unmountRoot(ctx.paths.helper, veRoot);
+  unmountRoot(ctx.host, ctx.paths.helper, veRoot);
   if (cfg) await runScripts(ctx, id, cfg, 'postumount', veRoot);
 }
 
@@ -121,7 +121,7 @@ export async function unmountWithScripts(ctx: Ctx, id: CtId, cfg: CtConfig | nul
 export function retireScripts(ctx: Ctx, id: CtId): void {
   for (const name of presentScripts(ctx, id)) {
     const path = join(ctx.paths.ctConfigDir, name);
-    renameSync(path, `${path}.destroyed`);
+    renamePath(path, `${path}.destroyed`);
   }
 }
 

@@ -1,6 +1,8 @@
-// The context every ops function takes first: paths, logging, and lazily-read host facts.
+// The context every ops function takes first: paths, logging, the host (the kernel and its
+// processes, host/host.ts: a fake in unit tests), and lazily-read host facts.
 import type { CgroupLayout } from '../host/cgroups.ts';
-import { hostLayout } from '../host/cgroups.ts';
+import { detectLayout } from '../host/cgroups.ts';
+import { type Host, linuxHost } from '../host/host.ts';
 import { readMountinfo } from '../host/mountinfo.ts';
 import type { Paths } from '../host/paths.ts';
 import type { ProgressLine } from '../host/progress.ts';
@@ -9,6 +11,8 @@ export interface Ctx {
   paths: Paths;
   /** progress and warnings for humans (stderr); never parsed */
   log: (msg: string) => void;
+  /** processes, /proc, signals: everything the verbs do to Linux outside the files under paths */
+  host: Host;
   layout: () => CgroupLayout;
   /**
    * /proc/self/mountinfo as first read by this command (the cgroup layout comes from it too):
@@ -19,18 +23,19 @@ export interface Ctx {
   progress?: ProgressLine;
 }
 
-export function makeCtx(paths: Paths, log: (msg: string) => void, layout?: CgroupLayout): Ctx {
+export function makeCtx(paths: Paths, log: (msg: string) => void, layout?: CgroupLayout, host: Host = linuxHost): Ctx {
   let cached = layout;
   let text: string | undefined;
   const mountinfo = () => {
-    text ??= readMountinfo();
+    text ??= readMountinfo(host);
     return text;
   };
   return {
     paths,
     log,
+    host,
     layout: () => {
-      cached ??= hostLayout(mountinfo());
+      cached ??= detectLayout(mountinfo());
       return cached;
     },
     mountinfo,

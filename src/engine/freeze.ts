@@ -1,12 +1,11 @@
 // Holding a running container still while its files are copied (snapshot, backup, clone): its
 // processes are frozen and its filesystem synced, so the copy is what one instant held.
-import { rmSync } from 'node:fs';
 import type { CtConfig } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import { fullyFrozen, setFrozen } from '../host/cgroups.ts';
+import { removeFile, removeTree } from '../host/files.ts';
 import { writeFileAtomic } from '../host/fs-util.ts';
 import { thawMarkerPath } from '../host/paths.ts';
-import { childProcess } from '../host/spawn.ts';
 import { trace } from '../host/trace.ts';
 import { catchUpTree, copyTree, syncTree } from '../host/tree-copy.ts';
 import type { Ctx } from './context.ts';
@@ -37,18 +36,18 @@ export async function withFrozen<T>(ctx: Ctx, cfg: CtConfig, status: string, fn:
     // copied through the page cache, which already holds every write: no sync, which would
     // also wait for the host's own dirty data (a backup's staged copy, for one) while frozen
     const image = cfg.layout === 'image';
-    const fsFrozen = image && childProcess().spawnSync('fsfreeze', ['-f', cfg.veRoot]).status === 0;
-    if (image && !fsFrozen) childProcess().spawnSync('sync', ['-f', cfg.veRoot]);
+    const fsFrozen = image && ctx.host.tool('fsfreeze', ['-f', cfg.veRoot]).status === 0;
+    if (image && !fsFrozen) ctx.host.tool('sync', ['-f', cfg.veRoot]);
     trace('frozen');
     try {
       return await fn();
     } finally {
       trace('thaw');
-      if (fsFrozen) childProcess().spawnSync('fsfreeze', ['-u', cfg.veRoot]);
+      if (fsFrozen) ctx.host.tool('fsfreeze', ['-u', cfg.veRoot]);
     }
   } finally {
     setFrozen(layout, dirs, false);
-    rmSync(marker, { force: true });
+    removeFile(marker);
   }
 }
 
@@ -67,7 +66,7 @@ export async function copyAsFrozen(ctx: Ctx, cfg: CtConfig, status: string, src:
   if (!copiesWhileRunning(cfg, status)) {
     const t0 = Date.now();
     ctx.progress?.(`${cfg.id}: copying its files${status === 'running' ? ' (frozen)' : ''}`);
-    await withFrozen(ctx, cfg, status, () => copyTree(src, dst)).finally(() => ctx.progress?.(null));
+    await withFrozen(ctx, cfg, status, () => copyTree(ctx.host, src, dst)).finally(() => ctx.progress?.(null));
     return status === 'running' ? Date.now() - t0 : 0;
   }
   // ctimes come from the kernel's coarse clock, at most a tick (10 ms at HZ=100) behind, and the
@@ -76,18 +75,18 @@ export async function copyAsFrozen(ctx: Ctx, cfg: CtConfig, status: string, src:
   // of 1 GB written then: 0.9 s frozen)
   const since = (BigInt(Date.now()) - 100n) * 1_000_000n;
   ctx.progress?.(`${cfg.id}: copying its files while it runs`);
-  await syncTree(src, dst).finally(() => ctx.progress?.(null));
+  await syncTree(ctx.host, src, dst).finally(() => ctx.progress?.(null));
   // timed from before the freeze to after the thaw: all the container waited
   const t0 = Date.now();
   await withFrozen(ctx, cfg, status, async () => {
     try {
-      catchUpTree(ctx.paths.helper, src, dst, since);
+      catchUpTree(ctx.host, ctx.paths.helper, src, dst, since);
     } catch (err) {
       // a tree the catch-up pass refuses (directories nested past its limit): copied whole
       // while frozen, as before it existed
       ctx.log(`warning: ${cfg.id}: ${(err as Error).message.slice(0, 200)}; copying it whole while frozen`);
-      rmSync(dst, { recursive: true, force: true });
-      await copyTree(src, dst);
+      removeTree(dst);
+      await copyTree(ctx.host, src, dst);
     }
   });
   return Date.now() - t0;

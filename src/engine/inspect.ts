@@ -1,11 +1,11 @@
 // What is true about a container right now, read without a lock: its config, its cgroups and
 // whether its init runs. Kept apart from runtime.ts (recovery, teardown) so that the read-only
 // verbs (status, list, exec) load only this.
-import { existsSync, realpathSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
 import { type CgroupDir, cgroupPids, ctDirs, isFrozen } from '../host/cgroups.ts';
+import { pathExists, realPath } from '../host/files.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import { exePath, innermostPid, isAlive, nsId } from '../host/proc.ts';
 import { readCt, readState, type StoredCt } from '../host/store.ts';
@@ -48,7 +48,7 @@ export function mustExist(id: CtId, ct: StoredCt | null): StoredCt {
  * not exist" for a CTID with no config, else not running or suspended, with what helps.
  */
 export function notRunningError(ctx: Ctx, id: CtId, verb: string, status: RunStatus): BerthError {
-  if (!existsSync(ctConfigPath(ctx.paths, id))) loadCt(ctx, id); // throws "does not exist"
+  if (!pathExists(ctConfigPath(ctx.paths, id))) loadCt(ctx, id); // throws "does not exist"
   const suspended = status === 'suspended';
   return new BerthError('NOT_RUNNING', `${verb} ${id}: container is ${suspended ? 'suspended' : 'not running'}`, {
     hint: suspended ? `berth resume ${id}` : `berth start ${id}`,
@@ -68,8 +68,8 @@ function inspectFacts(ctx: Ctx, state: RuntimeState | null, dirs: CgroupDir[]): 
     const frozen = isFrozen(ctx.layout(), dirs);
     return { status: frozen ? 'suspended' : 'running', pid, state, stale };
   };
-  if (state?.pid && isAlive(state.pid, state.startTime)) return running(state.pid, false);
-  const leftovers = state !== null || dirs.some((d) => existsSync(d.path));
+  if (state?.pid && isAlive(ctx.host, state.pid, state.startTime)) return running(state.pid, false);
+  const leftovers = state !== null || dirs.some((d) => pathExists(d.path));
   // an init whose berth was killed before it recorded the pid still runs: report the fact
   const orphan = leftovers ? findInit(ctx, dirs) : null;
   if (orphan !== null) return running(orphan, true);
@@ -82,14 +82,12 @@ function inspectFacts(ctx: Ctx, state: RuntimeState | null, dirs: CgroupDir[]): 
  * is not a running container, and the next mutating command tears it down).
  */
 function findInit(ctx: Ctx, dirs: CgroupDir[]): number | null {
-  const hostPidNs = nsId('self', 'pid');
-  let helper = '';
-  try {
-    helper = realpathSync(ctx.paths.helper);
-  } catch {}
+  const hostPidNs = nsId(ctx.host, 'self', 'pid');
+  const helper = realPath(ctx.paths.helper) ?? '';
   for (const pid of cgroupPids(dirs)) {
-    if (innermostPid(pid) !== 1 || nsId(pid, 'pid') === hostPidNs || !isAlive(pid, null)) continue;
-    if (exePath(pid) !== helper) return pid;
+    if (innermostPid(ctx.host, pid) !== 1 || nsId(ctx.host, pid, 'pid') === hostPidNs || !isAlive(ctx.host, pid, null))
+      continue;
+    if (exePath(ctx.host, pid) !== helper) return pid;
   }
   return null;
 }

@@ -7,7 +7,7 @@ import { BerthError } from '../core/errors.ts';
 import { joinArgs } from '../core/helper-args.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { procsFiles } from '../host/cgroups.ts';
-import { policyFd, runHelper, runHelperAsync, type StatusRecord } from '../host/helper.ts';
+import { policyFd, type StatusRecord } from '../host/helper.ts';
 import { keeperSocketPath } from '../host/paths.ts';
 import { boundingCaps, ownCapabilities, ownUserns } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
@@ -63,7 +63,7 @@ export function joinRun(
     ...opts,
     winsize: opts.winsizeFd !== undefined,
   });
-  const r = runHelper(ctx.paths.helper, args, {
+  const r = ctx.host.runHelper(ctx.paths.helper, args, {
     ...(winsize ? { winsizeFd: opts.winsizeFd } : {}),
     stdio: [opts.stdin, opts.stdout ?? 'inherit', 'inherit'],
     seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
@@ -91,7 +91,7 @@ export async function joinCaptured(
     env: opts.env,
     winsize: false,
   });
-  const r = await runHelperAsync(ctx.paths.helper, args, {
+  const r = await ctx.host.runHelperAsync(ctx.paths.helper, args, {
     stdin: opts.stdin,
     seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
     cap: opts.cap,
@@ -115,8 +115,8 @@ function joinArgsFor(
     pty: opts.pty,
     term: process.env['TERM'],
     // berth's own, within the container's set (its init's bounding set: CAPABILITY applied)
-    availableCaps: ownCapabilities() & (boundingCaps(now.pid) ?? 0n),
-    userns: ownUserns(now.pid),
+    availableCaps: ownCapabilities(ctx.host) & (boundingCaps(ctx.host, now.pid) ?? 0n),
+    userns: ownUserns(ctx.host, now.pid),
     keeperSocket: sysinfo ? keeperSocketPath(ctx.paths, id) : null,
     env: opts.env ?? [],
   });

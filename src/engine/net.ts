@@ -1,6 +1,5 @@
 // Networking shared by start, set and cleanup: the helper's plans (routed pair, bridged
 // interfaces, NAT elements), the files written inside, and the conflict checks.
-import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -26,7 +25,8 @@ import { type Bridge, bridgedStartOps, type NetIf, netifLiveOps } from '../core/
 import { resolvConf } from '../core/resolv.ts';
 import { hostLinks, readBridge } from '../host/bridges.ts';
 import { initLink } from '../host/ct-tree.ts';
-import { inputFd, runHelper } from '../host/helper.ts';
+import { closeFd } from '../host/files.ts';
+import { inputFd } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { ensureNftBase, hostNet, hostResolvers, nftElements, runNetOps } from '../host/net.ts';
@@ -49,8 +49,8 @@ export function startNetArgs(ctx: Ctx, cfg: CtConfig): string[] {
       )
     : [];
   if (cfg.ipAddr.length === 0) return netArgs(bridged); // no routed pair, no host facts to read
-  const host = hostNet(readGlobal(ctx.paths), cfg.ipAddr, ctx.log);
-  if (cfg.ipAddr.some((i) => i.family === 6)) ensureNftBase(ctx.paths.run);
+  const host = hostNet(ctx.host, readGlobal(ctx.paths), cfg.ipAddr, ctx.log);
+  if (cfg.ipAddr.some((i) => i.family === 6)) ensureNftBase(ctx.host, ctx.paths.run);
   return netArgs([...routedStartOps(cfg.id, cfg.ipAddr, host), ...bridged]);
 }
 
@@ -83,7 +83,7 @@ export function ipsHeldByOthers(ctx: Ctx, id: CtId, ips: IpAddr[]): IpAddr[] {
  * an address free and both take it. Each container's own lock does not cover that.
  */
 export function lockAddresses(ctx: Ctx, what: string): Lock {
-  return acquireLock(ctx.paths.helper, join(ctx.paths.lockDir, 'addresses.lck'), what, 10_000);
+  return acquireLock(ctx.host, ctx.paths.helper, join(ctx.paths.lockDir, 'addresses.lck'), what, 10_000);
 }
 
 /** Refuses addresses that another container already has, saved or live (exit 78). */
@@ -105,8 +105,8 @@ export function changeIpsLive(
   change: { had: IpAddr[]; add: IpAddr[]; del: IpAddr[] },
 ): void {
   const { had, add, del } = change;
-  const host = hostNet(readGlobal(ctx.paths), add, ctx.log);
-  if (add.some((i) => i.family === 6)) ensureNftBase(ctx.paths.run);
+  const host = hostNet(ctx.host, readGlobal(ctx.paths), add, ctx.log);
+  if (add.some((i) => i.family === 6)) ensureNftBase(ctx.host, ctx.paths.run);
   const hostIf = hostIfName(cfg.id);
   const ops: NetOp[] = [
     // the first address of a container that started without one brings the pair
@@ -116,7 +116,7 @@ export function changeIpsLive(
     ...removeAddressOps(hostIf, del, host, true),
     ...addressOps(hostIf, add, host),
   ];
-  runNetOps(ctx.paths.helper, `set ${cfg.id}`, ops, pid, ctx.log);
+  runNetOps(ctx.host, ctx.paths.helper, `set ${cfg.id}`, ops, pid, ctx.log);
 }
 
 /**
@@ -126,9 +126,9 @@ export function changeIpsLive(
 export function cleanupNet(ctx: Ctx, cfg: CtConfig, liveIps: string[] | undefined): void {
   const ips = liveIps ? parseIpList(liveIps.join(' ')) : cfg.ipAddr;
   if (ips.length === 0) return;
-  const host = hostNet(readGlobal(ctx.paths), [], () => {});
+  const host = hostNet(ctx.host, readGlobal(ctx.paths), [], () => {});
   if (host.neighbourDevs.length === 0) return;
-  runNetOps(ctx.paths.helper, `stop ${cfg.id}`, removeAddressOps(hostIfName(cfg.id), ips, host, false), null);
+  runNetOps(ctx.host, ctx.paths.helper, `stop ${cfg.id}`, removeAddressOps(hostIfName(cfg.id), ips, host, false), null);
 }
 
 /** The nftables elements (NAT, port forwards) a container with these addresses owns. */
@@ -140,7 +140,7 @@ export function nftFor(cfg: CtConfig, ips: IpAddr[]): string[] {
 export function syncNft(ctx: Ctx, what: string, had: string[], want: string[]): void {
   const add = want.filter((e) => !had.includes(e));
   const del = had.filter((e) => !want.includes(e));
-  nftElements(ctx.paths.run, nftElementScript(add, del), what, add.length > 0);
+  nftElements(ctx.host, ctx.paths.run, nftElementScript(add, del), what, add.length > 0);
 }
 
 /** Refuses port forwards that another container already has (exit 150). */
@@ -186,10 +186,14 @@ export function writeFilesLive(ctx: Ctx, pid: number, files: ContainerFile[], bl
   ];
   // an unprivileged container's files are written as its root (through its idmapped root,
   // host root's own ids have no mapping)
-  const ns = ownUserns(pid) ? 'user,mnt' : 'mnt';
-  const r = runHelper(ctx.paths.helper, ['--join', String(pid), '--unshare', ns, ...writes, '--status-fd', '3'], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
+  const ns = ownUserns(ctx.host, pid) ? 'user,mnt' : 'mnt';
+  const r = ctx.host.runHelper(
+    ctx.paths.helper,
+    ['--join', String(pid), '--unshare', ns, ...writes, '--status-fd', '3'],
+    {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
   if (r.exitCode !== 0) {
     const what = [...files, ...blocks].map((f) => f.dest).join(', ');
     throw new BerthError('SYSTEM', `write ${what}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
@@ -213,7 +217,7 @@ export function reloadNetworkd(ctx: Ctx, id: CtId, now: Inspection): void {
   } catch (err) {
     failed = (err as Error).message;
   } finally {
-    closeSync(input);
+    closeFd(input);
   }
   // the kernel has the change already: only networkctl's view lags until networkd restarts
   if (failed) ctx.log(`warning: set ${id}: networkctl reload in the container failed (${failed})`);
@@ -226,7 +230,7 @@ export function changeNetifsLive(ctx: Ctx, id: CtId, pid: number, old: NetIf[], 
     `set ${id}`,
     next.map((n) => n.bridge),
   );
-  runNetOps(ctx.paths.helper, `set ${id}`, netifLiveOps(old, next, managed), pid);
+  runNetOps(ctx.host, ctx.paths.helper, `set ${id}`, netifLiveOps(old, next, managed), pid);
 }
 
 /** The bridges a container's interfaces need (`what`: "start 101"): managed ones are (re)created. */

@@ -1,6 +1,5 @@
 // Making the records agree with the facts after a crash (reconcile), tearing down what a
 // container holds, and the lock every mutating verb runs under.
-import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { CtConfig } from '../core/ct-config.ts';
 import { expandVeid } from '../core/ct-config.ts';
@@ -10,7 +9,9 @@ import type { RuntimeState } from '../core/lifecycle.ts';
 import { cleanBackupLeftovers } from '../host/backup-work.ts';
 import { type CgroupDir, cgroupPids, removeCgroups, setFrozen, thawAll } from '../host/cgroups.ts';
 import { removeOwnNodes } from '../host/devices.ts';
+import { pathExists, removeEmptyDir, removeFile, removeTree } from '../host/files.ts';
 import { removeStaleTmps } from '../host/fs-util.ts';
+import type { Host } from '../host/host.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
 import { unmountRoot } from '../host/mounts.ts';
 import {
@@ -24,7 +25,6 @@ import {
 } from '../host/paths.ts';
 import { isAlive, readProcStat } from '../host/proc.ts';
 import { cleanSnapshotLeftovers, removeAllSnapshots } from '../host/snapshots.ts';
-import { childProcess } from '../host/spawn.ts';
 import { readCt, readGlobal, readState, removeState, type StoredCt, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import { retireScripts, unmountWithScripts } from './action-scripts.ts';
@@ -36,15 +36,11 @@ import { recoverSwitch } from './recover-switch.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** SIGKILL everything in the container's cgroups until they are empty (bounded, about 5 s). */
-export async function killAll(dirs: CgroupDir[]): Promise<boolean> {
+export async function killAll(host: Host, dirs: CgroupDir[]): Promise<boolean> {
   for (let i = 0; i < 500; i++) {
-    const pids = cgroupPids(dirs).filter((p) => isAlive(p, null));
+    const pids = cgroupPids(dirs).filter((p) => isAlive(host, p, null));
     if (pids.length === 0) return true;
-    for (const p of pids) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {}
-    }
+    for (const p of pids) host.kill(p, 'SIGKILL');
     await sleep(i < 20 ? 1 : 10); // dying takes the kernel a moment; poll fast at first
   }
   return false;
@@ -54,13 +50,11 @@ export async function killAll(dirs: CgroupDir[]): Promise<boolean> {
  * The keeper leaves by itself once init is gone, after the console's last words; one that
  * lingers (or whose init never ran) is killed. Its start time tells it from a recycled pid.
  */
-async function stopKeeper(keeper: RuntimeState['keeper']): Promise<void> {
+async function stopKeeper(host: Host, keeper: RuntimeState['keeper']): Promise<void> {
   if (!keeper) return;
-  for (let i = 0; i < 100 && isAlive(keeper.pid, keeper.startTime); i++) await sleep(2);
-  if (!isAlive(keeper.pid, keeper.startTime)) return;
-  try {
-    process.kill(keeper.pid, 'SIGKILL');
-  } catch {}
+  for (let i = 0; i < 100 && isAlive(host, keeper.pid, keeper.startTime); i++) await sleep(2);
+  if (!isAlive(host, keeper.pid, keeper.startTime)) return;
+  host.kill(keeper.pid, 'SIGKILL');
 }
 
 /** Tears down what a running container holds on the host: processes, cgroups, root mount, state. */
@@ -72,12 +66,12 @@ export async function cleanupRuntime(
 ): Promise<void> {
   const dirs = cgroupDirsOf(ctx, id);
   thawAll(ctx.layout(), dirs);
-  if (!(await killAll(dirs))) {
+  if (!(await killAll(ctx.host, dirs))) {
     throw new BerthError('STOP_FAILED', `stop ${id}: processes survive SIGKILL`, {
       hint: 'a process may be stuck in the kernel (D state); see `ps` and try again',
     });
   }
-  await stopKeeper(keeper);
+  await stopKeeper(ctx.host, keeper);
   const st = readState(ctx.paths, id);
   if (cfg) {
     for (const step of [() => cleanupNet(ctx, cfg, st?.ips), () => syncNft(ctx, `stop ${id}`, st?.nft ?? [], [])]) {
@@ -88,10 +82,10 @@ export async function cleanupRuntime(
       }
     }
   }
-  let busy = removeCgroups(dirs);
+  let busy = removeCgroups(ctx.host, dirs);
   for (let i = 0; i < 200 && busy.length > 0; i++) {
     await sleep(5); // a killed task leaves its cgroup a moment after it is reaped
-    busy = removeCgroups(dirs);
+    busy = removeCgroups(ctx.host, dirs);
   }
   if (busy.length) ctx.log(`warning: could not remove cgroups: ${busy.join(', ')}`);
   // the root as it was mounted at start (a config broken since may name another, or none)
@@ -109,7 +103,7 @@ export function recordRunning(
   pid: number,
   rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips' | 'nft' | 'keeper' | 'veRoot'>,
 ): void {
-  const st = readProcStat(pid);
+  const st = readProcStat(ctx.host, pid);
   writeState(ctx.paths, id, { status: 'running', pid, startTime: st?.startTime ?? null, ...rec });
 }
 
@@ -141,18 +135,18 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
 /** A container that berth (not its admin) froze for a copy, and then died: thaw it. */
 function thawAfterCrash(ctx: Ctx, id: CtId, cfg: CtConfig | null): void {
   const marker = thawMarkerPath(ctx.paths, id);
-  if (!existsSync(marker)) return;
-  if (cfg?.layout === 'image') childProcess().spawnSync('fsfreeze', ['-u', cfg.veRoot]); // fails harmlessly if not frozen
+  if (!pathExists(marker)) return;
+  if (cfg?.layout === 'image') ctx.host.tool('fsfreeze', ['-u', cfg.veRoot]); // fails harmlessly if not frozen
   try {
     setFrozen(ctx.layout(), cgroupDirsOf(ctx, id), false);
   } catch {}
-  rmSync(marker, { force: true });
+  removeFile(marker);
   ctx.log(`${id}: thawed after an interrupted copy`);
 }
 
 function markers(ctx: Ctx, id: CtId, ct: StoredCt | null): string[] {
   const priv = ct ? ct.config.vePrivate : expandVeid(readGlobal(ctx.paths).vePrivate, id);
-  return ['partial', 'destroying'].map((m) => `${priv}.${m}`).filter((d) => existsSync(d));
+  return ['partial', 'destroying'].map((m) => `${priv}.${m}`).filter((d) => pathExists(d));
 }
 
 /**
@@ -167,22 +161,23 @@ function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
   // work, and <private>.switch-to.tmp-PID of a snapshot-switch killed as it began
   const priv = ct ? ct.config.vePrivate : expandVeid(readGlobal(ctx.paths).vePrivate, id);
   const tmps = [
-    ...removeStaleTmps(ctx.paths.ctConfigDir, `${id}.conf`),
-    ...removeStaleTmps(join(ctx.paths.run, id)),
-    ...removeStaleTmps(dirname(priv), `${basename(priv)}.switch-to`),
-    ...cleanBackupLeftovers(ctx.paths, id),
+    ...removeStaleTmps(ctx.host, ctx.paths.ctConfigDir, `${id}.conf`),
+    ...removeStaleTmps(ctx.host, join(ctx.paths.run, id)),
+    ...removeStaleTmps(ctx.host, dirname(priv), `${basename(priv)}.switch-to`),
+    ...cleanBackupLeftovers(ctx.host, ctx.paths, id),
   ];
   if (tmps.length) ctx.log(`${id}: removed what an interrupted write left: ${tmps.join(', ')}`);
   const found = markers(ctx, id, ct);
   // an image create unpacks through VE_ROOT: unmount it before its image goes
-  if (found.length) unmountRoot(ctx.paths.helper, ct ? ct.config.veRoot : expandVeid(readGlobal(ctx.paths).veRoot, id));
+  if (found.length)
+    unmountRoot(ctx.host, ctx.paths.helper, ct ? ct.config.veRoot : expandVeid(readGlobal(ctx.paths).veRoot, id));
   for (const dir of found) {
     const priv = dir.slice(0, dir.lastIndexOf('.'));
-    if (dir.endsWith('.destroying') && !existsSync(priv)) {
+    if (dir.endsWith('.destroying') && !pathExists(priv)) {
       finishDestroy(ctx, id, priv, ct ? ct.config.veRoot : expandVeid(readGlobal(ctx.paths).veRoot, id));
     } else {
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
-      if (!existsSync(priv)) rmSync(ctConfigPath(ctx.paths, id), { force: true });
+      removeTree(dir);
+      if (!pathExists(priv)) removeFile(ctConfigPath(ctx.paths, id));
     }
     ctx.log(`${id}: cleaned up after an interrupted ${dir.endsWith('.partial') ? 'create' : 'destroy'}`);
   }
@@ -197,22 +192,20 @@ function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
  */
 export function finishDestroy(ctx: Ctx, id: CtId, vePrivate: string, veRoot: string): void {
   retireScripts(ctx, id);
-  rmSync(ctConfigPath(ctx.paths, id), { force: true });
-  removeAllSnapshots(ctx.paths, id);
-  rmSync(consoleLogPath(ctx.paths, id), { force: true });
+  removeFile(ctConfigPath(ctx.paths, id));
+  removeAllSnapshots(ctx.host, ctx.paths, id);
+  removeFile(consoleLogPath(ctx.paths, id));
   removeOwnNodes(ctx.paths, id);
   removeState(ctx.paths, id);
-  try {
-    rmdirSync(veRoot); // never recursive: if anything were still mounted there, keep it
-  } catch {}
-  rmSync(`${vePrivate}.destroying`, { recursive: true, force: true, maxRetries: 5 });
+  removeEmptyDir(veRoot); // never recursive: if anything were still mounted there, keep it
+  removeTree(`${vePrivate}.destroying`);
 }
 
 /** Verbs whose container need not exist yet. */
 const MAKES_CONTAINER = ['create', 'restore', 'clone'];
 
 export function lockCt(ctx: Ctx, id: CtId, verb: string): Lock {
-  return acquireLock(ctx.paths.helper, lockPath(ctx.paths, id), `${verb} ${id}`);
+  return acquireLock(ctx.host, ctx.paths.helper, lockPath(ctx.paths, id), `${verb} ${id}`);
 }
 
 /**
@@ -229,7 +222,7 @@ export async function withLock<T>(
   // no lock file for a container that does not exist (and has nothing to recover)
   if (
     !MAKES_CONTAINER.includes(verb) &&
-    !existsSync(ctConfigPath(ctx.paths, id)) &&
+    !pathExists(ctConfigPath(ctx.paths, id)) &&
     markers(ctx, id, null).length === 0
   ) {
     loadCt(ctx, id);

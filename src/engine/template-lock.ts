@@ -13,7 +13,7 @@ export async function withTemplateLock<T>(ctx: Ctx, name: string, what: string, 
   for (const note of secureDirs(ownDirs(ctx.paths), [ctx.paths.run])) ctx.log(note);
   // held while a create unpacks its layer or tree (seconds for a big template): many creates
   // at once wait for each other instead of failing
-  const lock = acquireLock(ctx.paths.helper, join(ctx.paths.lockDir, `template-${name}.lck`), what, 600_000);
+  const lock = acquireLock(ctx.host, ctx.paths.helper, join(ctx.paths.lockDir, `template-${name}.lck`), what, 600_000);
   try {
     return await fn();
   } finally {

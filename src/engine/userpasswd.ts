@@ -2,10 +2,10 @@
 // tools, so it is hashed the way that distribution hashes (yescrypt on Debian 12, busybox's on
 // busybox). The password goes to chpasswd's stdin through an anonymous file: no argv,
 // environment, log or config of the host or the container holds it.
-import { closeSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { parseUserPasswd } from '../core/set-options.ts';
+import { closeFd } from '../host/files.ts';
 import { inputFd } from '../host/helper.ts';
 import type { Ctx } from './context.ts';
 import type { Inspection } from './inspect.ts';
@@ -41,7 +41,7 @@ export function setPasswords(ctx: Ctx, id: CtId, now: Inspection, specs: readonl
     try {
       code = runJoined(ctx, id, now, ['/bin/sh', '-c', SCRIPT, 'sh', user], { pty: false, verb: 'set', stdin: input });
     } finally {
-      closeSync(input);
+      closeFd(input);
     }
     if (code !== 0) {
       throw new BerthError(

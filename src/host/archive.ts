@@ -1,29 +1,29 @@
 // Reading and writing backup archives with GNU tar and zstd (core/backup.ts says what is in
 // them). Every tool gets SIGKILL when berth dies, so none outlives a killed backup or restore.
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { childProcess } from './spawn.ts';
-import { pipeTools, run, sha256File } from './tools.ts';
+import type { Host } from './host.ts';
+import { sha256File } from './tools.ts';
 
 /** tar flags that keep what a root filesystem needs: owners, modes, xattrs, ACLs, holes. */
 const KEEP = ['--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls', '--sparse'];
 
 /** Packs the contents of `dir` into a zstd tarball, returning its sha256. */
-export async function packTree(dir: string, out: string): Promise<string> {
-  await run('tar', ['--zstd', '-cpf', out, ...KEEP, '-C', dir, '.']);
+export async function packTree(host: Host, dir: string, out: string): Promise<string> {
+  await host.run('tar', ['--zstd', '-cpf', out, ...KEEP, '-C', dir, '.']);
   return (await sha256File(out)).sha256;
 }
 
 /** The member names of a plain tar archive, in order (null: not a whole tar archive). */
-export function members(file: string): string[] | null {
-  const r = childProcess().spawnSync('tar', ['-tf', file], { encoding: 'utf8' });
+export function members(host: Host, file: string): string[] | null {
+  const r = host.tool('tar', ['-tf', file]);
   return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : null;
 }
 
 /** One small member's text (null: missing, or larger than `max` bytes). */
-export function memberText(file: string, name: string, max: number): string | null {
-  const r = childProcess().spawnSync('tar', ['-xOf', file, name], { encoding: 'utf8', maxBuffer: max });
+export function memberText(host: Host, file: string, name: string, max: number): string | null {
+  const r = host.tool('tar', ['-xOf', file, name], { maxBytes: max });
   return r.status === 0 ? r.stdout : null;
 }
 
@@ -37,6 +37,7 @@ export interface Streamed {
  * from stdin), computing its checksum and size on the way. Rejects when either side fails.
  */
 async function streamMember(
+  host: Host,
   file: string,
   name: string,
   consumer: string[],
@@ -50,7 +51,7 @@ async function streamMember(
     bytes += d.length;
     onBytes?.(d.length);
   };
-  await pipeTools(['tar', '-xOf', file, name], consumer, count, onOut);
+  await host.pipe(['tar', '-xOf', file, name], consumer, count, onOut);
   return { sha256: h.digest('hex'), bytes };
 }
 
@@ -59,7 +60,12 @@ async function streamMember(
  * verbose listing, numeric owners, names C-quoted in the C locale: one entry per line,
  * whatever bytes its name holds). The first error `check` throws wins.
  */
-export async function listMember(file: string, name: string, check: (line: string) => void): Promise<Streamed> {
+export async function listMember(
+  host: Host,
+  file: string,
+  name: string,
+  check: (line: string) => void,
+): Promise<Streamed> {
   let partial = '';
   let failed: unknown = null;
   const feed = (text: string) => {
@@ -75,7 +81,7 @@ export async function listMember(file: string, name: string, check: (line: strin
   let r: Streamed | null = null;
   let toolErr: unknown = null;
   try {
-    r = await streamMember(file, name, argv, (d) => feed(d.toString('latin1')));
+    r = await streamMember(host, file, name, argv, (d) => feed(d.toString('latin1')));
   } catch (err) {
     toolErr = err;
   }
@@ -92,12 +98,13 @@ export async function listMember(file: string, name: string, check: (line: strin
  * it), and strips hard link targets the same way; the listing was checked for all of that too.
  */
 export function extractMember(
+  host: Host,
   file: string,
   name: string,
   dest: string,
   onBytes?: (n: number) => void,
 ): Promise<Streamed> {
-  return streamMember(file, name, ['tar', '--zstd', '-xpf', '-', ...KEEP, '-C', dest], undefined, onBytes);
+  return streamMember(host, file, name, ['tar', '--zstd', '-xpf', '-', ...KEEP, '-C', dest], undefined, onBytes);
 }
 
 /**
@@ -105,21 +112,21 @@ export function extractMember(
  * directory), and checks its ext4 with e2fsck before the kernel ever mounts it: a crafted
  * filesystem image is kernel attack surface. Returns why it is refused, or null.
  */
-export function sealImage(img: string): string | null {
+export function sealImage(host: Host, img: string): string | null {
   for (const [path, mode] of [
     [dirname(img), 0o755],
     [img, 0o600],
   ] as const) {
-    chownSync(path, 0, 0);
+    host.chown(path, 0, 0);
     chmodSync(path, mode);
   }
-  const r = childProcess().spawnSync('e2fsck', ['-f', '-p', img], { encoding: 'utf8' });
+  const r = host.tool('e2fsck', ['-f', '-p', img]);
   // 0: clean, 1: errors corrected; anything else is not an ext4 the kernel should see
   if (r.status === 0 || r.status === 1) return null;
-  return r.error ? `e2fsck: ${r.error.message}` : `e2fsck exit ${r.status}`;
+  return r.status === null ? `e2fsck: ${r.stderr.trim()}` : `e2fsck exit ${r.status}`;
 }
 
 /** The outer archive: plain tar of the members, in order, from `dir`. */
-export function packMembers(out: string, dir: string, names: readonly string[]): Promise<void> {
-  return run('tar', ['-cf', out, '-C', dir, ...names]);
+export function packMembers(host: Host, out: string, dir: string, names: readonly string[]): Promise<void> {
+  return host.run('tar', ['-cf', out, '-C', dir, ...names]);
 }

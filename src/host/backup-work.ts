@@ -4,6 +4,7 @@ import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, rmdirSync, rmS
 import { dirname, join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import { listDir, tmpName } from './fs-util.ts';
+import type { Host } from './host.ts';
 import type { Paths } from './paths.ts';
 import { isAlive } from './proc.ts';
 
@@ -50,10 +51,10 @@ export function removeBackupWork(work: string): void {
  * Removes what killed backups of `id` left: their work directories and the FILE.tmp-PID each
  * recorded, when that pid no longer runs. Returns what it removed.
  */
-export function cleanBackupLeftovers(p: Paths, id: CtId): string[] {
+export function cleanBackupLeftovers(host: Host, p: Paths, id: CtId): string[] {
   const gone: string[] = [];
   for (const pid of listDir(workRoot(p, id))) {
-    if (!/^\d+$/.test(pid) || isAlive(Number(pid), null)) continue;
+    if (!/^\d+$/.test(pid) || isAlive(host, Number(pid), null)) continue;
     const work = join(workRoot(p, id), pid);
     gone.push(...removeWork(work, pid), work);
     removeBackupWork(work);

@@ -8,6 +8,7 @@ import { quote } from '../core/config.ts';
 import type { CtConfig } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import { errCode } from './fs-util.ts';
+import type { Host } from './host.ts';
 import { unmountRoot } from './mounts.ts';
 import { ownDirs, type Paths } from './paths.ts';
 
@@ -49,7 +50,7 @@ export function checkBindSource(p: Paths, b: BindMount, patterns: string[], what
 }
 
 /** The bind mounts of a start: checked sources and, when unprivileged, empty stages. */
-export function planBinds(p: Paths, cfg: CtConfig, patterns: string[], helper: string): PlannedBind[] {
+export function planBinds(host: Host, p: Paths, cfg: CtConfig, patterns: string[], helper: string): PlannedBind[] {
   const dir = join(p.run, cfg.id, 'bind');
   return cfg.bindmounts.map((b, i) => {
     const source = checkBindSource(p, b, patterns, `start ${cfg.id}`);
@@ -57,7 +58,7 @@ export function planBinds(p: Paths, cfg: CtConfig, patterns: string[], helper: s
     if (cfg.idBase !== null) {
       stage = join(dir, String(i));
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      unmountRoot(helper, stage); // a killed start's
+      unmountRoot(host, helper, stage); // a killed start's
     }
     return { source, stage, dest: b.dest, options: bindOptions(b) };
   });

@@ -1,5 +1,5 @@
 // Cgroup drivers: the hybrid/legacy v1 layout (one hierarchy per controller set) and pure v2.
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Resources } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
@@ -8,7 +8,7 @@ import type { SysinfoSource } from '../core/keeper.ts';
 import { type CgroupWrite, cpusetCpus, limitsV1, limitsV2, parseCpuList } from '../core/limits.ts';
 import type { CgroupMount } from '../core/mounts.ts';
 import { errCode, errText } from './fs-util.ts';
-import { readMountinfo } from './mountinfo.ts';
+import type { Host } from './host.ts';
 
 export interface Hierarchy {
   mountPoint: string;
@@ -70,10 +70,6 @@ export function detectLayout(mountinfo: string): CgroupLayout {
   const pure = hierarchies.find((h) => h.fstype === 'cgroup2' && h.mountPoint === '/sys/fs/cgroup');
   if (pure) return { kind: 'v2', hierarchies: [pure] };
   return { kind: 'v1', hierarchies };
-}
-
-export function hostLayout(mountinfo = readMountinfo()): CgroupLayout {
-  return detectLayout(mountinfo);
 }
 
 export function ctDirs(layout: CgroupLayout, parent: string, id: string): CgroupDir[] {
@@ -199,10 +195,16 @@ export interface CgroupSetup {
  * level, its device policy and limits, then the inner cgroup the container gets. Returns the
  * limits level (innerPath() of each is where init goes).
  */
-export function prepareCgroups(layout: CgroupLayout, parent: string, id: string, setup: CgroupSetup): CgroupDir[] {
+export function prepareCgroups(
+  host: Host,
+  layout: CgroupLayout,
+  parent: string,
+  id: string,
+  setup: CgroupSetup,
+): CgroupDir[] {
   const dirs = createCgroups(layout, parent, id);
   // a crash may have left an inner tree: "devices.deny a" is refused while a cgroup has children
-  for (const d of dirs) for (const dir of subtree(d.path)) rmdirQuiet(dir);
+  for (const d of dirs) for (const dir of subtree(d.path)) rmdirQuiet(host, dir);
   setDeviceRules(dirs, setup.devices);
   writeLimits(dirs, setup.writes);
   for (const d of dirs) {
@@ -214,13 +216,13 @@ export function prepareCgroups(layout: CgroupLayout, parent: string, id: string,
     copyCpuset(d.hierarchy, inner);
   }
   writeInner(dirs, setup.writes);
-  if (setup.owner !== null) delegateCgroups(dirs, setup.owner);
+  if (setup.owner !== null) delegateCgroups(host, dirs, setup.owner);
   return dirs;
 }
 
-function rmdirQuiet(dir: string): void {
+function rmdirQuiet(host: Host, dir: string): void {
   try {
-    rmdirSync(dir);
+    host.rmdirCgroup(dir);
   } catch {}
 }
 
@@ -230,7 +232,7 @@ function rmdirQuiet(dir: string): void {
  * and, on cgroup2, only the files /sys/kernel/cgroup/delegate lists, so the container can make
  * its own subgroups. The limits level above stays root's: nothing the container owns bounds it.
  */
-export function delegateCgroups(dirs: CgroupDir[], uid: number): void {
+export function delegateCgroups(host: Host, dirs: CgroupDir[], uid: number): void {
   const v2files = readOr('/sys/kernel/cgroup/delegate', 'cgroup.procs\ncgroup.threads\ncgroup.subtree_control')
     .split(/\s+/)
     .filter(Boolean);
@@ -241,7 +243,7 @@ export function delegateCgroups(dirs: CgroupDir[], uid: number): void {
     const files = v2 ? v2files.filter((f) => existsSync(join(dir, f))) : readdirSync(dir);
     for (const f of ['', ...files]) {
       try {
-        chownSync(join(dir, f), uid, uid);
+        host.chown(join(dir, f), uid, uid);
       } catch (err) {
         throw new BerthError('SYSTEM', `delegate ${join(dir, f)} to ${uid}: ${errText(err)}`, { cause: err });
       }
@@ -387,17 +389,17 @@ export function cgroupPidsOne(dirs: CgroupDir[]): number[] {
 }
 
 /** Removes the container's cgroups, deepest first. Returns the ones that are still busy. */
-export function removeCgroups(dirs: CgroupDir[]): string[] {
+export function removeCgroups(host: Host, dirs: CgroupDir[]): string[] {
   const busy: string[] = [];
   for (const d of dirs) {
     for (const dir of [...subtree(d.path), d.path]) {
       try {
-        rmdirSync(dir);
+        host.rmdirCgroup(dir);
       } catch (err) {
         if (errCode(err) !== 'ENOENT') busy.push(dir);
       }
     }
-    rmdirQuiet(join(d.path, '..')); // the shared parent goes with its last container
+    rmdirQuiet(host, join(d.path, '..')); // the shared parent goes with its last container
   }
   return busy;
 }

@@ -1,12 +1,12 @@
 // The host's device nodes a container's DEVNODES names: their type and numbers, read once at
 // start (the container then gets a bind of the node and a devices cgroup rule for it).
-import { chmodSync, chownSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import type { DevNode, HostDevice } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
+import type { Host } from './host.ts';
 import type { Paths } from './paths.ts';
-import { childProcess } from './spawn.ts';
 
 export function hostDevices(nodes: readonly DevNode[], what: string): HostDevice[] {
   const out: HostDevice[] = [];
@@ -45,21 +45,17 @@ export const ownNodesDir = (p: Paths, id: CtId) => join(p.lib, 'devices', id);
  * /dev/net/tun is root-only here), so it gets nodes of its own: made afresh at each start, owned by
  * its root (idBase), with the host node's mode. The devices cgroup still decides what it opens.
  */
-export function ownDeviceNodes(p: Paths, id: CtId, idBase: number, devices: HostDevice[]): HostDevice[] {
+export function ownDeviceNodes(host: Host, p: Paths, id: CtId, idBase: number, devices: HostDevice[]): HostDevice[] {
   const dir = ownNodesDir(p, id);
   removeOwnNodes(p, id);
   if (devices.length === 0) return devices;
   return devices.map((d) => {
     const node = join(dir, d.name);
     mkdirSync(dirname(node), { recursive: true, mode: 0o700 });
-    const r = childProcess().spawnSync('mknod', [node, d.type, String(d.major), String(d.minor)], {
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) {
-      throw new BerthError('SYSTEM', `start ${id}: mknod ${node}: ${(r.stderr || r.error?.message || '').trim()}`);
-    }
+    const r = host.tool('mknod', [node, d.type, String(d.major), String(d.minor)]);
+    if (r.status !== 0) throw new BerthError('SYSTEM', `start ${id}: mknod ${node}: ${r.stderr.trim()}`);
     chmodSync(node, d.mode);
-    chownSync(node, idBase, idBase);
+    host.chown(node, idBase, idBase);
     return { ...d, source: node };
   });
 }

@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
+import type { Host } from './host.ts';
 import { isAlive } from './proc.ts';
 
 /**
@@ -47,11 +48,11 @@ export function tmpName(file: string, pid = process.pid): string {
  * Removes the NAME.tmp-PID files in `dir` (of NAME `base` only, when given) that a killed
  * process left: those whose pid no longer runs. Returns their names.
  */
-export function removeStaleTmps(dir: string, base?: string): string[] {
+export function removeStaleTmps(host: Host, dir: string, base?: string): string[] {
   const gone: string[] = [];
   for (const n of listDir(dir)) {
     const m = /^(.+)\.tmp-(\d+)$/.exec(n);
-    if (!m || (base !== undefined && m[1] !== base) || isAlive(Number(m[2]), null)) continue;
+    if (!m || (base !== undefined && m[1] !== base) || isAlive(host, Number(m[2]), null)) continue;
     try {
       rmSync(join(dir, n));
       gone.push(n);

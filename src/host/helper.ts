@@ -9,6 +9,7 @@ import { BerthError } from '../core/errors.ts';
 import { fnv1a } from '../core/hash.ts';
 import { STATUS_FD } from '../core/helper-args.ts';
 import { writeFileAtomic } from './fs-util.ts';
+import type { Host } from './host.ts';
 import { childProcess } from './spawn.ts';
 import { trace } from './trace.ts';
 
@@ -58,18 +59,16 @@ function parseRecords(text: string): StatusRecord[] {
  * terminal: its ^C and ^\ reach the helper too, which passes them on (or, raw, never sees them),
  * so berth ignores them meanwhile and waits for the status.
  */
-export function runHelper(
-  helper: string,
-  args: string[],
-  opts: {
-    stdio: [unknown, unknown, unknown];
-    seccompFd?: number;
-    timeoutMs?: number;
-    relaysSignals?: boolean;
-    /** passed on as WINSIZE_FD (helper-args.ts) */
-    winsizeFd?: number;
-  },
-): HelperResult {
+export interface HelperOptions {
+  stdio: [unknown, unknown, unknown];
+  seccompFd?: number;
+  timeoutMs?: number;
+  relaysSignals?: boolean;
+  /** passed on as WINSIZE_FD (helper-args.ts) */
+  winsizeFd?: number;
+}
+
+export function runHelper(helper: string, args: string[], opts: HelperOptions): HelperResult {
   // The status records go to an unlinked file, not a pipe: Bun's spawnSync (and Bun.spawnSync)
   // returns no output for fds above 2, and a file works the same under Node.
   const statusFd = statusFile();
@@ -120,11 +119,16 @@ function resultOf(
  * An asynchronous run, for berthd's exec: STDIN written to the helper's stdin, its stdout and
  * stderr collected (CAP bytes each), the event loop free meanwhile.
  */
-export function runHelperAsync(
-  helper: string,
-  args: string[],
-  opts: { stdin: Buffer; seccompFd: number; cap: number },
-): Promise<HelperResult & { stdout: Buffer; stderr: Buffer; truncated: boolean }> {
+export interface HelperAsyncOptions {
+  stdin: Buffer;
+  seccompFd: number;
+  /** bytes kept of stdout and of stderr each */
+  cap: number;
+}
+
+export type HelperCaptured = HelperResult & { stdout: Buffer; stderr: Buffer; truncated: boolean };
+
+export function runHelperAsync(helper: string, args: string[], opts: HelperAsyncOptions): Promise<HelperCaptured> {
   const statusFd = statusFile();
   const child = childProcess().spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe', statusFd, opts.seccompFd] });
   let truncated = false;
@@ -197,8 +201,15 @@ function spawnHelper(
 }
 
 /** Simple modes (host mounts, live hostname): run, and fail with the helper's own message. */
-export function runHelperSimple(helper: string, args: string[], code: 'CANT_MOUNT' | 'CANT_UMOUNT' | 'SYSTEM'): void {
-  const r = runHelper(helper, [...args, '--status-fd', String(STATUS_FD)], { stdio: ['ignore', 'ignore', 'pipe'] });
+export function runHelperSimple(
+  host: Host,
+  helper: string,
+  args: string[],
+  code: 'CANT_MOUNT' | 'CANT_UMOUNT' | 'SYSTEM',
+): void {
+  const r = host.runHelper(helper, [...args, '--status-fd', String(STATUS_FD)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   if (r.exitCode !== 0) throw new BerthError(code, r.error?.message ?? `berth-nsexec exited with ${r.exitCode}`);
 }
 

@@ -6,6 +6,7 @@ import type { CtConfig } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import { type Layout, overlayUpper, overlayWork, type RootSource } from '../core/layout.ts';
 import { layerName, type TemplateMeta } from '../core/template-meta.ts';
+import type { Host } from './host.ts';
 import { layerPath, type Paths, templatePath } from './paths.ts';
 import type { ProgressLine } from './progress.ts';
 
@@ -53,6 +54,7 @@ export function ownFilesTarget(layout: Layout, dir: string): string {
 
 /** The layer of this template version, unpacked now if it is not there yet. */
 export async function ensureLayer(
+  host: Host,
   p: Paths,
   meta: TemplateMeta,
   log: (m: string) => void,
@@ -70,7 +72,7 @@ export async function ensureLayer(
   try {
     // loaded here: the template tools (and node:crypto) cost every other verb start-up time
     const { extractTemplate } = await import('./template.ts');
-    await extractTemplate(templatePath(p, meta.name), partial, meta.name, progress);
+    await extractTemplate(host, templatePath(p, meta.name), partial, meta.name, progress);
   } catch (err) {
     rmSync(partial, { recursive: true, force: true });
     throw err;

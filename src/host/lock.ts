@@ -2,31 +2,38 @@
 // namespace). Taking one is a single symlink(2) (no helper process, no flock), releasing it an
 // unlink. A holder killed with SIGKILL leaves its link behind: the next command sees that the
 // holder is gone and breaks the link, under a flock so two breakers cannot race.
-import { mkdirSync, readFileSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { lockArgs } from '../core/helper-args.ts';
 import { formatLock, judgeHolder, type LockHolder, type Observer, parseLock } from '../core/lock-record.ts';
 import { errCode, errText } from './fs-util.ts';
-import { runHelper } from './helper.ts';
+import type { Host } from './host.ts';
 import { liveStartTime, nsId, pause } from './proc.ts';
 
 export interface Lock {
   release(): void;
 }
 
-let self: { obs: Observer; me: Omit<LockHolder, 'what'> } | undefined;
+const selves = new WeakMap<Host, { obs: Observer; me: Omit<LockHolder, 'what'> }>();
 
 /** This process's side of every lock it takes: read once (create takes three locks). */
-function observer(): { obs: Observer; me: Omit<LockHolder, 'what'> } {
+function observer(host: Host): { obs: Observer; me: Omit<LockHolder, 'what'> } {
+  let self = selves.get(host);
   if (!self) {
     const obs = {
-      bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
-      pidNs: nsId('self', 'pid') ?? '',
-      startTimeOf: liveStartTime,
+      bootId: (host.readProc('sys/kernel/random/boot_id') ?? '').trim(),
+      pidNs: nsId(host, 'self', 'pid') ?? '',
+      startTimeOf: (pid: number) => liveStartTime(host, pid),
     };
-    const me = { pid: process.pid, startTime: liveStartTime(process.pid) ?? 0, bootId: obs.bootId, pidNs: obs.pidNs };
+    const me = {
+      pid: process.pid,
+      startTime: liveStartTime(host, process.pid) ?? 0,
+      bootId: obs.bootId,
+      pidNs: obs.pidNs,
+    };
     self = { obs, me };
+    selves.set(host, self);
   }
   return self;
 }
@@ -48,10 +55,10 @@ const GUARD_WAIT_MS = 5000;
  * Takes the lock or fails with LOCKED: at once by default (vzctl does not wait either), or
  * after waiting up to WAITMS for a live holder (never for one berth cannot judge).
  */
-export function acquireLock(helper: string, file: string, what: string, waitMs = 0): Lock {
+export function acquireLock(host: Host, helper: string, file: string, what: string, waitMs = 0): Lock {
   const end = Date.now() + waitMs;
   const guardEnd = Date.now() + GUARD_WAIT_MS;
-  const { obs, me } = observer();
+  const { obs, me } = observer(host);
   // a verb that berthd runs for a request names it: two requests are told apart in a LOCKED
   const request = process.env['BERTH_REQUEST'];
   const record = formatLock({ ...me, what: request ? `${what} for berthd request ${request.slice(0, 64)}` : what });
@@ -79,7 +86,7 @@ export function acquireLock(helper: string, file: string, what: string, waitMs =
       if (verdict !== 'stale') throw lockedError(what, file, holder, verdict);
       // the guard is busy while another command breaks a stale lock (of any container, after a
       // crash often several at once): wait for it rather than use up the attempts and say LOCKED
-      if (!breakStale(helper, file, seen, what) && Date.now() < guardEnd) {
+      if (!breakStale(host, helper, file, seen, what) && Date.now() < guardEnd) {
         pause(10);
         attempt = -1;
       }
@@ -105,9 +112,9 @@ function releaseLock(file: string, record: string): void {
  * serialize on a flock (held by a helper process, as Node has no flock) and re-read the link
  * under it: it must still be the stale record.
  */
-function breakStale(helper: string, file: string, stale: string, what: string): boolean {
+function breakStale(host: Host, helper: string, file: string, stale: string, what: string): boolean {
   const guard = join(dirname(file), '.break.lck');
-  const r = runHelper(helper, lockArgs(guard, process.pid), { stdio: ['ignore', 'ignore', 'ignore'] });
+  const r = host.runHelper(helper, lockArgs(guard, process.pid), { stdio: ['ignore', 'ignore', 'ignore'] });
   if (r.error || r.pid === null) {
     if (r.error?.errno === 11) return false; // another command is breaking one right now
     throw new BerthError('SYSTEM', `${what}: lock ${guard}: ${r.error?.message ?? 'helper failed'}`);
@@ -115,9 +122,7 @@ function breakStale(helper: string, file: string, stale: string, what: string): 
   try {
     if (readLink(file) === stale) unlinkSync(file);
   } finally {
-    try {
-      process.kill(r.pid, 'SIGKILL');
-    } catch {}
+    host.kill(r.pid, 'SIGKILL');
   }
   return true;
 }

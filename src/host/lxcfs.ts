@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { LXCFS_PROC, LXCFS_SYS, type LxcfsView } from '../core/lxcfs.ts';
 import { errCode } from './fs-util.ts';
+import type { Host } from './host.ts';
 import { acquireLock } from './lock.ts';
 import { cgroup2Flags, readMountinfo } from './mountinfo.ts';
 import { unmountRoot } from './mounts.ts';
@@ -52,7 +53,7 @@ function view(dir: string): LxcfsView {
  * The running lxcfs, started if needed; null (and a warning) where lxcfs is not installed or
  * does not come up: the container then sees the host's figures, as without lxcfs.
  */
-export function ensureLxcfs(p: Paths, helper: string, log: (m: string) => void): LxcfsView | null {
+export function ensureLxcfs(host: Host, p: Paths, helper: string, log: (m: string) => void): LxcfsView | null {
   // the distribution's lxcfs (lxcfs.service, where systemd runs the host) serves as well
   if (answers(SYSTEM_LXCFS)) return view(SYSTEM_LXCFS);
   const dir = lxcfsDir(p);
@@ -65,19 +66,19 @@ export function ensureLxcfs(p: Paths, helper: string, log: (m: string) => void):
     return null;
   }
   // two starts at once: one starts it, the other waits and finds it running
-  const lock = acquireLock(helper, join(p.lockDir, 'lxcfs.lck'), 'start lxcfs', 10_000);
-  let host: ReturnType<typeof cgroup2Flags> = null;
+  const lock = acquireLock(host, helper, join(p.lockDir, 'lxcfs.lck'), 'start lxcfs', 10_000);
+  let flags: ReturnType<typeof cgroup2Flags> = null;
   try {
     if (answers(dir)) return view(dir);
     // a dead instance's mount ("transport endpoint is not connected") goes first
     try {
       statSync(join(dir, 'proc'));
     } catch (err) {
-      if (errCode(err) === 'ENOTCONN') unmountRoot(helper, dir);
+      if (errCode(err) === 'ENOTCONN') unmountRoot(host, helper, dir);
     }
     mkdirSync(dir, { recursive: true });
     mkdirSync(p.log, { recursive: true });
-    host = cgroup2Flags(readMountinfo());
+    flags = cgroup2Flags(readMountinfo(host));
     const out = openSync(join(p.log, 'lxcfs.log'), 'a', 0o600);
     // -l: loadavg; --enable-cfs: CPU figures from the quota too; --enable-pidfd: no pid reuse
     const child = childProcess().spawn(
@@ -99,7 +100,7 @@ export function ensureLxcfs(p: Paths, helper: string, log: (m: string) => void):
     }
     return view(dir);
   } finally {
-    restoreCgroup2(host, log);
+    restoreCgroup2(host, flags, log);
     lock.release();
   }
 }
@@ -109,13 +110,11 @@ export function ensureLxcfs(p: Paths, helper: string, log: (m: string) => void):
  * (setup's tuning: every start and exec pays for its loss), nsdelegate and the memory ones of a
  * systemd host. Put back those the host had.
  */
-function restoreCgroup2(before: ReturnType<typeof cgroup2Flags>, log: (m: string) => void): void {
+function restoreCgroup2(host: Host, before: ReturnType<typeof cgroup2Flags>, log: (m: string) => void): void {
   if (!before?.flags.length) return;
-  const now = cgroup2Flags(readMountinfo());
+  const now = cgroup2Flags(readMountinfo(host));
   if (!now || before.flags.every((f) => now.flags.includes(f))) return;
-  const r = childProcess().spawnSync('mount', ['-o', `remount,${before.flags.join(',')}`, before.target], {
-    encoding: 'utf8',
-  });
+  const r = host.tool('mount', ['-o', `remount,${before.flags.join(',')}`, before.target]);
   if (r.status !== 0)
     log(`warning: lxcfs reset cgroup2's ${before.flags.join(',')} on ${before.target}: ${r.stderr.trim()}`);
 }

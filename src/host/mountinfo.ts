@@ -1,17 +1,17 @@
 // Mount facts from /proc/self/mountinfo: a file read, no helper (the read-only verbs load this,
 // not mounts.ts).
-import { readFileSync } from 'node:fs';
+import type { Host } from './host.ts';
 
-export function readMountinfo(): string {
-  return readFileSync('/proc/self/mountinfo', 'utf8');
+export function readMountinfo(host: Host): string {
+  return host.readProc('self/mountinfo') ?? '';
 }
 
 function unescapeOctal(s: string): string {
   return s.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 }
 
-/** The mount points of a mountinfo text (read now by default), unescaped. */
-export function mountPoints(mountinfo = readMountinfo()): Set<string> {
+/** The mount points of a mountinfo text, unescaped. */
+export function mountPoints(mountinfo: string): Set<string> {
   const out = new Set<string>();
   for (const l of mountinfo.split('\n')) {
     const mp = l.split(' ')[4];
@@ -20,8 +20,8 @@ export function mountPoints(mountinfo = readMountinfo()): Set<string> {
   return out;
 }
 
-/** Whether something is mounted at path, now (or in the given mountinfo text). */
-export function isMounted(path: string, mountinfo = readMountinfo()): boolean {
+/** Whether something is mounted at path in a mountinfo text (readMountinfo: now). */
+export function isMounted(path: string, mountinfo: string): boolean {
   return mountPoints(mountinfo).has(path);
 }
 

@@ -1,6 +1,5 @@
 // Host network facts (default-route devices, sysctls), the nftables table berth owns, and
 // the runner of the helper's network operations.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GlobalDefaults } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
@@ -8,28 +7,27 @@ import { fnv1a } from '../core/hash.ts';
 import { HOST_IF_PREFIX, type HostNet, type IpAddr, type NetOp, neededSysctls, netArgs } from '../core/net.ts';
 import { resolversOf } from '../core/resolv.ts';
 import { readIfExists, writeFileAtomic } from './fs-util.ts';
-import { runHelper } from './helper.ts';
+import type { Host } from './host.ts';
 import { nsId } from './proc.ts';
-import { childProcess } from './spawn.ts';
 
 /** Devices that carry a default route in this network namespace (NEIGHBOUR_DEVS=detect). */
-export function defaultRouteDevs(): string[] {
+export function defaultRouteDevs(host: Host): string[] {
   const devs = new Set<string>();
-  for (const line of (readIfExists('/proc/net/route') ?? '').split('\n').slice(1)) {
+  for (const line of (host.readProc('net/route') ?? '').split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f[1] === '00000000' && f[7] === '00000000' && f[0]) devs.add(f[0]);
   }
-  for (const line of (readIfExists('/proc/net/ipv6_route') ?? '').split('\n')) {
+  for (const line of (host.readProc('net/ipv6_route') ?? '').split('\n')) {
     const f = line.trim().split(/\s+/);
     if (f[0] === '0'.repeat(32) && f[1] === '00' && f[9] && f[9] !== 'lo') devs.add(f[9]);
   }
   return [...devs];
 }
 
-export function neighbourDevs(setting: string): string[] {
+export function neighbourDevs(host: Host, setting: string): string[] {
   const s = setting.trim();
   if (s === '' || s === 'none') return [];
-  if (s === 'detect') return defaultRouteDevs();
+  if (s === 'detect') return defaultRouteDevs(host);
   return s.split(/[\s,]+/).filter(Boolean);
 }
 
@@ -38,20 +36,20 @@ export function neighbourDevs(setting: string): string[] {
  * it in): /proc/self/net/dev follows the reader's namespace, where /sys/class/net follows the
  * namespace sysfs was mounted in.
  */
-export function hostNetDev(): string {
-  return readIfExists('/proc/self/net/dev') ?? '';
+export function hostNetDev(host: Host): string {
+  return host.readProc('self/net/dev') ?? '';
 }
 
-function sysctlOn(path: string): boolean {
-  return (readIfExists(join('/proc/sys/net', path)) ?? '0').trim() !== '0';
+function sysctlOn(host: Host, path: string): boolean {
+  return (host.readProc(`sys/net/${path}`) ?? '0').trim() !== '0';
 }
 
 /** The host side for these addresses; `log` hears about every sysctl berth turns on. */
-export function hostNet(global: GlobalDefaults, ips: IpAddr[], log: (m: string) => void): HostNet {
-  const devs = neighbourDevs(global.neighbourDevs);
-  const enable = neededSysctls(ips, devs).filter((p) => existsSync(join('/proc/sys/net', p)) && !sysctlOn(p));
+export function hostNet(host: Host, global: GlobalDefaults, ips: IpAddr[], log: (m: string) => void): HostNet {
+  const devs = neighbourDevs(host, global.neighbourDevs);
+  const enable = neededSysctls(ips, devs).filter((p) => host.readProc(`sys/net/${p}`) !== null && !sysctlOn(host, p));
   for (const p of enable) log(`enabling net.${p.replaceAll('/', '.')} = 1 (routed container addresses)`);
-  const ipv6 = existsSync('/proc/net/if_inet6');
+  const ipv6 = host.readProc('net/if_inet6') !== null;
   const v6 = ips.find((i) => i.family === 6);
   if (v6 && !ipv6) {
     throw new BerthError('BAD_IP', `IPv6 address ${v6.addr}: IPv6 is disabled on this host`, {
@@ -106,10 +104,10 @@ ${['prerouting', 'output']
   .join('\n')}
 `;
 
-function nft(script: string, what: string): void {
-  const r = childProcess().spawnSync('nft', ['-f', '-'], { input: script, encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    throw new BerthError('NET_SETUP', `${what}: nftables: ${r.error?.message ?? r.stderr.trim()}`, {
+function nft(host: Host, script: string, what: string): void {
+  const r = host.tool('nft', ['-f', '-'], { input: script });
+  if (r.status !== 0) {
+    throw new BerthError('NET_SETUP', `${what}: nftables: ${r.stderr.trim()}`, {
       hint: 'berth needs nft (apt-get install nftables) for IPv6 filtering, NAT and port forwards',
     });
   }
@@ -120,11 +118,11 @@ function nft(script: string, what: string): void {
  * /run (which a reboot clears) records that this namespace has it, and which version (a newer
  * berth re-installs its chains; the sets and maps keep their elements).
  */
-export function ensureNftBase(runDir: string): void {
+export function ensureNftBase(host: Host, runDir: string): void {
   const marker = join(runDir, 'net', 'nft-base');
-  const mark = `${nsId('self', 'net') ?? ''} ${fnv1a(BASE)}`;
+  const mark = `${nsId(host, 'self', 'net') ?? ''} ${fnv1a(BASE)}`;
   if (readIfExists(marker) === mark) return;
-  nft(BASE, 'berth table');
+  nft(host, BASE, 'berth table');
   writeFileAtomic(marker, mark, 0o644, false);
 }
 
@@ -133,15 +131,14 @@ export function ensureNftBase(runDir: string): void {
  * installs the table: where it is missing there is nothing to remove (a container stopped in
  * another network namespace, or after the table was flushed).
  */
-export function nftElements(runDir: string, script: string, what: string, adds: boolean): void {
+export function nftElements(host: Host, runDir: string, script: string, what: string, adds: boolean): void {
   if (!script) return;
   if (adds) {
-    ensureNftBase(runDir);
-    nft(script, what);
+    ensureNftBase(host, runDir);
+    nft(host, script, what);
     return;
   }
-  const r = childProcess().spawnSync('nft', ['list', 'table', 'inet', 'berth'], { stdio: 'ignore' });
-  if (r.status === 0) nft(script, what);
+  if (host.tool('nft', ['list', 'table', 'inet', 'berth']).status === 0) nft(host, script, what);
 }
 
 /** The host's own resolvers (NAMESERVER="inherit"), without loopback stubs. */
@@ -159,6 +156,7 @@ export function fastpathWarning(message: string): string {
  * hears what optional ones could not do.
  */
 export function runNetOps(
+  host: Host,
   helper: string,
   what: string,
   ops: NetOp[],
@@ -167,7 +165,7 @@ export function runNetOps(
 ): void {
   if (ops.length === 0) return;
   const join = joinPid === null ? [] : ['--join', String(joinPid)];
-  const r = runHelper(helper, [...join, ...netArgs(ops), '--status-fd', '3'], {
+  const r = host.runHelper(helper, [...join, ...netArgs(ops), '--status-fd', '3'], {
     stdio: ['ignore', 'ignore', 'ignore'],
   });
   if (r.exitCode !== 0) {

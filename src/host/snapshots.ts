@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import type { Layout } from '../core/layout.ts';
 import { listDir, readIfExists } from './fs-util.ts';
+import type { Host } from './host.ts';
 import { unmountRoot } from './mounts.ts';
 import { type Paths, snapshotPath, snapshotsOf } from './paths.ts';
 
@@ -57,10 +58,10 @@ export function removeSnapshot(p: Paths, id: CtId, name: string): void {
 export const snapshotMountRecord = (p: Paths, id: CtId, name: string) => join(p.run, id, `snapshot-mount-${name}`);
 
 /** destroy: every snapshot of the container goes too (unmounting any view of one first). */
-export function removeAllSnapshots(p: Paths, id: CtId): void {
+export function removeAllSnapshots(host: Host, p: Paths, id: CtId): void {
   for (const s of listSnapshots(p, id)) {
     const target = readIfExists(snapshotMountRecord(p, id, s.name))?.trim();
-    if (target) unmountRoot(p.helper, target);
+    if (target) unmountRoot(host, p.helper, target);
     rmSync(snapshotMountRecord(p, id, s.name), { force: true });
   }
   rmSync(snapshotsOf(p, id), { recursive: true, force: true });

@@ -27,6 +27,7 @@ import {
   templateOfLayer,
 } from '../core/template-meta.ts';
 import { errText, listDir, readIfExists, writeFileAtomic } from './fs-util.ts';
+import type { Host } from './host.ts';
 import { type Paths, templateMetaPath, templatePath } from './paths.ts';
 import { snapshotLayers } from './snapshots.ts';
 import { listCtIds, readCt } from './store.ts';
@@ -144,9 +145,9 @@ export function sniffCompression(file: string): { tool: string | null; zstd: boo
 }
 
 /** `tool -dc < file | zstd -o out`, without a shell; SIGKILL of berth kills both. */
-export async function recompress(file: string, tool: string, out: string): Promise<void> {
-  await (await tools())
-    .pipeTools([tool, ...(tool === 'cat' ? [file] : ['-dc', file])], ['zstd', '-q', '-T0', '-f', '-o', out])
+export async function recompress(host: Host, file: string, tool: string, out: string): Promise<void> {
+  await host
+    .pipe([tool, ...(tool === 'cat' ? [file] : ['-dc', file])], ['zstd', '-q', '-T0', '-f', '-o', out])
     .catch((err: Error) => {
       throw new BerthError('BAD_VALUE', `template import: cannot decompress ${file}: ${err.message}`);
     });
@@ -159,18 +160,17 @@ export async function recompress(file: string, tool: string, out: string): Promi
  * symlink to it (what Debian installs; systemd never copies from a symlink) come in. Returns
  * whether anything changed: a tarball whose files carry no id is left as it is.
  */
-export async function scrubMachineId(tarball: string, members: readonly string[]): Promise<boolean> {
+export async function scrubMachineId(host: Host, tarball: string, members: readonly string[]): Promise<boolean> {
   if (members.length === 0) return false;
-  const { run } = await tools();
   const lines: string[] = [];
-  await run('tar', ['--zstd', '-tvf', tarball, '--numeric-owner', '--', ...members], (l) => lines.push(l));
+  await host.run('tar', ['--zstd', '-tvf', tarball, '--numeric-owner', '--', ...members], (l) => lines.push(l));
   if (!lines.some(carriesMachineId)) return false;
   const plain = `${tarball}.plain`;
   const stage = mkdtempSync(join(dirname(tarball), '.machine-id-'));
   try {
     // tar edits only an uncompressed archive
-    await run('zstd', ['-q', '-d', '-f', '-o', plain, tarball]);
-    await run('tar', ['--delete', '-f', plain, '--', ...members]);
+    await host.run('zstd', ['-q', '-d', '-f', '-o', plain, tarball]);
+    await host.run('tar', ['--delete', '-f', plain, '--', ...members]);
     mkdirSync(join(stage, 'etc'));
     writeFileSync(join(stage, ETC_MACHINE_ID), '', { mode: 0o444 });
     const add = [`./${ETC_MACHINE_ID}`];
@@ -179,7 +179,7 @@ export async function scrubMachineId(tarball: string, members: readonly string[]
       symlinkSync(`/${ETC_MACHINE_ID}`, join(stage, DBUS_MACHINE_ID));
       add.push(`./${DBUS_MACHINE_ID}`);
     }
-    await run('tar', [
+    await host.run('tar', [
       '-rf',
       plain,
       '--numeric-owner',
@@ -190,7 +190,7 @@ export async function scrubMachineId(tarball: string, members: readonly string[]
       stage,
       ...add,
     ]);
-    await run('zstd', ['-q', '-T0', '-f', '-o', tarball, plain]);
+    await host.run('zstd', ['-q', '-T0', '-f', '-o', tarball, plain]);
     return true;
   } finally {
     rmSync(plain, { force: true });

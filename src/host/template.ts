@@ -4,14 +4,16 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, syml
 import { dirname, join } from 'node:path';
 import { BUSYBOX_DIRS, BUSYBOX_FILES } from '../core/busybox-rootfs.ts';
 import { BerthError } from '../core/errors.ts';
+import type { Host } from './host.ts';
 import { type Paths, templatePath } from './paths.ts';
 import { meter, type ProgressLine } from './progress.ts';
 import { childProcess } from './spawn.ts';
 import { commitTemplate, hostArch } from './template-cache.ts';
-import { pipeTools, run } from './tools.ts';
+import { run } from './tools.ts';
 
 /** Unpacks template NAME's tarball into DEST, with its progress on the status line when given. */
 export async function extractTemplate(
+  host: Host,
   tarball: string,
   dest: string,
   name: string,
@@ -19,13 +21,13 @@ export async function extractTemplate(
 ): Promise<void> {
   const tar = ['--zstd', '-xpf', '-', '-C', dest, '--numeric-owner', '--xattrs', '--xattrs-include=*'];
   if (!progress)
-    return run(
+    return host.run(
       'tar',
       tar.map((a) => (a === '-' ? tarball : a)),
     );
   // with a status line the tarball is fed through us, counted: else tar reads it itself
   const m = meter(progress, `Unpacking ${name}`, statSync(tarball).size);
-  await pipeTools(['cat', '--', tarball], ['tar', ...tar], (d) => m.add(d.length)).finally(() => m.end());
+  await host.pipe(['cat', '--', tarball], ['tar', ...tar], (d) => m.add(d.length)).finally(() => m.end());
 }
 
 /**

@@ -3,7 +3,6 @@
 // verifies the whole archive before it writes anything, takes from it only what berth would
 // have written (core/backup.ts), and never replaces a container without --force.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   BACKUP_FORMAT,
@@ -38,6 +37,16 @@ import { reconcile, withLock } from '../engine/runtime.ts';
 import { withTemplateLock } from '../engine/template-lock.ts';
 import { extractMember, listMember, members, memberText, packMembers, packTree, sealImage } from '../host/archive.ts';
 import { archiveTmp, makeBackupWork, removeBackupWork } from '../host/backup-work.ts';
+import {
+  fileSize,
+  makeDir,
+  pathExists,
+  readBytes,
+  removeFile,
+  removeTree,
+  renamePath,
+  writeFile,
+} from '../host/files.ts';
 import { ensureLayer, ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath, layerPath, templatePath } from '../host/paths.ts';
 import { meter } from '../host/progress.ts';
@@ -59,17 +68,17 @@ export interface BackupResult {
  * in a work directory under berth's lib directory that names the tmp file, so the next command
  * on the container removes both after a kill (host/archive.ts).
  */
-export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Promise<BackupResult> {
+export async function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Promise<BackupResult> {
   return withLock(ctx, id, 'backup', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
     const cfg = ct.config;
     const src = rootSource(ctx.paths, cfg, 'backup');
     const file = resolve(out ?? join(ctx.paths.lib, 'backup', backupName(id, new Date())));
-    if (existsSync(file)) {
+    if (pathExists(file)) {
       throw new BerthError('BAD_VALUE', `backup ${id}: ${file} exists`, { hint: 'give another -o FILE, or remove it' });
     }
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    makeDir(dirname(file), 0o700);
     const work = makeBackupWork(ctx.paths, id);
     let tmp: string | null = null;
     try {
@@ -79,7 +88,8 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
       const staged = copiesWhileRunning(cfg, now.status);
       let frozenMs = 0;
       let fsSum: string;
-      const pack = (dir: string) => watchGrowth(ctx, `Archiving ${id}`, join(work, FS), packTree(dir, join(work, FS)));
+      const pack = (dir: string) =>
+        watchGrowth(ctx, `Archiving ${id}`, join(work, FS), packTree(ctx.host, dir, join(work, FS)));
       if (staged) {
         frozenMs = await copyAsFrozen(ctx, cfg, now.status, own, join(work, STAGE));
         fsSum = await pack(join(work, STAGE));
@@ -91,8 +101,8 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
           return sum;
         });
       }
-      const conf = readFileSync(ctConfigPath(ctx.paths, id));
-      writeFileSync(join(work, CONF), conf);
+      const conf = readBytes(ctConfigPath(ctx.paths, id));
+      writeFile(join(work, CONF), conf);
       const tplName = cfg.layer ? templateOfLayer(cfg.layer) : null;
       const tplMeta = tplName ? readTemplateMeta(ctx.paths, tplName) : null;
       const manifest: BackupManifest = {
@@ -108,16 +118,16 @@ export function backupContainer(ctx: Ctx, id: CtId, out: string | undefined): Pr
             : null,
         running: now.status === 'running',
         sha256: { [CONF]: createHash('sha256').update(conf).digest('hex'), [FS]: fsSum },
-        size: statSync(join(work, FS)).size,
+        size: fileSize(join(work, FS)),
       };
-      writeFileSync(join(work, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+      writeFile(join(work, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
       tmp = archiveTmp(work, file);
-      await packMembers(tmp, work, MEMBERS);
-      renameSync(tmp, file);
+      await packMembers(ctx.host, tmp, work, MEMBERS);
+      renamePath(tmp, file);
       tmp = null;
       return { file, manifest, frozenMs };
     } finally {
-      if (tmp) rmSync(tmp, { force: true });
+      if (tmp) removeFile(tmp);
       removeBackupWork(work);
     }
   });
@@ -137,7 +147,7 @@ async function watchGrowth<T>(ctx: Ctx, label: string, file: string, work: Promi
 
 function sizeOf(file: string): number {
   try {
-    return statSync(file).size;
+    return fileSize(file);
   } catch {
     return 0;
   }
@@ -152,13 +162,13 @@ const damaged = (file: string, why: string) =>
  * Reads the whole archive: every checksum, and every entry of its files listed and checked
  * against what berth writes (core/backup.ts). Returns its manifest and config text.
  */
-export async function verifyBackup(file: string): Promise<{ manifest: BackupManifest; conf: string }> {
-  if (!existsSync(file)) throw new BerthError('BAD_VALUE', `restore: ${file} does not exist`);
-  const names = members(file);
+export async function verifyBackup(ctx: Ctx, file: string): Promise<{ manifest: BackupManifest; conf: string }> {
+  if (!pathExists(file)) throw new BerthError('BAD_VALUE', `restore: ${file} does not exist`);
+  const names = members(ctx.host, file);
   if (!names) throw damaged(file, 'not a whole tar archive (truncated?)');
   checkMembers(names, file);
   const read = (m: string) => {
-    const t = memberText(file, m, SMALL_MEMBER_MAX + 1);
+    const t = memberText(ctx.host, file, m, SMALL_MEMBER_MAX + 1);
     if (t === null) throw damaged(file, `${m} cannot be read or is too large`);
     return t;
   };
@@ -166,7 +176,7 @@ export async function verifyBackup(file: string): Promise<{ manifest: BackupMani
   const conf = read(CONF);
   checkSum(CONF, createHash('sha256').update(conf).digest('hex'), manifest.sha256[CONF], file);
   const check = fsListingCheck(manifest.layout, file);
-  const fs = await listMember(file, FS, (l) => check.line(l)).catch((err: Error) => {
+  const fs = await listMember(ctx.host, file, FS, (l) => check.line(l)).catch((err: Error) => {
     throw err instanceof BerthError ? err : damaged(file, `${FS} is damaged: ${err.message}`);
   });
   checkSum(FS, fs.sha256, manifest.sha256[FS], file);
@@ -194,12 +204,12 @@ export async function restoreBackup(
   o: RestoreOptions,
 ): Promise<{ id: CtId; manifest: BackupManifest }> {
   const path = resolve(file);
-  const { manifest, conf } = await verifyBackup(path);
+  const { manifest, conf } = await verifyBackup(ctx, path);
   const id = parseCtId(newId ?? manifest.ctid);
   const g = readGlobal(ctx.paths);
   const plan = restoredConfig(conf, manifest, id, g, path);
   const existing = readCt(ctx.paths, id);
-  if ((existing || existsSync(expandVeid(g.vePrivate, id))) && !o.force) {
+  if ((existing || pathExists(expandVeid(g.vePrivate, id))) && !o.force) {
     throw new BerthError('PRIVATE_EXISTS', `restore: container ${id} exists`, {
       hint: `restore under another CTID (berth restore ${file} NEWCTID), or replace it with --force`,
     });
@@ -210,16 +220,16 @@ export async function restoreBackup(
   warnRestore(ctx, id, plan.dropped, plan.wasPrivileged, o.privileged === true);
   const write = () =>
     withLock(ctx, id, 'restore', async () => {
-      if (existsSync(ctConfigPath(ctx.paths, id)))
+      if (pathExists(ctConfigPath(ctx.paths, id)))
         throw new BerthError('PRIVATE_EXISTS', `restore: container ${id} exists`);
       const priv = plan.config.vePrivate;
       const partial = `${priv}.partial`;
-      rmSync(partial, { recursive: true, force: true });
-      mkdirSync(partial, { recursive: true, mode: 0o755 });
+      removeTree(partial);
+      makeDir(partial, 0o755);
       try {
         await unpack(ctx, id, path, manifest, partial);
       } catch (err) {
-        rmSync(partial, { recursive: true, force: true });
+        removeTree(partial);
         throw err;
       }
       // a restore as another CTID makes a second machine: its first start writes a fresh
@@ -233,7 +243,7 @@ export async function restoreBackup(
       } finally {
         addresses.release();
       }
-      renameSync(partial, priv);
+      renamePath(partial, priv);
     });
   const writeRestoredConfig = (keys: Record<string, string>) => {
     const ips = ipsHeldByOthers(ctx, id, plan.config.ipAddr);
@@ -267,7 +277,7 @@ async function unpack(ctx: Ctx, id: CtId, file: string, m: BackupManifest, parti
   const into = ownFilesTarget(m.layout, partial);
   ctx.log(`Restoring container ${id} (layout ${m.layout}, ${Math.round(m.size / 1048576)} MB)...`);
   const shown = meter(ctx.progress, `Restoring ${id}`, m.size);
-  const got = await extractMember(file, FS, into, (n) => shown.add(n))
+  const got = await extractMember(ctx.host, file, FS, into, (n) => shown.add(n))
     .catch((err: Error) => {
       throw new BerthError('BAD_BACKUP', `restore ${id}: unpacking failed: ${err.message}`);
     })
@@ -276,7 +286,7 @@ async function unpack(ctx: Ctx, id: CtId, file: string, m: BackupManifest, parti
     throw new BerthError('BAD_BACKUP', `restore ${id}: the archive changed while it was read`);
   }
   if (m.layout !== 'image') return;
-  const unsound = sealImage(imageFile(partial));
+  const unsound = sealImage(ctx.host, imageFile(partial));
   if (unsound) {
     throw new BerthError('BAD_BACKUP', `restore ${id}: root.img is not a sound ext4 (${unsound})`, {
       hint: 'the archive is damaged or altered; nothing was kept',
@@ -315,9 +325,9 @@ function warnRestore(ctx: Ctx, id: CtId, dropped: string[], wasPrivileged: boole
  * template names were checked against berth's grammar: no path can come from there.)
  */
 async function layerFor(ctx: Ctx, m: BackupManifest): Promise<string> {
-  if (m.layer && existsSync(layerPath(ctx.paths, m.layer))) return m.layer;
+  if (m.layer && pathExists(layerPath(ctx.paths, m.layer))) return m.layer;
   const tpl = m.template?.name ?? '';
-  const meta = tpl && existsSync(templatePath(ctx.paths, tpl)) ? readTemplateMeta(ctx.paths, tpl) : null;
+  const meta = tpl && pathExists(templatePath(ctx.paths, tpl)) ? readTemplateMeta(ctx.paths, tpl) : null;
   if (!meta || !m.template?.sha256 || meta.sha256 !== m.template.sha256) {
     throw new BerthError(
       'BAD_TEMPLATE',
@@ -328,6 +338,6 @@ async function layerFor(ctx: Ctx, m: BackupManifest): Promise<string> {
     );
   }
   return withTemplateLock(ctx, tpl, 'restore', async () =>
-    ensureLayer(ctx.paths, await verifiedTemplate(ctx.paths, tpl, ctx.log), ctx.log, ctx.progress),
+    ensureLayer(ctx.host, ctx.paths, await verifiedTemplate(ctx.paths, tpl, ctx.log), ctx.log, ctx.progress),
   );
 }

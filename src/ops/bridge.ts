@@ -15,7 +15,7 @@ export function bridgeCreate(ctx: Ctx, name: string, subnets: string[]): Bridge 
     });
   }
   const b: Bridge = { name, addrs: subnets.map(bridgeAddr) };
-  runNetOps(ctx.paths.helper, `net create ${name}`, bridgeOps(b), null);
+  runNetOps(ctx.host, ctx.paths.helper, `net create ${name}`, bridgeOps(b), null);
   writeBridge(ctx.paths, b);
   return b;
 }
@@ -48,6 +48,6 @@ export function bridgeDestroy(ctx: Ctx, name: string): void {
       hint: `detach them first: berth set CTID --ifname IF --bridge '' --save`,
     });
   }
-  runNetOps(ctx.paths.helper, `net destroy ${name}`, [['host', 'link-del', name, '-', '-']], null);
+  runNetOps(ctx.host, ctx.paths.helper, `net destroy ${name}`, [['host', 'link-del', name, '-', '-']], null);
   removeBridgeFile(ctx.paths, name);
 }

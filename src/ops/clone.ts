@@ -2,7 +2,6 @@
 // addresses or port forwards, new MACs, a fresh machine-id at its first start). Consistent
 // while the source runs (it is frozen for the copy); nearly free for overlay, whose clone
 // copies only what the source changed on the shared layer.
-import { existsSync, renameSync, rmSync } from 'node:fs';
 import { cloneKeys } from '../core/clone.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { ctConfigFrom, validateHostname } from '../core/ct-config.ts';
@@ -14,12 +13,13 @@ import { copyAsFrozen } from '../engine/freeze.ts';
 import { writeConfigWithIds } from '../engine/idmap.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { reconcile, withLock } from '../engine/runtime.ts';
+import { pathExists, removeTree, renamePath } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { ownFilesTarget, rootSource } from '../host/layers.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import { readGlobal } from '../host/store.ts';
 
-export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string | undefined): Promise<void> {
+export async function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string | undefined): Promise<void> {
   if (hostname !== undefined) validateHostname(hostname);
   if (from === to) throw new BerthError('BAD_VALUE', `clone ${from}: the new CTID is the same`);
   return withLock(ctx, from, 'clone', async (stored) => {
@@ -34,9 +34,9 @@ export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string 
       if (target) throw exists();
       const file = setKeys(src.file, cloneKeys(to, src.config, toRecord(src.file), hostname, randomBytes));
       const cfg = ctConfigFrom(to, toRecord(file), readGlobal(ctx.paths));
-      if (existsSync(cfg.vePrivate) || existsSync(ctConfigPath(ctx.paths, to))) throw exists();
+      if (pathExists(cfg.vePrivate) || pathExists(ctConfigPath(ctx.paths, to))) throw exists();
       const partial = `${cfg.vePrivate}.partial`;
-      rmSync(partial, { recursive: true, force: true });
+      removeTree(partial);
       ctx.log(`Cloning ${from} (layout ${root.layout}) as ${to}...`);
       const frozenMs = await copyAsFrozen(
         ctx,
@@ -50,7 +50,7 @@ export function cloneContainer(ctx: Ctx, from: CtId, to: CtId, hostname: string 
       // an unprivileged source's clone gets an id range of its own (its files need no change:
       // on disk they are the same whatever the range)
       writeConfigWithIds(ctx, to, formatConfig(file), cfg.idBase !== null);
-      renameSync(partial, cfg.vePrivate);
+      renamePath(partial, cfg.vePrivate);
     });
   });
 }

@@ -1,17 +1,16 @@
 // berth compact: give back to the host the blocks an image layout's container freed inside
 // (vzctl compact). fstrim on its mounted ext4 makes the loop device punch holes in root.img,
 // so the file takes only what the container holds; its size, the disk limit, stays.
-import { mkdirSync, statSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { imageFile, viewMountArgs } from '../core/layout.ts';
 import type { Ctx } from '../engine/context.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { reconcile, withLock } from '../engine/runtime.ts';
+import { allocatedBytes, fileSize, makeDir } from '../host/files.ts';
 import { rootSource } from '../host/layers.ts';
-import { isMounted } from '../host/mountinfo.ts';
+import { isMounted, readMountinfo } from '../host/mountinfo.ts';
 import { mountRoot, unmountRoot } from '../host/mounts.ts';
-import { childProcess } from '../host/spawn.ts';
 
 export interface CompactResult {
   file: string;
@@ -22,9 +21,7 @@ export interface CompactResult {
   size: number;
 }
 
-const allocated = (file: string) => statSync(file).blocks * 512;
-
-export function compactContainer(ctx: Ctx, id: CtId): Promise<CompactResult> {
+export async function compactContainer(ctx: Ctx, id: CtId): Promise<CompactResult> {
   return withLock(ctx, id, 'compact', async (stored) => {
     const { config } = mustExist(id, stored);
     if (config.layout !== 'image') {
@@ -34,24 +31,19 @@ export function compactContainer(ctx: Ctx, id: CtId): Promise<CompactResult> {
     }
     await reconcile(ctx, id, config);
     const file = imageFile(config.vePrivate);
-    const before = allocated(file);
+    const before = allocatedBytes(file);
     // running or mounted by the admin: trimmed where it is; else mounted for the trim alone
-    const mountedHere = !isMounted(config.veRoot);
+    const mountedHere = !isMounted(config.veRoot, readMountinfo(ctx.host));
     if (mountedHere) {
-      mkdirSync(config.veRoot, { recursive: true });
-      mountRoot(ctx.paths.helper, viewMountArgs(rootSource(ctx.paths, config, 'compact')));
+      makeDir(config.veRoot);
+      mountRoot(ctx.host, ctx.paths.helper, viewMountArgs(rootSource(ctx.paths, config, 'compact')));
     }
     try {
-      const r = childProcess().spawnSync('fstrim', [config.veRoot], { encoding: 'utf8' });
-      if (r.status !== 0) {
-        throw new BerthError(
-          'SYSTEM',
-          `compact ${id}: fstrim ${config.veRoot}: ${(r.stderr || r.error?.message || '').trim()}`,
-        );
-      }
+      const r = ctx.host.tool('fstrim', [config.veRoot]);
+      if (r.status !== 0) throw new BerthError('SYSTEM', `compact ${id}: fstrim ${config.veRoot}: ${r.stderr.trim()}`);
     } finally {
-      if (mountedHere) unmountRoot(ctx.paths.helper, config.veRoot);
+      if (mountedHere) unmountRoot(ctx.host, ctx.paths.helper, config.veRoot);
     }
-    return { file, before, after: allocated(file), size: statSync(file).size };
+    return { file, before, after: allocatedBytes(file), size: fileSize(file) };
   });
 }

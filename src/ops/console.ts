@@ -4,7 +4,7 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../engine/context.ts';
 import { inspect, notRunningError } from '../engine/inspect.ts';
-import { runHelper } from '../host/helper.ts';
+
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
 
 const notRunning = (ctx: Ctx, id: CtId) => notRunningError(ctx, id, 'console', inspect(ctx, id).status);
@@ -24,11 +24,15 @@ export function attachConsole(
   // ^C is a byte for the console in raw mode; one sent to berth's process group must not end berth
   const fd = opts.winsizeFd;
   const winsize = fd !== undefined;
-  const r = runHelper(ctx.paths.helper, attachArgs(keeperSocketPath(ctx.paths, id), opts.escape, banner, winsize), {
-    stdio: ['inherit', 'inherit', 'inherit'],
-    relaysSignals: true,
-    ...(fd === undefined ? {} : { winsizeFd: fd }),
-  });
+  const r = ctx.host.runHelper(
+    ctx.paths.helper,
+    attachArgs(keeperSocketPath(ctx.paths, id), opts.escape, banner, winsize),
+    {
+      stdio: ['inherit', 'inherit', 'inherit'],
+      relaysSignals: true,
+      ...(fd === undefined ? {} : { winsizeFd: fd }),
+    },
+  );
   const running = () => inspect(ctx, id).status === 'running';
   switch (r.console) {
     case 'detached':

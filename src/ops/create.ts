@@ -1,5 +1,4 @@
 // berth create: unpack a template into a new private area and write the container's config.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { formatConfig, parseConfig, setKeys, toRecord } from '../core/config.ts';
 import { expandVeid, validateHostname } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -20,7 +19,8 @@ import type { Ctx } from '../engine/context.ts';
 import { writeConfigWithIds } from '../engine/idmap.ts';
 import { withLock } from '../engine/runtime.ts';
 import { withTemplateLock } from '../engine/template-lock.ts';
-import { errCode } from '../host/fs-util.ts';
+import { makeDir, pathExists, removeTree, renamePath } from '../host/files.ts';
+import { readIfExists } from '../host/fs-util.ts';
 import { makeImage } from '../host/image.ts';
 import { ensureLayer, ownFilesTarget } from '../host/layers.ts';
 import { mountRoot, unmountRoot } from '../host/mounts.ts';
@@ -41,14 +41,12 @@ export interface CreateOptions {
 }
 
 function sampleText(ctx: Ctx, name: string): string {
-  try {
-    return readFileSync(sampleConfigPath(ctx.paths, name), 'utf8');
-  } catch (err) {
-    if (errCode(err) === 'ENOENT' && name === 'basic') return BASIC_SAMPLE;
-    throw new BerthError('BAD_VALUE', `create: config sample ${JSON.stringify(name)} not found`, {
-      hint: `samples live in ${sampleConfigPath(ctx.paths, '<name>')}`,
-    });
-  }
+  const text = readIfExists(sampleConfigPath(ctx.paths, name));
+  if (text !== null) return text;
+  if (name === 'basic') return BASIC_SAMPLE;
+  throw new BerthError('BAD_VALUE', `create: config sample ${JSON.stringify(name)} not found`, {
+    hint: `samples live in ${sampleConfigPath(ctx.paths, '<name>')}`,
+  });
 }
 
 export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Promise<void> {
@@ -60,14 +58,14 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
     throw new BerthError('BAD_VALUE', `create ${id}: invalid template name ${JSON.stringify(tpl)}`);
   if (o.hostname !== undefined) validateHostname(o.hostname);
   const sample = parseConfig(sampleText(ctx, o.config ?? 'basic'), `sample ${o.config ?? 'basic'}`);
-  const exists = () => existsSync(ctConfigPath(ctx.paths, id)) || existsSync(expandVeid(g.vePrivate, id));
+  const exists = () => pathExists(ctConfigPath(ctx.paths, id)) || pathExists(expandVeid(g.vePrivate, id));
   const alreadyExists = () =>
     new BerthError('PRIVATE_EXISTS', `create ${id}: container already exists`, {
       hint: `berth destroy ${id} first, or pick another CTID`,
     });
   // a create killed after writing the config leaves a .partial, a destroy killed before removing
   // it a .destroying: the lock's recovery rolls the one back and completes the other
-  const leftover = ['partial', 'destroying'].some((m) => existsSync(`${expandVeid(g.vePrivate, id)}.${m}`));
+  const leftover = ['partial', 'destroying'].some((m) => pathExists(`${expandVeid(g.vePrivate, id)}.${m}`));
   if (exists() && !leftover) throw alreadyExists();
   const tarball = templatePath(ctx.paths, tpl);
   const layout = o.layout ?? g.layout;
@@ -85,7 +83,7 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
   );
   if (layout !== 'image' && (space || inodes))
     ctx.log(`warning: the sample's DISKSPACE/DISKINODES are not kept: layout ${layout} cannot enforce them`);
-  if (!existsSync(tarball)) {
+  if (!pathExists(tarball)) {
     const have = listTemplates(ctx.paths).map((t) => t.name);
     throw new BerthError('BAD_TEMPLATE', `create ${id}: template ${tpl} not found`, {
       hint: have.length
@@ -93,7 +91,7 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
         : `build it: berth template create ${tpl}`,
     });
   }
-  mkdirSync(ctx.paths.ctConfigDir, { recursive: true });
+  makeDir(ctx.paths.ctConfigDir);
   const keys: Record<string, string> = {
     OSTEMPLATE: tpl,
     LAYOUT: layout,
@@ -105,15 +103,17 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
   };
   const unpack = async (dest: string) =>
     // the template tools load only for an unpack: an overlay create over an existing layer has none
-    (await import('../host/template.ts')).extractTemplate(tarball, dest, tpl, ctx.progress).catch((err: unknown) => {
-      throw new BerthError('BAD_TEMPLATE', `create ${id}: cannot unpack ${tarball}: ${(err as Error).message}`, {
-        hint: `rebuild it: berth template create ${tpl}`,
+    (await import('../host/template.ts'))
+      .extractTemplate(ctx.host, tarball, dest, tpl, ctx.progress)
+      .catch((err: unknown) => {
+        throw new BerthError('BAD_TEMPLATE', `create ${id}: cannot unpack ${tarball}: ${(err as Error).message}`, {
+          hint: `rebuild it: berth template create ${tpl}`,
+        });
       });
-    });
   const fill = async (partial: string): Promise<Record<string, string>> => {
     if (layout === 'overlay') {
       // the container's own files start empty: everything else is the template's shared layer
-      const layer = await ensureLayer(ctx.paths, await templateMeta(ctx, tpl), ctx.log, ctx.progress);
+      const layer = await ensureLayer(ctx.host, ctx.paths, await templateMeta(ctx, tpl), ctx.log, ctx.progress);
       ownFilesTarget(layout, partial);
       return { ...keys, LAYER: layer };
     }
@@ -122,13 +122,13 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
       // unpacked through VE_ROOT; a crash leaves it mounted with the .partial, and the
       // recovery of the next command unmounts it before removing the .partial
       const src = { layout, vePrivate: partial, veRoot: expandVeid(g.veRoot, id), layerDir: null };
-      makeImage(imageFile(partial), space.hard, imageInodes(space, inodes), `berth-${id}`);
-      mkdirSync(src.veRoot, { recursive: true });
-      mountRoot(ctx.paths.helper, viewMountArgs(src));
+      makeImage(ctx.host, imageFile(partial), space.hard, imageInodes(space, inodes), `berth-${id}`);
+      makeDir(src.veRoot);
+      mountRoot(ctx.host, ctx.paths.helper, viewMountArgs(src));
       try {
         await unpack(src.veRoot);
       } finally {
-        unmountRoot(ctx.paths.helper, src.veRoot);
+        unmountRoot(ctx.host, ctx.paths.helper, src.veRoot);
       }
       return keys;
     }
@@ -141,19 +141,19 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
       if (exists()) throw alreadyExists();
       const priv = expandVeid(g.vePrivate, id);
       const partial = `${priv}.partial`;
-      mkdirSync(partial, { recursive: true, mode: 0o755 });
+      makeDir(partial, 0o755);
       ctx.log(`Creating container ${id} from template ${tpl} (layout ${layout})...`);
       let conf: Record<string, string>;
       try {
         conf = await fill(partial);
       } catch (err) {
-        rmSync(partial, { recursive: true, force: true });
+        removeTree(partial);
         throw err;
       }
       // The config is written before the rename; until the rename lands, the ".partial" marker
       // tells the next command to roll the whole create back (recoverFs).
       writeConfigWithIds(ctx, id, formatConfig(setKeys(sample, conf)), !(o.privileged ?? g.privileged));
-      renameSync(partial, priv);
+      renamePath(partial, priv);
     }),
   );
   ctx.log(`Container ${id} created`);
@@ -165,6 +165,6 @@ export async function createContainer(ctx: Ctx, id: CtId, o: CreateOptions): Pro
  */
 async function templateMeta(ctx: Ctx, tpl: string): Promise<TemplateMeta> {
   const meta = readTemplateMeta(ctx.paths, tpl);
-  if (meta && existsSync(layerPath(ctx.paths, layerName(meta)))) return meta;
+  if (meta && pathExists(layerPath(ctx.paths, layerName(meta)))) return meta;
   return verifiedTemplate(ctx.paths, tpl, ctx.log);
 }

@@ -1,5 +1,4 @@
 // berth destroy: remove a stopped container's private area, config and runtime leftovers.
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { looseRecord, quote } from '../core/config.ts';
 import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -10,6 +9,7 @@ import type { Ctx } from '../engine/context.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { finishDestroy, reconcile, withLock } from '../engine/runtime.ts';
 import { withTemplateLock } from '../engine/template-lock.ts';
+import { makeDir, pathExists, renamePath } from '../host/files.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath } from '../host/paths.ts';
@@ -41,12 +41,12 @@ export async function destroyContainer(ctx: Ctx, id: CtId, verb = 'destroy'): Pr
       ctx.log(
         `Destroying ${id}: its files (${cfg.vePrivate}), config${snaps.length ? `, ${snaps.length} snapshot${snaps.length > 1 ? 's' : ''} (${snaps.join(', ')})` : ''}, console log and runtime state${scripts.length ? `; action scripts kept as ${scripts.map((n) => `${n}.destroyed`).join(', ')}` : ''}`,
       );
-      unmountRoot(ctx.paths.helper, cfg.veRoot);
+      unmountRoot(ctx.host, ctx.paths.helper, cfg.veRoot);
       const layer = ct.broken ? brokenLayer(ctx, id) : cfg.layer;
       // Rename first: from here the destroy is committed, and an interrupted one is completed by
       // the next command (recoverFs), never left as a half-deleted container.
-      if (existsSync(cfg.vePrivate)) renameSync(cfg.vePrivate, `${cfg.vePrivate}.destroying`);
-      else mkdirSync(`${cfg.vePrivate}.destroying`, { recursive: true, mode: 0o700 });
+      if (pathExists(cfg.vePrivate)) renamePath(cfg.vePrivate, `${cfg.vePrivate}.destroying`);
+      else makeDir(`${cfg.vePrivate}.destroying`, 0o700);
       finishDestroy(ctx, id, cfg.vePrivate, cfg.veRoot);
       return layer;
     },

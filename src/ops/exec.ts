@@ -1,12 +1,12 @@
 // berth exec: run argv inside a running container (its namespaces, cgroups, capabilities and
 // seccomp filter); stdio is streamed and the command's exit status is returned.
 
-import { existsSync } from 'node:fs';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../engine/context.ts';
 import { type Inspection, inspect, notRunningError } from '../engine/inspect.ts';
 import { runJoined } from '../engine/join.ts';
+import { pathExists } from '../host/files.ts';
 import { thawMarkerPath } from '../host/paths.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -17,10 +17,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * that froze it is gone, thaws it through the usual locked recovery.
  */
 async function waitCopyThaw(ctx: Ctx, id: CtId, now: Inspection): Promise<Inspection> {
-  if (now.status !== 'suspended' || !existsSync(thawMarkerPath(ctx.paths, id))) return now;
+  if (now.status !== 'suspended' || !pathExists(thawMarkerPath(ctx.paths, id))) return now;
   // the recovery code (and what it loads) only on this rare path: exec's start-up is user-visible
   const { reconcile, withLock } = await import('../engine/runtime.ts');
-  for (let i = 0; now.status === 'suspended' && existsSync(thawMarkerPath(ctx.paths, id)) && i < 3000; i++) {
+  for (let i = 0; now.status === 'suspended' && pathExists(thawMarkerPath(ctx.paths, id)) && i < 3000; i++) {
     try {
       await withLock(ctx, id, 'exec', async (ct) => reconcile(ctx, id, ct?.config ?? null));
     } catch (err) {

@@ -1,7 +1,6 @@
 // berth list / status: what each container is and holds, read without taking locks. A running
 // container shows what runs (its addresses and limits as applied), unless the saved are asked for.
 
-import { existsSync } from 'node:fs';
 import { getKey } from '../core/config.ts';
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -22,6 +21,7 @@ import type { Ctx } from '../engine/context.ts';
 import { readCounters } from '../engine/counters.ts';
 import { cgroupDirsOf, type Inspection, inspect } from '../engine/inspect.ts';
 import { cgroupPidsOne, onlineCpus, readCounterFiles } from '../host/cgroups.ts';
+import { pathExists } from '../host/files.ts';
 import { mountPoints } from '../host/mountinfo.ts';
 import { type BrokenCt, derivedConfig, listCtIds, readCtOrBroken, type StoredCt } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
@@ -138,13 +138,13 @@ interface Seen {
  * and a walk (du) of a dir tree or an overlay's upper directory, which can take a while: so
  * only when asked for.
  */
-function diskFields(c: CtConfig, image: Image, mounts: Set<string>): Partial<CtRow> {
+function diskFields(ctx: Ctx, c: CtConfig, image: Image, mounts: Set<string>): Partial<CtRow> {
   const u =
     c.layout === 'image'
       ? mounts.has(c.veRoot)
         ? image.mountedUsage(c.veRoot)
-        : image.imageUsage(imageFile(c.vePrivate))
-      : image.treeUsage(ownFilesDir(c.layout, c.vePrivate));
+        : image.imageUsage(ctx.host, imageFile(c.vePrivate))
+      : image.treeUsage(ctx.host, ownFilesDir(c.layout, c.vePrivate));
   const kib = (b: number | null | undefined) => (b === null || b === undefined ? null : Math.ceil(b / 1024));
   return {
     diskspace: kib(u?.used),
@@ -186,9 +186,9 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
     id_base: c.idBase,
     features: formatFeatures(c.features) || '-',
     mounted: seen.mounts.has(c.veRoot),
-    exists: existsSync(c.vePrivate),
+    exists: pathExists(c.vePrivate),
     running: now.status !== 'stopped',
-    ...(seen.image ? diskFields(c, seen.image, seen.mounts) : {}),
+    ...(seen.image ? diskFields(ctx, c, seen.image, seen.mounts) : {}),
     ...(seen.counters ? counterFields(ctx, id, now.status !== 'stopped') : {}),
   };
 }
@@ -241,7 +241,7 @@ function brokenRow(ctx: Ctx, id: CtId, ct: BrokenCt, seen: Seen): CtRow {
     id_base: null,
     features: null,
     mounted: seen.mounts.has(c.veRoot),
-    exists: existsSync(c.vePrivate),
+    exists: pathExists(c.vePrivate),
     running: now.status !== 'stopped',
     ...(seen.image ? Object.fromEntries(DISK_FIELDS.map((f) => [f, null])) : {}),
     ...(seen.counters ? counterFields(ctx, id, now.status !== 'stopped') : {}),
@@ -288,7 +288,7 @@ export function ctStatus(ctx: Ctx, id: CtId): CtStatus | null {
   const c = broken ? derivedConfig(ctx.paths, id) : ct.config;
   const now = inspect(ctx, id);
   return {
-    exists: broken || existsSync(c.vePrivate), // a broken config is a container still, for destroy
+    exists: broken || pathExists(c.vePrivate), // a broken config is a container still, for destroy
     mounted: mountPoints(ctx.mountinfo()).has(c.veRoot),
     status: now.status,
     pid: now.pid,

@@ -33,7 +33,7 @@ interface Seen {
  * locked or spawned: cgroup files, /proc/self/net/dev and one statfs per running image.
  */
 export function collectMetrics(ctx: Ctx, o: MetricsOptions): string {
-  const seen: Seen = { mounts: mountPoints(ctx.mountinfo()), netdev: parseNetDev(hostNetDev()) };
+  const seen: Seen = { mounts: mountPoints(ctx.mountinfo()), netdev: parseNetDev(hostNetDev(ctx.host)) };
   const cts: CtMetrics[] = [];
   for (const id of o.ids ?? listCtIds(ctx.paths)) {
     const ct = readCtOrBroken(ctx.paths, id);

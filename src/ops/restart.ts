@@ -6,7 +6,7 @@ import { reconcile, withLock } from '../engine/runtime.ts';
 import { startLocked } from './start.ts';
 import { stopLocked } from './stop.ts';
 
-export function restartContainer(ctx: Ctx, id: CtId, fast: boolean): Promise<number> {
+export async function restartContainer(ctx: Ctx, id: CtId, fast: boolean): Promise<number> {
   return withLock(ctx, id, 'restart', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);

@@ -1,5 +1,4 @@
 // berth set: change resources and settings, live on a running container and/or saved (--save).
-import { statSync } from 'node:fs';
 import { bindmountChanges, formatBindmounts } from '../core/bindmount.ts';
 import { formatCapabilities, parseCapabilities } from '../core/capabilities.ts';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
@@ -44,10 +43,10 @@ import {
   readCounterFiles,
   resourceWrites,
 } from '../host/cgroups.ts';
+import { fileMode } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { runHelperSimple } from '../host/helper.ts';
 import { resizeImage } from '../host/image.ts';
-import { childProcess } from '../host/spawn.ts';
 import { readGlobal, type StoredCt, stageCtText, writeState } from '../host/store.ts';
 
 export interface SetResult {
@@ -56,7 +55,7 @@ export interface SetResult {
   keys: Record<string, string>;
 }
 
-export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean): Promise<SetResult> {
+export async function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean): Promise<SetResult> {
   const keys = setOptionsToKeys(opts); // every value is validated before anything is touched
   if (opts.ifname === undefined)
     ipChanges(
@@ -176,7 +175,7 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       for (const b of binds) {
         const real = checkBindSource(ctx.paths, b, [g.vePrivate, g.veRoot], `set ${id}`);
         // what its root makes there is host root's: a setuid file would serve any host user
-        if (!b.ro && (statSync(real).mode & 0o005) !== 0)
+        if (!b.ro && (fileMode(real) & 0o005) !== 0)
           ctx.log(
             `warning: ${id}: ${real} is open to every host user; keep a writable bind mount where only root reaches`,
           );
@@ -197,7 +196,7 @@ export function setContainer(ctx: Ctx, id: CtId, opts: SetOptions, save: boolean
       // last of all: a grown image is not shrunk back, so every other change has held by then
       steps.push({
         what: 'resize',
-        run: () => resizeImage(imageFile(ct.config.vePrivate), diskSize, ct.config.veRoot, `set ${id}`),
+        run: () => resizeImage(ctx.host, imageFile(ct.config.vePrivate), diskSize, ct.config.veRoot, `set ${id}`),
       });
     }
     const wantPrivileged = privChange ? parsePrivileged(opts.privileged ?? '') : null;
@@ -297,7 +296,7 @@ function liveSteps(ctx: Ctx, c: LiveChange): Step[] {
   const hostname = keys['HOSTNAME'];
   const ipsMoved = live.add.length > 0 || live.del.length > 0;
   const hostsChange = hostname !== undefined || ipsMoved || c.ifChange;
-  const oldHostname = (hostsChange ? liveHostname(pid) : null) ?? ct.config.hostname;
+  const oldHostname = (hostsChange ? liveHostname(ctx, pid) : null) ?? ct.config.hostname;
   if (hostname !== undefined) {
     steps.push({
       what: 'hostname',
@@ -484,13 +483,18 @@ function liveTarget(
 }
 
 function setLiveHostname(ctx: Ctx, pid: number, hostname: string): void {
-  runHelperSimple(ctx.paths.helper, ['--join', String(pid), '--unshare', 'uts', '--hostname', hostname], 'SYSTEM');
+  runHelperSimple(
+    ctx.host,
+    ctx.paths.helper,
+    ['--join', String(pid), '--unshare', 'uts', '--hostname', hostname],
+    'SYSTEM',
+  );
 }
 
 /** The hostname a running container has now (it may differ from the saved one). */
-function liveHostname(pid: number): string | null {
+function liveHostname(ctx: Ctx, pid: number): string | null {
   // only the UTS namespace is joined: the host's uname runs, nothing of the container's
-  const r = childProcess().spawnSync('nsenter', [`--uts=/proc/${pid}/ns/uts`, 'uname', '-n'], { encoding: 'utf8' });
+  const r = ctx.host.tool('nsenter', [`--uts=/proc/${pid}/ns/uts`, 'uname', '-n']);
   const h = r.status === 0 ? r.stdout.trim() : '';
   return h ? h : null;
 }

@@ -1,6 +1,5 @@
 // berth snapshot, snapshot-list, snapshot-switch, snapshot-delete, snapshot-mount,
 // snapshot-umount: copies of a container's own files (and config) at one instant.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
@@ -10,9 +9,10 @@ import { copyAsFrozen } from '../engine/freeze.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { recoverSwitch } from '../engine/recover-switch.ts';
 import { reconcile, withLock } from '../engine/runtime.ts';
+import { makeDir, pathExists, readBytes, removeFile, removeTree, renamePath, writeFile } from '../host/files.ts';
 import { readIfExists, writeFileAtomic } from '../host/fs-util.ts';
 import { ownFilesTarget, rootSource } from '../host/layers.ts';
-import { isMounted } from '../host/mountinfo.ts';
+import { isMounted, readMountinfo } from '../host/mountinfo.ts';
 import { mountRoot, unmountRoot } from '../host/mounts.ts';
 import { ctConfigPath, layerPath, snapshotPath } from '../host/paths.ts';
 import {
@@ -30,7 +30,7 @@ function noSuch(id: CtId, name: string): BerthError {
   });
 }
 
-export function snapshotCreate(ctx: Ctx, id: CtId, name: string | undefined): Promise<SnapshotMeta> {
+export async function snapshotCreate(ctx: Ctx, id: CtId, name: string | undefined): Promise<SnapshotMeta> {
   const snap = validateSnapshotName(name ?? defaultSnapshotName(new Date()));
   return withLock(ctx, id, 'snapshot', async (stored) => {
     const ct = mustExist(id, stored);
@@ -44,7 +44,7 @@ export function snapshotCreate(ctx: Ctx, id: CtId, name: string | undefined): Pr
     const src = rootSource(ctx.paths, cfg, 'snapshot');
     const dir = snapshotPath(ctx.paths, id, snap);
     const partial = `${dir}.partial`;
-    mkdirSync(partial, { recursive: true, mode: 0o700 });
+    makeDir(partial, 0o700);
     const frozenMs = await copyAsFrozen(
       ctx,
       cfg,
@@ -52,7 +52,7 @@ export function snapshotCreate(ctx: Ctx, id: CtId, name: string | undefined): Pr
       ownFilesDir(src.layout, src.vePrivate),
       join(partial, 'fs'),
     );
-    writeFileSync(join(partial, 'ct.conf'), readFileSync(ctConfigPath(ctx.paths, id)));
+    writeFile(join(partial, 'ct.conf'), readBytes(ctConfigPath(ctx.paths, id)));
     const meta: SnapshotMeta = {
       name: snap,
       created: new Date().toISOString(),
@@ -62,22 +62,22 @@ export function snapshotCreate(ctx: Ctx, id: CtId, name: string | undefined): Pr
       frozenMs,
     };
     writeFileAtomic(join(partial, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
-    renameSync(partial, dir);
+    renamePath(partial, dir);
     return meta;
   });
 }
 
 export function snapshotList(ctx: Ctx, id: CtId): SnapshotMeta[] {
-  if (!existsSync(ctConfigPath(ctx.paths, id))) mustExist(id, null);
+  if (!pathExists(ctConfigPath(ctx.paths, id))) mustExist(id, null);
   return listSnapshots(ctx.paths, id);
 }
 
-export function snapshotDelete(ctx: Ctx, id: CtId, name: string): Promise<void> {
+export async function snapshotDelete(ctx: Ctx, id: CtId, name: string): Promise<void> {
   validateSnapshotName(name);
   return withLock(ctx, id, 'snapshot-delete', async (stored) => {
     mustExist(id, stored);
     if (!readSnapshot(ctx.paths, id, name)) throw noSuch(id, name);
-    if (existsSync(snapshotMountRecord(ctx.paths, id, name))) {
+    if (pathExists(snapshotMountRecord(ctx.paths, id, name))) {
       throw new BerthError('MOUNTED', `snapshot-delete ${id}: snapshot ${name} is mounted`, {
         hint: `berth snapshot-umount ${id} --name ${name}`,
       });
@@ -91,7 +91,7 @@ export function snapshotDelete(ctx: Ctx, id: CtId, name: string): Promise<void> 
  * markers of the private area: `.switch-to` (which snapshot), `.switch-new` (the copy being
  * made), `.switch-old` (the files being replaced); recoverSwitch finishes or rolls back.
  */
-export function snapshotSwitch(ctx: Ctx, id: CtId, name: string): Promise<void> {
+export async function snapshotSwitch(ctx: Ctx, id: CtId, name: string): Promise<void> {
   validateSnapshotName(name);
   return withLock(ctx, id, 'snapshot-switch', async (stored) => {
     const ct = mustExist(id, stored);
@@ -101,36 +101,36 @@ export function snapshotSwitch(ctx: Ctx, id: CtId, name: string): Promise<void> 
         hint: `berth stop ${id}`,
       });
     }
-    if (isMounted(ct.config.veRoot)) {
+    if (isMounted(ct.config.veRoot, readMountinfo(ctx.host))) {
       throw new BerthError('MOUNTED', `snapshot-switch ${id}: its files are mounted at ${ct.config.veRoot}`, {
         hint: `berth umount ${id}`,
       });
     }
     const meta = readSnapshot(ctx.paths, id, name);
     if (!meta) throw noSuch(id, name);
-    if (meta.layer && !existsSync(layerPath(ctx.paths, meta.layer))) {
+    if (meta.layer && !pathExists(layerPath(ctx.paths, meta.layer))) {
       throw new BerthError('NO_PRIVATE', `snapshot-switch ${id}: layer ${meta.layer} of snapshot ${name} is missing`);
     }
     const priv = ct.config.vePrivate;
     writeFileAtomic(`${priv}.switch-to`, `${name}\n`);
     const fresh = `${priv}.switch-new`;
-    rmSync(fresh, { recursive: true, force: true });
+    removeTree(fresh);
     const fs = join(snapshotPath(ctx.paths, id, name), 'fs');
-    await copyTree(fs, ownFilesTarget(meta.layout, fresh));
+    await copyTree(ctx.host, fs, ownFilesTarget(meta.layout, fresh));
     recoverSwitch(ctx, id, 'swap');
   });
 }
 
-export function snapshotMount(ctx: Ctx, id: CtId, name: string, target: string): Promise<void> {
+export async function snapshotMount(ctx: Ctx, id: CtId, name: string, target: string): Promise<void> {
   validateSnapshotName(name);
   return withLock(ctx, id, 'snapshot-mount', async (stored) => {
     const ct = mustExist(id, stored);
     const meta = readSnapshot(ctx.paths, id, name);
     if (!meta) throw noSuch(id, name);
-    if (existsSync(snapshotMountRecord(ctx.paths, id, name))) {
+    if (pathExists(snapshotMountRecord(ctx.paths, id, name))) {
       throw new BerthError('MOUNTED', `snapshot-mount ${id}: snapshot ${name} is already mounted`);
     }
-    if (!existsSync(target)) {
+    if (!pathExists(target)) {
       throw new BerthError('BAD_VALUE', `snapshot-mount ${id}: target ${target} does not exist`, {
         hint: `mkdir -p ${target}`,
       });
@@ -141,18 +141,22 @@ export function snapshotMount(ctx: Ctx, id: CtId, name: string, target: string):
       veRoot: target,
       layerDir: meta.layer ? layerPath(ctx.paths, meta.layer) : null,
     };
-    mountRoot(ctx.paths.helper, snapshotMountArgs(src, join(snapshotPath(ctx.paths, id, name), 'fs'), target));
+    mountRoot(
+      ctx.host,
+      ctx.paths.helper,
+      snapshotMountArgs(src, join(snapshotPath(ctx.paths, id, name), 'fs'), target),
+    );
     writeFileAtomic(snapshotMountRecord(ctx.paths, id, name), `${target}\n`, 0o644, false);
   });
 }
 
-export function snapshotUmount(ctx: Ctx, id: CtId, name: string): Promise<void> {
+export async function snapshotUmount(ctx: Ctx, id: CtId, name: string): Promise<void> {
   validateSnapshotName(name);
   return withLock(ctx, id, 'snapshot-umount', async (stored) => {
     mustExist(id, stored);
     const target = readIfExists(snapshotMountRecord(ctx.paths, id, name))?.trim();
     if (!target) throw new BerthError('NOT_MOUNTED', `snapshot-umount ${id}: snapshot ${name} is not mounted`);
-    unmountRoot(ctx.paths.helper, target);
-    rmSync(snapshotMountRecord(ctx.paths, id, name), { force: true });
+    unmountRoot(ctx.host, ctx.paths.helper, target);
+    removeFile(snapshotMountRecord(ctx.paths, id, name));
   });
 }

@@ -1,5 +1,4 @@
 // berth start: cgroups + limits, then the helper builds the container and execs its init.
-import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { formatConfig, setKeys, toRecord } from '../core/config.ts';
 import { startPlan } from '../core/container-plan.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -21,8 +20,9 @@ import { planBinds, removeStages } from '../host/bindmounts.ts';
 import { containerCgroupMounts, prepareCgroups, procsFiles, resourceWrites, sysinfoSource } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
 import { hostDevices, ownDeviceNodes } from '../host/devices.ts';
+import { closeFd, makeDir, openAppend } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
-import { policyFd, runHelper } from '../host/helper.ts';
+import { policyFd } from '../host/helper.ts';
 import { rootSource } from '../host/layers.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
 import { isMounted } from '../host/mountinfo.ts';
@@ -34,7 +34,7 @@ import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 
 /** Starts a stopped container; resolves once its init runs. */
-export function startContainer(ctx: Ctx, id: CtId): Promise<number> {
+export async function startContainer(ctx: Ctx, id: CtId): Promise<number> {
   return withLock(ctx, id, 'start', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
@@ -88,7 +88,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
   const global = readGlobal(ctx.paths);
   try {
     if (ownMount) {
-      mkdirSync(cfg.veRoot, { recursive: true });
+      makeDir(cfg.veRoot);
       await mountWithScripts(ctx, id, cfg, rootMountArgs(root));
     }
     if (initKind === null) {
@@ -98,19 +98,19 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     }
     syncNft(ctx, `start ${id}`, [], nft);
     const found = hostDevices(featureDevnodes(cfg.features, cfg.devnodes), `start ${id}`);
-    const devices = cfg.idBase === null ? found : ownDeviceNodes(ctx.paths, id, cfg.idBase, found);
-    const binds = planBinds(ctx.paths, cfg, [global.vePrivate, global.veRoot], ctx.paths.helper);
-    const dirs = prepareCgroups(layout, ctx.paths.cgroupParent, id, {
+    const devices = cfg.idBase === null ? found : ownDeviceNodes(ctx.host, ctx.paths, id, cfg.idBase, found);
+    const binds = planBinds(ctx.host, ctx.paths, cfg, [global.vePrivate, global.veRoot], ctx.paths.helper);
+    const dirs = prepareCgroups(ctx.host, layout, ctx.paths.cgroupParent, id, {
       devices: [...DEVICE_ALLOW, ...devices.map(deviceRule)],
       writes: resourceWrites(layout, cfg.resources, id),
       owner: cfg.idBase,
     });
     trace('cgroups ready');
-    mkdirSync(cfg.veRoot, { recursive: true });
+    makeDir(cfg.veRoot);
     const consoleLog = consoleLogPath(ctx.paths, id);
-    mkdirSync(ctx.paths.log, { recursive: true });
+    makeDir(ctx.paths.log);
     // the helper's own messages; the container's console output reaches it through the keeper
-    const logFd = openSync(consoleLog, 'a', 0o600);
+    const logFd = openAppend(consoleLog, 0o600);
     const plan = startPlan(cfg, {
       cgroupMounts: containerCgroupMounts(layout),
       cgroupProcs: procsFiles(dirs),
@@ -120,29 +120,33 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
         socket: keeperSocketPath(ctx.paths, id),
         sysinfo: global.sysinfo ? sysinfoSource(layout, dirs) : null,
       },
-      availableCaps: ownCapabilities(),
+      availableCaps: ownCapabilities(ctx.host),
       files: [
         ...containerFilesFor(cfg, initKind === 'systemd'),
         // a new machine's first start (create, clone, restore as a new CTID): a fresh machine-id
         ...(resetMachineId ? machineIdFiles(randomBytes(16), initKind === 'systemd') : []),
       ],
       blocks: [hostsBlock(cfg.hostname, cfg.ipAddr, cfg.netifs)],
-      lxcfs: global.lxcfs ? ensureLxcfs(ctx.paths, ctx.paths.helper, ctx.log) : null,
+      lxcfs: global.lxcfs ? ensureLxcfs(ctx.host, ctx.paths, ctx.paths.helper, ctx.log) : null,
       devices,
       binds,
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
     const hostBind = ownMount ? [] : rootMountArgs(root);
     // no detach needed: init calls setsid() itself, and the helper exits once init runs
-    const r = runHelper(ctx.paths.helper, [...hostBind, ...args], {
+    const r = ctx.host.runHelper(ctx.paths.helper, [...hostBind, ...args], {
       stdio: ['ignore', logFd, logFd],
       seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo: global.sysinfo })),
     });
-    closeSync(logFd);
+    closeFd(logFd);
     removeStages(binds);
     for (const w of r.warnings) ctx.log(fastpathWarning(w));
     if (r.keeper !== null) {
-      keeper = { pid: r.keeper, startTime: readProcStat(r.keeper)?.startTime ?? null, sysinfo: global.sysinfo };
+      keeper = {
+        pid: r.keeper,
+        startTime: readProcStat(ctx.host, r.keeper)?.startTime ?? null,
+        sysinfo: global.sysinfo,
+      };
     }
     if (r.exitCode !== 0 || r.pid === null) {
       throw new BerthError('CT_CREATE', `start ${id}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`, {
@@ -150,7 +154,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       });
     }
     // start succeeds only when init runs: one that exec'd and died at once is a failed start
-    if (!isAlive(r.pid, null)) {
+    if (!isAlive(ctx.host, r.pid, null)) {
       throw new BerthError('CT_CREATE', `start ${id}: init exited as soon as it started`, {
         hint: `see ${consoleLog}`,
       });

@@ -17,7 +17,7 @@ export interface StopOptions {
 }
 
 /** Stops a running container; resolves once nothing of it runs. */
-export function stopContainer(ctx: Ctx, id: CtId, opts: StopOptions): Promise<void> {
+export async function stopContainer(ctx: Ctx, id: CtId, opts: StopOptions): Promise<void> {
   // a running container whose config broke since its start still stops: its root and network
   // are in its runtime state; the rest comes from berth.conf
   return withLock(
@@ -46,14 +46,12 @@ export async function stopLocked(ctx: Ctx, id: CtId, ct: StoredCt, now: Inspecti
   // CTID.stop runs inside first, even for --fast (as vzctl); a failing one is warned about
   if (pid !== null) await runScripts(ctx, id, ct.config, 'stop');
   if (!opts.fast && pid !== null && now.state) {
-    try {
-      process.kill(pid, now.state.stopSignal);
-    } catch {}
+    ctx.host.kill(pid, now.state.stopSignal);
     const deadline = Date.now() + (opts.timeout ?? ct.config.stopTimeout) * 1000;
-    while (Date.now() < deadline && isAlive(pid, now.state.startTime)) {
+    while (Date.now() < deadline && isAlive(ctx.host, pid, now.state.startTime)) {
       await new Promise((r) => setTimeout(r, 25));
     }
-    if (isAlive(pid, now.state.startTime)) ctx.log(`${id}: init did not stop in time; killing`);
+    if (isAlive(ctx.host, pid, now.state.startTime)) ctx.log(`${id}: init did not stop in time; killing`);
   }
   await cleanupRuntime(ctx, id, ct.config);
 }

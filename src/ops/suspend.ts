@@ -6,7 +6,7 @@ import { cgroupDirsOf, mustExist } from '../engine/inspect.ts';
 import { reconcile, withLock } from '../engine/runtime.ts';
 import { setFrozen } from '../host/cgroups.ts';
 
-export function suspendContainer(ctx: Ctx, id: CtId, frozen: boolean): Promise<void> {
+export async function suspendContainer(ctx: Ctx, id: CtId, frozen: boolean): Promise<void> {
   const verb = frozen ? 'suspend' : 'resume';
   return withLock(ctx, id, verb, async (stored) => {
     const { config } = mustExist(id, stored);

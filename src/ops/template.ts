@@ -1,5 +1,4 @@
 // berth template list|create|import|remove|info: the OS template cache.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { parseConfig, toRecord } from '../core/config.ts';
 import { BerthError } from '../core/errors.ts';
 import { machineIdMember } from '../core/machine-id.ts';
@@ -7,6 +6,7 @@ import { TEMPLATE_NAME_RE } from '../core/samples.ts';
 import { layerName, type TemplateMeta, templateOfLayer } from '../core/template-meta.ts';
 import type { Ctx } from '../engine/context.ts';
 import { withTemplateLock } from '../engine/template-lock.ts';
+import { makeDir, pathExists, removeFile } from '../host/files.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { layerPath, templateMetaPath, templatePath } from '../host/paths.ts';
 import { buildBusyboxTemplate, buildDebianTemplate, DEBIAN_RELEASES } from '../host/template.ts';
@@ -23,7 +23,6 @@ import {
   type TemplateEntry,
   verifiedTemplate,
 } from '../host/template-cache.ts';
-import { run } from '../host/tools.ts';
 
 function checkName(verb: string, name: string): void {
   if (!TEMPLATE_NAME_RE.test(name)) {
@@ -79,20 +78,20 @@ export async function templateImport(ctx: Ctx, file: string, o: ImportOptions): 
   checkName('import', o.name);
   const { tool, zstd } = sniffCompression(file);
   return withTemplateLock(ctx, o.name, `template import ${o.name}`, async () => {
-    if (existsSync(templatePath(ctx.paths, o.name)) && !o.force) {
+    if (pathExists(templatePath(ctx.paths, o.name)) && !o.force) {
       throw new BerthError('BAD_VALUE', `template import: template ${o.name} already exists`, {
         hint: 'pick another --name, or replace it with --force',
       });
     }
-    mkdirSync(ctx.paths.templateCache, { recursive: true });
+    makeDir(ctx.paths.templateCache);
     const tmp = `${templatePath(ctx.paths, o.name)}.tmp-${process.pid}`;
     try {
       ctx.log(`Importing ${file} as template ${o.name}...`);
-      if (zstd) await run('cp', ['--', file, tmp]);
-      else await recompress(file, tool ?? 'cat', tmp);
-      const ids = await checkRootfsArchive(tmp, file);
+      if (zstd) await ctx.host.run('cp', ['--', file, tmp]);
+      else await recompress(ctx.host, file, tool ?? 'cat', tmp);
+      const ids = await checkRootfsArchive(ctx, tmp, file);
       // each container gets its own id at its first start: the template carries none
-      if (await scrubMachineId(tmp, ids)) ctx.log(`template ${o.name}: removed the machine-id it carried`);
+      if (await scrubMachineId(ctx.host, tmp, ids)) ctx.log(`template ${o.name}: removed the machine-id it carried`);
       const meta = await commitTemplate(ctx.paths, tmp, {
         name: o.name,
         distro: o.distro ?? 'unknown',
@@ -103,7 +102,7 @@ export async function templateImport(ctx: Ctx, file: string, o: ImportOptions): 
       gcLayers(ctx.paths, o.name);
       return meta;
     } finally {
-      rmSync(tmp, { force: true });
+      removeFile(tmp);
     }
   });
 }
@@ -112,19 +111,21 @@ export async function templateImport(ctx: Ctx, file: string, o: ImportOptions): 
  * Reads the whole archive (a truncated one fails here) and looks for a root filesystem's top.
  * Returns its members named like a machine-id file, as the listing spells them.
  */
-async function checkRootfsArchive(tarball: string, orig: string): Promise<string[]> {
+async function checkRootfsArchive(ctx: Ctx, tarball: string, orig: string): Promise<string[]> {
   const top = new Set<string>();
   const ids: string[] = [];
-  await run('tar', ['--zstd', '-tf', tarball], (l) => {
-    const first = l.replace(/^\.\//, '').split('/')[0];
-    if (first) top.add(first);
-    if (machineIdMember(l) && !ids.includes(l)) ids.push(l);
-  }).catch((err: unknown) => {
-    throw new BerthError(
-      'BAD_TEMPLATE',
-      `template import: ${orig} is not a whole tar archive: ${(err as Error).message}`,
-    );
-  });
+  await ctx.host
+    .run('tar', ['--zstd', '-tf', tarball], (l) => {
+      const first = l.replace(/^\.\//, '').split('/')[0];
+      if (first) top.add(first);
+      if (machineIdMember(l) && !ids.includes(l)) ids.push(l);
+    })
+    .catch((err: unknown) => {
+      throw new BerthError(
+        'BAD_TEMPLATE',
+        `template import: ${orig} is not a whole tar archive: ${(err as Error).message}`,
+      );
+    });
   if (!top.has('etc') || !(top.has('bin') || top.has('usr') || top.has('sbin'))) {
     throw new BerthError('BAD_TEMPLATE', `template import: ${orig} does not look like a root filesystem`, {
       hint: 'its top level needs etc/ and bin/ or usr/ (pack it with: tar -C ROOTFS -czf FILE .)',
@@ -136,7 +137,7 @@ async function checkRootfsArchive(tarball: string, orig: string): Promise<string
 export async function templateRemove(ctx: Ctx, name: string): Promise<void> {
   checkName('remove', name);
   await withTemplateLock(ctx, name, `template remove ${name}`, async () => {
-    if (!existsSync(templatePath(ctx.paths, name)) && !existsSync(templateMetaPath(ctx.paths, name)))
+    if (!pathExists(templatePath(ctx.paths, name)) && !pathExists(templateMetaPath(ctx.paths, name)))
       throw missing('remove', name);
     removeTemplateFiles(ctx.paths, name);
     gcLayers(ctx.paths, name);
@@ -156,13 +157,13 @@ export interface TemplateInfo extends TemplateMeta {
 /** A template's metadata, after verifying its tarball (exit 47 when damaged). */
 export async function templateInfo(ctx: Ctx, name: string): Promise<TemplateInfo> {
   checkName('info', name);
-  if (!existsSync(templatePath(ctx.paths, name))) throw missing('info', name);
+  if (!pathExists(templatePath(ctx.paths, name))) throw missing('info', name);
   const meta = await verifiedTemplate(ctx.paths, name, ctx.log);
   const layer = layerName(meta);
   return {
     ...meta,
     file: templatePath(ctx.paths, name),
     verified: true,
-    layer: existsSync(layerPath(ctx.paths, layer)) ? layer : null,
+    layer: pathExists(layerPath(ctx.paths, layer)) ? layer : null,
   };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseCtId } from '../../../src/core/ctid.ts';
 import { cleanBackupLeftovers, makeBackupWork, removeBackupWork } from '../../../src/host/backup-work.ts';
+import { linuxHost } from '../../../src/host/host.ts';
 import { makePaths } from '../../../src/host/paths.ts';
 
 // backups of two containers run at once under two locks: the one that ends must not remove the
@@ -17,7 +18,7 @@ test('a backup that ends keeps .work, which a backup of another container may be
     removeBackupWork(work);
     assert.ok(!existsSync(join(p.lib, 'backup/.work/101')), 'its CTID directory goes');
     assert.ok(existsSync(join(p.lib, 'backup/.work')), '.work stays');
-    cleanBackupLeftovers(p, parseCtId('102'));
+    cleanBackupLeftovers(linuxHost, p, parseCtId('102'));
     assert.ok(existsSync(join(p.lib, 'backup/.work')), '.work stays after a leftover check too');
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -19,6 +19,7 @@ import {
   readCounterFiles,
   removeCgroups,
 } from '../../../src/host/cgroups.ts';
+import { linuxHost } from '../../../src/host/host.ts';
 
 const HYBRID = `25 1 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
 26 25 0:23 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
@@ -126,7 +127,7 @@ test('removeCgroups removes nested sub-cgroups deepest first (fake dirs are empt
     // fake trees hold regular files, which a real cgroupfs would not: remove them first
     for (const d of dirs) for (const f of ['cpuset.cpus', 'cpuset.mems']) rmSync(join(d.path, f), { force: true });
     assert.deepEqual(
-      removeCgroups(dirs).filter((p) => !p.includes('memory') && !p.includes('cpu') && !p.includes('pids')),
+      removeCgroups(linuxHost, dirs).filter((p) => !p.includes('memory') && !p.includes('cpu') && !p.includes('pids')),
       [],
     );
   } finally {
@@ -145,7 +146,7 @@ test('v1 start: limits and device policy on <CTID>, the container in <CTID>/ns w
     writeFileSync(join(t.base, 'sys/fs/cgroup/cpuset/cpuset.mems'), '0');
     // a stale inner tree from a crash goes first ("devices.deny a" is refused under children)
     mkdirSync(cg('devices', '101', INNER, 'stale'), { recursive: true });
-    const dirs = prepareCgroups(t.layout, 'berth', '101', {
+    const dirs = prepareCgroups(linuxHost, t.layout, 'berth', '101', {
       devices: ['c 1:3 rwm', 'c 5:0 rwm'],
       writes: V1_LIMITS,
       owner: uid,
@@ -233,7 +234,7 @@ test('v2 start: controllers enabled down to <CTID>, the inner cgroup gets them; 
     mkdirSync(ct, { recursive: true });
     writeFileSync(join(ct, 'cgroup.controllers'), 'cpu memory pids');
     writeFileSync(join(ct, 'pids.events'), 'max 4\n');
-    const dirs = prepareCgroups(t.layout, 'berth', '101', {
+    const dirs = prepareCgroups(linuxHost, t.layout, 'berth', '101', {
       devices: ['c 1:3 rwm'],
       writes: limitsV2({ ram: 256 << 20, swap: 0, cpus: null, cpulimit: 50, cpuunits: null, numproc: 64 }),
       owner: uid,
