@@ -65,10 +65,8 @@ try {
     add('cli exec /bin/true', berth(['exec', 'e1', '--', '/bin/true']));
     add('api start', await timed('PUT', '/1.0/containers/b1/state?wait=60', { action: 'start' }));
     add('crun run -d', c.run(['run', '-d', '--bundle', c.bundle, 'c1']));
-    add(
-      'cli start',
-      (await timed('PUT', '/1.0/containers/b1/state?wait=60', { action: 'stop', force: true }), berth(['start', 'b1'])),
-    );
+    await timed('PUT', '/1.0/containers/b1/state?wait=60', { action: 'stop', force: true });
+    add('cli start', berth(['start', 'b1']));
     berth(['stop', '--fast', 'b1']);
     c.run(['delete', '-f', 'c1']);
   }

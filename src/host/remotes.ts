@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { BerthError } from '../core/errors.ts';
 import { errCode, writeFileAtomic } from './fs-util.ts';
-import { childProcess } from './spawn.ts';
-import { fingerprintOf } from './tls.ts';
+import { fingerprintOf, makeSelfSigned } from './tls.ts';
 
 export interface Remote {
   url: string;
@@ -44,33 +43,7 @@ export function clientIdentity(): { cert: string; key: string; fingerprint: stri
   const key = join(configDir(), 'client.key');
   if (!existsSync(cert) || !existsSync(key)) {
     mkdirSync(configDir(), { recursive: true, mode: 0o700 });
-    const r = childProcess().spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '3650',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-subj',
-        `/CN=${userInfo().username}@${hostname()}`,
-      ],
-      { encoding: 'utf8', env: { ...process.env, OPENSSL_CONF: '/dev/null' }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    if (r.status !== 0)
-      throw new BerthError(
-        'SYSTEM',
-        `remote: cannot make a client certificate with openssl: ${(r.stderr ?? '').trim().slice(0, 300)}`,
-        { hint: 'apt install openssl' },
-      );
+    makeSelfSigned('remote', cert, key, `${userInfo().username}@${hostname()}`);
   }
   const pem = readFileSync(cert, 'utf8');
   return {

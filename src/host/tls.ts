@@ -39,50 +39,50 @@ export function parseCert(pem: string, what: string): X509Certificate {
   }
 }
 
-/** The server's certificate and key, made on first use (EC P-256, 10 years, the host's names). */
+/**
+ * A self-signed EC P-256 certificate for CN (ten years, SANS as openssl's subjectAltName list)
+ * and its key, each written whole (the key 0600) or not at all.
+ */
+export function makeSelfSigned(what: string, certFile: string, keyFile: string, cn: string, sans: string[] = []): void {
+  const tmp = (f: string) => `${f}.tmp-${process.pid}`;
+  const r = childProcess().spawnSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650'],
+      ...['-keyout', tmp(keyFile), '-out', tmp(certFile), '-subj', `/CN=${cn}`],
+      ...(sans.length ? ['-addext', `subjectAltName=${sans.join(',')}`] : []),
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  try {
+    if (r.status !== 0) {
+      const why = (r.stderr || r.error?.message || '').trim().slice(0, 300);
+      throw new BerthError('SYSTEM', `${what}: cannot make a certificate with openssl: ${why}`, {
+        hint: 'apt install openssl',
+      });
+    }
+    chmodSync(tmp(keyFile), 0o600);
+    writeFileAtomic(keyFile, readFileSync(tmp(keyFile), 'utf8'), 0o600, true);
+    writeFileAtomic(certFile, readFileSync(tmp(certFile), 'utf8'), 0o644, true);
+  } finally {
+    rmSync(tmp(keyFile), { force: true });
+    rmSync(tmp(certFile), { force: true });
+  }
+}
+
+/** The server's certificate and key, made on first use (the host's names, localhost, loopback). */
 export function ensureServerCert(p: Paths): { cert: string; key: string; fingerprint: string } {
   const certFile = serverCertPath(p);
   const keyFile = serverKeyPath(p);
   if (!existsSync(certFile) || !existsSync(keyFile)) {
     mkdirSync(p.etc, { recursive: true, mode: 0o755 });
     const host = hostname();
-    const r = childProcess().spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '3650',
-        '-keyout',
-        `${keyFile}.tmp`,
-        '-out',
-        `${certFile}.tmp`,
-        '-subj',
-        `/CN=berthd@${host}`,
-        '-addext',
-        `subjectAltName=DNS:${host},DNS:localhost,IP:127.0.0.1,IP:::1`,
-      ],
-      { encoding: 'utf8' },
-    );
-    if (r.status !== 0) {
-      throw new BerthError(
-        'SYSTEM',
-        `daemon: cannot make its TLS certificate with openssl: ${(r.stderr || r.error?.message || '').trim().slice(0, 300)}`,
-        {
-          hint: 'apt install openssl',
-        },
-      );
-    }
-    chmodSync(`${keyFile}.tmp`, 0o600);
-    writeFileAtomic(keyFile, readFileSync(`${keyFile}.tmp`, 'utf8'), 0o600, true);
-    writeFileAtomic(certFile, readFileSync(`${certFile}.tmp`, 'utf8'), 0o644, true);
-    rmSync(`${keyFile}.tmp`, { force: true });
-    rmSync(`${certFile}.tmp`, { force: true });
+    makeSelfSigned('daemon', certFile, keyFile, `berthd@${host}`, [
+      `DNS:${host}`,
+      'DNS:localhost',
+      'IP:127.0.0.1',
+      'IP:::1',
+    ]);
   }
   const cert = readFileSync(certFile, 'utf8');
   return { cert, key: readFileSync(keyFile, 'utf8'), fingerprint: fingerprintOf(parseCert(cert, certFile).raw) };

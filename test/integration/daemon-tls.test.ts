@@ -7,6 +7,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { makeSelfSigned } from '../../src/host/tls.ts';
 import { BERTH, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
 
 const PROM_SKIP =
@@ -16,24 +17,7 @@ const PROM_SKIP =
 function clientCert(s: Sandbox, name: string): { cert: string; key: string } {
   const cert = join(s.root, `${name}.crt`);
   const key = join(s.root, `${name}.key`);
-  const r = spawnSync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-subj',
-    `/CN=${name}`,
-  ]);
-  assert.equal(r.status, 0, r.stderr?.toString());
+  makeSelfSigned('test', cert, key, name);
   return { cert, key };
 }
 
