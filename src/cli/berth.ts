@@ -166,7 +166,12 @@ export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '
       live = false;
       io.err(m);
     });
-    if (cmd.progress && !args.includes('--json') && (await io.isTty(2))) {
+    if (cmd.progress && process.env['BERTH_PROGRESS'] === 'lines') {
+      // berthd runs the verb: each status line is a line of stderr, the operation's progress
+      ctx.progress = (line) => {
+        if (line !== null) writeLine(2, line.slice(0, 200));
+      };
+    } else if (cmd.progress && !args.includes('--json') && (await io.isTty(2))) {
       ctx.progress = (line) => {
         writeSync(2, line === null ? '\r\x1b[K' : `\r\x1b[K${line.slice(0, 200)}`);
         live = line !== null;

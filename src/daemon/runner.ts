@@ -54,7 +54,13 @@ export function spawnVerb(
 ): { child: ChildProcess; errFd: number } {
   const [exe, ...pre] = selfCommand();
   const errFd = statusFile();
-  const env: NodeJS.ProcessEnv = { ...process.env, BERTH_ERROR_FD: '3', BERTH_REQUEST: opts.request };
+  // progress as plain lines on stderr (the operation's `progress`), the error on fd 3
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    BERTH_ERROR_FD: '3',
+    BERTH_REQUEST: opts.request,
+    BERTH_PROGRESS: 'lines',
+  };
   delete env['BERTH_TRACE'];
   const child = spawn(exe ?? '', [...pre, '--root', opts.root, ...argv], {
     stdio: [opts.stdin, 'pipe', 'pipe', errFd, ...(opts.extraPipe ? (['pipe'] as const) : [])],

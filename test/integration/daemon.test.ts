@@ -265,12 +265,14 @@ test('berthd: answers while a long backup runs; a cancelled or killed operation 
   assert.equal(backup.status, 202);
   const op = backup.body;
   const times: number[] = [];
+  const progress = new Set<string>();
+  const running = async () => {
+    const now = (await d.api.call<Operation>('GET', `/1.0/operations/${op.id}`)).body;
+    if (now.progress) progress.add(now.progress);
+    return now.status === 'running';
+  };
   // a bounded loop for as long as the backup runs (at least 200 requests)
-  for (
-    let i = 0;
-    i < 5000 && (i < 200 || (await d.api.call<Operation>('GET', `/1.0/operations/${op.id}`)).body.status === 'running');
-    i++
-  ) {
+  for (let i = 0; i < 5000 && ((await running()) || i < 200); i++) {
     const t0 = performance.now();
     const r = await d.api.call('GET', '/1.0/containers');
     times.push(performance.now() - t0);
@@ -284,6 +286,10 @@ test('berthd: answers while a long backup runs; a cancelled or killed operation 
   assert.ok(p99 < 50, `p99 ${p99.toFixed(1)} ms`);
   const ended = (await d.api.call<Operation>('GET', `/1.0/operations/${op.id}/wait?timeout=300`)).body;
   assert.equal(ended.status, 'success', JSON.stringify(ended));
+  assert.ok(
+    [...progress].some((l) => /\d MB/.test(l)),
+    `the operation showed the backup's progress: ${[...progress]}`,
+  );
 
   // cancel: SIGKILL of the verb; the next command finds the container whole or reports it
   const st = await d.api.call<Operation>('PUT', '/1.0/containers/101/state', { action: 'restart' });
