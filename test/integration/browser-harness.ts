@@ -1,12 +1,12 @@
 // A real browser on berthd's dashboard: Debian's chromium driven by playwright-core, headless,
-// in a fresh profile, and the address it opens the dashboard at. Everything closes after the test.
+// in a fresh profile, and the login link it opens the dashboard with. Everything closes after the test.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
 import type { RunningDaemon } from './daemon-harness.ts';
+import type { Sandbox } from './harness.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -38,6 +38,7 @@ export async function browser(t: TestContext, downloads: string): Promise<Browse
     headless: true,
     args: ARGS,
     acceptDownloads: true,
+    ignoreHTTPSErrors: true,
     downloadsPath: downloads,
     viewport: { width: 1280, height: 800 },
   });
@@ -49,35 +50,14 @@ export async function browser(t: TestContext, downloads: string): Promise<Browse
 }
 
 /**
- * The origin the browser opens the dashboard at. The browser cannot reach a unix socket, so for
- * now a loopback TCP relay to the daemon's socket (127.0.0.1, a random port, closed after the
- * test). When berthd serves HTTPS with a login, this function is the one change: its URL and
- * the one-time-token login instead of the relay.
+ * berthd's HTTPS front as an admin's browser meets it: the daemon's address, and the login link
+ * of a one-time token from `berth trust token` (its session cookie, the page's CSP and the
+ * websockets all go the way they do for an admin). The browser context ignores the
+ * certificate's name: berthd's own self-signed one.
  */
-export async function dashboardOrigin(t: TestContext, d: RunningDaemon): Promise<string> {
-  const open = new Set<Socket>();
-  const relay = createServer((client) => {
-    const daemon = createConnection(d.socket);
-    open.add(client).add(daemon);
-    const end = () => {
-      client.destroy();
-      daemon.destroy();
-      open.delete(client);
-      open.delete(daemon);
-    };
-    client.on('error', end).on('close', end);
-    daemon.on('error', end).on('close', end);
-    client.pipe(daemon).pipe(client);
-  });
-  await new Promise<void>((resolve, reject) => {
-    relay.once('error', reject);
-    relay.listen(0, '127.0.0.1', resolve);
-  });
-  t.after(async () => {
-    for (const s of open) s.destroy();
-    await new Promise((r) => relay.close(r));
-  });
-  const addr = relay.address();
-  if (addr === null || typeof addr === 'string') throw new Error('the relay has no TCP address');
-  return `http://127.0.0.1:${addr.port}`;
+export function dashboardLogin(s: Sandbox, d: RunningDaemon): { origin: string; login: string } {
+  if (d.port === null) throw new Error('the daemon has no HTTPS port: startDaemon(t, s, { listen: true })');
+  const origin = `https://127.0.0.1:${d.port}`;
+  const token = s.ok(['trust', 'token', '--ttl', '10m']).trim();
+  return { origin, login: `${origin}/1.0/login?token=${token}` };
 }
