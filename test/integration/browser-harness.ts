@@ -1,14 +1,23 @@
 // A real browser on berthd's dashboard: Debian's chromium driven by playwright-core, headless,
 // in a fresh profile, and the login link it opens the dashboard with. Everything closes after the test.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningDaemon } from './daemon-harness.ts';
-import type { Sandbox } from './harness.ts';
+import { REPO, type Sandbox } from './harness.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
+
+/** DASHBOARD_SCREENSHOTS=1: the tests rewrite docs/images/dashboard-*.png */
+export const SHOTS = process.env['DASHBOARD_SCREENSHOTS'] === '1' ? join(REPO, 'docs/images') : null;
+
+export async function shot(page: Page, name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`), fullPage: true });
+}
 
 /** Why the browser tests cannot run here, or false. */
 export const BROWSER_SKIP: string | false = !existsSync(CHROMIUM)

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { BROWSER_SKIP, browser, dashboardLogin } from './browser-harness.ts';
+import { BROWSER_SKIP, browser, dashboardLogin, shot } from './browser-harness.ts';
 import { startDaemon } from './daemon-harness.ts';
 import { ROOT_SKIP, sandbox } from './harness.ts';
 
@@ -56,6 +56,9 @@ test('dashboard terminal: a shell and the console over wss, with resize and the 
   await run(page, 'echo $((6*7)) $(hostname)');
   await row(page, /^42 web1\s*$/).waitFor({ timeout: 10_000 });
 
+  await run(page, 'ls -l /');
+  await shot(page, 'console');
+  await run(page, 'clear');
   // its size is the terminal's, and follows the window
   await run(page, 'echo S=$(stty size)');
   await row(page, /^S=\d+ \d+/).waitFor({ timeout: 10_000 });

@@ -8,17 +8,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { BROWSER_SKIP, browser, dashboardLogin } from './browser-harness.ts';
+import { BROWSER_SKIP, browser, dashboardLogin, SHOTS, shot } from './browser-harness.ts';
 import { startDaemon } from './daemon-harness.ts';
-import { REPO, ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
-
-const SHOTS = process.env['DASHBOARD_SCREENSHOTS'] === '1' ? join(REPO, 'docs/images') : null;
-
-async function shot(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`), fullPage: true });
-}
+import { ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
 
 /**
  * How the action titled TITLE ended in the activity area: waits for its line to leave
