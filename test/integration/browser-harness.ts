@@ -59,14 +59,29 @@ export async function browser(t: TestContext, downloads: string): Promise<Browse
 }
 
 /**
- * berthd's HTTPS front as an admin's browser meets it: the daemon's address, and the login link
- * of a one-time token from `berth trust token` (its session cookie, the page's CSP and the
- * websockets all go the way they do for an admin). The browser context ignores the
- * certificate's name: berthd's own self-signed one.
+ * berthd's HTTPS front as an admin's browser meets it: a one-time token from `berth trust
+ * token`, the page opened at its login link (the session cookie, the page's CSP and the
+ * websockets all go the way they do for an admin), the list shown. The browser context
+ * ignores the certificate's name: berthd's own self-signed one. errors: the page's script and
+ * CSP errors.
  */
-export function dashboardLogin(s: Sandbox, d: RunningDaemon): { origin: string; login: string } {
+export async function openDashboard(
+  t: TestContext,
+  s: Sandbox,
+  d: RunningDaemon,
+  downloads: string,
+): Promise<{ page: Page; origin: string; errors: string[] }> {
   if (d.port === null) throw new Error('the daemon has no HTTPS port: startDaemon(t, s, { listen: true })');
   const origin = `https://127.0.0.1:${d.port}`;
   const token = s.ok(['trust', 'token', '--ttl', '10m']).trim();
-  return { origin, login: `${origin}/1.0/login?token=${token}` };
+  const page = await (await browser(t, downloads)).newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    // the browser logs each 4xx answer it gets (the favicon's, the refusals a test asks for)
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  await page.goto(`${origin}/1.0/login?token=${token}`);
+  await page.getByRole('heading', { name: 'Containers' }).waitFor();
+  return { page, origin, errors };
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { BROWSER_SKIP, browser, dashboardLogin, shot } from './browser-harness.ts';
+import { BROWSER_SKIP, openDashboard, shot } from './browser-harness.ts';
 import { startDaemon } from './daemon-harness.ts';
 import { ROOT_SKIP, sandbox } from './harness.ts';
 
@@ -34,19 +34,8 @@ test('dashboard terminal: a shell and the console over wss, with resize and the 
   s.ok(['start', '101']);
   t.after(() => s.berth(['stop', '--fast', '101']));
   const d = await startDaemon(t, s, { listen: true });
-  const { login } = dashboardLogin(s, d);
-  const context = await browser(t, join(s.root, 'downloads'));
-  const page = await context.newPage();
+  const { page, errors } = await openDashboard(t, s, d, join(s.root, 'downloads'));
   page.setDefaultTimeout(30_000);
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    // the browser logs each 4xx answer it gets (the favicon's 404)
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
-  });
-
-  await page.goto(login);
-  await page.getByRole('heading', { name: 'Containers' }).waitFor();
   await page.getByRole('link', { name: /^101 web1/ }).click();
   await page.getByRole('tab', { name: 'Console' }).click();
 

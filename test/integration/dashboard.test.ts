@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { BROWSER_SKIP, browser, dashboardLogin, SHOTS, shot } from './browser-harness.ts';
+import { BROWSER_SKIP, openDashboard, SHOTS, shot } from './browser-harness.ts';
 import { startDaemon } from './daemon-harness.ts';
 import { ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
 
@@ -64,20 +64,9 @@ test('dashboard: every action through the page, checked on the host', {
   // a second container, made with the CLI: the list shows it, and events bring its start
   s.ok(['create', '102', '--hostname', 'db1']);
   const d = await startDaemon(t, s, { listen: true });
-  const { origin, login } = dashboardLogin(s, d);
   const downloads = join(s.root, 'downloads');
   mkdirSync(downloads);
-  const context = await browser(t, downloads);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    // the browser logs each 4xx answer (the refused requests below are on purpose)
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
-  });
-
-  await page.goto(login);
-  await page.getByRole('heading', { name: 'Containers' }).waitFor();
+  const { page, origin, errors } = await openDashboard(t, s, d, downloads);
   await rowStatus(page, '102', 'stopped');
   await page.locator('#live.on').waitFor();
 
