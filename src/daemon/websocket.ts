@@ -66,7 +66,10 @@ export class WebSocketConn {
         return;
       }
       this.buf = this.buf.subarray(f.size);
-      if (f.opcode === 0x8) return this.close(1000);
+      if (f.opcode === 0x8) {
+        this.close(1000);
+        return;
+      }
       if (f.opcode === 0x9) {
         this.sock.write(Buffer.concat([frameHeader(0xa, f.payload.length), f.payload]));
         continue;
@@ -76,9 +79,15 @@ export class WebSocketConn {
         this.parts = [f.payload];
         this.partsBinary = f.opcode === 0x2;
       } else if (f.opcode === 0x0) this.parts.push(f.payload);
-      else return this.close(1003, 'unknown opcode');
+      else {
+        this.close(1003, 'unknown opcode');
+        return;
+      }
       const size = this.parts.reduce((n, p) => n + p.length, 0);
-      if (size > MAX_MESSAGE) return this.close(1009, 'message too big');
+      if (size > MAX_MESSAGE) {
+        this.close(1009, 'message too big');
+        return;
+      }
       if (f.fin) {
         const msg = Buffer.concat(this.parts);
         this.parts = [];
