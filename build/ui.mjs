@@ -2,6 +2,7 @@
 // which the daemon imports: esbuild's bundle of it ends up inside bin/berth, no files beside it.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
 const dir = new URL('../src/dashboard/', import.meta.url).pathname;
@@ -18,10 +19,12 @@ const app = await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+// xterm.js's own CSS goes first in the one stylesheet, so ours can adjust it
+const xtermCss = readFileSync(createRequire(import.meta.url).resolve('@xterm/xterm/css/xterm.css'), 'utf8');
 const files = {
   '/': { type: 'text/html; charset=utf-8', body: readFileSync(`${dir}index.html`, 'utf8') },
   '/ui/app.js': { type: 'text/javascript; charset=utf-8', body: app.outputFiles[0].text },
-  '/ui/style.css': { type: 'text/css; charset=utf-8', body: readFileSync(`${dir}style.css`, 'utf8') },
+  '/ui/style.css': { type: 'text/css; charset=utf-8', body: `${xtermCss}\n${readFileSync(`${dir}style.css`, 'utf8')}` },
 };
 for (const f of Object.values(files)) f.etag = `"${createHash('sha256').update(f.body).digest('base64url').slice(0, 22)}"`;
 mkdirSync(new URL('.', `file://${out}`).pathname, { recursive: true });

@@ -57,23 +57,18 @@ export class Access {
   authorize(req: IncomingMessage): BerthError | null {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/1.0/login') return null; // the token is its authentication
-    if (this.trustedName((req.socket as PeerSocket).berthFingerprint)) return null;
-    if (this.sessionOk(req)) {
-      // a session is a browser's cookie: a change must come from berthd's own page (no cross-site forms)
-      const origin = req.headers.origin;
-      if (
-        req.method !== 'GET' &&
-        req.method !== 'HEAD' &&
-        origin !== undefined &&
-        origin !== `https://${req.headers.host}`
-      ) {
-        return new BerthError(
-          'NOT_TRUSTED',
-          `${req.method} ${path}: a request from another site (${origin.slice(0, 100)})`,
-        );
-      }
-      return null;
+    // a browser sends its cookie (and its certificate) with another site's form or websocket
+    // too: a change or a terminal must come from berthd's own page (no CSRF, no CSWSH)
+    const origin = req.headers.origin;
+    const change = (req.method !== 'GET' && req.method !== 'HEAD') || req.headers.upgrade !== undefined;
+    if (change && origin !== undefined && origin !== `https://${req.headers.host}`) {
+      return new BerthError(
+        'NOT_TRUSTED',
+        `${req.method} ${path}${req.headers.upgrade ? ' (websocket)' : ''}: a request from another site (${origin.slice(0, 100)})`,
+      );
     }
+    if (this.trustedName((req.socket as PeerSocket).berthFingerprint)) return null;
+    if (this.sessionOk(req)) return null;
     return new BerthError('NOT_TRUSTED', 'this client presented no trusted certificate and has no session', {
       hint: 'on the host: berth trust add NAME CERT, or berth trust token for a browser',
     });

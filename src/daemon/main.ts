@@ -3,7 +3,7 @@
 // each is a berth process of its own, holding its own locks.
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type Server as TlsServer } from 'node:tls';
 import { BerthError } from '../core/errors.ts';
 import { removeDeadParts } from '../host/backup-store.ts';
 import { ADMIN_GROUP, groupId, prepareSocket, removeSocket, secureSocket } from '../host/daemon-socket.ts';
@@ -59,15 +59,24 @@ export function parseListen(text: string): { host: string; port: number } {
 function tlsFront(d: Daemon, routes: Route[], log: (m: string) => void): TlsServer {
   const id = ensureServerCert(d.paths);
   const web = httpServer(routes, (req) => d.access.authorize(req), log);
+  const open = new Set<TLSSocket>();
   const front = createTlsServer(
     { key: id.key, cert: id.cert, requestCert: true, rejectUnauthorized: false },
     (sock) => {
+      open.add(sock);
+      sock.once('close', () => open.delete(sock));
       const peer = sock.getPeerCertificate?.() as { raw?: Buffer } | undefined;
       (sock as PeerSocket).berthFingerprint = peer?.raw ? fingerprintOf(peer.raw) : null;
       web.emit('connection', sock);
     },
   );
   front.on('tlsClientError', () => {}); // a client that fails the handshake is its own problem
+  // a stop ends a browser's kept-alive connections and websockets too, else the process stays
+  Object.assign(front, {
+    closeAllConnections: () => {
+      for (const s of open) s.destroy();
+    },
+  });
   return front;
 }
 

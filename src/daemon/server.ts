@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { BerthError } from '../core/errors.ts';
 import { errorReply, type Reply } from './http-errors.ts';
 import { type ApiRequest, matchRoute, type Route } from './router.ts';
+import { loginNeeded } from './routes/ui.ts';
 
 /** JSON bodies: a create or a set is a few hundred bytes; exec's stdin is the big one */
 export const MAX_BODY = 4 << 20;
@@ -66,9 +67,11 @@ export function handler(routes: readonly Route[], authorize: Authorizer, log: (m
   return async (req: IncomingMessage, res: ServerResponse) => {
     let reply: Reply | null;
     try {
-      const refusal = authorize(req);
-      if (refusal) throw refusal;
       const url = new URL(req.url ?? '/', 'http://berthd');
+      const refusal = authorize(req);
+      // a browser sent to the dashboard without a session: a page that says how to get one
+      if (refusal && url.pathname === '/' && req.method === 'GET') return send(res, loginNeeded(req));
+      if (refusal) throw refusal;
       const { route, params } = matchRoute(routes, req.method ?? 'GET', url.pathname);
       const r: ApiRequest = { method: route.method, params, query: url.searchParams, json: jsonReader(req), req, res };
       reply = await route.handler(r);

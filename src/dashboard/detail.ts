@@ -1,11 +1,12 @@
 // One container's page: its facts and buttons, then tabs: live graphs (the API polled every
-// 2 s), settings (hostname and limits, PATCH), snapshots, backups, and the console to come.
+// 2 s), settings (hostname and limits, PATCH), snapshots, backups, and a terminal (console or shell).
 
 import { type Container, ctPath, lifecycleButtons } from './actions.ts';
 import { call, get } from './api.ts';
 import { Chart } from './chart.ts';
 import { act, actOperation, bytes, confirmDialog, duration, errorNodes, every, field, h, type Poll } from './dom.ts';
 import { type Counter, counterOf, cpuRate, PAGE, UNLIMITED } from './list.ts';
+import { terminalPanel } from './terminal.ts';
 
 const POLL_MS = 2000;
 /** 2 minutes of samples */
@@ -68,6 +69,7 @@ export function detailView(root: HTMLElement, ctid: string, tabName: string): Pi
   document.title = `berth: ${ctid}`;
 
   let ct: Container | null = null;
+  let closeTerminal = () => {};
   const charts = graphs();
   const net = new NetRate();
 
@@ -143,20 +145,7 @@ export function detailView(root: HTMLElement, ctid: string, tabName: string): Pi
     } else if (tab === 'settings') panel.replaceChildren(settingsForm(ct, (c) => showFacts(c)));
     else if (tab === 'snapshots') await snapshotsPanel(panel, ctid);
     else if (tab === 'backups') await backupsPanel(panel, ctid);
-    else
-      panel.replaceChildren(
-        h('h2', {}, 'Console'),
-        h(
-          'p',
-          {},
-          'A console in the browser needs a websocket console endpoint in berthd, which does not exist yet. ',
-          'Until then, on the host: ',
-          h('code', {}, `berth console ${ctid}`),
-          ' (its console) or ',
-          h('code', {}, `berth enter ${ctid}`),
-          ' (a shell).',
-        ),
-      );
+    else closeTerminal = terminalPanel(panel, ctid, ct.status === 'running');
   }
 
   const onResize = () => {
@@ -168,6 +157,7 @@ export function detailView(root: HTMLElement, ctid: string, tabName: string): Pi
     refresh: () => poll.refresh(),
     stop: () => {
       poll.stop();
+      closeTerminal();
       window.removeEventListener('resize', onResize);
     },
   };

@@ -1,14 +1,23 @@
 // A real browser on berthd's dashboard: Debian's chromium driven by playwright-core, headless,
-// in a fresh profile, and the address it opens the dashboard at. Everything closes after the test.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
+// in a fresh profile, and the login link it opens the dashboard with. Everything closes after the test.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { BrowserContext } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningDaemon } from './daemon-harness.ts';
+import { REPO, type Sandbox } from './harness.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
+
+/** DASHBOARD_SCREENSHOTS=1: the tests rewrite docs/images/dashboard-*.png */
+export const SHOTS = process.env['DASHBOARD_SCREENSHOTS'] === '1' ? join(REPO, 'docs/images') : null;
+
+export async function shot(page: Page, name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`), fullPage: true });
+}
 
 /** Why the browser tests cannot run here, or false. */
 export const BROWSER_SKIP: string | false = !existsSync(CHROMIUM)
@@ -38,6 +47,7 @@ export async function browser(t: TestContext, downloads: string): Promise<Browse
     headless: true,
     args: ARGS,
     acceptDownloads: true,
+    ignoreHTTPSErrors: true,
     downloadsPath: downloads,
     viewport: { width: 1280, height: 800 },
   });
@@ -49,35 +59,29 @@ export async function browser(t: TestContext, downloads: string): Promise<Browse
 }
 
 /**
- * The origin the browser opens the dashboard at. The browser cannot reach a unix socket, so for
- * now a loopback TCP relay to the daemon's socket (127.0.0.1, a random port, closed after the
- * test). When berthd serves HTTPS with a login, this function is the one change: its URL and
- * the one-time-token login instead of the relay.
+ * berthd's HTTPS front as an admin's browser meets it: a one-time token from `berth trust
+ * token`, the page opened at its login link (the session cookie, the page's CSP and the
+ * websockets all go the way they do for an admin), the list shown. The browser context
+ * ignores the certificate's name: berthd's own self-signed one. errors: the page's script and
+ * CSP errors.
  */
-export async function dashboardOrigin(t: TestContext, d: RunningDaemon): Promise<string> {
-  const open = new Set<Socket>();
-  const relay = createServer((client) => {
-    const daemon = createConnection(d.socket);
-    open.add(client).add(daemon);
-    const end = () => {
-      client.destroy();
-      daemon.destroy();
-      open.delete(client);
-      open.delete(daemon);
-    };
-    client.on('error', end).on('close', end);
-    daemon.on('error', end).on('close', end);
-    client.pipe(daemon).pipe(client);
+export async function openDashboard(
+  t: TestContext,
+  s: Sandbox,
+  d: RunningDaemon,
+  downloads: string,
+): Promise<{ page: Page; origin: string; errors: string[] }> {
+  if (d.port === null) throw new Error('the daemon has no HTTPS port: startDaemon(t, s, { listen: true })');
+  const origin = `https://127.0.0.1:${d.port}`;
+  const token = s.ok(['trust', 'token', '--ttl', '10m']).trim();
+  const page = await (await browser(t, downloads)).newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    // the browser logs each 4xx answer it gets (the favicon's, the refusals a test asks for)
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
   });
-  await new Promise<void>((resolve, reject) => {
-    relay.once('error', reject);
-    relay.listen(0, '127.0.0.1', resolve);
-  });
-  t.after(async () => {
-    for (const s of open) s.destroy();
-    await new Promise((r) => relay.close(r));
-  });
-  const addr = relay.address();
-  if (addr === null || typeof addr === 'string') throw new Error('the relay has no TCP address');
-  return `http://127.0.0.1:${addr.port}`;
+  await page.goto(`${origin}/1.0/login?token=${token}`);
+  await page.getByRole('heading', { name: 'Containers' }).waitFor();
+  return { page, origin, errors };
 }

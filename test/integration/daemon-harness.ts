@@ -12,15 +12,18 @@ export interface RunningDaemon {
   socket: string;
   api: ApiClient;
   child: ChildProcess;
+  /** the HTTPS port with listen (127.0.0.1, a free port), else null */
+  port: number | null;
   /** what it printed on stderr so far */
   log: () => string;
   /** SIGTERM, and wait for it to end; returns its exit code */
   stop: () => Promise<number | null>;
 }
 
-export async function startDaemon(t: TestContext, s: Sandbox): Promise<RunningDaemon> {
+export async function startDaemon(t: TestContext, s: Sandbox, opts: { listen?: boolean } = {}): Promise<RunningDaemon> {
   const socket = join(s.root, 'run/berth/berthd.sock');
-  const child = spawn(BERTH, ['--root', s.root, 'daemon'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const listen = opts.listen ? ['--listen', '127.0.0.1:0'] : [];
+  const child = spawn(BERTH, ['--root', s.root, 'daemon', ...listen], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (b: Buffer) => {
     log += b.toString();
@@ -31,6 +34,7 @@ export async function startDaemon(t: TestContext, s: Sandbox): Promise<RunningDa
     socket,
     api,
     child,
+    port: null,
     log: () => log,
     stop: async () => {
       api.close();
@@ -43,5 +47,6 @@ export async function startDaemon(t: TestContext, s: Sandbox): Promise<RunningDa
   });
   await waitFor('berthd to serve its socket', () => log.includes('serving') || child.exitCode !== null);
   assert.ok(existsSync(socket), `the socket exists: ${log}`);
+  if (opts.listen) d.port = Number(/serving https:\/\/127\.0\.0\.1:(\d+)/.exec(log)?.[1]);
   return d;
 }

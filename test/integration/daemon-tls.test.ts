@@ -70,6 +70,36 @@ function fetchTls(
 }
 const BERTH_ROOT = { value: '' };
 
+/** A websocket handshake to a console with the cookie (and an Origin): its HTTP status. */
+function upgradeTls(port: number, cookie: string, origin?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({
+      host: '127.0.0.1',
+      port,
+      path: '/1.0/containers/909/console',
+      ca: readFileSync(join(BERTH_ROOT.value, 'etc/berth/berthd.crt')),
+      headers: {
+        cookie,
+        ...(origin ? { origin } : {}),
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('upgrade', (_res, sock) => {
+      sock.destroy();
+      resolve(101);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** One instant query of Prometheus' HTTP API on loopback. */
 function promQuery(port: number, q: string) {
   return spawnSync('curl', ['-sg', '-m', '2', `http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`], {
@@ -106,6 +136,19 @@ test('berthd over HTTPS: trusted certificates and token sessions only', { skip: 
   assert.equal((await fetchTls(d.port, '/1.0/containers', { cookie })).status, 200);
   const cross = await fetchTls(d.port, '/1.0/containers', { cookie, method: 'POST', origin: 'https://evil.example' });
   assert.equal(cross.status, 403, 'a change from another site is refused');
+  // a websocket from another site's page, which the browser sends the cookie with, is refused
+  // (CSWSH); from berthd's own page, or a client that sends no Origin, it is accepted (the
+  // missing container's error comes in the socket)
+  const own = `https://127.0.0.1:${d.port}`;
+  assert.equal(await upgradeTls(d.port, cookie, 'https://evil.example'), 403);
+  assert.equal(await upgradeTls(d.port, cookie, own), 101);
+  assert.equal(await upgradeTls(d.port, cookie), 101);
+  // the dashboard's page without a session: a short HTML page that says how to begin one
+  const page = await fetchTls(d.port, '/');
+  assert.equal(page.status, 403);
+  assert.match(String(page.headers['content-type']), /^text\/html/);
+  assert.match(page.body, /berth trust token/);
+  assert.equal((await fetchTls(d.port, '/', { cookie })).status, 200);
 
   s.ok(['trust', 'remove', 'admin']);
   assert.equal((await fetchTls(d.port, '/1.0', good)).status, 403, 'removed: refused at once');

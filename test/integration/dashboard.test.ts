@@ -8,17 +8,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { BROWSER_SKIP, browser, dashboardOrigin } from './browser-harness.ts';
+import { BROWSER_SKIP, openDashboard, SHOTS, shot } from './browser-harness.ts';
 import { startDaemon } from './daemon-harness.ts';
-import { REPO, ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
-
-const SHOTS = process.env['DASHBOARD_SCREENSHOTS'] === '1' ? join(REPO, 'docs/images') : null;
-
-async function shot(page: Page, name: string): Promise<void> {
-  if (!SHOTS) return;
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `dashboard-${name}.png`), fullPage: true });
-}
+import { ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
 
 /**
  * How the action titled TITLE ended in the activity area: waits for its line to leave
@@ -71,21 +63,10 @@ test('dashboard: every action through the page, checked on the host', {
   const s = sandbox(t);
   // a second container, made with the CLI: the list shows it, and events bring its start
   s.ok(['create', '102', '--hostname', 'db1']);
-  const d = await startDaemon(t, s);
-  const origin = await dashboardOrigin(t, d);
+  const d = await startDaemon(t, s, { listen: true });
   const downloads = join(s.root, 'downloads');
   mkdirSync(downloads);
-  const context = await browser(t, downloads);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    // the browser logs each 4xx answer (the refused requests below are on purpose)
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
-  });
-
-  await page.goto(`${origin}/`);
-  await page.getByRole('heading', { name: 'Containers' }).waitFor();
+  const { page, origin, errors } = await openDashboard(t, s, d, downloads);
   await rowStatus(page, '102', 'stopped');
   await page.locator('#live.on').waitFor();
 
@@ -225,7 +206,7 @@ test('dashboard: every action through the page, checked on the host', {
   const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
   assert.equal(sha(got), sha(stored), 'the download is the stored archive');
   await page.getByRole('tab', { name: 'Console' }).click();
-  await page.getByText('needs a websocket console endpoint').waitFor();
+  await page.getByText('The container is not running').waitFor();
 
   // destroy asks first, then the page goes back to the list without it
   await page.getByRole('button', { name: 'Destroy 101', exact: true }).click();
