@@ -15,10 +15,10 @@ const TABS = ['graphs', 'settings', 'snapshots', 'backups', 'console'] as const;
 type Tab = (typeof TABS)[number];
 
 /**
- * Counters the API does not give yet: a chart plots them as soon as GET .../stat has a
- * resource of that name (network bytes from the container's veth, disk use of its private area).
+ * The extra counters GET .../stat gives where berth can know them: traffic from the host ends
+ * of the container's interfaces, disk use of a mounted image (docs/dashboard.md).
  */
-export const PENDING_COUNTERS = { net: ['net_rx_bytes', 'net_tx_bytes'], disk: ['disk_used'] };
+export const COUNTERS = { net: ['net_rx_bytes', 'net_tx_bytes'], disk: ['disk_used'] };
 
 interface Snapshot {
   name: string;
@@ -124,14 +124,14 @@ export function detailView(root: HTMLElement, ctid: string, tabName: string): Pi
       mem?.held === null || mem?.held === undefined ? null : mem.held * PAGE,
       swap?.held === null || swap?.held === undefined ? null : swap.held * PAGE,
     ]);
-    const [rx, tx] = PENDING_COUNTERS.net.map((n) => (stat ? counterOf(stat, n) : undefined));
+    const [rx, tx] = COUNTERS.net.map((n) => (stat ? counterOf(stat, n) : undefined));
     if (rx || tx) charts.net.push(net.rates(rx?.held ?? null, tx?.held ?? null));
-    else charts.net.unavailable('network counters are not in the API yet');
-    const disk = stat ? counterOf(stat, PENDING_COUNTERS.disk[0] ?? '') : undefined;
+    else charts.net.unavailable('no network interface: no traffic to show');
+    const disk = stat ? counterOf(stat, COUNTERS.disk[0] ?? '') : undefined;
     if (disk) {
       charts.disk.limit = disk.limit;
       charts.disk.push([disk.held]);
-    } else charts.disk.unavailable('disk use is not in the API yet');
+    } else charts.disk.unavailable('disk use is known for the image layout only (a walk of the files otherwise)');
   }
 
   async function fillPanel(): Promise<void> {

@@ -44,6 +44,21 @@ export function collectMetrics(ctx: Ctx, o: MetricsOptions): string {
   return formatMetrics({ version: o.version, host: o.ids === undefined, cts });
 }
 
+/**
+ * One container's traffic (summed over its interfaces, from their host ends) and disk use, as
+ * the API's stat shows them beside the beancounters; null for a figure berth cannot know.
+ */
+export function trafficAndDisk(
+  ctx: Ctx,
+  id: CtId,
+): { rxBytes: number | null; txBytes: number | null; disk: CtMetrics['disk'] } {
+  const ct = readCtOrBroken(ctx.paths, id);
+  const seen: Seen = { mounts: mountPoints(ctx.mountinfo()), netdev: parseNetDev(hostNetDev(ctx.host)) };
+  const m = ctMetrics(ctx, id, ct && !('error' in ct) ? ct : null, seen);
+  const sum = (k: 'rxBytes' | 'txBytes') => (m.net.length ? m.net.reduce((n, t) => n + t[k], 0) : null);
+  return { rxBytes: sum('rxBytes'), txBytes: sum('txBytes'), disk: m.disk };
+}
+
 /** One container; ct is null when its config is broken (then only what the kernel says). */
 function ctMetrics(ctx: Ctx, id: CtId, ct: StoredCt | null, seen: Seen): CtMetrics {
   const c = ct?.config ?? null;

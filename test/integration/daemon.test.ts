@@ -396,6 +396,18 @@ test('berthd: snapshots, backups (download, upload, restore), clone, stat and te
 
   const stat = await checked(d, doc, 'GET', '/1.0/containers/101/stat', '/1.0/containers/{ctid}/stat');
   assert.ok((stat.body as { resource: string }[]).some((c) => c.resource === 'physpages'));
+  // an image's disk use is a statfs away; traffic needs an interface (none here)
+  s.ok(['create', '104', '--layout', 'image', '--diskspace', '64M']);
+  s.ok(['start', '104']);
+  const img = (await checked(d, doc, 'GET', '/1.0/containers/104/stat', '/1.0/containers/{ctid}/stat')).body as {
+    resource: string;
+    held: number;
+    limit: number | null;
+  }[];
+  const disk = img.find((c) => c.resource === 'disk_used');
+  assert.ok(disk && disk.held > 0 && disk.limit === 64 * 1024 * 1024, JSON.stringify(img));
+  assert.ok(!img.some((c) => c.resource.startsWith('net_')), 'no interface, no traffic rows');
+  s.ok(['stop', '--fast', '104']);
   const templates = await checked(d, doc, 'GET', '/1.0/templates', '/1.0/templates');
   assert.ok((templates.body as { name: string }[]).some((x) => x.name === 'busybox'));
   await checked(d, doc, 'GET', '/1.0/networks', '/1.0/networks');

@@ -109,7 +109,7 @@ test('dashboard: every action through the page, checked on the host', {
   );
   assert.match(
     (await page.locator('figure.chart', { hasText: 'Network' }).locator('canvas').getAttribute('aria-label')) ?? '',
-    /not in the API yet/,
+    /no network interface/,
   );
   if (SHOTS) {
     // something to draw: 8 MB held and a busy CPU, drawn while it lasts

@@ -2,6 +2,7 @@
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { backupFile, listBackups, openBackup, removeBackup, storeUpload } from '../../host/backup-store.ts';
+import { trafficAndDisk } from '../../ops/metrics.ts';
 import { statContainer } from '../../ops/stat.ts';
 import { objectBody } from '../args.ts';
 import type { Daemon } from '../daemon.ts';
@@ -37,7 +38,21 @@ export function storageRoutes(d: Daemon): Route[] {
     {
       method: 'GET',
       path: '/1.0/containers/{ctid}/stat',
-      handler: async (r) => ({ status: 200, body: statContainer(d.ctx(), parseCtId(r.params['ctid'])) }),
+      handler: async (r) => {
+        const ctx = d.ctx();
+        const id = parseCtId(r.params['ctid']);
+        const counters: object[] = statContainer(ctx, id);
+        // traffic and disk use, in the counters' shape, where berth can know them (docs/metrics.md)
+        const x = trafficAndDisk(ctx, id);
+        const row = (resource: string, held: number | null, limit: number | null = null) =>
+          held === null ? [] : [{ resource, held, maxheld: null, limit, failcnt: null }];
+        counters.push(
+          ...row('net_rx_bytes', x.rxBytes),
+          ...row('net_tx_bytes', x.txBytes),
+          ...row('disk_used', x.disk.used, x.disk.limit),
+        );
+        return { status: 200, body: counters };
+      },
     },
     {
       method: 'GET',
