@@ -14,6 +14,16 @@ export function objectBody(verb: string, body: unknown): Record<string, Json> {
   return body as Record<string, Json>;
 }
 
+/** The body as an object with no keys outside ALLOWED (a 400 names the first); values are checked later. */
+export function knownFields(verb: string, body: unknown, allowed: readonly string[]): Record<string, Json> {
+  const o = objectBody(verb, body);
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k))
+      throw new BerthError('BAD_SYNTAX', `${verb}: unknown field ${JSON.stringify(k.slice(0, 80))}`);
+  }
+  return o;
+}
+
 /**
  * --KEY VALUE for each key the verb's options name; `skip` keys are the route's own (ctid,
  * save). Unknown keys, objects and wrong types are a 400 before anything runs.

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { ErrorBody } from '../api/types.ts';
-import { readAll, statusFile } from '../host/helper.ts';
+import { capture, readAll, statusFile } from '../host/helper.ts';
 
 /** how the daemon calls itself: the shipped executable, or node and the bundle */
 export function selfCommand(): string[] {
@@ -95,28 +95,8 @@ export function runVerb(argv: string[], opts: RunOptions): Promise<VerbRun> {
   }
   opts.onSpawn?.(child);
   const cap = opts.cap ?? DEFAULT_CAP;
-  let truncated = false;
-  const collect = (stream: NodeJS.ReadableStream | null, lines?: (l: string) => void) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let partial = '';
-    stream?.on('data', (b: Buffer) => {
-      if (size + b.length > cap) {
-        truncated = true;
-        b = b.subarray(0, Math.max(0, cap - size));
-      }
-      size += b.length;
-      if (b.length) chunks.push(b);
-      if (lines) {
-        const parts = (partial + b.toString('utf8')).split(/[\r\n]/);
-        partial = parts.pop() ?? '';
-        for (const l of parts) if (l) lines(l);
-      }
-    });
-    return chunks;
-  };
-  const out = collect(child.stdout);
-  const err = collect(child.stderr, opts.onLine);
+  const out = capture(child.stdout, cap);
+  const err = capture(child.stderr, cap, opts.onLine);
   if (child.stdin) {
     child.stdin.on('error', () => {}); // a command that does not read its stdin closes the pipe
     child.stdin.end(opts.stdin);
@@ -127,10 +107,10 @@ export function runVerb(argv: string[], opts: RunOptions): Promise<VerbRun> {
       const error = readError(errFd);
       resolve({
         code: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15),
-        stdout: Buffer.concat(out),
-        stderr: Buffer.concat(err),
+        stdout: out.data(),
+        stderr: err.data(),
         error,
-        truncated,
+        truncated: out.truncated || err.truncated,
         killed: signal === 'SIGKILL',
       });
     });

@@ -16,6 +16,18 @@ import { cgroupDirsOf, type Inspection } from './inspect.ts';
 const ENOENT = 2;
 const EACCES = 13;
 
+export interface JoinOptions {
+  pty: boolean;
+  verb: string;
+  stdin: 'inherit' | number;
+  stdout?: number;
+  timeoutMs?: number;
+  relaysSignals?: boolean;
+  env?: readonly string[];
+  /** window sizes for the pty from this fd (berthd's websocket), passed on as WINSIZE_FD */
+  winsizeFd?: number;
+}
+
 /**
  * Runs argv in running container ID (inspected as NOW) through the helper's join mode, with
  * stdin from STDIN (berth's own, or a file: the helper relays it over a pipe, so the container
@@ -26,14 +38,7 @@ export function runJoined(
   id: CtId,
   now: Inspection,
   argv: readonly string[],
-  opts: {
-    pty: boolean;
-    verb: string;
-    stdin: 'inherit' | number;
-    relaysSignals?: boolean;
-    env?: readonly string[];
-    winsizeFd?: number;
-  },
+  opts: Omit<JoinOptions, 'stdout' | 'timeoutMs'>,
 ): number {
   return joinRun(ctx, id, now, argv, opts).code;
 }
@@ -47,17 +52,7 @@ export function joinRun(
   id: CtId,
   now: Inspection,
   argv: readonly string[],
-  opts: {
-    pty: boolean;
-    verb: string;
-    stdin: 'inherit' | number;
-    stdout?: number;
-    timeoutMs?: number;
-    relaysSignals?: boolean;
-    env?: readonly string[];
-    /** window sizes for the pty from this fd (berthd's websocket), passed on as WINSIZE_FD */
-    winsizeFd?: number;
-  },
+  opts: JoinOptions,
 ): { code: number; timedOut: boolean } {
   const { args, sysinfo, winsize } = joinArgsFor(ctx, id, now, argv, {
     ...opts,

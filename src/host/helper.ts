@@ -128,23 +128,37 @@ export interface HelperAsyncOptions {
 
 export type HelperCaptured = HelperResult & { stdout: Buffer; stderr: Buffer; truncated: boolean };
 
+/** A stream's bytes up to CAP (the rest dropped); LINES hears each non-empty line of what is kept. */
+export function capture(
+  stream: NodeJS.ReadableStream | null,
+  cap: number,
+  lines?: (line: string) => void,
+): { data: () => Buffer; truncated: boolean } {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let partial = '';
+  const c = { data: () => Buffer.concat(chunks), truncated: false };
+  stream?.on('data', (b: Buffer) => {
+    if (size + b.length > cap) {
+      c.truncated = true;
+      b = b.subarray(0, Math.max(0, cap - size));
+    }
+    size += b.length;
+    if (b.length) chunks.push(b);
+    if (lines) {
+      const parts = (partial + b.toString('utf8')).split(/[\r\n]/);
+      partial = parts.pop() ?? '';
+      for (const l of parts) if (l) lines(l);
+    }
+  });
+  return c;
+}
+
 export function runHelperAsync(helper: string, args: string[], opts: HelperAsyncOptions): Promise<HelperCaptured> {
   const statusFd = statusFile();
   const child = childProcess().spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe', statusFd, opts.seccompFd] });
-  let truncated = false;
-  const collect = (stream: NodeJS.ReadableStream | null) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream?.on('data', (b: Buffer) => {
-      const room = Math.max(0, opts.cap - size);
-      if (b.length > room) truncated = true;
-      if (room) chunks.push(b.subarray(0, room));
-      size += Math.min(b.length, room);
-    });
-    return chunks;
-  };
-  const out = collect(child.stdout);
-  const err = collect(child.stderr);
+  const out = capture(child.stdout, opts.cap);
+  const err = capture(child.stderr, opts.cap);
   child.stdin?.on('error', () => {}); // a command that reads nothing closes its end
   child.stdin?.end(opts.stdin);
   return new Promise((resolve, reject) => {
@@ -155,9 +169,9 @@ export function runHelperAsync(helper: string, args: string[], opts: HelperAsync
       closeSync(statusFd);
       resolve({
         ...resultOf({ status, signal }, parseRecords(text)),
-        stdout: Buffer.concat(out),
-        stderr: Buffer.concat(err),
-        truncated,
+        stdout: out.data(),
+        stderr: err.data(),
+        truncated: out.truncated || err.truncated,
       });
     });
   });

@@ -10,7 +10,7 @@ import { COUNTER_FIELDS, DISK_FIELDS, LIST_FIELDS } from '../../core/list-fields
 import { inspect } from '../../engine/inspect.ts';
 import { joinCaptured } from '../../engine/join.ts';
 import { listContainers } from '../../ops/list.ts';
-import { objectBody, optionArgs } from '../args.ts';
+import { knownFields, objectBody, optionArgs } from '../args.ts';
 import type { Daemon } from '../daemon.ts';
 import { failedRunReply, type Reply, verbErrorReply } from '../http-errors.ts';
 import type { ApiRequest, Route } from '../router.ts';
@@ -105,11 +105,7 @@ export function containerRoutes(d: Daemon): Route[] {
       path: '/1.0/containers/{ctid}/state',
       handler: async (r) => {
         const id = parseCtId(r.params['ctid']);
-        const body = objectBody('state', await r.json());
-        for (const k of Object.keys(body)) {
-          if (k !== 'action' && k !== 'force')
-            throw new BerthError('BAD_SYNTAX', `state: unknown field ${JSON.stringify(k.slice(0, 80))}`);
-        }
+        const body = knownFields('state', await r.json(), ['action', 'force']);
         const action = body['action'];
         if (typeof action !== 'string' || !Object.hasOwn(STATE_VERBS, action)) {
           throw new BerthError('BAD_VALUE', `state: action must be one of ${Object.keys(STATE_VERBS).join(', ')}`);
@@ -130,12 +126,7 @@ export function containerRoutes(d: Daemon): Route[] {
 
 async function execHandler(d: Daemon, r: ApiRequest): Promise<Reply> {
   const id = parseCtId(r.params['ctid']);
-  const body = objectBody('exec', await r.json());
-  for (const k of Object.keys(body)) {
-    if (!['command', 'stdin', 'env', 'interactive'].includes(k)) {
-      throw new BerthError('BAD_SYNTAX', `exec: unknown field ${JSON.stringify(k.slice(0, 80))}`);
-    }
-  }
+  const body = knownFields('exec', await r.json(), ['command', 'stdin', 'env', 'interactive']);
   const cmd = body['command'];
   if (!Array.isArray(cmd) || cmd.length === 0 || !cmd.every((a) => typeof a === 'string' && !a.includes('\0'))) {
     throw new BerthError('BAD_VALUE', 'exec: command must be a non-empty array of strings', {

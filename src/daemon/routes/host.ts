@@ -1,6 +1,6 @@
 // What the host offers containers: OS templates and managed bridges (berth template, berth net).
 import { BerthError } from '../../core/errors.ts';
-import { objectBody } from '../args.ts';
+import { knownFields } from '../args.ts';
 import type { Daemon } from '../daemon.ts';
 import type { Route } from '../router.ts';
 
@@ -19,10 +19,7 @@ export function hostRoutes(d: Daemon): Route[] {
       method: 'POST',
       path: '/1.0/templates',
       handler: async (r) => {
-        const o = objectBody('template', await r.json());
-        for (const k of Object.keys(o))
-          if (k !== 'name')
-            throw new BerthError('BAD_SYNTAX', `template: unknown field ${JSON.stringify(k.slice(0, 80))}`);
+        const o = knownFields('template', await r.json(), ['name']);
         return d.operation(r, ['template', 'create', nameOf('template', o['name'])], []);
       },
     },
@@ -36,10 +33,7 @@ export function hostRoutes(d: Daemon): Route[] {
       method: 'POST',
       path: '/1.0/networks',
       handler: async (r) => {
-        const o = objectBody('net', await r.json());
-        for (const k of Object.keys(o))
-          if (k !== 'name' && k !== 'subnet')
-            throw new BerthError('BAD_SYNTAX', `net: unknown field ${JSON.stringify(k.slice(0, 80))}`);
+        const o = knownFields('net', await r.json(), ['name', 'subnet']);
         const subnets = o['subnet'] === undefined ? [] : ([] as unknown[]).concat(o['subnet']);
         if (!subnets.every((x) => typeof x === 'string'))
           throw new BerthError('BAD_VALUE', 'net: subnet must be a string or a list of them');

@@ -4,19 +4,9 @@ import { BerthError } from '../../core/errors.ts';
 import { backupFile, listBackups, openBackup, removeBackup, storeUpload } from '../../host/backup-store.ts';
 import { trafficAndDisk } from '../../ops/metrics.ts';
 import { statContainer } from '../../ops/stat.ts';
-import { objectBody } from '../args.ts';
+import { knownFields } from '../args.ts';
 import type { Daemon } from '../daemon.ts';
 import type { Route } from '../router.ts';
-
-/** Keys of BODY outside ALLOWED are a 400; values are checked by the verb. */
-function fields(verb: string, body: unknown, allowed: readonly string[]): Record<string, unknown> {
-  const o = objectBody(verb, body);
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k))
-      throw new BerthError('BAD_SYNTAX', `${verb}: unknown field ${JSON.stringify(k.slice(0, 80))}`);
-  }
-  return o;
-}
 
 function text(verb: string, o: Record<string, unknown>, key: string): string | undefined {
   const v = o[key];
@@ -64,7 +54,7 @@ export function storageRoutes(d: Daemon): Route[] {
       path: '/1.0/containers/{ctid}/snapshots',
       handler: async (r) => {
         const id = parseCtId(r.params['ctid']);
-        const name = text('snapshot', fields('snapshot', await r.json(), ['name']), 'name');
+        const name = text('snapshot', knownFields('snapshot', await r.json(), ['name']), 'name');
         return d.operation(r, ['snapshot', id, ...(name === undefined ? [] : [`--name=${name}`])], [id]);
       },
     },
@@ -89,7 +79,7 @@ export function storageRoutes(d: Daemon): Route[] {
       path: '/1.0/containers/{ctid}/clone',
       handler: async (r) => {
         const id = parseCtId(r.params['ctid']);
-        const o = fields('clone', await r.json(), ['ctid', 'hostname']);
+        const o = knownFields('clone', await r.json(), ['ctid', 'hostname']);
         const target = parseCtId(text('clone', o, 'ctid'));
         const hostname = text('clone', o, 'hostname');
         return d.operation(
@@ -104,7 +94,7 @@ export function storageRoutes(d: Daemon): Route[] {
       path: '/1.0/containers/{ctid}/backups',
       handler: async (r) => {
         const id = parseCtId(r.params['ctid']);
-        const o = fields('backup', await r.json(), ['name']);
+        const o = knownFields('backup', await r.json(), ['name']);
         const name = text('backup', o, 'name');
         const out = name === undefined ? [] : [`--output=${backupFile(d.paths, name)}`];
         return d.operation(r, ['backup', id, ...out, '--json'], [id], true);
@@ -147,7 +137,7 @@ export function storageRoutes(d: Daemon): Route[] {
       path: '/1.0/backups/{name}/restore',
       handler: async (r) => {
         const file = backupFile(d.paths, r.params['name'] ?? '');
-        const o = fields('restore', await r.json(), ['ctid', 'force', 'privileged']);
+        const o = knownFields('restore', await r.json(), ['ctid', 'force', 'privileged']);
         const ctid = text('restore', o, 'ctid');
         const target = ctid === undefined ? [] : [parseCtId(ctid)];
         const privileged =
