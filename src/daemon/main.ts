@@ -56,7 +56,7 @@ export function parseListen(text: string): { host: string; port: number } {
  * HTTPS on TCP: the TLS handshake asks for a client certificate (any may be offered; the
  * authorizer decides), then the connection is handed to the same HTTP server as the socket's.
  */
-function tlsFront(d: Daemon, routes: Route[], log: (m: string) => void): TlsServer {
+function tlsFront(d: Daemon, routes: Route[], log: (m: string) => void): { front: TlsServer; fingerprint: string } {
   const id = ensureServerCert(d.paths);
   const web = httpServer(routes, (req) => d.access.authorize(req), log);
   const open = new Set<TLSSocket>();
@@ -77,7 +77,7 @@ function tlsFront(d: Daemon, routes: Route[], log: (m: string) => void): TlsServ
       for (const s of open) s.destroy();
     },
   });
-  return front;
+  return { front, fingerprint: id.fingerprint };
 }
 
 export async function runDaemon(paths: Paths, log: (m: string) => void, listen?: string): Promise<number> {
@@ -109,7 +109,7 @@ export async function runDaemon(paths: Paths, log: (m: string) => void, listen?:
     });
     secureSocket(socket, gid);
     if (tcp) {
-      const front = tlsFront(d, routes, log);
+      const { front, fingerprint } = tlsFront(d, routes, log);
       servers.push(front as unknown as Server);
       await new Promise<void>((resolve, reject) => {
         front.once('error', reject);
@@ -118,7 +118,7 @@ export async function runDaemon(paths: Paths, log: (m: string) => void, listen?:
       const addr = front.address();
       const port = typeof addr === 'object' && addr ? addr.port : tcp.port;
       log(
-        `berthd: serving https://${tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host}:${port} (trusted client certificates, token sessions; fingerprint ${ensureServerCert(paths).fingerprint})`,
+        `berthd: serving https://${tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host}:${port} (trusted client certificates, token sessions; fingerprint ${fingerprint})`,
       );
     }
     log(
