@@ -166,6 +166,9 @@ export async function main(argv: string[], io: Io = defaultIo(), packageRoot = '
       live = false;
       io.err(m);
     });
+    // a verb that berthd runs as a child for a request: its locks name the request
+    const request = process.env['BERTH_REQUEST'];
+    if (request) ctx.request = request.slice(0, 64);
     if (cmd.progress && process.env['BERTH_PROGRESS'] === 'lines') {
       // berthd runs the verb: each status line is a line of stderr, the operation's progress
       ctx.progress = (line) => {

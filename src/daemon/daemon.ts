@@ -1,5 +1,6 @@
 // What every route shares: the host root, a fresh ctx per request (a ctx caches mountinfo for
 // one command's moment), the event bus and the operations.
+import type { Operation } from '../api/types.ts';
 import { BerthError } from '../core/errors.ts';
 import { COUNTER_FIELDS } from '../core/list-fields.ts';
 import { type Ctx, makeCtx } from '../engine/context.ts';
@@ -35,16 +36,25 @@ export class Daemon {
     return this.paths.prefix;
   }
 
-  ctx(): Ctx {
-    return makeCtx(this.paths, this.log);
+  /** A read's ctx; with a request, the ctx of work done in the daemon for it (its locks name it). */
+  ctx(work?: { request: string; log: (line: string) => void }): Ctx {
+    if (!work) return makeCtx(this.paths, this.log);
+    const ctx = makeCtx(this.paths, work.log);
+    ctx.request = work.request;
+    ctx.concurrent = true;
+    return ctx;
   }
 
   /**
    * Runs `berth ARGV` as an operation: 202 and the operation at once, or, with ?wait=SECONDS,
    * its end (200 with the operation, or the verb's error with its status).
    */
-  async operation(r: ApiRequest, argv: string[], cts: string[], json = false): Promise<Reply> {
-    const op = this.operations.start(argv, cts, { json });
+  operation(r: ApiRequest, argv: string[], cts: string[], json = false): Promise<Reply> {
+    return this.answer(r, this.operations.start(argv, cts, { json }));
+  }
+
+  /** An operation's answer: 202 at once, or with ?wait=SECONDS its end (or its state then). */
+  async answer(r: ApiRequest, op: Operation): Promise<Reply> {
     const wait = r.query.get('wait');
     if (wait === null) return { status: 202, body: op, headers: { location: `/1.0/operations/${op.id}` } };
     const secs = wait === '' || wait === 'true' ? MAX_WAIT_S : Number(wait);

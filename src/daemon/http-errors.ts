@@ -12,22 +12,22 @@ export interface Reply {
   raw?: { type: string; data: Buffer | string };
 }
 
-export function errorReply(err: unknown): Reply {
+/** Any failure as the error body: a BerthError as it is, anything else an unexpected SYSTEM error. */
+export function errorBody(err: unknown): ErrorBody['error'] {
   if (err instanceof BerthError) {
     const e: ErrorBody['error'] = { code: err.exitCode, name: err.code, message: clip(err.message, 2000) };
     if (err.hint) e.hint = clip(err.hint, 2000);
-    return { status: err.httpStatus, body: { error: e } };
+    return e;
   }
   return {
-    status: 500,
-    body: {
-      error: {
-        code: 3,
-        name: 'SYSTEM',
-        message: `unexpected error: ${clip(String((err as Error)?.message ?? err), 2000)}`,
-      },
-    },
+    code: 3,
+    name: 'SYSTEM',
+    message: `unexpected error: ${clip(String((err as Error)?.message ?? err), 2000)}`,
   };
+}
+
+export function errorReply(err: unknown): Reply {
+  return { status: err instanceof BerthError ? err.httpStatus : 500, body: { error: errorBody(err) } };
 }
 
 /** A verb's own report (name and exit code) as a reply: the registry gives the status. */

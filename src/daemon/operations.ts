@@ -1,10 +1,12 @@
 // Long requests as operations (incus's model): the request answers 202 at once with the
-// operation, its verb runs as a child (runner.ts), GET polls or waits, DELETE cancels.
+// operation, its verb runs as a child (runner.ts) or, for a start, in the daemon; GET polls or
+// waits, DELETE cancels a child's.
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { Operation } from '../api/types.ts';
+import type { ErrorBody, Operation } from '../api/types.ts';
 import { BerthError } from '../core/errors.ts';
 import type { EventBus } from './events.ts';
+import { errorBody } from './http-errors.ts';
 import { runVerb } from './runner.ts';
 
 /** verbs that copy, pack or unpack files: run niced (runner.ts) */
@@ -23,6 +25,8 @@ const BULK = new Set([
 
 /** finished operations kept for GET (the oldest go first) */
 const KEEP_DONE = 200;
+
+type Outcome = { ok: true; result: unknown } | { ok: false; err: ErrorBody['error'] };
 
 interface Entry {
   op: Operation;
@@ -43,56 +47,85 @@ export class Operations {
 
   /** Starts `berth ARGV` (with --json where the verb prints a result) for the containers CTS. */
   start(argv: string[], cts: string[], opts: { stdin?: Buffer; json?: boolean } = {}): Operation {
+    return this.track(['berth', ...argv].join(' '), cts, true, (entry, op) =>
+      runVerb(argv, {
+        root: this.root,
+        request: op.id,
+        background: BULK.has(argv[0] ?? ''),
+        ...(opts.stdin ? { stdin: opts.stdin } : {}),
+        onSpawn: (c) => {
+          entry.child = c;
+        },
+        onLine: (line) => progress(op, line),
+      }).then((r): Outcome => {
+        entry.child = null;
+        if (r.code === 0) return { ok: true, result: opts.json ? parseJson(r.stdout.toString('utf8')) : null };
+        return {
+          ok: false,
+          err: r.error ?? {
+            code: r.code,
+            name: 'SYSTEM',
+            message: `berth ${argv[0]} exited with ${r.code}: ${r.stderr.toString('utf8').trim().slice(-500)}`,
+          },
+        };
+      }),
+    );
+  }
+
+  /**
+   * Runs WORK in the daemon itself (its messages the progress): for short verbs whose latency
+   * is the point (start). It cannot be cancelled: no process of its own to kill.
+   */
+  startInProcess(
+    description: string,
+    cts: string[],
+    work: (request: string, log: (line: string) => void) => Promise<unknown>,
+  ): Operation {
+    return this.track(description, cts, false, (_entry, op) =>
+      work(op.id, (line) => progress(op, line)).then(
+        (result): Outcome => ({ ok: true, result: result ?? null }),
+        (err): Outcome => ({ ok: false, err: errorBody(err) }),
+      ),
+    );
+  }
+
+  /** The bookkeeping of every operation: created, RUN, its outcome recorded, events sent. */
+  private track(
+    description: string,
+    cts: string[],
+    mayCancel: boolean,
+    run: (entry: Entry, op: Operation) => Promise<Outcome>,
+  ): Operation {
     const id = randomUUID();
     const now = new Date().toISOString();
     const op: Operation = {
       id,
-      description: ['berth', ...argv].join(' '),
+      description,
       status: 'running',
       created_at: now,
       updated_at: now,
       resources: { containers: cts },
-      may_cancel: true,
+      may_cancel: mayCancel,
       progress: null,
       result: null,
       err: null,
     };
     const entry: Entry = { op, child: null, done: Promise.resolve(op) };
-    entry.done = runVerb(argv, {
-      root: this.root,
-      request: id,
-      background: BULK.has(argv[0] ?? ''),
-      ...(opts.stdin ? { stdin: opts.stdin } : {}),
-      onSpawn: (c) => {
-        entry.child = c;
-      },
-      onLine: (line) => {
-        op.progress = line.slice(0, 300);
-        op.updated_at = new Date().toISOString();
-      },
-    }).then((r) => {
-      entry.child = null;
+    this.entries.set(id, entry);
+    this.events.emit({ type: 'operation', action: 'created', operation: { ...op } });
+    entry.done = run(entry, op).then((o) => {
       op.may_cancel = false;
       op.updated_at = new Date().toISOString();
-      if (op.status === 'cancelled') {
-        // stays cancelled: the verb was killed on request
-      } else if (r.code === 0) {
-        op.status = 'success';
-        op.result = opts.json ? parseJson(r.stdout.toString('utf8')) : null;
-      } else {
-        op.status = 'failure';
-        op.err = r.error ?? {
-          code: r.code,
-          name: 'SYSTEM',
-          message: `berth ${argv[0]} exited with ${r.code}: ${r.stderr.toString('utf8').trim().slice(-500)}`,
-        };
+      // a cancelled one stays cancelled: the verb was killed on request
+      if (op.status !== 'cancelled') {
+        op.status = o.ok ? 'success' : 'failure';
+        if (o.ok) op.result = o.result;
+        else op.err = o.err;
       }
       this.events.emit({ type: 'operation', action: op.status, operation: { ...op } });
       this.prune();
       return op;
     });
-    this.entries.set(id, entry);
-    this.events.emit({ type: 'operation', action: 'created', operation: { ...op } });
     return op;
   }
 
@@ -142,6 +175,11 @@ export class Operations {
     const done = [...this.entries.values()].filter((e) => e.op.status !== 'running');
     for (const e of done.slice(0, Math.max(0, done.length - KEEP_DONE))) this.entries.delete(e.op.id);
   }
+}
+
+function progress(op: Operation, line: string): void {
+  op.progress = line.slice(0, 300);
+  op.updated_at = new Date().toISOString();
 }
 
 function parseJson(text: string): unknown {

@@ -2,6 +2,7 @@
 // processes, host/host.ts: a fake in unit tests), and lazily-read host facts.
 import type { CgroupLayout } from '../host/cgroups.ts';
 import { detectLayout } from '../host/cgroups.ts';
+import type { HelperOptions, HelperResult } from '../host/helper.ts';
 import { type Host, linuxHost } from '../host/host.ts';
 import { readMountinfo } from '../host/mountinfo.ts';
 import type { Paths } from '../host/paths.ts';
@@ -21,6 +22,13 @@ export interface Ctx {
   mountinfo: () => string;
   /** a live status line, only on a terminal without --json (host/progress.ts) */
   progress?: ProgressLine;
+  /** berthd's request this work is for: lock records name it (two requests of one daemon apart) */
+  request?: string;
+  /**
+   * Other work shares this process (berthd): helper runs must not block its event loop. A CLI
+   * command has nothing else to do and takes the synchronous spawn, which starts faster.
+   */
+  concurrent?: boolean;
 }
 
 export function makeCtx(paths: Paths, log: (msg: string) => void, layout?: CgroupLayout, host: Host = linuxHost): Ctx {
@@ -40,4 +48,11 @@ export function makeCtx(paths: Paths, log: (msg: string) => void, layout?: Cgrou
     },
     mountinfo,
   };
+}
+
+/** Runs the helper to its end: without blocking where other work shares the process (berthd). */
+export async function helperRun(ctx: Ctx, args: string[], opts: HelperOptions): Promise<HelperResult> {
+  if (!ctx.concurrent) return ctx.host.runHelper(ctx.paths.helper, args, opts);
+  const { stdio, seccompFd } = opts;
+  return ctx.host.runHelperAsync(ctx.paths.helper, args, { stdio, ...(seccompFd === undefined ? {} : { seccompFd }) });
 }

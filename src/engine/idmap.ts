@@ -39,13 +39,10 @@ export function writeConfigWithIds(ctx: Ctx, id: CtId, text: string, unprivilege
     return null;
   }
   // held for milliseconds: a second create waits for it instead of failing
-  const lock = acquireLock(
-    ctx.host,
-    ctx.paths.helper,
-    join(ctx.paths.lockDir, 'idmap.lck'),
-    `allocate ids for ${id}`,
-    10_000,
-  );
+  const lock = acquireLock(ctx.host, ctx.paths.helper, join(ctx.paths.lockDir, 'idmap.lck'), `allocate ids for ${id}`, {
+    waitMs: 10_000,
+    request: ctx.request,
+  });
   try {
     const reserved = ['/etc/subuid', '/etc/subgid'].flatMap((f) => parseSubIds(readIfExists(f) ?? ''));
     const base = allocateIdBase(takenBases(ctx, id), reserved);

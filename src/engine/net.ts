@@ -83,7 +83,10 @@ export function ipsHeldByOthers(ctx: Ctx, id: CtId, ips: IpAddr[]): IpAddr[] {
  * an address free and both take it. Each container's own lock does not cover that.
  */
 export function lockAddresses(ctx: Ctx, what: string): Lock {
-  return acquireLock(ctx.host, ctx.paths.helper, join(ctx.paths.lockDir, 'addresses.lck'), what, 10_000);
+  return acquireLock(ctx.host, ctx.paths.helper, join(ctx.paths.lockDir, 'addresses.lck'), what, {
+    waitMs: 10_000,
+    request: ctx.request,
+  });
 }
 
 /** Refuses addresses that another container already has, saved or live (exit 78). */

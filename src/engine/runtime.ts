@@ -205,7 +205,9 @@ export function finishDestroy(ctx: Ctx, id: CtId, vePrivate: string, veRoot: str
 const MAKES_CONTAINER = ['create', 'restore', 'clone'];
 
 export function lockCt(ctx: Ctx, id: CtId, verb: string): Lock {
-  return acquireLock(ctx.host, ctx.paths.helper, lockPath(ctx.paths, id), `${verb} ${id}`);
+  return acquireLock(ctx.host, ctx.paths.helper, lockPath(ctx.paths, id), `${verb} ${id}`, {
+    request: ctx.request,
+  });
 }
 
 /**

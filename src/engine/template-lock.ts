@@ -13,7 +13,10 @@ export async function withTemplateLock<T>(ctx: Ctx, name: string, what: string, 
   for (const note of secureDirs(ownDirs(ctx.paths), [ctx.paths.run])) ctx.log(note);
   // held while a create unpacks its layer or tree (seconds for a big template): many creates
   // at once wait for each other instead of failing
-  const lock = acquireLock(ctx.host, ctx.paths.helper, join(ctx.paths.lockDir, `template-${name}.lck`), what, 600_000);
+  const lock = acquireLock(ctx.host, ctx.paths.helper, join(ctx.paths.lockDir, `template-${name}.lck`), what, {
+    waitMs: 600_000,
+    request: ctx.request,
+  });
   try {
     return await fn();
   } finally {

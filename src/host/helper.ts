@@ -1,6 +1,7 @@
 // The only spawner of berth-nsexec: runs a plan (argv) and turns its status records into results.
-// Every spawn is synchronous: Node's first asynchronous spawn costs several milliseconds more,
-// and no helper mode needs berth to do anything while it runs.
+// A CLI command's spawns are synchronous: Node's first asynchronous spawn costs several
+// milliseconds more, and a command has nothing else to do meanwhile. berthd, which has, runs
+// the helper asynchronously (runHelperAsync; engine/context.ts helperRun chooses).
 import type { StdioOptions } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,14 +117,16 @@ function resultOf(
 }
 
 /**
- * An asynchronous run, for berthd's exec: STDIN written to the helper's stdin, its stdout and
- * stderr collected (CAP bytes each), the event loop free meanwhile.
+ * An asynchronous run, for berthd (its exec, its start): fds 0-2 as given (default: STDIN
+ * written to a pipe, stdout and stderr collected, CAP bytes each), the event loop free meanwhile.
  */
 export interface HelperAsyncOptions {
-  stdin: Buffer;
-  seccompFd: number;
-  /** bytes kept of stdout and of stderr each */
-  cap: number;
+  stdio?: [unknown, unknown, unknown];
+  stdin?: Buffer;
+  /** closed once the helper has ended */
+  seccompFd?: number;
+  /** bytes kept of stdout and of stderr each (piped ones) */
+  cap?: number;
 }
 
 export type HelperCaptured = HelperResult & { stdout: Buffer; stderr: Buffer; truncated: boolean };
@@ -156,15 +159,16 @@ export function capture(
 
 export function runHelperAsync(helper: string, args: string[], opts: HelperAsyncOptions): Promise<HelperCaptured> {
   const statusFd = statusFile();
-  const child = childProcess().spawn(helper, args, { stdio: ['pipe', 'pipe', 'pipe', statusFd, opts.seccompFd] });
-  const out = capture(child.stdout, opts.cap);
-  const err = capture(child.stderr, opts.cap);
+  const stdio = [...(opts.stdio ?? ['pipe', 'pipe', 'pipe']), statusFd, opts.seccompFd ?? 'ignore'] as StdioOptions;
+  const child = childProcess().spawn(helper, args, { stdio });
+  const out = capture(child.stdout, opts.cap ?? 0);
+  const err = capture(child.stderr, opts.cap ?? 0);
   child.stdin?.on('error', () => {}); // a command that reads nothing closes its end
-  child.stdin?.end(opts.stdin);
+  child.stdin?.end(opts.stdin ?? Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     child.on('error', (e) => reject(new BerthError('SYSTEM', `run ${helper}: ${e.message}`, { cause: e })));
     child.on('close', (status, signal) => {
-      closeSync(opts.seccompFd);
+      if (opts.seccompFd !== undefined) closeSync(opts.seccompFd);
       const text = readAll(statusFd);
       closeSync(statusFd);
       resolve({

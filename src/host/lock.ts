@@ -51,16 +51,22 @@ function readLink(file: string): string | null {
 /** how long a command waits for the guard of lock breaking (each breaker holds it for ms) */
 const GUARD_WAIT_MS = 5000;
 
+export interface LockOptions {
+  /** how long to wait for a live holder, in ms (0: fail at once) */
+  waitMs?: number;
+  /** the berthd request the lock is taken for (ctx.request): two requests are told apart in a LOCKED */
+  request?: string | undefined;
+}
+
 /**
  * Takes the lock or fails with LOCKED: at once by default (vzctl does not wait either), or
- * after waiting up to WAITMS for a live holder (never for one berth cannot judge).
+ * after waiting up to waitMs for a live holder (never for one berth cannot judge).
  */
-export function acquireLock(host: Host, helper: string, file: string, what: string, waitMs = 0): Lock {
-  const end = Date.now() + waitMs;
+export function acquireLock(host: Host, helper: string, file: string, what: string, opts: LockOptions = {}): Lock {
+  const end = Date.now() + (opts.waitMs ?? 0);
   const guardEnd = Date.now() + GUARD_WAIT_MS;
   const { obs, me } = observer(host);
-  // a verb that berthd runs for a request names it: two requests are told apart in a LOCKED
-  const request = process.env['BERTH_REQUEST'];
+  const request = opts.request;
   const record = formatLock({ ...me, what: request ? `${what} for berthd request ${request.slice(0, 64)}` : what });
   try {
     for (let attempt = 0; attempt < 5; attempt++) {

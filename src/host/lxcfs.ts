@@ -66,7 +66,7 @@ export function ensureLxcfs(host: Host, p: Paths, helper: string, log: (m: strin
     return null;
   }
   // two starts at once: one starts it, the other waits and finds it running
-  const lock = acquireLock(host, helper, join(p.lockDir, 'lxcfs.lck'), 'start lxcfs', 10_000);
+  const lock = acquireLock(host, helper, join(p.lockDir, 'lxcfs.lck'), 'start lxcfs', { waitMs: 10_000 });
   let flags: ReturnType<typeof cgroup2Flags> = null;
   try {
     if (answers(dir)) return view(dir);

@@ -12,7 +12,7 @@ import { machineIdFiles, RESET_MACHINE_ID } from '../core/machine-id.ts';
 import { hostsBlock } from '../core/netconf.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { hasScripts, mountWithScripts, runScripts, unmountWithScripts } from '../engine/action-scripts.ts';
-import type { Ctx } from '../engine/context.ts';
+import { type Ctx, helperRun } from '../engine/context.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { containerFilesFor, nftFor, startNetArgs, syncNft } from '../engine/net.ts';
 import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
@@ -134,7 +134,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     const args = startArgs(plan, startNetArgs(ctx, cfg));
     const hostBind = ownMount ? [] : rootMountArgs(root);
     // no detach needed: init calls setsid() itself, and the helper exits once init runs
-    const r = ctx.host.runHelper(ctx.paths.helper, [...hostBind, ...args], {
+    const r = await helperRun(ctx, [...hostBind, ...args], {
       stdio: ['ignore', logFd, logFd],
       seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo: global.sysinfo })),
     });

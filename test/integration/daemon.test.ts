@@ -318,7 +318,21 @@ test('berthd: answers while a long backup runs; a cancelled or killed operation 
   assert.ok(last.code === 0 || last.code === 31, last.err);
   assert.match(s.ok(['status', '101']), /down/);
   assert.equal((await d2.api.call<{ status: string }>('GET', '/1.0/containers/101')).body.status, 'stopped');
+
+  // a start runs inside the daemon: SIGKILL of the daemon in the middle of it leaves what a
+  // killed `berth start` leaves, which the next command adopts or takes down
+  const starting = await d2.api.call<Operation>('PUT', '/1.0/containers/101/state', { action: 'start' });
+  assert.equal(starting.status, 202, JSON.stringify(starting.body));
+  await new Promise((r) => setTimeout(r, 5 + Math.floor(Math.random() * 20)));
+  d2.child.kill('SIGKILL');
   await d2.stop();
+  const seen = s.ok(['status', '101']);
+  assert.match(seen, /running|down/);
+  const stop = s.berth(['stop', '--fast', '101']);
+  assert.ok(stop.code === 0 || stop.code === 31, stop.err);
+  assert.match(s.ok(['status', '101']), /down/);
+  s.ok(['start', '101']);
+  s.ok(['stop', '--fast', '101']);
 });
 
 test('berthd: snapshots, backups (download, upload, restore), clone, stat and templates', {

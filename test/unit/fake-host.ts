@@ -102,7 +102,10 @@ export function fakeHost(cgroupRoot: string): FakeHost {
         };
       },
       async runHelperAsync(helper, args, opts) {
-        const r = f.host.runHelper(helper, args, { stdio: ['pipe', 'pipe', 'pipe'], seccompFd: opts.seccompFd });
+        const r = f.host.runHelper(helper, args, {
+          stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
+          ...(opts.seccompFd === undefined ? {} : { seccompFd: opts.seccompFd }),
+        });
         return { ...r, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), truncated: false };
       },
       tool(cmd, args, opts = {}) {

@@ -7,9 +7,11 @@ import { parseEnvPair } from '../../core/container-plan.ts';
 import { type CtId, parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { COUNTER_FIELDS, DISK_FIELDS, LIST_FIELDS } from '../../core/list-fields.ts';
+import { hasScripts } from '../../engine/action-scripts.ts';
 import { inspect } from '../../engine/inspect.ts';
 import { joinCaptured } from '../../engine/join.ts';
 import { listContainers } from '../../ops/list.ts';
+import { startContainer } from '../../ops/start.ts';
 import { knownFields, objectBody, optionArgs } from '../args.ts';
 import type { Daemon } from '../daemon.ts';
 import { failedRunReply, type Reply, verbErrorReply } from '../http-errors.ts';
@@ -27,6 +29,8 @@ const STATE_VERBS: Record<StateAction, string> = {
   suspend: 'suspend',
   resume: 'resume',
 };
+/** the action scripts a start runs */
+const START_SCRIPTS = ['premount', 'mount', 'start'] as const;
 /** the CLI's --userpasswd puts the password on argv, which every host user can read in /proc */
 const NOT_OVER_API = ['userpasswd'];
 
@@ -113,6 +117,16 @@ export function containerRoutes(d: Daemon): Route[] {
         if (body['force'] !== undefined && typeof body['force'] !== 'boolean')
           throw new BerthError('BAD_VALUE', 'state: force must be true or false');
         const fast = body['force'] === true && (action === 'stop' || action === 'restart') ? ['--fast'] : [];
+        // a start is milliseconds of work, most of it the helper's (run without blocking): in
+        // the daemon, it is not paying for a second berth process; one with action scripts,
+        // which may run for minutes (synchronously, inside), still goes to a child
+        if (action === 'start' && !hasScripts(d.ctx(), id, START_SCRIPTS)) {
+          const op = d.operations.startInProcess(`berth start ${id}`, [id], async (request, log) => {
+            await startContainer(d.ctx({ request, log }), id);
+            return null;
+          });
+          return d.answer(r, op);
+        }
         return d.operation(r, [STATE_VERBS[action as StateAction], id, ...fast], [id]);
       },
     },
