@@ -5,6 +5,7 @@ import { BerthError } from '../core/errors.ts';
 import { COUNTER_FIELDS } from '../core/list-fields.ts';
 import { type Ctx, makeCtx } from '../engine/context.ts';
 import type { Paths } from '../host/paths.ts';
+import { WatchedReads } from '../host/watched.ts';
 import { listContainers } from '../ops/list.ts';
 import { Access } from './auth.ts';
 import { type ContainerFacts, EventBus } from './events.ts';
@@ -23,6 +24,8 @@ export class Daemon {
   readonly started = new Date();
   readonly paths: Paths;
   readonly log: (msg: string) => void;
+  /** what the reads keep of files that only writes change (host/watched.ts) */
+  readonly memo = new WatchedReads();
 
   constructor(paths: Paths, log: (msg: string) => void) {
     this.paths = paths;
@@ -36,10 +39,17 @@ export class Daemon {
     return this.paths.prefix;
   }
 
-  /** A read's ctx; with a request, the ctx of work done in the daemon for it (its locks name it). */
+  /**
+   * A read's ctx (with the memo of watched files); with a request, the ctx of work done in the
+   * daemon for it (its locks name it). Each has its own Paths: berth.conf is read afresh.
+   */
   ctx(work?: { request: string; log: (line: string) => void }): Ctx {
-    if (!work) return makeCtx(this.paths, this.log);
-    const ctx = makeCtx(this.paths, work.log);
+    if (!work) {
+      const ctx = makeCtx({ ...this.paths }, this.log);
+      ctx.memo = this.memo;
+      return ctx;
+    }
+    const ctx = makeCtx({ ...this.paths }, work.log);
     ctx.request = work.request;
     ctx.concurrent = true;
     return ctx;

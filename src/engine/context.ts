@@ -7,6 +7,7 @@ import { type Host, linuxHost } from '../host/host.ts';
 import { readMountinfo } from '../host/mountinfo.ts';
 import type { Paths } from '../host/paths.ts';
 import type { ProgressLine } from '../host/progress.ts';
+import type { WatchedReads } from '../host/watched.ts';
 
 export interface Ctx {
   paths: Paths;
@@ -29,6 +30,8 @@ export interface Ctx {
    * command has nothing else to do and takes the synchronous spawn, which starts faster.
    */
   concurrent?: boolean;
+  /** berthd's reads: values of files that inotify watches (host/watched.ts); none in the CLI */
+  memo?: WatchedReads;
 }
 
 export function makeCtx(paths: Paths, log: (msg: string) => void, layout?: CgroupLayout, host: Host = linuxHost): Ctx {
@@ -55,4 +58,9 @@ export async function helperRun(ctx: Ctx, args: string[], opts: HelperOptions): 
   if (!ctx.concurrent) return ctx.host.runHelper(ctx.paths.helper, args, opts);
   const { stdio, seccompFd } = opts;
   return ctx.host.runHelperAsync(ctx.paths.helper, args, { stdio, ...(seccompFd === undefined ? {} : { seccompFd }) });
+}
+
+/** LOAD's value, from berthd's memo while FILES have not changed (only files that change by a write). */
+export function remembered<T>(ctx: Ctx, key: string, files: readonly string[], load: () => T): T {
+  return ctx.memo ? ctx.memo.get(key, files, load) : load();
 }

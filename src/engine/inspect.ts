@@ -6,11 +6,11 @@ import { BerthError } from '../core/errors.ts';
 import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
 import { type CgroupDir, cgroupPids, ctDirs, isFrozen } from '../host/cgroups.ts';
 import { pathExists, realPath } from '../host/files.ts';
-import { ctConfigPath } from '../host/paths.ts';
+import { ctConfigPath, statePath } from '../host/paths.ts';
 import { exePath, innermostPid, isAlive, nsId } from '../host/proc.ts';
 import { readCt, readState, type StoredCt } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
-import type { Ctx } from './context.ts';
+import { type Ctx, remembered } from './context.ts';
 
 export interface Inspection {
   status: RunStatus;
@@ -56,7 +56,7 @@ export function notRunningError(ctx: Ctx, id: CtId, verb: string, status: RunSta
 }
 
 export function inspect(ctx: Ctx, id: CtId): Inspection {
-  const state = readState(ctx.paths, id);
+  const state = remembered(ctx, `state ${id}`, [statePath(ctx.paths, id)], () => readState(ctx.paths, id));
   const dirs = cgroupDirsOf(ctx, id);
   const now = inspectFacts(ctx, state, dirs);
   trace(`inspected ${id}`);

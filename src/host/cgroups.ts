@@ -149,16 +149,19 @@ function enableControllers(dir: string): void {
 }
 
 /** The sub-cgroups of dir, deepest first (a stale tree from a crash; a running container's own). */
-function subtree(dir: string): string[] {
-  let subs: string[] = [];
+function subtree(dir: string, subdirs: (dir: string) => string[] = subdirsOf): string[] {
+  return subdirs(dir).flatMap((s) => [...subtree(s, subdirs), s]);
+}
+
+/** The cgroups right below DIR (none when it is gone). */
+export function subdirsOf(dir: string): string[] {
   try {
-    subs = readdirSync(dir, { withFileTypes: true })
+    return readdirSync(dir, { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => join(dir, e.name));
   } catch {
     return [];
   }
-  return subs.flatMap((s) => [...subtree(s), s]);
 }
 
 /** Creates the limits level of the container's cgroups, CTID under the parent (idempotent). */
@@ -369,10 +372,10 @@ export function procsFiles(dirs: CgroupDir[]): string[] {
 }
 
 /** Every process in the container's cgroups, including sub-cgroups its own init made. */
-export function cgroupPids(dirs: CgroupDir[]): number[] {
+export function cgroupPids(dirs: CgroupDir[], subdirs: (dir: string) => string[] = subdirsOf): number[] {
   const pids = new Set<number>();
   for (const d of dirs) {
-    for (const dir of [d.path, ...subtree(d.path)]) {
+    for (const dir of [d.path, ...subtree(d.path, subdirs)]) {
       for (const p of readOr(join(dir, 'cgroup.procs'), '').split('\n')) if (p) pids.add(Number(p));
     }
   }
@@ -381,11 +384,12 @@ export function cgroupPids(dirs: CgroupDir[]): number[] {
 
 /**
  * The container's processes as one hierarchy has them (pids, where there is one): every process
- * of the container is in each, so a count needs no more reads than that.
+ * of the container is in each, so a count needs no more reads than that. SUBDIRS lists a
+ * cgroup's children (berthd's remembers them).
  */
-export function cgroupPidsOne(dirs: CgroupDir[]): number[] {
+export function cgroupPidsOne(dirs: CgroupDir[], subdirs: (dir: string) => string[] = subdirsOf): number[] {
   const d = dirFor(dirs, 'pids') ?? dirs[0];
-  return d ? cgroupPids([d]) : [];
+  return d ? cgroupPids([d], subdirs) : [];
 }
 
 /** Removes the container's cgroups, deepest first. Returns the ones that are still busy. */
@@ -467,18 +471,29 @@ export function readCounterFiles(
   names: readonly string[],
 ): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  for (const name of names) {
-    const [ctrl = '', file = ''] = layout.kind === 'v2' ? ['unified', name] : name.split('/');
-    const d = layout.kind === 'v2' ? dirs[0] : dirFor(dirs, ctrl);
-    if (!d) {
-      out[name] = null;
-      continue;
-    }
-    const where = countedBelow(d, file) ? [d.path, ...subtree(d.path)] : [d.path];
-    const texts = where.map((dir) => readOr(join(dir, file), ''));
-    out[name] = texts.join('\n').trim() || null;
+  for (const [name, files] of counterSources(layout, dirs, names)) {
+    out[name] =
+      files
+        .map((f) => readOr(f, ''))
+        .join('\n')
+        .trim() || null;
   }
   return out;
+}
+
+/** The files each of NAMES is read from (several: summed over the subtree), none where there is none. */
+export function counterSources(
+  layout: CgroupLayout,
+  dirs: CgroupDir[],
+  names: readonly string[],
+): [string, string[]][] {
+  return names.map((name) => {
+    const [ctrl = '', file = ''] = layout.kind === 'v2' ? ['unified', name] : name.split('/');
+    const d = layout.kind === 'v2' ? dirs[0] : dirFor(dirs, ctrl);
+    if (!d) return [name, []];
+    const where = countedBelow(d, file) ? [d.path, ...subtree(d.path)] : [d.path];
+    return [name, where.map((dir) => join(dir, file))];
+  });
 }
 
 /** v1 devices: deny everything, then allow the list. */

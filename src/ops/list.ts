@@ -1,6 +1,7 @@
 // berth list / status: what each container is and holds, read without taking locks. A running
 // container shows what runs (its addresses and limits as applied), unless the saved are asked for.
 
+import { dirname } from 'node:path';
 import { getKey } from '../core/config.ts';
 import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -17,12 +18,13 @@ import {
 } from '../core/list-fields.ts';
 import { formatIpList } from '../core/net.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
-import type { Ctx } from '../engine/context.ts';
+import { type Ctx, remembered } from '../engine/context.ts';
 import { readCounters } from '../engine/counters.ts';
 import { cgroupDirsOf, type Inspection, inspect } from '../engine/inspect.ts';
-import { cgroupPidsOne, onlineCpus, readCounterFiles } from '../host/cgroups.ts';
+import { cgroupPidsOne, counterSources, onlineCpus, readCounterFiles, subdirsOf } from '../host/cgroups.ts';
 import { pathExists } from '../host/files.ts';
 import { mountPoints } from '../host/mountinfo.ts';
+import { ctConfigPath } from '../host/paths.ts';
 import { type BrokenCt, derivedConfig, listCtIds, readCtOrBroken, type StoredCt } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 
@@ -157,7 +159,8 @@ function diskFields(ctx: Ctx, c: CtConfig, image: Image, mounts: Set<string>): P
 }
 
 function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
-  const ct = readCtOrBroken(ctx.paths, id);
+  const files = [ctConfigPath(ctx.paths, id), ctx.paths.globalConfig];
+  const ct = remembered(ctx, `config ${id}`, files, () => readCtOrBroken(ctx.paths, id));
   if (!ct) return null;
   if ('error' in ct) return brokenRow(ctx, id, ct, seen);
   const c = ct.config;
@@ -177,7 +180,7 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
     bootorder: c.bootorder,
     nameserver: c.nameservers.join(' ') || null,
     searchdomain: c.searchDomains.join(' ') || null,
-    ...limitCells(limits ? liveLimits(ctx, id, ct, limits) : c.resources),
+    ...limitCells(limits ? liveLimits(ctx, id, now.pid, ct, limits) : c.resources),
     ve_root: c.veRoot,
     ve_private: c.vePrivate,
     layout: c.layout,
@@ -186,7 +189,7 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
     id_base: c.idBase,
     features: formatFeatures(c.features) || '-',
     mounted: seen.mounts.has(c.veRoot),
-    exists: pathExists(c.vePrivate),
+    exists: privateExists(ctx, c.vePrivate),
     running: now.status !== 'stopped',
     ...(seen.image ? diskFields(ctx, c, seen.image, seen.mounts) : {}),
     ...(seen.counters ? counterFields(ctx, id, now.status !== 'stopped') : {}),
@@ -194,19 +197,31 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
 }
 
 /** The limits the kernel enforces on a running container (a live set changes them), from its cgroup files. */
-function liveLimits(ctx: Ctx, id: CtId, ct: StoredCt, limits: { files: string[]; online: number }) {
+function liveLimits(ctx: Ctx, id: CtId, pid: number | null, ct: StoredCt, limits: { files: string[]; online: number }) {
   const layout = ctx.layout();
-  const files = readCounterFiles(layout, cgroupDirsOf(ctx, id), limits.files);
-  return liveResources(layout.kind, files, ct.config.resources, limits.online);
+  const dirs = cgroupDirsOf(ctx, id);
+  // limits change only by a write (berth set, or an admin's echo): berthd hears those
+  const sources = counterSources(layout, dirs, limits.files).flatMap(([, f]) => f);
+  // the config's too: what the kernel does not hold (a limit never set) shows the saved value
+  const watched = [...sources, ctConfigPath(ctx.paths, id), ctx.paths.globalConfig];
+  return remembered(ctx, `limits ${id} ${pid} ${limits.online}`, watched, () =>
+    liveResources(layout.kind, readCounterFiles(layout, dirs, limits.files), ct.config.resources, limits.online),
+  );
 }
+
+/** Whether the private area is there: berthd hears it made or removed in its parent directory. */
+const privateExists = (ctx: Ctx, dir: string) =>
+  remembered(ctx, `exists ${dir}`, [`${dirname(dir)}/`], () => pathExists(dir));
 
 /** What the kernel says, config or not: processes and init's pid. */
 function runtimeFields(ctx: Ctx, id: CtId, now: Inspection): Pick<CtRow, 'ctid' | 'nproc' | 'pid' | 'uptime'> {
   const stopped = now.status === 'stopped';
+  // a cgroup's children change by mkdir and rmdir (the container's own too): berthd hears those
+  const subdirs = (dir: string) => remembered(ctx, `subdirs ${dir}`, [`${dir}/`], () => subdirsOf(dir));
   const since = stopped || !now.state ? Number.NaN : Date.parse(now.state.startedAt);
   return {
     ctid: id,
-    nproc: stopped ? null : cgroupPidsOne(cgroupDirsOf(ctx, id)).length,
+    nproc: stopped ? null : cgroupPidsOne(cgroupDirsOf(ctx, id), subdirs).length,
     pid: now.pid,
     uptime: Number.isNaN(since) ? null : Math.max(0, Math.floor((Date.now() - since) / 1000)),
   };

@@ -5,7 +5,7 @@
 // killed. Every answer is checked against the OpenAPI document it serves.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -167,6 +167,48 @@ test('berthd: bad requests get a 4xx with the error body and change nothing', { 
     assert.ok((r.body as { error?: unknown }).error, `${method} ${path}: an error body`);
   }
   assert.equal(snapshotOf(s), before, 'nothing changed');
+  await d.stop();
+  s.ok(['stop', '--fast', '101']);
+});
+
+test('berthd: what it lists is what is true now, whoever changed it', { skip: ROOT_SKIP }, async (t) => {
+  // berthd keeps what it read of configs, state records and cgroup limits until inotify says
+  // they changed (host/watched.ts): every change made outside it must show at the next request
+  const s = sandbox(t);
+  s.ok(['create', '101']);
+  s.ok(['start', '101']);
+  const d = await startDaemon(t, s);
+  const row = async () => {
+    const r = await d.api.call<Record<string, unknown>[]>('GET', '/1.0/containers');
+    return r.body.find((x) => x['ctid'] === '101') ?? {};
+  };
+  await row(); // remembered from here on
+  for (const n of ['1', '2', '1']) {
+    s.ok(['set', '101', '--numproc', `${n}00`]); // the live limit only
+    assert.equal((await row())['numproc'], `${n}00`, 'a live set by the CLI');
+  }
+  s.ok(['set', '101', '--hostname', 'fresh1', '--save']);
+  assert.equal((await row())['hostname'], 'fresh1', 'the config saved by the CLI');
+  const v1 = s.layoutPath('pids', '101');
+  const pidsMax = existsSync(v1) ? join(v1, 'pids.max') : join('/sys/fs/cgroup', s.cgroupParent, '101', 'pids.max');
+  writeFileSync(pidsMax, '777');
+  assert.equal((await row())['numproc'], '777', 'a write straight to the cgroup');
+  s.ok(['exec', '101', '--', 'sh', '-c', 'sleep 60 & sleep 60 & true']);
+  assert.equal((await row())['nproc'], 3, 'processes started inside');
+  s.ok(['stop', '--fast', '101']);
+  const stopped = await row();
+  assert.equal(stopped['status'], 'stopped');
+  assert.equal(stopped['nproc'], null);
+  s.ok(['start', '101']);
+  const again = await row();
+  assert.equal(again['status'], 'running');
+  assert.notEqual(again['numproc'], '777', 'a new start: the saved limit, not the old cgroup write');
+  const strip = (rows: Record<string, unknown>[]) => rows.map(({ uptime, ...rest }) => rest);
+  assert.deepEqual(
+    strip((await d.api.call<Record<string, unknown>[]>('GET', '/1.0/containers')).body),
+    strip(JSON.parse(s.ok(['list', '-a', '--json']))),
+    'the same rows as the CLI reads from the files',
+  );
   await d.stop();
   s.ok(['stop', '--fast', '101']);
 });

@@ -42,6 +42,7 @@ export function containerRoutes(d: Daemon): Route[] {
   /** list -a --json's rows; with counters (one container), the beancounter fields too */
   const rows = async (ids?: CtId[], counters = false) => {
     const fields = counters ? WITH_COUNTERS : JSON_FIELDS;
+    await d.memo.settle(); // what a change just done said reaches the memo first
     const found = await listContainers(d.ctx(), {
       all: true,
       ...(ids ? { ids } : {}),
