@@ -4,10 +4,12 @@ import type { Operation } from '../api/types.ts';
 import { BerthError } from '../core/errors.ts';
 import { COUNTER_FIELDS } from '../core/list-fields.ts';
 import { type Ctx, makeCtx } from '../engine/context.ts';
+import { linuxHost } from '../host/host.ts';
 import type { Paths } from '../host/paths.ts';
 import { WatchedReads } from '../host/watched.ts';
 import { listContainers } from '../ops/list.ts';
 import { Access } from './auth.ts';
+import { TreeUsage } from './disk-use.ts';
 import { type ContainerFacts, EventBus } from './events.ts';
 import { failedRunReply, type Reply, verbErrorReply } from './http-errors.ts';
 import { Operations } from './operations.ts';
@@ -26,6 +28,8 @@ export class Daemon {
   readonly log: (msg: string) => void;
   /** what the reads keep of files that only writes change (host/watched.ts) */
   readonly memo = new WatchedReads();
+  /** disk use of dir and overlay containers, walked in the background */
+  readonly treeUsage = new TreeUsage(linuxHost);
 
   constructor(paths: Paths, log: (msg: string) => void) {
     this.paths = paths;

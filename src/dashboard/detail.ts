@@ -16,7 +16,8 @@ type Tab = (typeof TABS)[number];
 
 /**
  * The extra counters GET .../stat gives where berth can know them: traffic from the host ends
- * of the container's interfaces, disk use of a mounted image (docs/dashboard.md).
+ * of the container's interfaces, disk use (statfs of a mounted image, else a walk of the files
+ * that berthd makes each minute; docs/dashboard.md).
  */
 export const COUNTERS = { net: ['net_rx_bytes', 'net_tx_bytes'], disk: ['disk_used'] };
 
@@ -131,7 +132,7 @@ export function detailView(root: HTMLElement, ctid: string, tabName: string): Pi
     if (disk) {
       charts.disk.limit = disk.limit;
       charts.disk.push([disk.held]);
-    } else charts.disk.unavailable('disk use is known for the image layout only (a walk of the files otherwise)');
+    } else charts.disk.unavailable('measuring: the files are walked in the background, once a minute');
   }
 
   async function fillPanel(): Promise<void> {

@@ -5,6 +5,7 @@ import { getKey } from '../core/config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { type CtMetrics, configCounters, formatMetrics, parseNetDev, trafficFromHostEnd } from '../core/metrics.ts';
 import { hostIfName, VENET_IF } from '../core/net.ts';
+import { ownFilesDir } from '../core/snapshot.ts';
 import type { Ctx } from '../engine/context.ts';
 import { readCounters } from '../engine/counters.ts';
 import { inspect, mustExist } from '../engine/inspect.ts';
@@ -51,12 +52,16 @@ export function collectMetrics(ctx: Ctx, o: MetricsOptions): string {
 export function trafficAndDisk(
   ctx: Ctx,
   id: CtId,
-): { rxBytes: number | null; txBytes: number | null; disk: CtMetrics['disk'] } {
-  const ct = readCtOrBroken(ctx.paths, id);
+): { rxBytes: number | null; txBytes: number | null; disk: CtMetrics['disk']; tree: string | null } {
+  const read = readCtOrBroken(ctx.paths, id);
+  const ct = read && !('error' in read) ? read : null;
   const seen: Seen = { mounts: mountPoints(ctx.mountinfo()), netdev: parseNetDev(hostNetDev(ctx.host)) };
-  const m = ctMetrics(ctx, id, ct && !('error' in ct) ? ct : null, seen);
+  const m = ctMetrics(ctx, id, ct, seen);
   const sum = (k: 'rxBytes' | 'txBytes') => (m.net.length ? m.net.reduce((n, t) => n + t[k], 0) : null);
-  return { rxBytes: sum('rxBytes'), txBytes: sum('txBytes'), disk: m.disk };
+  const c = ct?.config;
+  // dir and overlay: the tree whose walk gives the use (the caller decides when to walk it)
+  const tree = c && c.layout !== 'image' ? ownFilesDir(c.layout, c.vePrivate) : null;
+  return { rxBytes: sum('rxBytes'), txBytes: sum('txBytes'), disk: m.disk, tree };
 }
 
 /** One container; ct is null when its config is broken (then only what the kernel says). */

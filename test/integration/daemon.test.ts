@@ -450,8 +450,18 @@ test('berthd: snapshots, backups (download, upload, restore), clone, stat and te
   assert.equal(s.ok(['exec', '101', '--', 'cat', '/root/canary']).trim(), 'canary-1', 'switched back to s1');
   await okOp('DELETE', '/1.0/containers/101/snapshots/s1?wait=60', '/1.0/containers/{ctid}/snapshots/{name}');
 
+  // overlay (the default): the disk use is a walk of its upper layer, made in the background
+  // once a minute (the first request for it queues the first walk)
+  s.ok(['exec', '101', '--', 'dd', 'if=/dev/zero', 'of=/root/blob', 'bs=1M', 'count=3']);
   const stat = await checked(d, doc, 'GET', '/1.0/containers/101/stat', '/1.0/containers/{ctid}/stat');
   assert.ok((stat.body as { resource: string }[]).some((c) => c.resource === 'physpages'));
+  let walked: number | null = null;
+  for (let i = 0; i < 200 && walked === null; i++) {
+    const r = await d.api.call<{ resource: string; held: number }[]>('GET', '/1.0/containers/101/stat');
+    walked = r.body.find((c) => c.resource === 'disk_used')?.held ?? null;
+    if (walked === null) await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.ok(walked !== null && walked >= 3 << 20, `disk_used ${walked}: the 3 MiB written inside count`);
   // an image's disk use is a statfs away; traffic needs an interface (none here)
   s.ok(['create', '104', '--layout', 'image', '--diskspace', '64M']);
   s.ok(['start', '104']);
