@@ -9,7 +9,7 @@ import { closeFd } from '../host/files.ts';
 import { inputFd } from '../host/helper.ts';
 import type { Ctx } from './context.ts';
 import type { Inspection } from './inspect.ts';
-import { runJoined } from './join.ts';
+import { joinCaptured, runJoined } from './join.ts';
 
 /**
  * Makes user $1 when missing (useradd on Debian, adduser, else the files themselves: Debian's
@@ -39,19 +39,42 @@ export function setPasswords(ctx: Ctx, id: CtId, now: Inspection, specs: readonl
     const input = inputFd(ctx.paths.run, `${user}:${password}\n`);
     let code: number;
     try {
-      code = runJoined(ctx, id, now, ['/bin/sh', '-c', SCRIPT, 'sh', user], { pty: false, verb: 'set', stdin: input });
+      code = runJoined(ctx, id, now, scriptArgv(user), { pty: false, verb: 'set', stdin: input });
     } finally {
       closeFd(input);
     }
-    if (code !== 0) {
-      throw new BerthError(
-        'CHANGE_PASSWORD',
-        `set ${id} --userpasswd ${user}: the container's tools failed (exit ${code})`,
-        {
-          hint: 'the container needs chpasswd, and useradd or adduser to make a user that is missing',
-        },
-      );
-    }
-    ctx.log(`${id}: password of ${user} set`);
+    passwordSet(ctx, id, user, code);
   }
+}
+
+/**
+ * berthd's: the same, without blocking it. The password goes to the helper's stdin through a
+ * pipe from the daemon (the request's body), never to argv or a file.
+ */
+export async function setPasswordsAsync(ctx: Ctx, id: CtId, now: Inspection, specs: readonly string[]) {
+  for (const spec of specs) {
+    const { user, password } = parseUserPasswd(spec);
+    const r = await joinCaptured(ctx, id, now, scriptArgv(user), {
+      verb: 'set',
+      env: [],
+      stdin: Buffer.from(`${user}:${password}\n`),
+      cap: 64 << 10,
+    });
+    passwordSet(ctx, id, user, r.code);
+  }
+}
+
+const scriptArgv = (user: string) => ['/bin/sh', '-c', SCRIPT, 'sh', user];
+
+function passwordSet(ctx: Ctx, id: CtId, user: string, code: number): void {
+  if (code !== 0) {
+    throw new BerthError(
+      'CHANGE_PASSWORD',
+      `set ${id} --userpasswd ${user}: the container's tools failed (exit ${code})`,
+      {
+        hint: 'the container needs chpasswd, and useradd or adduser to make a user that is missing',
+      },
+    );
+  }
+  ctx.log(`${id}: password of ${user} set`);
 }

@@ -90,6 +90,11 @@ test('berthd: create, start, list, show, exec, set, stop and destroy through the
   assert.equal((patched.body as { hostname: string }).hostname, 'web2');
   assert.match(readFileSync(join(s.root, 'etc/berth/ct/101.conf'), 'utf8'), /^HOSTNAME="web2"$/m);
   assert.equal(s.ok(['exec', '101', '--', 'hostname']).trim(), 'web2', 'the live hostname changed too');
+  // a password: to the container's tools on their stdin, never on a host argv or in a file
+  await checked(d, doc, 'PATCH', '/1.0/containers/101', '/1.0/containers/{ctid}', { userpasswd: 'alice:pw-7xq' });
+  assert.match(s.ok(['exec', '101', '--', 'grep', '^alice:', '/etc/shadow']), /^alice:\$[^:]+:/m, 'hashed');
+  assert.ok(!d.log().includes('pw-7xq'), 'not in the daemon log');
+  assert.ok(!readFileSync(join(s.root, 'etc/berth/ct/101.conf'), 'utf8').includes('pw-7xq'), 'not in the config');
 
   await checked(d, doc, 'PUT', '/1.0/containers/101/state?wait=60', '/1.0/containers/{ctid}/state', {
     action: 'stop',
@@ -129,7 +134,9 @@ test('berthd: bad requests get a 4xx with the error body and change nothing', { 
       400,
       'BAD_HOSTNAME',
     ],
-    ['PATCH', '/1.0/containers/101', '/1.0/containers/{ctid}', { userpasswd: 'root:x' }, 400, 'BAD_SYNTAX'],
+    ['PATCH', '/1.0/containers/101', '/1.0/containers/{ctid}', { userpasswd: 'Bad User:x' }, 400, 'BAD_VALUE'],
+    ['PATCH', '/1.0/containers/101', '/1.0/containers/{ctid}', { userpasswd: ['root:'] }, 400, 'BAD_VALUE'],
+    ['PATCH', '/1.0/containers/101', '/1.0/containers/{ctid}', { userpasswd: 7 }, 400, 'BAD_VALUE'],
     ['PUT', '/1.0/containers/101/state', '/1.0/containers/{ctid}/state', { action: 'explode' }, 400, 'BAD_VALUE'],
     ['PUT', '/1.0/containers/101/state?wait=60', '/1.0/containers/{ctid}/state', { action: 'start' }, 409, 'RUNNING'],
     ['POST', '/1.0/containers/101/exec', '/1.0/containers/{ctid}/exec', { command: 'ls' }, 400, 'BAD_VALUE'],

@@ -7,9 +7,11 @@ import { parseEnvPair } from '../../core/container-plan.ts';
 import { type CtId, parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { COUNTER_FIELDS, DISK_FIELDS, LIST_FIELDS } from '../../core/list-fields.ts';
+import { parseUserPasswd } from '../../core/set-options.ts';
 import { hasScripts } from '../../engine/action-scripts.ts';
-import { inspect } from '../../engine/inspect.ts';
+import { inspect, notRunningError } from '../../engine/inspect.ts';
 import { joinCaptured } from '../../engine/join.ts';
+import { setPasswordsAsync } from '../../engine/userpasswd.ts';
 import { listContainers } from '../../ops/list.ts';
 import { startContainer } from '../../ops/start.ts';
 import { knownFields, objectBody, optionArgs } from '../args.ts';
@@ -31,8 +33,6 @@ const STATE_VERBS: Record<StateAction, string> = {
 };
 /** the action scripts a start runs */
 const START_SCRIPTS = ['premount', 'mount', 'start'] as const;
-/** the CLI's --userpasswd puts the password on argv, which every host user can read in /proc */
-const NOT_OVER_API = ['userpasswd'];
 
 async function optionsOf(verb: string) {
   return (await loadCommand(verb))?.options ?? {};
@@ -81,18 +81,25 @@ export function containerRoutes(d: Daemon): Route[] {
       path: '/1.0/containers/{ctid}',
       handler: async (r) => {
         const id = parseCtId(r.params['ctid']);
-        const body = objectBody('set', await r.json());
-        for (const k of NOT_OVER_API) {
-          if (k in body) {
-            throw new BerthError('BAD_SYNTAX', `set: ${k} is not taken over the API`, {
-              hint: 'it would show in the host process list; run chpasswd through exec, the password on stdin',
-            });
-          }
-        }
+        const { userpasswd, ...body } = objectBody('set', await r.json());
+        // the passwords never go on a child's argv (readable in /proc by every host user): the
+        // daemon gives them to the container's chpasswd on its stdin, after the other changes
+        const passwords = userpasswd === undefined ? [] : Array.isArray(userpasswd) ? userpasswd : [userpasswd];
+        if (!passwords.every((p): p is string => typeof p === 'string'))
+          throw new BerthError('BAD_VALUE', 'set: userpasswd must be "USER:PASSWORD" or a list of them');
+        for (const p of passwords) parseUserPasswd(p); // refused before anything changes
         const args = optionArgs('set', body, await optionsOf('set'));
-        if (args.length === 0) throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to change`);
-        const run = await runVerb(['set', id, ...args], { root: d.root, request: `set-${id}` });
-        if (run.code !== 0) return failedRunReply(run.code, run.error, run.stderr);
+        if (args.length === 0 && passwords.length === 0)
+          throw new BerthError('BAD_SYNTAX', `set ${id}: nothing to change`);
+        const ctx = d.ctx();
+        const now = inspect(ctx, id);
+        if (passwords.length && now.status !== 'running')
+          throw notRunningError(ctx, id, 'set --userpasswd', now.status);
+        if (args.length) {
+          const run = await runVerb(['set', id, ...args], { root: d.root, request: `set-${id}` });
+          if (run.code !== 0) return failedRunReply(run.code, run.error, run.stderr);
+        }
+        if (passwords.length) await setPasswordsAsync(ctx, id, now, passwords);
         d.events.emit({ type: 'lifecycle', action: 'container-updated', ctid: id });
         return { status: 200, body: await one(r) };
       },
