@@ -23,7 +23,9 @@ export interface RunningDaemon {
 export async function startDaemon(t: TestContext, s: Sandbox, opts: { listen?: boolean } = {}): Promise<RunningDaemon> {
   const socket = join(s.root, 'run/berth/berthd.sock');
   const listen = opts.listen ? ['--listen', '127.0.0.1:0'] : [];
-  const child = spawn(BERTH, ['--root', s.root, 'daemon', ...listen], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // the sandbox's wrap (nsenter into the network namespace playing the host) execs berth in place
+  const [cmd = BERTH, ...pre] = [...s.wrap, BERTH];
+  const child = spawn(cmd, [...pre, '--root', s.root, 'daemon', ...listen], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (b: Buffer) => {
     log += b.toString();

@@ -7,12 +7,16 @@
 // snapshots carry) must be what its history allows, no two containers may share an id range,
 // and what a killed command left must not survive the next command that succeeds on that
 // container. At the end nothing may be left (mounts, cgroups, loop devices, keepers, veths,
-// files). STRESS_ROUNDS sets the length (about 1.2 kills a round), STRESS_SEED replays a run.
+// files). About a quarter of the starts, stops, sets and destroys go through berthd instead
+// (a start runs inside it, the others as its children), and their kill is a SIGKILL of the
+// daemon: the next daemon and the CLI must find the same truth. STRESS_ROUNDS sets the length
+// (about 1.2 kills a round), STRESS_SEED replays a run.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { type RunningDaemon, startDaemon } from './daemon-harness.ts';
 import { BERTH, REPO, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
 
 const ROUNDS = Number(process.env['STRESS_ROUNDS'] ?? 25);
@@ -52,6 +56,30 @@ interface Op {
   /** the containers it changes, the one named first (clone: source and target) */
   cts: string[];
   kill: number | null;
+  /** sent to berthd (its kill kills the daemon) rather than run as a command */
+  api?: boolean;
+}
+
+/** the verbs a round may send to berthd, and the request each is */
+const API_VERBS = ['start', 'stop', 'set', 'destroy'];
+function apiRequest(o: Op): { method: string; path: string; body?: unknown } {
+  const ct = o.cts[0] as string;
+  if (o.verb === 'start')
+    return { method: 'PUT', path: `/1.0/containers/${ct}/state?wait=300`, body: { action: 'start' } };
+  if (o.verb === 'stop') {
+    const force = o.args.includes('--fast');
+    return { method: 'PUT', path: `/1.0/containers/${ct}/state?wait=300`, body: { action: 'stop', force } };
+  }
+  if (o.verb === 'destroy') return { method: 'DELETE', path: `/1.0/containers/${ct}?wait=300` };
+  // set CT --key value ... [--save]: {"key": "value", ..., "save": true}
+  const body: Record<string, unknown> = {};
+  const rest = o.args.slice(2);
+  for (let i = 0; i < rest.length; i++) {
+    const key = (rest[i] as string).slice(2);
+    if (key === 'save') body['save'] = true;
+    else body[key] = rest[++i];
+  }
+  return { method: 'PATCH', path: `/1.0/containers/${ct}`, body };
 }
 
 interface Outcome {
@@ -180,6 +208,9 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
     unseenMounts: 0,
     execRaces: 0,
     execStuck: 0,
+    api: 0,
+    daemonKills: 0,
+    orphans: 0,
   };
 
   // ---- host facts ----
@@ -347,7 +378,57 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
     return null;
   };
   let serial = 0;
+  let apiTaken = false;
+  const keyOfOp = (o: Op) => (o.api ? `api ${o.verb}` : o.verb);
   const op = (verb: string, args: string[], cts: string[]): Op => ({ verb, args, cts, kill: null });
+
+  // ---- berthd: started when a request needs it, SIGKILLed as a command would be ----
+  let daemon: RunningDaemon | null = null;
+  /** the daemon's verb children (set, stop, destroy) go on after it is killed: the round waits */
+  const orphanVerbs = () =>
+    readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .filter((pid) => {
+        const args = (read(`/proc/${pid}/cmdline`) ?? '').split('\0');
+        const at = args.indexOf('--root');
+        return at >= 0 && args[at + 1] === s.root && args[at + 2] !== 'daemon' && alive(Number(pid));
+      });
+  const launchApi = async (o: Op): Promise<Outcome> => {
+    daemon ??= await startDaemon(t, s);
+    const d = daemon;
+    const t0 = Date.now();
+    let sent = false;
+    const timer = o.kill === null ? null : setTimeout(() => (sent = d.child.kill('SIGKILL')), o.kill);
+    const { method, path, body } = apiRequest(o);
+    try {
+      const r = await d.api.call<{ status?: string; error?: { code: number; message: string } }>(method, path, body);
+      const ms = Date.now() - t0;
+      const done = r.status === 200 && (method === 'PATCH' || r.body.status === 'success');
+      const code = done ? 0 : (r.body.error?.code ?? -r.status);
+      return {
+        code,
+        killed: false,
+        out: JSON.stringify(r.body),
+        err: r.body.error?.message ?? '',
+        ms,
+        pipesKept: false,
+      };
+    } catch (err) {
+      if (!sent) throw err;
+      return { code: null, killed: true, out: '', err: String(err), ms: Date.now() - t0, pipesKept: false };
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (sent) {
+        counts.daemonKills++;
+        await d.stop();
+        daemon = null;
+        for (let i = 0; i < 600 && orphanVerbs().length; i++) {
+          if (i === 0) counts.orphans++;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
+  };
   const setOp = (ct: string, n: number, save: boolean): Op => {
     const v = pick([
       ['--ram', `${64 + (n % 4) * 32}M`],
@@ -420,8 +501,13 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
             [0.2, () => op('create', ['create', ct, ...(CREATE[ct] ?? [])], [ct])],
           ]);
     const o = chosen ?? op('create', ['create', ct, ...(CREATE[ct] ?? [])], [ct]);
+    // one request a round at most goes to berthd: its kill ends every request it serves
+    if (API_VERBS.includes(o.verb) && !apiTaken && random() < 0.25) {
+      o.api = true;
+      apiTaken = true;
+    }
     // killed at a random moment of its usual run (exec changes nothing: never killed)
-    if (o.verb !== 'exec' && random() < 0.75) o.kill = Math.floor(random() * 1.1 * (est.get(o.verb) ?? 800));
+    if (o.verb !== 'exec' && random() < 0.75) o.kill = Math.floor(random() * 1.1 * (est.get(keyOfOp(o)) ?? 800));
     return o;
   };
 
@@ -456,7 +542,7 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
     );
     t.diagnostic(`killed/run by verb: ${perVerb}`);
     t.diagnostic(
-      `${counts.concurrent} rounds of 2-4 at once, ${counts.locked} refused as locked (exit 9), ${counts.frozen} times found frozen by a killed copy, ${counts.pipesKept} exits with stdio kept open, ${counts.execRaces} execs ended by a stop at once (exit 7, 137, 143), ${counts.execStuck} execs frozen with a container whose copy was killed (until a resume), ${counts.leftovers} leftovers of killed commands seen (each removed by the next command), ${counts.statusChecks} status checks (${counts.settled} asked again while an init powered off, ${counts.unseenMounts} said "deleted unmounted" of the VE_ROOT a killed create left mounted)`,
+      `${counts.api} requests to berthd (${counts.daemonKills} daemons killed, ${counts.orphans} times its verb child went on), ${counts.concurrent} rounds of 2-4 at once, ${counts.locked} refused as locked (exit 9), ${counts.frozen} times found frozen by a killed copy, ${counts.pipesKept} exits with stdio kept open, ${counts.execRaces} execs ended by a stop at once (exit 7, 137, 143), ${counts.execStuck} execs frozen with a container whose copy was killed (until a resume), ${counts.leftovers} leftovers of killed commands seen (each removed by the next command), ${counts.statusChecks} status checks (${counts.settled} asked again while an init powered off, ${counts.unseenMounts} said "deleted unmounted" of the VE_ROOT a killed create left mounted)`,
     );
     t.diagnostic(
       `exits of unkilled commands: ${[...codes.entries()]
@@ -474,6 +560,7 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
   // the last command on every slot: a stop, and a destroy, which also rolls back a killed create
   const teardown = () =>
     SLOTS.map((ct) => {
+      daemon?.child.kill('SIGTERM');
       s.berth(['stop', '--fast', ct]);
       return s.berth(['destroy', ct]);
     });
@@ -489,6 +576,7 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
       if (width > 1) counts.concurrent++;
       const batch: Op[] = [];
       const busy = new Set<string>();
+      apiTaken = false;
       for (let i = 0; i < width; i++) {
         // the same container, at once, often
         const ct = i > 0 && random() < 0.4 ? (batch[0]?.cts[0] ?? pick(SLOTS)) : pick(SLOTS);
@@ -500,7 +588,7 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
       const pending = SLOTS.map((ct) => snaps.get(ct)?.get(read(`${privOf(ct)}.switch-to`)?.trim() ?? '') ?? []);
       const done = batch.map(() => false);
       const launched = batch.map((o, i) =>
-        launch(s, o.args, o.kill).then((r) => {
+        (o.api ? launchApi(o) : launch(s, o.args, o.kill)).then((r) => {
           done[i] = true;
           return r;
         }),
@@ -521,23 +609,24 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
       const where = `round ${round} (${batch
         .map((o, i) => {
           const r = results[i] as Outcome;
-          return `${o.args.join(' ').replaceAll(`${s.root}/`, '')}${o.kill !== null ? ` kill@${o.kill}` : ''} -> ${r.killed ? 'KILLED' : r.code}`;
+          return `${o.api ? 'api ' : ''}${o.args.join(' ').replaceAll(`${s.root}/`, '')}${o.kill !== null ? ` kill@${o.kill}` : ''} -> ${r.killed ? 'KILLED' : r.code}`;
         })
         .join(' | ')})`;
       try {
         counts.commands += batch.length;
         for (const [i, o] of batch.entries()) {
           const r = results[i] as Outcome;
-          const k = kills.get(o.verb) ?? { runs: 0, killed: 0 };
+          const k = kills.get(keyOfOp(o)) ?? { runs: 0, killed: 0 };
           k.runs++;
           if (r.killed) k.killed++;
-          kills.set(o.verb, k);
+          kills.set(keyOfOp(o), k);
+          if (o.api) counts.api++;
           if (r.pipesKept) counts.pipesKept++;
           if (r.killed) continue;
           // a refusal is quick: only whole runs teach how long a verb takes
-          if (r.code === 0) est.set(o.verb, Math.round(0.7 * (est.get(o.verb) ?? r.ms) + 0.3 * r.ms));
+          if (r.code === 0) est.set(keyOfOp(o), Math.round(0.7 * (est.get(keyOfOp(o)) ?? r.ms) + 0.3 * r.ms));
           if (r.code === 9) counts.locked++;
-          const c = `${o.verb} ${r.code}`;
+          const c = `${keyOfOp(o)} ${r.code}`;
           codes.set(c, (codes.get(c) ?? 0) + 1);
           if (r.code === null) assert.fail(`${where}: ${o.args.join(' ')} died of a signal it was not sent`);
           // exec takes no lock: a stop at the same moment can take its init away mid-setns (exit 7,
@@ -547,6 +636,7 @@ test('stress: random SIGKILLs and concurrent commands leave truthful, whole cont
             counts.execRaces++;
             continue;
           }
+          // berthd answers a refusal with the CLI's exit code in its error body
           if (r.code !== 0 && !REFUSALS.has(r.code) && !(o.verb === 'exec' && r.code === 1)) {
             assert.fail(`${where}: ${o.args.join(' ')} exited ${r.code}: ${r.err}`);
           }
