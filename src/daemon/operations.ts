@@ -157,8 +157,13 @@ export class Operations {
    */
   cancel(id: string): Operation {
     const e = this.entry(id);
-    if (e.op.status !== 'running' || !e.child) {
+    if (e.op.status !== 'running') {
       throw new BerthError('NOT_ALLOWED', `operation ${id} has ended (${e.op.status}): nothing to cancel`);
+    }
+    if (!e.child) {
+      throw new BerthError('NOT_ALLOWED', `operation ${id} runs in the daemon: it cannot be cancelled`, {
+        hint: 'a start ends in milliseconds; wait for it, then stop the container',
+      });
     }
     e.op.status = 'cancelled';
     e.child.kill('SIGKILL');
