@@ -12,9 +12,10 @@ group): its members can do through the API what root can with the CLI, so add on
 administrators. One daemon serves a host root; a second one exits with 9.
 
 The CLI never needs the daemon: both run the same verbs, with the same locks, and see each
-other's changes. A change made through the API runs the verb as a child process of the daemon,
-so a long one (a backup, a template build) never holds up other requests, and DELETE of its
-operation is a SIGKILL that berth recovers from, as from a killed command.
+other's changes. A change made through the API runs the verb as a child process of the daemon
+(a start, the one short enough to matter, runs in the daemon itself), so a long one (a
+backup, a template build) never holds up other requests, and DELETE of its operation is a
+SIGKILL that berth recovers from, as from a killed command.
 
   --listen ADDR:PORT  also serve HTTPS on TCP ([::]:8443 for every address). A client
                       must present a certificate the host trusts (berth trust add), or
