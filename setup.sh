@@ -108,6 +108,8 @@ if [ ! -x bin/berth ] || [ "$(cat bin/.berth.inputs 2>/dev/null)" != "$inputs" ]
 fi
 
 ln -sf "$PWD/bin/berth" /usr/local/bin/berth
+# the same executable is the OCI runtime under this name (docs/oci.md)
+ln -sf "$PWD/bin/berth" /usr/local/bin/berth-oci
 # no host user but root may reach a container's files or berth's state: its directories are 0700,
 # also in an install made by an older berth (docs/on-disk.md, "Modes"); berth repairs them too
 own="/var/lib/berth/private /var/lib/berth/root /var/lib/berth/template /var/lib/berth/snapshots /var/lib/berth/backup /var/lib/berth/lock /var/log/berth /run/berth"

@@ -1,5 +1,5 @@
-// Imports point one way: cli | daemon -> ops -> engine -> core + host; host -> core; core -> nothing (and no
-// node I/O); api (wire types) -> nothing.
+// Imports point one way: cli | oci | daemon -> ops -> engine -> core + host; host -> core; core -> nothing
+// (and no node I/O); api (wire types) -> nothing.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,9 @@ const ALLOWED: Record<string, string[]> = {
   host: ['core', 'host'],
   engine: ['core', 'host', 'engine'],
   ops: ['core', 'host', 'engine', 'ops'],
-  cli: ['core', 'host', 'engine', 'ops', 'cli', 'api', 'daemon'],
+  // cli -> oci: the one executable is berth-oci when run under that name (cli/entry.ts)
+  cli: ['core', 'host', 'engine', 'ops', 'cli', 'api', 'daemon', 'oci'],
+  oci: ['core', 'host', 'engine', 'ops', 'oci'],
   // daemon -> cli: the command table is the one definition of each verb's options and version
   daemon: ['core', 'host', 'engine', 'ops', 'daemon', 'api', 'cli'],
   api: ['api'],

@@ -4,7 +4,14 @@ import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { main } from './berth.ts';
 
-// main turns every error into a message and an exit code: it does not reject
-void main(process.argv.slice(2), undefined, join(dirname(realpathSync(process.execPath)), '..')).then((code) => {
+const pkg = join(dirname(realpathSync(process.execPath)), '..');
+// run as berth-oci (setup's symlink), it is the OCI runtime; both turn every error into a
+// message and an exit code: neither rejects
+const run = /(^|\/)berth-oci$/.test(process.argv0)
+  ? import('../oci/main.ts').then((m) =>
+      m.ociMain(process.argv.slice(2), process.env['BERTH_HELPER'] || join(pkg, 'helper/berth-nsexec')),
+    )
+  : main(process.argv.slice(2), undefined, pkg);
+void run.then((code) => {
   process.exitCode = code;
 });

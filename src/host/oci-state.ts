@@ -1,0 +1,72 @@
+// berth-oci's state directory (--root, /run/berth-oci by default; containerd passes its own):
+// ROOT/ID/state.json per container, written atomically, so a berth-oci killed at any point
+// leaves either the record before or the one after. The status reported is the record's
+// checked against the kernel: a recorded init that no longer runs is "stopped".
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError } from '../core/errors.ts';
+import { readIfExists, writeFileAtomic } from './fs-util.ts';
+import type { Host } from './host.ts';
+import { isAlive } from './proc.ts';
+
+export const DEFAULT_OCI_ROOT = '/run/berth-oci';
+
+/** What berth-oci records of a container (its own fields; `state` prints the spec's). */
+export interface OciRecord {
+  id: string;
+  /** the container's init; null until create has it */
+  pid: number | null;
+  /** its start time in /proc/PID/stat: a reused pid is not taken for it */
+  startTime: number | null;
+  bundle: string;
+  rootfs: string;
+  /** ISO 8601, when create began */
+  created: string;
+  status: 'creating' | 'created' | 'running';
+  annotations: Record<string, string>;
+}
+
+export type OciStatus = 'creating' | 'created' | 'running' | 'stopped';
+
+/** runc's rule for ids: letters, digits, _ + - . (and not . or ..): a path component, nothing more */
+export function checkOciId(id: string | undefined): string {
+  if (!id || !/^[\w+.-]{1,1024}$/.test(id) || id === '.' || id === '..') {
+    throw new BerthError('BAD_VALUE', `invalid container id ${JSON.stringify((id ?? '').slice(0, 80))}`, {
+      hint: 'letters, digits, _ + - . (as runc)',
+    });
+  }
+  return id;
+}
+
+const recordPath = (root: string, id: string) => join(root, id, 'state.json');
+
+export function readOciRecord(root: string, id: string): OciRecord | null {
+  const text = readIfExists(recordPath(root, checkOciId(id)));
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as OciRecord;
+  } catch {
+    return null; // atomic writes: only a file made by hand can be torn
+  }
+}
+
+export function writeOciRecord(root: string, r: OciRecord): void {
+  writeFileAtomic(recordPath(root, r.id), `${JSON.stringify(r)}\n`, 0o600, false);
+}
+
+/** The record's status as the kernel has it now. */
+export function statusOf(host: Host, r: OciRecord): OciStatus {
+  if (r.pid === null) return r.status === 'creating' ? 'creating' : 'stopped';
+  return isAlive(host, r.pid, r.startTime) ? r.status : 'stopped';
+}
+
+export function listOciIds(root: string): string[] {
+  try {
+    return readdirSync(root, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && /^[\w+.-]+$/.test(e.name))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,25 @@
+// berth-oci features: what this runtime takes (runtime-spec features.md), as JSON on stdout.
+import { writeSync } from 'node:fs';
+import { BerthError } from '../core/errors.ts';
+import { HOOK_KINDS, OCI_VERSION } from '../core/oci-spec.ts';
+import type { OciGlobal } from './main.ts';
+
+export async function run(_g: OciGlobal, args: string[]): Promise<number> {
+  if (args.length) throw new BerthError('BAD_SYNTAX', 'features: takes no arguments');
+  const features = {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: OCI_VERSION,
+    hooks: [...HOOK_KINDS],
+    mountOptions: ['ro', 'rw', 'nosuid', 'nodev', 'noexec', 'relatime', 'strictatime', 'noatime', 'bind', 'rbind'],
+    linux: {
+      namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
+      seccomp: { enabled: true },
+    },
+    annotations: {
+      'io.github.berth.system': 'system container (own user namespace, lxcfs): "false" opts out',
+    },
+  };
+  writeSync(1, `${JSON.stringify(features, null, 2)}\n`);
+  return 0;
+}

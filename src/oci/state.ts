@@ -1,0 +1,36 @@
+// berth-oci state ID: the container's state as the runtime spec defines it (runtime.md), as JSON.
+import { writeSync } from 'node:fs';
+import { BerthError } from '../core/errors.ts';
+import { OCI_VERSION } from '../core/oci-spec.ts';
+import { linuxHost } from '../host/host.ts';
+import { checkOciId, type OciRecord, readOciRecord, statusOf } from '../host/oci-state.ts';
+import type { OciGlobal } from './main.ts';
+
+/** The spec's state object, with runc's extra fields (rootfs, created, owner) that callers read. */
+export function stateOf(r: OciRecord): Record<string, unknown> {
+  const status = statusOf(linuxHost, r);
+  return {
+    ociVersion: OCI_VERSION,
+    id: r.id,
+    pid: status === 'stopped' || r.pid === null ? 0 : r.pid,
+    status,
+    bundle: r.bundle,
+    rootfs: r.rootfs,
+    created: r.created,
+    owner: '',
+    ...(Object.keys(r.annotations).length ? { annotations: r.annotations } : {}),
+  };
+}
+
+/** The record of container ID, or runc's "does not exist" (the shim matches on those words). */
+export function mustRecord(g: OciGlobal, id: string | undefined): OciRecord {
+  const r = readOciRecord(g.root, checkOciId(id));
+  if (!r) throw new BerthError('NO_CT_CONFIG', `container does not exist: ${id}`);
+  return r;
+}
+
+export async function run(g: OciGlobal, args: string[]): Promise<number> {
+  if (args.length !== 1) throw new BerthError('BAD_SYNTAX', 'state: takes one container id');
+  writeSync(1, `${JSON.stringify(stateOf(mustRecord(g, args[0])), null, 2)}\n`);
+  return 0;
+}
