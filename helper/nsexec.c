@@ -38,6 +38,8 @@
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -61,6 +63,10 @@
 
 static struct {
   const char *rootfs, *hostname, *lock, *cwd, *propagation, *caps_keep, *unshare;
+  const char *exec_fifo; /* --exec-fifo PATH: start mode waits there before its execve (OCI create) */
+  int inherit_stdio;     /* --inherit-stdio: init keeps our fds 0-2 (OCI: the caller's pipes) */
+  struct { int resource; struct rlimit lim; } rlimits[32]; /* --rlimit NAME SOFT HARD */
+  int n_rlimits;
   const char *host_src, *host_dst, *host_umount;
   const char *sync_src, *sync_dst, *since; /* --tree-sync SRC DST --since T */
   int host_overlay; /* host_src is overlayfs mount data, not a path to bind */
@@ -101,6 +107,33 @@ static int parse_int(const char *s, const char *name) {
   return (int)v;
 }
 
+static int rlimit_of(const char *name) {
+  static const struct {
+    const char *name;
+    int resource;
+  } limits[] = {{"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+                {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_STACK", RLIMIT_STACK},
+                {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
+                {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+                {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_AS", RLIMIT_AS},
+                {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+                {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+                {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME}};
+  for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++)
+    if (strcmp(name, limits[k].name) == 0) return limits[k].resource;
+  return -1;
+}
+
+/* a decimal count, or "unlimited" */
+static rlim_t rlim_value(const char *s) {
+  if (strcmp(s, "unlimited") == 0) return RLIM_INFINITY;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*s == 0 || *end != 0 || errno) die_usage("--rlimit: not a number: %s", s);
+  return (rlim_t)v;
+}
+
 static void add_op(enum op_kind k, const char *a, const char *b, const char *c, const char *d) {
   if (opt.n_ops >= MAX_OPS) die_usage("too many mount operations");
   opt.ops[opt.n_ops++] = (struct op){k, a, b, c, d, -1};
@@ -139,6 +172,20 @@ static void parse_args(int argc, char **argv) {
       opt.join = parse_int(need(argv, &i, argc, a), a);
     } else if (strcmp(a, "--cwd") == 0) {
       opt.cwd = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--exec-fifo") == 0) {
+      opt.exec_fifo = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--inherit-stdio") == 0) {
+      opt.inherit_stdio = 1;
+    } else if (strcmp(a, "--rlimit") == 0) { /* NAME SOFT HARD */
+      if (i + 3 >= argc) die_usage("--rlimit needs NAME SOFT HARD");
+      if (opt.n_rlimits >= 32) die_usage("too many --rlimit");
+      int r = rlimit_of(argv[i + 1]);
+      if (r < 0) die_usage("--rlimit: unknown limit %s", argv[i + 1]);
+      opt.rlimits[opt.n_rlimits].resource = r;
+      opt.rlimits[opt.n_rlimits].lim.rlim_cur = rlim_value(argv[i + 2]);
+      opt.rlimits[opt.n_rlimits].lim.rlim_max = rlim_value(argv[i + 3]);
+      opt.n_rlimits++;
+      i += 3;
     } else if (strcmp(a, "--pty") == 0) {
       opt.pty = 1;
     } else if (strcmp(a, "--keeper") == 0) { /* LOG SIZE SOCK */
@@ -591,6 +638,62 @@ static void stage_binds(void) {
   if (userns >= 0) close(userns);
 }
 
+/* CMD as a path inside the new root: as given when it holds a '/', else the first executable
+ * file of that name in the PATH of --env (the shell's default without one), as execvp would,
+ * but with the container's PATH rather than ours. */
+static void find_command(const char *cmd, char out[PATH_MAX]) {
+  if (strchr(cmd, '/')) {
+    snprintf(out, PATH_MAX, "%s", cmd);
+    return;
+  }
+  const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (int k = 0; k < opt.n_env; k++)
+    if (strncmp(opt.env[k], "PATH=", 5) == 0) path = opt.env[k] + 5;
+  int err = ENOENT;
+  for (const char *p = path; *p;) {
+    const char *end = strchr(p, ':');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    struct stat st;
+    size_t clen = strlen(cmd);
+    if (len && len + clen + 2 <= PATH_MAX) {
+      memcpy(out, p, len);
+      out[len] = '/';
+      memcpy(out + len + 1, cmd, clen + 1);
+      if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (access(out, X_OK) == 0) return;
+        err = EACCES;
+      }
+    }
+    p = end ? end + 1 : p + len;
+  }
+  errno = err;
+  die_errno("execve", "%s: executable file not found in $PATH", cmd);
+}
+
+/* --exec-fifo: the FIFO that `start` opens (OCI's create/start split, as runc's exec.fifo), made
+ * here on the host, owned by the container's root (it opens it from inside its user namespace). */
+static void make_exec_fifo(void) {
+  if (mkfifo(opt.exec_fifo, 0600) < 0) die_errno("exec-fifo", "mkfifo %s", opt.exec_fifo);
+  if (opt.idmap && chown(opt.exec_fifo, opt.idmap_base, opt.idmap_base) < 0)
+    die_errno("exec-fifo", "chown %s", opt.exec_fifo);
+}
+
+/* The container is built: the parent is told so (our end of the error pipe closes: it exits 0
+ * with the pid), and we wait until `start` opens the FIFO, then go on to the execve. A failure
+ * from here on has no parent to report to: it goes to stderr (the container's) and the status
+ * file. The FIFO is reopened through /proc (the container's own, mounted by now). */
+static void wait_exec_fifo(int fifo_fd) {
+  close(err_fd);
+  err_fd = -1;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fifo_fd);
+  int w = open(path, O_WRONLY | O_CLOEXEC);
+  if (w < 0) die_errno("exec-fifo", "open the exec FIFO (is /proc mounted?)");
+  if (write(w, "0", 1) != 1) die_errno("exec-fifo", "write the exec FIFO");
+  close(w);
+  close(fifo_fd);
+}
+
 static int do_start(void) {
   int go[2], errp[2], ready[2], ksock[2] = {-1, -1}, cg[MAX_LIST];
   if (opt.host_src) host_bind();
@@ -598,6 +701,7 @@ static int do_start(void) {
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
     die_errno("pipe", "pipe");
   if (opt.keep && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ksock) < 0) die_errno("keeper", "socketpair");
+  if (opt.exec_fifo) make_exec_fifo();
   stage_binds();
   int flags = opt.unshare ? ns_flags(opt.unshare) : 0;
   /* The cgroup namespace is unshared by the child once it is in the container's cgroups: the
@@ -682,6 +786,10 @@ static int do_start(void) {
     die_errno("mount", "bind %s", opt.rootfs);
   root_fd = open(opt.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) die_errno("rootfs", "open %s", opt.rootfs);
+  /* a host path: reached now, opened for writing (which waits for `start`) at the end */
+  int fifo_fd = -1;
+  if (opt.exec_fifo && (fifo_fd = open(opt.exec_fifo, O_PATH | O_CLOEXEC)) < 0)
+    die_errno("exec-fifo", "open %s", opt.exec_fifo);
   if (flags & CLONE_NEWUSER) {
     /* Host paths (the root, bind sources such as the console log) are opened while we still
      * have the host's uid 0: the container's root may not be allowed to walk to them. */
@@ -711,15 +819,21 @@ static int do_start(void) {
   if (chdir("/") < 0) die_errno("pivot_root", "chdir /");
   if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname)) < 0)
     die_errno("hostname", "sethostname %s", opt.hostname);
-  init_stdio();
+  /* inside the new root: its symlinks resolve within it */
+  if (opt.cwd && chdir(opt.cwd) < 0) die_errno("chdir", "chdir %s", opt.cwd);
+  if (!opt.inherit_stdio) init_stdio();
+  opt.env[opt.n_env] = NULL;
+  /* found before the wait: a command that is not there fails the create, not the start */
+  char exe[PATH_MAX];
+  find_command(opt.argv[0], exe);
+  if (fifo_fd >= 0) wait_exec_fifo(fifo_fd);
+  /* while we may still raise a hard limit (CAP_SYS_RESOURCE in our namespace) */
+  for (int k = 0; k < opt.n_rlimits; k++)
+    if (setrlimit(opt.rlimits[k].resource, &opt.rlimits[k].lim) < 0) die_errno("rlimit", "setrlimit %d", opt.rlimits[k].resource);
   int listener = drop_privileges(opt.caps_keep, opt.no_new_privs, opt.seccomp_fd, opt.keep);
   if (opt.keep) send_to_keeper(ksock[1], listener);
-  if (opt.n_env) {
-    opt.env[opt.n_env] = NULL;
-    execve(opt.argv[0], opt.argv, opt.env);
-  } else {
-    execv(opt.argv[0], opt.argv);
-  }
+  if (opt.n_env) execve(exe, opt.argv, opt.env);
+  else execv(exe, opt.argv);
   die_errno("execve", "exec %s", opt.argv[0]);
 }
 

@@ -153,7 +153,8 @@ export function planMounts(input: MountPlanInput): MountOp[] {
   return ops;
 }
 
-function cgroupOps(cgroups: readonly CgroupMount[]): MountOp[] {
+/** The cgroup hierarchies at /sys/fs/cgroup (its tmpfs on v1), read-only but the writable ones. */
+export function cgroupOps(cgroups: readonly CgroupMount[]): MountOp[] {
   const v2root = cgroups.find((c) => c.name === '');
   if (v2root) {
     return [

@@ -24,6 +24,8 @@ export interface OciRecord {
   created: string;
   status: 'creating' | 'created' | 'running';
   annotations: Record<string, string>;
+  /** where its cgroups are, under each hierarchy (cgroupsPath, split) */
+  cgroup: { parent: string; name: string };
 }
 
 export type OciStatus = 'creating' | 'created' | 'running' | 'stopped';
@@ -70,3 +72,6 @@ export function listOciIds(root: string): string[] {
     return [];
   }
 }
+
+/** The FIFO `start` opens (made by the helper at create, removed by start). */
+export const execFifoPath = (root: string, id: string) => join(root, checkOciId(id), 'exec.fifo');

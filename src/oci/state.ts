@@ -3,7 +3,8 @@ import { writeSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { OCI_VERSION } from '../core/oci-spec.ts';
 import { linuxHost } from '../host/host.ts';
-import { checkOciId, type OciRecord, readOciRecord, statusOf } from '../host/oci-state.ts';
+import { type OciRecord, statusOf } from '../host/oci-state.ts';
+import { mustRecord } from './container.ts';
 import type { OciGlobal } from './main.ts';
 
 /** The spec's state object, with runc's extra fields (rootfs, created, owner) that callers read. */
@@ -20,13 +21,6 @@ export function stateOf(r: OciRecord): Record<string, unknown> {
     owner: '',
     ...(Object.keys(r.annotations).length ? { annotations: r.annotations } : {}),
   };
-}
-
-/** The record of container ID, or runc's "does not exist" (the shim matches on those words). */
-export function mustRecord(g: OciGlobal, id: string | undefined): OciRecord {
-  const r = readOciRecord(g.root, checkOciId(id));
-  if (!r) throw new BerthError('NO_CT_CONFIG', `container does not exist: ${id}`);
-  return r;
 }
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {

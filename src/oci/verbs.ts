@@ -7,6 +7,19 @@ export interface OciVerb {
 }
 
 export const VERBS: Record<string, OciVerb> = {
+  create: {
+    summary: 'build a container from a bundle, its process waiting for start',
+    load: async () => (await import('./create.ts')).run,
+  },
+  start: { summary: "start a created container's process", load: async () => (await import('./start.ts')).run },
+  kill: {
+    summary: "send a signal to a container's process (--all: every process)",
+    load: async () => (await import('./kill.ts')).run,
+  },
+  delete: {
+    summary: 'remove a stopped container (--force: also a running one)',
+    load: async () => (await import('./delete.ts')).run,
+  },
   spec: { summary: 'write a new config.json for a bundle', load: async () => (await import('./spec.ts')).run },
   features: {
     summary: 'print what this runtime supports (JSON)',

@@ -1,0 +1,160 @@
+// An OCI config.json (core/oci-spec.ts) as the helper's start-mode argv: what berth-oci create
+// runs. Pure: the host's facts come in (cgroup hierarchies, berth's own capabilities), the
+// argv goes out, and what berth-oci cannot do yet is refused here, by field, before anything
+// is made, rather than done half.
+import { ALL_CAPS, type Capability } from './capabilities.ts';
+import { BerthError } from './errors.ts';
+import { mountArgs, SECCOMP_FD, STATUS_FD } from './helper-args.ts';
+import { type CgroupMount, cgroupOps, type MountOp } from './mounts.ts';
+import type { NamespaceType, OciMount, OciSpec } from './oci-spec.ts';
+
+export interface OciFacts {
+  /** the bundle directory, absolute: root.path and relative bind sources are under it */
+  bundle: string;
+  cgroupMounts: readonly CgroupMount[];
+  /** the cgroup.procs files the container's init joins */
+  cgroupProcs: readonly string[];
+  /** CapPrm of berth-oci's own process */
+  availableCaps: bigint;
+  /** the FIFO that `start` opens (the helper makes it) */
+  execFifo: string;
+}
+
+const NS: Record<NamespaceType, string | null> = {
+  pid: 'pid',
+  network: 'net',
+  mount: 'mnt',
+  ipc: 'ipc',
+  uts: 'uts',
+  user: 'user',
+  cgroup: 'cgroup',
+  time: null,
+};
+
+const notYet = (field: string, what: string) =>
+  new BerthError('BAD_VALUE', `config.json: ${field}: ${what} is not supported by berth-oci yet`, {
+    hint: 'docs/oci.md lists what berth-oci honours',
+  });
+
+const abs = (bundle: string, p: string) => (p.startsWith('/') ? p : `${bundle.replace(/\/+$/, '')}/${p}`);
+
+/** words that are no flag or data of the mount itself: the kind of op, or a propagation */
+const NOT_DATA = new Set([
+  'bind',
+  'rbind',
+  'private',
+  'rprivate',
+  'shared',
+  'rshared',
+  'slave',
+  'rslave',
+  'unbindable',
+  'runbindable',
+]);
+
+/** mount(8) words the helper takes as flags or data */
+function mountOptions(m: OciMount): string {
+  return m.options.filter((o) => !NOT_DATA.has(o)).join(',');
+}
+
+function mountOp(m: OciMount, i: number, bundle: string, cgroups: readonly CgroupMount[]): MountOp[] {
+  const bind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
+  if (bind) {
+    const rec = m.options.includes('rbind') ? ['rec'] : [];
+    return [
+      {
+        op: 'bind',
+        source: abs(bundle, m.source),
+        dest: m.destination,
+        options: [mountOptions(m), ...rec].filter(Boolean).join(','),
+      },
+    ];
+  }
+  // the container's own view of its cgroups: berth's, which knows this host's hierarchies
+  if (m.type === 'cgroup' || m.type === 'cgroup2') {
+    if (m.destination !== '/sys/fs/cgroup') throw notYet(`mounts[${i}]`, 'a cgroup mount outside /sys/fs/cgroup');
+    return cgroupOps(cgroups);
+  }
+  return [{ op: 'mount', fstype: m.type, source: m.source || m.type, dest: m.destination, options: mountOptions(m) }];
+}
+
+/** The capabilities the spec asks for that berth knows and holds itself, in berth's names. */
+export function ociCaps(asked: readonly string[], available: bigint): Capability[] {
+  const want = new Set(asked.map((c) => c.replace(/^CAP_/, '').toLowerCase()));
+  return ALL_CAPS.filter((c, bit) => want.has(c) && ((available >> BigInt(bit)) & 1n) === 1n);
+}
+
+/** The id map of a user namespace: one range from 0 (the helper's --idmap), or a refusal. */
+export function ociIdmap(spec: OciSpec): { base: number; count: number } | null {
+  const { uidMappings: u, gidMappings: g } = spec.linux;
+  if (!spec.linux.namespaces.some((n) => n.type === 'user')) {
+    if (u.length || g.length) throw notYet('linux.uidMappings', 'id maps without a user namespace');
+    return null;
+  }
+  const [first] = u;
+  const one = (m: typeof u) => m.length === 1 && m[0]?.containerID === 0;
+  if (!first || !one(u) || !one(g) || g[0]?.hostID !== first.hostID || g[0]?.size !== first.size) {
+    throw notYet('linux.uidMappings', 'other than one range from id 0, the same for uids and gids');
+  }
+  return { base: first.hostID, count: first.size };
+}
+
+/** The helper's argv for `create` (start mode, waiting on the exec FIFO). */
+export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
+  const p = spec.process;
+  if (!p) throw new BerthError('BAD_VALUE', 'config.json: process: create needs a process to run');
+  if (p.terminal) throw notYet('process.terminal', 'a terminal (--console-socket)');
+  if (p.uid !== 0 || p.gid !== 0 || p.additionalGids.length) throw notYet('process.user', 'a user other than root');
+  const namespaces = spec.linux.namespaces.map((n, i) => {
+    if (n.path !== null) throw notYet(`linux.namespaces[${i}].path`, 'joining a namespace by path');
+    const name = NS[n.type];
+    if (name === null) throw notYet(`linux.namespaces[${i}]`, `the ${n.type} namespace`);
+    return name;
+  });
+  if (!namespaces.includes('mnt')) throw notYet('linux.namespaces', 'a container without its own mount namespace');
+  const idmap = ociIdmap(spec);
+  const ops: MountOp[] = [
+    ...spec.mounts.flatMap((m, i) => mountOp(m, i, f.bundle, f.cgroupMounts)),
+    ...spec.linux.maskedPaths.map((dest): MountOp => ({ op: 'mask', dest })),
+    ...spec.linux.readonlyPaths.map((dest): MountOp => ({ op: 'rebind', dest, options: 'ro,nosuid,nodev,noexec' })),
+    // a bind of the root onto itself made read-only (MS_BIND): never a remount of its
+    // filesystem, which is the host's
+    ...(spec.root.readonly ? [{ op: 'rebind', dest: '/', options: 'ro' } as MountOp] : []),
+  ];
+  // a hostname without a uts namespace of its own would be the host's
+  const hostname = spec.hostname !== null && namespaces.includes('uts') ? ['--hostname', spec.hostname] : [];
+  return [
+    '--unshare',
+    namespaces.join(','),
+    ...(idmap ? ['--idmap', String(idmap.base), String(idmap.count)] : []),
+    ...f.cgroupProcs.flatMap((c) => ['--cgroup-procs', c]),
+    '--propagation',
+    spec.linux.rootfsPropagation === 'private' || spec.linux.rootfsPropagation === 'rprivate' ? 'rprivate' : 'rslave',
+    '--rootfs',
+    abs(f.bundle, spec.root.path),
+    ...ops.flatMap(mountArgs),
+    ...hostname,
+    '--caps-keep',
+    ociCaps(p.capabilities, f.availableCaps).join(','),
+    ...(p.noNewPrivileges ? ['--no-new-privs'] : []),
+    // a limit past 2^53 is RLIM_INFINITY as Go writes it (oci-spec.ts reads it so)
+    ...p.rlimits.flatMap((r) => [
+      '--rlimit',
+      r.type,
+      ...[r.soft, r.hard].map((v) => (v >= Number.MAX_SAFE_INTEGER ? 'unlimited' : String(v))),
+    ]),
+    ...p.env.flatMap((e) => ['--env', e]),
+    '--cwd',
+    p.cwd,
+    '--exec-fifo',
+    f.execFifo,
+    // the caller's stdio (the shim's pipes) are the process's own, as runc hands them on
+    '--inherit-stdio',
+    '--seccomp-fd',
+    String(SECCOMP_FD),
+    '--status-fd',
+    String(STATUS_FD),
+    '--',
+    ...p.args,
+  ];
+}

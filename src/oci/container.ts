@@ -1,0 +1,102 @@
+// What berth-oci's verbs share: the state directory's records, the container's cgroups, and
+// the signals. (The CLI's verbs have engine/ for this; an OCI container is no berth container:
+// no config, no private area, its root given by the bundle.)
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError } from '../core/errors.ts';
+import { type CgroupDir, cgroupPids, ctDirs, detectLayout, removeCgroups } from '../host/cgroups.ts';
+import { linuxHost } from '../host/host.ts';
+import { readMountinfo } from '../host/mountinfo.ts';
+import { checkOciId, type OciRecord, type OciStatus, readOciRecord, statusOf } from '../host/oci-state.ts';
+import { pause } from '../host/proc.ts';
+import type { OciGlobal } from './main.ts';
+
+/** The record of container ID, or the words the shim and Podman match on: "does not exist". */
+export function mustRecord(g: OciGlobal, id: string | undefined): OciRecord {
+  const r = readOciRecord(g.root, checkOciId(id));
+  if (!r) throw new BerthError('NO_CT_CONFIG', `container does not exist: ${id}`);
+  return r;
+}
+
+export const statusNow = (r: OciRecord): OciStatus => statusOf(linuxHost, r);
+
+export function cgroupDirs(r: OciRecord): CgroupDir[] {
+  return ctDirs(detectLayout(readMountinfo(linuxHost)), r.cgroup.parent, r.cgroup.name);
+}
+
+/** "SIGTERM", "TERM", "15": a signal number (runc takes all three forms). */
+export function signalNumber(raw: string | undefined): number {
+  const SIGNALS: Record<string, number> = {
+    HUP: 1,
+    INT: 2,
+    QUIT: 3,
+    ILL: 4,
+    TRAP: 5,
+    ABRT: 6,
+    BUS: 7,
+    FPE: 8,
+    KILL: 9,
+    USR1: 10,
+    SEGV: 11,
+    USR2: 12,
+    PIPE: 13,
+    ALRM: 14,
+    TERM: 15,
+    STKFLT: 16,
+    CHLD: 17,
+    CONT: 18,
+    STOP: 19,
+    TSTP: 20,
+    TTIN: 21,
+    TTOU: 22,
+    URG: 23,
+    XCPU: 24,
+    XFSZ: 25,
+    VTALRM: 26,
+    PROF: 27,
+    WINCH: 28,
+    IO: 29,
+    PWR: 30,
+    SYS: 31,
+  };
+  const s = (raw ?? 'TERM').toUpperCase().replace(/^SIG/, '');
+  const n = /^\d+$/.test(s) ? Number(s) : SIGNALS[s];
+  if (n === undefined || n < 1 || n > 64) throw new BerthError('BAD_VALUE', `invalid signal ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/** Every process in the container's cgroups gets SIG; with wait, again until none is left (10 s). */
+export function killAll(r: OciRecord, sig: number, wait: boolean): void {
+  const dirs = cgroupDirs(r);
+  for (const pid of cgroupPids(dirs)) linuxHost.kill(pid, sig);
+  if (!wait) return;
+  for (let i = 0; i < 500; i++) {
+    const left = cgroupPids(dirs);
+    if (left.length === 0) return;
+    for (const pid of left) linuxHost.kill(pid, sig);
+    pause(20);
+  }
+  throw new BerthError('STOP_FAILED', `container ${r.id}: its processes survive signal ${sig}`);
+}
+
+/** Removes the container's cgroups (its processes gone) and its state directory. */
+export function removeContainer(g: OciGlobal, r: OciRecord): void {
+  // a create killed midway may leave its helper at work: what it still puts in the cgroups
+  // is killed too, until they can go
+  for (let i = 0; ; i++) {
+    killAll(r, 9, true);
+    const busy = removeCgroups(linuxHost, cgroupDirs(r));
+    if (busy.length === 0) break;
+    if (i === 100) throw new BerthError('STOP_FAILED', `container ${r.id}: cgroups still busy: ${busy.join(' ')}`);
+    pause(20);
+  }
+  removeStateDir(g, r.id);
+}
+
+export function removeStateDir(g: OciGlobal, id: string): void {
+  // the record goes last: a delete killed midway leaves it, and the next delete --force goes on
+  const dir = join(g.root, checkOciId(id));
+  rmSync(join(dir, 'exec.fifo'), { force: true });
+  rmSync(join(dir, 'state.json'), { force: true });
+  rmSync(dir, { recursive: true, force: true });
+}

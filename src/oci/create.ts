@@ -1,0 +1,155 @@
+// berth-oci create --bundle DIR [--pid-file F] ID: builds the container from DIR/config.json and
+// leaves its process waiting on the exec FIFO until `start`. The record is written first
+// ("creating"), so a create killed at any point leaves what `delete --force` takes away.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { isatty } from 'node:tty';
+import { DEVICE_ALLOW } from '../core/devices.ts';
+import { BerthError } from '../core/errors.ts';
+import { ociStartArgs } from '../core/oci-plan.ts';
+import { MAX_CONFIG_BYTES, type OciSpec, parseSpec } from '../core/oci-spec.ts';
+import { seccompPolicy } from '../core/seccomp.ts';
+import { containerCgroupMounts, detectLayout, prepareCgroups, procsFiles } from '../host/cgroups.ts';
+import { errCode } from '../host/fs-util.ts';
+import { policyFd } from '../host/helper.ts';
+import { linuxHost } from '../host/host.ts';
+import { readMountinfo } from '../host/mountinfo.ts';
+import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
+import { ownCapabilities, readProcStat } from '../host/proc.ts';
+import { killAll, removeContainer } from './container.ts';
+import { type OciGlobal, parseFlags } from './main.ts';
+
+const VALUED = ['bundle', 'b', 'pid-file', 'console-socket', 'preserve-fds'];
+const BOOLEAN = ['no-pivot', 'no-new-keyring'];
+
+export async function run(g: OciGlobal, args: string[]): Promise<number> {
+  const { flags, positionals } = parseFlags('create', args, VALUED, BOOLEAN);
+  if (positionals.length !== 1) throw new BerthError('BAD_SYNTAX', 'create: takes one container id');
+  const id = checkOciId(positionals[0]);
+  const one = (k: string) => flags.get(k)?.at(-1);
+  await createContainer(g, id, {
+    bundle: resolve(one('bundle') ?? one('b') ?? '.'),
+    pidFile: one('pid-file') ?? null,
+    preserveFds: Number(one('preserve-fds') ?? 0),
+    consoleSocket: one('console-socket') ?? null,
+  });
+  return 0;
+}
+
+export interface CreateOptions {
+  bundle: string;
+  pidFile: string | null;
+  preserveFds: number;
+  consoleSocket: string | null;
+}
+
+function readSpec(bundle: string): OciSpec {
+  const file = join(bundle, 'config.json');
+  let text: string;
+  try {
+    text = readFileSync(file, { encoding: 'utf8', flag: 'r' }).slice(0, MAX_CONFIG_BYTES + 1);
+  } catch (err) {
+    throw new BerthError(
+      'BAD_VALUE',
+      `create: ${file}: ${errCode(err) === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
+  }
+  return parseSpec(text);
+}
+
+/** cgroupsPath "/a/b/c" (the cgroupfs driver's form) as parent "a/b" and name "c". */
+function cgroupOf(spec: OciSpec, id: string): { parent: string; name: string } {
+  const path = spec.linux.cgroupsPath ?? `/berth-oci/${id}`;
+  const parts = path.split('/').filter(Boolean);
+  if (path.includes(':') || parts.length === 0 || parts.some((p) => p === '..' || p === '.')) {
+    throw new BerthError(
+      'BAD_VALUE',
+      `config.json: linux.cgroupsPath ${JSON.stringify(path.slice(0, 200))}: not a cgroupfs path`,
+      {
+        hint: 'berth-oci takes the cgroupfs driver\'s "/parent/name" (systemd\'s "slice:prefix:name" is not supported)',
+      },
+    );
+  }
+  return { parent: parts.slice(0, -1).join('/'), name: parts.at(-1) as string };
+}
+
+export async function createContainer(g: OciGlobal, id: string, o: CreateOptions): Promise<OciRecord> {
+  const spec = readSpec(o.bundle);
+  if (o.consoleSocket !== null || spec.process?.terminal) {
+    throw new BerthError('BAD_VALUE', 'create: a terminal (--console-socket) is not supported by berth-oci yet');
+  }
+  if (o.preserveFds) throw new BerthError('BAD_VALUE', 'create: --preserve-fds is not supported by berth-oci yet');
+  // the process gets our stdio: never a terminal it could push input into (TIOCSTI)
+  for (const fd of [0, 1, 2]) {
+    if (isatty(fd)) {
+      throw new BerthError('BAD_VALUE', `create: fd ${fd} is a terminal, which the container would get`, {
+        hint: 'give it pipes or files (as containerd and Docker do), or set process.terminal',
+      });
+    }
+  }
+  const layout = detectLayout(readMountinfo(linuxHost));
+  const cgroup = cgroupOf(spec, id);
+  const fifo = execFifoPath(g.root, id);
+  // the plan is checked before anything is made (a refusal changes nothing)
+  const plan = (procs: string[]) =>
+    ociStartArgs(spec, {
+      bundle: o.bundle,
+      cgroupMounts: containerCgroupMounts(layout),
+      cgroupProcs: procs,
+      availableCaps: ownCapabilities(linuxHost),
+      execFifo: fifo,
+    });
+  plan([]);
+  mkdirSync(g.root, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dirname(fifo), { mode: 0o700 });
+  } catch (err) {
+    if (errCode(err) === 'EEXIST') throw new BerthError('PRIVATE_EXISTS', `container with id exists: ${id}`);
+    throw err;
+  }
+  const record: OciRecord = {
+    id,
+    pid: null,
+    startTime: null,
+    bundle: o.bundle,
+    rootfs: resolve(o.bundle, spec.root.path),
+    created: new Date().toISOString(),
+    status: 'creating',
+    annotations: spec.annotations,
+    cgroup,
+  };
+  writeOciRecord(g.root, record);
+  try {
+    const idmap = spec.linux.uidMappings[0];
+    const dirs = prepareCgroups(linuxHost, layout, cgroup.parent, cgroup.name, {
+      devices: DEVICE_ALLOW,
+      writes: [],
+      owner: idmap ? idmap.hostID : null,
+    });
+    const r = linuxHost.runHelper(g.helper, plan(procsFiles(dirs)), {
+      stdio: ['inherit', 'inherit', 'inherit'],
+      seccompFd: policyFd(g.root, seccompPolicy(process.arch, { sysinfo: false })),
+    });
+    if (r.exitCode !== 0 || r.pid === null) {
+      throw new BerthError('CT_CREATE', `create ${id}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
+    }
+    record.pid = r.pid;
+    record.startTime = readProcStat(linuxHost, r.pid)?.startTime ?? null;
+    record.status = 'created';
+    writeOciRecord(g.root, record);
+    // the caller reads it with Atoi once we exit: the pid alone, no newline, renamed into place
+    if (o.pidFile) {
+      const tmp = join(dirname(resolve(o.pidFile)), `.${basename(o.pidFile)}`);
+      writeFileSync(tmp, String(r.pid), { mode: 0o644 });
+      renameSync(tmp, o.pidFile);
+    }
+    return record;
+  } catch (err) {
+    // nothing half-made stays: the process (if any), its cgroups, the record
+    try {
+      killAll(record, 9, true);
+      removeContainer(g, record);
+    } catch {}
+    throw err;
+  }
+}

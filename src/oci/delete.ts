@@ -1,0 +1,28 @@
+// berth-oci delete [--force] ID: removes a stopped (or never started) container: its processes,
+// cgroups and state. Running, it takes --force (SIGKILL first).
+import { BerthError } from '../core/errors.ts';
+import { checkOciId, readOciRecord } from '../host/oci-state.ts';
+import { killAll, removeContainer, statusNow } from './container.ts';
+import { type OciGlobal, parseFlags } from './main.ts';
+
+export async function run(g: OciGlobal, args: string[]): Promise<number> {
+  const { flags, positionals } = parseFlags('delete', args, [], ['force', 'f']);
+  if (positionals.length !== 1) throw new BerthError('BAD_SYNTAX', 'delete: takes one container id');
+  const id = checkOciId(positionals[0]);
+  const force = flags.has('force') || flags.has('f');
+  const r = readOciRecord(g.root, id);
+  if (!r) {
+    if (force) return 0; // containerd's cleanup deletes what may be gone already
+    throw new BerthError('NO_CT_CONFIG', `container does not exist: ${id}`);
+  }
+  const now = statusNow(r);
+  if ((now === 'running' || now === 'creating') && !force) {
+    throw new BerthError('RUNNING', `cannot delete container ${id} that is not stopped: ${now}`, {
+      hint: 'kill it first, or delete --force',
+    });
+  }
+  // a created one was never started: docker rm of it kills it (runc does the same)
+  killAll(r, 9, true);
+  removeContainer(g, r);
+  return 0;
+}

@@ -1,0 +1,43 @@
+// berth-oci start ID: releases a created container's process (it waits on the exec FIFO, as
+// runc's), and records it running.
+import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
+import { BerthError } from '../core/errors.ts';
+import { execFifoPath, writeOciRecord } from '../host/oci-state.ts';
+import { pause } from '../host/proc.ts';
+import { mustRecord, statusNow } from './container.ts';
+import type { OciGlobal } from './main.ts';
+
+export async function run(g: OciGlobal, args: string[]): Promise<number> {
+  if (args.length !== 1) throw new BerthError('BAD_SYNTAX', 'start: takes one container id');
+  startContainer(g, args[0] as string);
+  return 0;
+}
+
+export function startContainer(g: OciGlobal, id: string): void {
+  const r = mustRecord(g, id);
+  const now = statusNow(r);
+  if (now !== 'created') throw new BerthError('NOT_RUNNING', `cannot start a container that is ${now}: ${id}`);
+  const fifo = execFifoPath(g.root, id);
+  // non-blocking: a process that died meanwhile must not hang us; its byte says it goes on
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const buf = Buffer.alloc(1);
+    for (let i = 0; ; i++) {
+      let n = 0;
+      try {
+        n = readSync(fd, buf, 0, 1, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      }
+      if (n === 1) break;
+      if (statusNow(r) === 'stopped') throw new BerthError('NOT_RUNNING', `container ${id}: its process has exited`);
+      if (i > 10_000) throw new BerthError('SYSTEM', `start ${id}: the process did not take the exec FIFO`);
+      pause(1);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  rmSync(fifo, { force: true });
+  r.status = 'running';
+  writeOciRecord(g.root, r);
+}

@@ -1,0 +1,179 @@
+// berth-oci (the shipped executable under that name) on a bundle made from the busybox template,
+// driven as containerd's runc shim drives a runtime: create with a pid file and the caller's
+// pipes, start, state, kill, delete; the effects checked on the host (namespaces, capabilities,
+// seccomp, limits, cgroups), refusals that leave nothing, and creates killed at random moments
+// that `delete --force` cleans.
+import assert from 'node:assert/strict';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { REPO, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
+
+const OCI = join(REPO, 'bin/berth-oci');
+
+// biome-ignore lint/suspicious/noExplicitAny: the tests edit config.json's fields as plain JSON
+type Config = any;
+
+interface Bundle {
+  dir: string;
+  state: string;
+  log: string;
+  cgroup: string;
+  oci: (args: string[], input?: string) => SpawnSyncReturns<string>;
+  config: (edit: (c: Config) => void) => void;
+}
+
+/** A bundle of the busybox template's files, its own --root, log and cgroup parent. */
+function bundle(t: { after: (f: () => void) => void }, s: Sandbox): Bundle {
+  s.template();
+  const dir = mkdtempSync(join(tmpdir(), 'berth-oci-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'rootfs'));
+  const tar = spawnSync('tar', [
+    '--zstd',
+    '-xf',
+    join(s.root, 'var/lib/berth/template/cache/busybox.tar.zst'),
+    '-C',
+    join(dir, 'rootfs'),
+  ]);
+  assert.equal(tar.status, 0, String(tar.stderr));
+  const state = join(dir, 'state');
+  const log = join(dir, 'log.json');
+  const cgroup = `berth-oci-test-${process.pid}`;
+  const oci = (args: string[], input = '') =>
+    spawnSync(OCI, ['--root', state, '--log', log, '--log-format', 'json', ...args], {
+      encoding: 'utf8',
+      input,
+      timeout: 30_000,
+    });
+  assert.equal(oci(['spec', '--bundle', dir]).status, 0);
+  const config = (edit: (c: Config) => void) => {
+    const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    c.process.terminal = false;
+    c.linux.cgroupsPath = `/${cgroup}/c1`;
+    edit(c);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(c));
+  };
+  return { dir, state, log, cgroup, oci, config };
+}
+
+/** The container's cgroup directories left on the host (none once deleted). */
+const cgroupsLeft = (b: Bundle) =>
+  readdirSync('/sys/fs/cgroup').flatMap((h) => (existsSync(join('/sys/fs/cgroup', h, b.cgroup, 'c1')) ? [h] : []));
+
+const parentsLeft = (b: Bundle) =>
+  readdirSync('/sys/fs/cgroup').filter((h) => existsSync(join('/sys/fs/cgroup', h, b.cgroup)));
+
+const status = (b: Bundle, id: string) => JSON.parse(b.oci(['state', id]).stdout).status as string;
+
+test('berth-oci: create, start, state, kill and delete, checked on the host', { skip: ROOT_SKIP }, async (t) => {
+  const s = sandbox(t);
+  const b = bundle(t, s);
+  b.config((c) => {
+    c.process.args = [
+      'sh',
+      '-c',
+      'echo "out $(hostname)"; echo err >&2; touch /x 2>/dev/null || echo read-only; exec sleep 60',
+    ];
+  });
+  // the caller's pipes are the process's (the shim reads them), and create returns at once
+  const create = spawn(OCI, ['--root', b.state, 'create', '--bundle', b.dir, '--pid-file', join(b.dir, 'pid'), 'c1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  create.stdout.on('data', (d) => {
+    out += d;
+  });
+  create.stderr.on('data', (d) => {
+    err += d;
+  });
+  const code = await new Promise((r) => create.once('exit', r));
+  assert.equal(code, 0, err);
+  const pidText = readFileSync(join(b.dir, 'pid'), 'utf8');
+  assert.match(pidText, /^\d+$/, 'the pid alone, no newline (containerd reads it with Atoi)');
+  const pid = Number(pidText);
+  assert.equal(status(b, 'c1'), 'created');
+  assert.equal(out, '', 'nothing runs before start');
+  assert.equal(b.oci(['start', 'c1']).status, 0);
+  await waitFor('the output', () => out.includes('read-only'));
+  assert.equal(out, 'out berth\nread-only\n', 'hostname from config.json; a read-only root');
+  assert.equal(err, 'err\n');
+  const st = JSON.parse(b.oci(['state', 'c1']).stdout);
+  assert.deepEqual(
+    { id: st.id, pid: st.pid, status: st.status, bundle: st.bundle },
+    {
+      id: 'c1',
+      pid,
+      status: 'running',
+      bundle: b.dir,
+    },
+  );
+  // the host's view of the process
+  const proc = readFileSync(`/proc/${pid}/status`, 'utf8');
+  assert.match(proc, /^NSpid:\s+\d+\s+1$/m, 'pid 1 of its own pid namespace');
+  assert.match(proc, /^CapBnd:\s+0000000020000420$/m, "only the spec's three capabilities");
+  assert.match(proc, /^Seccomp:\s+2$/m, 'a seccomp filter');
+  assert.match(proc, /^NoNewPrivs:\s+1$/m);
+  assert.match(readFileSync(`/proc/${pid}/limits`, 'utf8'), /^Max open files\s+1024\s+1024/m, 'rlimits');
+  assert.ok(cgroupsLeft(b).length > 0, 'in cgroups under cgroupsPath');
+  // delete refuses a running one; kill, then delete
+  const refused = b.oci(['delete', 'c1']);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /not stopped/);
+  assert.equal(b.oci(['kill', 'c1', 'KILL']).status, 0);
+  await waitFor('the process to end', () => status(b, 'c1') === 'stopped');
+  const again = b.oci(['kill', 'c1', 'TERM']);
+  assert.match(again.stderr, /container not running/, 'the words the shim matches on');
+  assert.equal(b.oci(['delete', 'c1']).status, 0);
+  assert.ok(!existsSync(join(b.state, 'c1')), 'state removed');
+  assert.deepEqual(cgroupsLeft(b), [], 'cgroups removed');
+  assert.deepEqual(parentsLeft(b), []);
+  const gone = b.oci(['state', 'c1']);
+  assert.match(gone.stderr, /container does not exist/);
+  assert.equal(JSON.parse(readFileSync(b.log, 'utf8').trim().split('\n').at(-1) ?? '{}').level, 'error');
+});
+
+test('berth-oci: a refused create leaves nothing; delete --force of what is gone is 0', { skip: ROOT_SKIP }, (t) => {
+  const s = sandbox(t);
+  const b = bundle(t, s);
+  b.config((c) => {
+    c.process.args = ['no-such-command'];
+  });
+  const r = b.oci(['create', '--bundle', b.dir, 'c1']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no-such-command: executable file not found in \$PATH/, 'found missing at create');
+  assert.ok(!existsSync(join(b.state, 'c1')));
+  assert.deepEqual(cgroupsLeft(b), []);
+  b.config((c) => {
+    c.process.args = ['true'];
+    c.linux.namespaces.push({ type: 'network', path: '/proc/1/ns/net' });
+  });
+  const dup = b.oci(['create', '--bundle', b.dir, 'c1']);
+  assert.match(dup.stderr, /network is named twice/);
+  assert.ok(!existsSync(join(b.state, 'c1')));
+  assert.equal(b.oci(['delete', '--force', 'c1']).status, 0);
+  assert.match(b.oci(['create', '--bundle', b.dir, '../x']).stderr, /invalid container id/);
+});
+
+test('berth-oci: a create killed at any moment is cleaned by delete --force', { skip: ROOT_SKIP }, async (t) => {
+  const s = sandbox(t);
+  const b = bundle(t, s);
+  b.config((c) => {
+    c.process.args = ['sleep', '60'];
+  });
+  for (let i = 0; i < 12; i++) {
+    const child = spawn(OCI, ['--root', b.state, 'create', '--bundle', b.dir, 'c1'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    setTimeout(() => child.kill('SIGKILL'), i * 6);
+    await exited;
+    const st = b.oci(['state', 'c1']);
+    if (st.status === 0) assert.match(JSON.parse(st.stdout).status, /^(creating|created|stopped)$/);
+    assert.equal(b.oci(['delete', '--force', 'c1']).status, 0, 'delete --force takes what was left');
+    assert.ok(!existsSync(join(b.state, 'c1')), `round ${i}: state left`);
+    assert.deepEqual(cgroupsLeft(b), [], `round ${i}: cgroups left`);
+  }
+  assert.deepEqual(parentsLeft(b), [], 'the cgroup parent goes with its last container');
+});

@@ -1,0 +1,103 @@
+// An OCI config as the helper's argv (core/oci-plan.ts): what berth-oci create runs.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BerthError } from '../../../src/core/errors.ts';
+import { defaultSpec } from '../../../src/core/oci-default.ts';
+import { ociCaps, ociStartArgs } from '../../../src/core/oci-plan.ts';
+import { parseSpec } from '../../../src/core/oci-spec.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: a test edits the JSON freely
+type Config = any;
+const spec = (edit: (c: Config) => void = () => {}) => {
+  const c = defaultSpec();
+  edit(c);
+  return parseSpec(JSON.stringify(c));
+};
+const facts = {
+  bundle: '/b',
+  cgroupMounts: [{ name: 'memory', fstype: 'cgroup' as const, options: 'memory', writable: false }],
+  cgroupProcs: ['/sys/fs/cgroup/memory/x/ns/cgroup.procs'],
+  availableCaps: (1n << 41n) - 1n,
+  execFifo: '/run/berth-oci/c1/exec.fifo',
+};
+const args = (edit?: (c: Config) => void) =>
+  ociStartArgs(
+    spec((c) => {
+      c.process.terminal = false;
+      edit?.(c);
+    }),
+    facts,
+  );
+const after = (a: string[], flag: string) => a.filter((_, i) => a[i - 1] === flag);
+
+test('the default config: namespaces, root under the bundle, the FIFO, stdio handed on', () => {
+  const a = args();
+  assert.deepEqual(after(a, '--unshare'), ['pid,net,ipc,uts,mnt,cgroup']);
+  assert.deepEqual(after(a, '--rootfs'), ['/b/rootfs']);
+  assert.deepEqual(after(a, '--exec-fifo'), [facts.execFifo]);
+  assert.ok(a.includes('--inherit-stdio'));
+  assert.deepEqual(a.slice(a.indexOf('--') + 1), ['sh']);
+  assert.deepEqual(after(a, '--caps-keep'), ['kill,net_bind_service,audit_write']);
+  assert.deepEqual(a.slice(a.indexOf('--rlimit'), a.indexOf('--rlimit') + 4), [
+    '--rlimit',
+    'RLIMIT_NOFILE',
+    '1024',
+    '1024',
+  ]);
+});
+
+test("a read-only root is a read-only bind of itself, never a remount of its filesystem (the host's)", () => {
+  const a = args();
+  const i = a.lastIndexOf('--rebind');
+  assert.deepEqual(a.slice(i, i + 3), ['--rebind', '/', 'ro']);
+  assert.ok(!a.some((x, k) => x === '--remount' && a[k + 1] === '/'));
+});
+
+test('the hostname only with a uts namespace of its own', () => {
+  assert.deepEqual(after(args(), '--hostname'), ['berth']);
+  const a = args((c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'uts');
+  });
+  assert.ok(!a.includes('--hostname'), "it would be the host's");
+});
+
+test('mounts: binds relative to the bundle, propagation words dropped, cgroups as berth mounts them', () => {
+  const a = args((c) => {
+    c.mounts.push({ destination: '/data', type: 'bind', source: 'data', options: ['rbind', 'ro', 'rprivate'] });
+  });
+  const i = a.indexOf('--bind');
+  assert.deepEqual(a.slice(i, i + 4), ['--bind', '/b/data', '/data', 'ro,rec']);
+  const k = a.findIndex((x, n) => x === '--mount' && a[n + 3] === '/sys/fs/cgroup/memory');
+  assert.ok(k > 0, "the host's hierarchies under /sys/fs/cgroup");
+});
+
+test('what berth-oci cannot do yet is refused by field', () => {
+  const refused = (edit: (c: Config) => void, field: RegExp) =>
+    assert.throws(
+      () => args(edit),
+      (e: unknown) => e instanceof BerthError && field.test(e.message),
+    );
+  refused((c) => {
+    c.process.terminal = true;
+  }, /process\.terminal/);
+  refused((c) => {
+    c.process.user = { uid: 1000, gid: 1000 };
+  }, /process\.user/);
+  refused((c) => {
+    c.linux.namespaces[1].path = '/var/run/netns/x';
+  }, /linux\.namespaces\[1\]\.path: joining a namespace by path/);
+  refused((c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'mount');
+  }, /own mount namespace/);
+  refused((c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [
+      { containerID: 0, hostID: 100000, size: 10 },
+      { containerID: 10, hostID: 5, size: 1 },
+    ];
+  }, /one range from id 0/);
+});
+
+test('capabilities: the asked ones that berth knows and holds', () => {
+  assert.deepEqual(ociCaps(['CAP_KILL', 'CAP_SYS_ADMIN', 'CAP_NEW_ONE'], 1n << 5n), ['kill']);
+});
