@@ -20,7 +20,8 @@ import { killAll, removeContainer } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
 const VALUED = ['bundle', 'b', 'pid-file', 'console-socket', 'preserve-fds'];
-const BOOLEAN = ['no-pivot', 'no-new-keyring'];
+// --detach: create always returns once the process waits (go-runc may pass it)
+const BOOLEAN = ['no-pivot', 'no-new-keyring', 'detach'];
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {
   const { flags, positionals } = parseFlags('create', args, VALUED, BOOLEAN);
