@@ -67,6 +67,10 @@ static struct {
   int inherit_stdio;     /* --inherit-stdio: init keeps our fds 0-2 (OCI: the caller's pipes) */
   struct { int resource; struct rlimit lim; } rlimits[32]; /* --rlimit NAME SOFT HARD */
   int n_rlimits;
+  int user_set; /* --user UID GID GROUPS: the process's ids (OCI process.user) */
+  uid_t user_uid;
+  gid_t user_gid, user_groups[64];
+  int n_user_groups;
   const char *host_src, *host_dst, *host_umount;
   const char *sync_src, *sync_dst, *since; /* --tree-sync SRC DST --since T */
   int host_overlay; /* host_src is overlayfs mount data, not a path to bind */
@@ -105,6 +109,15 @@ static int parse_int(const char *s, const char *name) {
   long v = strtol(s, &end, 10);
   if (*s == 0 || *end != 0 || v < 0 || v > 1 << 30) die_usage("%s: not a number: %s", name, s);
   return (int)v;
+}
+
+/* a uid or gid: 0 to 2^32-2 */
+static unsigned long parse_id(const char *s) {
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (*s == 0 || *end != 0 || errno || v >= 0xffffffffUL) die_usage("not an id: %s", s);
+  return v;
 }
 
 static int rlimit_of(const char *name) {
@@ -176,6 +189,20 @@ static void parse_args(int argc, char **argv) {
       opt.exec_fifo = need(argv, &i, argc, a);
     } else if (strcmp(a, "--inherit-stdio") == 0) {
       opt.inherit_stdio = 1;
+    } else if (strcmp(a, "--user") == 0) { /* UID GID GROUPS (comma-separated, or -) */
+      if (i + 3 >= argc) die_usage("--user needs UID GID GROUPS");
+      opt.user_set = 1;
+      opt.user_uid = (uid_t)parse_id(argv[i + 1]);
+      opt.user_gid = (gid_t)parse_id(argv[i + 2]);
+      if (strcmp(argv[i + 3], "-") != 0) {
+        char copy[1024];
+        snprintf(copy, sizeof copy, "%s", argv[i + 3]);
+        for (char *save, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+          if (opt.n_user_groups >= 64) die_usage("--user: more than 64 groups");
+          opt.user_groups[opt.n_user_groups++] = (gid_t)parse_id(w);
+        }
+      }
+      i += 3;
     } else if (strcmp(a, "--rlimit") == 0) { /* NAME SOFT HARD */
       if (i + 3 >= argc) die_usage("--rlimit needs NAME SOFT HARD");
       if (opt.n_rlimits >= 32) die_usage("too many --rlimit");
@@ -832,6 +859,12 @@ static int do_start(void) {
     if (setrlimit(opt.rlimits[k].resource, &opt.rlimits[k].lim) < 0) die_errno("rlimit", "setrlimit %d", opt.rlimits[k].resource);
   int listener = drop_privileges(opt.caps_keep, opt.no_new_privs, opt.seccomp_fd, opt.keep);
   if (opt.keep) send_to_keeper(ksock[1], listener);
+  /* the process's own ids last: the bounding set and seccomp needed root's capabilities */
+  if (opt.user_set) {
+    if (setgroups((size_t)opt.n_user_groups, opt.user_groups) < 0) die_errno("user", "setgroups");
+    if (setresgid(opt.user_gid, opt.user_gid, opt.user_gid) < 0) die_errno("user", "setresgid %u", opt.user_gid);
+    if (setresuid(opt.user_uid, opt.user_uid, opt.user_uid) < 0) die_errno("user", "setresuid %u", opt.user_uid);
+  }
   if (opt.n_env) execve(exe, opt.argv, opt.env);
   else execv(exe, opt.argv);
   die_errno("execve", "exec %s", opt.argv[0]);

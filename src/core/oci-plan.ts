@@ -3,6 +3,7 @@
 // argv goes out, and what berth-oci cannot do yet is refused here, by field, before anything
 // is made, rather than done half.
 import { ALL_CAPS, type Capability } from './capabilities.ts';
+import { DEFAULT_DEVICES } from './devices.ts';
 import { BerthError } from './errors.ts';
 import { mountArgs, SECCOMP_FD, STATUS_FD } from './helper-args.ts';
 import { type CgroupMount, cgroupOps, type MountOp } from './mounts.ts';
@@ -75,8 +76,33 @@ function mountOp(m: OciMount, i: number, bundle: string, cgroups: readonly Cgrou
     if (m.destination !== '/sys/fs/cgroup') throw notYet(`mounts[${i}]`, 'a cgroup mount outside /sys/fs/cgroup');
     return cgroupOps(cgroups);
   }
-  return [{ op: 'mount', fstype: m.type, source: m.source || m.type, dest: m.destination, options: mountOptions(m) }];
+  const op: MountOp = {
+    op: 'mount',
+    fstype: m.type,
+    source: m.source || m.type,
+    dest: m.destination,
+    options: mountOptions(m),
+  };
+  // a /dev of its own gets the usual nodes (runc's default devices), bound from the host's: a
+  // user namespace may not mknod
+  if (m.destination === '/dev' && m.type === 'tmpfs') {
+    return [
+      op,
+      ...DEFAULT_DEVICES.map((d): MountOp => ({ op: 'bind', source: d.path, dest: d.path, options: 'nosuid,noexec' })),
+    ];
+  }
+  if (m.destination === '/dev/pts' && m.type === 'devpts')
+    return [op, { op: 'symlink', target: 'pts/ptmx', dest: '/dev/ptmx' }];
+  return [op];
 }
+
+/** the links runc makes in a /dev of the container's own */
+const DEV_LINKS: MountOp[] = [
+  { op: 'symlink', target: '/proc/self/fd', dest: '/dev/fd' },
+  { op: 'symlink', target: '/proc/self/fd/0', dest: '/dev/stdin' },
+  { op: 'symlink', target: '/proc/self/fd/1', dest: '/dev/stdout' },
+  { op: 'symlink', target: '/proc/self/fd/2', dest: '/dev/stderr' },
+];
 
 /** The capabilities the spec asks for that berth knows and holds itself, in berth's names. */
 export function ociCaps(asked: readonly string[], available: bigint): Capability[] {
@@ -104,7 +130,6 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
   const p = spec.process;
   if (!p) throw new BerthError('BAD_VALUE', 'config.json: process: create needs a process to run');
   if (p.terminal) throw notYet('process.terminal', 'a terminal (--console-socket)');
-  if (p.uid !== 0 || p.gid !== 0 || p.additionalGids.length) throw notYet('process.user', 'a user other than root');
   const namespaces = spec.linux.namespaces.map((n, i) => {
     if (n.path !== null) throw notYet(`linux.namespaces[${i}].path`, 'joining a namespace by path');
     const name = NS[n.type];
@@ -115,6 +140,7 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
   const idmap = ociIdmap(spec);
   const ops: MountOp[] = [
     ...spec.mounts.flatMap((m, i) => mountOp(m, i, f.bundle, f.cgroupMounts)),
+    ...(spec.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs') ? DEV_LINKS : []),
     ...spec.linux.maskedPaths.map((dest): MountOp => ({ op: 'mask', dest })),
     ...spec.linux.readonlyPaths.map((dest): MountOp => ({ op: 'rebind', dest, options: 'ro,nosuid,nodev,noexec' })),
     // a bind of the root onto itself made read-only (MS_BIND): never a remount of its
@@ -144,6 +170,9 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
       ...[r.soft, r.hard].map((v) => (v >= Number.MAX_SAFE_INTEGER ? 'unlimited' : String(v))),
     ]),
     ...p.env.flatMap((e) => ['--env', e]),
+    ...(p.uid !== 0 || p.gid !== 0 || p.additionalGids.length
+      ? ['--user', String(p.uid), String(p.gid), p.additionalGids.join(',') || '-']
+      : []),
     '--cwd',
     p.cwd,
     '--exec-fifo',

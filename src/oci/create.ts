@@ -15,6 +15,7 @@ import { policyFd } from '../host/helper.ts';
 import { linuxHost } from '../host/host.ts';
 import { readMountinfo } from '../host/mountinfo.ts';
 import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
+import { makePaths } from '../host/paths.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
 import { killAll, removeContainer } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
@@ -129,7 +130,8 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     });
     const r = linuxHost.runHelper(g.helper, plan(procsFiles(dirs)), {
       stdio: ['inherit', 'inherit', 'inherit'],
-      seccompFd: policyFd(g.root, seccompPolicy(process.arch, { sysinfo: false })),
+      // berth's own cache of policies (by their hash), not the caller's --root
+      seccompFd: policyFd(makePaths('/', g.helper).run, seccompPolicy(process.arch, { sysinfo: false })),
     });
     if (r.exitCode !== 0 || r.pid === null) {
       throw new BerthError('CT_CREATE', `create ${id}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);

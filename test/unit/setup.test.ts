@@ -16,7 +16,10 @@ function packages(release: string): { code: number; list: string[]; err: string 
 const EXPECTED =
   'gcc make libc6-dev libseccomp-dev pkgconf busybox-static zstd tar rsync debootstrap util-linux mount procps iproute2 nftables e2fsprogs attr acl lxcfs nodejs npm';
 // for the tests only: Debian 13 moved promtool out of the prometheus package
-const FOR_TESTS: Record<string, string> = { '12': 'prometheus chromium', '13': 'prometheus promtool chromium' };
+const FOR_TESTS: Record<string, string> = {
+  '12': 'prometheus chromium containerd',
+  '13': 'prometheus promtool chromium containerd',
+};
 
 for (const release of ['12', '13']) {
   test(`setup.sh lists the packages of Debian ${release}`, () => {

@@ -65,8 +65,11 @@ test('mounts: binds relative to the bundle, propagation words dropped, cgroups a
   const a = args((c) => {
     c.mounts.push({ destination: '/data', type: 'bind', source: 'data', options: ['rbind', 'ro', 'rprivate'] });
   });
-  const i = a.indexOf('--bind');
+  const i = a.findIndex((x, n) => x === '--bind' && a[n + 2] === '/data');
   assert.deepEqual(a.slice(i, i + 4), ['--bind', '/b/data', '/data', 'ro,rec']);
+  // a /dev of its own: the host's usual nodes, and runc's links
+  assert.ok(a.some((x, n) => x === '--bind' && a[n + 1] === '/dev/null' && a[n + 2] === '/dev/null'));
+  assert.ok(a.some((x, n) => x === '--symlink' && a[n + 1] === 'pts/ptmx' && a[n + 2] === '/dev/ptmx'));
   const k = a.findIndex((x, n) => x === '--mount' && a[n + 3] === '/sys/fs/cgroup/memory');
   assert.ok(k > 0, "the host's hierarchies under /sys/fs/cgroup");
 });
@@ -81,9 +84,6 @@ test('what berth-oci cannot do yet is refused by field', () => {
     c.process.terminal = true;
   }, /process\.terminal/);
   refused((c) => {
-    c.process.user = { uid: 1000, gid: 1000 };
-  }, /process\.user/);
-  refused((c) => {
     c.linux.namespaces[1].path = '/var/run/netns/x';
   }, /linux\.namespaces\[1\]\.path: joining a namespace by path/);
   refused((c) => {
@@ -96,6 +96,15 @@ test('what berth-oci cannot do yet is refused by field', () => {
       { containerID: 10, hostID: 5, size: 1 },
     ];
   }, /one range from id 0/);
+});
+
+test('a process user: its ids and groups, set last', () => {
+  const a = args((c) => {
+    c.process.user = { uid: 1000, gid: 100, additionalGids: [10, 20] };
+  });
+  const i = a.indexOf('--user');
+  assert.deepEqual(a.slice(i, i + 4), ['--user', '1000', '100', '10,20']);
+  assert.ok(!args().includes('--user'), 'root needs none');
 });
 
 test('capabilities: the asked ones that berth knows and holds', () => {
