@@ -67,6 +67,7 @@ static struct {
   int inherit_stdio;     /* --inherit-stdio: init keeps our fds 0-2 (OCI: the caller's pipes) */
   struct { int resource; struct rlimit lim; } rlimits[32]; /* --rlimit NAME SOFT HARD */
   int n_rlimits;
+  int detach;   /* --detach: join mode returns once CMD runs, which keeps our fds 0-2 (OCI exec) */
   int user_set; /* --user UID GID GROUPS: the process's ids (OCI process.user) */
   uid_t user_uid;
   gid_t user_gid, user_groups[64];
@@ -187,6 +188,8 @@ static void parse_args(int argc, char **argv) {
       opt.cwd = need(argv, &i, argc, a);
     } else if (strcmp(a, "--exec-fifo") == 0) {
       opt.exec_fifo = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--detach") == 0) {
+      opt.detach = 1;
     } else if (strcmp(a, "--inherit-stdio") == 0) {
       opt.inherit_stdio = 1;
     } else if (strcmp(a, "--user") == 0) { /* UID GID GROUPS (comma-separated, or -) */
@@ -665,6 +668,13 @@ static void stage_binds(void) {
   if (userns >= 0) close(userns);
 }
 
+/* --user: the process's own ids, set by drop_privileges once the seccomp filter is loaded */
+static void set_user(void) {
+  if (setgroups((size_t)opt.n_user_groups, opt.user_groups) < 0) die_errno("user", "setgroups");
+  if (setresgid(opt.user_gid, opt.user_gid, opt.user_gid) < 0) die_errno("user", "setresgid %u", opt.user_gid);
+  if (setresuid(opt.user_uid, opt.user_uid, opt.user_uid) < 0) die_errno("user", "setresuid %u", opt.user_uid);
+}
+
 /* CMD as a path inside the new root: as given when it holds a '/', else the first executable
  * file of that name in the PATH of --env (the shell's default without one), as execvp would,
  * but with the container's PATH rather than ours. */
@@ -857,14 +867,8 @@ static int do_start(void) {
   /* while we may still raise a hard limit (CAP_SYS_RESOURCE in our namespace) */
   for (int k = 0; k < opt.n_rlimits; k++)
     if (setrlimit(opt.rlimits[k].resource, &opt.rlimits[k].lim) < 0) die_errno("rlimit", "setrlimit %d", opt.rlimits[k].resource);
-  int listener = drop_privileges(opt.caps_keep, opt.no_new_privs, opt.seccomp_fd, opt.keep);
+  int listener = drop_privileges(opt.caps_keep, opt.no_new_privs, opt.seccomp_fd, opt.keep, opt.user_set ? set_user : NULL);
   if (opt.keep) send_to_keeper(ksock[1], listener);
-  /* the process's own ids last: the bounding set and seccomp needed root's capabilities */
-  if (opt.user_set) {
-    if (setgroups((size_t)opt.n_user_groups, opt.user_groups) < 0) die_errno("user", "setgroups");
-    if (setresgid(opt.user_gid, opt.user_gid, opt.user_gid) < 0) die_errno("user", "setresgid %u", opt.user_gid);
-    if (setresuid(opt.user_uid, opt.user_uid, opt.user_uid) < 0) die_errno("user", "setresuid %u", opt.user_uid);
-  }
   if (opt.n_env) execve(exe, opt.argv, opt.env);
   else execv(exe, opt.argv);
   die_errno("execve", "exec %s", opt.argv[0]);
@@ -949,7 +953,9 @@ static int do_join(void) {
       die_errno("hostname", "sethostname %s", opt.hostname);
     return 0;
   }
-  if (opt.pty) {
+  if (opt.detach) {
+    /* the command keeps our fds 0-2 (the caller's pipes) and outlives us */
+  } else if (opt.pty) {
     /* the container's own /dev/ptmx, so the command's tty lives in the container's devpts */
     master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) die_errno("pty", "open /dev/ptmx");
@@ -974,6 +980,7 @@ static int do_join(void) {
       wait_status(pid);
       return 2;
     }
+    if (opt.detach) return 0; /* it runs; its exit is for whoever reaps it (a subreaper) */
     relay(pid, master, in[1], out[0], err[0]);
     return wait_status(pid);
   }
@@ -986,9 +993,9 @@ static int do_join(void) {
   int s = master >= 0 ? ioctl(master, TIOCGPTPEER, O_RDWR) : -1;
   if (master >= 0 && (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0)) die_errno("pty", "open the pty's slave");
   int fds[3] = {master >= 0 ? s : in[0], master >= 0 ? s : out[1], master >= 0 ? s : err[1]};
-  for (int k = 0; k < 3; k++)
+  for (int k = 0; k < 3 && !opt.detach; k++)
     if (dup2(fds[k], k) < 0) die_errno("pipe", "stdio");
-  int listener = drop_privileges(opt.caps_keep, opt.no_new_privs, opt.seccomp_fd, keeper >= 0);
+  int listener = drop_privileges(opt.caps_keep, opt.no_new_privs, opt.seccomp_fd, keeper >= 0, opt.user_set ? set_user : NULL);
   int e = listener >= 0 ? send_fds(keeper, 'L', &listener, 1) : 0;
   if (e) warn_record("keeper", e, "hand over the seccomp listener");
   opt.env[opt.n_env] = NULL;

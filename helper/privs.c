@@ -50,7 +50,7 @@ static uint64_t parse_caps(const char *list) {
  * is loaded (needs CAP_SYS_ADMIN unless no_new_privs is set), and only then are the effective,
  * permitted and inheritable sets lowered, since that may remove the two capabilities above.
  */
-int drop_privileges(const char *caps_keep, int no_new_privs, int seccomp_fd, int supervised) {
+int drop_privileges(const char *caps_keep, int no_new_privs, int seccomp_fd, int supervised, void (*as_user)(void)) {
   int listener = -1;
   if (caps_keep) {
     uint64_t keep = parse_caps(caps_keep);
@@ -108,6 +108,14 @@ int drop_privileges(const char *caps_keep, int no_new_privs, int seccomp_fd, int
       listener = seccomp_notify_fd(ctx); /* with a notify rule, the kernel made us a listener */
       if (listener >= 0) fcntl(listener, F_SETFD, FD_CLOEXEC);
     }
+  }
+  /* another uid (OCI process.user) after the filter (its load without no_new_privs needs
+   * CAP_SYS_ADMIN) and before the capset, which stays possible: the kernel keeps the
+   * permitted set across the change with KEEPCAPS, and the execve recomputes it as for any
+   * non-root process */
+  if (as_user) {
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) die_errno("user", "prctl(PR_SET_KEEPCAPS)");
+    as_user();
   }
   if (caps_keep) {
     uint64_t keep = parse_caps(caps_keep);

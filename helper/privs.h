@@ -7,6 +7,6 @@
 /* "a,b,c" -> a bitmask of the positions of those names in NAMES (bad argv on unknown ones) */
 uint64_t parse_names(const char *list, const char *const *names, int n, const char *what);
 /* returns the seccomp listener when the policy's notify rules were loaded (supervised), or -1 */
-int drop_privileges(const char *caps_keep, int no_new_privs, int seccomp_fd, int supervised);
+int drop_privileges(const char *caps_keep, int no_new_privs, int seccomp_fd, int supervised, void (*as_user)(void));
 
 #endif

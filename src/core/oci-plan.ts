@@ -5,9 +5,9 @@
 import { ALL_CAPS, type Capability } from './capabilities.ts';
 import { DEFAULT_DEVICES } from './devices.ts';
 import { BerthError } from './errors.ts';
-import { mountArgs, SECCOMP_FD, STATUS_FD } from './helper-args.ts';
+import { joinArgs, mountArgs, SECCOMP_FD, STATUS_FD } from './helper-args.ts';
 import { type CgroupMount, cgroupOps, type MountOp } from './mounts.ts';
-import type { NamespaceType, OciMount, OciSpec } from './oci-spec.ts';
+import type { NamespaceType, OciMount, OciProcess, OciSpec } from './oci-spec.ts';
 
 export interface OciFacts {
   /** the bundle directory, absolute: root.path and relative bind sources are under it */
@@ -125,17 +125,63 @@ export function ociIdmap(spec: OciSpec): { base: number; count: number } | null 
   return { base: first.hostID, count: first.size };
 }
 
-/** The helper's argv for `create` (start mode, waiting on the exec FIFO). */
-export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
-  const p = spec.process;
-  if (!p) throw new BerthError('BAD_VALUE', 'config.json: process: create needs a process to run');
-  if (p.terminal) throw notYet('process.terminal', 'a terminal (--console-socket)');
-  const namespaces = spec.linux.namespaces.map((n, i) => {
+/** The helper's names of the namespaces a container made (create records them for exec). */
+export function ociNamespaces(spec: OciSpec): string[] {
+  return spec.linux.namespaces.map((n, i) => {
     if (n.path !== null) throw notYet(`linux.namespaces[${i}].path`, 'joining a namespace by path');
     const name = NS[n.type];
     if (name === null) throw notYet(`linux.namespaces[${i}]`, `the ${n.type} namespace`);
     return name;
   });
+}
+
+const userArgs = (p: OciProcess) =>
+  p.uid !== 0 || p.gid !== 0 || p.additionalGids.length
+    ? ['--user', String(p.uid), String(p.gid), p.additionalGids.join(',') || '-']
+    : [];
+
+/**
+ * The helper's argv for `exec`: join mode into the container's init PID and its NAMESPACES;
+ * detached, the process keeps the caller's stdio and outlives the helper (the shim reaps it).
+ */
+export function ociExecArgs(
+  p: OciProcess,
+  c: {
+    pid: number;
+    namespaces: readonly string[];
+    cgroupProcs: readonly string[];
+    availableCaps: bigint;
+    detach: boolean;
+  },
+): string[] {
+  if (p.terminal) throw notYet('process.terminal', 'a terminal (--console-socket)');
+  const argv = joinArgs({
+    pid: c.pid,
+    namespaces: c.namespaces,
+    cgroupProcs: c.cgroupProcs,
+    caps: ociCaps(p.capabilities, c.availableCaps),
+    env: p.env,
+    cwd: p.cwd,
+    pty: false,
+    argv: p.args,
+    keeperSocket: null,
+  });
+  const at = argv.indexOf('--');
+  return [
+    ...argv.slice(0, at),
+    ...(c.detach ? ['--detach'] : []),
+    ...(p.noNewPrivileges ? ['--no-new-privs'] : []),
+    ...userArgs(p),
+    ...argv.slice(at),
+  ];
+}
+
+/** The helper's argv for `create` (start mode, waiting on the exec FIFO). */
+export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
+  const p = spec.process;
+  if (!p) throw new BerthError('BAD_VALUE', 'config.json: process: create needs a process to run');
+  if (p.terminal) throw notYet('process.terminal', 'a terminal (--console-socket)');
+  const namespaces = ociNamespaces(spec);
   if (!namespaces.includes('mnt')) throw notYet('linux.namespaces', 'a container without its own mount namespace');
   const idmap = ociIdmap(spec);
   const ops: MountOp[] = [
@@ -170,9 +216,7 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
       ...[r.soft, r.hard].map((v) => (v >= Number.MAX_SAFE_INTEGER ? 'unlimited' : String(v))),
     ]),
     ...p.env.flatMap((e) => ['--env', e]),
-    ...(p.uid !== 0 || p.gid !== 0 || p.additionalGids.length
-      ? ['--user', String(p.uid), String(p.gid), p.additionalGids.join(',') || '-']
-      : []),
+    ...userArgs(p),
     '--cwd',
     p.cwd,
     '--exec-fifo',

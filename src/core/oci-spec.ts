@@ -160,7 +160,8 @@ function hook(v: unknown, where: string): OciHook {
   };
 }
 
-function process(v: unknown): OciProcess {
+/** A process object (config.json's `process`, or `exec --process FILE`'s whole document). */
+export function parseProcess(v: unknown): OciProcess {
   const o = obj(v, 'process');
   const user = obj(o['user'] ?? {}, 'process.user');
   const args = list(o['args'], 'process.args', text);
@@ -243,7 +244,7 @@ export function parseSpec(textIn: string): OciSpec {
   }
   return {
     ociVersion: text(o['ociVersion'], 'ociVersion'),
-    process: o['process'] === undefined ? null : process(o['process']),
+    process: o['process'] === undefined ? null : parseProcess(o['process']),
     root: { path: text(root['path'], 'root.path'), readonly: root['readonly'] === true },
     hostname: optText(o, 'hostname', ''),
     mounts: list(o['mounts'], 'mounts', mount),
@@ -277,4 +278,15 @@ export function parseSpec(textIn: string): OciSpec {
       }),
     },
   };
+}
+
+/** `exec --process FILE`'s text: one process object. */
+export function parseProcessText(text: string): OciProcess {
+  if (text.length > MAX_CONFIG_BYTES) throw bad('the process file', `larger than ${MAX_CONFIG_BYTES} bytes`);
+  try {
+    return parseProcess(JSON.parse(text));
+  } catch (err) {
+    if (err instanceof BerthError) throw err;
+    throw bad('the process file', `not JSON: ${(err as Error).message.slice(0, 200)}`);
+  }
 }

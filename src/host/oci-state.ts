@@ -26,6 +26,8 @@ export interface OciRecord {
   annotations: Record<string, string>;
   /** where its cgroups are, under each hierarchy (cgroupsPath, split) */
   cgroup: { parent: string; name: string };
+  /** the namespaces it made, in the helper's names: what exec joins */
+  namespaces: string[];
 }
 
 export type OciStatus = 'creating' | 'created' | 'running' | 'stopped';

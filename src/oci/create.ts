@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
-import { ociStartArgs } from '../core/oci-plan.ts';
+import { ociNamespaces, ociStartArgs } from '../core/oci-plan.ts';
 import { MAX_CONFIG_BYTES, type OciSpec, parseSpec } from '../core/oci-spec.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { containerCgroupMounts, detectLayout, prepareCgroups, procsFiles } from '../host/cgroups.ts';
@@ -119,6 +119,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     status: 'creating',
     annotations: spec.annotations,
     cgroup,
+    namespaces: ociNamespaces(spec),
   };
   writeOciRecord(g.root, record);
   try {

@@ -2,7 +2,7 @@
 // cgroups and state. Running, it takes --force (SIGKILL first).
 import { BerthError } from '../core/errors.ts';
 import { checkOciId, readOciRecord } from '../host/oci-state.ts';
-import { killAll, removeContainer, statusNow } from './container.ts';
+import { killAll, removeContainer, removeStateDir, statusNow } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {
@@ -12,8 +12,11 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   const force = flags.has('force') || flags.has('f');
   const r = readOciRecord(g.root, id);
   if (!r) {
-    if (force) return 0; // containerd's cleanup deletes what may be gone already
-    throw new BerthError('NO_CT_CONFIG', `container does not exist: ${id}`);
+    if (!force) throw new BerthError('NO_CT_CONFIG', `container does not exist: ${id}`);
+    // containerd's cleanup deletes what may be gone already; a create killed before its first
+    // record leaves only its directory (the record comes before anything else is made)
+    removeStateDir(g, id);
+    return 0;
   }
   const now = statusNow(r);
   if ((now === 'running' || now === 'creating') && !force) {

@@ -20,6 +20,10 @@ export const VERBS: Record<string, OciVerb> = {
     summary: 'remove a stopped container (--force: also a running one)',
     load: async () => (await import('./delete.ts')).run,
   },
+  exec: {
+    summary: "run a process in a running container's namespaces",
+    load: async () => (await import('./exec.ts')).run,
+  },
   spec: { summary: 'write a new config.json for a bundle', load: async () => (await import('./spec.ts')).run },
   features: {
     summary: 'print what this runtime supports (JSON)',

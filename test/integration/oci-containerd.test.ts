@@ -43,7 +43,7 @@ function imageTar(dir: string, rootfs: string): string {
   return tar;
 }
 
-test('berth-oci under containerd: ctr run, exit codes, a detached task killed and removed', {
+test('berth-oci under containerd: ctr run, exit codes, exec, a detached task killed and removed', {
   skip: SKIP,
   timeout: 300_000,
 }, async (t) => {
@@ -116,6 +116,11 @@ test('berth-oci under containerd: ctr run, exit codes, a detached task killed an
   assert.equal(ctr(['run', '-d', '--runc-binary', OCI, IMAGE, 'd1', 'sleep', '300']).status, 0);
   assert.match(ctr(['task', 'ls']).stdout, /^d1\s+\d+\s+RUNNING/m);
   const pid = Number(/^d1\s+(\d+)/m.exec(ctr(['task', 'ls']).stdout)?.[1]);
+  // exec: the shim's `exec --process F --detach --pid-file P`, its exit code reaped by the shim
+  const ex = ctr(['task', 'exec', '--exec-id', 'e1', 'd1', 'sh', '-c', 'echo in d1; exit 5']);
+  assert.equal(ex.status, 5, ex.stderr);
+  assert.equal(ex.stdout, 'in d1\n');
+  assert.equal(ctr(['task', 'exec', '--exec-id', 'e2', '--user', '1000', 'd1', 'id', '-u']).stdout, '1000\n');
   assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /^NSpid:\s+\d+\s+1$/m, 'pid 1 of its own namespace');
   assert.ok(
     existsSync(join('/run/containerd/runc', ns, 'd1', 'state.json')),

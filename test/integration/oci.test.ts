@@ -49,6 +49,7 @@ function bundle(t: { after: (f: () => void) => void }, s: Sandbox): Bundle {
       timeout: 30_000,
     });
   assert.equal(oci(['spec', '--bundle', dir]).status, 0);
+  t.after(() => oci(['delete', '--force', 'c1'])); // a failed check leaves nothing either
   const config = (edit: (c: Config) => void) => {
     const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     c.process.terminal = false;
@@ -119,6 +120,11 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   assert.match(proc, /^NoNewPrivs:\s+1$/m);
   assert.match(readFileSync(`/proc/${pid}/limits`, 'utf8'), /^Max open files\s+1024\s+1024/m, 'rlimits');
   assert.ok(cgroupsLeft(b).length > 0, 'in cgroups under cgroupsPath');
+  // exec, not detached: the caller's stdio, and the process's exit status
+  const ex = b.oci(['exec', 'c1', 'sh', '-c', 'cat; echo " $(id -u)"; exit 4'], 'piped in');
+  assert.equal(ex.status, 4, ex.stderr);
+  assert.equal(ex.stdout, 'piped in 0\n');
+  assert.equal(b.oci(['exec', '--user', '1000:1000', 'c1', 'id', '-u']).stdout, '1000\n');
   // delete refuses a running one; kill, then delete
   const refused = b.oci(['delete', 'c1']);
   assert.equal(refused.status, 1);

@@ -1,0 +1,102 @@
+// berth-oci exec [--process FILE | -e K=V --cwd DIR -u UID[:GID] ID CMD ARGS...] [--detach]
+// [--pid-file F] ID: a process in a running container's namespaces and cgroups. Detached (the
+// shim's way), it returns once the process runs, which keeps the caller's stdio; else it waits
+// and exits with the process's status.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { BerthError } from '../core/errors.ts';
+import { ociExecArgs } from '../core/oci-plan.ts';
+import { type OciProcess, parseProcess, parseProcessText } from '../core/oci-spec.ts';
+import { seccompPolicy } from '../core/seccomp.ts';
+import { procsFiles } from '../host/cgroups.ts';
+import { policyFd } from '../host/helper.ts';
+import { linuxHost } from '../host/host.ts';
+import { makePaths } from '../host/paths.ts';
+import { ownCapabilities } from '../host/proc.ts';
+import { cgroupDirs, mustRecord, statusNow } from './container.ts';
+import { type OciGlobal, parseFlags } from './main.ts';
+
+const VALUED = [
+  'process',
+  'p',
+  'pid-file',
+  'console-socket',
+  'cwd',
+  'env',
+  'e',
+  'user',
+  'u',
+  'cap',
+  'c',
+  'preserve-fds',
+  'process-label',
+  'apparmor',
+];
+const BOOLEAN = ['detach', 'd', 'tty', 't', 'no-new-privs'];
+
+export async function run(g: OciGlobal, args: string[]): Promise<number> {
+  const { flags, positionals } = parseFlags('exec', args, VALUED, BOOLEAN, true);
+  const one = (...ks: string[]) => ks.map((k) => flags.get(k)?.at(-1)).find((v) => v !== undefined);
+  const [id, ...cmd] = positionals;
+  const r = mustRecord(g, id);
+  if (statusNow(r) !== 'running' || r.pid === null) throw new BerthError('NOT_RUNNING', 'container not running');
+  if (one('console-socket') || one('tty', 't') === 'true') {
+    throw new BerthError('BAD_VALUE', 'exec: a terminal (--tty, --console-socket) is not supported by berth-oci yet');
+  }
+  if (Number(one('preserve-fds') ?? 0))
+    throw new BerthError('BAD_VALUE', 'exec: --preserve-fds is not supported by berth-oci yet');
+  const file = one('process', 'p');
+  const proc: OciProcess = file ? parseProcessText(readFileSync(file, 'utf8')) : fromFlags(flags, cmd, r.bundle);
+  const detach = one('detach', 'd') === 'true';
+  const h = linuxHost.runHelper(
+    g.helper,
+    ociExecArgs(proc, {
+      pid: r.pid,
+      namespaces: r.namespaces,
+      cgroupProcs: procsFiles(cgroupDirs(r)),
+      availableCaps: ownCapabilities(linuxHost),
+      detach,
+    }),
+    {
+      stdio: ['inherit', 'inherit', 'inherit'],
+      seccompFd: policyFd(makePaths('/', g.helper).run, seccompPolicy(process.arch, { sysinfo: false })),
+      relaysSignals: !detach,
+    },
+  );
+  if (h.error) throw new BerthError('CT_CREATE', `exec ${r.id}: ${h.error.message ?? h.error.error}`);
+  const pidFile = one('pid-file');
+  if (pidFile && h.pid !== null) {
+    // read with Atoi once we exit: the pid alone, no newline, renamed into place
+    const tmp = join(dirname(resolve(pidFile)), `.${basename(pidFile)}`);
+    writeFileSync(tmp, String(h.pid), { mode: 0o644 });
+    renameSync(tmp, pidFile);
+  }
+  return detach ? 0 : h.exitCode;
+}
+
+/** runc's flags for a process (without --process): the config's process, changed by them. */
+function fromFlags(flags: Map<string, string[]>, cmd: string[], bundle: string): OciProcess {
+  if (cmd.length === 0) throw new BerthError('BAD_SYNTAX', 'exec: ID and a command (or --process FILE)');
+  let base: Record<string, unknown> = {};
+  try {
+    base =
+      (JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as { process?: Record<string, unknown> })
+        .process ?? {};
+  } catch {}
+  const user = flags.get('user')?.at(-1) ?? flags.get('u')?.at(-1);
+  const [uid, gid] = (user ?? '0:0').split(':');
+  const env = [
+    ...((base['env'] as string[] | undefined) ?? []),
+    ...(flags.get('env') ?? []),
+    ...(flags.get('e') ?? []),
+  ];
+  return parseProcess({
+    ...base,
+    terminal: false,
+    args: cmd,
+    env,
+    cwd: flags.get('cwd')?.at(-1) ?? base['cwd'] ?? '/',
+    user: { uid: Number(uid), gid: Number(gid ?? uid) },
+    noNewPrivileges: flags.has('no-new-privs') || base['noNewPrivileges'] === true,
+  });
+}
