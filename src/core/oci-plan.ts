@@ -3,9 +3,11 @@
 // argv goes out, and what berth-oci cannot do yet is refused here, by field, before anything
 // is made, rather than done half.
 import { ALL_CAPS, type Capability } from './capabilities.ts';
+import type { Resources } from './ct-config.ts';
 import { DEFAULT_DEVICES } from './devices.ts';
 import { BerthError } from './errors.ts';
 import { joinArgs, mountArgs, SECCOMP_FD, STATUS_FD } from './helper-args.ts';
+import { parseCpuList } from './limits.ts';
 import { type CgroupMount, cgroupOps, type MountOp } from './mounts.ts';
 import type { NamespaceType, OciMount, OciProcess, OciSpec } from './oci-spec.ts';
 
@@ -231,3 +233,50 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
     ...p.args,
   ];
 }
+
+/**
+ * linux.resources (config.json, or `update --resources`) in berth's terms, whose cgroup writes
+ * berth already makes for v1 and v2 (core/limits.ts): memory.limit is the RAM, memory.swap
+ * (memory and swap together, as runc reads it) less that is the swap, pids.limit the process
+ * count, cpu.quota/period the percent of one CPU, cpu.shares the weight (berth's cpuunits are
+ * shares x 1000/1024), and cpu.cpus, a list, its number of CPUs. -1 and absent: no limit.
+ */
+export function ociResources(res: Record<string, unknown>): Resources {
+  const obj = (k: string): Record<string, unknown> => {
+    const v = res[k];
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) throw badResource(k, 'must be an object');
+    return v as Record<string, unknown>;
+  };
+  const num = (o: Record<string, unknown>, k: string, where: string): number | null => {
+    const v = o[k];
+    if (v === undefined || v === null || v === -1 || v === 0) return null;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+      throw badResource(`${where}.${k}`, 'must be a whole number');
+    return v;
+  };
+  const memory = obj('memory');
+  const pids = obj('pids');
+  const cpu = obj('cpu');
+  const ram = num(memory, 'limit', 'memory');
+  const total = num(memory, 'swap', 'memory');
+  const quota = num(cpu, 'quota', 'cpu');
+  const period = num(cpu, 'period', 'cpu') ?? 100_000;
+  const shares = num(cpu, 'shares', 'cpu');
+  const cpus = cpu['cpus'];
+  if (cpus !== undefined && cpus !== null && (typeof cpus !== 'string' || !/^[\d,-]{0,256}$/.test(cpus)))
+    throw badResource('cpu.cpus', 'must be a CPU list such as "0-3,5"');
+  return {
+    ram,
+    swap: ram !== null && total !== null && total >= ram ? total - ram : null,
+    cpus: typeof cpus === 'string' && cpus ? parseCpuList(cpus).length || null : null,
+    cpulimit: quota === null ? null : Math.max(1, Math.round((quota / period) * 100)),
+    cpuunits: shares === null ? null : Math.round((shares * 1000) / 1024),
+    numproc: num(pids, 'limit', 'pids'),
+  };
+}
+
+const badResource = (field: string, why: string) =>
+  new BerthError('BAD_VALUE', `linux.resources.${field}: ${why}`, {
+    hint: 'see the OCI runtime spec (config-linux.md)',
+  });

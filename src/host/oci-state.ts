@@ -4,6 +4,7 @@
 // checked against the kernel: a recorded init that no longer runs is "stopped".
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Resources } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
 import { readIfExists, writeFileAtomic } from './fs-util.ts';
 import type { Host } from './host.ts';
@@ -28,6 +29,8 @@ export interface OciRecord {
   cgroup: { parent: string; name: string };
   /** the namespaces it made, in the helper's names: what exec joins */
   namespaces: string[];
+  /** its limits as last set (create, update), in berth's terms */
+  resources: Resources;
 }
 
 export type OciStatus = 'creating' | 'created' | 'running' | 'stopped';

@@ -6,10 +6,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
-import { ociNamespaces, ociStartArgs } from '../core/oci-plan.ts';
+import { ociNamespaces, ociResources, ociStartArgs } from '../core/oci-plan.ts';
 import { MAX_CONFIG_BYTES, type OciSpec, parseSpec } from '../core/oci-spec.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
-import { containerCgroupMounts, detectLayout, prepareCgroups, procsFiles } from '../host/cgroups.ts';
+import { containerCgroupMounts, detectLayout, prepareCgroups, procsFiles, resourceWrites } from '../host/cgroups.ts';
 import { errCode } from '../host/fs-util.ts';
 import { policyFd } from '../host/helper.ts';
 import { linuxHost } from '../host/host.ts';
@@ -120,13 +120,14 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     annotations: spec.annotations,
     cgroup,
     namespaces: ociNamespaces(spec),
+    resources: ociResources(spec.linux.resources),
   };
   writeOciRecord(g.root, record);
   try {
     const idmap = spec.linux.uidMappings[0];
     const dirs = prepareCgroups(linuxHost, layout, cgroup.parent, cgroup.name, {
       devices: DEVICE_ALLOW,
-      writes: [],
+      writes: resourceWrites(layout, record.resources, id),
       owner: idmap ? idmap.hostID : null,
     });
     const r = linuxHost.runHelper(g.helper, plan(procsFiles(dirs)), {

@@ -24,6 +24,10 @@ export const VERBS: Record<string, OciVerb> = {
     summary: "run a process in a running container's namespaces",
     load: async () => (await import('./exec.ts')).run,
   },
+  update: {
+    summary: "change a container's limits (--resources FILE|-)",
+    load: async () => (await import('./update.ts')).run,
+  },
   spec: { summary: 'write a new config.json for a bundle', load: async () => (await import('./spec.ts')).run },
   features: {
     summary: 'print what this runtime supports (JSON)',

@@ -67,6 +67,16 @@ const cgroupsLeft = (b: Bundle) =>
 const parentsLeft = (b: Bundle) =>
   readdirSync('/sys/fs/cgroup').filter((h) => existsSync(join('/sys/fs/cgroup', h, b.cgroup)));
 
+/** The memory and pids limits of c1 as the kernel has them (v1 hybrid, or v2). */
+function limits(b: Bundle): { memory: string; pids: string } {
+  const at = (h: string, f: string) => join('/sys/fs/cgroup', h, b.cgroup, 'c1', f);
+  const v1 = existsSync(at('memory', 'memory.limit_in_bytes'));
+  const read = (p: string) => readFileSync(p, 'utf8').trim();
+  return v1
+    ? { memory: read(at('memory', 'memory.limit_in_bytes')), pids: read(at('pids', 'pids.max')) }
+    : { memory: read(at('', 'memory.max')), pids: read(at('', 'pids.max')) };
+}
+
 const status = (b: Bundle, id: string) => JSON.parse(b.oci(['state', id]).stdout).status as string;
 
 test('berth-oci: create, start, state, kill and delete, checked on the host', { skip: ROOT_SKIP }, async (t) => {
@@ -78,6 +88,7 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
       '-c',
       'echo "out $(hostname)"; echo err >&2; touch /x 2>/dev/null || echo read-only; exec sleep 60',
     ];
+    c.linux.resources = { ...c.linux.resources, memory: { limit: 64 << 20 }, pids: { limit: 50 } };
   });
   // the caller's pipes are the process's (the shim reads them), and create returns at once
   const create = spawn(OCI, ['--root', b.state, 'create', '--bundle', b.dir, '--pid-file', join(b.dir, 'pid'), 'c1'], {
@@ -120,6 +131,13 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   assert.match(proc, /^NoNewPrivs:\s+1$/m);
   assert.match(readFileSync(`/proc/${pid}/limits`, 'utf8'), /^Max open files\s+1024\s+1024/m, 'rlimits');
   assert.ok(cgroupsLeft(b).length > 0, 'in cgroups under cgroupsPath');
+  // limits from linux.resources, and update: whole from the shim's document, one by one from flags
+  assert.deepEqual(limits(b), { memory: String(64 << 20), pids: '50' });
+  assert.equal(b.oci(['update', '--pids-limit', '77', 'c1']).status, 0);
+  assert.deepEqual(limits(b), { memory: String(64 << 20), pids: '77' }, 'a flag changes what it names');
+  const upd = b.oci(['update', '--resources', '-', 'c1'], JSON.stringify({ memory: { limit: 32 << 20 } }));
+  assert.equal(upd.status, 0, upd.stderr);
+  assert.deepEqual(limits(b), { memory: String(32 << 20), pids: 'max' }, 'a document is whole');
   // exec, not detached: the caller's stdio, and the process's exit status
   const ex = b.oci(['exec', 'c1', 'sh', '-c', 'cat; echo " $(id -u)"; exit 4'], 'piped in');
   assert.equal(ex.status, 4, ex.stderr);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BerthError } from '../../../src/core/errors.ts';
 import { defaultSpec } from '../../../src/core/oci-default.ts';
-import { ociCaps, ociStartArgs } from '../../../src/core/oci-plan.ts';
+import { ociCaps, ociResources, ociStartArgs } from '../../../src/core/oci-plan.ts';
 import { parseSpec } from '../../../src/core/oci-spec.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: a test edits the JSON freely
@@ -109,4 +109,25 @@ test('a process user: its ids and groups, set last', () => {
 
 test('capabilities: the asked ones that berth knows and holds', () => {
   assert.deepEqual(ociCaps(['CAP_KILL', 'CAP_SYS_ADMIN', 'CAP_NEW_ONE'], 1n << 5n), ['kill']);
+});
+
+test("linux.resources in berth's terms; -1 and absent are no limit; bad values refused", () => {
+  assert.deepEqual(
+    ociResources({
+      memory: { limit: 256 << 20, swap: 384 << 20 },
+      pids: { limit: 100 },
+      cpu: { quota: 50_000, period: 100_000, shares: 512, cpus: '0-1,3' },
+    }),
+    { ram: 256 << 20, swap: 128 << 20, cpus: 3, cpulimit: 50, cpuunits: 500, numproc: 100 },
+  );
+  assert.deepEqual(ociResources({ memory: { limit: -1 }, pids: {} }), {
+    ram: null,
+    swap: null,
+    cpus: null,
+    cpulimit: null,
+    cpuunits: null,
+    numproc: null,
+  });
+  assert.throws(() => ociResources({ memory: { limit: '1G' } }), /memory\.limit: must be a whole number/);
+  assert.throws(() => ociResources({ cpu: { cpus: '0;rm' } }), /cpu\.cpus/);
 });

@@ -1,0 +1,64 @@
+// berth-oci update --resources FILE|- ID (the shim's form; runc's single-value flags too: --memory,
+// --pids-limit, --cpu-quota, --cpu-period, --cpu-shares, --cpuset-cpus): new limits on a
+// created or running container's cgroups, in the order the kernel takes them.
+import { readFileSync } from 'node:fs';
+import type { Resources } from '../core/ct-config.ts';
+import { BerthError } from '../core/errors.ts';
+import { ociResources } from '../core/oci-plan.ts';
+import { applyWrites, detectLayout, resourceWrites } from '../host/cgroups.ts';
+import { linuxHost } from '../host/host.ts';
+import { readMountinfo } from '../host/mountinfo.ts';
+import { writeOciRecord } from '../host/oci-state.ts';
+import { cgroupDirs, mustRecord, statusNow } from './container.ts';
+import { type OciGlobal, parseFlags } from './main.ts';
+
+const FLAGS = [
+  'resources',
+  'r',
+  'memory',
+  'memory-swap',
+  'pids-limit',
+  'cpu-quota',
+  'cpu-period',
+  'cpu-shares',
+  'cpuset-cpus',
+];
+
+export async function run(g: OciGlobal, args: string[]): Promise<number> {
+  const { flags, positionals } = parseFlags('update', args, FLAGS, []);
+  if (positionals.length !== 1) throw new BerthError('BAD_SYNTAX', 'update: takes one container id');
+  const r = mustRecord(g, positionals[0]);
+  if (statusNow(r) === 'stopped') throw new BerthError('NOT_RUNNING', 'container not running');
+  const one = (k: string) => flags.get(k)?.at(-1);
+  const file = one('resources') ?? one('r');
+  let res: Record<string, unknown>;
+  if (file !== undefined) {
+    try {
+      res = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8').slice(0, 1 << 20)) as Record<string, unknown>;
+    } catch (err) {
+      throw new BerthError('BAD_VALUE', `update: --resources ${file}: ${(err as Error).message.slice(0, 200)}`);
+    }
+    if (res === null || typeof res !== 'object' || Array.isArray(res))
+      throw new BerthError('BAD_VALUE', 'update: --resources must be an object');
+  } else {
+    const n = (k: string) => (one(k) === undefined ? undefined : Number(one(k)));
+    res = {
+      memory: { limit: n('memory'), swap: n('memory-swap') },
+      pids: { limit: n('pids-limit') },
+      cpu: { quota: n('cpu-quota'), period: n('cpu-period'), shares: n('cpu-shares'), cpus: one('cpuset-cpus') },
+    };
+  }
+  // a resources document is whole (the shim sends the container's new one); single flags
+  // change only what they name
+  const given = ociResources(res);
+  const next =
+    file !== undefined
+      ? given
+      : (Object.fromEntries(
+          Object.entries(r.resources).map(([k, v]) => [k, given[k as keyof Resources] ?? v]),
+        ) as unknown as Resources);
+  const layout = detectLayout(readMountinfo(linuxHost));
+  applyWrites(cgroupDirs(r), resourceWrites(layout, next, r.id));
+  writeOciRecord(g.root, { ...r, resources: next });
+  return 0;
+}
