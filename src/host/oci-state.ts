@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resources } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
+import type { OciHook } from '../core/oci-spec.ts';
 import { readIfExists, writeFileAtomic } from './fs-util.ts';
 import type { Host } from './host.ts';
 import { isAlive } from './proc.ts';
@@ -31,6 +32,8 @@ export interface OciRecord {
   namespaces: string[];
   /** its limits as last set (create, update), in berth's terms */
   resources: Resources;
+  /** the hooks that run after create: at start and at delete (config.json may be gone by then) */
+  hooks: { poststart: OciHook[]; poststop: OciHook[] };
 }
 
 export type OciStatus = 'creating' | 'created' | 'running' | 'stopped';
@@ -51,7 +54,11 @@ export function readOciRecord(root: string, id: string): OciRecord | null {
   const text = readIfExists(recordPath(root, checkOciId(id)));
   if (text === null) return null;
   try {
-    return JSON.parse(text) as OciRecord;
+    const r = JSON.parse(text) as OciRecord;
+    // a record of an older berth-oci: what it did not keep is empty
+    r.hooks ??= { poststart: [], poststop: [] };
+    r.namespaces ??= [];
+    return r;
   } catch {
     return null; // atomic writes: only a file made by hand can be torn
   }

@@ -4,12 +4,14 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
+import { OCI_VERSION, type OciHook } from '../core/oci-spec.ts';
 import { type CgroupDir, cgroupPids, ctDirs, detectLayout, removeCgroups } from '../host/cgroups.ts';
 import { linuxHost } from '../host/host.ts';
 import { readMountinfo } from '../host/mountinfo.ts';
+import { runHook } from '../host/oci-hooks.ts';
 import { checkOciId, type OciRecord, type OciStatus, readOciRecord, statusOf } from '../host/oci-state.ts';
 import { pause } from '../host/proc.ts';
-import type { OciGlobal } from './main.ts';
+import { type OciGlobal, warn } from './main.ts';
 
 /** The record of container ID, or the words the shim and Podman match on: "does not exist". */
 export function mustRecord(g: OciGlobal, id: string | undefined): OciRecord {
@@ -99,4 +101,30 @@ export function removeStateDir(g: OciGlobal, id: string): void {
   rmSync(join(dir, 'exec.fifo'), { force: true });
   rmSync(join(dir, 'state.json'), { force: true });
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** The spec's state of R as a hook reads it on stdin. */
+export function hookState(r: OciRecord, status: string): string {
+  return JSON.stringify({
+    ociVersion: OCI_VERSION,
+    id: r.id,
+    status,
+    pid: r.pid ?? 0,
+    bundle: r.bundle,
+    annotations: r.annotations,
+  });
+}
+
+/**
+ * Runs the hooks of one kind in order. A failing createRuntime or prestart hook fails the
+ * create (the caller undoes it); a poststart or poststop one is a warning on stderr and in
+ * the log, and the rest still run (runtime-spec: the operation goes on).
+ */
+export function runHooks(g: OciGlobal, kind: string, hooks: readonly OciHook[], state: string, fatal: boolean): void {
+  for (const h of hooks) {
+    const why = runHook(h, state);
+    if (why === null) continue;
+    if (fatal) throw new BerthError('ACTION_SCRIPT', `${kind} hook ${why}`);
+    warn(g, `${kind} hook ${why}`);
+  }
 }

@@ -17,7 +17,7 @@ import { readMountinfo } from '../host/mountinfo.ts';
 import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
 import { makePaths } from '../host/paths.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
-import { killAll, removeContainer } from './container.ts';
+import { hookState, killAll, removeContainer, runHooks } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
 const VALUED = ['bundle', 'b', 'pid-file', 'console-socket', 'preserve-fds'];
@@ -77,6 +77,10 @@ function cgroupOf(spec: OciSpec, id: string): { parent: string; name: string } {
 
 export async function createContainer(g: OciGlobal, id: string, o: CreateOptions): Promise<OciRecord> {
   const spec = readSpec(o.bundle);
+  for (const k of ['createContainer', 'startContainer'] as const) {
+    if (spec.hooks[k].length)
+      throw new BerthError('BAD_VALUE', `config.json: hooks.${k}: not supported by berth-oci yet`);
+  }
   if (o.consoleSocket !== null || spec.process?.terminal) {
     throw new BerthError('BAD_VALUE', 'create: a terminal (--console-socket) is not supported by berth-oci yet');
   }
@@ -121,6 +125,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     cgroup,
     namespaces: ociNamespaces(spec),
     resources: ociResources(spec.linux.resources),
+    hooks: { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop },
   };
   writeOciRecord(g.root, record);
   try {
@@ -140,6 +145,10 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     }
     record.pid = r.pid;
     record.startTime = readProcStat(linuxHost, r.pid)?.startTime ?? null;
+    // the process waits on the FIFO: the hooks that prepare it (Docker's libnetwork-setkey
+    // sets up its network namespace by its pid) run now, in berth-oci's own namespaces
+    runHooks(g, 'createRuntime', spec.hooks.createRuntime, hookState(record, 'creating'), true);
+    runHooks(g, 'prestart', spec.hooks.prestart, hookState(record, 'creating'), true);
     record.status = 'created';
     writeOciRecord(g.root, record);
     // the caller reads it with Atoi once we exit: the pid alone, no newline, renamed into place

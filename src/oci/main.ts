@@ -148,9 +148,21 @@ function report(g: OciGlobal, err: unknown): void {
   try {
     writeSync(2, `berth-oci: ${msg}\n${e?.hint ? `hint: ${e.hint}\n` : ''}`);
   } catch {}
+  logLine(g, 'error', msg);
+}
+
+/** A warning: the operation goes on (a failed poststart or poststop hook). */
+export function warn(g: OciGlobal, msg: string): void {
+  try {
+    writeSync(2, `berth-oci: warning: ${clip(msg, 2000)}\n`);
+  } catch {}
+  logLine(g, 'warning', clip(msg, 2000));
+}
+
+function logLine(g: OciGlobal, level: 'error' | 'warning', msg: string): void {
   if (!g.log) return;
   const time = new Date().toISOString();
-  const line = g.logFormat === 'json' ? JSON.stringify({ level: 'error', msg, time }) : `${time} error: ${msg}`;
+  const line = g.logFormat === 'json' ? JSON.stringify({ level, msg, time }) : `${time} ${level}: ${msg}`;
   try {
     appendFileSync(g.log, `${line}\n`, { mode: 0o600 });
   } catch {}

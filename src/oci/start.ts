@@ -4,7 +4,7 @@ import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { execFifoPath, writeOciRecord } from '../host/oci-state.ts';
 import { pause } from '../host/proc.ts';
-import { mustRecord, statusNow } from './container.ts';
+import { hookState, mustRecord, runHooks, statusNow } from './container.ts';
 import type { OciGlobal } from './main.ts';
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {
@@ -40,4 +40,5 @@ export function startContainer(g: OciGlobal, id: string): void {
   rmSync(fifo, { force: true });
   r.status = 'running';
   writeOciRecord(g.root, r);
+  runHooks(g, 'poststart', r.hooks.poststart, hookState(r, 'running'), false);
 }

@@ -89,6 +89,18 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
       'echo "out $(hostname)"; echo err >&2; touch /x 2>/dev/null || echo read-only; exec sleep 60',
     ];
     c.linux.resources = { ...c.linux.resources, memory: { limit: 64 << 20 }, pids: { limit: 50 } };
+    // each hook keeps its stdin (the state), its argv[0] and its env; poststop fails (a warning)
+    const hook = (name: string, extra = '') => ({
+      path: '/bin/sh',
+      args: [`hook-${name}`, '-c', `cat > ${b.dir}/${name}.json; echo "$0 $FOO" > ${b.dir}/${name}.argv${extra}`],
+      env: ['FOO=bar'],
+      timeout: 10,
+    });
+    c.hooks = {
+      prestart: [hook('prestart')],
+      poststart: [hook('poststart')],
+      poststop: [hook('poststop', '; exit 9')],
+    };
   });
   // the caller's pipes are the process's (the shim reads them), and create returns at once
   const create = spawn(OCI, ['--root', b.state, 'create', '--bundle', b.dir, '--pid-file', join(b.dir, 'pid'), 'c1'], {
@@ -108,8 +120,20 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   assert.match(pidText, /^\d+$/, 'the pid alone, no newline (containerd reads it with Atoi)');
   const pid = Number(pidText);
   assert.equal(status(b, 'c1'), 'created');
+  const hookRead = (name: string) => ({
+    argv: readFileSync(join(b.dir, `${name}.argv`), 'utf8'),
+    state: JSON.parse(readFileSync(join(b.dir, `${name}.json`), 'utf8')),
+  });
+  const pre = hookRead('prestart');
+  assert.equal(pre.argv, 'hook-prestart bar\n', "the hook's own argv[0] and env");
+  assert.deepEqual(
+    { id: pre.state.id, pid: pre.state.pid, bundle: pre.state.bundle },
+    { id: 'c1', pid, bundle: b.dir },
+  );
+  assert.ok(!existsSync(join(b.dir, 'poststart.json')), 'poststart waits for start');
   assert.equal(out, '', 'nothing runs before start');
   assert.equal(b.oci(['start', 'c1']).status, 0);
+  assert.equal(hookRead('poststart').state.status, 'running');
   await waitFor('the output', () => out.includes('read-only'));
   assert.equal(out, 'out berth\nread-only\n', 'hostname from config.json; a read-only root');
   assert.equal(err, 'err\n');
@@ -151,7 +175,10 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   await waitFor('the process to end', () => status(b, 'c1') === 'stopped');
   const again = b.oci(['kill', 'c1', 'TERM']);
   assert.match(again.stderr, /container not running/, 'the words the shim matches on');
-  assert.equal(b.oci(['delete', 'c1']).status, 0);
+  const del = b.oci(['delete', 'c1']);
+  assert.equal(del.status, 0, 'a failing poststop hook is a warning');
+  assert.match(del.stderr, /warning: poststop hook \/bin\/sh: exit 9/);
+  assert.equal(hookRead('poststop').state.status, 'stopped');
   assert.ok(!existsSync(join(b.state, 'c1')), 'state removed');
   assert.deepEqual(cgroupsLeft(b), [], 'cgroups removed');
   assert.deepEqual(parentsLeft(b), []);
@@ -173,6 +200,15 @@ test('berth-oci: a refused create leaves nothing; delete --force of what is gone
   assert.deepEqual(cgroupsLeft(b), []);
   b.config((c) => {
     c.process.args = ['true'];
+    c.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 3'] }] };
+  });
+  const hooked = b.oci(['create', '--bundle', b.dir, 'c1']);
+  assert.equal(hooked.status, 1);
+  assert.match(hooked.stderr, /prestart hook \/bin\/sh: exit 3/, 'a failing prestart hook fails the create');
+  assert.ok(!existsSync(join(b.state, 'c1')), 'and undoes it');
+  assert.deepEqual(cgroupsLeft(b), []);
+  b.config((c) => {
+    c.hooks = {};
     c.linux.namespaces.push({ type: 'network', path: '/proc/1/ns/net' });
   });
   const dup = b.oci(['create', '--bundle', b.dir, 'c1']);
