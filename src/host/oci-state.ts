@@ -36,7 +36,7 @@ export interface OciRecord {
   hooks: { poststart: OciHook[]; poststop: OciHook[] };
 }
 
-export type OciStatus = 'creating' | 'created' | 'running' | 'stopped';
+export type OciStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 /** runc's rule for ids: letters, digits, _ + - . (and not . or ..): a path component, nothing more */
 export function checkOciId(id: string | undefined): string {

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { OCI_VERSION, type OciHook } from '../core/oci-spec.ts';
-import { type CgroupDir, cgroupPids, ctDirs, detectLayout, removeCgroups } from '../host/cgroups.ts';
+import { type CgroupDir, cgroupPids, ctDirs, detectLayout, isFrozen, removeCgroups } from '../host/cgroups.ts';
 import { linuxHost } from '../host/host.ts';
 import { readMountinfo } from '../host/mountinfo.ts';
 import { runHook } from '../host/oci-hooks.ts';
@@ -20,10 +20,16 @@ export function mustRecord(g: OciGlobal, id: string | undefined): OciRecord {
   return r;
 }
 
-export const statusNow = (r: OciRecord): OciStatus => statusOf(linuxHost, r);
+/** The status as the kernel has it now: a running container whose cgroups are frozen is paused. */
+export function statusNow(r: OciRecord): OciStatus {
+  const s = statusOf(linuxHost, r);
+  return s === 'running' && isFrozen(layoutNow(), cgroupDirs(r)) ? 'paused' : s;
+}
+
+const layoutNow = () => detectLayout(readMountinfo(linuxHost));
 
 export function cgroupDirs(r: OciRecord): CgroupDir[] {
-  return ctDirs(detectLayout(readMountinfo(linuxHost)), r.cgroup.parent, r.cgroup.name);
+  return ctDirs(layoutNow(), r.cgroup.parent, r.cgroup.name);
 }
 
 /** "SIGTERM", "TERM", "15": a signal number (runc takes all three forms). */

@@ -2,14 +2,13 @@
 import { writeSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { OCI_VERSION } from '../core/oci-spec.ts';
-import { linuxHost } from '../host/host.ts';
-import { type OciRecord, statusOf } from '../host/oci-state.ts';
-import { mustRecord } from './container.ts';
+import type { OciRecord } from '../host/oci-state.ts';
+import { mustRecord, statusNow } from './container.ts';
 import type { OciGlobal } from './main.ts';
 
 /** The spec's state object, with runc's extra fields (rootfs, created, owner) that callers read. */
 export function stateOf(r: OciRecord): Record<string, unknown> {
-  const status = statusOf(linuxHost, r);
+  const status = statusNow(r);
   return {
     ociVersion: OCI_VERSION,
     id: r.id,

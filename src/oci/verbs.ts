@@ -28,6 +28,9 @@ export const VERBS: Record<string, OciVerb> = {
     summary: "change a container's limits (--resources FILE|-)",
     load: async () => (await import('./update.ts')).run,
   },
+  pause: { summary: 'freeze every process of a container', load: async () => (await import('./pause.ts')).pause },
+  resume: { summary: 'thaw a paused container', load: async () => (await import('./pause.ts')).resume },
+  ps: { summary: "list a container's processes (host pids)", load: async () => (await import('./ps.ts')).run },
   spec: { summary: 'write a new config.json for a bundle', load: async () => (await import('./spec.ts')).run },
   features: {
     summary: 'print what this runtime supports (JSON)',

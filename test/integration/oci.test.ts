@@ -162,6 +162,13 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   const upd = b.oci(['update', '--resources', '-', 'c1'], JSON.stringify({ memory: { limit: 32 << 20 } }));
   assert.equal(upd.status, 0, upd.stderr);
   assert.deepEqual(limits(b), { memory: String(32 << 20), pids: 'max' }, 'a document is whole');
+  // ps, pause and resume: the cgroups' processes, their freezer
+  assert.deepEqual(JSON.parse(b.oci(['ps', '--format', 'json', 'c1']).stdout), [pid]);
+  assert.equal(b.oci(['pause', 'c1']).status, 0);
+  assert.equal(status(b, 'c1'), 'paused');
+  assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /^State:\s+[SD]/m);
+  assert.equal(b.oci(['resume', 'c1']).status, 0);
+  assert.equal(status(b, 'c1'), 'running');
   // exec, not detached: the caller's stdio, and the process's exit status
   const ex = b.oci(['exec', 'c1', 'sh', '-c', 'cat; echo " $(id -u)"; exit 4'], 'piped in');
   assert.equal(ex.status, 4, ex.stderr);
