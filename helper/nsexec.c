@@ -65,6 +65,7 @@ static struct {
   const char *rootfs, *hostname, *lock, *cwd, *propagation, *caps_keep, *unshare;
   const char *exec_fifo; /* --exec-fifo PATH: start mode waits there before its execve (OCI create) */
   int inherit_stdio;     /* --inherit-stdio: init keeps our fds 0-2 (OCI: the caller's pipes) */
+  const char *console_socket; /* --console-socket PATH: the console's master goes there (OCI terminal) */
   struct { int resource; struct rlimit lim; } rlimits[32]; /* --rlimit NAME SOFT HARD */
   int n_rlimits;
   int detach;   /* --detach: join mode returns once CMD runs, which keeps our fds 0-2 (OCI exec) */
@@ -190,6 +191,8 @@ static void parse_args(int argc, char **argv) {
       opt.exec_fifo = need(argv, &i, argc, a);
     } else if (strcmp(a, "--detach") == 0) {
       opt.detach = 1;
+    } else if (strcmp(a, "--console-socket") == 0) {
+      opt.console_socket = need(argv, &i, argc, a);
     } else if (strcmp(a, "--inherit-stdio") == 0) {
       opt.inherit_stdio = 1;
     } else if (strcmp(a, "--user") == 0) { /* UID GID GROUPS (comma-separated, or -) */
@@ -707,6 +710,41 @@ static void find_command(const char *cmd, char out[PATH_MAX]) {
   die_errno("execve", "%s: executable file not found in $PATH", cmd);
 }
 
+/* --console-socket: the caller's unix socket, reached from the host before the clone */
+static int connect_console_socket(const char *path) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof addr.sun_path) {
+    errno = ENAMETOOLONG;
+    die_errno("console", "console socket %s", path);
+  }
+  memcpy(addr.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) die_errno("console", "connect to %s", path);
+  return fd;
+}
+
+/* The console (--console DEST) is the process's controlling terminal and stdio; its master goes
+ * to the caller over the console socket, as runc sends it: one fd, with a name as the payload. */
+static void hand_over_console(int sock) {
+  if (console_slave < 0 || console_master < 0) die_usage("--console-socket needs --console");
+  if (ioctl(console_slave, TIOCSCTTY, 0) < 0) die_errno("console", "make the console the controlling tty");
+  char name[] = "/dev/ptmx";
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  memset(cbuf, 0, sizeof cbuf);
+  struct iovec iov = {name, sizeof name - 1};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &console_master, sizeof(int));
+  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+    if (errno != EINTR) die_errno("console", "send the console to the console socket");
+  close(sock);
+  close(console_master);
+  console_master = -1;
+}
+
 /* --exec-fifo: the FIFO that `start` opens (OCI's create/start split, as runc's exec.fifo), made
  * here on the host, owned by the container's root (it opens it from inside its user namespace). */
 static void make_exec_fifo(void) {
@@ -739,6 +777,7 @@ static int do_start(void) {
     die_errno("pipe", "pipe");
   if (opt.keep && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ksock) < 0) die_errno("keeper", "socketpair");
   if (opt.exec_fifo) make_exec_fifo();
+  int console_sock = opt.console_socket ? connect_console_socket(opt.console_socket) : -1;
   stage_binds();
   int flags = opt.unshare ? ns_flags(opt.unshare) : 0;
   /* The cgroup namespace is unshared by the child once it is in the container's cgroups: the
@@ -756,6 +795,7 @@ static int do_start(void) {
   }
   if (pid > 0) {
     unstage_binds(); /* the child's namespace holds its own, locked, copies */
+    if (console_sock >= 0) close(console_sock);
     /* a child that failed early has closed its pipes: our writes then fail with EPIPE (and the
      * child's own record says why), rather than kill us with SIGPIPE */
     signal(SIGPIPE, SIG_IGN);
@@ -859,6 +899,7 @@ static int do_start(void) {
   /* inside the new root: its symlinks resolve within it */
   if (opt.cwd && chdir(opt.cwd) < 0) die_errno("chdir", "chdir %s", opt.cwd);
   if (!opt.inherit_stdio) init_stdio();
+  if (console_sock >= 0) hand_over_console(console_sock);
   opt.env[opt.n_env] = NULL;
   /* found before the wait: a command that is not there fails the create, not the start */
   char exe[PATH_MAX];

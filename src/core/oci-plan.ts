@@ -21,6 +21,8 @@ export interface OciFacts {
   availableCaps: bigint;
   /** the FIFO that `start` opens (the helper makes it) */
   execFifo: string;
+  /** where the terminal's master goes (create --console-socket), with process.terminal */
+  consoleSocket: string | null;
 }
 
 const NS: Record<NamespaceType, string | null> = {
@@ -182,7 +184,15 @@ export function ociExecArgs(
 export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
   const p = spec.process;
   if (!p) throw new BerthError('BAD_VALUE', 'config.json: process: create needs a process to run');
-  if (p.terminal) throw notYet('process.terminal', 'a terminal (--console-socket)');
+  if (p.terminal !== (f.consoleSocket !== null)) {
+    throw new BerthError(
+      'BAD_VALUE',
+      p.terminal ? 'process.terminal needs --console-socket' : '--console-socket needs process.terminal',
+      {
+        hint: 'a terminal is a pty whose master goes to the console socket',
+      },
+    );
+  }
   const namespaces = ociNamespaces(spec);
   if (!namespaces.includes('mnt')) throw notYet('linux.namespaces', 'a container without its own mount namespace');
   const idmap = ociIdmap(spec);
@@ -194,6 +204,8 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
     // a bind of the root onto itself made read-only (MS_BIND): never a remount of its
     // filesystem, which is the host's
     ...(spec.root.readonly ? [{ op: 'rebind', dest: '/', options: 'ro' } as MountOp] : []),
+    // a terminal: a pty of the container's own devpts, its slave on /dev/console and the stdio
+    ...(p.terminal ? [{ op: 'console', dest: '/dev/console' } as MountOp] : []),
   ];
   // a hostname without a uts namespace of its own would be the host's
   const hostname = spec.hostname !== null && namespaces.includes('uts') ? ['--hostname', spec.hostname] : [];
@@ -223,8 +235,9 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
     p.cwd,
     '--exec-fifo',
     f.execFifo,
-    // the caller's stdio (the shim's pipes) are the process's own, as runc hands them on
-    '--inherit-stdio',
+    // the caller's stdio (the shim's pipes) are the process's own, as runc hands them on; or
+    // the terminal, whose master goes to the caller
+    ...(f.consoleSocket === null ? ['--inherit-stdio'] : ['--console-socket', f.consoleSocket]),
     '--seccomp-fd',
     String(SECCOMP_FD),
     '--status-fd',

@@ -81,12 +81,10 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     if (spec.hooks[k].length)
       throw new BerthError('BAD_VALUE', `config.json: hooks.${k}: not supported by berth-oci yet`);
   }
-  if (o.consoleSocket !== null || spec.process?.terminal) {
-    throw new BerthError('BAD_VALUE', 'create: a terminal (--console-socket) is not supported by berth-oci yet');
-  }
   if (o.preserveFds) throw new BerthError('BAD_VALUE', 'create: --preserve-fds is not supported by berth-oci yet');
-  // the process gets our stdio: never a terminal it could push input into (TIOCSTI)
-  for (const fd of [0, 1, 2]) {
+  // without a terminal of its own the process gets our stdio: never a terminal it could push
+  // input into (TIOCSTI)
+  for (const fd of o.consoleSocket === null ? [0, 1, 2] : []) {
     if (isatty(fd)) {
       throw new BerthError('BAD_VALUE', `create: fd ${fd} is a terminal, which the container would get`, {
         hint: 'give it pipes or files (as containerd and Docker do), or set process.terminal',
@@ -104,6 +102,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       cgroupProcs: procs,
       availableCaps: ownCapabilities(linuxHost),
       execFifo: fifo,
+      consoleSocket: o.consoleSocket === null ? null : resolve(o.consoleSocket),
     });
   plan([]);
   mkdirSync(g.root, { recursive: true, mode: 0o700 });

@@ -43,7 +43,7 @@ function imageTar(dir: string, rootfs: string): string {
   return tar;
 }
 
-test('berth-oci under containerd: ctr run, exit codes, exec, a detached task killed and removed', {
+test('berth-oci under containerd: ctr run, exit codes, a terminal, exec, a detached task killed and removed', {
   skip: SKIP,
   timeout: 300_000,
 }, async (t) => {
@@ -77,7 +77,7 @@ test('berth-oci under containerd: ctr run, exit codes, exec, a detached task kil
   const ctr = (args: string[]) =>
     spawnSync('ctr', ['--address', sock, '-n', ns, ...args], { encoding: 'utf8', timeout: 60_000 });
   t.after(async () => {
-    for (const id of ['r1', 'r2', 'd1']) {
+    for (const id of ['r1', 'r2', 't1', 'd1']) {
       ctr(['task', 'kill', '-s', 'SIGKILL', id]);
       ctr(['task', 'delete', id]);
       ctr(['container', 'rm', id]);
@@ -111,6 +111,19 @@ test('berth-oci under containerd: ctr run, exit codes, exec, a detached task kil
   assert.equal(run.stdout, 'hello\n0\n');
   const code = ctr(['run', '--rm', '--runc-binary', OCI, IMAGE, 'r2', 'sh', '-c', 'exit 3']);
   assert.equal(code.status, 3, 'the exit code comes back through the shim');
+
+  // a terminal (-t): the shim's console socket gets the pty's master; `script` gives ctr a terminal
+  const tty = spawnSync(
+    'script',
+    [
+      '-qec',
+      `ctr --address ${sock} -n ${ns} run --rm -t --runc-binary ${OCI} ${IMAGE} t1 sh -c 'tty; stty size'`,
+      '/dev/null',
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(tty.status, 0, tty.stderr);
+  assert.match(tty.stdout, /\/dev\/pts\/0\r?\r?\n\d+ \d+/, 'a pty of its own devpts, with a size');
 
   // detached: running, then SIGKILL, stopped, removed
   assert.equal(ctr(['run', '-d', '--runc-binary', OCI, IMAGE, 'd1', 'sleep', '300']).status, 0);

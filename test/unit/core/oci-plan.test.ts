@@ -19,6 +19,7 @@ const facts = {
   cgroupProcs: ['/sys/fs/cgroup/memory/x/ns/cgroup.procs'],
   availableCaps: (1n << 41n) - 1n,
   execFifo: '/run/berth-oci/c1/exec.fifo',
+  consoleSocket: null,
 };
 const args = (edit?: (c: Config) => void) =>
   ociStartArgs(
@@ -82,7 +83,7 @@ test('what berth-oci cannot do yet is refused by field', () => {
     );
   refused((c) => {
     c.process.terminal = true;
-  }, /process\.terminal/);
+  }, /process\.terminal needs --console-socket/);
   refused((c) => {
     c.linux.namespaces[1].path = '/var/run/netns/x';
   }, /linux\.namespaces\[1\]\.path: joining a namespace by path/);
@@ -130,4 +131,16 @@ test("linux.resources in berth's terms; -1 and absent are no limit; bad values r
   });
   assert.throws(() => ociResources({ memory: { limit: '1G' } }), /memory\.limit: must be a whole number/);
   assert.throws(() => ociResources({ cpu: { cpus: '0;rm' } }), /cpu\.cpus/);
+});
+
+test('a terminal: the console op, its master to the console socket, no inherited stdio', () => {
+  const a = ociStartArgs(
+    spec((c) => {
+      c.process.terminal = true;
+    }),
+    { ...facts, consoleSocket: '/run/shim/console.sock' },
+  );
+  assert.deepEqual(after(a, '--console-socket'), ['/run/shim/console.sock']);
+  assert.deepEqual(after(a, '--console'), ['/dev/console']);
+  assert.ok(!a.includes('--inherit-stdio'));
 });
