@@ -66,6 +66,8 @@ static struct {
   const char *exec_fifo; /* --exec-fifo PATH: start mode waits there before its execve (OCI create) */
   int inherit_stdio;     /* --inherit-stdio: init keeps our fds 0-2 (OCI: the caller's pipes) */
   const char *console_socket; /* --console-socket PATH: the console's master goes there (OCI terminal) */
+  struct { const char *type, *path; } setns_ops[8]; /* --setns TYPE PATH: join, not make (OCI's path) */
+  int n_setns;
   struct { int resource; struct rlimit lim; } rlimits[32]; /* --rlimit NAME SOFT HARD */
   int n_rlimits;
   int detach;   /* --detach: join mode returns once CMD runs, which keeps our fds 0-2 (OCI exec) */
@@ -191,6 +193,13 @@ static void parse_args(int argc, char **argv) {
       opt.exec_fifo = need(argv, &i, argc, a);
     } else if (strcmp(a, "--detach") == 0) {
       opt.detach = 1;
+    } else if (strcmp(a, "--setns") == 0) { /* TYPE PATH */
+      if (i + 2 >= argc) die_usage("--setns needs TYPE PATH");
+      if (opt.n_setns >= 8) die_usage("too many --setns");
+      opt.setns_ops[opt.n_setns].type = argv[i + 1];
+      opt.setns_ops[opt.n_setns].path = argv[i + 2];
+      opt.n_setns++;
+      i += 2;
     } else if (strcmp(a, "--console-socket") == 0) {
       opt.console_socket = need(argv, &i, argc, a);
     } else if (strcmp(a, "--inherit-stdio") == 0) {
@@ -710,6 +719,26 @@ static void find_command(const char *cmd, char out[PATH_MAX]) {
   die_errno("execve", "%s: executable file not found in $PATH", cmd);
 }
 
+/* --setns: namespaces that exist already (a pod's network, ipc, uts), joined by the helper
+ * before the clone, so the child is born in them; the others are made by the clone. Only
+ * these types: a user or mount namespace joined by path would change who builds the root. */
+static void join_given_namespaces(void) {
+  for (int k = 0; k < opt.n_setns; k++) {
+    const char *t = opt.setns_ops[k].type;
+    int flag = strcmp(t, "net") == 0      ? CLONE_NEWNET
+               : strcmp(t, "ipc") == 0    ? CLONE_NEWIPC
+               : strcmp(t, "uts") == 0    ? CLONE_NEWUTS
+               : strcmp(t, "pid") == 0    ? CLONE_NEWPID
+               : strcmp(t, "cgroup") == 0 ? CLONE_NEWCGROUP
+                                          : 0;
+    if (!flag) die_usage("--setns: cannot join a %s namespace by path", t);
+    int fd = open(opt.setns_ops[k].path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) die_errno("setns", "open %s", opt.setns_ops[k].path);
+    if (setns(fd, flag) < 0) die_errno("setns", "join the %s namespace %s", t, opt.setns_ops[k].path);
+    close(fd);
+  }
+}
+
 /* --console-socket: the caller's unix socket, reached from the host before the clone */
 static int connect_console_socket(const char *path) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -776,6 +805,7 @@ static int do_start(void) {
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
     die_errno("pipe", "pipe");
   if (opt.keep && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ksock) < 0) die_errno("keeper", "socketpair");
+  join_given_namespaces();
   if (opt.exec_fifo) make_exec_fifo();
   int console_sock = opt.console_socket ? connect_console_socket(opt.console_socket) : -1;
   stage_binds();

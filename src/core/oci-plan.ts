@@ -129,14 +129,26 @@ export function ociIdmap(spec: OciSpec): { base: number; count: number } | null 
   return { base: first.hostID, count: first.size };
 }
 
-/** The helper's names of the namespaces a container made (create records them for exec). */
-export function ociNamespaces(spec: OciSpec): string[] {
-  return spec.linux.namespaces.map((n, i) => {
-    if (n.path !== null) throw notYet(`linux.namespaces[${i}].path`, 'joining a namespace by path');
+/** namespaces the helper may join by path before its clone (a pod's; never user or mount) */
+const JOINABLE = ['net', 'ipc', 'uts', 'pid', 'cgroup'];
+
+/**
+ * The container's namespaces in the helper's names: all of them (create records them, exec
+ * joins them), those it makes, and those it joins by path (CRI's pod network, say).
+ */
+export function ociNamespaces(spec: OciSpec): { all: string[]; make: string[]; join: [string, string][] } {
+  const all: string[] = [];
+  const make: string[] = [];
+  const join: [string, string][] = [];
+  spec.linux.namespaces.forEach((n, i) => {
     const name = NS[n.type];
     if (name === null) throw notYet(`linux.namespaces[${i}]`, `the ${n.type} namespace`);
-    return name;
+    all.push(name);
+    if (n.path === null) make.push(name);
+    else if (JOINABLE.includes(name)) join.push([name, n.path]);
+    else throw notYet(`linux.namespaces[${i}].path`, `joining a ${n.type} namespace by path`);
   });
+  return { all, make, join };
 }
 
 const userArgs = (p: OciProcess) =>
@@ -193,7 +205,8 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
       },
     );
   }
-  const namespaces = ociNamespaces(spec);
+  const ns = ociNamespaces(spec);
+  const namespaces = ns.make;
   if (!namespaces.includes('mnt')) throw notYet('linux.namespaces', 'a container without its own mount namespace');
   const idmap = ociIdmap(spec);
   const ops: MountOp[] = [
@@ -207,11 +220,12 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
     // a terminal: a pty of the container's own devpts, its slave on /dev/console and the stdio
     ...(p.terminal ? [{ op: 'console', dest: '/dev/console' } as MountOp] : []),
   ];
-  // a hostname without a uts namespace of its own would be the host's
+  // a hostname without a uts namespace of its own would be the host's (a joined one is the pod's)
   const hostname = spec.hostname !== null && namespaces.includes('uts') ? ['--hostname', spec.hostname] : [];
   return [
     '--unshare',
     namespaces.join(','),
+    ...ns.join.flatMap(([type, path]) => ['--setns', type, path]),
     ...(idmap ? ['--idmap', String(idmap.base), String(idmap.count)] : []),
     ...f.cgroupProcs.flatMap((c) => ['--cgroup-procs', c]),
     '--propagation',

@@ -122,7 +122,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     status: 'creating',
     annotations: spec.annotations,
     cgroup,
-    namespaces: ociNamespaces(spec),
+    namespaces: ociNamespaces(spec).all,
     resources: ociResources(spec.linux.resources),
     hooks: { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop },
   };

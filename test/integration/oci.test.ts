@@ -5,7 +5,16 @@
 // that `delete --force` cleans.
 import assert from 'node:assert/strict';
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -49,7 +58,11 @@ function bundle(t: { after: (f: () => void) => void }, s: Sandbox): Bundle {
       timeout: 30_000,
     });
   assert.equal(oci(['spec', '--bundle', dir]).status, 0);
-  t.after(() => oci(['delete', '--force', 'c1'])); // a failed check leaves nothing either
+  t.after(() => {
+    // a failed check leaves nothing either
+    oci(['delete', '--force', 'c2']);
+    oci(['delete', '--force', 'c1']);
+  });
   const config = (edit: (c: Config) => void) => {
     const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     c.process.terminal = false;
@@ -162,6 +175,22 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   const upd = b.oci(['update', '--resources', '-', 'c1'], JSON.stringify({ memory: { limit: 32 << 20 } }));
   assert.equal(upd.status, 0, upd.stderr);
   assert.deepEqual(limits(b), { memory: String(32 << 20), pids: 'max' }, 'a document is whole');
+  // a second container in the first one's network namespace (a pod's), by path
+  b.config((c) => {
+    c.process.args = ['sleep', '60'];
+    c.hooks = {};
+    c.linux.cgroupsPath = `/${b.cgroup}/c2`;
+    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+      n.type === 'network' ? { type: 'network', path: `/proc/${pid}/ns/net` } : n,
+    );
+  });
+  const c2 = b.oci(['create', '--bundle', b.dir, '--pid-file', join(b.dir, 'pid2'), 'c2']);
+  assert.equal(c2.status, 0, c2.stderr);
+  const pid2 = Number(readFileSync(join(b.dir, 'pid2'), 'utf8'));
+  const nsOf = (p: number, t: string) => readlinkSync(`/proc/${p}/ns/${t}`);
+  assert.equal(nsOf(pid2, 'net'), nsOf(pid, 'net'), 'the network namespace joined');
+  assert.notEqual(nsOf(pid2, 'uts'), nsOf(pid, 'uts'), 'the others its own');
+  assert.equal(b.oci(['delete', '--force', 'c2']).status, 0);
   // ps, pause and resume: the cgroups' processes, their freezer
   assert.deepEqual(JSON.parse(b.oci(['ps', '--format', 'json', 'c1']).stdout), [pid]);
   assert.equal(b.oci(['pause', 'c1']).status, 0);

@@ -85,8 +85,8 @@ test('what berth-oci cannot do yet is refused by field', () => {
     c.process.terminal = true;
   }, /process\.terminal needs --console-socket/);
   refused((c) => {
-    c.linux.namespaces[1].path = '/var/run/netns/x';
-  }, /linux\.namespaces\[1\]\.path: joining a namespace by path/);
+    c.linux.namespaces[4].path = '/proc/1/ns/mnt';
+  }, /linux\.namespaces\[4\]\.path: joining a mount namespace by path/);
   refused((c) => {
     c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'mount');
   }, /own mount namespace/);
@@ -143,4 +143,13 @@ test('a terminal: the console op, its master to the console socket, no inherited
   assert.deepEqual(after(a, '--console-socket'), ['/run/shim/console.sock']);
   assert.deepEqual(after(a, '--console'), ['/dev/console']);
   assert.ok(!a.includes('--inherit-stdio'));
+});
+
+test("a namespace given by path is joined (a pod's network), the others made", () => {
+  const a = args((c) => {
+    c.linux.namespaces[1].path = '/var/run/netns/pod1';
+  });
+  assert.deepEqual(after(a, '--unshare'), ['pid,ipc,uts,mnt,cgroup']);
+  const i = a.indexOf('--setns');
+  assert.deepEqual(a.slice(i, i + 3), ['--setns', 'net', '/var/run/netns/pod1']);
 });
