@@ -66,6 +66,8 @@ static struct {
   const char *exec_fifo; /* --exec-fifo PATH: start mode waits there before its execve (OCI create) */
   int inherit_stdio;     /* --inherit-stdio: init keeps our fds 0-2 (OCI: the caller's pipes) */
   const char *console_socket; /* --console-socket PATH: the console's master goes there (OCI terminal) */
+  int clear_env;             /* --clear-env: the --env list is the whole environment, even empty */
+  const char *oom_score_adj; /* --oom-score-adj N: written for the process (OCI) */
   struct { const char *type, *path; } setns_ops[8]; /* --setns TYPE PATH: join, not make (OCI's path) */
   int n_setns;
   struct { int resource; struct rlimit lim; } rlimits[32]; /* --rlimit NAME SOFT HARD */
@@ -200,6 +202,10 @@ static void parse_args(int argc, char **argv) {
       opt.setns_ops[opt.n_setns].path = argv[i + 2];
       opt.n_setns++;
       i += 2;
+    } else if (strcmp(a, "--clear-env") == 0) {
+      opt.clear_env = 1;
+    } else if (strcmp(a, "--oom-score-adj") == 0) {
+      opt.oom_score_adj = need(argv, &i, argc, a);
     } else if (strcmp(a, "--console-socket") == 0) {
       opt.console_socket = need(argv, &i, argc, a);
     } else if (strcmp(a, "--inherit-stdio") == 0) {
@@ -719,6 +725,23 @@ static void find_command(const char *cmd, char out[PATH_MAX]) {
   die_errno("execve", "%s: executable file not found in $PATH", cmd);
 }
 
+/* OCI process.oomScoreAdj: our own value (inherited from the caller, a shim's -998) must not
+ * pass to the container, whose processes the OOM killer would then spare before the host's */
+static void write_oom_score_adj(const char *v) {
+  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, v, strlen(v)) < 0) die_errno("oom_score_adj", "write %s to oom_score_adj", v);
+  close(fd);
+}
+
+/* The working directory, resolved inside the root (root_fd) with no magic link followed: a
+ * path through /proc/self/fd/N must never make a host directory our cwd, which survives the
+ * execve (runc's CVE-2024-21626) */
+static void chdir_in_root(const char *dir) {
+  int fd = open_in_root(dir, O_PATH | O_DIRECTORY);
+  if (fd < 0 || fchdir(fd) < 0) die_errno("chdir", "chdir %s", dir);
+  close(fd);
+}
+
 /* --setns: namespaces that exist already (a pod's network, ipc, uts), joined by the helper
  * before the clone, so the child is born in them; the others are made by the clone. Only
  * these types: a user or mount namespace joined by path would change who builds the root. */
@@ -794,7 +817,8 @@ static void wait_exec_fifo(int fifo_fd) {
   int w = open(path, O_WRONLY | O_CLOEXEC);
   if (w < 0) die_errno("exec-fifo", "open the exec FIFO (is /proc mounted?)");
   if (write(w, "0", 1) != 1) die_errno("exec-fifo", "write the exec FIFO");
-  close(w);
+  /* w stays open until the execve closes it (or we die): `start` reads to that end of file,
+   * so it returns once the command runs, and sees a process that failed before */
   close(fifo_fd);
 }
 
@@ -926,8 +950,7 @@ static int do_start(void) {
   if (chdir("/") < 0) die_errno("pivot_root", "chdir /");
   if (opt.hostname && sethostname(opt.hostname, strlen(opt.hostname)) < 0)
     die_errno("hostname", "sethostname %s", opt.hostname);
-  /* inside the new root: its symlinks resolve within it */
-  if (opt.cwd && chdir(opt.cwd) < 0) die_errno("chdir", "chdir %s", opt.cwd);
+  if (opt.cwd) chdir_in_root(opt.cwd);
   if (!opt.inherit_stdio) init_stdio();
   if (console_sock >= 0) hand_over_console(console_sock);
   opt.env[opt.n_env] = NULL;
@@ -935,12 +958,13 @@ static int do_start(void) {
   char exe[PATH_MAX];
   find_command(opt.argv[0], exe);
   if (fifo_fd >= 0) wait_exec_fifo(fifo_fd);
+  if (opt.oom_score_adj) write_oom_score_adj(opt.oom_score_adj);
   /* while we may still raise a hard limit (CAP_SYS_RESOURCE in our namespace) */
   for (int k = 0; k < opt.n_rlimits; k++)
     if (setrlimit(opt.rlimits[k].resource, &opt.rlimits[k].lim) < 0) die_errno("rlimit", "setrlimit %d", opt.rlimits[k].resource);
   int listener = drop_privileges(opt.caps_keep, opt.no_new_privs, opt.seccomp_fd, opt.keep, opt.user_set ? set_user : NULL);
   if (opt.keep) send_to_keeper(ksock[1], listener);
-  if (opt.n_env) execve(exe, opt.argv, opt.env);
+  if (opt.n_env || opt.clear_env) execve(exe, opt.argv, opt.env);
   else execv(exe, opt.argv);
   die_errno("execve", "exec %s", opt.argv[0]);
 }
@@ -1060,7 +1084,10 @@ static int do_join(void) {
   /* a session of its own, so the caller's terminal is never its controlling tty */
   if (setsid() < 0) die_errno("setsid", "setsid");
   join_cgroups(cg, opt.n_cgroups);
-  if (chdir(opt.cwd ? opt.cwd : "/") < 0) die_errno("chdir", "chdir %s", opt.cwd ? opt.cwd : "/");
+  /* setns(mnt) made "/" the container's root: the cwd is resolved in it, no magic link followed */
+  root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) die_errno("chdir", "open the container root");
+  chdir_in_root(opt.cwd ? opt.cwd : "/");
   int s = master >= 0 ? ioctl(master, TIOCGPTPEER, O_RDWR) : -1;
   if (master >= 0 && (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0)) die_errno("pty", "open the pty's slave");
   int fds[3] = {master >= 0 ? s : in[0], master >= 0 ? s : out[1], master >= 0 ? s : err[1]};

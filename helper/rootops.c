@@ -306,6 +306,9 @@ void run_op(const struct op *o) {
       remount_bind(fd, flags, o->b);
     }
     close(fd);
+    /* a host fd must not outlive its bind: /proc/self/fd/N would lead back to the host (a cwd
+     * or a command given as that path: runc's CVE-2024-21626) */
+    if (o->src >= 0) close(o->src);
     return;
   case OP_REBIND: /* a=dest b=options: bind a path of the container onto itself, e.g. read-only */
     fd = open_in_root(o->a, O_PATH);

@@ -62,7 +62,13 @@ function mountOptions(m: OciMount): string {
   return m.options.filter((o) => !NOT_DATA.has(o)).join(',');
 }
 
-function mountOp(m: OciMount, i: number, bundle: string, cgroups: readonly CgroupMount[]): MountOp[] {
+function mountOp(
+  m: OciMount,
+  i: number,
+  bundle: string,
+  cgroups: readonly CgroupMount[],
+  ownCgroupNs: boolean,
+): MountOp[] {
   const bind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
   if (bind) {
     const rec = m.options.includes('rbind') ? ['rec'] : [];
@@ -78,7 +84,10 @@ function mountOp(m: OciMount, i: number, bundle: string, cgroups: readonly Cgrou
   // the container's own view of its cgroups: berth's, which knows this host's hierarchies
   if (m.type === 'cgroup' || m.type === 'cgroup2') {
     if (m.destination !== '/sys/fs/cgroup') throw notYet(`mounts[${i}]`, 'a cgroup mount outside /sys/fs/cgroup');
-    return cgroupOps(cgroups);
+    // without a cgroup namespace of its own the mount shows the host's whole tree: read-only
+    // then, whatever the hierarchy, as when the spec says ro
+    const ro = !ownCgroupNs || m.options.includes('ro');
+    return cgroupOps(ro ? cgroups.map((c) => ({ ...c, writable: false })) : cgroups);
   }
   const op: MountOp = {
     op: 'mount',
@@ -210,7 +219,7 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
   if (!namespaces.includes('mnt')) throw notYet('linux.namespaces', 'a container without its own mount namespace');
   const idmap = ociIdmap(spec);
   const ops: MountOp[] = [
-    ...spec.mounts.flatMap((m, i) => mountOp(m, i, f.bundle, f.cgroupMounts)),
+    ...spec.mounts.flatMap((m, i) => mountOp(m, i, f.bundle, f.cgroupMounts, namespaces.includes('cgroup'))),
     ...(spec.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs') ? DEV_LINKS : []),
     ...spec.linux.maskedPaths.map((dest): MountOp => ({ op: 'mask', dest })),
     ...spec.linux.readonlyPaths.map((dest): MountOp => ({ op: 'rebind', dest, options: 'ro,nosuid,nodev,noexec' })),
@@ -237,12 +246,16 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
     '--caps-keep',
     ociCaps(p.capabilities, f.availableCaps).join(','),
     ...(p.noNewPrivileges ? ['--no-new-privs'] : []),
+    // the spec's value, not the caller's (a shim's -998 would make the OOM killer spare it)
+    ...(p.oomScoreAdj === null ? [] : ['--oom-score-adj', String(p.oomScoreAdj)]),
     // a limit past 2^53 is RLIM_INFINITY as Go writes it (oci-spec.ts reads it so)
     ...p.rlimits.flatMap((r) => [
       '--rlimit',
       r.type,
       ...[r.soft, r.hard].map((v) => (v >= Number.MAX_SAFE_INTEGER ? 'unlimited' : String(v))),
     ]),
+    // the spec's environment is the whole of it, even empty: never berth-oci's own
+    '--clear-env',
     ...p.env.flatMap((e) => ['--env', e]),
     ...userArgs(p),
     '--cwd',
@@ -300,6 +313,33 @@ export function ociResources(res: Record<string, unknown>): Resources {
     cpulimit: quota === null ? null : Math.max(1, Math.round((quota / period) * 100)),
     cpuunits: shares === null ? null : Math.round((shares * 1000) / 1024),
     numproc: num(pids, 'limit', 'pids'),
+  };
+}
+
+/**
+ * `update`'s document over the current limits, as runc applies one: what it names changes (-1:
+ * no limit), what it does not name stays.
+ */
+export function ociResourcesOver(current: Resources, res: Record<string, unknown>): Resources {
+  const given = ociResources(res);
+  const has = (group: string, key: string) => {
+    const o = res[group];
+    return typeof o === 'object' && o !== null && (o as Record<string, unknown>)[key] !== undefined;
+  };
+  const ram = has('memory', 'limit') ? given.ram : current.ram;
+  // swap is the total less the RAM: a new total, or the old total over a new RAM
+  const total = has('memory', 'swap')
+    ? ociResources({ memory: { limit: (res['memory'] as Record<string, unknown>)['swap'] } }).ram
+    : current.ram !== null && current.swap !== null
+      ? current.ram + current.swap
+      : null;
+  return {
+    ram,
+    swap: ram !== null && total !== null && total >= ram ? total - ram : null,
+    cpus: has('cpu', 'cpus') ? given.cpus : current.cpus,
+    cpulimit: has('cpu', 'quota') ? given.cpulimit : current.cpulimit,
+    cpuunits: has('cpu', 'shares') ? given.cpuunits : current.cpuunits,
+    numproc: has('pids', 'limit') ? given.numproc : current.numproc,
   };
 }
 

@@ -393,7 +393,7 @@ export function cgroupPidsOne(dirs: CgroupDir[], subdirs: (dir: string) => strin
 }
 
 /** Removes the container's cgroups, deepest first. Returns the ones that are still busy. */
-export function removeCgroups(host: Host, dirs: CgroupDir[]): string[] {
+export function removeCgroups(host: Host, dirs: CgroupDir[], withParent = true): string[] {
   const busy: string[] = [];
   for (const d of dirs) {
     for (const dir of [...subtree(d.path), d.path]) {
@@ -403,7 +403,7 @@ export function removeCgroups(host: Host, dirs: CgroupDir[]): string[] {
         if (errCode(err) !== 'ENOENT') busy.push(dir);
       }
     }
-    rmdirQuiet(host, join(d.path, '..')); // the shared parent goes with its last container
+    if (withParent) rmdirQuiet(host, join(d.path, '..')); // the shared parent goes with its last container
   }
   return busy;
 }

@@ -26,8 +26,11 @@ export interface OciRecord {
   created: string;
   status: 'creating' | 'created' | 'running';
   annotations: Record<string, string>;
-  /** where its cgroups are, under each hierarchy (cgroupsPath, split) */
-  cgroup: { parent: string; name: string };
+  /**
+   * where its cgroups are, under each hierarchy (cgroupsPath, split); ownParent: create made the
+   * parent level too, so delete may remove it once empty (never one it found)
+   */
+  cgroup: { parent: string; name: string; ownParent?: boolean };
   /** the namespaces it made, in the helper's names: what exec joins */
   namespaces: string[];
   /** its limits as last set (create, update), in berth's terms */

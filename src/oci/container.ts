@@ -1,15 +1,30 @@
 // What berth-oci's verbs share: the state directory's records, the container's cgroups, and
 // the signals. (The CLI's verbs have engine/ for this; an OCI container is no berth container:
 // no config, no private area, its root given by the bundle.)
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { OCI_VERSION, type OciHook } from '../core/oci-spec.ts';
-import { type CgroupDir, cgroupPids, ctDirs, detectLayout, isFrozen, removeCgroups } from '../host/cgroups.ts';
+import {
+  type CgroupDir,
+  cgroupPids,
+  ctDirs,
+  detectLayout,
+  isFrozen,
+  removeCgroups,
+  setFrozen,
+} from '../host/cgroups.ts';
 import { linuxHost } from '../host/host.ts';
 import { readMountinfo } from '../host/mountinfo.ts';
 import { runHook } from '../host/oci-hooks.ts';
-import { checkOciId, type OciRecord, type OciStatus, readOciRecord, statusOf } from '../host/oci-state.ts';
+import {
+  checkOciId,
+  execFifoPath,
+  type OciRecord,
+  type OciStatus,
+  readOciRecord,
+  statusOf,
+} from '../host/oci-state.ts';
 import { pause } from '../host/proc.ts';
 import { type OciGlobal, warn } from './main.ts';
 
@@ -20,9 +35,17 @@ export function mustRecord(g: OciGlobal, id: string | undefined): OciRecord {
   return r;
 }
 
-/** The status as the kernel has it now: a running container whose cgroups are frozen is paused. */
-export function statusNow(r: OciRecord): OciStatus {
+/** Whether the recorded process runs (created or running, as recorded), or is stopped. */
+export const statusOfProcess = (r: OciRecord): OciStatus => statusOf(linuxHost, r);
+
+/**
+ * The status as the kernel has it now: a running container whose cgroups are frozen is
+ * paused, and a created one whose exec FIFO is gone was started (by a start killed before it
+ * recorded so: the FIFO goes first).
+ */
+export function statusNow(g: OciGlobal, r: OciRecord): OciStatus {
   const s = statusOf(linuxHost, r);
+  if (s === 'created' && !existsSync(execFifoPath(g.root, r.id))) return 'running';
   return s === 'running' && isFrozen(layoutNow(), cgroupDirs(r)) ? 'paused' : s;
 }
 
@@ -76,6 +99,8 @@ export function signalNumber(raw: string | undefined): number {
 /** Every process in the container's cgroups gets SIG; with wait, again until none is left (10 s). */
 export function killAll(r: OciRecord, sig: number, wait: boolean): void {
   const dirs = cgroupDirs(r);
+  // frozen tasks (a paused container) take no signal until thawed: v1 would wait forever
+  if (wait && isFrozen(layoutNow(), dirs)) setFrozen(layoutNow(), dirs, false);
   for (const pid of cgroupPids(dirs)) linuxHost.kill(pid, sig);
   if (!wait) return;
   for (let i = 0; i < 500; i++) {
@@ -93,7 +118,7 @@ export function removeContainer(g: OciGlobal, r: OciRecord): void {
   // is killed too, until they can go
   for (let i = 0; ; i++) {
     killAll(r, 9, true);
-    const busy = removeCgroups(linuxHost, cgroupDirs(r));
+    const busy = removeCgroups(linuxHost, cgroupDirs(r), r.cgroup.ownParent === true);
     if (busy.length === 0) break;
     if (i === 100) throw new BerthError('STOP_FAILED', `container ${r.id}: cgroups still busy: ${busy.join(' ')}`);
     pause(20);

@@ -1,7 +1,7 @@
 // berth-oci create --bundle DIR [--pid-file F] ID: builds the container from DIR/config.json and
 // leaves its process waiting on the exec FIFO until `start`. The record is written first
 // ("creating"), so a create killed at any point leaves what `delete --force` takes away.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { DEVICE_ALLOW } from '../core/devices.ts';
@@ -9,7 +9,14 @@ import { BerthError } from '../core/errors.ts';
 import { ociNamespaces, ociResources, ociStartArgs } from '../core/oci-plan.ts';
 import { MAX_CONFIG_BYTES, type OciSpec, parseSpec } from '../core/oci-spec.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
-import { containerCgroupMounts, detectLayout, prepareCgroups, procsFiles, resourceWrites } from '../host/cgroups.ts';
+import {
+  containerCgroupMounts,
+  ctDirs,
+  detectLayout,
+  prepareCgroups,
+  procsFiles,
+  resourceWrites,
+} from '../host/cgroups.ts';
 import { errCode } from '../host/fs-util.ts';
 import { policyFd } from '../host/helper.ts';
 import { linuxHost } from '../host/host.ts';
@@ -60,7 +67,7 @@ function readSpec(bundle: string): OciSpec {
 }
 
 /** cgroupsPath "/a/b/c" (the cgroupfs driver's form) as parent "a/b" and name "c". */
-function cgroupOf(spec: OciSpec, id: string): { parent: string; name: string } {
+function cgroupOf(spec: OciSpec, id: string): OciRecord['cgroup'] {
   const path = spec.linux.cgroupsPath ?? `/berth-oci/${id}`;
   const parts = path.split('/').filter(Boolean);
   if (path.includes(':') || parts.length === 0 || parts.some((p) => p === '..' || p === '.')) {
@@ -105,6 +112,20 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       consoleSocket: o.consoleSocket === null ? null : resolve(o.consoleSocket),
     });
   plan([]);
+  // its cgroup must be new: one that exists is another container's or the host's (a slice),
+  // whose processes delete would kill and whose limits create would overwrite
+  const before = ctDirs(layout, cgroup.parent, cgroup.name);
+  if (before.some((d) => existsSync(d.path))) {
+    throw new BerthError(
+      'PRIVATE_EXISTS',
+      `create ${id}: cgroup /${cgroup.parent ? `${cgroup.parent}/` : ''}${cgroup.name} exists already`,
+      {
+        hint: 'each container needs a cgroupsPath of its own',
+      },
+    );
+  }
+  // the default parent is berth-oci's own; another one only if create makes it now
+  cgroup.ownParent = cgroup.parent === 'berth-oci' || !before.some((d) => existsSync(dirname(d.path)));
   mkdirSync(g.root, { recursive: true, mode: 0o700 });
   try {
     mkdirSync(dirname(fifo), { mode: 0o700 });

@@ -18,7 +18,7 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
     removeStateDir(g, id);
     return 0;
   }
-  const now = statusNow(r);
+  const now = statusNow(g, r);
   if ((now === 'running' || now === 'creating') && !force) {
     throw new BerthError('RUNNING', `cannot delete container ${id} that is not stopped: ${now}`, {
       hint: 'kill it first, or delete --force',

@@ -4,6 +4,7 @@
 // and exits with the process's status.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { isatty } from 'node:tty';
 import { BerthError } from '../core/errors.ts';
 import { ociExecArgs } from '../core/oci-plan.ts';
 import { type OciProcess, parseProcess, parseProcessText } from '../core/oci-spec.ts';
@@ -39,7 +40,7 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   const one = (...ks: string[]) => ks.map((k) => flags.get(k)?.at(-1)).find((v) => v !== undefined);
   const [id, ...cmd] = positionals;
   const r = mustRecord(g, id);
-  if (statusNow(r) !== 'running' || r.pid === null) throw new BerthError('NOT_RUNNING', 'container not running');
+  if (statusNow(g, r) !== 'running' || r.pid === null) throw new BerthError('NOT_RUNNING', 'container not running');
   if (one('console-socket') || one('tty', 't') === 'true') {
     throw new BerthError('BAD_VALUE', 'exec: a terminal (--tty, --console-socket) is not supported by berth-oci yet');
   }
@@ -48,6 +49,10 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   const file = one('process', 'p');
   const proc: OciProcess = file ? parseProcessText(readFileSync(file, 'utf8')) : fromFlags(flags, cmd, r.bundle);
   const detach = one('detach', 'd') === 'true';
+  // detached, the process keeps our stdio: never a terminal it could push input into (TIOCSTI)
+  for (const fd of detach ? [0, 1, 2] : []) {
+    if (isatty(fd)) throw new BerthError('BAD_VALUE', `exec: fd ${fd} is a terminal, which the process would keep`);
+  }
   const h = linuxHost.runHelper(
     g.helper,
     ociExecArgs(proc, {

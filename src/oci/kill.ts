@@ -11,7 +11,7 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   const r = mustRecord(g, positionals[0]);
   const sig = signalNumber(positionals[1]);
   // the words the shim and Docker match on to treat the container as already gone
-  if (statusNow(r) === 'stopped' || r.pid === null) throw new BerthError('NOT_RUNNING', 'container not running');
+  if (statusNow(g, r) === 'stopped' || r.pid === null) throw new BerthError('NOT_RUNNING', 'container not running');
   if (flags.has('all') || flags.has('a')) killAll(r, sig, false);
   else linuxHost.kill(r.pid, sig);
   return 0;

@@ -12,7 +12,7 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   if (format !== 'table' && format !== 'json') throw new BerthError('BAD_VALUE', 'list: --format is table or json');
   const states = listOciIds(g.root).flatMap((id) => {
     const r = readOciRecord(g.root, id);
-    return r ? [stateOf(r)] : [];
+    return r ? [stateOf(g, r)] : [];
   });
   if (flags.has('quiet') || flags.has('q')) {
     writeSync(1, states.map((s) => `${s['id']}\n`).join(''));

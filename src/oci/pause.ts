@@ -11,7 +11,7 @@ function freeze(g: OciGlobal, args: string[], frozen: boolean): number {
   const verb = frozen ? 'pause' : 'resume';
   if (args.length !== 1) throw new BerthError('BAD_SYNTAX', `${verb}: takes one container id`);
   const r = mustRecord(g, args[0]);
-  const now = statusNow(r);
+  const now = statusNow(g, r);
   const from = frozen ? 'running' : 'paused';
   if (now !== from) throw new BerthError('NOT_RUNNING', `container ${r.id} is ${now}, not ${from}`);
   setFrozen(detectLayout(readMountinfo(linuxHost)), cgroupDirs(r), frozen);

@@ -4,7 +4,7 @@ import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { execFifoPath, writeOciRecord } from '../host/oci-state.ts';
 import { pause } from '../host/proc.ts';
-import { hookState, mustRecord, runHooks, statusNow } from './container.ts';
+import { hookState, mustRecord, runHooks, statusNow, statusOfProcess } from './container.ts';
 import type { OciGlobal } from './main.ts';
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {
@@ -15,24 +15,31 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
 
 export function startContainer(g: OciGlobal, id: string): void {
   const r = mustRecord(g, id);
-  const now = statusNow(r);
+  const now = statusNow(g, r);
   if (now !== 'created') throw new BerthError('NOT_RUNNING', `cannot start a container that is ${now}: ${id}`);
   const fifo = execFifoPath(g.root, id);
-  // non-blocking: a process that died meanwhile must not hang us; its byte says it goes on
+  // non-blocking: a process that died meanwhile must not hang us. Its byte says it goes on, the
+  // end of file (its write end is closed by its execve) that it runs, as runc reads it
   const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const buf = Buffer.alloc(1);
+    let got = false;
     for (let i = 0; ; i++) {
-      let n = 0;
+      let n = -1;
       try {
         n = readSync(fd, buf, 0, 1, null);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
       }
-      if (n === 1) break;
-      if (statusNow(r) === 'stopped') throw new BerthError('NOT_RUNNING', `container ${id}: its process has exited`);
+      if (n === 1) got = true;
+      if (n === 0 && got) break;
+      if (n !== 1 && statusOfProcess(r) === 'stopped') {
+        throw new BerthError('NOT_RUNNING', `container ${id}: its process exited before its command ran`, {
+          hint: "its stderr (the caller's log) says why",
+        });
+      }
       if (i > 10_000) throw new BerthError('SYSTEM', `start ${id}: the process did not take the exec FIFO`);
-      pause(1);
+      if (n !== 1) pause(1);
     }
   } finally {
     closeSync(fd);

@@ -7,8 +7,8 @@ import { mustRecord, statusNow } from './container.ts';
 import type { OciGlobal } from './main.ts';
 
 /** The spec's state object, with runc's extra fields (rootfs, created, owner) that callers read. */
-export function stateOf(r: OciRecord): Record<string, unknown> {
-  const status = statusNow(r);
+export function stateOf(g: OciGlobal, r: OciRecord): Record<string, unknown> {
+  const status = statusNow(g, r);
   return {
     ociVersion: OCI_VERSION,
     id: r.id,
@@ -24,6 +24,6 @@ export function stateOf(r: OciRecord): Record<string, unknown> {
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {
   if (args.length !== 1) throw new BerthError('BAD_SYNTAX', 'state: takes one container id');
-  writeSync(1, `${JSON.stringify(stateOf(mustRecord(g, args[0])), null, 2)}\n`);
+  writeSync(1, `${JSON.stringify(stateOf(g, mustRecord(g, args[0])), null, 2)}\n`);
   return 0;
 }

@@ -2,9 +2,8 @@
 // --pids-limit, --cpu-quota, --cpu-period, --cpu-shares, --cpuset-cpus): new limits on a
 // created or running container's cgroups, in the order the kernel takes them.
 import { readFileSync } from 'node:fs';
-import type { Resources } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
-import { ociResources } from '../core/oci-plan.ts';
+import { ociResourcesOver } from '../core/oci-plan.ts';
 import { applyWrites, detectLayout, resourceWrites } from '../host/cgroups.ts';
 import { linuxHost } from '../host/host.ts';
 import { readMountinfo } from '../host/mountinfo.ts';
@@ -28,7 +27,7 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   const { flags, positionals } = parseFlags('update', args, FLAGS, []);
   if (positionals.length !== 1) throw new BerthError('BAD_SYNTAX', 'update: takes one container id');
   const r = mustRecord(g, positionals[0]);
-  if (statusNow(r) === 'stopped') throw new BerthError('NOT_RUNNING', 'container not running');
+  if (statusNow(g, r) === 'stopped') throw new BerthError('NOT_RUNNING', 'container not running');
   const one = (k: string) => flags.get(k)?.at(-1);
   const file = one('resources') ?? one('r');
   let res: Record<string, unknown>;
@@ -48,15 +47,8 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
       cpu: { quota: n('cpu-quota'), period: n('cpu-period'), shares: n('cpu-shares'), cpus: one('cpuset-cpus') },
     };
   }
-  // a resources document is whole (the shim sends the container's new one); single flags
-  // change only what they name
-  const given = ociResources(res);
-  const next =
-    file !== undefined
-      ? given
-      : (Object.fromEntries(
-          Object.entries(r.resources).map(([k, v]) => [k, given[k as keyof Resources] ?? v]),
-        ) as unknown as Resources);
+  // what the document or the flags name changes; the rest stays (as runc applies them)
+  const next = ociResourcesOver(r.resources, res);
   const layout = detectLayout(readMountinfo(linuxHost));
   applyWrites(cgroupDirs(r), resourceWrites(layout, next, r.id));
   writeOciRecord(g.root, { ...r, resources: next });

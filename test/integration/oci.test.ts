@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -168,13 +169,16 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   assert.match(proc, /^NoNewPrivs:\s+1$/m);
   assert.match(readFileSync(`/proc/${pid}/limits`, 'utf8'), /^Max open files\s+1024\s+1024/m, 'rlimits');
   assert.ok(cgroupsLeft(b).length > 0, 'in cgroups under cgroupsPath');
-  // limits from linux.resources, and update: whole from the shim's document, one by one from flags
+  // limits from linux.resources, and update: what the shim's document or a flag names changes
   assert.deepEqual(limits(b), { memory: String(64 << 20), pids: '50' });
   assert.equal(b.oci(['update', '--pids-limit', '77', 'c1']).status, 0);
   assert.deepEqual(limits(b), { memory: String(64 << 20), pids: '77' }, 'a flag changes what it names');
   const upd = b.oci(['update', '--resources', '-', 'c1'], JSON.stringify({ memory: { limit: 32 << 20 } }));
   assert.equal(upd.status, 0, upd.stderr);
-  assert.deepEqual(limits(b), { memory: String(32 << 20), pids: 'max' }, 'a document is whole');
+  assert.deepEqual(limits(b), { memory: String(32 << 20), pids: '77' }, 'a document changes what it names');
+  const unl = b.oci(['update', '--resources', '-', 'c1'], JSON.stringify({ pids: { limit: -1 } }));
+  assert.equal(unl.status, 0, unl.stderr);
+  assert.deepEqual(limits(b), { memory: String(32 << 20), pids: 'max' }, '-1: no limit');
   // a second container in the first one's network namespace (a pod's), by path
   b.config((c) => {
     c.process.args = ['sleep', '60'];
@@ -191,6 +195,14 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   assert.equal(nsOf(pid2, 'net'), nsOf(pid, 'net'), 'the network namespace joined');
   assert.notEqual(nsOf(pid2, 'uts'), nsOf(pid, 'uts'), 'the others its own');
   assert.equal(b.oci(['delete', '--force', 'c2']).status, 0);
+  // a cgroupsPath that exists (another container's, a host slice) is refused: never killed in
+  b.config((c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'network');
+  });
+  const taken = b.oci(['create', '--bundle', b.dir, 'c3']); // config.json's path is c1's
+  assert.equal(taken.status, 1);
+  assert.match(taken.stderr, /cgroup \/berth-oci-test-\d+\/c1 exists already/);
+  assert.equal(status(b, 'c1'), 'running', 'c1 untouched');
   // ps, pause and resume: the cgroups' processes, their freezer
   assert.deepEqual(JSON.parse(b.oci(['ps', '--format', 'json', 'c1']).stdout), [pid]);
   assert.equal(b.oci(['pause', 'c1']).status, 0);
@@ -223,7 +235,9 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   assert.equal(JSON.parse(readFileSync(b.log, 'utf8').trim().split('\n').at(-1) ?? '{}').level, 'error');
 });
 
-test('berth-oci: a refused create leaves nothing; delete --force of what is gone is 0', { skip: ROOT_SKIP }, (t) => {
+test('berth-oci: a refused create leaves nothing; delete --force of what is gone is 0', {
+  skip: ROOT_SKIP,
+}, async (t) => {
   const s = sandbox(t);
   const b = bundle(t, s);
   b.config((c) => {
@@ -243,8 +257,20 @@ test('berth-oci: a refused create leaves nothing; delete --force of what is gone
   assert.match(hooked.stderr, /prestart hook \/bin\/sh: exit 3/, 'a failing prestart hook fails the create');
   assert.ok(!existsSync(join(b.state, 'c1')), 'and undoes it');
   assert.deepEqual(cgroupsLeft(b), []);
+  // a working directory through /proc/self/fd (runc's CVE-2024-21626): never a host directory
+  for (const cwd of ['/proc/self/fd/3', '/proc/self/cwd', '/proc/1/root']) {
+    b.config((c) => {
+      c.hooks = {};
+      c.process.args = ['pwd'];
+      c.process.cwd = cwd;
+    });
+    const esc = b.oci(['create', '--bundle', b.dir, 'c1']);
+    assert.equal(esc.status, 1, `cwd ${cwd}: ${esc.stderr}`);
+    assert.match(esc.stderr, /chdir/, cwd);
+    assert.ok(!existsSync(join(b.state, 'c1')));
+  }
   b.config((c) => {
-    c.hooks = {};
+    c.process.cwd = '/';
     c.linux.namespaces.push({ type: 'network', path: '/proc/1/ns/net' });
   });
   const dup = b.oci(['create', '--bundle', b.dir, 'c1']);
@@ -252,6 +278,21 @@ test('berth-oci: a refused create leaves nothing; delete --force of what is gone
   assert.ok(!existsSync(join(b.state, 'c1')));
   assert.equal(b.oci(['delete', '--force', 'c1']).status, 0);
   assert.match(b.oci(['create', '--bundle', b.dir, '../x']).stderr, /invalid container id/);
+
+  // without a cgroup namespace of its own, /sys/fs/cgroup is the host's tree: read-only
+  const probe = `berth-oci-probe-${process.pid}`;
+  b.config((c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => !['cgroup', 'network'].includes(n.type));
+    c.process.args = ['sh', '-c', `for h in /sys/fs/cgroup /sys/fs/cgroup/*; do mkdir $h/${probe}; done; true`];
+  });
+  const run = (args: string[]) => spawnSync(OCI, ['--root', b.state, ...args], { stdio: 'ignore', timeout: 30_000 });
+  assert.equal(run(['create', '--bundle', b.dir, 'c1']).status, 0);
+  assert.equal(run(['start', 'c1']).status, 0);
+  await waitFor('the probe to end', () => status(b, 'c1') === 'stopped');
+  const made = ['', ...readdirSync('/sys/fs/cgroup')].filter((h) => existsSync(join('/sys/fs/cgroup', h, probe)));
+  for (const h of made) rmdirSync(join('/sys/fs/cgroup', h, probe));
+  assert.deepEqual(made, [], 'no cgroup made in the host tree');
+  assert.equal(b.oci(['delete', 'c1']).status, 0);
 });
 
 test('berth-oci: a create killed at any moment is cleaned by delete --force', { skip: ROOT_SKIP }, async (t) => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BerthError } from '../../../src/core/errors.ts';
 import { defaultSpec } from '../../../src/core/oci-default.ts';
-import { ociCaps, ociResources, ociStartArgs } from '../../../src/core/oci-plan.ts';
+import { ociCaps, ociResources, ociResourcesOver, ociStartArgs } from '../../../src/core/oci-plan.ts';
 import { parseSpec } from '../../../src/core/oci-spec.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: a test edits the JSON freely
@@ -152,4 +152,16 @@ test("a namespace given by path is joined (a pod's network), the others made", (
   assert.deepEqual(after(a, '--unshare'), ['pid,ipc,uts,mnt,cgroup']);
   const i = a.indexOf('--setns');
   assert.deepEqual(a.slice(i, i + 3), ['--setns', 'net', '/var/run/netns/pod1']);
+});
+
+test('update: what the document names changes (-1: no limit), the rest stays', () => {
+  const now = { ram: 256 << 20, swap: 128 << 20, cpus: 2, cpulimit: 50, cpuunits: 500, numproc: 100 };
+  assert.deepEqual(ociResourcesOver(now, { cpu: { shares: 1024 } }), { ...now, cpuunits: 1000 });
+  assert.deepEqual(ociResourcesOver(now, { pids: { limit: -1 } }), { ...now, numproc: null });
+  assert.deepEqual(
+    ociResourcesOver(now, { memory: { limit: 512 << 20 } }),
+    { ...now, ram: 512 << 20, swap: null },
+    'the old total is below the new RAM',
+  );
+  assert.deepEqual(ociResourcesOver(now, { memory: { swap: 1024 << 20 } }), { ...now, swap: 768 << 20 });
 });
