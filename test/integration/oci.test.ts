@@ -39,7 +39,6 @@ interface Bundle {
 function bundle(t: { after: (f: () => void) => void }, s: Sandbox): Bundle {
   s.template();
   const dir = mkdtempSync(join(tmpdir(), 'berth-oci-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'rootfs'));
   const tar = spawnSync('tar', [
     '--zstd',
@@ -59,10 +58,11 @@ function bundle(t: { after: (f: () => void) => void }, s: Sandbox): Bundle {
       timeout: 30_000,
     });
   assert.equal(oci(['spec', '--bundle', dir]).status, 0);
+  // a failed check leaves nothing either: the containers go first, their state with them, then
+  // the bundle (one hook, so the order holds)
   t.after(() => {
-    // a failed check leaves nothing either
-    oci(['delete', '--force', 'c2']);
-    oci(['delete', '--force', 'c1']);
+    for (const id of ['c2', 'c3', 'c1']) oci(['delete', '--force', id]);
+    rmSync(dir, { recursive: true, force: true });
   });
   const config = (edit: (c: Config) => void) => {
     const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
