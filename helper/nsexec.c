@@ -40,7 +40,9 @@
 #include <sys/socket.h>
 #include <limits.h>
 #include <sys/resource.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -755,8 +757,15 @@ static void join_given_namespaces(void) {
                : strcmp(t, "cgroup") == 0 ? CLONE_NEWCGROUP
                                           : 0;
     if (!flag) die_usage("--setns: cannot join a %s namespace by path", t);
-    int fd = open(opt.setns_ops[k].path, O_RDONLY | O_CLOEXEC);
+    /* a path from a config: opened without blocking (a FIFO) or side effects (a device), and
+     * used only if it is a namespace */
+    int fd = open(opt.setns_ops[k].path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) die_errno("setns", "open %s", opt.setns_ops[k].path);
+    struct statfs sf;
+    if (fstatfs(fd, &sf) < 0 || sf.f_type != NSFS_MAGIC) {
+      errno = EINVAL;
+      die_errno("setns", "%s is not a namespace", opt.setns_ops[k].path);
+    }
     if (setns(fd, flag) < 0) die_errno("setns", "join the %s namespace %s", t, opt.setns_ops[k].path);
     close(fd);
   }

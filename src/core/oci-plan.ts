@@ -160,10 +160,8 @@ export function ociNamespaces(spec: OciSpec): { all: string[]; make: string[]; j
   return { all, make, join };
 }
 
-const userArgs = (p: OciProcess) =>
-  p.uid !== 0 || p.gid !== 0 || p.additionalGids.length
-    ? ['--user', String(p.uid), String(p.gid), p.additionalGids.join(',') || '-']
-    : [];
+/** always given: root too gets exactly its groups, never the helper's supplementary ones */
+const userArgs = (p: OciProcess) => ['--user', String(p.uid), String(p.gid), p.additionalGids.join(',') || '-'];
 
 /**
  * The helper's argv for `exec`: join mode into the container's init PID and its NAMESPACES;

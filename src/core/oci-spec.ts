@@ -170,9 +170,10 @@ export function parseProcess(v: unknown): OciProcess {
   const oom = o['oomScoreAdj'];
   return {
     terminal: o['terminal'] === true,
-    uid: int(user['uid'] ?? 0, 'process.user.uid', 0, UINT32),
-    gid: int(user['gid'] ?? 0, 'process.user.gid', 0, UINT32),
-    additionalGids: list(user['additionalGids'], 'process.user.additionalGids', (x, at) => int(x, at, 0, UINT32)),
+    // 2^32-1 is no id: setresuid takes it as "leave unchanged"
+    uid: int(user['uid'] ?? 0, 'process.user.uid', 0, UINT32 - 1),
+    gid: int(user['gid'] ?? 0, 'process.user.gid', 0, UINT32 - 1),
+    additionalGids: list(user['additionalGids'], 'process.user.additionalGids', (x, at) => int(x, at, 0, UINT32 - 1)),
     args,
     env: list(o['env'], 'process.env', text),
     cwd: absolute(o['cwd'] ?? '/', 'process.cwd'),

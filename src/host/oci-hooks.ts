@@ -8,12 +8,16 @@ import { childProcess } from './spawn.ts';
 export function runHook(hook: OciHook, state: string): string | null {
   const r = childProcess().spawnSync(hook.path, hook.args.slice(1), {
     argv0: hook.args[0] ?? hook.path,
-    env: Object.fromEntries(
-      hook.env.flatMap((e) => {
-        const at = e.indexOf('=');
-        return at > 0 ? [[e.slice(0, at), e.slice(at + 1)]] : [];
-      }),
-    ),
+    // no env given: the runtime's own (Go's nil, as runc runs hooks)
+    env:
+      hook.env.length === 0
+        ? process.env
+        : Object.fromEntries(
+            hook.env.flatMap((e) => {
+              const at = e.indexOf('=');
+              return at > 0 ? [[e.slice(0, at), e.slice(at + 1)]] : [];
+            }),
+          ),
     input: state,
     stdio: ['pipe', 'ignore', 'pipe'],
     encoding: 'utf8',

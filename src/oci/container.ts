@@ -1,8 +1,8 @@
 // What berth-oci's verbs share: the state directory's records, the container's cgroups, and
 // the signals. (The CLI's verbs have engine/ for this; an OCI container is no berth container:
 // no config, no private area, its root given by the bundle.)
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { OCI_VERSION, type OciHook } from '../core/oci-spec.ts';
 import {
@@ -158,4 +158,20 @@ export function runHooks(g: OciGlobal, kind: string, hooks: readonly OciHook[], 
     if (fatal) throw new BerthError('ACTION_SCRIPT', `${kind} hook ${why}`);
     warn(g, `${kind} hook ${why}`);
   }
+}
+
+/**
+ * The pid file the caller reads with Atoi once we exit: the pid alone, no newline, renamed into
+ * place; its temporary made with O_EXCL after removing a stale one, so no planted link is followed.
+ */
+export function writePidFile(file: string, pid: number): void {
+  const tmp = join(dirname(resolve(file)), `.${basename(file)}`);
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, 'wx', 0o644);
+  try {
+    writeSync(fd, String(pid));
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
 }

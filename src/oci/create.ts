@@ -1,8 +1,8 @@
 // berth-oci create --bundle DIR [--pid-file F] ID: builds the container from DIR/config.json and
 // leaves its process waiting on the exec FIFO until `start`. The record is written first
 // ("creating"), so a create killed at any point leaves what `delete --force` takes away.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
@@ -24,7 +24,7 @@ import { readMountinfo } from '../host/mountinfo.ts';
 import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
 import { makePaths } from '../host/paths.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
-import { hookState, killAll, removeContainer, runHooks } from './container.ts';
+import { hookState, killAll, removeContainer, runHooks, writePidFile } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
 const VALUED = ['bundle', 'b', 'pid-file', 'console-socket', 'preserve-fds'];
@@ -171,12 +171,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     runHooks(g, 'prestart', spec.hooks.prestart, hookState(record, 'creating'), true);
     record.status = 'created';
     writeOciRecord(g.root, record);
-    // the caller reads it with Atoi once we exit: the pid alone, no newline, renamed into place
-    if (o.pidFile) {
-      const tmp = join(dirname(resolve(o.pidFile)), `.${basename(o.pidFile)}`);
-      writeFileSync(tmp, String(r.pid), { mode: 0o644 });
-      renameSync(tmp, o.pidFile);
-    }
+    if (o.pidFile) writePidFile(o.pidFile, r.pid);
     return record;
   } catch (err) {
     // nothing half-made stays: the process (if any), its cgroups, the record

@@ -2,8 +2,8 @@
 // [--pid-file F] ID: a process in a running container's namespaces and cgroups. Detached (the
 // shim's way), it returns once the process runs, which keeps the caller's stdio; else it waits
 // and exits with the process's status.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isatty } from 'node:tty';
 import { BerthError } from '../core/errors.ts';
 import { ociExecArgs } from '../core/oci-plan.ts';
@@ -14,7 +14,7 @@ import { policyFd } from '../host/helper.ts';
 import { linuxHost } from '../host/host.ts';
 import { makePaths } from '../host/paths.ts';
 import { ownCapabilities } from '../host/proc.ts';
-import { cgroupDirs, mustRecord, statusNow } from './container.ts';
+import { cgroupDirs, mustRecord, statusNow, writePidFile } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
 const VALUED = [
@@ -69,12 +69,12 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
     },
   );
   if (h.error) throw new BerthError('CT_CREATE', `exec ${r.id}: ${h.error.message ?? h.error.error}`);
+  if (detach && (h.exitCode !== 0 || h.pid === null)) {
+    throw new BerthError('CT_CREATE', `exec ${r.id}: the helper exited with ${h.exitCode} and no process`);
+  }
   const pidFile = one('pid-file');
   if (pidFile && h.pid !== null) {
-    // read with Atoi once we exit: the pid alone, no newline, renamed into place
-    const tmp = join(dirname(resolve(pidFile)), `.${basename(pidFile)}`);
-    writeFileSync(tmp, String(h.pid), { mode: 0o644 });
-    renameSync(tmp, pidFile);
+    writePidFile(pidFile, h.pid);
   }
   return detach ? 0 : h.exitCode;
 }
@@ -89,7 +89,7 @@ function fromFlags(flags: Map<string, string[]>, cmd: string[], bundle: string):
         .process ?? {};
   } catch {}
   const user = flags.get('user')?.at(-1) ?? flags.get('u')?.at(-1);
-  const [uid, gid] = (user ?? '0:0').split(':');
+  const [uid, gid] = (user ?? '0:0').split(':'); // runc: no group given is group 0
   const env = [
     ...((base['env'] as string[] | undefined) ?? []),
     ...(flags.get('env') ?? []),
@@ -101,7 +101,7 @@ function fromFlags(flags: Map<string, string[]>, cmd: string[], bundle: string):
     args: cmd,
     env,
     cwd: flags.get('cwd')?.at(-1) ?? base['cwd'] ?? '/',
-    user: { uid: Number(uid), gid: Number(gid ?? uid) },
+    user: { uid: Number(uid), gid: Number(gid ?? 0) },
     noNewPrivileges: flags.has('no-new-privs') || base['noNewPrivileges'] === true,
   });
 }
