@@ -90,6 +90,22 @@ function lxcfsBinds(lxcfs: LxcfsView | null | undefined, under: 'proc' | 'sys'):
   }));
 }
 
+/** The usual device nodes in a /dev of the container's own, bound from the host's (a user namespace may not mknod). */
+export const DEFAULT_DEVICE_BINDS: readonly MountOp[] = DEFAULT_DEVICES.map((d) => ({
+  op: 'bind',
+  source: d.path,
+  dest: d.path,
+  options: 'nosuid,noexec',
+}));
+
+/** The links of a /dev of the container's own to its process's fds (runc makes the same). */
+export const DEV_LINKS: readonly MountOp[] = [
+  { op: 'symlink', target: '/proc/self/fd', dest: '/dev/fd' },
+  { op: 'symlink', target: '/proc/self/fd/0', dest: '/dev/stdin' },
+  { op: 'symlink', target: '/proc/self/fd/1', dest: '/dev/stdout' },
+  { op: 'symlink', target: '/proc/self/fd/2', dest: '/dev/stderr' },
+];
+
 export function planMounts(input: MountPlanInput): MountOp[] {
   const ops: MountOp[] = [
     { op: 'mount', fstype: 'proc', source: 'proc', dest: '/proc', options: NOSUID_NODEV_NOEXEC },
@@ -102,7 +118,7 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     ...lxcfsBinds(input.lxcfs, 'sys'),
     ...PROC_MASKS.map((dest): MountOp => ({ op: 'mask', dest })),
     { op: 'mount', fstype: 'tmpfs', source: 'tmpfs', dest: '/dev', options: 'nosuid,mode=755,size=65536k' },
-    ...DEFAULT_DEVICES.map((d): MountOp => ({ op: 'bind', source: d.path, dest: d.path, options: 'nosuid,noexec' })),
+    ...DEFAULT_DEVICE_BINDS,
     ...(input.devices ?? []).map(
       (d): MountOp => ({ op: 'bind', source: d.source, dest: `/dev/${d.name}`, options: 'nosuid,noexec' }),
     ),
@@ -118,10 +134,7 @@ export function planMounts(input: MountPlanInput): MountOp[] {
     { op: 'symlink', target: 'pts/ptmx', dest: '/dev/ptmx' },
     { op: 'mount', fstype: 'tmpfs', source: 'shm', dest: '/dev/shm', options: 'nosuid,nodev,mode=1777' },
     { op: 'mount', fstype: 'mqueue', source: 'mqueue', dest: '/dev/mqueue', options: NOSUID_NODEV_NOEXEC },
-    { op: 'symlink', target: '/proc/self/fd', dest: '/dev/fd' },
-    { op: 'symlink', target: '/proc/self/fd/0', dest: '/dev/stdin' },
-    { op: 'symlink', target: '/proc/self/fd/1', dest: '/dev/stdout' },
-    { op: 'symlink', target: '/proc/self/fd/2', dest: '/dev/stderr' },
+    ...DEV_LINKS,
     // a user namespace may mount a new proc or sysfs only where one is fully visible
     // (mount_too_revealing), and /proc and /sys carry masks; a nested mount keeps these flags
     ...(input.nesting

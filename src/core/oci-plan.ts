@@ -2,13 +2,12 @@
 // runs. Pure: the host's facts come in (cgroup hierarchies, berth's own capabilities), the
 // argv goes out, and what berth-oci cannot do yet is refused here, by field, before anything
 // is made, rather than done half.
-import { ALL_CAPS, type Capability } from './capabilities.ts';
+import { ALL_CAPS, type Capability, keptCapabilities } from './capabilities.ts';
 import type { Resources } from './ct-config.ts';
-import { DEFAULT_DEVICES } from './devices.ts';
 import { BerthError } from './errors.ts';
 import { joinArgs, mountArgs, SECCOMP_FD, STATUS_FD } from './helper-args.ts';
 import { parseCpuList } from './limits.ts';
-import { type CgroupMount, cgroupOps, type MountOp } from './mounts.ts';
+import { type CgroupMount, cgroupOps, DEFAULT_DEVICE_BINDS, DEV_LINKS, type MountOp } from './mounts.ts';
 import type { NamespaceType, OciMount, OciProcess, OciSpec } from './oci-spec.ts';
 
 export interface OciFacts {
@@ -96,31 +95,20 @@ function mountOp(
     dest: m.destination,
     options: mountOptions(m),
   };
-  // a /dev of its own gets the usual nodes (runc's default devices), bound from the host's: a
-  // user namespace may not mknod
-  if (m.destination === '/dev' && m.type === 'tmpfs') {
-    return [
-      op,
-      ...DEFAULT_DEVICES.map((d): MountOp => ({ op: 'bind', source: d.path, dest: d.path, options: 'nosuid,noexec' })),
-    ];
-  }
+  // a /dev of its own gets the usual nodes (runc's default devices)
+  if (m.destination === '/dev' && m.type === 'tmpfs') return [op, ...DEFAULT_DEVICE_BINDS];
   if (m.destination === '/dev/pts' && m.type === 'devpts')
     return [op, { op: 'symlink', target: 'pts/ptmx', dest: '/dev/ptmx' }];
   return [op];
 }
 
-/** the links runc makes in a /dev of the container's own */
-const DEV_LINKS: MountOp[] = [
-  { op: 'symlink', target: '/proc/self/fd', dest: '/dev/fd' },
-  { op: 'symlink', target: '/proc/self/fd/0', dest: '/dev/stdin' },
-  { op: 'symlink', target: '/proc/self/fd/1', dest: '/dev/stdout' },
-  { op: 'symlink', target: '/proc/self/fd/2', dest: '/dev/stderr' },
-];
-
 /** The capabilities the spec asks for that berth knows and holds itself, in berth's names. */
 export function ociCaps(asked: readonly string[], available: bigint): Capability[] {
   const want = new Set(asked.map((c) => c.replace(/^CAP_/, '').toLowerCase()));
-  return ALL_CAPS.filter((c, bit) => want.has(c) && ((available >> BigInt(bit)) & 1n) === 1n);
+  return keptCapabilities(
+    available,
+    ALL_CAPS.filter((c) => !want.has(c)),
+  );
 }
 
 /** The id map of a user namespace: one range from 0 (the helper's --idmap), or a refusal. */

@@ -57,11 +57,7 @@ export function readOciRecord(root: string, id: string): OciRecord | null {
   const text = readIfExists(recordPath(root, checkOciId(id)));
   if (text === null) return null;
   try {
-    const r = JSON.parse(text) as OciRecord;
-    // a record of an older berth-oci: what it did not keep is empty
-    r.hooks ??= { poststart: [], poststop: [] };
-    r.namespaces ??= [];
-    return r;
+    return JSON.parse(text) as OciRecord;
   } catch {
     return null; // atomic writes: only a file made by hand can be torn
   }

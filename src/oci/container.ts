@@ -7,6 +7,7 @@ import { BerthError } from '../core/errors.ts';
 import { OCI_VERSION, type OciHook } from '../core/oci-spec.ts';
 import {
   type CgroupDir,
+  type CgroupLayout,
   cgroupPids,
   ctDirs,
   detectLayout,
@@ -46,13 +47,16 @@ export const statusOfProcess = (r: OciRecord): OciStatus => statusOf(linuxHost, 
 export function statusNow(g: OciGlobal, r: OciRecord): OciStatus {
   const s = statusOf(linuxHost, r);
   if (s === 'created' && !existsSync(execFifoPath(g.root, r.id))) return 'running';
-  return s === 'running' && isFrozen(layoutNow(), cgroupDirs(r)) ? 'paused' : s;
+  if (s !== 'running') return s;
+  const layout = layoutNow();
+  return isFrozen(layout, cgroupDirs(r, layout)) ? 'paused' : s;
 }
 
-const layoutNow = () => detectLayout(readMountinfo(linuxHost));
+/** The host's cgroup layout (a read of mountinfo): a command reads it once and passes it on. */
+export const layoutNow = (): CgroupLayout => detectLayout(readMountinfo(linuxHost));
 
-export function cgroupDirs(r: OciRecord): CgroupDir[] {
-  return ctDirs(layoutNow(), r.cgroup.parent, r.cgroup.name);
+export function cgroupDirs(r: OciRecord, layout: CgroupLayout = layoutNow()): CgroupDir[] {
+  return ctDirs(layout, r.cgroup.parent, r.cgroup.name);
 }
 
 /** "SIGTERM", "TERM", "15": a signal number (runc takes all three forms). */
@@ -98,9 +102,10 @@ export function signalNumber(raw: string | undefined): number {
 
 /** Every process in the container's cgroups gets SIG; with wait, again until none is left (10 s). */
 export function killAll(r: OciRecord, sig: number, wait: boolean): void {
-  const dirs = cgroupDirs(r);
+  const layout = layoutNow();
+  const dirs = cgroupDirs(r, layout);
   // frozen tasks (a paused container) take no signal until thawed: v1 would wait forever
-  if (wait && isFrozen(layoutNow(), dirs)) setFrozen(layoutNow(), dirs, false);
+  if (wait && isFrozen(layout, dirs)) setFrozen(layout, dirs, false);
   for (const pid of cgroupPids(dirs)) linuxHost.kill(pid, sig);
   if (!wait) return;
   for (let i = 0; i < 500; i++) {

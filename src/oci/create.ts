@@ -9,22 +9,14 @@ import { BerthError } from '../core/errors.ts';
 import { ociNamespaces, ociResources, ociStartArgs } from '../core/oci-plan.ts';
 import { MAX_CONFIG_BYTES, type OciSpec, parseSpec } from '../core/oci-spec.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
-import {
-  containerCgroupMounts,
-  ctDirs,
-  detectLayout,
-  prepareCgroups,
-  procsFiles,
-  resourceWrites,
-} from '../host/cgroups.ts';
+import { containerCgroupMounts, ctDirs, prepareCgroups, procsFiles, resourceWrites } from '../host/cgroups.ts';
 import { errCode } from '../host/fs-util.ts';
 import { policyFd } from '../host/helper.ts';
 import { linuxHost } from '../host/host.ts';
-import { readMountinfo } from '../host/mountinfo.ts';
 import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
 import { makePaths } from '../host/paths.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
-import { hookState, killAll, removeContainer, runHooks, writePidFile } from './container.ts';
+import { hookState, layoutNow, removeContainer, runHooks, writePidFile } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
 const VALUED = ['bundle', 'b', 'pid-file', 'console-socket', 'preserve-fds'];
@@ -98,7 +90,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       });
     }
   }
-  const layout = detectLayout(readMountinfo(linuxHost));
+  const layout = layoutNow();
   const cgroup = cgroupOf(spec, id);
   const fifo = execFifoPath(g.root, id);
   // the plan is checked before anything is made (a refusal changes nothing)
@@ -176,8 +168,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
   } catch (err) {
     // nothing half-made stays: the process (if any), its cgroups, the record
     try {
-      killAll(record, 9, true);
-      removeContainer(g, record);
+      removeContainer(g, record); // kills what it finds in the cgroups first
     } catch {}
     throw err;
   }

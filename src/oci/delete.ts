@@ -2,7 +2,7 @@
 // cgroups and state. Running, it takes --force (SIGKILL first).
 import { BerthError } from '../core/errors.ts';
 import { checkOciId, readOciRecord } from '../host/oci-state.ts';
-import { hookState, killAll, removeContainer, removeStateDir, runHooks, statusNow } from './container.ts';
+import { hookState, removeContainer, removeStateDir, runHooks, statusNow } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {
@@ -24,8 +24,8 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
       hint: 'kill it first, or delete --force',
     });
   }
-  // a created one was never started: docker rm of it kills it (runc does the same)
-  killAll(r, 9, true);
+  // a created one was never started: docker rm of it kills it (runc does the same);
+  // removeContainer kills what is left first
   removeContainer(g, r);
   runHooks(g, 'poststop', r.hooks.poststop, hookState(r, 'stopped'), false);
   return 0;

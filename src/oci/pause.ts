@@ -1,10 +1,8 @@
 // berth-oci pause ID / resume ID: freezes or thaws every process of a running container (its
 // cgroups' freezer), as runc does; state says "paused" while frozen.
 import { BerthError } from '../core/errors.ts';
-import { detectLayout, setFrozen } from '../host/cgroups.ts';
-import { linuxHost } from '../host/host.ts';
-import { readMountinfo } from '../host/mountinfo.ts';
-import { cgroupDirs, mustRecord, statusNow } from './container.ts';
+import { setFrozen } from '../host/cgroups.ts';
+import { cgroupDirs, layoutNow, mustRecord, statusNow } from './container.ts';
 import type { OciGlobal } from './main.ts';
 
 function freeze(g: OciGlobal, args: string[], frozen: boolean): number {
@@ -14,7 +12,8 @@ function freeze(g: OciGlobal, args: string[], frozen: boolean): number {
   const now = statusNow(g, r);
   const from = frozen ? 'running' : 'paused';
   if (now !== from) throw new BerthError('NOT_RUNNING', `container ${r.id} is ${now}, not ${from}`);
-  setFrozen(detectLayout(readMountinfo(linuxHost)), cgroupDirs(r), frozen);
+  const layout = layoutNow();
+  setFrozen(layout, cgroupDirs(r, layout), frozen);
   return 0;
 }
 

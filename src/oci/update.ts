@@ -4,11 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { ociResourcesOver } from '../core/oci-plan.ts';
-import { applyWrites, detectLayout, resourceWrites } from '../host/cgroups.ts';
-import { linuxHost } from '../host/host.ts';
-import { readMountinfo } from '../host/mountinfo.ts';
+import { applyWrites, resourceWrites } from '../host/cgroups.ts';
 import { writeOciRecord } from '../host/oci-state.ts';
-import { cgroupDirs, mustRecord, statusNow } from './container.ts';
+import { cgroupDirs, layoutNow, mustRecord, statusNow } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
 const FLAGS = [
@@ -49,8 +47,8 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   }
   // what the document or the flags name changes; the rest stays (as runc applies them)
   const next = ociResourcesOver(r.resources, res);
-  const layout = detectLayout(readMountinfo(linuxHost));
-  applyWrites(cgroupDirs(r), resourceWrites(layout, next, r.id));
+  const layout = layoutNow();
+  applyWrites(cgroupDirs(r, layout), resourceWrites(layout, next, r.id));
   writeOciRecord(g.root, { ...r, resources: next });
   return 0;
 }
