@@ -835,9 +835,17 @@ static int connect_console_socket(const char *path) {
 
 /* The console (--console DEST) is the process's controlling terminal and stdio; its master goes
  * to the caller over the console socket, as runc sends it: one fd, with a name as the payload. */
+static void send_console(int sock, int master);
+
 static void hand_over_console(int sock) {
   if (console_slave < 0 || console_master < 0) die_usage("--console-socket needs --console");
   if (ioctl(console_slave, TIOCSCTTY, 0) < 0) die_errno("console", "make the console the controlling tty");
+  send_console(sock, console_master);
+  console_master = -1;
+}
+
+/* MASTER to the caller's console socket (closed, with MASTER, once sent) */
+static void send_console(int sock, int master) {
   char name[] = "/dev/ptmx";
   char cbuf[CMSG_SPACE(sizeof(int))];
   memset(cbuf, 0, sizeof cbuf);
@@ -847,12 +855,11 @@ static void hand_over_console(int sock) {
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &console_master, sizeof(int));
+  memcpy(CMSG_DATA(c), &master, sizeof(int));
   while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
     if (errno != EINTR) die_errno("console", "send the console to the console socket");
   close(sock);
-  close(console_master);
-  console_master = -1;
+  close(master);
 }
 
 /* --exec-fifo: the FIFO that `start` opens (OCI's create/start split, as runc's exec.fifo), made
@@ -1091,6 +1098,8 @@ static int do_join(void) {
   }
   open_cgroups(cg);
   if (opt.keeper_sock && opt.argv[0]) keeper = connect_keeper(opt.keeper_sock);
+  /* berth-oci exec --tty: a host path, reached before setns(mnt) */
+  int console_sock = opt.console_socket && opt.argv[0] ? connect_console_socket(opt.console_socket) : -1;
   for (int k = 0; k < N_NS; k++)
     if (nsfd[k] >= 0 && setns(nsfd[k], ns_clone_flags[k]) < 0)
       die_errno("setns", "join %s namespace of %d", ns_names[k], (int)opt.join);
@@ -1110,9 +1119,9 @@ static int do_join(void) {
       die_errno("hostname", "sethostname %s", opt.hostname);
     return 0;
   }
-  if (opt.detach) {
+  if (opt.detach && console_sock < 0) {
     /* the command keeps our fds 0-2 (the caller's pipes) and outlives us */
-  } else if (opt.pty) {
+  } else if (opt.pty || console_sock >= 0) {
     /* the container's own /dev/ptmx, so the command's tty lives in the container's devpts */
     master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) die_errno("pty", "open /dev/ptmx");
@@ -1137,7 +1146,10 @@ static int do_join(void) {
       wait_status(pid);
       return 2;
     }
+    /* its terminal's master goes to the caller, who relays it (the shim) */
+    if (console_sock >= 0) send_console(console_sock, master);
     if (opt.detach) return 0; /* it runs; its exit is for whoever reaps it (a subreaper) */
+    if (console_sock >= 0) return wait_status(pid);
     relay(pid, master, in[1], out[0], err[0]);
     return wait_status(pid);
   }
@@ -1153,7 +1165,7 @@ static int do_join(void) {
   int s = master >= 0 ? ioctl(master, TIOCGPTPEER, O_RDWR) : -1;
   if (master >= 0 && (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0)) die_errno("pty", "open the pty's slave");
   int fds[3] = {master >= 0 ? s : in[0], master >= 0 ? s : out[1], master >= 0 ? s : err[1]};
-  for (int k = 0; k < 3 && !opt.detach; k++)
+  for (int k = 0; k < 3 && (!opt.detach || master >= 0); k++)
     if (dup2(fds[k], k) < 0) die_errno("pipe", "stdio");
   int listener = drop_privileges(opt.caps_keep, opt.no_new_privs, opt.seccomp_fd, keeper >= 0, opt.user_set ? set_user : NULL);
   int e = listener >= 0 ? send_fds(keeper, 'L', &listener, 1) : 0;

@@ -232,9 +232,19 @@ export function ociExecArgs(
     cgroupProcs: readonly string[];
     availableCaps: bigint;
     detach: boolean;
+    /** with process.terminal: where its pty's master goes (the shim relays it) */
+    consoleSocket: string | null;
   },
 ): string[] {
-  if (p.terminal) throw notYet('process.terminal', 'a terminal (--console-socket)');
+  if (p.terminal !== (c.consoleSocket !== null)) {
+    throw new BerthError(
+      'BAD_VALUE',
+      p.terminal ? 'exec: a terminal needs --console-socket' : 'exec: --console-socket needs --tty',
+      {
+        hint: "the pty's master goes to the console socket, whose owner relays it",
+      },
+    );
+  }
   const argv = joinArgs({
     pid: c.pid,
     namespaces: c.namespaces,
@@ -250,6 +260,7 @@ export function ociExecArgs(
   return [
     ...argv.slice(0, at),
     ...(c.detach ? ['--detach'] : []),
+    ...(c.consoleSocket === null ? [] : ['--console-socket', c.consoleSocket]),
     ...(p.noNewPrivileges ? ['--no-new-privs'] : []),
     ...userArgs(p),
     ...argv.slice(at),

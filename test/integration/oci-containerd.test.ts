@@ -135,6 +135,18 @@ test('berth-oci under containerd: ctr run, exit codes, a terminal, exec, a detac
   assert.equal(ex.status, 5, ex.stderr);
   assert.equal(ex.stdout, 'in d1\n');
   assert.equal(ctr(['task', 'exec', '--exec-id', 'e2', '--user', '1000', 'd1', 'id', '-u']).stdout, '1000\n');
+  // exec -t: the shim's `exec --tty --console-socket`, a pty of the container's devpts
+  const etty = spawnSync(
+    'script',
+    [
+      '-qec',
+      `ctr --address ${sock} -n ${ns} task exec -t --exec-id e3 d1 sh -c 'tty; [ -t 0 ] && echo tty-exec; exit 6'`,
+      '/dev/null',
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(etty.status, 6, etty.stdout + etty.stderr);
+  assert.match(etty.stdout, /\/dev\/pts\/\d+\r?\r?\n(\^@)?tty-exec/);
   assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /^NSpid:\s+\d+\s+1$/m, 'pid 1 of its own namespace');
   // a system container (the default), its root over containerd's overlay snapshot
   const map = readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/).map(Number);
