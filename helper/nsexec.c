@@ -68,6 +68,7 @@ static struct {
   const char *rootfs_overlay; /* --rootfs-overlay: the root is this overlay (its mount data): rebuilt over idmapped layers */
   const char *rootfs, *hostname, *lock, *cwd, *propagation, *caps_keep, *unshare;
   const char *exec_fifo; /* --exec-fifo PATH: start mode waits there before its execve (OCI create) */
+  const char *exit_file; /* --exit-file PATH: a waiter stays the init's parent and writes its status there (OCI run) */
   int inherit_stdio;     /* --inherit-stdio: init keeps our fds 0-2 (OCI: the caller's pipes) */
   const char *console_socket; /* --console-socket PATH: the console's master goes there (OCI terminal) */
   int clear_env;             /* --clear-env: the --env list is the whole environment, even empty */
@@ -197,6 +198,8 @@ static void parse_args(int argc, char **argv) {
       opt.cwd = need(argv, &i, argc, a);
     } else if (strcmp(a, "--exec-fifo") == 0) {
       opt.exec_fifo = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--exit-file") == 0) {
+      opt.exit_file = need(argv, &i, argc, a);
     } else if (strcmp(a, "--detach") == 0) {
       opt.detach = 1;
     } else if (strcmp(a, "--setns") == 0) { /* TYPE PATH */
@@ -892,6 +895,8 @@ static void wait_exec_fifo(int fifo_fd) {
   close(fifo_fd);
 }
 
+static pid_t init_pid; /* start mode: the container's init, once cloned */
+
 static int do_start(void) {
   int go[2], errp[2], ready[2], ksock[2] = {-1, -1}, cg[MAX_LIST];
   if (opt.host_src) host_bind();
@@ -928,6 +933,7 @@ static int do_start(void) {
     close(errp[1]);
     close(ready[0]);
     status_pid(pid);
+    init_pid = pid;
     /* a user namespace's id maps, before the child is released */
     int e = (flags & CLONE_NEWUSER) ? idmap_write(pid, opt.idmap_base, opt.idmap_count) : 0;
     if (e) {
@@ -1081,6 +1087,41 @@ static void run_from_sealed_copy(char **argv) {
   close(self);
   syscall(SYS_execveat, copy, "", argv, environ, AT_EMPTY_PATH);
   die_errno("execve", "run the helper's copy");
+}
+
+/*
+ * --exit-file (berth-oci run): only a parent can learn how a process ended, so a waiter of ours
+ * stays the init's parent. We fork it first; it builds the container as do_start does and tells
+ * us the outcome, then leaves the caller's stdio, session and status fd, waits for the init and
+ * writes its status (an exit code, or 128 + the signal) to PATH, by a rename. We exit with the
+ * outcome, as without it.
+ */
+static int do_start_waited(void) {
+  int rep[2];
+  if (pipe2(rep, O_CLOEXEC) < 0) die_errno("pipe", "pipe");
+  pid_t w = fork();
+  if (w < 0) die_errno("fork", "fork");
+  if (w > 0) {
+    close(rep[1]);
+    unsigned char code = 2;
+    if (read(rep[0], &code, 1) != 1) wait_status(w); /* it failed and said why (status fd) */
+    return code;
+  }
+  close(rep[0]);
+  unsigned char rc = (unsigned char)do_start();
+  if (write(rep[1], &rc, 1) != 1 || rc != 0) _exit(rc ? rc : 2);
+  close(rep[1]);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int k = 0; k < 3; k++) dup2(null, k);
+  if (status_fd >= 0) close(status_fd);
+  status_fd = -1;
+  setsid(); /* the caller's ^C is for the container (run relays it), not for us */
+  char buf[16], tmp[PATH_MAX];
+  int n = snprintf(buf, sizeof buf, "%d\n", wait_status(init_pid));
+  snprintf(tmp, sizeof tmp, "%s.tmp", opt.exit_file);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0 && write(fd, buf, (size_t)n) == n && close(fd) == 0) rename(tmp, opt.exit_file);
+  _exit(0);
 }
 
 static int do_join(void) {
@@ -1243,5 +1284,5 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!opt.argv[0]) return do_host_mounts();
-  return do_start();
+  return opt.exit_file ? do_start_waited() : do_start();
 }

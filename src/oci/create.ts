@@ -39,6 +39,7 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
     pidFile: one('pid-file') ?? null,
     preserveFds: Number(one('preserve-fds') ?? 0),
     consoleSocket: one('console-socket') ?? null,
+    exitFile: null,
   });
   return 0;
 }
@@ -48,6 +49,8 @@ export interface CreateOptions {
   pidFile: string | null;
   preserveFds: number;
   consoleSocket: string | null;
+  /** run: a waiter of the helper's stays the init's parent and writes its status here */
+  exitFile: string | null;
 }
 
 function readSpec(bundle: string): OciSpec {
@@ -173,7 +176,9 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       writes: resourceWrites(layout, record.resources, id),
       owner: idmap,
     });
-    const r = linuxHost.runHelper(g.helper, plan(procsFiles(dirs), idBase, lxcfs), {
+    const argv = plan(procsFiles(dirs), idBase, lxcfs);
+    if (o.exitFile) argv.splice(argv.indexOf('--'), 0, '--exit-file', o.exitFile);
+    const r = linuxHost.runHelper(g.helper, argv, {
       stdio: ['inherit', 'inherit', 'inherit'],
       // berth's own cache of policies (by their hash), not the caller's --root
       seccompFd: policyFd(berth.paths.run, seccompPolicy(process.arch, { sysinfo: false })),

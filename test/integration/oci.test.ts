@@ -405,3 +405,37 @@ test('berth-oci: a system container by default: its own id range, an idmapped ro
   assert.deepEqual([...rangesOf(b, 'c1'), ...rangesOf(b, 'c2')], [], 'the ranges given back');
   assert.deepEqual(cgroupsLeft(b), []);
 });
+
+test('berth-oci run: create and start in one, its status, a signal relayed, nothing left; --detach', {
+  skip: ROOT_SKIP,
+}, async (t) => {
+  const s = sandbox(t);
+  const b = bundle(t, s);
+  b.config((c) => {
+    c.process.args = ['sh', '-c', 'echo ran; exit 7'];
+  });
+  const r = b.oci(['run', '--bundle', b.dir, 'c1']);
+  assert.equal(r.status, 7, r.stderr);
+  assert.equal(r.stdout, 'ran\n');
+  assert.ok(!existsSync(join(b.state, 'c1')), 'deleted once it ended');
+  assert.deepEqual(cgroupsLeft(b), []);
+  assert.deepEqual(rangesOf(b, 'c1'), []);
+  // a TERM to run is its init's (which, as a pid namespace's init, gets only those it handles)
+  b.config((c) => {
+    c.process.args = ['sh', '-c', 'trap "exit 9" TERM; while :; do sleep 1; done'];
+  });
+  const child = spawn(OCI, ['--root', b.state, 'run', '--bundle', b.dir, 'c1'], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  await waitFor('it to run', () => existsSync(join(b.state, 'c1')) && status(b, 'c1') === 'running');
+  child.kill('SIGTERM');
+  assert.equal(await exited, 9);
+  assert.ok(!existsSync(join(b.state, 'c1')));
+  // detached, the process keeps run's stdio (as runc's): not pipes this test would wait on
+  const d = spawnSync(OCI, ['--root', b.state, 'run', '--detach', '--bundle', b.dir, 'c1'], {
+    stdio: 'ignore',
+    timeout: 30_000,
+  });
+  assert.equal(d.status, 0);
+  assert.equal(status(b, 'c1'), 'running');
+  assert.equal(b.oci(['delete', '--force', 'c1']).status, 0);
+});
