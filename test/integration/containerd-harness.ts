@@ -69,6 +69,21 @@ export function mountsUnder(dir: string): string[] {
     .filter((mp) => mp.startsWith(`${dir}/`));
 }
 
+/** The pids of the shims of the containerd serving SOCK (its address is on their argv). */
+export function shimPids(sock: string): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((pid) => {
+      try {
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return args[0]?.endsWith('containerd-shim-runc-v2') && args.includes(sock);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 export interface Containerd {
   sock: string;
   /** containerd's stderr so far (for assertion messages) */
@@ -120,11 +135,10 @@ export async function startContainerd(
       await new Promise((r) =>
         daemon.exitCode !== null || daemon.signalCode !== null ? r(null) : daemon.once('exit', r),
       );
-      // shims outlive containerd by design; these are this daemon's (its socket on their argv)
-      for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+      // shims outlive containerd by design
+      for (const pid of shimPids(sock)) {
         try {
-          const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-          if (args[0]?.endsWith('containerd-shim-runc-v2') && args.includes(sock)) process.kill(Number(pid), 'SIGKILL');
+          process.kill(pid, 'SIGKILL');
         } catch {}
       }
       for (const mp of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', mp], { stdio: 'ignore' });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { CONTAINERD_SKIP, imageTar, mountsUnder, startContainerd } from './containerd-harness.ts';
+import { CONTAINERD_SKIP, imageTar, mountsUnder, shimPids, startContainerd } from './containerd-harness.ts';
 import { DEBIAN_SKIP, useDebian } from './debian-cache.ts';
 import { GCC_SKIP, REPO, Sandbox, staticProgram } from './harness.ts';
 
@@ -243,17 +243,10 @@ test('berth-oci under containerd CRI: pods with runtime handler berth, exec, log
     assert.deepEqual(leftOf(`berth-cri-${process.pid}-${name}`, runcRoot), [], 'no cgroup or state left');
     assert.deepEqual(mountsUnder(join(dir, 'state')), [], 'no mount left (rootfs, shm)');
     assert.deepEqual(mountsUnder(join(dir, 'root')), [], 'no mount left in containerd root');
-    let shims: string[] = [];
-    for (let i = 0; i < 100; i++) {
-      shims = readdirSync('/proc').filter((p) => {
-        try {
-          return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(d.sock);
-        } catch {
-          return false;
-        }
-      });
-      if (shims.length === 0) break;
+    let shims = shimPids(d.sock);
+    for (let i = 0; i < 100 && shims.length; i++) {
       await new Promise((r) => setTimeout(r, 100));
+      shims = shimPids(d.sock);
     }
     assert.deepEqual(shims, [], 'the pod shim has exited');
     return st.status.exit_code;
