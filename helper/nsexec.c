@@ -64,6 +64,8 @@
 #define MAX_LIST 64
 
 static struct {
+  const char *rootfs_stage; /* --rootfs-idmapped: where the idmapped copy of the root is staged */
+  const char *rootfs_overlay; /* --rootfs-overlay: the root is this overlay (its mount data): rebuilt over idmapped layers */
   const char *rootfs, *hostname, *lock, *cwd, *propagation, *caps_keep, *unshare;
   const char *exec_fifo; /* --exec-fifo PATH: start mode waits there before its execve (OCI create) */
   int inherit_stdio;     /* --inherit-stdio: init keeps our fds 0-2 (OCI: the caller's pipes) */
@@ -157,7 +159,7 @@ static rlim_t rlim_value(const char *s) {
 
 static void add_op(enum op_kind k, const char *a, const char *b, const char *c, const char *d) {
   if (opt.n_ops >= MAX_OPS) die_usage("too many mount operations");
-  opt.ops[opt.n_ops++] = (struct op){k, a, b, c, d, -1};
+  opt.ops[opt.n_ops++] = (struct op){k, a, b, c, d, -1, 0};
 }
 
 static int ns_flags(const char *list);
@@ -310,10 +312,15 @@ static void parse_args(int argc, char **argv) {
       if (i + 3 >= argc) die_usage("--bind needs SOURCE DEST OPTIONS");
       add_op(OP_BIND, argv[i + 1], argv[i + 2], argv[i + 3], NULL);
       i += 3;
-    } else if (strcmp(a, "--bind-idmapped") == 0) { /* HOSTSRC STAGE DEST OPTIONS */
+    } else if (strcmp(a, "--bind-idmapped") == 0 || strcmp(a, "--bind-idmapped-loose") == 0) { /* HOSTSRC STAGE DEST OPTIONS */
       if (i + 4 >= argc) die_usage("--bind-idmapped needs SOURCE STAGE DEST OPTIONS");
       add_op(OP_BINDMAP, argv[i + 1], argv[i + 3], argv[i + 4], argv[i + 2]);
+      opt.ops[opt.n_ops - 1].loose = strcmp(a, "--bind-idmapped-loose") == 0;
       i += 4;
+    } else if (strcmp(a, "--rootfs-idmapped") == 0) {
+      opt.rootfs_stage = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--rootfs-overlay") == 0) {
+      opt.rootfs_overlay = need(argv, &i, argc, a);
     } else if (strcmp(a, "--rebind") == 0) { /* DEST OPTIONS */
       if (i + 2 >= argc) die_usage("--rebind needs DEST OPTIONS");
       add_op(OP_REBIND, argv[i + 1], argv[i + 2], NULL, NULL);
@@ -366,6 +373,8 @@ static void parse_args(int argc, char **argv) {
     die_usage("--propagation takes rslave or rprivate");
   for (int k = 0; k < opt.n_ops; k++)
     if (opt.ops[k].kind == OP_BINDMAP && !opt.idmap) die_usage("--bind-idmapped needs --idmap");
+  if (opt.rootfs_stage && (!opt.idmap || !opt.rootfs)) die_usage("--rootfs-idmapped needs --idmap and --rootfs");
+  if (opt.rootfs_overlay && !opt.rootfs_stage) die_usage("--rootfs-overlay needs --rootfs-idmapped");
   for (int k = 0; opt.join && k < opt.n_ops; k++)
     if (opt.ops[k].kind != OP_WRITE && opt.ops[k].kind != OP_BLOCK) die_usage("--join takes no mounts (only --write, --block)");
 }
@@ -656,6 +665,20 @@ static void __attribute__((noreturn)) parent_failed(pid_t pid, int errfd, const 
 static void unstage_binds(void) {
   for (int k = 0; k < opt.n_ops; k++)
     if (opt.ops[k].kind == OP_BINDMAP) umount2(opt.ops[k].d, MNT_DETACH);
+  if (opt.rootfs_stage) umount2(opt.rootfs_stage, MNT_DETACH);
+}
+
+/* An idmapped copy of TREE with FLAGS, attached at STAGE (made here); NULL, or the failed step. */
+static const char *stage_tree(const char *tree, const char *stage, int userns, unsigned long flags) {
+  int t = idmap_tree(tree, userns, flags);
+  const char *step = t < 0 ? "idmapped copy of" : mkdir(stage, 0700) < 0 && errno != EEXIST ? "mkdir" : NULL;
+  if (!step && syscall(SYS_move_mount, t, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) step = "stage";
+  if (t >= 0) {
+    int e = errno;
+    close(t);
+    errno = e;
+  }
+  return step;
 }
 
 /* An unprivileged container's bind mounts (BINDMOUNT): idmapped copies of the host trees, so
@@ -665,27 +688,53 @@ static void unstage_binds(void) {
  * more privileged namespace has its flags locked (a read-only bind stays read-only inside). */
 static void stage_binds(void) {
   int userns = -1, e;
+  if (!opt.rootfs_stage) {
+    int any = 0;
+    for (int k = 0; k < opt.n_ops; k++) any |= opt.ops[k].kind == OP_BINDMAP;
+    if (!any) return;
+  }
+  if ((e = idmap_userns(opt.idmap_base, opt.idmap_count, &userns))) {
+    errno = e;
+    die_errno("bind", "user namespace for idmapped binds");
+  }
+  /* berth-oci's root: the container's root owns host root's files. An overlay (an image's:
+   * overlayfs itself cannot be idmapped) is made anew over idmapped copies of its layers. */
+  const char *step = NULL;
+  if (opt.rootfs_overlay) {
+    if (mkdir(opt.rootfs_stage, 0700) < 0 && errno != EEXIST) step = "mkdir";
+    else if ((e = idmap_overlay(opt.rootfs_overlay, opt.rootfs_stage, opt.idmap_base, userns, 0))) {
+      errno = e;
+      step = "overlay over idmapped layers of";
+    }
+  } else if (opt.rootfs_stage) {
+    step = stage_tree(opt.rootfs, opt.rootfs_stage, userns, 0);
+  }
+  if (step) {
+    const char *stage = opt.rootfs_stage;
+    e = errno;
+    opt.rootfs_stage = NULL; /* nothing of it to detach */
+    errno = e;
+    die_errno("rootfs", "%s %s (%s)", step, opt.rootfs, stage);
+  }
   for (int k = 0; k < opt.n_ops; k++) {
     struct op *o = &opt.ops[k];
     if (o->kind != OP_BINDMAP) continue;
-    if (userns < 0 && (e = idmap_userns(opt.idmap_base, opt.idmap_count, &userns))) {
-      errno = e;
-      die_errno("bind", "user namespace for idmapped binds");
-    }
     char data[256];
-    unsigned long f = parse_mount_opts(o->c, data, sizeof data);
-    int t = idmap_tree(o->a, userns, f);
-    const char *step = t < 0 ? "idmapped copy of" : mkdir(o->d, 0700) < 0 && errno != EEXIST ? "mkdir" : NULL;
-    if (!step && syscall(SYS_move_mount, t, "", AT_FDCWD, o->d, MOVE_MOUNT_F_EMPTY_PATH) < 0) step = "stage";
+    step = stage_tree(o->a, o->d, userns, parse_mount_opts(o->c, data, sizeof data));
+    /* a filesystem without idmapped mounts (EINVAL): a loose one is bound as it is */
+    if (step && o->loose && errno == EINVAL && strcmp(step, "idmapped copy of") == 0) {
+      o->kind = OP_BIND;
+      continue;
+    }
     if (step) {
-      int e = errno;
-      unstage_binds(); /* the ones staged before: nothing is left mounted on the host */
+      e = errno;
+      o->kind = OP_BIND; /* not staged: nothing to detach */
+      unstage_binds();   /* the ones staged before: nothing is left mounted on the host */
       errno = e;
       die_errno("bind", "%s %s (%s)", step, o->a, o->d);
     }
-    close(t);
   }
-  if (userns >= 0) close(userns);
+  close(userns);
 }
 
 /* --user: the process's own ids, set by drop_privileges once the seccomp filter is loaded */
@@ -808,10 +857,15 @@ static void hand_over_console(int sock) {
 
 /* --exec-fifo: the FIFO that `start` opens (OCI's create/start split, as runc's exec.fifo), made
  * here on the host, owned by the container's root (it opens it from inside its user namespace). */
-static void make_exec_fifo(void) {
+static int make_exec_fifo(void) {
   if (mkfifo(opt.exec_fifo, 0600) < 0) die_errno("exec-fifo", "mkfifo %s", opt.exec_fifo);
   if (opt.idmap && chown(opt.exec_fifo, opt.idmap_base, opt.idmap_base) < 0)
     die_errno("exec-fifo", "chown %s", opt.exec_fifo);
+  /* opened here, for the child: in a user namespace it may not search the caller's state
+   * directory (containerd's /run/containerd is 0600: only the host's capabilities pass) */
+  int fd = open(opt.exec_fifo, O_PATH | O_CLOEXEC);
+  if (fd < 0) die_errno("exec-fifo", "open %s", opt.exec_fifo);
+  return fd;
 }
 
 /* The container is built: the parent is told so (our end of the error pipe closes: it exits 0
@@ -839,7 +893,7 @@ static int do_start(void) {
     die_errno("pipe", "pipe");
   if (opt.keep && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ksock) < 0) die_errno("keeper", "socketpair");
   join_given_namespaces();
-  if (opt.exec_fifo) make_exec_fifo();
+  int fifo_fd = opt.exec_fifo ? make_exec_fifo() : -1;
   int console_sock = opt.console_socket ? connect_console_socket(opt.console_socket) : -1;
   stage_binds();
   int flags = opt.unshare ? ns_flags(opt.unshare) : 0;
@@ -859,6 +913,7 @@ static int do_start(void) {
   if (pid > 0) {
     unstage_binds(); /* the child's namespace holds its own, locked, copies */
     if (console_sock >= 0) close(console_sock);
+    if (fifo_fd >= 0) close(fifo_fd);
     /* a child that failed early has closed its pipes: our writes then fail with EPIPE (and the
      * child's own record says why), rather than kill us with SIGPIPE */
     signal(SIGPIPE, SIG_IGN);
@@ -921,15 +976,13 @@ static int do_start(void) {
     unsigned long p = strcmp(prop, "rprivate") == 0 ? MS_PRIVATE : MS_SLAVE;
     if (mount(NULL, "/", NULL, MS_REC | p, NULL) < 0) die_errno("mount", "make / %s", prop);
   }
+  /* the idmapped copy staged before the clone: our namespace's copy of it is the root */
+  if (opt.rootfs_stage) opt.rootfs = opt.rootfs_stage;
   /* pivot_root needs the new root to be a mount point: bind it onto itself. */
   if (mount(opt.rootfs, opt.rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     die_errno("mount", "bind %s", opt.rootfs);
   root_fd = open(opt.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) die_errno("rootfs", "open %s", opt.rootfs);
-  /* a host path: reached now, opened for writing (which waits for `start`) at the end */
-  int fifo_fd = -1;
-  if (opt.exec_fifo && (fifo_fd = open(opt.exec_fifo, O_PATH | O_CLOEXEC)) < 0)
-    die_errno("exec-fifo", "open %s", opt.exec_fifo);
   if (flags & CLONE_NEWUSER) {
     /* Host paths (the root, bind sources such as the console log) are opened while we still
      * have the host's uid 0: the container's root may not be allowed to walk to them. */

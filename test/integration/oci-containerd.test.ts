@@ -81,6 +81,9 @@ test('berth-oci under containerd: ctr run, exit codes, a terminal, exec, a detac
   assert.equal(ex.stdout, 'in d1\n');
   assert.equal(ctr(['task', 'exec', '--exec-id', 'e2', '--user', '1000', 'd1', 'id', '-u']).stdout, '1000\n');
   assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /^NSpid:\s+\d+\s+1$/m, 'pid 1 of its own namespace');
+  // a system container (the default), its root over containerd's overlay snapshot
+  const map = readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/).map(Number);
+  assert.ok(map[0] === 0 && (map[1] ?? 0) >= 1048576, `its root is an unprivileged host uid: ${map.join(' ')}`);
   assert.ok(
     existsSync(join('/run/containerd/runc', ns, 'd1', 'state.json')),
     "berth-oci's state under the shim's --root",
