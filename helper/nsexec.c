@@ -674,7 +674,15 @@ static void unstage_binds(void) {
 /* An idmapped copy of TREE with FLAGS, attached at STAGE (made here); NULL, or the failed step. */
 static const char *stage_tree(const char *tree, const char *stage, int userns, unsigned long flags) {
   int t = idmap_tree(tree, userns, flags);
-  const char *step = t < 0 ? "idmapped copy of" : mkdir(stage, 0700) < 0 && errno != EEXIST ? "mkdir" : NULL;
+  struct stat st;
+  const char *step = t < 0 ? "idmapped copy of" : fstat(t, &st) < 0 ? "fstat" : NULL;
+  /* a file (CRI's and Docker's /etc/hosts, resolv.conf) moves only onto a file */
+  if (!step && S_ISDIR(st.st_mode) && mkdir(stage, 0700) < 0 && errno != EEXIST) step = "mkdir";
+  if (!step && !S_ISDIR(st.st_mode)) {
+    int f = open(stage, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (f < 0) step = "create";
+    else close(f);
+  }
   if (!step && syscall(SYS_move_mount, t, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) step = "stage";
   if (t >= 0) {
     int e = errno;

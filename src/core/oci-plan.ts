@@ -149,11 +149,11 @@ function mountOp(m: OciMount, i: number, c: MountContext): MountOp[] {
   }
   if (system && c.make.includes('user')) {
     // a new sysfs, mqueue or proc needs the namespace it shows to be its user namespace's: one
-    // joined by path (a pod's) is not. sysfs is then the host's, read-only (as runc does
-    // rootless); mqueue is left out (the calls work without the mount)
-    if (m.type === 'sysfs' && c.joined.includes('net'))
+    // joined by path (a pod's) or the host's (hostNetwork, hostIPC) is not. sysfs is then the
+    // host's, read-only (as runc does rootless); mqueue is left out (the calls work without it)
+    if (m.type === 'sysfs' && !c.make.includes('net'))
       return [{ op: 'bind', source: '/sys', dest: m.destination, options: 'ro,nosuid,nodev,noexec,rec' }];
-    if (m.type === 'mqueue' && c.joined.includes('ipc')) return [];
+    if (m.type === 'mqueue' && !c.make.includes('ipc')) return [];
     if (m.type === 'proc' && c.joined.includes('pid'))
       throw notYet('linux.namespaces', "a system container in another container's pid namespace");
   }
