@@ -157,6 +157,12 @@ static int overlay_staged(const char *data, const char *stage, unsigned base, in
     n += snprintf(out + n, sizeof out - (size_t)n, ",upperdir=%s/%s,workdir=%s/%s", path, slash + 1, path,
                   work + (slash - upper + 1));
   }
+  /* the overlay's other options as given (index=off, metacopy=on, redirect_dir=...) */
+  for (const char *p = data; p && *p && (size_t)n < sizeof out; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+    size_t len = strchr(p, ',') ? (size_t)(strchr(p, ',') - p) : strlen(p);
+    if (!len || !strncmp(p, "lowerdir=", 9) || !strncmp(p, "upperdir=", 9) || !strncmp(p, "workdir=", 8)) continue;
+    n += snprintf(out + n, sizeof out - (size_t)n, ",%.*s", (int)len, p);
+  }
   if ((size_t)n >= sizeof out) return E2BIG;
   snprintf(path, sizeof path, "%s/o", stage);
   if (mkdir(path, 0700) < 0) return errno;

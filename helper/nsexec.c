@@ -320,6 +320,11 @@ static void parse_args(int argc, char **argv) {
       add_op(OP_BINDMAP, argv[i + 1], argv[i + 3], argv[i + 4], argv[i + 2]);
       opt.ops[opt.n_ops - 1].loose = strcmp(a, "--bind-idmapped-loose") == 0;
       i += 4;
+    } else if (strcmp(a, "--mount-staged") == 0) { /* FSTYPE STAGE DEST OPTIONS */
+      if (i + 4 >= argc) die_usage("--mount-staged needs FSTYPE STAGE DEST OPTIONS");
+      add_op(OP_BINDMAP, argv[i + 1], argv[i + 3], argv[i + 4], argv[i + 2]);
+      opt.ops[opt.n_ops - 1].loose = 2;
+      i += 4;
     } else if (strcmp(a, "--rootfs-idmapped") == 0) {
       opt.rootfs_stage = need(argv, &i, argc, a);
     } else if (strcmp(a, "--rootfs-overlay") == 0) {
@@ -731,7 +736,19 @@ static void stage_binds(void) {
     struct op *o = &opt.ops[k];
     if (o->kind != OP_BINDMAP) continue;
     char data[256];
-    step = stage_tree(o->a, o->d, userns, parse_mount_opts(o->c, data, sizeof data));
+    unsigned long f = parse_mount_opts(o->c, data, sizeof data);
+    if (o->loose == 2) { /* --mount-staged: a new FSTYPE of the namespaces we joined (a pod's mqueue) */
+      step = mkdir(o->d, 0700) < 0 && errno != EEXIST ? "mkdir" : mount(o->a, o->d, o->a, f, data) < 0 ? "mount" : NULL;
+      if (step) {
+        e = errno;
+        o->kind = OP_BIND; /* not staged: nothing to detach */
+        unstage_binds();
+        errno = e;
+        die_errno("mount", "%s %s (%s)", step, o->a, o->d);
+      }
+      continue;
+    }
+    step = stage_tree(o->a, o->d, userns, f);
     /* a filesystem without idmapped mounts (EINVAL): a loose one is bound as it is */
     if (step && o->loose && errno == EINVAL && strcmp(step, "idmapped copy of") == 0) {
       o->kind = OP_BIND;
@@ -788,11 +805,16 @@ static void find_command(const char *cmd, char out[PATH_MAX]) {
 }
 
 /* OCI process.oomScoreAdj: our own value (inherited from the caller, a shim's -998) must not
- * pass to the container, whose processes the OOM killer would then spare before the host's */
-static void write_oom_score_adj(const char *v) {
-  int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, v, strlen(v)) < 0) die_errno("oom_score_adj", "write %s to oom_score_adj", v);
-  close(fd);
+ * pass to the container, whose processes the OOM killer would then spare before the host's.
+ * Written by the parent, as the host's root, before the child goes on: the child's /proc files
+ * are not its own in a user namespace (it is not dumpable, so they are the host root's). */
+static int write_oom_score_adj(pid_t pid, const char *v) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)pid);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  int e = fd < 0 || write(fd, v, strlen(v)) < 0 ? errno : 0;
+  if (fd >= 0) close(fd);
+  return e;
 }
 
 /* The working directory, resolved inside the root (root_fd) with no magic link followed: a
@@ -908,6 +930,13 @@ static pid_t init_pid; /* start mode: the container's init, once cloned */
 static int do_start(void) {
   int go[2], errp[2], ready[2], ksock[2] = {-1, -1}, cg[MAX_LIST];
   if (opt.host_src) host_bind();
+  /* berth-oci create: killed, its caller runs delete --force at once, which must not race a
+   * helper still staging mounts and cloning: we go with it (not run's waiter, which must
+   * outlive the helper it forked from; the init, a clone, never inherits it) */
+  if (opt.exec_fifo && !opt.exit_file) {
+    pid_t caller = getppid();
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != caller) _exit(2);
+  }
   open_cgroups(cg);
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
     die_errno("pipe", "pipe");
@@ -947,6 +976,10 @@ static int do_start(void) {
     if (e) {
       errno = e;
       parent_failed(pid, errp[0], "idmap", "write the id maps of the child");
+    }
+    if (opt.oom_score_adj && (e = write_oom_score_adj(pid, opt.oom_score_adj))) {
+      errno = e;
+      parent_failed(pid, errp[0], "oom_score_adj", opt.oom_score_adj);
     }
     if (write(go[1], "g", 1) != 1) parent_failed(pid, errp[0], "sync", "release the child");
     close(go[1]);
@@ -1041,7 +1074,6 @@ static int do_start(void) {
   char exe[PATH_MAX];
   find_command(opt.argv[0], exe);
   if (fifo_fd >= 0) wait_exec_fifo(fifo_fd);
-  if (opt.oom_score_adj) write_oom_score_adj(opt.oom_score_adj);
   /* while we may still raise a hard limit (CAP_SYS_RESOURCE in our namespace) */
   for (int k = 0; k < opt.n_rlimits; k++)
     if (setrlimit(opt.rlimits[k].resource, &opt.rlimits[k].lim) < 0) die_errno("rlimit", "setrlimit %d", opt.rlimits[k].resource);
@@ -1149,9 +1181,13 @@ static int do_join(void) {
   if (opt.keeper_sock && opt.argv[0]) keeper = connect_keeper(opt.keeper_sock);
   /* berth-oci exec --tty: a host path, reached before setns(mnt) */
   int console_sock = opt.console_socket && opt.argv[0] ? connect_console_socket(opt.console_socket) : -1;
-  for (int k = 0; k < N_NS; k++)
+  /* the user namespace last: joined while we are still the host's root, a namespace the
+   * container's user namespace does not own (a pod's ipc and uts, berth-oci's) is joined too */
+  for (int i = 1; i <= N_NS; i++) {
+    int k = i % N_NS;
     if (nsfd[k] >= 0 && setns(nsfd[k], ns_clone_flags[k]) < 0)
       die_errno("setns", "join %s namespace of %d", ns_names[k], (int)opt.join);
+  }
   if (want & CLONE_NEWUSER) become_root();
   /* live edits run in the container's namespaces: without berth's terminal, so that nothing
    * the container planted (a bind of /dev/tty on /etc/hosts) can reach the admin's */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -161,6 +162,18 @@ unsigned long parse_mount_opts(const char *opts, char *data, size_t n) {
 static void remount_bind(int fd, unsigned long flags, const char *what) {
   unsigned long keep = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
   if (!keep) return;
+  /* a bind remount sets every flag: those the mount has now are kept, since in a user namespace
+   * the kernel locks the ones a more privileged namespace set (a pod's nosuid,nodev,noexec
+   * /dev/shm), and clearing one is EPERM. Adding is all we ask for. */
+  struct statvfs sv;
+  if (fstatvfs(fd, &sv) == 0) {
+    static const unsigned long map[][2] = {{ST_RDONLY, MS_RDONLY},     {ST_NOSUID, MS_NOSUID},
+                                           {ST_NODEV, MS_NODEV},       {ST_NOEXEC, MS_NOEXEC},
+                                           {ST_NOATIME, MS_NOATIME},   {ST_NODIRATIME, MS_NODIRATIME},
+                                           {ST_RELATIME, MS_RELATIME}};
+    for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+      if (sv.f_flag & map[k][0]) keep |= map[k][1];
+  }
   if (mount(NULL, fd_path(fd), NULL, MS_REMOUNT | MS_BIND | keep, NULL) < 0)
     die_errno("remount", "remount %s", what);
 }

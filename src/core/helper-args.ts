@@ -45,6 +45,8 @@ export function mountArgs(op: MountOp): string[] {
       return ['--bind', op.source, op.dest, op.options];
     case 'bind-idmapped':
       return [op.loose ? '--bind-idmapped-loose' : '--bind-idmapped', op.source, op.stage, op.dest, op.options];
+    case 'mount-staged':
+      return ['--mount-staged', op.fstype, op.stage, op.dest, op.options];
     case 'rebind':
       return ['--rebind', op.dest, op.options];
     case 'remount':

@@ -8,6 +8,8 @@ export type MountOp =
   /** an idmapped copy of a host tree, staged by the helper at STAGE for the clone (BINDMOUNT) */
   /** loose: the plain bind where the source's filesystem cannot be idmapped (berth-oci's binds) */
   | { op: 'bind-idmapped'; source: string; stage: string; dest: string; options: string; loose?: boolean }
+  /** a new FSTYPE mounted by the helper's parent at STAGE (in the namespaces it joined), bound at DEST */
+  | { op: 'mount-staged'; fstype: string; stage: string; dest: string; options: string }
   | { op: 'rebind'; dest: string; options: string }
   | { op: 'remount'; dest: string; options: string }
   | { op: 'mask'; dest: string }
@@ -171,8 +173,16 @@ export function planMounts(input: MountPlanInput): MountOp[] {
 export function cgroupOps(cgroups: readonly CgroupMount[]): MountOp[] {
   const v2root = cgroups.find((c) => c.name === '');
   if (v2root) {
+    // read-only unless the container's own (berth-oci without a cgroup namespace: the host's tree)
+    const ro = v2root.writable ? '' : 'ro,';
     return [
-      { op: 'mount', fstype: 'cgroup2', source: 'cgroup2', dest: '/sys/fs/cgroup', options: NOSUID_NODEV_NOEXEC },
+      {
+        op: 'mount',
+        fstype: 'cgroup2',
+        source: 'cgroup2',
+        dest: '/sys/fs/cgroup',
+        options: `${ro}${NOSUID_NODEV_NOEXEC}`,
+      },
     ];
   }
   const ops: MountOp[] = [

@@ -43,15 +43,16 @@ export interface SystemFacts {
   rootOverlay: string | null;
 }
 
-/** An image's overlay as the helper rebuilds it: its layers by absolute path, or a refusal. */
-export function overlayLayers(options: string): string {
-  const opts = options.split(',');
-  const lower = opts.find((o) => o.startsWith('lowerdir='))?.slice('lowerdir='.length) ?? '';
-  const dirs = [
-    ...lower.split(':'),
-    ...opts.filter((o) => /^(upperdir|workdir)=/.test(o)).map((o) => o.slice(o.indexOf('=') + 1)),
-  ];
-  if (!lower || dirs.some((d) => !d.startsWith('/'))) {
+/**
+ * An image's overlay as the helper rebuilds it: its layers by absolute path, a work directory of
+ * its own beside the upper one (the caller's overlay still uses its own: overlayfs empties a
+ * work directory at mount), and its other options as they are; or a refusal.
+ */
+export function overlayLayers(options: string): { data: string; workdir: string } {
+  const opts = options.split(',').filter((o) => o !== 'rw' && o !== 'ro');
+  const value = (k: string) => opts.find((o) => o.startsWith(`${k}=`))?.slice(k.length + 1) ?? '';
+  const [lower, upper] = [value('lowerdir'), value('upperdir')];
+  if (!lower || [...lower.split(':'), upper].some((d) => d && !d.startsWith('/'))) {
     throw new BerthError(
       'BAD_VALUE',
       'root.path: an overlay whose layers are not absolute paths: its ids cannot be mapped',
@@ -60,7 +61,10 @@ export function overlayLayers(options: string): string {
       },
     );
   }
-  return opts.filter((o) => /^(lowerdir|upperdir|workdir)=/.test(o)).join(',');
+  const workdir = upper ? `${upper.slice(0, upper.lastIndexOf('/'))}/berth-work` : '';
+  const rest = opts.filter((o) => !/^(lowerdir|upperdir|workdir)=/.test(o));
+  const data = [`lowerdir=${lower}`, ...(upper ? [`upperdir=${upper}`, `workdir=${workdir}`] : []), ...rest].join(',');
+  return { data, workdir };
 }
 
 const NS: Record<NamespaceType, string | null> = {
@@ -150,10 +154,17 @@ function mountOp(m: OciMount, i: number, c: MountContext): MountOp[] {
   if (system && c.make.includes('user')) {
     // a new sysfs, mqueue or proc needs the namespace it shows to be its user namespace's: one
     // joined by path (a pod's) or the host's (hostNetwork, hostIPC) is not. sysfs is then the
-    // host's, read-only (as runc does rootless); mqueue is left out (the calls work without it)
+    // host's, read-only (as runc does rootless)
     if (m.type === 'sysfs' && !c.make.includes('net'))
       return [{ op: 'bind', source: '/sys', dest: m.destination, options: 'ro,nosuid,nodev,noexec,rec' }];
-    if (m.type === 'mqueue' && !c.make.includes('ipc')) return [];
+    // mqueue: mounted by the host's root in the pod's ipc namespace and bound in (systemd's
+    // dev-mqueue.mount finds it there), or left out without a stage (the calls work without it)
+    if (m.type === 'mqueue' && !c.make.includes('ipc')) {
+      const stage = system.stageDir && `${system.stageDir}/${i}`;
+      return stage
+        ? [{ op: 'mount-staged', fstype: 'mqueue', stage, dest: m.destination, options: mountOptions(m) }]
+        : [];
+    }
     if (m.type === 'proc' && c.joined.includes('pid'))
       throw notYet('linux.namespaces', "a system container in another container's pid namespace");
   }
@@ -314,7 +325,9 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
     ...ns.join.flatMap(([type, path]) => ['--setns', type, path]),
     ...(idmap ? ['--idmap', String(idmap.base), String(idmap.count)] : []),
     ...(f.system?.stageDir ? ['--rootfs-idmapped', `${f.system.stageDir}/root`] : []),
-    ...(f.system?.stageDir && f.system.rootOverlay ? ['--rootfs-overlay', overlayLayers(f.system.rootOverlay)] : []),
+    ...(f.system?.stageDir && f.system.rootOverlay
+      ? ['--rootfs-overlay', overlayLayers(f.system.rootOverlay).data]
+      : []),
     ...f.cgroupProcs.flatMap((c) => ['--cgroup-procs', c]),
     '--propagation',
     spec.linux.rootfsPropagation === 'private' || spec.linux.rootfsPropagation === 'rprivate' ? 'rprivate' : 'rslave',

@@ -13,10 +13,19 @@ import type { OciSpec } from './oci-spec.ts';
 /** The annotation that opts a container out ("false") or, the default, in ("true"). */
 export const SYSTEM_ANNOTATION = 'berth.io/system';
 
-/** Whether the spec asks for a system container (the default): annotation "true", "false" or none. */
+/**
+ * Whether the spec asks for a system container: annotation "true" or "false"; without it, yes,
+ * unless the spec shares the host's pid namespace or is privileged (every capability: Docker's
+ * --privileged, a privileged pod), which a user namespace of its own would silently break.
+ */
 export function wantsSystem(spec: OciSpec): boolean {
   const v = spec.annotations[SYSTEM_ANNOTATION];
-  if (v === undefined || v === 'true') return true;
+  if (v === 'true') return true;
+  if (v === undefined) {
+    const hostPid = !spec.linux.namespaces.some((n) => n.type === 'pid');
+    const privileged = spec.process?.capabilities.includes('CAP_SYS_MODULE') ?? false;
+    return !hostPid && !privileged;
+  }
   if (v === 'false') return false;
   throw new BerthError(
     'BAD_VALUE',
@@ -34,6 +43,33 @@ export const needsIdRange = (spec: OciSpec): boolean => !spec.linux.namespaces.s
 const BERTH_CAPS = ALL_CAPS.filter((c) => !DEFAULT_DROP.includes(c)).map((c) => `CAP_${c.toUpperCase()}`);
 
 /**
+ * The sets Docker, Podman and containerd (and `runc spec`, `berth-oci spec`) give when nobody
+ * chose one: only those become berth's. A set someone chose (Kubernetes' drop: [ALL],
+ * --cap-add) is kept as it is.
+ */
+const SPEC_DEFAULT_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+const ENGINE_DEFAULT_CAPS = [
+  'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_MKNOD',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_RAW',
+  'CAP_SETFCAP',
+  'CAP_SETGID',
+  'CAP_SETPCAP',
+  'CAP_SETUID',
+  'CAP_SYS_CHROOT',
+];
+const isEngineDefault = (caps: readonly string[]) =>
+  [ENGINE_DEFAULT_CAPS, SPEC_DEFAULT_CAPS].some(
+    (set) => new Set(caps).size === set.length && set.every((c) => caps.includes(c)),
+  );
+
+/**
  * SPEC as a system container: with ID_BASE (from berth's allocator) a user namespace mapping
  * 0..65535 there when the spec has none, and a cgroup namespace when it has none.
  */
@@ -48,7 +84,7 @@ export function systemSpec(spec: OciSpec, idBase: number | null): OciSpec {
   const p = spec.process;
   const process = p && {
     ...p,
-    capabilities: p.uid === 0 ? [...new Set([...p.capabilities, ...BERTH_CAPS])] : p.capabilities,
+    capabilities: p.uid === 0 && isEngineDefault(p.capabilities) ? BERTH_CAPS : p.capabilities,
     // systemd reads it to know it runs in a container (as in berth's own)
     env: p.env.some((e) => e.startsWith('container=')) ? p.env : [...p.env, 'container=berth'],
   };

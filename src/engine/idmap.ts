@@ -64,9 +64,13 @@ export function writeConfigWithIds(ctx: Ctx, id: CtId, text: string, unprivilege
 function ociBases(ctx: Ctx): number[] {
   const out: number[] = [];
   for (const { base, holder } of readOciIdHolders(ctx.paths)) {
-    let live = false;
+    // only a record that is gone, or that names another range, frees it: one that cannot be
+    // read now (torn, a bad id) still holds it, since two containers on one range could reach
+    // each other's processes
+    let live = true;
     try {
-      live = holder !== null && readOciRecord(holder.root, holder.id)?.idBase === base;
+      const r = holder && readOciRecord(holder.root, holder.id);
+      live = holder !== null && r !== null && r.idBase === base;
     } catch {}
     if (live) out.push(base);
     else removeOciIdHolder(ctx.paths, base);

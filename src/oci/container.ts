@@ -2,7 +2,17 @@
 // the signals. (The CLI's verbs have engine/ for this; an OCI container is no berth container:
 // no config, no private area, its root given by the bundle.)
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { OCI_VERSION, type OciHook } from '../core/oci-spec.ts';
@@ -175,7 +185,13 @@ export function removeStateDir(g: OciGlobal, id: string): void {
   for (const m of under().reverse()) unmountRoot(linuxHost, g.helper, m);
   const left = under();
   if (left.length) throw new BerthError('CANT_UMOUNT', `container ${id}: still mounted: ${left.join(' ')}`);
-  rmSync(stage, { recursive: true, force: true });
+  // never recursive: the stage holds only empty mount points, and a helper still at work (its
+  // berth-oci killed) may mount on one meanwhile; unlink and rmdir fail on a mount (EBUSY)
+  // rather than walk into it
+  for (const e of existsSync(stage) ? readdirSync(stage, { withFileTypes: true }) : []) {
+    (e.isDirectory() ? rmdirSync : unlinkSync)(join(stage, e.name));
+  }
+  if (existsSync(stage)) rmdirSync(stage);
   // the record goes last: a delete killed midway leaves it, and the next delete --force goes on
   rmSync(join(dir, 'exec.fifo'), { force: true });
   rmSync(join(dir, 'state.json'), { force: true });

@@ -1,13 +1,13 @@
 // berth-oci create --bundle DIR [--pid-file F] ID: builds the container from DIR/config.json and
 // leaves its process waiting on the exec FIFO until `start`. The record is written first
 // ("creating"), so a create killed at any point leaves what `delete --force` takes away.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
 import { ID_POOL_START } from '../core/idmap.ts';
-import { ociNamespaces, ociResources, ociStartArgs, type SystemFacts } from '../core/oci-plan.ts';
+import { ociNamespaces, ociResources, ociStartArgs, overlayLayers, type SystemFacts } from '../core/oci-plan.ts';
 import { MAX_CONFIG_BYTES, type OciSpec, parseSpec } from '../core/oci-spec.ts';
 import { needsIdRange, systemSpec, wantsSystem } from '../core/oci-system.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
@@ -52,6 +52,14 @@ export interface CreateOptions {
   /** run: a waiter of the helper's stays the init's parent and writes its status here */
   exitFile: string | null;
 }
+
+const realOr = (p: string): string => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p; // a root that is not there: the helper says so
+  }
+};
 
 function readSpec(bundle: string): OciSpec {
   const file = join(bundle, 'config.json');
@@ -105,7 +113,8 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
   const system = wantsSystem(spec);
   const ownRange = system && needsIdRange(spec);
   const stageDir = stageDirOf(g, id);
-  const rootfs = resolve(o.bundle, spec.root.path);
+  // the real path: mountinfo names the overlay there (a bundle reached through a link would miss it)
+  const rootfs = realOr(resolve(o.bundle, spec.root.path));
   const top = mountAt(rootfs, readMountinfo(linuxHost));
   const rootOverlay = top?.fstype === 'overlay' ? top.options : null;
   // berth's own paths (its id pool and locks, lxcfs, the policy cache), never the caller's --root
@@ -168,6 +177,9 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       : null;
     if (ownRange) {
       mkdirSync(stageDir, { recursive: true, mode: 0o700 });
+      // the overlay made anew needs a work directory of its own, beside the upper one
+      const work = rootOverlay && overlayLayers(rootOverlay).workdir;
+      if (work) mkdirSync(work, { recursive: true, mode: 0o700 });
     }
     const lxcfs = system ? ensureLxcfs(linuxHost, berth.paths, g.helper, berth.log) : null;
     const idmap = idBase ?? spec.linux.uidMappings[0]?.hostID ?? null;

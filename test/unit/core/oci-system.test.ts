@@ -30,6 +30,12 @@ const sys = (edit?: (c: Config) => void) => ociStartArgs(systemSpec(spec(edit), 
 
 test('the annotation: none or "true" is a system container, "false" is not, anything else refused', () => {
   assert.equal(wantsSystem(spec()), true);
+  // without it: not with the host's pid namespace, nor privileged (a user namespace would break them)
+  const hostPid = spec(
+    (c) => (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid')),
+  );
+  assert.equal(wantsSystem(hostPid), false);
+  assert.equal(wantsSystem(spec((c) => (c.process.capabilities.bounding = ['CAP_SYS_MODULE']))), false);
   assert.equal(wantsSystem(spec((c) => (c.annotations = { 'berth.io/system': 'false' }))), false);
   assert.throws(() => wantsSystem(spec((c) => (c.annotations = { 'berth.io/system': 'no' }))), BerthError);
 });
@@ -43,6 +49,12 @@ test('a user namespace with 65536 ids from the range given, a cgroup namespace, 
   // root gets berth's capabilities (its own user namespace's), sys_admin among them, sys_module not
   assert.ok(s.process?.capabilities.includes('CAP_SYS_ADMIN'));
   assert.ok(!s.process?.capabilities.includes('CAP_SYS_MODULE'));
+  // a set someone chose stays: Kubernetes' drop: [ALL]
+  const none = systemSpec(
+    spec((c) => (c.process.capabilities = {})),
+    1048576,
+  );
+  assert.deepEqual(none.process?.capabilities, []);
   const a = sys();
   assert.deepEqual(after(a, '--idmap'), ['1048576']);
   assert.ok(after(a, '--unshare')[0]?.split(',').includes('user'));
@@ -83,7 +95,7 @@ test('the cgroup mount is writable for its systemd (own cgroup and user namespac
   assert.ok(i > 0 && !a[i + 3]?.split(',').includes('ro'), a.slice(i - 1, i + 4).join(' '));
 });
 
-test("a pod's joined namespaces: sysfs is the host's read-only, no mqueue, a joined pid namespace refused", () => {
+test("a pod's joined namespaces: sysfs is the host's read-only, mqueue staged, a joined pid namespace refused", () => {
   const a = sys((c) => {
     c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
       n.type === 'network' || n.type === 'ipc'
@@ -94,7 +106,8 @@ test("a pod's joined namespaces: sysfs is the host's read-only, no mqueue, a joi
   });
   const i = a.findIndex((x, k) => x === '/sys' && a[k - 1] === '--bind');
   assert.ok(i > 0 && a[i + 2]?.includes('ro'), 'the host sysfs bound read-only');
-  assert.ok(!a.includes('mqueue'));
+  // mqueue of the pod's ipc namespace: mounted by the helper's parent (host root) and bound in
+  assert.equal(after(a, '--mount-staged')[0], 'mqueue');
   assert.throws(
     () =>
       sys(
@@ -109,8 +122,21 @@ test("a pod's joined namespaces: sysfs is the host's read-only, no mqueue, a joi
 
 test("an image's overlay root: its layers handed to the helper; relative layers (Docker's long lists) refused", () => {
   const data = 'rw,lowerdir=/s/2/fs:/s/1/fs,upperdir=/s/3/fs,workdir=/s/3/work,index=off';
-  assert.equal(overlayLayers(data), 'lowerdir=/s/2/fs:/s/1/fs,upperdir=/s/3/fs,workdir=/s/3/work');
+  // a work directory of its own (the caller's overlay keeps using its own); index=off kept
+  const mine = 'lowerdir=/s/2/fs:/s/1/fs,upperdir=/s/3/fs,workdir=/s/3/berth-work,index=off';
+  assert.deepEqual(overlayLayers(data), { data: mine, workdir: '/s/3/berth-work' });
   const a = ociStartArgs(systemSpec(spec(), 1048576), { ...facts, system: { ...facts.system, rootOverlay: data } });
-  assert.deepEqual(after(a, '--rootfs-overlay'), ['lowerdir=/s/2/fs:/s/1/fs,upperdir=/s/3/fs,workdir=/s/3/work']);
+  assert.deepEqual(after(a, '--rootfs-overlay'), [mine]);
   assert.throws(() => overlayLayers('lowerdir=l/AB:l/CD,upperdir=/x/diff,workdir=/x/work'), BerthError);
+});
+
+test("without a cgroup namespace the host's cgroup2 tree is mounted read-only (pure v2 too)", () => {
+  const a = ociStartArgs(
+    spec((c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'cgroup');
+    }),
+    { ...facts, system: null },
+  );
+  const i = a.indexOf('cgroup2');
+  assert.ok(i > 0 && a[i + 3]?.split(',').includes('ro'), a.slice(i - 1, i + 4).join(' '));
 });
