@@ -78,30 +78,6 @@ export function startDockerd(name = `berth-dk-${process.pid}`): Dockerd {
       // the classic builder: BuildKit needs buildx on newer clients (Debian 13's: docker-buildx)
       env: { ...process.env, DOCKER_BUILDKIT: '0' },
     });
-  const cgroups = () => {
-    const found: string[] = [];
-    for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
-      const p = join('/sys/fs/cgroup', h, cgroupParent);
-      if (existsSync(p)) found.push(p);
-    }
-    return found;
-  };
-  const mounts = () =>
-    readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((l) => l.split(' ')[4] ?? '')
-      .filter((mp) => mp.startsWith(`${dir}/`));
-  // its containerd and shims name the directory in their argv; a container's processes are in the cgroups
-  const processes = () =>
-    readdirSync('/proc')
-      .filter((n) => /^\d+$/.test(n) && n !== String(process.pid))
-      .filter((pid) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
-        } catch {
-          return false;
-        }
-      });
   return {
     netns: name,
     gateway: () =>
@@ -128,23 +104,10 @@ export function startDockerd(name = `berth-dk-${process.pid}`): Dockerd {
         child.kill('SIGTERM');
         await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
       }
-      const leaks = [
-        ...(child.exitCode === null && child.signalCode === null ? ['dockerd did not stop on SIGTERM'] : []),
-        ...processes().map((p) => `process ${p}: ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ')}`),
-        ...mounts().map((m) => `mount ${m}`),
-        ...cgroups().map((c) => `cgroup ${c}`),
-      ];
-      // what is left is forced: the processes (by pid), the mounts (lazily), the cgroups
-      if (child.exitCode === null) child.kill('SIGKILL');
-      for (const pid of processes()) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {}
-      }
-      for (const m of mounts().reverse()) spawnSync('umount', ['-l', m]);
-      for (const c of cgroups()) spawnSync('find', [c, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
+      const stuck = child.exitCode === null && child.signalCode === null;
+      if (stuck) child.kill('SIGKILL');
+      const leaks = [...(stuck ? ['dockerd did not stop on SIGTERM'] : []), ...removeLeft(dir, cgroupParent)];
       spawnSync('ip', ['netns', 'del', name]);
-      rmSync(dir, { recursive: true, force: true });
       if (!hadRunDocker) rmSync('/run/docker', { recursive: true, force: true });
       if (!hadKey) rmSync('/etc/docker/key.json', { force: true });
       // only what is empty: another containerd may be using it meanwhile
@@ -155,6 +118,45 @@ export function startDockerd(name = `berth-dk-${process.pid}`): Dockerd {
       return leaks;
     },
   };
+}
+
+/**
+ * What a client daemon left of its own: processes naming DIR in their argv (its containerd,
+ * shims, conmon), mounts under DIR, cgroups named CGROUPPARENT. Forces them away (by pid,
+ * lazily, rmdir), removes DIR, and returns what it found.
+ */
+export function removeLeft(dir: string, cgroupParent: string): string[] {
+  const processes = () =>
+    readdirSync('/proc').filter((pid) => {
+      try {
+        return (
+          /^\d+$/.test(pid) && pid !== String(process.pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)
+        );
+      } catch {
+        return false;
+      }
+    });
+  const mounts = () =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((mp) => mp.startsWith(`${dir}/`));
+  const cgroups = () =>
+    ['', ...readdirSync('/sys/fs/cgroup')].map((h) => join('/sys/fs/cgroup', h, cgroupParent)).filter(existsSync);
+  const found = [
+    ...processes().map((p) => `process ${p}: ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ')}`),
+    ...mounts().map((m) => `mount ${m}`),
+    ...cgroups().map((c) => `cgroup ${c}`),
+  ];
+  for (const pid of processes()) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {}
+  }
+  for (const m of mounts().reverse()) spawnSync('umount', ['-l', m]);
+  for (const c of cgroups()) spawnSync('find', [c, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';']);
+  rmSync(dir, { recursive: true, force: true });
+  return found;
 }
 
 /** Imports the root file system tar of a berth template (tar.zst) as image TAG, with CHANGES. */
