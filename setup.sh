@@ -35,12 +35,12 @@ packages() {
 
 # What only the tests need: Prometheus' promtool (checks berth's metrics) and server (scrapes
 # berthd), chromium for the dashboard's browser test (driven by playwright-core from npm),
-# containerd (and its runc shim) to drive berth-oci as Docker and Kubernetes do.
-# Debian 12 ships promtool in the prometheus package, 13 in a package of its own.
+# containerd (and its runc shim), docker.io and podman to drive berth-oci as Kubernetes, Docker
+# and Podman do. Debian 12 ships promtool in the prometheus package, 13 in a package of its own.
 test_packages() {
   case "$1" in
-    12) echo "prometheus chromium containerd" ;;
-    13) echo "prometheus promtool chromium containerd" ;;
+    12) echo "prometheus chromium containerd docker.io podman" ;;
+    13) echo "prometheus promtool chromium containerd docker.io podman" ;;
     *) say "unknown Debian release $1"; return 1 ;;
   esac
 }
@@ -67,7 +67,7 @@ if [ -n "${missing// /}" ]; then
   say "installing: $missing"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
-# prometheus and containerd are services: installed for the tests, which start their own, they must not start
+# prometheus, containerd, docker and podman are services: installed for the tests, which start their own, they must not start
 # (without systemd its init script would, from the package's postinst) nor come up at boot.
 # A policy-rc.d that refuses every start, unless the host has one of its own (containers do).
 if [ -n "${test_missing// /}" ]; then
@@ -80,7 +80,13 @@ if [ -n "${test_missing// /}" ]; then
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $test_missing >/dev/null
   [ -z "$own_policy" ] || { rm -f "$policy"; trap - EXIT; }
-  if [ -d /run/systemd/system ]; then systemctl disable --quiet prometheus.service containerd.service 2>/dev/null || true; fi
+  # one unit at a time: a name that this release's packages lack fails only its own disable
+  if [ -d /run/systemd/system ]; then
+    for unit in prometheus.service containerd.service docker.service docker.socket podman.service podman.socket \
+      podman-restart.service podman-auto-update.timer; do
+      systemctl disable --quiet "$unit" 2>/dev/null || true
+    done
+  fi
 fi
 # Node builds berth and runs the tests: >= 18.19 (node:test, parseArgs); Debian 12 has 18.19, 13 has 20.19
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>18||(a===18&&b>=19)?0:1)' || {

@@ -17,8 +17,8 @@ const EXPECTED =
   'gcc make libc6-dev libseccomp-dev pkgconf busybox-static zstd tar rsync debootstrap util-linux mount procps iproute2 nftables e2fsprogs attr acl lxcfs nodejs npm';
 // for the tests only: Debian 13 moved promtool out of the prometheus package
 const FOR_TESTS: Record<string, string> = {
-  '12': 'prometheus chromium containerd',
-  '13': 'prometheus promtool chromium containerd',
+  '12': 'prometheus chromium containerd docker.io podman',
+  '13': 'prometheus promtool chromium containerd docker.io podman',
 };
 
 for (const release of ['12', '13']) {

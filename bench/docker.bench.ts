@@ -1,0 +1,47 @@
+// `docker run --rm IMG true` with berth-oci as the runtime against runc (Debian's, dockerd's
+// default), the same dockerd and image, interleaved rounds, medians and the paired ratio (issue
+// 16's Docker target). The dockerd is the bench's own, in a network namespace, removed at the end.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DOCKER, importTemplate, startDockerd } from '../test/integration/docker-daemon.ts';
+import { sh } from './crun.ts';
+import { BERTH } from './paths.ts';
+import { median } from './stats.ts';
+
+const ROUNDS = Number(process.env['ROUNDS'] ?? 15);
+const IMAGE = 'berth-bench/busybox';
+// NETWORK=none leaves out the bridge's setup (the prestart hook's veth), the same for both
+const NETWORK = process.env['NETWORK'] ? ['--network', process.env['NETWORK']] : [];
+
+if (process.getuid?.() !== 0) throw new Error('run as root');
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-docker-'));
+const d = startDockerd(`berth-bench-dk-${process.pid}`);
+const samples: Record<'berth' | 'runc', number[]> = { berth: [], runc: [] };
+try {
+  await d.ready();
+  sh(BERTH, ['--root', work, 'template', 'create', 'busybox']);
+  importTemplate(d, join(work, 'var/lib/berth/template/cache/busybox.tar.zst'), IMAGE);
+  const run = (runtime: 'berth' | 'runc') =>
+    sh(DOCKER, ['-H', d.host, 'run', '--rm', '--runtime', runtime, ...NETWORK, IMAGE, 'true']);
+  run('berth');
+  run('runc');
+  for (let i = 0; i < ROUNDS; i++) {
+    samples.berth.push(run('berth'));
+    samples.runc.push(run('runc'));
+  }
+  const b = samples.berth;
+  const r = samples.runc;
+  console.log(`rounds: ${ROUNDS}, network: ${process.env['NETWORK'] ?? 'default bridge'}`);
+  console.log(`docker run --rm --runtime berth ms: ${median(b).toFixed(1)}`);
+  console.log(`docker run --rm --runtime runc ms: ${median(r).toFixed(1)}`);
+  const ratio = median(b.map((x, i) => x / (r[i] ?? 1)));
+  console.log(`berth / runc (paired): ${ratio.toFixed(2)}`);
+  console.log(`target (issue 16): at most runc's: ${ratio <= 1 ? 'met' : 'NOT met'}`);
+} finally {
+  const leaks = await d.stop();
+  // runc leaves the cgroup parent it made (berth-oci removes one it made): not a leak of the run
+  const left = leaks.filter((l) => !l.startsWith('cgroup '));
+  if (left.length) console.error(`dockerd left (removed now):\n${left.join('\n')}`);
+  rmSync(work, { recursive: true, force: true });
+}
