@@ -79,14 +79,21 @@ static int idmapped_tree(const char *path, int userns, int ro) {
   return idmap_tree(path, userns, ro ? MS_RDONLY : 0);
 }
 
+/* An overlay's layer: that directory alone, not the mounts under it (Docker's and Podman's layer
+ * directory holds the image's own overlay, at merged/, which cannot be idmapped: EINVAL) */
+static int idmapped_layer(const char *path, int userns, int ro) {
+  return idmap_tree(path, userns, (ro ? MS_RDONLY : 0) | IDMAP_NOT_RECURSIVE);
+}
+
 int idmap_tree(const char *path, int userns, unsigned long flags) {
-  int t = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  unsigned rec = flags & IDMAP_NOT_RECURSIVE ? 0 : AT_RECURSIVE;
+  int t = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
   if (t < 0) return -1;
   unsigned long long set = MOUNT_ATTR_IDMAP | (flags & MS_RDONLY ? MOUNT_ATTR_RDONLY : 0) |
                            (flags & MS_NOSUID ? MOUNT_ATTR_NOSUID : 0) | (flags & MS_NODEV ? MOUNT_ATTR_NODEV : 0) |
                            (flags & MS_NOEXEC ? MOUNT_ATTR_NOEXEC : 0);
   struct mount_attr a = {.attr_set = set, .userns_fd = (uint64_t)userns, .propagation = MS_PRIVATE};
-  if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) {
+  if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH | rec, &a, sizeof a) < 0) {
     int e = errno;
     close(t);
     errno = e;
@@ -144,7 +151,7 @@ static int overlay_staged(const char *data, const char *stage, unsigned base, in
   /* each lower layer through its own idmapped copy */
   for (char *save = NULL, *l = strtok_r(lower, ":", &save); l; l = strtok_r(NULL, ":", &save)) {
     snprintf(name, sizeof name, "l%d", k++);
-    if ((e = attach(idmapped_tree(l, userns, 1), stage, name, path, sizeof path))) return e;
+    if ((e = attach(idmapped_layer(l, userns, 1), stage, name, path, sizeof path))) return e;
     n += snprintf(out + n, sizeof out - (size_t)n, "%s%s", n > 9 ? ":" : "", path);
   }
   if (option(data, "upperdir", upper, sizeof upper) && option(data, "workdir", work, sizeof work)) {
@@ -153,7 +160,7 @@ static int overlay_staged(const char *data, const char *stage, unsigned base, in
     if (!slash || strncmp(upper, work, (size_t)(slash - upper + 1)) != 0 || strchr(work + (slash - upper + 1), '/'))
       return EINVAL;
     snprintf(parent, sizeof parent, "%.*s", (int)(slash - upper), upper);
-    if ((e = attach(idmapped_tree(parent, userns, 0), stage, "u", path, sizeof path))) return e;
+    if ((e = attach(idmapped_layer(parent, userns, 0), stage, "u", path, sizeof path))) return e;
     n += snprintf(out + n, sizeof out - (size_t)n, ",upperdir=%s/%s,workdir=%s/%s", path, slash + 1, path,
                   work + (slash - upper + 1));
   }
