@@ -1,7 +1,7 @@
 // What berth-oci's verbs share: the state directory's records, the container's cgroups, and
 // the signals. (The CLI's verbs have engine/ for this; an OCI container is no berth container:
 // no config, no private area, its root given by the bundle.)
-import { closeSync, existsSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { OCI_VERSION, type OciHook } from '../core/oci-spec.ts';
@@ -21,6 +21,7 @@ import { runHook } from '../host/oci-hooks.ts';
 import {
   checkOciId,
   execFifoPath,
+  holdsFile,
   type OciRecord,
   type OciStatus,
   readOciRecord,
@@ -41,12 +42,12 @@ export const statusOfProcess = (r: OciRecord): OciStatus => statusOf(linuxHost, 
 
 /**
  * The status as the kernel has it now: a running container whose cgroups are frozen is
- * paused, and a created one whose exec FIFO is gone was started (by a start killed before it
- * recorded so: the FIFO goes first).
+ * paused, and a created one whose process no longer holds its exec FIFO was started (by a
+ * start killed before it recorded so, or before it removed the FIFO it had read).
  */
 export function statusNow(g: OciGlobal, r: OciRecord): OciStatus {
   const s = statusOf(linuxHost, r);
-  if (s === 'created' && !existsSync(execFifoPath(g.root, r.id))) return 'running';
+  if (s === 'created' && !holdsFile(r.pid as number, execFifoPath(g.root, r.id))) return 'running';
   if (s !== 'running') return s;
   const layout = layoutNow();
   return isFrozen(layout, cgroupDirs(r, layout)) ? 'paused' : s;
