@@ -17,6 +17,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { lxcfsDir } from '../src/host/lxcfs.ts';
+import { makePaths } from '../src/host/paths.ts';
 import { sh } from './crun.ts';
 import { BERTH } from './paths.ts';
 import { median } from './stats.ts';
@@ -34,6 +36,7 @@ for (const cmd of ['runc', 'containerd', 'ctr', 'containerd-shim-runc-v2']) {
 }
 const RUNTIMES: Record<string, string> = { berth: OCI, runc };
 const HELPER = join(BERTH, '..', '..', 'helper', 'berth-nsexec');
+const LXCFS = lxcfsDir(makePaths('/', HELPER));
 
 const sleep = (ms: number) => spawnSync('sleep', [String(ms / 1000)]);
 const readOr = (p: string, fallback = '') => {
@@ -71,16 +74,17 @@ const charge = (dir: string) =>
   Number(readOr(join(dir, 'memory.usage_in_bytes'), '') || readOr(join(dir, 'memory.current'), '0'));
 
 /**
- * Processes the runtime left beside the containers and their shims, started since the bench
- * began: the runtime's own and, for berth-oci, berth's helper (a keeper) or an lxcfs. A shared
- * one counts for each container by its share (its PSS over N).
+ * Processes the runtime keeps beside the containers and their shims: its own or berth's helper
+ * (a keeper) started since the bench began, and berth-oci's lxcfs (RUN/lxcfs, which system
+ * containers use) even if it ran before. A shared one counts for each container by its share
+ * (its PSS over N), as if the N were all it served.
  */
 function runtimeExtras(name: string): number[] {
   const exes = name === 'berth' ? [OCI, BERTH, HELPER] : [RUNTIMES[name]];
   return [...pids()].filter((p) => {
-    if (BEFORE.has(p)) return false;
-    const exe = readOr(`/proc/${p}/cmdline`).split('\0')[0] ?? '';
-    return exes.includes(exe) || (name === 'berth' && exe.endsWith('lxcfs'));
+    const argv = readOr(`/proc/${p}/cmdline`).split('\0').filter(Boolean);
+    if (name === 'berth' && argv.at(-1) === LXCFS && (argv[0] ?? '').endsWith('lxcfs')) return true;
+    return !BEFORE.has(p) && exes.includes(argv[0]);
   });
 }
 

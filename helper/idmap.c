@@ -138,7 +138,7 @@ static int attach(int t, const char *dir, const char *name, char *path, size_t s
 
 /* The overlay on STAGE/o, made in our private mount namespace from layers attached under STAGE. */
 static int overlay_staged(const char *data, const char *stage, unsigned base, int userns, int ro) {
-  char lower[1024], upper[1024], work[1024], parent[1024], out[4096], path[PATH_MAX], name[16];
+  char lower[16384], upper[1024], work[1024], parent[1024], out[32768], path[PATH_MAX], name[16];
   if (!option(data, "lowerdir", lower, sizeof lower)) return EINVAL;
   int n = snprintf(out, sizeof out, "lowerdir="), e, k = 0;
   /* each lower layer through its own idmapped copy */

@@ -64,8 +64,11 @@
 #define MAX_LIST 64
 
 static struct {
+  const char *rootfs_stage; /* --rootfs-idmapped: where the idmapped copy of the root is staged */
+  const char *rootfs_overlay; /* --rootfs-overlay: the root is this overlay (its mount data): rebuilt over idmapped layers */
   const char *rootfs, *hostname, *lock, *cwd, *propagation, *caps_keep, *unshare;
   const char *exec_fifo; /* --exec-fifo PATH: start mode waits there before its execve (OCI create) */
+  const char *exit_file; /* --exit-file PATH: a waiter stays the init's parent and writes its status there (OCI run) */
   int inherit_stdio;     /* --inherit-stdio: init keeps our fds 0-2 (OCI: the caller's pipes) */
   const char *console_socket; /* --console-socket PATH: the console's master goes there (OCI terminal) */
   int clear_env;             /* --clear-env: the --env list is the whole environment, even empty */
@@ -157,7 +160,7 @@ static rlim_t rlim_value(const char *s) {
 
 static void add_op(enum op_kind k, const char *a, const char *b, const char *c, const char *d) {
   if (opt.n_ops >= MAX_OPS) die_usage("too many mount operations");
-  opt.ops[opt.n_ops++] = (struct op){k, a, b, c, d, -1};
+  opt.ops[opt.n_ops++] = (struct op){k, a, b, c, d, -1, 0};
 }
 
 static int ns_flags(const char *list);
@@ -195,6 +198,8 @@ static void parse_args(int argc, char **argv) {
       opt.cwd = need(argv, &i, argc, a);
     } else if (strcmp(a, "--exec-fifo") == 0) {
       opt.exec_fifo = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--exit-file") == 0) {
+      opt.exit_file = need(argv, &i, argc, a);
     } else if (strcmp(a, "--detach") == 0) {
       opt.detach = 1;
     } else if (strcmp(a, "--setns") == 0) { /* TYPE PATH */
@@ -310,10 +315,15 @@ static void parse_args(int argc, char **argv) {
       if (i + 3 >= argc) die_usage("--bind needs SOURCE DEST OPTIONS");
       add_op(OP_BIND, argv[i + 1], argv[i + 2], argv[i + 3], NULL);
       i += 3;
-    } else if (strcmp(a, "--bind-idmapped") == 0) { /* HOSTSRC STAGE DEST OPTIONS */
+    } else if (strcmp(a, "--bind-idmapped") == 0 || strcmp(a, "--bind-idmapped-loose") == 0) { /* HOSTSRC STAGE DEST OPTIONS */
       if (i + 4 >= argc) die_usage("--bind-idmapped needs SOURCE STAGE DEST OPTIONS");
       add_op(OP_BINDMAP, argv[i + 1], argv[i + 3], argv[i + 4], argv[i + 2]);
+      opt.ops[opt.n_ops - 1].loose = strcmp(a, "--bind-idmapped-loose") == 0;
       i += 4;
+    } else if (strcmp(a, "--rootfs-idmapped") == 0) {
+      opt.rootfs_stage = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--rootfs-overlay") == 0) {
+      opt.rootfs_overlay = need(argv, &i, argc, a);
     } else if (strcmp(a, "--rebind") == 0) { /* DEST OPTIONS */
       if (i + 2 >= argc) die_usage("--rebind needs DEST OPTIONS");
       add_op(OP_REBIND, argv[i + 1], argv[i + 2], NULL, NULL);
@@ -366,6 +376,8 @@ static void parse_args(int argc, char **argv) {
     die_usage("--propagation takes rslave or rprivate");
   for (int k = 0; k < opt.n_ops; k++)
     if (opt.ops[k].kind == OP_BINDMAP && !opt.idmap) die_usage("--bind-idmapped needs --idmap");
+  if (opt.rootfs_stage && (!opt.idmap || !opt.rootfs)) die_usage("--rootfs-idmapped needs --idmap and --rootfs");
+  if (opt.rootfs_overlay && !opt.rootfs_stage) die_usage("--rootfs-overlay needs --rootfs-idmapped");
   for (int k = 0; opt.join && k < opt.n_ops; k++)
     if (opt.ops[k].kind != OP_WRITE && opt.ops[k].kind != OP_BLOCK) die_usage("--join takes no mounts (only --write, --block)");
 }
@@ -656,6 +668,28 @@ static void __attribute__((noreturn)) parent_failed(pid_t pid, int errfd, const 
 static void unstage_binds(void) {
   for (int k = 0; k < opt.n_ops; k++)
     if (opt.ops[k].kind == OP_BINDMAP) umount2(opt.ops[k].d, MNT_DETACH);
+  if (opt.rootfs_stage) umount2(opt.rootfs_stage, MNT_DETACH);
+}
+
+/* An idmapped copy of TREE with FLAGS, attached at STAGE (made here); NULL, or the failed step. */
+static const char *stage_tree(const char *tree, const char *stage, int userns, unsigned long flags) {
+  int t = idmap_tree(tree, userns, flags);
+  struct stat st;
+  const char *step = t < 0 ? "idmapped copy of" : fstat(t, &st) < 0 ? "fstat" : NULL;
+  /* a file (CRI's and Docker's /etc/hosts, resolv.conf) moves only onto a file */
+  if (!step && S_ISDIR(st.st_mode) && mkdir(stage, 0700) < 0 && errno != EEXIST) step = "mkdir";
+  if (!step && !S_ISDIR(st.st_mode)) {
+    int f = open(stage, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (f < 0) step = "create";
+    else close(f);
+  }
+  if (!step && syscall(SYS_move_mount, t, "", AT_FDCWD, stage, MOVE_MOUNT_F_EMPTY_PATH) < 0) step = "stage";
+  if (t >= 0) {
+    int e = errno;
+    close(t);
+    errno = e;
+  }
+  return step;
 }
 
 /* An unprivileged container's bind mounts (BINDMOUNT): idmapped copies of the host trees, so
@@ -665,27 +699,53 @@ static void unstage_binds(void) {
  * more privileged namespace has its flags locked (a read-only bind stays read-only inside). */
 static void stage_binds(void) {
   int userns = -1, e;
+  if (!opt.rootfs_stage) {
+    int any = 0;
+    for (int k = 0; k < opt.n_ops; k++) any |= opt.ops[k].kind == OP_BINDMAP;
+    if (!any) return;
+  }
+  if ((e = idmap_userns(opt.idmap_base, opt.idmap_count, &userns))) {
+    errno = e;
+    die_errno("bind", "user namespace for idmapped binds");
+  }
+  /* berth-oci's root: the container's root owns host root's files. An overlay (an image's:
+   * overlayfs itself cannot be idmapped) is made anew over idmapped copies of its layers. */
+  const char *step = NULL;
+  if (opt.rootfs_overlay) {
+    if (mkdir(opt.rootfs_stage, 0700) < 0 && errno != EEXIST) step = "mkdir";
+    else if ((e = idmap_overlay(opt.rootfs_overlay, opt.rootfs_stage, opt.idmap_base, userns, 0))) {
+      errno = e;
+      step = "overlay over idmapped layers of";
+    }
+  } else if (opt.rootfs_stage) {
+    step = stage_tree(opt.rootfs, opt.rootfs_stage, userns, 0);
+  }
+  if (step) {
+    const char *stage = opt.rootfs_stage;
+    e = errno;
+    opt.rootfs_stage = NULL; /* nothing of it to detach */
+    errno = e;
+    die_errno("rootfs", "%s %s (%s)", step, opt.rootfs, stage);
+  }
   for (int k = 0; k < opt.n_ops; k++) {
     struct op *o = &opt.ops[k];
     if (o->kind != OP_BINDMAP) continue;
-    if (userns < 0 && (e = idmap_userns(opt.idmap_base, opt.idmap_count, &userns))) {
-      errno = e;
-      die_errno("bind", "user namespace for idmapped binds");
-    }
     char data[256];
-    unsigned long f = parse_mount_opts(o->c, data, sizeof data);
-    int t = idmap_tree(o->a, userns, f);
-    const char *step = t < 0 ? "idmapped copy of" : mkdir(o->d, 0700) < 0 && errno != EEXIST ? "mkdir" : NULL;
-    if (!step && syscall(SYS_move_mount, t, "", AT_FDCWD, o->d, MOVE_MOUNT_F_EMPTY_PATH) < 0) step = "stage";
+    step = stage_tree(o->a, o->d, userns, parse_mount_opts(o->c, data, sizeof data));
+    /* a filesystem without idmapped mounts (EINVAL): a loose one is bound as it is */
+    if (step && o->loose && errno == EINVAL && strcmp(step, "idmapped copy of") == 0) {
+      o->kind = OP_BIND;
+      continue;
+    }
     if (step) {
-      int e = errno;
-      unstage_binds(); /* the ones staged before: nothing is left mounted on the host */
+      e = errno;
+      o->kind = OP_BIND; /* not staged: nothing to detach */
+      unstage_binds();   /* the ones staged before: nothing is left mounted on the host */
       errno = e;
       die_errno("bind", "%s %s (%s)", step, o->a, o->d);
     }
-    close(t);
   }
-  if (userns >= 0) close(userns);
+  close(userns);
 }
 
 /* --user: the process's own ids, set by drop_privileges once the seccomp filter is loaded */
@@ -786,9 +846,17 @@ static int connect_console_socket(const char *path) {
 
 /* The console (--console DEST) is the process's controlling terminal and stdio; its master goes
  * to the caller over the console socket, as runc sends it: one fd, with a name as the payload. */
+static void send_console(int sock, int master);
+
 static void hand_over_console(int sock) {
   if (console_slave < 0 || console_master < 0) die_usage("--console-socket needs --console");
   if (ioctl(console_slave, TIOCSCTTY, 0) < 0) die_errno("console", "make the console the controlling tty");
+  send_console(sock, console_master);
+  console_master = -1;
+}
+
+/* MASTER to the caller's console socket (closed, with MASTER, once sent) */
+static void send_console(int sock, int master) {
   char name[] = "/dev/ptmx";
   char cbuf[CMSG_SPACE(sizeof(int))];
   memset(cbuf, 0, sizeof cbuf);
@@ -798,20 +866,24 @@ static void hand_over_console(int sock) {
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &console_master, sizeof(int));
+  memcpy(CMSG_DATA(c), &master, sizeof(int));
   while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
     if (errno != EINTR) die_errno("console", "send the console to the console socket");
   close(sock);
-  close(console_master);
-  console_master = -1;
+  close(master);
 }
 
 /* --exec-fifo: the FIFO that `start` opens (OCI's create/start split, as runc's exec.fifo), made
  * here on the host, owned by the container's root (it opens it from inside its user namespace). */
-static void make_exec_fifo(void) {
+static int make_exec_fifo(void) {
   if (mkfifo(opt.exec_fifo, 0600) < 0) die_errno("exec-fifo", "mkfifo %s", opt.exec_fifo);
   if (opt.idmap && chown(opt.exec_fifo, opt.idmap_base, opt.idmap_base) < 0)
     die_errno("exec-fifo", "chown %s", opt.exec_fifo);
+  /* opened here, for the child: in a user namespace it may not search the caller's state
+   * directory (containerd's /run/containerd is 0600: only the host's capabilities pass) */
+  int fd = open(opt.exec_fifo, O_PATH | O_CLOEXEC);
+  if (fd < 0) die_errno("exec-fifo", "open %s", opt.exec_fifo);
+  return fd;
 }
 
 /* The container is built: the parent is told so (our end of the error pipe closes: it exits 0
@@ -831,6 +903,8 @@ static void wait_exec_fifo(int fifo_fd) {
   close(fifo_fd);
 }
 
+static pid_t init_pid; /* start mode: the container's init, once cloned */
+
 static int do_start(void) {
   int go[2], errp[2], ready[2], ksock[2] = {-1, -1}, cg[MAX_LIST];
   if (opt.host_src) host_bind();
@@ -839,7 +913,7 @@ static int do_start(void) {
     die_errno("pipe", "pipe");
   if (opt.keep && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ksock) < 0) die_errno("keeper", "socketpair");
   join_given_namespaces();
-  if (opt.exec_fifo) make_exec_fifo();
+  int fifo_fd = opt.exec_fifo ? make_exec_fifo() : -1;
   int console_sock = opt.console_socket ? connect_console_socket(opt.console_socket) : -1;
   stage_binds();
   int flags = opt.unshare ? ns_flags(opt.unshare) : 0;
@@ -859,6 +933,7 @@ static int do_start(void) {
   if (pid > 0) {
     unstage_binds(); /* the child's namespace holds its own, locked, copies */
     if (console_sock >= 0) close(console_sock);
+    if (fifo_fd >= 0) close(fifo_fd);
     /* a child that failed early has closed its pipes: our writes then fail with EPIPE (and the
      * child's own record says why), rather than kill us with SIGPIPE */
     signal(SIGPIPE, SIG_IGN);
@@ -866,6 +941,7 @@ static int do_start(void) {
     close(errp[1]);
     close(ready[0]);
     status_pid(pid);
+    init_pid = pid;
     /* a user namespace's id maps, before the child is released */
     int e = (flags & CLONE_NEWUSER) ? idmap_write(pid, opt.idmap_base, opt.idmap_count) : 0;
     if (e) {
@@ -921,15 +997,13 @@ static int do_start(void) {
     unsigned long p = strcmp(prop, "rprivate") == 0 ? MS_PRIVATE : MS_SLAVE;
     if (mount(NULL, "/", NULL, MS_REC | p, NULL) < 0) die_errno("mount", "make / %s", prop);
   }
+  /* the idmapped copy staged before the clone: our namespace's copy of it is the root */
+  if (opt.rootfs_stage) opt.rootfs = opt.rootfs_stage;
   /* pivot_root needs the new root to be a mount point: bind it onto itself. */
   if (mount(opt.rootfs, opt.rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     die_errno("mount", "bind %s", opt.rootfs);
   root_fd = open(opt.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) die_errno("rootfs", "open %s", opt.rootfs);
-  /* a host path: reached now, opened for writing (which waits for `start`) at the end */
-  int fifo_fd = -1;
-  if (opt.exec_fifo && (fifo_fd = open(opt.exec_fifo, O_PATH | O_CLOEXEC)) < 0)
-    die_errno("exec-fifo", "open %s", opt.exec_fifo);
   if (flags & CLONE_NEWUSER) {
     /* Host paths (the root, bind sources such as the console log) are opened while we still
      * have the host's uid 0: the container's root may not be allowed to walk to them. */
@@ -1023,6 +1097,41 @@ static void run_from_sealed_copy(char **argv) {
   die_errno("execve", "run the helper's copy");
 }
 
+/*
+ * --exit-file (berth-oci run): only a parent can learn how a process ended, so a waiter of ours
+ * stays the init's parent. We fork it first; it builds the container as do_start does and tells
+ * us the outcome, then leaves the caller's stdio, session and status fd, waits for the init and
+ * writes its status (an exit code, or 128 + the signal) to PATH, by a rename. We exit with the
+ * outcome, as without it.
+ */
+static int do_start_waited(void) {
+  int rep[2];
+  if (pipe2(rep, O_CLOEXEC) < 0) die_errno("pipe", "pipe");
+  pid_t w = fork();
+  if (w < 0) die_errno("fork", "fork");
+  if (w > 0) {
+    close(rep[1]);
+    unsigned char code = 2;
+    if (read(rep[0], &code, 1) != 1) wait_status(w); /* it failed and said why (status fd) */
+    return code;
+  }
+  close(rep[0]);
+  unsigned char rc = (unsigned char)do_start();
+  if (write(rep[1], &rc, 1) != 1 || rc != 0) _exit(rc ? rc : 2);
+  close(rep[1]);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int k = 0; k < 3; k++) dup2(null, k);
+  if (status_fd >= 0) close(status_fd);
+  status_fd = -1;
+  setsid(); /* the caller's ^C is for the container (run relays it), not for us */
+  char buf[16], tmp[PATH_MAX];
+  int n = snprintf(buf, sizeof buf, "%d\n", wait_status(init_pid));
+  snprintf(tmp, sizeof tmp, "%s.tmp", opt.exit_file);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0 && write(fd, buf, (size_t)n) == n && close(fd) == 0) rename(tmp, opt.exit_file);
+  _exit(0);
+}
+
 static int do_join(void) {
   int nsfd[N_NS], cg[MAX_LIST], errp[2], master = -1, keeper = -1;
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
@@ -1038,6 +1147,8 @@ static int do_join(void) {
   }
   open_cgroups(cg);
   if (opt.keeper_sock && opt.argv[0]) keeper = connect_keeper(opt.keeper_sock);
+  /* berth-oci exec --tty: a host path, reached before setns(mnt) */
+  int console_sock = opt.console_socket && opt.argv[0] ? connect_console_socket(opt.console_socket) : -1;
   for (int k = 0; k < N_NS; k++)
     if (nsfd[k] >= 0 && setns(nsfd[k], ns_clone_flags[k]) < 0)
       die_errno("setns", "join %s namespace of %d", ns_names[k], (int)opt.join);
@@ -1057,9 +1168,9 @@ static int do_join(void) {
       die_errno("hostname", "sethostname %s", opt.hostname);
     return 0;
   }
-  if (opt.detach) {
+  if (opt.detach && console_sock < 0) {
     /* the command keeps our fds 0-2 (the caller's pipes) and outlives us */
-  } else if (opt.pty) {
+  } else if (opt.pty || console_sock >= 0) {
     /* the container's own /dev/ptmx, so the command's tty lives in the container's devpts */
     master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0) die_errno("pty", "open /dev/ptmx");
@@ -1084,7 +1195,10 @@ static int do_join(void) {
       wait_status(pid);
       return 2;
     }
+    /* its terminal's master goes to the caller, who relays it (the shim) */
+    if (console_sock >= 0) send_console(console_sock, master);
     if (opt.detach) return 0; /* it runs; its exit is for whoever reaps it (a subreaper) */
+    if (console_sock >= 0) return wait_status(pid);
     relay(pid, master, in[1], out[0], err[0]);
     return wait_status(pid);
   }
@@ -1100,7 +1214,7 @@ static int do_join(void) {
   int s = master >= 0 ? ioctl(master, TIOCGPTPEER, O_RDWR) : -1;
   if (master >= 0 && (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0)) die_errno("pty", "open the pty's slave");
   int fds[3] = {master >= 0 ? s : in[0], master >= 0 ? s : out[1], master >= 0 ? s : err[1]};
-  for (int k = 0; k < 3 && !opt.detach; k++)
+  for (int k = 0; k < 3 && (!opt.detach || master >= 0); k++)
     if (dup2(fds[k], k) < 0) die_errno("pipe", "stdio");
   int listener = drop_privileges(opt.caps_keep, opt.no_new_privs, opt.seccomp_fd, keeper >= 0, opt.user_set ? set_user : NULL);
   int e = listener >= 0 ? send_fds(keeper, 'L', &listener, 1) : 0;
@@ -1178,5 +1292,5 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!opt.argv[0]) return do_host_mounts();
-  return do_start();
+  return opt.exit_file ? do_start_waited() : do_start();
 }

@@ -10,6 +10,7 @@ struct op {
   enum op_kind kind;
   const char *a, *b, *c, *d; /* meaning depends on kind; see parse_args */
   int src; /* OP_BIND(MAP): the host source (or its staged copy), opened before we drop to the container's root */
+  int loose; /* OP_BINDMAP: a plain bind where the source's filesystem cannot be idmapped */
 };
 
 extern int root_fd;                        /* the container's root (start: before pivot_root) */

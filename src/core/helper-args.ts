@@ -44,7 +44,7 @@ export function mountArgs(op: MountOp): string[] {
     case 'bind':
       return ['--bind', op.source, op.dest, op.options];
     case 'bind-idmapped':
-      return ['--bind-idmapped', op.source, op.stage, op.dest, op.options];
+      return [op.loose ? '--bind-idmapped-loose' : '--bind-idmapped', op.source, op.stage, op.dest, op.options];
     case 'rebind':
       return ['--rebind', op.dest, op.options];
     case 'remount':

@@ -6,7 +6,8 @@ export type MountOp =
   | { op: 'mount'; fstype: string; source: string; dest: string; options: string }
   | { op: 'bind'; source: string; dest: string; options: string }
   /** an idmapped copy of a host tree, staged by the helper at STAGE for the clone (BINDMOUNT) */
-  | { op: 'bind-idmapped'; source: string; stage: string; dest: string; options: string }
+  /** loose: the plain bind where the source's filesystem cannot be idmapped (berth-oci's binds) */
+  | { op: 'bind-idmapped'; source: string; stage: string; dest: string; options: string; loose?: boolean }
   | { op: 'rebind'; dest: string; options: string }
   | { op: 'remount'; dest: string; options: string }
   | { op: 'mask'; dest: string }
@@ -81,7 +82,7 @@ export const PROC_READONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '
 const NOSUID_NODEV_NOEXEC = 'nosuid,nodev,noexec';
 
 /** lxcfs's files over the container's own /proc or /sys ones. */
-function lxcfsBinds(lxcfs: LxcfsView | null | undefined, under: 'proc' | 'sys'): MountOp[] {
+export function lxcfsBinds(lxcfs: LxcfsView | null | undefined, under: 'proc' | 'sys'): MountOp[] {
   return (lxcfs?.[under] ?? []).map((f) => ({
     op: 'bind',
     source: `${lxcfs?.dir}/${under}/${f}`,

@@ -7,7 +7,8 @@ import type { Resources } from './ct-config.ts';
 import { BerthError } from './errors.ts';
 import { joinArgs, mountArgs, SECCOMP_FD, STATUS_FD } from './helper-args.ts';
 import { parseCpuList } from './limits.ts';
-import { type CgroupMount, cgroupOps, DEFAULT_DEVICE_BINDS, DEV_LINKS, type MountOp } from './mounts.ts';
+import type { LxcfsView } from './lxcfs.ts';
+import { type CgroupMount, cgroupOps, DEFAULT_DEVICE_BINDS, DEV_LINKS, lxcfsBinds, type MountOp } from './mounts.ts';
 import type { NamespaceType, OciMount, OciProcess, OciSpec } from './oci-spec.ts';
 
 export interface OciFacts {
@@ -22,6 +23,44 @@ export interface OciFacts {
   execFifo: string;
   /** where the terminal's master goes (create --console-socket), with process.terminal */
   consoleSocket: string | null;
+  /** a system container's (oci-system.ts); null: as runc would run it */
+  system: SystemFacts | null;
+}
+
+export interface SystemFacts {
+  /**
+   * with the id range berth gave it: where the helper stages the idmapped copies of the root and
+   * of the binds (the root at STAGE/root, bind I at STAGE/I), so its files' ids show inside as
+   * on disk (host root's are its root's); null with the spec's own user namespace
+   */
+  stageDir: string | null;
+  /** the running lxcfs, whose /proc and /sys files show it its own figures */
+  lxcfs: LxcfsView | null;
+  /**
+   * the root's mount data when the root is an overlay mount (Docker's, containerd's): overlayfs
+   * cannot be idmapped, so the helper makes the overlay anew over idmapped copies of its layers
+   */
+  rootOverlay: string | null;
+}
+
+/** An image's overlay as the helper rebuilds it: its layers by absolute path, or a refusal. */
+export function overlayLayers(options: string): string {
+  const opts = options.split(',');
+  const lower = opts.find((o) => o.startsWith('lowerdir='))?.slice('lowerdir='.length) ?? '';
+  const dirs = [
+    ...lower.split(':'),
+    ...opts.filter((o) => /^(upperdir|workdir)=/.test(o)).map((o) => o.slice(o.indexOf('=') + 1)),
+  ];
+  if (!lower || dirs.some((d) => !d.startsWith('/'))) {
+    throw new BerthError(
+      'BAD_VALUE',
+      'root.path: an overlay whose layers are not absolute paths: its ids cannot be mapped',
+      {
+        hint: `annotate the container with ${JSON.stringify('berth.io/system')}: "false" to run it without a user namespace`,
+      },
+    );
+  }
+  return opts.filter((o) => /^(lowerdir|upperdir|workdir)=/.test(o)).join(',');
 }
 
 const NS: Record<NamespaceType, string | null> = {
@@ -61,14 +100,33 @@ function mountOptions(m: OciMount): string {
   return m.options.filter((o) => !NOT_DATA.has(o)).join(',');
 }
 
-function mountOp(
-  m: OciMount,
-  i: number,
-  bundle: string,
-  cgroups: readonly CgroupMount[],
-  ownCgroupNs: boolean,
-): MountOp[] {
+interface MountContext {
+  bundle: string;
+  cgroups: readonly CgroupMount[];
+  /** the namespaces it makes, and those it joins by path */
+  make: readonly string[];
+  joined: readonly string[];
+  system: SystemFacts | null;
+}
+
+function mountOp(m: OciMount, i: number, c: MountContext): MountOp[] {
+  const { bundle, cgroups, system } = c;
+  const ownCgroupNs = c.make.includes('cgroup');
   const bind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
+  if (bind && system?.stageDir) {
+    // an idmapped copy (always recursive), or the plain bind where the filesystem has no idmapping
+    const stage = `${system.stageDir}/${i}`;
+    return [
+      {
+        op: 'bind-idmapped',
+        source: abs(bundle, m.source),
+        stage,
+        dest: m.destination,
+        options: mountOptions(m),
+        loose: true,
+      },
+    ];
+  }
   if (bind) {
     const rec = m.options.includes('rbind') ? ['rec'] : [];
     return [
@@ -84,9 +142,20 @@ function mountOp(
   if (m.type === 'cgroup' || m.type === 'cgroup2') {
     if (m.destination !== '/sys/fs/cgroup') throw notYet(`mounts[${i}]`, 'a cgroup mount outside /sys/fs/cgroup');
     // without a cgroup namespace of its own the mount shows the host's whole tree: read-only
-    // then, whatever the hierarchy, as when the spec says ro
-    const ro = !ownCgroupNs || m.options.includes('ro');
+    // then, whatever the hierarchy, as when the spec says ro; a system container's systemd
+    // writes its own part (those berth delegates to it, as in berth's own containers)
+    const ro = !ownCgroupNs || (m.options.includes('ro') && system === null);
     return cgroupOps(ro ? cgroups.map((c) => ({ ...c, writable: false })) : cgroups);
+  }
+  if (system && c.make.includes('user')) {
+    // a new sysfs, mqueue or proc needs the namespace it shows to be its user namespace's: one
+    // joined by path (a pod's) or the host's (hostNetwork, hostIPC) is not. sysfs is then the
+    // host's, read-only (as runc does rootless); mqueue is left out (the calls work without it)
+    if (m.type === 'sysfs' && !c.make.includes('net'))
+      return [{ op: 'bind', source: '/sys', dest: m.destination, options: 'ro,nosuid,nodev,noexec,rec' }];
+    if (m.type === 'mqueue' && !c.make.includes('ipc')) return [];
+    if (m.type === 'proc' && c.joined.includes('pid'))
+      throw notYet('linux.namespaces', "a system container in another container's pid namespace");
   }
   const op: MountOp = {
     op: 'mount',
@@ -163,9 +232,19 @@ export function ociExecArgs(
     cgroupProcs: readonly string[];
     availableCaps: bigint;
     detach: boolean;
+    /** with process.terminal: where its pty's master goes (the shim relays it) */
+    consoleSocket: string | null;
   },
 ): string[] {
-  if (p.terminal) throw notYet('process.terminal', 'a terminal (--console-socket)');
+  if (p.terminal !== (c.consoleSocket !== null)) {
+    throw new BerthError(
+      'BAD_VALUE',
+      p.terminal ? 'exec: a terminal needs --console-socket' : 'exec: --console-socket needs --tty',
+      {
+        hint: "the pty's master goes to the console socket, whose owner relays it",
+      },
+    );
+  }
   const argv = joinArgs({
     pid: c.pid,
     namespaces: c.namespaces,
@@ -181,6 +260,7 @@ export function ociExecArgs(
   return [
     ...argv.slice(0, at),
     ...(c.detach ? ['--detach'] : []),
+    ...(c.consoleSocket === null ? [] : ['--console-socket', c.consoleSocket]),
     ...(p.noNewPrivileges ? ['--no-new-privs'] : []),
     ...userArgs(p),
     ...argv.slice(at),
@@ -204,8 +284,19 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
   const namespaces = ns.make;
   if (!namespaces.includes('mnt')) throw notYet('linux.namespaces', 'a container without its own mount namespace');
   const idmap = ociIdmap(spec);
+  const ctx: MountContext = {
+    bundle: f.bundle,
+    cgroups: f.cgroupMounts,
+    make: namespaces,
+    joined: ns.join.map(([type]) => type),
+    system: f.system,
+  };
+  // lxcfs's files go over a /proc and a /sys the spec mounts (never into the root's own dirs)
+  const mounted = (type: string, dest: string) => spec.mounts.some((m) => m.type === type && m.destination === dest);
   const ops: MountOp[] = [
-    ...spec.mounts.flatMap((m, i) => mountOp(m, i, f.bundle, f.cgroupMounts, namespaces.includes('cgroup'))),
+    ...spec.mounts.flatMap((m, i) => mountOp(m, i, ctx)),
+    ...(mounted('proc', '/proc') ? lxcfsBinds(f.system?.lxcfs, 'proc') : []),
+    ...(mounted('sysfs', '/sys') ? lxcfsBinds(f.system?.lxcfs, 'sys') : []),
     ...(spec.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs') ? DEV_LINKS : []),
     ...spec.linux.maskedPaths.map((dest): MountOp => ({ op: 'mask', dest })),
     ...spec.linux.readonlyPaths.map((dest): MountOp => ({ op: 'rebind', dest, options: 'ro,nosuid,nodev,noexec' })),
@@ -222,6 +313,8 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
     namespaces.join(','),
     ...ns.join.flatMap(([type, path]) => ['--setns', type, path]),
     ...(idmap ? ['--idmap', String(idmap.base), String(idmap.count)] : []),
+    ...(f.system?.stageDir ? ['--rootfs-idmapped', `${f.system.stageDir}/root`] : []),
+    ...(f.system?.stageDir && f.system.rootOverlay ? ['--rootfs-overlay', overlayLayers(f.system.rootOverlay)] : []),
     ...f.cgroupProcs.flatMap((c) => ['--cgroup-procs', c]),
     '--propagation',
     spec.linux.rootfsPropagation === 'private' || spec.linux.rootfsPropagation === 'rprivate' ? 'rprivate' : 'rslave',

@@ -5,6 +5,8 @@ import type { CtId } from '../core/ctid.ts';
 import { allocateIdBase, parseIdBase, parseSubIds } from '../core/idmap.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { acquireLock } from '../host/lock.ts';
+import { type OciIdHolder, readOciIdHolders, removeOciIdHolder, writeOciIdHolder } from '../host/oci-ids.ts';
+import { readOciRecord } from '../host/oci-state.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import { listCtIds, writeCtText } from '../host/store.ts';
 import type { Ctx } from './context.ts';
@@ -13,8 +15,8 @@ import type { Ctx } from './context.ts';
  * The ID_BASE of every container but EXCEPT. A broken config still holds the range its ID_BASE
  * line names (its files are owned by those ids); only an unreadable ID_BASE holds none.
  */
-function takenBases(ctx: Ctx, except: CtId): number[] {
-  const out: number[] = [];
+function takenBases(ctx: Ctx, except: CtId | null): number[] {
+  const out: number[] = ociBases(ctx);
   for (const id of listCtIds(ctx.paths)) {
     if (id === except) continue;
     const path = ctConfigPath(ctx.paths, id);
@@ -52,4 +54,54 @@ export function writeConfigWithIds(ctx: Ctx, id: CtId, text: string, unprivilege
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The ranges berth-oci's containers hold (host/oci-ids.ts). A holder whose record is gone, or
+ * names another range (a create killed before it recorded its own), holds none: its file goes.
+ * Called under the id lock, as the allocation that writes them is.
+ */
+function ociBases(ctx: Ctx): number[] {
+  const out: number[] = [];
+  for (const { base, holder } of readOciIdHolders(ctx.paths)) {
+    let live = false;
+    try {
+      live = holder !== null && readOciRecord(holder.root, holder.id)?.idBase === base;
+    } catch {}
+    if (live) out.push(base);
+    else removeOciIdHolder(ctx.paths, base);
+  }
+  return out;
+}
+
+/**
+ * A free id range for berth-oci's system container HOLDER, from the same pool as `berth
+ * create`'s: RECORD (given the base) is written before the holder's file, under the id lock, so
+ * no other allocation sees the holder without its record.
+ */
+export function allocateOciIdBase(ctx: Ctx, holder: OciIdHolder, record: (base: number) => void): number {
+  const lock = acquireLock(
+    ctx.host,
+    ctx.paths.helper,
+    join(ctx.paths.lockDir, 'idmap.lck'),
+    `allocate ids for ${holder.id}`,
+    {
+      waitMs: 10_000,
+    },
+  );
+  try {
+    const reserved = ['/etc/subuid', '/etc/subgid'].flatMap((f) => parseSubIds(readIfExists(f) ?? ''));
+    const base = allocateIdBase(takenBases(ctx, null), reserved);
+    record(base);
+    writeOciIdHolder(ctx.paths, base, holder);
+    return base;
+  } finally {
+    lock.release();
+  }
+}
+
+/** Gives back HOLDER's range (delete, a failed create): once its processes are gone. */
+export function releaseOciIdBase(ctx: Ctx, base: number, holder: OciIdHolder): void {
+  const mine = readOciIdHolders(ctx.paths).find((h) => h.base === base)?.holder;
+  if (mine && mine.root === holder.root && mine.id === holder.id) removeOciIdHolder(ctx.paths, base);
 }

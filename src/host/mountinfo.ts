@@ -51,3 +51,18 @@ export function cgroup2Flags(mountinfo: string): { target: string; flags: string
   }
   return null;
 }
+
+/**
+ * The filesystem type and superblock options of the last mount at PATH (the one on top), or
+ * null: how berth-oci finds that an image's root is an overlay, and its layers.
+ */
+export function mountAt(path: string, mountinfo: string): { fstype: string; options: string } | null {
+  let found: { fstype: string; options: string } | null = null;
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    const fs = right?.split(' ');
+    if (!left || !fs || unescapeOctal(left.split(' ')[4] ?? '') !== path) continue;
+    found = { fstype: fs[0] ?? '', options: unescapeOctal(fs[2] ?? '') };
+  }
+  return found;
+}

@@ -35,6 +35,8 @@ export interface OciRecord {
   namespaces: string[];
   /** its limits as last set (create, update), in berth's terms */
   resources: Resources;
+  /** a system container's id range from berth's pool (absent: none of berth's) */
+  idBase?: number | null;
   /** the hooks that run after create: at start and at delete (config.json may be gone by then) */
   hooks: { poststart: OciHook[]; poststop: OciHook[] };
 }

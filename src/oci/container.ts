@@ -1,10 +1,13 @@
 // What berth-oci's verbs share: the state directory's records, the container's cgroups, and
 // the signals. (The CLI's verbs have engine/ for this; an OCI container is no berth container:
 // no config, no private area, its root given by the bundle.)
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { OCI_VERSION, type OciHook } from '../core/oci-spec.ts';
+import { makeCtx } from '../engine/context.ts';
+import { releaseOciIdBase } from '../engine/idmap.ts';
 import {
   type CgroupDir,
   type CgroupLayout,
@@ -16,7 +19,8 @@ import {
   setFrozen,
 } from '../host/cgroups.ts';
 import { linuxHost } from '../host/host.ts';
-import { readMountinfo } from '../host/mountinfo.ts';
+import { mountPoints, readMountinfo } from '../host/mountinfo.ts';
+import { unmountRoot } from '../host/mounts.ts';
 import { runHook } from '../host/oci-hooks.ts';
 import {
   checkOciId,
@@ -27,6 +31,7 @@ import {
   readOciRecord,
   statusOf,
 } from '../host/oci-state.ts';
+import { makePaths } from '../host/paths.ts';
 import { pause } from '../host/proc.ts';
 import { type OciGlobal, warn } from './main.ts';
 
@@ -96,8 +101,15 @@ export function signalNumber(raw: string | undefined): number {
     SYS: 31,
   };
   const s = (raw ?? 'TERM').toUpperCase().replace(/^SIG/, '');
-  const n = /^\d+$/.test(s) ? Number(s) : SIGNALS[s];
-  if (n === undefined || n < 1 || n > 64) throw new BerthError('BAD_VALUE', `invalid signal ${JSON.stringify(raw)}`);
+  // the real-time ones as glibc numbers them (34 to 64): SIGRTMIN+3 is what stops systemd
+  const rt = /^RT(MIN|MAX)(?:([+-])(\d{1,2}))?$/.exec(s);
+  const n = rt
+    ? (rt[1] === 'MIN' ? 34 : 64) + (rt[2] === '-' ? -1 : 1) * Number(rt[3] ?? 0)
+    : /^\d+$/.test(s)
+      ? Number(s)
+      : SIGNALS[s];
+  if (n === undefined || n < 1 || n > 64 || (rt && n < 34))
+    throw new BerthError('BAD_VALUE', `invalid signal ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -118,7 +130,21 @@ export function killAll(r: OciRecord, sig: number, wait: boolean): void {
   throw new BerthError('STOP_FAILED', `container ${r.id}: its processes survive signal ${sig}`);
 }
 
-/** Removes the container's cgroups (its processes gone) and its state directory. */
+/**
+ * Where create stages the idmapped copies of a system container's root and binds: under berth's
+ * own run directory, whose every level its owner (host uid 0) may search. The helper's child
+ * walks there with uid 0 but without the host's capabilities; a caller's --root may not be
+ * searchable so (containerd makes /run/containerd 0600).
+ */
+export function stageDirOf(g: OciGlobal, id: string): string {
+  const key = createHash('sha256')
+    .update(`${resolve(g.root)}\0${checkOciId(id)}`)
+    .digest('hex')
+    .slice(0, 24);
+  return join(makePaths('/', g.helper).run, 'oci-stage', key);
+}
+
+/** Removes the container's cgroups (its processes gone), its id range and its state directory. */
 export function removeContainer(g: OciGlobal, r: OciRecord): void {
   // a create killed midway may leave its helper at work: what it still puts in the cgroups
   // is killed too, until they can go
@@ -129,12 +155,29 @@ export function removeContainer(g: OciGlobal, r: OciRecord): void {
     if (i === 100) throw new BerthError('STOP_FAILED', `container ${r.id}: cgroups still busy: ${busy.join(' ')}`);
     pause(20);
   }
+  if (typeof r.idBase === 'number') {
+    releaseOciIdBase(
+      makeCtx(makePaths('/', g.helper), () => {}),
+      r.idBase,
+      { root: resolve(g.root), id: r.id },
+    );
+  }
   removeStateDir(g, r.id);
 }
 
 export function removeStateDir(g: OciGlobal, id: string): void {
-  // the record goes last: a delete killed midway leaves it, and the next delete --force goes on
   const dir = join(g.root, checkOciId(id));
+  // a create killed between staging and the clone leaves idmapped copies mounted in the stage:
+  // they go first, and nothing there is removed while anything is mounted (a recursive removal
+  // would walk into the image's files)
+  const stage = stageDirOf(g, id);
+  const under = () =>
+    [...mountPoints(readMountinfo(linuxHost))].filter((m) => m === stage || m.startsWith(`${stage}/`));
+  for (const m of under().reverse()) unmountRoot(linuxHost, g.helper, m);
+  const left = under();
+  if (left.length) throw new BerthError('CANT_UMOUNT', `container ${id}: still mounted: ${left.join(' ')}`);
+  rmSync(stage, { recursive: true, force: true });
+  // the record goes last: a delete killed midway leaves it, and the next delete --force goes on
   rmSync(join(dir, 'exec.fifo'), { force: true });
   rmSync(join(dir, 'state.json'), { force: true });
   rmSync(dir, { recursive: true, force: true });

@@ -6,18 +6,24 @@ import { dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
-import { ociNamespaces, ociResources, ociStartArgs } from '../core/oci-plan.ts';
+import { ID_POOL_START } from '../core/idmap.ts';
+import { ociNamespaces, ociResources, ociStartArgs, type SystemFacts } from '../core/oci-plan.ts';
 import { MAX_CONFIG_BYTES, type OciSpec, parseSpec } from '../core/oci-spec.ts';
+import { needsIdRange, systemSpec, wantsSystem } from '../core/oci-system.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
+import { makeCtx } from '../engine/context.ts';
+import { allocateOciIdBase } from '../engine/idmap.ts';
 import { containerCgroupMounts, ctDirs, prepareCgroups, procsFiles, resourceWrites } from '../host/cgroups.ts';
 import { errCode } from '../host/fs-util.ts';
 import { policyFd } from '../host/helper.ts';
 import { linuxHost } from '../host/host.ts';
+import { ensureLxcfs } from '../host/lxcfs.ts';
+import { mountAt, readMountinfo } from '../host/mountinfo.ts';
 import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
 import { makePaths } from '../host/paths.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
-import { hookState, layoutNow, removeContainer, runHooks, writePidFile } from './container.ts';
-import { type OciGlobal, parseFlags } from './main.ts';
+import { hookState, layoutNow, removeContainer, runHooks, stageDirOf, writePidFile } from './container.ts';
+import { type OciGlobal, parseFlags, warn } from './main.ts';
 
 const VALUED = ['bundle', 'b', 'pid-file', 'console-socket', 'preserve-fds'];
 // --detach: create always returns once the process waits (go-runc may pass it)
@@ -33,6 +39,7 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
     pidFile: one('pid-file') ?? null,
     preserveFds: Number(one('preserve-fds') ?? 0),
     consoleSocket: one('console-socket') ?? null,
+    exitFile: null,
   });
   return 0;
 }
@@ -42,6 +49,8 @@ export interface CreateOptions {
   pidFile: string | null;
   preserveFds: number;
   consoleSocket: string | null;
+  /** run: a waiter of the helper's stays the init's parent and writes its status here */
+  exitFile: string | null;
 }
 
 function readSpec(bundle: string): OciSpec {
@@ -93,17 +102,27 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
   const layout = layoutNow();
   const cgroup = cgroupOf(spec, id);
   const fifo = execFifoPath(g.root, id);
-  // the plan is checked before anything is made (a refusal changes nothing)
-  const plan = (procs: string[]) =>
-    ociStartArgs(spec, {
+  const system = wantsSystem(spec);
+  const ownRange = system && needsIdRange(spec);
+  const stageDir = stageDirOf(g, id);
+  const rootfs = resolve(o.bundle, spec.root.path);
+  const top = mountAt(rootfs, readMountinfo(linuxHost));
+  const rootOverlay = top?.fstype === 'overlay' ? top.options : null;
+  // berth's own paths (its id pool and locks, lxcfs, the policy cache), never the caller's --root
+  const berth = makeCtx(makePaths('/', g.helper), (m) => warn(g, m), layout);
+  // the plan is checked before anything is made (a refusal changes nothing): with a stand-in
+  // for the id range, which is handed out once the record exists
+  const plan = (procs: string[], idBase: number | null, lxcfs: SystemFacts['lxcfs']) =>
+    ociStartArgs(system ? systemSpec(spec, idBase) : spec, {
       bundle: o.bundle,
       cgroupMounts: containerCgroupMounts(layout),
       cgroupProcs: procs,
       availableCaps: ownCapabilities(linuxHost),
       execFifo: fifo,
       consoleSocket: o.consoleSocket === null ? null : resolve(o.consoleSocket),
+      system: system ? { stageDir: ownRange ? stageDir : null, lxcfs, rootOverlay } : null,
     });
-  plan([]);
+  plan([], ownRange ? ID_POOL_START : null, null);
   // its cgroup must be new: one that exists is another container's or the host's (a slice),
   // whose processes delete would kill and whose limits create would overwrite
   const before = ctDirs(layout, cgroup.parent, cgroup.name);
@@ -130,27 +149,39 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     pid: null,
     startTime: null,
     bundle: o.bundle,
-    rootfs: resolve(o.bundle, spec.root.path),
+    rootfs,
     created: new Date().toISOString(),
     status: 'creating',
     annotations: spec.annotations,
     cgroup,
-    namespaces: ociNamespaces(spec).all,
+    namespaces: ociNamespaces(system ? systemSpec(spec, ownRange ? ID_POOL_START : null) : spec).all,
     resources: ociResources(spec.linux.resources),
     hooks: { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop },
   };
   writeOciRecord(g.root, record);
   try {
-    const idmap = spec.linux.uidMappings[0];
+    const idBase = ownRange
+      ? allocateOciIdBase(berth, { root: resolve(g.root), id }, (base) => {
+          record.idBase = base;
+          writeOciRecord(g.root, record);
+        })
+      : null;
+    if (ownRange) {
+      mkdirSync(stageDir, { recursive: true, mode: 0o700 });
+    }
+    const lxcfs = system ? ensureLxcfs(linuxHost, berth.paths, g.helper, berth.log) : null;
+    const idmap = idBase ?? spec.linux.uidMappings[0]?.hostID ?? null;
     const dirs = prepareCgroups(linuxHost, layout, cgroup.parent, cgroup.name, {
       devices: DEVICE_ALLOW,
       writes: resourceWrites(layout, record.resources, id),
-      owner: idmap ? idmap.hostID : null,
+      owner: idmap,
     });
-    const r = linuxHost.runHelper(g.helper, plan(procsFiles(dirs)), {
+    const argv = plan(procsFiles(dirs), idBase, lxcfs);
+    if (o.exitFile) argv.splice(argv.indexOf('--'), 0, '--exit-file', o.exitFile);
+    const r = linuxHost.runHelper(g.helper, argv, {
       stdio: ['inherit', 'inherit', 'inherit'],
       // berth's own cache of policies (by their hash), not the caller's --root
-      seccompFd: policyFd(makePaths('/', g.helper).run, seccompPolicy(process.arch, { sysinfo: false })),
+      seccompFd: policyFd(berth.paths.run, seccompPolicy(process.arch, { sysinfo: false })),
     });
     if (r.exitCode !== 0 || r.pid === null) {
       throw new BerthError('CT_CREATE', `create ${id}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);

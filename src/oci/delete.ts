@@ -1,7 +1,7 @@
 // berth-oci delete [--force] ID: removes a stopped (or never started) container: its processes,
 // cgroups and state. Running, it takes --force (SIGKILL first).
 import { BerthError } from '../core/errors.ts';
-import { checkOciId, readOciRecord } from '../host/oci-state.ts';
+import { checkOciId, type OciRecord, readOciRecord } from '../host/oci-state.ts';
 import { hookState, removeContainer, removeStateDir, runHooks, statusNow } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
@@ -24,9 +24,13 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
       hint: 'kill it first, or delete --force',
     });
   }
-  // a created one was never started: docker rm of it kills it (runc does the same);
-  // removeContainer kills what is left first
+  // a created one was never started: docker rm of it kills it (runc does the same)
+  deleteContainer(g, r);
+  return 0;
+}
+
+/** Removes R (removeContainer kills what is left first), then its poststop hooks run. */
+export function deleteContainer(g: OciGlobal, r: OciRecord): void {
   removeContainer(g, r);
   runHooks(g, 'poststop', r.hooks.poststop, hookState(r, 'stopped'), false);
-  return 0;
 }

@@ -3,7 +3,7 @@
 // shim's way), it returns once the process runs, which keeps the caller's stdio; else it waits
 // and exits with the process's status.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { BerthError } from '../core/errors.ts';
 import { ociExecArgs } from '../core/oci-plan.ts';
@@ -41,16 +41,15 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   const [id, ...cmd] = positionals;
   const r = mustRecord(g, id);
   if (statusNow(g, r) !== 'running' || r.pid === null) throw new BerthError('NOT_RUNNING', 'container not running');
-  if (one('console-socket') || one('tty', 't') === 'true') {
-    throw new BerthError('BAD_VALUE', 'exec: a terminal (--tty, --console-socket) is not supported by berth-oci yet');
-  }
   if (Number(one('preserve-fds') ?? 0))
     throw new BerthError('BAD_VALUE', 'exec: --preserve-fds is not supported by berth-oci yet');
   const file = one('process', 'p');
-  const proc: OciProcess = file ? parseProcessText(readFileSync(file, 'utf8')) : fromFlags(flags, cmd, r.bundle);
+  const tty = one('tty', 't') === 'true';
+  const proc: OciProcess = file ? parseProcessText(readFileSync(file, 'utf8')) : fromFlags(flags, cmd, r.bundle, tty);
   const detach = one('detach', 'd') === 'true';
+  const consoleSocket = one('console-socket') ?? null;
   // detached, the process keeps our stdio: never a terminal it could push input into (TIOCSTI)
-  for (const fd of detach ? [0, 1, 2] : []) {
+  for (const fd of detach && consoleSocket === null ? [0, 1, 2] : []) {
     if (isatty(fd)) throw new BerthError('BAD_VALUE', `exec: fd ${fd} is a terminal, which the process would keep`);
   }
   const h = linuxHost.runHelper(
@@ -61,6 +60,7 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
       cgroupProcs: procsFiles(cgroupDirs(r)),
       availableCaps: ownCapabilities(linuxHost),
       detach,
+      consoleSocket: consoleSocket === null ? null : resolve(consoleSocket),
     }),
     {
       stdio: ['inherit', 'inherit', 'inherit'],
@@ -80,7 +80,7 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
 }
 
 /** runc's flags for a process (without --process): the config's process, changed by them. */
-function fromFlags(flags: Map<string, string[]>, cmd: string[], bundle: string): OciProcess {
+function fromFlags(flags: Map<string, string[]>, cmd: string[], bundle: string, tty: boolean): OciProcess {
   if (cmd.length === 0) throw new BerthError('BAD_SYNTAX', 'exec: ID and a command (or --process FILE)');
   let base: Record<string, unknown> = {};
   try {
@@ -97,7 +97,7 @@ function fromFlags(flags: Map<string, string[]>, cmd: string[], bundle: string):
   ];
   return parseProcess({
     ...base,
-    terminal: false,
+    terminal: tty,
     args: cmd,
     env,
     cwd: flags.get('cwd')?.at(-1) ?? base['cwd'] ?? '/',

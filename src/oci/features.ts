@@ -2,6 +2,7 @@
 import { writeSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { HOOK_KINDS, OCI_VERSION } from '../core/oci-spec.ts';
+import { SYSTEM_ANNOTATION } from '../core/oci-system.ts';
 import type { OciGlobal } from './main.ts';
 
 export async function run(_g: OciGlobal, args: string[]): Promise<number> {
@@ -17,7 +18,8 @@ export async function run(_g: OciGlobal, args: string[]): Promise<number> {
       seccomp: { enabled: true },
     },
     annotations: {
-      'io.github.berth.system': 'system container (own user namespace, lxcfs): "false" opts out',
+      [SYSTEM_ANNOTATION]:
+        'a system container (the default: own user namespace and id range, lxcfs, systemd may run): "false" runs it as runc would',
     },
   };
   writeSync(1, `${JSON.stringify(features, null, 2)}\n`);

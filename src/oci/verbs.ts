@@ -11,6 +11,11 @@ export const VERBS: Record<string, OciVerb> = {
     summary: 'build a container from a bundle, its process waiting for start',
     load: async () => (await import('./create.ts')).run,
   },
+  run: {
+    summary:
+      'create and start a container; wait for it, delete it and exit with its status (--detach: return once it runs)',
+    load: async () => (await import('./run.ts')).run,
+  },
   start: { summary: "start a created container's process", load: async () => (await import('./start.ts')).run },
   kill: {
     summary: "send a signal to a container's process (--all: every process)",

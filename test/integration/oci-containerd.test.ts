@@ -3,96 +3,41 @@
 // busybox template. The test starts its own containerd (its root, state and socket in a temp
 // directory, no CRI, no network) and removes all it made.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { REPO, ROOT_SKIP, sandbox, waitFor } from './harness.ts';
+import { CONTAINERD_SKIP, imageTar, startContainerd } from './containerd-harness.ts';
+import { REPO, sandbox, waitFor } from './harness.ts';
 
 const OCI = join(REPO, 'bin/berth-oci');
-const HAVE =
-  spawnSync('sh', ['-c', 'command -v containerd && command -v ctr && command -v containerd-shim-runc-v2'], {
-    stdio: 'ignore',
-  }).status === 0;
-const SKIP = ROOT_SKIP || (HAVE ? false : 'containerd is not installed (setup.sh installs it for the tests)');
 const IMAGE = 'berth.local/busybox:test';
 
-/** A docker-archive image (manifest, config, one layer) of the files in ROOTFS. */
-function imageTar(dir: string, rootfs: string): string {
-  const layer = join(dir, 'layer.tar');
-  assert.equal(spawnSync('tar', ['-C', rootfs, '-cf', layer, '.']).status, 0);
-  const digest = createHash('sha256').update(readFileSync(layer)).digest('hex');
-  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
-  writeFileSync(
-    join(dir, 'config.json'),
-    JSON.stringify({
-      architecture: arch,
-      os: 'linux',
-      config: { Cmd: ['sh'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] },
-      rootfs: { type: 'layers', diff_ids: [`sha256:${digest}`] },
-    }),
-  );
-  writeFileSync(
-    join(dir, 'manifest.json'),
-    JSON.stringify([{ Config: 'config.json', RepoTags: [IMAGE], Layers: ['layer.tar'] }]),
-  );
-  const tar = join(dir, 'image.tar');
-  assert.equal(spawnSync('tar', ['-C', dir, '-cf', tar, 'manifest.json', 'config.json', 'layer.tar']).status, 0);
-  return tar;
-}
-
 test('berth-oci under containerd: ctr run, exit codes, a terminal, exec, a detached task killed and removed', {
-  skip: SKIP,
+  skip: CONTAINERD_SKIP,
   timeout: 300_000,
 }, async (t) => {
   const s = sandbox(t);
   s.template();
   const dir = mkdtempSync(join(tmpdir(), 'berth-ctd-'));
-  // containerd makes /run/containerd (fifo, runc, s) whatever its config says
-  const hadRun = existsSync('/run/containerd');
   const ns = `berth-test-${process.pid}`;
-  const sock = join(dir, 'sock');
-  mkdirSync(join(dir, 'img', 'rootfs'), { recursive: true });
-  const untar = spawnSync('tar', [
-    '--zstd',
-    '-xf',
-    join(s.root, 'var/lib/berth/template/cache/busybox.tar.zst'),
-    '-C',
-    join(dir, 'img', 'rootfs'),
-  ]);
-  assert.equal(untar.status, 0);
-  writeFileSync(
-    join(dir, 'config.toml'),
-    `version = 2\nroot = "${dir}/root"\nstate = "${dir}/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${sock}"\n`,
-  );
-  let log = '';
-  const daemon: ChildProcess = spawn('containerd', ['--config', join(dir, 'config.toml')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const d = await startContainerd(t, dir, {
+    top: 'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n',
+    beforeStop: () => {
+      for (const id of ['r1', 'r2', 't1', 'd1']) {
+        ctr(['task', 'kill', '-s', 'SIGKILL', id]);
+        ctr(['task', 'delete', id]);
+        ctr(['container', 'rm', id]);
+      }
+      ctr(['images', 'rm', IMAGE]);
+      rmSync(join('/run/containerd/runc', ns), { recursive: true, force: true });
+    },
   });
-  daemon.stderr?.on('data', (d) => {
-    log += d;
-  });
-  const ctr = (args: string[]) =>
-    spawnSync('ctr', ['--address', sock, '-n', ns, ...args], { encoding: 'utf8', timeout: 60_000 });
-  t.after(async () => {
-    for (const id of ['r1', 'r2', 't1', 'd1']) {
-      ctr(['task', 'kill', '-s', 'SIGKILL', id]);
-      ctr(['task', 'delete', id]);
-      ctr(['container', 'rm', id]);
-    }
-    ctr(['images', 'rm', IMAGE]);
-    daemon.kill('SIGTERM');
-    await new Promise((r) => (daemon.exitCode !== null ? r(null) : daemon.once('exit', r)));
-    spawnSync('umount', ['-R', join(dir, 'root')], { stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(join('/run/containerd/runc', ns), { recursive: true, force: true });
-    if (!hadRun) rmSync('/run/containerd', { recursive: true, force: true });
-  });
-  await waitFor('containerd to serve its socket', () => existsSync(sock) || daemon.exitCode !== null, 30_000);
-  assert.ok(existsSync(sock), log);
-  const imported = ctr(['images', 'import', imageTar(join(dir, 'img'), join(dir, 'img', 'rootfs'))]);
+  const { sock } = d;
+  const ctr = (args: string[]) => d.ctr(ns, args);
+  const zst = join(s.root, 'var/lib/berth/template/cache/busybox.tar.zst');
+  const imported = ctr(['images', 'import', imageTar(dir, { zst }, IMAGE, { Cmd: ['sh'] })]);
   assert.equal(imported.status, 0, imported.stderr);
 
   // create, start, wait, delete: the shim's whole path, with its pipes for the output
@@ -107,7 +52,7 @@ test('berth-oci under containerd: ctr run, exit codes, a terminal, exec, a detac
     '-c',
     'echo hello; grep -c . /proc/self/mountinfo >/dev/null; id -u',
   ]);
-  assert.equal(run.status, 0, `${run.stderr}\n${log.slice(-2000)}`);
+  assert.equal(run.status, 0, `${run.stderr}\n${d.log().slice(-2000)}`);
   assert.equal(run.stdout, 'hello\n0\n');
   const code = ctr(['run', '--rm', '--runc-binary', OCI, IMAGE, 'r2', 'sh', '-c', 'exit 3']);
   assert.equal(code.status, 3, 'the exit code comes back through the shim');
@@ -135,7 +80,22 @@ test('berth-oci under containerd: ctr run, exit codes, a terminal, exec, a detac
   assert.equal(ex.status, 5, ex.stderr);
   assert.equal(ex.stdout, 'in d1\n');
   assert.equal(ctr(['task', 'exec', '--exec-id', 'e2', '--user', '1000', 'd1', 'id', '-u']).stdout, '1000\n');
+  // exec -t: the shim's `exec --tty --console-socket`, a pty of the container's devpts
+  const etty = spawnSync(
+    'script',
+    [
+      '-qec',
+      `ctr --address ${sock} -n ${ns} task exec -t --exec-id e3 d1 sh -c 'tty; [ -t 0 ] && echo tty-exec; exit 6'`,
+      '/dev/null',
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(etty.status, 6, etty.stdout + etty.stderr);
+  assert.match(etty.stdout, /\/dev\/pts\/\d+\r?\r?\n(\^@)?tty-exec/);
   assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), /^NSpid:\s+\d+\s+1$/m, 'pid 1 of its own namespace');
+  // a system container (the default), its root over containerd's overlay snapshot
+  const map = readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/).map(Number);
+  assert.ok(map[0] === 0 && (map[1] ?? 0) >= 1048576, `its root is an unprivileged host uid: ${map.join(' ')}`);
   assert.ok(
     existsSync(join('/run/containerd/runc', ns, 'd1', 'state.json')),
     "berth-oci's state under the shim's --root",

@@ -1,8 +1,8 @@
 // SIGKILL of berth-oci at random moments of create, start, kill and delete (the process alone,
 // or its whole process group: the helper too, mid-run): `state` must answer sanely, the next
 // call must work, `delete --force` must always succeed, and then nothing of the container may
-// be left: no process, cgroup, mount, state directory or FIFO. OCI_SIGKILL_ROUNDS sets the
-// length, OCI_SIGKILL_SEED replays a run.
+// be left: no process, cgroup, mount, state directory or FIFO, nor a system container's staged
+// idmapped root or id range. OCI_SIGKILL_ROUNDS sets the length, OCI_SIGKILL_SEED replays a run.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -21,6 +21,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { readOciIdHolders } from '../../src/host/oci-ids.ts';
+import { makePaths } from '../../src/host/paths.ts';
+import { stageDirOf } from '../../src/oci/container.ts';
 import { REPO, ROOT_SKIP, sandbox } from './harness.ts';
 
 const OCI = join(REPO, 'bin/berth-oci');
@@ -53,13 +56,17 @@ const ALLOWED: Record<Verb, RegExp> = {
   'delete-stopped': /^stopped$/,
 };
 
+const readOr = (p: string, fallback: string) => {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return fallback;
+  }
+};
+
 /** The pids of berth-oci's own children (its helper), read from /proc without waiting. */
 function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
+  return readOr(`/proc/${pid}/task/${pid}/children`, '').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
 /** Busy-waits (the kill must land inside a run of a few ms) until f() or ms pass. */
@@ -142,6 +149,11 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
       .map((h) => join('/sys/fs/cgroup', h, parent, sub))
       .filter((p) => existsSync(p))
       .map((p) => `cgroup ${p}`);
+  // a system container's idmapped root is staged in berth's run directory, its id range held there
+  const berthPaths = makePaths('/', join(REPO, 'helper/berth-nsexec'));
+  const stageOf = (id: string) =>
+    stageDirOf({ root: state, log: null, logFormat: 'text', debug: false, helper: berthPaths.helper }, id);
+  const dirLeft = (path: string) => (existsSync(path) ? [`${path}: ${readdirSync(path).join(' ')}`] : []);
   /** what is left of container ID: none once delete --force returned (and its orphans ended) */
   async function leftOf(id: string): Promise<string[]> {
     // a helper orphaned by a kill of berth-oci alone ends on its own, in a moment
@@ -149,8 +161,12 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
     return [
       ...processes(),
       ...cgroupsOf(id),
-      ...mountsOf(dir).map((l) => `mount ${l}`),
-      ...(existsSync(join(state, id)) ? [`state ${join(state, id)}: ${readdirSync(join(state, id)).join(' ')}`] : []),
+      ...[...mountsOf(dir), ...mountsOf(stageOf(id))].map((l) => `mount ${l}`),
+      ...dirLeft(join(state, id)).map((d) => `state ${d}`),
+      ...dirLeft(stageOf(id)).map((d) => `stage ${d}`),
+      ...readOciIdHolders(berthPaths)
+        .filter((h) => h.holder?.root === state && h.holder.id === id)
+        .map((h) => `id range ${h.base}`),
     ];
   }
   const stateOf = (id: string, where: string): string | null => {
@@ -186,18 +202,26 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
             ? ['delete', '--force', id]
             : ['delete', id];
 
-  /** Runs berth-oci ARGS and SIGKILLs it (or its process group) after ms, or inside its helper's run. */
-  async function killed(args: string[], o: { ms: number; group: boolean; inHelper: boolean }): Promise<string> {
+  /**
+   * Runs berth-oci ARGS and SIGKILLs it (or its process group) after ms, or ms microseconds into
+   * its helper's run, or as soon as the helper has staged a system container's root (stage).
+   */
+  async function killed(args: string[], o: { ms: number; group: boolean; at: 'time' | 'helper' | 'stage' }) {
     // detached: a process group of its own, which a group kill takes whole (the helper with it)
     const child = spawn(OCI, ['--root', state, ...args], { stdio: 'ignore', detached: true });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const pid = child.pid as number;
     let when = `${o.ms} ms`;
-    if (o.inHelper) {
-      // the kill lands while the helper runs: o.ms is then microseconds after it appears
+    if (o.at === 'helper') {
       const seen = spinUntil(() => childrenOf(pid).length > 0, 3000);
       spinUntil(() => false, o.ms / 1000);
       when = seen ? `${o.ms} us into the helper` : 'after the run (no helper seen)';
+    } else if (o.at === 'stage') {
+      const stage = stageOf(args.at(-1) ?? '');
+      // until it is staged, or berth-oci has ended (a zombie until we wait for it)
+      const ended = () => /\) [ZX] /.test(readOr(`/proc/${pid}/stat`, ') Z '));
+      const seen = spinUntil(() => mountsOf(stage).length > 0 || ended(), 3000);
+      when = seen && mountsOf(stage).length ? 'its root staged' : 'after the run (nothing staged seen)';
     } else await sleep(o.ms);
     try {
       process.kill(o.group ? -pid : pid, 'SIGKILL');
@@ -217,6 +241,10 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
   bundleOf('w');
   timed('create', () => must(argsOf('create', 'w'), 'warm-up'));
   timed('start', () => must(argsOf('start', 'w'), 'warm-up'));
+  // a system container (berth-oci's default) maps its root to a high host uid
+  const uidMap = readFileSync(`/proc/${JSON.parse(oci(['state', 'w']).stdout).pid}/uid_map`, 'utf8').trim();
+  const system = !/^0\s+0\s+4294967295$/.test(uidMap);
+  if (system) assert.ok(Number(uidMap.split(/\s+/)[1]) >= 1048576, `uid 0 inside maps to a high host uid: ${uidMap}`);
   timed('kill', () => must(argsOf('kill', 'w'), 'warm-up'));
   timed('delete-stopped', () => must(['delete', '--force', 'w'], 'warm-up'));
   est.set('delete-force', est.get('delete-stopped') ?? 100);
@@ -225,7 +253,7 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
   const random = rng(SEED);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
   t.diagnostic(
-    `seed ${SEED} (OCI_SIGKILL_SEED replays it), ${ROUNDS} rounds; unkilled ms: ${[...est].map(([v, ms]) => `${v} ${ms.toFixed(0)}`).join(', ')}`,
+    `seed ${SEED} (OCI_SIGKILL_SEED replays it), ${ROUNDS} rounds, ${system ? 'system' : 'plain'} containers; unkilled ms: ${[...est].map(([v, ms]) => `${v} ${ms.toFixed(0)}`).join(', ')}`,
   );
   const counts = new Map<string, number>();
   for (let round = 0; round < ROUNDS; round++) {
@@ -233,20 +261,24 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
     ids.push(id);
     const verb = pick(VERBS);
     const group = random() < 0.5;
-    // create runs the helper: a third of its kills aim inside that run
-    const inHelper = verb === 'create' && random() < 0.35;
-    const ms = inHelper ? Math.floor(random() * 30_000) : Math.floor(random() * 1.2 * (est.get(verb) ?? 100));
+    // create runs the helper: some of its kills aim inside that run, or at its staged root
+    const r = random();
+    const at = verb !== 'create' || r < 0.6 ? 'time' : r < 0.8 || !system ? 'helper' : 'stage';
+    const ms = at === 'helper' ? Math.floor(random() * 30_000) : Math.floor(random() * 1.2 * (est.get(verb) ?? 100));
     if (verb !== 'create') up(id, `round ${round}`, verb !== 'start');
     if (verb === 'delete-stopped') {
       must(['kill', id, 'KILL'], `round ${round}`);
       for (let i = 0; i < 200 && stateOf(id, `round ${round}`) !== 'stopped'; i++) await sleep(20);
     }
     bundleOf(id);
-    const what = await killed(argsOf(verb, id), { ms, group, inHelper });
+    const what = await killed(argsOf(verb, id), { ms, group, at });
     const where = `round ${round} (seed ${SEED}): ${what}`;
     const st = stateOf(id, where);
     if (st !== null) assert.match(st, ALLOWED[verb], `${where}: state says ${st}`);
-    counts.set(`${verb}:${st ?? 'gone'}`, (counts.get(`${verb}:${st ?? 'gone'}`) ?? 0) + 1);
+    const count = (k: string) => counts.set(k, (counts.get(k) ?? 0) + 1);
+    count(`${verb}:${st ?? 'gone'}`);
+    // the window the kills must reach: the helper's idmapped copies staged on the host
+    if (mountsOf(stageOf(id)).length) count('staged mounts left');
     // the next call: a start of a created one works; a create of the same id fails whole or works
     if (st === 'created' && verb !== 'create') {
       must(['start', id], `${where}: the next start`);

@@ -91,12 +91,32 @@ function limits(b: Bundle): { memory: string; pids: string } {
     : { memory: read(at('', 'memory.max')), pids: read(at('', 'pids.max')) };
 }
 
+/** berth-oci's staging mounts (idmapped copies of roots and binds) still on the host. */
+const stagedLeft = () =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('/run/berth/oci-stage/'));
+
+/** The id ranges berth's registry gives container ID of B's --root. */
+function rangesOf(b: Bundle, id: string): number[] {
+  const dir = '/run/berth/oci-ids';
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => {
+      const h = JSON.parse(readFileSync(join(dir, n), 'utf8'));
+      return h.root === b.state && h.id === id;
+    })
+    .map(Number);
+}
+
 const status = (b: Bundle, id: string) => JSON.parse(b.oci(['state', id]).stdout).status as string;
 
 test('berth-oci: create, start, state, kill and delete, checked on the host', { skip: ROOT_SKIP }, async (t) => {
   const s = sandbox(t);
   const b = bundle(t, s);
   b.config((c) => {
+    // as runc runs it: the spec's capabilities, no user namespace (the system container's test is below)
+    c.annotations = { 'berth.io/system': 'false' };
     c.process.args = [
       'sh',
       '-c',
@@ -241,6 +261,7 @@ test('berth-oci: a refused create leaves nothing; delete --force of what is gone
   const s = sandbox(t);
   const b = bundle(t, s);
   b.config((c) => {
+    c.annotations = { 'berth.io/system': 'false' };
     c.process.args = ['no-such-command'];
   });
   const r = b.oci(['create', '--bundle', b.dir, 'c1']);
@@ -311,6 +332,110 @@ test('berth-oci: a create killed at any moment is cleaned by delete --force', { 
     assert.equal(b.oci(['delete', '--force', 'c1']).status, 0, 'delete --force takes what was left');
     assert.ok(!existsSync(join(b.state, 'c1')), `round ${i}: state left`);
     assert.deepEqual(cgroupsLeft(b), [], `round ${i}: cgroups left`);
+    // a system container (the default): its staged idmapped root and its id range go too
+    assert.deepEqual(stagedLeft(), [], `round ${i}: staged mounts left`);
+    assert.deepEqual(rangesOf(b, 'c1'), [], `round ${i}: id range left`);
   }
   assert.deepEqual(parentsLeft(b), [], 'the cgroup parent goes with its last container');
+});
+
+test('berth-oci: a system container by default: its own id range, an idmapped root, lxcfs, its cgroups', {
+  skip: ROOT_SKIP,
+}, async (t) => {
+  const s = sandbox(t);
+  const b = bundle(t, s);
+  const script = [
+    'id -u',
+    'ls -ln /bin/busybox',
+    'touch /made-inside && ls -ln /made-inside',
+    'head -1 /proc/meminfo',
+    // its systemd's part of the cgroups is writable (v1 name=systemd, or its own v2 subtree)
+    'if [ -d /sys/fs/cgroup/systemd ]; then d=/sys/fs/cgroup/systemd; else d=/sys/fs/cgroup; fi; mkdir $d/probe && echo cg-writable && rmdir $d/probe',
+    'exec sleep 60',
+  ].join('; ');
+  b.config((c) => {
+    c.root.readonly = false;
+    c.process.args = ['sh', '-c', script];
+    c.linux.resources = { memory: { limit: 96 << 20 } };
+  });
+  const out = join(b.dir, 'out');
+  const create = spawnSync(
+    'sh',
+    [
+      '-c',
+      `exec "$0" --root "$1" create --bundle "$2" --pid-file "$2/pid" c1 >"$3" 2>&1 </dev/null`,
+      OCI,
+      b.state,
+      b.dir,
+      out,
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  assert.equal(create.status, 0, readFileSync(out, 'utf8'));
+  const pid = Number(readFileSync(join(b.dir, 'pid'), 'utf8'));
+  // a second one at once: a range of its own
+  b.config((c) => {
+    c.linux.cgroupsPath = `/${b.cgroup}/c2`;
+    c.process.args = ['sleep', '60'];
+  });
+  const c2 = b.oci(['create', '--bundle', b.dir, '--pid-file', join(b.dir, 'pid2'), 'c2']);
+  assert.equal(c2.status, 0, c2.stderr);
+  assert.equal(b.oci(['start', 'c1']).status, 0);
+  await waitFor('its output', () => readFileSync(out, 'utf8').includes('cg-writable'));
+  const lines = readFileSync(out, 'utf8').split('\n');
+  assert.equal(lines[0], '0', 'root inside');
+  assert.match(lines[1] ?? '', /^\S+\s+\d+\s+0\s+0\s/, "host root's files are its root's (an idmapped root)");
+  assert.match(lines[2] ?? '', /^\S+\s+\d+\s+0\s+0\s/);
+  assert.equal(lines[3]?.replace(/\s+/g, ' '), `MemTotal: ${96 << 10} kB`, "lxcfs: its own memory, not the host's");
+  // on the host: an unprivileged process, in its own user and cgroup namespaces
+  const map = readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/).map(Number);
+  assert.equal(map[0], 0);
+  assert.ok((map[1] ?? 0) >= 1048576, `uid 0 inside is host uid ${map[1]}`);
+  assert.equal(map[2], 65536);
+  assert.match(readFileSync(`/proc/${pid}/status`, 'utf8'), new RegExp(`^Uid:\\s+${map[1]}\\s`, 'm'));
+  assert.deepEqual(rangesOf(b, 'c1'), [map[1]], "the range is in berth's registry, under its --root and id");
+  const pid2 = Number(readFileSync(join(b.dir, 'pid2'), 'utf8'));
+  const map2 = readFileSync(`/proc/${pid2}/uid_map`, 'utf8').trim().split(/\s+/).map(Number);
+  assert.ok(Math.abs((map2[1] ?? 0) - (map[1] ?? 0)) >= 65536, 'the second container has a range of its own');
+  assert.notEqual(readlinkSync(`/proc/${pid}/ns/cgroup`), readlinkSync('/proc/self/ns/cgroup'));
+  const made = spawnSync('stat', ['-c', '%u:%g', join(b.dir, 'rootfs/made-inside')], { encoding: 'utf8' });
+  assert.equal(made.stdout.trim(), '0:0', 'what its root makes is owned by root on disk, not by its range');
+  assert.deepEqual(stagedLeft(), [], 'the staged root is detached from the host once the container has it');
+  for (const id of ['c1', 'c2']) assert.equal(b.oci(['delete', '--force', id]).status, 0);
+  assert.deepEqual([...rangesOf(b, 'c1'), ...rangesOf(b, 'c2')], [], 'the ranges given back');
+  assert.deepEqual(cgroupsLeft(b), []);
+});
+
+test('berth-oci run: create and start in one, its status, a signal relayed, nothing left; --detach', {
+  skip: ROOT_SKIP,
+}, async (t) => {
+  const s = sandbox(t);
+  const b = bundle(t, s);
+  b.config((c) => {
+    c.process.args = ['sh', '-c', 'echo ran; exit 7'];
+  });
+  const r = b.oci(['run', '--bundle', b.dir, 'c1']);
+  assert.equal(r.status, 7, r.stderr);
+  assert.equal(r.stdout, 'ran\n');
+  assert.ok(!existsSync(join(b.state, 'c1')), 'deleted once it ended');
+  assert.deepEqual(cgroupsLeft(b), []);
+  assert.deepEqual(rangesOf(b, 'c1'), []);
+  // a TERM to run is its init's (which, as a pid namespace's init, gets only those it handles)
+  b.config((c) => {
+    c.process.args = ['sh', '-c', 'trap "exit 9" TERM; while :; do sleep 1; done'];
+  });
+  const child = spawn(OCI, ['--root', b.state, 'run', '--bundle', b.dir, 'c1'], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  await waitFor('it to run', () => existsSync(join(b.state, 'c1')) && status(b, 'c1') === 'running');
+  child.kill('SIGTERM');
+  assert.equal(await exited, 9);
+  assert.ok(!existsSync(join(b.state, 'c1')));
+  // detached, the process keeps run's stdio (as runc's): not pipes this test would wait on
+  const d = spawnSync(OCI, ['--root', b.state, 'run', '--detach', '--bundle', b.dir, 'c1'], {
+    stdio: 'ignore',
+    timeout: 30_000,
+  });
+  assert.equal(d.status, 0);
+  assert.equal(status(b, 'c1'), 'running');
+  assert.equal(b.oci(['delete', '--force', 'c1']).status, 0);
 });

@@ -120,6 +120,24 @@ else
 fi
 bq destroy 104 >/dev/null
 
+step "berth-oci: a system container on pure cgroup v2"
+ln -sf $P/bin/berth /usr/local/bin/berth-oci
+ob=$(mktemp -d /tmp/oci-XXXXXX)
+mkdir -p "$ob/rootfs" && tar --zstd -xf /var/lib/berth/template/cache/busybox.tar.zst -C "$ob/rootfs"
+# runc's default spec, edited: no terminal, a writable root, sleep, a memory limit, a cgroup path
+(cd "$ob" && berth-oci spec) && sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"readonly": true/"readonly": false/' \
+  -e 's/^\t\t\t"sh"$/\t\t\t"sleep", "300"/' -e 's/^\t\t"resources": {$/\t\t"cgroupsPath": "\/berth-oci\/v2",\n\t\t"resources": {"memory": {"limit": 100663296},/' "$ob/config.json"
+if berth-oci --root /run/oci-v2 create --bundle "$ob" v2 </dev/null >/dev/null 2>/tmp/err && berth-oci --root /run/oci-v2 start v2; then
+  opid=$(berth-oci --root /run/oci-v2 state v2 | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+  check "its root is an unprivileged host uid" awk '$1==0 && $2>=1048576 {m=1} END {exit !m}' /proc/$opid/uid_map
+  check "lxcfs: MemTotal 96M inside" test "$(berth-oci --root /run/oci-v2 exec v2 awk '/MemTotal/ {print $2}' /proc/meminfo)" = 98304
+  check "its root can make a sub-cgroup" berth-oci --root /run/oci-v2 exec v2 sh -c 'mkdir /sys/fs/cgroup/sub && rmdir /sys/fs/cgroup/sub'
+  check "delete --force leaves no cgroup" bash -c "berth-oci --root /run/oci-v2 delete --force v2 && test ! -e /sys/fs/cgroup/berth-oci/v2"
+else
+  fail "berth-oci create: $(tail -3 /tmp/err)"
+fi
+rm -rf "$ob"
+
 if [ -f /var/lib/berth/template/cache/debian-12.tar.zst ]; then
   step "debian-12 boots systemd (unprivileged)"
   s0=$SECONDS

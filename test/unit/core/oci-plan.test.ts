@@ -20,6 +20,7 @@ const facts = {
   availableCaps: (1n << 41n) - 1n,
   execFifo: '/run/berth-oci/c1/exec.fifo',
   consoleSocket: null,
+  system: null,
 };
 const args = (edit?: (c: Config) => void) =>
   ociStartArgs(

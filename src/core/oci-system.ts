@@ -1,0 +1,65 @@
+// berth-oci's system containers: what a config.json becomes unless its annotation opts out.
+// Docker, Podman and containerd write specs for application containers (no user namespace,
+// root inside is root on the host, the host's /proc figures, no room for systemd). A system
+// container gets what `berth create` gives: a user namespace with an id range of its own, a
+// cgroup namespace, berth's capabilities for its root (they are its user namespace's), and
+// $container for systemd. The plan (oci-plan.ts) adds the mounts: an idmapped root and binds,
+// lxcfs's files, cgroups systemd may write. Pure: the id range comes in, the spec goes out.
+import { ALL_CAPS, DEFAULT_DROP } from './capabilities.ts';
+import { BerthError } from './errors.ts';
+import { ID_COUNT } from './idmap.ts';
+import type { OciSpec } from './oci-spec.ts';
+
+/** The annotation that opts a container out ("false") or, the default, in ("true"). */
+export const SYSTEM_ANNOTATION = 'berth.io/system';
+
+/** Whether the spec asks for a system container (the default): annotation "true", "false" or none. */
+export function wantsSystem(spec: OciSpec): boolean {
+  const v = spec.annotations[SYSTEM_ANNOTATION];
+  if (v === undefined || v === 'true') return true;
+  if (v === 'false') return false;
+  throw new BerthError(
+    'BAD_VALUE',
+    `config.json: annotations.${SYSTEM_ANNOTATION}: ${JSON.stringify(v.slice(0, 40))}`,
+    {
+      hint: '"false" runs it as runc would (no user namespace, no lxcfs); "true" or none: a system container',
+    },
+  );
+}
+
+/** Whether berth hands out the id range: the spec has no user namespace of its own (Docker's userns-remap has). */
+export const needsIdRange = (spec: OciSpec): boolean => !spec.linux.namespaces.some((n) => n.type === 'user');
+
+/** A process running as root gets berth's capabilities, in its own user namespace. */
+const BERTH_CAPS = ALL_CAPS.filter((c) => !DEFAULT_DROP.includes(c)).map((c) => `CAP_${c.toUpperCase()}`);
+
+/**
+ * SPEC as a system container: with ID_BASE (from berth's allocator) a user namespace mapping
+ * 0..65535 there when the spec has none, and a cgroup namespace when it has none.
+ */
+export function systemSpec(spec: OciSpec, idBase: number | null): OciSpec {
+  const has = (t: string) => spec.linux.namespaces.some((n) => n.type === t);
+  const namespaces = [
+    ...(has('user') || idBase === null ? [] : [{ type: 'user' as const, path: null }]),
+    ...spec.linux.namespaces,
+    ...(has('cgroup') ? [] : [{ type: 'cgroup' as const, path: null }]),
+  ];
+  const map = idBase === null ? [] : [{ containerID: 0, hostID: idBase, size: ID_COUNT }];
+  const p = spec.process;
+  const process = p && {
+    ...p,
+    capabilities: p.uid === 0 ? [...new Set([...p.capabilities, ...BERTH_CAPS])] : p.capabilities,
+    // systemd reads it to know it runs in a container (as in berth's own)
+    env: p.env.some((e) => e.startsWith('container=')) ? p.env : [...p.env, 'container=berth'],
+  };
+  return {
+    ...spec,
+    process,
+    linux: {
+      ...spec.linux,
+      namespaces,
+      uidMappings: idBase === null ? spec.linux.uidMappings : map,
+      gidMappings: idBase === null ? spec.linux.gidMappings : map,
+    },
+  };
+}
