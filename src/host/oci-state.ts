@@ -2,7 +2,7 @@
 // ROOT/ID/state.json per container, written atomically, so a berth-oci killed at any point
 // leaves either the record before or the one after. The status reported is the record's
 // checked against the kernel: a recorded init that no longer runs is "stopped".
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resources } from '../core/ct-config.ts';
 import { BerthError } from '../core/errors.ts';
@@ -88,3 +88,27 @@ export function listOciIds(root: string): string[] {
 
 /** The FIFO `start` opens (made by the helper at create, removed by start). */
 export const execFifoPath = (root: string, id: string) => join(root, checkOciId(id), 'exec.fifo');
+
+/**
+ * Whether process PID holds an fd of FILE. A created container's process holds its exec FIFO
+ * from before create returns until its execve (which closes it): a FIFO still there that the
+ * process no longer holds was read by a start killed before it removed it.
+ */
+export function holdsFile(pid: number, file: string): boolean {
+  let want: { dev: number; ino: number };
+  let fds: string[];
+  try {
+    want = statSync(file);
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  return fds.some((fd) => {
+    try {
+      const st = statSync(`/proc/${pid}/fd/${fd}`);
+      return st.ino === want.ino && st.dev === want.dev;
+    } catch {
+      return false; // closed meanwhile
+    }
+  });
+}

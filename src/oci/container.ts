@@ -35,6 +35,7 @@ import { runHook } from '../host/oci-hooks.ts';
 import {
   checkOciId,
   execFifoPath,
+  holdsFile,
   type OciRecord,
   type OciStatus,
   readOciRecord,
@@ -56,12 +57,12 @@ export const statusOfProcess = (r: OciRecord): OciStatus => statusOf(linuxHost, 
 
 /**
  * The status as the kernel has it now: a running container whose cgroups are frozen is
- * paused, and a created one whose exec FIFO is gone was started (by a start killed before it
- * recorded so: the FIFO goes first).
+ * paused, and a created one whose process no longer holds its exec FIFO was started (by a
+ * start killed before it recorded so, or before it removed the FIFO it had read).
  */
 export function statusNow(g: OciGlobal, r: OciRecord): OciStatus {
   const s = statusOf(linuxHost, r);
-  if (s === 'created' && !existsSync(execFifoPath(g.root, r.id))) return 'running';
+  if (s === 'created' && !holdsFile(r.pid as number, execFifoPath(g.root, r.id))) return 'running';
   if (s !== 'running') return s;
   const layout = layoutNow();
   return isFrozen(layout, cgroupDirs(r, layout)) ? 'paused' : s;

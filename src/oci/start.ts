@@ -2,7 +2,7 @@
 // runc's), and records it running.
 import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
-import { execFifoPath, writeOciRecord } from '../host/oci-state.ts';
+import { execFifoPath, holdsFile, writeOciRecord } from '../host/oci-state.ts';
 import { pause } from '../host/proc.ts';
 import { hookState, mustRecord, runHooks, statusNow, statusOfProcess } from './container.ts';
 import type { OciGlobal } from './main.ts';
@@ -38,6 +38,8 @@ export function startContainer(g: OciGlobal, id: string): void {
           hint: "its stderr (the caller's log) says why",
         });
       }
+      // nothing to read and no longer held: another start read it and the command runs
+      if (n === 0 && !holdsFile(r.pid as number, fifo)) break;
       if (i > 10_000) throw new BerthError('SYSTEM', `start ${id}: the process did not take the exec FIFO`);
       if (n !== 1) pause(1);
     }
