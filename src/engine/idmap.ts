@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { formatConfig, looseValue, parseConfig, setKeys } from '../core/config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { allocateIdBase, parseIdBase, parseSubIds } from '../core/idmap.ts';
-import { readIfExists } from '../host/fs-util.ts';
+import { readIfExists, removeStaleTmps } from '../host/fs-util.ts';
 import { acquireLock } from '../host/lock.ts';
-import { type OciIdHolder, readOciIdHolders, removeOciIdHolder, writeOciIdHolder } from '../host/oci-ids.ts';
+import { type OciIdHolder, ociIdsDir, readOciIdHolders, removeOciIdHolder, writeOciIdHolder } from '../host/oci-ids.ts';
 import { readOciRecord } from '../host/oci-state.ts';
 import { ctConfigPath } from '../host/paths.ts';
 import { listCtIds, writeCtText } from '../host/store.ts';
@@ -63,6 +63,8 @@ export function writeConfigWithIds(ctx: Ctx, id: CtId, text: string, unprivilege
  */
 function ociBases(ctx: Ctx): number[] {
   const out: number[] = [];
+  // a holder's temporary left by a create killed while writing it (its writer is gone)
+  removeStaleTmps(ctx.host, ociIdsDir(ctx.paths));
   for (const { base, holder } of readOciIdHolders(ctx.paths)) {
     // only a record that is gone, or that names another range, frees it: one that cannot be
     // read now (torn, a bad id) still holds it, since two containers on one range could reach

@@ -12,7 +12,8 @@ export interface OciIdHolder {
   id: string;
 }
 
-const dirOf = (p: Paths) => join(p.run, 'oci-ids');
+export const ociIdsDir = (p: Paths): string => join(p.run, 'oci-ids');
+const dirOf = ociIdsDir;
 
 /** Every recorded range: its base and holder (null: a file that is not a holder's). */
 export function readOciIdHolders(p: Paths): { base: number; holder: OciIdHolder | null }[] {
