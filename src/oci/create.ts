@@ -22,6 +22,7 @@ import { mountAt, readMountinfo } from '../host/mountinfo.ts';
 import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
 import { makePaths } from '../host/paths.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
+import { trace } from '../host/trace.ts';
 import { hookState, layoutNow, removeContainer, runHooks, stageDirOf, writePidFile } from './container.ts';
 import { type OciGlobal, parseFlags, warn } from './main.ts';
 
@@ -132,6 +133,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       system: system ? { stageDir: ownRange ? stageDir : null, lxcfs, rootOverlay } : null,
     });
   plan([], ownRange ? ID_POOL_START : null, null);
+  trace('oci create: spec read and planned');
   // its cgroup must be new: one that exists is another container's or the host's (a slice),
   // whose processes delete would kill and whose limits create would overwrite
   const before = ctDirs(layout, cgroup.parent, cgroup.name);
@@ -175,6 +177,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
           writeOciRecord(g.root, record);
         })
       : null;
+    trace('oci create: ids');
     if (ownRange) {
       mkdirSync(stageDir, { recursive: true, mode: 0o700 });
       // the overlay made anew needs a work directory of its own, beside the upper one
@@ -182,12 +185,14 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       if (work) mkdirSync(work, { recursive: true, mode: 0o700 });
     }
     const lxcfs = system ? ensureLxcfs(linuxHost, berth.paths, g.helper, berth.log) : null;
+    trace('oci create: lxcfs');
     const idmap = idBase ?? spec.linux.uidMappings[0]?.hostID ?? null;
     const dirs = prepareCgroups(linuxHost, layout, cgroup.parent, cgroup.name, {
       devices: DEVICE_ALLOW,
       writes: resourceWrites(layout, record.resources, id),
       owner: idmap,
     });
+    trace('oci create: cgroups');
     const argv = plan(procsFiles(dirs), idBase, lxcfs);
     if (o.exitFile) argv.splice(argv.indexOf('--'), 0, '--exit-file', o.exitFile);
     const r = linuxHost.runHelper(g.helper, argv, {
@@ -198,6 +203,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     if (r.exitCode !== 0 || r.pid === null) {
       throw new BerthError('CT_CREATE', `create ${id}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
     }
+    trace('oci create: helper');
     record.pid = r.pid;
     record.startTime = readProcStat(linuxHost, r.pid)?.startTime ?? null;
     // the process waits on the FIFO: the hooks that prepare it (Docker's libnetwork-setkey

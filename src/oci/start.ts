@@ -31,7 +31,15 @@ export function startContainer(g: OciGlobal, id: string): void {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
       }
-      if (n === 1) got = true;
+      if (n === 1 && !got) {
+        got = true;
+        // recorded while the process goes on to its execve, not after: a command that ends at
+        // once (`docker run IMG true`) must not end while start still works (containerd 1.6's
+        // shim then takes its exit for one before the start, and the container stays "Up")
+        rmSync(fifo, { force: true });
+        r.status = 'running';
+        writeOciRecord(g.root, r);
+      }
       if (n === 0 && got) break;
       if (n !== 1 && statusOfProcess(r) === 'stopped') {
         throw new BerthError('NOT_RUNNING', `container ${id}: its process exited before its command ran`, {
@@ -46,8 +54,5 @@ export function startContainer(g: OciGlobal, id: string): void {
   } finally {
     closeSync(fd);
   }
-  rmSync(fifo, { force: true });
-  r.status = 'running';
-  writeOciRecord(g.root, r);
   runHooks(g, 'poststart', r.hooks.poststart, hookState(r, 'running'), false);
 }
