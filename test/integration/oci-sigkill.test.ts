@@ -24,22 +24,11 @@ import { test } from 'node:test';
 import { readOciIdHolders } from '../../src/host/oci-ids.ts';
 import { makePaths } from '../../src/host/paths.ts';
 import { stageDirOf } from '../../src/oci/container.ts';
-import { REPO, ROOT_SKIP, sandbox } from './harness.ts';
+import { REPO, ROOT_SKIP, rng, sandbox } from './harness.ts';
 
 const OCI = join(REPO, 'bin/berth-oci');
 const ROUNDS = Number(process.env['OCI_SIGKILL_ROUNDS'] ?? 45);
 const SEED = Number(process.env['OCI_SIGKILL_SEED'] ?? Date.now() % 1_000_000);
-
-/** A small deterministic generator, so a failing run can be replayed with its seed. */
-function rng(seed: number): () => number {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
