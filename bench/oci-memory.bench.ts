@@ -12,6 +12,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -209,6 +210,12 @@ try {
     await exited;
   }
   spawnSync('umount', ['-R', join(work, 'root')], { stdio: 'ignore' });
+  // the namespace's cgroup level, which runc leaves (it removes only its container's)
+  for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
+    try {
+      rmdirSync(join('/sys/fs/cgroup', h, ns));
+    } catch {}
+  }
   rmSync(join('/run/containerd/runc', ns), { recursive: true, force: true });
   if (!hadRun) rmSync('/run/containerd', { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
