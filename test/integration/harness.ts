@@ -208,6 +208,17 @@ export function mountOptions(path: string): string | null {
   return null;
 }
 
+/** A small deterministic generator, so a failing run can be replayed with its seed. */
+export function rng(seed: number): () => number {
+  let x = seed || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
+
 /** Polls until fn returns true (or throws after timeoutMs). */
 export async function waitFor(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;

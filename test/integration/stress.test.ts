@@ -17,7 +17,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSy
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type RunningDaemon, startDaemon } from './daemon-harness.ts';
-import { BERTH, REPO, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
+import { BERTH, REPO, ROOT_SKIP, rng, type Sandbox, sandbox, waitFor } from './harness.ts';
 
 const ROUNDS = Number(process.env['STRESS_ROUNDS'] ?? 25);
 const SEED = Number(process.env['STRESS_SEED'] ?? Date.now() % 1_000_000);
@@ -35,17 +35,6 @@ const ipOf = (ct: string) => `10.66.0.${SLOTS.indexOf(ct) + 2}`;
 const REFUSALS = new Set([9, 14, 21, 31, 32, 41, 44, 78]);
 /** verbs that reconcile a container's runtime (processes, cgroups, state, freezer) first */
 const RECONCILE = ['start', 'stop', 'set', 'snapshot', 'snapshot-switch', 'backup', 'clone', 'destroy'];
-
-/** A small deterministic generator, so a failing run can be replayed with its seed. */
-function rng(seed: number): () => number {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
 
 /** The /root/canary text a container holds, or null: none (a fresh container). */
 type Canary = string | null;
