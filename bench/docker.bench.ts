@@ -32,6 +32,8 @@ try {
     const r = spawnSync(DOCKER, ['-H', d.host, 'run', '--rm', '--runtime', runtime, ...NETWORK, IMAGE, 'true'], {
       stdio: 'ignore',
       timeout: 20_000,
+      // the client proxies a TERM to the container: a stuck run ends only by KILL
+      killSignal: 'SIGKILL',
     });
     if (r.status === 0) return performance.now() - t0;
     stuck[runtime]++;

@@ -43,6 +43,7 @@ import {
 } from '../host/oci-state.ts';
 import { makePaths } from '../host/paths.ts';
 import { pause } from '../host/proc.ts';
+import { trace } from '../host/trace.ts';
 import { type OciGlobal, warn } from './main.ts';
 
 /** The record of container ID, or the words the shim and Podman match on: "does not exist". */
@@ -158,13 +159,16 @@ export function stageDirOf(g: OciGlobal, id: string): string {
 export function removeContainer(g: OciGlobal, r: OciRecord): void {
   // a create killed midway may leave its helper at work: what it still puts in the cgroups
   // is killed too, until they can go
+  trace('oci remove: begin');
   for (let i = 0; ; i++) {
     killAll(r, 9, true);
+    trace('oci remove: killed');
     const busy = removeCgroups(linuxHost, cgroupDirs(r), r.cgroup.ownParent === true);
     if (busy.length === 0) break;
     if (i === 100) throw new BerthError('STOP_FAILED', `container ${r.id}: cgroups still busy: ${busy.join(' ')}`);
     pause(20);
   }
+  trace('oci remove: cgroups');
   if (typeof r.idBase === 'number') {
     releaseOciIdBase(
       makeCtx(makePaths('/', g.helper), () => {}),
@@ -172,7 +176,9 @@ export function removeContainer(g: OciGlobal, r: OciRecord): void {
       { root: resolve(g.root), id: r.id },
     );
   }
+  trace('oci remove: ids');
   removeStateDir(g, r.id);
+  trace('oci remove: state');
 }
 
 export function removeStateDir(g: OciGlobal, id: string): void {

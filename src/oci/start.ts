@@ -4,6 +4,7 @@ import { closeSync, constants, openSync, readSync, rmSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
 import { execFifoPath, holdsFile, writeOciRecord } from '../host/oci-state.ts';
 import { pause } from '../host/proc.ts';
+import { trace } from '../host/trace.ts';
 import { hookState, mustRecord, runHooks, statusNow, statusOfProcess } from './container.ts';
 import type { OciGlobal } from './main.ts';
 
@@ -15,7 +16,9 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
 
 export function startContainer(g: OciGlobal, id: string): void {
   const r = mustRecord(g, id);
+  trace('oci start: record');
   const now = statusNow(g, r);
+  trace('oci start: status');
   if (now !== 'created') throw new BerthError('NOT_RUNNING', `cannot start a container that is ${now}: ${id}`);
   const fifo = execFifoPath(g.root, id);
   // non-blocking: a process that died meanwhile must not hang us. Its byte says it goes on, the
@@ -54,5 +57,6 @@ export function startContainer(g: OciGlobal, id: string): void {
   } finally {
     closeSync(fd);
   }
+  trace('oci start: running');
   runHooks(g, 'poststart', r.hooks.poststart, hookState(r, 'running'), false);
 }
