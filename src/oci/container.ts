@@ -183,6 +183,9 @@ export function removeContainer(g: OciGlobal, r: OciRecord): void {
 
 export function removeStateDir(g: OciGlobal, id: string): void {
   const dir = join(g.root, checkOciId(id));
+  const stage0 = stageDirOf(g, id);
+  // nothing there (the shim's delete --force after a delete): no mount table to read
+  if (!existsSync(dir) && !existsSync(stage0)) return;
   // a create killed between staging and the clone leaves idmapped copies mounted in the stage:
   // they go first, and nothing there is removed while anything is mounted (a recursive removal
   // would walk into the image's files)
