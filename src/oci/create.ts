@@ -9,7 +9,7 @@ import { BerthError } from '../core/errors.ts';
 import { ID_POOL_START } from '../core/idmap.ts';
 import { ociNamespaces, ociResources, ociStartArgs, overlayLayers, type SystemFacts } from '../core/oci-plan.ts';
 import { MAX_CONFIG_BYTES, type OciSpec, parseSpec } from '../core/oci-spec.ts';
-import { needsIdRange, systemSpec, wantsSystem } from '../core/oci-system.ts';
+import { needsIdRange, SYSTEM_ANNOTATION, systemSpec, wantsSystem } from '../core/oci-system.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { makeCtx } from '../engine/context.ts';
 import { allocateOciIdBase } from '../engine/idmap.ts';
@@ -201,7 +201,14 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       seccompFd: policyFd(berth.paths.run, seccompPolicy(process.arch, { sysinfo: false })),
     });
     if (r.exitCode !== 0 || r.pid === null) {
-      throw new BerthError('CT_CREATE', `create ${id}: ${r.error?.message ?? `helper exited with ${r.exitCode}`}`);
+      const why = r.error?.message ?? `helper exited with ${r.exitCode}`;
+      // a root on a filesystem without idmapped mounts (tmpfs before Linux 6.3, NFS)
+      const unmappable = ownRange && /idmapped (copy|layers) of .*Invalid argument/.test(why);
+      throw new BerthError('CT_CREATE', `create ${id}: ${why}`, {
+        ...(unmappable && {
+          hint: `its root's filesystem cannot be idmapped: keep bundles on ext4, xfs, btrfs or overlayfs, or annotate ${SYSTEM_ANNOTATION}: "false"`,
+        }),
+      });
     }
     trace('oci create: helper');
     record.pid = r.pid;

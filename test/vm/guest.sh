@@ -122,7 +122,8 @@ bq destroy 104 >/dev/null
 
 step "berth-oci: a system container on pure cgroup v2"
 ln -sf $P/bin/berth /usr/local/bin/berth-oci
-ob=$(mktemp -d /tmp/oci-XXXXXX)
+# on the guest's ext4 root: its /tmp is a tmpfs, which Linux 6.1 cannot idmap
+ob=$(mktemp -d /var/tmp/oci-XXXXXX)
 mkdir -p "$ob/rootfs" && tar --zstd -xf /var/lib/berth/template/cache/busybox.tar.zst -C "$ob/rootfs"
 # runc's default spec, edited: no terminal, a writable root, sleep, a memory limit, a cgroup path
 (cd "$ob" && berth-oci spec) && sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"readonly": true/"readonly": false/' \
