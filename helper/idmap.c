@@ -50,9 +50,13 @@ int idmap_write(pid_t pid, unsigned base, unsigned count) {
 int idmap_userns(unsigned base, unsigned count, int *fd) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return errno;
+  pid_t self = getpid();
   pid_t c = fork();
   if (c < 0) return errno;
   if (c == 0) {
+    /* it goes with us: a helper killed before its kill below must not leave it pausing forever
+     * (with our fds: the container's cgroup files) */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self) _exit(1);
     char x = unshare(CLONE_NEWUSER) == 0 ? 'u' : 'e';
     if (write(p[1], &x, 1) != 1) _exit(1);
     pause();

@@ -926,6 +926,7 @@ static void wait_exec_fifo(int fifo_fd) {
 }
 
 static pid_t init_pid; /* start mode: the container's init, once cloned */
+static pid_t caller;   /* our parent when we began (berth-oci's create: PDEATHSIG's check) */
 
 static int do_start(void) {
   int go[2], errp[2], ready[2], ksock[2] = {-1, -1}, cg[MAX_LIST];
@@ -933,10 +934,7 @@ static int do_start(void) {
   /* berth-oci create: killed, its caller runs delete --force at once, which must not race a
    * helper still staging mounts and cloning: we go with it (not run's waiter, which must
    * outlive the helper it forked from; the init, a clone, never inherits it) */
-  if (opt.exec_fifo && !opt.exit_file) {
-    pid_t caller = getppid();
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != caller) _exit(2);
-  }
+  if (opt.exec_fifo && !opt.exit_file && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != caller)) _exit(2);
   open_cgroups(cg);
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
     die_errno("pipe", "pipe");
@@ -1308,6 +1306,7 @@ static int do_lock(void) {
 }
 
 int main(int argc, char **argv) {
+  caller = getppid();
   parse_args(argc, argv);
   if (opt.join && opt.argv[0] && !(ns_flags(opt.unshare ? opt.unshare : "") & CLONE_NEWUSER))
     run_from_sealed_copy(argv);

@@ -62,6 +62,12 @@ function bundle(t: { after: (f: () => void) => void }, s: Sandbox): Bundle {
   // the bundle (one hook, so the order holds)
   t.after(() => {
     for (const id of ['c2', 'c3', 'c1']) oci(['delete', '--force', id]);
+    // the parent level stays when another container found it made (as runc leaves it): the test's own
+    for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
+      try {
+        rmdirSync(join('/sys/fs/cgroup', h, cgroup));
+      } catch {}
+    }
     rmSync(dir, { recursive: true, force: true });
   });
   const config = (edit: (c: Config) => void) => {
