@@ -41,7 +41,6 @@ import {
   readOciRecord,
   statusOf,
 } from '../host/oci-state.ts';
-import { makePaths } from '../host/paths.ts';
 import { pause } from '../host/proc.ts';
 import { trace } from '../host/trace.ts';
 import { type OciGlobal, warn } from './main.ts';
@@ -152,7 +151,7 @@ export function stageDirOf(g: OciGlobal, id: string): string {
     .update(`${resolve(g.root)}\0${checkOciId(id)}`)
     .digest('hex')
     .slice(0, 24);
-  return join(makePaths('/', g.helper).run, 'oci-stage', key);
+  return join(g.berth.run, 'oci-stage', key);
 }
 
 /** Removes the container's cgroups (its processes gone), its id range and its state directory. */
@@ -171,7 +170,7 @@ export function removeContainer(g: OciGlobal, r: OciRecord): void {
   trace('oci remove: cgroups');
   if (typeof r.idBase === 'number') {
     releaseOciIdBase(
-      makeCtx(makePaths('/', g.helper), () => {}),
+      makeCtx(g.berth, () => {}),
       r.idBase,
       { root: resolve(g.root), id: r.id },
     );

@@ -20,7 +20,6 @@ import { linuxHost } from '../host/host.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
 import { mountAt, readMountinfo } from '../host/mountinfo.ts';
 import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
-import { makePaths } from '../host/paths.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
 import { trace } from '../host/trace.ts';
 import { hookState, layoutNow, removeContainer, runHooks, stageDirOf, writePidFile } from './container.ts';
@@ -118,8 +117,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
   const rootfs = realOr(resolve(o.bundle, spec.root.path));
   const top = mountAt(rootfs, readMountinfo(linuxHost));
   const rootOverlay = top?.fstype === 'overlay' ? top.options : null;
-  // berth's own paths (its id pool and locks, lxcfs, the policy cache), never the caller's --root
-  const berth = makeCtx(makePaths('/', g.helper), (m) => warn(g, m), layout);
+  const berth = makeCtx(g.berth, (m) => warn(g, m), layout);
   // the plan is checked before anything is made (a refusal changes nothing): with a stand-in
   // for the id range, which is handed out once the record exists
   const plan = (procs: string[], idBase: number | null, lxcfs: SystemFacts['lxcfs']) =>

@@ -12,7 +12,6 @@ import { seccompPolicy } from '../core/seccomp.ts';
 import { procsFiles } from '../host/cgroups.ts';
 import { policyFd } from '../host/helper.ts';
 import { linuxHost } from '../host/host.ts';
-import { makePaths } from '../host/paths.ts';
 import { ownCapabilities } from '../host/proc.ts';
 import { cgroupDirs, mustRecord, statusNow, writePidFile } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
@@ -64,7 +63,7 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
     }),
     {
       stdio: ['inherit', 'inherit', 'inherit'],
-      seccompFd: policyFd(makePaths('/', g.helper).run, seccompPolicy(process.arch, { sysinfo: false })),
+      seccompFd: policyFd(g.berth.run, seccompPolicy(process.arch, { sysinfo: false })),
       relaysSignals: !detach,
     },
   );

@@ -8,6 +8,7 @@ import { appendFileSync, writeSync } from 'node:fs';
 import { clip } from '../core/config.ts';
 import { BerthError } from '../core/errors.ts';
 import { DEFAULT_OCI_ROOT } from '../host/oci-state.ts';
+import { makePaths, type Paths } from '../host/paths.ts';
 import { type OciVerb, VERBS } from './verbs.ts';
 
 export interface OciGlobal {
@@ -16,6 +17,11 @@ export interface OciGlobal {
   logFormat: 'text' | 'json';
   debug: boolean;
   helper: string;
+  /**
+   * berth's own paths (BERTH_ROOT, as the berth command reads it; / by default): its id pool and
+   * locks, its lxcfs, its policy cache and the stages, never under the caller's --root
+   */
+  berth: Paths;
 }
 
 /** `--name VALUE`, `--name=VALUE`, `-name VALUE`: the flag's name and inline value. */
@@ -68,7 +74,7 @@ export function parseFlags(
   return { flags, positionals };
 }
 
-const GLOBAL_VALUED = ['root', 'log', 'log-format', 'criu', 'rootless'];
+const GLOBAL_VALUED = ['root', 'log', 'log-format', 'criu', 'rootless', 'berth-root'];
 const GLOBAL_BOOLEAN = ['debug', 'systemd-cgroup', 'help', 'h', 'version', 'v'];
 
 /** Where the verb is: the first word that is neither a global flag nor a valued flag's value. */
@@ -88,7 +94,14 @@ export async function ociMain(argv: readonly string[], helper: string): Promise<
   const head = at < 0 ? argv : argv.slice(0, at);
   const verbName = at < 0 ? undefined : argv[at];
   const rest = at < 0 ? [] : argv.slice(at + 1);
-  let g: OciGlobal = { root: DEFAULT_OCI_ROOT, log: null, logFormat: 'text', debug: false, helper };
+  let g: OciGlobal = {
+    root: DEFAULT_OCI_ROOT,
+    log: null,
+    logFormat: 'text',
+    debug: false,
+    helper,
+    berth: makePaths(process.env['BERTH_ROOT'] || '/', helper),
+  };
   try {
     const { flags } = parseFlags('berth-oci', head, GLOBAL_VALUED, GLOBAL_BOOLEAN);
     const one = (k: string) => flags.get(k)?.at(-1);
@@ -101,6 +114,8 @@ export async function ociMain(argv: readonly string[], helper: string): Promise<
       logFormat: format,
       debug: one('debug') === 'true',
       helper,
+      // a caller that passes no environment on (Podman) gives it as a flag: --runtime-flag berth-root=DIR
+      berth: one('berth-root') ? makePaths(one('berth-root') as string, helper) : g.berth,
     };
     if (one('systemd-cgroup') === 'true') {
       throw new BerthError('BAD_VALUE', '--systemd-cgroup: berth-oci manages cgroups itself (cgroupfs)', {
@@ -132,12 +147,14 @@ function usage(): string {
   const rows = Object.entries(VERBS).map(([n, v]) => `   ${n.padEnd(10)} ${v.summary}`);
   return `berth-oci: berth's OCI runtime (runc's command line), for containerd, Docker and Podman
 
-Usage: berth-oci [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND [ARGS]
+Usage: berth-oci [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--berth-root DIR] COMMAND [ARGS]
 
 Commands:
 ${rows.join('\n')}
 
---root is the state directory (default ${DEFAULT_OCI_ROOT}). docs/oci.md has the details.
+--root is the state directory (default ${DEFAULT_OCI_ROOT}). --berth-root (or BERTH_ROOT) is the
+prefix of berth's own paths, as berth --root: its id ranges, lxcfs and staging (default /).
+docs/oci.md has the details.
 `;
 }
 

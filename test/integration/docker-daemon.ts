@@ -32,7 +32,8 @@ export interface Dockerd {
   stop: () => Promise<string[]>;
 }
 
-export function startDockerd(name = `berth-dk-${process.pid}`): Dockerd {
+/** ENV: the daemon's, which its containerd, shims and berth-oci inherit (berthEnv: a sandbox's BERTH_ROOT). */
+export function startDockerd(name = `berth-dk-${process.pid}`, env: NodeJS.ProcessEnv = process.env): Dockerd {
   const dir = mkdtempSync(join(tmpdir(), 'berth-docker-'));
   const cgroupParent = `/${name}`;
   // dockerd writes /run/docker/plugins and /etc/docker/key.json whatever its flags say, and
@@ -62,7 +63,7 @@ export function startDockerd(name = `berth-dk-${process.pid}`): Dockerd {
       '--cgroup-parent',
       cgroupParent,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env },
   );
   let log = '';
   child.stderr?.on('data', (b: Buffer) => {

@@ -189,6 +189,14 @@ export function staticProgram(
   return null;
 }
 
+/**
+ * The environment for berth-oci (or a daemon that runs it) in sandbox S: berth's own paths
+ * (id registry, stages, lxcfs) under its root, which its cleanup stops and checks.
+ */
+export function berthEnv(s: Sandbox): NodeJS.ProcessEnv {
+  return { ...process.env, BERTH_ROOT: s.root };
+}
+
 export function sandbox(t: TestContext): Sandbox {
   const s = new Sandbox();
   s.template();

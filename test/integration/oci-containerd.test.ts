@@ -24,6 +24,7 @@ test('berth-oci under containerd: ctr run, exit codes, a terminal, exec, a detac
   const ns = `berth-test-${process.pid}`;
   const d = await startContainerd(t, dir, {
     top: 'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n',
+    env: { BERTH_ROOT: s.root },
     beforeStop: () => {
       for (const id of ['r1', 'r2', 't1', 'd1']) {
         ctr(['task', 'kill', '-s', 'SIGKILL', id]);

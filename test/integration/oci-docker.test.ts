@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEBIAN_SKIP, useDebian } from './debian-cache.ts';
 import { DOCKER, DOCKER_SKIP, type Dockerd, importTemplate, startDockerd } from './docker-daemon.ts';
-import { sandbox, TERMINAL_SKIP, waitFor } from './harness.ts';
+import { berthEnv, type Sandbox, sandbox, TERMINAL_SKIP, waitFor } from './harness.ts';
 
 const BUSYBOX = 'berth-test/busybox';
 
 /** A dockerd for the test, stopped after it (failing the test if anything had to be forced). */
-async function dockerd(t: import('node:test').TestContext): Promise<Dockerd> {
-  const d = startDockerd();
+async function dockerd(t: import('node:test').TestContext, s: Sandbox): Promise<Dockerd> {
+  const d = startDockerd(undefined, berthEnv(s));
   t.after(async () => {
     const leaks = await d.stop();
     assert.deepEqual(leaks, [], 'dockerd, its containerd and its containers leave nothing');
@@ -29,7 +29,7 @@ test('docker run --runtime berth: output and exit code, no network, the bridge, 
   timeout: 300_000,
 }, async (t) => {
   const s = sandbox(t);
-  const d = await dockerd(t);
+  const d = await dockerd(t, s);
   importTemplate(d, join(s.root, 'var/lib/berth/template/cache/busybox.tar.zst'), BUSYBOX);
   const run = (args: string[]) => d.docker(['run', '--rm', '--runtime', 'berth', ...args]);
 
@@ -87,7 +87,7 @@ test('docker run --runtime berth of a systemd image: boots to running, docker st
 }, async (t) => {
   const s = sandbox(t);
   useDebian(s);
-  const d = await dockerd(t);
+  const d = await dockerd(t, s);
   importTemplate(d, join(s.root, 'var/lib/berth/template/cache/debian-12.tar.zst'), 'berth-test/debian-base', [
     'CMD ["/sbin/init"]',
   ]);

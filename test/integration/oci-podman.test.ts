@@ -3,7 +3,16 @@
 // cgroup parent of the test's own, no network. Runs the busybox template imported as an image.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -53,6 +62,9 @@ test('podman --runtime berth-oci: run (output, exit code), run -d, exec, stop, r
         'file',
         '--runtime',
         OCI,
+        // podman hands its runtime no environment of its own: berth's root as a runtime flag
+        '--runtime-flag',
+        `berth-root=${s.root}`,
         ...args,
       ],
       {
@@ -63,8 +75,19 @@ test('podman --runtime berth-oci: run (output, exit code), run -d, exec, stop, r
         env: { ...process.env, CONTAINERS_CONF: join(dir, 'containers.conf') },
       },
     );
-  t.after(() => {
+  t.after(async () => {
     podman(['rm', '-af', '-t', '0']);
+    // conmon ends on its own once it has run podman's exit command, up to seconds after rm returns
+    // (the bundle's lxcfs already stopped by the sandbox's cleanup); one still here after that is a leak
+    const conmonOf = () =>
+      readdirSync('/proc').some((p) => {
+        try {
+          return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir);
+        } catch {
+          return false;
+        }
+      });
+    for (let i = 0; i < 300 && conmonOf(); i++) await new Promise((r) => setTimeout(r, 50));
     podman(['system', 'reset', '-f']);
     // podman keeps conmon's cgroup (PARENT/conmon) by design; a container's own is a leak
     for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {

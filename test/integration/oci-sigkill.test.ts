@@ -24,7 +24,7 @@ import { test } from 'node:test';
 import { readOciIdHolders } from '../../src/host/oci-ids.ts';
 import { makePaths } from '../../src/host/paths.ts';
 import { stageDirOf } from '../../src/oci/container.ts';
-import { REPO, ROOT_SKIP, rng, sandbox } from './harness.ts';
+import { berthEnv, REPO, ROOT_SKIP, rng, sandbox } from './harness.ts';
 
 const OCI = join(REPO, 'bin/berth-oci');
 const ROUNDS = Number(process.env['OCI_SIGKILL_ROUNDS'] ?? 45);
@@ -90,6 +90,7 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
   const oci = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
     const fd = openSync(errFile, 'w');
     const r = spawnSync(OCI, ['--root', state, ...args], {
+      env: berthEnv(s),
       encoding: 'utf8',
       stdio: ['ignore', args[0] === 'create' ? 'ignore' : 'pipe', fd],
       timeout: 60_000,
@@ -108,7 +109,7 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
     base.linux.cgroupsPath = `/${parent}/${id}`;
     writeFileSync(join(dir, 'config.json'), JSON.stringify(base));
   };
-  const berthPaths = makePaths('/', join(REPO, 'helper/berth-nsexec'));
+  const berthPaths = makePaths(s.root, join(REPO, 'helper/berth-nsexec'));
   t.after(() => {
     for (const id of ids) oci(['delete', '--force', id]);
     // a berth-oci killed while it wrote an id holder leaves its temporary (reported, not yet
@@ -149,7 +150,10 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
       .map((p) => `cgroup ${p}`);
   // a system container's idmapped root is staged in berth's run directory, its id range held there
   const stageOf = (id: string) =>
-    stageDirOf({ root: state, log: null, logFormat: 'text', debug: false, helper: berthPaths.helper }, id);
+    stageDirOf(
+      { root: state, log: null, logFormat: 'text', debug: false, helper: berthPaths.helper, berth: berthPaths },
+      id,
+    );
   const dirLeft = (path: string) => (existsSync(path) ? [`${path}: ${readdirSync(path).join(' ')}`] : []);
   /** what is left of container ID: none once delete --force returned (and its orphans ended) */
   async function leftOf(id: string): Promise<string[]> {
@@ -205,7 +209,7 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
    */
   async function killed(args: string[], o: { ms: number; group: boolean; at: 'time' | 'helper' | 'stage' }) {
     // detached: a process group of its own, which a group kill takes whole (the helper with it)
-    const child = spawn(OCI, ['--root', state, ...args], { stdio: 'ignore', detached: true });
+    const child = spawn(OCI, ['--root', state, ...args], { env: berthEnv(s), stdio: 'ignore', detached: true });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const pid = child.pid as number;
     let when = `${o.ms} ms`;

@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { REPO, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
+import { berthEnv, REPO, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
 
 const OCI = join(REPO, 'bin/berth-oci');
 
@@ -31,6 +31,9 @@ interface Bundle {
   state: string;
   log: string;
   cgroup: string;
+  /** berth's own run directory for berth-oci (the sandbox's: its id registry, stages, lxcfs) */
+  run: string;
+  env: NodeJS.ProcessEnv;
   oci: (args: string[], input?: string) => SpawnSyncReturns<string>;
   config: (edit: (c: Config) => void) => void;
 }
@@ -51,8 +54,10 @@ function bundle(t: { after: (f: () => void) => void }, s: Sandbox): Bundle {
   const state = join(dir, 'state');
   const log = join(dir, 'log.json');
   const cgroup = `berth-oci-test-${process.pid}`;
+  const env = berthEnv(s);
   const oci = (args: string[], input = '') =>
     spawnSync(OCI, ['--root', state, '--log', log, '--log-format', 'json', ...args], {
+      env,
       encoding: 'utf8',
       input,
       timeout: 30_000,
@@ -77,7 +82,7 @@ function bundle(t: { after: (f: () => void) => void }, s: Sandbox): Bundle {
     edit(c);
     writeFileSync(join(dir, 'config.json'), JSON.stringify(c));
   };
-  return { dir, state, log, cgroup, oci, config };
+  return { dir, state, log, cgroup, run: join(s.root, 'run/berth'), env, oci, config };
 }
 
 /** The container's cgroup directories left on the host (none once deleted). */
@@ -98,14 +103,14 @@ function limits(b: Bundle): { memory: string; pids: string } {
 }
 
 /** berth-oci's staging mounts (idmapped copies of roots and binds) still on the host. */
-const stagedLeft = () =>
+const stagedLeft = (b: Bundle) =>
   readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
-    .filter((l) => l.includes('/run/berth/oci-stage/'));
+    .filter((l) => l.includes(`${b.run}/oci-stage/`));
 
 /** The id ranges berth's registry gives container ID of B's --root. */
 function rangesOf(b: Bundle, id: string): number[] {
-  const dir = '/run/berth/oci-ids';
+  const dir = join(b.run, 'oci-ids');
   if (!existsSync(dir)) return [];
   // BASE files only: a create killed while writing its holder leaves BASE.tmp-PID, which the
   // next allocation removes (its writer gone)
@@ -147,6 +152,7 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   });
   // the caller's pipes are the process's (the shim reads them), and create returns at once
   const create = spawn(OCI, ['--root', b.state, 'create', '--bundle', b.dir, '--pid-file', join(b.dir, 'pid'), 'c1'], {
+    env: b.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -315,7 +321,8 @@ test('berth-oci: a refused create leaves nothing; delete --force of what is gone
     c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => !['cgroup', 'network'].includes(n.type));
     c.process.args = ['sh', '-c', `for h in /sys/fs/cgroup /sys/fs/cgroup/*; do mkdir $h/${probe}; done; true`];
   });
-  const run = (args: string[]) => spawnSync(OCI, ['--root', b.state, ...args], { stdio: 'ignore', timeout: 30_000 });
+  const run = (args: string[]) =>
+    spawnSync(OCI, ['--root', b.state, ...args], { env: b.env, stdio: 'ignore', timeout: 30_000 });
   assert.equal(run(['create', '--bundle', b.dir, 'c1']).status, 0);
   assert.equal(run(['start', 'c1']).status, 0);
   await waitFor('the probe to end', () => status(b, 'c1') === 'stopped');
@@ -332,7 +339,7 @@ test('berth-oci: a create killed at any moment is cleaned by delete --force', { 
     c.process.args = ['sleep', '60'];
   });
   for (let i = 0; i < 12; i++) {
-    const child = spawn(OCI, ['--root', b.state, 'create', '--bundle', b.dir, 'c1'], { stdio: 'ignore' });
+    const child = spawn(OCI, ['--root', b.state, 'create', '--bundle', b.dir, 'c1'], { env: b.env, stdio: 'ignore' });
     const exited = new Promise((r) => child.once('exit', r));
     setTimeout(() => child.kill('SIGKILL'), i * 6);
     await exited;
@@ -342,13 +349,13 @@ test('berth-oci: a create killed at any moment is cleaned by delete --force', { 
     assert.ok(!existsSync(join(b.state, 'c1')), `round ${i}: state left`);
     assert.deepEqual(cgroupsLeft(b), [], `round ${i}: cgroups left`);
     // a system container (the default): its staged idmapped root and its id range go too
-    assert.deepEqual(stagedLeft(), [], `round ${i}: staged mounts left`);
+    assert.deepEqual(stagedLeft(b), [], `round ${i}: staged mounts left`);
     assert.deepEqual(rangesOf(b, 'c1'), [], `round ${i}: id range left`);
   }
   assert.deepEqual(parentsLeft(b), [], 'the cgroup parent goes with its last container');
   // the holders' temporaries its killed creates left (the next allocation would take them away)
-  for (const n of existsSync('/run/berth/oci-ids') ? readdirSync('/run/berth/oci-ids') : []) {
-    const f = join('/run/berth/oci-ids', n);
+  for (const n of existsSync(join(b.run, 'oci-ids')) ? readdirSync(join(b.run, 'oci-ids')) : []) {
+    const f = join(b.run, 'oci-ids', n);
     if (n.includes('.tmp-') && readFileSync(f, 'utf8').includes(JSON.stringify(b.state))) rmSync(f, { force: true });
   }
 });
@@ -383,7 +390,7 @@ test('berth-oci: a system container by default: its own id range, an idmapped ro
       b.dir,
       out,
     ],
-    { encoding: 'utf8', timeout: 30_000 },
+    { env: b.env, encoding: 'utf8', timeout: 30_000 },
   );
   assert.equal(create.status, 0, readFileSync(out, 'utf8'));
   const pid = Number(readFileSync(join(b.dir, 'pid'), 'utf8'));
@@ -414,7 +421,7 @@ test('berth-oci: a system container by default: its own id range, an idmapped ro
   assert.notEqual(readlinkSync(`/proc/${pid}/ns/cgroup`), readlinkSync('/proc/self/ns/cgroup'));
   const made = spawnSync('stat', ['-c', '%u:%g', join(b.dir, 'rootfs/made-inside')], { encoding: 'utf8' });
   assert.equal(made.stdout.trim(), '0:0', 'what its root makes is owned by root on disk, not by its range');
-  assert.deepEqual(stagedLeft(), [], 'the staged root is detached from the host once the container has it');
+  assert.deepEqual(stagedLeft(b), [], 'the staged root is detached from the host once the container has it');
   for (const id of ['c1', 'c2']) assert.equal(b.oci(['delete', '--force', id]).status, 0);
   assert.deepEqual([...rangesOf(b, 'c1'), ...rangesOf(b, 'c2')], [], 'the ranges given back');
   assert.deepEqual(cgroupsLeft(b), []);
@@ -438,7 +445,7 @@ test('berth-oci run: create and start in one, its status, a signal relayed, noth
   b.config((c) => {
     c.process.args = ['sh', '-c', 'trap "exit 9" TERM; while :; do sleep 1; done'];
   });
-  const child = spawn(OCI, ['--root', b.state, 'run', '--bundle', b.dir, 'c1'], { stdio: 'ignore' });
+  const child = spawn(OCI, ['--root', b.state, 'run', '--bundle', b.dir, 'c1'], { env: b.env, stdio: 'ignore' });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
   await waitFor('it to run', () => existsSync(join(b.state, 'c1')) && status(b, 'c1') === 'running');
   child.kill('SIGTERM');
@@ -446,6 +453,7 @@ test('berth-oci run: create and start in one, its status, a signal relayed, noth
   assert.ok(!existsSync(join(b.state, 'c1')));
   // detached, the process keeps run's stdio (as runc's): not pipes this test would wait on
   const d = spawnSync(OCI, ['--root', b.state, 'run', '--detach', '--bundle', b.dir, 'c1'], {
+    env: b.env,
     stdio: 'ignore',
     timeout: 30_000,
   });
