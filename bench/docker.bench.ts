@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DOCKER, importTemplate, startDockerd } from '../test/integration/docker-daemon.ts';
+import { stopLxcfsUnder } from './cleanup.ts';
 import { sh } from './crun.ts';
 import { BERTH } from './paths.ts';
 import { median } from './stats.ts';
@@ -17,7 +18,9 @@ const NETWORK = process.env['NETWORK'] ? ['--network', process.env['NETWORK']] :
 
 if (process.getuid?.() !== 0) throw new Error('run as root');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-docker-'));
-const d = startDockerd(`berth-bench-dk-${process.pid}`);
+// berth-oci's own paths (its lxcfs, id ranges) under the bench's berth root: dockerd, its
+// containerd and shims pass the environment on
+const d = startDockerd(`berth-bench-dk-${process.pid}`, { ...process.env, BERTH_ROOT: work });
 const samples: Record<'berth' | 'runc', number[]> = { berth: [], runc: [] };
 try {
   await d.ready();
@@ -63,5 +66,6 @@ try {
   // runc leaves the cgroup parent it made (berth-oci removes one it made): not a leak of the run
   const left = leaks.filter((l) => !l.startsWith('cgroup '));
   if (left.length) console.error(`dockerd left (removed now):\n${left.join('\n')}`);
+  stopLxcfsUnder(work);
   rmSync(work, { recursive: true, force: true });
 }

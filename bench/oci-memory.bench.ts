@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lxcfsDir } from '../src/host/lxcfs.ts';
 import { makePaths } from '../src/host/paths.ts';
+import { stopLxcfsUnder } from './cleanup.ts';
 import { sh } from './crun.ts';
 import { BERTH } from './paths.ts';
 import { median } from './stats.ts';
@@ -37,7 +38,6 @@ for (const cmd of ['runc', 'containerd', 'ctr', 'containerd-shim-runc-v2']) {
 }
 const RUNTIMES: Record<string, string> = { berth: OCI, runc };
 const HELPER = join(BERTH, '..', '..', 'helper', 'berth-nsexec');
-const LXCFS = lxcfsDir(makePaths('/', HELPER));
 
 const sleep = (ms: number) => spawnSync('sleep', [String(ms / 1000)]);
 const readOr = (p: string, fallback = '') => {
@@ -91,6 +91,10 @@ function runtimeExtras(name: string): number[] {
 
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-ocimem-'));
 chmodSync(work, 0o711);
+// berth's own paths for berth-oci (through containerd and its shims, which pass the environment
+// on): its lxcfs and id ranges in the work tree, stopped and removed with it
+process.env['BERTH_ROOT'] = join(work, 'berth');
+const LXCFS = lxcfsDir(makePaths(join(work, 'berth'), HELPER));
 const ns = `berth-bench-${process.pid}`;
 const sock = join(work, 'sock');
 const hadRun = existsSync('/run/containerd');
@@ -218,5 +222,6 @@ try {
   }
   rmSync(join('/run/containerd/runc', ns), { recursive: true, force: true });
   if (!hadRun) rmSync('/run/containerd', { recursive: true, force: true });
+  stopLxcfsUnder(work);
   rmSync(work, { recursive: true, force: true });
 }

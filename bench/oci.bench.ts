@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopLxcfsUnder } from './cleanup.ts';
 import { sh } from './crun.ts';
 import { BERTH } from './paths.ts';
 import { median } from './stats.ts';
@@ -18,6 +19,8 @@ if (!runc) throw new Error('runc is not installed (apt-get install runc)');
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-oci-'));
 chmodSync(work, 0o711);
 const root = join(work, 'berth');
+// berth-oci's own paths (its lxcfs, id ranges, stages) under the bench's berth root
+process.env['BERTH_ROOT'] = root;
 const bundle = join(work, 'bundle');
 const samples: Record<string, number[]> = { berth: [], runc: [] };
 try {
@@ -54,5 +57,6 @@ try {
   console.log(`berth-oci / runc (paired): ${ratio.toFixed(2)}`);
   console.log(`target (issue 16): at most runc's: ${ratio <= 1 ? 'met' : 'NOT met'}`);
 } finally {
+  stopLxcfsUnder(work);
   rmSync(work, { recursive: true, force: true });
 }
