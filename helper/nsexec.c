@@ -160,7 +160,7 @@ static rlim_t rlim_value(const char *s) {
 
 static void add_op(enum op_kind k, const char *a, const char *b, const char *c, const char *d) {
   if (opt.n_ops >= MAX_OPS) die_usage("too many mount operations");
-  opt.ops[opt.n_ops++] = (struct op){k, a, b, c, d, -1, 0};
+  opt.ops[opt.n_ops++] = (struct op){k, a, b, c, d, -1, STAGE_IDMAP};
 }
 
 static int ns_flags(const char *list);
@@ -318,12 +318,12 @@ static void parse_args(int argc, char **argv) {
     } else if (strcmp(a, "--bind-idmapped") == 0 || strcmp(a, "--bind-idmapped-loose") == 0) { /* HOSTSRC STAGE DEST OPTIONS */
       if (i + 4 >= argc) die_usage("--bind-idmapped needs SOURCE STAGE DEST OPTIONS");
       add_op(OP_BINDMAP, argv[i + 1], argv[i + 3], argv[i + 4], argv[i + 2]);
-      opt.ops[opt.n_ops - 1].loose = strcmp(a, "--bind-idmapped-loose") == 0;
+      if (strcmp(a, "--bind-idmapped-loose") == 0) opt.ops[opt.n_ops - 1].stage = STAGE_IDMAP_OR_BIND;
       i += 4;
     } else if (strcmp(a, "--mount-staged") == 0) { /* FSTYPE STAGE DEST OPTIONS */
       if (i + 4 >= argc) die_usage("--mount-staged needs FSTYPE STAGE DEST OPTIONS");
       add_op(OP_BINDMAP, argv[i + 1], argv[i + 3], argv[i + 4], argv[i + 2]);
-      opt.ops[opt.n_ops - 1].loose = 2;
+      opt.ops[opt.n_ops - 1].stage = STAGE_NEW_MOUNT;
       i += 4;
     } else if (strcmp(a, "--rootfs-idmapped") == 0) {
       opt.rootfs_stage = need(argv, &i, argc, a);
@@ -737,7 +737,7 @@ static void stage_binds(void) {
     if (o->kind != OP_BINDMAP) continue;
     char data[256];
     unsigned long f = parse_mount_opts(o->c, data, sizeof data);
-    if (o->loose == 2) { /* --mount-staged: a new FSTYPE of the namespaces we joined (a pod's mqueue) */
+    if (o->stage == STAGE_NEW_MOUNT) { /* a new FSTYPE of the namespaces we joined (a pod's mqueue) */
       step = mkdir(o->d, 0700) < 0 && errno != EEXIST ? "mkdir" : mount(o->a, o->d, o->a, f, data) < 0 ? "mount" : NULL;
       if (step) {
         e = errno;
@@ -750,7 +750,7 @@ static void stage_binds(void) {
     }
     step = stage_tree(o->a, o->d, userns, f);
     /* a filesystem without idmapped mounts (EINVAL): a loose one is bound as it is */
-    if (step && o->loose && errno == EINVAL && strcmp(step, "idmapped copy of") == 0) {
+    if (step && o->stage == STAGE_IDMAP_OR_BIND && errno == EINVAL && strcmp(step, "idmapped copy of") == 0) {
       o->kind = OP_BIND;
       continue;
     }

@@ -6,11 +6,16 @@
 
 enum op_kind { OP_MOUNT, OP_BIND, OP_BINDMAP, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE, OP_BLOCK, OP_CONSOLE };
 
+/* OP_BINDMAP's stage: an idmapped copy of a (--bind-idmapped); the same, or a plain bind where
+ * a's filesystem cannot be idmapped (--bind-idmapped-loose); a new mount of type a
+ * (--mount-staged) */
+enum stage_kind { STAGE_IDMAP, STAGE_IDMAP_OR_BIND, STAGE_NEW_MOUNT };
+
 struct op {
   enum op_kind kind;
   const char *a, *b, *c, *d; /* meaning depends on kind; see parse_args */
   int src; /* OP_BIND(MAP): the host source (or its staged copy), opened before we drop to the container's root */
-  int loose; /* OP_BINDMAP: 1, a plain bind where the source's filesystem cannot be idmapped; 2, a new mount of type a staged (--mount-staged) */
+  enum stage_kind stage; /* OP_BINDMAP: what the parent stages at d before the clone */
 };
 
 extern int root_fd;                        /* the container's root (start: before pivot_root) */

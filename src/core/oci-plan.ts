@@ -10,6 +10,7 @@ import { parseCpuList } from './limits.ts';
 import type { LxcfsView } from './lxcfs.ts';
 import { type CgroupMount, cgroupOps, DEFAULT_DEVICE_BINDS, DEV_LINKS, lxcfsBinds, type MountOp } from './mounts.ts';
 import type { NamespaceType, OciMount, OciProcess, OciSpec } from './oci-spec.ts';
+import { SYSTEM_ANNOTATION } from './oci-system.ts';
 
 export interface OciFacts {
   /** the bundle directory, absolute: root.path and relative bind sources are under it */
@@ -57,7 +58,7 @@ export function overlayLayers(options: string): { data: string; workdir: string 
       'BAD_VALUE',
       'root.path: an overlay whose layers are not absolute paths: its ids cannot be mapped',
       {
-        hint: `annotate the container with ${JSON.stringify('berth.io/system')}: "false" to run it without a user namespace`,
+        hint: `annotate the container with ${SYSTEM_ANNOTATION}: "false" to run it without a user namespace`,
       },
     );
   }

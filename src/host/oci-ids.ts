@@ -13,13 +13,12 @@ export interface OciIdHolder {
 }
 
 export const ociIdsDir = (p: Paths): string => join(p.run, 'oci-ids');
-const dirOf = ociIdsDir;
 
 /** Every recorded range: its base and holder (null: a file that is not a holder's). */
 export function readOciIdHolders(p: Paths): { base: number; holder: OciIdHolder | null }[] {
   let names: string[];
   try {
-    names = readdirSync(dirOf(p));
+    names = readdirSync(ociIdsDir(p));
   } catch {
     return [];
   }
@@ -27,7 +26,7 @@ export function readOciIdHolders(p: Paths): { base: number; holder: OciIdHolder 
     .filter((n) => /^\d{1,10}$/.test(n))
     .map((n) => {
       try {
-        const h = JSON.parse(readIfExists(join(dirOf(p), n)) ?? 'null') as OciIdHolder | null;
+        const h = JSON.parse(readIfExists(join(ociIdsDir(p), n)) ?? 'null') as OciIdHolder | null;
         const ok = h && typeof h.root === 'string' && typeof h.id === 'string';
         return { base: Number(n), holder: ok ? { root: h.root, id: h.id } : null };
       } catch {
@@ -37,9 +36,9 @@ export function readOciIdHolders(p: Paths): { base: number; holder: OciIdHolder 
 }
 
 export function writeOciIdHolder(p: Paths, base: number, holder: OciIdHolder): void {
-  writeFileAtomic(join(dirOf(p), String(base)), JSON.stringify(holder), 0o600);
+  writeFileAtomic(join(ociIdsDir(p), String(base)), JSON.stringify(holder), 0o600);
 }
 
 export function removeOciIdHolder(p: Paths, base: number): void {
-  rmSync(join(dirOf(p), String(base)), { force: true });
+  rmSync(join(ociIdsDir(p), String(base)), { force: true });
 }

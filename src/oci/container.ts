@@ -124,8 +124,7 @@ export function signalNumber(raw: string | undefined): number {
 }
 
 /** Every process in the container's cgroups gets SIG; with wait, again until none is left (10 s). */
-export function killAll(r: OciRecord, sig: number, wait: boolean): void {
-  const layout = layoutNow();
+export function killAll(r: OciRecord, sig: number, wait: boolean, layout: CgroupLayout = layoutNow()): void {
   const dirs = cgroupDirs(r, layout);
   // frozen tasks (a paused container) take no signal until thawed: v1 would wait forever
   if (wait && isFrozen(layout, dirs)) setFrozen(layout, dirs, false);
@@ -159,10 +158,11 @@ export function removeContainer(g: OciGlobal, r: OciRecord): void {
   // a create killed midway may leave its helper at work: what it still puts in the cgroups
   // is killed too, until they can go
   trace('oci remove: begin');
+  const layout = layoutNow();
   for (let i = 0; ; i++) {
-    killAll(r, 9, true);
+    killAll(r, 9, true, layout);
     trace('oci remove: killed');
-    const busy = removeCgroups(linuxHost, cgroupDirs(r), r.cgroup.ownParent === true);
+    const busy = removeCgroups(linuxHost, cgroupDirs(r, layout), r.cgroup.ownParent === true);
     if (busy.length === 0) break;
     if (i === 100) throw new BerthError('STOP_FAILED', `container ${r.id}: cgroups still busy: ${busy.join(' ')}`);
     pause(20);
@@ -182,13 +182,12 @@ export function removeContainer(g: OciGlobal, r: OciRecord): void {
 
 export function removeStateDir(g: OciGlobal, id: string): void {
   const dir = join(g.root, checkOciId(id));
-  const stage0 = stageDirOf(g, id);
+  const stage = stageDirOf(g, id);
   // nothing there (the shim's delete --force after a delete): no mount table to read
-  if (!existsSync(dir) && !existsSync(stage0)) return;
+  if (!existsSync(dir) && !existsSync(stage)) return;
   // a create killed between staging and the clone leaves idmapped copies mounted in the stage:
   // they go first, and nothing there is removed while anything is mounted (a recursive removal
   // would walk into the image's files)
-  const stage = stageDirOf(g, id);
   const under = () =>
     [...mountPoints(readMountinfo(linuxHost))].filter((m) => m === stage || m.startsWith(`${stage}/`));
   for (const m of under().reverse()) unmountRoot(linuxHost, g.helper, m);

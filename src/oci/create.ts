@@ -13,7 +13,14 @@ import { needsIdRange, SYSTEM_ANNOTATION, systemSpec, wantsSystem } from '../cor
 import { seccompPolicy } from '../core/seccomp.ts';
 import { makeCtx } from '../engine/context.ts';
 import { allocateOciIdBase } from '../engine/idmap.ts';
-import { containerCgroupMounts, ctDirs, prepareCgroups, procsFiles, resourceWrites } from '../host/cgroups.ts';
+import {
+  containerCgroupMounts,
+  ctDirs,
+  detectLayout,
+  prepareCgroups,
+  procsFiles,
+  resourceWrites,
+} from '../host/cgroups.ts';
 import { errCode } from '../host/fs-util.ts';
 import { policyFd } from '../host/helper.ts';
 import { linuxHost } from '../host/host.ts';
@@ -22,26 +29,31 @@ import { mountAt, readMountinfo } from '../host/mountinfo.ts';
 import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
 import { trace } from '../host/trace.ts';
-import { hookState, layoutNow, removeContainer, runHooks, stageDirOf, writePidFile } from './container.ts';
+import { hookState, removeContainer, runHooks, stageDirOf, writePidFile } from './container.ts';
 import { type OciGlobal, parseFlags, warn } from './main.ts';
 
-const VALUED = ['bundle', 'b', 'pid-file', 'console-socket', 'preserve-fds'];
+/** create's valued flags, which run takes too */
+export const CREATE_VALUED = ['bundle', 'b', 'pid-file', 'console-socket', 'preserve-fds'];
 // --detach: create always returns once the process waits (go-runc may pass it)
 const BOOLEAN = ['no-pivot', 'no-new-keyring', 'detach'];
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {
-  const { flags, positionals } = parseFlags('create', args, VALUED, BOOLEAN);
+  const { flags, positionals } = parseFlags('create', args, CREATE_VALUED, BOOLEAN);
   if (positionals.length !== 1) throw new BerthError('BAD_SYNTAX', 'create: takes one container id');
-  const id = checkOciId(positionals[0]);
+  await createContainer(g, checkOciId(positionals[0]), createOptions(flags, null));
+  return 0;
+}
+
+/** The options create's flags (CREATE_VALUED) give, and run's exit file. */
+export function createOptions(flags: Map<string, string[]>, exitFile: string | null): CreateOptions {
   const one = (k: string) => flags.get(k)?.at(-1);
-  await createContainer(g, id, {
+  return {
     bundle: resolve(one('bundle') ?? one('b') ?? '.'),
     pidFile: one('pid-file') ?? null,
     preserveFds: Number(one('preserve-fds') ?? 0),
     consoleSocket: one('console-socket') ?? null,
-    exitFile: null,
-  });
-  return 0;
+    exitFile,
+  };
 }
 
 export interface CreateOptions {
@@ -107,7 +119,9 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       });
     }
   }
-  const layout = layoutNow();
+  // one read of the mount table: the cgroup layout, and whether the root is an overlay
+  const mountinfo = readMountinfo(linuxHost);
+  const layout = detectLayout(mountinfo);
   const cgroup = cgroupOf(spec, id);
   const fifo = execFifoPath(g.root, id);
   const system = wantsSystem(spec);
@@ -115,13 +129,14 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
   const stageDir = stageDirOf(g, id);
   // the real path: mountinfo names the overlay there (a bundle reached through a link would miss it)
   const rootfs = realOr(resolve(o.bundle, spec.root.path));
-  const top = mountAt(rootfs, readMountinfo(linuxHost));
+  const top = mountAt(rootfs, mountinfo);
   const rootOverlay = top?.fstype === 'overlay' ? top.options : null;
   const berth = makeCtx(g.berth, (m) => warn(g, m), layout);
   // the plan is checked before anything is made (a refusal changes nothing): with a stand-in
   // for the id range, which is handed out once the record exists
-  const plan = (procs: string[], idBase: number | null, lxcfs: SystemFacts['lxcfs']) =>
-    ociStartArgs(system ? systemSpec(spec, idBase) : spec, {
+  const plan = (procs: string[], idBase: number | null, lxcfs: SystemFacts['lxcfs']) => {
+    const planned = system ? systemSpec(spec, idBase) : spec;
+    const argv = ociStartArgs(planned, {
       bundle: o.bundle,
       cgroupMounts: containerCgroupMounts(layout),
       cgroupProcs: procs,
@@ -130,7 +145,9 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       consoleSocket: o.consoleSocket === null ? null : resolve(o.consoleSocket),
       system: system ? { stageDir: ownRange ? stageDir : null, lxcfs, rootOverlay } : null,
     });
-  plan([], ownRange ? ID_POOL_START : null, null);
+    return { spec: planned, argv };
+  };
+  const checked = plan([], ownRange ? ID_POOL_START : null, null).spec;
   trace('oci create: spec read and planned');
   // its cgroup must be new: one that exists is another container's or the host's (a slice),
   // whose processes delete would kill and whose limits create would overwrite
@@ -163,7 +180,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     status: 'creating',
     annotations: spec.annotations,
     cgroup,
-    namespaces: ociNamespaces(system ? systemSpec(spec, ownRange ? ID_POOL_START : null) : spec).all,
+    namespaces: ociNamespaces(checked).all,
     resources: ociResources(spec.linux.resources),
     hooks: { poststart: spec.hooks.poststart, poststop: spec.hooks.poststop },
   };
@@ -191,7 +208,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       owner: idmap,
     });
     trace('oci create: cgroups');
-    const argv = plan(procsFiles(dirs), idBase, lxcfs);
+    const { argv } = plan(procsFiles(dirs), idBase, lxcfs);
     if (o.exitFile) argv.splice(argv.indexOf('--'), 0, '--exit-file', o.exitFile);
     const r = linuxHost.runHelper(g.helper, argv, {
       stdio: ['inherit', 'inherit', 'inherit'],

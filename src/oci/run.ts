@@ -3,34 +3,26 @@
 // container's init, relays the signals it gets to it, deletes the container (unless --keep) and
 // exits with its status (128 + the signal for a killed one), as runc run does.
 import { readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { linuxHost } from '../host/host.ts';
 import { checkOciId } from '../host/oci-state.ts';
 import { mustRecord, statusOfProcess } from './container.ts';
-import { createContainer } from './create.ts';
+import { CREATE_VALUED, createContainer, createOptions } from './create.ts';
 import { deleteContainer } from './delete.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 import { startContainer } from './start.ts';
 
-const VALUED = ['bundle', 'b', 'pid-file', 'console-socket', 'preserve-fds'];
 const BOOLEAN = ['detach', 'd', 'keep', 'no-pivot', 'no-new-keyring', 'no-subreaper'];
 const RELAYED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {
-  const { flags, positionals } = parseFlags('run', args, VALUED, BOOLEAN);
+  const { flags, positionals } = parseFlags('run', args, CREATE_VALUED, BOOLEAN);
   if (positionals.length !== 1) throw new BerthError('BAD_SYNTAX', 'run: takes one container id');
   const id = checkOciId(positionals[0]);
-  const one = (k: string) => flags.get(k)?.at(-1);
   const detach = flags.has('detach') || flags.has('d');
   const exitFile = detach ? null : join(g.root, id, 'exit');
-  const record = await createContainer(g, id, {
-    bundle: resolve(one('bundle') ?? one('b') ?? '.'),
-    pidFile: one('pid-file') ?? null,
-    preserveFds: Number(one('preserve-fds') ?? 0),
-    consoleSocket: one('console-socket') ?? null,
-    exitFile,
-  });
+  const record = await createContainer(g, id, createOptions(flags, exitFile));
   if (exitFile === null || record.pid === null) {
     startContainer(g, id);
     return 0;
