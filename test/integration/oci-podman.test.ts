@@ -89,9 +89,13 @@ test('podman --runtime berth-oci: run (output, exit code), run -d, exec, stop, r
       });
     for (let i = 0; i < 300 && conmonOf(); i++) await new Promise((r) => setTimeout(r, 50));
     podman(['system', 'reset', '-f']);
-    // podman keeps conmon's cgroup (PARENT/conmon) by design; a container's own is a leak
-    for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
-      for (const d of ['conmon', '']) rmdirQuiet(join('/sys/fs/cgroup', h, cgroupParent, d));
+    // podman keeps conmon's cgroup (PARENT/conmon) by design; a container's own is a leak. An
+    // ended conmon holds its cgroup until its parent reaps it (PID 1 here, in its own time)
+    const parents = () =>
+      ['', ...readdirSync('/sys/fs/cgroup')].map((h) => join('/sys/fs/cgroup', h, cgroupParent)).filter(existsSync);
+    for (let i = 0; i < 200 && parents().length; i++) {
+      for (const p of parents()) for (const d of ['conmon', '']) rmdirQuiet(join(p, d));
+      if (parents().length) await new Promise((r) => setTimeout(r, 50));
     }
     const leaks = removeLeft(dir, cgroupParent);
     if (!hadVarLib) rmSync('/var/lib/containers', { recursive: true, force: true });
