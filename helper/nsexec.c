@@ -51,6 +51,7 @@
 
 #include "console.h"
 #include "fds.h"
+#include "hooks.h"
 #include "idmap.h"
 #include "keeper.h"
 #include "net.h"
@@ -75,6 +76,8 @@ static struct {
   const char *oom_score_adj; /* --oom-score-adj N: written for the process (OCI) */
   struct { const char *type, *path; } setns_ops[8]; /* --setns TYPE PATH: join, not make (OCI's path) */
   int n_setns;
+  struct { const char *key, *value; } sysctls[32]; /* --sysctl-joined KEY VALUE: in a namespace --setns joined */
+  int n_sysctls;
   struct { int resource; struct rlimit lim; } rlimits[32]; /* --rlimit NAME SOFT HARD */
   int n_rlimits;
   int detach;   /* --detach: join mode returns once CMD runs, which keeps our fds 0-2 (OCI exec) */
@@ -357,6 +360,21 @@ static void parse_args(int argc, char **argv) {
       if (opt.n_net >= MAX_OPS) die_usage("too many --net operations");
       opt.net[opt.n_net++] = (struct net_op){argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4], argv[i + 5]};
       i += 5;
+    } else if (strcmp(a, "--mknod") == 0) { /* DEST "TYPE MAJOR MINOR MODE UID GID" */
+      if (i + 2 >= argc) die_usage("--mknod needs DEST NODE");
+      add_op(OP_MKNOD, argv[i + 1], argv[i + 2], NULL, NULL);
+      i += 2;
+    } else if (strcmp(a, "--hook") == 0) { /* KIND TIMEOUT NARGS NENV PATH ARG... ENV... */
+      hook_parse(argv, &i, argc);
+    } else if (strcmp(a, "--hook-state") == 0) {
+      hook_state_prefix(need(argv, &i, argc, a));
+    } else if (strcmp(a, "--sysctl-joined") == 0) { /* KEY VALUE */
+      if (i + 2 >= argc) die_usage("--sysctl-joined needs KEY VALUE");
+      if (opt.n_sysctls >= 32) die_usage("too many --sysctl-joined");
+      opt.sysctls[opt.n_sysctls].key = argv[i + 1];
+      opt.sysctls[opt.n_sysctls].value = argv[i + 2];
+      opt.n_sysctls++;
+      i += 2;
     } else if (strcmp(a, "--mkdir") == 0) { /* DEST MODE */
       if (i + 2 >= argc) die_usage("--mkdir needs DEST MODE");
       add_op(OP_MKDIR, argv[i + 1], argv[i + 2], NULL, NULL);
@@ -853,6 +871,31 @@ static void join_given_namespaces(void) {
   }
 }
 
+/* --sysctl-joined: a sysctl of a namespace joined by path (a pod's network), written before the
+ * clone by us, the host's root, from inside it: the container's root may not (the namespace is
+ * the host user namespace's). /proc/sys/net shows the writer's network namespace, kernel.shm*
+ * its ipc one: a key whose namespace we did not join would be the host's, and is refused. */
+static void write_joined_sysctls(void) {
+  for (int k = 0; k < opt.n_sysctls; k++) {
+    const char *key = opt.sysctls[k].key, *ns = NULL;
+    if (strncmp(key, "net/", 4) == 0) ns = "net";
+    else if (strncmp(key, "kernel/msg", 10) == 0 || strcmp(key, "kernel/sem") == 0 ||
+             strncmp(key, "kernel/shm", 10) == 0 || strncmp(key, "fs/mqueue/", 10) == 0)
+      ns = "ipc";
+    else if (strcmp(key, "kernel/hostname") == 0 || strcmp(key, "kernel/domainname") == 0)
+      ns = "uts";
+    int joined = 0;
+    for (int j = 0; ns && j < opt.n_setns; j++) joined |= strcmp(opt.setns_ops[j].type, ns) == 0;
+    if (!joined || strstr(key, "..")) die_usage("--sysctl-joined %s: not of a namespace --setns joined", key);
+    char path[512];
+    snprintf(path, sizeof path, "/proc/sys/%s", key);
+    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    const char *v = opt.sysctls[k].value;
+    if (fd < 0 || write(fd, v, strlen(v)) != (ssize_t)strlen(v)) die_errno("sysctl", "write %s", path);
+    close(fd);
+  }
+}
+
 /* --console-socket: the caller's unix socket, reached from the host before the clone */
 static int connect_console_socket(const char *path) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -930,6 +973,8 @@ static pid_t caller;   /* our parent when we began (berth-oci's create: PDEATHSI
 
 static int do_start(void) {
   int go[2], errp[2], ready[2], ksock[2] = {-1, -1}, cg[MAX_LIST];
+  /* the runtime's hooks: the child says its mounts are made (hk_up), then waits until they ran (hk_down) */
+  int runtime_hooks = hooks_of(HOOK_PRESTART) + hooks_of(HOOK_CREATE_RUNTIME), hk_up[2] = {-1, -1}, hk_down[2] = {-1, -1};
   if (opt.host_src) host_bind();
   /* berth-oci create: killed, its caller runs delete --force at once, which must not race a
    * helper still staging mounts and cloning: we go with it (not run's waiter, which must
@@ -939,7 +984,10 @@ static int do_start(void) {
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(ready, O_CLOEXEC) < 0)
     die_errno("pipe", "pipe");
   if (opt.keep && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ksock) < 0) die_errno("keeper", "socketpair");
+  if (runtime_hooks && (pipe2(hk_up, O_CLOEXEC) < 0 || pipe2(hk_down, O_CLOEXEC) < 0)) die_errno("pipe", "pipe");
+  hook_keep_namespaces(); /* the runtime's hooks run in ours, not in those joined now */
   join_given_namespaces();
+  write_joined_sysctls();
   int fifo_fd = opt.exec_fifo ? make_exec_fifo() : -1;
   int console_sock = opt.console_socket ? connect_console_socket(opt.console_socket) : -1;
   stage_binds();
@@ -999,6 +1047,23 @@ static int do_start(void) {
     }
     if (write(ready[1], "c", 1) != 1) parent_failed(pid, errp[0], "sync", "release the child");
     close(ready[1]);
+    if (runtime_hooks) {
+      char h;
+      close(hk_up[1]);
+      close(hk_down[0]);
+      /* no byte: the child failed before its mounts were made, and its record says why */
+      if (read(hk_up[0], &h, 1) != 1) parent_failed(pid, errp[0], "sync", "wait for the container's mounts");
+      const char *why = run_hooks(HOOK_PRESTART, "creating", pid);
+      if (!why) why = run_hooks(HOOK_CREATE_RUNTIME, "creating", pid);
+      if (why) {
+        kill(pid, SIGKILL);
+        wait_status(pid);
+        die_msg("hook", "%s", why);
+      }
+      if (write(hk_down[1], "H", 1) != 1) parent_failed(pid, errp[0], "sync", "release the child");
+      close(hk_up[0]);
+      close(hk_down[1]);
+    }
     if (opt.keep) {
       close(ksock[1]);
       fork_keeper(ksock[0], pid);
@@ -1016,8 +1081,15 @@ static int do_start(void) {
   close(errp[0]);
   close(ready[1]);
   if (ksock[0] >= 0) close(ksock[0]);
+  if (runtime_hooks) {
+    close(hk_up[0]);
+    close(hk_down[1]);
+  }
   if (read(go[0], &c, 1) != 1) _exit(2); /* parent died before releasing us */
   close(go[0]);
+  /* our pid as the host sees it (the hooks' state): its /proc is still ours to read */
+  char self[32] = "";
+  pid_t host_pid = readlink("/proc/self", self, sizeof self - 1) > 0 ? (pid_t)atoi(self) : 0;
   if (setsid() < 0) die_errno("setsid", "setsid");
   devnull = open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC);
   /* Mount events must not travel back to the host: make every mount in our new namespace a
@@ -1056,6 +1128,15 @@ static int do_start(void) {
     const struct net_op *bad = run_net("ct", 0);
     if (bad) die_net(bad);
   }
+  /* the hooks that need the container's mounts and the host's paths: the runtime's (our parent
+   * runs them), then the container's, here */
+  if (runtime_hooks) {
+    if (write(hk_up[1], "h", 1) != 1 || read(hk_down[0], &c, 1) != 1) _exit(2); /* the parent reported it */
+    close(hk_up[1]);
+    close(hk_down[0]);
+  }
+  const char *why = run_hooks(HOOK_CREATE_CONTAINER, "creating", host_pid);
+  if (why) die_msg("hook", "%s", why);
   /* pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only the
    * container's tree, with no path back to the host's. */
   if (fchdir(root_fd) < 0) die_errno("pivot_root", "chdir %s", opt.rootfs);
@@ -1072,6 +1153,8 @@ static int do_start(void) {
   char exe[PATH_MAX];
   find_command(opt.argv[0], exe);
   if (fifo_fd >= 0) wait_exec_fifo(fifo_fd);
+  /* started: the container's hooks, its paths, before the command (a failure ends it here) */
+  if ((why = run_hooks(HOOK_START_CONTAINER, "created", host_pid))) die_msg("hook", "%s", why);
   /* while we may still raise a hard limit (CAP_SYS_RESOURCE in our namespace) */
   for (int k = 0; k < opt.n_rlimits; k++)
     if (setrlimit(opt.rlimits[k].resource, &opt.rlimits[k].lim) < 0) die_errno("rlimit", "setrlimit %d", opt.rlimits[k].resource);

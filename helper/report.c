@@ -34,21 +34,36 @@ static void json_escape(char *out, size_t n, const char *s) {
   out[j] = 0;
 }
 
+/* MSG (with its errno's words when E is not 0) on stderr and as a status record; exit 2 */
+static void __attribute__((noreturn)) die_with(const char *step, int e, const char *msg) {
+  char full[1200], esc[2400], rec[2600];
+  snprintf(full, sizeof full, e ? "%s: %s" : "%s", msg, strerror(e));
+  fprintf(stderr, "berth-nsexec: %s\n", full);
+  json_escape(esc, sizeof esc, full);
+  int n = snprintf(rec, sizeof rec, "{\"error\":\"%s\",\"errno\":%d,\"message\":\"%s\"}\n", step, e, esc);
+  int fd = err_fd >= 0 ? err_fd : status_fd;
+  if (fd >= 0 && n > 0) write_all(fd, rec, (size_t)n);
+  _exit(2);
+}
+
 /* die_errno: print "berth-nsexec: <what>: <strerror>", send a status record, exit 2 */
 void die_errno(const char *step, const char *fmt, ...) {
   int saved = errno;
-  char msg[1024], esc[2048], rec[2400];
+  char msg[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  fprintf(stderr, "berth-nsexec: %s: %s\n", msg, strerror(saved));
-  json_escape(esc, sizeof esc, msg);
-  int n = snprintf(rec, sizeof rec, "{\"error\":\"%s\",\"errno\":%d,\"message\":\"%s: %s\"}\n", step,
-                   saved, esc, strerror(saved));
-  int fd = err_fd >= 0 ? err_fd : status_fd;
-  if (fd >= 0 && n > 0) write_all(fd, rec, (size_t)n);
-  _exit(2);
+  die_with(step, saved, msg);
+}
+
+void die_msg(const char *step, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  die_with(step, 0, msg);
 }
 
 /* a plan the helper cannot carry out as given (a bug in helper-args.ts, or a value berth should

@@ -18,6 +18,7 @@
 #include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -122,6 +123,41 @@ static int touch_in_root(const char *path) {
   if (fd >= 0) close(fd);
   close(parent);
   return 0;
+}
+
+/* A device node the spec lists (OCI linux.devices), made in the root with its mode and owner;
+ * one there already is kept if it is that same device (the spec's node, made before). Only
+ * outside a user namespace: inside one the kernel refuses mknod, and berth binds the host's. */
+static void mknod_in_root(const char *path, const char *spec) {
+  char type;
+  unsigned major, minor, uid, gid, mode;
+  if (sscanf(spec, "%c %u %u %o %u %u", &type, &major, &minor, &mode, &uid, &gid) != 6 || mode > 07777 ||
+      (type != 'c' && type != 'b' && type != 'p'))
+    die_usage("--mknod: bad node %s", spec);
+  mode_t fmt = type == 'c' ? S_IFCHR : type == 'b' ? S_IFBLK : S_IFIFO;
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  char *slash = strrchr(buf, '/');
+  if (!slash || !slash[1]) die_usage("--mknod DEST must be an absolute file path: %s", path);
+  *slash = 0;
+  if (mkdirs_in_root(buf[0] ? buf : "/", 0755) < 0) die_errno("mknod", "mkdir %s", buf);
+  int parent = open_in_root(buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+  if (parent < 0) die_errno("mknod", "open %s", buf);
+  dev_t dev = fmt == S_IFIFO ? 0 : makedev(major, minor);
+  if (mknodat(parent, slash + 1, fmt | (mode & 07777), dev) < 0) {
+    struct stat st;
+    int e = errno;
+    if (e != EEXIST || fstatat(parent, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0 || (st.st_mode & S_IFMT) != fmt ||
+        st.st_rdev != dev) {
+      errno = e; /* EEXIST: another file is there */
+      die_errno("mknod", "mknod %s", path);
+    }
+  }
+  /* the umask took bits off; a node is never a link, so neither call follows one */
+  if (fchmodat(parent, slash + 1, mode & 07777, 0) < 0 ||
+      fchownat(parent, slash + 1, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+    die_errno("mknod", "set the mode and owner of %s", path);
+  close(parent);
 }
 
 const char *fd_path(int fd) {
@@ -272,6 +308,9 @@ void run_op(const struct op *o) {
   struct stat st;
   int fd;
   switch (o->kind) {
+  case OP_MKNOD: /* a=dest b="TYPE MAJOR MINOR MODE UID GID" (mode octal): OCI linux.devices */
+    mknod_in_root(o->a, o->b);
+    return;
   case OP_MKDIR:
     if (mkdirs_in_root(o->a, (mode_t)strtol(o->b, NULL, 8)) < 0) die_errno("mkdir", "mkdir %s", o->a);
     return;
@@ -354,7 +393,13 @@ void run_op(const struct op *o) {
     /* O_CREAT: a dangling symlink the container planted is followed inside its root */
     fd = open_regular(o->a, O_WRONLY | O_TRUNC | O_CREAT);
     if (fd < 0) die_open(o->a);
-    write_all(fd, o->b, strlen(o->b));
+    /* every byte or a failure: a sysctl the kernel refuses (EINVAL) says so here */
+    for (size_t off = 0, len = strlen(o->b); off < len;) {
+      ssize_t n = write(fd, o->b + off, len - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) die_errno("write", "write %s", o->a);
+      off += (size_t)n;
+    }
     close(fd);
     return;
   case OP_MASK: /* a=dest: hide a host-sensitive path; a missing path needs no mask */

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-enum op_kind { OP_MOUNT, OP_BIND, OP_BINDMAP, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE, OP_BLOCK, OP_CONSOLE };
+enum op_kind { OP_MOUNT, OP_BIND, OP_BINDMAP, OP_REBIND, OP_MASK, OP_SYMLINK, OP_MKDIR, OP_REMOUNT, OP_WRITE, OP_BLOCK, OP_CONSOLE, OP_MKNOD };
 
 /* OP_BINDMAP's stage: an idmapped copy of a (--bind-idmapped); the same, or a plain bind where
  * a's filesystem cannot be idmapped (--bind-idmapped-loose); a new mount of type a

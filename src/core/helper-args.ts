@@ -59,6 +59,8 @@ export function mountArgs(op: MountOp): string[] {
       return ['--mkdir', op.dest, op.mode];
     case 'write':
       return ['--write', op.dest, op.content];
+    case 'mknod':
+      return ['--mknod', op.dest, op.node];
     case 'block':
       return ['--block', op.dest, op.content];
     case 'console':

@@ -16,6 +16,8 @@ export type MountOp =
   | { op: 'symlink'; target: string; dest: string }
   | { op: 'mkdir'; dest: string; mode: string }
   | { op: 'write'; dest: string; content: string }
+  /** a node made in the root: NODE is "TYPE MAJOR MINOR MODE UID GID", mode in octal (OCI linux.devices) */
+  | { op: 'mknod'; dest: string; node: string }
   /** berth's marked block in a file the container also edits (helper --block) */
   | { op: 'block'; dest: string; content: string }
   /** a pty of the container's own devpts on DEST, its master for the keeper (helper --console) */

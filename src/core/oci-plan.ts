@@ -9,7 +9,9 @@ import { joinArgs, mountArgs, SECCOMP_FD, STATUS_FD } from './helper-args.ts';
 import { parseCpuList } from './limits.ts';
 import type { LxcfsView } from './lxcfs.ts';
 import { type CgroupMount, cgroupOps, DEFAULT_DEVICE_BINDS, DEV_LINKS, lxcfsBinds, type MountOp } from './mounts.ts';
-import type { NamespaceType, OciMount, OciProcess, OciSpec } from './oci-spec.ts';
+import { type HostNode, ociDeviceOps } from './oci-devices.ts';
+import type { NamespaceType, OciHook, OciMount, OciProcess, OciSpec } from './oci-spec.ts';
+import { ociSysctls } from './oci-sysctl.ts';
 import { SYSTEM_ANNOTATION } from './oci-system.ts';
 
 export interface OciFacts {
@@ -26,6 +28,10 @@ export interface OciFacts {
   consoleSocket: string | null;
   /** a system container's (oci-system.ts); null: as runc would run it */
   system: SystemFacts | null;
+  /** the hooks' state (container.ts hookStatePrefix): its object without status, pid and closing brace */
+  hookState: string;
+  /** the host's node at each path linux.devices names (null: none there) */
+  hostNodes: Readonly<Record<string, HostNode | null>>;
 }
 
 export interface SystemFacts {
@@ -279,6 +285,15 @@ export function ociExecArgs(
   ];
 }
 
+/** the hooks the helper runs, in its names; poststart and poststop are berth-oci's own */
+const HELPER_HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer'] as const;
+
+/** --hook KIND TIMEOUT NARGS NENV PATH ARG... ENV... (argv[0] is the path when none is given) */
+function hookArgs(kind: string, h: OciHook): string[] {
+  const argv = h.args.length ? h.args : [h.path];
+  return ['--hook', kind, String(h.timeout ?? 0), String(argv.length), String(h.env.length), h.path, ...argv, ...h.env];
+}
+
 /** The helper's argv for `create` (start mode, waiting on the exec FIFO). */
 export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
   const p = spec.process;
@@ -305,10 +320,18 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
   };
   // lxcfs's files go over a /proc and a /sys the spec mounts (never into the root's own dirs)
   const mounted = (type: string, dest: string) => spec.mounts.some((m) => m.type === type && m.destination === dest);
+  const sysctls = ociSysctls(spec.linux.sysctl, {
+    make: namespaces,
+    join: ctx.joined,
+    procMounted: mounted('proc', '/proc'),
+  });
   const ops: MountOp[] = [
     ...spec.mounts.flatMap((m, i) => mountOp(m, i, ctx)),
+    ...ociDeviceOps(spec.linux.devices, { userns: namespaces.includes('user'), hostNodes: f.hostNodes }),
     ...(mounted('proc', '/proc') ? lxcfsBinds(f.system?.lxcfs, 'proc') : []),
     ...(mounted('sysfs', '/sys') ? lxcfsBinds(f.system?.lxcfs, 'sys') : []),
+    // before the masks and read-only paths (Docker's spec has /proc/sys read-only)
+    ...sysctls.ops,
     ...(spec.mounts.some((m) => m.destination === '/dev' && m.type === 'tmpfs') ? DEV_LINKS : []),
     ...spec.linux.maskedPaths.map((dest): MountOp => ({ op: 'mask', dest })),
     ...spec.linux.readonlyPaths.map((dest): MountOp => ({ op: 'rebind', dest, options: 'ro,nosuid,nodev,noexec' })),
@@ -320,10 +343,13 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
   ];
   // a hostname without a uts namespace of its own would be the host's (a joined one is the pod's)
   const hostname = spec.hostname !== null && namespaces.includes('uts') ? ['--hostname', spec.hostname] : [];
+  const hooks = HELPER_HOOKS.flatMap((k) => spec.hooks[k].flatMap((h) => hookArgs(k, h)));
   return [
     '--unshare',
     namespaces.join(','),
     ...ns.join.flatMap(([type, path]) => ['--setns', type, path]),
+    ...sysctls.joined.flatMap(([key, value]) => ['--sysctl-joined', key, value]),
+    ...(hooks.length ? ['--hook-state', f.hookState, ...hooks] : []),
     ...(idmap ? ['--idmap', String(idmap.base), String(idmap.count)] : []),
     ...(f.system?.stageDir ? ['--rootfs-idmapped', `${f.system.stageDir}/root`] : []),
     ...(f.system?.stageDir && f.system.rootOverlay

@@ -61,6 +61,17 @@ export interface OciProcess {
   oomScoreAdj: number | null;
 }
 
+/** linux.devices[]: a node the container gets (type u is an unbuffered character device: c) */
+export interface OciDevice {
+  type: string;
+  path: string;
+  major: number;
+  minor: number;
+  fileMode: number | null;
+  uid: number;
+  gid: number;
+}
+
 export interface OciSpec {
   ociVersion: string;
   process: OciProcess | null;
@@ -82,7 +93,7 @@ export interface OciSpec {
     resources: Record<string, unknown>;
     /** linux.seccomp as given: core/oci-seccomp.ts turns it into berth's policy */
     seccomp: Record<string, unknown> | null;
-    devices: { type: string; path: string; major: number; minor: number; fileMode: number | null }[];
+    devices: OciDevice[];
   };
 }
 
@@ -275,6 +286,8 @@ export function parseSpec(textIn: string): OciSpec {
           major: int(d['major'] ?? 0, `${at}.major`, 0, UINT32),
           minor: int(d['minor'] ?? 0, `${at}.minor`, 0, UINT32),
           fileMode: d['fileMode'] === undefined ? null : int(d['fileMode'], `${at}.fileMode`, 0, 0o7777),
+          uid: int(d['uid'] ?? 0, `${at}.uid`, 0, UINT32 - 1),
+          gid: int(d['gid'] ?? 0, `${at}.gid`, 0, UINT32 - 1),
         };
       }),
     },

@@ -69,6 +69,21 @@ const isEngineDefault = (caps: readonly string[]) =>
     (set) => new Set(caps).size === set.length && set.every((c) => caps.includes(c)),
   );
 
+const PING_GROUPS = 'net.ipv4.ping_group_range';
+
+/**
+ * Sysctls whose values are ids, within the user namespace berth adds: the engine wrote them
+ * for the host's ids (Docker's ping_group_range "0 2147483647", every group), which the kernel
+ * refuses where they are not mapped; the same intent is the namespace's own ids.
+ */
+function inRange(sysctl: Readonly<Record<string, string>>): Record<string, string> {
+  const v = sysctl[PING_GROUPS];
+  const m = v === undefined ? null : /^\s*(\d+)\s+(\d+)\s*$/.exec(v);
+  if (!m) return { ...sysctl };
+  const clamp = (x: string) => String(Math.min(Number(x), ID_COUNT - 1));
+  return { ...sysctl, [PING_GROUPS]: `${clamp(m[1] as string)} ${clamp(m[2] as string)}` };
+}
+
 /**
  * SPEC as a system container: with ID_BASE (from berth's allocator) a user namespace mapping
  * 0..65535 there when the spec has none, and a cgroup namespace when it has none.
@@ -93,6 +108,7 @@ export function systemSpec(spec: OciSpec, idBase: number | null): OciSpec {
     process,
     linux: {
       ...spec.linux,
+      sysctl: idBase === null ? spec.linux.sysctl : inRange(spec.linux.sysctl),
       namespaces,
       uidMappings: idBase === null ? spec.linux.uidMappings : map,
       gidMappings: idBase === null ? spec.linux.gidMappings : map,

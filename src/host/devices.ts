@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import type { DevNode, HostDevice } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
+import type { HostNode } from '../core/oci-devices.ts';
 import type { Host } from './host.ts';
 import type { Paths } from './paths.ts';
 
@@ -22,19 +23,34 @@ export function hostDevices(nodes: readonly DevNode[], what: string): HostDevice
         hint: `load its driver (modprobe), or take it back: berth set CTID --devnodes ${n.name}:none (or --features NAME:off) --save`,
       });
     }
-    const rdev = Number(st.rdev);
     out.push({
       name: n.name,
       type: st.isCharacterDevice() ? 'c' : 'b',
-      // the kernel's new_encode_dev split: 12 bits of major, 20 of minor
-      major: (rdev >> 8) & 0xfff,
-      minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00),
+      ...deviceNumbers(Number(st.rdev)),
       perm: n.perm,
       mode: Number(st.mode) & 0o777,
       source: path,
     });
   }
   return out;
+}
+
+/** the kernel's new_encode_dev split: 12 bits of major, 20 of minor */
+const deviceNumbers = (rdev: number) => ({
+  major: (rdev >> 8) & 0xfff,
+  minor: (rdev & 0xff) | ((rdev >> 12) & 0xfff00),
+});
+
+/** The node at PATH (a link followed, as a bind of it would), or null: none, or no node. */
+export function hostNode(path: string): HostNode | null {
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(path);
+  } catch {
+    return null;
+  }
+  const type = st.isCharacterDevice() ? 'c' : st.isBlockDevice() ? 'b' : st.isFIFO() ? 'p' : null;
+  return type && { type, ...deviceNumbers(Number(st.rdev)) };
 }
 
 /** Where an unprivileged container's own device nodes are made: not /run, which is nodev. */

@@ -208,14 +208,15 @@ export function removeStateDir(g: OciGlobal, id: string): void {
 
 /** The spec's state of R as a hook reads it on stdin. */
 export function hookState(r: OciRecord, status: string): string {
-  return JSON.stringify({
-    ociVersion: OCI_VERSION,
-    id: r.id,
-    status,
-    pid: r.pid ?? 0,
-    bundle: r.bundle,
-    annotations: r.annotations,
-  });
+  return `${hookStatePrefix(r)},"status":${JSON.stringify(status)},"pid":${r.pid ?? 0}}`;
+}
+
+/** The state without status and pid, open for them (the helper adds them for the hooks it runs). */
+export function hookStatePrefix(r: Pick<OciRecord, 'id' | 'bundle' | 'annotations'>): string {
+  return JSON.stringify({ ociVersion: OCI_VERSION, id: r.id, bundle: r.bundle, annotations: r.annotations }).slice(
+    0,
+    -1,
+  );
 }
 
 /**

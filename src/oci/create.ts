@@ -7,6 +7,7 @@ import { isatty } from 'node:tty';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
 import { ID_POOL_START } from '../core/idmap.ts';
+import { ociDeviceRules } from '../core/oci-devices.ts';
 import { ociNamespaces, ociResources, ociStartArgs, overlayLayers, type SystemFacts } from '../core/oci-plan.ts';
 import { MAX_CONFIG_BYTES, type OciSpec, parseSpec } from '../core/oci-spec.ts';
 import { needsIdRange, SYSTEM_ANNOTATION, systemSpec, wantsSystem } from '../core/oci-system.ts';
@@ -21,6 +22,7 @@ import {
   procsFiles,
   resourceWrites,
 } from '../host/cgroups.ts';
+import { hostNode } from '../host/devices.ts';
 import { errCode } from '../host/fs-util.ts';
 import { policyFd } from '../host/helper.ts';
 import { linuxHost } from '../host/host.ts';
@@ -29,7 +31,7 @@ import { mountAt, readMountinfo } from '../host/mountinfo.ts';
 import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
 import { trace } from '../host/trace.ts';
-import { hookState, removeContainer, runHooks, stageDirOf, writePidFile } from './container.ts';
+import { hookStatePrefix, removeContainer, stageDirOf, writePidFile } from './container.ts';
 import { type OciGlobal, parseFlags, warn } from './main.ts';
 
 /** create's valued flags, which run takes too */
@@ -105,10 +107,6 @@ function cgroupOf(spec: OciSpec, id: string): OciRecord['cgroup'] {
 
 export async function createContainer(g: OciGlobal, id: string, o: CreateOptions): Promise<OciRecord> {
   const spec = readSpec(o.bundle);
-  for (const k of ['createContainer', 'startContainer'] as const) {
-    if (spec.hooks[k].length)
-      throw new BerthError('BAD_VALUE', `config.json: hooks.${k}: not supported by berth-oci yet`);
-  }
   if (o.preserveFds) throw new BerthError('BAD_VALUE', 'create: --preserve-fds is not supported by berth-oci yet');
   // without a terminal of its own the process gets our stdio: never a terminal it could push
   // input into (TIOCSTI)
@@ -132,6 +130,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
   const top = mountAt(rootfs, mountinfo);
   const rootOverlay = top?.fstype === 'overlay' ? top.options : null;
   const berth = makeCtx(g.berth, (m) => warn(g, m), layout);
+  const hostNodes = Object.fromEntries(spec.linux.devices.map((d) => [d.path, hostNode(d.path)]));
   // the plan is checked before anything is made (a refusal changes nothing): with a stand-in
   // for the id range, which is handed out once the record exists
   const plan = (procs: string[], idBase: number | null, lxcfs: SystemFacts['lxcfs']) => {
@@ -144,6 +143,8 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
       execFifo: fifo,
       consoleSocket: o.consoleSocket === null ? null : resolve(o.consoleSocket),
       system: system ? { stageDir: ownRange ? stageDir : null, lxcfs, rootOverlay } : null,
+      hookState: hookStatePrefix({ id, bundle: o.bundle, annotations: spec.annotations }),
+      hostNodes,
     });
     return { spec: planned, argv };
   };
@@ -203,7 +204,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     trace('oci create: lxcfs');
     const idmap = idBase ?? spec.linux.uidMappings[0]?.hostID ?? null;
     const dirs = prepareCgroups(linuxHost, layout, cgroup.parent, cgroup.name, {
-      devices: DEVICE_ALLOW,
+      devices: [...DEVICE_ALLOW, ...ociDeviceRules(spec.linux.devices, spec.linux.resources)],
       writes: resourceWrites(layout, record.resources, id),
       owner: idmap,
     });
@@ -228,10 +229,6 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     trace('oci create: helper');
     record.pid = r.pid;
     record.startTime = readProcStat(linuxHost, r.pid)?.startTime ?? null;
-    // the process waits on the FIFO: the hooks that prepare it (Docker's libnetwork-setkey
-    // sets up its network namespace by its pid) run now, in berth-oci's own namespaces
-    runHooks(g, 'createRuntime', spec.hooks.createRuntime, hookState(record, 'creating'), true);
-    runHooks(g, 'prestart', spec.hooks.prestart, hookState(record, 'creating'), true);
     record.status = 'created';
     writeOciRecord(g.root, record);
     if (o.pidFile) writePidFile(o.pidFile, r.pid);

@@ -6,9 +6,12 @@
 import assert from 'node:assert/strict';
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import {
+  chmodSync,
+  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -55,13 +58,24 @@ function bundle(t: { after: (f: () => void) => void }, s: Sandbox): Bundle {
   const log = join(dir, 'log.json');
   const cgroup = `berth-oci-test-${process.pid}`;
   const env = berthEnv(s);
-  const oci = (args: string[], input = '') =>
-    spawnSync(OCI, ['--root', state, '--log', log, '--log-format', 'json', ...args], {
-      env,
-      encoding: 'utf8',
-      input,
-      timeout: 30_000,
-    });
+  // stdout and stderr go to files, not pipes: a created container keeps them (its stdio), and
+  // spawnSync would wait for the pipes' end until its timeout
+  let calls = 0;
+  const oci = (args: string[], input = ''): SpawnSyncReturns<string> => {
+    const [out, err] = ['out', 'err'].map((k) => join(dir, `oci-${++calls}.${k}`)) as [string, string];
+    const fds = [openSync(out, 'w'), openSync(err, 'w')];
+    try {
+      const r = spawnSync(OCI, ['--root', state, '--log', log, '--log-format', 'json', ...args], {
+        env,
+        input,
+        stdio: ['pipe', fds[0], fds[1]],
+        timeout: 30_000,
+      });
+      return { ...r, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8'), output: [] };
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+  };
   assert.equal(oci(['spec', '--bundle', dir]).status, 0);
   // a failed check leaves nothing either: the containers go first, their state with them, then
   // the bundle (one hook, so the order holds)
@@ -91,6 +105,10 @@ const cgroupsLeft = (b: Bundle) =>
 
 const parentsLeft = (b: Bundle) =>
   readdirSync('/sys/fs/cgroup').filter((h) => existsSync(join('/sys/fs/cgroup', h, b.cgroup)));
+
+/** A sysctl as PID's network namespace has it (/proc/sys/net shows the reader's). */
+const sysctlIn = (pid: number, key: string) =>
+  spawnSync('nsenter', ['-t', String(pid), '-n', 'cat', `/proc/sys/${key}`], { encoding: 'utf8' }).stdout;
 
 /** The memory and pids limits of c1 as the kernel has them (v1 hybrid, or v2). */
 function limits(b: Bundle): { memory: string; pids: string } {
@@ -144,11 +162,20 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
       env: ['FOO=bar'],
       timeout: 10,
     });
+    // the runtime's hooks in the runtime's namespaces, in order; createContainer in the
+    // container's mount namespace before pivot_root (host paths), startContainer inside it
+    const ns = `; echo $0 >> ${b.dir}/order; readlink /proc/self/ns/mnt > ${b.dir}/$0.mnt`;
     c.hooks = {
-      prestart: [hook('prestart')],
+      prestart: [hook('prestart', ns)],
+      createRuntime: [hook('createRuntime', ns)],
+      createContainer: [hook('createContainer', ns)],
+      startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /dev/shm/startContainer.json'] }],
       poststart: [hook('poststart')],
       poststop: [hook('poststop', '; exit 9')],
     };
+    // a namespaced sysctl, written in its own network namespace; a device node made for it
+    c.linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '99' };
+    c.linux.devices = [{ path: '/dev/mynull', type: 'c', major: 1, minor: 3, fileMode: 0o640, uid: 7, gid: 8 }];
   });
   // the caller's pipes are the process's (the shim reads them), and create returns at once
   const create = spawn(OCI, ['--root', b.state, 'create', '--bundle', b.dir, '--pid-file', join(b.dir, 'pid'), 'c1'], {
@@ -179,10 +206,25 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
     { id: pre.state.id, pid: pre.state.pid, bundle: pre.state.bundle },
     { id: 'c1', pid, bundle: b.dir },
   );
+  assert.equal(readFileSync(join(b.dir, 'order'), 'utf8'), 'hook-prestart\nhook-createRuntime\nhook-createContainer\n');
+  const mntOf = (name: string) => readFileSync(join(b.dir, `hook-${name}.mnt`), 'utf8').trim();
+  assert.equal(mntOf('createRuntime'), readlinkSync('/proc/self/ns/mnt'), "createRuntime: the runtime's namespace");
+  assert.equal(mntOf('createContainer'), readlinkSync(`/proc/${pid}/ns/mnt`), "createContainer: the container's");
+  assert.deepEqual(
+    { status: hookRead('createContainer').state.status, pid: hookRead('createContainer').state.pid },
+    { status: 'creating', pid },
+    'the pid as the host sees it',
+  );
   assert.ok(!existsSync(join(b.dir, 'poststart.json')), 'poststart waits for start');
+  assert.equal(sysctlIn(pid, 'net/ipv4/ip_unprivileged_port_start'), '99\n', 'the sysctl, in its network namespace');
+  assert.notEqual(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'), '99\n', "not the host's");
+  const node = spawnSync('stat', ['-c', '%F %t:%T %a %u:%g', `/proc/${pid}/root/dev/mynull`], { encoding: 'utf8' });
+  assert.equal(node.stdout, 'character special file 1:3 640 7:8\n', 'linux.devices: the node, its mode and owner');
   assert.equal(out, '', 'nothing runs before start');
   assert.equal(b.oci(['start', 'c1']).status, 0);
   assert.equal(hookRead('poststart').state.status, 'running');
+  const started = JSON.parse(b.oci(['exec', 'c1', 'cat', '/dev/shm/startContainer.json']).stdout);
+  assert.deepEqual({ status: started.status, pid: started.pid, id: started.id }, { status: 'created', pid, id: 'c1' });
   await waitFor('the output', () => out.includes('read-only'));
   assert.equal(out, 'out berth\nread-only\n', 'hostname from config.json; a read-only root');
   assert.equal(err, 'err\n');
@@ -218,6 +260,8 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   b.config((c) => {
     c.process.args = ['sleep', '60'];
     c.hooks = {};
+    // a sysctl of the joined namespace: written by the host's root, from inside it
+    c.linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '98' };
     c.linux.cgroupsPath = `/${b.cgroup}/c2`;
     c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
       n.type === 'network' ? { type: 'network', path: `/proc/${pid}/ns/net` } : n,
@@ -229,10 +273,12 @@ test('berth-oci: create, start, state, kill and delete, checked on the host', { 
   const nsOf = (p: number, t: string) => readlinkSync(`/proc/${p}/ns/${t}`);
   assert.equal(nsOf(pid2, 'net'), nsOf(pid, 'net'), 'the network namespace joined');
   assert.notEqual(nsOf(pid2, 'uts'), nsOf(pid, 'uts'), 'the others its own');
+  assert.equal(sysctlIn(pid, 'net/ipv4/ip_unprivileged_port_start'), '98\n', "the pod's, joined");
   assert.equal(b.oci(['delete', '--force', 'c2']).status, 0);
   // a cgroupsPath that exists (another container's, a host slice) is refused: never killed in
   b.config((c) => {
     c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'network');
+    c.linux.sysctl = {};
   });
   const taken = b.oci(['create', '--bundle', b.dir, 'c3']); // config.json's path is c1's
   assert.equal(taken.status, 1);
@@ -292,6 +338,26 @@ test('berth-oci: a refused create leaves nothing; delete --force of what is gone
   assert.equal(hooked.status, 1);
   assert.match(hooked.stderr, /prestart hook \/bin\/sh: exit 3/, 'a failing prestart hook fails the create');
   assert.ok(!existsSync(join(b.state, 'c1')), 'and undoes it');
+  assert.deepEqual(cgroupsLeft(b), []);
+  b.config((c) => {
+    c.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no GPU here >&2; exit 4'] }] };
+  });
+  const cc = b.oci(['create', '--bundle', b.dir, 'c1']);
+  assert.equal(cc.status, 1);
+  assert.match(cc.stderr, /createContainer hook \/bin\/sh: exit 4: no GPU here/, 'its words, from the container side');
+  assert.ok(!existsSync(join(b.state, 'c1')));
+  assert.deepEqual(cgroupsLeft(b), []);
+  // a failing startContainer hook: the command never runs; start has returned by then (runc's too)
+  b.config((c) => {
+    c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 5'] }] };
+    c.root.readonly = false;
+    c.process.args = ['touch', '/ran'];
+  });
+  assert.equal(b.oci(['create', '--bundle', b.dir, 'c1']).status, 0);
+  assert.equal(b.oci(['start', 'c1']).status, 0);
+  await waitFor('the process to end', () => status(b, 'c1') === 'stopped');
+  assert.ok(!existsSync(join(b.dir, 'rootfs/ran')), 'the command did not run');
+  assert.equal(b.oci(['delete', 'c1']).status, 0);
   assert.deepEqual(cgroupsLeft(b), []);
   // a working directory through /proc/self/fd (runc's CVE-2024-21626): never a host directory
   for (const cwd of ['/proc/self/fd/3', '/proc/self/cwd', '/proc/1/root']) {
@@ -395,12 +461,33 @@ test('berth-oci: a system container by default: its own id range, an idmapped ro
   assert.equal(create.status, 0, readFileSync(out, 'utf8'));
   const pid = Number(readFileSync(join(b.dir, 'pid'), 'utf8'));
   // a second one at once: a range of its own
+  // with Docker's sysctl, a device of the host's (bound in: a user namespace makes no nodes)
+  // and a hook in its namespaces as its root, run before pivot_root
+  const fuse = existsSync('/dev/fuse');
+  // where its root (a high host uid) may write: the bundle is the host root's alone
+  const open = mkdtempSync(join(tmpdir(), 'berth-oci-hook-'));
+  chmodSync(open, 0o1777);
+  t.after(() => rmSync(open, { recursive: true, force: true }));
+  if (!fuse) t.diagnostic('no /dev/fuse on this host: the device bound into a system container is not checked');
   b.config((c) => {
     c.linux.cgroupsPath = `/${b.cgroup}/c2`;
     c.process.args = ['sleep', '60'];
+    c.linux.sysctl = { 'net.ipv4.ping_group_range': '0 2147483647' };
+    c.linux.devices = fuse ? [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }] : [];
+    c.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `id -u > ${open}/cc-uid`] }] };
   });
   const c2 = b.oci(['create', '--bundle', b.dir, '--pid-file', join(b.dir, 'pid2'), 'c2']);
   assert.equal(c2.status, 0, c2.stderr);
+  const pidOf2 = Number(readFileSync(join(b.dir, 'pid2'), 'utf8'));
+  // its ids: all of its own groups (the kernel refuses ids its user namespace does not map)
+  const [low, high] = sysctlIn(pidOf2, 'net/ipv4/ping_group_range').trim().split(/\s+/).map(Number);
+  const base = Number(readFileSync(`/proc/${pidOf2}/gid_map`, 'utf8').trim().split(/\s+/)[1]);
+  assert.deepEqual([low, high], [base, base + 65535], "Docker's ping_group_range, within its ids");
+  assert.equal(readFileSync(join(open, 'cc-uid'), 'utf8'), '0\n', 'createContainer: as its root');
+  if (fuse) {
+    const node = spawnSync('stat', ['-c', '%F %t:%T', `/proc/${pidOf2}/root/dev/fuse`], { encoding: 'utf8' });
+    assert.equal(node.stdout, 'character special file a:e5\n', "the host's /dev/fuse");
+  }
   assert.equal(b.oci(['start', 'c1']).status, 0);
   await waitFor('its output', () => readFileSync(out, 'utf8').includes('cg-writable'));
   const lines = readFileSync(out, 'utf8').split('\n');

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BerthError } from '../../../src/core/errors.ts';
 import { defaultSpec } from '../../../src/core/oci-default.ts';
-import { ociCaps, ociResources, ociResourcesOver, ociStartArgs } from '../../../src/core/oci-plan.ts';
+import { ociDeviceRules } from '../../../src/core/oci-devices.ts';
+import { type OciFacts, ociCaps, ociResources, ociResourcesOver, ociStartArgs } from '../../../src/core/oci-plan.ts';
 import { parseSpec } from '../../../src/core/oci-spec.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: a test edits the JSON freely
@@ -21,6 +22,8 @@ const facts = {
   execFifo: '/run/berth-oci/c1/exec.fifo',
   consoleSocket: null,
   system: null,
+  hookState: '{"ociVersion":"1.0.2","id":"c1"',
+  hostNodes: {},
 };
 const args = (edit?: (c: Config) => void) =>
   ociStartArgs(
@@ -166,4 +169,109 @@ test('update: what the document names changes (-1: no limit), the rest stays', (
     'the old total is below the new RAM',
   );
   assert.deepEqual(ociResourcesOver(now, { memory: { swap: 1024 << 20 } }), { ...now, swap: 768 << 20 });
+});
+
+test('hooks the helper runs: their kind, timeout, argv (argv[0] the path without one) and env, with the state', () => {
+  const a = args((c) => {
+    c.hooks = {
+      prestart: [{ path: '/h/pre', args: ['pre', '-x'], env: ['A=1'], timeout: 5 }],
+      createContainer: [{ path: '/h/cc' }],
+      startContainer: [{ path: '/bin/sc', args: ['sc'] }],
+      poststart: [{ path: '/h/post' }],
+    };
+  });
+  assert.deepEqual(after(a, '--hook-state'), [facts.hookState]);
+  const hooks = a.flatMap((x, i) => (x === '--hook' ? [a.slice(i + 1, i + 6).join(' ')] : []));
+  assert.deepEqual(hooks, ['prestart 5 2 1 /h/pre', 'createContainer 0 1 0 /h/cc', 'startContainer 0 1 0 /bin/sc']);
+  const pre = a.indexOf('/h/pre');
+  assert.deepEqual(a.slice(pre, pre + 4), ['/h/pre', 'pre', '-x', 'A=1']);
+  assert.ok(!a.includes('/h/post'), "poststart is berth-oci's own");
+  assert.ok(!args().includes('--hook-state'), 'no hooks, no state');
+});
+
+test('sysctls: of its own namespaces through its /proc, of a joined one by the host, of the host refused', () => {
+  const a = args((c) => {
+    c.linux.sysctl = {
+      'net.ipv4.ip_unprivileged_port_start': '0',
+      'kernel.shmmax': '1024',
+      'net/ipv4/conf/eth0.1/rp_filter': '1',
+    };
+  });
+  const writes = a.flatMap((x, i) => (x === '--write' ? [`${a[i + 1]}=${a[i + 2]}`] : []));
+  assert.deepEqual(writes, [
+    '/proc/sys/net/ipv4/ip_unprivileged_port_start=0',
+    '/proc/sys/kernel/shmmax=1024',
+    '/proc/sys/net/ipv4/conf/eth0.1/rp_filter=1',
+  ]);
+  assert.ok(a.indexOf('--write') < a.indexOf('--mask'), 'before /proc/sys is made read-only');
+  const joined = args((c) => {
+    c.linux.sysctl = { 'net.core.somaxconn': '512' };
+    c.linux.namespaces = c.linux.namespaces.map((n: { type: string }) =>
+      n.type === 'network' ? { type: 'network', path: '/proc/1/ns/net' } : n,
+    );
+  });
+  const at = joined.indexOf('--sysctl-joined');
+  assert.deepEqual(joined.slice(at, at + 3), ['--sysctl-joined', 'net/core/somaxconn', '512']);
+  assert.ok(!joined.includes('--write'));
+  const refused = (sysctl: Record<string, string>, re: RegExp, edit?: (c: Config) => void) =>
+    assert.throws(
+      () =>
+        args((c) => {
+          c.linux.sysctl = sysctl;
+          edit?.(c);
+        }),
+      (e: unknown) => e instanceof BerthError && re.test(e.message),
+    );
+  refused({ 'kernel.panic': '1' }, /not a setting of a namespace/);
+  refused({ 'vm.swappiness': '1' }, /not a setting of a namespace/);
+  refused({ 'net/../../kernel/panic': '1' }, /not a sysctl name/);
+  refused({ 'net.ipv4.ip_forward': '1' }, /shares the host's net namespace/, (c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'network');
+  });
+  refused({ 'net.ipv4.ip_forward': '1' }, /needs a proc mount/, (c) => {
+    c.mounts = c.mounts.filter((m: { type: string }) => m.type !== 'proc');
+  });
+});
+
+test('devices: made with mknod without a user namespace, the host node bound in with one', () => {
+  const dev = { path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o660, uid: 5, gid: 6 };
+  const a = args((c) => {
+    c.linux.devices = [dev, { path: '/dev/myfifo', type: 'p' }];
+  });
+  const nodes = a.flatMap((x, i) => (x === '--mknod' ? [`${a[i + 1]} ${a[i + 2]}`] : []));
+  assert.deepEqual(nodes, ['/dev/fuse c 10 229 660 5 6', '/dev/myfifo p 0 0 666 0 0']);
+  assert.ok(a.indexOf('--mknod') > a.indexOf('/dev/pts'), 'after the spec mounts (its /dev)');
+  const userns = (hostNodes: OciFacts['hostNodes']) =>
+    ociStartArgs(
+      spec((c) => {
+        c.process.terminal = false;
+        c.linux.devices = [dev];
+        c.linux.namespaces.push({ type: 'user' });
+        c.linux.uidMappings = c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+      }),
+      { ...facts, hostNodes },
+    );
+  const b = userns({ '/dev/fuse': { type: 'c', major: 10, minor: 229 } });
+  const i = b.findIndex((x, k) => x === '--bind' && b[k + 2] === '/dev/fuse');
+  assert.deepEqual(b.slice(i, i + 4), ['--bind', '/dev/fuse', '/dev/fuse', 'nosuid,noexec']);
+  assert.throws(() => userns({ '/dev/fuse': { type: 'c', major: 1, minor: 3 } }), /is not that device on the host/);
+  assert.throws(() => userns({}), /is not that device on the host/);
+});
+
+test("device cgroup lines: each node and the spec allow rules; deny rules are berth's already", () => {
+  const dev = { path: '/dev/fuse', type: 'u', major: 10, minor: 229, fileMode: null, uid: 0, gid: 0 };
+  assert.deepEqual(
+    ociDeviceRules([dev], {
+      devices: [
+        { allow: false, access: 'rwm' },
+        { allow: true, type: 'c', major: 1, minor: 3, access: 'rw' },
+        { allow: true, type: 'c', major: 136, access: 'rwm' },
+        { allow: true, type: 'c', major: 10, minor: 229, access: 'rwm' },
+      ],
+    }),
+    ['c 10:229 rwm', 'c 1:3 rw', 'c 136:* rwm'],
+  );
+  assert.deepEqual(ociDeviceRules([], { devices: [{ allow: true, access: 'rwm' }] }), ['a *:* rwm'], 'privileged');
+  assert.throws(() => ociDeviceRules([], { devices: [{ allow: true, access: 'rwx' }] }), /access/);
+  assert.throws(() => ociDeviceRules([], { devices: [{ allow: true, type: 'z' }] }), /type/);
 });

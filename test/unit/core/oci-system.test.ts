@@ -24,6 +24,8 @@ const facts = {
   execFifo: '/r/c1/exec.fifo',
   consoleSocket: null,
   system: { stageDir: '/r/c1/stage', lxcfs, rootOverlay: null },
+  hookState: '{"ociVersion":"1.0.2","id":"c1"',
+  hostNodes: {},
 };
 const after = (a: string[], flag: string) => a.filter((_, i) => a[i - 1] === flag);
 const sys = (edit?: (c: Config) => void) => ociStartArgs(systemSpec(spec(edit), 1048576), facts);
@@ -139,4 +141,15 @@ test("without a cgroup namespace the host's cgroup2 tree is mounted read-only (p
   );
   const i = a.indexOf('cgroup2');
   assert.ok(i > 0 && a[i + 3]?.split(',').includes('ro'), a.slice(i - 1, i + 4).join(' '));
+});
+
+test("Docker's ping_group_range (every host group) becomes every group of the user namespace berth adds", () => {
+  const s = spec((c) => {
+    c.linux.sysctl = { 'net.ipv4.ping_group_range': '0 2147483647', 'net.ipv4.ip_unprivileged_port_start': '0' };
+  });
+  assert.deepEqual(systemSpec(s, 1048576).linux.sysctl, {
+    'net.ipv4.ping_group_range': '0 65535',
+    'net.ipv4.ip_unprivileged_port_start': '0',
+  });
+  assert.deepEqual(systemSpec(s, null).linux.sysctl, s.linux.sysctl, "the spec's own user namespace: as given");
 });

@@ -1,0 +1,22 @@
+/* hooks.c: the OCI hooks only the helper is placed to run (berth-oci create) */
+#ifndef BERTH_HOOKS_H
+#define BERTH_HOOKS_H
+
+#include <sys/types.h>
+
+/* runtime-spec's kinds, in the order they run; prestart and createRuntime in the runtime's
+ * namespaces (the parent), createContainer and startContainer in the container's (the child) */
+enum hook_kind { HOOK_PRESTART, HOOK_CREATE_RUNTIME, HOOK_CREATE_CONTAINER, HOOK_START_CONTAINER, N_HOOK_KINDS };
+
+/* --hook KIND TIMEOUT NARGS NENV PATH ARG... ENV...: parsed from argv[*i], *i left on its last word */
+void hook_parse(char **argv, int *i, int argc);
+/* --hook-state PREFIX: the state's JSON object without status, pid and its closing brace */
+void hook_state_prefix(const char *prefix);
+int hooks_of(enum hook_kind kind);
+/* the runtime's hooks run after we joined a pod's namespaces: each hook goes back to ours
+ * (opened here, before the join) */
+void hook_keep_namespaces(void);
+/* runs KIND's hooks in order with the state (STATUS, PID) on stdin; NULL, or why one failed */
+const char *run_hooks(enum hook_kind kind, const char *status, pid_t pid);
+
+#endif
