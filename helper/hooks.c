@@ -99,6 +99,14 @@ void hook_keep_namespaces(void) {
   }
 }
 
+void hook_forget_namespaces(void) {
+  for (int k = 0; k < 4; k++)
+    if (own_ns[k] >= 0) {
+      close(own_ns[k]);
+      own_ns[k] = -1;
+    }
+}
+
 static long long now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -16,6 +16,8 @@ int hooks_of(enum hook_kind kind);
 /* the runtime's hooks run after we joined a pod's namespaces: each hook goes back to ours
  * (opened here, before the join) */
 void hook_keep_namespaces(void);
+/* the container's side: those fds are the host's namespaces, never to be held in there */
+void hook_forget_namespaces(void);
 /* runs KIND's hooks in order with the state (STATUS, PID) on stdin; NULL, or why one failed */
 const char *run_hooks(enum hook_kind kind, const char *status, pid_t pid);
 

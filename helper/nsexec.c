@@ -1085,6 +1085,7 @@ static int do_start(void) {
     close(hk_up[0]);
     close(hk_down[1]);
   }
+  hook_forget_namespaces();
   if (read(go[0], &c, 1) != 1) _exit(2); /* parent died before releasing us */
   close(go[0]);
   /* our pid as the host sees it (the hooks' state): its /proc is still ours to read */
