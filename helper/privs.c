@@ -10,6 +10,7 @@
 #include <linux/capability.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -45,6 +46,133 @@ static uint64_t parse_caps(const char *list) {
   return parse_names(list, cap_names, N_CAP_NAMES, "capability");
 }
 
+/* a policy's number: decimal, at most MAX (a value, an errno) */
+static uint64_t policy_num(const char *w, uint64_t max, const char *what) {
+  char *end;
+  errno = 0;
+  unsigned long long v = w ? strtoull(w, &end, 10) : 0;
+  if (!w || !*w || *w == '-' || *end || errno || v > max)
+    die_usage("seccomp policy: bad %s %s", what, w ? w : "(none)");
+  return v;
+}
+
+/* ACTION as the policy names it; errno and trace take the next word as their number (or EPERM
+ * where it may be left out: the first format's "default errno") */
+static uint32_t policy_action(const char *w, char **save, int number_optional) {
+  static const struct {
+    const char *name;
+    uint32_t act;
+  } plain[] = {{"allow", SCMP_ACT_ALLOW}, {"kill_thread", SCMP_ACT_KILL_THREAD},
+               {"kill_process", SCMP_ACT_KILL_PROCESS}, {"trap", SCMP_ACT_TRAP}, {"log", SCMP_ACT_LOG}};
+  if (!w) die_usage("seccomp policy: an action is missing");
+  for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++)
+    if (strcmp(w, plain[k].name) == 0) return plain[k].act;
+  int is_errno = strcmp(w, "errno") == 0;
+  if (!is_errno && strcmp(w, "trace") != 0) die_usage("seccomp policy: unknown action %s", w);
+  char *n = strtok_r(NULL, " \n", save);
+  uint32_t num = n || !number_optional ? (uint32_t)policy_num(n, 0xffff, "errno") : EPERM;
+  return is_errno ? SCMP_ACT_ERRNO(num) : SCMP_ACT_TRACE(num);
+}
+
+/* rule ACTION NAME [ARG OP V [V2]]...: V2 (the value; V is the mask) for masked_eq only */
+static void policy_rule(scmp_filter_ctx ctx, uint32_t act, const char *name, char **save) {
+  static const struct {
+    const char *name;
+    enum scmp_compare op;
+  } ops[] = {{"ne", SCMP_CMP_NE}, {"lt", SCMP_CMP_LT}, {"le", SCMP_CMP_LE}, {"eq", SCMP_CMP_EQ},
+             {"ge", SCMP_CMP_GE}, {"gt", SCMP_CMP_GT}, {"masked_eq", SCMP_CMP_MASKED_EQ}};
+  struct scmp_arg_cmp cmp[6];
+  unsigned n = 0;
+  if (!name) die_usage("seccomp policy: a rule names no syscall");
+  for (char *w; (w = strtok_r(NULL, " \n", save)); n++) {
+    if (n == 6) die_usage("seccomp policy: more than 6 conditions for %s", name);
+    cmp[n].arg = (unsigned)policy_num(w, 5, "argument");
+    const char *op = strtok_r(NULL, " \n", save);
+    size_t k = 0;
+    while (k < sizeof ops / sizeof ops[0] && !(op && strcmp(op, ops[k].name) == 0)) k++;
+    if (k == sizeof ops / sizeof ops[0]) die_usage("seccomp policy: bad operator %s for %s", op ? op : "(none)", name);
+    cmp[n].op = ops[k].op;
+    cmp[n].datum_a = policy_num(strtok_r(NULL, " \n", save), UINT64_MAX, "value");
+    const char *two = cmp[n].op == SCMP_CMP_MASKED_EQ ? strtok_r(NULL, " \n", save) : "0";
+    cmp[n].datum_b = policy_num(two, UINT64_MAX, "value");
+  }
+  int nr = seccomp_syscall_resolve_name(name);
+  if (nr == __NR_SCMP_ERROR) return; /* not a syscall libseccomp knows on any architecture */
+  int rc = seccomp_rule_add_array(ctx, act, nr, n, cmp);
+  if (rc < 0) {
+    errno = -rc;
+    die_errno("seccomp", "add rule for %s", name);
+  }
+}
+
+/*
+ * The policy on FD (src/core/seccomp.ts, src/core/oci-seccomp.ts; helper/PROTOCOL.md), as a
+ * filter. A line that does not fit the buffer or is not understood stops the run: a policy
+ * read in part would load a filter other than the one asked for.
+ */
+static scmp_filter_ctx read_policy(int fd, int supervised) {
+  FILE *f = fdopen(fd, "r");
+  char line[1024];
+  scmp_filter_ctx ctx = NULL;
+  if (!f) die_errno("seccomp", "read policy fd %d", fd);
+  while (fgets(line, sizeof line, f)) {
+    char *save, *w, *name;
+    if (!strchr(line, '\n') && !feof(f))
+      die_usage("seccomp policy: a line longer than %zu bytes", sizeof line - 2);
+    if (!(w = strtok_r(line, " \n", &save)) || w[0] == '#') continue;
+    if (strcmp(w, "default") == 0) {
+      if (ctx) die_usage("seccomp policy: a second default line");
+      ctx = seccomp_init(policy_action(strtok_r(NULL, " \n", &save), &save, 1));
+      if (!ctx) die_usage("seccomp_init failed");
+      seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+      continue;
+    }
+    if (!ctx) die_usage("seccomp policy must start with a default line");
+    if (strcmp(w, "arch") == 0) {
+      name = strtok_r(NULL, " \n", &save);
+      uint32_t arch = name ? seccomp_arch_resolve_name(name) : 0;
+      if (!arch) die_usage("seccomp policy: unknown architecture %s", name ? name : "(none)");
+      /* -EEXIST: the native one, there from the start; -EDOM: an ABI of the other byte order,
+       * which libseccomp cannot put in this filter and whose calls never reach this kernel */
+      int rc = seccomp_arch_add(ctx, arch);
+      if (rc < 0 && rc != -EEXIST && rc != -EDOM) {
+        errno = -rc;
+        die_errno("seccomp", "add architecture %s", name);
+      }
+    } else if (strcmp(w, "flag") == 0) {
+      name = strtok_r(NULL, " \n", &save);
+      enum scmp_filter_attr attr = SCMP_FLTATR_CTL_LOG;
+      if (name && strcmp(name, "spec_allow") == 0)
+        attr = SCMP_FLTATR_CTL_SSB;
+      else if (!name || strcmp(name, "log") != 0)
+        die_usage("seccomp policy: unknown flag %s", name ? name : "(none)");
+      int rc = seccomp_attr_set(ctx, attr, 1);
+      if (rc < 0) {
+        errno = -rc;
+        die_errno("seccomp", "set filter flag %s", name);
+      }
+    } else if (strcmp(w, "rule") == 0) {
+      uint32_t act = policy_action(strtok_r(NULL, " \n", &save), &save, 0);
+      policy_rule(ctx, act, strtok_r(NULL, " \n", &save), &save);
+    } else if (strcmp(w, "errno") == 0) { /* the first format's lines: errno N NAME, kill NAME, notify NAME */
+      uint32_t num = (uint32_t)policy_num(strtok_r(NULL, " \n", &save), 0xffff, "errno");
+      policy_rule(ctx, SCMP_ACT_ERRNO(num), strtok_r(NULL, " \n", &save), &save);
+    } else if (strcmp(w, "kill") == 0) {
+      policy_rule(ctx, SCMP_ACT_KILL_PROCESS, strtok_r(NULL, " \n", &save), &save);
+    } else if (strcmp(w, "notify") == 0) {
+      name = strtok_r(NULL, " \n", &save);
+      /* without a keeper nobody would answer: the call stays the kernel's */
+      if (supervised) policy_rule(ctx, SCMP_ACT_NOTIFY, name, &save);
+    } else {
+      die_usage("seccomp policy: unknown line %.40s", w);
+    }
+  }
+  if (ferror(f)) die_errno("seccomp", "read policy fd %d", fd);
+  fclose(f);
+  if (!ctx) die_usage("seccomp policy without a default line");
+  return ctx;
+}
+
 /*
  * Order matters: the bounding set is trimmed first (needs CAP_SETPCAP), then the seccomp filter
  * is loaded (needs CAP_SYS_ADMIN unless no_new_privs is set), and only then are the effective,
@@ -68,46 +196,14 @@ int drop_privileges(const char *caps_keep, int no_new_privs, int seccomp_fd, int
   if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     die_errno("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)");
   if (seccomp_fd >= 0) {
-    FILE *f = fdopen(seccomp_fd, "r");
-    char line[256], action[32], name[128];
-    scmp_filter_ctx ctx = NULL;
-    if (!f) die_errno("seccomp", "read policy fd %d", seccomp_fd);
-    while (fgets(line, sizeof line, f)) {
-      int num = 0;
-      if (line[0] == '#' || line[0] == '\n') continue;
-      if (sscanf(line, "default %31s", action) == 1) {
-        ctx = seccomp_init(strcmp(action, "allow") == 0 ? SCMP_ACT_ALLOW : SCMP_ACT_ERRNO(EPERM));
-        if (!ctx) die_usage("seccomp_init failed");
-        seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-      } else if (!ctx) {
-        die_usage("seccomp policy must start with a default line");
-      } else if (sscanf(line, "arch %127s", name) == 1) {
-        uint32_t arch = seccomp_arch_resolve_name(name);
-        if (arch) seccomp_arch_add(ctx, arch); /* -EEXIST for the native one is fine */
-      } else if (sscanf(line, "errno %d %127s", &num, name) == 2 || sscanf(line, "kill %127s", name) == 1 ||
-                 sscanf(line, "notify %127s", name) == 1) {
-        int nr = seccomp_syscall_resolve_name(name);
-        int notify = strncmp(line, "notify", 6) == 0;
-        uint32_t act = notify ? SCMP_ACT_NOTIFY : num ? SCMP_ACT_ERRNO((uint32_t)num) : SCMP_ACT_KILL_PROCESS;
-        if (notify && !supervised) continue; /* nobody to answer: the call stays the kernel's */
-        if (nr == __NR_SCMP_ERROR) continue; /* not a syscall on this architecture */
-        int rc = seccomp_rule_add(ctx, act, nr, 0);
-        if (rc < 0) {
-          errno = -rc;
-          die_errno("seccomp", "add rule for %s", name);
-        }
-      }
+    scmp_filter_ctx ctx = read_policy(seccomp_fd, supervised);
+    int rc = seccomp_load(ctx);
+    if (rc < 0) {
+      errno = -rc;
+      die_errno("seccomp", "load seccomp filter");
     }
-    fclose(f);
-    if (ctx) {
-      int rc = seccomp_load(ctx);
-      if (rc < 0) {
-        errno = -rc;
-        die_errno("seccomp", "load seccomp filter");
-      }
-      listener = seccomp_notify_fd(ctx); /* with a notify rule, the kernel made us a listener */
-      if (listener >= 0) fcntl(listener, F_SETFD, FD_CLOEXEC);
-    }
+    listener = seccomp_notify_fd(ctx); /* with a notify rule, the kernel made us a listener */
+    if (listener >= 0) fcntl(listener, F_SETFD, FD_CLOEXEC);
   }
   /* another uid (OCI process.user) after the filter (its load without no_new_privs needs
    * CAP_SYS_ADMIN) and before the capset, which stays possible: the kernel keeps the

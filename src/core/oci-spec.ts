@@ -3,6 +3,7 @@
 // made. The file comes from an orchestrator, but what it names (the image's files) does not:
 // it is read as hostile input all the same, and every refusal says which field and why.
 import { BerthError } from './errors.ts';
+import { parseSeccomp } from './oci-seccomp.ts';
 
 export const OCI_VERSION = '1.1.0';
 
@@ -230,6 +231,12 @@ function idMapping(v: unknown, where: string): OciIdMapping {
   };
 }
 
+/** linux.seccomp as given, once core/oci-seccomp.ts found it sound (a refusal comes before anything is made) */
+function checkedSeccomp(seccomp: Obj | null): Obj | null {
+  if (seccomp) parseSeccomp(seccomp);
+  return seccomp;
+}
+
 /** config.json's text, parsed and checked (nothing is made before this returns). */
 export function parseSpec(textIn: string): OciSpec {
   if (textIn.length > MAX_CONFIG_BYTES) throw bad('the file', `larger than ${MAX_CONFIG_BYTES} bytes`);
@@ -275,7 +282,7 @@ export function parseSpec(textIn: string): OciSpec {
       readonlyPaths: list(linux['readonlyPaths'], 'linux.readonlyPaths', absolute),
       rootfsPropagation: optText(linux, 'rootfsPropagation', 'linux.'),
       resources: optObj(linux, 'resources', 'linux.') ?? {},
-      seccomp: optObj(linux, 'seccomp', 'linux.'),
+      seccomp: checkedSeccomp(optObj(linux, 'seccomp', 'linux.')),
       devices: list(linux['devices'], 'linux.devices', (x, at) => {
         const d = obj(x, at);
         const type = text(d['type'], `${at}.type`);

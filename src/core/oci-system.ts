@@ -86,7 +86,9 @@ function inRange(sysctl: Readonly<Record<string, string>>): Record<string, strin
 
 /**
  * SPEC as a system container: with ID_BASE (from berth's allocator) a user namespace mapping
- * 0..65535 there when the spec has none, and a cgroup namespace when it has none.
+ * 0..65535 there when the spec has none, and a cgroup namespace when it has none. Where root's
+ * capabilities become berth's, so does the seccomp policy: the engine's profile was made for
+ * the engine's set (it refuses mount, unshare and others that systemd needs and berth grants).
  */
 export function systemSpec(spec: OciSpec, idBase: number | null): OciSpec {
   const has = (t: string) => spec.linux.namespaces.some((n) => n.type === t);
@@ -97,9 +99,10 @@ export function systemSpec(spec: OciSpec, idBase: number | null): OciSpec {
   ];
   const map = idBase === null ? [] : [{ containerID: 0, hostID: idBase, size: ID_COUNT }];
   const p = spec.process;
+  const berthCaps = p !== null && p.uid === 0 && isEngineDefault(p.capabilities);
   const process = p && {
     ...p,
-    capabilities: p.uid === 0 && isEngineDefault(p.capabilities) ? BERTH_CAPS : p.capabilities,
+    capabilities: berthCaps ? BERTH_CAPS : p.capabilities,
     // systemd reads it to know it runs in a container (as in berth's own)
     env: p.env.some((e) => e.startsWith('container=')) ? p.env : [...p.env, 'container=berth'],
   };
@@ -112,6 +115,7 @@ export function systemSpec(spec: OciSpec, idBase: number | null): OciSpec {
       namespaces,
       uidMappings: idBase === null ? spec.linux.uidMappings : map,
       gidMappings: idBase === null ? spec.linux.gidMappings : map,
+      seccomp: berthCaps ? null : spec.linux.seccomp,
     },
   };
 }

@@ -37,6 +37,8 @@ export interface OciRecord {
   resources: Resources;
   /** a system container's id range from berth's pool (absent: none of berth's) */
   idBase?: number | null;
+  /** the seccomp policy text its process loaded, which exec's load too (absent: berth's default) */
+  seccomp?: string;
   /** the hooks that run after create: at start and at delete (config.json may be gone by then) */
   hooks: { poststart: OciHook[]; poststop: OciHook[] };
 }

@@ -9,9 +9,9 @@ import { BerthError } from '../core/errors.ts';
 import { ID_POOL_START } from '../core/idmap.ts';
 import { ociDeviceRules } from '../core/oci-devices.ts';
 import { ociNamespaces, ociResources, ociStartArgs, overlayLayers, type SystemFacts } from '../core/oci-plan.ts';
+import { ociSeccompPolicy } from '../core/oci-seccomp.ts';
 import { MAX_CONFIG_BYTES, type OciSpec, parseSpec } from '../core/oci-spec.ts';
 import { needsIdRange, SYSTEM_ANNOTATION, systemSpec, wantsSystem } from '../core/oci-system.ts';
-import { seccompPolicy } from '../core/seccomp.ts';
 import { makeCtx } from '../engine/context.ts';
 import { allocateOciIdBase } from '../engine/idmap.ts';
 import {
@@ -211,10 +211,12 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     trace('oci create: cgroups');
     const { argv } = plan(procsFiles(dirs), idBase, lxcfs);
     if (o.exitFile) argv.splice(argv.indexOf('--'), 0, '--exit-file', o.exitFile);
+    // exec loads the same policy: the record keeps it (as runc keeps the container's config)
+    record.seccomp = ociSeccompPolicy(checked, system, process.arch);
     const r = linuxHost.runHelper(g.helper, argv, {
       stdio: ['inherit', 'inherit', 'inherit'],
       // berth's own cache of policies (by their hash), not the caller's --root
-      seccompFd: policyFd(berth.paths.run, seccompPolicy(process.arch, { sysinfo: false })),
+      seccompFd: policyFd(berth.paths.run, record.seccomp),
     });
     if (r.exitCode !== 0 || r.pid === null) {
       const why = r.error?.message ?? `helper exited with ${r.exitCode}`;

@@ -63,7 +63,8 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
     }),
     {
       stdio: ['inherit', 'inherit', 'inherit'],
-      seccompFd: policyFd(g.berth.run, seccompPolicy(process.arch, { sysinfo: false })),
+      // the container's policy (a record from before it was kept: berth's own, which it got)
+      seccompFd: policyFd(g.berth.run, r.seccomp ?? seccompPolicy(process.arch, { sysinfo: false })),
       relaysSignals: !detach,
     },
   );

@@ -1,6 +1,7 @@
 // berth-oci features: what this runtime takes (runtime-spec features.md), as JSON on stdout.
 import { writeSync } from 'node:fs';
 import { BerthError } from '../core/errors.ts';
+import { SECCOMP_ACTIONS, SECCOMP_ARCHES, SECCOMP_FLAGS, SECCOMP_OPERATORS } from '../core/oci-seccomp.ts';
 import { HOOK_KINDS, OCI_VERSION } from '../core/oci-spec.ts';
 import { SYSTEM_ANNOTATION } from '../core/oci-system.ts';
 import type { OciGlobal } from './main.ts';
@@ -15,7 +16,14 @@ export async function run(_g: OciGlobal, args: string[]): Promise<number> {
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false },
-      seccomp: { enabled: true },
+      seccomp: {
+        enabled: true,
+        actions: Object.keys(SECCOMP_ACTIONS),
+        operators: Object.keys(SECCOMP_OPERATORS),
+        archs: Object.keys(SECCOMP_ARCHES),
+        knownFlags: Object.keys(SECCOMP_FLAGS),
+        supportedFlags: Object.keys(SECCOMP_FLAGS),
+      },
     },
     annotations: {
       [SYSTEM_ANNOTATION]:
