@@ -48,7 +48,7 @@ const BERTH_CAPS = ALL_CAPS.filter((c) => !DEFAULT_DROP.includes(c)).map((c) => 
  * --cap-add) is kept as it is.
  */
 const SPEC_DEFAULT_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
-const ENGINE_DEFAULT_CAPS = [
+export const ENGINE_DEFAULT_CAPS = [
   'CAP_AUDIT_WRITE',
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',

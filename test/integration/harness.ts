@@ -1,6 +1,6 @@
 // Integration harness: a throwaway BERTH_ROOT, the real bin/berth, and a leak check at the end.
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -84,6 +84,15 @@ export class Sandbox {
 
   template(name = 'busybox'): void {
     if (name === 'busybox') this.ok(['template', 'create', 'busybox']);
+  }
+
+  /** The busybox template's files unpacked into DIR (an OCI bundle's rootfs, made here). */
+  busyboxTree(dir: string): void {
+    this.template();
+    mkdirSync(dir, { recursive: true });
+    const tar = join(this.root, 'var/lib/berth/template/cache/busybox.tar.zst');
+    const r = spawnSync('tar', ['--zstd', '-xf', tar, '-C', dir], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`unpack ${tar}: ${r.stderr}`);
   }
 
   /** The container's cgroup directory in the v1 hierarchy of a controller. */

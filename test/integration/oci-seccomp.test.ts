@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -19,27 +18,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ENGINE_DEFAULT_CAPS } from '../../src/core/oci-system.ts';
 import { DOCKER_SECCOMP } from '../unit/core/docker-seccomp.ts';
 import { berthEnv, REPO, ROOT_SKIP, sandbox, waitFor } from './harness.ts';
 
 const OCI = join(REPO, 'bin/berth-oci');
-// Docker's default set, which a system container trades for berth's (core/oci-system.ts)
-const ENGINE_CAPS = [
-  'CAP_AUDIT_WRITE',
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FOWNER',
-  'CAP_FSETID',
-  'CAP_KILL',
-  'CAP_MKNOD',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_NET_RAW',
-  'CAP_SETFCAP',
-  'CAP_SETGID',
-  'CAP_SETPCAP',
-  'CAP_SETUID',
-  'CAP_SYS_CHROOT',
-];
 
 /** Docker's profile without mkdir and mkdirat, which its default action (EPERM) then answers */
 function noMkdir() {
@@ -68,15 +51,7 @@ test('berth-oci: linux.seccomp acts on init and exec; an engine default set gets
     }
     rmSync(dir, { recursive: true, force: true });
   });
-  mkdirSync(rootfs);
-  const tar = spawnSync('tar', [
-    '--zstd',
-    '-xf',
-    join(s.root, 'var/lib/berth/template/cache/busybox.tar.zst'),
-    '-C',
-    rootfs,
-  ]);
-  assert.equal(tar.status, 0, String(tar.stderr));
+  s.busyboxTree(rootfs);
   assert.equal(oci(['spec', '--bundle', dir]).status, 0);
   const spec = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
 
@@ -87,7 +62,7 @@ test('berth-oci: linux.seccomp acts on init and exec; an engine default set gets
       caps: ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_SETUID', 'CAP_SETGID'],
       applies: true,
     },
-    { system: 'true', caps: ENGINE_CAPS, applies: false },
+    { system: 'true', caps: ENGINE_DEFAULT_CAPS, applies: false },
   ];
   for (const c of cases) {
     const what = `berth.io/system ${c.system}, ${c.caps.length} capabilities`;

@@ -9,7 +9,6 @@ import {
   closeSync,
   constants,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -75,15 +74,7 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
   const rootfs = join(dir, 'rootfs');
   const parent = `berth-oci-sigkill-${process.pid}`;
   const mark = `BERTH_SIGKILL_TEST=${process.pid}`;
-  mkdirSync(rootfs);
-  const untar = spawnSync('tar', [
-    '--zstd',
-    '-xf',
-    join(s.root, 'var/lib/berth/template/cache/busybox.tar.zst'),
-    '-C',
-    rootfs,
-  ]);
-  assert.equal(untar.status, 0, String(untar.stderr));
+  s.busyboxTree(rootfs);
   // stderr through a file and no stdout for create: the container's process keeps its stdio,
   // and a pipe would hold spawnSync until it ends
   const errFile = join(dir, 'stderr');

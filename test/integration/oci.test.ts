@@ -9,7 +9,6 @@ import {
   chmodSync,
   closeSync,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -43,17 +42,8 @@ interface Bundle {
 
 /** A bundle of the busybox template's files, its own --root, log and cgroup parent. */
 function bundle(t: { after: (f: () => void) => void }, s: Sandbox): Bundle {
-  s.template();
   const dir = mkdtempSync(join(tmpdir(), 'berth-oci-'));
-  mkdirSync(join(dir, 'rootfs'));
-  const tar = spawnSync('tar', [
-    '--zstd',
-    '-xf',
-    join(s.root, 'var/lib/berth/template/cache/busybox.tar.zst'),
-    '-C',
-    join(dir, 'rootfs'),
-  ]);
-  assert.equal(tar.status, 0, String(tar.stderr));
+  s.busyboxTree(join(dir, 'rootfs'));
   const state = join(dir, 'state');
   const log = join(dir, 'log.json');
   const cgroup = `berth-oci-test-${process.pid}`;
