@@ -64,8 +64,12 @@ export const ENGINE_DEFAULT_CAPS = [
   'CAP_SETUID',
   'CAP_SYS_CHROOT',
 ];
+/** Podman's (containers.conf default_capabilities): Docker's less AUDIT_WRITE, MKNOD and NET_RAW */
+const PODMAN_DEFAULT_CAPS = ENGINE_DEFAULT_CAPS.filter(
+  (c) => !['CAP_AUDIT_WRITE', 'CAP_MKNOD', 'CAP_NET_RAW'].includes(c),
+);
 const isEngineDefault = (caps: readonly string[]) =>
-  [ENGINE_DEFAULT_CAPS, SPEC_DEFAULT_CAPS].some(
+  [ENGINE_DEFAULT_CAPS, PODMAN_DEFAULT_CAPS, SPEC_DEFAULT_CAPS].some(
     (set) => new Set(caps).size === set.length && set.every((c) => caps.includes(c)),
   );
 

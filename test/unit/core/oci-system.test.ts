@@ -153,3 +153,26 @@ test("Docker's ping_group_range (every host group) becomes every group of the us
   });
   assert.deepEqual(systemSpec(s, null).linux.sysctl, s.linux.sysctl, "the spec's own user namespace: as given");
 });
+
+test("Podman's default set (containers.conf's 11) is an engine's too: root gets berth's capabilities", () => {
+  const podman = [
+    'CHOWN',
+    'DAC_OVERRIDE',
+    'FOWNER',
+    'FSETID',
+    'KILL',
+    'NET_BIND_SERVICE',
+    'SETFCAP',
+    'SETGID',
+    'SETPCAP',
+    'SETUID',
+    'SYS_CHROOT',
+  ];
+  const s = systemSpec(
+    spec((c) => {
+      c.process.capabilities.bounding = podman.map((n) => `CAP_${n}`);
+    }),
+    1048576,
+  );
+  assert.ok(s.process?.capabilities.includes('CAP_SYS_ADMIN'));
+});
