@@ -161,12 +161,15 @@ export function removeContainer(g: OciGlobal, r: OciRecord): void {
   trace('oci remove: begin');
   const layout = layoutNow();
   for (let i = 0; ; i++) {
-    killAll(r, 9, true, layout);
-    trace('oci remove: killed');
+    // rmdir first: the kernel refuses one that holds a process (EBUSY), so a container whose
+    // processes are gone (the shim's delete after the exit) is removed without reading the
+    // cgroup.procs of every hierarchy; the ones still busy have theirs killed, then go
     const busy = removeCgroups(linuxHost, cgroupDirs(r, layout), r.cgroup.ownParent === true);
     if (busy.length === 0) break;
     if (i === 100) throw new BerthError('STOP_FAILED', `container ${r.id}: cgroups still busy: ${busy.join(' ')}`);
-    pause(20);
+    if (i > 0) pause(20);
+    killAll(r, 9, true, layout);
+    trace('oci remove: killed');
   }
   trace('oci remove: cgroups');
   if (typeof r.idBase === 'number') {
