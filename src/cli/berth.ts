@@ -1,11 +1,12 @@
 // berth CLI entry: global options, the command table (loaded lazily: Node start-up is
 // user-visible) and the single place where errors become messages and exit codes.
-import { fstatSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { clip } from '../core/config.ts';
 import { BerthError } from '../core/errors.ts';
 import { makeCtx } from '../engine/context.ts';
 import { makePaths } from '../host/paths.ts';
+import { isTerminal } from '../host/terminal.ts';
 import { trace } from '../host/trace.ts';
 import type { Command, Io } from './command.ts';
 
@@ -230,23 +231,11 @@ function writeLine(fd: number, s: string): void {
   }
 }
 
-/** Linux's major number of /dev/null, /dev/zero and the other memory devices */
-const MEM_MAJOR = 1;
-
 function defaultIo(): Io {
   return {
     out: (s) => writeLine(1, s),
     err: (s) => writeLine(2, s),
-    // not process.stdin: it builds a stream (~10 ms); and node:tty (~5 ms, also under Bun) only
-    // for a character device that can be a terminal: a pipe, a file or /dev/null never is
-    isTty: async (fd) => {
-      try {
-        const st = fstatSync(fd);
-        if (!st.isCharacterDevice() || (st.rdev >> 8) % 4096 === MEM_MAJOR) return false;
-      } catch {
-        return false;
-      }
-      return (await import('node:tty')).isatty(fd);
-    },
+    // not process.stdin: it builds a stream (~10 ms)
+    isTty: isTerminal,
   };
 }

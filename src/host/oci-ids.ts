@@ -36,7 +36,9 @@ export function readOciIdHolders(p: Paths): { base: number; holder: OciIdHolder 
 }
 
 export function writeOciIdHolder(p: Paths, base: number, holder: OciIdHolder): void {
-  writeFileAtomic(join(ociIdsDir(p), String(base)), JSON.stringify(holder), 0o600);
+  // no fsync: like the containers it names, it lives until the next boot, which a crash is
+  // (every create paid one, a real disk write where BERTH_ROOT is on disk, as the benches')
+  writeFileAtomic(join(ociIdsDir(p), String(base)), JSON.stringify(holder), 0o600, false);
 }
 
 export function removeOciIdHolder(p: Paths, base: number): void {

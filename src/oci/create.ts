@@ -3,7 +3,6 @@
 // ("creating"), so a create killed at any point leaves what `delete --force` takes away.
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isatty } from 'node:tty';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
 import { ID_POOL_START } from '../core/idmap.ts';
@@ -30,6 +29,7 @@ import { ensureLxcfs } from '../host/lxcfs.ts';
 import { mountAt, readMountinfo } from '../host/mountinfo.ts';
 import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
+import { isTerminal } from '../host/terminal.ts';
 import { trace } from '../host/trace.ts';
 import { hookStatePrefix, removeContainer, stageDirOf, writePidFile } from './container.ts';
 import { type OciGlobal, parseFlags, warn } from './main.ts';
@@ -111,7 +111,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
   // without a terminal of its own the process gets our stdio: never a terminal it could push
   // input into (TIOCSTI)
   for (const fd of o.consoleSocket === null ? [0, 1, 2] : []) {
-    if (isatty(fd)) {
+    if (await isTerminal(fd)) {
       throw new BerthError('BAD_VALUE', `create: fd ${fd} is a terminal, which the container would get`, {
         hint: 'give it pipes or files (as containerd and Docker do), or set process.terminal',
       });

@@ -4,7 +4,6 @@
 // and exits with the process's status.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isatty } from 'node:tty';
 import { BerthError } from '../core/errors.ts';
 import { ociExecArgs } from '../core/oci-plan.ts';
 import { type OciProcess, parseProcess, parseProcessText } from '../core/oci-spec.ts';
@@ -13,6 +12,7 @@ import { procsFiles } from '../host/cgroups.ts';
 import { policyFd } from '../host/helper.ts';
 import { linuxHost } from '../host/host.ts';
 import { ownCapabilities } from '../host/proc.ts';
+import { isTerminal } from '../host/terminal.ts';
 import { cgroupDirs, mustRecord, statusNow, writePidFile } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
@@ -49,7 +49,8 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   const consoleSocket = one('console-socket') ?? null;
   // detached, the process keeps our stdio: never a terminal it could push input into (TIOCSTI)
   for (const fd of detach && consoleSocket === null ? [0, 1, 2] : []) {
-    if (isatty(fd)) throw new BerthError('BAD_VALUE', `exec: fd ${fd} is a terminal, which the process would keep`);
+    if (await isTerminal(fd))
+      throw new BerthError('BAD_VALUE', `exec: fd ${fd} is a terminal, which the process would keep`);
   }
   const h = linuxHost.runHelper(
     g.helper,

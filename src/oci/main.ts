@@ -9,6 +9,7 @@ import { clip } from '../core/config.ts';
 import { BerthError } from '../core/errors.ts';
 import { DEFAULT_OCI_ROOT } from '../host/oci-state.ts';
 import { makePaths, type Paths } from '../host/paths.ts';
+import { trace } from '../host/trace.ts';
 import { type OciVerb, VERBS } from './verbs.ts';
 
 export interface OciGlobal {
@@ -89,6 +90,7 @@ function verbIndex(argv: readonly string[]): number {
 
 /** Runs berth-oci ARGV; the exit code. */
 export async function ociMain(argv: readonly string[], helper: string): Promise<number> {
+  trace('main');
   // global flags: up to the verb
   const at = verbIndex(argv);
   const head = at < 0 ? argv : argv.slice(0, at);
@@ -136,7 +138,11 @@ export async function ociMain(argv: readonly string[], helper: string): Promise<
         hint: 'berth-oci --help lists the commands',
       });
     }
-    return await (await verb.load())(g, rest);
+    const runVerb = await verb.load();
+    trace(`oci ${verbName} loaded`);
+    const code = await runVerb(g, rest);
+    trace('done');
+    return code;
   } catch (err) {
     report(g, err);
     return 1;

@@ -3,7 +3,16 @@
 // socket and containerd in one temp directory, its containers under a cgroup parent of its own.
 // stop() removes all of it and says what had to be forced.
 import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO, ROOT_SKIP, waitFor } from './harness.ts';
@@ -44,6 +53,11 @@ export function startDockerd(name = `berth-dk-${process.pid}`, env: NodeJS.Proce
   const host = `unix://${join(dir, 'docker.sock')}`;
   writeFileSync(join(dir, 'daemon.json'), JSON.stringify({ runtimes: { berth: { path: OCI } } }));
   spawnSync('ip', ['netns', 'add', name]);
+  // its log goes to a file, not a pipe: callers time runs with spawnSync, which keeps our event
+  // loop from reading a pipe, and once its 64 KiB filled (containerd's few lines a container,
+  // relayed by dockerd, after some 25 runs) their writes blocked, and dockerd saw no more exits
+  const logFile = join(dir, 'dockerd.log');
+  const logFd = openSync(logFile, 'w', 0o600);
   // nsenter, not `ip netns exec`, which remounts /sys and hides the cgroup mounts
   const child: ChildProcess = spawn(
     'nsenter',
@@ -63,12 +77,10 @@ export function startDockerd(name = `berth-dk-${process.pid}`, env: NodeJS.Proce
       '--cgroup-parent',
       cgroupParent,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env },
+    { stdio: ['ignore', 'ignore', logFd], env },
   );
-  let log = '';
-  child.stderr?.on('data', (b: Buffer) => {
-    log += b.toString();
-  });
+  closeSync(logFd);
+  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const exited = new Promise((r) => child.once('exit', r));
   const docker = (args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}) =>
     spawnSync(DOCKER, ['-H', host, ...args], {
@@ -89,14 +101,14 @@ export function startDockerd(name = `berth-dk-${process.pid}`, env: NodeJS.Proce
       )?.[1] ?? '',
     host,
     docker,
-    log: () => log,
+    log,
     ready: () =>
       waitFor(
         'dockerd to answer',
         () => child.exitCode !== null || docker(['version'], { timeoutMs: 5_000 }).status === 0,
         60_000,
       ).then(() => {
-        if (child.exitCode !== null) throw new Error(`dockerd exited ${child.exitCode}:\n${log.slice(-3000)}`);
+        if (child.exitCode !== null) throw new Error(`dockerd exited ${child.exitCode}:\n${log().slice(-3000)}`);
       }),
     stop: async () => {
       if (child.exitCode === null) {
