@@ -4,7 +4,7 @@
 // the field's name before anything is made, never left for the C side to stumble on.
 import { BerthError } from './errors.ts';
 import type { OciSpec } from './oci-spec.ts';
-import { DENY_ENOSYS, DENY_EPERM, seccompPolicy } from './seccomp.ts';
+import { DENY_ENOSYS, DENY_EPERM, ENOSYS, EPERM, seccompPolicy } from './seccomp.ts';
 
 /** SCMP_ARCH_* as libseccomp names them (the architectures its 2.5 series knows) */
 export const SECCOMP_ARCHES: Readonly<Record<string, string>> = {
@@ -62,7 +62,6 @@ export const SECCOMP_FLAGS: Readonly<Record<string, string | null>> = {
   SECCOMP_FILTER_FLAG_SPEC_ALLOW: 'spec_allow',
 };
 
-const EPERM = 1;
 const MAX_ENTRIES = 4096;
 /** SECCOMP_RET_DATA: the 16 bits of an errno or a tracer's message */
 const MAX_RET = 0xffff;
@@ -215,8 +214,6 @@ export function profilePolicy(p: SeccompProfile, over: SeccompRule[] = []): stri
   return `${lines.join('\n')}\n`;
 }
 
-const ENOSYS = 38;
-
 /** berth's own refusals (seccomp.ts), as rules */
 const DENY_RULES: SeccompRule[] = [
   ...DENY_EPERM.map((name) => ({ name, action: `errno ${EPERM}`, args: '' })),
@@ -230,7 +227,7 @@ const DENY_RULES: SeccompRule[] = [
  * with berth's refusals over it, since its root holds capabilities an application's does not.
  */
 export function ociSeccompPolicy(spec: OciSpec, system: boolean, arch: string): string {
-  const seccomp = spec.linux.seccomp;
-  if (seccomp === null) return seccompPolicy(arch, { sysinfo: false });
-  return profilePolicy(parseSeccomp(seccomp), system ? DENY_RULES : []);
+  const profile = spec.linux.seccomp;
+  if (profile === null) return seccompPolicy(arch, { sysinfo: false });
+  return profilePolicy(profile, system ? DENY_RULES : []);
 }

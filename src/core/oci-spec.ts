@@ -3,7 +3,7 @@
 // made. The file comes from an orchestrator, but what it names (the image's files) does not:
 // it is read as hostile input all the same, and every refusal says which field and why.
 import { BerthError } from './errors.ts';
-import { parseSeccomp } from './oci-seccomp.ts';
+import { parseSeccomp, type SeccompProfile } from './oci-seccomp.ts';
 
 export const OCI_VERSION = '1.1.0';
 
@@ -92,8 +92,8 @@ export interface OciSpec {
     rootfsPropagation: string | null;
     /** linux.resources as given: update takes the same shape (cgroup policy reads it) */
     resources: Record<string, unknown>;
-    /** linux.seccomp as given: core/oci-seccomp.ts turns it into berth's policy */
-    seccomp: Record<string, unknown> | null;
+    /** linux.seccomp, checked and read once (core/oci-seccomp.ts writes the policy from it) */
+    seccomp: SeccompProfile | null;
     devices: OciDevice[];
   };
 }
@@ -231,11 +231,7 @@ function idMapping(v: unknown, where: string): OciIdMapping {
   };
 }
 
-/** linux.seccomp as given, once core/oci-seccomp.ts found it sound (a refusal comes before anything is made) */
-function checkedSeccomp(seccomp: Obj | null): Obj | null {
-  if (seccomp) parseSeccomp(seccomp);
-  return seccomp;
-}
+const seccompOf = (o: Obj | null): SeccompProfile | null => (o ? parseSeccomp(o) : null);
 
 /** config.json's text, parsed and checked (nothing is made before this returns). */
 export function parseSpec(textIn: string): OciSpec {
@@ -282,7 +278,8 @@ export function parseSpec(textIn: string): OciSpec {
       readonlyPaths: list(linux['readonlyPaths'], 'linux.readonlyPaths', absolute),
       rootfsPropagation: optText(linux, 'rootfsPropagation', 'linux.'),
       resources: optObj(linux, 'resources', 'linux.') ?? {},
-      seccomp: checkedSeccomp(optObj(linux, 'seccomp', 'linux.')),
+      // read here: a refusal comes before anything is made
+      seccomp: seccompOf(optObj(linux, 'seccomp', 'linux.')),
       devices: list(linux['devices'], 'linux.devices', (x, at) => {
         const d = obj(x, at);
         const type = text(d['type'], `${at}.type`);

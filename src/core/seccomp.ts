@@ -54,8 +54,8 @@ export const DENY_ENOSYS = [
   'io_uring_register',
 ] as const;
 
-const EPERM = 1;
-const ENOSYS = 38;
+export const EPERM = 1;
+export const ENOSYS = 38;
 
 /** Answered by the container's keeper (SYSINFO="yes"): the container's figures, not the host's. */
 export const NOTIFY = ['sysinfo'] as const;
