@@ -53,14 +53,16 @@ void close_all_but(const int *keep, int n) {
 }
 
 /* all of BUF, unless the fd fails (a reader gone, a full disk): then as much as went */
-void write_all(int fd, const char *buf, size_t len) {
+int write_all(int fd, const char *buf, size_t len) {
   while (len > 0) {
     ssize_t w = write(fd, buf, len);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
+    if (w == 0) errno = EIO;
+    if (w <= 0) return -1;
     buf += w;
     len -= (size_t)w;
   }
+  return 0;
 }
 
 /* one tag byte, with up to 4 fds as SCM_RIGHTS */

@@ -8,7 +8,8 @@
 
 #include <stddef.h>
 
-void write_all(int fd, const char *buf, size_t len);
+/* every byte, or -1 with errno (callers that report a fact best-effort may ignore it) */
+int write_all(int fd, const char *buf, size_t len);
 void close_range_compat(unsigned lo, unsigned hi, unsigned flags);
 void close_all_but(const int *keep, int n);
 /* returns 0 or an errno */

@@ -144,13 +144,7 @@ static const char *run_one(const struct hook *h, const char *state) {
   close(in[0]);
   close(out[1]);
   void (*old)(int) = signal(SIGPIPE, SIG_IGN); /* a hook that reads nothing closes its end */
-  size_t len = strlen(state);
-  for (size_t off = 0; off < len;) {
-    ssize_t n = write(in[1], state + off, len - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    off += (size_t)n;
-  }
+  write_all(in[1], state, strlen(state));       /* one that does not read it all is its own affair */
   close(in[1]);
   signal(SIGPIPE, old);
   long long deadline = h->timeout ? now_ms() + (long long)h->timeout * 1000 : 0;

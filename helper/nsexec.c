@@ -76,7 +76,7 @@ static struct {
   const char *oom_score_adj; /* --oom-score-adj N: written for the process (OCI) */
   struct { const char *type, *path; } setns_ops[8]; /* --setns TYPE PATH: join, not make (OCI's path) */
   int n_setns;
-  struct { const char *key, *value; } sysctls[32]; /* --sysctl-joined KEY VALUE: in a namespace --setns joined */
+  struct { const char *ns, *key, *value; } sysctls[32]; /* --sysctl-joined NS KEY VALUE: in a namespace --setns joined */
   int n_sysctls;
   struct { int resource; struct rlimit lim; } rlimits[32]; /* --rlimit NAME SOFT HARD */
   int n_rlimits;
@@ -368,13 +368,14 @@ static void parse_args(int argc, char **argv) {
       hook_parse(argv, &i, argc);
     } else if (strcmp(a, "--hook-state") == 0) {
       hook_state_prefix(need(argv, &i, argc, a));
-    } else if (strcmp(a, "--sysctl-joined") == 0) { /* KEY VALUE */
-      if (i + 2 >= argc) die_usage("--sysctl-joined needs KEY VALUE");
+    } else if (strcmp(a, "--sysctl-joined") == 0) { /* NS KEY VALUE */
+      if (i + 3 >= argc) die_usage("--sysctl-joined needs NS KEY VALUE");
       if (opt.n_sysctls >= 32) die_usage("too many --sysctl-joined");
-      opt.sysctls[opt.n_sysctls].key = argv[i + 1];
-      opt.sysctls[opt.n_sysctls].value = argv[i + 2];
+      opt.sysctls[opt.n_sysctls].ns = argv[i + 1];
+      opt.sysctls[opt.n_sysctls].key = argv[i + 2];
+      opt.sysctls[opt.n_sysctls].value = argv[i + 3];
       opt.n_sysctls++;
-      i += 2;
+      i += 3;
     } else if (strcmp(a, "--mkdir") == 0) { /* DEST MODE */
       if (i + 2 >= argc) die_usage("--mkdir needs DEST MODE");
       add_op(OP_MKDIR, argv[i + 1], argv[i + 2], NULL, NULL);
@@ -874,24 +875,18 @@ static void join_given_namespaces(void) {
 /* --sysctl-joined: a sysctl of a namespace joined by path (a pod's network), written before the
  * clone by us, the host's root, from inside it: the container's root may not (the namespace is
  * the host user namespace's). /proc/sys/net shows the writer's network namespace, kernel.shm*
- * its ipc one: a key whose namespace we did not join would be the host's, and is refused. */
+ * its ipc one: berth-oci names the namespace each key is of (core/oci-sysctl.ts), and one we
+ * did not join would be the host's: refused. */
 static void write_joined_sysctls(void) {
   for (int k = 0; k < opt.n_sysctls; k++) {
-    const char *key = opt.sysctls[k].key, *ns = NULL;
-    if (strncmp(key, "net/", 4) == 0) ns = "net";
-    else if (strncmp(key, "kernel/msg", 10) == 0 || strcmp(key, "kernel/sem") == 0 ||
-             strncmp(key, "kernel/shm", 10) == 0 || strncmp(key, "fs/mqueue/", 10) == 0)
-      ns = "ipc";
-    else if (strcmp(key, "kernel/hostname") == 0 || strcmp(key, "kernel/domainname") == 0)
-      ns = "uts";
+    const char *ns = opt.sysctls[k].ns, *key = opt.sysctls[k].key, *v = opt.sysctls[k].value;
     int joined = 0;
-    for (int j = 0; ns && j < opt.n_setns; j++) joined |= strcmp(opt.setns_ops[j].type, ns) == 0;
-    if (!joined || strstr(key, "..")) die_usage("--sysctl-joined %s: not of a namespace --setns joined", key);
+    for (int j = 0; j < opt.n_setns; j++) joined |= strcmp(opt.setns_ops[j].type, ns) == 0;
+    if (!joined || strstr(key, "..")) die_usage("--sysctl-joined %s %s: not a namespace --setns joined", ns, key);
     char path[512];
     snprintf(path, sizeof path, "/proc/sys/%s", key);
     int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    const char *v = opt.sysctls[k].value;
-    if (fd < 0 || write(fd, v, strlen(v)) != (ssize_t)strlen(v)) die_errno("sysctl", "write %s", path);
+    if (fd < 0 || write_all(fd, v, strlen(v)) < 0) die_errno("sysctl", "write %s", path);
     close(fd);
   }
 }
@@ -985,7 +980,7 @@ static int do_start(void) {
     die_errno("pipe", "pipe");
   if (opt.keep && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ksock) < 0) die_errno("keeper", "socketpair");
   if (runtime_hooks && (pipe2(hk_up, O_CLOEXEC) < 0 || pipe2(hk_down, O_CLOEXEC) < 0)) die_errno("pipe", "pipe");
-  hook_keep_namespaces(); /* the runtime's hooks run in ours, not in those joined now */
+  if (opt.n_setns) hook_keep_namespaces(); /* the runtime's hooks run in ours, not in those joined now */
   join_given_namespaces();
   write_joined_sysctls();
   int fifo_fd = opt.exec_fifo ? make_exec_fifo() : -1;
@@ -1088,9 +1083,12 @@ static int do_start(void) {
   hook_forget_namespaces();
   if (read(go[0], &c, 1) != 1) _exit(2); /* parent died before releasing us */
   close(go[0]);
-  /* our pid as the host sees it (the hooks' state): its /proc is still ours to read */
+  /* our pid as the host sees it, for the container's hooks' state: its /proc is still ours to read */
   char self[32] = "";
-  pid_t host_pid = readlink("/proc/self", self, sizeof self - 1) > 0 ? (pid_t)atoi(self) : 0;
+  pid_t host_pid = hooks_of(HOOK_CREATE_CONTAINER) + hooks_of(HOOK_START_CONTAINER) &&
+                           readlink("/proc/self", self, sizeof self - 1) > 0
+                       ? (pid_t)atoi(self)
+                       : 0;
   if (setsid() < 0) die_errno("setsid", "setsid");
   devnull = open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC);
   /* Mount events must not travel back to the host: make every mount in our new namespace a

@@ -394,12 +394,7 @@ void run_op(const struct op *o) {
     fd = open_regular(o->a, O_WRONLY | O_TRUNC | O_CREAT);
     if (fd < 0) die_open(o->a);
     /* every byte or a failure: a sysctl the kernel refuses (EINVAL) says so here */
-    for (size_t off = 0, len = strlen(o->b); off < len;) {
-      ssize_t n = write(fd, o->b + off, len - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) die_errno("write", "write %s", o->a);
-      off += (size_t)n;
-    }
+    if (write_all(fd, o->b, strlen(o->b)) < 0) die_errno("write", "write %s", o->a);
     close(fd);
     return;
   case OP_MASK: /* a=dest: hide a host-sensitive path; a missing path needs no mask */

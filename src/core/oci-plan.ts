@@ -348,7 +348,7 @@ export function ociStartArgs(spec: OciSpec, f: OciFacts): string[] {
     '--unshare',
     namespaces.join(','),
     ...ns.join.flatMap(([type, path]) => ['--setns', type, path]),
-    ...sysctls.joined.flatMap(([key, value]) => ['--sysctl-joined', key, value]),
+    ...sysctls.joined.flatMap((j) => ['--sysctl-joined', ...j]),
     ...(hooks.length ? ['--hook-state', f.hookState, ...hooks] : []),
     ...(idmap ? ['--idmap', String(idmap.base), String(idmap.count)] : []),
     ...(f.system?.stageDir ? ['--rootfs-idmapped', `${f.system.stageDir}/root`] : []),

@@ -15,8 +15,8 @@ function namespaceOf(path: string): string | null {
 export interface SysctlPlan {
   /** written by the container's own process through its /proc (namespaces made for it) */
   ops: MountOp[];
-  /** written by the helper's parent from inside a namespace joined by path: [path, value] */
-  joined: [string, string][];
+  /** written by the helper's parent from inside a namespace joined by path: [namespace, path, value] */
+  joined: [string, string, string][];
 }
 
 /**
@@ -48,7 +48,7 @@ export function ociSysctls(
         'not a setting of a namespace: it would change the host',
         'only net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*, kernel.hostname and kernel.domainname',
       );
-    if (ns.join.includes(type)) plan.joined.push([path, value]);
+    if (ns.join.includes(type)) plan.joined.push([type, path, value]);
     else if (!ns.make.includes(type))
       throw bad(`the container shares the host's ${type} namespace: the setting would be the host's`);
     else if (!ns.procMounted) throw bad('needs a proc mount at /proc, through which the container writes it');

@@ -211,7 +211,7 @@ test('sysctls: of its own namespaces through its /proc, of a joined one by the h
     );
   });
   const at = joined.indexOf('--sysctl-joined');
-  assert.deepEqual(joined.slice(at, at + 3), ['--sysctl-joined', 'net/core/somaxconn', '512']);
+  assert.deepEqual(joined.slice(at, at + 4), ['--sysctl-joined', 'net', 'net/core/somaxconn', '512']);
   assert.ok(!joined.includes('--write'));
   const refused = (sysctl: Record<string, string>, re: RegExp, edit?: (c: Config) => void) =>
     assert.throws(
