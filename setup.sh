@@ -157,6 +157,8 @@ if [ "${BERTH_NO_TUNING:-}" != 1 ]; then
     fi
   fi
 fi
+# CRIU 4.1+ for checkpoint/restore at /usr/local/lib/berth/criu/sbin/criu (Debian 12: built once, cached)
+./setup-criu.sh
 say "ready: $(berth version)"
 
 if [ "${1:-}" = "--demo" ]; then

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Makes CRIU 4.1 or newer available to berth at /usr/local/lib/berth/criu/sbin/criu (issue 17),
+# leaving the system's /usr/sbin/criu alone, and prints its version. setup.sh runs it; it is
+# idempotent and may be run by itself (as root).
+# - Debian 13 and later: Debian's own criu package (4.1.1 in trixie); berth's criu is a symlink
+#   to /usr/sbin/criu (not a copy), so the package's updates reach berth.
+# - Debian 12: its criu 3.17 fails on current kernels (`vdso: Failed to fill self vdso symtable`),
+#   so trixie's source package is built: criu_4.1.1.orig.tar.xz, pinned below and checked against
+#   trixie's signed Sources index, plus Debian's patches when the mirror serves the
+#   .debian.tar.xz. The installed tree is cached in /var/cache/berth-criu/KEY/, KEY being a hash
+#   of everything the build depends on (key_inputs); berth's path is a symlink to that tree, so
+#   a later run whose key matches only checks the link (milliseconds).
+set -euo pipefail
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { say "criu: $*"; exit 1; }
+
+PREFIX=/usr/local/lib/berth/criu
+CACHE=/var/cache/berth-criu
+# trixie's criu source, pinned as a lockfile pins: the key is computed without the network, and a
+# changed file in the archive fails the download instead of changing what is built
+CRIU_VERSION=4.1.1
+DEBIAN_VERSION=4.1.1-1
+SOURCE_SUITE=trixie
+ORIG=criu_$CRIU_VERSION.orig.tar.xz
+ORIG_SHA256=f80a66cb3726bb2116266d4759ce3bcbfab7abdb6b6d430bf20dd41911717afe
+PATCHES=criu_$DEBIAN_VERSION.debian.tar.xz
+PATCHES_SHA256=103855d69544c3417abdb5b309c1773db98af2293c4dc48bba39e244b85c778e
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+# what `make criu` uses (checked with V=1: protoc-c, not protoc; no python, which only crit needs);
+# libprotobuf-dev brings google/protobuf/descriptor.proto
+BUILD_DEPS="gcc make libc6-dev pkgconf patch xz-utils libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
+  libnl-3-dev libnet1-dev libcap-dev libbsd-dev libnftables-dev libgnutls28-dev uuid-dev"
+
+# Points PREFIX at a tree (a symlink swapped by rename, so berth never sees it missing).
+point_at() {
+  local tree=$1
+  [ "$(readlink "$PREFIX" 2>/dev/null || true)" = "$tree" ] && return 0
+  if [ -e "$PREFIX" ] && [ ! -L "$PREFIX" ]; then
+    die "$PREFIX exists and is not berth's symlink: move it away and rerun"
+  fi
+  mkdir -p "$(dirname "$PREFIX")"
+  ln -sfn "$tree" "$PREFIX.new"
+  mv -T "$PREFIX.new" "$PREFIX"
+}
+
+# Prints "MAJOR.MINOR" of a criu binary (`Version: 4.1.1` on its first line).
+criu_version() { { "$1" --version 2>/dev/null || true; } | sed -n 's/^Version: \([0-9]*\.[0-9]*\).*/\1/p'; }
+at_least_4_1() { local v=$1; [ -n "$v" ] && [ "${v%%.*}" -gt 4 ] || { [ "${v%%.*}" = 4 ] && [ "${v#*.}" -ge 1 ]; }; }
+
+# the listed packages that are not installed
+missing_of() {
+  local installed p
+  installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "$@" 2>/dev/null | awk '$2 == "installed" { print $1 }' || true)
+  for p in "$@"; do grep -qx "$p" <<<"$installed" || printf ' %s' "$p"; done
+}
+
+apt_install() {
+  say "criu: installing $*"
+  apt-get update -qq || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null ||
+    die "apt-get install $* failed"
+}
+
+# Debian 13+: the distribution's package.
+use_package() {
+  local missing
+  missing=$(missing_of criu)
+  [ -z "$missing" ] || apt_install criu
+  mkdir -p "$CACHE/debian/sbin"
+  [ "$(readlink "$CACHE/debian/sbin/criu" 2>/dev/null || true)" = /usr/sbin/criu ] || ln -sfn /usr/sbin/criu "$CACHE/debian/sbin/criu"
+  point_at "$CACHE/debian"
+}
+
+# Everything the build's result depends on; its hash names the cache entry. The recipe is the
+# text of the functions that fetch and build (declare -f), so editing a message elsewhere in
+# this file does not rebuild.
+key_inputs() {
+  printf 'arch %s\nprefix %s\n' "$(dpkg --print-architecture)" "$PREFIX"
+  printf 'source %s sha256 %s\npatches %s sha256 %s (used if the mirror serves them)\n' \
+    "$ORIG" "$ORIG_SHA256" "$PATCHES" "$PATCHES_SHA256"
+  printf 'compiler %s\nlinker %s\n' "$(gcc --version | head -n 1)" "$(ld --version | head -n 1)"
+  # shellcheck disable=SC2086
+  dpkg-query -W -f='package ${Package} ${Version}\n' $BUILD_DEPS
+  declare -f fetch_source apply_patches build_tree | sha256sum | sed 's/^/recipe /; s/ *-$//'
+}
+
+# The archive mirror the host's apt uses for its own release (the same host, another suite).
+host_mirror() {
+  local codename
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
+    awk -v r="$codename" '$2 == r { print $1; exit }'
+}
+
+# Downloads the pinned files into $1, checked against trixie's Sources index, which apt fetches
+# into a private state directory (the host's sources and lists stay as they are) and verifies
+# against the archive's signature.
+fetch_source() {
+  local dir=$1 mirror apt listed
+  mirror=$(host_mirror)
+  mirror=${mirror:-http://deb.debian.org/debian/}
+  mkdir -p "$dir/apt/lists/partial" "$dir/apt/parts" "$dir/apt/cache/archives/partial"
+  echo "deb-src [signed-by=$KEYRING] $mirror $SOURCE_SUITE main" >"$dir/apt/sources.list"
+  apt=(-o "Dir::Etc::SourceList=$dir/apt/sources.list" -o "Dir::Etc::SourceParts=$dir/apt/parts"
+    -o "Dir::State::Lists=$dir/apt/lists" -o "Dir::Cache=$dir/apt/cache" -o Dir::Cache::pkgcache=
+    -o Dir::Cache::srcpkgcache= -o APT::Sandbox::User=root)
+  say "criu: reading $SOURCE_SUITE's Sources index from $mirror"
+  apt-get "${apt[@]}" update -qq >&2 || die "apt-get update of $SOURCE_SUITE's Sources ($mirror) failed"
+  # "SHA256 DIRECTORY" of the first source record listing ORIG (Directory comes after the checksums)
+  listed=$(apt-cache "${apt[@]}" showsrc --only-source criu 2>/dev/null | awk -v f="$ORIG" '
+    function out() { if (sha != "" && d != "" && !done) { print sha, d; done = 1 } sha = d = "" }
+    /^$/ { out() } /^Directory:/ { d = $2 } /^Checksums-Sha256:/ { c = 1; next } /^[^ ]/ { c = 0 }
+    c && $3 == f { sha = $1 } END { out() }')
+  [ -n "$listed" ] || die "$SOURCE_SUITE's Sources index lists no $ORIG: update the pin in $0"
+  [ "${listed%% *}" = "$ORIG_SHA256" ] ||
+    die "$ORIG: the Sources index says sha256 ${listed%% *}, $0 pins $ORIG_SHA256"
+  local pool=$mirror${listed#* }
+  /usr/lib/apt/apt-helper -o APT::Sandbox::User=root download-file "$pool/$ORIG" "$dir/$ORIG" "SHA256:$ORIG_SHA256" >&2 ||
+    die "download of $pool/$ORIG failed"
+  echo "$ORIG_SHA256  $dir/$ORIG" | sha256sum -c --quiet - || die "$ORIG: sha256 mismatch"
+  # Debian's packaging is optional: a file the mirror does not have (404: some mirrors carry only
+  # what binaries need) is said and skipped; any other failure, a hash mismatch too, stops here
+  local out
+  if ! out=$(/usr/lib/apt/apt-helper -o APT::Sandbox::User=root download-file "$pool/$PATCHES" "$dir/$PATCHES" \
+    "SHA256:$PATCHES_SHA256" 2>&1); then
+    case "$out" in
+      *" 404 "*) say "criu: $pool/$PATCHES is not on this mirror: building without Debian's patches" ;;
+      *) die "download of $pool/$PATCHES failed: $(printf '%s\n' "$out" | grep -m1 '^E:' || echo "$out")" ;;
+    esac
+    rm -f "$dir/$PATCHES"
+  fi
+}
+
+# Applies debian/patches/series from Debian's tarball to the source tree $2 (a quilt series, so
+# plain `patch -p1` in order). Prints what was applied: "none (...)" or the patch names.
+apply_patches() {
+  local dir=$1 src=$2 series p applied=""
+  [ -f "$dir/$PATCHES" ] || { echo "none ($PATCHES not on the mirror)"; return 0; }
+  tar -xf "$dir/$PATCHES" -C "$dir"
+  series=$dir/debian/patches/series
+  [ -s "$series" ] || { echo "none (Debian's $DEBIAN_VERSION has no patches)"; return 0; }
+  for p in $(sed 's/#.*//' "$series"); do
+    patch -d "$src" -p1 -s --forward <"$dir/debian/patches/$p" >&2 || die "Debian's patch $p does not apply"
+    applied="$applied $p"
+  done
+  echo "${applied# }"
+}
+
+# Builds criu (the binary only: no crit, libcriu or plugins) from the source in $1 and installs it
+# for PREFIX under $2. PREFIX is compiled in (plugin and script directories).
+build_tree() {
+  local src=$1 dest=$2
+  make -C "$src" -j"$(nproc)" PREFIX="$PREFIX" criu
+  make -C "$src" PREFIX="$PREFIX" DESTDIR="$dest" install-criu
+}
+
+# Debian 12: build once per key, into a temporary directory renamed into place when complete,
+# so a run killed at any point leaves no entry that a later run would trust.
+use_build() {
+  local missing key entry work
+  # shellcheck disable=SC2086
+  missing=$(missing_of $BUILD_DEPS)
+  # shellcheck disable=SC2086
+  [ -z "$missing" ] || apt_install $missing
+  key=$(key_inputs | sha256sum | cut -c1-20) || die "computing the cache key failed (dpkg-query, gcc or ld)"
+  entry=$CACHE/$key
+  if [ ! -x "$entry/sbin/criu" ]; then
+    work=$(mktemp -d "$CACHE/.build.XXXXXX")
+    trap "rm -rf '$work'" EXIT
+    fetch_source "$work"
+    tar -xf "$work/$ORIG" -C "$work"
+    local src=$work/criu-$CRIU_VERSION patches started=$SECONDS
+    patches=$(apply_patches "$work" "$src")
+    say "criu: building $CRIU_VERSION, about half a minute; Debian's patches: $patches"
+    build_tree "$src" "$work/dest" >"$work/build.log" 2>&1 || {
+      cp "$work/build.log" "$CACHE/last-build.log"
+      tail -n 15 "$CACHE/last-build.log" >&2
+      die "build of $CRIU_VERSION failed (log: $CACHE/last-build.log)"
+    }
+    local tree=$work/dest$PREFIX
+    at_least_4_1 "$(criu_version "$tree/sbin/criu")" || die "the built $tree/sbin/criu does not run or is not 4.1+"
+    { key_inputs; echo "patches applied: $patches"; echo "built $(date -u +%FT%TZ) in $((SECONDS - started)) s"; } >"$tree/BUILDINFO"
+    mv -T "$tree" "$entry"
+    rm -rf "$work"
+    trap - EXIT
+    say "criu: built in $((SECONDS - started)) s, cached in $entry"
+  fi
+  point_at "$entry"
+  # entries of other keys are unreachable now (the link moved); the binary of one still running keeps working
+  find "$CACHE" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[0-9a-f]{20}' \
+    ! -name "$key" -exec rm -rf {} +
+}
+
+[ "$(id -u)" = 0 ] || { say "run as root"; exit 12; }
+[ -r /etc/debian_version ] || die "not Debian (no /etc/debian_version)"
+mkdir -p "$CACHE"
+# one run at a time; a run holding the lock owns the temporary build directories, so what is
+# left of them after it got the lock is a killed run's and goes (that run's orphaned make, if
+# any, inherited the lock's fd: the wait lasts until it ends)
+exec 9>"$CACHE/.lock"
+flock -n 9 || { say "criu: waiting for another setup-criu.sh"; flock 9; }
+rm -rf "$CACHE"/.build.*
+
+case "$(cat /etc/debian_version)" in
+  12 | 12.*) use_build ;;
+  *) use_package ;;
+esac
+
+version=$(criu_version "$PREFIX/sbin/criu")
+at_least_4_1 "$version" || die "$PREFIX/sbin/criu is not CRIU 4.1 or newer (version: ${version:-none})"
+say "criu $("$PREFIX/sbin/criu" --version | sed -n 's/^Version: //p') at $PREFIX/sbin/criu"
