@@ -4,7 +4,6 @@
 // the helper asynchronously (runHelperAsync; engine/context.ts helperRun chooses).
 import type { StdioOptions } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { fnv1a } from '../core/hash.ts';
@@ -243,12 +242,18 @@ export function policyFd(runDir: string, text: string): number {
 
 const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
 
+/** os.tmpdir()'s answer without loading node:os: TMPDIR, TMP, TEMP or /tmp, one trailing "/" off. */
+export function tmpDir(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = env['TMPDIR'] || env['TMP'] || env['TEMP'] || '/tmp';
+  return dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir;
+}
+
 /** An anonymous file for one helper run's status records (O_TMPFILE; else created and unlinked). */
 export function statusFile(): number {
   try {
-    return openSync(tmpdir(), O_TMPFILE | constants.O_RDWR, 0o600);
+    return openSync(tmpDir(), O_TMPFILE | constants.O_RDWR, 0o600);
   } catch {
-    const name = `${tmpdir()}/berth-status-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    const name = `${tmpDir()}/berth-status-${process.pid}-${Math.random().toString(36).slice(2)}`;
     const fd = openSync(name, 'wx+', 0o600);
     unlinkSync(name);
     return fd;

@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runHelper } from '../../../src/host/helper.ts';
+import { runHelper, tmpDir } from '../../../src/host/helper.ts';
 
 const BUN = new URL('../../../../build/bun', import.meta.url).pathname;
 const HELPER_JS = new URL('../../../src/host/helper.js', import.meta.url).pathname;
@@ -93,5 +93,22 @@ catch (e) { console.log(JSON.stringify({ code: e.code, hint: e.hint ?? '' })); }
     const got = JSON.parse(r.stdout) as { code: string; hint: string };
     assert.equal(got.code, 'SYSTEM', runtime);
     assert.match(got.hint, /make -C helper/);
+  }
+});
+
+test("tmpDir: os.tmpdir()'s answer for TMPDIR, TMP and TEMP", () => {
+  const saved = { TMPDIR: process.env['TMPDIR'], TMP: process.env['TMP'], TEMP: process.env['TEMP'] };
+  const cases = [{}, { TMPDIR: '/x/' }, { TMP: '/y//' }, { TEMP: '/z' }, { TMPDIR: '', TMP: '/' }, { TMPDIR: '//' }];
+  try {
+    for (const env of cases) {
+      for (const k of Object.keys(saved)) delete process.env[k];
+      Object.assign(process.env, env);
+      assert.equal(tmpDir(), tmpdir(), JSON.stringify(env));
+    }
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 });
