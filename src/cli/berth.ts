@@ -8,7 +8,7 @@ import { makeCtx } from '../engine/context.ts';
 import { makePaths } from '../host/paths.ts';
 import { isTerminal } from '../host/terminal.ts';
 import { trace } from '../host/trace.ts';
-import type { Command, Io } from './command.ts';
+import { type Command, type Io, parse } from './command.ts';
 
 export const VERSION = '0.1.0';
 
@@ -95,8 +95,7 @@ const versionCommand: Command = {
 Exit codes: 0.`,
   noRoot: true,
   async run(_ctx, args, io) {
-    // node:util (parseArgs) loads with a verb, not before every verb's main
-    (await import('./command.ts')).parse('version', args, {}, 0);
+    parse('version', args, {}, 0);
     io.out(`berth ${VERSION}`);
     return 0;
   },
@@ -114,7 +113,7 @@ Example:
 Exit codes: 0; 20 no such verb.`,
   noRoot: true,
   async run(_ctx, args, io) {
-    const { positionals } = (await import('./command.ts')).parse('help', args, {}, 1);
+    const { positionals } = parse('help', args, {}, 1);
     io.out(positionals[0] ? await helpFor(positionals[0]) : await usage());
     return 0;
   },

@@ -1,5 +1,5 @@
 // The shape of one CLI verb, and the argument parsing every verb shares.
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { type Options, type Parsed, parseArgv } from '../core/argv.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../engine/context.ts';
 import { trace } from '../host/trace.ts';
@@ -28,33 +28,24 @@ export interface Command {
   run(ctx: Ctx, args: string[], io: Io): Promise<number>;
 }
 
-export type Options = NonNullable<ParseArgsConfig['options']>;
+export type { Options };
 
-/** parseArgs with berth's errors: unknown options and missing values are BAD_SYNTAX (20). */
+/** core/argv.ts's parseArgs for VERB: its errors (BAD_SYNTAX, 20) name the verb and its help. */
 export function parse<O extends Options>(verb: string, args: string[], options: O, maxPositionals = 1) {
+  const hint = `see berth help ${verb}`;
+  let r: Parsed<O>;
   try {
-    const r = parseArgs({ args, options, allowPositionals: true, strict: true });
-    trace('parsed');
-    if (r.positionals.length > maxPositionals) {
-      throw new BerthError(
-        'BAD_SYNTAX',
-        `${verb}: unexpected argument ${JSON.stringify(r.positionals[maxPositionals])}`,
-        {
-          hint: `see berth help ${verb}`,
-        },
-      );
-    }
-    return r;
+    r = parseArgv(args, options);
   } catch (err) {
-    if (err instanceof BerthError) throw err;
-    throw new BerthError(
-      'BAD_SYNTAX',
-      `${verb}: ${(err as Error).message.replace(/\. To specify.*$/s, '').replace(/\.$/, '')}`,
-      {
-        hint: `see berth help ${verb}`,
-      },
-    );
+    if (!(err instanceof BerthError)) throw err;
+    throw new BerthError(err.code, `${verb}: ${err.message}`, { hint: err.hint ?? hint });
   }
+  trace('parsed');
+  if (r.positionals.length > maxPositionals) {
+    const extra = JSON.stringify(r.positionals[maxPositionals]);
+    throw new BerthError('BAD_SYNTAX', `${verb}: unexpected argument ${extra}`, { hint });
+  }
+  return r;
 }
 
 /** --winsize-fd N: an open file descriptor above stdio (berthd passes its websocket's sizes so). */

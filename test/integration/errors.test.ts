@@ -44,7 +44,7 @@ test('bad input: documented exit codes, clear messages, nothing changed on disk'
       'unknown option',
       ['start', '101', '--turbo'],
       20,
-      /^berth: start: Unknown option '--turbo'\nberth: hint: see berth help start/,
+      /^berth: start: unknown option '--turbo'\nberth: hint: see berth help start/,
     ],
     ['missing CTID', ['start'], 20, /^berth: missing CTID/],
     [

@@ -78,7 +78,7 @@ berth.conf gives its CTID. The others are listed as usual, and a warning on stde
 berth status CTID says the same; berth destroy CTID still works.`,
   options: OPTIONS,
   async run(ctx, args, io) {
-    // vzlist accepts "-s -field" (reverse): parseArgs would read "-field" as an option
+    // vzlist accepts "-s -field" (reverse): parse() would read "-field" as an option
     const fixed = args.flatMap((a, i) =>
       args[i - 1] === '-s' || args[i - 1] === '--sort'
         ? []
