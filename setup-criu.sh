@@ -1,30 +1,35 @@
 #!/usr/bin/env bash
-# Makes CRIU 4.1 or newer available to berth at /usr/local/lib/berth/criu/sbin/criu (issue 17),
+# Makes CRIU 4.2 or newer available to berth at /usr/local/lib/berth/criu/sbin/criu (issue 17),
 # leaving the system's /usr/sbin/criu alone, and prints its version. setup.sh runs it; it is
 # idempotent and may be run by itself (as root).
-# - Debian 13 and later: Debian's own criu package (4.1.1 in trixie); berth's criu is a symlink
-#   to /usr/sbin/criu (not a copy), so the package's updates reach berth.
-# - Debian 12: its criu 3.17 fails on current kernels (`vdso: Failed to fill self vdso symtable`),
-#   so trixie's source package is built: criu_4.1.1.orig.tar.xz, pinned below and checked against
-#   trixie's signed Sources index, plus Debian's patches when the mirror serves the
-#   .debian.tar.xz. The installed tree is cached in /var/cache/berth-criu/KEY/, KEY being a hash
-#   of everything the build depends on (key_inputs); berth's path is a symlink to that tree, so
-#   a later run whose key matches only checks the link (milliseconds).
+# Why 4.2: Debian 12's criu 3.17 fails on current kernels (`vdso: Failed to fill self vdso
+# symtable`), and 4.1.1 (Debian 13's) cannot dump a TCP or UDP socket on Linux 6.16 and later,
+# which refuses SO_PASSCRED/SO_PASSSEC on them (`Can't get 1:16 opt`, CRIU issues 2705/2718;
+# docs/design/criu-recipe.md); every systemd container has such a socket.
+# - A release whose criu package is 4.2 or newer: that package; berth's criu is a symlink to
+#   /usr/sbin/criu (not a copy), so the package's updates reach berth.
+# - Otherwise (Debian 12 and 13 today): sid's source package is built: criu_4.2.1.orig.tar.xz,
+#   pinned below and checked against sid's signed Sources index, plus Debian's patches when the
+#   mirror serves the .debian.tar.xz. The installed tree is cached in /var/cache/berth-criu/KEY/,
+#   KEY being a hash of everything the build depends on (key_inputs); berth's path is a symlink
+#   to that tree, so a later run whose key matches only checks the link (milliseconds).
 set -euo pipefail
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { say "criu: $*"; exit 1; }
 
 PREFIX=/usr/local/lib/berth/criu
 CACHE=/var/cache/berth-criu
-# trixie's criu source, pinned as a lockfile pins: the key is computed without the network, and a
-# changed file in the archive fails the download instead of changing what is built
-CRIU_VERSION=4.1.1
-DEBIAN_VERSION=4.1.1-1
-SOURCE_SUITE=trixie
+# sid's criu source, pinned as a lockfile pins: the key is computed without the network, and a
+# changed file in the archive fails the download instead of changing what is built. When sid
+# moves on, the pinned file leaves its index: the download then stops with a message naming this
+# pin (update it to the new version and its sha256 from the index).
+CRIU_VERSION=4.2.1
+DEBIAN_VERSION=4.2.1-1
+SOURCE_SUITE=sid
 ORIG=criu_$CRIU_VERSION.orig.tar.xz
-ORIG_SHA256=f80a66cb3726bb2116266d4759ce3bcbfab7abdb6b6d430bf20dd41911717afe
+ORIG_SHA256=29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9
 PATCHES=criu_$DEBIAN_VERSION.debian.tar.xz
-PATCHES_SHA256=103855d69544c3417abdb5b309c1773db98af2293c4dc48bba39e244b85c778e
+PATCHES_SHA256=e9f797a19f0e7dd66d480bea47f2ef261b3d9aee6bab5059882c0074b1b84d2d
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # what `make criu` uses (checked with V=1: protoc-c, not protoc; no python, which only crit needs);
 # libprotobuf-dev brings google/protobuf/descriptor.proto
@@ -45,7 +50,11 @@ point_at() {
 
 # Prints "MAJOR.MINOR" of a criu binary (`Version: 4.1.1` on its first line).
 criu_version() { { "$1" --version 2>/dev/null || true; } | sed -n 's/^Version: \([0-9]*\.[0-9]*\).*/\1/p'; }
-at_least_4_1() { local v=$1; [ -n "$v" ] && [ "${v%%.*}" -gt 4 ] || { [ "${v%%.*}" = 4 ] && [ "${v#*.}" -ge 1 ]; }; }
+at_least_4_2() { local v=$1; [ -n "$v" ] && [ "${v%%.*}" -gt 4 ] || { [ "${v%%.*}" = 4 ] && [ "${v#*.}" -ge 2 ]; }; }
+# "MAJOR.MINOR" of the criu package apt would install ("" if none): 1:4.2.1-1 -> 4.2
+package_version() {
+  apt-cache policy criu 2>/dev/null | awk '/Candidate:/ { print $2 }' | sed -n 's/^\([0-9]*:\)\{0,1\}\([0-9]*\.[0-9]*\).*/\2/p'
+}
 
 # the listed packages that are not installed
 missing_of() {
@@ -61,11 +70,9 @@ apt_install() {
     die "apt-get install $* failed"
 }
 
-# Debian 13+: the distribution's package.
+# A release whose criu package is 4.2 or newer: that package (installed or upgraded to it).
 use_package() {
-  local missing
-  missing=$(missing_of criu)
-  [ -z "$missing" ] || apt_install criu
+  at_least_4_2 "$(criu_version /usr/sbin/criu)" || apt_install criu
   mkdir -p "$CACHE/debian/sbin"
   [ "$(readlink "$CACHE/debian/sbin/criu" 2>/dev/null || true)" = /usr/sbin/criu ] || ln -sfn /usr/sbin/criu "$CACHE/debian/sbin/criu"
   point_at "$CACHE/debian"
@@ -178,7 +185,7 @@ use_build() {
       die "build of $CRIU_VERSION failed (log: $CACHE/last-build.log)"
     }
     local tree=$work/dest$PREFIX
-    at_least_4_1 "$(criu_version "$tree/sbin/criu")" || die "the built $tree/sbin/criu does not run or is not 4.1+"
+    at_least_4_2 "$(criu_version "$tree/sbin/criu")" || die "the built $tree/sbin/criu does not run or is not 4.2+"
     { key_inputs; echo "patches applied: $patches"; echo "built $(date -u +%FT%TZ) in $((SECONDS - started)) s"; } >"$tree/BUILDINFO"
     mv -T "$tree" "$entry"
     rm -rf "$work"
@@ -201,11 +208,8 @@ exec 9>"$CACHE/.lock"
 flock -n 9 || { say "criu: waiting for another setup-criu.sh"; flock 9; }
 rm -rf "$CACHE"/.build.*
 
-case "$(cat /etc/debian_version)" in
-  12 | 12.*) use_build ;;
-  *) use_package ;;
-esac
+if at_least_4_2 "$(package_version)"; then use_package; else use_build; fi
 
 version=$(criu_version "$PREFIX/sbin/criu")
-at_least_4_1 "$version" || die "$PREFIX/sbin/criu is not CRIU 4.1 or newer (version: ${version:-none})"
+at_least_4_2 "$version" || die "$PREFIX/sbin/criu is not CRIU 4.2 or newer (version: ${version:-none})"
 say "criu $("$PREFIX/sbin/criu" --version | sed -n 's/^Version: //p') at $PREFIX/sbin/criu"
