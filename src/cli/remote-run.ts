@@ -30,14 +30,14 @@ export const REMOTE_VERBS = [
 ];
 
 /** An API error as the CLI's: the same message, hint and exit code. */
-function fail(r: ApiReply): never {
+export function fail(r: ApiReply): never {
   const e = (r.body as Partial<ErrorBody>)?.error;
   if (e && typeof e.name === 'string' && e.name in ERRORS)
     throw new BerthError(e.name as ErrorCode, e.message, e.hint ? { hint: e.hint } : {});
   throw new BerthError('SYSTEM', `remote: HTTP ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
 }
 
-async function call<T>(api: ApiClient, method: string, path: string, body?: unknown): Promise<T> {
+export async function call<T>(api: ApiClient, method: string, path: string, body?: unknown): Promise<T> {
   const r = await api.call<T>(method, path, body);
   if (r.status >= 400) fail(r);
   return r.body;
@@ -51,19 +51,24 @@ async function operate(api: ApiClient, io: Io, method: string, path: string, bod
   return 0;
 }
 
-export async function runRemote(name: string, verb: string, args: string[], io: Io): Promise<number> {
+/** A client of the remote NAME (berth remote add), with this user's identity. */
+export function remoteClient(name: string): ApiClient {
   const remote = readRemotes()[name];
   if (!remote)
     throw new BerthError('BAD_VALUE', `remote ${JSON.stringify(name.slice(0, 64))}: no such remote`, {
       hint: 'berth remote list; berth remote add NAME URL',
     });
+  const me = clientIdentity();
+  return new ApiClient({ url: remote.url, serverCert: remote.cert, cert: me.cert, key: me.key });
+}
+
+export async function runRemote(name: string, verb: string, args: string[], io: Io): Promise<number> {
   if (!REMOTE_VERBS.includes(verb)) {
     throw new BerthError('BAD_SYNTAX', `${verb}: not available with -r`, {
       hint: `remote verbs: ${REMOTE_VERBS.join(', ')}`,
     });
   }
-  const me = clientIdentity();
-  const api = new ApiClient({ url: remote.url, serverCert: remote.cert, cert: me.cert, key: me.key });
+  const api = remoteClient(name);
   try {
     return await dispatch(api, verb, args, io);
   } finally {

@@ -67,6 +67,12 @@ export const layerPath = (p: Paths, layer: string) => join(p.layersDir, layer);
 export const snapshotsOf = (p: Paths, id: CtId) => join(p.snapshotDir, id);
 export const snapshotPath = (p: Paths, id: CtId, name: string) => join(p.snapshotDir, id, name);
 export const backupDir = (p: Paths) => join(p.lib, 'backup');
+/** berth migrate's journals (CTID.json) and the archives it sends (CTID.tar), root's only */
+export const migrateDir = (p: Paths) => join(p.lib, 'migrate');
+export const migrateJournalPath = (p: Paths, id: CtId) => join(migrateDir(p), `${id}.json`);
+export const migrateArchivePath = (p: Paths, id: CtId) => join(migrateDir(p), `${id}.tar`);
+/** held by berth migrate for its whole run: two migrations of one container never interleave */
+export const migrateLockPath = (p: Paths, id: CtId) => join(p.lockDir, 'migrate', `${id}.lck`);
 
 /**
  * berth's own top-level directories. Each holds container data (files, roots, layers, snapshots,
