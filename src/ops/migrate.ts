@@ -18,7 +18,7 @@ import {
 import type { Ctx } from '../engine/context.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { reconcile, withLock } from '../engine/runtime.ts';
-import { pathExists, removeFile } from '../host/files.ts';
+import { fileSize, pathExists, removeFile } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { acquireLock } from '../host/lock.ts';
 import { dropJournal, readJournal, writeJournal } from '../host/migrate-journal.ts';
@@ -60,6 +60,8 @@ export interface MigrateResult {
   /** this run finished a migration an earlier one began */
   resumed: boolean;
   steps: MigrateStep[];
+  /** how long each step took (upload: the backup and its upload) */
+  stepMs: Partial<Record<MigrateStep, number>>;
   ms: number;
 }
 
@@ -93,8 +95,21 @@ export async function migrateContainer(ctx: Ctx, id: CtId, dest: MigrateDest): P
       j = await begin(mctx, id, dest.name);
       steps = resumeSteps(j, 'absent', { exists: true });
     }
-    for (const step of steps) j = await runStep(mctx, j, step, dest);
-    return { ctid: id, dest: dest.name, running: j.wasRunning, resumed: old !== null, steps, ms: Date.now() - t0 };
+    const stepMs: Partial<Record<MigrateStep, number>> = {};
+    for (const step of steps) {
+      const t = Date.now();
+      j = await runStep(mctx, j, step, dest);
+      stepMs[step] = Date.now() - t;
+    }
+    return {
+      ctid: id,
+      dest: dest.name,
+      running: j.wasRunning,
+      resumed: old !== null,
+      steps,
+      stepMs,
+      ms: Date.now() - t0,
+    };
   } finally {
     lock.release();
   }
@@ -189,7 +204,7 @@ const STEPS: Record<MigrateStep, StepFn> = {
     // a run killed after its upload left the archive there: sent again whole
     await dest.removeArchive(j.archive);
     ctx.log(`Uploading ${j.ctid} to ${dest.name} (${Math.ceil(b.manifest.size / 1048576)} MB)...`);
-    const m = meter(ctx.progress, `Uploading ${j.ctid}`, null);
+    const m = meter(ctx.progress, `Uploading ${j.ctid}`, fileSize(file));
     try {
       await dest.upload(j.archive, file, (n) => m.add(n));
     } finally {
