@@ -31,7 +31,8 @@ export function remoteDest(name: string): MigrateDest & { close(): void } {
     name,
     async container(id) {
       const r = await ask(api.call('GET', ct(id)));
-      if (r.status >= 400 && r.status !== 404) fail(r);
+      // only "no such container" is absent: a 404 of another kind (no such path) is an error
+      if (r.status >= 400 && !(r.status === 404 && errorName(r) === 'NO_CT_CONFIG')) fail(r);
       return destStateOf(r.status, r.body);
     },
     templates: () => must(api.call('GET', '/1.0/templates')),
@@ -51,6 +52,8 @@ export function remoteDest(name: string): MigrateDest & { close(): void } {
     close: () => closeQuietly(api),
   };
 }
+
+const errorName = (r: ApiReply): unknown => (r.body as { error?: { name?: unknown } } | null)?.error?.name;
 
 function closeQuietly(api: ApiClient): void {
   try {

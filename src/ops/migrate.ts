@@ -65,8 +65,16 @@ export interface MigrateResult {
   ms: number;
 }
 
-/** Migrates CTID to DEST, or finishes the migration its journal records. */
-export async function migrateContainer(ctx: Ctx, id: CtId, dest: MigrateDest): Promise<MigrateResult> {
+/**
+ * Migrates CTID to the remote DEST (opened by openDest once the container is known to be
+ * here, or its journal names DEST), or finishes the migration its journal records.
+ */
+export async function migrateContainer(
+  ctx: Ctx,
+  id: CtId,
+  destName: string,
+  openDest: (name: string) => MigrateDest,
+): Promise<MigrateResult> {
   const t0 = Date.now();
   const mctx: Ctx = { ...ctx, migrating: id };
   const lock = acquireLock(ctx.host, ctx.paths.helper, migrateLockPath(ctx.paths, id), `migrate ${id}`, {
@@ -74,22 +82,27 @@ export async function migrateContainer(ctx: Ctx, id: CtId, dest: MigrateDest): P
   });
   try {
     const old = readJournal(ctx.paths, id);
-    if (old && old.dest !== dest.name) {
+    if (!old) mustExist(id, readCt(ctx.paths, id));
+    if (old && old.dest !== destName) {
       throw new BerthError(
         'BAD_VALUE',
-        `migrate ${id}: the container is being migrated to ${old.dest}, not ${dest.name}`,
+        `migrate ${id}: the container is being migrated to ${old.dest}, not ${destName}`,
         {
           hint: `berth migrate ${id} ${old.dest} finishes it; berth migrate --abort ${id} gives it back to this host`,
         },
       );
     }
+    const dest = openDest(destName);
     let j: MigrateJournal;
     let steps: MigrateStep[];
     if (old) {
       j = old;
       ctx.log(`Resuming the migration of ${id} to ${dest.name} (phase ${j.phase})`);
       const here = { exists: pathExists(ctConfigPath(ctx.paths, id)) };
-      steps = resumeSteps(j, await dest.container(id), here);
+      const there = await dest.container(id).catch((err: unknown) => {
+        throw journalled(old, `asking ${dest.name}`, err);
+      });
+      steps = resumeSteps(j, there, here);
     } else {
       await checkBefore(ctx, id, dest);
       j = await begin(mctx, id, dest.name);
@@ -238,7 +251,7 @@ const STEPS: Record<MigrateStep, StepFn> = {
 };
 
 /** A failed step's error, saying that the journal stays and what the admin does next. */
-function journalled(j: MigrateJournal, step: MigrateStep, err: unknown): BerthError {
+function journalled(j: MigrateJournal, step: string, err: unknown): BerthError {
   const e = err instanceof BerthError ? err : null;
   const why = e ? e.message : (err as Error).message;
   return new BerthError(

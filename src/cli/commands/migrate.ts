@@ -64,7 +64,7 @@ answers its own code and leaves the journal (resume or abort).`,
       }
       const dest = positionals[1];
       if (!dest) throw new BerthError('BAD_SYNTAX', `migrate ${id}: missing DEST`, { hint: 'berth remote list' });
-      const r = await migrateContainer(ctx, id, open(dest));
+      const r = await migrateContainer(ctx, id, dest, open);
       if (values.json) io.out(JSON.stringify(r, null, 2));
       io.err(`Container ${id} migrated to ${dest}${r.running ? ' and running there' : ' (stopped)'} in ${r.ms} ms`);
       return 0;
