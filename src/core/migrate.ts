@@ -1,8 +1,11 @@
 // Offline migration's policy (berth migrate CTID DEST): the journal that says a container is on
 // its way to another host, which verbs it stops, and what a resume or an abort does next,
 // decided from the journal and from what the destination says it has (docs/migration.md).
+import { BACKUP_FORMAT, type BackupManifest, CONF, FS, restoredConfig } from './backup.ts';
+import type { GlobalDefaults } from './ct-config.ts';
 import type { CtId } from './ctid.ts';
 import { BerthError } from './errors.ts';
+import type { Layout } from './layout.ts';
 
 /**
  * How far a migration got, each phase recorded (fsynced) once its step is done: begun (the
@@ -155,4 +158,37 @@ export function destHasLayer(layer: string, templates: unknown): boolean {
       layer === `${r['name']}-${r['sha256'].slice(0, 12)}`
     );
   });
+}
+
+/**
+ * The config keys DEST's restore leaves out (it treats every archive as hostile: DEVNODES,
+ * BINDMOUNT, FEATURES, capabilities turned on ...), found before anything moves; a config it
+ * would refuse is refused here, with nothing changed.
+ */
+export function keysLeftBehind(
+  conf: string,
+  id: CtId,
+  layout: Layout,
+  layer: string | null,
+  g: GlobalDefaults,
+): string[] {
+  const m: BackupManifest = {
+    format: BACKUP_FORMAT,
+    ctid: id,
+    created: '',
+    layout,
+    layer,
+    template: null,
+    running: false,
+    sha256: { [CONF]: '', [FS]: '' },
+    size: 0,
+  };
+  try {
+    return restoredConfig(conf, m, id, g, CONF).dropped;
+  } catch (err) {
+    if (!(err instanceof BerthError)) throw err;
+    throw new BerthError('CONFIG_INVALID', `migrate ${id}: a restore would refuse its config: ${err.message}`, {
+      hint: `nothing was changed; correct it with berth set ${id} first`,
+    });
+  }
 }

@@ -9,6 +9,7 @@ import {
   archiveName,
   type DestState,
   destHasLayer,
+  keysLeftBehind,
   MIGRATE_PHASES,
   type MigrateJournal,
   type MigratePhase,
@@ -18,14 +19,14 @@ import {
 import type { Ctx } from '../engine/context.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { reconcile, withLock } from '../engine/runtime.ts';
-import { fileSize, pathExists, removeFile } from '../host/files.ts';
+import { fileSize, pathExists, readBytes, removeFile } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { acquireLock } from '../host/lock.ts';
 import { dropJournal, readJournal, writeJournal } from '../host/migrate-journal.ts';
 import { ctConfigPath, migrateArchivePath, migrateLockPath } from '../host/paths.ts';
 import { meter } from '../host/progress.ts';
 import { listSnapshots } from '../host/snapshots.ts';
-import { readCt } from '../host/store.ts';
+import { readCt, readGlobal } from '../host/store.ts';
 import { backupContainer } from './backup.ts';
 import { destroyContainer } from './destroy.ts';
 import { startContainer } from './start.ts';
@@ -140,6 +141,13 @@ async function checkBefore(ctx: Ctx, id: CtId, dest: MigrateDest): Promise<void>
       {
         hint: `a migration does not carry them: berth snapshot-delete ${id} --name NAME first (or back them up)`,
       },
+    );
+  }
+  const conf = readBytes(ctConfigPath(ctx.paths, id)).toString('utf8');
+  const lost = keysLeftBehind(conf, id, ct.config.layout, ct.config.layer, readGlobal(ctx.paths));
+  if (lost.length) {
+    ctx.log(
+      `warning: ${id} on ${dest.name} will lack ${lost.join(', ')}: a restore never takes them from an archive; set them there after (berth -r ${dest.name} set ${id} ...)`,
     );
   }
   const there = await dest.container(id);

@@ -6,9 +6,19 @@
 // the migration at each phase end, after `berth migrate` again, with the container on B only.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { type TestContext, test } from 'node:test';
+import { formatLock } from '../../src/core/lock-record.ts';
 import { BERTH, ROOT_SKIP, type Run, Sandbox, waitFor } from './harness.ts';
 
 const NA = `berth-it-migA-${process.pid}`;
@@ -112,6 +122,19 @@ async function twoHosts(t: TestContext): Promise<Hosts> {
 function where(s: Sandbox, id: string): { exists: boolean; running: boolean; migrating: string | null } {
   const st = JSON.parse(s.ok(['status', id, '--json'])) as { exist: boolean; status: string; migrating: string | null };
   return { exists: st.exist, running: st.status === 'running', migrating: st.migrating };
+}
+
+/** A lock record naming this test process, alive (host/lock.ts judges it so). */
+function liveLockRecord(): string {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const startTime = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  return formatLock({
+    pid: process.pid,
+    startTime,
+    bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+    pidNs: readlinkSync('/proc/self/ns/pid'),
+    what: 'the migrate test',
+  });
 }
 
 const uploads = (h: Hosts) => {
@@ -279,6 +302,28 @@ test('berth migrate moves containers between two berthd hosts, crash-safe', { sk
       h.b.ok(['destroy', id]);
     });
   }
+
+  await t.test('a step that fails keeps the journal and says so; migrate again finishes', () => {
+    busybox(h, '313', null, true);
+    h.a.ok(['set', '313', '--bindmount_add', '/usr/share:/mnt/share,ro', '--save']);
+    // B's restore meets 313's lock held by a live process (this test): it fails with LOCKED
+    const lock = join(h.b.root, 'var/lib/berth/lock/313.lck');
+    mkdirSync(dirname(lock), { recursive: true });
+    symlinkSync(liveLockRecord(), lock);
+    const r = h.onA(['migrate', '313', 'b']);
+    assert.equal(r.code, 9, r.err);
+    assert.match(r.err, /warning: 313 on b will lack BINDMOUNT/);
+    assert.match(r.err, /migrate 313 to b: restore failed: .*\(the migration is journalled, phase uploaded\)/);
+    assert.match(r.err, /hint: berth migrate 313 b resumes it; berth migrate --abort 313 gives it back/);
+    assert.deepEqual(where(h.a, '313'), { exists: true, running: false, migrating: 'b:uploaded' });
+    assert.equal(h.b.berth(['status', '313', '--json']).out.includes('"exist":false'), true);
+    unlinkSync(lock);
+    const again = h.onA(['migrate', '313', 'b']);
+    assert.equal(again.code, 0, again.err);
+    assert.deepEqual(where(h.b, '313'), { exists: true, running: true, migrating: null });
+    assert.equal(where(h.a, '313').exists, false);
+    assert.deepEqual(uploads(h), []);
+  });
 
   await t.test('--abort before B has it: the container runs on A again', async () => {
     busybox(h, '309', null, true);

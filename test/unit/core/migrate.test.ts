@@ -10,6 +10,7 @@ import {
   destHasLayer,
   destStateOf,
   formatJournal,
+  keysLeftBehind,
   MIGRATE_PHASES,
   type MigrateJournal,
   type MigratePhase,
@@ -18,6 +19,7 @@ import {
   parseJournal,
   resumeSteps,
 } from '../../../src/core/migrate.ts';
+import { GLOBAL } from './fixtures.ts';
 
 const id = parseCtId('101');
 const journal = (over: Partial<MigrateJournal> = {}): MigrateJournal => ({
@@ -163,4 +165,17 @@ test('archive names are random per migration and fit the backup store', () => {
   const n = archiveName('web.1' as CtId, 'ffffffffffffffff');
   assert.equal(n, 'migrate-web.1-ffffffffffffffff.tar');
   assert.match(n, /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.tar$/);
+});
+
+test('what the restore on DEST leaves out is known before anything moves', () => {
+  const conf = 'HOSTNAME="web"\nBINDMOUNT="/srv/data:/data"\nDEVNODES="fuse:rw"\nRAM="256M"\n';
+  assert.deepEqual(keysLeftBehind(conf, id, 'overlay', 'busybox-0123456789ab', GLOBAL).sort(), [
+    'BINDMOUNT',
+    'DEVNODES',
+  ]);
+  assert.deepEqual(keysLeftBehind('HOSTNAME="web"\n', id, 'dir', null, GLOBAL), []);
+  assert.equal(
+    code(() => keysLeftBehind('HOSTNAME="-bad-"\n', id, 'dir', null, GLOBAL)),
+    'CONFIG_INVALID',
+  );
 });
