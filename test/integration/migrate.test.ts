@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   symlinkSync,
   unlinkSync,
   writeFileSync,
@@ -59,6 +60,8 @@ async function twoHosts(t: TestContext): Promise<Hosts> {
       daemon.kill('SIGTERM');
       await gone;
     }
+    // a journal a failed case left would stop the cleanup's destroy on A
+    rmSync(join(a.root, 'var/lib/berth/migrate'), { recursive: true, force: true });
     const leaks = [...a.cleanup(), ...b.cleanup()];
     spawnSync('ip', ['netns', 'del', NA]);
     spawnSync('ip', ['netns', 'del', NB]);
