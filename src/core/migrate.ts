@@ -120,7 +120,7 @@ export function resumeSteps(j: MigrateJournal, there: DestState, here: { exists:
   }
   if (there === 'incomplete') {
     throw new BerthError('LOCKED', `migrate ${j.ctid}: ${dest} has the container half restored`, {
-      hint: `a restore may still run there (berth -r ${dest} list -a shows it); try again in a moment`,
+      hint: `a restore still runs there, or one was killed there (the next command on ${j.ctid} there rolls it back); see berth -r ${dest} list -a, then berth migrate ${j.ctid} ${dest} again`,
     });
   }
   if (there === 'running') return ['finish'];

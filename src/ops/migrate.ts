@@ -100,7 +100,7 @@ export async function migrateContainer(
       j = old;
       ctx.log(`Resuming the migration of ${id} to ${dest.name} (phase ${j.phase})`);
       const here = { exists: pathExists(ctConfigPath(ctx.paths, id)) };
-      const there = await dest.container(id).catch((err: unknown) => {
+      const there = await settledOn(ctx, dest, id).catch((err: unknown) => {
         throw journalled(old, `asking ${dest.name}`, err);
       });
       steps = resumeSteps(j, there, here);
@@ -127,6 +127,21 @@ export async function migrateContainer(
   } finally {
     lock.release();
   }
+}
+
+/** how long a resume waits for a restore still running on DEST (a killed run asked for it) */
+const RESTORE_WAIT_MS = 30_000;
+
+/** What DEST has, once a restore still running there (its config written, not its files) ends. */
+async function settledOn(ctx: Ctx, dest: MigrateDest, id: CtId): Promise<DestState> {
+  const end = Date.now() + RESTORE_WAIT_MS;
+  let there = await dest.container(id);
+  if (there === 'incomplete') ctx.log(`${id}: ${dest.name} is still restoring it; waiting...`);
+  while (there === 'incomplete' && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 250));
+    there = await dest.container(id);
+  }
+  return there;
 }
 
 /** Step 0: everything that can refuse the migration, before anything changes. */
