@@ -13,6 +13,7 @@ import {
   readFileSync,
   readlinkSync,
   rmSync,
+  statSync,
   symlinkSync,
   unlinkSync,
   writeFileSync,
@@ -276,6 +277,8 @@ test('berth migrate moves containers between two berthd hosts, crash-safe', { sk
       assert.ok(!(here.running && onB.status === 'running'), 'never running on both');
       if (existsSync(journalOf(h, id))) {
         assert.match(here.migrating ?? '', /^b:/);
+        assert.equal(statSync(journalOf(h, id)).mode & 0o777, 0o600);
+        assert.equal(statSync(dirname(journalOf(h, id))).mode & 0o777, 0o700);
         // (killed in the last step, the container may be gone here already, the journal not)
         if (here.exists)
           assert.match(h.a.ok(['list', '-a', '-o', 'ctid,migrating', id]), new RegExp(`${id}\\s+b:\\w+`));
