@@ -26,6 +26,10 @@ const CROSS_VERB = [
   'boot -> start',
   'boot -> stop',
   'enter -> exec',
+  'migrate -> backup',
+  'migrate -> destroy',
+  'migrate -> start',
+  'migrate -> stop',
   'restart -> start',
   'restart -> stop',
 ];

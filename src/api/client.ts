@@ -1,6 +1,7 @@
 // A small client of berthd's API, over the unix socket or HTTPS: used by the tests, the
 // benchmarks and the CLI's remote mode (berth -r NAME). Keeps its connections alive.
 import { createHash, X509Certificate } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
 import { Agent, type IncomingMessage, request } from 'node:http';
 import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
 
@@ -67,23 +68,54 @@ export class ApiClient {
           headers:
             data === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
         },
-        (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (b: Buffer) => chunks.push(b));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let parsed: unknown = text;
-            try {
-              parsed = JSON.parse(text);
-            } catch {}
-            resolve({ status: res.statusCode ?? 0, body: parsed as T, headers: res.headers });
-          });
-          res.on('error', reject);
-        },
+        (res: IncomingMessage) => this.collect(res, resolve, reject),
       );
       req.on('error', reject);
       req.end(data);
     });
+  }
+
+  /**
+   * POST of a file as the body, streamed (an archive of gigabytes never sits in memory), with
+   * each chunk's size to onBytes; the answer is parsed as call's.
+   */
+  upload<T = unknown>(path: string, file: string, onBytes: (n: number) => void = () => {}): Promise<ApiReply<T>> {
+    const size = statSync(file).size;
+    return new Promise((resolve, reject) => {
+      const send = this.remote ? tlsRequest : request;
+      const req = send(
+        {
+          ...this.where(),
+          path,
+          method: 'POST',
+          agent: this.agent,
+          headers: { 'content-type': 'application/x-tar', 'content-length': size },
+        },
+        (res: IncomingMessage) => this.collect(res, resolve, reject),
+      );
+      req.on('error', reject);
+      const body = createReadStream(file);
+      body.on('data', (b) => onBytes(b.length));
+      body.on('error', (err) => {
+        req.destroy(err);
+        reject(err);
+      });
+      body.pipe(req);
+    });
+  }
+
+  private collect<T>(res: IncomingMessage, resolve: (r: ApiReply<T>) => void, reject: (e: Error) => void): void {
+    const chunks: Buffer[] = [];
+    res.on('data', (b: Buffer) => chunks.push(b));
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {}
+      resolve({ status: res.statusCode ?? 0, body: parsed as T, headers: res.headers });
+    });
+    res.on('error', reject);
   }
 
   close(): void {

@@ -38,6 +38,7 @@ const COMMANDS: Record<string, Loader> = {
   compact: async () => (await import('./commands/compact.ts')).command,
   backup: async () => (await import('./commands/backup.ts')).backupCommand,
   restore: async () => (await import('./commands/backup.ts')).restoreCommand,
+  migrate: async () => (await import('./commands/migrate.ts')).command,
   snapshot: async () => (await import('./commands/snapshot.ts')).snapshotCommand,
   'snapshot-list': async () => (await import('./commands/snapshot.ts')).snapshotListCommand,
   'snapshot-switch': async () => (await import('./commands/snapshot.ts')).snapshotSwitchCommand,

@@ -6,7 +6,7 @@ import type { ErrorBody, ExecResponse, Operation } from '../api/types.ts';
 import { parseCtId } from '../core/ctid.ts';
 import { BerthError, ERRORS, type ErrorCode } from '../core/errors.ts';
 import { fieldHeader, type ListField, parseField } from '../core/list-fields.ts';
-import { clientIdentity, readRemotes } from '../host/remotes.ts';
+import { clientIdentity, type Remote, readRemotes } from '../host/remotes.ts';
 import { loadCommand } from './berth.ts';
 import { type Io, parse } from './command.ts';
 import { formatTable } from './output.ts';
@@ -30,7 +30,7 @@ export const REMOTE_VERBS = [
 ];
 
 /** An API error as the CLI's: the same message, hint and exit code. */
-function fail(r: ApiReply): never {
+export function fail(r: ApiReply): never {
   const e = (r.body as Partial<ErrorBody>)?.error;
   if (e && typeof e.name === 'string' && e.name in ERRORS)
     throw new BerthError(e.name as ErrorCode, e.message, e.hint ? { hint: e.hint } : {});
@@ -51,19 +51,30 @@ async function operate(api: ApiClient, io: Io, method: string, path: string, bod
   return 0;
 }
 
-export async function runRemote(name: string, verb: string, args: string[], io: Io): Promise<number> {
+/** The remote NAME (berth remote add), or a BAD_VALUE that says how to add one. */
+function remoteNamed(name: string): Remote {
   const remote = readRemotes()[name];
   if (!remote)
     throw new BerthError('BAD_VALUE', `remote ${JSON.stringify(name.slice(0, 64))}: no such remote`, {
       hint: 'berth remote list; berth remote add NAME URL',
     });
+  return remote;
+}
+
+/** A client of the remote NAME, with this user's identity (made on first use). */
+export function remoteClient(name: string, remote: Remote = remoteNamed(name)): ApiClient {
+  const me = clientIdentity();
+  return new ApiClient({ url: remote.url, serverCert: remote.cert, cert: me.cert, key: me.key });
+}
+
+export async function runRemote(name: string, verb: string, args: string[], io: Io): Promise<number> {
+  const remote = remoteNamed(name);
   if (!REMOTE_VERBS.includes(verb)) {
     throw new BerthError('BAD_SYNTAX', `${verb}: not available with -r`, {
       hint: `remote verbs: ${REMOTE_VERBS.join(', ')}`,
     });
   }
-  const me = clientIdentity();
-  const api = new ApiClient({ url: remote.url, serverCert: remote.cert, cert: me.cert, key: me.key });
+  const api = remoteClient(name, remote);
   try {
     return await dispatch(api, verb, args, io);
   } finally {

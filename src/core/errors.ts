@@ -2,7 +2,11 @@
 export const ERRORS = {
   SYSTEM: { exit: 3, http: 500, doc: 'unexpected system error (VZ_SYSTEM_ERROR)' },
   CT_CREATE: { exit: 7, http: 500, doc: 'the helper failed to build the container (VZ_ENVCREATE_ERROR)' },
-  LOCKED: { exit: 9, http: 409, doc: 'another berth command holds the container lock (VZ_LOCKED)' },
+  LOCKED: {
+    exit: 9,
+    http: 409,
+    doc: 'another berth command holds the container lock, or berth migrate is moving it (VZ_LOCKED)',
+  },
   NO_ACCESS: { exit: 12, http: 403, doc: 'berth must run as root (VZ_NO_ACCES)' },
   NO_CT_CONFIG: { exit: 14, http: 404, doc: 'no such container: its config file is missing (VZ_NOVECONFIG)' },
   BAD_SYNTAX: {

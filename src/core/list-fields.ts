@@ -13,6 +13,7 @@ export const LIST_FIELDS = [
   'nproc',
   'status',
   'problem',
+  'migrating',
   'ip',
   'hostname',
   'description',

@@ -75,6 +75,8 @@ const SCHEMAS: Record<string, Schema> = {
       ctid: { type: 'string' },
       status: { type: 'string', enum: ['running', 'suspended', 'stopped', 'broken'] },
       problem: nullable('string'),
+      migrating: nullable('string'),
+      exists: { type: 'boolean', description: 'one container only: its private area is there (whole)' },
       nproc: nullable('integer'),
       ip: nullable('string'),
       hostname: nullable('string'),

@@ -1,5 +1,6 @@
 // The context every ops function takes first: paths, logging, the host (the kernel and its
 // processes, host/host.ts: a fake in unit tests), and lazily-read host facts.
+import type { CtId } from '../core/ctid.ts';
 import type { CgroupLayout } from '../host/cgroups.ts';
 import { detectLayout } from '../host/cgroups.ts';
 import type { HelperOptions, HelperResult } from '../host/helper.ts';
@@ -30,6 +31,8 @@ export interface Ctx {
    * command has nothing else to do and takes the synchronous spawn, which starts faster.
    */
   concurrent?: boolean;
+  /** this command is the migration of that container (berth migrate): its journal does not stop it */
+  migrating?: CtId;
   /** berthd's reads: values of files that inotify watches (host/watched.ts); none in the CLI */
   memo?: WatchedReads;
 }

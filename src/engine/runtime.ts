@@ -6,6 +6,7 @@ import { expandVeid } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { RuntimeState } from '../core/lifecycle.ts';
+import { migratingRefusal } from '../core/migrate.ts';
 import { cleanBackupLeftovers } from '../host/backup-work.ts';
 import { type CgroupDir, cgroupPids, removeCgroups, setFrozen, thawAll } from '../host/cgroups.ts';
 import { removeOwnNodes } from '../host/devices.ts';
@@ -13,6 +14,7 @@ import { pathExists, removeEmptyDir, removeFile, removeTree } from '../host/file
 import { removeStaleTmps } from '../host/fs-util.ts';
 import type { Host } from '../host/host.ts';
 import { acquireLock, type Lock } from '../host/lock.ts';
+import { readJournal } from '../host/migrate-journal.ts';
 import { unmountRoot } from '../host/mounts.ts';
 import {
   consoleLogPath,
@@ -201,6 +203,18 @@ export function finishDestroy(ctx: Ctx, id: CtId, vePrivate: string, veRoot: str
   removeTree(`${vePrivate}.destroying`);
 }
 
+/**
+ * A container on its way to another host (its journal, checked again under the lock that
+ * berth migrate takes to write it) changes only by the migration itself: a failed open when
+ * there is none.
+ */
+function refuseWhileMigrating(ctx: Ctx, id: CtId, verb: string): void {
+  if (ctx.migrating === id) return;
+  const j = readJournal(ctx.paths, id);
+  const refusal = j ? migratingRefusal(j, verb) : null;
+  if (refusal) throw refusal;
+}
+
 /** Verbs whose container need not exist yet. */
 const MAKES_CONTAINER = ['create', 'restore', 'clone'];
 
@@ -221,6 +235,8 @@ export async function withLock<T>(
   fn: (ct: StoredCt | null) => Promise<T>,
   read: (p: Paths, id: CtId) => StoredCt | null = readCt, // destroy: readCtOrDerived
 ): Promise<T> {
+  // a container migrated away has no config here until its journal goes: said as such
+  refuseWhileMigrating(ctx, id, verb);
   // no lock file for a container that does not exist (and has nothing to recover)
   if (
     !MAKES_CONTAINER.includes(verb) &&
@@ -236,6 +252,7 @@ export async function withLock<T>(
   const lock = lockCt(ctx, id, verb);
   trace('locked');
   try {
+    refuseWhileMigrating(ctx, id, verb);
     const ct = read(ctx.paths, id);
     return await fn(recoverFs(ctx, id, ct) ? read(ctx.paths, id) : ct);
   } finally {

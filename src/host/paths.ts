@@ -67,16 +67,32 @@ export const layerPath = (p: Paths, layer: string) => join(p.layersDir, layer);
 export const snapshotsOf = (p: Paths, id: CtId) => join(p.snapshotDir, id);
 export const snapshotPath = (p: Paths, id: CtId, name: string) => join(p.snapshotDir, id, name);
 export const backupDir = (p: Paths) => join(p.lib, 'backup');
+/** berth migrate's journals (CTID.json) and the archives it sends (CTID.tar), root's only */
+export const migrateDir = (p: Paths) => join(p.lib, 'migrate');
+export const migrateJournalPath = (p: Paths, id: CtId) => join(migrateDir(p), `${id}.json`);
+export const migrateArchivePath = (p: Paths, id: CtId) => join(migrateDir(p), `${id}.tar`);
+/** held by berth migrate for its whole run: two migrations of one container never interleave */
+export const migrateLockPath = (p: Paths, id: CtId) => join(p.lockDir, 'migrate', `${id}.lck`);
 
 /**
  * berth's own top-level directories. Each holds container data (files, roots, layers, snapshots,
  * backups, console logs) or berth's control files (locks, runtime state), and no host user but
  * root may reach into one: a container's files keep on-disk uid 0, so a setuid-root file planted
- * by a container would make any host user root. A VE_PRIVATE or VE_ROOT pattern DIR/$VEID
+ * by a container would make any host user root (a migration's archive holds them too). A VE_PRIVATE or VE_ROOT pattern DIR/$VEID
  * elsewhere (vzctl's /vz/private/$VEID) makes DIR one of them too.
  */
 export function ownDirs(p: Paths, patterns: string[] = []): string[] {
-  const dirs = [p.privateDir, p.rootDir, join(p.lib, 'template'), p.snapshotDir, backupDir(p), p.lockDir, p.log, p.run];
+  const dirs = [
+    p.privateDir,
+    p.rootDir,
+    join(p.lib, 'template'),
+    p.snapshotDir,
+    backupDir(p),
+    migrateDir(p),
+    p.lockDir,
+    p.log,
+    p.run,
+  ];
   for (const v of patterns) if (v.endsWith('/$VEID')) dirs.push(dirname(v));
   return [...new Set(dirs)];
 }

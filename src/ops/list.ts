@@ -16,6 +16,7 @@ import {
   limitFiles,
   liveResources,
 } from '../core/list-fields.ts';
+import { migratingField } from '../core/migrate.ts';
 import { formatIpList } from '../core/net.ts';
 import { ownFilesDir } from '../core/snapshot.ts';
 import { type Ctx, remembered } from '../engine/context.ts';
@@ -23,8 +24,9 @@ import { readCounters } from '../engine/counters.ts';
 import { cgroupDirsOf, type Inspection, inspect } from '../engine/inspect.ts';
 import { cgroupPidsOne, counterSources, onlineCpus, readCounterFiles, subdirsOf } from '../host/cgroups.ts';
 import { pathExists } from '../host/files.ts';
+import { readJournal } from '../host/migrate-journal.ts';
 import { mountPoints } from '../host/mountinfo.ts';
-import { ctConfigPath } from '../host/paths.ts';
+import { ctConfigPath, migrateDir } from '../host/paths.ts';
 import { type BrokenCt, derivedConfig, listCtIds, readCtOrBroken, type StoredCt } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 
@@ -35,6 +37,8 @@ export interface CtRow {
   status: string;
   /** what is wrong with a broken config, and where; null when it is fine */
   problem: string | null;
+  /** DEST:PHASE while berth migrate moves it to DEST (its journal), null otherwise */
+  migrating: string | null;
   /**
    * The fields from the config are null when it is broken. ip: the routed addresses a running
    * container has (state.json), unless the saved are asked for.
@@ -172,6 +176,7 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
     ...runtimeFields(ctx, id, now),
     status: now.status,
     problem: null,
+    migrating: migrating(ctx, id),
     ip: (liveIps ? liveIps.join(' ') : formatIpList(c.ipAddr)) || '-',
     hostname: c.hostname,
     description: getKey(ct.file, 'DESCRIPTION') ?? null,
@@ -209,6 +214,18 @@ function liveLimits(ctx: Ctx, id: CtId, pid: number | null, ct: StoredCt, limits
   );
 }
 
+/** Its migration's DEST:PHASE: berthd hears a journal written or removed in their directory. */
+export function migrating(ctx: Ctx, id: CtId): string | null {
+  return remembered(ctx, `migrating ${id}`, [`${migrateDir(ctx.paths)}/`], () => {
+    try {
+      const j = readJournal(ctx.paths, id);
+      return j ? migratingField(j) : null;
+    } catch {
+      return '?'; // a damaged journal still stops the verbs, which say why
+    }
+  });
+}
+
 /** Whether the private area is there: berthd hears it made or removed in its parent directory. */
 const privateExists = (ctx: Ctx, dir: string) =>
   remembered(ctx, `exists ${dir}`, [`${dirname(dir)}/`], () => pathExists(dir));
@@ -239,6 +256,7 @@ function brokenRow(ctx: Ctx, id: CtId, ct: BrokenCt, seen: Seen): CtRow {
     ...runtimeFields(ctx, id, now),
     status: 'broken',
     problem: ct.error.message,
+    migrating: migrating(ctx, id),
     ip: null,
     hostname: null,
     description: null,
@@ -293,6 +311,8 @@ export interface CtStatus {
   pid: number | null;
   /** what is wrong with a broken config, and where; null when it is fine */
   problem: string | null;
+  /** DEST:PHASE while berth migrate moves it (list's field), null otherwise */
+  migrating: string | null;
 }
 
 /** berth status: the facts, also for a broken config (then at the paths berth.conf gives). */
@@ -308,5 +328,6 @@ export function ctStatus(ctx: Ctx, id: CtId): CtStatus | null {
     status: now.status,
     pid: now.pid,
     problem: broken ? ct.error.message : null,
+    migrating: migrating(ctx, id),
   };
 }

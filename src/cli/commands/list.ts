@@ -69,6 +69,9 @@ privileged is "yes" for a container without a user namespace (root inside is roo
 host), and id_base the host uid of root inside for the others. The table warns on stderr
 about each privileged container it shows (docs/security.md).
 
+migrating is DEST:PHASE while berth migrate moves the container to DEST (its journal says
+how far it got; berth help migrate), "-" otherwise.
+
 A CTID without a container is an error (exit 14) after the others are listed.
 
 A container whose config cannot be read (a malformed line, a value berth refuses) is listed

@@ -40,7 +40,7 @@ async function optionsOf(verb: string) {
 
 export function containerRoutes(d: Daemon): Route[] {
   /** list -a --json's rows; with counters (one container), the beancounter fields too */
-  const rows = async (ids?: CtId[], counters = false) => {
+  const rows = async (ids?: CtId[], counters = false, whole = false) => {
     const fields = counters ? WITH_COUNTERS : JSON_FIELDS;
     await d.memo.settle(); // what a change just done said reaches the memo first
     const found = await listContainers(d.ctx(), {
@@ -51,12 +51,17 @@ export function containerRoutes(d: Daemon): Route[] {
       fields,
       saved: false,
     });
-    return found.map((r) => Object.fromEntries(fields.map((f) => [f, r[f]])));
+    // one container: also whether its files are there (a restore writes its config first;
+    // berth migrate goes on only once the container is whole)
+    return found.map((r) => ({
+      ...Object.fromEntries(fields.map((f) => [f, r[f]])),
+      ...(whole ? { exists: r.exists } : {}),
+    }));
   };
 
   const one = async (r: ApiRequest) => {
     const id = parseCtId(r.params['ctid']);
-    const [row] = await rows([id], true);
+    const [row] = await rows([id], true, true);
     if (!row) throw new BerthError('NO_CT_CONFIG', `container ${id} does not exist`, { hint: 'GET /1.0/containers' });
     return row;
   };

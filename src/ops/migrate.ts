@@ -1,0 +1,334 @@
+// berth migrate CTID DEST (offline): stop, back up, upload to DEST's berthd, restore and start
+// there, then destroy here, each step journalled first, so that a failure or a SIGKILL anywhere
+// leaves the container running on exactly one host or stopped and whole here, and the next
+// `berth migrate` finishes the move from what DEST says it has (core/migrate.ts decides).
+import type { CtId } from '../core/ctid.ts';
+import { BerthError } from '../core/errors.ts';
+import {
+  abortSteps,
+  archiveName,
+  type DestState,
+  destHasLayer,
+  keysLeftBehind,
+  MIGRATE_PHASES,
+  type MigrateJournal,
+  type MigratePhase,
+  type MigrateStep,
+  resumeSteps,
+} from '../core/migrate.ts';
+import type { Ctx } from '../engine/context.ts';
+import { mustExist } from '../engine/inspect.ts';
+import { reconcile, withLock } from '../engine/runtime.ts';
+import { fileSize, pathExists, readBytes, removeFile } from '../host/files.ts';
+import { randomBytes } from '../host/fs-util.ts';
+import { acquireLock } from '../host/lock.ts';
+import { dropJournal, readJournal, writeJournal } from '../host/migrate-journal.ts';
+import { ctConfigPath, migrateArchivePath, migrateLockPath } from '../host/paths.ts';
+import { meter } from '../host/progress.ts';
+import { listSnapshots } from '../host/snapshots.ts';
+import { readCt, readGlobal } from '../host/store.ts';
+import { backupContainer } from './backup.ts';
+import { destroyContainer } from './destroy.ts';
+import { startContainer } from './start.ts';
+import { stopContainer } from './stop.ts';
+
+/**
+ * The destination host as migrate uses it: its berthd's API (the CLI builds it from `berth
+ * remote`), or a fake in tests. Every method fails with the destination's own BerthError.
+ */
+export interface MigrateDest {
+  /** the remote's name, as the journal records it */
+  name: string;
+  /** what DEST has of CTID (GET /1.0/containers/CTID) */
+  container(id: CtId): Promise<DestState>;
+  /** DEST's templates (GET /1.0/templates) */
+  templates(): Promise<unknown>;
+  /** into DEST's backup store under NAME (POST /1.0/backups?name=NAME) */
+  upload(name: string, file: string, onBytes: (n: number) => void): Promise<void>;
+  /** DELETE /1.0/backups/NAME; none there is no error */
+  removeArchive(name: string): Promise<void>;
+  /** POST /1.0/backups/NAME/restore?wait {ctid, privileged} */
+  restore(name: string, id: CtId, privileged: boolean): Promise<void>;
+  /** PUT /1.0/containers/CTID/state?wait {action: start} */
+  start(id: CtId): Promise<void>;
+}
+
+export interface MigrateResult {
+  ctid: CtId;
+  dest: string;
+  /** it ran here when the migration began, and runs on DEST now */
+  running: boolean;
+  /** this run finished a migration an earlier one began */
+  resumed: boolean;
+  steps: MigrateStep[];
+  /** how long each step took (upload: the backup and its upload) */
+  stepMs: Partial<Record<MigrateStep, number>>;
+  ms: number;
+}
+
+/**
+ * Migrates CTID to the remote DEST (opened by openDest once the container is known to be
+ * here, or its journal names DEST), or finishes the migration its journal records.
+ */
+export async function migrateContainer(
+  ctx: Ctx,
+  id: CtId,
+  destName: string,
+  openDest: (name: string) => MigrateDest,
+): Promise<MigrateResult> {
+  const t0 = Date.now();
+  const mctx: Ctx = { ...ctx, migrating: id };
+  const lock = acquireLock(ctx.host, ctx.paths.helper, migrateLockPath(ctx.paths, id), `migrate ${id}`, {
+    request: ctx.request,
+  });
+  try {
+    const old = readJournal(ctx.paths, id);
+    if (!old) mustExist(id, readCt(ctx.paths, id));
+    if (old && old.dest !== destName) {
+      throw new BerthError(
+        'BAD_VALUE',
+        `migrate ${id}: the container is being migrated to ${old.dest}, not ${destName}`,
+        {
+          hint: `berth migrate ${id} ${old.dest} finishes it; berth migrate --abort ${id} gives it back to this host`,
+        },
+      );
+    }
+    const dest = openDest(destName);
+    let j: MigrateJournal;
+    let steps: MigrateStep[];
+    if (old) {
+      j = old;
+      ctx.log(`Resuming the migration of ${id} to ${dest.name} (phase ${j.phase})`);
+      const here = { exists: pathExists(ctConfigPath(ctx.paths, id)) };
+      const there = await settledOn(ctx, dest, id).catch((err: unknown) => {
+        throw journalled(old, `asking ${dest.name}`, err);
+      });
+      steps = resumeSteps(j, there, here);
+    } else {
+      await checkBefore(ctx, id, dest);
+      j = await begin(mctx, id, dest.name);
+      steps = resumeSteps(j, 'absent', { exists: true });
+    }
+    const stepMs: Partial<Record<MigrateStep, number>> = {};
+    for (const step of steps) {
+      const t = Date.now();
+      j = await runStep(mctx, j, step, dest);
+      stepMs[step] = Date.now() - t;
+    }
+    return {
+      ctid: id,
+      dest: dest.name,
+      running: j.wasRunning,
+      resumed: old !== null,
+      steps,
+      stepMs,
+      ms: Date.now() - t0,
+    };
+  } finally {
+    lock.release();
+  }
+}
+
+/** how long a resume waits for a restore still running on DEST (a killed run asked for it) */
+const RESTORE_WAIT_MS = 30_000;
+
+/** What DEST has, once a restore still running there (its config written, not its files) ends. */
+async function settledOn(ctx: Ctx, dest: MigrateDest, id: CtId): Promise<DestState> {
+  const end = Date.now() + RESTORE_WAIT_MS;
+  let there = await dest.container(id);
+  if (there === 'incomplete') ctx.log(`${id}: ${dest.name} is still restoring it; waiting...`);
+  while (there === 'incomplete' && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 250));
+    there = await dest.container(id);
+  }
+  return there;
+}
+
+/** Step 0: everything that can refuse the migration, before anything changes. */
+async function checkBefore(ctx: Ctx, id: CtId, dest: MigrateDest): Promise<void> {
+  const ct = mustExist(id, readCt(ctx.paths, id));
+  const snaps = listSnapshots(ctx.paths, id);
+  if (snaps.length) {
+    // a backup does not carry snapshots, and the destroy here would take them along
+    throw new BerthError(
+      'BAD_VALUE',
+      `migrate ${id}: the container has snapshots (${snaps.map((s) => s.name).join(', ')})`,
+      {
+        hint: `a migration does not carry them: berth snapshot-delete ${id} --name NAME first (or back them up)`,
+      },
+    );
+  }
+  const conf = readBytes(ctConfigPath(ctx.paths, id)).toString('utf8');
+  const lost = keysLeftBehind(conf, id, ct.config.layout, ct.config.layer, readGlobal(ctx.paths));
+  if (lost.length) {
+    ctx.log(
+      `warning: ${id} on ${dest.name} will lack ${lost.join(', ')}: a restore never takes them from an archive; set them there after (berth -r ${dest.name} set ${id} ...)`,
+    );
+  }
+  const there = await dest.container(id);
+  if (there !== 'absent') {
+    throw new BerthError('PRIVATE_EXISTS', `migrate ${id}: ${dest.name} has a container ${id} already`, {
+      hint: `nothing was changed; berth -r ${dest.name} destroy ${id} there first, or migrate another one`,
+    });
+  }
+  const layer = ct.config.layout === 'overlay' ? ct.config.layer : null;
+  if (layer && !destHasLayer(layer, await dest.templates())) {
+    throw new BerthError('BAD_TEMPLATE', `migrate ${id}: ${dest.name} lacks the template layer ${layer}`, {
+      hint: `nothing was changed; import the same template version there (berth -r ${dest.name} template list; berth template import on ${dest.name})`,
+    });
+  }
+}
+
+/** Step 1: the journal, written under the container's lock so no start slips in between. */
+function begin(ctx: Ctx, id: CtId, dest: string): Promise<MigrateJournal> {
+  return withLock(ctx, id, 'migrate', async (stored) => {
+    const ct = mustExist(id, stored);
+    const now = await reconcile(ctx, id, ct.config);
+    const hex = Buffer.from(randomBytes(8)).toString('hex');
+    const j: MigrateJournal = {
+      ctid: id,
+      dest,
+      archive: archiveName(id, hex),
+      wasRunning: now.status !== 'stopped',
+      phase: 'begun',
+      started: new Date().toISOString(),
+    };
+    writeJournal(ctx.paths, j);
+    return j;
+  });
+}
+
+const PHASE_AFTER: Partial<Record<MigrateStep, MigratePhase>> = {
+  'stop-here': 'stopped',
+  upload: 'uploaded',
+  restore: 'restored',
+  'start-there': 'started',
+};
+
+/** One step, then its phase in the journal (never moved back: a resume may redo a step). */
+async function runStep(ctx: Ctx, j: MigrateJournal, step: MigrateStep, dest: MigrateDest): Promise<MigrateJournal> {
+  const id = j.ctid;
+  try {
+    await STEPS[step](ctx, j, dest);
+  } catch (err) {
+    throw journalled(j, step, err);
+  }
+  const phase = PHASE_AFTER[step];
+  if (!phase || MIGRATE_PHASES.indexOf(phase) <= MIGRATE_PHASES.indexOf(j.phase)) return j;
+  const next = { ...j, phase };
+  writeJournal(ctx.paths, next);
+  ctx.log(`${id}: migration phase ${phase}`);
+  return next;
+}
+
+type StepFn = (ctx: Ctx, j: MigrateJournal, dest: MigrateDest) => Promise<void>;
+
+const STEPS: Record<MigrateStep, StepFn> = {
+  'stop-here': async (ctx, j) => {
+    const running = await withLock(ctx, j.ctid, 'migrate', async (stored) => {
+      const ct = mustExist(j.ctid, stored);
+      return (await reconcile(ctx, j.ctid, ct.config)).status !== 'stopped';
+    });
+    if (!running) return;
+    ctx.log(`Stopping ${j.ctid} here...`);
+    await stopContainer(ctx, j.ctid, { fast: false });
+  },
+  upload: async (ctx, j, dest) => {
+    const file = migrateArchivePath(ctx.paths, j.ctid);
+    removeFile(file); // what a killed run left
+    const b = await backupContainer(ctx, j.ctid, file);
+    // a run killed after its upload left the archive there: sent again whole
+    await dest.removeArchive(j.archive);
+    ctx.log(`Uploading ${j.ctid} to ${dest.name} (${Math.ceil(b.manifest.size / 1048576)} MB)...`);
+    const m = meter(ctx.progress, `Uploading ${j.ctid}`, fileSize(file));
+    try {
+      await dest.upload(j.archive, file, (n) => m.add(n));
+    } finally {
+      m.end();
+    }
+    removeFile(file);
+  },
+  restore: async (ctx, j, dest) => {
+    ctx.log(`Restoring ${j.ctid} on ${dest.name}...`);
+    const ct = mustExist(j.ctid, readCt(ctx.paths, j.ctid));
+    // the same machine moves: it keeps being privileged when its admin made it so
+    await dest.restore(j.archive, j.ctid, ct.config.idBase === null);
+  },
+  'start-there': async (ctx, j, dest) => {
+    ctx.log(`Starting ${j.ctid} on ${dest.name}...`);
+    await dest.start(j.ctid);
+  },
+  finish: async (ctx, j, dest) => {
+    if (pathExists(ctConfigPath(ctx.paths, j.ctid))) {
+      ctx.log(`Removing ${j.ctid} here...`);
+      await destroyContainer(ctx, j.ctid, 'migrate');
+    }
+    try {
+      await dest.removeArchive(j.archive);
+    } catch (err) {
+      ctx.log(`warning: ${dest.name}: the archive ${j.archive} stays in its backup store: ${(err as Error).message}`);
+    }
+    removeFile(migrateArchivePath(ctx.paths, j.ctid));
+    dropJournal(ctx.paths, j.ctid);
+  },
+};
+
+/** A failed step's error, saying that the journal stays and what the admin does next. */
+function journalled(j: MigrateJournal, step: string, err: unknown): BerthError {
+  const e = err instanceof BerthError ? err : null;
+  const why = e ? e.message : (err as Error).message;
+  return new BerthError(
+    e?.code ?? 'SYSTEM',
+    `migrate ${j.ctid} to ${j.dest}: ${step} failed: ${why} (the migration is journalled, phase ${j.phase})`,
+    {
+      hint: `berth migrate ${j.ctid} ${j.dest} resumes it; berth migrate --abort ${j.ctid} gives it back to this host${e?.hint ? `; ${e.hint}` : ''}`,
+      cause: err,
+    },
+  );
+}
+
+export interface AbortResult {
+  ctid: CtId;
+  dest: string;
+  running: boolean;
+}
+
+/** --abort: gives the container back to this host while DEST does not have it. */
+export async function abortMigration(
+  ctx: Ctx,
+  id: CtId,
+  openDest: (name: string) => MigrateDest,
+): Promise<AbortResult> {
+  const mctx: Ctx = { ...ctx, migrating: id };
+  const lock = acquireLock(ctx.host, ctx.paths.helper, migrateLockPath(ctx.paths, id), `migrate --abort ${id}`, {
+    request: ctx.request,
+  });
+  try {
+    const j = readJournal(ctx.paths, id);
+    if (!j) throw new BerthError('BAD_VALUE', `migrate --abort ${id}: no migration of ${id} is under way`);
+    const dest = openDest(j.dest);
+    const steps = abortSteps(j, await dest.container(id));
+    mustExist(id, readCt(ctx.paths, id));
+    for (const step of steps) {
+      if (step === 'remove-archive') await dest.removeArchive(j.archive);
+      if (step === 'start-here') await startHere(mctx, id);
+      if (step === 'drop') {
+        removeFile(migrateArchivePath(ctx.paths, id));
+        dropJournal(ctx.paths, id);
+      }
+    }
+    return { ctid: id, dest: j.dest, running: j.wasRunning };
+  } finally {
+    lock.release();
+  }
+}
+
+/** Starts it here unless it still runs (a migration killed before it stopped the container). */
+async function startHere(ctx: Ctx, id: CtId): Promise<void> {
+  ctx.log(`Starting ${id} here again...`);
+  try {
+    await startContainer(ctx, id);
+  } catch (err) {
+    if (!(err instanceof BerthError && err.code === 'RUNNING')) throw err;
+  }
+}

@@ -1,0 +1,362 @@
+// berth migrate between two hosts on one machine: two network namespaces made here (joined by
+// a veth pair, 10.251.0.0/24, nothing else: the real host's network is never touched), each
+// with its own berth root; berthd B serves HTTPS inside netns B, the source CLI runs inside
+// netns A and drives it as a remote. A running container with a routed address moves and runs
+// on B with its files, a stopped one stays stopped, a CTID B has is refused, and SIGKILLs of
+// the migration at each phase end, after `berth migrate` again, with the container on B only.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { formatLock } from '../../src/core/lock-record.ts';
+import { BERTH, ROOT_SKIP, type Run, Sandbox, waitFor } from './harness.ts';
+
+const NA = `berth-it-migA-${process.pid}`;
+const NB = `berth-it-migB-${process.pid}`;
+const ADDR_A = '10.251.0.1';
+const ADDR_B = '10.251.0.2';
+const skip =
+  ROOT_SKIP || (spawnSync('nft', ['--version']).status !== 0 ? 'needs nft (apt-get install nftables)' : false);
+
+const inNs = (ns: string, cmd: string[]) =>
+  spawnSync('nsenter', [`--net=/run/netns/${ns}`, ...cmd], { encoding: 'utf8' });
+function must(ns: string, cmd: string[]): string {
+  const r = inNs(ns, cmd);
+  assert.equal(r.status, 0, `${ns}: ${cmd.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+interface Hosts {
+  a: Sandbox;
+  b: Sandbox;
+  /** the source's client config (XDG_CONFIG_HOME): remote b and this user's certificate */
+  env: Record<string, string>;
+  /** berth on A, as the admin who migrates */
+  onA(args: string[]): Run;
+  /** berth migrate on A, started and not waited for */
+  spawnMigrate(args: string[]): ChildProcess;
+}
+
+/** The two hosts, the link between them, berthd B and the trust both ways; torn down after t. */
+async function twoHosts(t: TestContext): Promise<Hosts> {
+  const a = new Sandbox();
+  const b = new Sandbox();
+  let daemon: ChildProcess | null = null;
+  t.after(async () => {
+    // the daemon first (its operations end with it), then each root's containers, then the link
+    if (daemon && daemon.exitCode === null) {
+      const gone = new Promise((r) => daemon?.once('exit', r));
+      daemon.kill('SIGTERM');
+      await gone;
+    }
+    // a journal a failed case left would stop the cleanup's destroy on A
+    rmSync(join(a.root, 'var/lib/berth/migrate'), { recursive: true, force: true });
+    const leaks = [...a.cleanup(), ...b.cleanup()];
+    spawnSync('ip', ['netns', 'del', NA]);
+    spawnSync('ip', ['netns', 'del', NB]);
+    if (leaks.length) throw new Error(`test left behind:\n${leaks.join('\n')}`);
+  });
+  for (const ns of [NA, NB]) {
+    assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+    must(ns, ['ip', 'link', 'set', 'lo', 'up']);
+  }
+  // the veth pair is made inside A and its peer moved to B: neither end is ever in the host's
+  must(NA, ['ip', 'link', 'add', 'mig0', 'type', 'veth', 'peer', 'name', 'mig1']);
+  must(NA, ['ip', 'link', 'set', 'mig1', 'netns', NB]);
+  must(NB, ['ip', 'link', 'set', 'mig1', 'name', 'mig0']);
+  must(NA, ['ip', 'addr', 'add', `${ADDR_A}/24`, 'dev', 'mig0']);
+  must(NB, ['ip', 'addr', 'add', `${ADDR_B}/24`, 'dev', 'mig0']);
+  for (const ns of [NA, NB]) must(ns, ['ip', 'link', 'set', 'mig0', 'up']);
+  a.wrap = ['nsenter', `--net=/run/netns/${NA}`];
+  b.wrap = ['nsenter', `--net=/run/netns/${NB}`];
+  for (const s of [a, b]) {
+    mkdirSync(join(s.root, 'etc/berth'), { recursive: true });
+    writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="mig0"\n');
+  }
+  // B gets A's busybox template as it is (same sha256): an overlay container's layer is there
+  a.template();
+  b.ok(['template', 'import', join(a.root, 'var/lib/berth/template/cache/busybox.tar.zst'), '--name', 'busybox']);
+
+  daemon = spawn('nsenter', [`--net=/run/netns/${NB}`, BERTH, '--root', b.root, 'daemon', '--listen', `${ADDR_B}:0`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  daemon.stderr?.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  const served = new RegExp(`https://${ADDR_B.replace(/\./g, '\\.')}:(\\d+)`);
+  await waitFor('berthd B on TCP', () => served.test(log) || daemon?.exitCode !== null, 20_000);
+  const port = served.exec(log)?.[1];
+  assert.ok(port, `berthd B did not serve: ${log}`);
+  const fp = spawnSync(
+    'openssl',
+    ['x509', '-noout', '-fingerprint', '-sha256', '-in', join(b.root, 'etc/berth/berthd.crt')],
+    {
+      encoding: 'utf8',
+    },
+  )
+    .stdout.split('=')[1]
+    ?.trim();
+  const env = { XDG_CONFIG_HOME: join(a.root, 'client-config') };
+  const onA = (args: string[]) => a.berth(args, { env });
+  const add = onA(['remote', 'add', 'b', `https://${ADDR_B}:${port}`, '--fingerprint', fp ?? '']);
+  assert.equal(add.code, 0, add.err);
+  b.ok(['trust', 'add', 'hosta', join(env.XDG_CONFIG_HOME, 'berth/client.crt')]);
+  const spawnMigrate = (args: string[]) =>
+    spawn('nsenter', [`--net=/run/netns/${NA}`, BERTH, '--root', a.root, 'migrate', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+  return { a, b, env, onA, spawnMigrate };
+}
+
+/** status --json of CTID on one host: whether it exists and runs there. */
+function where(s: Sandbox, id: string): { exists: boolean; running: boolean; migrating: string | null } {
+  const st = JSON.parse(s.ok(['status', id, '--json'])) as { exist: boolean; status: string; migrating: string | null };
+  return { exists: st.exist, running: st.status === 'running', migrating: st.migrating };
+}
+
+/** A lock record naming this test process, alive (host/lock.ts judges it so). */
+function liveLockRecord(): string {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const startTime = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  return formatLock({
+    pid: process.pid,
+    startTime,
+    bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+    pidNs: readlinkSync('/proc/self/ns/pid'),
+    what: 'the migrate test',
+  });
+}
+
+const uploads = (h: Hosts) => {
+  const dir = join(h.b.root, 'var/lib/berth/backup');
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('migrate-')) : [];
+};
+
+const journalOf = (h: Hosts, id: string) => join(h.a.root, 'var/lib/berth/migrate', `${id}.json`);
+
+function phaseOf(h: Hosts, id: string): string | null {
+  try {
+    return (JSON.parse(readFileSync(journalOf(h, id), 'utf8')) as { phase: string }).phase;
+  } catch {
+    return null;
+  }
+}
+
+/** Starts a migration and SIGKILLs it once its journal says PHASE (plus delayMs). */
+async function killAtPhase(h: Hosts, id: string, phase: string, delayMs = 0): Promise<string> {
+  const child = h.spawnMigrate([id, 'b']);
+  let err = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  // a tight poll: the steps after the stop take tens of milliseconds each
+  const end = Date.now() + 60_000;
+  while (phaseOf(h, id) !== phase && child.exitCode === null && Date.now() < end)
+    await new Promise((r) => setTimeout(r, 1));
+  const seen = child.exitCode === null ? phaseOf(h, id) : 'the end';
+  if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+  child.kill('SIGKILL');
+  await exited;
+  return `${seen}${delayMs ? ` + ${delayMs} ms` : ''}: ${err}`;
+}
+
+function busybox(h: Hosts, id: string, ip: string | null, run: boolean): void {
+  h.a.ok(['create', id, '--ostemplate', 'busybox']);
+  if (ip) h.a.ok(['set', id, '--ipadd', ip, '--save']);
+  if (!run) return;
+  h.a.ok(['start', id]);
+  h.a.ok(['exec', id, '--', 'sh', '-c', `echo moved-${id} > /root/marker`]);
+}
+
+test('berth migrate moves containers between two berthd hosts, crash-safe', { skip, timeout: 900_000 }, async (t) => {
+  const h = await twoHosts(t);
+
+  await t.test('a running container with a routed address runs on B only, its files with it', () => {
+    busybox(h, '301', '10.251.9.10', true);
+    const t0 = Date.now();
+    const r = h.a.berth(['migrate', '301', 'b', '--json'], { env: h.env });
+    const ms = Date.now() - t0;
+    assert.equal(r.code, 0, r.err);
+    const res = JSON.parse(r.out) as { running: boolean; resumed: boolean; stepMs: Record<string, number> };
+    assert.equal(res.running, true);
+    assert.equal(res.resumed, false);
+    assert.match(
+      r.err,
+      /Stopping 301 here\.\.\.[\s\S]*Uploading 301 to b[\s\S]*Restoring 301 on b[\s\S]*Starting 301 on b/,
+    );
+    t.diagnostic(`migration of a running busybox container: ${ms} ms, steps ${JSON.stringify(res.stepMs)}`);
+    assert.deepEqual(where(h.b, '301'), { exists: true, running: true, migrating: null });
+    assert.equal(where(h.a, '301').exists, false);
+    assert.equal(h.b.ok(['exec', '301', '--', 'cat', '/root/marker']).trim(), 'moved-301');
+    // the address moved: B routes it and proxies it on its uplink, A does neither
+    assert.match(h.b.ok(['exec', '301', '--', 'ip', 'addr', 'show', 'venet0']), /inet 10\.251\.9\.10\/32/);
+    assert.match(must(NB, ['ip', 'neigh', 'show', 'proxy']), /10\.251\.9\.10 dev mig0/);
+    assert.doesNotMatch(must(NA, ['ip', 'neigh', 'show', 'proxy']), /10\.251\.9\.10/);
+    assert.doesNotMatch(must(NA, ['ip', 'route']), /10\.251\.9\.10/);
+    must(NA, ['ip', 'route', 'add', '10.251.9.10/32', 'via', ADDR_B]);
+    must(NA, ['busybox', 'ping', '-c1', '-W2', '10.251.9.10']);
+    assert.equal(existsSync(journalOf(h, '301')), false, 'the journal is gone');
+    assert.deepEqual(uploads(h), [], "B's backup store keeps no migration archive");
+    assert.deepEqual(
+      JSON.parse(h.onA(['-r', 'b', 'list', '--json']).out).map((c: { ctid: string }) => c.ctid),
+      ['301'],
+    );
+  });
+
+  await t.test('a stopped container stays stopped', () => {
+    busybox(h, '302', null, false);
+    const r = h.onA(['migrate', '302', 'b']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /migrated to b \(stopped\)/);
+    assert.deepEqual(where(h.b, '302'), { exists: true, running: false, migrating: null });
+    assert.equal(where(h.a, '302').exists, false);
+  });
+
+  await t.test('a CTID that B has is refused, nothing changed', () => {
+    busybox(h, '303', null, true);
+    h.b.ok(['create', '303', '--ostemplate', 'busybox']);
+    const r = h.onA(['migrate', '303', 'b']);
+    assert.equal(r.code, 44, r.err);
+    assert.match(r.err, /b has a container 303 already/);
+    assert.match(r.err, /nothing was changed/);
+    assert.deepEqual(where(h.a, '303'), { exists: true, running: true, migrating: null });
+    assert.equal(existsSync(journalOf(h, '303')), false);
+    const unknown = h.onA(['migrate', '303', 'nosuch']);
+    assert.equal(unknown.code, 21, unknown.err);
+    // a remote that does not answer (b's certificate, a port nobody listens on)
+    const file = join(h.env['XDG_CONFIG_HOME'] ?? '', 'berth/remotes.json');
+    const remotes = JSON.parse(readFileSync(file, 'utf8')) as { remotes: Record<string, { url: string }> };
+    const b = remotes.remotes['b'] as { url: string };
+    remotes.remotes['dead'] = { ...b, url: `https://${ADDR_B}:1` };
+    writeFileSync(file, JSON.stringify(remotes));
+    const dead = h.onA(['migrate', '303', 'dead']);
+    assert.equal(dead.code, 3, dead.err);
+    assert.match(dead.err, /remote dead: .*ECONNREFUSED/);
+    assert.match(dead.err, /is berth daemon --listen running there/);
+    assert.deepEqual(where(h.a, '303'), { exists: true, running: true, migrating: null });
+    const online = h.onA(['migrate', '303', 'b', '--online']);
+    assert.equal(online.code, 21);
+    assert.match(online.err, /not yet: needs CRIU/);
+    h.a.ok(['stop', '--fast', '303']);
+    h.b.ok(['destroy', '303']);
+  });
+
+  // each kill point: the next start on A refuses naming the migration, and migrate again
+  // finishes with the container running on B only
+  const points: Array<[string, string, number]> = [
+    ['304', 'begun', 0],
+    ['311', 'begun', 1000], // during the stop
+    ['305', 'stopped', 0], // during the backup
+    ['312', 'stopped', 30], // during the upload or the restore
+    ['306', 'uploaded', 0],
+    ['307', 'restored', 0],
+    ['308', 'started', 0],
+  ];
+  for (const [id, phase, delay] of points) {
+    await t.test(`SIGKILL at phase ${phase}${delay ? ` + ${delay} ms` : ''}, then migrate again`, async () => {
+      busybox(h, id, null, true);
+      t.diagnostic(`killed at ${await killAtPhase(h, id, phase, delay)}`);
+      const here = where(h.a, id);
+      const there = h.b.berth(['status', id, '--json']);
+      const onB = JSON.parse(there.out) as { exist: boolean; status: string };
+      assert.ok(!(here.running && onB.status === 'running'), 'never running on both');
+      if (existsSync(journalOf(h, id))) {
+        assert.match(here.migrating ?? '', /^b:/);
+        assert.equal(statSync(journalOf(h, id)).mode & 0o777, 0o600);
+        assert.equal(statSync(dirname(journalOf(h, id))).mode & 0o777, 0o700);
+        // (killed in the last step, the container may be gone here already, the journal not)
+        if (here.exists)
+          assert.match(h.a.ok(['list', '-a', '-o', 'ctid,migrating', id]), new RegExp(`${id}\\s+b:\\w+`));
+        const start = h.a.berth(['start', id]);
+        assert.equal(start.code, 9, start.err);
+        assert.match(start.err, new RegExp(`start ${id}: the container is being migrated to b \\(phase \\w+`));
+        assert.match(start.err, new RegExp(`hint: berth migrate ${id} b finishes it; berth migrate --abort ${id}`));
+        for (const verb of [
+          ['set', id, '--hostname', 'x'],
+          ['destroy', id],
+          ['backup', id],
+          ['snapshot', id],
+        ]) {
+          assert.equal(h.a.berth(verb).code, 9, verb.join(' '));
+        }
+        const again = h.onA(['migrate', id, 'b', '--json']);
+        assert.equal(again.code, 0, again.err);
+        assert.match(again.err, new RegExp(`Resuming the migration of ${id} to b`));
+        assert.equal((JSON.parse(again.out) as { resumed: boolean }).resumed, true);
+      }
+      assert.equal(where(h.a, id).exists, false, 'gone from A');
+      assert.deepEqual(where(h.b, id), { exists: true, running: true, migrating: null });
+      assert.equal(h.b.ok(['exec', id, '--', 'cat', '/root/marker']).trim(), `moved-${id}`);
+      assert.equal(existsSync(journalOf(h, id)), false);
+      assert.deepEqual(uploads(h), []);
+      h.b.ok(['stop', '--fast', id]);
+      h.b.ok(['destroy', id]);
+    });
+  }
+
+  await t.test('a step that fails keeps the journal and says so; migrate again finishes', () => {
+    busybox(h, '313', null, true);
+    h.a.ok(['set', '313', '--bindmount_add', '/usr/share:/mnt/share,ro', '--save']);
+    // B's restore meets 313's lock held by a live process (this test): it fails with LOCKED
+    const lock = join(h.b.root, 'var/lib/berth/lock/313.lck');
+    mkdirSync(dirname(lock), { recursive: true });
+    symlinkSync(liveLockRecord(), lock);
+    const r = h.onA(['migrate', '313', 'b']);
+    assert.equal(r.code, 9, r.err);
+    assert.match(r.err, /warning: 313 on b will lack BINDMOUNT/);
+    assert.match(r.err, /migrate 313 to b: restore failed: .*\(the migration is journalled, phase uploaded\)/);
+    assert.match(r.err, /hint: berth migrate 313 b resumes it; berth migrate --abort 313 gives it back/);
+    assert.deepEqual(where(h.a, '313'), { exists: true, running: false, migrating: 'b:uploaded' });
+    assert.equal(h.b.berth(['status', '313', '--json']).out.includes('"exist":false'), true);
+    unlinkSync(lock);
+    const again = h.onA(['migrate', '313', 'b']);
+    assert.equal(again.code, 0, again.err);
+    assert.deepEqual(where(h.b, '313'), { exists: true, running: true, migrating: null });
+    assert.equal(where(h.a, '313').exists, false);
+    assert.deepEqual(uploads(h), []);
+  });
+
+  await t.test('--abort before B has it: the container runs on A again', async () => {
+    busybox(h, '309', null, true);
+    assert.match(await killAtPhase(h, '309', 'stopped'), /^stopped: /);
+    assert.equal(where(h.a, '309').running, false);
+    const r = h.onA(['migrate', '--abort', '309']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /aborted: 309 is here and running/);
+    assert.deepEqual(where(h.a, '309'), { exists: true, running: true, migrating: null });
+    assert.equal(h.a.ok(['exec', '309', '--', 'cat', '/root/marker']).trim(), 'moved-309');
+    assert.equal(h.b.berth(['status', '309', '--json']).out.includes('"exist":false'), true);
+    const onB = JSON.parse(h.onA(['-r', 'b', 'list', '-a', '--json']).out) as Array<{ ctid: string }>;
+    assert.equal(onB.map((c) => c.ctid).includes('309'), false, 'B has no 309');
+    assert.deepEqual(uploads(h), [], 'the uploaded archive (if any) was removed');
+    assert.equal(h.onA(['migrate', '--abort', '309']).code, 21, 'nothing to abort');
+  });
+
+  await t.test('--abort once B has it is refused: destroy it there first', async () => {
+    busybox(h, '310', null, true);
+    t.diagnostic(`killed at ${await killAtPhase(h, '310', 'restored')}`);
+    if (!existsSync(journalOf(h, '310'))) return; // the run got to its end before the kill
+    const r = h.onA(['migrate', '--abort', '310']);
+    assert.equal(r.code, 44, r.err);
+    assert.match(r.err, /b has the container already/);
+    assert.match(r.err, /berth -r b destroy 310/);
+    const fin = h.onA(['migrate', '310', 'b']);
+    assert.equal(fin.code, 0, fin.err);
+    assert.equal(where(h.b, '310').running, true);
+  });
+});
