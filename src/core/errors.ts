@@ -4,6 +4,8 @@ export const ERRORS = {
   CT_CREATE: { exit: 7, http: 500, doc: 'the helper failed to build the container (VZ_ENVCREATE_ERROR)' },
   LOCKED: { exit: 9, http: 409, doc: 'another berth command holds the container lock (VZ_LOCKED)' },
   NO_ACCESS: { exit: 12, http: 403, doc: 'berth must run as root (VZ_NO_ACCES)' },
+  CHKPNT: { exit: 16, http: 500, doc: 'the container could not be checkpointed (VZ_CHKPNT_ERROR)' },
+  RESTORE: { exit: 17, http: 500, doc: 'the container could not be restored from its checkpoint (VZ_RESTORE_ERROR)' },
   NO_CT_CONFIG: { exit: 14, http: 404, doc: 'no such container: its config file is missing (VZ_NOVECONFIG)' },
   BAD_SYNTAX: {
     exit: 20,
