@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "criu.h"
 #include "fds.h"
 #include "hooks.h"
 #include "idmap.h"
@@ -98,6 +99,7 @@ static struct {
   int seccomp_fd, pty, no_new_privs;
   struct keeper_plan keeper; /* --keeper LOG SIZE SOCK [--sysinfo ...]: start mode forks one */
   int keep;
+  struct criu_plan criu; /* --criu-restore: criu.c */
   const char *keeper_sock; /* join mode: the running keeper, which takes our seccomp listener */
   const char *attach, *banner; /* --attach SOCK ESCAPE BANNER: berth console */
   int escape;
@@ -270,6 +272,14 @@ static void parse_args(int argc, char **argv) {
       i += 3;
     } else if (strcmp(a, "--winsize-fd") == 0) {
       winsize_fd = parse_int(need(argv, &i, argc, a), a);
+    } else if (strcmp(a, "--criu-restore") == 0) {
+      opt.criu.stage = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--criu-lxcfs") == 0) {
+      opt.criu.lxcfs = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--criu-pidfile") == 0) {
+      opt.criu.pidfile = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--criu-tty-fd") == 0) {
+      opt.criu.tty_fd = parse_int(need(argv, &i, argc, a), a);
     } else if (strcmp(a, "--keeper-sock") == 0) {
       opt.keeper_sock = need(argv, &i, argc, a);
     } else if (strcmp(a, "--console") == 0) {
@@ -391,6 +401,13 @@ static void parse_args(int argc, char **argv) {
   if (opt.attach && opt.argv[0]) die_usage("--attach takes no command");
   if (opt.lock || opt.sync_src || opt.attach || ((opt.host_src || opt.host_umount) && !opt.argv[0])) return;
   if (opt.argv[0] == NULL && !opt.rootfs && opt.n_net) return; /* network changes only */
+  if (opt.criu.stage) {
+    if (!opt.argv[0] || !opt.criu.pidfile || opt.criu.tty_fd < 3 || opt.join || opt.rootfs)
+      die_usage("--criu-restore needs --criu-pidfile, --criu-tty-fd (above 2) and criu's argv, no --join or --rootfs");
+    opt.criu.argv = opt.argv;
+    opt.criu.base = opt.idmap ? opt.idmap_base : 0;
+    return;
+  }
   if (opt.argv[0] == NULL && !(opt.join && (opt.hostname || opt.n_ops))) die_usage("missing command after --");
   if (!opt.join && !opt.rootfs) die_usage("start mode needs --rootfs");
   if (opt.keeper.si.mem_dir && !opt.keep) die_usage("--sysinfo needs --keeper");
@@ -1414,6 +1431,7 @@ int main(int argc, char **argv) {
   if (opt.attach) return console_attach(opt.attach, opt.escape, opt.banner);
   if (opt.sync_src) return do_tree_sync(opt.sync_src, opt.sync_dst, opt.since);
   if (opt.join) return do_join();
+  if (opt.criu.stage) return criu_restore(&opt.criu, &opt.keeper, opt.keep);
   if (!opt.argv[0] && opt.n_net && !opt.rootfs) { /* host-side network cleanup, no container */
     const struct net_op *bad = run_net("host", 0);
     if (bad) die_net(bad);

@@ -1,7 +1,7 @@
 // Checkpoint and restore (CRIU, issue 17): the time namespace every container gets, chkpnt, restore.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BERTH, ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
@@ -41,4 +41,113 @@ test('a container has a time namespace of its own; exec and enter join it', {
   const sleeper = s.ok(['exec', '701', '--', 'sh', '-c', 'readlink /proc/$(pidof sleep)/ns/time']).trim();
   assert.equal(sleeper, init);
   s.ok(['stop', '701']);
+});
+
+const CRIU = process.env['BERTH_CRIU'] || '/usr/local/lib/berth/criu/sbin/criu';
+const NO_CRIU = existsSync(CRIU) ? false : `no ${CRIU} (./setup-criu.sh installs it)`;
+
+/** berth's stage directories for CRIU (ops/restore-dump.ts) still on the host for sandbox S */
+const stages = (s: Sandbox) => readdirSync('/run').filter((n) => n.startsWith(`${s.cgroupParent}-criu-`));
+
+test('chkpnt and restore: processes, a counter, a deleted-but-open file; exec and stop after', {
+  skip: ROOT_SKIP || NO_CRIU || (!TIMENS && 'needs time namespaces'),
+}, (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '702']);
+  s.ok(['start', '702']);
+  // a counter in a loop that also holds a file it has deleted (fd 3)
+  s.ok([
+    'exec',
+    '702',
+    '--',
+    'sh',
+    '-c',
+    "sh -c 'exec 3>/root/ghost; echo ghost-data >&3; rm /root/ghost; echo $$ >/root/loop.pid; i=0; while :; do i=$((i+1)); echo $i >/root/counter; sleep 0.1; done' </dev/null >/dev/null 2>&1 &",
+  ]);
+  const count = () => Number(s.ok(['exec', '702', '--', 'cat', '/root/counter']).trim());
+  const until = Date.now() + 5000;
+  while (!(count() > 2) && Date.now() < until) spawnSync('sleep', ['0.1']);
+
+  // an exec session running: refused, the container untouched
+  const session = s.spawn(['exec', '702', '--', 'sleep', '30']);
+  const busyUntil = Date.now() + 5000;
+  while (!s.ok(['exec', '702', '--', 'ps']).includes('sleep 30') && Date.now() < busyUntil)
+    spawnSync('sleep', ['0.05']);
+  const refused = s.berth(['chkpnt', '702']);
+  session.kill('SIGKILL');
+  assert.equal(refused.code, 16, refused.err);
+  assert.match(refused.err, /exec or enter sessions run/);
+  assert.match(s.ok(['status', '702']), /running/);
+  // its helper outlives the killed berth until the command ends
+  s.ok(['exec', '702', '--', 'sh', '-c', 'kill $(pidof sleep); true']);
+  const freeUntil = Date.now() + 5000;
+  while (s.ok(['exec', '702', '--', 'ps']).includes('sleep 30') && Date.now() < freeUntil) spawnSync('sleep', ['0.05']);
+
+  const dump = join(s.root, 'var/lib/berth/dump/702');
+  const before = count();
+  s.ok(['chkpnt', '702']);
+  assert.equal(s.berth(['chkpnt', '702']).code, 31, 'a stopped container has nothing to dump');
+  assert.match(s.ok(['status', '702']), /down/);
+  assert.equal(statSync(dump).mode & 0o777, 0o700);
+  assert.ok(existsSync(join(dump, 'berth-meta.json')));
+  assert.deepEqual(s.leaks(), [], 'a checkpointed container holds nothing on the host');
+
+  s.ok(['restore', '702', '--dumpfile', dump]);
+  assert.match(s.ok(['status', '702']), /running/);
+  assert.deepEqual(stages(s), [], 'the stage is gone');
+  assert.equal(statSync(dump).mode & 0o777, 0o700, 'the dump directory is root-only again');
+  const after = count();
+  assert.ok(after >= before, `the counter went on from ${before} (now ${after})`);
+  spawnSync('sleep', ['0.5']);
+  assert.ok(count() > after, 'the counter keeps increasing');
+  const ghost = s.ok(['exec', '702', '--', 'sh', '-c', 'cat /proc/$(cat /root/loop.pid)/fd/3']);
+  assert.equal(ghost.trim(), 'ghost-data');
+  // a second round, with a process an exec left behind (it shares init's time namespace)
+  s.ok(['exec', '702', '--', 'sh', '-c', 'sleep 600 </dev/null >/dev/null 2>&1 &']);
+  s.ok(['chkpnt', '702']);
+  s.ok(['restore', '702', '--dumpfile', dump]);
+  assert.match(s.ok(['exec', '702', '--', 'ps']), /sleep 600/);
+  s.ok(['stop', '702']);
+  assert.deepEqual(s.leaks(), []);
+  assert.deepEqual(stages(s), []);
+});
+
+test('restore --dumpfile: a missing, garbled or foreign checkpoint is refused, nothing made', {
+  skip: ROOT_SKIP,
+}, (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '703']);
+  const dir = join(s.root, 'dumps');
+  const refused = (why: RegExp) => {
+    const r = s.berth(['restore', '703', '--dumpfile', dir]);
+    assert.equal(r.code, 17, r.err);
+    assert.match(r.err, why);
+    assert.match(s.ok(['status', '703']), /down/);
+    assert.deepEqual(s.leaks(), []);
+    assert.ok(!existsSync(join(s.root, 'run/berth/703/state.json')));
+  };
+  refused(/no berth checkpoint there/);
+  mkdirSync(dir, { mode: 0o700 });
+  writeFileSync(join(dir, 'berth-meta.json'), '{"version":1,');
+  refused(/not a berth checkpoint/);
+  const meta = {
+    version: 1,
+    ctid: '704',
+    tty: 'tty[8800:42]',
+    idBase: null,
+    layout: 'overlay',
+    ips: [],
+    stopSignal: 12,
+    externals: [],
+    criu: '4.2.1',
+    kernel: 'x',
+    created: 'x',
+  };
+  writeFileSync(join(dir, 'berth-meta.json'), JSON.stringify(meta));
+  refused(/images are missing/);
+  writeFileSync(join(dir, 'inventory.img'), '');
+  if (!NO_CRIU) refused(/a checkpoint of container 704/);
+  // the backup restore keeps its form: FILE [NEWCTID]
+  const r = s.berth(['restore', join(s.root, 'nothing.tar'), '705']);
+  assert.notEqual(r.code, 17);
 });
