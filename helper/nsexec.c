@@ -1431,7 +1431,13 @@ int main(int argc, char **argv) {
   if (opt.attach) return console_attach(opt.attach, opt.escape, opt.banner);
   if (opt.sync_src) return do_tree_sync(opt.sync_src, opt.sync_dst, opt.since);
   if (opt.join) return do_join();
-  if (opt.criu.stage) return criu_restore(&opt.criu, &opt.keeper, opt.keep);
+  if (opt.criu.stage) {
+    /* the host side of a routed pair first: our own pid as the peer's namespace keeps the
+     * container's end here, under the name CRIU's netdev[] moves into the restored namespace */
+    const struct net_op *bad = run_net("host", getpid());
+    if (bad) die_net(bad);
+    return criu_restore(&opt.criu, &opt.keeper, opt.keep);
+  }
   if (!opt.argv[0] && opt.n_net && !opt.rootfs) { /* host-side network cleanup, no container */
     const struct net_op *bad = run_net("host", 0);
     if (bad) die_net(bad);

@@ -40,7 +40,6 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
       throw new BerthError('CHKPNT', `chkpnt ${id}: DEVNODES and BINDMOUNT cannot be checkpointed yet`);
     }
     if (cfg.netifs.length) throw new BerthError('CHKPNT', `chkpnt ${id}: bridged NETIF cannot be checkpointed yet`);
-    if (cfg.ipAddr.length) throw new BerthError('CHKPNT', `chkpnt ${id}: routed IP_ADDRESS cannot be checkpointed yet`);
     refuseSessions(ctx, id, now.pid);
     const global = readGlobal(ctx.paths);
     const plan = planMounts({

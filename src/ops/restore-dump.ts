@@ -1,6 +1,6 @@
 // berth restore CTID --dumpfile DIR: bring a checkpointed container back (vzctl restore).
 import { join } from 'node:path';
-import { CRIU_TTY_FD, checkMeta, RESTORE_LOG, restoreArgs } from '../core/criu.ts';
+import { CRIU_TTY_FD, checkMeta, RESTORE_LOG, restoreArgs, restoreIfName, restoreNetOps } from '../core/criu.ts';
 import type { CtId } from '../core/ctid.ts';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
@@ -8,9 +8,11 @@ import { STATUS_FD } from '../core/helper-args.ts';
 import { ID_COUNT } from '../core/idmap.ts';
 import { keeperArgs } from '../core/keeper.ts';
 import { rootMountArgs } from '../core/layout.ts';
+import { netArgs, parseIpList } from '../core/net.ts';
 import { mountWithScripts } from '../engine/action-scripts.ts';
 import { type Ctx, helperRun } from '../engine/context.ts';
 import { mustExist } from '../engine/inspect.ts';
+import { nftFor, syncNft } from '../engine/net.ts';
 import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
 import { prepareCgroups, resourceWrites } from '../host/cgroups.ts';
 import { criuBinary, criuLogTail, criuVersion, keepingCgroup2, lendDumpDir, readMeta } from '../host/criu.ts';
@@ -18,6 +20,7 @@ import { closeFd, makeDir, openAppend, removeFile } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { rootSource } from '../host/layers.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
+import { ensureNftBase, hostNet } from '../host/net.ts';
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
 import { isAlive, readProcStat } from '../host/proc.ts';
 import { readGlobal, writeState } from '../host/store.ts';
@@ -55,6 +58,9 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       nft: [],
       veRoot: cfg.veRoot,
     });
+    // the addresses it had when dumped: its images hold them inside, the host side is made here
+    const ips = parseIpList(meta.ips.join(' '));
+    const nft = nftFor(cfg, ips);
     const consoleLog = consoleLogPath(ctx.paths, id);
     makeDir(ctx.paths.log);
     const logFd = openAppend(consoleLog, 0o600);
@@ -69,6 +75,9 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
         writes: resourceWrites(layout, cfg.resources, id),
         owner: cfg.idBase,
       });
+      const netOps = ips.length ? restoreNetOps(id, ips, hostNet(ctx.host, global, ips, ctx.log)) : [];
+      if (ips.some((i) => i.family === 6)) ensureNftBase(ctx.host, ctx.paths.run);
+      syncNft(ctx, `restore ${id}`, [], nft);
       const lxcfs = global.lxcfs ? ensureLxcfs(ctx.host, ctx.paths, ctx.paths.helper, ctx.log) : null;
       // the restored root (host uid BASE) must traverse every directory to it: not under berth's
       // run directory (0700), nor under a --root that may be 0700 (tests'): the host's /run
@@ -85,8 +94,10 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
         lxcfsDir: lxcfs?.dir ?? null,
         ttyFd: CRIU_TTY_FD,
         pty: '0',
+        netdev: ips.length ? restoreIfName(id) : null,
       });
       const args = [
+        ...netArgs(netOps),
         '--criu-restore',
         stage,
         ...(lxcfs ? ['--criu-lxcfs', lxcfs.dir] : []),
@@ -126,7 +137,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
         startedAt: new Date().toISOString(),
         stopSignal: meta.stopSignal,
         ips: meta.ips,
-        nft: [],
+        nft,
         keeper,
         veRoot: cfg.veRoot,
       });

@@ -1,6 +1,6 @@
 // Checkpoint and restore (CRIU, issue 17): the time namespace every container gets, chkpnt, restore.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -150,4 +150,59 @@ test('restore --dumpfile: a missing, garbled or foreign checkpoint is refused, n
   // the backup restore keeps its form: FILE [NEWCTID]
   const r = s.berth(['restore', join(s.root, 'nothing.tar'), '705']);
   assert.notEqual(r.code, 17);
+});
+
+const BUSYBOX = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+
+test('chkpnt and restore of a routed container: its address, routes and a TCP session survive', {
+  skip: ROOT_SKIP || NO_CRIU || (!TIMENS && 'needs time namespaces') || (!BUSYBOX && 'needs busybox on the host'),
+}, async (t) => {
+  const s = sandbox(t);
+  const ns = `berth-it-ck-${process.pid}`;
+  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+  t.after(() => spawnSync('ip', ['netns', 'del', ns]));
+  const inNs = ['nsenter', `--net=/run/netns/${ns}`];
+  for (const cmd of [
+    ['ip', 'link', 'set', 'lo', 'up'],
+    ['ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up0p'],
+    ['ip', 'link', 'set', 'up0', 'up'],
+  ]) {
+    assert.equal(spawnSync(inNs[0] as string, [...inNs.slice(1), ...cmd]).status, 0, cmd.join(' '));
+  }
+  s.wrap = inNs;
+  mkdirSync(join(s.root, 'etc/berth'), { recursive: true });
+  writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="up0"\n');
+  s.ok(['create', '706']);
+  s.ok(['set', '706', '--ipadd', '10.250.6.2', '--save']);
+  s.ok(['start', '706']);
+  s.ok(['exec', '706', '--', 'sh', '-c', 'nc -ll -p 7000 -e cat </dev/null >/dev/null 2>&1 &']);
+  // a client in the "host" namespace keeps one TCP session open across the checkpoint
+  const client = spawn(inNs[0] as string, [...inNs.slice(1), BUSYBOX, 'nc', '10.250.6.2', '7000'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  t.after(() => client.kill('SIGKILL'));
+  let echoed = '';
+  client.stdout.on('data', (d: Buffer) => {
+    echoed += d.toString();
+  });
+  const echo = async (line: string) => {
+    client.stdin.write(`${line}\n`);
+    const end = Date.now() + 5000;
+    while (!echoed.includes(line) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(echoed.includes(line), `no echo of ${line}: ${JSON.stringify(echoed)}`);
+  };
+  await new Promise((r) => setTimeout(r, 300));
+  await echo('before');
+  s.ok(['chkpnt', '706']);
+  const links = () => spawnSync(inNs[0] as string, [...inNs.slice(1), 'ip', '-o', 'link'], { encoding: 'utf8' }).stdout;
+  assert.doesNotMatch(links(), /bvr?-706/, 'the pair went with the checkpoint');
+  s.ok(['restore', '706', '--dumpfile', join(s.root, 'var/lib/berth/dump/706')]);
+  assert.match(links(), /bv-706/);
+  assert.doesNotMatch(links(), /bvr-706/, 'the container end moved into the restored namespace');
+  await echo('after');
+  assert.match(s.ok(['exec', '706', '--', 'netstat', '-tn']), /10\.250\.6\.2:7000 .*ESTABLISHED/);
+  assert.match(s.ok(['exec', '706', '--', 'ip', '-o', 'addr', 'show', 'venet0']), /10\.250\.6\.2\/32/);
+  client.kill('SIGKILL');
+  s.ok(['stop', '706']);
+  assert.doesNotMatch(links(), /bv-706/);
 });

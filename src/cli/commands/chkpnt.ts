@@ -18,8 +18,9 @@ berth-meta.json (what restore checks: CTID, ID_BASE, layout, CRIU version).
                   existing DIR must be empty or hold an earlier checkpoint, which is replaced
 
 Refused while an exec or enter session runs in the container: CRIU dumps init and its
-descendants, and a session (a child of berth's helper) would be lost. Not yet: containers
-with IP_ADDRESS, NETIF, DEVNODES or BINDMOUNT. See docs/checkpoint.md for what is kept.
+descendants, and a session (a child of berth's helper) would be lost. Routed addresses
+(IP_ADDRESS) and their TCP sessions are kept (--tcp-established); not yet: containers with
+NETIF, DEVNODES or BINDMOUNT. See docs/checkpoint.md for what is kept.
 
 Example:
   berth chkpnt 101 && berth restore 101 --dumpfile /var/lib/berth/dump/101

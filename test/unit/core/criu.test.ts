@@ -89,6 +89,7 @@ test('dump and restore argv (golden)', () => {
     lxcfsDir: '/run/berth/lxcfs',
     ttyFd: 3,
     pty: '0',
+    netdev: 'bvr-101',
   });
   assert.deepEqual(r.slice(r.indexOf('--inherit-fd')), [
     '--inherit-fd',
@@ -101,6 +102,8 @@ test('dump and restore argv (golden)', () => {
     'mnt[/dev/null]:/dev/null',
     '--external',
     'mnt[console]:/run/berth-criu-101/pts/0',
+    '--external',
+    'netdev[venet0]:bvr-101',
     '--tcp-established',
   ]);
 });
