@@ -25,6 +25,7 @@
 #include <grp.h>
 #include <linux/loop.h>
 #include <linux/mount.h>
+#include <linux/sched.h> /* struct clone_args */
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -50,6 +51,7 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "criu.h"
 #include "fds.h"
 #include "hooks.h"
 #include "idmap.h"
@@ -97,6 +99,7 @@ static struct {
   int seccomp_fd, pty, no_new_privs;
   struct keeper_plan keeper; /* --keeper LOG SIZE SOCK [--sysinfo ...]: start mode forks one */
   int keep;
+  struct criu_plan criu; /* --criu-restore: criu.c */
   const char *keeper_sock; /* join mode: the running keeper, which takes our seccomp listener */
   const char *attach, *banner; /* --attach SOCK ESCAPE BANNER: berth console */
   int escape;
@@ -269,6 +272,14 @@ static void parse_args(int argc, char **argv) {
       i += 3;
     } else if (strcmp(a, "--winsize-fd") == 0) {
       winsize_fd = parse_int(need(argv, &i, argc, a), a);
+    } else if (strcmp(a, "--criu-restore") == 0) {
+      opt.criu.stage = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--criu-lxcfs") == 0) {
+      opt.criu.lxcfs = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--criu-pidfile") == 0) {
+      opt.criu.pidfile = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--criu-tty-fd") == 0) {
+      opt.criu.tty_fd = parse_int(need(argv, &i, argc, a), a);
     } else if (strcmp(a, "--keeper-sock") == 0) {
       opt.keeper_sock = need(argv, &i, argc, a);
     } else if (strcmp(a, "--console") == 0) {
@@ -390,6 +401,13 @@ static void parse_args(int argc, char **argv) {
   if (opt.attach && opt.argv[0]) die_usage("--attach takes no command");
   if (opt.lock || opt.sync_src || opt.attach || ((opt.host_src || opt.host_umount) && !opt.argv[0])) return;
   if (opt.argv[0] == NULL && !opt.rootfs && opt.n_net) return; /* network changes only */
+  if (opt.criu.stage) {
+    if (!opt.argv[0] || !opt.criu.pidfile || opt.criu.tty_fd < 3 || opt.join || opt.rootfs)
+      die_usage("--criu-restore needs --criu-pidfile, --criu-tty-fd (above 2) and criu's argv, no --join or --rootfs");
+    opt.criu.argv = opt.argv;
+    opt.criu.base = opt.idmap ? opt.idmap_base : 0;
+    return;
+  }
   if (opt.argv[0] == NULL && !(opt.join && (opt.hostname || opt.n_ops))) die_usage("missing command after --");
   if (!opt.join && !opt.rootfs) die_usage("start mode needs --rootfs");
   if (opt.keeper.si.mem_dir && !opt.keep) die_usage("--sysinfo needs --keeper");
@@ -420,10 +438,13 @@ static void open_cgroups(int *fds) {
   }
 }
 
-/* the order is the setns order: user first (grants rights), mnt last (it changes our root) */
-static const char *const ns_names[] = {"user", "ipc", "uts", "net", "pid", "cgroup", "mnt"};
-static const int ns_clone_flags[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS,   CLONE_NEWNET,
-                                     CLONE_NEWPID,  CLONE_NEWCGROUP, CLONE_NEWNS};
+/* the order is the setns order (join mode: user moved last, joined once we are done as the
+ * host's root); time after mnt (its fd is open already) and before user: setns(time) needs
+ * CAP_SYS_ADMIN over the namespace's owner, which the host's root has (the container's user
+ * namespace, or the host's for a container started before time namespaces or by CRIU) */
+static const char *const ns_names[] = {"user", "ipc", "uts", "net", "pid", "cgroup", "mnt", "time"};
+static const int ns_clone_flags[] = {CLONE_NEWUSER, CLONE_NEWIPC,    CLONE_NEWUTS, CLONE_NEWNET,
+                                     CLONE_NEWPID,  CLONE_NEWCGROUP, CLONE_NEWNS,  CLONE_NEWTIME};
 #define N_NS ((int)(sizeof ns_names / sizeof ns_names[0]))
 
 static int ns_flags(const char *list) {
@@ -992,8 +1013,15 @@ static int do_start(void) {
    * some hosts), and this way the child builds its mounts meanwhile. */
   cg_unshare = (flags & CLONE_NEWCGROUP) != 0;
   flags &= ~CLONE_NEWCGROUP;
+  /* A time namespace cannot be asked of clone() (0x80 is in its exit-signal byte), only of
+   * clone3. There, with a new user namespace, it is owned by that namespace (the kernel makes
+   * the user namespace first), as CRIU demands of every namespace it dumps, and the child is
+   * in it from its first instruction (offsets 0: the host's clocks until a restore moves them).
+   * unshare() before the clone would give a namespace the host's user namespace owns. */
+  struct clone_args ca = {.flags = (uint64_t)flags, .exit_signal = SIGCHLD};
   /* raw clone with a NULL stack behaves like fork(), so no separate stack is needed */
-  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+  pid_t pid = (flags & CLONE_NEWTIME) ? (pid_t)syscall(SYS_clone3, &ca, sizeof ca)
+                                      : (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0) {
     int e = errno;
     unstage_binds();
@@ -1403,6 +1431,13 @@ int main(int argc, char **argv) {
   if (opt.attach) return console_attach(opt.attach, opt.escape, opt.banner);
   if (opt.sync_src) return do_tree_sync(opt.sync_src, opt.sync_dst, opt.since);
   if (opt.join) return do_join();
+  if (opt.criu.stage) {
+    /* the host side of a routed pair first: our own pid as the peer's namespace keeps the
+     * container's end here, under the name CRIU's netdev[] moves into the restored namespace */
+    const struct net_op *bad = run_net("host", getpid());
+    if (bad) die_net(bad);
+    return criu_restore(&opt.criu, &opt.keeper, opt.keep);
+  }
   if (!opt.argv[0] && opt.n_net && !opt.rootfs) { /* host-side network cleanup, no container */
     const struct net_op *bad = run_net("host", 0);
     if (bad) die_net(bad);

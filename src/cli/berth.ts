@@ -29,6 +29,7 @@ const COMMANDS: Record<string, Loader> = {
   umount: async () => (await import('./commands/mount.ts')).umountCommand,
   suspend: async () => (await import('./commands/suspend.ts')).suspendCommand,
   resume: async () => (await import('./commands/suspend.ts')).resumeCommand,
+  chkpnt: async () => (await import('./commands/chkpnt.ts')).command,
   template: async () => (await import('./commands/template.ts')).command,
   net: async () => (await import('./commands/net.ts')).command,
   stat: async () => (await import('./commands/stat.ts')).command,
@@ -59,7 +60,7 @@ export const VERBS: readonly string[] = Object.keys(COMMANDS);
 export async function loadCommand(verb: string): Promise<Command | undefined> {
   return COMMANDS[ALIASES[verb] ?? verb]?.();
 }
-const ALIASES: Record<string, string> = { delete: 'destroy', ls: 'list', chkpnt: 'suspend' };
+const ALIASES: Record<string, string> = { delete: 'destroy', ls: 'list' };
 
 async function usage(): Promise<string> {
   const lines = [
@@ -105,8 +106,8 @@ Exit codes: 0.`,
 const helpCommand: Command = {
   summary: 'this text, or the manual of one verb',
   usage: 'berth help [VERB]',
-  help: `Without VERB: the verbs and the global options. With VERB (or an alias: delete, ls,
-chkpnt): its manual, as docs/cli.md has it. Also: berth --help, berth VERB --help.
+  help: `Without VERB: the verbs and the global options. With VERB (or an alias: delete,
+ls): its manual, as docs/cli.md has it. Also: berth --help, berth VERB --help.
 
 Example:
   berth help set

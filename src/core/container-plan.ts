@@ -32,17 +32,24 @@ export interface HostFacts {
   devices?: readonly HostDevice[];
   /** BINDMOUNT, with a stage path each for an unprivileged container (host/bindmounts.ts) */
   binds?: MountPlanInput['binds'];
+  /** the kernel has time namespaces (/proc/self/ns/time) */
+  timens?: boolean;
 }
 
-/** A user namespace first (its maps come with it), for an unprivileged container. */
-export function namespacesOf(idBase: number | null): readonly string[] {
-  return idBase === null ? NAMESPACES : ['user', ...NAMESPACES];
+/**
+ * A user namespace first (its maps come with it), for an unprivileged container. A time
+ * namespace of its own (offsets 0) when the kernel has them: CRIU restores a tree into a new
+ * one, and every later process (exec, enter) must share init's, or the next dump restores
+ * into two (docs/design/criu-recipe.md).
+ */
+export function namespacesOf(userns: boolean, timens = false): readonly string[] {
+  return [...(userns ? ['user'] : []), ...NAMESPACES, ...(timens ? ['time'] : [])];
 }
 
 export function startPlan(cfg: CtConfig, facts: HostFacts): StartPlan {
   return {
     rootfs: cfg.veRoot,
-    namespaces: namespacesOf(cfg.idBase),
+    namespaces: namespacesOf(cfg.idBase !== null, facts.timens === true),
     idmap: cfg.idBase === null ? null : { base: cfg.idBase, count: ID_COUNT },
     cgroupProcs: facts.cgroupProcs,
     mounts: planMounts({
@@ -74,6 +81,8 @@ export function execPlan(
     term?: string | undefined;
     availableCaps: bigint;
     userns: boolean;
+    /** join init's time namespace (the kernel has them) */
+    timens?: boolean;
     keeperSocket?: string | null;
     /** NAME=VALUE pairs from exec --env (parseEnvPair checked them): they win over berth's */
     env?: readonly string[];
@@ -83,7 +92,7 @@ export function execPlan(
   const names = new Set(extra.map((e) => e.slice(0, e.indexOf('='))));
   return {
     pid,
-    namespaces: opts.userns ? ['user', ...NAMESPACES] : NAMESPACES,
+    namespaces: namespacesOf(opts.userns, opts.timens === true),
     cgroupProcs,
     // the container's own set (its CAPABILITY applied at start), read from its init
     caps: keptCapabilities(opts.availableCaps, []),

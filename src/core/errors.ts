@@ -8,6 +8,8 @@ export const ERRORS = {
     doc: 'another berth command holds the container lock, or berth migrate is moving it (VZ_LOCKED)',
   },
   NO_ACCESS: { exit: 12, http: 403, doc: 'berth must run as root (VZ_NO_ACCES)' },
+  CHKPNT: { exit: 16, http: 500, doc: 'the container could not be checkpointed (VZ_CHKPNT_ERROR)' },
+  RESTORE: { exit: 17, http: 500, doc: 'the container could not be restored from its checkpoint (VZ_RESTORE_ERROR)' },
   NO_CT_CONFIG: { exit: 14, http: 404, doc: 'no such container: its config file is missing (VZ_NOVECONFIG)' },
   BAD_SYNTAX: {
     exit: 20,

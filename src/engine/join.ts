@@ -9,7 +9,7 @@ import { seccompPolicy } from '../core/seccomp.ts';
 import { procsFiles } from '../host/cgroups.ts';
 import { policyFd, type StatusRecord } from '../host/helper.ts';
 import { keeperSocketPath } from '../host/paths.ts';
-import { boundingCaps, ownCapabilities, ownUserns } from '../host/proc.ts';
+import { boundingCaps, hasTimens, ownCapabilities, ownUserns } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf, type Inspection } from './inspect.ts';
 
@@ -112,6 +112,7 @@ function joinArgsFor(
     // berth's own, within the container's set (its init's bounding set: CAPABILITY applied)
     availableCaps: ownCapabilities(ctx.host) & (boundingCaps(ctx.host, now.pid) ?? 0n),
     userns: ownUserns(ctx.host, now.pid),
+    timens: hasTimens(ctx.host),
     keeperSocket: sysinfo ? keeperSocketPath(ctx.paths, id) : null,
     env: opts.env ?? [],
   });

@@ -100,21 +100,27 @@ export function ensureLxcfs(host: Host, p: Paths, helper: string, log: (m: strin
     }
     return view(dir);
   } finally {
-    restoreCgroup2(host, flags, log);
+    restoreCgroup2(host, flags, log, 'lxcfs');
     lock.release();
   }
 }
 
 /**
- * lxcfs's own cgroup2 mount resets the host's cgroup2 flags (lxc/lxcfs#681): favordynmods
- * (setup's tuning: every start and exec pays for its loss), nsdelegate and the memory ones of a
- * systemd host. Put back those the host had.
+ * A cgroup2 mount made in the host's cgroup namespace (lxcfs's own, lxc/lxcfs#681; CRIU's, to
+ * read and restore cgroup properties) resets the host's cgroup2 flags: favordynmods (setup's
+ * tuning: every start and exec pays for its loss), nsdelegate and the memory ones of a systemd
+ * host. Put back those the host had BEFORE (cgroup2Flags read before WHO ran).
  */
-function restoreCgroup2(host: Host, before: ReturnType<typeof cgroup2Flags>, log: (m: string) => void): void {
+export function restoreCgroup2(
+  host: Host,
+  before: ReturnType<typeof cgroup2Flags>,
+  log: (m: string) => void,
+  who: string,
+): void {
   if (!before?.flags.length) return;
   const now = cgroup2Flags(readMountinfo(host));
   if (!now || before.flags.every((f) => now.flags.includes(f))) return;
   const r = host.tool('mount', ['-o', `remount,${before.flags.join(',')}`, before.target]);
   if (r.status !== 0)
-    log(`warning: lxcfs reset cgroup2's ${before.flags.join(',')} on ${before.target}: ${r.stderr.trim()}`);
+    log(`warning: ${who} reset cgroup2's ${before.flags.join(',')} on ${before.target}: ${r.stderr.trim()}`);
 }

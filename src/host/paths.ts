@@ -140,3 +140,5 @@ export function secureDirs(dirs: string[], groupTraverse: readonly string[] = []
   }
   return notes;
 }
+/** berth chkpnt's default dump directory (vzctl's /vz/dump): CRIU's images and berth-meta.json */
+export const dumpPath = (p: Paths, id: CtId) => join(p.lib, 'dump', id);

@@ -46,6 +46,11 @@ export function ownUserns(host: Host, pid: number): boolean {
   return theirs !== null && theirs !== nsId(host, 'self', 'user');
 }
 
+/** The kernel has time namespaces (Linux 5.6+): every container gets one (core/container-plan.ts). */
+export function hasTimens(host: Host): boolean {
+  return nsId(host, 'self', 'time') !== null;
+}
+
 export function nsId(host: Host, pid: number | 'self', ns: string): string | null {
   return host.readProcLink(`${pid}/ns/${ns}`);
 }

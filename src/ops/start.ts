@@ -28,7 +28,7 @@ import { ensureLxcfs } from '../host/lxcfs.ts';
 import { isMounted } from '../host/mountinfo.ts';
 import { fastpathWarning } from '../host/net.ts';
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
-import { isAlive, ownCapabilities, readProcStat } from '../host/proc.ts';
+import { hasTimens, isAlive, ownCapabilities, readProcStat } from '../host/proc.ts';
 import type { StoredCt } from '../host/store.ts';
 import { readGlobal, writeCtText, writeState } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
@@ -130,6 +130,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       lxcfs: global.lxcfs ? ensureLxcfs(ctx.host, ctx.paths, ctx.paths.helper, ctx.log) : null,
       devices,
       binds,
+      timens: hasTimens(ctx.host),
     });
     const args = startArgs(plan, startNetArgs(ctx, cfg));
     const hostBind = ownMount ? [] : rootMountArgs(root);

@@ -1,13 +1,19 @@
 // berth backup CTID [-o FILE] / berth restore FILE [NEWCTID] [--force] [--privileged yes|no]
+// / berth restore CTID --dumpfile DIR (a checkpoint, ops/restore-dump.ts)
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { parsePrivileged } from '../../core/idmap.ts';
 import { formatMB } from '../../core/size.ts';
 import { backupContainer, restoreBackup } from '../../ops/backup.ts';
+import { restoreDump } from '../../ops/restore-dump.ts';
 import { type Command, parse } from '../command.ts';
 
 const BACKUP_OPTIONS = { output: { type: 'string', short: 'o' }, json: { type: 'boolean' } } as const;
-const RESTORE_OPTIONS = { force: { type: 'boolean' }, privileged: { type: 'string' } } as const;
+const RESTORE_OPTIONS = {
+  force: { type: 'boolean' },
+  privileged: { type: 'string' },
+  dumpfile: { type: 'string' },
+} as const;
 
 export const backupCommand: Command = {
   summary: 'write a container to one archive (consistent while it runs)',
@@ -51,10 +57,24 @@ Exit codes: 14 no such container, 21 FILE exists.`,
 };
 
 export const restoreCommand: Command = {
-  summary: 'restore a container from a backup archive',
+  summary: 'restore a container from a backup archive, or from a checkpoint (--dumpfile)',
   progress: true,
-  usage: 'berth restore FILE [NEWCTID] [--force] [--privileged yes|no]',
-  help: `Reads the whole archive and verifies every checksum before writing anything; a
+  usage: 'berth restore FILE [NEWCTID] [--force] [--privileged yes|no]\n       berth restore CTID --dumpfile DIR',
+  help: `Two restores, told apart by --dumpfile: without it the first argument is a backup
+archive (berth backup); with it, a container's CTID and the checkpoint directory "berth
+chkpnt" wrote (vzctl's form).
+
+Checkpoint (--dumpfile DIR): the stopped container CTID is brought back running where it was
+dumped, its processes, open files, sockets and console intact (CRIU; docs/checkpoint.md). DIR's
+berth-meta.json must name CTID, and the container must still have the ID_BASE and layout it
+was dumped with; a missing or damaged DIR is refused before anything is made (exit 17). A
+failed restore tears down what it made and leaves CRIU's log in DIR/restore.log. After a
+restore, sysinfo(2) in the restored processes fails with ENOSYS and new exec sessions see the
+host's figures (the keeper's listener cannot be restored).
+
+  --dumpfile DIR       restore the checkpoint in DIR into CTID
+
+Archive (FILE): reads the whole archive and verifies every checksum before writing anything; a
 truncated, damaged or foreign archive is refused (exit 152) with nothing written. The
 container is restored as NEWCTID, or under the CTID it was backed up from. An existing
 container is never replaced without --force (which destroys it first; it must be stopped).
@@ -74,20 +94,30 @@ and unknown keys are left out, with a warning.
                        whatever the archive's container had (yes: root inside is root on
                        the host; see docs/security.md)
 
-Note: vzctl's "restore" resumes a checkpoint; berth's resume is "berth resume".
-
 Examples:
   berth restore /srv/backup/101.tar 201
+  berth chkpnt 101 && berth restore 101 --dumpfile /var/lib/berth/dump/101
   berth stop 101 && berth restore /srv/backup/101.tar --force
 
 On a terminal, a status line shows the unpacking (bytes of the total, and the rate); not with
 --json.
 
 Exit codes: 152 bad or refused archive, 44 the CTID exists (without --force), 47 the template
-layer of an overlay backup is missing here, 32 --force on a running container, 21 bad value.`,
+layer of an overlay backup is missing here, 32 --force on a running container (or a restore
+of a checkpoint into a running one), 21 bad value, 17 the checkpoint is refused or CRIU failed.`,
   options: RESTORE_OPTIONS,
   async run(ctx, args, io) {
     const { values, positionals } = parse('restore', args, RESTORE_OPTIONS, 2);
+    if (values.dumpfile !== undefined) {
+      if (positionals.length !== 1 || values.force || values.privileged !== undefined)
+        throw new BerthError('BAD_SYNTAX', 'restore --dumpfile: takes one CTID and no other option', {
+          hint: 'berth restore CTID --dumpfile DIR',
+        });
+      const id = parseCtId(positionals[0]);
+      const r = await restoreDump(ctx, id, values.dumpfile);
+      io.err(`Container ${id} restored from ${values.dumpfile} (init pid ${r.pid}, restore ${r.ms} ms)`);
+      return 0;
+    }
     const file = positionals[0];
     if (!file) throw new BerthError('BAD_SYNTAX', 'restore: missing FILE', { hint: 'berth restore FILE [NEWCTID]' });
     const privileged = values.privileged === undefined ? false : parsePrivileged(values.privileged);

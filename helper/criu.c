@@ -1,0 +1,124 @@
+/*
+ * criu.c: --criu-restore STAGE (docs/design/criu-recipe.md §4). berth decides the argv of
+ * criu restore; we make what it needs that only a process here can make, and report facts:
+ *
+ *   - STAGE, 0700 and owned by the container's BASE: CRIU opens external mount sources from
+ *     inside the restored user namespace, where berth's run directory (0700 root) is EACCES;
+ *     lxcfs's mount is bound under it, and a new devpts instance holds the console;
+ *   - the console: pty 0 of that devpts; its slave goes to criu on TTY_FD (--inherit-fd takes
+ *     it for init's stdio), its master to the keeper, as at start;
+ *   - criu runs as our child (-d: it returns once the tree runs), then the stage goes: the
+ *     container's binds keep the devpts alive.
+ *
+ * As in nsexec.c, no heap cleanup: we exit soon, or die.
+ */
+#define _GNU_SOURCE
+#include "criu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fds.h"
+#include "report.h"
+
+static char lx_dir[PATH_MAX], pts_dir[PATH_MAX];
+
+static void unstage(const struct criu_plan *p) {
+  /* detached: the restored container's binds hold their own references */
+  if (p->lxcfs) umount2(lx_dir, MNT_DETACH);
+  umount2(pts_dir, MNT_DETACH);
+  rmdir(lx_dir);
+  rmdir(pts_dir);
+  rmdir(p->stage);
+}
+
+static void __attribute__((noreturn)) fail(const struct criu_plan *p, const char *step, const char *what) {
+  int e = errno;
+  unstage(p);
+  errno = e;
+  die_errno(step, "%s", what);
+}
+
+static pid_t read_pidfile(const char *path) {
+  char buf[32] = "";
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+  if (fd >= 0) close(fd);
+  return n > 0 ? (pid_t)atoi(buf) : 0;
+}
+
+int criu_restore(const struct criu_plan *p, struct keeper_plan *k, int keep) {
+  snprintf(lx_dir, sizeof lx_dir, "%s/lxcfs", p->stage);
+  snprintf(pts_dir, sizeof pts_dir, "%s/pts", p->stage);
+  /* a fresh name from berth: an existing one is not ours to reuse */
+  if (mkdir(p->stage, 0700) < 0) die_errno("stage", "mkdir %s", p->stage);
+  if (p->base && chown(p->stage, p->base, p->base) < 0) fail(p, "stage", "chown the stage");
+  if (p->lxcfs && (mkdir(lx_dir, 0700) < 0 || mount(p->lxcfs, lx_dir, NULL, MS_BIND | MS_REC, NULL) < 0))
+    fail(p, "stage", "bind lxcfs into the stage");
+  char data[128];
+  snprintf(data, sizeof data, "newinstance,ptmxmode=0666,mode=0620,gid=%u", p->base + 5);
+  if (mkdir(pts_dir, 0700) < 0 || mount("devpts", pts_dir, "devpts", MS_NOSUID | MS_NOEXEC, data) < 0)
+    fail(p, "stage", "mount a devpts in the stage");
+  char ptmx[PATH_MAX + 8];
+  snprintf(ptmx, sizeof ptmx, "%s/ptmx", pts_dir);
+  int m = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int n = -1, unlock = 0;
+  if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCGPTN, &n) < 0) fail(p, "console", "open the staged ptmx");
+  /* berth's argv names pts/0: a new instance's first pty */
+  if (n != 0) {
+    errno = EEXIST;
+    fail(p, "console", "the staged devpts's first pty is not 0");
+  }
+  /* the master far above TTY_FD: dup2 of the slave there must never close it (that frees the pty) */
+  int master = fcntl(m, F_DUPFD_CLOEXEC, 100);
+  int slave = master >= 0 ? ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+  if (slave < 0) fail(p, "console", "open the console's slave");
+  close(m);
+  if (p->base && fchown(slave, p->base, p->base + 5) < 0) fail(p, "console", "chown the console's slave");
+  pid_t c = fork();
+  if (c < 0) fail(p, "fork", "fork criu");
+  if (c == 0) {
+    /* dup2 clears close-on-exec on TTY_FD only: criu gets it and our stdio (berth's log) */
+    if (dup2(slave, p->tty_fd) < 0) _exit(127);
+    execv(p->argv[0], p->argv);
+    _exit(127);
+  }
+  close(slave);
+  int st = 0;
+  while (waitpid(c, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    unstage(p);
+    die_msg("criu", "criu restore %s %d (see its restore.log)", WIFEXITED(st) ? "exited" : "killed by signal",
+            WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+  }
+  unstage(p);
+  pid_t init = read_pidfile(p->pidfile);
+  if (init <= 0) {
+    errno = ENOENT;
+    die_errno("criu", "read the restored init's pid from %s", p->pidfile);
+  }
+  status_pid(init);
+  if (!keep) return 0;
+  pid_t kp = fork();
+  if (kp < 0) die_errno("keeper", "fork");
+  if (kp == 0) {
+    k->init = init;
+    /* no seccomp listener: the restored filter's is gone (CRIU cannot hand out a new one) */
+    keeper_run(k, master, -1);
+  }
+  close(master);
+  char rec[64];
+  int len = snprintf(rec, sizeof rec, "{\"keeper\":%d}\n", (int)kp);
+  if (status_fd >= 0) write_all(status_fd, rec, (size_t)len);
+  return 0;
+}

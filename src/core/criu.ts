@@ -1,0 +1,221 @@
+// Checkpoints (issue 17, docs/design/criu-recipe.md): what CRIU must be told about a berth
+// container, the dump and restore argv, and the meta file kept beside the images (pure).
+import { BerthError } from './errors.ts';
+import { fnv1a } from './hash.ts';
+import type { MountOp } from './mounts.ts';
+import { type HostNet, hostIfName, IFNAME_MAX, type IpAddr, type NetOp, routedStartOps, VENET_IF } from './net.ts';
+
+/** The file beside CRIU's images that says what they are of; restore refuses a mismatch. */
+export const META_FILE = 'berth-meta.json';
+export const DUMP_LOG = 'dump.log';
+export const RESTORE_LOG = 'restore.log';
+/** where criu finds the console's new pty slave (its --inherit-fd), given by the helper */
+export const CRIU_TTY_FD = 9;
+
+/** A mount CRIU cannot make itself: key (the container path) and its source on this host. */
+export interface ExternalMount {
+  dest: string;
+  /** the host path bound there at start; null: /dev/null (a masked file) */
+  source: string | null;
+}
+
+export interface CheckpointMeta {
+  version: 1;
+  ctid: string;
+  /** CRIU's key of init's stdio, the console pty: tty[RDEV:DEV] in hex (restore's --inherit-fd) */
+  tty: string;
+  idBase: number | null;
+  layout: string;
+  ips: string[];
+  stopSignal: number;
+  externals: ExternalMount[];
+  criu: string;
+  kernel: string;
+  created: string;
+}
+
+/**
+ * The mounts of start's plan that CRIU must take as external: binds of host files (lxcfs's
+ * files, device nodes) and masks of files (a bind of /dev/null; a masked directory is a tmpfs,
+ * which CRIU dumps). MASKED_FILES: the masks that are files on this host, read from init's
+ * mountinfo (the helper skips absent paths and makes a tmpfs over directories).
+ */
+export function externalMounts(plan: readonly MountOp[], maskedFiles: ReadonlySet<string>): ExternalMount[] {
+  const out: ExternalMount[] = [];
+  for (const op of plan) {
+    if (op.op === 'bind') out.push({ dest: op.dest, source: op.source });
+    else if (op.op === 'mask' && maskedFiles.has(op.dest)) out.push({ dest: op.dest, source: null });
+    else if (op.op === 'bind-idmapped' || op.op === 'mount-staged') {
+      throw new BerthError('CHKPNT', `chkpnt: ${op.dest}: a BINDMOUNT cannot be checkpointed yet`, {
+        hint: 'remove it (berth set CTID --bindmount_del) and restart the container',
+      });
+    }
+  }
+  return out;
+}
+
+/** The dest of every bind of /dev/null (a masked file) in a mountinfo text. */
+export function maskedFilesIn(mountinfo: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    const f = left?.split(' ') ?? [];
+    if (f[3] === '/null' && right?.startsWith('devtmpfs ') && f[4]) out.add(f[4]);
+  }
+  return out;
+}
+
+/** CRIU's key of a tty from fstat of init's fd 0 (criu/tty.c: tty[%llx:%llx]). */
+export function ttyKey(rdev: number, dev: number): string {
+  return `tty[${rdev.toString(16)}:${dev.toString(16)}]`;
+}
+
+export interface DumpPlan {
+  pid: number;
+  dir: string;
+  /** the container's freezer cgroup (v1): CRIU freezes it whole instead of seizing task by task */
+  freezer: string | null;
+  externals: readonly ExternalMount[];
+  tty: string;
+}
+
+export function dumpArgs(p: DumpPlan): string[] {
+  return [
+    'dump',
+    '-t',
+    String(p.pid),
+    '-D',
+    p.dir,
+    '-o',
+    DUMP_LOG,
+    '-v4',
+    ...(p.freezer ? ['--freeze-cgroup', p.freezer] : []),
+    ...p.externals.flatMap((m) => ['--external', `mnt[${m.dest}]:${m.dest}`]),
+    '--external',
+    'mnt[/dev/console]:console',
+    '--external',
+    p.tty,
+    '--tcp-established',
+  ];
+}
+
+export interface RestorePlan {
+  dir: string;
+  root: string;
+  /** the container's cgroup below the parent, as CRIU sees it: /PARENT/CTID/ns */
+  cgroupRoot: string;
+  meta: CheckpointMeta;
+  /** the helper's staging dir: lxcfs's files bound at STAGE/lxcfs, a devpts at STAGE/pts */
+  stage: string;
+  /** lxcfs's mount point at start (its files' sources start with it) */
+  lxcfsDir: string | null;
+  /** the fd the console's new pty slave has in CRIU */
+  ttyFd: number;
+  /** the pty's number in the staged devpts (helper: --console-pty N) */
+  pty: string;
+  /** the host-side name of the container's end of its routed pair (null: no network) */
+  netdev: string | null;
+}
+
+/** The source of an external mount on restore: lxcfs's files through the stage (see recipe §4). */
+function restoreSource(m: ExternalMount, p: RestorePlan): string {
+  if (m.source === null) return '/dev/null';
+  if (p.lxcfsDir && m.source.startsWith(`${p.lxcfsDir}/`))
+    return `${p.stage}/lxcfs${m.source.slice(p.lxcfsDir.length)}`;
+  return m.source;
+}
+
+export function restoreArgs(p: RestorePlan): string[] {
+  return [
+    'restore',
+    '-D',
+    p.dir,
+    '-o',
+    RESTORE_LOG,
+    '-v4',
+    '--root',
+    p.root,
+    '-d',
+    '--pidfile',
+    `${p.dir}/restored.pid`,
+    '--manage-cgroups=soft',
+    '--cgroup-root',
+    p.cgroupRoot,
+    '--inherit-fd',
+    `fd[${p.ttyFd}]:${p.meta.tty}`,
+    ...p.meta.externals.flatMap((m) => ['--external', `mnt[${m.dest}]:${restoreSource(m, p)}`]),
+    '--external',
+    `mnt[console]:${p.stage}/pts/${p.pty}`,
+    ...(p.netdev ? ['--external', `netdev[${VENET_IF}]:${p.netdev}`] : []),
+    '--tcp-established',
+  ];
+}
+
+/** The container's end of its pair while it waits in the host's namespace for CRIU: bvr-CTID. */
+export function restoreIfName(id: string): string {
+  const h = hostIfName(id);
+  return h.length < IFNAME_MAX ? `bvr-${h.slice(3)}` : `bvr-${fnv1a(id)}`;
+}
+
+/**
+ * The host side of a routed container's network before its restore: start's operations on the
+ * host (sysctls, the pair, the gateway addresses, routes, proxies), with the container's end
+ * left in the host's namespace under restoreIfName; CRIU moves it into the restored namespace
+ * (netdev[venet0]), which gets its addresses and routes back from the images.
+ */
+export function restoreNetOps(id: string, ips: IpAddr[], host: HostNet): NetOp[] {
+  return routedStartOps(id, ips, host)
+    .filter((o) => o[0] === 'host')
+    .map((o): NetOp => (o[1] === 'veth' ? ['host', 'veth', o[2], restoreIfName(id), o[4]] : o));
+}
+
+/** Reads a meta file's text; anything else is a damaged or foreign dump directory. */
+export function parseMeta(text: string, where: string): CheckpointMeta {
+  let m: Partial<CheckpointMeta>;
+  try {
+    m = JSON.parse(text) as Partial<CheckpointMeta>;
+  } catch {
+    throw new BerthError('RESTORE', `restore: ${where}: not a berth checkpoint (its ${META_FILE} is not JSON)`);
+  }
+  const ok =
+    m.version === 1 &&
+    typeof m.ctid === 'string' &&
+    typeof m.tty === 'string' &&
+    /^tty\[[0-9a-f]+:[0-9a-f]+\]$/.test(m.tty) &&
+    (m.idBase === null || Number.isInteger(m.idBase)) &&
+    typeof m.layout === 'string' &&
+    Array.isArray(m.ips) &&
+    Array.isArray(m.externals) &&
+    typeof m.criu === 'string';
+  if (!ok) throw new BerthError('RESTORE', `restore: ${where}: ${META_FILE} is incomplete or of another version`);
+  return m as CheckpointMeta;
+}
+
+/** The container as it is now must be the one dumped; CRIU must be as new as the dumping one. */
+export function checkMeta(
+  m: CheckpointMeta,
+  now: { ctid: string; idBase: number | null; layout: string; criu: string },
+  where: string,
+): void {
+  const fail = (why: string, hint?: string) =>
+    new BerthError('RESTORE', `restore ${now.ctid}: ${where}: ${why}`, hint ? { hint } : {});
+  if (m.ctid !== now.ctid)
+    throw fail(`a checkpoint of container ${m.ctid}`, `berth restore ${m.ctid} --dumpfile ${where}`);
+  if (m.idBase !== now.idBase) {
+    throw fail(`dumped with ID_BASE ${m.idBase ?? 'none'}, the container has ${now.idBase ?? 'none'}`);
+  }
+  if (m.layout !== now.layout) throw fail(`dumped with layout ${m.layout}, the container has ${now.layout}`);
+  if (compareVersions(now.criu, m.criu) < 0) {
+    throw fail(`dumped by CRIU ${m.criu}, this host has ${now.criu}`, 'run ./setup-criu.sh');
+  }
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d) return d;
+  }
+  return 0;
+}

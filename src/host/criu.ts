@@ -1,0 +1,151 @@
+// CRIU as berth runs it (issue 17): the argv comes from core/criu.ts, the log goes beside the
+// images, a failure quotes the log's last lines, and the host's cgroup2 flags are put back
+// after every run (CRIU mounts cgroup2 in the host's cgroup namespace, which resets them).
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { release } from 'node:os';
+import { join } from 'node:path';
+import { type CheckpointMeta, META_FILE, parseMeta, ttyKey } from '../core/criu.ts';
+import { BerthError, type ErrorCode } from '../core/errors.ts';
+import { errText, writeFileAtomic } from './fs-util.ts';
+import type { Host } from './host.ts';
+import { restoreCgroup2 } from './lxcfs.ts';
+import { cgroup2Flags, readMountinfo } from './mountinfo.ts';
+
+/** setup-criu.sh's CRIU (4.2.1+: 4.1.1 cannot dump a TCP socket on Linux 6.16+); BERTH_CRIU for tests */
+export function criuBinary(): string {
+  return process.env['BERTH_CRIU'] || '/usr/local/lib/berth/criu/sbin/criu';
+}
+
+/** "4.2.1", or null when berth's CRIU is not installed (or does not run) */
+export function criuVersion(host: Host): string | null {
+  if (!existsSync(criuBinary())) return null;
+  const r = host.tool(criuBinary(), ['--version']);
+  return /^Version: (\S+)/m.exec(r.stdout)?.[1] ?? null;
+}
+
+/** Runs FN (a CRIU run, by berth or by the helper), then gives cgroup2 its flags back. */
+export async function keepingCgroup2<T>(host: Host, log: (m: string) => void, fn: () => Promise<T> | T): Promise<T> {
+  const before = cgroup2Flags(readMountinfo(host));
+  try {
+    return await fn();
+  } finally {
+    restoreCgroup2(host, before, log, 'criu');
+  }
+}
+
+/** The end of a CRIU log: its error lines, else its last lines (what the admin needs first). */
+export function criuLogTail(logFile: string, lines = 6): string {
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return `(no log at ${logFile})`;
+  }
+  // every run logs the RLIMIT_NOFILE one (no CAP_SYS_RESOURCE here): not the cause
+  const all = text.split('\n').filter((l) => l.trim() !== '');
+  const errors = all.filter((l) => /Error|error/.test(l) && !l.includes('RLIMIT_NOFILE'));
+  // one line: berth's messages are single lines; CRIU's "(00.089171)" timestamps go
+  return (errors.length ? errors : all)
+    .slice(-lines)
+    .map((l) => l.replace(/^\(\s*[\d.]+\)\s*/, '').trim())
+    .join('; ');
+}
+
+/** Runs berth's CRIU with ARGS (its log in LOGFILE); a failure is CODE with the log's end. */
+export async function runCriu(
+  host: Host,
+  log: (m: string) => void,
+  args: readonly string[],
+  logFile: string,
+  code: ErrorCode,
+  what: string,
+): Promise<void> {
+  const bin = criuBinary();
+  if (!existsSync(bin)) {
+    throw new BerthError(code, `${what}: CRIU is not installed at ${bin}`, { hint: 'run ./setup-criu.sh' });
+  }
+  const r = await keepingCgroup2(host, log, () => host.tool(bin, [...args]));
+  if (r.status !== 0) {
+    throw new BerthError(code, `${what}: criu ${args[0]} failed: ${criuLogTail(logFile)}`, {
+      hint: `the whole log is ${logFile}`,
+    });
+  }
+}
+
+export const kernelRelease = (): string => release();
+
+/** CRIU's key of PID's fd 0 (a berth init's stdio is the console pty). */
+export function stdioTtyKey(pid: number): string {
+  try {
+    const st = statSync(`/proc/${pid}/fd/0`);
+    if (!st.isCharacterDevice()) throw new Error('not a tty');
+    return ttyKey(st.rdev, st.dev);
+  } catch (err) {
+    throw new BerthError('CHKPNT', `chkpnt: init ${pid}: its stdio is not the console: ${errText(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** What CRIU and berth write into a dump directory (stats-dump, stats-restore too). */
+const DUMP_FILE = /^(.*\.(img|log|pid)|stats-.*|berth-meta\.json(\.tmp.*)?)$/;
+
+/**
+ * The dump directory, 0700, empty: made if absent; what a previous checkpoint (or a failed
+ * one) left there is replaced; a directory with anything else is refused, never emptied.
+ */
+export function prepareDumpDir(dir: string, what: string): void {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new BerthError('CHKPNT', `${what}: ${dir}: ${errText(err)}`, { cause: err });
+    }
+  }
+  if (!entries.every((e) => DUMP_FILE.test(e))) {
+    throw new BerthError('CHKPNT', `${what}: ${dir} is not empty and holds no berth checkpoint`, {
+      hint: 'give an empty or new directory with --dumpfile',
+    });
+  }
+  for (const e of entries) rmSync(join(dir, e), { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+export function writeMeta(dir: string, meta: CheckpointMeta): void {
+  writeFileAtomic(join(dir, META_FILE), `${JSON.stringify(meta, null, 2)}\n`, 0o600);
+}
+
+/** The meta of the checkpoint in DIR; a missing or damaged one is RESTORE with the reason. */
+export function readMeta(dir: string): CheckpointMeta {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, META_FILE), 'utf8');
+  } catch (err) {
+    throw new BerthError('RESTORE', `restore: ${dir}: no berth checkpoint there (${errText(err)})`, {
+      hint: 'berth chkpnt CTID --dumpfile DIR makes one',
+    });
+  }
+  const meta = parseMeta(text, dir);
+  if (!existsSync(join(dir, 'inventory.img'))) {
+    throw new BerthError('RESTORE', `restore: ${dir}: CRIU's images are missing (no inventory.img)`);
+  }
+  return meta;
+}
+
+/**
+ * The restored tasks open images through CRIU's fd of DIR, first as host root in a user
+ * namespace with no maps yet (the time namespace's offsets: the owner's bits serve, as no
+ * capability does over an unmapped owner), later as host uid BASE (the tty's: the group's bits
+ * serve). So DIR is root:BASE 0750 during the restore only; the returned function puts back
+ * root:root 0700. No-op for a privileged container (BASE null).
+ */
+export function lendDumpDir(dir: string, base: number | null): () => void {
+  if (base === null) return () => {};
+  chownSync(dir, 0, base);
+  chmodSync(dir, 0o750);
+  return () => {
+    chmodSync(dir, 0o700);
+    chownSync(dir, 0, 0);
+  };
+}

@@ -1,0 +1,101 @@
+// berth chkpnt: dump a running container with CRIU, then stop it (vzctl chkpnt).
+import { join } from 'node:path';
+import { type CheckpointMeta, DUMP_LOG, dumpArgs, externalMounts, maskedFilesIn } from '../core/criu.ts';
+import type { CtId } from '../core/ctid.ts';
+import { BerthError } from '../core/errors.ts';
+import { featureOn } from '../core/features.ts';
+import { planMounts } from '../core/mounts.ts';
+import type { Ctx } from '../engine/context.ts';
+import { cgroupDirsOf, mustExist } from '../engine/inspect.ts';
+import { cleanupRuntime, reconcile, withLock } from '../engine/runtime.ts';
+import { cgroupPidsOne, containerCgroupMounts } from '../host/cgroups.ts';
+import { criuVersion, kernelRelease, prepareDumpDir, runCriu, stdioTtyKey, writeMeta } from '../host/criu.ts';
+import { ensureLxcfs } from '../host/lxcfs.ts';
+import { dumpPath } from '../host/paths.ts';
+import { readProcStat } from '../host/proc.ts';
+import { readGlobal } from '../host/store.ts';
+
+export interface ChkpntResult {
+  dir: string;
+  ms: number;
+}
+
+/**
+ * Dumps running container ID into DIR (default /var/lib/berth/dump/CTID) and stops it: CRIU
+ * kills the tree once its images are written, and berth tears down the rest as stop does. A
+ * failed dump leaves the container running.
+ */
+export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise<ChkpntResult> {
+  const to = dir ?? dumpPath(ctx.paths, id);
+  return withLock(ctx, id, 'chkpnt', async (stored) => {
+    const ct = mustExist(id, stored);
+    const cfg = ct.config;
+    const now = await reconcile(ctx, id, cfg);
+    if (now.status !== 'running' || now.pid === null || !now.state) {
+      throw new BerthError('NOT_RUNNING', `chkpnt ${id}: container is ${now.status}`, { hint: `berth start ${id}` });
+    }
+    const criu = criuVersion(ctx.host);
+    if (!criu) throw new BerthError('CHKPNT', `chkpnt ${id}: CRIU is not installed`, { hint: 'run ./setup-criu.sh' });
+    if (cfg.devnodes.length || cfg.bindmounts.length) {
+      throw new BerthError('CHKPNT', `chkpnt ${id}: DEVNODES and BINDMOUNT cannot be checkpointed yet`);
+    }
+    if (cfg.netifs.length) throw new BerthError('CHKPNT', `chkpnt ${id}: bridged NETIF cannot be checkpointed yet`);
+    refuseSessions(ctx, id, now.pid);
+    const global = readGlobal(ctx.paths);
+    const plan = planMounts({
+      cgroups: containerCgroupMounts(ctx.layout()),
+      hostname: cfg.hostname,
+      lxcfs: global.lxcfs ? ensureLxcfs(ctx.host, ctx.paths, ctx.paths.helper, ctx.log) : null,
+      nesting: featureOn(cfg.features, 'nesting'),
+    });
+    const externals = externalMounts(plan, maskedFilesIn(ctx.host.readProc(`${now.pid}/mountinfo`) ?? ''));
+    const tty = stdioTtyKey(now.pid);
+    const freezer = cgroupDirsOf(ctx, id).find((d) => d.hierarchy.controllers.includes('freezer'));
+    prepareDumpDir(to, `chkpnt ${id}`);
+    const t0 = Date.now();
+    await runCriu(
+      ctx.host,
+      ctx.log,
+      dumpArgs({ pid: now.pid, dir: to, freezer: freezer?.path ?? null, externals, tty }),
+      join(to, DUMP_LOG),
+      'CHKPNT',
+      `chkpnt ${id}`,
+    );
+    const ms = Date.now() - t0;
+    const meta: CheckpointMeta = {
+      version: 1,
+      ctid: id,
+      tty,
+      idBase: cfg.idBase,
+      layout: cfg.layout,
+      ips: now.state.ips ?? [],
+      stopSignal: now.state.stopSignal,
+      externals,
+      criu,
+      kernel: kernelRelease(),
+      created: new Date().toISOString(),
+    };
+    writeMeta(to, meta);
+    // CRIU killed the tree; the keeper leaves with init; the rest goes as in stop
+    await cleanupRuntime(ctx, id, cfg);
+    return { dir: to, ms };
+  });
+}
+
+/**
+ * exec and enter sessions are children of a helper outside the container: CRIU would not dump
+ * them (only init's tree) and they would die with it. Refused rather than lost.
+ */
+function refuseSessions(ctx: Ctx, id: CtId, init: number): void {
+  const outside: number[] = [];
+  for (const pid of cgroupPidsOne(cgroupDirsOf(ctx, id))) {
+    let p = pid;
+    for (let i = 0; i < 64 && p > 1 && p !== init; i++) p = readProcStat(ctx.host, p)?.ppid ?? 0;
+    if (p !== init && readProcStat(ctx.host, pid)) outside.push(pid);
+  }
+  if (outside.length) {
+    throw new BerthError('CHKPNT', `chkpnt ${id}: exec or enter sessions run (pids ${outside.join(' ')})`, {
+      hint: 'end them first: CRIU dumps init and its descendants only, the sessions would be lost',
+    });
+  }
+}

@@ -1,0 +1,152 @@
+// berth restore CTID --dumpfile DIR: bring a checkpointed container back (vzctl restore).
+import { join } from 'node:path';
+import { CRIU_TTY_FD, checkMeta, RESTORE_LOG, restoreArgs, restoreIfName, restoreNetOps } from '../core/criu.ts';
+import type { CtId } from '../core/ctid.ts';
+import { DEVICE_ALLOW } from '../core/devices.ts';
+import { BerthError } from '../core/errors.ts';
+import { STATUS_FD } from '../core/helper-args.ts';
+import { ID_COUNT } from '../core/idmap.ts';
+import { keeperArgs } from '../core/keeper.ts';
+import { rootMountArgs } from '../core/layout.ts';
+import { netArgs, parseIpList } from '../core/net.ts';
+import { mountWithScripts } from '../engine/action-scripts.ts';
+import { type Ctx, helperRun } from '../engine/context.ts';
+import { mustExist } from '../engine/inspect.ts';
+import { nftFor, syncNft } from '../engine/net.ts';
+import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
+import { prepareCgroups, resourceWrites } from '../host/cgroups.ts';
+import { criuBinary, criuLogTail, criuVersion, keepingCgroup2, lendDumpDir, readMeta } from '../host/criu.ts';
+import { closeFd, makeDir, openAppend, removeFile } from '../host/files.ts';
+import { randomBytes } from '../host/fs-util.ts';
+import { rootSource } from '../host/layers.ts';
+import { ensureLxcfs } from '../host/lxcfs.ts';
+import { ensureNftBase, hostNet } from '../host/net.ts';
+import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
+import { isAlive, readProcStat } from '../host/proc.ts';
+import { readGlobal, writeState } from '../host/store.ts';
+
+export interface RestoreDumpResult {
+  pid: number;
+  ms: number;
+}
+
+/**
+ * Restores stopped container ID from the checkpoint in DIR (berth chkpnt). The checkpoint is
+ * checked before anything is made; a failed restore tears down what it made, as stop does.
+ */
+export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<RestoreDumpResult> {
+  const meta = readMeta(dir);
+  return withLock(ctx, id, 'restore', async (stored) => {
+    const cfg = mustExist(id, stored).config;
+    const now = await reconcile(ctx, id, cfg);
+    if (now.status !== 'stopped') {
+      throw new BerthError('RUNNING', `restore ${id}: container is ${now.status}`, { hint: `berth stop ${id}` });
+    }
+    const criu = criuVersion(ctx.host);
+    if (!criu) throw new BerthError('RESTORE', `restore ${id}: CRIU is not installed`, { hint: 'run ./setup-criu.sh' });
+    checkMeta(meta, { ctid: id, idBase: cfg.idBase, layout: cfg.layout, criu }, dir);
+    const root = rootSource(ctx.paths, cfg, 'restore');
+    const global = readGlobal(ctx.paths);
+    // as start: the state first, so a berth killed from here on leaves a record to clean up by
+    writeState(ctx.paths, id, {
+      status: 'starting',
+      pid: null,
+      startTime: null,
+      startedAt: new Date().toISOString(),
+      stopSignal: meta.stopSignal,
+      ips: meta.ips,
+      nft: [],
+      veRoot: cfg.veRoot,
+    });
+    // the addresses it had when dumped: its images hold them inside, the host side is made here
+    const ips = parseIpList(meta.ips.join(' '));
+    const nft = nftFor(cfg, ips);
+    const consoleLog = consoleLogPath(ctx.paths, id);
+    makeDir(ctx.paths.log);
+    const logFd = openAppend(consoleLog, 0o600);
+    const t0 = Date.now();
+    try {
+      makeDir(cfg.veRoot);
+      await mountWithScripts(ctx, id, cfg, rootMountArgs(root));
+      // the same cgroups and device policy as start: CRIU's soft mode still restores devices.list
+      const layout = ctx.layout();
+      prepareCgroups(ctx.host, layout, ctx.paths.cgroupParent, id, {
+        devices: DEVICE_ALLOW,
+        writes: resourceWrites(layout, cfg.resources, id),
+        owner: cfg.idBase,
+      });
+      const netOps = ips.length ? restoreNetOps(id, ips, hostNet(ctx.host, global, ips, ctx.log)) : [];
+      if (ips.some((i) => i.family === 6)) ensureNftBase(ctx.host, ctx.paths.run);
+      syncNft(ctx, `restore ${id}`, [], nft);
+      const lxcfs = global.lxcfs ? ensureLxcfs(ctx.host, ctx.paths, ctx.paths.helper, ctx.log) : null;
+      // the restored root (host uid BASE) must traverse every directory to it: not under berth's
+      // run directory (0700), nor under a --root that may be 0700 (tests'): the host's /run
+      const rand = Buffer.from(randomBytes(4)).toString('hex');
+      const stage = join('/run', `${ctx.paths.cgroupParent}-criu-${id}-${rand}`);
+      const pidfile = join(dir, 'restored.pid');
+      removeFile(pidfile); // CRIU never overwrites its pidfile
+      const criuArgv = restoreArgs({
+        dir,
+        root: cfg.veRoot,
+        cgroupRoot: `/${ctx.paths.cgroupParent}/${id}/ns`,
+        meta,
+        stage,
+        lxcfsDir: lxcfs?.dir ?? null,
+        ttyFd: CRIU_TTY_FD,
+        pty: '0',
+        netdev: ips.length ? restoreIfName(id) : null,
+      });
+      const args = [
+        ...netArgs(netOps),
+        '--criu-restore',
+        stage,
+        ...(lxcfs ? ['--criu-lxcfs', lxcfs.dir] : []),
+        '--criu-pidfile',
+        pidfile,
+        '--criu-tty-fd',
+        String(CRIU_TTY_FD),
+        ...(cfg.idBase === null ? [] : ['--idmap', String(cfg.idBase), String(ID_COUNT)]),
+        // no sysinfo: the restored filter's listener is gone (docs/checkpoint.md)
+        ...keeperArgs({
+          consoleLog,
+          consoleLogSize: global.consoleLogSize,
+          socket: keeperSocketPath(ctx.paths, id),
+          sysinfo: null,
+        }),
+        '--status-fd',
+        String(STATUS_FD),
+        '--',
+        criuBinary(),
+        ...criuArgv,
+      ];
+      const giveBack = lendDumpDir(dir, cfg.idBase);
+      const r = await keepingCgroup2(ctx.host, ctx.log, () =>
+        helperRun(ctx, args, { stdio: ['ignore', logFd, logFd] }),
+      ).finally(giveBack);
+      if (r.exitCode !== 0 || r.pid === null || !isAlive(ctx.host, r.pid, null)) {
+        const why = r.error?.message ?? `helper exited with ${r.exitCode}`;
+        throw new BerthError('RESTORE', `restore ${id}: ${why}: ${criuLogTail(join(dir, RESTORE_LOG))}`, {
+          hint: `the whole log is ${join(dir, RESTORE_LOG)}`,
+        });
+      }
+      const keeper =
+        r.keeper === null
+          ? undefined
+          : { pid: r.keeper, startTime: readProcStat(ctx.host, r.keeper)?.startTime ?? null, sysinfo: false };
+      recordRunning(ctx, id, r.pid, {
+        startedAt: new Date().toISOString(),
+        stopSignal: meta.stopSignal,
+        ips: meta.ips,
+        nft,
+        keeper,
+        veRoot: cfg.veRoot,
+      });
+      return { pid: r.pid, ms: Date.now() - t0 };
+    } catch (err) {
+      await cleanupRuntime(ctx, id, cfg).catch(() => {});
+      throw err;
+    } finally {
+      closeFd(logFd);
+    }
+  });
+}

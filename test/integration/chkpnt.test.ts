@@ -1,0 +1,208 @@
+// Checkpoint and restore (CRIU, issue 17): the time namespace every container gets, chkpnt, restore.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { BERTH, ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
+
+const TIMENS = (() => {
+  try {
+    return readlinkSync('/proc/self/ns/time') !== '';
+  } catch {
+    return false;
+  }
+})();
+
+function initPid(s: Sandbox, id: string): number {
+  return JSON.parse(readFileSync(join(s.root, `run/berth/${id}/state.json`), 'utf8')).pid;
+}
+
+test('a container has a time namespace of its own; exec and enter join it', {
+  skip: ROOT_SKIP || (!TIMENS && 'needs time namespaces (Linux 5.6+)'),
+}, (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '701']);
+  s.ok(['start', '701']);
+  const init = readlinkSync(`/proc/${initPid(s, '701')}/ns/time`);
+  assert.notEqual(init, readlinkSync('/proc/self/ns/time'), "init is not in the host's time namespace");
+  // the exec'd shell reads its own link (a host path through the container's /proc: the same inode)
+  const mine = s.ok(['exec', '701', '--', 'readlink', '/proc/self/ns/time']).trim();
+  assert.equal(mine, init, "an exec'd process shares init's time namespace");
+  // enter wants a terminal: script(1) gives it one
+  const entered = spawnSync('script', ['-qec', `${BERTH} --root ${s.root} enter 701`, '/dev/null'], {
+    input: 'readlink /proc/self/ns/time; exit\n',
+    encoding: 'utf8',
+    timeout: 30_000,
+  }).stdout;
+  assert.ok(entered.includes(init), `an enter session shares init's time namespace: ${entered}`);
+  // a background process started by exec keeps it (CRIU dumps one tree, one time namespace)
+  s.ok(['exec', '701', '--', 'sh', '-c', 'sleep 600 </dev/null >/dev/null 2>&1 &']);
+  const sleeper = s.ok(['exec', '701', '--', 'sh', '-c', 'readlink /proc/$(pidof sleep)/ns/time']).trim();
+  assert.equal(sleeper, init);
+  s.ok(['stop', '701']);
+});
+
+const CRIU = process.env['BERTH_CRIU'] || '/usr/local/lib/berth/criu/sbin/criu';
+const NO_CRIU = existsSync(CRIU) ? false : `no ${CRIU} (./setup-criu.sh installs it)`;
+
+/** berth's stage directories for CRIU (ops/restore-dump.ts) still on the host for sandbox S */
+const stages = (s: Sandbox) => readdirSync('/run').filter((n) => n.startsWith(`${s.cgroupParent}-criu-`));
+
+test('chkpnt and restore: processes, a counter, a deleted-but-open file; exec and stop after', {
+  skip: ROOT_SKIP || NO_CRIU || (!TIMENS && 'needs time namespaces'),
+}, (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '702']);
+  s.ok(['start', '702']);
+  // a counter in a loop that also holds a file it has deleted (fd 3)
+  s.ok([
+    'exec',
+    '702',
+    '--',
+    'sh',
+    '-c',
+    "sh -c 'exec 3>/root/ghost; echo ghost-data >&3; rm /root/ghost; echo $$ >/root/loop.pid; i=0; while :; do i=$((i+1)); echo $i >/root/counter; sleep 0.1; done' </dev/null >/dev/null 2>&1 &",
+  ]);
+  const count = () => Number(s.ok(['exec', '702', '--', 'cat', '/root/counter']).trim());
+  const until = Date.now() + 5000;
+  while (!(count() > 2) && Date.now() < until) spawnSync('sleep', ['0.1']);
+
+  // an exec session running: refused, the container untouched
+  const session = s.spawn(['exec', '702', '--', 'sleep', '30']);
+  const busyUntil = Date.now() + 5000;
+  while (!s.ok(['exec', '702', '--', 'ps']).includes('sleep 30') && Date.now() < busyUntil)
+    spawnSync('sleep', ['0.05']);
+  const refused = s.berth(['chkpnt', '702']);
+  session.kill('SIGKILL');
+  assert.equal(refused.code, 16, refused.err);
+  assert.match(refused.err, /exec or enter sessions run/);
+  assert.match(s.ok(['status', '702']), /running/);
+  // its helper outlives the killed berth until the command ends
+  s.ok(['exec', '702', '--', 'sh', '-c', 'kill $(pidof sleep); true']);
+  const freeUntil = Date.now() + 5000;
+  while (s.ok(['exec', '702', '--', 'ps']).includes('sleep 30') && Date.now() < freeUntil) spawnSync('sleep', ['0.05']);
+
+  const dump = join(s.root, 'var/lib/berth/dump/702');
+  const before = count();
+  s.ok(['chkpnt', '702']);
+  assert.equal(s.berth(['chkpnt', '702']).code, 31, 'a stopped container has nothing to dump');
+  assert.match(s.ok(['status', '702']), /down/);
+  assert.equal(statSync(dump).mode & 0o777, 0o700);
+  assert.ok(existsSync(join(dump, 'berth-meta.json')));
+  assert.deepEqual(s.leaks(), [], 'a checkpointed container holds nothing on the host');
+
+  s.ok(['restore', '702', '--dumpfile', dump]);
+  assert.match(s.ok(['status', '702']), /running/);
+  assert.deepEqual(stages(s), [], 'the stage is gone');
+  assert.equal(statSync(dump).mode & 0o777, 0o700, 'the dump directory is root-only again');
+  const after = count();
+  assert.ok(after >= before, `the counter went on from ${before} (now ${after})`);
+  spawnSync('sleep', ['0.5']);
+  assert.ok(count() > after, 'the counter keeps increasing');
+  const ghost = s.ok(['exec', '702', '--', 'sh', '-c', 'cat /proc/$(cat /root/loop.pid)/fd/3']);
+  assert.equal(ghost.trim(), 'ghost-data');
+  // a second round, with a process an exec left behind (it shares init's time namespace)
+  s.ok(['exec', '702', '--', 'sh', '-c', 'sleep 600 </dev/null >/dev/null 2>&1 &']);
+  s.ok(['chkpnt', '702']);
+  s.ok(['restore', '702', '--dumpfile', dump]);
+  assert.match(s.ok(['exec', '702', '--', 'ps']), /sleep 600/);
+  s.ok(['stop', '702']);
+  assert.deepEqual(s.leaks(), []);
+  assert.deepEqual(stages(s), []);
+});
+
+test('restore --dumpfile: a missing, garbled or foreign checkpoint is refused, nothing made', {
+  skip: ROOT_SKIP,
+}, (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '703']);
+  const dir = join(s.root, 'dumps');
+  const refused = (why: RegExp) => {
+    const r = s.berth(['restore', '703', '--dumpfile', dir]);
+    assert.equal(r.code, 17, r.err);
+    assert.match(r.err, why);
+    assert.match(s.ok(['status', '703']), /down/);
+    assert.deepEqual(s.leaks(), []);
+    assert.ok(!existsSync(join(s.root, 'run/berth/703/state.json')));
+  };
+  refused(/no berth checkpoint there/);
+  mkdirSync(dir, { mode: 0o700 });
+  writeFileSync(join(dir, 'berth-meta.json'), '{"version":1,');
+  refused(/not a berth checkpoint/);
+  const meta = {
+    version: 1,
+    ctid: '704',
+    tty: 'tty[8800:42]',
+    idBase: null,
+    layout: 'overlay',
+    ips: [],
+    stopSignal: 12,
+    externals: [],
+    criu: '4.2.1',
+    kernel: 'x',
+    created: 'x',
+  };
+  writeFileSync(join(dir, 'berth-meta.json'), JSON.stringify(meta));
+  refused(/images are missing/);
+  writeFileSync(join(dir, 'inventory.img'), '');
+  if (!NO_CRIU) refused(/a checkpoint of container 704/);
+  // the backup restore keeps its form: FILE [NEWCTID]
+  const r = s.berth(['restore', join(s.root, 'nothing.tar'), '705']);
+  assert.notEqual(r.code, 17);
+});
+
+const BUSYBOX = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+
+test('chkpnt and restore of a routed container: its address, routes and a TCP session survive', {
+  skip: ROOT_SKIP || NO_CRIU || (!TIMENS && 'needs time namespaces') || (!BUSYBOX && 'needs busybox on the host'),
+}, async (t) => {
+  const s = sandbox(t);
+  const ns = `berth-it-ck-${process.pid}`;
+  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+  t.after(() => spawnSync('ip', ['netns', 'del', ns]));
+  const inNs = ['nsenter', `--net=/run/netns/${ns}`];
+  for (const cmd of [
+    ['ip', 'link', 'set', 'lo', 'up'],
+    ['ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up0p'],
+    ['ip', 'link', 'set', 'up0', 'up'],
+  ]) {
+    assert.equal(spawnSync(inNs[0] as string, [...inNs.slice(1), ...cmd]).status, 0, cmd.join(' '));
+  }
+  s.wrap = inNs;
+  mkdirSync(join(s.root, 'etc/berth'), { recursive: true });
+  writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="up0"\n');
+  s.ok(['create', '706']);
+  s.ok(['set', '706', '--ipadd', '10.250.6.2', '--save']);
+  s.ok(['start', '706']);
+  s.ok(['exec', '706', '--', 'sh', '-c', 'nc -ll -p 7000 -e cat </dev/null >/dev/null 2>&1 &']);
+  // a client in the "host" namespace keeps one TCP session open across the checkpoint
+  const client = spawn(inNs[0] as string, [...inNs.slice(1), BUSYBOX, 'nc', '10.250.6.2', '7000'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  t.after(() => client.kill('SIGKILL'));
+  let echoed = '';
+  client.stdout.on('data', (d: Buffer) => {
+    echoed += d.toString();
+  });
+  const echo = async (line: string) => {
+    client.stdin.write(`${line}\n`);
+    const end = Date.now() + 5000;
+    while (!echoed.includes(line) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(echoed.includes(line), `no echo of ${line}: ${JSON.stringify(echoed)}`);
+  };
+  await new Promise((r) => setTimeout(r, 300));
+  await echo('before');
+  s.ok(['chkpnt', '706']);
+  const links = () => spawnSync(inNs[0] as string, [...inNs.slice(1), 'ip', '-o', 'link'], { encoding: 'utf8' }).stdout;
+  assert.doesNotMatch(links(), /bvr?-706/, 'the pair went with the checkpoint');
+  s.ok(['restore', '706', '--dumpfile', join(s.root, 'var/lib/berth/dump/706')]);
+  assert.match(links(), /bv-706/);
+  assert.doesNotMatch(links(), /bvr-706/, 'the container end moved into the restored namespace');
+  await echo('after');
+  assert.match(s.ok(['exec', '706', '--', 'netstat', '-tn']), /10\.250\.6\.2:7000 .*ESTABLISHED/);
+  assert.match(s.ok(['exec', '706', '--', 'ip', '-o', 'addr', 'show', 'venet0']), /10\.250\.6\.2\/32/);
+  client.kill('SIGKILL');
+  s.ok(['stop', '706']);
+  assert.doesNotMatch(links(), /bv-706/);
+});

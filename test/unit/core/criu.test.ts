@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { execPlan, namespacesOf } from '../../../src/core/container-plan.ts';
+import {
+  type CheckpointMeta,
+  checkMeta,
+  dumpArgs,
+  externalMounts,
+  maskedFilesIn,
+  parseMeta,
+  restoreArgs,
+  ttyKey,
+} from '../../../src/core/criu.ts';
+import type { BerthError } from '../../../src/core/errors.ts';
+import { planMounts } from '../../../src/core/mounts.ts';
+
+const LXCFS = { dir: '/run/berth/lxcfs', proc: ['meminfo', 'uptime'], sys: [] };
+
+test('time namespace: made at start and joined by exec when the kernel has them', () => {
+  assert.deepEqual(namespacesOf(true, true), ['user', 'pid', 'uts', 'ipc', 'mnt', 'net', 'cgroup', 'time']);
+  assert.deepEqual(namespacesOf(false, false), ['pid', 'uts', 'ipc', 'mnt', 'net', 'cgroup']);
+  const j = execPlan(7, [], ['id'], { pty: false, availableCaps: 0n, userns: true, timens: true });
+  assert.equal(j.namespaces.at(-1), 'time');
+});
+
+test('external mounts: host binds, masked files (from mountinfo), never internal mounts', () => {
+  const plan = planMounts({ cgroups: [], hostname: 'h', lxcfs: LXCFS });
+  const info = [
+    '300 200 0:5 /null /proc/keys rw,nosuid - devtmpfs udev rw',
+    '301 200 0:60 / /proc/acpi ro - tmpfs tmpfs ro',
+    '302 200 0:5 /null /dev/null rw - devtmpfs udev rw',
+  ].join('\n');
+  const masked = maskedFilesIn(info);
+  assert.deepEqual([...masked], ['/proc/keys', '/dev/null']);
+  const ext = externalMounts(plan, masked);
+  assert.deepEqual(ext.slice(0, 2), [
+    { dest: '/proc/meminfo', source: '/run/berth/lxcfs/proc/meminfo' },
+    { dest: '/proc/uptime', source: '/run/berth/lxcfs/proc/uptime' },
+  ]);
+  assert.ok(ext.some((m) => m.dest === '/proc/keys' && m.source === null));
+  assert.ok(!ext.some((m) => m.dest === '/proc/acpi'), 'a masked directory is a tmpfs CRIU dumps');
+  assert.ok(ext.some((m) => m.dest === '/dev/urandom' && m.source === '/dev/urandom'));
+  assert.throws(
+    () => externalMounts([{ op: 'bind-idmapped', source: '/s', stage: '/st', dest: '/d', options: '' }], masked),
+    (e: BerthError) => e.code === 'CHKPNT',
+  );
+});
+
+test('dump and restore argv (golden)', () => {
+  const externals = [
+    { dest: '/proc/meminfo', source: '/run/berth/lxcfs/proc/meminfo' },
+    { dest: '/proc/keys', source: null },
+    { dest: '/dev/null', source: '/dev/null' },
+  ];
+  assert.equal(ttyKey(0x8800, 0x42), 'tty[8800:42]');
+  assert.deepEqual(
+    dumpArgs({ pid: 42, dir: '/d', freezer: '/sys/fs/cgroup/freezer/berth/101', externals, tty: 'tty[8800:42]' }),
+    [
+      'dump',
+      '-t',
+      '42',
+      '-D',
+      '/d',
+      '-o',
+      'dump.log',
+      '-v4',
+      '--freeze-cgroup',
+      '/sys/fs/cgroup/freezer/berth/101',
+      '--external',
+      'mnt[/proc/meminfo]:/proc/meminfo',
+      '--external',
+      'mnt[/proc/keys]:/proc/keys',
+      '--external',
+      'mnt[/dev/null]:/dev/null',
+      '--external',
+      'mnt[/dev/console]:console',
+      '--external',
+      'tty[8800:42]',
+      '--tcp-established',
+    ],
+  );
+  const meta = { ...META, externals };
+  const r = restoreArgs({
+    dir: '/d',
+    root: '/var/lib/berth/root/101',
+    cgroupRoot: '/berth/101/ns',
+    meta,
+    stage: '/run/berth-criu-101',
+    lxcfsDir: '/run/berth/lxcfs',
+    ttyFd: 3,
+    pty: '0',
+    netdev: 'bvr-101',
+  });
+  assert.deepEqual(r.slice(r.indexOf('--inherit-fd')), [
+    '--inherit-fd',
+    'fd[3]:tty[8800:42]',
+    '--external',
+    'mnt[/proc/meminfo]:/run/berth-criu-101/lxcfs/proc/meminfo',
+    '--external',
+    'mnt[/proc/keys]:/dev/null',
+    '--external',
+    'mnt[/dev/null]:/dev/null',
+    '--external',
+    'mnt[console]:/run/berth-criu-101/pts/0',
+    '--external',
+    'netdev[venet0]:bvr-101',
+    '--tcp-established',
+  ]);
+});
+
+const META: CheckpointMeta = {
+  version: 1,
+  ctid: '101',
+  tty: 'tty[8800:42]',
+  idBase: 100000,
+  layout: 'overlay',
+  ips: [],
+  stopSignal: 12,
+  externals: [],
+  criu: '4.2.1',
+  kernel: '6.18.44',
+  created: '2026-12-02T00:00:00.000Z',
+};
+
+test('meta: parsed strictly, and a mismatch refused', () => {
+  assert.deepEqual(parseMeta(JSON.stringify(META), '/d'), META);
+  for (const bad of ['{', '[]', JSON.stringify({ ...META, tty: 'tty[x]' }), JSON.stringify({ ...META, version: 2 })]) {
+    assert.throws(
+      () => parseMeta(bad, '/d'),
+      (e: BerthError) => e.code === 'RESTORE',
+    );
+  }
+  const now = { ctid: '101', idBase: 100000, layout: 'overlay', criu: '4.2.1' };
+  checkMeta(META, now, '/d');
+  checkMeta(META, { ...now, criu: '4.10' }, '/d');
+  for (const other of [{ ctid: '102' }, { idBase: 200000 }, { layout: 'dir' }, { criu: '4.1.1' }]) {
+    assert.throws(
+      () => checkMeta(META, { ...now, ...other }, '/d'),
+      (e: BerthError) => e.code === 'RESTORE',
+    );
+  }
+});
