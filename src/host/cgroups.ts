@@ -47,26 +47,42 @@ const NOT_CONTROLLERS = new Set([
   'pids_localevents',
 ]);
 
-/** Reads the cgroup mounts of /proc/self/mountinfo ("generic: mount what the host has"). */
+/**
+ * Reads the cgroup mounts of /proc/self/mountinfo ("generic: mount what the host has"): one
+ * entry a hierarchy. A hierarchy mounted twice (the same superblock, major:minor) counts once,
+ * at its place under /sys/fs/cgroup when it has one, else a mount of its root, else the first:
+ * CRIU's cgroup yard, another runtime's mount or an admin's bind elsewhere is a transient second
+ * view, and creating cgroups through it once made a start fail when CRIU unmounted it.
+ */
 export function detectLayout(mountinfo: string): CgroupLayout {
-  const hierarchies: Hierarchy[] = [];
+  const best = new Map<string, { h: Hierarchy; rank: number; order: number }>();
+  const points = new Set<string>();
   for (const line of mountinfo.split('\n')) {
     const [left, right] = line.split(' - ');
     if (!left || !right) continue;
-    const mountPoint = left.split(' ')[4] ?? '';
+    const [, , dev = '', root = '', rawPoint = ''] = left.split(' ');
     const [fstype, , superOpts = ''] = right.split(' ');
     if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
-    if (hierarchies.some((h) => h.mountPoint === mountPoint)) continue;
+    const mountPoint = rawPoint.replace(/\\040/g, ' ');
+    // a point mounted over keeps its first cgroup mount, as before
+    if (points.has(mountPoint)) continue;
+    points.add(mountPoint);
+    const rank =
+      (mountPoint === '/sys/fs/cgroup' || mountPoint.startsWith('/sys/fs/cgroup/') ? 2 : 0) + (root === '/' ? 1 : 0);
+    const seen = best.get(dev);
+    if (seen && seen.rank >= rank) continue;
     const all = superOpts.split(',');
     const words = all.filter((w) => !NOT_CONTROLLERS.has(w) && !w.startsWith('release_agent='));
-    hierarchies.push({
-      mountPoint: mountPoint.replace(/\\040/g, ' '),
+    const h: Hierarchy = {
+      mountPoint,
       fstype,
       controllers: fstype === 'cgroup' ? words.filter((w) => !w.startsWith('name=')) : [],
       mountOptions: fstype === 'cgroup' ? words.join(',') : '',
       flags: all.filter((w) => NOT_CONTROLLERS.has(w) && w !== 'rw' && w !== 'ro'),
-    });
+    };
+    best.set(dev, { h, rank, order: seen?.order ?? best.size });
   }
+  const hierarchies = [...best.values()].sort((x, y) => x.order - y.order).map((b) => b.h);
   const pure = hierarchies.find((h) => h.fstype === 'cgroup2' && h.mountPoint === '/sys/fs/cgroup');
   if (pure) return { kind: 'v2', hierarchies: [pure] };
   return { kind: 'v1', hierarchies };

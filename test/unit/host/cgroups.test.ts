@@ -56,6 +56,35 @@ test('hybrid v1 layout: split cpu/cpuacct, name=systemd and cgroup2 are all foun
   assert.equal(inside.find((m) => m.name === 'memory')?.writable, false);
 });
 
+test('a hierarchy mounted twice counts once, at its place under /sys/fs/cgroup', () => {
+  // CRIU's cgroup yard (the same superblocks, mounted under a dump directory while it runs) and
+  // a bind of a sub-cgroup elsewhere, before and after the host's own mounts
+  const yard = [
+    '90 1 0:26 / /var/lib/berth/dump/7/.criu.cgyard.X/pids rw - cgroup cgroup rw,pids',
+    '91 1 0:25 /berth/101 /srv/memcg rw - cgroup cgroup rw,memory',
+  ].join('\n');
+  for (const text of [`${HYBRID}\n${yard}`, `${yard}\n${HYBRID}`]) {
+    const l = detectLayout(text);
+    assert.equal(l.hierarchies.length, 7, text);
+    assert.equal(l.hierarchies.find((h) => h.controllers.includes('pids'))?.mountPoint, '/sys/fs/cgroup/pids');
+    assert.equal(l.hierarchies.find((h) => h.controllers.includes('memory'))?.mountPoint, '/sys/fs/cgroup/memory');
+  }
+  const v2 = detectLayout(`${V2}\n30 1 0:22 / /tmp/yard rw - cgroup2 cgroup2 rw`);
+  assert.equal(v2.kind, 'v2');
+  assert.deepEqual(
+    v2.hierarchies.map((h) => h.mountPoint),
+    ['/sys/fs/cgroup'],
+  );
+  // elsewhere only (no /sys/fs/cgroup mount of it): a mount of its root is taken over a sub-cgroup's
+  const only = detectLayout(
+    '40 1 0:40 /a /mnt/a rw - cgroup cgroup rw,pids\n41 1 0:40 / /mnt/b rw - cgroup cgroup rw,pids',
+  );
+  assert.deepEqual(
+    only.hierarchies.map((h) => h.mountPoint),
+    ['/mnt/b'],
+  );
+});
+
 test('pure v2 layout is detected and mounted whole inside', () => {
   const l = detectLayout(V2);
   assert.equal(l.kind, 'v2');
