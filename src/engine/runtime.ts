@@ -19,6 +19,7 @@ import { unmountRoot } from '../host/mounts.ts';
 import {
   consoleLogPath,
   ctConfigPath,
+  dumpPath,
   lockPath,
   ownDirs,
   type Paths,
@@ -188,7 +189,7 @@ function recoverFs(ctx: Ctx, id: CtId, ct: StoredCt | null): boolean {
 
 /**
  * The rest of a destroy once its private area is "<private>.destroying" (the commit point):
- * config, snapshots, console log and state go, and the marker last, so that the next command
+ * config, snapshots, the default checkpoint, console log and state go, and the marker last, so that the next command
  * finishes a destroy killed anywhere in between (a new container of that CTID must not find
  * the old one's snapshots).
  */
@@ -196,6 +197,9 @@ export function finishDestroy(ctx: Ctx, id: CtId, vePrivate: string, veRoot: str
   retireScripts(ctx, id);
   removeFile(ctConfigPath(ctx.paths, id));
   removeAllSnapshots(ctx.host, ctx.paths, id);
+  // its checkpoint at the default place: a later container of this CTID (maybe given the same
+  // id range) must not be restored into the old one's processes
+  removeTree(dumpPath(ctx.paths, id));
   removeFile(consoleLogPath(ctx.paths, id));
   removeOwnNodes(ctx.paths, id);
   removeState(ctx.paths, id);

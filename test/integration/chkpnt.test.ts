@@ -110,6 +110,9 @@ test('chkpnt and restore: processes, a counter, a deleted-but-open file; exec an
   s.ok(['stop', '702']);
   assert.deepEqual(s.leaks(), []);
   assert.deepEqual(stages(s), []);
+  // a later container of this CTID must not meet the old one's processes
+  s.ok(['destroy', '702']);
+  assert.ok(!existsSync(dump), 'destroy removes the default checkpoint');
 });
 
 test('restore --dumpfile: a missing, garbled or foreign checkpoint is refused, nothing made', {
