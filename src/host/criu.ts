@@ -1,7 +1,17 @@
 // CRIU as berth runs it (issue 17): the argv comes from core/criu.ts, the log goes beside the
 // images, a failure quotes the log's last lines, and the host's cgroup2 flags are put back
 // after every run (CRIU mounts cgroup2 in the host's cgroup namespace, which resets them).
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { type CheckpointMeta, META_FILE, parseMeta, ttyKey } from '../core/criu.ts';
@@ -76,15 +86,22 @@ export const kernelRelease = (): string => release();
 
 /** CRIU's key of PID's fd 0 (a berth init's stdio is the console pty). */
 export function stdioTtyKey(pid: number): string {
-  try {
-    const st = statSync(`/proc/${pid}/fd/0`);
-    if (!st.isCharacterDevice()) throw new Error('not a tty');
-    return ttyKey(st.rdev, st.dev);
-  } catch (err) {
-    throw new BerthError('CHKPNT', `chkpnt: init ${pid}: its stdio is not the console: ${errText(err)}`, {
-      cause: err,
-    });
+  // the console itself, as the container sees it (agetty of a systemd guest holds it; systemd as
+  // init has /dev/null on its stdio), then init's stdio (busybox init's is the console); a pty
+  // slave either way (Unix98 majors 136-143): the container may have replaced its /dev/console,
+  // which only breaks its own checkpoint
+  const isPtySlave = (rdev: number) => ((rdev >> 8) & 0xfff) >= 136 && ((rdev >> 8) & 0xfff) <= 143;
+  for (const path of [`/proc/${pid}/root/dev/console`, `/proc/${pid}/fd/0`]) {
+    try {
+      const st = path.endsWith('console') ? lstatSync(path) : statSync(path);
+      if (st.isCharacterDevice() && isPtySlave(st.rdev)) return ttyKey(st.rdev, st.dev);
+    } catch {
+      // the next place
+    }
   }
+  throw new BerthError('CHKPNT', `chkpnt: init ${pid}: neither /dev/console nor its stdio is the console's pty`, {
+    hint: 'the container replaced its /dev/console; a restart gives it back',
+  });
 }
 
 /** What CRIU and berth write into a dump directory (stats-dump, stats-restore too). */
