@@ -27,6 +27,7 @@ const journal = (over: Partial<MigrateJournal> = {}): MigrateJournal => ({
   dest: 'b',
   archive: archiveName(id, '0123456789abcdef'),
   wasRunning: true,
+  online: false,
   phase: 'begun',
   started: '2026-12-02T14:00:00.000Z',
   ...over,
