@@ -97,8 +97,8 @@ const octal = (h: Buffer, at: number, len: number) => {
 };
 
 /**
- * Unpacks ustar FILE into the new directory INTO (0700): regular files 0600 and directories
- * 0700 only, made with O_EXCL|O_NOFOLLOW under directories this function made, so nothing
+ * Unpacks ustar FILE into the new directory INTO (0700): regular files (at most 0644) and
+ * directories (0700) only, made with O_EXCL|O_NOFOLLOW under directories this function made, so nothing
  * can point outside. Returns the bytes written.
  */
 export function unpackTar(name: string, file: string, into: string): number {
@@ -121,6 +121,7 @@ export function unpackTar(name: string, file: string, into: string): number {
       const path = (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100)).replace(/^(\.\/)+/, '');
       const size = octal(h, 124, 12);
       const type = String.fromCharCode(h[156] ?? 0);
+      if (Number.isNaN(octal(h, 100, 8))) throw bad(name, 'not a ustar archive');
       const parts = path.split('/').filter((s, i, a) => !(s === '' && i === a.length - 1));
       if (!Number.isSafeInteger(size)) throw bad(name, `${JSON.stringify(path)}: bad size`);
       if (path !== '' && (path.startsWith('/') || parts.some((s) => s === '' || s === '.' || s === '..')))
@@ -136,7 +137,10 @@ export function unpackTar(name: string, file: string, into: string): number {
       if ((type !== '0' && type !== '\0') || path === '')
         throw bad(name, `${JSON.stringify(path)}: only regular files and directories are taken`);
       mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
-      const out = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      // CRIU's own modes (0644 images: the restored tasks read some as uid BASE through the
+      // directory's group), never more: no exec, setuid or write bits for others
+      const mode = octal(h, 100, 8) & 0o644;
+      const out = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
       try {
         for (let left = size; left > 0; ) {
           const got = readSync(fd, chunk, 0, Math.min(left, chunk.length), pos);

@@ -157,8 +157,8 @@ function phaseOf(h: Hosts, id: string): string | null {
 }
 
 /** Starts a migration and SIGKILLs it once its journal says PHASE (plus delayMs). */
-async function killAtPhase(h: Hosts, id: string, phase: string, delayMs = 0): Promise<string> {
-  const child = h.spawnMigrate([id, 'b']);
+async function killAtPhase(h: Hosts, id: string, phase: string, delayMs = 0, more: string[] = []): Promise<string> {
+  const child = h.spawnMigrate([id, 'b', ...more]);
   let err = '';
   child.stderr?.on('data', (c: Buffer) => {
     err += c.toString();
@@ -249,9 +249,6 @@ test('berth migrate moves containers between two berthd hosts, crash-safe', { sk
     assert.match(dead.err, /remote dead: .*ECONNREFUSED/);
     assert.match(dead.err, /is berth daemon --listen running there/);
     assert.deepEqual(where(h.a, '303'), { exists: true, running: true, migrating: null });
-    const online = h.onA(['migrate', '303', 'b', '--online']);
-    assert.equal(online.code, 21);
-    assert.match(online.err, /not yet: needs CRIU/);
     h.a.ok(['stop', '--fast', '303']);
     h.b.ok(['destroy', '303']);
   });
@@ -358,5 +355,236 @@ test('berth migrate moves containers between two berthd hosts, crash-safe', { sk
     const fin = h.onA(['migrate', '310', 'b']);
     assert.equal(fin.code, 0, fin.err);
     assert.equal(where(h.b, '310').running, true);
+  });
+});
+
+const CRIU = process.env['BERTH_CRIU'] || '/usr/local/lib/berth/criu/sbin/criu';
+const NO_CRIU = existsSync(CRIU) ? false : `no ${CRIU} (./setup-criu.sh installs it)`;
+const NC = `berth-it-migC-${process.pid}`;
+const CLIENT = '10.252.0.9';
+const BUSYBOX = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
+
+/**
+ * A client namespace NC linked to A (10.252.1.0/24) and to B (10.252.2.0/24), its address
+ * CLIENT routed back from both; its route to the container goes via A, then (set by the test,
+ * as the network's routing would learn it) via B.
+ */
+function clientNet(t: TestContext): (via: 'a' | 'b', ip: string) => void {
+  assert.equal(spawnSync('ip', ['netns', 'add', NC]).status, 0);
+  t.after(() => spawnSync('ip', ['netns', 'del', NC]));
+  must(NC, ['ip', 'link', 'set', 'lo', 'up']);
+  must(NC, ['ip', 'addr', 'add', `${CLIENT}/32`, 'dev', 'lo']);
+  for (const [ns, n] of [
+    [NA, 1],
+    [NB, 2],
+  ] as const) {
+    must(NC, ['ip', 'link', 'add', `c${n}`, 'type', 'veth', 'peer', 'name', 'mc0']);
+    must(NC, ['ip', 'link', 'set', 'mc0', 'netns', ns]);
+    must(NC, ['ip', 'addr', 'add', `10.252.${n}.2/24`, 'dev', `c${n}`]);
+    must(NC, ['ip', 'link', 'set', `c${n}`, 'up']);
+    must(ns, ['ip', 'addr', 'add', `10.252.${n}.1/24`, 'dev', 'mc0']);
+    must(ns, ['ip', 'link', 'set', 'mc0', 'up']);
+    must(ns, ['ip', 'route', 'add', `${CLIENT}/32`, 'via', `10.252.${n}.2`]);
+    must(ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  }
+  return (via, ip) =>
+    must(NC, ['ip', 'route', 'replace', `${ip}/32`, 'via', via === 'a' ? '10.252.1.1' : '10.252.2.1', 'src', CLIENT]);
+}
+
+/** A TCP echo session from NC: a line every 20 ms, the longest time without an echo measured. */
+function echoSession(t: TestContext, ip: string) {
+  const client = spawn('nsenter', [`--net=/run/netns/${NC}`, BUSYBOX, 'nc', ip, '7000'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  client.stdin.on('error', () => {}); // the session ends with its container, after the test
+  t.after(() => client.kill('SIGKILL'));
+  let got = '';
+  let last = 0;
+  let gap = 0;
+  client.stdout.on('data', (d: Buffer) => {
+    const now = Date.now();
+    if (last) gap = Math.max(gap, now - last);
+    last = now;
+    got += d.toString();
+  });
+  let n = 0;
+  const timer = setInterval(() => client.stdin.write(`line-${n++}\n`), 20);
+  t.after(() => clearInterval(timer));
+  return {
+    /** waits until the echo of a line sent now comes back (false: not within ms) */
+    async answers(ms = 10_000): Promise<boolean> {
+      const want = `line-${n}\n`;
+      const end = Date.now() + ms;
+      while (!got.includes(want) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      return got.includes(want);
+    },
+    close(): void {
+      clearInterval(timer);
+      client.kill('SIGKILL');
+    },
+    /** the longest gap so far, and starts a new measure */
+    gap(): number {
+      const g = gap;
+      gap = 0;
+      return g;
+    },
+  };
+}
+
+/** A busybox container on A with ip, an echo server on 7000 and a counter in /root/counter. */
+function onlineBusybox(h: Hosts, id: string, ip: string): void {
+  h.a.ok(['create', id, '--ostemplate', 'busybox']);
+  h.a.ok(['set', id, '--ipadd', ip, '--save']);
+  h.a.ok(['start', id]);
+  h.a.ok(['exec', id, '--', 'sh', '-c', 'nc -ll -p 7000 -e cat </dev/null >/dev/null 2>&1 &']);
+  h.a.ok([
+    'exec',
+    id,
+    '--',
+    'sh',
+    '-c',
+    "sh -c 'i=0; while :; do i=$((i+1)); echo $i >/root/counter; sleep 0.1; done' </dev/null >/dev/null 2>&1 &",
+  ]);
+  spawnSync('sleep', ['0.5']);
+}
+
+const counter = (s: Sandbox, id: string) => Number(s.ok(['exec', id, '--', 'cat', '/root/counter']).trim());
+
+/** The counter kept counting: not restarted (from BEFORE on), and still going. */
+function keptCounting(s: Sandbox, id: string, before: number): void {
+  const now = counter(s, id);
+  assert.ok(now >= before, `the counter went on from ${before} (now ${now}): processes kept`);
+  spawnSync('sleep', ['0.4']);
+  assert.ok(counter(s, id) > now, 'the counter keeps increasing');
+}
+
+const dumps = (h: Hosts) => {
+  const dir = join(h.b.root, 'var/lib/berth/dump-in');
+  return existsSync(dir) ? readdirSync(dir) : [];
+};
+
+test('berth migrate --online: processes and a TCP session move to B; kills, abort, id range', {
+  skip:
+    skip ||
+    NO_CRIU ||
+    (!BUSYBOX && 'needs busybox on the host') ||
+    (!existsSync('/proc/self/ns/time') && 'needs time namespaces'),
+  timeout: 900_000,
+}, async (t) => {
+  const h = await twoHosts(t);
+  const route = clientNet(t);
+
+  await t.test('a routed container with a TCP session runs on B, its processes and session kept', async () => {
+    onlineBusybox(h, '320', '10.251.9.20');
+    route('a', '10.251.9.20');
+    const s = echoSession(t, '10.251.9.20');
+    assert.ok(await s.answers(), 'the session answers on A');
+    s.gap();
+    const before = counter(h.a, '320');
+    const t0 = Date.now();
+    const r = await new Promise<{ code: number | null; err: string; out: string }>((res) => {
+      const c = spawn(
+        'nsenter',
+        [`--net=/run/netns/${NA}`, BERTH, '--root', h.a.root, 'migrate', '320', 'b', '--online', '--json'],
+        {
+          env: { ...process.env, ...h.env },
+        },
+      );
+      let out = '';
+      let err = '';
+      c.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      c.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      c.on('exit', (code) => res({ code, err, out }));
+    });
+    const ms = Date.now() - t0;
+    assert.equal(r.code, 0, r.err);
+    route('b', '10.251.9.20');
+    assert.ok(await s.answers(), 'the session answers on B');
+    const gap = s.gap();
+    const res = JSON.parse(r.out) as { stepMs: Record<string, number> };
+    assert.match(
+      r.err,
+      /Checkpointing 320 here[\s\S]*Uploading 320's checkpoint to b[\s\S]*Restoring 320's processes on b/,
+    );
+    t.diagnostic(
+      `online migration: client's longest gap ${gap} ms, migrate ${ms} ms, steps ${JSON.stringify(res.stepMs)}`,
+    );
+    assert.deepEqual(where(h.b, '320'), { exists: true, running: true, migrating: null });
+    assert.equal(where(h.a, '320').exists, false);
+    keptCounting(h.b, '320', before);
+    assert.match(h.b.ok(['exec', '320', '--', 'netstat', '-tn']), /10\.251\.9\.20:7000 .*ESTABLISHED/);
+    assert.doesNotMatch(must(NA, ['ip', 'route']), /10\.251\.9\.20/, "A's host route went");
+    assert.match(must(NB, ['ip', 'route']), /10\.251\.9\.20/, "B's host route is there");
+    assert.deepEqual(dumps(h), [], "B's dump store keeps nothing");
+    assert.equal(existsSync(journalOf(h, '320')), false);
+    s.close();
+  });
+
+  await t.test('an id range B cannot give is refused at step 0, nothing changed', () => {
+    h.a.ok(['create', '321', '--ostemplate', 'busybox']);
+    h.a.ok(['start', '321']);
+    // B's 320 holds the range A hands out first: 321 gets it on A (320 is gone here)
+    const conf = (s: Sandbox, id: string) => readFileSync(join(s.root, `etc/berth/ct/${id}.conf`), 'utf8');
+    const base = /ID_BASE="?(\d+)/.exec(conf(h.a, '321'))?.[1];
+    assert.equal(base, /ID_BASE="?(\d+)/.exec(conf(h.b, '320'))?.[1]);
+    const r = h.onA(['migrate', '321', 'b', '--online']);
+    assert.equal(r.code, 21, r.err);
+    assert.match(r.err, new RegExp(`b cannot keep ID_BASE ${base}: .*another container's range`));
+    assert.match(r.err, /nothing was changed/);
+    assert.deepEqual(where(h.a, '321'), { exists: true, running: true, migrating: null });
+    assert.equal(existsSync(journalOf(h, '321')), false);
+    h.a.ok(['stop', '--fast', '321']);
+    h.a.ok(['destroy', '321']);
+    h.b.ok(['stop', '--fast', '320']);
+    h.b.ok(['destroy', '320']);
+  });
+
+  for (const [id, phase] of [
+    ['322', 'stopped'],
+    ['323', 'uploaded'],
+  ] as const) {
+    await t.test(
+      `SIGKILL after the ${phase === 'stopped' ? 'dump' : 'upload'}: start refuses, migrate again finishes`,
+      async () => {
+        onlineBusybox(h, id, `10.251.9.${id.slice(1)}`);
+        const before = counter(h.a, id);
+        t.diagnostic(`killed at ${await killAtPhase(h, id, phase, 0, ['--online'])}`);
+        assert.ok(existsSync(journalOf(h, id)), 'killed before its end');
+        assert.equal(where(h.a, id).running, false);
+        const start = h.a.berth(['start', id]);
+        assert.equal(start.code, 9, start.err);
+        assert.match(start.err, new RegExp(`start ${id}: the container is being migrated to b \\(phase ${phase}`));
+        const again = h.onA(['migrate', id, 'b', '--online']);
+        assert.equal(again.code, 0, again.err);
+        assert.match(again.err, new RegExp(`Resuming the migration of ${id} to b`));
+        assert.equal(where(h.a, id).exists, false, 'gone from A');
+        assert.deepEqual(where(h.b, id), { exists: true, running: true, migrating: null });
+        keptCounting(h.b, id, before);
+        assert.deepEqual(dumps(h), []);
+        h.b.ok(['stop', '--fast', id]);
+        h.b.ok(['destroy', id]);
+      },
+    );
+  }
+
+  await t.test('--abort after the dump restores it on A, its processes kept', async () => {
+    onlineBusybox(h, '324', '10.251.9.24');
+    const before = counter(h.a, '324');
+    t.diagnostic(`killed at ${await killAtPhase(h, '324', 'stopped', 0, ['--online'])}`);
+    assert.equal(where(h.a, '324').running, false);
+    const r = h.onA(['migrate', '--abort', '324']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /Restoring 324 here from its checkpoint/);
+    assert.deepEqual(where(h.a, '324'), { exists: true, running: true, migrating: null });
+    keptCounting(h.a, '324', before);
+    assert.equal(h.b.berth(['status', '324', '--json']).out.includes('"exist":false'), true);
+    assert.deepEqual(dumps(h), []);
+    assert.equal(existsSync(join(h.a.root, 'var/lib/berth/migrate/324.dump')), false);
+    h.a.ok(['stop', '--fast', '324']);
+    h.a.ok(['destroy', '324']);
   });
 });
