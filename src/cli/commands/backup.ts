@@ -60,7 +60,8 @@ Exit codes: 14 no such container, 21 FILE exists.`,
 export const restoreCommand: Command = {
   summary: 'restore a container from a backup archive, or from a checkpoint (--dumpfile)',
   progress: true,
-  usage: 'berth restore FILE [NEWCTID] [--force] [--privileged yes|no] [--id-base N]\n       berth restore CTID --dumpfile DIR',
+  usage:
+    'berth restore FILE [NEWCTID] [--force] [--privileged yes|no] [--id-base N]\n       berth restore CTID --dumpfile DIR',
   help: `Two restores, told apart by --dumpfile: without it the first argument is a backup
 archive (berth backup); with it, a container's CTID and the checkpoint directory "berth
 chkpnt" wrote (vzctl's form).
