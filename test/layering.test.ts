@@ -27,7 +27,9 @@ const CROSS_VERB = [
   'boot -> stop',
   'enter -> exec',
   'migrate -> backup',
+  'migrate -> chkpnt', // --online: the dump here, and the abort's restore of it
   'migrate -> destroy',
+  'migrate -> restore-dump',
   'migrate -> start',
   'migrate -> stop',
   'restart -> start',

@@ -43,11 +43,26 @@ export function remoteDest(name: string): MigrateDest & { close(): void } {
       const r = await ask(api.call('DELETE', archive(n)));
       if (r.status >= 400 && r.status !== 404) fail(r);
     },
-    async restore(n, id, privileged) {
-      await must(api.call('POST', `${archive(n)}/restore?wait`, { ctid: id, privileged }));
+    async restore(n, id, privileged, idBase) {
+      const keep = idBase === null ? {} : { idBase };
+      await must(api.call('POST', `${archive(n)}/restore?wait`, { ctid: id, privileged, ...keep }));
     },
     async start(id) {
       await must(api.call('PUT', `${ct(id)}/state?wait`, { action: 'start' }));
+    },
+    async idBaseRefusal(id, base) {
+      const r = await must(api.call<{ reason?: unknown }>('GET', `${ct(id)}/id-base?base=${base}`));
+      return typeof r.reason === 'string' ? r.reason : null;
+    },
+    async uploadDump(n, file, onBytes) {
+      await must(api.upload(`/1.0/dumps?name=${encodeURIComponent(n)}`, file, onBytes));
+    },
+    async removeDump(n) {
+      const r = await ask(api.call('DELETE', `/1.0/dumps/${encodeURIComponent(n)}`));
+      if (r.status >= 400 && r.status !== 404) fail(r);
+    },
+    async restoreDump(id, n) {
+      await must(api.call('POST', `${ct(id)}/restore-dump?wait`, { dump: n }));
     },
     close: () => closeQuietly(api),
   };

@@ -54,6 +54,24 @@ export function externalMounts(plan: readonly MountOp[], maskedFiles: ReadonlySe
   return out;
 }
 
+/**
+ * The checkpoint's external mounts with this host's sources, from this host's own mount plan
+ * (EXTERNALS: this host's, from externalMounts): a dump from another host names its paths
+ * (another prefix), and an uploaded one is hostile: a source is never taken from it.
+ */
+export function localExternals(dumped: readonly ExternalMount[], local: readonly ExternalMount[]): ExternalMount[] {
+  return dumped.map((m) => {
+    if (m.source === null) return m;
+    const here = local.find((l) => l.dest === m.dest);
+    if (!here) {
+      throw new BerthError('RESTORE', `restore: the checkpoint binds ${m.dest}, which this host's mounts do not`, {
+        hint: 'lxcfs or the nesting feature differ between the hosts',
+      });
+    }
+    return here;
+  });
+}
+
 /** The dest of every bind of /dev/null (a masked file) in a mountinfo text. */
 export function maskedFilesIn(mountinfo: string): Set<string> {
   const out = new Set<string>();

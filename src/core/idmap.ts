@@ -53,6 +53,20 @@ export function allocateIdBase(taken: readonly number[], reserved: readonly IdRa
   });
 }
 
+/**
+ * Why BASE cannot be kept for a container here (a migration keeps the range its checkpoint's
+ * user namespace map names): null when it is free. TAKEN: other containers' bases.
+ */
+export function idBaseRefusal(base: number, taken: readonly number[], reserved: readonly IdRange[]): string | null {
+  const want = { start: base, count: ID_COUNT };
+  if (!(base >= 1 && base <= ID_POOL_END)) return `${base} is not a host uid from 1 to ${ID_POOL_END}`;
+  if (taken.some((t) => overlaps(want, { start: t, count: ID_COUNT })))
+    return `ids ${base}-${base + ID_COUNT - 1} overlap another container's range`;
+  const sub = reserved.find((r) => overlaps(want, r));
+  if (sub) return `ids ${base}-${base + ID_COUNT - 1} overlap /etc/subuid or /etc/subgid (${sub.start}+${sub.count})`;
+  return null;
+}
+
 /** The ranges of /etc/subuid or /etc/subgid ("user:start:count" lines). */
 export function parseSubIds(text: string): IdRange[] {
   const out: IdRange[] = [];

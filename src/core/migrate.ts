@@ -23,6 +23,8 @@ export interface MigrateJournal {
   archive: string;
   /** the container ran here when the migration began: it runs on whichever host keeps it */
   wasRunning: boolean;
+  /** --online of a running container: checkpointed here, restored from the dump there */
+  online: boolean;
   phase: MigratePhase;
   /** ISO 8601 */
   started: string;
@@ -35,6 +37,9 @@ const ARCHIVE_RE = /^migrate-[A-Za-z0-9_.-]{1,80}-[0-9a-f]{16}\.tar$/;
 export function archiveName(id: CtId, random16hex: string): string {
   return `migrate-${id}-${random16hex}.tar`;
 }
+
+/** The uploaded checkpoint's name in DEST's dump store: the archive's, without .tar. */
+export const dumpName = (j: MigrateJournal): string => j.archive.replace(/\.tar$/, '');
 
 export function formatJournal(j: MigrateJournal): string {
   return `${JSON.stringify(j, null, 2)}\n`;
@@ -58,12 +63,14 @@ export function parseJournal(text: string, id: CtId, file: string): MigrateJourn
   if (typeof r['archive'] !== 'string' || !ARCHIVE_RE.test(r['archive']))
     throw bad('archive is not a migration archive');
   if (typeof r['wasRunning'] !== 'boolean') throw bad('wasRunning is not true or false');
+  if (r['online'] !== undefined && typeof r['online'] !== 'boolean') throw bad('online is not true or false');
   if (!MIGRATE_PHASES.includes(r['phase'] as MigratePhase)) throw bad(`unknown phase ${JSON.stringify(r['phase'])}`);
   return {
     ctid: id,
     dest: r['dest'],
     archive: r['archive'],
     wasRunning: r['wasRunning'],
+    online: r['online'] === true,
     phase: r['phase'] as MigratePhase,
     started: typeof r['started'] === 'string' ? r['started'] : '',
   };
@@ -103,7 +110,15 @@ export function destStateOf(httpStatus: number, row: unknown): DestState {
   return r['status'] === 'stopped' ? 'stopped' : 'running';
 }
 
-export type MigrateStep = 'stop-here' | 'upload' | 'restore' | 'start-there' | 'finish';
+/** online: dump-here instead of stop-here, restore-dump-there instead of start-there */
+export type MigrateStep =
+  | 'stop-here'
+  | 'dump-here'
+  | 'upload'
+  | 'restore'
+  | 'start-there'
+  | 'restore-dump-there'
+  | 'finish';
 
 /**
  * The steps a (resumed) migration runs, decided from the truth: what DEST has, and whether the
@@ -124,27 +139,35 @@ export function resumeSteps(j: MigrateJournal, there: DestState, here: { exists:
     });
   }
   if (there === 'running') return ['finish'];
-  if (there === 'stopped') return j.wasRunning ? ['start-there', 'finish'] : ['finish'];
+  const run: MigrateStep = j.online ? 'restore-dump-there' : 'start-there';
+  if (there === 'stopped') return j.wasRunning ? [run, 'finish'] : ['finish'];
   if (!here.exists) {
     // never reached by berth's own order of steps (destroy here comes after DEST has it)
     throw new BerthError('NO_CT_CONFIG', `migrate ${j.ctid}: the container is neither here nor on ${dest}`, {
       hint: `was it destroyed on ${dest} by hand? the uploaded archive ${j.archive} may still be in ${dest}'s backup store`,
     });
   }
-  return ['stop-here', 'upload', 'restore', ...(j.wasRunning ? (['start-there'] as const) : []), 'finish'];
+  return [j.online ? 'dump-here' : 'stop-here', 'upload', 'restore', ...(j.wasRunning ? [run] : []), 'finish'];
 }
 
 /** Whether a restore on DEST may have been asked for: DEST's container may then be ours. */
 const restoreSent = (j: MigrateJournal) => MIGRATE_PHASES.indexOf(j.phase) >= MIGRATE_PHASES.indexOf('uploaded');
 
-/** What --abort does: give the container back to this host while DEST does not have it. */
-export function abortSteps(j: MigrateJournal, there: DestState): Array<'remove-archive' | 'start-here' | 'drop'> {
+/**
+ * What --abort does: give the container back to this host while DEST does not have it; after
+ * an online migration's dump, by restoring the dump here (its processes go on), not a start.
+ */
+export function abortSteps(
+  j: MigrateJournal,
+  there: DestState,
+): Array<'remove-archive' | 'start-here' | 'restore-here' | 'drop'> {
   if (there !== 'absent' && restoreSent(j)) {
     throw new BerthError('PRIVATE_EXISTS', `migrate --abort ${j.ctid}: ${j.dest} has the container already`, {
       hint: `berth migrate ${j.ctid} ${j.dest} finishes the migration; or berth -r ${j.dest} destroy ${j.ctid} first, then abort (never done automatically)`,
     });
   }
-  return ['remove-archive', ...(j.wasRunning ? (['start-here'] as const) : []), 'drop'];
+  const back = j.online ? ('restore-here' as const) : ('start-here' as const);
+  return ['remove-archive', ...(j.wasRunning ? [back] : []), 'drop'];
 }
 
 /** Whether an overlay container's layer (NAME-<12 hex of its sha256>) is among DEST's templates. */

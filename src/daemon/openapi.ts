@@ -413,7 +413,65 @@ const PATHS: Record<string, Record<string, Schema>> = {
           ctid: { type: 'string' },
           force: { type: 'boolean' },
           privileged: { type: ['string', 'boolean'] },
+          idBase: {
+            type: ['string', 'integer'],
+            description:
+              'keep this ID_BASE (migrate --online); 400 if the range is in use here or overlaps /etc/subuid',
+          },
         },
+        additionalProperties: false,
+      }),
+      responses: { ...operation, ...errors },
+    },
+  },
+  '/1.0/containers/{ctid}/id-base': {
+    get: {
+      summary: 'whether CTID could keep the id range at ?base= here (migrate --online step 0)',
+      parameters: [ctid, { name: 'base', in: 'query', required: true, schema: { type: 'string' } }],
+      responses: {
+        '200': json({
+          type: 'object',
+          required: ['base', 'free', 'reason'],
+          properties: { base: { type: 'integer' }, free: { type: 'boolean' }, reason: nullable('string') },
+        }),
+        ...errors,
+      },
+    },
+  },
+  '/1.0/dumps': {
+    post: {
+      summary:
+        'upload a checkpoint (a ustar tar of regular files and directories; ?name=migrate-CTID-HEX) into the dump store, replacing one of that name',
+      parameters: [{ name: 'name', in: 'query', required: true, schema: { type: 'string' } }],
+      requestBody: {
+        required: true,
+        content: { 'application/x-tar': { schema: { type: 'string', format: 'binary' } } },
+      },
+      responses: {
+        '201': json({
+          type: 'object',
+          required: ['name', 'size'],
+          properties: { name: { type: 'string' }, size: { type: 'integer' } },
+        }),
+        ...errors,
+      },
+    },
+  },
+  '/1.0/dumps/{name}': {
+    delete: {
+      summary: 'remove an uploaded checkpoint (none there: 200 too)',
+      parameters: [named],
+      responses: { '200': json({ type: 'object' }), ...errors },
+    },
+  },
+  '/1.0/containers/{ctid}/restore-dump': {
+    post: {
+      summary: 'restore the stopped CTID from an uploaded checkpoint (berth restore CTID --dumpfile)',
+      parameters: [ctid, wait],
+      requestBody: body({
+        type: 'object',
+        required: ['dump'],
+        properties: { dump: { type: 'string' } },
         additionalProperties: false,
       }),
       responses: { ...operation, ...errors },

@@ -2,7 +2,8 @@
 import { join } from 'node:path';
 import { formatConfig, looseValue, parseConfig, setKeys } from '../core/config.ts';
 import type { CtId } from '../core/ctid.ts';
-import { allocateIdBase, parseIdBase, parseSubIds } from '../core/idmap.ts';
+import { BerthError } from '../core/errors.ts';
+import { allocateIdBase, idBaseRefusal, parseIdBase, parseSubIds } from '../core/idmap.ts';
 import { readIfExists, removeStaleTmps } from '../host/fs-util.ts';
 import { acquireLock } from '../host/lock.ts';
 import { type OciIdHolder, ociIdsDir, readOciIdHolders, removeOciIdHolder, writeOciIdHolder } from '../host/oci-ids.ts';
@@ -35,7 +36,13 @@ function takenBases(ctx: Ctx, except: CtId | null): number[] {
  * added, handed out and written under berth's id lock, so two creates at once never take the
  * same range. Returns the range's base, or null. (create, clone, restore, set --privileged no)
  */
-export function writeConfigWithIds(ctx: Ctx, id: CtId, text: string, unprivileged: boolean): number | null {
+export function writeConfigWithIds(
+  ctx: Ctx,
+  id: CtId,
+  text: string,
+  unprivileged: boolean,
+  keep: number | null = null,
+): number | null {
   if (!unprivileged) {
     writeCtText(ctx.paths, id, text);
     return null;
@@ -47,12 +54,28 @@ export function writeConfigWithIds(ctx: Ctx, id: CtId, text: string, unprivilege
   });
   try {
     const reserved = ['/etc/subuid', '/etc/subgid'].flatMap((f) => parseSubIds(readIfExists(f) ?? ''));
-    const base = allocateIdBase(takenBases(ctx, id), reserved);
+    const base = keep ?? allocateIdBase(takenBases(ctx, id), reserved);
+    if (keep !== null) refuseIdBase(ctx, id, keep, `restore ${id}`);
     const file = parseConfig(text, ctConfigPath(ctx.paths, id));
     writeCtText(ctx.paths, id, formatConfig(setKeys(file, { ID_BASE: String(base) })));
     return base;
   } finally {
     lock.release();
+  }
+}
+
+/** Why ID_BASE BASE cannot be CTID's here, or null (a migration keeps it: checked at its step 0). */
+export function idBaseUnfree(ctx: Ctx, id: CtId, base: number): string | null {
+  const reserved = ['/etc/subuid', '/etc/subgid'].flatMap((f) => parseSubIds(readIfExists(f) ?? ''));
+  return idBaseRefusal(base, takenBases(ctx, id), reserved);
+}
+
+function refuseIdBase(ctx: Ctx, id: CtId, base: number, what: string): void {
+  const why = idBaseUnfree(ctx, id, base);
+  if (why) {
+    throw new BerthError('BAD_VALUE', `${what}: cannot keep ID_BASE ${base}: ${why}`, {
+      hint: 'a checkpoint holds its user namespace map: it is restored only with the same id range',
+    });
   }
 }
 

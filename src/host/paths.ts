@@ -71,6 +71,8 @@ export const backupDir = (p: Paths) => join(p.lib, 'backup');
 export const migrateDir = (p: Paths) => join(p.lib, 'migrate');
 export const migrateJournalPath = (p: Paths, id: CtId) => join(migrateDir(p), `${id}.json`);
 export const migrateArchivePath = (p: Paths, id: CtId) => join(migrateDir(p), `${id}.tar`);
+/** migrate --online's checkpoint of CTID, kept until DEST runs it (--abort restores it here) */
+export const migrateDumpPath = (p: Paths, id: CtId) => join(migrateDir(p), `${id}.dump`);
 /** held by berth migrate for its whole run: two migrations of one container never interleave */
 export const migrateLockPath = (p: Paths, id: CtId) => join(p.lockDir, 'migrate', `${id}.lck`);
 

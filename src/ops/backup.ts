@@ -189,6 +189,8 @@ export interface RestoreOptions {
   force?: boolean | undefined;
   /** --privileged yes: no user namespace. Never taken from the archive. */
   privileged?: boolean | undefined;
+  /** keep this ID_BASE (a migration's checkpoint names it), refused if it is not free here */
+  idBase?: number | undefined;
 }
 
 /**
@@ -264,7 +266,7 @@ export async function restoreBackup(
     }
     const text = formatConfig(setKeys(parseConfig(plan.text, CONF), keys));
     // an unprivileged container gets a free id range here (the one it had may be another's)
-    writeConfigWithIds(ctx, id, text, o.privileged !== true);
+    writeConfigWithIds(ctx, id, text, o.privileged !== true, o.idBase ?? null);
   };
   // an overlay restore holds its template's lock until its config names the layer
   const tpl = layer ? templateOfLayer(layer) : null;

@@ -2,6 +2,8 @@
 // there, then destroy here, each step journalled first, so that a failure or a SIGKILL anywhere
 // leaves the container running on exactly one host or stopped and whole here, and the next
 // `berth migrate` finishes the move from what DEST says it has (core/migrate.ts decides).
+import { join } from 'node:path';
+import { META_FILE } from '../core/criu.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import {
@@ -9,6 +11,7 @@ import {
   archiveName,
   type DestState,
   destHasLayer,
+  dumpName,
   keysLeftBehind,
   MIGRATE_PHASES,
   type MigrateJournal,
@@ -19,16 +22,19 @@ import {
 import type { Ctx } from '../engine/context.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { reconcile, withLock } from '../engine/runtime.ts';
-import { fileSize, pathExists, readBytes, removeFile } from '../host/files.ts';
+import { criuVersion } from '../host/criu.ts';
+import { fileSize, pathExists, readBytes, removeFile, removeTree } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { acquireLock } from '../host/lock.ts';
 import { dropJournal, readJournal, writeJournal } from '../host/migrate-journal.ts';
-import { ctConfigPath, migrateArchivePath, migrateLockPath } from '../host/paths.ts';
+import { ctConfigPath, migrateArchivePath, migrateDumpPath, migrateLockPath } from '../host/paths.ts';
 import { meter } from '../host/progress.ts';
 import { listSnapshots } from '../host/snapshots.ts';
 import { readCt, readGlobal } from '../host/store.ts';
 import { backupContainer } from './backup.ts';
+import { chkpntContainer } from './chkpnt.ts';
 import { destroyContainer } from './destroy.ts';
+import { restoreDump } from './restore-dump.ts';
 import { startContainer } from './start.ts';
 import { stopContainer } from './stop.ts';
 
@@ -47,10 +53,18 @@ export interface MigrateDest {
   upload(name: string, file: string, onBytes: (n: number) => void): Promise<void>;
   /** DELETE /1.0/backups/NAME; none there is no error */
   removeArchive(name: string): Promise<void>;
-  /** POST /1.0/backups/NAME/restore?wait {ctid, privileged} */
-  restore(name: string, id: CtId, privileged: boolean): Promise<void>;
+  /** POST /1.0/backups/NAME/restore?wait {ctid, privileged, idBase}; idBase: keep that range */
+  restore(name: string, id: CtId, privileged: boolean, idBase: number | null): Promise<void>;
   /** PUT /1.0/containers/CTID/state?wait {action: start} */
   start(id: CtId): Promise<void>;
+  /** why DEST cannot give CTID the id range BASE, or null (GET /1.0/containers/CTID/id-base?base=) */
+  idBaseRefusal(id: CtId, base: number): Promise<string | null>;
+  /** a tar of a checkpoint into DEST's dump store under NAME (POST /1.0/dumps?name=NAME) */
+  uploadDump(name: string, file: string, onBytes: (n: number) => void): Promise<void>;
+  /** DELETE /1.0/dumps/NAME; none there is no error */
+  removeDump(name: string): Promise<void>;
+  /** POST /1.0/containers/CTID/restore-dump?wait {dump: NAME} */
+  restoreDump(id: CtId, name: string): Promise<void>;
 }
 
 export interface MigrateResult {
@@ -75,6 +89,7 @@ export async function migrateContainer(
   id: CtId,
   destName: string,
   openDest: (name: string) => MigrateDest,
+  online = false,
 ): Promise<MigrateResult> {
   const t0 = Date.now();
   const mctx: Ctx = { ...ctx, migrating: id };
@@ -105,8 +120,8 @@ export async function migrateContainer(
       });
       steps = resumeSteps(j, there, here);
     } else {
-      await checkBefore(ctx, id, dest);
-      j = await begin(mctx, id, dest.name);
+      await checkBefore(ctx, id, dest, online);
+      j = await begin(mctx, id, dest.name, online);
       steps = resumeSteps(j, 'absent', { exists: true });
     }
     const stepMs: Partial<Record<MigrateStep, number>> = {};
@@ -145,7 +160,7 @@ async function settledOn(ctx: Ctx, dest: MigrateDest, id: CtId): Promise<DestSta
 }
 
 /** Step 0: everything that can refuse the migration, before anything changes. */
-async function checkBefore(ctx: Ctx, id: CtId, dest: MigrateDest): Promise<void> {
+async function checkBefore(ctx: Ctx, id: CtId, dest: MigrateDest, online: boolean): Promise<void> {
   const ct = mustExist(id, readCt(ctx.paths, id));
   const snaps = listSnapshots(ctx.paths, id);
   if (snaps.length) {
@@ -171,6 +186,7 @@ async function checkBefore(ctx: Ctx, id: CtId, dest: MigrateDest): Promise<void>
       hint: `nothing was changed; berth -r ${dest.name} destroy ${id} there first, or migrate another one`,
     });
   }
+  if (online) await checkOnline(ctx, id, dest);
   const layer = ct.config.layout === 'overlay' ? ct.config.layer : null;
   if (layer && !destHasLayer(layer, await dest.templates())) {
     throw new BerthError('BAD_TEMPLATE', `migrate ${id}: ${dest.name} lacks the template layer ${layer}`, {
@@ -179,17 +195,47 @@ async function checkBefore(ctx: Ctx, id: CtId, dest: MigrateDest): Promise<void>
   }
 }
 
+/**
+ * Step 0 of --online: CRIU is here, and DEST can give the container the id range it has here
+ * (its checkpoint holds the user namespace map).
+ */
+async function checkOnline(ctx: Ctx, id: CtId, dest: MigrateDest): Promise<void> {
+  const ct = mustExist(id, readCt(ctx.paths, id));
+  if (!criuVersion(ctx.host))
+    throw new BerthError('CHKPNT', `migrate ${id} --online: CRIU is not installed here`, {
+      hint: 'nothing was changed; run ./setup-criu.sh, or migrate offline',
+    });
+  const cfg = ct.config;
+  if (cfg.devnodes.length || cfg.bindmounts.length || cfg.netifs.length)
+    throw new BerthError('CHKPNT', `migrate ${id} --online: DEVNODES, BINDMOUNT and NETIF cannot be checkpointed yet`, {
+      hint: 'nothing was changed; migrate offline',
+    });
+  if (cfg.idBase === null) return;
+  const why = await dest.idBaseRefusal(id, cfg.idBase);
+  if (why)
+    throw new BerthError(
+      'BAD_VALUE',
+      `migrate ${id} --online: ${dest.name} cannot keep ID_BASE ${cfg.idBase}: ${why}`,
+      {
+        hint: 'nothing was changed; the checkpoint holds its user namespace map: migrate offline (a fresh range there)',
+      },
+    );
+}
+
 /** Step 1: the journal, written under the container's lock so no start slips in between. */
-function begin(ctx: Ctx, id: CtId, dest: string): Promise<MigrateJournal> {
+function begin(ctx: Ctx, id: CtId, dest: string, online: boolean): Promise<MigrateJournal> {
   return withLock(ctx, id, 'migrate', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
     const hex = Buffer.from(randomBytes(8)).toString('hex');
+    const wasRunning = now.status !== 'stopped';
+    if (online && !wasRunning) ctx.log(`${id} is stopped: migrated offline`);
     const j: MigrateJournal = {
       ctid: id,
       dest,
       archive: archiveName(id, hex),
-      wasRunning: now.status !== 'stopped',
+      wasRunning,
+      online: online && wasRunning,
       phase: 'begun',
       started: new Date().toISOString(),
     };
@@ -200,6 +246,8 @@ function begin(ctx: Ctx, id: CtId, dest: string): Promise<MigrateJournal> {
 
 const PHASE_AFTER: Partial<Record<MigrateStep, MigratePhase>> = {
   'stop-here': 'stopped',
+  'dump-here': 'stopped',
+  'restore-dump-there': 'started',
   upload: 'uploaded',
   restore: 'restored',
   'start-there': 'started',
@@ -233,6 +281,22 @@ const STEPS: Record<MigrateStep, StepFn> = {
     ctx.log(`Stopping ${j.ctid} here...`);
     await stopContainer(ctx, j.ctid, { fast: false });
   },
+  'dump-here': async (ctx, j) => {
+    const running = await withLock(ctx, j.ctid, 'migrate', async (stored) => {
+      const ct = mustExist(j.ctid, stored);
+      return (await reconcile(ctx, j.ctid, ct.config)).status !== 'stopped';
+    });
+    const dir = migrateDumpPath(ctx.paths, j.ctid);
+    if (!running) {
+      // a run killed after its dump: the dump is whole once its meta is written
+      if (pathExists(join(dir, META_FILE))) return;
+      throw new BerthError('CHKPNT', `migrate ${j.ctid}: stopped here without a checkpoint`, {
+        hint: `berth migrate --abort ${j.ctid} starts it here again`,
+      });
+    }
+    ctx.log(`Checkpointing ${j.ctid} here...`);
+    await chkpntContainer(ctx, j.ctid, dir);
+  },
   upload: async (ctx, j, dest) => {
     const file = migrateArchivePath(ctx.paths, j.ctid);
     removeFile(file); // what a killed run left
@@ -247,12 +311,18 @@ const STEPS: Record<MigrateStep, StepFn> = {
       m.end();
     }
     removeFile(file);
+    if (j.online) await uploadDump(ctx, j, dest);
   },
   restore: async (ctx, j, dest) => {
     ctx.log(`Restoring ${j.ctid} on ${dest.name}...`);
     const ct = mustExist(j.ctid, readCt(ctx.paths, j.ctid));
-    // the same machine moves: it keeps being privileged when its admin made it so
-    await dest.restore(j.archive, j.ctid, ct.config.idBase === null);
+    // the same machine moves: it keeps being privileged when its admin made it so; online, it
+    // keeps its id range too (the checkpoint's user namespace map names it)
+    await dest.restore(j.archive, j.ctid, ct.config.idBase === null, j.online ? ct.config.idBase : null);
+  },
+  'restore-dump-there': async (ctx, j, dest) => {
+    ctx.log(`Restoring ${j.ctid}'s processes on ${dest.name}...`);
+    await dest.restoreDump(j.ctid, dumpName(j));
   },
   'start-there': async (ctx, j, dest) => {
     ctx.log(`Starting ${j.ctid} on ${dest.name}...`);
@@ -268,10 +338,31 @@ const STEPS: Record<MigrateStep, StepFn> = {
     } catch (err) {
       ctx.log(`warning: ${dest.name}: the archive ${j.archive} stays in its backup store: ${(err as Error).message}`);
     }
+    if (j.online) {
+      await dest.removeDump(dumpName(j)).catch((err: Error) => {
+        ctx.log(`warning: ${dest.name}: the dump ${dumpName(j)} stays in its dump store: ${err.message}`);
+      });
+    }
     removeFile(migrateArchivePath(ctx.paths, j.ctid));
+    removeTree(migrateDumpPath(ctx.paths, j.ctid));
     dropJournal(ctx.paths, j.ctid);
   },
 };
+
+/** The checkpoint as a ustar tar (DEST's reader takes only that), streamed to DEST's dump store. */
+async function uploadDump(ctx: Ctx, j: MigrateJournal, dest: MigrateDest): Promise<void> {
+  const tar = `${migrateDumpPath(ctx.paths, j.ctid)}.tar`;
+  removeFile(tar);
+  await ctx.host.run('tar', ['--format=ustar', '-cf', tar, '-C', migrateDumpPath(ctx.paths, j.ctid), '.']);
+  ctx.log(`Uploading ${j.ctid}'s checkpoint to ${dest.name} (${Math.ceil(fileSize(tar) / 1048576)} MB)...`);
+  const m = meter(ctx.progress, `Uploading ${j.ctid}'s checkpoint`, fileSize(tar));
+  try {
+    await dest.uploadDump(dumpName(j), tar, (n) => m.add(n));
+  } finally {
+    m.end();
+    removeFile(tar);
+  }
+}
 
 /** A failed step's error, saying that the journal stays and what the admin does next. */
 function journalled(j: MigrateJournal, step: string, err: unknown): BerthError {
@@ -310,10 +401,15 @@ export async function abortMigration(
     const steps = abortSteps(j, await dest.container(id));
     mustExist(id, readCt(ctx.paths, id));
     for (const step of steps) {
-      if (step === 'remove-archive') await dest.removeArchive(j.archive);
+      if (step === 'remove-archive') {
+        await dest.removeArchive(j.archive);
+        if (j.online) await dest.removeDump(dumpName(j));
+      }
       if (step === 'start-here') await startHere(mctx, id);
+      if (step === 'restore-here') await restoreHere(mctx, id);
       if (step === 'drop') {
         removeFile(migrateArchivePath(ctx.paths, id));
+        removeTree(migrateDumpPath(ctx.paths, id));
         dropJournal(ctx.paths, id);
       }
     }
@@ -321,6 +417,22 @@ export async function abortMigration(
   } finally {
     lock.release();
   }
+}
+
+/**
+ * Gives an online migration's container back: its dump restored here (its processes go on),
+ * unless it still runs (killed before the dump); no whole dump (killed during it): a start.
+ */
+async function restoreHere(ctx: Ctx, id: CtId): Promise<void> {
+  const running = await withLock(ctx, id, 'migrate', async (stored) => {
+    const ct = mustExist(id, stored);
+    return (await reconcile(ctx, id, ct.config)).status !== 'stopped';
+  });
+  if (running) return;
+  const dir = migrateDumpPath(ctx.paths, id);
+  if (!pathExists(join(dir, META_FILE))) return startHere(ctx, id);
+  ctx.log(`Restoring ${id} here from its checkpoint...`);
+  await restoreDump(ctx, id, dir);
 }
 
 /** Starts it here unless it still runs (a migration killed before it stopped the container). */

@@ -1,20 +1,31 @@
 // berth restore CTID --dumpfile DIR: bring a checkpointed container back (vzctl restore).
 import { join } from 'node:path';
-import { CRIU_TTY_FD, checkMeta, RESTORE_LOG, restoreArgs, restoreIfName, restoreNetOps } from '../core/criu.ts';
+import {
+  CRIU_TTY_FD,
+  checkMeta,
+  externalMounts,
+  localExternals,
+  RESTORE_LOG,
+  restoreArgs,
+  restoreIfName,
+  restoreNetOps,
+} from '../core/criu.ts';
 import type { CtId } from '../core/ctid.ts';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
+import { featureOn } from '../core/features.ts';
 import { STATUS_FD } from '../core/helper-args.ts';
 import { ID_COUNT } from '../core/idmap.ts';
 import { keeperArgs } from '../core/keeper.ts';
 import { rootMountArgs } from '../core/layout.ts';
+import { planMounts } from '../core/mounts.ts';
 import { netArgs, parseIpList } from '../core/net.ts';
 import { mountWithScripts } from '../engine/action-scripts.ts';
 import { type Ctx, helperRun } from '../engine/context.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { nftFor, syncNft } from '../engine/net.ts';
 import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
-import { prepareCgroups, resourceWrites } from '../host/cgroups.ts';
+import { containerCgroupMounts, prepareCgroups, resourceWrites } from '../host/cgroups.ts';
 import { criuBinary, criuLogTail, criuVersion, keepingCgroup2, lendDumpDir, readMeta } from '../host/criu.ts';
 import { closeFd, makeDir, openAppend, removeFile } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
@@ -79,6 +90,13 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       if (ips.some((i) => i.family === 6)) ensureNftBase(ctx.host, ctx.paths.run);
       syncNft(ctx, `restore ${id}`, [], nft);
       const lxcfs = global.lxcfs ? ensureLxcfs(ctx.host, ctx.paths, ctx.paths.helper, ctx.log) : null;
+      const plan = planMounts({
+        cgroups: containerCgroupMounts(layout),
+        hostname: cfg.hostname,
+        lxcfs,
+        nesting: featureOn(cfg.features, 'nesting'),
+      });
+      const externals = localExternals(meta.externals, externalMounts(plan, new Set()));
       // the restored root (host uid BASE) must traverse every directory to it: not under berth's
       // run directory (0700), nor under a --root that may be 0700 (tests'): the host's /run
       const rand = Buffer.from(randomBytes(4)).toString('hex');
@@ -89,7 +107,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
         dir,
         root: cfg.veRoot,
         cgroupRoot: `/${ctx.paths.cgroupParent}/${id}/ns`,
-        meta,
+        meta: { ...meta, externals },
         stage,
         lxcfsDir: lxcfs?.dir ?? null,
         ttyFd: CRIU_TTY_FD,

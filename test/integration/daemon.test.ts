@@ -5,7 +5,7 @@
 // killed. Every answer is checked against the OpenAPI document it serves.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -440,6 +440,34 @@ test('berthd: snapshots, backups (download, upload, restore), clone, stat and te
     /^ID_BASE="\d+"$/m,
     'restored unprivileged',
   );
+  // migrate --online's routes: an id range in use, a checkpoint upload (hostile ones refused)
+  const base102 = /^ID_BASE="(\d+)"$/m.exec(readFileSync(join(s.root, 'etc/berth/ct/102.conf'), 'utf8'))?.[1];
+  const idb = await checked(
+    d,
+    doc,
+    'GET',
+    `/1.0/containers/105/id-base?base=${base102}`,
+    '/1.0/containers/{ctid}/id-base',
+  );
+  assert.equal((idb.body as { free: boolean }).free, false, 'the range 102 holds');
+  const dumpSrc = join(s.root, 'dump-src');
+  mkdirSync(dumpSrc);
+  writeFileSync(join(dumpSrc, 'inventory.img'), 'x');
+  const tarOf = () => {
+    spawnSync('tar', ['--format=ustar', '-cf', `${dumpSrc}.tar`, '-C', dumpSrc, '.']);
+    return readFileSync(`${dumpSrc}.tar`);
+  };
+  const dumpName = 'migrate-105-0123456789abcdef';
+  const dumpUp = await checked(d, doc, 'POST', `/1.0/dumps?name=${dumpName}`, '/1.0/dumps', tarOf());
+  assert.equal(dumpUp.status, 201);
+  assert.equal(readFileSync(join(s.root, 'var/lib/berth/dump-in', dumpName, 'inventory.img'), 'utf8'), 'x');
+  symlinkSync('/etc/shadow', join(dumpSrc, 'x.img'));
+  const hostile = await checked(d, doc, 'POST', `/1.0/dumps?name=${dumpName}`, '/1.0/dumps', tarOf());
+  assert.equal(hostile.status, 400, 'a symlink in a checkpoint upload');
+  const badName = await checked(d, doc, 'POST', '/1.0/dumps?name=..%2Fx', '/1.0/dumps', tarOf());
+  assert.equal(badName.status, 400);
+  await checked(d, doc, 'DELETE', `/1.0/dumps/${dumpName}`, '/1.0/dumps/{name}');
+  assert.ok(!existsSync(join(s.root, 'var/lib/berth/dump-in', dumpName)));
 
   await okOp('POST', '/1.0/containers/101/clone?wait=120', '/1.0/containers/{ctid}/clone', {
     ctid: '103',

@@ -5,128 +5,38 @@
 // on B with its files, a stopped one stays stopped, a CTID B has is refused, and SIGKILLs of
 // the migration at each phase end, after `berth migrate` again, with the container on B only.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   readlinkSync,
-  rmSync,
   statSync,
   symlinkSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { type TestContext, test } from 'node:test';
+import { test } from 'node:test';
 import { formatLock } from '../../src/core/lock-record.ts';
-import { BERTH, ROOT_SKIP, type Run, Sandbox, waitFor } from './harness.ts';
+import { BERTH, ROOT_SKIP, type Sandbox } from './harness.ts';
+import {
+  ADDR_B,
+  BUSYBOX,
+  clientNet,
+  echoSession,
+  type Hosts,
+  must,
+  NA,
+  NB,
+  onlineBusybox,
+  twoHosts,
+  where,
+} from './two-hosts.ts';
 
-const NA = `berth-it-migA-${process.pid}`;
-const NB = `berth-it-migB-${process.pid}`;
-const ADDR_A = '10.251.0.1';
-const ADDR_B = '10.251.0.2';
 const skip =
   ROOT_SKIP || (spawnSync('nft', ['--version']).status !== 0 ? 'needs nft (apt-get install nftables)' : false);
-
-const inNs = (ns: string, cmd: string[]) =>
-  spawnSync('nsenter', [`--net=/run/netns/${ns}`, ...cmd], { encoding: 'utf8' });
-function must(ns: string, cmd: string[]): string {
-  const r = inNs(ns, cmd);
-  assert.equal(r.status, 0, `${ns}: ${cmd.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-interface Hosts {
-  a: Sandbox;
-  b: Sandbox;
-  /** the source's client config (XDG_CONFIG_HOME): remote b and this user's certificate */
-  env: Record<string, string>;
-  /** berth on A, as the admin who migrates */
-  onA(args: string[]): Run;
-  /** berth migrate on A, started and not waited for */
-  spawnMigrate(args: string[]): ChildProcess;
-}
-
-/** The two hosts, the link between them, berthd B and the trust both ways; torn down after t. */
-async function twoHosts(t: TestContext): Promise<Hosts> {
-  const a = new Sandbox();
-  const b = new Sandbox();
-  let daemon: ChildProcess | null = null;
-  t.after(async () => {
-    // the daemon first (its operations end with it), then each root's containers, then the link
-    if (daemon && daemon.exitCode === null) {
-      const gone = new Promise((r) => daemon?.once('exit', r));
-      daemon.kill('SIGTERM');
-      await gone;
-    }
-    // a journal a failed case left would stop the cleanup's destroy on A
-    rmSync(join(a.root, 'var/lib/berth/migrate'), { recursive: true, force: true });
-    const leaks = [...a.cleanup(), ...b.cleanup()];
-    spawnSync('ip', ['netns', 'del', NA]);
-    spawnSync('ip', ['netns', 'del', NB]);
-    if (leaks.length) throw new Error(`test left behind:\n${leaks.join('\n')}`);
-  });
-  for (const ns of [NA, NB]) {
-    assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
-    must(ns, ['ip', 'link', 'set', 'lo', 'up']);
-  }
-  // the veth pair is made inside A and its peer moved to B: neither end is ever in the host's
-  must(NA, ['ip', 'link', 'add', 'mig0', 'type', 'veth', 'peer', 'name', 'mig1']);
-  must(NA, ['ip', 'link', 'set', 'mig1', 'netns', NB]);
-  must(NB, ['ip', 'link', 'set', 'mig1', 'name', 'mig0']);
-  must(NA, ['ip', 'addr', 'add', `${ADDR_A}/24`, 'dev', 'mig0']);
-  must(NB, ['ip', 'addr', 'add', `${ADDR_B}/24`, 'dev', 'mig0']);
-  for (const ns of [NA, NB]) must(ns, ['ip', 'link', 'set', 'mig0', 'up']);
-  a.wrap = ['nsenter', `--net=/run/netns/${NA}`];
-  b.wrap = ['nsenter', `--net=/run/netns/${NB}`];
-  for (const s of [a, b]) {
-    mkdirSync(join(s.root, 'etc/berth'), { recursive: true });
-    writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="mig0"\n');
-  }
-  // B gets A's busybox template as it is (same sha256): an overlay container's layer is there
-  a.template();
-  b.ok(['template', 'import', join(a.root, 'var/lib/berth/template/cache/busybox.tar.zst'), '--name', 'busybox']);
-
-  daemon = spawn('nsenter', [`--net=/run/netns/${NB}`, BERTH, '--root', b.root, 'daemon', '--listen', `${ADDR_B}:0`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  daemon.stderr?.on('data', (chunk: Buffer) => {
-    log += chunk.toString();
-  });
-  const served = new RegExp(`https://${ADDR_B.replace(/\./g, '\\.')}:(\\d+)`);
-  await waitFor('berthd B on TCP', () => served.test(log) || daemon?.exitCode !== null, 20_000);
-  const port = served.exec(log)?.[1];
-  assert.ok(port, `berthd B did not serve: ${log}`);
-  const fp = spawnSync(
-    'openssl',
-    ['x509', '-noout', '-fingerprint', '-sha256', '-in', join(b.root, 'etc/berth/berthd.crt')],
-    {
-      encoding: 'utf8',
-    },
-  )
-    .stdout.split('=')[1]
-    ?.trim();
-  const env = { XDG_CONFIG_HOME: join(a.root, 'client-config') };
-  const onA = (args: string[]) => a.berth(args, { env });
-  const add = onA(['remote', 'add', 'b', `https://${ADDR_B}:${port}`, '--fingerprint', fp ?? '']);
-  assert.equal(add.code, 0, add.err);
-  b.ok(['trust', 'add', 'hosta', join(env.XDG_CONFIG_HOME, 'berth/client.crt')]);
-  const spawnMigrate = (args: string[]) =>
-    spawn('nsenter', [`--net=/run/netns/${NA}`, BERTH, '--root', a.root, 'migrate', ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...env },
-    });
-  return { a, b, env, onA, spawnMigrate };
-}
-
-/** status --json of CTID on one host: whether it exists and runs there. */
-function where(s: Sandbox, id: string): { exists: boolean; running: boolean; migrating: string | null } {
-  const st = JSON.parse(s.ok(['status', id, '--json'])) as { exist: boolean; status: string; migrating: string | null };
-  return { exists: st.exist, running: st.status === 'running', migrating: st.migrating };
-}
 
 /** A lock record naming this test process, alive (host/lock.ts judges it so). */
 function liveLockRecord(): string {
@@ -157,8 +67,8 @@ function phaseOf(h: Hosts, id: string): string | null {
 }
 
 /** Starts a migration and SIGKILLs it once its journal says PHASE (plus delayMs). */
-async function killAtPhase(h: Hosts, id: string, phase: string, delayMs = 0): Promise<string> {
-  const child = h.spawnMigrate([id, 'b']);
+async function killAtPhase(h: Hosts, id: string, phase: string, delayMs = 0, more: string[] = []): Promise<string> {
+  const child = h.spawnMigrate([id, 'b', ...more]);
   let err = '';
   child.stderr?.on('data', (c: Buffer) => {
     err += c.toString();
@@ -249,9 +159,6 @@ test('berth migrate moves containers between two berthd hosts, crash-safe', { sk
     assert.match(dead.err, /remote dead: .*ECONNREFUSED/);
     assert.match(dead.err, /is berth daemon --listen running there/);
     assert.deepEqual(where(h.a, '303'), { exists: true, running: true, migrating: null });
-    const online = h.onA(['migrate', '303', 'b', '--online']);
-    assert.equal(online.code, 21);
-    assert.match(online.err, /not yet: needs CRIU/);
     h.a.ok(['stop', '--fast', '303']);
     h.b.ok(['destroy', '303']);
   });
@@ -358,5 +265,149 @@ test('berth migrate moves containers between two berthd hosts, crash-safe', { sk
     const fin = h.onA(['migrate', '310', 'b']);
     assert.equal(fin.code, 0, fin.err);
     assert.equal(where(h.b, '310').running, true);
+  });
+});
+
+const CRIU = process.env['BERTH_CRIU'] || '/usr/local/lib/berth/criu/sbin/criu';
+const NO_CRIU = existsSync(CRIU) ? false : `no ${CRIU} (./setup-criu.sh installs it)`;
+
+const counter = (s: Sandbox, id: string) => Number(s.ok(['exec', id, '--', 'cat', '/root/counter']).trim());
+
+/** The counter kept counting: not restarted (from BEFORE on), and still going. */
+function keptCounting(s: Sandbox, id: string, before: number): void {
+  const now = counter(s, id);
+  assert.ok(now >= before, `the counter went on from ${before} (now ${now}): processes kept`);
+  spawnSync('sleep', ['0.4']);
+  assert.ok(counter(s, id) > now, 'the counter keeps increasing');
+}
+
+const dumps = (h: Hosts) => {
+  const dir = join(h.b.root, 'var/lib/berth/dump-in');
+  return existsSync(dir) ? readdirSync(dir) : [];
+};
+
+test('berth migrate --online: processes and a TCP session move to B; kills, abort, id range', {
+  skip:
+    skip ||
+    NO_CRIU ||
+    (!BUSYBOX && 'needs busybox on the host') ||
+    (!existsSync('/proc/self/ns/time') && 'needs time namespaces'),
+  timeout: 900_000,
+}, async (t) => {
+  const h = await twoHosts(t);
+  const route = clientNet(t);
+
+  await t.test('a routed container with a TCP session runs on B, its processes and session kept', async () => {
+    onlineBusybox(h, '320', '10.251.9.20');
+    route('a', '10.251.9.20');
+    const s = echoSession(t, '10.251.9.20');
+    assert.ok(await s.answers(), 'the session answers on A');
+    s.gap();
+    const before = counter(h.a, '320');
+    const t0 = Date.now();
+    const r = await new Promise<{ code: number | null; err: string; out: string }>((res) => {
+      const c = spawn(
+        'nsenter',
+        [`--net=/run/netns/${NA}`, BERTH, '--root', h.a.root, 'migrate', '320', 'b', '--online', '--json'],
+        {
+          env: { ...process.env, ...h.env },
+        },
+      );
+      let out = '';
+      let err = '';
+      c.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      c.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      c.on('exit', (code) => res({ code, err, out }));
+    });
+    const ms = Date.now() - t0;
+    assert.equal(r.code, 0, r.err);
+    route('b', '10.251.9.20');
+    assert.ok(await s.answers(), 'the session answers on B');
+    const gap = s.gap();
+    const res = JSON.parse(r.out) as { stepMs: Record<string, number> };
+    assert.match(
+      r.err,
+      /Checkpointing 320 here[\s\S]*Uploading 320's checkpoint to b[\s\S]*Restoring 320's processes on b/,
+    );
+    t.diagnostic(
+      `online migration: client's longest gap ${gap} ms, migrate ${ms} ms, steps ${JSON.stringify(res.stepMs)}`,
+    );
+    assert.deepEqual(where(h.b, '320'), { exists: true, running: true, migrating: null });
+    assert.equal(where(h.a, '320').exists, false);
+    keptCounting(h.b, '320', before);
+    assert.match(h.b.ok(['exec', '320', '--', 'netstat', '-tn']), /10\.251\.9\.20:7000 .*ESTABLISHED/);
+    assert.doesNotMatch(must(NA, ['ip', 'route']), /10\.251\.9\.20/, "A's host route went");
+    assert.match(must(NB, ['ip', 'route']), /10\.251\.9\.20/, "B's host route is there");
+    assert.deepEqual(dumps(h), [], "B's dump store keeps nothing");
+    assert.equal(existsSync(journalOf(h, '320')), false);
+    s.close();
+  });
+
+  await t.test('an id range B cannot give is refused at step 0, nothing changed', () => {
+    h.a.ok(['create', '321', '--ostemplate', 'busybox']);
+    h.a.ok(['start', '321']);
+    // B's 320 holds the range A hands out first: 321 gets it on A (320 is gone here)
+    const conf = (s: Sandbox, id: string) => readFileSync(join(s.root, `etc/berth/ct/${id}.conf`), 'utf8');
+    const base = /ID_BASE="?(\d+)/.exec(conf(h.a, '321'))?.[1];
+    assert.equal(base, /ID_BASE="?(\d+)/.exec(conf(h.b, '320'))?.[1]);
+    const r = h.onA(['migrate', '321', 'b', '--online']);
+    assert.equal(r.code, 21, r.err);
+    assert.match(r.err, new RegExp(`b cannot keep ID_BASE ${base}: .*another container's range`));
+    assert.match(r.err, /nothing was changed/);
+    assert.deepEqual(where(h.a, '321'), { exists: true, running: true, migrating: null });
+    assert.equal(existsSync(journalOf(h, '321')), false);
+    h.a.ok(['stop', '--fast', '321']);
+    h.a.ok(['destroy', '321']);
+    h.b.ok(['stop', '--fast', '320']);
+    h.b.ok(['destroy', '320']);
+  });
+
+  for (const [id, phase] of [
+    ['322', 'stopped'],
+    ['323', 'uploaded'],
+  ] as const) {
+    await t.test(
+      `SIGKILL after the ${phase === 'stopped' ? 'dump' : 'upload'}: start refuses, migrate again finishes`,
+      async () => {
+        onlineBusybox(h, id, `10.251.9.${id.slice(1)}`);
+        const before = counter(h.a, id);
+        t.diagnostic(`killed at ${await killAtPhase(h, id, phase, 0, ['--online'])}`);
+        assert.ok(existsSync(journalOf(h, id)), 'killed before its end');
+        assert.equal(where(h.a, id).running, false);
+        const start = h.a.berth(['start', id]);
+        assert.equal(start.code, 9, start.err);
+        assert.match(start.err, new RegExp(`start ${id}: the container is being migrated to b \\(phase ${phase}`));
+        const again = h.onA(['migrate', id, 'b', '--online']);
+        assert.equal(again.code, 0, again.err);
+        assert.match(again.err, new RegExp(`Resuming the migration of ${id} to b`));
+        assert.equal(where(h.a, id).exists, false, 'gone from A');
+        assert.deepEqual(where(h.b, id), { exists: true, running: true, migrating: null });
+        keptCounting(h.b, id, before);
+        assert.deepEqual(dumps(h), []);
+        h.b.ok(['stop', '--fast', id]);
+        h.b.ok(['destroy', id]);
+      },
+    );
+  }
+
+  await t.test('--abort after the dump restores it on A, its processes kept', async () => {
+    onlineBusybox(h, '324', '10.251.9.24');
+    const before = counter(h.a, '324');
+    t.diagnostic(`killed at ${await killAtPhase(h, '324', 'stopped', 0, ['--online'])}`);
+    assert.equal(where(h.a, '324').running, false);
+    const r = h.onA(['migrate', '--abort', '324']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /Restoring 324 here from its checkpoint/);
+    assert.deepEqual(where(h.a, '324'), { exists: true, running: true, migrating: null });
+    keptCounting(h.a, '324', before);
+    assert.equal(h.b.berth(['status', '324', '--json']).out.includes('"exist":false'), true);
+    assert.deepEqual(dumps(h), []);
+    assert.equal(existsSync(join(h.a.root, 'var/lib/berth/migrate/324.dump')), false);
+    h.a.ok(['stop', '--fast', '324']);
+    h.a.ok(['destroy', '324']);
   });
 });

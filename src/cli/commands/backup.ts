@@ -2,7 +2,7 @@
 // / berth restore CTID --dumpfile DIR (a checkpoint, ops/restore-dump.ts)
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
-import { parsePrivileged } from '../../core/idmap.ts';
+import { parseIdBase, parsePrivileged } from '../../core/idmap.ts';
 import { formatMB } from '../../core/size.ts';
 import { backupContainer, restoreBackup } from '../../ops/backup.ts';
 import { restoreDump } from '../../ops/restore-dump.ts';
@@ -13,6 +13,7 @@ const RESTORE_OPTIONS = {
   force: { type: 'boolean' },
   privileged: { type: 'string' },
   dumpfile: { type: 'string' },
+  'id-base': { type: 'string' },
 } as const;
 
 export const backupCommand: Command = {
@@ -59,7 +60,8 @@ Exit codes: 14 no such container, 21 FILE exists.`,
 export const restoreCommand: Command = {
   summary: 'restore a container from a backup archive, or from a checkpoint (--dumpfile)',
   progress: true,
-  usage: 'berth restore FILE [NEWCTID] [--force] [--privileged yes|no]\n       berth restore CTID --dumpfile DIR',
+  usage:
+    'berth restore FILE [NEWCTID] [--force] [--privileged yes|no] [--id-base N]\n       berth restore CTID --dumpfile DIR',
   help: `Two restores, told apart by --dumpfile: without it the first argument is a backup
 archive (berth backup); with it, a container's CTID and the checkpoint directory "berth
 chkpnt" wrote (vzctl's form).
@@ -93,6 +95,9 @@ and unknown keys are left out, with a warning.
   --privileged yes|no  default no: the container gets a user namespace and a fresh id range,
                        whatever the archive's container had (yes: root inside is root on
                        the host; see docs/security.md)
+  --id-base N          keep host uid N as the id range's base instead of a fresh one (berth
+                       migrate --online asks this: a checkpoint holds its user namespace
+                       map); refused if another container's range or /etc/subuid overlaps it
 
 Examples:
   berth restore /srv/backup/101.tar 201
@@ -121,7 +126,10 @@ of a checkpoint into a running one), 21 bad value, 17 the checkpoint is refused 
     const file = positionals[0];
     if (!file) throw new BerthError('BAD_SYNTAX', 'restore: missing FILE', { hint: 'berth restore FILE [NEWCTID]' });
     const privileged = values.privileged === undefined ? false : parsePrivileged(values.privileged);
-    const r = await restoreBackup(ctx, file, positionals[1], { force: values.force, privileged });
+    const idBase = values['id-base'] === undefined ? undefined : parseIdBase(values['id-base'], '--id-base');
+    if (idBase === null || (idBase !== undefined && privileged))
+      throw new BerthError('BAD_VALUE', 'restore: --id-base wants a host uid, and no --privileged yes');
+    const r = await restoreBackup(ctx, file, positionals[1], { force: values.force, privileged, idBase });
     io.err(`Container ${r.id} restored from ${file} (backed up ${r.manifest.created})`);
     return 0;
   },

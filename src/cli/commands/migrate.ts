@@ -8,7 +8,7 @@ import { remoteDest } from '../migrate-dest.ts';
 const OPTIONS = { abort: { type: 'boolean' }, online: { type: 'boolean' }, json: { type: 'boolean' } } as const;
 
 export const command: Command = {
-  summary: 'move a container to another host (offline: stop, copy, start there)',
+  summary: 'move a container to another host (offline, or --online with its processes)',
   progress: true,
   usage: 'berth migrate CTID DEST [--online] [--json] | berth migrate --abort CTID [--json]',
   help: `Moves the container to DEST, a remote berthd (berth remote add DEST URL; its admin
@@ -27,7 +27,12 @@ the container's other verbs (start, set, destroy, backup, snapshot, clone...) re
   --abort    give the container back to this host: removes the uploaded archive and starts
              it here if it ran, while DEST does not have it (if DEST has it, destroy it there
              first: berth -r DEST destroy CTID; never done automatically)
-  --online   live migration (checkpoint, transfer, restore): not yet, needs CRIU
+  --online   live migration (vzmigrate --online): checkpoints it here with CRIU (berth
+             chkpnt), sends the archive and the checkpoint, restores the files there with
+             the same id range (refused before anything changes if DEST cannot give it),
+             then its processes from the checkpoint; TCP sessions and routed addresses
+             move along. --abort after the dump restores the checkpoint here. A stopped
+             container is migrated offline. CRIU must be on both hosts (docs/migration.md)
   --json     print the result as JSON
 
 Run again, berth migrate CTID DEST resumes from what DEST has: nothing, the whole move again;
@@ -38,16 +43,13 @@ Examples:
   berth migrate --abort 101
 
 Exit codes: 14 no such container, 44 DEST has CTID, 47 DEST lacks the template, 9 a
-migration is under way, 21 unknown DEST or --online, 3 DEST unreachable; a failed step
+migration is under way, 21 unknown DEST or DEST cannot keep the id range (--online), 16
+the checkpoint failed or is refused (nothing changed: it still runs here), 3 DEST unreachable; a failed step
 answers its own code and leaves the journal (resume or abort).`,
   options: OPTIONS,
   async run(ctx, args, io) {
     const { values, positionals } = parse('migrate', args, OPTIONS, 2);
     const id = parseCtId(positionals[0]);
-    if (values.online)
-      throw new BerthError('BAD_VALUE', `migrate ${id} --online: not yet: needs CRIU checkpoint/restore`, {
-        hint: `offline migration: berth migrate ${id} DEST (a short stop)`,
-      });
     const closers: Array<() => void> = [];
     const open = (name: string) => {
       const d = remoteDest(name);
@@ -64,7 +66,7 @@ answers its own code and leaves the journal (resume or abort).`,
       }
       const dest = positionals[1];
       if (!dest) throw new BerthError('BAD_SYNTAX', `migrate ${id}: missing DEST`, { hint: 'berth remote list' });
-      const r = await migrateContainer(ctx, id, dest, open);
+      const r = await migrateContainer(ctx, id, dest, open, values.online === true);
       if (values.json) io.out(JSON.stringify(r, null, 2));
       io.err(`Container ${id} migrated to ${dest}${r.running ? ' and running there' : ' (stopped)'} in ${r.ms} ms`);
       return 0;

@@ -1,7 +1,10 @@
 // Snapshots, backups (streamed download and upload), clones and counters of a container.
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
+import { parseIdBase } from '../../core/idmap.ts';
+import { idBaseUnfree } from '../../engine/idmap.ts';
 import { backupFile, listBackups, openBackup, removeBackup, storeUpload } from '../../host/backup-store.ts';
+import { dumpUploadDir, removeDumpUpload, storeDumpUpload } from '../../host/dump-store.ts';
 import { trafficAndDisk } from '../../ops/metrics.ts';
 import { statContainer } from '../../ops/stat.ts';
 import { knownFields } from '../args.ts';
@@ -138,7 +141,8 @@ export function storageRoutes(d: Daemon): Route[] {
       path: '/1.0/backups/{name}/restore',
       handler: async (r) => {
         const file = backupFile(d.paths, r.params['name'] ?? '');
-        const o = knownFields('restore', await r.json(), ['ctid', 'force', 'privileged']);
+        const o = knownFields('restore', await r.json(), ['ctid', 'force', 'privileged', 'idBase']);
+        const keep = text('restore', o, 'idBase');
         const ctid = text('restore', o, 'ctid');
         const target = ctid === undefined ? [] : [parseCtId(ctid)];
         const privileged =
@@ -148,7 +152,53 @@ export function storageRoutes(d: Daemon): Route[] {
                 `--privileged=${o['privileged'] === true ? 'yes' : o['privileged'] === false ? 'no' : text('restore', o, 'privileged')}`,
               ];
         const force = flag('restore', o, 'force') ? ['--force'] : [];
-        return d.operation(r, ['restore', file, ...target, ...force, ...privileged], target);
+        const idBase = keep === undefined ? [] : [`--id-base=${keep}`];
+        return d.operation(r, ['restore', file, ...target, ...force, ...privileged, ...idBase], target);
+      },
+    },
+    ...migrationRoutes(d),
+  ];
+}
+
+/** What berth migrate --online needs of its destination besides the backup store. */
+function migrationRoutes(d: Daemon): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/1.0/containers/{ctid}/id-base',
+      handler: async (r) => {
+        const id = parseCtId(r.params['ctid']);
+        const base = parseIdBase(r.query.get('base') ?? '', 'base');
+        if (base === null) throw new BerthError('BAD_VALUE', 'id-base: base must be a host uid');
+        const why = idBaseUnfree(d.ctx(), id, base);
+        return { status: 200, body: { base, free: why === null, reason: why } };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/1.0/dumps',
+      handler: async (r) => {
+        const name = r.query.get('name') ?? '';
+        dumpUploadDir(d.paths, name); // a 400 before a byte is read
+        return { status: 201, body: await storeDumpUpload(d.paths, name, r.req) };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/1.0/dumps/{name}',
+      handler: async (r) => {
+        removeDumpUpload(d.paths, r.params['name'] ?? '');
+        return { status: 200, body: {} };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/1.0/containers/{ctid}/restore-dump',
+      handler: async (r) => {
+        const id = parseCtId(r.params['ctid']);
+        const o = knownFields('restore-dump', await r.json(), ['dump']);
+        const dir = dumpUploadDir(d.paths, text('restore-dump', o, 'dump') ?? '');
+        return d.operation(r, ['restore', id, `--dumpfile=${dir}`], [id]);
       },
     },
   ];

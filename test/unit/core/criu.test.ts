@@ -6,6 +6,7 @@ import {
   checkMeta,
   dumpArgs,
   externalMounts,
+  localExternals,
   maskedFilesIn,
   parseMeta,
   restoreArgs,
@@ -139,4 +140,17 @@ test('meta: parsed strictly, and a mismatch refused', () => {
       (e: BerthError) => e.code === 'RESTORE',
     );
   }
+});
+
+test("a checkpoint's external mounts take their sources from this host, never from its meta", () => {
+  const local = [{ dest: '/proc/cpuinfo', source: '/b/run/berth/lxcfs/proc/cpuinfo' }];
+  const dumped = [
+    { dest: '/proc/cpuinfo', source: '/a/run/berth/lxcfs/proc/cpuinfo' },
+    { dest: '/proc/kcore', source: null },
+  ];
+  assert.deepEqual(localExternals(dumped, local), [local[0], dumped[1]]);
+  assert.throws(
+    () => localExternals([{ dest: '/root/x', source: '/etc/shadow' }], local),
+    (e: BerthError) => e.code === 'RESTORE' && /binds \/root\/x/.test(e.message),
+  );
 });

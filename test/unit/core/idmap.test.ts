@@ -7,6 +7,7 @@ import {
   ID_COUNT,
   ID_POOL_END,
   ID_POOL_START,
+  idBaseRefusal,
   parseIdBase,
   parsePrivileged,
   parseSubIds,
@@ -67,4 +68,14 @@ test('ID_BASE and PRIVILEGED: validated, absent means privileged', () => {
     () => parsePrivileged('maybe'),
     (e: unknown) => e instanceof BerthError && e.code === 'BAD_VALUE',
   );
+});
+
+test('a kept ID_BASE (migrate --online): refused when another range or a subuid range overlaps it', () => {
+  const b = ID_POOL_START + 3 * ID_COUNT;
+  assert.equal(idBaseRefusal(b, [ID_POOL_START], []), null);
+  assert.match(idBaseRefusal(b, [b], []) ?? '', /another container's range/);
+  assert.match(idBaseRefusal(b, [b + ID_COUNT - 1], []) ?? '', /another container's range/);
+  assert.equal(idBaseRefusal(b, [b + ID_COUNT], []), null);
+  assert.match(idBaseRefusal(b, [], [{ start: b + 10, count: 1 }]) ?? '', /\/etc\/subuid/);
+  assert.match(idBaseRefusal(0, [], []) ?? '', /not a host uid/);
 });

@@ -27,6 +27,7 @@ const journal = (over: Partial<MigrateJournal> = {}): MigrateJournal => ({
   dest: 'b',
   archive: archiveName(id, '0123456789abcdef'),
   wasRunning: true,
+  online: false,
   phase: 'begun',
   started: '2026-12-02T14:00:00.000Z',
   ...over,
@@ -178,4 +179,29 @@ test('what the restore on DEST leaves out is known before anything moves', () =>
     code(() => keysLeftBehind('HOSTNAME="-bad-"\n', id, 'dir', null, GLOBAL)),
     'CONFIG_INVALID',
   );
+});
+
+test('online: the dump and the restore of it replace the stop and the start; abort restores the dump', () => {
+  const j = journal({ online: true });
+  assert.deepEqual(resumeSteps(j, 'absent', { exists: true }), [
+    'dump-here',
+    'upload',
+    'restore',
+    'restore-dump-there',
+    'finish',
+  ]);
+  assert.deepEqual(resumeSteps(journal({ online: true, phase: 'restored' }), 'stopped', { exists: true }), [
+    'restore-dump-there',
+    'finish',
+  ]);
+  assert.deepEqual(resumeSteps(journal({ online: true, phase: 'started' }), 'running', { exists: true }), ['finish']);
+  assert.deepEqual(abortSteps(journal({ online: true, phase: 'stopped' }), 'absent'), [
+    'remove-archive',
+    'restore-here',
+    'drop',
+  ]);
+  assert.equal(parseJournal(formatJournal(j), id, 'x').online, true);
+  const old = JSON.parse(formatJournal(j)) as Record<string, unknown>;
+  delete old['online'];
+  assert.equal(parseJournal(JSON.stringify(old), id, 'x').online, false, 'a journal of before --online');
 });

@@ -1,0 +1,142 @@
+// Online migration's pause (issue 17: the client's longest gap at most 2x runc's): berth migrate
+// --online of a busybox container with a routed address between the two hosts of the migration
+// tests, against runc checkpoint + runc restore (--tcp-established, CRIU 4.2) of the same rootfs
+// in place, both with the same TCP echo client writing a line every 20 ms. Needs root and CRIU.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BERTH } from '../test/integration/harness.ts';
+import {
+  type Cleanups,
+  clientNet,
+  echoSession,
+  must,
+  NA,
+  NC,
+  onlineBusybox,
+  twoHosts,
+} from '../test/integration/two-hosts.ts';
+import { median } from './stats.ts';
+
+const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
+const CRIU_DIR = '/usr/local/lib/berth/criu/sbin';
+const RUNC_NS = `berth-bench-runc-${process.pid}`;
+const RUNC_IP = '10.252.3.1';
+
+if (process.getuid?.() !== 0) throw new Error('run as root');
+const todo: Array<() => unknown> = [];
+const c: Cleanups = { after: (fn) => todo.unshift(fn) };
+
+/** A command run without blocking the event loop (the echo client's clock keeps reading). */
+function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<number> {
+  return new Promise((res, rej) => {
+    const t0 = Date.now();
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    p.on('exit', (code) => (code === 0 ? res(Date.now() - t0) : rej(new Error(`${cmd} ${args.join(' ')}: ${err}`))));
+  });
+}
+
+async function berthRound(h: Awaited<ReturnType<typeof twoHosts>>, route: ReturnType<typeof clientNet>, i: number) {
+  const id = `${400 + i}`;
+  const ip = `10.251.9.${40 + i}`;
+  onlineBusybox(h, id, ip);
+  route('a', ip);
+  const s = echoSession(c, ip);
+  if (!(await s.answers())) throw new Error('no echo on A');
+  s.gap();
+  const ms = await run(
+    'nsenter',
+    [`--net=/run/netns/${NA}`, BERTH, '--root', h.a.root, 'migrate', id, 'b', '--online'],
+    h.env,
+  );
+  route('b', ip);
+  if (!(await s.answers())) throw new Error('the session did not survive');
+  const gap = s.gap();
+  s.close();
+  h.b.ok(['stop', '--fast', id]);
+  h.b.ok(['destroy', id]);
+  return { gap, ms };
+}
+
+/** runc's bundle: the busybox template's rootfs, an echo server as init, NC's peer namespace. */
+function runcBundle(work: string, tarball: string): string {
+  const bundle = join(work, 'runc');
+  mkdirSync(join(bundle, 'rootfs'), { recursive: true });
+  must(NC, ['tar', '--zstd', '-xpf', tarball, '-C', join(bundle, 'rootfs')]);
+  spawnSync('runc', ['spec', '--bundle', bundle]);
+  const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  // stdio on the container's own /dev/null: CRIU cannot dump a host file as its fds
+  spec.process.args = ['sh', '-c', 'exec </dev/null >/dev/null 2>&1; nc -ll -p 7000 -e cat'];
+  spec.process.terminal = false;
+  spec.root.readonly = false;
+  for (const n of spec.linux.namespaces) if (n.type === 'network') n.path = `/run/netns/${RUNC_NS}`;
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+  spawnSync('ip', ['netns', 'add', RUNC_NS]);
+  c.after(() => spawnSync('ip', ['netns', 'del', RUNC_NS]));
+  must(NC, ['ip', 'link', 'add', 'c3', 'type', 'veth', 'peer', 'name', 'eth0']);
+  must(NC, ['ip', 'link', 'set', 'eth0', 'netns', RUNC_NS]);
+  must(NC, ['ip', 'addr', 'add', '10.252.3.2/24', 'dev', 'c3']);
+  must(NC, ['ip', 'link', 'set', 'c3', 'up']);
+  must(RUNC_NS, ['ip', 'addr', 'add', `${RUNC_IP}/24`, 'dev', 'eth0']);
+  must(RUNC_NS, ['ip', 'link', 'set', 'eth0', 'up']);
+  must(RUNC_NS, ['ip', 'link', 'set', 'lo', 'up']);
+  return bundle;
+}
+
+async function runcRound(work: string, bundle: string) {
+  const state = join(work, 'runc-state');
+  const img = join(work, `runc-img-${Date.now()}`);
+  const env = { PATH: `${CRIU_DIR}:${process.env['PATH']}` };
+  await run('runc', ['--root', state, 'run', '-d', '--bundle', bundle, 'ct']);
+  c.after(() => spawnSync('runc', ['--root', state, 'delete', '-f', 'ct']));
+  await new Promise((r) => setTimeout(r, 300));
+  const s = echoSession(c, RUNC_IP);
+  if (!(await s.answers())) throw new Error('no echo from runc');
+  s.gap();
+  const t0 = Date.now();
+  await run('runc', ['--root', state, 'checkpoint', '--tcp-established', '--image-path', img, 'ct'], env);
+  await run(
+    'runc',
+    ['--root', state, 'restore', '-d', '--tcp-established', '--image-path', img, '--bundle', bundle, 'ct'],
+    env,
+  );
+  const ms = Date.now() - t0;
+  if (!(await s.answers())) throw new Error('the runc session did not survive');
+  const gap = s.gap();
+  s.close();
+  spawnSync('runc', ['--root', state, 'delete', '-f', 'ct']);
+  return { gap, ms };
+}
+
+try {
+  const h = await twoHosts(c);
+  const route = clientNet(c);
+  const bundle = runcBundle(h.a.root, join(h.a.root, 'var/lib/berth/template/cache/busybox.tar.zst'));
+  const berth: number[] = [];
+  const runc: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const b = await berthRound(h, route, i);
+    const r = await runcRound(h.a.root, bundle);
+    console.log(
+      `round ${i}: berth gap ${b.gap} ms (migrate ${b.ms} ms); runc gap ${r.gap} ms (checkpoint + restore ${r.ms} ms)`,
+    );
+    berth.push(b.gap);
+    runc.push(r.gap);
+  }
+  const ratio = median(berth) / median(runc);
+  console.log(
+    JSON.stringify({
+      name: 'online-migration-gap',
+      n: ROUNDS,
+      berth_p50_ms: median(berth),
+      runc_p50_ms: median(runc),
+      ratio: Number(ratio.toFixed(2)),
+    }),
+  );
+} finally {
+  for (const fn of todo) await fn();
+}
