@@ -22,7 +22,7 @@ export interface ExternalMount {
 export interface CheckpointMeta {
   version: 1;
   ctid: string;
-  /** CRIU's key of init's stdio, the console pty: tty[RDEV:DEV] in hex (restore's --inherit-fd) */
+  /** CRIU's key of the console's pty slave: tty[RDEV:DEV] in hex (restore's --inherit-fd) */
   tty: string;
   idBase: number | null;
   layout: string;
@@ -83,7 +83,7 @@ export function maskedFilesIn(mountinfo: string): Set<string> {
   return out;
 }
 
-/** CRIU's key of a tty from fstat of init's fd 0 (criu/tty.c: tty[%llx:%llx]). */
+/** CRIU's key of a tty from its rdev and dev (criu/tty.c: tty[%llx:%llx]). */
 export function ttyKey(rdev: number, dev: number): string {
   return `tty[${rdev.toString(16)}:${dev.toString(16)}]`;
 }

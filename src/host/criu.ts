@@ -84,8 +84,8 @@ export async function runCriu(
 
 export const kernelRelease = (): string => release();
 
-/** CRIU's key of PID's fd 0 (a berth init's stdio is the console pty). */
-export function stdioTtyKey(pid: number): string {
+/** CRIU's key of the console of container init PID: its /dev/console, else its stdio. */
+export function consoleTtyKey(pid: number): string {
   // the console itself, as the container sees it (agetty of a systemd guest holds it; systemd as
   // init has /dev/null on its stdio), then init's stdio (busybox init's is the console); a pty
   // slave either way (Unix98 majors 136-143): the container may have replaced its /dev/console,

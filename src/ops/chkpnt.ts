@@ -3,14 +3,12 @@ import { join } from 'node:path';
 import { type CheckpointMeta, DUMP_LOG, dumpArgs, externalMounts, maskedFilesIn } from '../core/criu.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import { featureOn } from '../core/features.ts';
-import { planMounts } from '../core/mounts.ts';
 import type { Ctx } from '../engine/context.ts';
+import { mountPlanHere } from '../engine/criu-mounts.ts';
 import { cgroupDirsOf, mustExist } from '../engine/inspect.ts';
 import { cleanupRuntime, reconcile, withLock } from '../engine/runtime.ts';
-import { cgroupPidsOne, containerCgroupMounts } from '../host/cgroups.ts';
-import { criuVersion, kernelRelease, prepareDumpDir, runCriu, stdioTtyKey, writeMeta } from '../host/criu.ts';
-import { ensureLxcfs } from '../host/lxcfs.ts';
+import { cgroupPidsOne } from '../host/cgroups.ts';
+import { consoleTtyKey, criuVersion, kernelRelease, prepareDumpDir, runCriu, writeMeta } from '../host/criu.ts';
 import { dumpPath } from '../host/paths.ts';
 import { readProcStat } from '../host/proc.ts';
 import { readGlobal } from '../host/store.ts';
@@ -41,15 +39,9 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
     }
     if (cfg.netifs.length) throw new BerthError('CHKPNT', `chkpnt ${id}: bridged NETIF cannot be checkpointed yet`);
     refuseSessions(ctx, id, now.pid);
-    const global = readGlobal(ctx.paths);
-    const plan = planMounts({
-      cgroups: containerCgroupMounts(ctx.layout()),
-      hostname: cfg.hostname,
-      lxcfs: global.lxcfs ? ensureLxcfs(ctx.host, ctx.paths, ctx.paths.helper, ctx.log) : null,
-      nesting: featureOn(cfg.features, 'nesting'),
-    });
+    const { plan } = mountPlanHere(ctx, cfg, readGlobal(ctx.paths).lxcfs);
     const externals = externalMounts(plan, maskedFilesIn(ctx.host.readProc(`${now.pid}/mountinfo`) ?? ''));
-    const tty = stdioTtyKey(now.pid);
+    const tty = consoleTtyKey(now.pid);
     const freezer = cgroupDirsOf(ctx, id).find((d) => d.hierarchy.controllers.includes('freezer'));
     prepareDumpDir(to, `chkpnt ${id}`);
     const t0 = Date.now();

@@ -13,24 +13,22 @@ import {
 import type { CtId } from '../core/ctid.ts';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
-import { featureOn } from '../core/features.ts';
 import { STATUS_FD } from '../core/helper-args.ts';
 import { ID_COUNT } from '../core/idmap.ts';
 import { keeperArgs } from '../core/keeper.ts';
 import { rootMountArgs } from '../core/layout.ts';
-import { planMounts } from '../core/mounts.ts';
 import { netArgs, parseIpList } from '../core/net.ts';
 import { mountWithScripts } from '../engine/action-scripts.ts';
 import { type Ctx, helperRun } from '../engine/context.ts';
+import { mountPlanHere } from '../engine/criu-mounts.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { nftFor, syncNft } from '../engine/net.ts';
 import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
-import { containerCgroupMounts, prepareCgroups, resourceWrites } from '../host/cgroups.ts';
+import { prepareCgroups, resourceWrites } from '../host/cgroups.ts';
 import { criuBinary, criuLogTail, criuVersion, keepingCgroup2, lendDumpDir, readMeta } from '../host/criu.ts';
 import { closeFd, makeDir, openAppend, removeFile } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { rootSource } from '../host/layers.ts';
-import { ensureLxcfs } from '../host/lxcfs.ts';
 import { ensureNftBase, hostNet } from '../host/net.ts';
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
 import { isAlive, readProcStat } from '../host/proc.ts';
@@ -89,13 +87,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       const netOps = ips.length ? restoreNetOps(id, ips, hostNet(ctx.host, global, ips, ctx.log)) : [];
       if (ips.some((i) => i.family === 6)) ensureNftBase(ctx.host, ctx.paths.run);
       syncNft(ctx, `restore ${id}`, [], nft);
-      const lxcfs = global.lxcfs ? ensureLxcfs(ctx.host, ctx.paths, ctx.paths.helper, ctx.log) : null;
-      const plan = planMounts({
-        cgroups: containerCgroupMounts(layout),
-        hostname: cfg.hostname,
-        lxcfs,
-        nesting: featureOn(cfg.features, 'nesting'),
-      });
+      const { plan, lxcfs } = mountPlanHere(ctx, cfg, global.lxcfs);
       const externals = localExternals(meta.externals, externalMounts(plan, new Set()));
       // the restored root (host uid BASE) must traverse every directory to it: not under berth's
       // run directory (0700), nor under a --root that may be 0700 (tests'): the host's /run
