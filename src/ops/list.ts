@@ -24,7 +24,7 @@ import { readCounters } from '../engine/counters.ts';
 import { cgroupDirsOf, type Inspection, inspect } from '../engine/inspect.ts';
 import { cgroupPidsOne, counterSources, onlineCpus, readCounterFiles, subdirsOf } from '../host/cgroups.ts';
 import { pathExists } from '../host/files.ts';
-import { readJournal } from '../host/migrate-journal.ts';
+import { journalIds, readJournal } from '../host/migrate-journal.ts';
 import { mountPoints } from '../host/mountinfo.ts';
 import { ctConfigPath, migrateDir } from '../host/paths.ts';
 import { type BrokenCt, derivedConfig, listCtIds, readCtOrBroken, type StoredCt } from '../host/store.ts';
@@ -135,6 +135,8 @@ interface Seen {
   image: Image | null;
   counters: boolean;
   saved: boolean;
+  /** the CTIDs with a migration journal (one directory read, not one open per container) */
+  journals: Set<string>;
   /** the cgroup files of the limits shown, and the host's online CPUs; null: show the saved */
   limits: { files: string[]; online: number } | null;
 }
@@ -176,7 +178,7 @@ function ctRow(ctx: Ctx, id: CtId, seen: Seen): CtRow | null {
     ...runtimeFields(ctx, id, now),
     status: now.status,
     problem: null,
-    migrating: migrating(ctx, id),
+    migrating: seen.journals.has(id) ? migrating(ctx, id) : null,
     ip: (liveIps ? liveIps.join(' ') : formatIpList(c.ipAddr)) || '-',
     hostname: c.hostname,
     description: getKey(ct.file, 'DESCRIPTION') ?? null,
@@ -256,7 +258,7 @@ function brokenRow(ctx: Ctx, id: CtId, ct: BrokenCt, seen: Seen): CtRow {
     ...runtimeFields(ctx, id, now),
     status: 'broken',
     problem: ct.error.message,
-    migrating: migrating(ctx, id),
+    migrating: seen.journals.has(id) ? migrating(ctx, id) : null,
     ip: null,
     hostname: null,
     description: null,
@@ -291,6 +293,7 @@ export async function listContainers(ctx: Ctx, o: ListOptions): Promise<CtRow[]>
     image: o.disk ? await import('../host/image.ts') : null,
     counters: o.counters,
     saved: o.saved,
+    journals: journalIds(ctx.paths),
     limits: null,
   };
   const files = o.saved ? [] : limitFiles(ctx.layout().kind, o.fields);
