@@ -282,8 +282,8 @@ static void parse_args(int argc, char **argv) {
       opt.criu.tty_fd = parse_int(need(argv, &i, argc, a), a);
     } else if (strcmp(a, "--keeper-sock") == 0) {
       opt.keeper_sock = need(argv, &i, argc, a);
-    } else if (strcmp(a, "--console") == 0) {
-      add_op(OP_CONSOLE, need(argv, &i, argc, a), NULL, NULL, NULL);
+    } else if (strcmp(a, "--console") == 0 || strcmp(a, "--console-own") == 0) {
+      add_op(OP_CONSOLE, need(argv, &i, argc, a), strcmp(a, "--console-own") == 0 ? "own" : NULL, NULL, NULL);
     } else if (strcmp(a, "--no-new-privs") == 0) {
       opt.no_new_privs = 1;
     } else if (strcmp(a, "--host-bind") == 0 || strcmp(a, "--host-overlay") == 0 ||

@@ -280,15 +280,49 @@ static void write_block(const char *dest, const char *block) {
 int console_master = -1, console_slave = -1;
 
 /*
- * /dev/console becomes a pty of the container's own devpts (mounted just before), as LXC does:
- * the container writes to it as to a terminal, and only the keeper on the host holds the
- * master. The slave is reached through TIOCGPTPEER, never by a path the container could swap.
+ * --console-own: the ptmx of a devpts instance of the console's own, mounted on a directory of
+ * the /dev tmpfs the plan has just made (nothing of the container runs yet) only until its
+ * ptmx is open; the bind of its pty 0 on /dev/console then keeps it alive. A checkpoint needs
+ * this: CRIU takes /dev/console as an external bind, and the copies systemd's units get in
+ * their own mount namespaces are binds of it only if no devpts root mounted in the container
+ * shares its superblock (with /dev/pts's pty 0, a restore rebuilt them from the restored
+ * /dev/pts, without a master). LXC keeps its console apart from /dev/pts too.
  */
-static void make_console(const char *dest) {
+static const char own_dir[] = "/dev/.berth-console";
+
+/* its ptmx, the devpts left mounted (its root's O_PATH fd in *TOP) for drop_own_devpts */
+static int own_ptmx(int *top) {
+  if (mkdirs_in_root(own_dir, 0700) < 0) die_errno("console", "mkdir %s", own_dir);
+  int d = open_in_root(own_dir, O_PATH | O_DIRECTORY);
+  if (d < 0) die_errno("console", "open %s", own_dir);
+  if (mount("devpts", fd_path(d), "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+    die_errno("console", "mount a devpts on %s", own_dir);
+  close(d);
+  *top = open_in_root(own_dir, O_PATH | O_DIRECTORY); /* the devpts now mounted there */
+  if (*top < 0) die_errno("console", "open %s", own_dir);
+  return openat(*top, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
+/* once its pty is bound on the console (a bind needs its source mounted here): detached, gone */
+static void drop_own_devpts(int top) {
+  if (umount2(fd_path(top), MNT_DETACH) < 0) die_errno("console", "unmount %s", own_dir);
+  close(top);
+  int dev = open_in_root("/dev", O_PATH | O_DIRECTORY);
+  if (dev < 0 || unlinkat(dev, own_dir + 5, AT_REMOVEDIR) < 0) die_errno("console", "rmdir %s", own_dir);
+  close(dev);
+}
+
+/*
+ * /dev/console becomes a pty (of the container's /dev/pts, or with --console-own of a devpts of
+ * its own), as LXC does: the container writes to it as to a terminal, and only the keeper on the
+ * host (or the OCI caller) holds the master. The slave is reached through TIOCGPTPEER, never by
+ * a path the container could swap.
+ */
+static void make_console(const char *dest, int own) {
   struct stat st;
-  int fd, unlock = 0;
-  console_master = open_in_root("/dev/pts/ptmx", O_RDWR | O_NOCTTY);
-  if (console_master < 0) die_errno("console", "open /dev/pts/ptmx");
+  int fd, unlock = 0, top = -1;
+  console_master = own ? own_ptmx(&top) : open_in_root("/dev/pts/ptmx", O_RDWR | O_NOCTTY);
+  if (console_master < 0) die_errno("console", "open the console's ptmx");
   if (ioctl(console_master, TIOCSPTLCK, &unlock) < 0) die_errno("console", "unlock the console pty");
   console_slave = ioctl(console_master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (console_slave < 0) die_errno("console", "open the console pty's slave");
@@ -301,6 +335,7 @@ static void make_console(const char *dest) {
   snprintf(src, sizeof src, "/proc/self/fd/%d", console_slave);
   if (mount(src, fd_path(fd), NULL, MS_BIND, NULL) < 0) die_errno("console", "bind the console pty on %s", dest);
   close(fd);
+  if (top >= 0) drop_own_devpts(top);
 }
 
 void run_op(const struct op *o) {
@@ -382,8 +417,8 @@ void run_op(const struct op *o) {
       die_errno("remount", "remount %s", o->a);
     close(fd);
     return;
-  case OP_CONSOLE: /* a=dest */
-    make_console(o->a);
+  case OP_CONSOLE: /* a=dest b="own" (--console-own) or NULL */
+    make_console(o->a, o->b != NULL);
     return;
   case OP_BLOCK: /* a=dest b=block: replace berth's block, or append it */
     write_block(o->a, o->b);

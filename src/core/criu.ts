@@ -19,6 +19,40 @@ export interface ExternalMount {
   source: string | null;
 }
 
+/**
+ * A container's own sub-cgroups without tasks, relative to its inner cgroup, by hierarchy
+ * (cgroupTreeKey): restore makes them before CRIU, which makes only the cgroups of its tasks.
+ */
+export type CgroupTree = Record<string, string[]>;
+
+/** At most this many sub-cgroups are carried (a systemd guest has some 10 to 50). */
+export const MAX_TREE_DIRS = 2000;
+
+/** A hierarchy's key in a CgroupTree: "cgroup2", "name=systemd"; null for v1 controllers (berth's). */
+export function cgroupTreeKey(fstype: string, mountOptions: string, controllers: readonly string[]): string | null {
+  if (fstype === 'cgroup2') return 'cgroup2';
+  if (controllers.length) return null;
+  return /(?:^|,)(name=[^,]+)/.exec(mountOptions)?.[1] ?? null;
+}
+
+/** One relative cgroup path: names of up to 255 bytes without "/" or NUL, never "." or "..". */
+function isCgroupPath(v: unknown): v is string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 4096) return false;
+  return v.split('/').every((n) => n !== '' && n !== '.' && n !== '..' && n.length <= 255 && !n.includes('\0'));
+}
+
+/** An uploaded checkpoint's tree is hostile: paths stay below the inner cgroup, and few. */
+function isCgroupTree(v: unknown): v is CgroupTree {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  let n = 0;
+  for (const [key, rels] of Object.entries(v)) {
+    if (key !== 'cgroup2' && !/^name=[A-Za-z0-9_.-]{1,64}$/.test(key)) return false;
+    if (!Array.isArray(rels) || !rels.every(isCgroupPath)) return false;
+    n += rels.length;
+  }
+  return n <= MAX_TREE_DIRS;
+}
+
 export interface CheckpointMeta {
   version: 1;
   ctid: string;
@@ -28,6 +62,10 @@ export interface CheckpointMeta {
   layout: string;
   ips: string[];
   stopSignal: number;
+  /** the running state's nesting (false: its filter refuses new UTS/IPC namespaces), restored with it */
+  nesting?: boolean | undefined;
+  /** its init's sub-cgroups without tasks (absent: none, or an older berth's checkpoint) */
+  cgroups?: CgroupTree | undefined;
   externals: ExternalMount[];
   criu: string;
   kernel: string;
@@ -97,6 +135,16 @@ export interface DumpPlan {
   tty: string;
 }
 
+/**
+ * Where CRIU also looks for the directories of inotify watches it cannot open by handle (an
+ * overlay root mounted without nfs_export gives no usable handles): its built-in hints cover
+ * /etc, /var/spool, /var/log, /lib/udev and dbus's service directories but not dbus-daemon's
+ * policy directory /usr/share/dbus-1/system.d, which every systemd guest watches, nor the zone
+ * file that systemd's watch of /etc/localtime lands on once a restore has followed the link.
+ * Listed paths are scanned first, whole, inside the frozen container: keep them small.
+ */
+export const IRMAP_SCAN_PATHS = ['/usr/share/dbus-1', '/usr/share/polkit-1', '/usr/share/zoneinfo'] as const;
+
 export function dumpArgs(p: DumpPlan): string[] {
   return [
     'dump',
@@ -114,6 +162,7 @@ export function dumpArgs(p: DumpPlan): string[] {
     '--external',
     p.tty,
     '--tcp-established',
+    ...IRMAP_SCAN_PATHS.flatMap((d) => ['--irmap-scan-path', d]),
   ];
 }
 
@@ -204,6 +253,8 @@ export function parseMeta(text: string, where: string): CheckpointMeta {
     typeof m.layout === 'string' &&
     Array.isArray(m.ips) &&
     Array.isArray(m.externals) &&
+    (m.nesting === undefined || typeof m.nesting === 'boolean') &&
+    (m.cgroups === undefined || isCgroupTree(m.cgroups)) &&
     typeof m.criu === 'string';
   if (!ok) throw new BerthError('RESTORE', `restore: ${where}: ${META_FILE} is incomplete or of another version`);
   return m as CheckpointMeta;

@@ -64,7 +64,7 @@ export function mountArgs(op: MountOp): string[] {
     case 'block':
       return ['--block', op.dest, op.content];
     case 'console':
-      return ['--console', op.dest];
+      return [op.own ? '--console-own' : '--console', op.dest];
   }
 }
 

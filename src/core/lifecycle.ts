@@ -15,6 +15,11 @@ export interface RuntimeState {
   nft?: string[] | undefined;
   /** its keeper (helper/keeper.c): pid, and whether it answers sysinfo (exec's filters then ask it) */
   keeper?: { pid: number; startTime: number | null; sysinfo: boolean } | undefined;
+  /**
+   * false: its seccomp filter refuses new UTS and IPC namespaces (no FEATURES nesting at start,
+   * src/core/seccomp.ts); exec gives its commands the same filter. Absent (older states): allowed.
+   */
+  nesting?: boolean | undefined;
   /** where its root is mounted: a stop finds it even when the config has become unreadable */
   veRoot?: string | undefined;
 }

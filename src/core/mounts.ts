@@ -21,7 +21,8 @@ export type MountOp =
   /** berth's marked block in a file the container also edits (helper --block) */
   | { op: 'block'; dest: string; content: string }
   /** a pty of the container's own devpts on DEST, its master for the keeper (helper --console) */
-  | { op: 'console'; dest: string };
+  /** own: a devpts instance of its own (berth's containers), else a pty of /dev/pts (OCI's) */
+  | { op: 'console'; dest: string; own?: boolean };
 
 /** A cgroup hierarchy to show inside the container (its cgroup namespace makes it the CT's own). */
 /** A file written inside the container (by the helper, resolved in its root). */
@@ -134,8 +135,9 @@ export function planMounts(input: MountPlanInput): MountOp[] {
       dest: '/dev/pts',
       options: 'nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5',
     },
-    // its console is a pty of its own devpts; the keeper on the host holds the master
-    { op: 'console', dest: '/dev/console' },
+    // its console is pty 0 of a devpts of its own (apart from /dev/pts: checkpoints need that,
+    // helper/rootops.c); the keeper on the host holds the master
+    { op: 'console', dest: '/dev/console', own: true },
     { op: 'symlink', target: 'pts/ptmx', dest: '/dev/ptmx' },
     { op: 'mount', fstype: 'tmpfs', source: 'shm', dest: '/dev/shm', options: 'nosuid,nodev,mode=1777' },
     { op: 'mount', fstype: 'mqueue', source: 'mqueue', dest: '/dev/mqueue', options: NOSUID_NODEV_NOEXEC },

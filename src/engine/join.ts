@@ -54,14 +54,14 @@ export function joinRun(
   argv: readonly string[],
   opts: JoinOptions,
 ): { code: number; timedOut: boolean } {
-  const { args, sysinfo, winsize } = joinArgsFor(ctx, id, now, argv, {
+  const { args, sysinfo, nesting, winsize } = joinArgsFor(ctx, id, now, argv, {
     ...opts,
     winsize: opts.winsizeFd !== undefined,
   });
   const r = ctx.host.runHelper(ctx.paths.helper, args, {
     ...(winsize ? { winsizeFd: opts.winsizeFd } : {}),
     stdio: [opts.stdin, opts.stdout ?? 'inherit', 'inherit'],
-    seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
+    seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo, nesting })),
     ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
     relaysSignals: opts.relaysSignals === true,
   });
@@ -80,7 +80,7 @@ export async function joinCaptured(
   argv: readonly string[],
   opts: { verb: string; env: readonly string[]; stdin: Buffer; cap: number },
 ): Promise<{ code: number; stdout: Buffer; stderr: Buffer; truncated: boolean }> {
-  const { args, sysinfo } = joinArgsFor(ctx, id, now, argv, {
+  const { args, sysinfo, nesting } = joinArgsFor(ctx, id, now, argv, {
     pty: false,
     verb: opts.verb,
     env: opts.env,
@@ -88,7 +88,7 @@ export async function joinCaptured(
   });
   const r = await ctx.host.runHelperAsync(ctx.paths.helper, args, {
     stdin: opts.stdin,
-    seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo })),
+    seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo, nesting })),
     cap: opts.cap,
   });
   if (r.error) throw joinFailure(r.error, `${opts.verb} ${id} ${argv[0] ?? ''}`.trim());
@@ -102,10 +102,12 @@ function joinArgsFor(
   now: Inspection,
   argv: readonly string[],
   opts: { pty: boolean; verb: string; env?: readonly string[] | undefined; winsize: boolean },
-): { args: string[]; sysinfo: boolean; winsize: boolean } {
+): { args: string[]; sysinfo: boolean; nesting: boolean; winsize: boolean } {
   if (now.pid === null) throw new BerthError('NOT_RUNNING', `${opts.verb} ${id}: container is not running`);
   // its keeper answers sysinfo for the command too, as for init (the state says whether)
   const sysinfo = now.state?.keeper?.sysinfo === true;
+  // and the filter init got: without nesting, no new UTS or IPC namespaces (checkpoints need that)
+  const nesting = now.state?.nesting !== false;
   const plan = execPlan(now.pid, procsFiles(cgroupDirsOf(ctx, id)), argv, {
     pty: opts.pty,
     term: process.env['TERM'],
@@ -117,7 +119,7 @@ function joinArgsFor(
     env: opts.env ?? [],
   });
   if (opts.winsize && opts.pty) plan.winsize = true;
-  return { args: joinArgs(plan), sysinfo, winsize: plan.winsize === true };
+  return { args: joinArgs(plan), sysinfo, nesting, winsize: plan.winsize === true };
 }
 
 /** What a failed join's status record means for the admin. */

@@ -104,7 +104,7 @@ export function recordRunning(
   ctx: Ctx,
   id: CtId,
   pid: number,
-  rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips' | 'nft' | 'keeper' | 'veRoot'>,
+  rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips' | 'nft' | 'keeper' | 'nesting' | 'veRoot'>,
 ): void {
   const st = readProcStat(ctx.host, pid);
   writeState(ctx.paths, id, { status: 'running', pid, startTime: st?.startTime ?? null, ...rec });
@@ -126,6 +126,7 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
       ips: now.state?.ips ?? cfg?.ipAddr.map((i) => i.addr),
       nft: now.state?.nft,
       keeper: now.state?.keeper,
+      nesting: now.state?.nesting,
       veRoot: now.state?.veRoot ?? cfg?.veRoot,
     });
     ctx.log(`${id}: adopted init (pid ${now.pid}) of an interrupted start`);

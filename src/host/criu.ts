@@ -15,6 +15,7 @@ import {
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { type CheckpointMeta, META_FILE, parseMeta, ttyKey } from '../core/criu.ts';
+import { notifyToAllow } from '../core/criu-seccomp.ts';
 import { BerthError, type ErrorCode } from '../core/errors.ts';
 import { errText, writeFileAtomic } from './fs-util.ts';
 import type { Host } from './host.ts';
@@ -105,7 +106,7 @@ export function consoleTtyKey(pid: number): string {
 }
 
 /** What CRIU and berth write into a dump directory (stats-dump, stats-restore too). */
-const DUMP_FILE = /^(.*\.(img|log|pid)|stats-.*|berth-meta\.json(\.tmp.*)?)$/;
+const DUMP_FILE = /^(.*\.(img|log|pid)|.*\.img\.tmp-\d+|stats-.*|berth-meta\.json(\.tmp.*)?)$/;
 
 /**
  * The dump directory, 0700, empty: made if absent; what a previous checkpoint (or a failed
@@ -165,4 +166,21 @@ export function lendDumpDir(dir: string, base: number | null): () => void {
     chmodSync(dir, 0o700);
     chownSync(dir, 0, 0);
   };
+}
+
+/**
+ * The checkpoint's filters without their sysinfo notification (core/criu-seccomp.ts), before
+ * CRIU restores them; idempotent (a second restore of the same images finds none).
+ */
+export function allowNotified(dir: string): void {
+  const file = join(dir, 'seccomp.img');
+  let img: Buffer;
+  try {
+    img = readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // no task had a filter
+    throw new BerthError('RESTORE', `restore: ${file}: ${errText(err)}`, { cause: err });
+  }
+  // with CRIU's mode (0644): the restored tasks, host uid BASE, open it too
+  if (notifyToAllow(img) > 0) writeFileAtomic(file, img, statSync(file).mode & 0o777);
 }

@@ -21,13 +21,14 @@ import { isAlive } from './proc.ts';
  * adds an fsync for power loss too; runtime state under /run needs none (it does not survive
  * a reboot anyway, and the fsync costs milliseconds on every start).
  */
-export function writeFileAtomic(file: string, data: string, mode = 0o644, durable = true): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644, durable = true): void {
   const tmp = tmpName(file);
   try {
     mkdirSync(dirname(file), { recursive: true });
     const fd = openSync(tmp, 'w', mode);
     try {
-      writeSync(fd, data);
+      if (typeof data === 'string') writeSync(fd, data);
+      else writeSync(fd, data);
       if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -7,6 +7,7 @@ import type { Ctx } from '../engine/context.ts';
 import { mountPlanHere } from '../engine/criu-mounts.ts';
 import { cgroupDirsOf, mustExist } from '../engine/inspect.ts';
 import { cleanupRuntime, reconcile, withLock } from '../engine/runtime.ts';
+import { innerTree, pinCgroupEvents, unpin } from '../host/cgroup-tree.ts';
 import { cgroupPidsOne } from '../host/cgroups.ts';
 import { consoleTtyKey, criuVersion, kernelRelease, prepareDumpDir, runCriu, writeMeta } from '../host/criu.ts';
 import { dumpPath } from '../host/paths.ts';
@@ -42,17 +43,25 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
     const { plan } = mountPlanHere(ctx, cfg, readGlobal(ctx.paths).lxcfs);
     const externals = externalMounts(plan, maskedFilesIn(ctx.host.readProc(`${now.pid}/mountinfo`) ?? ''));
     const tty = consoleTtyKey(now.pid);
-    const freezer = cgroupDirsOf(ctx, id).find((d) => d.hierarchy.controllers.includes('freezer'));
+    const dirs = cgroupDirsOf(ctx, id);
+    const freezer = dirs.find((d) => d.hierarchy.controllers.includes('freezer'));
     prepareDumpDir(to, `chkpnt ${id}`);
     const t0 = Date.now();
-    await runCriu(
-      ctx.host,
-      ctx.log,
-      dumpArgs({ pid: now.pid, dir: to, freezer: freezer?.path ?? null, externals, tty }),
-      join(to, DUMP_LOG),
-      'CHKPNT',
-      `chkpnt ${id}`,
-    );
+    // read before the freeze: a unit that starts or stops meanwhile changes only the tree's leaves
+    const cgroups = innerTree(dirs);
+    const pins = pinCgroupEvents(dirs);
+    try {
+      await runCriu(
+        ctx.host,
+        ctx.log,
+        dumpArgs({ pid: now.pid, dir: to, freezer: freezer?.path ?? null, externals, tty }),
+        join(to, DUMP_LOG),
+        'CHKPNT',
+        `chkpnt ${id}`,
+      );
+    } finally {
+      unpin(pins);
+    }
     const ms = Date.now() - t0;
     const meta: CheckpointMeta = {
       version: 1,
@@ -62,6 +71,8 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
       layout: cfg.layout,
       ips: now.state.ips ?? [],
       stopSignal: now.state.stopSignal,
+      nesting: now.state.nesting,
+      cgroups,
       externals,
       criu,
       kernel: kernelRelease(),

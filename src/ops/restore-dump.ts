@@ -24,8 +24,17 @@ import { mountPlanHere } from '../engine/criu-mounts.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { nftFor, syncNft } from '../engine/net.ts';
 import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
+import { makeInnerTree } from '../host/cgroup-tree.ts';
 import { prepareCgroups, resourceWrites } from '../host/cgroups.ts';
-import { criuBinary, criuLogTail, criuVersion, keepingCgroup2, lendDumpDir, readMeta } from '../host/criu.ts';
+import {
+  allowNotified,
+  criuBinary,
+  criuLogTail,
+  criuVersion,
+  keepingCgroup2,
+  lendDumpDir,
+  readMeta,
+} from '../host/criu.ts';
 import { closeFd, makeDir, openAppend, removeFile } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { rootSource } from '../host/layers.ts';
@@ -79,11 +88,13 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       await mountWithScripts(ctx, id, cfg, rootMountArgs(root));
       // the same cgroups and device policy as start: CRIU's soft mode still restores devices.list
       const layout = ctx.layout();
-      prepareCgroups(ctx.host, layout, ctx.paths.cgroupParent, id, {
+      const dirs = prepareCgroups(ctx.host, layout, ctx.paths.cgroupParent, id, {
         devices: DEVICE_ALLOW,
         writes: resourceWrites(layout, cfg.resources, id),
         owner: cfg.idBase,
       });
+      // the empty ones its init watches (systemd's slices): CRIU makes only those with tasks
+      if (meta.cgroups) makeInnerTree(ctx.host, dirs, meta.cgroups, cfg.idBase);
       const netOps = ips.length ? restoreNetOps(id, ips, hostNet(ctx.host, global, ips, ctx.log)) : [];
       if (ips.some((i) => i.family === 6)) ensureNftBase(ctx.host, ctx.paths.run);
       syncNft(ctx, `restore ${id}`, [], nft);
@@ -93,6 +104,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       // run directory (0700), nor under a --root that may be 0700 (tests'): the host's /run
       const rand = Buffer.from(randomBytes(4)).toString('hex');
       const stage = join('/run', `${ctx.paths.cgroupParent}-criu-${id}-${rand}`);
+      allowNotified(dir);
       const pidfile = join(dir, 'restored.pid');
       removeFile(pidfile); // CRIU never overwrites its pidfile
       const criuArgv = restoreArgs({
@@ -149,6 +161,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
         ips: meta.ips,
         nft,
         keeper,
+        nesting: meta.nesting,
         veRoot: cfg.veRoot,
       });
       return { pid: r.pid, ms: Date.now() - t0 };

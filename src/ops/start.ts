@@ -4,7 +4,7 @@ import { startPlan } from '../core/container-plan.ts';
 import type { CtId } from '../core/ctid.ts';
 import { DEVICE_ALLOW, deviceRule } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
-import { featureDevnodes } from '../core/features.ts';
+import { featureDevnodes, featureOn } from '../core/features.ts';
 import { startArgs } from '../core/helper-args.ts';
 import { fileLayers, rootMountArgs } from '../core/layout.ts';
 import { initKindFromLink, type RuntimeState, stopSignalFor } from '../core/lifecycle.ts';
@@ -85,6 +85,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
   trace('state written');
   let pid: number;
   let keeper: RuntimeState['keeper'];
+  const nesting = featureOn(cfg.features, 'nesting');
   const global = readGlobal(ctx.paths);
   try {
     if (ownMount) {
@@ -137,7 +138,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     // no detach needed: init calls setsid() itself, and the helper exits once init runs
     const r = await helperRun(ctx, [...hostBind, ...args], {
       stdio: ['ignore', logFd, logFd],
-      seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo: global.sysinfo })),
+      seccompFd: policyFd(ctx.paths.run, seccompPolicy(process.arch, { sysinfo: global.sysinfo, nesting })),
     });
     closeFd(logFd);
     removeStages(binds);
@@ -171,6 +172,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
     ips,
     nft,
     keeper,
+    nesting,
     veRoot: cfg.veRoot,
   });
   // CTID.start runs inside once init runs; its failure undoes the start (umount scripts included)

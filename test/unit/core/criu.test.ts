@@ -3,10 +3,12 @@ import { test } from 'node:test';
 import { execPlan, namespacesOf } from '../../../src/core/container-plan.ts';
 import {
   type CheckpointMeta,
+  cgroupTreeKey,
   checkMeta,
   dumpArgs,
   externalMounts,
   localExternals,
+  MAX_TREE_DIRS,
   maskedFilesIn,
   parseMeta,
   restoreArgs,
@@ -78,6 +80,12 @@ test('dump and restore argv (golden)', () => {
       '--external',
       'tty[8800:42]',
       '--tcp-established',
+      '--irmap-scan-path',
+      '/usr/share/dbus-1',
+      '--irmap-scan-path',
+      '/usr/share/polkit-1',
+      '--irmap-scan-path',
+      '/usr/share/zoneinfo',
     ],
   );
   const meta = { ...META, externals };
@@ -140,6 +148,45 @@ test('meta: parsed strictly, and a mismatch refused', () => {
       (e: BerthError) => e.code === 'RESTORE',
     );
   }
+});
+
+test('meta: the cgroup tree is hostile input: only relative paths below the inner cgroup, and few', () => {
+  const ok = {
+    cgroup2: ['system.slice', 'system.slice/system-serial\\x2dgetty.slice'],
+    'name=systemd': ['user.slice'],
+  };
+  assert.deepEqual(parseMeta(JSON.stringify({ ...META, cgroups: ok, nesting: false }), '/d').cgroups, ok);
+  const bad: unknown[] = [
+    { cgroup2: ['../escape'] },
+    { cgroup2: ['a/../../b'] },
+    { cgroup2: ['/abs'] },
+    { cgroup2: ['a//b'] },
+    { cgroup2: ['.'] },
+    { cgroup2: [''] },
+    { cgroup2: ['a\u0000b'] },
+    { cgroup2: [7] },
+    { cgroup2: 'system.slice' },
+    { memory: ['x'] },
+    { 'name=a/b': ['x'] },
+    { cgroup2: ['x'.repeat(256)] },
+    { cgroup2: Array.from({ length: MAX_TREE_DIRS + 1 }, (_, i) => `s${i}`) },
+    ['system.slice'],
+  ];
+  for (const cgroups of bad) {
+    assert.throws(
+      () => parseMeta(JSON.stringify({ ...META, cgroups }), '/d'),
+      (e: BerthError) => e.code === 'RESTORE',
+      JSON.stringify(cgroups).slice(0, 80),
+    );
+  }
+  assert.throws(() => parseMeta(JSON.stringify({ ...META, nesting: 'no' }), '/d'));
+});
+
+test('cgroup tree keys: the hierarchies a container manages itself, by name', () => {
+  assert.equal(cgroupTreeKey('cgroup2', 'rw,nsdelegate', []), 'cgroup2');
+  assert.equal(cgroupTreeKey('cgroup', 'rw,xattr,name=systemd', []), 'name=systemd');
+  assert.equal(cgroupTreeKey('cgroup', 'rw,memory', ['memory']), null);
+  assert.equal(cgroupTreeKey('cgroup', 'rw', []), null);
 });
 
 test("a checkpoint's external mounts take their sources from this host, never from its meta", () => {

@@ -44,7 +44,7 @@ test('start argv: namespaces, cgroups, root, hostname, caps, fds, init (golden h
   assert.match(s, /--mount sysfs sysfs \/sys ro,/);
   assert.match(s, /--mount cgroup cgroup \/sys\/fs\/cgroup\/memory ro,nosuid,nodev,noexec,memory/);
   // the console: a pty of the container's devpts after that is mounted; the keeper holds the master
-  assert.match(s, /--mount devpts devpts \/dev\/pts .* --console \/dev\/console/);
+  assert.match(s, /--mount devpts devpts \/dev\/pts .* --console-own \/dev\/console/);
   assert.match(
     s,
     / --keeper \/var\/log\/berth\/101.console.log 2097152 \/run\/berth\/101\/keeper.sock --sysinfo v1 \/sys\/fs\/cgroup\/memory\/berth\/101 \/sys\/fs\/cgroup\/pids\/berth\/101 --seccomp-fd/,

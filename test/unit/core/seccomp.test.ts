@@ -98,3 +98,13 @@ test('the i386 and x32 ABIs are filtered on x86_64 only', () => {
   assert.match(seccompPolicy('x64'), /^# .*\ndefault allow\narch x86\narch x32\n/);
   assert.doesNotMatch(seccompPolicy('arm64'), /^arch /m);
 });
+
+test('without nesting: no new UTS or IPC namespace by clone or unshare, clone3 answered ENOSYS', () => {
+  const p = seccompPolicy('x64', { nesting: false });
+  for (const call of ['unshare', 'clone']) {
+    assert.match(p, new RegExp(`^errno 1 ${call} 0 masked_eq 67108864 67108864$`, 'm'));
+    assert.match(p, new RegExp(`^errno 1 ${call} 0 masked_eq 134217728 134217728$`, 'm'));
+  }
+  assert.match(p, /^errno 38 clone3$/m);
+  for (const opts of [{}, { nesting: true }]) assert.doesNotMatch(seccompPolicy('x64', opts), /clone|unshare/);
+});
