@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BERTH, ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
+import { BERTH, NO_CRIU, ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
 
 const TIMENS = (() => {
   try {
@@ -42,9 +42,6 @@ test('a container has a time namespace of its own; exec and enter join it', {
   assert.equal(sleeper, init);
   s.ok(['stop', '701']);
 });
-
-const CRIU = process.env['BERTH_CRIU'] || '/usr/local/lib/berth/criu/sbin/criu';
-const NO_CRIU = existsSync(CRIU) ? false : `no ${CRIU} (./setup-criu.sh installs it)`;
 
 /** berth's stage directories for CRIU (ops/restore-dump.ts) still on the host for sandbox S */
 const stages = (s: Sandbox) => readdirSync('/run').filter((n) => n.startsWith(`${s.cgroupParent}-criu-`));

@@ -10,6 +10,9 @@ export const REPO = new URL('../../../', import.meta.url).pathname;
 export const BERTH = join(REPO, 'bin/berth');
 export const IS_ROOT = process.getuid?.() === 0;
 export const ROOT_SKIP = IS_ROOT ? false : 'needs root (integration tests run real containers)';
+/** berth's CRIU (setup-criu.sh), which checkpoints and online migrations need */
+export const CRIU = process.env['BERTH_CRIU'] || '/usr/local/lib/berth/criu/sbin/criu';
+export const NO_CRIU = existsSync(CRIU) ? false : `no ${CRIU} (./setup-criu.sh installs it)`;
 /** lxcfs is installed (the setup installs it): containers then see their own /proc figures */
 export const LXCFS = spawnSync('sh', ['-c', 'command -v lxcfs'], { stdio: 'ignore' }).status === 0;
 

@@ -20,7 +20,7 @@ import {
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { formatLock } from '../../src/core/lock-record.ts';
-import { BERTH, ROOT_SKIP, type Sandbox } from './harness.ts';
+import { BERTH, NO_CRIU, ROOT_SKIP, type Sandbox } from './harness.ts';
 import {
   ADDR_B,
   BUSYBOX,
@@ -267,9 +267,6 @@ test('berth migrate moves containers between two berthd hosts, crash-safe', { sk
     assert.equal(where(h.b, '310').running, true);
   });
 });
-
-const CRIU = process.env['BERTH_CRIU'] || '/usr/local/lib/berth/criu/sbin/criu';
-const NO_CRIU = existsSync(CRIU) ? false : `no ${CRIU} (./setup-criu.sh installs it)`;
 
 const counter = (s: Sandbox, id: string) => Number(s.ok(['exec', id, '--', 'cat', '/root/counter']).trim());
 

@@ -31,26 +31,80 @@ export interface Hosts {
   b: Sandbox;
   /** the source's client config (XDG_CONFIG_HOME): remote b and this user's certificate */
   env: Record<string, string>;
+  /** with both: B's client config, remote a */
+  envB: Record<string, string>;
   /** berth on A, as the admin who migrates */
   onA(args: string[]): Run;
   /** berth migrate on A, started and not waited for */
   spawnMigrate(args: string[]): ChildProcess;
+  /** berth migrate ARGS on FROM (to the other: "b" or, with both, "a"), waited for without blocking */
+  migrate(from: 'a' | 'b', args: string[]): Promise<{ code: number | null; out: string; err: string; ms: number }>;
 }
 
-/** The two hosts, the link between them, berthd B and the trust both ways; torn down after t. */
-export async function twoHosts(t: Cleanups): Promise<Hosts> {
+export interface HostsOptions {
+  /** berthd on A too, trusted by B's client: migrations both ways */
+  both?: boolean;
+  /** puts the debian-12 template on A (debian-cache.ts useDebian); B imports it from A */
+  debian?: (s: Sandbox) => void;
+}
+
+/** berthd of S in namespace NS on ADDR; its port and certificate fingerprint once it serves. */
+async function serve(
+  daemons: ChildProcess[],
+  s: Sandbox,
+  ns: string,
+  addr: string,
+): Promise<{ port: string; fp: string }> {
+  const daemon = spawn(
+    'nsenter',
+    [`--net=/run/netns/${ns}`, BERTH, '--root', s.root, 'daemon', '--listen', `${addr}:0`],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  daemons.push(daemon);
+  let log = '';
+  daemon.stderr?.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  const served = new RegExp(`https://${addr.replace(/\./g, '\\.')}:(\\d+)`);
+  await waitFor(`berthd on ${addr}`, () => served.test(log) || daemon.exitCode !== null, 20_000);
+  const port = served.exec(log)?.[1];
+  assert.ok(port, `berthd on ${addr} did not serve: ${log}`);
+  const fp = spawnSync(
+    'openssl',
+    ['x509', '-noout', '-fingerprint', '-sha256', '-in', join(s.root, 'etc/berth/berthd.crt')],
+    {
+      encoding: 'utf8',
+    },
+  )
+    .stdout.split('=')[1]
+    ?.trim();
+  return { port, fp: fp ?? '' };
+}
+
+/** CLIENT (config ENV) adds SERVER as remote NAME, and SERVER trusts CLIENT's certificate. */
+function trust(client: Sandbox, env: Record<string, string>, server: Sandbox, name: string, url: string, fp: string) {
+  const add = client.berth(['remote', 'add', name, url, '--fingerprint', fp], { env });
+  assert.equal(add.code, 0, add.err);
+  server.ok(['trust', 'add', `host-${name}`, join(env['XDG_CONFIG_HOME'] ?? '', 'berth/client.crt')]);
+}
+
+/** The two hosts, the link between them, berthd B (and A) and the trust; torn down after t. */
+export async function twoHosts(t: Cleanups, opts: HostsOptions = {}): Promise<Hosts> {
   const a = new Sandbox();
   const b = new Sandbox();
-  let daemon: ChildProcess | null = null;
+  const daemons: ChildProcess[] = [];
   t.after(async () => {
-    // the daemon first (its operations end with it), then each root's containers, then the link
-    if (daemon && daemon.exitCode === null) {
-      const gone = new Promise((r) => daemon?.once('exit', r));
-      daemon.kill('SIGTERM');
+    // the daemons first (their operations end with them), then each root's containers, then
+    // the link; a journal a failed case left would stop the cleanup's destroy
+    for (const d of daemons) {
+      if (d.exitCode !== null) continue;
+      const gone = new Promise((r) => d.once('exit', r));
+      d.kill('SIGTERM');
       await gone;
     }
-    // a journal a failed case left would stop the cleanup's destroy on A
-    rmSync(join(a.root, 'var/lib/berth/migrate'), { recursive: true, force: true });
+    for (const s of [a, b]) rmSync(join(s.root, 'var/lib/berth/migrate'), { recursive: true, force: true });
     const leaks = [...a.cleanup(), ...b.cleanup()];
     spawnSync('ip', ['netns', 'del', NA]);
     spawnSync('ip', ['netns', 'del', NB]);
@@ -76,38 +130,43 @@ export async function twoHosts(t: Cleanups): Promise<Hosts> {
   // B gets A's busybox template as it is (same sha256): an overlay container's layer is there
   a.template();
   b.ok(['template', 'import', join(a.root, 'var/lib/berth/template/cache/busybox.tar.zst'), '--name', 'busybox']);
+  if (opts.debian) {
+    opts.debian(a);
+    b.ok(['template', 'import', join(a.root, 'var/lib/berth/template/cache/debian-12.tar.zst'), '--name', 'debian-12']);
+  }
 
-  daemon = spawn('nsenter', [`--net=/run/netns/${NB}`, BERTH, '--root', b.root, 'daemon', '--listen', `${ADDR_B}:0`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  daemon.stderr?.on('data', (chunk: Buffer) => {
-    log += chunk.toString();
-  });
-  const served = new RegExp(`https://${ADDR_B.replace(/\./g, '\\.')}:(\\d+)`);
-  await waitFor('berthd B on TCP', () => served.test(log) || daemon?.exitCode !== null, 20_000);
-  const port = served.exec(log)?.[1];
-  assert.ok(port, `berthd B did not serve: ${log}`);
-  const fp = spawnSync(
-    'openssl',
-    ['x509', '-noout', '-fingerprint', '-sha256', '-in', join(b.root, 'etc/berth/berthd.crt')],
-    {
-      encoding: 'utf8',
-    },
-  )
-    .stdout.split('=')[1]
-    ?.trim();
   const env = { XDG_CONFIG_HOME: join(a.root, 'client-config') };
+  const envB = { XDG_CONFIG_HOME: join(b.root, 'client-config') };
+  const sb = await serve(daemons, b, NB, ADDR_B);
+  trust(a, env, b, 'b', `https://${ADDR_B}:${sb.port}`, sb.fp);
+  if (opts.both) {
+    const sa = await serve(daemons, a, NA, ADDR_A);
+    trust(b, envB, a, 'a', `https://${ADDR_A}:${sa.port}`, sa.fp);
+  }
   const onA = (args: string[]) => a.berth(args, { env });
-  const add = onA(['remote', 'add', 'b', `https://${ADDR_B}:${port}`, '--fingerprint', fp ?? '']);
-  assert.equal(add.code, 0, add.err);
-  b.ok(['trust', 'add', 'hosta', join(env.XDG_CONFIG_HOME, 'berth/client.crt')]);
   const spawnMigrate = (args: string[]) =>
     spawn('nsenter', [`--net=/run/netns/${NA}`, BERTH, '--root', a.root, 'migrate', ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, ...env },
     });
-  return { a, b, env, onA, spawnMigrate };
+  const migrate = (from: 'a' | 'b', args: string[]) =>
+    new Promise<{ code: number | null; out: string; err: string; ms: number }>((res) => {
+      const t0 = Date.now();
+      const [s, ns, e] = from === 'a' ? [a, NA, env] : [b, NB, envB];
+      const c = spawn('nsenter', [`--net=/run/netns/${ns}`, BERTH, '--root', s.root, 'migrate', ...args], {
+        env: { ...process.env, ...e },
+      });
+      let out = '';
+      let err = '';
+      c.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      c.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      c.on('exit', (code) => res({ code, out, err, ms: Date.now() - t0 }));
+    });
+  return { a, b, env, envB, onA, spawnMigrate, migrate };
 }
 
 /** status --json of CTID on one host: whether it exists and runs there. */
