@@ -78,8 +78,9 @@ is saved.
                      unprivileged container gets a node of its own, owned by its root
   --features NAME:on|off[,...]
                      fuse (/dev/fuse, fuse mounts inside), tun (/dev/net/tun), nesting
-                     (containers inside: an unmasked proc and sysfs at /dev/.berth, see
-                     docs/security.md); repeatable (FEATURES). With --save; applies from
+                     (containers inside: an unmasked proc and sysfs at /dev/.berth, new UTS
+                     and IPC namespaces; chkpnt may then fail, see docs/security.md);
+                     repeatable (FEATURES). With --save; applies from
                      the next start. vzctl's other names are refused with the reason
   --bindmount_add SRC:DST[,ro][,noexec]
                      show host path SRC at DST inside (BINDMOUNT), always nosuid and nodev;
