@@ -52,9 +52,11 @@ export function criuLogTail(logFile: string, lines = 6): string {
   } catch {
     return `(no log at ${logFile})`;
   }
-  // every run logs the RLIMIT_NOFILE one (no CAP_SYS_RESOURCE here): not the cause
+  // not the cause: every run logs the RLIMIT_NOFILE one (no CAP_SYS_RESOURCE here) and, on
+  // restore, ip's "Address already assigned" for lo; a VMA line naming libgpg-error is no error
+  const noise = /RLIMIT_NOFILE|[Aa]ddress already assigned/;
   const all = text.split('\n').filter((l) => l.trim() !== '');
-  const errors = all.filter((l) => /Error|error/.test(l) && !l.includes('RLIMIT_NOFILE'));
+  const errors = all.filter((l) => /\bError\b/.test(l) && !noise.test(l));
   // one line: berth's messages are single lines; CRIU's "(00.089171)" timestamps go
   return (errors.length ? errors : all)
     .slice(-lines)
@@ -130,6 +132,17 @@ export function prepareDumpDir(dir: string, what: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
+/**
+ * CRIU writes stats-dump last, only after a dump that succeeded (and once it killed the tree);
+ * berth writes its meta before CRIU runs, so that a chkpnt killed while CRIU finishes leaves a
+ * checkpoint that restores. Whole: both are there.
+ */
+const DUMP_DONE = 'stats-dump';
+
+export function isWholeDump(dir: string): boolean {
+  return existsSync(join(dir, META_FILE)) && existsSync(join(dir, DUMP_DONE));
+}
+
 export function writeMeta(dir: string, meta: CheckpointMeta): void {
   writeFileAtomic(join(dir, META_FILE), `${JSON.stringify(meta, null, 2)}\n`, 0o600);
 }
@@ -147,6 +160,11 @@ export function readMeta(dir: string): CheckpointMeta {
   const meta = parseMeta(text, dir);
   if (!existsSync(join(dir, 'inventory.img'))) {
     throw new BerthError('RESTORE', `restore: ${dir}: CRIU's images are missing (no inventory.img)`);
+  }
+  if (!existsSync(join(dir, DUMP_DONE))) {
+    throw new BerthError('RESTORE', `restore: ${dir}: the checkpoint is not whole (CRIU did not finish it)`, {
+      hint: 'its dump failed or was killed; if the container runs, berth chkpnt makes a new one',
+    });
   }
   return meta;
 }

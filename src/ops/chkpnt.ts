@@ -49,20 +49,8 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
     const t0 = Date.now();
     // read before the freeze: a unit that starts or stops meanwhile changes only the tree's leaves
     const cgroups = innerTree(dirs);
-    const pins = pinCgroupEvents(dirs);
-    try {
-      await runCriu(
-        ctx.host,
-        ctx.log,
-        dumpArgs({ pid: now.pid, dir: to, freezer: freezer?.path ?? null, externals, tty }),
-        join(to, DUMP_LOG),
-        'CHKPNT',
-        `chkpnt ${id}`,
-      );
-    } finally {
-      unpin(pins);
-    }
-    const ms = Date.now() - t0;
+    // the meta first: a chkpnt killed while CRIU runs on leaves a checkpoint that restores once
+    // CRIU finished it (restore wants CRIU's own last file too, host/criu.ts isWholeDump)
     const meta: CheckpointMeta = {
       version: 1,
       ctid: id,
@@ -79,6 +67,20 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
       created: new Date().toISOString(),
     };
     writeMeta(to, meta);
+    const pins = pinCgroupEvents(dirs);
+    try {
+      await runCriu(
+        ctx.host,
+        ctx.log,
+        dumpArgs({ pid: now.pid, dir: to, freezer: freezer?.path ?? null, externals, tty }),
+        join(to, DUMP_LOG),
+        'CHKPNT',
+        `chkpnt ${id}`,
+      );
+    } finally {
+      unpin(pins);
+    }
+    const ms = Date.now() - t0;
     // CRIU killed the tree; the keeper leaves with init; the rest goes as in stop
     await cleanupRuntime(ctx, id, cfg);
     return { dir: to, ms };

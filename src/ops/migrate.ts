@@ -2,8 +2,6 @@
 // there, then destroy here, each step journalled first, so that a failure or a SIGKILL anywhere
 // leaves the container running on exactly one host or stopped and whole here, and the next
 // `berth migrate` finishes the move from what DEST says it has (core/migrate.ts decides).
-import { join } from 'node:path';
-import { META_FILE } from '../core/criu.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import {
@@ -22,7 +20,7 @@ import {
 import type { Ctx } from '../engine/context.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { reconcile, withLock } from '../engine/runtime.ts';
-import { criuVersion } from '../host/criu.ts';
+import { criuVersion, isWholeDump } from '../host/criu.ts';
 import { fileSize, pathExists, readBytes, removeFile, removeTree } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { acquireLock } from '../host/lock.ts';
@@ -288,8 +286,8 @@ const STEPS: Record<MigrateStep, StepFn> = {
     });
     const dir = migrateDumpPath(ctx.paths, j.ctid);
     if (!running) {
-      // a run killed after its dump: the dump is whole once its meta is written
-      if (pathExists(join(dir, META_FILE))) return;
+      // a run killed after its dump (or during it, CRIU finishing without berth)
+      if (isWholeDump(dir)) return;
       throw new BerthError('CHKPNT', `migrate ${j.ctid}: stopped here without a checkpoint`, {
         hint: `berth migrate --abort ${j.ctid} starts it here again`,
       });
@@ -430,7 +428,7 @@ async function restoreHere(ctx: Ctx, id: CtId): Promise<void> {
   });
   if (running) return;
   const dir = migrateDumpPath(ctx.paths, id);
-  if (!pathExists(join(dir, META_FILE))) return startHere(ctx, id);
+  if (!isWholeDump(dir)) return startHere(ctx, id);
   ctx.log(`Restoring ${id} here from its checkpoint...`);
   await restoreDump(ctx, id, dir);
 }

@@ -146,6 +146,9 @@ test('restore --dumpfile: a missing, garbled or foreign checkpoint is refused, n
   writeFileSync(join(dir, 'berth-meta.json'), JSON.stringify(meta));
   refused(/images are missing/);
   writeFileSync(join(dir, 'inventory.img'), '');
+  // CRIU's last file is missing: a dump that failed or was killed half-way
+  refused(/the checkpoint is not whole \(CRIU did not finish it\)/);
+  writeFileSync(join(dir, 'stats-dump'), '');
   if (!NO_CRIU) refused(/a checkpoint of container 704/);
   // the backup restore keeps its form: FILE [NEWCTID]
   const r = s.berth(['restore', join(s.root, 'nothing.tar'), '705']);
