@@ -3,7 +3,8 @@
 // hosts of the migration tests. Only berth is killed (CRIU, its child, runs on, as it would
 // when an admin's kill -9 hits the command). After each kill, the next commands must find a
 // consistent state and bring the container back: status names no problem, and `restore` (a
-// whole checkpoint), `start`, or `migrate` again (it resumes) ends with the container running
+// whole checkpoint), `start`, or `migrate` again (it resumes; exit 9, DEST still busy with the
+// step the killed client asked for, is retried as an admin would) ends with the container running
 // on exactly one host, with the file it wrote before. Prints each point and a JSON summary.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -126,7 +127,13 @@ async function migratePoint(h: Hosts, id: string, delay: number, online: boolean
   let error: string | null = a.running && b.running ? 'running on both' : null;
   if (!error) {
     if (a.exists || !b.running) {
-      const r = h.onA(['migrate', id, 'b', ...more]);
+      // exit 9: DEST's daemon still runs the step the killed client asked for; an admin waits
+      let r = h.onA(['migrate', id, 'b', ...more]);
+      for (let i = 0; r.code === 9 && i < 20; i++) {
+        await sleep(500);
+        r = h.onA(['migrate', id, 'b', ...more]);
+        recovery += ', busy (9)';
+      }
       recovery += `, migrate again ${r.code}${r.code ? `: ${r.err.trim().split('\n')[0]}` : ''}`;
     }
     error = whole(h, id, 'b');
@@ -170,7 +177,11 @@ try {
     ...spread(16, tOn).map((d): [string, number] => ['online', d]),
     ...spread(10, tOff).map((d): [string, number] => ['offline', d]),
   ];
-  for (const [kind, d] of plan) {
+  // ONLY=online DELAYS=400,420: just those points (to look into one)
+  const only = process.env['ONLY'];
+  const delays = process.env['DELAYS']?.split(',').map(Number);
+  const chosen = only ? (delays ?? [0]).map((d): [string, number] => [only, d]) : plan;
+  for (const [kind, d] of chosen) {
     const id = next();
     const p =
       kind === 'chkpnt'

@@ -107,6 +107,8 @@ export function destStateOf(httpStatus: number, row: unknown): DestState {
   // a restore writes the config before its files land: not whole until the private area exists
   // (broken: its config cannot be read there; nothing to build on either)
   if (r['exists'] !== true || r['status'] === 'broken') return 'incomplete';
+  // DEST's daemon still works on it (a restore a killed run asked for): not settled either
+  if (typeof r['busy'] === 'string') return 'incomplete';
   return r['status'] === 'stopped' ? 'stopped' : 'running';
 }
 

@@ -77,6 +77,10 @@ const SCHEMAS: Record<string, Schema> = {
       problem: nullable('string'),
       migrating: nullable('string'),
       exists: { type: 'boolean', description: 'one container only: its private area is there (whole)' },
+      busy: {
+        type: ['string', 'null'],
+        description: "one container only: this daemon's operation still running on it (its description), or null",
+      },
       nproc: nullable('integer'),
       ip: nullable('string'),
       hostname: nullable('string'),

@@ -39,6 +39,10 @@ async function optionsOf(verb: string) {
 }
 
 export function containerRoutes(d: Daemon): Route[] {
+  /** the description of this daemon's running operation on container ID, or null */
+  const busyWith = (id: string): string | null =>
+    d.operations.list().find((o) => o.status === 'running' && o.resources.containers.includes(id))?.description ?? null;
+
   /** list -a --json's rows; with counters (one container), the beancounter fields too */
   const rows = async (ids?: CtId[], counters = false, whole = false) => {
     const fields = counters ? WITH_COUNTERS : JSON_FIELDS;
@@ -52,10 +56,12 @@ export function containerRoutes(d: Daemon): Route[] {
       saved: false,
     });
     // one container: also whether its files are there (a restore writes its config first;
-    // berth migrate goes on only once the container is whole)
+    // berth migrate goes on only once the container is whole), and whether an operation of
+    // this daemon still works on it: a restore of its processes shows a running init while
+    // CRIU is not done, and a migration resumed then would take it as running and finish
     return found.map((r) => ({
       ...Object.fromEntries(fields.map((f) => [f, r[f]])),
-      ...(whole ? { exists: r.exists } : {}),
+      ...(whole ? { exists: r.exists, busy: busyWith(r.ctid) } : {}),
     }));
   };
 

@@ -94,6 +94,12 @@ test("the destination's answer: absent, stopped, running, or a restore still und
   assert.equal(destStateOf(200, { exists: true, status: 'suspended' }), 'running');
   assert.equal(destStateOf(200, { exists: false, status: 'stopped' }), 'incomplete');
   assert.equal(destStateOf(200, { exists: true, status: 'broken' }), 'incomplete');
+  // CRIU still restoring there: its init already shows as running
+  assert.equal(
+    destStateOf(200, { exists: true, status: 'running', busy: 'berth restore 1 --dumpfile=/x' }),
+    'incomplete',
+  );
+  assert.equal(destStateOf(200, { exists: true, status: 'running', busy: null }), 'running');
 });
 
 test('a resume goes by what DEST has, never by the phase alone', () => {
