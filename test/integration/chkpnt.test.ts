@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BERTH, NO_CRIU, ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
+import { BERTH, CRIU, NO_CRIU, ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
 
 const TIMENS = (() => {
   try {
@@ -110,6 +110,31 @@ test('chkpnt and restore: processes, a counter, a deleted-but-open file; exec an
   // a later container of this CTID must not meet the old one's processes
   s.ok(['destroy', '702']);
   assert.ok(!existsSync(dump), 'destroy removes the default checkpoint');
+});
+
+test('a chkpnt killed while CRIU dumps leaves a checkpoint that restores, processes kept', {
+  skip: ROOT_SKIP || NO_CRIU || (!TIMENS && 'needs time namespaces'),
+}, async (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '706']);
+  s.ok(['start', '706']);
+  s.ok(['exec', '706', '--', 'sh', '-c', 'sleep 600 </dev/null >/dev/null 2>&1 &']);
+  const child = s.spawn(['chkpnt', '706']);
+  const exited = new Promise((r) => child.once('exit', r));
+  // berth is killed once its CRIU runs (CRIU, its child, goes on and finishes the dump)
+  const criuOf = () => spawnSync('pgrep', ['-f', `^${CRIU} dump .*${s.root}`]).status === 0;
+  const until = Date.now() + 10_000;
+  while (!criuOf() && child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+  assert.equal(child.exitCode, null, 'chkpnt ended before its CRIU was seen');
+  child.kill('SIGKILL');
+  await exited;
+  while (criuOf()) await new Promise((r) => setTimeout(r, 20));
+  // the next command finds the container stopped (CRIU ended its tree) and tidies the rest
+  assert.match(s.ok(['status', '706']), /down/);
+  s.ok(['restore', '706', '--dumpfile', join(s.root, 'var/lib/berth/dump/706')]);
+  assert.match(s.ok(['exec', '706', '--', 'ps']), /sleep 600/, 'the processes came back');
+  s.ok(['stop', '706']);
+  assert.deepEqual(s.leaks(), []);
 });
 
 test('restore --dumpfile: a missing, garbled or foreign checkpoint is refused, nothing made', {
