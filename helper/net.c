@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "net.h"
 
+#include "announce.h"
 #include "fastpath.h"
 
 #include <arpa/inet.h>
@@ -315,7 +316,7 @@ static const char *dash(const char *s) { return s && strcmp(s, "-") != 0 ? s : N
 int net_op_valid(const char *where, const char *verb) {
   static const char *const verbs[] = {"veth",      "link-del", "up",    "addr",   "addr-del", "route", "route-del",
                                       "proxy",     "proxy-del", "sysctl", "bridge", "mac",      "master",
-                                      "route-metric", "fastpath"};
+                                      "route-metric", "fastpath", "announce"};
   if (strcmp(where, "host") != 0 && strcmp(where, "ct") != 0) return 0;
   if (verb[0] == '?') verb++; /* optional: a failure is reported, and the others still run */
   for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++)
@@ -340,6 +341,7 @@ int net_run(const struct net_op *o, pid_t ct_pid) {
   if (strcmp(verb, "mac") == 0) return link_set(a, b ? b : "", NULL);
   if (strcmp(verb, "master") == 0) return link_set(a, NULL, b ? b : "");
   if (strcmp(verb, "route-metric") == 0) return route(1, a, b ? b : "", NULL, c ? (uint32_t)strtoul(c, NULL, 10) : 0);
+  if (strcmp(verb, "announce") == 0) return announce(a, b ? b : "");
   if (strcmp(verb, "fastpath") == 0) return fastpath(a, b ? (uint32_t)strtoul(b, NULL, 10) : 0);
   return EINVAL;
 }

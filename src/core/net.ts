@@ -212,6 +212,9 @@ export function addressOps(hostIf: string, ips: IpAddr[], host: HostNet): NetOp[
   for (const ip of ips) {
     ops.push(['host', 'route-metric', hostPrefix(ip), hostIf, String(ROUTE_METRIC)]);
     for (const dev of host.neighbourDevs) ops.push(['host', 'proxy', dev, ip.addr, '-']);
+    // neighbours that cached another MAC for it (a migration's source host) learn it now; a
+    // link that cannot send one (no Ethernet address, down) costs a warning, not the start
+    for (const dev of host.neighbourDevs) ops.push(['host', '?announce', dev, ip.addr, '-']);
     ops.push(['ct', 'addr', VENET_IF, hostPrefix(ip), '-']);
   }
   return ops;

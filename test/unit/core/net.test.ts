@@ -182,9 +182,11 @@ test('start plan: nothing without addresses; pair, gateways, routes and proxies 
       '--net ct route ::/0 venet0 fe80::1',
       '--net host route-metric 192.0.2.5/32 bv-101 48711',
       '--net host proxy eth0 192.0.2.5 -',
+      '--net host ?announce eth0 192.0.2.5 -',
       '--net ct addr venet0 192.0.2.5/32 -',
       '--net host route-metric 2001:db8::5/128 bv-101 48711',
       '--net host proxy eth0 2001:db8::5 -',
+      '--net host ?announce eth0 2001:db8::5 -',
       '--net ct addr venet0 2001:db8::5/128 -',
     ].join(' '),
   );
