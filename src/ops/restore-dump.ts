@@ -22,7 +22,7 @@ import { mountWithScripts } from '../engine/action-scripts.ts';
 import { type Ctx, helperRun } from '../engine/context.ts';
 import { mountPlanHere } from '../engine/criu-mounts.ts';
 import { mustExist } from '../engine/inspect.ts';
-import { nftFor, syncNft } from '../engine/net.ts';
+import { checkIpsFree, lockAddresses, nftFor, syncNft } from '../engine/net.ts';
 import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
 import { makeInnerTree } from '../host/cgroup-tree.ts';
 import { prepareCgroups, resourceWrites } from '../host/cgroups.ts';
@@ -65,19 +65,27 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
     checkMeta(meta, { ctid: id, idBase: cfg.idBase, layout: cfg.layout, criu }, dir);
     const root = rootSource(ctx.paths, cfg, 'restore');
     const global = readGlobal(ctx.paths);
-    // as start: the state first, so a berth killed from here on leaves a record to clean up by
-    writeState(ctx.paths, id, {
-      status: 'starting',
-      pid: null,
-      startTime: null,
-      startedAt: new Date().toISOString(),
-      stopSignal: meta.stopSignal,
-      ips: meta.ips,
-      nft: [],
-      veRoot: cfg.veRoot,
-    });
-    // the addresses it had when dumped: its images hold them inside, the host side is made here
+    // the addresses it had when dumped: its images hold them inside, the host side is made here;
+    // another container may have taken one since (here, or on a migration's DEST)
     const ips = parseIpList(meta.ips.join(' '));
+    const addresses = lockAddresses(ctx, `restore ${id}`);
+    try {
+      checkIpsFree(ctx, id, ips);
+      // as start: the state first (it holds the addresses, so the next check sees them taken),
+      // so a berth killed from here on leaves a record to clean up by
+      writeState(ctx.paths, id, {
+        status: 'starting',
+        pid: null,
+        startTime: null,
+        startedAt: new Date().toISOString(),
+        stopSignal: meta.stopSignal,
+        ips: meta.ips,
+        nft: [],
+        veRoot: cfg.veRoot,
+      });
+    } finally {
+      addresses.release();
+    }
     const nft = nftFor(cfg, ips);
     const consoleLog = consoleLogPath(ctx.paths, id);
     makeDir(ctx.paths.log);

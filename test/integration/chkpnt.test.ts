@@ -231,6 +231,18 @@ test('chkpnt and restore of a routed container: its address, routes and a TCP se
   assert.match(s.ok(['exec', '706', '--', 'netstat', '-tn']), /10\.250\.6\.2:7000 .*ESTABLISHED/);
   assert.match(s.ok(['exec', '706', '--', 'ip', '-o', 'addr', 'show', 'venet0']), /10\.250\.6\.2\/32/);
   client.kill('SIGKILL');
+  // its address taken meanwhile by another container: the restore refuses before it makes anything
+  s.ok(['chkpnt', '706']);
+  s.ok(['set', '706', '--ipdel', '10.250.6.2', '--save']);
+  s.ok(['create', '707']);
+  s.ok(['set', '707', '--ipadd', '10.250.6.2', '--save']);
+  const taken = s.berth(['restore', '706', '--dumpfile', join(s.root, 'var/lib/berth/dump/706')]);
+  assert.equal(taken.code, 78, taken.err);
+  assert.match(taken.err, /IP address 10\.250\.6\.2 is already used by container 707/);
+  assert.match(s.ok(['status', '706']), /down/);
+  assert.doesNotMatch(links(), /bvr?-706/);
+  s.ok(['destroy', '707']);
+  s.ok(['restore', '706', '--dumpfile', join(s.root, 'var/lib/berth/dump/706')]);
   s.ok(['stop', '706']);
   assert.doesNotMatch(links(), /bv-706/);
 });
