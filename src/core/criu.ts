@@ -1,9 +1,7 @@
 // Checkpoints (issue 17, docs/design/criu-recipe.md): what CRIU must be told about a berth
 // container, the dump and restore argv, and the meta file kept beside the images (pure).
 import { BerthError } from './errors.ts';
-import { fnv1a } from './hash.ts';
 import type { MountOp } from './mounts.ts';
-import { type HostNet, hostIfName, IFNAME_MAX, type IpAddr, type NetOp, routedStartOps, VENET_IF } from './net.ts';
 
 /** The file beside CRIU's images that says what they are of; restore refuses a mismatch. */
 export const META_FILE = 'berth-meta.json';
@@ -180,8 +178,8 @@ export interface RestorePlan {
   ttyFd: number;
   /** the pty's number in the staged devpts (helper: --console-pty N) */
   pty: string;
-  /** the host-side name of the container's end of its routed pair (null: no network) */
-  netdev: string | null;
+  /** the container's interfaces CRIU moves in: its name inside, the waiting end's name here */
+  netdevs: ReadonlyArray<{ inside: string; here: string }>;
 }
 
 /** The source of an external mount on restore: lxcfs's files through the stage (see recipe §4). */
@@ -213,27 +211,9 @@ export function restoreArgs(p: RestorePlan): string[] {
     ...p.meta.externals.flatMap((m) => ['--external', `mnt[${m.dest}]:${restoreSource(m, p)}`]),
     '--external',
     `mnt[console]:${p.stage}/pts/${p.pty}`,
-    ...(p.netdev ? ['--external', `netdev[${VENET_IF}]:${p.netdev}`] : []),
+    ...p.netdevs.flatMap((d) => ['--external', `netdev[${d.inside}]:${d.here}`]),
     '--tcp-established',
   ];
-}
-
-/** The container's end of its pair while it waits in the host's namespace for CRIU: bvr-CTID. */
-export function restoreIfName(id: string): string {
-  const h = hostIfName(id);
-  return h.length < IFNAME_MAX ? `bvr-${h.slice(3)}` : `bvr-${fnv1a(id)}`;
-}
-
-/**
- * The host side of a routed container's network before its restore: start's operations on the
- * host (sysctls, the pair, the gateway addresses, routes, proxies), with the container's end
- * left in the host's namespace under restoreIfName; CRIU moves it into the restored namespace
- * (netdev[venet0]), which gets its addresses and routes back from the images.
- */
-export function restoreNetOps(id: string, ips: IpAddr[], host: HostNet): NetOp[] {
-  return routedStartOps(id, ips, host)
-    .filter((o) => o[0] === 'host')
-    .map((o): NetOp => (o[1] === 'veth' ? ['host', 'veth', o[2], restoreIfName(id), o[4]] : o));
 }
 
 /** Reads a meta file's text; anything else is a damaged or foreign dump directory. */

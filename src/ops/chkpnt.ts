@@ -38,7 +38,6 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
     if (cfg.devnodes.length || cfg.bindmounts.length) {
       throw new BerthError('CHKPNT', `chkpnt ${id}: DEVNODES and BINDMOUNT cannot be checkpointed yet`);
     }
-    if (cfg.netifs.length) throw new BerthError('CHKPNT', `chkpnt ${id}: bridged NETIF cannot be checkpointed yet`);
     refuseSessions(ctx, id, now.pid);
     const { plan } = mountPlanHere(ctx, cfg, readGlobal(ctx.paths).lxcfs);
     const externals = externalMounts(plan, maskedFilesIn(ctx.host.readProc(`${now.pid}/mountinfo`) ?? ''));

@@ -1,15 +1,7 @@
 // berth restore CTID --dumpfile DIR: bring a checkpointed container back (vzctl restore).
 import { join } from 'node:path';
-import {
-  CRIU_TTY_FD,
-  checkMeta,
-  externalMounts,
-  localExternals,
-  RESTORE_LOG,
-  restoreArgs,
-  restoreIfName,
-  restoreNetOps,
-} from '../core/criu.ts';
+import { CRIU_TTY_FD, checkMeta, externalMounts, localExternals, RESTORE_LOG, restoreArgs } from '../core/criu.ts';
+import { restoreNetdevs, restoreNetOps } from '../core/criu-net.ts';
 import type { CtId } from '../core/ctid.ts';
 import { DEVICE_ALLOW } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
@@ -22,7 +14,7 @@ import { mountWithScripts } from '../engine/action-scripts.ts';
 import { type Ctx, helperRun } from '../engine/context.ts';
 import { mountPlanHere } from '../engine/criu-mounts.ts';
 import { mustExist } from '../engine/inspect.ts';
-import { checkIpsFree, lockAddresses, nftFor, syncNft } from '../engine/net.ts';
+import { bridgesFor, checkIpsFree, lockAddresses, nftFor, syncNft } from '../engine/net.ts';
 import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
 import { makeInnerTree } from '../host/cgroup-tree.ts';
 import { prepareCgroups, resourceWrites } from '../host/cgroups.ts';
@@ -103,7 +95,14 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       });
       // the empty ones its init watches (systemd's slices): CRIU makes only those with tasks
       if (meta.cgroups) makeInnerTree(ctx.host, dirs, meta.cgroups, cfg.idBase);
-      const netOps = ips.length ? restoreNetOps(id, ips, hostNet(ctx.host, global, ips, ctx.log)) : [];
+      // bridged interfaces as in the config: DEST's bridges (made if berth manages them)
+      const managed = bridgesFor(
+        ctx,
+        `restore ${id}`,
+        cfg.netifs.map((n) => n.bridge),
+      );
+      const host = ips.length ? hostNet(ctx.host, global, ips, ctx.log) : null;
+      const netOps = restoreNetOps(id, ips, host, cfg.netifs, managed);
       if (ips.some((i) => i.family === 6)) ensureNftBase(ctx.host, ctx.paths.run);
       syncNft(ctx, `restore ${id}`, [], nft);
       const { plan, lxcfs } = mountPlanHere(ctx, cfg, global.lxcfs);
@@ -124,7 +123,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
         lxcfsDir: lxcfs?.dir ?? null,
         ttyFd: CRIU_TTY_FD,
         pty: '0',
-        netdev: ips.length ? restoreIfName(id) : null,
+        netdevs: restoreNetdevs(id, ips, cfg.netifs),
       });
       const args = [
         ...netArgs(netOps),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { BERTH, CRIU, NO_CRIU, ROOT_SKIP, type Sandbox, sandbox } from './harness.ts';
 
 const TIMENS = (() => {
@@ -182,6 +182,61 @@ test('restore --dumpfile: a missing, garbled or foreign checkpoint is refused, n
 
 const BUSYBOX = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
 
+/** A TCP echo session from the namespace INNS to IP:7000 (busybox nc inside answers). */
+function echoClient(t: TestContext, inNs: string[], ip: string) {
+  const client = spawn(inNs[0] as string, [...inNs.slice(1), BUSYBOX, 'nc', ip, '7000'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  t.after(() => client.kill('SIGKILL'));
+  let echoed = '';
+  client.stdout.on('data', (d: Buffer) => {
+    echoed += d.toString();
+  });
+  const echo = async (line: string) => {
+    client.stdin.write(`${line}\n`);
+    const end = Date.now() + 5000;
+    while (!echoed.includes(line) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(echoed.includes(line), `no echo of ${line}: ${JSON.stringify(echoed)}`);
+  };
+  return { echo, close: () => client.kill('SIGKILL') };
+}
+
+test('chkpnt and restore of a bridged container: its MAC, address, bridge port and a TCP session survive', {
+  skip: ROOT_SKIP || NO_CRIU || (!TIMENS && 'needs time namespaces') || (!BUSYBOX && 'needs busybox on the host'),
+}, async (t) => {
+  const s = sandbox(t);
+  const ns = `berth-it-ckb-${process.pid}`;
+  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+  t.after(() => spawnSync('ip', ['netns', 'del', ns]));
+  const inNs = ['nsenter', `--net=/run/netns/${ns}`];
+  assert.equal(spawnSync(inNs[0] as string, [...inNs.slice(1), 'ip', 'link', 'set', 'lo', 'up']).status, 0);
+  s.wrap = inNs;
+  s.ok(['net', 'create', 'br0', '--subnet', '10.89.6.0/24']);
+  s.ok(['create', '708']);
+  s.ok(['set', '708', '--netif_add', 'eth0,02:00:5e:00:86:02,,,br0', '--save']);
+  s.ok(['set', '708', '--ifname', 'eth0', '--ipadd', '10.89.6.2/24', '--gw', '10.89.6.1', '--save']);
+  s.ok(['start', '708']);
+  s.ok(['exec', '708', '--', 'sh', '-c', 'nc -ll -p 7000 -e cat </dev/null >/dev/null 2>&1 &']);
+  const { echo, close } = echoClient(t, inNs, '10.89.6.2');
+  await new Promise((r) => setTimeout(r, 300));
+  await echo('before');
+  s.ok(['chkpnt', '708']);
+  const ports = () =>
+    spawnSync(inNs[0] as string, [...inNs.slice(1), 'ip', '-o', 'link', 'show', 'master', 'br0'], { encoding: 'utf8' })
+      .stdout;
+  assert.doesNotMatch(ports(), /veth708/, 'the pair went with the checkpoint');
+  s.ok(['restore', '708', '--dumpfile', join(s.root, 'var/lib/berth/dump/708')]);
+  assert.match(ports(), /veth708\.0/, 'the host end is on the bridge again');
+  await echo('after');
+  assert.match(s.ok(['exec', '708', '--', 'ip', '-o', 'link', 'show', 'eth0']), /02:00:5e:00:86:02/, 'its MAC');
+  assert.match(s.ok(['exec', '708', '--', 'netstat', '-tn']), /10\.89\.6\.2:7000 .*ESTABLISHED/);
+  close();
+  s.ok(['stop', '708']);
+  assert.doesNotMatch(ports(), /veth708/);
+  s.ok(['destroy', '708']);
+  s.ok(['net', 'destroy', 'br0']);
+});
+
 test('chkpnt and restore of a routed container: its address, routes and a TCP session survive', {
   skip: ROOT_SKIP || NO_CRIU || (!TIMENS && 'needs time namespaces') || (!BUSYBOX && 'needs busybox on the host'),
 }, async (t) => {
@@ -205,20 +260,7 @@ test('chkpnt and restore of a routed container: its address, routes and a TCP se
   s.ok(['start', '706']);
   s.ok(['exec', '706', '--', 'sh', '-c', 'nc -ll -p 7000 -e cat </dev/null >/dev/null 2>&1 &']);
   // a client in the "host" namespace keeps one TCP session open across the checkpoint
-  const client = spawn(inNs[0] as string, [...inNs.slice(1), BUSYBOX, 'nc', '10.250.6.2', '7000'], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  t.after(() => client.kill('SIGKILL'));
-  let echoed = '';
-  client.stdout.on('data', (d: Buffer) => {
-    echoed += d.toString();
-  });
-  const echo = async (line: string) => {
-    client.stdin.write(`${line}\n`);
-    const end = Date.now() + 5000;
-    while (!echoed.includes(line) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(echoed.includes(line), `no echo of ${line}: ${JSON.stringify(echoed)}`);
-  };
+  const { echo, close } = echoClient(t, inNs, '10.250.6.2');
   await new Promise((r) => setTimeout(r, 300));
   await echo('before');
   s.ok(['chkpnt', '706']);
@@ -230,7 +272,7 @@ test('chkpnt and restore of a routed container: its address, routes and a TCP se
   await echo('after');
   assert.match(s.ok(['exec', '706', '--', 'netstat', '-tn']), /10\.250\.6\.2:7000 .*ESTABLISHED/);
   assert.match(s.ok(['exec', '706', '--', 'ip', '-o', 'addr', 'show', 'venet0']), /10\.250\.6\.2\/32/);
-  client.kill('SIGKILL');
+  close();
   // its address taken meanwhile by another container: the restore refuses before it makes anything
   s.ok(['chkpnt', '706']);
   s.ok(['set', '706', '--ipdel', '10.250.6.2', '--save']);

@@ -14,7 +14,13 @@ import {
   restoreArgs,
   ttyKey,
 } from '../../../src/core/criu.ts';
+import { restoreNetdevs, restoreNetifName, restoreNetOps } from '../../../src/core/criu-net.ts';
 import type { BerthError } from '../../../src/core/errors.ts';
+import { parseIpList } from '../../../src/core/net.ts';
+import { parseNetifs } from '../../../src/core/netif.ts';
+
+const HOST = { neighbourDevs: ['eth0'], mtu: 65535, fastpath: false, enable: [], ipv6: true };
+
 import { planMounts } from '../../../src/core/mounts.ts';
 
 const LXCFS = { dir: '/run/berth/lxcfs', proc: ['meminfo', 'uptime'], sys: [] };
@@ -98,7 +104,7 @@ test('dump and restore argv (golden)', () => {
     lxcfsDir: '/run/berth/lxcfs',
     ttyFd: 3,
     pty: '0',
-    netdev: 'bvr-101',
+    netdevs: [{ inside: 'venet0', here: 'bvr-101' }],
   });
   assert.deepEqual(r.slice(r.indexOf('--inherit-fd')), [
     '--inherit-fd',
@@ -200,4 +206,26 @@ test("a checkpoint's external mounts take their sources from this host, never fr
     () => localExternals([{ dest: '/root/x', source: '/etc/shadow' }], local),
     (e: BerthError) => e.code === 'RESTORE' && /binds \/root\/x/.test(e.message),
   );
+});
+
+test('restore network: the routed and bridged pairs made here, their container ends waiting for CRIU', () => {
+  const netifs = parseNetifs(
+    'ifname=eth0,mac=02:00:00:00:01:01,host_ifname=veth101.0,host_mac=02:00:00:00:01:02,bridge=br0',
+  );
+  const ops = restoreNetOps('101', parseIpList('192.0.2.5'), HOST, netifs, []);
+  const flat = ops.map((o) => o.join(' '));
+  assert.ok(
+    flat.every((o) => o.startsWith('host ')),
+    'nothing runs in a container namespace: there is none yet',
+  );
+  assert.ok(flat.includes('host veth bv-101 bvr-101 65535'));
+  assert.ok(flat.includes(`host veth veth101.0 ${restoreNetifName('101', 0)} -`));
+  assert.ok(flat.includes(`host mac ${restoreNetifName('101', 0)} 02:00:00:00:01:01 -`), "the container's MAC");
+  assert.ok(flat.includes('host master veth101.0 br0 -'));
+  assert.ok(restoreNetifName('a-very-long-container-name', 3).length <= 15);
+  assert.deepEqual(restoreNetdevs('101', parseIpList('192.0.2.5'), netifs), [
+    { inside: 'venet0', here: 'bvr-101' },
+    { inside: 'eth0', here: restoreNetifName('101', 0) },
+  ]);
+  assert.deepEqual(restoreNetOps('101', [], null, [], []), []);
 });
