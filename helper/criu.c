@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -30,11 +31,15 @@
 #include "fds.h"
 #include "report.h"
 
-static char lx_dir[PATH_MAX], pts_dir[PATH_MAX];
+static char lx_dir[PATH_MAX], pts_dir[PATH_MAX], dev_dir[PATH_MAX];
 
 static void unstage(const struct criu_plan *p) {
   /* detached: the restored container's binds hold their own references */
   if (p->lxcfs) umount2(lx_dir, MNT_DETACH);
+  if (p->ndevs) {
+    umount2(dev_dir, MNT_DETACH);
+    rmdir(dev_dir);
+  }
   umount2(pts_dir, MNT_DETACH);
   rmdir(lx_dir);
   rmdir(pts_dir);
@@ -64,6 +69,34 @@ int criu_restore(const struct criu_plan *p, struct keeper_plan *k, int keep) {
   if (p->base && chown(p->stage, p->base, p->base) < 0) fail(p, "stage", "chown the stage");
   if (p->lxcfs && (mkdir(lx_dir, 0700) < 0 || mount(p->lxcfs, lx_dir, NULL, MS_BIND | MS_REC, NULL) < 0))
     fail(p, "stage", "bind lxcfs into the stage");
+  /* the container's own device nodes (root-only directories above them): each bound on a file of
+   * a tmpfs in the stage, names from berth (a relative path without ".."), its dirs BASE's */
+  snprintf(dev_dir, sizeof dev_dir, "%s/dev", p->stage);
+  if (p->ndevs) {
+    char opts[64];
+    snprintf(opts, sizeof opts, "mode=0700,uid=%u,gid=%u", p->base, p->base);
+    if (mkdir(dev_dir, 0700) < 0 || mount("tmpfs", dev_dir, "tmpfs", MS_NOSUID | MS_NOEXEC, opts) < 0)
+      fail(p, "stage", "mount a tmpfs for the device nodes");
+  }
+  for (int d = 0; d < p->ndevs; d++) {
+    const char *name = p->devs[d][1];
+    char path[PATH_MAX + 64];
+    if (name[0] == '/' || strstr(name, "..") || strlen(name) > 63) {
+      errno = EINVAL;
+      fail(p, "stage", "a device node's name");
+    }
+    snprintf(path, sizeof path, "%s/%s", dev_dir, name);
+    for (char *q = path + strlen(dev_dir) + 1; (q = strchr(q, '/')); q++) {
+      *q = 0;
+      if (mkdir(path, 0700) < 0 && errno != EEXIST) fail(p, "stage", "mkdir for a device node");
+      if (p->base && chown(path, p->base, p->base) < 0) fail(p, "stage", "chown for a device node");
+      *q = '/';
+    }
+    int f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (f < 0) fail(p, "stage", "a file for a device node");
+    close(f);
+    if (mount(p->devs[d][0], path, NULL, MS_BIND, NULL) < 0) fail(p, "stage", "bind a device node into the stage");
+  }
   char data[128];
   snprintf(data, sizeof data, "newinstance,ptmxmode=0666,mode=0620,gid=%u", p->base + 5);
   if (mkdir(pts_dir, 0700) < 0 || mount("devpts", pts_dir, "devpts", MS_NOSUID | MS_NOEXEC, data) < 0)

@@ -7,6 +7,8 @@
 struct criu_plan {
   const char *stage;   /* made here, 0700, owned by BASE: lxcfs bound at STAGE/lxcfs, a devpts at STAGE/pts */
   const char *lxcfs;   /* lxcfs's mount point (NULL: none) */
+  const char *devs[32][2]; /* --criu-dev SRC NAME: device node SRC bound at STAGE/dev/NAME */
+  int ndevs;
   const char *pidfile; /* criu's --pidfile: the restored init's host pid */
   unsigned base;       /* the container's host uid and gid base (0: privileged) */
   int tty_fd;          /* where criu's --inherit-fd expects the console's slave */

@@ -276,6 +276,12 @@ static void parse_args(int argc, char **argv) {
       opt.criu.stage = need(argv, &i, argc, a);
     } else if (strcmp(a, "--criu-lxcfs") == 0) {
       opt.criu.lxcfs = need(argv, &i, argc, a);
+    } else if (strcmp(a, "--criu-dev") == 0) {
+      if (i + 2 >= argc) die_usage("--criu-dev needs SRC and NAME");
+      if (opt.criu.ndevs == 32) die_usage("--criu-dev: more than 32 device nodes");
+      opt.criu.devs[opt.criu.ndevs][0] = argv[i + 1];
+      opt.criu.devs[opt.criu.ndevs++][1] = argv[i + 2];
+      i += 2;
     } else if (strcmp(a, "--criu-pidfile") == 0) {
       opt.criu.pidfile = need(argv, &i, argc, a);
     } else if (strcmp(a, "--criu-tty-fd") == 0) {

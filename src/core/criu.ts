@@ -174,6 +174,8 @@ export interface RestorePlan {
   stage: string;
   /** lxcfs's mount point at start (its files' sources start with it) */
   lxcfsDir: string | null;
+  /** an unprivileged container's own device nodes, by source: the helper binds each at STAGE/dev/NAME */
+  devices: ReadonlyArray<{ source: string; name: string }>;
   /** the fd the console's new pty slave has in CRIU */
   ttyFd: number;
   /** the pty's number in the staged devpts (helper: --console-pty N) */
@@ -185,6 +187,8 @@ export interface RestorePlan {
 /** The source of an external mount on restore: lxcfs's files through the stage (see recipe §4). */
 function restoreSource(m: ExternalMount, p: RestorePlan): string {
   if (m.source === null) return '/dev/null';
+  const dev = p.devices.find((d) => d.source === m.source);
+  if (dev) return `${p.stage}/dev/${dev.name}`;
   if (p.lxcfsDir && m.source.startsWith(`${p.lxcfsDir}/`))
     return `${p.stage}/lxcfs${m.source.slice(p.lxcfsDir.length)}`;
   return m.source;

@@ -5,6 +5,7 @@ import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../engine/context.ts';
 import { mountPlanHere } from '../engine/criu-mounts.ts';
+import { devicesHere } from '../engine/devices.ts';
 import { cgroupDirsOf, mustExist } from '../engine/inspect.ts';
 import { cleanupRuntime, reconcile, withLock } from '../engine/runtime.ts';
 import { innerTree, pinCgroupEvents, unpin } from '../host/cgroup-tree.ts';
@@ -35,11 +36,9 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
     }
     const criu = criuVersion(ctx.host);
     if (!criu) throw new BerthError('CHKPNT', `chkpnt ${id}: CRIU is not installed`, { hint: 'run ./setup-criu.sh' });
-    if (cfg.devnodes.length || cfg.bindmounts.length) {
-      throw new BerthError('CHKPNT', `chkpnt ${id}: DEVNODES and BINDMOUNT cannot be checkpointed yet`);
-    }
+    if (cfg.bindmounts.length) throw new BerthError('CHKPNT', `chkpnt ${id}: a BINDMOUNT cannot be checkpointed yet`);
     refuseSessions(ctx, id, now.pid);
-    const { plan } = mountPlanHere(ctx, cfg, readGlobal(ctx.paths).lxcfs);
+    const { plan } = mountPlanHere(ctx, cfg, readGlobal(ctx.paths).lxcfs, devicesHere(ctx, cfg, `chkpnt ${id}`, false));
     const externals = externalMounts(plan, maskedFilesIn(ctx.host.readProc(`${now.pid}/mountinfo`) ?? ''));
     const tty = consoleTtyKey(now.pid);
     const dirs = cgroupDirsOf(ctx, id);

@@ -204,8 +204,8 @@ async function checkOnline(ctx: Ctx, id: CtId, dest: MigrateDest): Promise<void>
       hint: 'nothing was changed; run ./setup-criu.sh, or migrate offline',
     });
   const cfg = ct.config;
-  if (cfg.devnodes.length || cfg.bindmounts.length)
-    throw new BerthError('CHKPNT', `migrate ${id} --online: DEVNODES and BINDMOUNT cannot be checkpointed yet`, {
+  if (cfg.bindmounts.length)
+    throw new BerthError('CHKPNT', `migrate ${id} --online: a BINDMOUNT cannot be checkpointed yet`, {
       hint: 'nothing was changed; migrate offline',
     });
   if (cfg.idBase === null) return;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CRIU_TTY_FD, checkMeta, externalMounts, localExternals, RESTORE_LOG, restoreArgs } from '../core/criu.ts';
 import { restoreNetdevs, restoreNetOps } from '../core/criu-net.ts';
 import type { CtId } from '../core/ctid.ts';
-import { DEVICE_ALLOW } from '../core/devices.ts';
+import { DEVICE_ALLOW, deviceRule } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
 import { STATUS_FD } from '../core/helper-args.ts';
 import { ID_COUNT } from '../core/idmap.ts';
@@ -13,6 +13,7 @@ import { netArgs, parseIpList } from '../core/net.ts';
 import { mountWithScripts } from '../engine/action-scripts.ts';
 import { type Ctx, helperRun } from '../engine/context.ts';
 import { mountPlanHere } from '../engine/criu-mounts.ts';
+import { devicesHere } from '../engine/devices.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { bridgesFor, checkIpsFree, lockAddresses, nftFor, syncNft } from '../engine/net.ts';
 import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
@@ -88,8 +89,9 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       await mountWithScripts(ctx, id, cfg, rootMountArgs(root));
       // the same cgroups and device policy as start: CRIU's soft mode still restores devices.list
       const layout = ctx.layout();
+      const devices = devicesHere(ctx, cfg, `restore ${id}`, true);
       const dirs = prepareCgroups(ctx.host, layout, ctx.paths.cgroupParent, id, {
-        devices: DEVICE_ALLOW,
+        devices: [...DEVICE_ALLOW, ...devices.map(deviceRule)],
         writes: resourceWrites(layout, cfg.resources, id),
         owner: cfg.idBase,
       });
@@ -105,7 +107,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       const netOps = restoreNetOps(id, ips, host, cfg.netifs, managed);
       if (ips.some((i) => i.family === 6)) ensureNftBase(ctx.host, ctx.paths.run);
       syncNft(ctx, `restore ${id}`, [], nft);
-      const { plan, lxcfs } = mountPlanHere(ctx, cfg, global.lxcfs);
+      const { plan, lxcfs } = mountPlanHere(ctx, cfg, global.lxcfs, devices);
       const externals = localExternals(meta.externals, externalMounts(plan, new Set()));
       // the restored root (host uid BASE) must traverse every directory to it: not under berth's
       // run directory (0700), nor under a --root that may be 0700 (tests'): the host's /run
@@ -114,6 +116,9 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       allowNotified(dir);
       const pidfile = join(dir, 'restored.pid');
       removeFile(pidfile); // CRIU never overwrites its pidfile
+      // an unprivileged container's own nodes sit under root-only directories, which CRIU's
+      // restored tasks (host uid BASE) cannot pass: the helper binds them into the stage
+      const staged = cfg.idBase === null ? [] : devices.map((d) => ({ source: d.source, name: d.name }));
       const criuArgv = restoreArgs({
         dir,
         root: cfg.veRoot,
@@ -121,6 +126,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
         meta: { ...meta, externals },
         stage,
         lxcfsDir: lxcfs?.dir ?? null,
+        devices: staged,
         ttyFd: CRIU_TTY_FD,
         pty: '0',
         netdevs: restoreNetdevs(id, ips, cfg.netifs),
@@ -130,6 +136,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
         '--criu-restore',
         stage,
         ...(lxcfs ? ['--criu-lxcfs', lxcfs.dir] : []),
+        ...staged.flatMap((d) => ['--criu-dev', d.source, d.name]),
         '--criu-pidfile',
         pidfile,
         '--criu-tty-fd',

@@ -4,7 +4,7 @@ import { startPlan } from '../core/container-plan.ts';
 import type { CtId } from '../core/ctid.ts';
 import { DEVICE_ALLOW, deviceRule } from '../core/devices.ts';
 import { BerthError } from '../core/errors.ts';
-import { featureDevnodes, featureOn } from '../core/features.ts';
+import { featureOn } from '../core/features.ts';
 import { startArgs } from '../core/helper-args.ts';
 import { fileLayers, rootMountArgs } from '../core/layout.ts';
 import { initKindFromLink, type RuntimeState, stopSignalFor } from '../core/lifecycle.ts';
@@ -13,13 +13,13 @@ import { hostsBlock } from '../core/netconf.ts';
 import { seccompPolicy } from '../core/seccomp.ts';
 import { hasScripts, mountWithScripts, runScripts, unmountWithScripts } from '../engine/action-scripts.ts';
 import { type Ctx, helperRun } from '../engine/context.ts';
+import { devicesHere } from '../engine/devices.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { containerFilesFor, nftFor, startNetArgs, syncNft } from '../engine/net.ts';
 import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
 import { planBinds, removeStages } from '../host/bindmounts.ts';
 import { containerCgroupMounts, prepareCgroups, procsFiles, resourceWrites, sysinfoSource } from '../host/cgroups.ts';
 import { initLink } from '../host/ct-tree.ts';
-import { hostDevices, ownDeviceNodes } from '../host/devices.ts';
 import { closeFd, makeDir, openAppend } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { policyFd } from '../host/helper.ts';
@@ -98,8 +98,7 @@ export async function startLocked(ctx: Ctx, id: CtId, ct: StoredCt): Promise<num
       starting();
     }
     syncNft(ctx, `start ${id}`, [], nft);
-    const found = hostDevices(featureDevnodes(cfg.features, cfg.devnodes), `start ${id}`);
-    const devices = cfg.idBase === null ? found : ownDeviceNodes(ctx.host, ctx.paths, id, cfg.idBase, found);
+    const devices = devicesHere(ctx, cfg, `start ${id}`, true);
     const binds = planBinds(ctx.host, ctx.paths, cfg, [global.vePrivate, global.veRoot], ctx.paths.helper);
     const dirs = prepareCgroups(ctx.host, layout, ctx.paths.cgroupParent, id, {
       devices: [...DEVICE_ALLOW, ...devices.map(deviceRule)],

@@ -137,6 +137,28 @@ test('a chkpnt killed while CRIU dumps leaves a checkpoint that restores, proces
   assert.deepEqual(s.leaks(), []);
 });
 
+test('chkpnt and restore of a container with device nodes (FEATURES tun): the node and its access kept', {
+  skip:
+    ROOT_SKIP ||
+    NO_CRIU ||
+    (!TIMENS && 'needs time namespaces') ||
+    (!existsSync('/dev/net/tun') && 'needs /dev/net/tun on the host'),
+}, (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '709']);
+  s.ok(['set', '709', '--features', 'tun:on', '--save']);
+  s.ok(['start', '709']);
+  // opened, it answers EBADFD until TUNSETIFF: the device cgroup let the open through
+  const opens = () => s.berth(['exec', '709', '--', 'sh', '-c', 'cat /dev/net/tun']).err;
+  assert.match(opens(), /bad state/i);
+  s.ok(['chkpnt', '709']);
+  s.ok(['restore', '709', '--dumpfile', join(s.root, 'var/lib/berth/dump/709')]);
+  assert.match(s.ok(['exec', '709', '--', 'ls', '-l', '/dev/net/tun']), /^c.* 10,\s*200 /);
+  assert.match(opens(), /bad state/i, 'still allowed after the restore');
+  s.ok(['stop', '709']);
+  assert.deepEqual(s.leaks(), []);
+});
+
 test('restore --dumpfile: a missing, garbled or foreign checkpoint is refused, nothing made', {
   skip: ROOT_SKIP,
 }, (t) => {

@@ -60,6 +60,7 @@ test('dump and restore argv (golden)', () => {
     { dest: '/proc/meminfo', source: '/run/berth/lxcfs/proc/meminfo' },
     { dest: '/proc/keys', source: null },
     { dest: '/dev/null', source: '/dev/null' },
+    { dest: '/dev/net/tun', source: '/var/lib/berth/devices/101/net/tun' },
   ];
   assert.equal(ttyKey(0x8800, 0x42), 'tty[8800:42]');
   assert.deepEqual(
@@ -82,6 +83,8 @@ test('dump and restore argv (golden)', () => {
       '--external',
       'mnt[/dev/null]:/dev/null',
       '--external',
+      'mnt[/dev/net/tun]:/dev/net/tun',
+      '--external',
       'mnt[/dev/console]:console',
       '--external',
       'tty[8800:42]',
@@ -102,6 +105,7 @@ test('dump and restore argv (golden)', () => {
     meta,
     stage: '/run/berth-criu-101',
     lxcfsDir: '/run/berth/lxcfs',
+    devices: [{ source: '/var/lib/berth/devices/101/net/tun', name: 'net/tun' }],
     ttyFd: 3,
     pty: '0',
     netdevs: [{ inside: 'venet0', here: 'bvr-101' }],
@@ -115,6 +119,8 @@ test('dump and restore argv (golden)', () => {
     'mnt[/proc/keys]:/dev/null',
     '--external',
     'mnt[/dev/null]:/dev/null',
+    '--external',
+    'mnt[/dev/net/tun]:/run/berth-criu-101/dev/net/tun',
     '--external',
     'mnt[console]:/run/berth-criu-101/pts/0',
     '--external',
