@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/mount.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,13 +26,15 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "fds.h"
+#include "idmap.h"
 #include "report.h"
 
-static char lx_dir[PATH_MAX], pts_dir[PATH_MAX], dev_dir[PATH_MAX];
+static char lx_dir[PATH_MAX], pts_dir[PATH_MAX], dev_dir[PATH_MAX], bind_dir[PATH_MAX];
 
 static void unstage(const struct criu_plan *p) {
   /* detached: the restored container's binds hold their own references */
@@ -40,6 +43,13 @@ static void unstage(const struct criu_plan *p) {
     umount2(dev_dir, MNT_DETACH);
     rmdir(dev_dir);
   }
+  for (int b = 0; b < p->nbinds; b++) {
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/%d", bind_dir, b);
+    umount2(path, MNT_DETACH);
+    if (rmdir(path) < 0) unlink(path);
+  }
+  if (p->nbinds) rmdir(bind_dir);
   umount2(pts_dir, MNT_DETACH);
   rmdir(lx_dir);
   rmdir(pts_dir);
@@ -96,6 +106,28 @@ int criu_restore(const struct criu_plan *p, struct keeper_plan *k, int keep) {
     if (f < 0) fail(p, "stage", "a file for a device node");
     close(f);
     if (mount(p->devs[d][0], path, NULL, MS_BIND, NULL) < 0) fail(p, "stage", "bind a device node into the stage");
+  }
+  /* BINDMOUNTs: start binds an unprivileged container's idmapped (helper/idmap.c); CRIU binds
+   * what it is given as it is, so it gets idmapped copies, made with a user namespace of the
+   * container's map (the restored one does not exist yet) */
+  snprintf(bind_dir, sizeof bind_dir, "%s/bind", p->stage);
+  if (p->nbinds) {
+    int uns = -1;
+    errno = p->base ? idmap_userns(p->base, 65536, &uns) : EINVAL;
+    if (errno || mkdir(bind_dir, 0700) < 0 || chown(bind_dir, p->base, p->base) < 0)
+      fail(p, "stage", "a user namespace and a directory for the bind mounts");
+    for (int b = 0; b < p->nbinds; b++) {
+      char path[PATH_MAX + 16];
+      struct stat st;
+      snprintf(path, sizeof path, "%s/%d", bind_dir, b);
+      int t = idmap_tree(p->binds[b], uns, 0);
+      if (t < 0 || fstat(t, &st) < 0) fail(p, "stage", "an idmapped copy of a bind mount's source");
+      int made = S_ISDIR(st.st_mode) ? mkdir(path, 0700) : close(open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+      if (made < 0 || syscall(SYS_move_mount, t, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        fail(p, "stage", "attach a bind mount's idmapped copy");
+      close(t);
+    }
+    close(uns);
   }
   char data[128];
   snprintf(data, sizeof data, "newinstance,ptmxmode=0666,mode=0620,gid=%u", p->base + 5);

@@ -9,6 +9,8 @@ struct criu_plan {
   const char *lxcfs;   /* lxcfs's mount point (NULL: none) */
   const char *devs[32][2]; /* --criu-dev SRC NAME: device node SRC bound at STAGE/dev/NAME */
   int ndevs;
+  const char *binds[32]; /* --criu-bind SRC: an idmapped copy of SRC at STAGE/bind/N (N its index) */
+  int nbinds;
   const char *pidfile; /* criu's --pidfile: the restored init's host pid */
   unsigned base;       /* the container's host uid and gid base (0: privileged) */
   int tty_fd;          /* where criu's --inherit-fd expects the console's slave */

@@ -282,6 +282,9 @@ static void parse_args(int argc, char **argv) {
       opt.criu.devs[opt.criu.ndevs][0] = argv[i + 1];
       opt.criu.devs[opt.criu.ndevs++][1] = argv[i + 2];
       i += 2;
+    } else if (strcmp(a, "--criu-bind") == 0) {
+      if (opt.criu.nbinds == 32) die_usage("--criu-bind: more than 32 bind mounts");
+      opt.criu.binds[opt.criu.nbinds++] = need(argv, &i, argc, a);
     } else if (strcmp(a, "--criu-pidfile") == 0) {
       opt.criu.pidfile = need(argv, &i, argc, a);
     } else if (strcmp(a, "--criu-tty-fd") == 0) {

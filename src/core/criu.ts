@@ -15,6 +15,8 @@ export interface ExternalMount {
   dest: string;
   /** the host path bound there at start; null: /dev/null (a masked file) */
   source: string | null;
+  /** an unprivileged container's BINDMOUNT, bound idmapped: restored from the helper's copy */
+  idmapped?: boolean;
 }
 
 /**
@@ -80,11 +82,11 @@ export function externalMounts(plan: readonly MountOp[], maskedFiles: ReadonlySe
   const out: ExternalMount[] = [];
   for (const op of plan) {
     if (op.op === 'bind') out.push({ dest: op.dest, source: op.source });
+    else if (op.op === 'bind-idmapped') out.push({ dest: op.dest, source: op.source, idmapped: true });
     else if (op.op === 'mask' && maskedFiles.has(op.dest)) out.push({ dest: op.dest, source: null });
-    else if (op.op === 'bind-idmapped' || op.op === 'mount-staged') {
-      throw new BerthError('CHKPNT', `chkpnt: ${op.dest}: a BINDMOUNT cannot be checkpointed yet`, {
-        hint: 'remove it (berth set CTID --bindmount_del) and restart the container',
-      });
+    else if (op.op === 'mount-staged') {
+      // berth-oci's pod mqueue: OCI containers are not checkpointed by berth
+      throw new BerthError('CHKPNT', `chkpnt: ${op.dest}: a staged mount cannot be checkpointed`);
     }
   }
   return out;
@@ -101,7 +103,7 @@ export function localExternals(dumped: readonly ExternalMount[], local: readonly
     const here = local.find((l) => l.dest === m.dest);
     if (!here) {
       throw new BerthError('RESTORE', `restore: the checkpoint binds ${m.dest}, which this host's mounts do not`, {
-        hint: 'lxcfs or the nesting feature differ between the hosts',
+        hint: 'lxcfs, the nesting feature, DEVNODES or BINDMOUNT differ between the hosts or since the dump',
       });
     }
     return here;
@@ -176,6 +178,8 @@ export interface RestorePlan {
   lxcfsDir: string | null;
   /** an unprivileged container's own device nodes, by source: the helper binds each at STAGE/dev/NAME */
   devices: ReadonlyArray<{ source: string; name: string }>;
+  /** the sources of idmapped binds, in order: the helper attaches a copy of the Nth at STAGE/bind/N */
+  binds: readonly string[];
   /** the fd the console's new pty slave has in CRIU */
   ttyFd: number;
   /** the pty's number in the staged devpts (helper: --console-pty N) */
@@ -189,6 +193,7 @@ function restoreSource(m: ExternalMount, p: RestorePlan): string {
   if (m.source === null) return '/dev/null';
   const dev = p.devices.find((d) => d.source === m.source);
   if (dev) return `${p.stage}/dev/${dev.name}`;
+  if (m.idmapped) return `${p.stage}/bind/${p.binds.indexOf(m.source)}`;
   if (p.lxcfsDir && m.source.startsWith(`${p.lxcfsDir}/`))
     return `${p.stage}/lxcfs${m.source.slice(p.lxcfsDir.length)}`;
   return m.source;

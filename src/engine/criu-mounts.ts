@@ -5,6 +5,7 @@ import type { HostDevice } from '../core/devices.ts';
 import { featureOn } from '../core/features.ts';
 import type { LxcfsView } from '../core/lxcfs.ts';
 import { type MountOp, planMounts } from '../core/mounts.ts';
+import type { PlannedBind } from '../host/bindmounts.ts';
 import { containerCgroupMounts } from '../host/cgroups.ts';
 import { ensureLxcfs } from '../host/lxcfs.ts';
 import type { Ctx } from './context.ts';
@@ -15,6 +16,7 @@ export function mountPlanHere(
   cfg: CtConfig,
   lxcfsOn: boolean,
   devices: readonly HostDevice[],
+  binds: readonly PlannedBind[],
 ): { plan: MountOp[]; lxcfs: LxcfsView | null } {
   const lxcfs = lxcfsOn ? ensureLxcfs(ctx.host, ctx.paths, ctx.paths.helper, ctx.log) : null;
   const plan = planMounts({
@@ -23,6 +25,7 @@ export function mountPlanHere(
     lxcfs,
     nesting: featureOn(cfg.features, 'nesting'),
     devices,
+    binds,
   });
   return { plan, lxcfs };
 }

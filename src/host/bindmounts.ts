@@ -64,6 +64,20 @@ export function planBinds(host: Host, p: Paths, cfg: CtConfig, patterns: string[
   });
 }
 
+/**
+ * The bind mounts as a checkpoint names them and a restore binds them: checked sources, no
+ * stage made (an unprivileged container's idmapped copies are the CRIU helper's, in its own
+ * stage); STAGE only tells the mount plan which kind of bind it is.
+ */
+export function bindsForCriu(p: Paths, cfg: CtConfig, patterns: string[], what: string): PlannedBind[] {
+  return cfg.bindmounts.map((b) => ({
+    source: checkBindSource(p, b, patterns, what),
+    stage: cfg.idBase === null ? null : '-',
+    dest: b.dest,
+    options: bindOptions(b),
+  }));
+}
+
 /** After the start: the helper has detached the stages; their directories go. */
 export function removeStages(binds: readonly PlannedBind[]): void {
   for (const b of binds) {

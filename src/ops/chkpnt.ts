@@ -8,6 +8,7 @@ import { mountPlanHere } from '../engine/criu-mounts.ts';
 import { devicesHere } from '../engine/devices.ts';
 import { cgroupDirsOf, mustExist } from '../engine/inspect.ts';
 import { cleanupRuntime, reconcile, withLock } from '../engine/runtime.ts';
+import { bindsForCriu } from '../host/bindmounts.ts';
 import { innerTree, pinCgroupEvents, unpin } from '../host/cgroup-tree.ts';
 import { cgroupPidsOne } from '../host/cgroups.ts';
 import { consoleTtyKey, criuVersion, kernelRelease, prepareDumpDir, runCriu, writeMeta } from '../host/criu.ts';
@@ -36,9 +37,10 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
     }
     const criu = criuVersion(ctx.host);
     if (!criu) throw new BerthError('CHKPNT', `chkpnt ${id}: CRIU is not installed`, { hint: 'run ./setup-criu.sh' });
-    if (cfg.bindmounts.length) throw new BerthError('CHKPNT', `chkpnt ${id}: a BINDMOUNT cannot be checkpointed yet`);
     refuseSessions(ctx, id, now.pid);
-    const { plan } = mountPlanHere(ctx, cfg, readGlobal(ctx.paths).lxcfs, devicesHere(ctx, cfg, `chkpnt ${id}`, false));
+    const global = readGlobal(ctx.paths);
+    const binds = bindsForCriu(ctx.paths, cfg, [global.vePrivate, global.veRoot], `chkpnt ${id}`);
+    const { plan } = mountPlanHere(ctx, cfg, global.lxcfs, devicesHere(ctx, cfg, `chkpnt ${id}`, false), binds);
     const externals = externalMounts(plan, maskedFilesIn(ctx.host.readProc(`${now.pid}/mountinfo`) ?? ''));
     const tty = consoleTtyKey(now.pid);
     const dirs = cgroupDirsOf(ctx, id);

@@ -4,6 +4,7 @@
 // `berth migrate` finishes the move from what DEST says it has (core/migrate.ts decides).
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import { featureDevnodes } from '../core/features.ts';
 import {
   abortSteps,
   archiveName,
@@ -204,9 +205,16 @@ async function checkOnline(ctx: Ctx, id: CtId, dest: MigrateDest): Promise<void>
       hint: 'nothing was changed; run ./setup-criu.sh, or migrate offline',
     });
   const cfg = ct.config;
-  if (cfg.bindmounts.length)
-    throw new BerthError('CHKPNT', `migrate ${id} --online: a BINDMOUNT cannot be checkpointed yet`, {
-      hint: 'nothing was changed; migrate offline',
+  // host resources a restore never takes from an archive: DEST's config would lack them, and
+  // the checkpoint's binds of them with it (chkpnt and restore on one host carry them)
+  const hostBound = [
+    ...(cfg.devnodes.length ? ['DEVNODES'] : []),
+    ...(cfg.bindmounts.length ? ['BINDMOUNT'] : []),
+    ...(featureDevnodes(cfg.features, []).length ? ['FEATURES fuse/tun'] : []),
+  ];
+  if (hostBound.length)
+    throw new BerthError('CHKPNT', `migrate ${id} --online: ${hostBound.join(', ')} do not move with a migration`, {
+      hint: 'nothing was changed; migrate offline, then set them on the destination',
     });
   if (cfg.idBase === null) return;
   const why = await dest.idBaseRefusal(id, cfg.idBase);

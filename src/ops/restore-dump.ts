@@ -17,6 +17,7 @@ import { devicesHere } from '../engine/devices.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { bridgesFor, checkIpsFree, lockAddresses, nftFor, syncNft } from '../engine/net.ts';
 import { cleanupRuntime, reconcile, recordRunning, withLock } from '../engine/runtime.ts';
+import { bindsForCriu } from '../host/bindmounts.ts';
 import { makeInnerTree } from '../host/cgroup-tree.ts';
 import { prepareCgroups, resourceWrites } from '../host/cgroups.ts';
 import {
@@ -107,7 +108,8 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       const netOps = restoreNetOps(id, ips, host, cfg.netifs, managed);
       if (ips.some((i) => i.family === 6)) ensureNftBase(ctx.host, ctx.paths.run);
       syncNft(ctx, `restore ${id}`, [], nft);
-      const { plan, lxcfs } = mountPlanHere(ctx, cfg, global.lxcfs, devices);
+      const binds = bindsForCriu(ctx.paths, cfg, [global.vePrivate, global.veRoot], `restore ${id}`);
+      const { plan, lxcfs } = mountPlanHere(ctx, cfg, global.lxcfs, devices, binds);
       const externals = localExternals(meta.externals, externalMounts(plan, new Set()));
       // the restored root (host uid BASE) must traverse every directory to it: not under berth's
       // run directory (0700), nor under a --root that may be 0700 (tests'): the host's /run
@@ -119,6 +121,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       // an unprivileged container's own nodes sit under root-only directories, which CRIU's
       // restored tasks (host uid BASE) cannot pass: the helper binds them into the stage
       const staged = cfg.idBase === null ? [] : devices.map((d) => ({ source: d.source, name: d.name }));
+      const idmapped = externals.filter((m) => m.idmapped).map((m) => m.source as string);
       const criuArgv = restoreArgs({
         dir,
         root: cfg.veRoot,
@@ -127,6 +130,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
         stage,
         lxcfsDir: lxcfs?.dir ?? null,
         devices: staged,
+        binds: idmapped,
         ttyFd: CRIU_TTY_FD,
         pty: '0',
         netdevs: restoreNetdevs(id, ips, cfg.netifs),
@@ -137,6 +141,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
         stage,
         ...(lxcfs ? ['--criu-lxcfs', lxcfs.dir] : []),
         ...staged.flatMap((d) => ['--criu-dev', d.source, d.name]),
+        ...idmapped.flatMap((src) => ['--criu-bind', src]),
         '--criu-pidfile',
         pidfile,
         '--criu-tty-fd',

@@ -159,6 +159,38 @@ test('chkpnt and restore of a container with device nodes (FEATURES tun): the no
   assert.deepEqual(s.leaks(), []);
 });
 
+test('chkpnt and restore of a container with a BINDMOUNT: bound again idmapped, its open file kept', {
+  skip: ROOT_SKIP || NO_CRIU || (!TIMENS && 'needs time namespaces'),
+}, (t) => {
+  const s = sandbox(t);
+  const dir = join(s.root, 'hostdata');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'f'), 'hello\n');
+  s.ok(['create', '710']);
+  s.ok(['set', '710', '--bindmount_add', `${dir}:/data`, '--save']);
+  s.ok(['start', '710']);
+  s.ok(['exec', '710', '--', 'sh', '-c', 'sh -c "exec 3</data/f; sleep 600" </dev/null >/dev/null 2>&1 &']);
+  s.ok(['chkpnt', '710']);
+  s.ok(['restore', '710', '--dumpfile', join(s.root, 'var/lib/berth/dump/710')]);
+  // idmapped as at start: the host's root owns it, the container's root sees itself, and writes
+  // as the host's root (a plain bind would show nobody and refuse the write)
+  assert.equal(s.ok(['exec', '710', '--', 'stat', '-c', '%u', '/data/f']).trim(), '0');
+  s.ok(['exec', '710', '--', 'sh', '-c', 'echo more > /data/g']);
+  assert.equal(statSync(join(dir, 'g')).uid, 0);
+  const held = s.ok([
+    'exec',
+    '710',
+    '--',
+    'sh',
+    '-c',
+    'cat /proc/$(pidof sleep)/fd/3 2>&1 || ls -l /proc/$(pidof sleep)/fd',
+  ]);
+  assert.equal(held.trim(), 'hello', 'the process kept its open file');
+  s.ok(['stop', '710']);
+  assert.deepEqual(s.leaks(), []);
+  assert.deepEqual(stages(s), []);
+});
+
 test('restore --dumpfile: a missing, garbled or foreign checkpoint is refused, nothing made', {
   skip: ROOT_SKIP,
 }, (t) => {

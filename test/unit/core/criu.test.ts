@@ -49,8 +49,13 @@ test('external mounts: host binds, masked files (from mountinfo), never internal
   assert.ok(ext.some((m) => m.dest === '/proc/keys' && m.source === null));
   assert.ok(!ext.some((m) => m.dest === '/proc/acpi'), 'a masked directory is a tmpfs CRIU dumps');
   assert.ok(ext.some((m) => m.dest === '/dev/urandom' && m.source === '/dev/urandom'));
+  // a BINDMOUNT of an unprivileged container: external, restored from an idmapped copy
+  assert.deepEqual(
+    externalMounts([{ op: 'bind-idmapped', source: '/s', stage: '/st', dest: '/d', options: '' }], masked),
+    [{ dest: '/d', source: '/s', idmapped: true }],
+  );
   assert.throws(
-    () => externalMounts([{ op: 'bind-idmapped', source: '/s', stage: '/st', dest: '/d', options: '' }], masked),
+    () => externalMounts([{ op: 'mount-staged', fstype: 'mqueue', stage: '/st', dest: '/d', options: '' }], masked),
     (e: BerthError) => e.code === 'CHKPNT',
   );
 });
@@ -61,6 +66,7 @@ test('dump and restore argv (golden)', () => {
     { dest: '/proc/keys', source: null },
     { dest: '/dev/null', source: '/dev/null' },
     { dest: '/dev/net/tun', source: '/var/lib/berth/devices/101/net/tun' },
+    { dest: '/data', source: '/srv/data', idmapped: true },
   ];
   assert.equal(ttyKey(0x8800, 0x42), 'tty[8800:42]');
   assert.deepEqual(
@@ -85,6 +91,8 @@ test('dump and restore argv (golden)', () => {
       '--external',
       'mnt[/dev/net/tun]:/dev/net/tun',
       '--external',
+      'mnt[/data]:/data',
+      '--external',
       'mnt[/dev/console]:console',
       '--external',
       'tty[8800:42]',
@@ -106,6 +114,7 @@ test('dump and restore argv (golden)', () => {
     stage: '/run/berth-criu-101',
     lxcfsDir: '/run/berth/lxcfs',
     devices: [{ source: '/var/lib/berth/devices/101/net/tun', name: 'net/tun' }],
+    binds: ['/srv/data'],
     ttyFd: 3,
     pty: '0',
     netdevs: [{ inside: 'venet0', here: 'bvr-101' }],
@@ -121,6 +130,8 @@ test('dump and restore argv (golden)', () => {
     'mnt[/dev/null]:/dev/null',
     '--external',
     'mnt[/dev/net/tun]:/run/berth-criu-101/dev/net/tun',
+    '--external',
+    'mnt[/data]:/run/berth-criu-101/bind/0',
     '--external',
     'mnt[console]:/run/berth-criu-101/pts/0',
     '--external',
