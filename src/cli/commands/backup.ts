@@ -70,9 +70,10 @@ Checkpoint (--dumpfile DIR): the stopped container CTID is brought back running 
 dumped, its processes, open files, sockets and console intact (CRIU; docs/checkpoint.md). DIR's
 berth-meta.json must name CTID, and the container must still have the ID_BASE and layout it
 was dumped with; a missing or damaged DIR is refused before anything is made (exit 17). A
-failed restore tears down what it made and leaves CRIU's log in DIR/restore.log. After a
-restore, sysinfo(2) in the restored processes fails with ENOSYS and new exec sessions see the
-host's figures (the keeper's listener cannot be restored).
+failed restore tears down what it made and leaves CRIU's log in DIR/restore.log. An address
+another container took since the dump refuses it (exit 78). After a restore, sysinfo(2)
+answers the host's figures until the next start (the keeper's listener cannot be restored);
+/proc/meminfo and the other lxcfs files still show the container's.
 
   --dumpfile DIR       restore the checkpoint in DIR into CTID
 
@@ -109,7 +110,8 @@ On a terminal, a status line shows the unpacking (bytes of the total, and the ra
 
 Exit codes: 152 bad or refused archive, 44 the CTID exists (without --force), 47 the template
 layer of an overlay backup is missing here, 32 --force on a running container (or a restore
-of a checkpoint into a running one), 21 bad value, 17 the checkpoint is refused or CRIU failed.`,
+of a checkpoint into a running one), 21 bad value, 17 the checkpoint is refused or CRIU failed,
+78 an address of the checkpoint is another container's now.`,
   options: RESTORE_OPTIONS,
   async run(ctx, args, io) {
     const { values, positionals } = parse('restore', args, RESTORE_OPTIONS, 2);

@@ -18,9 +18,11 @@ berth-meta.json (what restore checks: CTID, ID_BASE, layout, CRIU version).
                   existing DIR must be empty or hold an earlier checkpoint, which is replaced
 
 Refused while an exec or enter session runs in the container: CRIU dumps init and its
-descendants, and a session (a child of berth's helper) would be lost. Routed addresses
-(IP_ADDRESS) and their TCP sessions are kept (--tcp-established); not yet: containers with
-NETIF, DEVNODES or BINDMOUNT. See docs/checkpoint.md for what is kept.
+descendants, and a session (a child of berth's helper) would be lost. Routed (IP_ADDRESS)
+and bridged (NETIF) addresses and their TCP sessions are kept (--tcp-established), as are
+device nodes, bind mounts and systemd guests (without FEATURES nesting: see
+docs/checkpoint.md for what is kept and why). "berth suspend CTID --dumpfile DIR" does the
+same (vzctl's other name for it).
 
 Example:
   berth chkpnt 101 && berth restore 101 --dumpfile /var/lib/berth/dump/101
