@@ -241,6 +241,17 @@ test('restore --dumpfile: a missing, garbled or foreign checkpoint is refused, n
 
 const BUSYBOX = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
 
+/** A network namespace NAME playing the host (lo up, then CMDS in it); nsenter's argv for it. */
+function hostNs(t: TestContext, name: string, cmds: string[][] = []): string[] {
+  assert.equal(spawnSync('ip', ['netns', 'add', name]).status, 0);
+  t.after(() => spawnSync('ip', ['netns', 'del', name]));
+  const inNs = ['nsenter', `--net=/run/netns/${name}`];
+  for (const cmd of [['ip', 'link', 'set', 'lo', 'up'], ...cmds]) {
+    assert.equal(spawnSync(inNs[0] as string, [...inNs.slice(1), ...cmd]).status, 0, cmd.join(' '));
+  }
+  return inNs;
+}
+
 /** A TCP echo session from the namespace INNS to IP:7000 (busybox nc inside answers). */
 function echoClient(t: TestContext, inNs: string[], ip: string) {
   const client = spawn(inNs[0] as string, [...inNs.slice(1), BUSYBOX, 'nc', ip, '7000'], {
@@ -264,11 +275,7 @@ test('chkpnt and restore of a bridged container: its MAC, address, bridge port a
   skip: ROOT_SKIP || NO_CRIU || (!TIMENS && 'needs time namespaces') || (!BUSYBOX && 'needs busybox on the host'),
 }, async (t) => {
   const s = sandbox(t);
-  const ns = `berth-it-ckb-${process.pid}`;
-  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
-  t.after(() => spawnSync('ip', ['netns', 'del', ns]));
-  const inNs = ['nsenter', `--net=/run/netns/${ns}`];
-  assert.equal(spawnSync(inNs[0] as string, [...inNs.slice(1), 'ip', 'link', 'set', 'lo', 'up']).status, 0);
+  const inNs = hostNs(t, `berth-it-ckb-${process.pid}`);
   s.wrap = inNs;
   s.ok(['net', 'create', 'br0', '--subnet', '10.89.6.0/24']);
   s.ok(['create', '708']);
@@ -301,17 +308,11 @@ test('chkpnt and restore of a routed container: its address, routes and a TCP se
   skip: ROOT_SKIP || NO_CRIU || (!TIMENS && 'needs time namespaces') || (!BUSYBOX && 'needs busybox on the host'),
 }, async (t) => {
   const s = sandbox(t);
-  const ns = `berth-it-ck-${process.pid}`;
-  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
-  t.after(() => spawnSync('ip', ['netns', 'del', ns]));
-  const inNs = ['nsenter', `--net=/run/netns/${ns}`];
-  for (const cmd of [
-    ['ip', 'link', 'set', 'lo', 'up'],
+  // an uplink for the neighbour proxies (a veth pair inside the namespace: nothing goes anywhere)
+  const inNs = hostNs(t, `berth-it-ck-${process.pid}`, [
     ['ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up0p'],
     ['ip', 'link', 'set', 'up0', 'up'],
-  ]) {
-    assert.equal(spawnSync(inNs[0] as string, [...inNs.slice(1), ...cmd]).status, 0, cmd.join(' '));
-  }
+  ]);
   s.wrap = inNs;
   mkdirSync(join(s.root, 'etc/berth'), { recursive: true });
   writeFileSync(join(s.root, 'etc/berth/berth.conf'), 'NEIGHBOUR_DEVS="up0"\n');

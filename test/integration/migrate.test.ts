@@ -5,7 +5,7 @@
 // on B with its files, a stopped one stays stopped, a CTID B has is refused, and SIGKILLs of
 // the migration at each phase end, after `berth migrate` again, with the container on B only.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -20,7 +20,7 @@ import {
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { formatLock } from '../../src/core/lock-record.ts';
-import { BERTH, NO_CRIU, ROOT_SKIP, type Sandbox } from './harness.ts';
+import { NO_CRIU, ROOT_SKIP, type Sandbox } from './harness.ts';
 import {
   ADDR_B,
   BUSYBOX,
@@ -301,26 +301,8 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
     assert.ok(await s.answers(), 'the session answers on A');
     s.gap();
     const before = counter(h.a, '320');
-    const t0 = Date.now();
-    const r = await new Promise<{ code: number | null; err: string; out: string }>((res) => {
-      const c = spawn(
-        'nsenter',
-        [`--net=/run/netns/${NA}`, BERTH, '--root', h.a.root, 'migrate', '320', 'b', '--online', '--json'],
-        {
-          env: { ...process.env, ...h.env },
-        },
-      );
-      let out = '';
-      let err = '';
-      c.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      c.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-      });
-      c.on('exit', (code) => res({ code, err, out }));
-    });
-    const ms = Date.now() - t0;
+    const r = await h.migrate('a', ['320', 'b', '--online', '--json']);
+    const ms = r.ms;
     assert.equal(r.code, 0, r.err);
     route('b', '10.251.9.20');
     assert.ok(await s.answers(), 'the session answers on B');
