@@ -2,7 +2,8 @@
 // works while on, checked from the host (the container's mountinfo, its network namespace's
 // devices, a nested pid namespace's NSpid), not by an exit code inside.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { GCC_SKIP, ROOT_SKIP, type Sandbox, sandbox, staticProgram } from './harness.ts';
@@ -101,6 +102,21 @@ int main(int argc, char **argv) {
 }
 `;
 
+/** How many processes of the container whose init is PID have a UTS namespace other than init's (host side). */
+function otherUts(pid: number): number {
+  const uts = readlinkSync(`/proc/${pid}/ns/uts`);
+  const pidNs = readlinkSync(`/proc/${pid}/ns/pid_for_children`);
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readlinkSync(`/proc/${d}/ns/pid`) === pidNs && readlinkSync(`/proc/${d}/ns/uts`) !== uts;
+      } catch {
+        return false; // gone meanwhile
+      }
+    }).length;
+}
+
 const skip = ROOT_SKIP || GCC_SKIP;
 
 /** A sandbox with the probe built, and a function that copies it into a running container; null: skipped. */
@@ -159,6 +175,13 @@ test('features: refused while off, on gives fuse, tun and nesting to an unprivil
   const [offPid] = nestedProbes('nproc-off');
   assert.ok(offPid, 'the nested pid namespace is there (3 levels in NSpid) though its proc mount was refused');
   assert.ok(!mountsOf(offPid).some((m) => m.point === '/tmp/nproc-off'));
+  // no new UTS or IPC namespace without nesting (checkpoints need that): refused, none made
+  const refused = s.berth(['exec', 'f1', '--', 'unshare', '-u', '-i', 'true']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.err, /Operation not permitted/);
+  s.berth(['exec', 'f1', '--', 'sh', '-c', 'unshare -u sleep 600 </dev/null >/dev/null 2>&1 &']);
+  spawnSync('sleep', ['0.3']);
+  assert.equal(otherUts(pid), 0, 'no process of the container has a UTS namespace of its own');
 
   // set on a running container: saved, applied at the next start, and said so
   const set = s.berth(['set', 'f1', '--features', 'fuse:on,tun:on', '--features', 'nesting:on', '--save']);
@@ -181,6 +204,9 @@ test('features: refused while off, on gives fuse, tun and nesting to an unprivil
   assert.match(readFileSync(`/proc/${pid}/net/dev`, 'utf8'), /ftun0:/, "in the container's network namespace");
   assert.doesNotMatch(readFileSync('/proc/net/dev', 'utf8'), /ftun0:/, "not in the host's");
 
+  s.ok(['exec', 'f1', '--', 'sh', '-c', 'unshare -u -i sleep 600 </dev/null >/dev/null 2>&1 &']);
+  spawnSync('sleep', ['0.3']);
+  assert.equal(otherUts(pid), 1, 'with nesting, a process made a UTS namespace of its own');
   const on = probe('f1', 'nest', '/tmp/nproc-on');
   assert.equal(on.out, 'proc sysfs mounted\n', on.err);
   const [onPid] = nestedProbes('nproc-on');
