@@ -64,6 +64,18 @@ export function criuLogTail(logFile: string, lines = 6): string {
     .join('; ');
 }
 
+/**
+ * Whether a failed dump's LOGFILE names a state that passes by itself: a netlink socket with
+ * messages not yet read (CRIU cannot dump its queue: sk-netlink.c). Anything else is final.
+ */
+export function retryableDump(logFile: string): boolean {
+  try {
+    return /sk-netlink\.c.*The socket has data to read/.test(readFileSync(logFile, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** Runs berth's CRIU with ARGS (its log in LOGFILE); a failure is CODE with the log's end. */
 export async function runCriu(
   host: Host,

@@ -11,10 +11,21 @@ import { cleanupRuntime, reconcile, withLock } from '../engine/runtime.ts';
 import { bindsForCriu } from '../host/bindmounts.ts';
 import { innerTree, pinCgroupEvents, unpin } from '../host/cgroup-tree.ts';
 import { cgroupPidsOne } from '../host/cgroups.ts';
-import { consoleTtyKey, criuVersion, kernelRelease, prepareDumpDir, runCriu, writeMeta } from '../host/criu.ts';
+import {
+  consoleTtyKey,
+  criuVersion,
+  kernelRelease,
+  prepareDumpDir,
+  retryableDump,
+  runCriu,
+  writeMeta,
+} from '../host/criu.ts';
 import { dumpPath } from '../host/paths.ts';
 import { readProcStat } from '../host/proc.ts';
 import { readGlobal } from '../host/store.ts';
+
+/** how many times a dump is tried when CRIU refuses a passing state (retryableDump) */
+const DUMP_TRIES = 4;
 
 export interface ChkpntResult {
   dir: string;
@@ -67,18 +78,30 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
       created: new Date().toISOString(),
     };
     writeMeta(to, meta);
-    const pins = pinCgroupEvents(dirs);
-    try {
-      await runCriu(
-        ctx.host,
-        ctx.log,
-        dumpArgs({ pid: now.pid, dir: to, freezer: freezer?.path ?? null, externals, tty }),
-        join(to, DUMP_LOG),
-        'CHKPNT',
-        `chkpnt ${id}`,
-      );
-    } finally {
-      unpin(pins);
+    for (let attempt = 1; ; attempt++) {
+      const pins = pinCgroupEvents(dirs);
+      try {
+        await runCriu(
+          ctx.host,
+          ctx.log,
+          dumpArgs({ pid: now.pid, dir: to, freezer: freezer?.path ?? null, externals, tty }),
+          join(to, DUMP_LOG),
+          'CHKPNT',
+          `chkpnt ${id}`,
+        );
+        break;
+      } catch (err) {
+        // a failed dump leaves the container running; one CRIU refused for a moment's state
+        // (a netlink socket with unread messages: systemd-networkd's, right after its links
+        // changed in a restore) is tried again once that has passed
+        if (attempt === DUMP_TRIES || !retryableDump(join(to, DUMP_LOG))) throw err;
+        ctx.log(`chkpnt ${id}: a socket had unread data; dumping again`);
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+        prepareDumpDir(to, `chkpnt ${id}`);
+        writeMeta(to, meta);
+      } finally {
+        unpin(pins);
+      }
     }
     const ms = Date.now() - t0;
     // CRIU killed the tree; the keeper leaves with init; the rest goes as in stop
