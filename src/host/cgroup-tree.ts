@@ -2,10 +2,10 @@
 // CRIU re-creates only the cgroups its tasks are in, but systemd watches the cgroup.events of
 // every slice it made (empty ones too) and its restore fails on a missing one.
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type CgroupTree, cgroupTreeKey, MAX_TREE_DIRS } from '../core/criu.ts';
 import { BerthError } from '../core/errors.ts';
-import { type CgroupDir, innerPath } from './cgroups.ts';
+import { type CgroupDir, innerPath, subdirsOf } from './cgroups.ts';
 import { errCode, errText } from './fs-util.ts';
 import type { Host } from './host.ts';
 
@@ -21,15 +21,10 @@ function managed(dirs: readonly CgroupDir[]): [string, string][] {
 
 /** DIR's sub-cgroups, relative, parents first; past MAX_TREE_DIRS the rest are left out. */
 function walk(dir: string, rel: string, out: string[]): void {
-  let names: string[];
-  try {
-    names = readdirSync(join(dir, rel), { withFileTypes: true })
-      .filter((e) => e.isDirectory())
-      .map((e) => e.name)
-      .sort();
-  } catch {
-    return; // gone meanwhile: a unit that stopped
-  }
+  // none when it went meanwhile (a unit that stopped)
+  const names = subdirsOf(join(dir, rel))
+    .map((d) => basename(d))
+    .sort();
   for (const n of names) {
     if (out.length >= MAX_TREE_DIRS) return;
     const r = rel ? `${rel}/${n}` : n;

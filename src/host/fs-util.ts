@@ -9,7 +9,7 @@ import {
   readSync,
   renameSync,
   rmSync,
-  writeSync,
+  writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
@@ -27,8 +27,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, mode = 
     mkdirSync(dirname(file), { recursive: true });
     const fd = openSync(tmp, 'w', mode);
     try {
-      if (typeof data === 'string') writeSync(fd, data);
-      else writeSync(fd, data);
+      writeFileSync(fd, data);
       if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
