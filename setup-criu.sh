@@ -31,9 +31,11 @@ ORIG_SHA256=29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9
 PATCHES=criu_$DEBIAN_VERSION.debian.tar.xz
 PATCHES_SHA256=e9f797a19f0e7dd66d480bea47f2ef261b3d9aee6bab5059882c0074b1b84d2d
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-# what `make criu` uses (checked with V=1: protoc-c, not protoc; no python, which only crit needs);
+# what `make criu` uses (no python, which only crit needs): upstream's images/Makefile runs
+# `protoc --c_out` (protobuf-compiler, with protobuf-c-compiler's protoc-gen-c plugin); Debian's
+# patches switch it to protoc-c, but a mirror may not serve them, so both are installed;
 # libprotobuf-dev brings google/protobuf/descriptor.proto
-BUILD_DEPS="gcc make libc6-dev pkgconf patch xz-utils libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
+BUILD_DEPS="gcc make libc6-dev pkgconf patch xz-utils libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
   libnl-3-dev libnet1-dev libcap-dev libbsd-dev libnftables-dev libgnutls28-dev uuid-dev"
 
 # Points PREFIX at a tree (a symlink swapped by rename, so berth never sees it missing).
