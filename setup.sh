@@ -103,11 +103,11 @@ if [ "$(uname -m)" = x86_64 ] && ! grep -qw avx2 /proc/cpuinfo && [ ! -x node_mo
   say "this CPU has no AVX2: installing Bun's baseline build $v"
   npm install --no-save --no-audit --no-fund --loglevel=error "@oven/bun-linux-x64-baseline@$v" >/dev/null
 fi
-say "building (tsc + bundle + helper)"
-npx tsc -p . && npm run -s bundle
+say "building (tsc + dashboard + helper)"
+npx tsc -p . && npm run -s ui
 make -s -C helper
-# the executable: bun build --compile (about 2 s), skipped when the bundle and Bun are unchanged
-inputs=$( (cat dist/berth.cjs; grep '"compile"' package.json; build/bun --version; build/bun --revision) | sha256sum)
+# the executable: bun build --compile (about 2 s), skipped when tsc's output and Bun are unchanged
+inputs=$( (find dist/src -name '*.js' | LC_ALL=C sort | xargs cat; grep '"compile"' package.json; build/bun --version; build/bun --revision) | sha256sum)
 if [ ! -x bin/berth ] || [ "$(cat bin/.berth.inputs 2>/dev/null)" != "$inputs" ]; then
   say "compiling bin/berth (bun build --compile)"
   npm run -s compile >/dev/null
