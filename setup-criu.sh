@@ -10,7 +10,7 @@
 #   /usr/sbin/criu (not a copy), so the package's updates reach berth.
 # - Otherwise (Debian 12 and 13 today): sid's source package is built: criu_4.2.1.orig.tar.xz,
 #   pinned below and checked against sid's signed Sources index, plus Debian's patches when the
-#   mirror serves the .debian.tar.xz. The installed tree is cached in /var/cache/berth-criu/KEY/,
+#   mirror serves the .debian.tar.xz, then berth's own (build/criu/). The installed tree is cached in /var/cache/berth-criu/KEY/,
 #   KEY being a hash of everything the build depends on (key_inputs); berth's path is a symlink
 #   to that tree, so a later run whose key matches only checks the link (milliseconds).
 set -euo pipefail
@@ -31,6 +31,9 @@ ORIG_SHA256=29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9
 PATCHES=criu_$DEBIAN_VERSION.debian.tar.xz
 PATCHES_SHA256=e9f797a19f0e7dd66d480bea47f2ef261b3d9aee6bab5059882c0074b1b84d2d
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+# berth's own patches, applied after Debian's in name order; each says at its top what it changes
+# and why (today: lazy pages for unprivileged containers, docs/design/criu-recipe.md §8.2)
+OWN_PATCHES=$(dirname "$(readlink -f "$0")")/build/criu
 # what `make criu` uses (no python, which only crit needs): upstream's images/Makefile runs
 # `protoc --c_out` (protobuf-compiler, with protobuf-c-compiler's protoc-gen-c plugin); Debian's
 # patches switch it to protoc-c, but a mirror may not serve them, so both are installed;
@@ -90,7 +93,8 @@ key_inputs() {
   printf 'compiler %s\nlinker %s\n' "$(gcc --version | head -n 1)" "$(ld --version | head -n 1)"
   # shellcheck disable=SC2086
   dpkg-query -W -f='package ${Package} ${Version}\n' $BUILD_DEPS
-  declare -f fetch_source apply_patches build_tree | sha256sum | sed 's/^/recipe /; s/ *-$//'
+  (cd "$OWN_PATCHES" && sha256sum -- *.patch) | sed 's/^/own patch /'
+  declare -f fetch_source apply_patches apply_own_patches build_tree | sha256sum | sed 's/^/recipe /; s/ *-$//'
 }
 
 # The archive mirror the host's apt uses for its own release (the same host, another suite).
@@ -155,6 +159,16 @@ apply_patches() {
   echo "${applied# }"
 }
 
+# Applies berth's patches to the source tree $1; prints their names.
+apply_own_patches() {
+  local src=$1 p applied=""
+  for p in "$OWN_PATCHES"/*.patch; do
+    patch -d "$src" -p1 -s --forward <"$p" >&2 || die "berth's patch $(basename "$p") does not apply to $CRIU_VERSION"
+    applied="$applied $(basename "$p")"
+  done
+  echo "${applied# }"
+}
+
 # Builds criu (the binary only: no crit, libcriu or plugins) from the source in $1 and installs it
 # for PREFIX under $2. PREFIX is compiled in (plugin and script directories).
 build_tree() {
@@ -178,9 +192,10 @@ use_build() {
     trap "rm -rf '$work'" EXIT
     fetch_source "$work"
     tar -xf "$work/$ORIG" -C "$work"
-    local src=$work/criu-$CRIU_VERSION patches started=$SECONDS
+    local src=$work/criu-$CRIU_VERSION patches own started=$SECONDS
     patches=$(apply_patches "$work" "$src")
-    say "criu: building $CRIU_VERSION, about half a minute; Debian's patches: $patches"
+    own=$(apply_own_patches "$src")
+    say "criu: building $CRIU_VERSION, about half a minute; Debian's patches: $patches; berth's: $own"
     build_tree "$src" "$work/dest" >"$work/build.log" 2>&1 || {
       cp "$work/build.log" "$CACHE/last-build.log"
       tail -n 15 "$CACHE/last-build.log" >&2
@@ -188,10 +203,11 @@ use_build() {
     }
     local tree=$work/dest$PREFIX
     at_least_4_2 "$(criu_version "$tree/sbin/criu")" || die "the built $tree/sbin/criu does not run or is not 4.2+"
-    { key_inputs; echo "patches applied: $patches"; echo "built $(date -u +%FT%TZ) in $((SECONDS - started)) s"; } >"$tree/BUILDINFO"
+    { key_inputs; echo "patches applied: $patches; berth's: $own"; echo "built $(date -u +%FT%TZ) in $((SECONDS - started)) s"; } >"$tree/BUILDINFO"
     mv -T "$tree" "$entry"
     rm -rf "$work"
     trap - EXIT
+    rm -f "$CACHE/last-build.log" # an earlier failure's, no longer the story
     say "criu: built in $((SECONDS - started)) s, cached in $entry"
   fi
   point_at "$entry"
