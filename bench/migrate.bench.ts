@@ -27,16 +27,34 @@ if (process.getuid?.() !== 0) throw new Error('run as root');
 const todo: Array<() => unknown> = [];
 const c: Cleanups = { after: (fn) => todo.unshift(fn) };
 
-/** A command run without blocking the event loop (the echo client's clock keeps reading). */
-function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<number> {
+/**
+ * A command run without blocking the event loop (the echo client's clock keeps reading): its
+ * time, and with CAPTURE its stdout (read to its end: only for a command that leaves no process
+ * holding it, which a detached runc container would).
+ */
+function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+  capture = false,
+): Promise<{ ms: number; out: string }> {
   return new Promise((res, rej) => {
     const t0 = Date.now();
-    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    const p = spawn(cmd, args, {
+      stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let err = '';
-    p.stderr.on('data', (d: Buffer) => {
+    let out = '';
+    p.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    p.stderr?.on('data', (d: Buffer) => {
       err += d.toString();
     });
-    p.on('exit', (code) => (code === 0 ? res(Date.now() - t0) : rej(new Error(`${cmd} ${args.join(' ')}: ${err}`))));
+    p.on(capture ? 'close' : 'exit', (code) =>
+      code === 0 ? res({ ms: Date.now() - t0, out }) : rej(new Error(`${cmd} ${args.join(' ')}: ${err}`)),
+    );
   });
 }
 
@@ -48,18 +66,23 @@ async function berthRound(h: Awaited<ReturnType<typeof twoHosts>>, route: Return
   const s = echoSession(c, ip);
   if (!(await s.answers())) throw new Error('no echo on A');
   s.gap();
-  const ms = await run(
+  const { ms, out } = await run(
     'nsenter',
-    [`--net=/run/netns/${NA}`, BERTH, '--root', h.a.root, 'migrate', id, 'b', '--online'],
+    [`--net=/run/netns/${NA}`, BERTH, '--root', h.a.root, 'migrate', id, 'b', '--online', '--json'],
     h.env,
+    true,
   );
+  // where the pause goes: each step's time (chkpnt onwards is inside it)
+  const steps = Object.entries((JSON.parse(out) as { stepMs: Record<string, number> }).stepMs)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   route('b', ip);
   if (!(await s.answers())) throw new Error('the session did not survive');
   const gap = s.gap();
   s.close();
   h.b.ok(['stop', '--fast', id]);
   h.b.ok(['destroy', id]);
-  return { gap, ms };
+  return { gap, ms, steps };
 }
 
 /** runc's bundle: the busybox template's rootfs, an echo server as init, NC's peer namespace. */
@@ -122,7 +145,7 @@ try {
     const b = await berthRound(h, route, i);
     const r = await runcRound(h.a.root, bundle);
     console.log(
-      `round ${i}: berth gap ${b.gap} ms (migrate ${b.ms} ms); runc gap ${r.gap} ms (checkpoint + restore ${r.ms} ms)`,
+      `round ${i}: berth gap ${b.gap} ms (migrate ${b.ms} ms: ${b.steps}); runc gap ${r.gap} ms (checkpoint + restore ${r.ms} ms)`,
     );
     berth.push(b.gap);
     runc.push(r.gap);

@@ -1,10 +1,25 @@
 // Reading and writing backup archives with GNU tar and zstd (core/backup.ts says what is in
 // them). Every tool gets SIGKILL when berth dies, so none outlives a killed backup or restore.
+// The outer archive is a plain tar of a few members: berth reads its headers itself
+// (host/tar.ts) and hands a member's bytes to the tool that reads them from where they lie,
+// instead of running a tar per member (a restore ran six tools before; each start costs
+// 10-20 ms on a slow VM, and a migration's restore is inside its freeze).
 import { createHash } from 'node:crypto';
-import { chmodSync } from 'node:fs';
+import { chmodSync, closeSync, constants, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Host } from './host.ts';
+import { type TarEntry, tarIndex } from './tar.ts';
 import { sha256File } from './tools.ts';
+
+/** more entries than a berth archive ever has: a longer one is no berth archive */
+const MAX_MEMBERS = 64;
+
+/** Member NAME (as written, or with "./" before it) of the plain tar FILE: a regular file only. */
+function member(file: string, name: string): TarEntry | null {
+  const all = tarIndex(file, MAX_MEMBERS);
+  const e = all?.find((m) => m.path.replace(/^\.\//, '') === name) ?? null;
+  return e && (e.type === '0' || e.type === '\0') ? e : null;
+}
 
 /** tar flags that keep what a root filesystem needs: owners, modes, xattrs, ACLs, holes. */
 const KEEP = ['--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls', '--sparse'];
@@ -15,16 +30,27 @@ export async function packTree(host: Host, dir: string, out: string): Promise<st
   return (await sha256File(out)).sha256;
 }
 
-/** The member names of a plain tar archive, in order (null: not a whole tar archive). */
-export function members(host: Host, file: string): string[] | null {
-  const r = host.tool('tar', ['-tf', file]);
-  return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : null;
+/**
+ * The member names of a plain tar archive, in order (null: not a whole tar archive); a member
+ * that is not a regular file (a link, a directory, GNU's long-name records) is named with its
+ * type, so that no berth archive's list matches it.
+ */
+export function members(file: string): string[] | null {
+  const all = tarIndex(file, MAX_MEMBERS);
+  return all ? all.map((m) => (m.type === '0' || m.type === '\0' ? m.path : `${m.path} (type ${m.type})`)) : null;
 }
 
-/** One small member's text (null: missing, or larger than `max` bytes). */
-export function memberText(host: Host, file: string, name: string, max: number): string | null {
-  const r = host.tool('tar', ['-xOf', file, name], { maxBytes: max });
-  return r.status === 0 ? r.stdout : null;
+/** One small member's text (null: missing, not a regular file, or larger than `max` bytes). */
+export function memberText(file: string, name: string, max: number): string | null {
+  const e = member(file, name);
+  if (!e || e.size > max) return null;
+  const buf = Buffer.alloc(e.size);
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    return readSync(fd, buf, 0, e.size, e.data) === e.size ? buf.toString('utf8') : null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface Streamed {
@@ -51,7 +77,9 @@ async function streamMember(
     bytes += d.length;
     onBytes?.(d.length);
   };
-  await host.pipe(['tar', '-xOf', file, name], consumer, count, onOut);
+  const e = member(file, name);
+  if (!e) throw new Error(`${name}: no such member (or not a file) in ${file}`);
+  await host.pipe({ file, start: e.data, length: e.size }, consumer, count, onOut);
   return { sha256: h.digest('hex'), bytes };
 }
 
@@ -77,7 +105,8 @@ export async function listMember(
       failed = err;
     }
   };
-  const argv = ['env', 'LC_ALL=C', 'tar', '--zstd', '-tvf', '-', '--numeric-owner', '--quoting-style=c'];
+  // names C-quoted (host/tools.ts runs every tool in the C locale)
+  const argv = ['tar', '--zstd', '-tvf', '-', '--numeric-owner', '--quoting-style=c'];
   let r: Streamed | null = null;
   let toolErr: unknown = null;
   try {

@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../core/errors.ts';
 import type { Paths } from './paths.ts';
+import { parseHeader, type TarEntry } from './tar.ts';
 
 const NAME = /^migrate-[A-Za-z0-9_.-]{1,80}-[0-9a-f]{16}$/;
 /** a busybox dump is a few MB, a large one some GB: the upload is cut beyond this */
@@ -86,16 +87,6 @@ function receive(name: string, body: Readable, file: string): Promise<void> {
   });
 }
 
-const field = (h: Buffer, at: number, len: number) => {
-  const b = h.subarray(at, at + len);
-  const z = b.indexOf(0);
-  return b.subarray(0, z < 0 ? len : z).toString('utf8');
-};
-const octal = (h: Buffer, at: number, len: number) => {
-  const t = field(h, at, len).trim();
-  return /^[0-7]+$/.test(t) ? Number.parseInt(t, 8) : Number.NaN;
-};
-
 /**
  * Unpacks ustar FILE into the new directory INTO (0700): regular files (at most 0644) and
  * directories (0700) only, made with O_EXCL|O_NOFOLLOW under directories this function made, so nothing
@@ -112,18 +103,17 @@ export function unpackTar(name: string, file: string, into: string): number {
     for (let entries = 0; ; entries++) {
       if (entries > MAX_ENTRIES) throw bad(name, `more than ${MAX_ENTRIES} entries`);
       if (readSync(fd, h, 0, 512, pos) !== 512) throw bad(name, 'the archive ends without its end blocks');
+      let e: TarEntry | null;
+      try {
+        e = parseHeader(h, pos);
+      } catch (err) {
+        throw bad(name, `not a ustar archive (${(err as Error).message})`);
+      }
       pos += 512;
-      if (h.every((b) => b === 0)) return total;
-      let sum = 0;
-      for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : (h[i] ?? 0);
-      if (octal(h, 148, 8) !== sum || !field(h, 257, 6).startsWith('ustar')) throw bad(name, 'not a ustar archive');
-      const prefix = field(h, 345, 155);
-      const path = (prefix ? `${prefix}/${field(h, 0, 100)}` : field(h, 0, 100)).replace(/^(\.\/)+/, '');
-      const size = octal(h, 124, 12);
-      const type = String.fromCharCode(h[156] ?? 0);
-      if (Number.isNaN(octal(h, 100, 8))) throw bad(name, 'not a ustar archive');
+      if (!e) return total;
+      const { size, type } = e;
+      const path = e.path.replace(/^(\.\/)+/, '');
       const parts = path.split('/').filter((s, i, a) => !(s === '' && i === a.length - 1));
-      if (!Number.isSafeInteger(size)) throw bad(name, `${JSON.stringify(path)}: bad size`);
       if (path !== '' && (path.startsWith('/') || parts.some((s) => s === '' || s === '.' || s === '..')))
         throw bad(name, `${JSON.stringify(path)}: a name outside the dump`);
       total += size;
@@ -139,7 +129,7 @@ export function unpackTar(name: string, file: string, into: string): number {
       mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
       // CRIU's own modes (0644 images: the restored tasks read some as uid BASE through the
       // directory's group), never more: no exec, setuid or write bits for others
-      const mode = octal(h, 100, 8) & 0o644;
+      const mode = e.mode & 0o644;
       const out = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
       try {
         for (let left = size; left > 0; ) {

@@ -23,6 +23,7 @@ import {
   runHelperAsync,
 } from './helper.ts';
 import { childProcess } from './spawn.ts';
+import type { PipeSource } from './tools.ts';
 
 /** How a short host tool ended. */
 export interface ToolResult {
@@ -44,9 +45,9 @@ export interface Host {
   tool(cmd: string, args: string[], opts?: { input?: string; maxBytes?: number }): ToolResult;
   /** runs a tool that may take long (tar, cp, rsync, zstd), killed with berth; stderr lines to onLine (host/tools.ts) */
   run(cmd: string, args: string[], onLine?: (line: string) => void, ok?: readonly number[]): Promise<void>;
-  /** runs `src | dst`: src's output to onData on the way, dst's to onOut (host/tools.ts) */
+  /** runs `src | dst` (src a tool or a file's byte range): src's output to onData on the way, dst's to onOut (host/tools.ts) */
   pipe(
-    src: readonly string[],
+    src: PipeSource,
     dst: readonly string[],
     onData?: (d: Buffer) => void,
     onOut?: (d: Buffer) => void,

@@ -164,11 +164,11 @@ const damaged = (file: string, why: string) =>
  */
 export async function verifyBackup(ctx: Ctx, file: string): Promise<{ manifest: BackupManifest; conf: string }> {
   if (!pathExists(file)) throw new BerthError('BAD_VALUE', `restore: ${file} does not exist`);
-  const names = members(ctx.host, file);
+  const names = members(file);
   if (!names) throw damaged(file, 'not a whole tar archive (truncated?)');
   checkMembers(names, file);
   const read = (m: string) => {
-    const t = memberText(ctx.host, file, m, SMALL_MEMBER_MAX + 1);
+    const t = memberText(file, m, SMALL_MEMBER_MAX + 1);
     if (t === null) throw damaged(file, `${m} cannot be read or is too large`);
     return t;
   };

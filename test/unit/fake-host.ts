@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ScriptEnd } from '../../src/core/action-scripts.ts';
 import type { HelperOptions, HelperResult } from '../../src/host/helper.ts';
 import type { Host, ToolResult } from '../../src/host/host.ts';
+import type { PipeSource } from '../../src/host/tools.ts';
 
 export interface FakeProc {
   pid: number;
@@ -27,7 +28,7 @@ export type Call =
   | { op: 'helper'; args: string[]; opts: HelperOptions }
   | { op: 'tool'; cmd: string; args: string[]; input: string | undefined }
   | { op: 'run'; cmd: string; args: string[] }
-  | { op: 'pipe'; src: readonly string[]; dst: readonly string[] }
+  | { op: 'pipe'; src: PipeSource; dst: readonly string[] }
   | { op: 'script'; path: string; env: Record<string, string> }
   | { op: 'kill'; pid: number; signal: NodeJS.Signals | number }
   | { op: 'chown'; path: string; uid: number; gid: number }
