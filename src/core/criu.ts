@@ -13,8 +13,10 @@ export const CRIU_TTY_FD = 9;
 /** A mount CRIU cannot make itself: key (the container path) and its source on this host. */
 export interface ExternalMount {
   dest: string;
-  /** the host path bound there at start; null: /dev/null (a masked file) */
+  /** the host path bound there at start; null: a mask, /dev/null or (dir) an empty directory */
   source: string | null;
+  /** a masked directory: restored as a bind of berth's empty directory (maskDirPath) */
+  dir?: boolean;
   /** an unprivileged container's BINDMOUNT, bound idmapped: restored from the helper's copy */
   idmapped?: boolean;
 }
@@ -74,16 +76,19 @@ export interface CheckpointMeta {
 
 /**
  * The mounts of start's plan that CRIU must take as external: binds of host files (lxcfs's
- * files, device nodes) and masks of files (a bind of /dev/null; a masked directory is a tmpfs,
- * which CRIU dumps). MASKED_FILES: the masks that are files on this host, read from init's
- * mountinfo (the helper skips absent paths and makes a tmpfs over directories).
+ * files, device nodes) and masks. MASKS: the masks in place in init's mountinfo (maskedIn;
+ * the helper skips absent paths). A masked directory is an empty tmpfs, which CRIU would
+ * otherwise dump and restore with a tar run each (some 15 ms apiece, five of them on most
+ * hosts, inside a migration's freeze): nothing of it needs keeping.
  */
-export function externalMounts(plan: readonly MountOp[], maskedFiles: ReadonlySet<string>): ExternalMount[] {
+export function externalMounts(plan: readonly MountOp[], masks: ReadonlyMap<string, 'file' | 'dir'>): ExternalMount[] {
   const out: ExternalMount[] = [];
   for (const op of plan) {
+    const mask = op.op === 'mask' ? masks.get(op.dest) : undefined;
     if (op.op === 'bind') out.push({ dest: op.dest, source: op.source });
     else if (op.op === 'bind-idmapped') out.push({ dest: op.dest, source: op.source, idmapped: true });
-    else if (op.op === 'mask' && maskedFiles.has(op.dest)) out.push({ dest: op.dest, source: null });
+    else if (mask === 'file') out.push({ dest: op.dest, source: null });
+    else if (mask === 'dir') out.push({ dest: op.dest, source: null, dir: true });
     else if (op.op === 'mount-staged') {
       // berth-oci's pod mqueue: OCI containers are not checkpointed by berth
       throw new BerthError('CHKPNT', `chkpnt: ${op.dest}: a staged mount cannot be checkpointed`);
@@ -110,13 +115,24 @@ export function localExternals(dumped: readonly ExternalMount[], local: readonly
   });
 }
 
-/** The dest of every bind of /dev/null (a masked file) in a mountinfo text. */
-export function maskedFilesIn(mountinfo: string): Set<string> {
-  const out = new Set<string>();
+/**
+ * The masks in a mountinfo text, by mount point: a bind of /dev/null is a masked file; an
+ * empty tmpfs of no size and mode 000 (the helper's mask of a directory; one the container
+ * made itself holds nothing either) or the restore stage's empty directory is a masked one.
+ */
+export function maskedIn(mountinfo: string): Map<string, 'file' | 'dir'> {
+  const out = new Map<string, 'file' | 'dir'>();
   for (const line of mountinfo.split('\n')) {
     const [left, right] = line.split(' - ');
     const f = left?.split(' ') ?? [];
-    if (f[3] === '/null' && right?.startsWith('devtmpfs ') && f[4]) out.add(f[4]);
+    const [fstype = '', , opts = ''] = right?.split(' ') ?? [];
+    const super_ = opts.split(',');
+    if (!f[4]) continue;
+    if (f[3] === '/null' && fstype === 'devtmpfs') out.set(f[4], 'file');
+    else if (fstype === 'tmpfs' && f[3] === '/' && super_.includes('size=0k') && super_.includes('mode=000'))
+      out.set(f[4], 'dir');
+    // berth's empty directory (maskDirPath) below /run's mount, or the root's where /run is none
+    else if (/^(\/run)?\/berth(-[0-9a-f]+)?-masked-dir$/.test(f[3] ?? '')) out.set(f[4], 'dir');
   }
   return out;
 }
@@ -180,6 +196,8 @@ export interface RestorePlan {
   devices: ReadonlyArray<{ source: string; name: string }>;
   /** the sources of idmapped binds, in order: the helper attaches a copy of the Nth at STAGE/bind/N */
   binds: readonly string[];
+  /** berth's empty directory, bound where a directory was masked (maskDirPath) */
+  maskDir: string;
   /** the fd the console's new pty slave has in CRIU */
   ttyFd: number;
   /** the pty's number in the staged devpts (helper: --console-pty N) */
@@ -190,7 +208,7 @@ export interface RestorePlan {
 
 /** The source of an external mount on restore: lxcfs's files through the stage (see recipe §4). */
 function restoreSource(m: ExternalMount, p: RestorePlan): string {
-  if (m.source === null) return '/dev/null';
+  if (m.source === null) return m.dir ? p.maskDir : '/dev/null';
   const dev = p.devices.find((d) => d.source === m.source);
   if (dev) return `${p.stage}/dev/${dev.name}`;
   if (m.idmapped) return `${p.stage}/bind/${p.binds.indexOf(m.source)}`;
@@ -277,3 +295,11 @@ export function compareVersions(a: string, b: string): number {
   }
   return 0;
 }
+
+/**
+ * The empty directory a restored container's masked directories are binds of: root's, mode
+ * 000 (a container that remounts one writable can still put nothing in it), never removed
+ * while its containers may run (CRIU cannot dump a bind of a deleted directory as external:
+ * it re-creates it). Under the host's /run (0755), which the restored tasks (host uid BASE) pass.
+ */
+export const maskDirPath = (cgroupParent: string): string => `/run/${cgroupParent}-masked-dir`;

@@ -182,6 +182,28 @@ export function readMeta(dir: string): CheckpointMeta {
 }
 
 /**
+ * Makes DIR (maskDirPath) if it is not there, and checks that it is berth's: a directory (not a
+ * link), root's, mode 000, empty. Anything else there is refused, never used or changed.
+ */
+export function ensureMaskDir(dir: string): string {
+  try {
+    mkdirSync(dir, { mode: 0 });
+    chmodSync(dir, 0); // the umask may not have taken every bit off
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new BerthError('RESTORE', `restore: ${dir}: ${errText(err)}`, { cause: err });
+    }
+  }
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o7777) !== 0 || readdirSync(dir).length > 0) {
+    throw new BerthError('RESTORE', `restore: ${dir} is not berth's empty directory (root's, mode 000, empty)`, {
+      hint: 'remove it: berth makes it again',
+    });
+  }
+  return dir;
+}
+
+/**
  * The restored tasks open images through CRIU's fd of DIR, first as host root in a user
  * namespace with no maps yet (the time namespace's offsets: the owner's bits serve, as no
  * capability does over an unmapped owner), later as host uid BASE (the tty's: the group's bits

@@ -1,6 +1,6 @@
 // berth chkpnt: dump a running container with CRIU, then stop it (vzctl chkpnt).
 import { join } from 'node:path';
-import { type CheckpointMeta, DUMP_LOG, dumpArgs, externalMounts, maskedFilesIn } from '../core/criu.ts';
+import { type CheckpointMeta, DUMP_LOG, dumpArgs, externalMounts, maskedIn } from '../core/criu.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../engine/context.ts';
@@ -52,7 +52,7 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
     const global = readGlobal(ctx.paths);
     const binds = bindsForCriu(ctx.paths, cfg, [global.vePrivate, global.veRoot], `chkpnt ${id}`);
     const { plan } = mountPlanHere(ctx, cfg, global.lxcfs, devicesHere(ctx, cfg, `chkpnt ${id}`, false), binds);
-    const externals = externalMounts(plan, maskedFilesIn(ctx.host.readProc(`${now.pid}/mountinfo`) ?? ''));
+    const externals = externalMounts(plan, maskedIn(ctx.host.readProc(`${now.pid}/mountinfo`) ?? ''));
     const tty = consoleTtyKey(now.pid);
     const dirs = cgroupDirsOf(ctx, id);
     const freezer = dirs.find((d) => d.hierarchy.controllers.includes('freezer'));

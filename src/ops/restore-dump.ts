@@ -1,6 +1,14 @@
 // berth restore CTID --dumpfile DIR: bring a checkpointed container back (vzctl restore).
 import { join } from 'node:path';
-import { CRIU_TTY_FD, checkMeta, externalMounts, localExternals, RESTORE_LOG, restoreArgs } from '../core/criu.ts';
+import {
+  CRIU_TTY_FD,
+  checkMeta,
+  externalMounts,
+  localExternals,
+  maskDirPath,
+  RESTORE_LOG,
+  restoreArgs,
+} from '../core/criu.ts';
 import { restoreNetdevs, restoreNetOps } from '../core/criu-net.ts';
 import type { CtId } from '../core/ctid.ts';
 import { DEVICE_ALLOW, deviceRule } from '../core/devices.ts';
@@ -25,6 +33,7 @@ import {
   criuBinary,
   criuLogTail,
   criuVersion,
+  ensureMaskDir,
   keepingCgroup2,
   lendDumpDir,
   readMeta,
@@ -110,7 +119,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       syncNft(ctx, `restore ${id}`, [], nft);
       const binds = bindsForCriu(ctx.paths, cfg, [global.vePrivate, global.veRoot], `restore ${id}`);
       const { plan, lxcfs } = mountPlanHere(ctx, cfg, global.lxcfs, devices, binds);
-      const externals = localExternals(meta.externals, externalMounts(plan, new Set()));
+      const externals = localExternals(meta.externals, externalMounts(plan, new Map()));
       // the restored root (host uid BASE) must traverse every directory to it: not under berth's
       // run directory (0700), nor under a --root that may be 0700 (tests'): the host's /run
       const rand = Buffer.from(randomBytes(4)).toString('hex');
@@ -124,6 +133,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
       const idmapped = externals.filter((m) => m.idmapped).map((m) => m.source as string);
       const criuArgv = restoreArgs({
         dir,
+        maskDir: ensureMaskDir(maskDirPath(ctx.paths.cgroupParent)),
         root: cfg.veRoot,
         cgroupRoot: `/${ctx.paths.cgroupParent}/${id}/ns`,
         meta: { ...meta, externals },

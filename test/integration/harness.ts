@@ -167,6 +167,8 @@ export class Sandbox {
       this.berth(['destroy', id]);
     }
     this.stopLxcfs();
+    // berth's empty directory for restored masks (core/criu.ts maskDirPath): its containers are gone
+    rmSync(join('/run', `${this.cgroupParent}-masked-dir`), { recursive: true, force: true });
     const lxcfs = join(this.root, 'run/berth/lxcfs');
     const leaks = [
       ...this.leaks(),

@@ -9,7 +9,7 @@ import {
   externalMounts,
   localExternals,
   MAX_TREE_DIRS,
-  maskedFilesIn,
+  maskedIn,
   parseMeta,
   restoreArgs,
   ttyKey,
@@ -32,30 +32,45 @@ test('time namespace: made at start and joined by exec when the kernel has them'
   assert.equal(j.namespaces.at(-1), 'time');
 });
 
-test('external mounts: host binds, masked files (from mountinfo), never internal mounts', () => {
+test('external mounts: host binds, masks of files and directories (from mountinfo), never internal mounts', () => {
   const plan = planMounts({ cgroups: [], hostname: 'h', lxcfs: LXCFS });
   const info = [
     '300 200 0:5 /null /proc/keys rw,nosuid - devtmpfs udev rw',
-    '301 200 0:60 / /proc/acpi ro - tmpfs tmpfs ro',
+    '301 200 0:60 / /proc/acpi ro - tmpfs tmpfs ro,size=0k,mode=000,uid=1048576,gid=1048576',
     '302 200 0:5 /null /dev/null rw - devtmpfs udev rw',
+    // a restored mask: berth's empty directory
+    '303 200 0:26 /berth-1a2b-masked-dir /sys/firmware ro - tmpfs tmpfs rw,mode=755',
+    // tmpfs mounts with content, or another bind of the host's /run: dumped as they are
+    '304 200 0:61 / /dev/shm rw - tmpfs shm rw,size=65536k',
+    '305 200 0:62 / /sys/kernel/debug ro - tmpfs tmpfs ro,size=0k,mode=755',
+    '306 200 0:26 /tmp/berth-masked-dir /mnt rw - ext4 /dev/vda rw',
   ].join('\n');
-  const masked = maskedFilesIn(info);
-  assert.deepEqual([...masked], ['/proc/keys', '/dev/null']);
-  const ext = externalMounts(plan, masked);
+  const masks = maskedIn(info);
+  assert.deepEqual(
+    [...masks],
+    [
+      ['/proc/keys', 'file'],
+      ['/proc/acpi', 'dir'],
+      ['/dev/null', 'file'],
+      ['/sys/firmware', 'dir'],
+    ],
+  );
+  const ext = externalMounts(plan, masks);
   assert.deepEqual(ext.slice(0, 2), [
     { dest: '/proc/meminfo', source: '/run/berth/lxcfs/proc/meminfo' },
     { dest: '/proc/uptime', source: '/run/berth/lxcfs/proc/uptime' },
   ]);
-  assert.ok(ext.some((m) => m.dest === '/proc/keys' && m.source === null));
-  assert.ok(!ext.some((m) => m.dest === '/proc/acpi'), 'a masked directory is a tmpfs CRIU dumps');
+  assert.ok(ext.some((m) => m.dest === '/proc/keys' && m.source === null && !m.dir));
+  assert.ok(ext.some((m) => m.dest === '/proc/acpi' && m.source === null && m.dir));
+  assert.ok(!ext.some((m) => m.dest === '/sys/kernel/debug'), 'a mask not in place is not external');
   assert.ok(ext.some((m) => m.dest === '/dev/urandom' && m.source === '/dev/urandom'));
   // a BINDMOUNT of an unprivileged container: external, restored from an idmapped copy
   assert.deepEqual(
-    externalMounts([{ op: 'bind-idmapped', source: '/s', stage: '/st', dest: '/d', options: '' }], masked),
+    externalMounts([{ op: 'bind-idmapped', source: '/s', stage: '/st', dest: '/d', options: '' }], masks),
     [{ dest: '/d', source: '/s', idmapped: true }],
   );
   assert.throws(
-    () => externalMounts([{ op: 'mount-staged', fstype: 'mqueue', stage: '/st', dest: '/d', options: '' }], masked),
+    () => externalMounts([{ op: 'mount-staged', fstype: 'mqueue', stage: '/st', dest: '/d', options: '' }], masks),
     (e: BerthError) => e.code === 'CHKPNT',
   );
 });
@@ -64,6 +79,7 @@ test('dump and restore argv (golden)', () => {
   const externals = [
     { dest: '/proc/meminfo', source: '/run/berth/lxcfs/proc/meminfo' },
     { dest: '/proc/keys', source: null },
+    { dest: '/sys/firmware', source: null, dir: true },
     { dest: '/dev/null', source: '/dev/null' },
     { dest: '/dev/net/tun', source: '/var/lib/berth/devices/101/net/tun' },
     { dest: '/data', source: '/srv/data', idmapped: true },
@@ -87,6 +103,8 @@ test('dump and restore argv (golden)', () => {
       '--external',
       'mnt[/proc/keys]:/proc/keys',
       '--external',
+      'mnt[/sys/firmware]:/sys/firmware',
+      '--external',
       'mnt[/dev/null]:/dev/null',
       '--external',
       'mnt[/dev/net/tun]:/dev/net/tun',
@@ -108,6 +126,7 @@ test('dump and restore argv (golden)', () => {
   const meta = { ...META, externals };
   const r = restoreArgs({
     dir: '/d',
+    maskDir: '/run/berth-masked-dir',
     root: '/var/lib/berth/root/101',
     cgroupRoot: '/berth/101/ns',
     meta,
@@ -126,6 +145,8 @@ test('dump and restore argv (golden)', () => {
     'mnt[/proc/meminfo]:/run/berth-criu-101/lxcfs/proc/meminfo',
     '--external',
     'mnt[/proc/keys]:/dev/null',
+    '--external',
+    'mnt[/sys/firmware]:/run/berth-masked-dir',
     '--external',
     'mnt[/dev/null]:/dev/null',
     '--external',
