@@ -45,7 +45,7 @@ export function memberText(file: string, name: string, max: number): string | nu
   const e = member(file, name);
   if (!e || e.size > max) return null;
   const buf = Buffer.alloc(e.size);
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const fd = openSync(file, constants.O_RDONLY);
   try {
     return readSync(fd, buf, 0, e.size, e.data) === e.size ? buf.toString('utf8') : null;
   } finally {

@@ -5,7 +5,6 @@ import {
   closeSync,
   constants,
   createReadStream,
-  createWriteStream,
   fstatSync,
   mkdirSync,
   openSync,
@@ -20,6 +19,7 @@ import type { Readable } from 'node:stream';
 import { BerthError } from '../core/errors.ts';
 import { errCode } from './fs-util.ts';
 import { backupDir, type Paths } from './paths.ts';
+import { receiveUpload } from './upload.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.tar$/;
 
@@ -98,19 +98,11 @@ export async function storeUpload(p: Paths, name: string, body: Readable): Promi
       hint: 'DELETE it first, or upload under another name',
     });
   mkdirSync(backupDir(p), { recursive: true, mode: 0o700 });
-  const out = createWriteStream(part, { flags: 'wx', mode: 0o600 });
   try {
-    await new Promise<void>((resolve, reject) => {
-      body.on('error', reject);
-      body.on('aborted', () => reject(new BerthError('BAD_VALUE', `backup ${name}: the upload ended early`)));
-      out.on('error', reject);
-      out.on('finish', resolve);
-      body.pipe(out);
-    });
+    await receiveUpload(body, part, (why) => new BerthError('BAD_VALUE', `backup ${name}: ${why}`));
     if (exists()) throw new BerthError('BAD_VALUE', `backup ${name}: exists`);
     renameSync(part, file);
   } catch (err) {
-    out.destroy();
     try {
       unlinkSync(part);
     } catch {}

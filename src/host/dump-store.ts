@@ -2,22 +2,13 @@
 // root's, 0700): a tar streamed in, bounded, then unpacked by our own reader, which takes only
 // regular files and directories (no links of any kind, no devices) with names inside NAME. The
 // archive is hostile: restore-dump.ts checks berth-meta.json and CRIU checks its images.
-import {
-  closeSync,
-  constants,
-  createWriteStream,
-  mkdirSync,
-  openSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError } from '../core/errors.ts';
 import type { Paths } from './paths.ts';
 import { parseHeader, type TarEntry } from './tar.ts';
+import { receiveUpload } from './upload.ts';
 
 const NAME = /^migrate-[A-Za-z0-9_.-]{1,80}-[0-9a-f]{16}$/;
 /** a busybox dump is a few MB, a large one some GB: the upload is cut beyond this */
@@ -48,7 +39,7 @@ export async function storeDumpUpload(p: Paths, name: string, body: Readable): P
   rmSync(tar, { force: true });
   rmSync(partial, { recursive: true, force: true });
   try {
-    await receive(name, body, tar);
+    await receiveUpload(body, tar, (why) => bad(name, why), DUMP_MAX_BYTES);
     const size = unpackTar(name, tar, partial);
     rmSync(dir, { recursive: true, force: true });
     renameSync(partial, dir);
@@ -63,28 +54,6 @@ export async function storeDumpUpload(p: Paths, name: string, body: Readable): P
 
 export function removeDumpUpload(p: Paths, name: string): void {
   rmSync(dumpUploadDir(p, name), { recursive: true, force: true });
-}
-
-function receive(name: string, body: Readable, file: string): Promise<void> {
-  const out = createWriteStream(file, { flags: 'wx', mode: 0o600 });
-  let n = 0;
-  return new Promise<void>((resolve, reject) => {
-    const fail = (err: Error) => {
-      body.unpipe(out);
-      body.resume();
-      out.destroy();
-      reject(err);
-    };
-    body.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > DUMP_MAX_BYTES) fail(bad(name, `larger than ${DUMP_MAX_BYTES} bytes`));
-    });
-    body.on('error', fail);
-    body.on('aborted', () => fail(bad(name, 'the upload ended early')));
-    out.on('error', fail);
-    out.on('finish', resolve);
-    body.pipe(out);
-  });
 }
 
 /**

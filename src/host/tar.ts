@@ -65,11 +65,12 @@ export const nextHeader = (e: TarEntry): number => e.data + Math.ceil(e.size / 5
 /**
  * The entries of the plain tar FILE (at most MAX), null when it is not a whole archive: a bad
  * header, an entry that runs past the file's end, no end block, or more than MAX entries.
+ * FILE is the admin's (a symlink to an archive is followed, as tar follows it).
  */
 export function tarIndex(file: string, max: number): TarEntry[] | null {
   let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(file, constants.O_RDONLY);
   } catch {
     return null;
   }
