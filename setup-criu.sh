@@ -195,7 +195,7 @@ use_build() {
     local src=$work/criu-$CRIU_VERSION patches own started=$SECONDS
     patches=$(apply_patches "$work" "$src")
     own=$(apply_own_patches "$src")
-    say "criu: building $CRIU_VERSION, about half a minute; Debian's patches: $patches; berth's: $own"
+    say "criu: building $CRIU_VERSION, about a minute; Debian's patches: $patches; berth's: $own"
     build_tree "$src" "$work/dest" >"$work/build.log" 2>&1 || {
       cp "$work/build.log" "$CACHE/last-build.log"
       tail -n 15 "$CACHE/last-build.log" >&2
