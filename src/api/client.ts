@@ -4,6 +4,9 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { Agent, type IncomingMessage, request } from 'node:http';
 import { Agent as TlsAgent, request as tlsRequest } from 'node:https';
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 
 /** A remote berthd: its URL, the server certificate pinned at `berth remote add`, our identity. */
 export interface RemoteTarget {
@@ -101,6 +104,58 @@ export class ApiClient {
         reject(err);
       });
       body.pipe(req);
+    });
+  }
+
+  /**
+   * GET PATH asking to switch to PROTOCOL (`Upgrade: PROTOCOL`): the connection itself once the
+   * server answers 101, its bytes then the protocol's both ways. Any other answer is rejected
+   * with an Error carrying it as `reply` (an ApiReply, its JSON error parsed). Written by hand
+   * over a socket of its own: an HTTP client's upgrade event differs between runtimes.
+   */
+  upgrade(path: string, protocol: string): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const sk: Socket = this.remote
+        ? tlsConnect(this.where() as ConnectionOptions)
+        : netConnect(this.socket as string);
+      let head: Buffer = Buffer.alloc(0);
+      const onData = (b: Buffer) => {
+        head = Buffer.concat([head, b]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) {
+          if (head.length > 65536) fail(new Error('the answer to an upgrade has no end of its head'));
+          return;
+        }
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head.subarray(0, end).toString('latin1'))?.[1] ?? 0);
+        if (status === 101) {
+          sk.off('data', onData);
+          sk.off('error', fail);
+          sk.pause();
+          const rest = head.subarray(end + 4);
+          if (rest.length) sk.unshift(rest);
+          resolve(sk);
+          return;
+        }
+        // an error answer: its body follows (connection: close)
+        sk.off('data', onData);
+        const chunks = [head.subarray(end + 4)];
+        sk.on('data', (c: Buffer) => chunks.push(c));
+        sk.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {}
+          fail(Object.assign(new Error(`upgrade answered ${status}`), { reply: { status, body, headers: {} } }));
+        });
+      };
+      const fail = (err: Error) => {
+        sk.destroy();
+        reject(err);
+      };
+      sk.on('error', fail);
+      sk.on('data', onData);
+      sk.write(`GET ${path} HTTP/1.1\r\nhost: berthd\r\nconnection: Upgrade\r\nupgrade: ${protocol}\r\n\r\n`);
     });
   }
 

@@ -3,7 +3,7 @@
 import type { ApiClient, ApiReply } from '../api/client.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
-import { destStateOf } from '../core/migrate.ts';
+import { destStateOf, PAGES_PROTOCOL } from '../core/migrate.ts';
 import type { MigrateDest } from '../ops/migrate.ts';
 import { fail, remoteClient } from './remote-run.ts';
 
@@ -61,8 +61,17 @@ export function remoteDest(name: string): MigrateDest & { close(): void } {
       const r = await ask(api.call('DELETE', `/1.0/dumps/${encodeURIComponent(n)}`));
       if (r.status >= 400 && r.status !== 404) fail(r);
     },
-    async restoreDump(id, n) {
-      await must(api.call('POST', `${ct(id)}/restore-dump?wait`, { dump: n }));
+    async restoreDump(id, n, lazy) {
+      await must(api.call('POST', `${ct(id)}/restore-dump?wait`, { dump: n, ...(lazy ? { lazy } : {}) }));
+    },
+    async openPages(n) {
+      try {
+        return await api.upgrade(`/1.0/dumps/${encodeURIComponent(n)}/pages`, PAGES_PROTOCOL);
+      } catch (err) {
+        const reply = (err as { reply?: ApiReply }).reply;
+        if (reply) fail(reply);
+        throw new BerthError('SYSTEM', `remote ${name}: ${(err as Error).message}`, { cause: err });
+      }
     },
     close: () => closeQuietly(api),
   };

@@ -204,6 +204,8 @@ export interface RestorePlan {
   pty: string;
   /** the container's interfaces CRIU moves in: its name inside, the waiting end's name here */
   netdevs: ReadonlyArray<{ inside: string; here: string }>;
+  /** the memory CRIU marked lazy comes later, from a lazy-pages daemon serving DIR (post-copy) */
+  lazy?: boolean;
 }
 
 /** The source of an external mount on restore: lxcfs's files through the stage (see recipe §4). */
@@ -240,6 +242,7 @@ export function restoreArgs(p: RestorePlan): string[] {
     `mnt[console]:${p.stage}/pts/${p.pty}`,
     ...p.netdevs.flatMap((d) => ['--external', `netdev[${d.inside}]:${d.here}`]),
     '--tcp-established',
+    ...(p.lazy ? ['--lazy-pages'] : []),
   ];
 }
 

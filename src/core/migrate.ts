@@ -25,10 +25,15 @@ export interface MigrateJournal {
   wasRunning: boolean;
   /** --online of a running container: checkpointed here, restored from the dump there */
   online: boolean;
+  /** --lazy-pages (post-copy): the dump goes without its lazy memory, served from here after */
+  lazy: boolean;
   phase: MigratePhase;
   /** ISO 8601 */
   started: string;
 }
+
+/** the Upgrade protocol of DEST's page stream (GET /1.0/dumps/NAME/pages): CRIU's page protocol */
+export const PAGES_PROTOCOL = 'berth-pages';
 
 const REMOTE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ARCHIVE_RE = /^migrate-[A-Za-z0-9_.-]{1,80}-[0-9a-f]{16}\.tar$/;
@@ -64,6 +69,7 @@ export function parseJournal(text: string, id: CtId, file: string): MigrateJourn
     throw bad('archive is not a migration archive');
   if (typeof r['wasRunning'] !== 'boolean') throw bad('wasRunning is not true or false');
   if (r['online'] !== undefined && typeof r['online'] !== 'boolean') throw bad('online is not true or false');
+  if (r['lazy'] !== undefined && typeof r['lazy'] !== 'boolean') throw bad('lazy is not true or false');
   if (!MIGRATE_PHASES.includes(r['phase'] as MigratePhase)) throw bad(`unknown phase ${JSON.stringify(r['phase'])}`);
   return {
     ctid: id,
@@ -71,6 +77,7 @@ export function parseJournal(text: string, id: CtId, file: string): MigrateJourn
     archive: r['archive'],
     wasRunning: r['wasRunning'],
     online: r['online'] === true,
+    lazy: r['online'] === true && r['lazy'] === true,
     phase: r['phase'] as MigratePhase,
     started: typeof r['started'] === 'string' ? r['started'] : '',
   };

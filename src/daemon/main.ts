@@ -17,6 +17,7 @@ import type { Route } from './router.ts';
 import { authRoutes } from './routes/auth.ts';
 import { containerRoutes } from './routes/containers.ts';
 import { hostRoutes } from './routes/host.ts';
+import { pagesRoutes } from './routes/pages.ts';
 import { metricsRoute, serverRoutes } from './routes/server.ts';
 import { storageRoutes } from './routes/storage.ts';
 import { terminalRoutes } from './routes/terminal.ts';
@@ -32,6 +33,7 @@ export function daemonRoutes(d: Daemon): Route[] {
     ...authRoutes(d),
     ...containerRoutes(d),
     ...storageRoutes(d),
+    ...pagesRoutes(d),
     ...hostRoutes(d),
     metricsRoute(d),
     ...terminalRoutes(d),

@@ -468,14 +468,23 @@ const PATHS: Record<string, Record<string, Schema>> = {
       responses: { '200': json({ type: 'object' }), ...errors },
     },
   },
+  '/1.0/dumps/{name}/pages': {
+    get: {
+      summary:
+        "post-copy (berth migrate --online --lazy-pages): with `Upgrade: berth-pages`, starts CRIU's lazy-pages daemon for the uploaded checkpoint and answers 101 once it listens; the connection then carries CRIU's page protocol to the source's page server. The container stays busy until every page arrived; if the daemon ends early, berthd stops the container",
+      parameters: [named],
+      responses: { '101': { description: 'the page stream' }, ...errors },
+    },
+  },
   '/1.0/containers/{ctid}/restore-dump': {
     post: {
-      summary: 'restore the stopped CTID from an uploaded checkpoint (berth restore CTID --dumpfile)',
+      summary:
+        'restore the stopped CTID from an uploaded checkpoint (berth restore CTID --dumpfile; lazy: --lazy-pages, its memory from GET /1.0/dumps/{name}/pages)',
       parameters: [ctid, wait],
       requestBody: body({
         type: 'object',
         required: ['dump'],
-        properties: { dump: { type: 'string' } },
+        properties: { dump: { type: 'string' }, lazy: { type: 'boolean' } },
         additionalProperties: false,
       }),
       responses: { ...operation, ...errors },

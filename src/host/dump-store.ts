@@ -5,6 +5,7 @@
 import { closeSync, constants, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { type CtId, parseCtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Paths } from './paths.ts';
 import { parseHeader, type TarEntry } from './tar.ts';
@@ -19,12 +20,21 @@ export const dumpInDir = (p: Paths) => join(p.lib, 'dump-in');
 
 /** NAME as a directory of the store, or a 400 (a path, another form). */
 export function dumpUploadDir(p: Paths, name: string): string {
+  return join(dumpInDir(p), checkedName(name));
+}
+
+function checkedName(name: string): string {
   if (!NAME.test(name) || name.includes('..')) {
     throw new BerthError('BAD_VALUE', `dump ${JSON.stringify(name.slice(0, 80))}: not a migration dump name`, {
       hint: 'migrate-CTID-<16 hex>, as berth migrate --online names it',
     });
   }
-  return join(dumpInDir(p), name);
+  return name;
+}
+
+/** The container a migration dump NAME is of (migrate-CTID-<16 hex>). */
+export function dumpCtId(name: string): CtId {
+  return parseCtId(checkedName(name).slice('migrate-'.length, -17));
 }
 
 const bad = (name: string, why: string) =>

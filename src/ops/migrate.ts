@@ -2,6 +2,8 @@
 // there, then destroy here, each step journalled first, so that a failure or a SIGKILL anywhere
 // leaves the container running on exactly one host or stopped and whole here, and the next
 // `berth migrate` finishes the move from what DEST says it has (core/migrate.ts decides).
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { featureDevnodes } from '../core/features.ts';
@@ -21,7 +23,8 @@ import {
 import type { Ctx } from '../engine/context.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { reconcile, withLock } from '../engine/runtime.ts';
-import { criuVersion, isWholeDump } from '../host/criu.ts';
+import { criuLogTail, criuVersion, isWholeDump } from '../host/criu.ts';
+import { lazyDumpView, PAGE_SERVER_LOG, pageServer } from '../host/criu-lazy.ts';
 import { fileSize, pathExists, readBytes, removeFile, removeTree } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { acquireLock } from '../host/lock.ts';
@@ -62,8 +65,10 @@ export interface MigrateDest {
   uploadDump(name: string, file: string, onBytes: (n: number) => void): Promise<void>;
   /** DELETE /1.0/dumps/NAME; none there is no error */
   removeDump(name: string): Promise<void>;
-  /** POST /1.0/containers/CTID/restore-dump?wait {dump: NAME} */
-  restoreDump(id: CtId, name: string): Promise<void>;
+  /** POST /1.0/containers/CTID/restore-dump?wait {dump: NAME, lazy} */
+  restoreDump(id: CtId, name: string, lazy: boolean): Promise<void>;
+  /** GET /1.0/dumps/NAME/pages, upgraded: the stream to DEST's lazy-pages daemon for NAME */
+  openPages(name: string): Promise<Duplex>;
 }
 
 export interface MigrateResult {
@@ -88,8 +93,9 @@ export async function migrateContainer(
   id: CtId,
   destName: string,
   openDest: (name: string) => MigrateDest,
-  online = false,
+  opts: { online?: boolean; lazy?: boolean } = {},
 ): Promise<MigrateResult> {
+  const online = opts.online === true;
   const t0 = Date.now();
   const mctx: Ctx = { ...ctx, migrating: id };
   const lock = acquireLock(ctx.host, ctx.paths.helper, migrateLockPath(ctx.paths, id), `migrate ${id}`, {
@@ -120,7 +126,7 @@ export async function migrateContainer(
       steps = resumeSteps(j, there, here);
     } else {
       await checkBefore(ctx, id, dest, online);
-      j = await begin(mctx, id, dest.name, online);
+      j = await begin(mctx, id, dest.name, online, opts.lazy === true);
       steps = resumeSteps(j, 'absent', { exists: true });
     }
     const stepMs: Partial<Record<MigrateStep, number>> = {};
@@ -229,7 +235,7 @@ async function checkOnline(ctx: Ctx, id: CtId, dest: MigrateDest): Promise<void>
 }
 
 /** Step 1: the journal, written under the container's lock so no start slips in between. */
-function begin(ctx: Ctx, id: CtId, dest: string, online: boolean): Promise<MigrateJournal> {
+function begin(ctx: Ctx, id: CtId, dest: string, online: boolean, lazy: boolean): Promise<MigrateJournal> {
   return withLock(ctx, id, 'migrate', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
@@ -242,6 +248,7 @@ function begin(ctx: Ctx, id: CtId, dest: string, online: boolean): Promise<Migra
       archive: archiveName(id, hex),
       wasRunning,
       online: online && wasRunning,
+      lazy: online && wasRunning && lazy,
       phase: 'begun',
       started: new Date().toISOString(),
     };
@@ -328,7 +335,8 @@ const STEPS: Record<MigrateStep, StepFn> = {
   },
   'restore-dump-there': async (ctx, j, dest) => {
     ctx.log(`Restoring ${j.ctid}'s processes on ${dest.name}...`);
-    await dest.restoreDump(j.ctid, dumpName(j));
+    if (j.lazy) await restoreLazily(ctx, j, dest);
+    else await dest.restoreDump(j.ctid, dumpName(j), false);
   },
   'start-there': async (ctx, j, dest) => {
     ctx.log(`Starting ${j.ctid} on ${dest.name}...`);
@@ -355,18 +363,63 @@ const STEPS: Record<MigrateStep, StepFn> = {
   },
 };
 
-/** The checkpoint as a ustar tar (DEST's reader takes only that), streamed to DEST's dump store. */
+/**
+ * The checkpoint as a ustar tar (DEST's reader takes only that), streamed to DEST's dump store;
+ * post-copy, without the memory the page server sends after the restore.
+ */
 async function uploadDump(ctx: Ctx, j: MigrateJournal, dest: MigrateDest): Promise<void> {
-  const tar = `${migrateDumpPath(ctx.paths, j.ctid)}.tar`;
+  const dir = migrateDumpPath(ctx.paths, j.ctid);
+  const tar = `${dir}.tar`;
+  const view = `${dir}.lazy`;
   removeFile(tar);
-  await ctx.host.run('tar', ['--format=ustar', '-cf', tar, '-C', migrateDumpPath(ctx.paths, j.ctid), '.']);
-  ctx.log(`Uploading ${j.ctid}'s checkpoint to ${dest.name} (${Math.ceil(fileSize(tar) / 1048576)} MB)...`);
-  const m = meter(ctx.progress, `Uploading ${j.ctid}'s checkpoint`, fileSize(tar));
   try {
-    await dest.uploadDump(dumpName(j), tar, (n) => m.add(n));
+    let what = `${j.ctid}'s checkpoint`;
+    if (j.lazy) {
+      const v = lazyDumpView(dir, view);
+      what += ` without its ${mb(v.lazyBytes)} MB of lazy memory`;
+    }
+    await ctx.host.run('tar', ['--format=ustar', '-cf', tar, '-C', j.lazy ? view : dir, '.']);
+    ctx.log(`Uploading ${what} to ${dest.name} (${mb(fileSize(tar))} MB)...`);
+    const m = meter(ctx.progress, `Uploading ${j.ctid}'s checkpoint`, fileSize(tar));
+    try {
+      await dest.uploadDump(dumpName(j), tar, (n) => m.add(n));
+    } finally {
+      m.end();
+    }
   } finally {
-    m.end();
     removeFile(tar);
+    removeTree(view);
+  }
+}
+
+const mb = (bytes: number) => Math.ceil(bytes / 1048576);
+
+/**
+ * Post-copy: DEST's lazy-pages daemon connected to a page server here (over DEST's berthd),
+ * then the restore there, which returns once the processes run; their memory keeps coming
+ * until DEST has it all. DEST stops the container if its daemon ends early, so the step
+ * succeeds only once DEST says the container runs and no longer waits for pages.
+ */
+async function restoreLazily(ctx: Ctx, j: MigrateJournal, dest: MigrateDest): Promise<void> {
+  const dir = migrateDumpPath(ctx.paths, j.ctid);
+  const server = pageServer(dir, await dest.openPages(dumpName(j)));
+  try {
+    await dest.restoreDump(j.ctid, dumpName(j), true);
+  } catch (err) {
+    server.kill();
+    throw err;
+  }
+  ctx.log(`${j.ctid} runs on ${dest.name}; sending the rest of its memory...`);
+  const code = await server.done;
+  const there = await settledOn(ctx, dest, j.ctid);
+  if (there !== 'running') {
+    throw new BerthError(
+      'RESTORE',
+      `${j.ctid}'s memory did not all reach ${dest.name}, which stopped it (page server: ${code === 0 ? 'ended' : `exit ${code ?? 'by a signal'}`}: ${criuLogTail(join(dir, PAGE_SERVER_LOG), 2)})`,
+      {
+        hint: 'the whole checkpoint is still here',
+      },
+    );
   }
 }
 

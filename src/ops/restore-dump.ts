@@ -38,7 +38,8 @@ import {
   lendDumpDir,
   readMeta,
 } from '../host/criu.ts';
-import { closeFd, makeDir, openAppend, removeFile } from '../host/files.ts';
+import { LAZY_SOCKET } from '../host/criu-lazy.ts';
+import { closeFd, makeDir, openAppend, pathExists, removeFile } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { rootSource } from '../host/layers.ts';
 import { ensureNftBase, hostNet } from '../host/net.ts';
@@ -55,8 +56,17 @@ export interface RestoreDumpResult {
  * Restores stopped container ID from the checkpoint in DIR (berth chkpnt). The checkpoint is
  * checked before anything is made; a failed restore tears down what it made, as stop does.
  */
-export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<RestoreDumpResult> {
+export async function restoreDump(
+  ctx: Ctx,
+  id: CtId,
+  dir: string,
+  opts: { lazy?: boolean } = {},
+): Promise<RestoreDumpResult> {
   const meta = readMeta(dir);
+  if (opts.lazy && !pathExists(join(dir, LAZY_SOCKET)))
+    throw new BerthError('RESTORE', `restore ${id} --lazy-pages: no criu lazy-pages daemon serves ${dir}`, {
+      hint: 'berth migrate --online --lazy-pages starts one on the destination (or run criu lazy-pages -D DIR yourself)',
+    });
   return withLock(ctx, id, 'restore', async (stored) => {
     const cfg = mustExist(id, stored).config;
     const now = await reconcile(ctx, id, cfg);
@@ -144,6 +154,7 @@ export async function restoreDump(ctx: Ctx, id: CtId, dir: string): Promise<Rest
         ttyFd: CRIU_TTY_FD,
         pty: '0',
         netdevs: restoreNetdevs(id, ips, cfg.netifs),
+        lazy: opts.lazy === true,
       });
       const args = [
         ...netArgs(netOps),

@@ -389,4 +389,57 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
     h.a.ok(['stop', '--fast', '324']);
     h.a.ok(['destroy', '324']);
   });
+
+  await t.test(
+    '--lazy-pages: B runs it before its memory arrives, which follows whole (post-copy)',
+    {
+      skip: !existsSync('/dev/userfaultfd') && 'needs /dev/userfaultfd (Linux 6.1+)',
+    },
+    async () => {
+      onlineBusybox(h, '325', '10.251.9.25');
+      route('a', '10.251.9.25');
+      // 4 MB of random text in a shell's heap: lazy memory, its sum taken before and after
+      h.a.ok([
+        'exec',
+        '325',
+        '--',
+        'sh',
+        '-c',
+        `sh -c 'x=$(head -c 2000000 /dev/urandom | od -An -tx1 | tr -d " \\n"); echo "$x" | md5sum >/root/before; while :; do [ -e /root/check ] && { echo "$x" | md5sum >/root/after; rm /root/check; }; sleep 0.1; done' </dev/null >/dev/null 2>&1 &`,
+      ]);
+      await waitUntil(() => h.a.berth(['exec', '325', '--', 'test', '-s', '/root/before']).code === 0, 30_000);
+      const s = echoSession(t, '10.251.9.25');
+      assert.ok(await s.answers(), 'the session answers on A');
+      s.gap();
+      const before = counter(h.a, '325');
+      const r = await h.migrate('a', ['325', 'b', '--online', '--lazy-pages', '--json']);
+      assert.equal(r.code, 0, r.err);
+      route('b', '10.251.9.25');
+      assert.ok(await s.answers(), 'the session answers on B');
+      const gap = s.gap();
+      const m = /checkpoint without its (\d+) MB of lazy memory/.exec(r.err);
+      assert.ok(m && Number(m[1]) >= 4, `the heap stayed behind for the page server: ${r.err}`);
+      assert.match(r.err, /325 runs on b; sending the rest of its memory/);
+      t.diagnostic(`post-copy migration: client's longest gap ${gap} ms, ${JSON.stringify(JSON.parse(r.out).stepMs)}`);
+      assert.deepEqual(where(h.b, '325'), { exists: true, running: true, migrating: null });
+      assert.equal(where(h.a, '325').exists, false);
+      keptCounting(h.b, '325', before);
+      h.b.ok(['exec', '325', '--', 'touch', '/root/check']);
+      await waitUntil(() => h.b.berth(['exec', '325', '--', 'test', '-s', '/root/after']).code === 0, 30_000);
+      const sum = (f: string) => h.b.ok(['exec', '325', '--', 'cat', f]).trim();
+      assert.equal(sum('/root/after'), sum('/root/before'), 'the heap came back whole');
+      assert.deepEqual(dumps(h), [], "B's dump store keeps nothing");
+      assert.equal(spawnSync('pgrep', ['-f', 'criu (lazy-pages|page-server)']).status, 1, 'both page processes ended');
+      s.close();
+      h.b.ok(['stop', '--fast', '325']);
+      h.b.ok(['destroy', '325']);
+    },
+  );
 });
+
+async function waitUntil(ok: () => boolean, ms: number): Promise<void> {
+  for (const end = Date.now() + ms; !ok(); ) {
+    if (Date.now() > end) throw new Error(`not so within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

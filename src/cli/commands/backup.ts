@@ -13,6 +13,7 @@ const RESTORE_OPTIONS = {
   force: { type: 'boolean' },
   privileged: { type: 'string' },
   dumpfile: { type: 'string' },
+  'lazy-pages': { type: 'boolean' },
   'id-base': { type: 'string' },
 } as const;
 
@@ -61,7 +62,7 @@ export const restoreCommand: Command = {
   summary: 'restore a container from a backup archive, or from a checkpoint (--dumpfile)',
   progress: true,
   usage:
-    'berth restore FILE [NEWCTID] [--force] [--privileged yes|no] [--id-base N]\n       berth restore CTID --dumpfile DIR',
+    'berth restore FILE [NEWCTID] [--force] [--privileged yes|no] [--id-base N]\n       berth restore CTID --dumpfile DIR [--lazy-pages]',
   help: `Two restores, told apart by --dumpfile: without it the first argument is a backup
 archive (berth backup); with it, a container's CTID and the checkpoint directory "berth
 chkpnt" wrote (vzctl's form).
@@ -76,6 +77,10 @@ answers the host's figures until the next start (the keeper's listener cannot be
 /proc/meminfo and the other lxcfs files still show the container's.
 
   --dumpfile DIR       restore the checkpoint in DIR into CTID
+  --lazy-pages         post-copy: the memory CRIU marked lazy is not in DIR but comes on
+                       demand from a "criu lazy-pages" daemon already serving DIR (berth
+                       migrate --online --lazy-pages runs one on the destination; see
+                       docs/migration.md)
 
 Archive (FILE): reads the whole archive and verifies every checksum before writing anything; a
 truncated, damaged or foreign archive is refused (exit 152) with nothing written. The
@@ -118,13 +123,17 @@ of a checkpoint into a running one), 21 bad value, 17 the checkpoint is refused 
     if (values.dumpfile !== undefined) {
       if (positionals.length !== 1 || values.force || values.privileged !== undefined)
         throw new BerthError('BAD_SYNTAX', 'restore --dumpfile: takes one CTID and no other option', {
-          hint: 'berth restore CTID --dumpfile DIR',
+          hint: 'berth restore CTID --dumpfile DIR [--lazy-pages]',
         });
       const id = parseCtId(positionals[0]);
-      const r = await restoreDump(ctx, id, values.dumpfile);
+      const r = await restoreDump(ctx, id, values.dumpfile, { lazy: values['lazy-pages'] === true });
       io.err(`Container ${id} restored from ${values.dumpfile} (init pid ${r.pid}, restore ${r.ms} ms)`);
       return 0;
     }
+    if (values['lazy-pages'])
+      throw new BerthError('BAD_SYNTAX', 'restore: --lazy-pages goes with --dumpfile', {
+        hint: 'berth restore CTID --dumpfile DIR --lazy-pages',
+      });
     const file = positionals[0];
     if (!file) throw new BerthError('BAD_SYNTAX', 'restore: missing FILE', { hint: 'berth restore FILE [NEWCTID]' });
     const privileged = values.privileged === undefined ? false : parsePrivileged(values.privileged);

@@ -1,16 +1,21 @@
-// berth migrate CTID DEST [--online] [--json] | berth migrate --abort CTID [--json]
+// berth migrate CTID DEST [--online [--lazy-pages]] [--json] | berth migrate --abort CTID [--json]
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { abortMigration, migrateContainer } from '../../ops/migrate.ts';
 import { type Command, parse } from '../command.ts';
 import { remoteDest } from '../migrate-dest.ts';
 
-const OPTIONS = { abort: { type: 'boolean' }, online: { type: 'boolean' }, json: { type: 'boolean' } } as const;
+const OPTIONS = {
+  abort: { type: 'boolean' },
+  online: { type: 'boolean' },
+  'lazy-pages': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
 
 export const command: Command = {
   summary: 'move a container to another host (offline, or --online with its processes)',
   progress: true,
-  usage: 'berth migrate CTID DEST [--online] [--json] | berth migrate --abort CTID [--json]',
+  usage: 'berth migrate CTID DEST [--online [--lazy-pages]] [--json] | berth migrate --abort CTID [--json]',
   help: `Moves the container to DEST, a remote berthd (berth remote add DEST URL; its admin
 trusts this user's client certificate with berth trust add), as vzmigrate does offline: stops
 it here, backs it up, uploads the archive to DEST's backup store, restores it there under the
@@ -33,6 +38,15 @@ the container's other verbs (start, set, destroy, backup, snapshot, clone...) re
              then its processes from the checkpoint; TCP sessions and routed addresses
              move along. --abort after the dump restores the checkpoint here. A stopped
              container is migrated offline. CRIU must be on both hosts (docs/migration.md)
+  --lazy-pages
+             with --online, post-copy: the checkpoint goes without the memory CRIU can
+             restore on demand; the processes resume on DEST at once and take their
+             pages from this host as they touch them (userfaultfd, through DEST's berthd),
+             the rest following in the background. The container is removed here only
+             once DEST has every page; if the stream breaks first, DEST stops it and a
+             resume restores it there again from the whole checkpoint kept here. Worth it
+             when the memory is large: the pause no longer grows with it (figures in
+             docs/migration.md). DEST needs /dev/userfaultfd (Linux 6.1+)
   --json     print the result as JSON
 
 Run again, berth migrate CTID DEST resumes from what DEST has: nothing, the whole move again;
@@ -66,7 +80,14 @@ answers its own code and leaves the journal (resume or abort).`,
       }
       const dest = positionals[1];
       if (!dest) throw new BerthError('BAD_SYNTAX', `migrate ${id}: missing DEST`, { hint: 'berth remote list' });
-      const r = await migrateContainer(ctx, id, dest, open, values.online === true);
+      if (values['lazy-pages'] && !values.online)
+        throw new BerthError('BAD_SYNTAX', `migrate ${id}: --lazy-pages goes with --online`, {
+          hint: `berth migrate ${id} ${dest} --online --lazy-pages`,
+        });
+      const r = await migrateContainer(ctx, id, dest, open, {
+        online: values.online === true,
+        lazy: values['lazy-pages'] === true,
+      });
       if (values.json) io.out(JSON.stringify(r, null, 2));
       io.err(`Container ${id} migrated to ${dest}${r.running ? ' and running there' : ' (stopped)'} in ${r.ms} ms`);
       return 0;

@@ -196,9 +196,11 @@ function migrationRoutes(d: Daemon): Route[] {
       path: '/1.0/containers/{ctid}/restore-dump',
       handler: async (r) => {
         const id = parseCtId(r.params['ctid']);
-        const o = knownFields('restore-dump', await r.json(), ['dump']);
+        const o = knownFields('restore-dump', await r.json(), ['dump', 'lazy']);
         const dir = dumpUploadDir(d.paths, text('restore-dump', o, 'dump') ?? '');
-        return d.operation(r, ['restore', id, `--dumpfile=${dir}`], [id]);
+        // lazy: its memory from the daemon GET /1.0/dumps/NAME/pages started (routes/pages.ts)
+        const lazy = flag('restore-dump', o, 'lazy') ? ['--lazy-pages'] : [];
+        return d.operation(r, ['restore', id, `--dumpfile=${dir}`, ...lazy], [id]);
       },
     },
   ];

@@ -28,6 +28,7 @@ const journal = (over: Partial<MigrateJournal> = {}): MigrateJournal => ({
   archive: archiveName(id, '0123456789abcdef'),
   wasRunning: true,
   online: false,
+  lazy: false,
   phase: 'begun',
   started: '2026-12-02T14:00:00.000Z',
   ...over,

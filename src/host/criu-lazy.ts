@@ -1,0 +1,158 @@
+// Post-copy (lazy pages) for berth migrate --online --lazy-pages (docs/migration.md): the
+// dump's copy for DEST without its lazy pages, and CRIU's two page processes, each with one end
+// of a socketpair that berth relays over the migration's own authenticated connection (criu
+// page-server on the source, criu lazy-pages on DEST) instead of a port of CRIU's own.
+import {
+  closeSync,
+  constants,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { type LazySplit, presentBytes, splitLazy } from '../core/criu-pagemap.ts';
+import { BerthError } from '../core/errors.ts';
+import { criuBinary } from './criu.ts';
+import { removeTree, writeFile } from './files.ts';
+import { childProcess } from './spawn.ts';
+
+export const PAGE_SERVER_LOG = 'page-server.log';
+export const LAZY_PAGES_LOG = 'lazy-pages.log';
+/** where `criu lazy-pages` listens for the restore (its work directory: the images') */
+export const LAZY_SOCKET = 'lazy-pages.socket';
+/** x86-64's and arm64's usual size; checked against each pages file's size */
+const PAGE_SIZE = 4096;
+
+/** task pagemaps (pagemap-PID.img): shared memory's (pagemap-shmem-*) is never lazy */
+const TASK_PAGEMAP = /^pagemap-[0-9]+\.img$/;
+
+export interface LazyView {
+  /** bytes of memory left for the page server */
+  lazyBytes: number;
+  /** bytes of the images in the view */
+  bytes: number;
+}
+
+/**
+ * DIR (a whole dump) as DEST gets it in INTO (made anew, 0700): every file hard-linked,
+ * except each task's pagemap and pages files, written without the lazy pages.
+ */
+export function lazyDumpView(dir: string, into: string): LazyView {
+  removeTree(into);
+  mkdirSync(into, { mode: 0o700 });
+  const names = readdirSync(dir);
+  const splits = new Map<string, LazySplit>();
+  for (const n of names) {
+    if (!TASK_PAGEMAP.test(n)) continue;
+    const s = splitLazy(readFile(join(dir, n)), PAGE_SIZE);
+    if (s.pagemap) splits.set(n, s);
+  }
+  const rewritten = new Set([...splits.values()].map((s) => `pages-${s.pagesId}.img`));
+  let lazyBytes = 0;
+  let bytes = 0;
+  for (const n of names) {
+    const st = lstatSync(join(dir, n));
+    if (!st.isFile() || n === LAZY_SOCKET || rewritten.has(n)) continue;
+    const s = splits.get(n);
+    if (!s) {
+      linkSync(join(dir, n), join(into, n));
+      bytes += st.size;
+      continue;
+    }
+    const pages = join(dir, `pages-${s.pagesId}.img`);
+    const size = lstatSync(pages).size;
+    if (size !== presentBytes(s))
+      throw new BerthError('CHKPNT', `${pages}: ${size} bytes, its pagemap says ${presentBytes(s)}`, {
+        hint: 'the checkpoint is damaged',
+      });
+    writeFile(join(into, n), s.pagemap as Buffer, st.mode & 0o644);
+    copyRanges(pages, join(into, `pages-${s.pagesId}.img`), s.keep, lstatSync(pages).mode & 0o644);
+    lazyBytes += s.lazyBytes;
+    bytes += s.keptBytes + (s.pagemap as Buffer).length;
+  }
+  return { lazyBytes, bytes };
+}
+
+function readFile(path: string): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const size = lstatSync(path).size;
+    const b = Buffer.alloc(size);
+    for (let got = 0; got < size; ) {
+      const n = readSync(fd, b, got, size - got, got);
+      if (n <= 0) break;
+      got += n;
+    }
+    return b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function copyRanges(from: string, to: string, ranges: LazySplit['keep'], mode: number): void {
+  const src = openSync(from, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const dst = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  const chunk = Buffer.alloc(1 << 20);
+  try {
+    for (const r of ranges) {
+      for (let done = 0; done < r.length; ) {
+        const n = readSync(src, chunk, 0, Math.min(chunk.length, r.length - done), r.start + done);
+        if (n <= 0) throw new BerthError('CHKPNT', `${from}: it ends before its pagemap says`);
+        writeSync(dst, chunk, 0, n);
+        done += n;
+      }
+    }
+  } finally {
+    closeSync(src);
+    closeSync(dst);
+  }
+}
+
+export interface PageRelay {
+  /** the criu's exit code (null: killed by a signal) once it and the relay are done */
+  done: Promise<number | null>;
+  kill(): void;
+}
+
+/**
+ * Runs berth's CRIU with ARGV plus `--ps-socket 3`, its fd 3 one end of a socketpair whose
+ * other end is relayed to STREAM both ways. The stream closes when criu ends, and criu's socket
+ * when the stream does (it then fails, or has finished).
+ */
+export function relayCriu(argv: readonly string[], stream: Duplex): PageRelay {
+  const child = childProcess().spawn(criuBinary(), [...argv, '--ps-socket', '3'], {
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+  });
+  const sk = child.stdio[3] as Duplex;
+  sk.on('error', () => {});
+  stream.on('error', () => {});
+  sk.pipe(stream);
+  stream.pipe(sk);
+  stream.on('close', () => sk.destroy());
+  const done = new Promise<number | null>((resolve) => {
+    child.on('error', () => resolve(null));
+    child.on('exit', (code) => {
+      stream.end();
+      resolve(code);
+    });
+  });
+  return {
+    done,
+    kill: () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** The source's page server: the pages of the whole dump in DIR, on request. */
+export const pageServer = (dir: string, stream: Duplex): PageRelay =>
+  relayCriu(['page-server', '--lazy-pages', '-D', dir, '-o', PAGE_SERVER_LOG, '-v4'], stream);
+
+/** DEST's lazy-pages daemon for the restore of DIR: fetches the lazy pages through STREAM. */
+export const lazyPagesDaemon = (dir: string, stream: Duplex): PageRelay =>
+  relayCriu(['lazy-pages', '--page-server', '-D', dir, '-o', LAZY_PAGES_LOG, '-v4'], stream);
