@@ -2,6 +2,8 @@
 // --online of a busybox container with a routed address between the two hosts of the migration
 // tests, against runc checkpoint + runc restore (--tcp-established, CRIU 4.2) of the same rootfs
 // in place, both with the same TCP echo client writing a line every 20 ms. Needs root and CRIU.
+// MEM=N: both containers also hold N MB of random bytes in a process's heap (a dd blocked writing
+// its one block into a pipe nobody reads); LAZY=1: berth migrates with --lazy-pages (post-copy).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +21,10 @@ import {
 import { median } from './stats.ts';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
+const MEM = Number(process.env['MEM'] ?? 0);
+const LAZY = process.env['LAZY'] === '1';
+/** N MB of random anonymous memory held by a blocked dd, for as long as the container runs */
+const HOLD = MEM > 0 ? `dd if=/dev/urandom bs=${MEM}M count=1 iflag=fullblock 2>/dev/null | sleep 1000000 &` : '';
 const CRIU_DIR = '/usr/local/lib/berth/criu/sbin';
 const RUNC_NS = `berth-bench-runc-${process.pid}`;
 const RUNC_IP = '10.252.3.1';
@@ -37,6 +43,7 @@ function run(
   args: string[],
   env: Record<string, string> = {},
   capture = false,
+  onErr: (text: string) => void = () => {},
 ): Promise<{ ms: number; out: string }> {
   return new Promise((res, rej) => {
     const t0 = Date.now();
@@ -51,6 +58,7 @@ function run(
     });
     p.stderr?.on('data', (d: Buffer) => {
       err += d.toString();
+      onErr(err);
     });
     p.on(capture ? 'close' : 'exit', (code) =>
       code === 0 ? res({ ms: Date.now() - t0, out }) : rej(new Error(`${cmd} ${args.join(' ')}: ${err}`)),
@@ -62,21 +70,45 @@ async function berthRound(h: Awaited<ReturnType<typeof twoHosts>>, route: Return
   const id = `${400 + i}`;
   const ip = `10.251.9.${40 + i}`;
   onlineBusybox(h, id, ip);
+  if (HOLD) {
+    h.a.ok(['exec', id, '--', 'sh', '-c', `{ ${HOLD.replace(/&$/, ';')} } </dev/null >/dev/null 2>&1 &`]);
+    await new Promise((r) => setTimeout(r, 300 + MEM * 10));
+  }
   route('a', ip);
   const s = echoSession(c, ip);
   if (!(await s.answers())) throw new Error('no echo on A');
   s.gap();
+  // the client's route moves to B once the processes run there (on a LAN, DEST's announcement
+  // does that): post-copy's pages still come after, plain --online's step ends with them running
+  let moved = false;
+  const running = LAZY ? `${id} runs on b` : `${id}: migration phase started`;
   const { ms, out } = await run(
     'nsenter',
-    [`--net=/run/netns/${NA}`, BERTH, '--root', h.a.root, 'migrate', id, 'b', '--online', '--json'],
+    [
+      `--net=/run/netns/${NA}`,
+      BERTH,
+      '--root',
+      h.a.root,
+      'migrate',
+      id,
+      'b',
+      '--online',
+      ...(LAZY ? ['--lazy-pages'] : []),
+      '--json',
+    ],
     h.env,
     true,
+    (err) => {
+      if (moved || !err.includes(running)) return;
+      moved = true;
+      route('b', ip);
+    },
   );
   // where the pause goes: each step's time (chkpnt onwards is inside it)
   const steps = Object.entries((JSON.parse(out) as { stepMs: Record<string, number> }).stepMs)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  route('b', ip);
+  if (!moved) route('b', ip);
   if (!(await s.answers())) throw new Error('the session did not survive');
   const gap = s.gap();
   s.close();
@@ -93,7 +125,7 @@ function runcBundle(work: string, tarball: string): string {
   spawnSync('runc', ['spec', '--bundle', bundle]);
   const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
   // stdio on the container's own /dev/null: CRIU cannot dump a host file as its fds
-  spec.process.args = ['sh', '-c', 'exec </dev/null >/dev/null 2>&1; nc -ll -p 7000 -e cat'];
+  spec.process.args = ['sh', '-c', `exec </dev/null >/dev/null 2>&1; ${HOLD} nc -ll -p 7000 -e cat`];
   spec.process.terminal = false;
   spec.root.readonly = false;
   for (const n of spec.linux.namespaces) if (n.type === 'network') n.path = `/run/netns/${RUNC_NS}`;
@@ -116,7 +148,7 @@ async function runcRound(work: string, bundle: string) {
   const env = { PATH: `${CRIU_DIR}:${process.env['PATH']}` };
   await run('runc', ['--root', state, 'run', '-d', '--bundle', bundle, 'ct']);
   c.after(() => spawnSync('runc', ['--root', state, 'delete', '-f', 'ct']));
-  await new Promise((r) => setTimeout(r, 300));
+  await new Promise((r) => setTimeout(r, 300 + MEM * 10));
   const s = echoSession(c, RUNC_IP);
   if (!(await s.answers())) throw new Error('no echo from runc');
   s.gap();
@@ -155,6 +187,8 @@ try {
     JSON.stringify({
       name: 'online-migration-gap',
       n: ROUNDS,
+      mem_mb: MEM,
+      lazy: LAZY,
       berth_p50_ms: median(berth),
       runc_p50_ms: median(runc),
       ratio: Number(ratio.toFixed(2)),
