@@ -3,7 +3,8 @@
 // tests, against runc checkpoint + runc restore (--tcp-established, CRIU 4.2) of the same rootfs
 // in place, both with the same TCP echo client writing a line every 20 ms. Needs root and CRIU.
 // MEM=N: both containers also hold N MB of random bytes in a process's heap (a dd blocked writing
-// its one block into a pipe nobody reads); LAZY=1: berth migrates with --lazy-pages (post-copy).
+// its one block into a pipe nobody reads); LAZY=1: berth migrates with --lazy-pages (post-copy),
+// LAZY=0 with --no-lazy-pages; unset, berth chooses (post-copy from 64 MB of lazy memory).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,9 @@ import { median } from './stats.ts';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
 const MEM = Number(process.env['MEM'] ?? 0);
-const LAZY = process.env['LAZY'] === '1';
+/** LAZY=1: --lazy-pages, LAZY=0: --no-lazy-pages, unset: berth's own choice (by the dump's size) */
+const LAZY = process.env['LAZY'];
+const LAZY_ARGS = LAZY === '1' ? ['--lazy-pages'] : LAZY === '0' ? ['--no-lazy-pages'] : [];
 /** N MB of random anonymous memory held by a blocked dd, for as long as the container runs */
 const HOLD = MEM > 0 ? `dd if=/dev/urandom bs=${MEM}M count=1 iflag=fullblock 2>/dev/null | sleep 1000000 &` : '';
 const CRIU_DIR = '/usr/local/lib/berth/criu/sbin';
@@ -81,25 +84,14 @@ async function berthRound(h: Awaited<ReturnType<typeof twoHosts>>, route: Return
   // the client's route moves to B once the processes run there (on a LAN, DEST's announcement
   // does that): post-copy's pages still come after, plain --online's step ends with them running
   let moved = false;
-  const running = LAZY ? `${id} runs on b` : `${id}: migration phase started`;
+  const running = [`${id} runs on b`, `${id}: migration phase started`];
   const { ms, out } = await run(
     'nsenter',
-    [
-      `--net=/run/netns/${NA}`,
-      BERTH,
-      '--root',
-      h.a.root,
-      'migrate',
-      id,
-      'b',
-      '--online',
-      ...(LAZY ? ['--lazy-pages'] : []),
-      '--json',
-    ],
+    [`--net=/run/netns/${NA}`, BERTH, '--root', h.a.root, 'migrate', id, 'b', '--online', ...LAZY_ARGS, '--json'],
     h.env,
     true,
     (err) => {
-      if (moved || !err.includes(running)) return;
+      if (moved || !running.some((r) => err.includes(r))) return;
       moved = true;
       route('b', ip);
     },
@@ -188,7 +180,7 @@ try {
       name: 'online-migration-gap',
       n: ROUNDS,
       mem_mb: MEM,
-      lazy: LAZY,
+      lazy: LAZY ?? 'auto',
       berth_p50_ms: median(berth),
       runc_p50_ms: median(runc),
       ratio: Number(ratio.toFixed(2)),

@@ -73,6 +73,10 @@ export function remoteDest(name: string): MigrateDest & { close(): void } {
         throw new BerthError('SYSTEM', `remote ${name}: ${(err as Error).message}`, { cause: err });
       }
     },
+    async lazyPages() {
+      const r = await must(api.call<{ lazy_pages?: unknown }>('GET', '/1.0'));
+      return r.lazy_pages === true;
+    },
     close: () => closeQuietly(api),
   };
 }

@@ -25,11 +25,41 @@ export interface MigrateJournal {
   wasRunning: boolean;
   /** --online of a running container: checkpointed here, restored from the dump there */
   online: boolean;
-  /** --lazy-pages (post-copy): the dump goes without its lazy memory, served from here after */
-  lazy: boolean;
+  /**
+   * post-copy (--lazy-pages): the dump goes without its lazy memory, served from here after the
+   * restore; auto: decided (and recorded) at the upload, by how much lazy memory the dump holds
+   */
+  lazy: LazyChoice;
   phase: MigratePhase;
   /** ISO 8601 */
   started: string;
+}
+
+/** post-copy asked (--lazy-pages), refused (--no-lazy-pages), or left to the dump's size */
+export type LazyChoice = boolean | 'auto';
+
+/**
+ * auto's threshold of lazy memory: below it, the lazy restore's two extra CRIU processes and
+ * their set-up cost more pause than the upload they save (bench/migrate.bench.ts MEM=,
+ * docs/migration.md)
+ */
+export const LAZY_AUTO_BYTES = 64 * 1024 * 1024;
+
+/** Post-copy or not, once the dump's lazy memory is known. */
+export function decideLazy(choice: LazyChoice, lazyBytes: number): boolean {
+  return choice === 'auto' ? lazyBytes >= LAZY_AUTO_BYTES : choice;
+}
+
+/**
+ * Step 0's word on post-copy, from what the admin asked and whether DEST can restore lazily
+ * (GET /1.0: lazy_pages): asked of a DEST that cannot, refused with nothing changed.
+ */
+export function lazyAtStart(asked: LazyChoice, destCan: boolean, id: CtId, dest: string): LazyChoice {
+  if (destCan || asked === false) return asked;
+  if (asked === 'auto') return false;
+  throw new BerthError('CHKPNT', `migrate ${id} --lazy-pages: ${dest} cannot restore lazily`, {
+    hint: `nothing was changed; it needs /dev/userfaultfd (Linux 6.1+) and setup's CRIU with berth's patches (./setup-criu.sh there); or migrate without --lazy-pages`,
+  });
 }
 
 /** the Upgrade protocol of DEST's page stream (GET /1.0/dumps/NAME/pages): CRIU's page protocol */
@@ -69,7 +99,8 @@ export function parseJournal(text: string, id: CtId, file: string): MigrateJourn
     throw bad('archive is not a migration archive');
   if (typeof r['wasRunning'] !== 'boolean') throw bad('wasRunning is not true or false');
   if (r['online'] !== undefined && typeof r['online'] !== 'boolean') throw bad('online is not true or false');
-  if (r['lazy'] !== undefined && typeof r['lazy'] !== 'boolean') throw bad('lazy is not true or false');
+  if (r['lazy'] !== undefined && typeof r['lazy'] !== 'boolean' && r['lazy'] !== 'auto')
+    throw bad('lazy is not true, false or "auto"');
   if (!MIGRATE_PHASES.includes(r['phase'] as MigratePhase)) throw bad(`unknown phase ${JSON.stringify(r['phase'])}`);
   return {
     ctid: id,
@@ -77,7 +108,7 @@ export function parseJournal(text: string, id: CtId, file: string): MigrateJourn
     archive: r['archive'],
     wasRunning: r['wasRunning'],
     online: r['online'] === true,
-    lazy: r['online'] === true && r['lazy'] === true,
+    lazy: r['online'] === true ? ((r['lazy'] as LazyChoice | undefined) ?? false) : false,
     phase: r['phase'] as MigratePhase,
     started: typeof r['started'] === 'string' ? r['started'] : '',
   };

@@ -65,6 +65,11 @@ const SCHEMAS: Record<string, Schema> = {
       root: { type: 'string' },
       cgroup: { type: 'string' },
       kernel: { type: 'string' },
+      lazy_pages: {
+        type: 'boolean',
+        description:
+          "this host can restore a checkpoint lazily (berth migrate --online --lazy-pages to it): /dev/userfaultfd and setup's CRIU with berth's patches",
+      },
     },
   },
   Container: {

@@ -5,15 +5,17 @@
 import {
   closeSync,
   constants,
+  existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
+  readFileSync,
   readSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type LazySplit, presentBytes, splitLazy } from '../core/criu-pagemap.ts';
 import { BerthError } from '../core/errors.ts';
@@ -46,12 +48,7 @@ export function lazyDumpView(dir: string, into: string): LazyView {
   removeTree(into);
   mkdirSync(into, { mode: 0o700 });
   const names = readdirSync(dir);
-  const splits = new Map<string, LazySplit>();
-  for (const n of names) {
-    if (!TASK_PAGEMAP.test(n)) continue;
-    const s = splitLazy(readFile(join(dir, n)), PAGE_SIZE);
-    if (s.pagemap) splits.set(n, s);
-  }
+  const splits = new Map([...taskSplits(dir, names)].filter(([, s]) => s.pagemap !== null));
   const rewritten = new Set([...splits.values()].map((s) => `pages-${s.pagesId}.img`));
   let lazyBytes = 0;
   let bytes = 0;
@@ -77,6 +74,41 @@ export function lazyDumpView(dir: string, into: string): LazyView {
   }
   return { lazyBytes, bytes };
 }
+
+/** Each task pagemap of the dump in DIR (NAMES: its files), split for DEST. */
+function taskSplits(dir: string, names: readonly string[]): Map<string, LazySplit> {
+  const out = new Map<string, LazySplit>();
+  for (const n of names) if (TASK_PAGEMAP.test(n)) out.set(n, splitLazy(readFile(join(dir, n)), PAGE_SIZE));
+  return out;
+}
+
+/** The bytes of memory in the dump in DIR that post-copy would leave for the page server. */
+export function lazyBytesOf(dir: string): number {
+  let n = 0;
+  for (const s of taskSplits(dir, readdirSync(dir)).values()) n += s.lazyBytes;
+  return n;
+}
+
+/**
+ * Whether this host can restore a container lazily: Linux 6.1's /dev/userfaultfd, and berth's
+ * CRIU built with the patches that make it work unprivileged, without CAP_SYS_RESOURCE, and
+ * end when its page stream breaks (setup-criu.sh writes what it applied into BUILDINFO).
+ */
+export function lazyPagesHere(): boolean {
+  if (!existsSync('/dev/userfaultfd')) return false;
+  try {
+    const info = readFileSync(join(dirname(dirname(criuBinary())), 'BUILDINFO'), 'utf8');
+    return LAZY_PATCHES.every((p) => info.includes(p));
+  } catch {
+    return false;
+  }
+}
+
+const LAZY_PATCHES = [
+  '0001-lazy-pages-in-a-user-namespace.patch',
+  '0002-lazy-page-server-pipe-size.patch',
+  '0003-restore-failure-reaps-traced-tasks.patch',
+];
 
 function readFile(path: string): Buffer {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);

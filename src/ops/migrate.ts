@@ -11,9 +11,12 @@ import {
   abortSteps,
   archiveName,
   type DestState,
+  decideLazy,
   destHasLayer,
   dumpName,
   keysLeftBehind,
+  type LazyChoice,
+  lazyAtStart,
   MIGRATE_PHASES,
   type MigrateJournal,
   type MigratePhase,
@@ -24,7 +27,7 @@ import type { Ctx } from '../engine/context.ts';
 import { mustExist } from '../engine/inspect.ts';
 import { reconcile, withLock } from '../engine/runtime.ts';
 import { criuLogTail, criuVersion, isWholeDump } from '../host/criu.ts';
-import { lazyDumpView, PAGE_SERVER_LOG, pageServer } from '../host/criu-lazy.ts';
+import { lazyBytesOf, lazyDumpView, PAGE_SERVER_LOG, pageServer } from '../host/criu-lazy.ts';
 import { fileSize, pathExists, readBytes, removeFile, removeTree } from '../host/files.ts';
 import { randomBytes } from '../host/fs-util.ts';
 import { acquireLock } from '../host/lock.ts';
@@ -69,6 +72,8 @@ export interface MigrateDest {
   restoreDump(id: CtId, name: string, lazy: boolean): Promise<void>;
   /** GET /1.0/dumps/NAME/pages, upgraded: the stream to DEST's lazy-pages daemon for NAME */
   openPages(name: string): Promise<Duplex>;
+  /** whether DEST can restore lazily (GET /1.0: lazy_pages) */
+  lazyPages(): Promise<boolean>;
 }
 
 export interface MigrateResult {
@@ -78,6 +83,8 @@ export interface MigrateResult {
   running: boolean;
   /** this run finished a migration an earlier one began */
   resumed: boolean;
+  /** its memory followed the restore (post-copy, --lazy-pages or chosen by size) */
+  lazy: boolean;
   steps: MigrateStep[];
   /** how long each step took (upload: the backup and its upload) */
   stepMs: Partial<Record<MigrateStep, number>>;
@@ -93,7 +100,7 @@ export async function migrateContainer(
   id: CtId,
   destName: string,
   openDest: (name: string) => MigrateDest,
-  opts: { online?: boolean; lazy?: boolean } = {},
+  opts: { online?: boolean; lazy?: LazyChoice } = {},
 ): Promise<MigrateResult> {
   const online = opts.online === true;
   const t0 = Date.now();
@@ -125,8 +132,8 @@ export async function migrateContainer(
       });
       steps = resumeSteps(j, there, here);
     } else {
-      await checkBefore(ctx, id, dest, online);
-      j = await begin(mctx, id, dest.name, online, opts.lazy === true);
+      const lazy = await checkBefore(ctx, id, dest, online, opts.lazy ?? 'auto');
+      j = await begin(mctx, id, dest.name, online, lazy);
       steps = resumeSteps(j, 'absent', { exists: true });
     }
     const stepMs: Partial<Record<MigrateStep, number>> = {};
@@ -140,6 +147,7 @@ export async function migrateContainer(
       dest: dest.name,
       running: j.wasRunning,
       resumed: old !== null,
+      lazy: j.lazy === true,
       steps,
       stepMs,
       ms: Date.now() - t0,
@@ -164,8 +172,14 @@ async function settledOn(ctx: Ctx, dest: MigrateDest, id: CtId): Promise<DestSta
   return there;
 }
 
-/** Step 0: everything that can refuse the migration, before anything changes. */
-async function checkBefore(ctx: Ctx, id: CtId, dest: MigrateDest, online: boolean): Promise<void> {
+/** Step 0: everything that can refuse the migration, before anything changes; post-copy's word. */
+async function checkBefore(
+  ctx: Ctx,
+  id: CtId,
+  dest: MigrateDest,
+  online: boolean,
+  lazy: LazyChoice,
+): Promise<LazyChoice> {
   const ct = mustExist(id, readCt(ctx.paths, id));
   const snaps = listSnapshots(ctx.paths, id);
   if (snaps.length) {
@@ -192,12 +206,14 @@ async function checkBefore(ctx: Ctx, id: CtId, dest: MigrateDest, online: boolea
     });
   }
   if (online) await checkOnline(ctx, id, dest);
+  const post = online ? lazyAtStart(lazy, lazy !== false && (await dest.lazyPages()), id, dest.name) : false;
   const layer = ct.config.layout === 'overlay' ? ct.config.layer : null;
   if (layer && !destHasLayer(layer, await dest.templates())) {
     throw new BerthError('BAD_TEMPLATE', `migrate ${id}: ${dest.name} lacks the template layer ${layer}`, {
       hint: `nothing was changed; import the same template version there (berth -r ${dest.name} template list; berth template import on ${dest.name})`,
     });
   }
+  return post;
 }
 
 /**
@@ -235,7 +251,7 @@ async function checkOnline(ctx: Ctx, id: CtId, dest: MigrateDest): Promise<void>
 }
 
 /** Step 1: the journal, written under the container's lock so no start slips in between. */
-function begin(ctx: Ctx, id: CtId, dest: string, online: boolean, lazy: boolean): Promise<MigrateJournal> {
+function begin(ctx: Ctx, id: CtId, dest: string, online: boolean, lazy: LazyChoice): Promise<MigrateJournal> {
   return withLock(ctx, id, 'migrate', async (stored) => {
     const ct = mustExist(id, stored);
     const now = await reconcile(ctx, id, ct.config);
@@ -248,7 +264,7 @@ function begin(ctx: Ctx, id: CtId, dest: string, online: boolean, lazy: boolean)
       archive: archiveName(id, hex),
       wasRunning,
       online: online && wasRunning,
-      lazy: online && wasRunning && lazy,
+      lazy: online && wasRunning ? lazy : false,
       phase: 'begun',
       started: new Date().toISOString(),
     };
@@ -267,8 +283,9 @@ const PHASE_AFTER: Partial<Record<MigrateStep, MigratePhase>> = {
 };
 
 /** One step, then its phase in the journal (never moved back: a resume may redo a step). */
-async function runStep(ctx: Ctx, j: MigrateJournal, step: MigrateStep, dest: MigrateDest): Promise<MigrateJournal> {
-  const id = j.ctid;
+async function runStep(ctx: Ctx, was: MigrateJournal, step: MigrateStep, dest: MigrateDest): Promise<MigrateJournal> {
+  // post-copy left to the dump's size is decided first, and recorded before anything is sent
+  const j = step === 'upload' && was.lazy === 'auto' ? chooseLazy(ctx, was) : was;
   try {
     await STEPS[step](ctx, j, dest);
   } catch (err) {
@@ -278,7 +295,7 @@ async function runStep(ctx: Ctx, j: MigrateJournal, step: MigrateStep, dest: Mig
   if (!phase || MIGRATE_PHASES.indexOf(phase) <= MIGRATE_PHASES.indexOf(j.phase)) return j;
   const next = { ...j, phase };
   writeJournal(ctx.paths, next);
-  ctx.log(`${id}: migration phase ${phase}`);
+  ctx.log(`${j.ctid}: migration phase ${phase}`);
   return next;
 }
 
@@ -335,7 +352,7 @@ const STEPS: Record<MigrateStep, StepFn> = {
   },
   'restore-dump-there': async (ctx, j, dest) => {
     ctx.log(`Restoring ${j.ctid}'s processes on ${dest.name}...`);
-    if (j.lazy) await restoreLazily(ctx, j, dest);
+    if (j.lazy === true) await restoreLazily(ctx, j, dest);
     else await dest.restoreDump(j.ctid, dumpName(j), false);
   },
   'start-there': async (ctx, j, dest) => {
@@ -374,11 +391,11 @@ async function uploadDump(ctx: Ctx, j: MigrateJournal, dest: MigrateDest): Promi
   removeFile(tar);
   try {
     let what = `${j.ctid}'s checkpoint`;
-    if (j.lazy) {
+    if (j.lazy === true) {
       const v = lazyDumpView(dir, view);
       what += ` without its ${mb(v.lazyBytes)} MB of lazy memory`;
     }
-    await ctx.host.run('tar', ['--format=ustar', '-cf', tar, '-C', j.lazy ? view : dir, '.']);
+    await ctx.host.run('tar', ['--format=ustar', '-cf', tar, '-C', j.lazy === true ? view : dir, '.']);
     ctx.log(`Uploading ${what} to ${dest.name} (${mb(fileSize(tar))} MB)...`);
     const m = meter(ctx.progress, `Uploading ${j.ctid}'s checkpoint`, fileSize(tar));
     try {
@@ -393,6 +410,17 @@ async function uploadDump(ctx: Ctx, j: MigrateJournal, dest: MigrateDest): Promi
 }
 
 const mb = (bytes: number) => Math.ceil(bytes / 1048576);
+
+/** auto: post-copy if the dump holds enough lazy memory; recorded before anything is sent. */
+function chooseLazy(ctx: Ctx, j: MigrateJournal): MigrateJournal {
+  const bytes = lazyBytesOf(migrateDumpPath(ctx.paths, j.ctid));
+  const next = { ...j, lazy: decideLazy('auto', bytes) };
+  writeJournal(ctx.paths, next);
+  ctx.log(
+    `${j.ctid}: ${mb(bytes)} MB of lazy memory: ${next.lazy ? 'post-copy (it follows the restore)' : 'sent with the checkpoint'}`,
+  );
+  return next;
+}
 
 /**
  * Post-copy: DEST's lazy-pages daemon connected to a page server here (over DEST's berthd),

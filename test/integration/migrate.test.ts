@@ -307,11 +307,14 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
     route('b', '10.251.9.20');
     assert.ok(await s.answers(), 'the session answers on B');
     const gap = s.gap();
-    const res = JSON.parse(r.out) as { stepMs: Record<string, number> };
+    const res = JSON.parse(r.out) as { stepMs: Record<string, number>; lazy: boolean };
     assert.match(
       r.err,
       /Checkpointing 320 here[\s\S]*Uploading 320's checkpoint to b[\s\S]*Restoring 320's processes on b/,
     );
+    // a busybox's memory is far below post-copy's threshold: berth sends it with the checkpoint
+    assert.match(r.err, /320: \d+ MB of lazy memory: sent with the checkpoint/);
+    assert.equal(res.lazy, false);
     t.diagnostic(
       `online migration: client's longest gap ${gap} ms, migrate ${ms} ms, steps ${JSON.stringify(res.stepMs)}`,
     );
@@ -398,20 +401,16 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
     async () => {
       onlineBusybox(h, '325', '10.251.9.25');
       route('a', '10.251.9.25');
-      // 4 MB of random text in a shell's heap: lazy memory, its sum taken before and after
-      h.a.ok([
-        'exec',
-        '325',
-        '--',
-        'sh',
-        '-c',
-        `sh -c 'x=$(head -c 2000000 /dev/urandom | od -An -tx1 | tr -d " \\n"); echo "$x" | md5sum >/root/before; while :; do [ -e /root/check ] && { echo "$x" | md5sum >/root/after; rm /root/check; }; sleep 0.1; done' </dev/null >/dev/null 2>&1 &`,
-      ]);
-      await waitUntil(() => h.a.berth(['exec', '325', '--', 'test', '-s', '/root/before']).code === 0, 30_000);
+      await holdHeap(h.a, '325');
       const s = echoSession(t, '10.251.9.25');
       assert.ok(await s.answers(), 'the session answers on A');
       s.gap();
       const before = counter(h.a, '325');
+      for (const bad of [['--lazy-pages'], ['--online', '--lazy-pages', '--no-lazy-pages']]) {
+        const no = h.onA(['migrate', '325', 'b', ...bad]);
+        assert.equal(no.code, 20, no.err);
+        assert.equal(existsSync(journalOf(h, '325')), false, 'nothing changed');
+      }
       const r = await h.migrate('a', ['325', 'b', '--online', '--lazy-pages', '--json']);
       assert.equal(r.code, 0, r.err);
       route('b', '10.251.9.25');
@@ -420,14 +419,12 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
       const m = /checkpoint without its (\d+) MB of lazy memory/.exec(r.err);
       assert.ok(m && Number(m[1]) >= 4, `the heap stayed behind for the page server: ${r.err}`);
       assert.match(r.err, /325 runs on b; sending the rest of its memory/);
+      assert.equal((JSON.parse(r.out) as { lazy: boolean }).lazy, true);
       t.diagnostic(`post-copy migration: client's longest gap ${gap} ms, ${JSON.stringify(JSON.parse(r.out).stepMs)}`);
       assert.deepEqual(where(h.b, '325'), { exists: true, running: true, migrating: null });
       assert.equal(where(h.a, '325').exists, false);
       keptCounting(h.b, '325', before);
-      h.b.ok(['exec', '325', '--', 'touch', '/root/check']);
-      await waitUntil(() => h.b.berth(['exec', '325', '--', 'test', '-s', '/root/after']).code === 0, 30_000);
-      const sum = (f: string) => h.b.ok(['exec', '325', '--', 'cat', f]).trim();
-      assert.equal(sum('/root/after'), sum('/root/before'), 'the heap came back whole');
+      await heapKept(h.b, '325');
       assert.deepEqual(dumps(h), [], "B's dump store keeps nothing");
       assert.equal(spawnSync('pgrep', ['-f', 'criu (lazy-pages|page-server)']).status, 1, 'both page processes ended');
       s.close();
@@ -435,7 +432,67 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
       h.b.ok(['destroy', '325']);
     },
   );
+
+  await t.test(
+    "--lazy-pages, the source's page server killed: B stops the container, migrate again restores it there whole",
+    { skip: !existsSync('/dev/userfaultfd') && 'needs /dev/userfaultfd (Linux 6.1+)' },
+    async () => {
+      onlineBusybox(h, '326', '10.251.9.26');
+      await holdHeap(h.a, '326');
+      const before = counter(h.a, '326');
+      const server = `criu page-server --lazy-pages -D ${join(h.a.root, 'var/lib/berth/migrate/326.dump')}`;
+      const running = () => spawnSync('pgrep', ['-f', server]).status === 0;
+      const child = h.spawnMigrate(['326', 'b', '--online', '--lazy-pages']);
+      let err = '';
+      child.stderr?.on('data', (c: Buffer) => {
+        err += c.toString();
+      });
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      // the link breaks as B restores: its daemon never gets a page
+      await waitUntil(() => running() || child.exitCode !== null, 120_000);
+      spawnSync('pkill', ['-KILL', '-f', server]);
+      const code = await exited;
+      t.diagnostic(`migrate: ${JSON.stringify(err)}`);
+      assert.notEqual(code, 0, 'the migration failed');
+      assert.match(err, /326's memory did not all reach b, which stopped it|restore/);
+      assert.ok(existsSync(journalOf(h, '326')), 'journalled');
+      assert.deepEqual(where(h.b, '326'), { exists: true, running: false, migrating: null }, 'B stopped it');
+      assert.equal(where(h.a, '326').running, false, 'never on both');
+      const again = h.onA(['migrate', '326', 'b', '--online']);
+      assert.equal(again.code, 0, again.err);
+      assert.match(again.err, /Resuming the migration of 326 to b/);
+      assert.equal(where(h.a, '326').exists, false, 'gone from A');
+      assert.deepEqual(where(h.b, '326'), { exists: true, running: true, migrating: null });
+      keptCounting(h.b, '326', before);
+      await heapKept(h.b, '326');
+      assert.deepEqual(dumps(h), []);
+      assert.equal(spawnSync('pgrep', ['-f', 'criu (lazy-pages|page-server)']).status, 1, 'no page process left');
+      h.b.ok(['stop', '--fast', '326']);
+      h.b.ok(['destroy', '326']);
+    },
+  );
 });
+
+/** 4 MB of random text in a shell's heap (lazy memory), its sum in /root/before */
+async function holdHeap(s: Sandbox, id: string): Promise<void> {
+  s.ok([
+    'exec',
+    id,
+    '--',
+    'sh',
+    '-c',
+    `sh -c 'x=$(head -c 2000000 /dev/urandom | od -An -tx1 | tr -d " \\n"); echo "$x" | md5sum >/root/before; while :; do [ -e /root/check ] && { echo "$x" | md5sum >/root/after; rm /root/check; }; sleep 0.1; done' </dev/null >/dev/null 2>&1 &`,
+  ]);
+  await waitUntil(() => s.berth(['exec', id, '--', 'test', '-s', '/root/before']).code === 0, 30_000);
+}
+
+/** The heap holdHeap filled has the same sum now (asked through /root/check). */
+async function heapKept(s: Sandbox, id: string): Promise<void> {
+  s.ok(['exec', id, '--', 'touch', '/root/check']);
+  await waitUntil(() => s.berth(['exec', id, '--', 'test', '-s', '/root/after']).code === 0, 30_000);
+  const sum = (f: string) => s.ok(['exec', id, '--', 'cat', f]).trim();
+  assert.equal(sum('/root/after'), sum('/root/before'), 'the heap came back whole');
+}
 
 async function waitUntil(ok: () => boolean, ms: number): Promise<void> {
   for (const end = Date.now() + ms; !ok(); ) {

@@ -1,4 +1,4 @@
-// berth migrate CTID DEST [--online [--lazy-pages]] [--json] | berth migrate --abort CTID [--json]
+// berth migrate CTID DEST [--online [--lazy-pages | --no-lazy-pages]] [--json] | berth migrate --abort CTID [--json]
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { abortMigration, migrateContainer } from '../../ops/migrate.ts';
@@ -9,13 +9,15 @@ const OPTIONS = {
   abort: { type: 'boolean' },
   online: { type: 'boolean' },
   'lazy-pages': { type: 'boolean' },
+  'no-lazy-pages': { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
 export const command: Command = {
   summary: 'move a container to another host (offline, or --online with its processes)',
   progress: true,
-  usage: 'berth migrate CTID DEST [--online [--lazy-pages]] [--json] | berth migrate --abort CTID [--json]',
+  usage:
+    'berth migrate CTID DEST [--online [--lazy-pages | --no-lazy-pages]] [--json]\n       berth migrate --abort CTID [--json]',
   help: `Moves the container to DEST, a remote berthd (berth remote add DEST URL; its admin
 trusts this user's client certificate with berth trust add), as vzmigrate does offline: stops
 it here, backs it up, uploads the archive to DEST's backup store, restores it there under the
@@ -44,9 +46,14 @@ the container's other verbs (start, set, destroy, backup, snapshot, clone...) re
              pages from this host as they touch them (userfaultfd, through DEST's berthd),
              the rest following in the background. The container is removed here only
              once DEST has every page; if the stream breaks first, DEST stops it and a
-             resume restores it there again from the whole checkpoint kept here. Worth it
-             when the memory is large: the pause no longer grows with it (figures in
-             docs/migration.md). DEST needs /dev/userfaultfd (Linux 6.1+)
+             resume restores it there again from the whole checkpoint kept here. Refused
+             before anything changes if DEST cannot (it needs /dev/userfaultfd, Linux
+             6.1+, and setup's CRIU)
+  --no-lazy-pages
+             with --online, never post-copy. Without either, post-copy is chosen once
+             the checkpoint is made if it holds at least 64 MB of such memory and DEST
+             can: below that the pause is shorter without it (figures in
+             docs/migration.md)
   --json     print the result as JSON
 
 Run again, berth migrate CTID DEST resumes from what DEST has: nothing, the whole move again;
@@ -80,13 +87,16 @@ answers its own code and leaves the journal (resume or abort).`,
       }
       const dest = positionals[1];
       if (!dest) throw new BerthError('BAD_SYNTAX', `migrate ${id}: missing DEST`, { hint: 'berth remote list' });
-      if (values['lazy-pages'] && !values.online)
-        throw new BerthError('BAD_SYNTAX', `migrate ${id}: --lazy-pages goes with --online`, {
+      const yes = values['lazy-pages'] === true;
+      const no = values['no-lazy-pages'] === true;
+      if ((yes || no) && !values.online)
+        throw new BerthError('BAD_SYNTAX', `migrate ${id}: --lazy-pages and --no-lazy-pages go with --online`, {
           hint: `berth migrate ${id} ${dest} --online --lazy-pages`,
         });
+      if (yes && no) throw new BerthError('BAD_SYNTAX', `migrate ${id}: --lazy-pages or --no-lazy-pages, not both`);
       const r = await migrateContainer(ctx, id, dest, open, {
         online: values.online === true,
-        lazy: values['lazy-pages'] === true,
+        lazy: yes ? true : no ? false : 'auto',
       });
       if (values.json) io.out(JSON.stringify(r, null, 2));
       io.err(`Container ${id} migrated to ${dest}${r.running ? ' and running there' : ' (stopped)'} in ${r.ms} ms`);

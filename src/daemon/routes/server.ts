@@ -1,6 +1,7 @@
 // /1.0 (what this server is), /1.0/operations, /1.0/events and the OpenAPI document.
 import { VERSION } from '../../cli/berth.ts';
 import { BerthError } from '../../core/errors.ts';
+import { lazyPagesHere } from '../../host/criu-lazy.ts';
 import type { Daemon } from '../daemon.ts';
 import { failedRunReply } from '../http-errors.ts';
 import { openApiDocument } from '../openapi.ts';
@@ -27,6 +28,7 @@ export function serverRoutes(d: Daemon, all: () => readonly Route[]): Route[] {
             root: d.root,
             cgroup: ctx.layout().kind,
             kernel: (await import('node:os')).release(),
+            lazy_pages: lazyPagesHere(),
           },
         };
       },

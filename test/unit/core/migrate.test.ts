@@ -7,10 +7,13 @@ import { BerthError } from '../../../src/core/errors.ts';
 import {
   abortSteps,
   archiveName,
+  decideLazy,
   destHasLayer,
   destStateOf,
   formatJournal,
   keysLeftBehind,
+  LAZY_AUTO_BYTES,
+  lazyAtStart,
   MIGRATE_PHASES,
   type MigrateJournal,
   type MigratePhase,
@@ -55,6 +58,7 @@ test('a journal survives formatting and parsing; a damaged or foreign one is ref
     text({ archive: '../../etc/passwd' }),
     text({ archive: 'migrate-101-0123.tar' }),
     text({ wasRunning: 'yes' }),
+    text({ lazy: 'maybe' }),
     text({ phase: 'flying' }),
   ]) {
     assert.equal(
@@ -211,4 +215,23 @@ test('online: the dump and the restore of it replace the stop and the start; abo
   const old = JSON.parse(formatJournal(j)) as Record<string, unknown>;
   delete old['online'];
   assert.equal(parseJournal(JSON.stringify(old), id, 'x').online, false, 'a journal of before --online');
+});
+
+test('post-copy: asked, refused or by size; asked of a DEST that cannot, refused at step 0', () => {
+  assert.equal(decideLazy('auto', LAZY_AUTO_BYTES - 1), false);
+  assert.equal(decideLazy('auto', LAZY_AUTO_BYTES), true);
+  assert.equal(decideLazy(true, 0), true);
+  assert.equal(decideLazy(false, 1e12), false);
+  assert.equal(lazyAtStart('auto', true, id, 'b'), 'auto');
+  assert.equal(lazyAtStart('auto', false, id, 'b'), false);
+  assert.equal(lazyAtStart(false, false, id, 'b'), false);
+  assert.equal(lazyAtStart(true, true, id, 'b'), true);
+  assert.equal(
+    code(() => lazyAtStart(true, false, id, 'b')),
+    'CHKPNT',
+  );
+  // an online journal keeps its choice, "auto" included; an offline one is never post-copy
+  const auto = journal({ online: true, lazy: 'auto' });
+  assert.deepEqual(parseJournal(formatJournal(auto), id, 'f'), auto);
+  assert.equal(parseJournal(JSON.stringify({ ...auto, online: false }), id, 'f').lazy, false);
 });
