@@ -4,7 +4,7 @@
 // in place, both with the same TCP echo client writing a line every 20 ms. Needs root and CRIU.
 // MEM=N: both containers also hold N MB of random bytes in a process's heap (a dd blocked writing
 // its one block into a pipe nobody reads); LAZY=1: berth migrates with --lazy-pages (post-copy),
-// LAZY=0 with --no-lazy-pages; unset, berth chooses (post-copy from 64 MB of lazy memory).
+// LAZY=0 with --no-lazy-pages; unset, berth chooses (post-copy from 32 MB of lazy memory).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -101,7 +101,13 @@ async function berthRound(h: Awaited<ReturnType<typeof twoHosts>>, route: Return
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   if (!moved) route('b', ip);
-  if (!(await s.answers())) throw new Error('the session did not survive');
+  if (!(await s.answers())) {
+    // what B has of it, for the report: its processes and sockets, the kernel's last words
+    const show = (args: string[]) => h.b.berth(['exec', id, '--', ...args]).out;
+    throw new Error(
+      `the session did not survive: B's processes:\n${show(['ps'])}\nsockets:\n${show(['netstat', '-tn'])}\ndmesg:\n${spawnSync('dmesg').stdout?.toString().split('\n').slice(-15).join('\n')}`,
+    );
+  }
   const gap = s.gap();
   s.close();
   h.b.ok(['stop', '--fast', id]);

@@ -43,7 +43,7 @@ export type LazyChoice = boolean | 'auto';
  * their set-up cost more pause than the upload they save (bench/migrate.bench.ts MEM=,
  * docs/migration.md)
  */
-export const LAZY_AUTO_BYTES = 64 * 1024 * 1024;
+export const LAZY_AUTO_BYTES = 32 * 1024 * 1024;
 
 /** Post-copy or not, once the dump's lazy memory is known. */
 export function decideLazy(choice: LazyChoice, lazyBytes: number): boolean {

@@ -51,7 +51,7 @@ the container's other verbs (start, set, destroy, backup, snapshot, clone...) re
              6.1+, and setup's CRIU)
   --no-lazy-pages
              with --online, never post-copy. Without either, post-copy is chosen once
-             the checkpoint is made if it holds at least 64 MB of such memory and DEST
+             the checkpoint is made if it holds at least 32 MB of such memory and DEST
              can: below that the pause is shorter without it (figures in
              docs/migration.md)
   --json     print the result as JSON
