@@ -20,7 +20,7 @@ import type { Duplex } from 'node:stream';
 import { type LazySplit, presentBytes, splitLazy } from '../core/criu-pagemap.ts';
 import { BerthError } from '../core/errors.ts';
 import { criuBinary } from './criu.ts';
-import { removeTree, writeFile } from './files.ts';
+import { readBytes, removeTree, writeFile } from './files.ts';
 import { childProcess } from './spawn.ts';
 
 export const PAGE_SERVER_LOG = 'page-server.log';
@@ -78,7 +78,7 @@ export function lazyDumpView(dir: string, into: string): LazyView {
 /** Each task pagemap of the dump in DIR (NAMES: its files), split for DEST. */
 function taskSplits(dir: string, names: readonly string[]): Map<string, LazySplit> {
   const out = new Map<string, LazySplit>();
-  for (const n of names) if (TASK_PAGEMAP.test(n)) out.set(n, splitLazy(readFile(join(dir, n)), PAGE_SIZE));
+  for (const n of names) if (TASK_PAGEMAP.test(n)) out.set(n, splitLazy(readBytes(join(dir, n)), PAGE_SIZE));
   return out;
 }
 
@@ -109,22 +109,6 @@ const LAZY_PATCHES = [
   '0002-lazy-page-server-pipe-size.patch',
   '0003-restore-failure-reaps-traced-tasks.patch',
 ];
-
-function readFile(path: string): Buffer {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const size = lstatSync(path).size;
-    const b = Buffer.alloc(size);
-    for (let got = 0; got < size; ) {
-      const n = readSync(fd, b, got, size - got, got);
-      if (n <= 0) break;
-      got += n;
-    }
-    return b;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function copyRanges(from: string, to: string, ranges: LazySplit['keep'], mode: number): void {
   const src = openSync(from, constants.O_RDONLY | constants.O_NOFOLLOW);

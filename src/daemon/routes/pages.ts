@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { BerthError } from '../../core/errors.ts';
 import { PAGES_PROTOCOL } from '../../core/migrate.ts';
 import { isWholeDump } from '../../host/criu.ts';
-import { LAZY_SOCKET, lazyPagesDaemon } from '../../host/criu-lazy.ts';
+import { LAZY_PAGES_LOG, LAZY_SOCKET, lazyPagesDaemon } from '../../host/criu-lazy.ts';
 import { dumpCtId, dumpUploadDir } from '../../host/dump-store.ts';
 import { removeFile } from '../../host/files.ts';
 import type { Daemon } from '../daemon.ts';
@@ -43,10 +43,7 @@ async function pages(d: Daemon, r: ApiRequest): Promise<null> {
   for (const end = Date.now() + LISTEN_MS; !existsSync(join(dir, LAZY_SOCKET)); ) {
     if (ended || Date.now() > end) {
       daemon.kill();
-      throw new BerthError(
-        'RESTORE',
-        `dump ${name}: criu lazy-pages did not start: see ${join(dir, 'lazy-pages.log')}`,
-      );
+      throw new BerthError('RESTORE', `dump ${name}: criu lazy-pages did not start: see ${join(dir, LAZY_PAGES_LOG)}`);
     }
     await new Promise((res) => setTimeout(res, 20));
   }
