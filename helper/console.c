@@ -103,10 +103,11 @@ static int keys(const unsigned char *in, size_t n, int escape, int *held, unsign
   return 0;
 }
 
-int console_attach(const char *path, int escape, const char *banner) {
+int console_attach(const char *path, int escape, const char *banner, int session) {
   int s = connect_to(path);
   if (s < 0) return outcome("gone", 0);
-  if (send_fds(s, 'C', NULL, 0) != 0) return outcome("gone", 0);
+  char tag = session > 0 ? (char)(SESSION_TAG_BASE + session) : 'C';
+  if (send_fds(s, tag, NULL, 0) != 0) return outcome("gone", 0);
   unsigned char reply = 0;
   if (recv(s, &reply, 1, MSG_WAITALL) != 1) return outcome("unanswered", 0); /* gone, or an older keeper */
   if (reply == CONSOLE_BUSY) {

@@ -8,6 +8,8 @@
  * client's pid, 4 bytes) or CONSOLE_NONE. After OK the keeper sends the console's output as it
  * comes, and the client sends frames: a type byte, a 16-bit little-endian length, the payload.
  */
+/* a session's tag: this plus its number (1 to KEEPER_MAX_SESSIONS), instead of 'C' */
+#define SESSION_TAG_BASE 0x80
 #define CONSOLE_OK 'O'
 #define CONSOLE_BUSY 'B'
 #define CONSOLE_NONE 'N'
@@ -15,7 +17,8 @@
 #define FRAME_WINSIZE 'W' /* a struct winsize for the master (TIOCSWINSZ) */
 #define FRAME_MAX 4096   /* the largest payload */
 
-/* attach mode: returns the helper's exit code; ESCAPE is the detach prefix byte (-1: none) */
-int console_attach(const char *sock_path, int escape, const char *banner);
+/* attach mode: returns the helper's exit code; ESCAPE is the detach prefix byte (-1: none);
+ * SESSION 0 the console, else a carried-over enter session's number */
+int console_attach(const char *sock_path, int escape, const char *banner, int session);
 
 #endif

@@ -7,6 +7,8 @@
  *     lxcfs's mount is bound under it, and a new devpts instance holds the console;
  *   - the console: pty 0 of that devpts; its slave goes to criu on TTY_FD (--inherit-fd takes
  *     it for init's stdio), its master to the keeper, as at start;
+ *   - carried enter sessions: ptys 1, 2, ... of that devpts; their slaves go to criu on the fds
+ *     after TTY_FD (each shell's stdio), their masters to the keeper, attached to by number;
  *   - criu runs as our child (-d: it returns once the tree runs), then the stage goes: the
  *     container's binds keep the devpts alive.
  *
@@ -149,15 +151,40 @@ int criu_restore(const struct criu_plan *p, struct keeper_plan *k, int keep) {
   if (slave < 0) fail(p, "console", "open the console's slave");
   close(m);
   if (p->base && fchown(slave, p->base, p->base + 5) < 0) fail(p, "console", "chown the console's slave");
+  /* the enter sessions' ptys, after the console's: 1, 2, ... (their slaves, as the console's,
+   * owned by the container's root and tty group) */
+  int s_master[KEEPER_MAX_SESSIONS], s_slave[KEEPER_MAX_SESSIONS];
+  for (int k = 0; k < p->nsessions; k++) {
+    int sm = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC), sn = -1;
+    if (sm < 0 || ioctl(sm, TIOCSPTLCK, &unlock) < 0 || ioctl(sm, TIOCGPTN, &sn) < 0) fail(p, "session", "open the staged ptmx");
+    if (sn != k + 1) {
+      errno = EEXIST;
+      fail(p, "session", "the staged devpts's session pty is not the next one");
+    }
+    s_master[k] = fcntl(sm, F_DUPFD_CLOEXEC, 100);
+    close(sm);
+    s_slave[k] = s_master[k] >= 0 ? ioctl(s_master[k], TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+    if (s_slave[k] < 0) fail(p, "session", "open a session's slave");
+    if (p->base && fchown(s_slave[k], p->base, p->base + 5) < 0) fail(p, "session", "chown a session's slave");
+    /* above every fd criu is given, so the dup2s below never close one */
+    int up = fcntl(s_slave[k], F_DUPFD_CLOEXEC, 100);
+    close(s_slave[k]);
+    s_slave[k] = up;
+    if (up < 0) fail(p, "session", "move a session's slave");
+  }
   pid_t c = fork();
   if (c < 0) fail(p, "fork", "fork criu");
   if (c == 0) {
-    /* dup2 clears close-on-exec on TTY_FD only: criu gets it and our stdio (berth's log) */
+    /* dup2 clears close-on-exec on TTY_FD (and the sessions' above it) only: criu gets those
+     * and our stdio (berth's log) */
     if (dup2(slave, p->tty_fd) < 0) _exit(127);
+    for (int k = 0; k < p->nsessions; k++)
+      if (dup2(s_slave[k], p->tty_fd + 1 + k) < 0) _exit(127);
     execv(p->argv[0], p->argv);
     _exit(127);
   }
   close(slave);
+  for (int k = 0; k < p->nsessions; k++) close(s_slave[k]);
   int st = 0;
   while (waitpid(c, &st, 0) < 0 && errno == EINTR) {
   }
@@ -178,10 +205,16 @@ int criu_restore(const struct criu_plan *p, struct keeper_plan *k, int keep) {
   if (kp < 0) die_errno("keeper", "fork");
   if (kp == 0) {
     k->init = init;
+    k->nsessions = p->nsessions;
+    for (int j = 0; j < p->nsessions; j++) {
+      k->session_num[j] = p->session_num[j];
+      k->session_master[j] = s_master[j];
+    }
     /* no seccomp listener: the restored filter's is gone (CRIU cannot hand out a new one) */
     keeper_run(k, master, -1);
   }
   close(master);
+  for (int j = 0; j < p->nsessions; j++) close(s_master[j]);
   char rec[64];
   int len = snprintf(rec, sizeof rec, "{\"keeper\":%d}\n", (int)kp);
   if (status_fd >= 0) write_all(status_fd, rec, (size_t)len);

@@ -14,6 +14,10 @@ struct criu_plan {
   const char *pidfile; /* criu's --pidfile: the restored init's host pid */
   unsigned base;       /* the container's host uid and gid base (0: privileged) */
   int tty_fd;          /* where criu's --inherit-fd expects the console's slave */
+  /* --criu-session N: carried-over enter sessions, by number; the Kth's slave is pty K+1 of the
+   * staged devpts, on fd TTY_FD+1+K for criu, its master the keeper's session N */
+  int nsessions;
+  int session_num[KEEPER_MAX_SESSIONS];
   char **argv;         /* criu's own argv (from TS) */
 };
 

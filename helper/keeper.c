@@ -2,7 +2,7 @@
  * The keeper: one small host process per running container (berth's only one), forked by the
  * helper at start. It holds what must outlive the helper and must never be inside the container:
  *
- *   - the master of the container's console pty. Everything the container writes to
+ *   - the master of the container's console pty (and of enter sessions a restore carried over). Everything the container writes to
  *     /dev/console goes to its log, which is bounded: at half the size given, the log becomes
  *     LOG.1 (replacing the older one) and a new LOG begins, so the oldest output is dropped and
  *     the two never hold more than the size given. One admin at a time may attach to it
@@ -79,23 +79,35 @@ static void log_write(const char *buf, size_t n) {
   }
 }
 
-/* ---- the attached console client (berth console) -------------------------------------------- */
+/* ---- the ptys and their attached clients (berth console, berth enter --attach) --------------- */
 
-static int attached = -1; /* its connection, or -1 */
-/* frames from it not yet written to the master: one whole frame fits, so it never stalls */
-static unsigned char cin[3 + FRAME_MAX];
-static size_t cin_len;
-static int cin_stalled; /* the master's input queue is full: wait for POLLOUT */
+/*
+ * Slot 0 is the console. Slots 1.. are enter sessions a restore carried over (criu.c): their
+ * shells run in the container, their masters are ours, and an admin attaches to one by number.
+ * While nobody is attached a session's output is dropped (the shell never blocks on it); when
+ * its last slave closes (the shell ended) the slot is freed and its client sees the end.
+ */
+struct pty_slot {
+  int master; /* -1: none */
+  int num;    /* 0 the console, else the session's number */
+  int attached; /* its client's connection, or -1 */
+  /* frames from the client not yet written to the master: one whole frame fits, so it never stalls */
+  unsigned char cin[3 + FRAME_MAX];
+  size_t cin_len;
+  int cin_stalled; /* the master's input queue is full: wait for POLLOUT */
+};
+static struct pty_slot slots[1 + KEEPER_MAX_SESSIONS];
+static int n_slots;
 
-static void detach(void) {
-  if (attached >= 0) close(attached);
-  attached = -1;
-  cin_len = 0;
-  cin_stalled = 0;
+static void detach(struct pty_slot *t) {
+  if (t->attached >= 0) close(t->attached);
+  t->attached = -1;
+  t->cin_len = 0;
+  t->cin_stalled = 0;
 }
 
-static void attach(int c, int master) {
-  char reply = master < 0 ? CONSOLE_NONE : attached >= 0 ? CONSOLE_BUSY : CONSOLE_OK;
+static void attach(int c, struct pty_slot *t) {
+  char reply = !t || t->master < 0 ? CONSOLE_NONE : t->attached >= 0 ? CONSOLE_BUSY : CONSOLE_OK;
   if (reply != CONSOLE_BUSY) {
     if (send(c, &reply, 1, MSG_NOSIGNAL) != 1 || reply != CONSOLE_OK) {
       close(c);
@@ -104,13 +116,13 @@ static void attach(int c, int master) {
     /* room for a burst of output (a boot, a screenful), so a terminal a little slow is not dropped */
     int sz = 1 << 20;
     setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
-    attached = c;
+    t->attached = c;
     return;
   }
   /* refused: say who holds it */
   struct ucred cred = {0};
   socklen_t len = sizeof cred;
-  getsockopt(attached, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+  getsockopt(t->attached, SOL_SOCKET, SO_PEERCRED, &cred, &len);
   char msg[1 + sizeof(int)];
   msg[0] = reply;
   memcpy(msg + 1, &cred.pid, sizeof(int));
@@ -121,60 +133,73 @@ static void attach(int c, int master) {
 /* Whole frames from cin to the master. The master is non-blocking: what it cannot take now stays
  * in cin as a shorter frame, and the client is not read until it drains (the client then holds
  * its next frame and drops what is typed meanwhile). */
-static void console_input(int master) {
+static void pty_input(struct pty_slot *t) {
   size_t off = 0;
-  cin_stalled = 0;
-  while (cin_len - off >= 3) {
-    size_t len = cin[off + 1] | (size_t)cin[off + 2] << 8;
+  t->cin_stalled = 0;
+  while (t->cin_len - off >= 3) {
+    size_t len = t->cin[off + 1] | (size_t)t->cin[off + 2] << 8;
     if (len > FRAME_MAX) {
-      detach(); /* not our client's framing: drop it */
+      detach(t); /* not our client's framing: drop it */
       return;
     }
-    if (cin_len - off < 3 + len) break;
-    unsigned char *p = cin + off + 3;
-    if (cin[off] == FRAME_WINSIZE && len == sizeof(struct winsize)) {
+    if (t->cin_len - off < 3 + len) break;
+    unsigned char *p = t->cin + off + 3;
+    if (t->cin[off] == FRAME_WINSIZE && len == sizeof(struct winsize)) {
       struct winsize ws;
       memcpy(&ws, p, sizeof ws);
-      ioctl(master, TIOCSWINSZ, &ws);
-    } else if (cin[off] == FRAME_DATA) {
-      ssize_t w = write(master, p, len);
+      ioctl(t->master, TIOCSWINSZ, &ws);
+    } else if (t->cin[off] == FRAME_DATA) {
+      ssize_t w = write(t->master, p, len);
       if (w < 0 && errno != EAGAIN && errno != EINTR) w = (ssize_t)len; /* lost: never block */
       if (w < 0) w = 0;
       if ((size_t)w < len) {
         /* the rest as a frame of its own, over the bytes already written */
         off += (size_t)w;
         len -= (size_t)w;
-        cin[off] = FRAME_DATA;
-        cin[off + 1] = (unsigned char)(len & 0xff);
-        cin[off + 2] = (unsigned char)(len >> 8);
-        cin_stalled = 1;
+        t->cin[off] = FRAME_DATA;
+        t->cin[off + 1] = (unsigned char)(len & 0xff);
+        t->cin[off + 2] = (unsigned char)(len >> 8);
+        t->cin_stalled = 1;
         break;
       }
     }
     off += 3 + len;
   }
-  memmove(cin, cin + off, cin_len - off);
-  cin_len -= off;
+  memmove(t->cin, t->cin + off, t->cin_len - off);
+  t->cin_len -= off;
 }
 
-static void read_client(int master) {
-  ssize_t n = read(attached, cin + cin_len, sizeof cin - cin_len);
+static void read_client(struct pty_slot *t) {
+  ssize_t n = read(t->attached, t->cin + t->cin_len, sizeof t->cin - t->cin_len);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
-    detach(); /* the admin detached, or their berth died */
+    detach(t); /* the admin detached, or their berth died */
     return;
   }
-  cin_len += (size_t)n;
-  console_input(master);
+  t->cin_len += (size_t)n;
+  pty_input(t);
 }
 
-static int drain_console(int master) {
+static int drain_pty(struct pty_slot *t) {
   char buf[16384];
-  ssize_t n = read(master, buf, sizeof buf);
-  if (n > 0) log_write(buf, (size_t)n);
+  ssize_t n = read(t->master, buf, sizeof buf);
+  if (n > 0 && t->num == 0) log_write(buf, (size_t)n);
   /* never wait for the admin's terminal: a client that fell a socket buffer behind is dropped */
-  if (n > 0 && attached >= 0 && send(attached, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n) detach();
+  if (n > 0 && t->attached >= 0 && send(t->attached, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n) detach(t);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return -1;
+  if (n <= 0 && t->num > 0) { /* a session's shell and all it left are gone (EIO): so is the slot */
+    detach(t);
+    close(t->master);
+    t->master = -1;
+  }
   return (int)n;
+}
+
+static struct pty_slot *slot_of(unsigned char tag) {
+  int num = tag == 'C' ? 0 : tag >= SESSION_TAG_BASE ? tag - SESSION_TAG_BASE : -1;
+  for (int k = 0; num >= 0 && k < n_slots; k++)
+    if (slots[k].num == num) return &slots[k];
+  return NULL;
 }
 
 /* ---- the socket: join-mode helpers hand over their listeners --------------------------------- */
@@ -207,13 +232,14 @@ static void accept_client(int sock) {
   clients[n_clients++] = c;
 }
 
-/* one message per connection: 'L' with a seccomp listener, or 'C' (the connection then stays) */
-static void serve_client(int c, int master) {
+/* one message per connection: 'L' with a seccomp listener, or 'C' or a session's tag (the
+ * connection then stays, attached to that pty) */
+static void serve_client(int c) {
   char tag = 0;
   int fd;
   int n = recv_fds(c, &tag, &fd, 1);
-  if (n == 0 && tag == 'C') {
-    attach(c, master);
+  if (n == 0 && (tag == 'C' || (unsigned char)tag >= SESSION_TAG_BASE)) {
+    attach(c, slot_of((unsigned char)tag));
     return;
   }
   if (n == 1) {
@@ -248,8 +274,9 @@ void keeper_run(const struct keeper_plan *p, int master, int listener) {
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int k = 0; k < 3; k++)
     if (devnull >= 0) dup2(devnull, k);
-  int keep[] = {master, listener, devnull};
-  close_all_but(keep, 3);
+  int keep[3 + KEEPER_MAX_SESSIONS] = {master, listener, devnull};
+  for (int k = 0; k < plan.nsessions; k++) keep[3 + k] = plan.session_master[k];
+  close_all_but(keep, 3 + plan.nsessions);
   setsid();
   prctl(PR_SET_NAME, "berth-keeper", 0, 0, 0); /* what ps and top show */
   /* room for every listener and client we take, so that accept never fails (and spins) */
@@ -266,29 +293,41 @@ void keeper_run(const struct keeper_plan *p, int master, int listener) {
   /* a slave of our own: the master never reads as hung up while the container has none open */
   int slave = master >= 0 ? ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
   (void)slave;
-  /* an admin's keystrokes must never block us when the container does not read its console */
-  if (master >= 0) fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+  slots[n_slots++] = (struct pty_slot){.master = master, .num = 0, .attached = -1};
+  for (int k = 0; k < plan.nsessions; k++)
+    slots[n_slots++] = (struct pty_slot){.master = plan.session_master[k], .num = plan.session_num[k], .attached = -1};
+  /* an admin's keystrokes must never block us when the container does not read its ptys */
+  for (int k = 0; k < n_slots; k++)
+    if (slots[k].master >= 0) fcntl(slots[k].master, F_SETFL, fcntl(slots[k].master, F_GETFL) | O_NONBLOCK);
   if (listener >= 0) add_listener(listener);
   int sock = plan.sock_path ? listen_on(plan.sock_path) : -1;
   if (plan.si.mem_dir) sysinfo_init(&plan.si, plan.init);
-  static struct pollfd pfd[MAX_LISTENERS + MAX_CLIENTS + 4];
+  static struct pollfd pfd[MAX_LISTENERS + MAX_CLIENTS + 2 + 2 * (1 + KEEPER_MAX_SESSIONS)];
   for (;;) {
     int n = 0;
     pfd[n++] = (struct pollfd){init, POLLIN, 0};
-    pfd[n++] = (struct pollfd){master, (short)(POLLIN | (cin_stalled ? POLLOUT : 0)), 0};
     pfd[n++] = (struct pollfd){sock, POLLIN, 0};
-    /* the attached client is read only once its last frames went into the master (a hang-up shows) */
-    pfd[n++] = (struct pollfd){attached, (short)(cin_stalled ? 0 : POLLIN), 0};
+    for (int k = 0; k < n_slots; k++) {
+      struct pty_slot *t = &slots[k];
+      pfd[n++] = (struct pollfd){t->master, (short)(POLLIN | (t->cin_stalled ? POLLOUT : 0)), 0};
+      /* the attached client is read only once its last frames went into the master (a hang-up shows) */
+      pfd[n++] = (struct pollfd){t->attached, (short)(t->cin_stalled ? 0 : POLLIN), 0};
+    }
+    int first_client = n;
     for (int k = 0; k < n_clients; k++) pfd[n++] = (struct pollfd){clients[k], POLLIN, 0};
     for (int k = 0; k < n_listeners; k++) pfd[n++] = (struct pollfd){listeners[k], POLLIN, 0};
     int r = poll(pfd, (nfds_t)n, sysinfo_timeout());
     if (r < 0 && errno != EINTR) break;
     sysinfo_tick();
     if (r <= 0) continue;
-    if (pfd[1].revents & POLLIN) drain_console(master);
-    if (pfd[1].revents & POLLOUT && attached >= 0) console_input(master);
-    if (pfd[3].revents && attached >= 0) read_client(master);
-    int first_listener = 4 + n_clients, k = 0;
+    for (int k = 0; k < n_slots; k++) {
+      struct pty_slot *t = &slots[k];
+      short mr = pfd[2 + 2 * k].revents, cr = pfd[3 + 2 * k].revents;
+      if (t->master >= 0 && mr & (POLLIN | POLLHUP | POLLERR)) drain_pty(t);
+      if (t->master >= 0 && mr & POLLOUT && t->attached >= 0) pty_input(t);
+      if (cr && t->attached >= 0) read_client(t);
+    }
+    int first_listener = first_client + n_clients, k = 0;
     for (int i = first_listener; i < n; i++) {
       if (pfd[i].revents & POLLIN) sysinfo_answer(pfd[i].fd);
       if (pfd[i].revents & (POLLHUP | POLLERR | POLLNVAL)) {
@@ -300,17 +339,17 @@ void keeper_run(const struct keeper_plan *p, int master, int listener) {
     n_listeners = k;
     /* after the listeners: a client may add one */
     k = 0;
-    for (int i = 4; i < first_listener; i++) {
-      if (pfd[i].revents) serve_client(pfd[i].fd, master);
+    for (int i = first_client; i < first_listener; i++) {
+      if (pfd[i].revents) serve_client(pfd[i].fd);
       else clients[k++] = pfd[i].fd;
     }
     n_clients = k;
-    if (pfd[2].revents & POLLIN) accept_client(sock);
+    if (pfd[1].revents & POLLIN) accept_client(sock);
     if (pfd[0].revents & POLLIN) break; /* init exited */
   }
   /* what init and its last words left in the pty */
   if (master >= 0) {
-    while (drain_console(master) > 0) {
+    while (drain_pty(&slots[0]) > 0) {
     }
   }
   if (plan.sock_path) unlink(plan.sock_path);

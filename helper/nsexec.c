@@ -103,6 +103,10 @@ static struct {
   const char *keeper_sock; /* join mode: the running keeper, which takes our seccomp listener */
   const char *attach, *banner; /* --attach SOCK ESCAPE BANNER: berth console */
   int escape;
+  int attach_session; /* --attach-session N: a carried-over enter session instead of the console */
+  /* --session-record DIR NAME: an enter session that a checkpoint can carry: its shell is made
+   * init's child, and DIR/NAME says where it is (helper, its parent, its pty) */
+  const char *session_dir, *session_name;
   struct op ops[MAX_OPS];
   int n_ops;
   const char *cgroups[MAX_LIST];
@@ -270,6 +274,21 @@ static void parse_args(int argc, char **argv) {
       if (opt.escape > 255) die_usage("--attach: ESCAPE is a byte or -1");
       opt.banner = argv[i + 3];
       i += 3;
+    } else if (strcmp(a, "--attach-session") == 0) {
+      opt.attach_session = parse_int(need(argv, &i, argc, a), a);
+      if (opt.attach_session < 1 || opt.attach_session > KEEPER_MAX_SESSIONS) die_usage("--attach-session: 1 to %d", KEEPER_MAX_SESSIONS);
+    } else if (strcmp(a, "--session-record") == 0) { /* DIR NAME */
+      if (i + 2 >= argc) die_usage("--session-record needs DIR and NAME");
+      opt.session_dir = argv[i + 1];
+      opt.session_name = argv[i + 2];
+      if (!*opt.session_name || strchr(opt.session_name, '/') || strlen(opt.session_name) > 64)
+        die_usage("--session-record: NAME is a plain file name");
+      i += 2;
+    } else if (strcmp(a, "--criu-session") == 0) { /* N: the next pty of the staged devpts */
+      if (opt.criu.nsessions == KEEPER_MAX_SESSIONS) die_usage("--criu-session: more than %d", KEEPER_MAX_SESSIONS);
+      int n = parse_int(need(argv, &i, argc, a), a);
+      if (n < 1 || n > KEEPER_MAX_SESSIONS) die_usage("--criu-session: 1 to %d", KEEPER_MAX_SESSIONS);
+      opt.criu.session_num[opt.criu.nsessions++] = n;
     } else if (strcmp(a, "--winsize-fd") == 0) {
       winsize_fd = parse_int(need(argv, &i, argc, a), a);
     } else if (strcmp(a, "--criu-restore") == 0) {
@@ -1281,6 +1300,50 @@ static int do_start_waited(void) {
   _exit(0);
 }
 
+/* ---- enter sessions a checkpoint may carry ---------------------------------------------------- */
+
+static pid_t session_shell;
+static void pass_on(int sig) {
+  if (kill(-session_shell, sig) < 0) kill(session_shell, sig);
+}
+
+/* The shell's parent in the container: holds no fd at all, passes on the signals the helper
+ * forwards, and exits with the shell's status. */
+static void __attribute__((noreturn)) session_parent(pid_t shell) {
+  session_shell = shell;
+  close_range_compat(0, ~0U, 0);
+  prctl(PR_SET_NAME, "berth-session", 0, 0, 0);
+  struct sigaction sa = {.sa_handler = pass_on};
+  int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+  for (int k = 0; k < 4; k++) sigaction(sigs[k], &sa, NULL);
+  int st;
+  for (;;) {
+    pid_t w = waitpid(shell, &st, 0);
+    if (w == shell) break;
+    if (w < 0 && errno != EINTR) _exit(2);
+  }
+  _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+/* DIR/NAME (atomically): the facts a checkpoint needs of this session, its pty as CRIU keys it */
+static void write_session_record(int dir, pid_t child, int master) {
+  struct stat st;
+  int sl = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int ok = sl >= 0 && fstat(sl, &st) == 0;
+  if (sl >= 0) close(sl);
+  if (!ok) return; /* no record: a checkpoint refuses this session, as any other */
+  char rec[192], tmp[80];
+  int n = snprintf(rec, sizeof rec, "{\"helper\":%d,\"child\":%d,\"rdev\":%llu,\"dev\":%llu}\n", (int)getpid(),
+                   (int)child, (unsigned long long)st.st_rdev, (unsigned long long)st.st_dev);
+  snprintf(tmp, sizeof tmp, ".%s.tmp", opt.session_name);
+  unlinkat(dir, tmp, 0);
+  int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  int w = write_all(fd, rec, (size_t)n);
+  if (close(fd) == 0 && w == 0) renameat(dir, tmp, dir, opt.session_name);
+  else unlinkat(dir, tmp, 0);
+}
+
 static int do_join(void) {
   int nsfd[N_NS], cg[MAX_LIST], errp[2], master = -1, keeper = -1;
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
@@ -1298,6 +1361,10 @@ static int do_join(void) {
   if (opt.keeper_sock && opt.argv[0]) keeper = connect_keeper(opt.keeper_sock);
   /* berth-oci exec --tty: a host path, reached before setns(mnt) */
   int console_sock = opt.console_socket && opt.argv[0] ? connect_console_socket(opt.console_socket) : -1;
+  /* an enter session a checkpoint may carry: its record's directory is a host path too */
+  int session = opt.session_dir && opt.pty && opt.argv[0] && !opt.detach && console_sock < 0, sdir = -1;
+  if (session && (sdir = open(opt.session_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+    die_errno("session", "open %s", opt.session_dir);
   /* the user namespace last: joined while we are still the host's root, a namespace the
    * container's user namespace does not own (a pod's ipc and uts, berth-oci's) is joined too */
   for (int i = 1; i <= N_NS; i++) {
@@ -1352,8 +1419,13 @@ static int do_join(void) {
     if (console_sock >= 0) send_console(console_sock, master);
     if (opt.detach) return 0; /* it runs; its exit is for whoever reaps it (a subreaper) */
     if (console_sock >= 0) return wait_status(pid);
-    relay(pid, master, in[1], out[0], err[0]);
-    return wait_status(pid);
+    if (session) {
+      relay_allow_detach(); /* before the record: whoever reads it may signal us at once */
+      write_session_record(sdir, pid, master);
+    }
+    int detached = relay(pid, master, in[1], out[0], err[0]);
+    if (session) unlinkat(sdir, opt.session_name, 0);
+    return detached ? 0 : wait_status(pid);
   }
   err_fd = errp[1];
   close(errp[0]);
@@ -1364,6 +1436,14 @@ static int do_join(void) {
   root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) die_errno("chdir", "open the container root");
   chdir_in_root(opt.cwd ? opt.cwd : "/");
+  if (session) {
+    /* we stay the shell's parent until a checkpoint has us killed (SIGUSR1 to the helper): then
+     * the shell is init's child, in the tree CRIU dumps; till then its status comes through us */
+    pid_t shell = fork();
+    if (shell < 0) die_errno("fork", "fork");
+    if (shell > 0) session_parent(shell);
+    if (setsid() < 0) die_errno("setsid", "setsid"); /* the shell leads a session of its own */
+  }
   int s = master >= 0 ? ioctl(master, TIOCGPTPEER, O_RDWR) : -1;
   if (master >= 0 && (s < 0 || ioctl(s, TIOCSCTTY, 0) < 0)) die_errno("pty", "open the pty's slave");
   int fds[3] = {master >= 0 ? s : in[0], master >= 0 ? s : out[1], master >= 0 ? s : err[1]};
@@ -1437,7 +1517,7 @@ int main(int argc, char **argv) {
   if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
   if (opt.seccomp_fd >= 0) fcntl(opt.seccomp_fd, F_SETFD, FD_CLOEXEC);
   if (opt.lock) return do_lock();
-  if (opt.attach) return console_attach(opt.attach, opt.escape, opt.banner);
+  if (opt.attach) return console_attach(opt.attach, opt.escape, opt.banner, opt.attach_session);
   if (opt.sync_src) return do_tree_sync(opt.sync_src, opt.sync_dst, opt.since);
   if (opt.join) return do_join();
   if (opt.criu.stage) {

@@ -44,6 +44,16 @@ static void install(int sig, void (*fn)(int)) {
   sigaction(sig, &sa, NULL);
 }
 
+/* SIGUSR1 from a checkpoint: let the session's shell go to init (relay_allow_detach) */
+static volatile sig_atomic_t detach_asked = 0;
+static void on_detach(int s) {
+  (void)s;
+  detach_asked = 1;
+}
+void relay_allow_detach(void) {
+  install(SIGUSR1, on_detach);
+}
+
 /* one step of a pump whose poll entry fired */
 static void pump_step(struct pump *p, short revents, int pty_stdin) {
   if (p->len == 0) {
@@ -100,7 +110,7 @@ int read_winsize(struct winsize *ws) {
   return 1;
 }
 
-void relay(pid_t child, int master, int in_w, int out_r, int err_r) {
+int relay(pid_t child, int master, int in_w, int out_r, int err_r) {
   int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
   target = child;
   signal(SIGPIPE, SIG_IGN);
@@ -121,8 +131,15 @@ void relay(pid_t child, int master, int in_w, int out_r, int err_r) {
   out = (struct pump){.from = master >= 0 ? master : out_r, .to = 1};
   err = (struct pump){.from = err_r, .to = 2, .done = err_r < 0};
   struct pump *pumps[3] = {&in, &out, &err};
-  int exited = 0;
+  int exited = 0, detached = 0;
   while (!exited) {
+    /* the session's parent in the container goes: its shell becomes init's child (CRIU dumps
+     * init's tree), and we relay its pty until the checkpoint ends it (the master's EIO) */
+    if (detach_asked && !detached && master >= 0) {
+      detached = 1;
+      kill(child, SIGKILL);
+    }
+    if (detached && out.done) break;
     if (winch && tty) {
       struct winsize ws;
       winch = 0;
@@ -135,9 +152,9 @@ void relay(pid_t child, int master, int in_w, int out_r, int err_r) {
                : p->len ? (struct pollfd){p->to, POLLOUT, 0}
                         : (struct pollfd){p->from, POLLIN, 0};
     }
-    pfd[3] = (struct pollfd){pidfd, POLLIN, 0};
+    pfd[3] = (struct pollfd){pidfd < 0 ? -1 : pidfd, POLLIN, 0};
     pfd[4] = (struct pollfd){master >= 0 ? winsize_fd : -1, POLLIN, 0};
-    if (poll(pfd, 5, pidfd < 0 ? 100 : -1) < 0) {
+    if (poll(pfd, 5, pidfd == -1 ? 100 : -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -152,10 +169,17 @@ void relay(pid_t child, int master, int in_w, int out_r, int err_r) {
     }
     struct winsize ws;
     if (pfd[4].revents && read_winsize(&ws)) ioctl(master, TIOCSWINSZ, &ws);
-    if (pfd[3].revents & POLLIN) exited = 1;
+    if (pfd[3].revents & POLLIN) {
+      if (!detached) exited = 1;
+      else { /* its parent is gone as asked: reaped, and no longer watched */
+        waitpid(child, NULL, WNOHANG);
+        close(pidfd);
+        pidfd = -2;
+      }
+    }
     siginfo_t si = {0};
     /* no pidfd (before 5.3): ask every 100 ms, leaving the zombie for our caller to reap */
-    if (pidfd < 0 && waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == child)
+    if (pidfd == -1 && !detached && waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == child)
       exited = 1;
   }
   if (out.len) write_all(1, out.buf + out.off, out.len - out.off);
@@ -163,4 +187,5 @@ void relay(pid_t child, int master, int in_w, int out_r, int err_r) {
   if (!out.done) drain(out.from, 1);
   if (!err.done) drain(err.from, 2);
   if (tty) tcsetattr(0, TCSANOW, &saved);
+  return detached;
 }

@@ -31,12 +31,13 @@ export function escapeName(byte: number): string {
 }
 
 /** The helper's attach mode: SOCK is the keeper's, BANNER goes to stderr once attached. */
-export function attachArgs(sock: string, key: number | null, banner: string, winsize = false): string[] {
+export function attachArgs(sock: string, key: number | null, banner: string, winsize = false, session = 0): string[] {
   return [
     '--attach',
     sock,
     String(key ?? -1),
     banner,
+    ...(session > 0 ? ['--attach-session', String(session)] : []),
     ...(winsize ? ['--winsize-fd', String(WINSIZE_FD)] : []),
     '--status-fd',
     String(STATUS_FD),

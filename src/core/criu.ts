@@ -9,6 +9,28 @@ export const DUMP_LOG = 'dump.log';
 export const RESTORE_LOG = 'restore.log';
 /** where criu finds the console's new pty slave (its --inherit-fd), given by the helper */
 export const CRIU_TTY_FD = 9;
+/** the most enter sessions a checkpoint carries (the keeper's slots: helper/keeper.h) */
+export const MAX_SESSIONS = 16;
+
+/** An enter session carried by a checkpoint: its number (enter --attach N) and its pty's key. */
+export interface CarriedSession {
+  n: number;
+  tty: string;
+}
+
+const TTY_KEY = /^tty\[[0-9a-f]+:[0-9a-f]+\]$/;
+
+function isSessions(v: unknown): v is CarriedSession[] {
+  if (!Array.isArray(v) || v.length > MAX_SESSIONS) return false;
+  const nums = new Set<number>();
+  for (const e of v as Partial<CarriedSession>[]) {
+    if (typeof e !== 'object' || e === null || !Number.isInteger(e.n) || typeof e.tty !== 'string') return false;
+    if ((e.n as number) < 1 || (e.n as number) > MAX_SESSIONS || nums.has(e.n as number) || !TTY_KEY.test(e.tty))
+      return false;
+    nums.add(e.n as number);
+  }
+  return true;
+}
 
 /** A mount CRIU cannot make itself: key (the container path) and its source on this host. */
 export interface ExternalMount {
@@ -68,6 +90,8 @@ export interface CheckpointMeta {
   nesting?: boolean | undefined;
   /** its init's sub-cgroups without tasks (absent: none, or an older berth's checkpoint) */
   cgroups?: CgroupTree | undefined;
+  /** enter sessions whose shells it holds (absent: none) */
+  sessions?: CarriedSession[] | undefined;
   externals: ExternalMount[];
   criu: string;
   kernel: string;
@@ -149,6 +173,8 @@ export interface DumpPlan {
   freezer: string | null;
   externals: readonly ExternalMount[];
   tty: string;
+  /** the ptys of enter sessions, whose masters are outside (CRIU's external ttys) */
+  sessionTtys?: readonly string[];
 }
 
 /**
@@ -177,6 +203,7 @@ export function dumpArgs(p: DumpPlan): string[] {
     'mnt[/dev/console]:console',
     '--external',
     p.tty,
+    ...(p.sessionTtys ?? []).flatMap((t) => ['--external', t]),
     '--tcp-established',
     ...IRMAP_SCAN_PATHS.flatMap((d) => ['--irmap-scan-path', d]),
   ];
@@ -237,6 +264,8 @@ export function restoreArgs(p: RestorePlan): string[] {
     p.cgroupRoot,
     '--inherit-fd',
     `fd[${p.ttyFd}]:${p.meta.tty}`,
+    // the sessions' new slaves follow the console's (helper: --criu-session, in this order)
+    ...(p.meta.sessions ?? []).flatMap((s, k) => ['--inherit-fd', `fd[${p.ttyFd + 1 + k}]:${s.tty}`]),
     ...p.meta.externals.flatMap((m) => ['--external', `mnt[${m.dest}]:${restoreSource(m, p)}`]),
     '--external',
     `mnt[console]:${p.stage}/pts/${p.pty}`,
@@ -258,7 +287,8 @@ export function parseMeta(text: string, where: string): CheckpointMeta {
     m.version === 1 &&
     typeof m.ctid === 'string' &&
     typeof m.tty === 'string' &&
-    /^tty\[[0-9a-f]+:[0-9a-f]+\]$/.test(m.tty) &&
+    TTY_KEY.test(m.tty) &&
+    (m.sessions === undefined || isSessions(m.sessions)) &&
     (m.idBase === null || Number.isInteger(m.idBase)) &&
     typeof m.layout === 'string' &&
     Array.isArray(m.ips) &&

@@ -35,6 +35,8 @@ export interface JoinPlan {
   keeperSocket: string | null;
   /** window sizes come on WINSIZE_FD (a pty with no terminal on the caller's side) */
   winsize?: boolean;
+  /** an enter session a checkpoint may carry: the helper records it as DIR/NAME */
+  session?: { dir: string; name: string } | undefined;
 }
 
 export function mountArgs(op: MountOp): string[] {
@@ -111,6 +113,7 @@ export function joinArgs(p: JoinPlan): string[] {
     ...(p.pty ? ['--pty'] : []),
     ...(p.keeperSocket ? ['--keeper-sock', p.keeperSocket] : []),
     ...(p.winsize ? ['--winsize-fd', String(WINSIZE_FD)] : []),
+    ...(p.session ? ['--session-record', p.session.dir, p.session.name] : []),
     '--seccomp-fd',
     String(SECCOMP_FD),
     '--status-fd',

@@ -26,6 +26,8 @@ export interface JoinOptions {
   env?: readonly string[];
   /** window sizes for the pty from this fd (berthd's websocket), passed on as WINSIZE_FD */
   winsizeFd?: number;
+  /** an enter session a checkpoint may carry (ops/enter.ts) */
+  session?: { dir: string; name: string };
 }
 
 /**
@@ -101,7 +103,13 @@ function joinArgsFor(
   id: CtId,
   now: Inspection,
   argv: readonly string[],
-  opts: { pty: boolean; verb: string; env?: readonly string[] | undefined; winsize: boolean },
+  opts: {
+    pty: boolean;
+    verb: string;
+    env?: readonly string[] | undefined;
+    winsize: boolean;
+    session?: { dir: string; name: string } | undefined;
+  },
 ): { args: string[]; sysinfo: boolean; nesting: boolean; winsize: boolean } {
   if (now.pid === null) throw new BerthError('NOT_RUNNING', `${opts.verb} ${id}: container is not running`);
   // its keeper answers sysinfo for the command too, as for init (the state says whether)
@@ -119,6 +127,7 @@ function joinArgsFor(
     env: opts.env ?? [],
   });
   if (opts.winsize && opts.pty) plan.winsize = true;
+  if (opts.session && opts.pty) plan.session = opts.session;
   return { args: joinArgs(plan), sysinfo, nesting, winsize: plan.winsize === true };
 }
 

@@ -61,6 +61,11 @@ export const thawMarkerPath = (p: Paths, id: CtId) => join(p.run, id, 'thaw-afte
 export const consoleLogPath = (p: Paths, id: CtId) => join(p.log, `${id}.console.log`);
 /** the running container's keeper listens here (root only: the run directory is 0700) */
 export const keeperSocketPath = (p: Paths, id: CtId) => join(p.run, id, 'keeper.sock');
+/**
+ * enter sessions record themselves here (the helper, as the container's root: the directory is
+ * owned by its id base) so that chkpnt can carry them (ops/enter.ts)
+ */
+export const sessionsDir = (p: Paths, id: CtId) => join(p.run, id, 'sessions');
 export const templatePath = (p: Paths, name: string) => join(p.templateCache, `${name}.tar.zst`);
 export const templateMetaPath = (p: Paths, name: string) => join(p.templateCache, `${name}.json`);
 export const layerPath = (p: Paths, layer: string) => join(p.layersDir, layer);

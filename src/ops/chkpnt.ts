@@ -8,6 +8,7 @@ import { mountPlanHere } from '../engine/criu-mounts.ts';
 import { devicesHere } from '../engine/devices.ts';
 import { cgroupDirsOf, mustExist } from '../engine/inspect.ts';
 import { cleanupRuntime, reconcile, withLock } from '../engine/runtime.ts';
+import { carrySessions, uncarrySessions } from '../engine/sessions.ts';
 import { bindsForCriu } from '../host/bindmounts.ts';
 import { innerTree, pinCgroupEvents, unpin } from '../host/cgroup-tree.ts';
 import { cgroupPidsOne } from '../host/cgroups.ts';
@@ -48,7 +49,14 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
     }
     const criu = criuVersion(ctx.host);
     if (!criu) throw new BerthError('CHKPNT', `chkpnt ${id}: CRIU is not installed`, { hint: 'run ./setup-criu.sh' });
-    refuseSessions(ctx, id, now.pid);
+    // enter sessions go with it (their shells handed to init); exec sessions refuse it
+    const sessions = carrySessions(ctx, id);
+    try {
+      refuseSessions(ctx, id, now.pid);
+    } catch (err) {
+      uncarrySessions(ctx, id);
+      throw err;
+    }
     const global = readGlobal(ctx.paths);
     const binds = bindsForCriu(ctx.paths, cfg, [global.vePrivate, global.veRoot], `chkpnt ${id}`);
     const { plan } = mountPlanHere(ctx, cfg, global.lxcfs, devicesHere(ctx, cfg, `chkpnt ${id}`, false), binds);
@@ -72,6 +80,7 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
       stopSignal: now.state.stopSignal,
       nesting: now.state.nesting,
       cgroups,
+      ...(sessions.length ? { sessions } : {}),
       externals,
       criu,
       kernel: kernelRelease(),
@@ -84,7 +93,14 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
         await runCriu(
           ctx.host,
           ctx.log,
-          dumpArgs({ pid: now.pid, dir: to, freezer: freezer?.path ?? null, externals, tty }),
+          dumpArgs({
+            pid: now.pid,
+            dir: to,
+            freezer: freezer?.path ?? null,
+            externals,
+            tty,
+            sessionTtys: sessions.map((x) => x.tty),
+          }),
           join(to, DUMP_LOG),
           'CHKPNT',
           `chkpnt ${id}`,
@@ -94,7 +110,10 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
         // a failed dump leaves the container running; one CRIU refused for a moment's state
         // (a netlink socket with unread messages: systemd-networkd's, right after its links
         // changed in a restore) is tried again once that has passed
-        if (attempt === DUMP_TRIES || !retryableDump(join(to, DUMP_LOG))) throw err;
+        if (attempt === DUMP_TRIES || !retryableDump(join(to, DUMP_LOG))) {
+          uncarrySessions(ctx, id);
+          throw err;
+        }
         ctx.log(`chkpnt ${id}: a socket had unread data; dumping again`);
         await new Promise((r) => setTimeout(r, 250 * attempt));
         prepareDumpDir(to, `chkpnt ${id}`);
@@ -111,8 +130,9 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
 }
 
 /**
- * exec and enter sessions are children of a helper outside the container: CRIU would not dump
- * them (only init's tree) and they would die with it. Refused rather than lost.
+ * exec sessions (and enter sessions that could not be carried) are children of a helper
+ * outside the container: CRIU would not dump them (only init's tree) and they would die with
+ * it. Refused rather than lost.
  */
 function refuseSessions(ctx: Ctx, id: CtId, init: number): void {
   const outside: number[] = [];
@@ -122,7 +142,7 @@ function refuseSessions(ctx: Ctx, id: CtId, init: number): void {
     if (p !== init && readProcStat(ctx.host, pid)) outside.push(pid);
   }
   if (outside.length) {
-    throw new BerthError('CHKPNT', `chkpnt ${id}: exec or enter sessions run (pids ${outside.join(' ')})`, {
+    throw new BerthError('CHKPNT', `chkpnt ${id}: exec sessions run (pids ${outside.join(' ')})`, {
       hint: 'end them first: CRIU dumps init and its descendants only, the sessions would be lost',
     });
   }

@@ -7,7 +7,7 @@ import { inspect, notRunningError } from '../engine/inspect.ts';
 
 import { consoleLogPath, keeperSocketPath } from '../host/paths.ts';
 
-const notRunning = (ctx: Ctx, id: CtId) => notRunningError(ctx, id, 'console', inspect(ctx, id).status);
+const notRunning = (ctx: Ctx, id: CtId, verb = 'console') => notRunningError(ctx, id, verb, inspect(ctx, id).status);
 
 /**
  * Attaches until the admin detaches (ESCAPE then '.', null: never), stdin ends, or the
@@ -16,17 +16,21 @@ const notRunning = (ctx: Ctx, id: CtId) => notRunningError(ctx, id, 'console', i
 export function attachConsole(
   ctx: Ctx,
   id: CtId,
-  opts: { escape: number | null; tty: boolean; winsizeFd?: number | undefined },
+  opts: { escape: number | null; tty: boolean; winsizeFd?: number | undefined; session?: number },
 ): number {
-  if (inspect(ctx, id).status !== 'running') throw notRunning(ctx, id);
   const keys = opts.escape === null ? 'no detach key' : `${escapeName(opts.escape)} . to detach`;
-  const banner = opts.tty ? `Attached to the console of container ${id} (${keys})` : '';
+  // the console, or an enter session a restore carried over (berth enter --attach N)
+  const n = opts.session ?? 0;
+  const what = n ? `enter session ${n}` : 'console';
+  const verb = n ? 'enter' : 'console';
+  if (inspect(ctx, id).status !== 'running') throw notRunning(ctx, id, verb);
+  const banner = opts.tty ? `Attached to the ${what} of container ${id} (${keys})` : '';
   // ^C is a byte for the console in raw mode; one sent to berth's process group must not end berth
   const fd = opts.winsizeFd;
   const winsize = fd !== undefined;
   const r = ctx.host.runHelper(
     ctx.paths.helper,
-    attachArgs(keeperSocketPath(ctx.paths, id), opts.escape, banner, winsize),
+    attachArgs(keeperSocketPath(ctx.paths, id), opts.escape, banner, winsize, n),
     {
       stdio: ['inherit', 'inherit', 'inherit'],
       relaysSignals: true,
@@ -36,7 +40,7 @@ export function attachConsole(
   const running = () => inspect(ctx, id).status === 'running';
   switch (r.console) {
     case 'detached':
-      if (opts.tty) ctx.log(`\ndetached from the console of container ${id}`);
+      if (opts.tty) ctx.log(`\ndetached from the ${what} of container ${id}`);
       return 0;
     case 'eof':
     case 'signal':
@@ -46,27 +50,41 @@ export function attachConsole(
         if (opts.tty) ctx.log(`\ncontainer ${id} stopped`);
         return 0;
       }
-      throw new BerthError('SYSTEM', `console ${id}: the keeper dropped this terminal: it fell behind the console`, {
+      // a session's shell ended (its pty's last slave closed)
+      if (n) {
+        if (opts.tty) ctx.log(`\nthe ${what} of container ${id} ended`);
+        return 0;
+      }
+      throw new BerthError('SYSTEM', `${verb} ${id}: the keeper dropped this terminal: it fell behind the ${what}`, {
         hint: `attach again; everything is in ${consoleLogPath(ctx.paths, id)}`,
       });
     case 'busy':
-      throw new BerthError('CONSOLE_BUSY', `console ${id}: already attached (berth console, pid ${r.pid ?? '?'})`, {
-        hint: `one admin at a time: detach there (${opts.escape === null ? 'its detach key' : keys.replace(' to detach', '')}), or end it: kill ${r.pid ?? 'PID'}`,
-      });
+      throw new BerthError(
+        'CONSOLE_BUSY',
+        `${verb} ${id}: ${n ? `session ${n} is ` : ''}already attached (berth ${verb}, pid ${r.pid ?? '?'})`,
+        {
+          hint: `one admin at a time: detach there (${opts.escape === null ? 'its detach key' : keys.replace(' to detach', '')}), or end it: kill ${r.pid ?? 'PID'}`,
+        },
+      );
     case 'none':
+      if (n) {
+        throw new BerthError('BAD_VALUE', `enter ${id}: no carried-over session ${n}`, {
+          hint: 'a restore keeps the sessions its checkpoint carried; berth enter --attach N names one of those',
+        });
+      }
       throw new BerthError('SYSTEM', `console ${id}: the container has no console`);
     case 'gone':
-      throw notRunning(ctx, id);
+      throw notRunning(ctx, id, verb);
     case 'unanswered':
-      if (!running()) throw notRunning(ctx, id);
-      throw new BerthError('SYSTEM', `console ${id}: its keeper does not serve the console`, {
+      if (!running()) throw notRunning(ctx, id, verb);
+      throw new BerthError('SYSTEM', `${verb} ${id}: its keeper does not serve the ${what}`, {
         hint: `it was started by an older berth: berth restart ${id}`,
       });
     default:
-      if (r.error) throw new BerthError('SYSTEM', `console ${id}: ${r.error.message ?? r.error.error}`);
+      if (r.error) throw new BerthError('SYSTEM', `${verb} ${id}: ${r.error.message ?? r.error.error}`);
       throw new BerthError(
         'SYSTEM',
-        `console ${id}: the helper exited with ${r.exitCode} (${r.console ?? 'no outcome'})`,
+        `${verb} ${id}: the helper exited with ${r.exitCode} (${r.console ?? 'no outcome'})`,
       );
   }
 }

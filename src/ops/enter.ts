@@ -1,7 +1,18 @@
 // berth enter: an interactive login shell inside the container, on a pty from its own devpts.
+// A session is one a checkpoint can carry: its helper records it under the container's run
+// directory, chkpnt hands its shell to init and marks the record, and the restored shell's pty
+// is kept by the container's keeper until the admin attaches again (enter --attach N).
+import { chownSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../engine/context.ts';
+import { loadCt } from '../engine/inspect.ts';
+import { CARRIED_SUFFIX } from '../engine/sessions.ts';
+import { removeFile } from '../host/files.ts';
+import { readIfExists } from '../host/fs-util.ts';
+import { sessionsDir } from '../host/paths.ts';
+import { attachConsole } from './console.ts';
 import { execInContainer } from './exec.ts';
 
 /** The shell is chosen inside the container, so the host never looks up paths in its tree. */
@@ -13,5 +24,48 @@ export async function enterContainer(ctx: Ctx, id: CtId, stdinIsTty: boolean): P
       hint: `for scripts use: berth exec ${id} -- COMMAND`,
     });
   }
-  return execInContainer(ctx, id, LOGIN_SHELL, { pty: true, verb: 'enter' });
+  const session = sessionRecord(ctx, id);
+  const carried = session && join(session.dir, `${session.name}${CARRIED_SUFFIX}`);
+  try {
+    return await execInContainer(ctx, id, LOGIN_SHELL, { pty: true, verb: 'enter', ...(session ? { session } : {}) });
+  } finally {
+    const mark = carried ? readIfExists(carried) : null;
+    if (carried && mark !== null) {
+      const n = Number(mark.trim());
+      removeFile(carried);
+      ctx.log(
+        `\nberth: enter ${id}: the session went with the container's checkpoint; once it is restored ` +
+          `(here or where it migrated): berth enter ${id} --attach ${n}`,
+      );
+    }
+  }
+}
+
+/**
+ * Where this session's helper records it: the directory is the container's root's (the helper
+ * writes as that id, having joined its user namespace) inside its run directory, which only
+ * the host's root can reach (0700). None when the container has no run directory (it does not
+ * run: exec says so) or it cannot be made: then a plain session, which chkpnt refuses.
+ */
+function sessionRecord(ctx: Ctx, id: CtId): { dir: string; name: string } | undefined {
+  const dir = sessionsDir(ctx.paths, id);
+  const name = String(process.pid);
+  try {
+    try {
+      mkdirSync(dir, { mode: 0o700 }); // not recursive: never a run directory of a stopped one
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const base = loadCt(ctx, id).config.idBase;
+    if (base !== null) chownSync(dir, base, base);
+    removeFile(join(dir, `${name}${CARRIED_SUFFIX}`));
+    return { dir, name };
+  } catch {
+    return undefined;
+  }
+}
+
+/** enter --attach N: the terminal on a session a restore carried over (its keeper holds the pty). */
+export function attachSession(ctx: Ctx, id: CtId, n: number, tty: boolean, key: number | null): number {
+  return attachConsole(ctx, id, { escape: key, tty, session: n });
 }

@@ -37,7 +37,13 @@ export async function execInContainer(
   ctx: Ctx,
   id: CtId,
   argv: readonly string[],
-  opts: { pty: boolean; verb: string; env?: readonly string[]; winsizeFd?: number },
+  opts: {
+    pty: boolean;
+    verb: string;
+    env?: readonly string[];
+    winsizeFd?: number;
+    session?: { dir: string; name: string };
+  },
 ): Promise<number> {
   const now = await waitCopyThaw(ctx, id, inspect(ctx, id));
   if (now.status !== 'running' || now.pid === null) throw notRunningError(ctx, id, opts.verb, now.status);
@@ -48,5 +54,6 @@ export async function execInContainer(
     relaysSignals: true,
     env: opts.env ?? [],
     ...(opts.winsizeFd === undefined ? {} : { winsizeFd: opts.winsizeFd }),
+    ...(opts.session ? { session: opts.session } : {}),
   });
 }

@@ -167,6 +167,8 @@ export async function restoreDump(
         pidfile,
         '--criu-tty-fd',
         String(CRIU_TTY_FD),
+        // carried enter sessions: a pty each, after the console's (criuArgv's --inherit-fd order)
+        ...(meta.sessions ?? []).flatMap((s) => ['--criu-session', String(s.n)]),
         ...(cfg.idBase === null ? [] : ['--idmap', String(cfg.idBase), String(ID_COUNT)]),
         // no sysinfo: the restored filter's listener is gone (docs/checkpoint.md)
         ...keeperArgs({

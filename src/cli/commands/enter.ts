@@ -1,19 +1,49 @@
-// berth enter CTID
+// berth enter [--attach N [-e CHAR]] CTID
+import { DEFAULT_ESCAPE, parseEscape } from '../../core/console.ts';
+import { MAX_SESSIONS } from '../../core/criu.ts';
 import { parseCtId } from '../../core/ctid.ts';
-import { enterContainer } from '../../ops/enter.ts';
+import { BerthError } from '../../core/errors.ts';
+import { attachSession, enterContainer } from '../../ops/enter.ts';
 import { type Command, parse } from '../command.ts';
+
+const OPTIONS = { attach: { type: 'string' }, escape: { type: 'string', short: 'e' } } as const;
 
 export const command: Command = {
   summary: 'open an interactive root shell inside a container',
-  usage: 'berth enter CTID',
+  usage: 'berth enter CTID\n       berth enter --attach N [-e CHAR] CTID',
   help: `Starts a login shell (bash if the container has it, else sh) as root on a new pty of the
 container's own devpts, and connects it to your terminal. Leave with "exit" or Ctrl-D.
 Needs a terminal on stdin; for scripts use "berth exec".
 
-Exit codes: the shell's own; 2 no terminal, 31 not running.`,
+A checkpoint carries the session (berth chkpnt, berth migrate --online): the shell goes on in
+the checkpoint, and this enter ends saying so. Once the container is restored (here, or on the
+host it migrated to), "berth enter --attach N CTID" attaches your terminal to that shell again;
+N is the number the message gave. Detach with Esc then "." (the shell goes on, and you may
+attach again); the attach ends when the shell does.
+
+Options:
+  --attach N          attach to carried-over session N instead of starting a shell
+  -e, --escape CHAR   with --attach: the detach prefix instead of Esc (see berth console)
+
+Exit codes: the shell's own (0 once a checkpoint took the session); 2 no terminal, 9 session
+already attached, 21 no such session, 31 not running.`,
+  options: OPTIONS,
   async run(ctx, args, io) {
-    const { positionals } = parse('enter', args, {});
+    const { values, positionals } = parse('enter', args, OPTIONS);
     const id = parseCtId(positionals[0]);
-    return enterContainer(ctx, id, await io.isTty(0));
+    const tty = await io.isTty(0);
+    if (values.attach !== undefined) {
+      const n = Number(values.attach);
+      if (!/^\d+$/.test(values.attach) || n < 1 || n > MAX_SESSIONS) {
+        throw new BerthError(
+          'BAD_VALUE',
+          `enter ${id}: --attach ${JSON.stringify(values.attach.slice(0, 20))}: a session number, 1 to ${MAX_SESSIONS}`,
+        );
+      }
+      const key = values.escape === undefined ? DEFAULT_ESCAPE : parseEscape(values.escape);
+      return attachSession(ctx, id, n, tty, key);
+    }
+    if (values.escape !== undefined) throw new BerthError('BAD_SYNTAX', 'enter: -e goes with --attach');
+    return enterContainer(ctx, id, tty);
   },
 };
