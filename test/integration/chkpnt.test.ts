@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
-import { BERTH, CRIU, NO_CRIU, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
+import { BERTH, CRIU, NO_CRIU, ptySession, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
 
 const TIMENS = (() => {
   try {
@@ -115,6 +115,52 @@ test('chkpnt and restore: processes, a counter, a deleted-but-open file; exec an
   // a later container of this CTID must not meet the old one's processes
   s.ok(['destroy', '702']);
   assert.ok(!existsSync(dump), 'destroy removes the default checkpoint');
+});
+
+test('an enter session goes with chkpnt: the same shell, its state kept, attached again after restore', {
+  skip: ROOT_SKIP || NO_CRIU || (!TIMENS && 'needs time namespaces'),
+}, async (t) => {
+  const s = sandbox(t);
+  s.ok(['create', '703']);
+  s.ok(['start', '703']);
+  const enter = ptySession([BERTH, '--root', s.root, 'enter', '703']);
+  t.after(() => enter.child.kill('SIGKILL'));
+  enter.type('cd /tmp; KEPT=yes; echo "SH=$$ PP=$PPID"\n');
+  const [, shell, parent] = await enter.until(/SH=(\d+) PP=(\d+)/, 'the shell');
+  // the session's parent in the container, until the checkpoint
+  assert.notEqual(parent, '1');
+  s.ok(['chkpnt', '703']);
+  // the admin's enter ends, saying how to reach the shell again
+  assert.equal(await enter.ended, 0, enter.out());
+  assert.match(enter.out(), /the session went with the container's checkpoint.*berth enter 703 --attach 1/s);
+  assert.deepEqual(s.leaks(), [], 'a checkpointed container holds nothing on the host');
+
+  const dump = join(s.root, 'var/lib/berth/dump/703');
+  s.ok(['restore', '703', '--dumpfile', dump]);
+  // the same process, now init's child
+  assert.match(
+    s.ok(['exec', '703', '--', 'ps', '-o', 'pid,ppid,args']),
+    new RegExp(`^\\s*${shell}\\s+1\\s+/bin/sh -l$`, 'm'),
+  );
+  const attach = ptySession([BERTH, '--root', s.root, 'enter', '703', '--attach', '1']);
+  t.after(() => attach.child.kill('SIGKILL'));
+  await attach.until(/Attached to the enter session 1 of container 703/, 'the banner');
+  attach.type('echo "AGAIN=$$ $KEPT $PWD"\n');
+  await attach.until(new RegExp(`AGAIN=${shell} yes /tmp`), 'the same shell and its state');
+  // one admin at a time
+  const busy = s.berth(['enter', '703', '--attach', '1']);
+  assert.equal(busy.code, 9, busy.err);
+  attach.type('exit 4\n');
+  assert.equal(await attach.ended, 0, attach.out());
+  assert.match(attach.out(), /the enter session 1 of container 703 ended/);
+  // gone with its shell; the keeper holds no other
+  const none = s.berth(['enter', '703', '--attach', '1']);
+  assert.equal(none.code, 21, none.err);
+  assert.match(none.err, /^berth: enter 703: no carried-over session 1$/m);
+  assert.equal(s.berth(['enter', '703', '--attach', 'x']).code, 21);
+  s.ok(['stop', '703']);
+  assert.deepEqual(s.leaks(), []);
+  s.ok(['destroy', '703']);
 });
 
 // berth does not restore lazily yet (post-copy is the next step of issue 17): this holds setup's

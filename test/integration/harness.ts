@@ -273,3 +273,29 @@ export function onTerminal(cmd: string, env: Record<string, string> = {}): strin
   });
   return `${r.stdout}${r.stderr}`;
 }
+
+/**
+ * A terminal session: ARGV under script(1), which gives it a pty (berth enter wants one); its
+ * input typed as the test wants, its output kept. ARGV's words hold no spaces.
+ */
+export function ptySession(argv: readonly string[]) {
+  const child = spawn('script', ['-qfec', argv.join(' '), '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const until = async (re: RegExp, what: string): Promise<RegExpExecArray> => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const m = re.exec(out);
+      if (m) return m;
+      if (Date.now() > deadline) throw new Error(`${what}: not seen in 15 s; the session wrote: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { child, ended, until, type: (text: string) => child.stdin.write(text), out: () => out };
+}

@@ -20,7 +20,7 @@ import {
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { formatLock } from '../../src/core/lock-record.ts';
-import { NO_CRIU, ROOT_SKIP, type Sandbox } from './harness.ts';
+import { BERTH, NO_CRIU, ptySession, ROOT_SKIP, type Sandbox } from './harness.ts';
 import {
   ADDR_B,
   BUSYBOX,
@@ -301,6 +301,11 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
     assert.ok(await s.answers(), 'the session answers on A');
     s.gap();
     const before = counter(h.a, '320');
+    // an admin's enter session on A: its shell goes with the container
+    const enter = ptySession([...h.a.wrap, BERTH, '--root', h.a.root, 'enter', '320']);
+    t.after(() => enter.child.kill('SIGKILL'));
+    enter.type('MOVED=yes; echo "SH=$$"\n');
+    const [, shell] = await enter.until(/SH=(\d+)/, 'the shell on A');
     const r = await h.migrate('a', ['320', 'b', '--online', '--json']);
     const ms = r.ms;
     assert.equal(r.code, 0, r.err);
@@ -322,6 +327,14 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
     assert.equal(where(h.a, '320').exists, false);
     keptCounting(h.b, '320', before);
     assert.match(h.b.ok(['exec', '320', '--', 'netstat', '-tn']), /10\.251\.9\.20:7000 .*ESTABLISHED/);
+    assert.equal(await enter.ended, 0, enter.out());
+    assert.match(enter.out(), /berth enter 320 --attach 1/);
+    const attach = ptySession([...h.b.wrap, BERTH, '--root', h.b.root, 'enter', '320', '--attach', '1']);
+    t.after(() => attach.child.kill('SIGKILL'));
+    await attach.until(/Attached to the enter session 1/, "B's banner");
+    attach.type('echo "ON=$$ $MOVED"; exit\n');
+    await attach.until(new RegExp(`ON=${shell} yes`), 'the same shell on B');
+    assert.equal(await attach.ended, 0, attach.out());
     assert.doesNotMatch(must(NA, ['ip', 'route']), /10\.251\.9\.20/, "A's host route went");
     assert.match(must(NB, ['ip', 'route']), /10\.251\.9\.20/, "B's host route is there");
     assert.deepEqual(dumps(h), [], "B's dump store keeps nothing");
