@@ -1,6 +1,7 @@
 // File operations on berth's own tree for ops and engine (paths under ctx.paths: a temp tree in
 // unit tests), each failure a BerthError naming the operation and the path (runc's PathError).
 import {
+  chownSync,
   closeSync,
   existsSync,
   mkdirSync,
@@ -25,6 +26,22 @@ function attempt<T>(what: string, f: () => T): T {
 }
 
 export const pathExists = (path: string): boolean => existsSync(path);
+
+/**
+ * mkdir of PATH alone (its parent must exist: false when it does not), or the one there, given
+ * to UID (null: left as it is)
+ */
+export function makeOwnedDir(path: string, mode: number, uid: number | null): boolean {
+  try {
+    mkdirSync(path, { mode });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    if (code !== 'EEXIST') throw new BerthError('SYSTEM', `mkdir ${path}: ${errText(err)}`, { cause: err });
+  }
+  if (uid !== null) attempt(`chown ${path}`, () => chownSync(path, uid, uid));
+  return true;
+}
 
 /** mkdir -p; MODE for the directories it makes (the umask applies) */
 export function makeDir(path: string, mode?: number): void {

@@ -2,17 +2,15 @@
 // A session is one a checkpoint can carry: its helper records it under the container's run
 // directory, chkpnt hands its shell to init and marks the record, and the restored shell's pty
 // is kept by the container's keeper until the admin attaches again (enter --attach N).
-import { chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../engine/context.ts';
 import { loadCt } from '../engine/inspect.ts';
 import { CARRIED_SUFFIX } from '../engine/sessions.ts';
-import { removeFile } from '../host/files.ts';
+import { makeOwnedDir, removeFile } from '../host/files.ts';
 import { readIfExists } from '../host/fs-util.ts';
 import { sessionsDir } from '../host/paths.ts';
-import { attachConsole } from './console.ts';
 import { execInContainer } from './exec.ts';
 
 /** The shell is chosen inside the container, so the host never looks up paths in its tree. */
@@ -51,21 +49,11 @@ function sessionRecord(ctx: Ctx, id: CtId): { dir: string; name: string } | unde
   const dir = sessionsDir(ctx.paths, id);
   const name = String(process.pid);
   try {
-    try {
-      mkdirSync(dir, { mode: 0o700 }); // not recursive: never a run directory of a stopped one
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const base = loadCt(ctx, id).config.idBase;
-    if (base !== null) chownSync(dir, base, base);
+    // not recursive: no run directory is made for a container that does not run
+    if (!makeOwnedDir(dir, 0o700, loadCt(ctx, id).config.idBase)) return undefined;
     removeFile(join(dir, `${name}${CARRIED_SUFFIX}`));
     return { dir, name };
   } catch {
     return undefined;
   }
-}
-
-/** enter --attach N: the terminal on a session a restore carried over (its keeper holds the pty). */
-export function attachSession(ctx: Ctx, id: CtId, n: number, tty: boolean, key: number | null): number {
-  return attachConsole(ctx, id, { escape: key, tty, session: n });
 }

@@ -17,8 +17,10 @@ berth-meta.json (what restore checks: CTID, ID_BASE, layout, CRIU version).
   --dumpfile DIR  where the checkpoint goes (default /var/lib/berth/dump/CTID, mode 0700); an
                   existing DIR must be empty or hold an earlier checkpoint, which is replaced
 
-Refused while an exec or enter session runs in the container: CRIU dumps init and its
-descendants, and a session (a child of berth's helper) would be lost. Routed (IP_ADDRESS)
+An enter session goes with the checkpoint: its shell is handed to init, the admin's berth
+enter ends saying so, and after the restore "berth enter --attach N CTID" reaches the same
+shell again. Refused while an exec session runs in the container: CRIU dumps init and its
+descendants, and the session (a child of berth's helper) would be lost. Routed (IP_ADDRESS)
 and bridged (NETIF) addresses and their TCP sessions are kept (--tcp-established), as are
 device nodes, bind mounts and systemd guests (without FEATURES nesting: see
 docs/checkpoint.md for what is kept and why). "berth suspend CTID --dumpfile DIR" does the

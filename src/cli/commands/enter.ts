@@ -3,7 +3,8 @@ import { DEFAULT_ESCAPE, parseEscape } from '../../core/console.ts';
 import { MAX_SESSIONS } from '../../core/criu.ts';
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
-import { attachSession, enterContainer } from '../../ops/enter.ts';
+import { attachConsole } from '../../ops/console.ts';
+import { enterContainer } from '../../ops/enter.ts';
 import { type Command, parse } from '../command.ts';
 
 const OPTIONS = { attach: { type: 'string' }, escape: { type: 'string', short: 'e' } } as const;
@@ -41,7 +42,8 @@ already attached, 21 no such session, 31 not running.`,
         );
       }
       const key = values.escape === undefined ? DEFAULT_ESCAPE : parseEscape(values.escape);
-      return attachSession(ctx, id, n, tty, key);
+      // the keeper holds a carried session's pty as it holds the console's
+      return attachConsole(ctx, id, { escape: key, tty, session: n });
     }
     if (values.escape !== undefined) throw new BerthError('BAD_SYNTAX', 'enter: -e goes with --attach');
     return enterContainer(ctx, id, tty);

@@ -194,6 +194,60 @@ test('meta: parsed strictly, and a mismatch refused', () => {
   }
 });
 
+test('enter sessions: external ttys in the dump, inherited fds after the console in the restore; meta checked', () => {
+  const d = dumpArgs({
+    pid: 7,
+    dir: '/d',
+    freezer: null,
+    externals: [],
+    tty: 'tty[8800:3a]',
+    sessionTtys: ['tty[8800:39]', 'tty[8801:39]'],
+  });
+  const at = d.indexOf('tty[8800:3a]');
+  assert.deepEqual(d.slice(at, at + 5), ['tty[8800:3a]', '--external', 'tty[8800:39]', '--external', 'tty[8801:39]']);
+  const sessions = [
+    { n: 1, tty: 'tty[8800:39]' },
+    { n: 2, tty: 'tty[8801:39]' },
+  ];
+  const r = restoreArgs({
+    dir: '/d',
+    maskDir: '/m',
+    root: '/r',
+    cgroupRoot: '/berth/101/ns',
+    meta: { ...META, sessions },
+    stage: '/s',
+    lxcfsDir: null,
+    devices: [],
+    binds: [],
+    ttyFd: 9,
+    pty: '0',
+    netdevs: [],
+  });
+  const fds = r.flatMap((a, i) => (r[i - 1] === '--inherit-fd' ? [a] : []));
+  assert.deepEqual(fds, ['fd[9]:tty[8800:42]', 'fd[10]:tty[8800:39]', 'fd[11]:tty[8801:39]']);
+  assert.deepEqual(parseMeta(JSON.stringify({ ...META, sessions }), '/d').sessions, sessions);
+  // hostile: numbers out of range or twice, keys that are no tty key, too many
+  const many = Array.from({ length: 17 }, (_, k) => ({ n: k + 1, tty: 'tty[1:2]' }));
+  for (const bad of [
+    [{ n: 0, tty: 'tty[1:2]' }],
+    [{ n: 17, tty: 'tty[1:2]' }],
+    [
+      { n: 1, tty: 'tty[1:2]' },
+      { n: 1, tty: 'tty[1:3]' },
+    ],
+    [{ n: 1, tty: 'tty[1:2]] --root /' }],
+    [{ n: 1.5, tty: 'tty[1:2]' }],
+    {},
+    many,
+  ]) {
+    assert.throws(
+      () => parseMeta(JSON.stringify({ ...META, sessions: bad }), '/d'),
+      (e: BerthError) => e.code === 'RESTORE',
+      JSON.stringify(bad).slice(0, 80),
+    );
+  }
+});
+
 test('meta: the cgroup tree is hostile input: only relative paths below the inner cgroup, and few', () => {
   const ok = {
     cgroup2: ['system.slice', 'system.slice/system-serial\\x2dgetty.slice'],
