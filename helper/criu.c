@@ -166,6 +166,13 @@ int criu_restore(const struct criu_plan *p, struct keeper_plan *k, int keep) {
     s_slave[k] = s_master[k] >= 0 ? ioctl(s_master[k], TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
     if (s_slave[k] < 0) fail(p, "session", "open a session's slave");
     if (p->base && fchown(s_slave[k], p->base, p->base + 5) < 0) fail(p, "session", "chown a session's slave");
+    /* the pty as CRIU will key it when this container is dumped again (its master is the keeper's) */
+    struct stat st;
+    if (fstat(s_slave[k], &st) < 0) fail(p, "session", "stat a session's slave");
+    char rec[128];
+    int len = snprintf(rec, sizeof rec, "{\"session\":%d,\"rdev\":%llu,\"dev\":%llu}\n", p->session_num[k],
+                       (unsigned long long)st.st_rdev, (unsigned long long)st.st_dev);
+    if (status_fd >= 0) write_all(status_fd, rec, (size_t)len);
     /* above every fd criu is given, so the dup2s below never close one */
     int up = fcntl(s_slave[k], F_DUPFD_CLOEXEC, 100);
     close(s_slave[k]);

@@ -22,6 +22,11 @@ export interface RuntimeState {
   nesting?: boolean | undefined;
   /** where its root is mounted: a stop finds it even when the config has become unreadable */
   veRoot?: string | undefined;
+  /**
+   * enter sessions a restore carried over, which its keeper holds (number, the pty's CRIU key):
+   * a later chkpnt carries them again
+   */
+  sessions?: { n: number; tty: string }[] | undefined;
 }
 
 export type InitKind = 'systemd' | 'busybox' | 'sysv';

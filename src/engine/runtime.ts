@@ -104,7 +104,7 @@ export function recordRunning(
   ctx: Ctx,
   id: CtId,
   pid: number,
-  rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips' | 'nft' | 'keeper' | 'nesting' | 'veRoot'>,
+  rec: Pick<RuntimeState, 'startedAt' | 'stopSignal' | 'ips' | 'nft' | 'keeper' | 'nesting' | 'veRoot' | 'sessions'>,
 ): void {
   const st = readProcStat(ctx.host, pid);
   writeState(ctx.paths, id, { status: 'running', pid, startTime: st?.startTime ?? null, ...rec });
@@ -128,6 +128,7 @@ export async function reconcile(ctx: Ctx, id: CtId, cfg: CtConfig | null): Promi
       keeper: now.state?.keeper,
       nesting: now.state?.nesting,
       veRoot: now.state?.veRoot ?? cfg?.veRoot,
+      sessions: now.state?.sessions,
     });
     ctx.log(`${id}: adopted init (pid ${now.pid}) of an interrupted start`);
     return inspect(ctx, id);

@@ -48,16 +48,19 @@ function liveSession(ctx: Ctx, dir: string, name: string, inCt: ReadonlySet<numb
 }
 
 /**
- * Hands every recorded enter session of running container ID to init (its shell's parent
- * killed by the helper) and marks each with its number; returns them for the dump. Stale
- * records go. A session whose parent does not go within 2 s fails the chkpnt (unmarked).
+ * The sessions a checkpoint of running container ID carries: those a restore carried over,
+ * which its keeper holds (KEPT, from the runtime state: they keep their numbers; one whose
+ * shell ended costs the next restore a pty that goes at once), and every recorded enter
+ * session, handed to init (its shell's parent killed by the helper) and marked with the next
+ * free number. Stale records go. A session whose parent does not go within 2 s fails the
+ * chkpnt (unmarked).
  */
-export function carrySessions(ctx: Ctx, id: CtId): CarriedSession[] {
+export function carrySessions(ctx: Ctx, id: CtId, kept: readonly CarriedSession[] = []): CarriedSession[] {
   const dir = sessionsDir(ctx.paths, id);
   const names = listDir(dir)
     .filter((n) => /^\d+$/.test(n))
     .sort((a, b) => Number(a) - Number(b));
-  if (names.length === 0) return [];
+  if (names.length === 0) return [...kept];
   const inCt = new Set(cgroupPidsOne(cgroupDirsOf(ctx, id)));
   const live: LiveSession[] = [];
   for (const name of names) {
@@ -65,18 +68,18 @@ export function carrySessions(ctx: Ctx, id: CtId): CarriedSession[] {
     if (s) live.push(s);
     else removeFile(join(dir, name));
   }
-  if (live.length > MAX_SESSIONS) {
+  if (live.length + kept.length > MAX_SESSIONS) {
     throw new BerthError(
       'CHKPNT',
-      `chkpnt ${id}: ${live.length} enter sessions run; a checkpoint carries ${MAX_SESSIONS}`,
-      {
-        hint: 'end some of them first',
-      },
+      `chkpnt ${id}: ${live.length + kept.length} enter sessions run or are kept; a checkpoint carries ${MAX_SESSIONS}`,
+      { hint: 'end some of them first' },
     );
   }
-  const carried = live.map((s, k) => ({ n: k + 1, tty: s.tty }));
+  const taken = new Set(kept.map((s) => s.n));
+  const free = Array.from({ length: MAX_SESSIONS }, (_, k) => k + 1).filter((n) => !taken.has(n));
+  const carried = live.map((s, k) => ({ n: free[k] as number, tty: s.tty }));
   for (const [k, s] of live.entries())
-    writeFileAtomic(join(dir, `${s.name}${CARRIED_SUFFIX}`), `${k + 1}\n`, 0o600, false);
+    writeFileAtomic(join(dir, `${s.name}${CARRIED_SUFFIX}`), `${carried[k]?.n}\n`, 0o600, false);
   for (const s of live) ctx.host.kill(s.helper, SIGUSR1);
   for (let i = 0; i < 200 && live.some((s) => readProcStat(ctx.host, s.child)?.ppid === s.helper); i++) pause(10);
   const stuck = live.filter((s) => readProcStat(ctx.host, s.child)?.ppid === s.helper);
@@ -87,7 +90,7 @@ export function carrySessions(ctx: Ctx, id: CtId): CarriedSession[] {
       `chkpnt ${id}: enter sessions did not let go of their shells (pids ${stuck.map((s) => s.child).join(' ')})`,
     );
   }
-  return carried;
+  return [...kept, ...carried];
 }
 
 /** A failed chkpnt: the sessions go on here (their shells now init's children), unmarked. */

@@ -25,6 +25,10 @@ export interface StatusRecord {
   warning?: string;
   errno?: number;
   message?: string;
+  /** criu restore mode: a carried enter session's new pty (its number, device and devpts) */
+  session?: number;
+  rdev?: number;
+  dev?: number;
 }
 
 export interface HelperResult {
@@ -38,6 +42,8 @@ export interface HelperResult {
   warnings: string[];
   /** killed (SIGKILL) after the timeoutMs it was given */
   timedOut: boolean;
+  /** criu restore mode: the carried enter sessions' new ptys */
+  sessions?: { n: number; rdev: number; dev: number }[];
 }
 
 function parseRecords(text: string): StatusRecord[] {
@@ -112,6 +118,11 @@ function resultOf(
     error: records.find((x) => x.error !== undefined) ?? null,
     warnings: records.flatMap((x) => (x.warning !== undefined ? [x.message ?? x.warning] : [])),
     timedOut: r.timedOut === true,
+    sessions: records.flatMap((x) =>
+      Number.isSafeInteger(x.session) && Number.isSafeInteger(x.rdev) && Number.isSafeInteger(x.dev)
+        ? [{ n: x.session as number, rdev: x.rdev as number, dev: x.dev as number }]
+        : [],
+    ),
   };
 }
 

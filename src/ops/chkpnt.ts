@@ -50,7 +50,7 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
     const criu = criuVersion(ctx.host);
     if (!criu) throw new BerthError('CHKPNT', `chkpnt ${id}: CRIU is not installed`, { hint: 'run ./setup-criu.sh' });
     // enter sessions go with it (their shells handed to init); exec sessions refuse it
-    const sessions = carrySessions(ctx, id);
+    const sessions = carrySessions(ctx, id, now.state.sessions ?? []);
     try {
       refuseSessions(ctx, id, now.pid);
     } catch (err) {

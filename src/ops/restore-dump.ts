@@ -8,6 +8,7 @@ import {
   maskDirPath,
   RESTORE_LOG,
   restoreArgs,
+  ttyKey,
 } from '../core/criu.ts';
 import { restoreNetdevs, restoreNetOps } from '../core/criu-net.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -205,6 +206,7 @@ export async function restoreDump(
         keeper,
         nesting: meta.nesting,
         veRoot: cfg.veRoot,
+        ...(r.sessions?.length ? { sessions: r.sessions.map((x) => ({ n: x.n, tty: ttyKey(x.rdev, x.dev) })) } : {}),
       });
       return { pid: r.pid, ms: Date.now() - t0 };
     } catch (err) {

@@ -142,6 +142,16 @@ test('an enter session goes with chkpnt: the same shell, its state kept, attache
     s.ok(['exec', '703', '--', 'ps', '-o', 'pid,ppid,args']),
     new RegExp(`^\\s*${shell}\\s+1\\s+/bin/sh -l$`, 'm'),
   );
+  // while the keeper holds it, a second session starts, and both go with a second checkpoint
+  const second = ptySession([BERTH, '--root', s.root, 'enter', '703']);
+  t.after(() => second.child.kill('SIGKILL'));
+  second.type('echo "SH2=$$"\n');
+  const [, shell2] = await second.until(/SH2=(\d+)/, 'the second shell');
+  s.ok(['chkpnt', '703']);
+  assert.equal(await second.ended, 0, second.out());
+  assert.match(second.out(), /berth enter 703 --attach 2/);
+  s.ok(['restore', '703', '--dumpfile', dump]);
+
   const attach = ptySession([BERTH, '--root', s.root, 'enter', '703', '--attach', '1']);
   t.after(() => attach.child.kill('SIGKILL'));
   await attach.until(/Attached to the enter session 1 of container 703/, 'the banner');
@@ -153,6 +163,16 @@ test('an enter session goes with chkpnt: the same shell, its state kept, attache
   attach.type('exit 4\n');
   assert.equal(await attach.ended, 0, attach.out());
   assert.match(attach.out(), /the enter session 1 of container 703 ended/);
+  // the other one: detached from with Esc ., and still there after
+  const other = ptySession([BERTH, '--root', s.root, 'enter', '703', '--attach', '2']);
+  t.after(() => other.child.kill('SIGKILL'));
+  await other.until(/Attached to the enter session 2/, 'the second banner');
+  other.type('echo "AGAIN2=$$"\n');
+  await other.until(new RegExp(`AGAIN2=${shell2}`), 'the second shell');
+  other.type('\x1b.');
+  assert.equal(await other.ended, 0, other.out());
+  assert.match(other.out(), /detached from the enter session 2 of container 703/);
+  assert.match(s.ok(['exec', '703', '--', 'ps', '-o', 'pid,args']), new RegExp(`^\\s*${shell2}\\s+/bin/sh -l$`, 'm'));
   // gone with its shell; the keeper holds no other
   const none = s.berth(['enter', '703', '--attach', '1']);
   assert.equal(none.code, 21, none.err);
