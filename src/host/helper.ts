@@ -106,6 +106,15 @@ export function runHelper(helper: string, args: string[], opts: HelperOptions): 
   return resultOf(r, parseRecords(text));
 }
 
+function sessionsOf(records: StatusRecord[]): Pick<HelperResult, 'sessions'> {
+  const sessions = records.flatMap((x) =>
+    Number.isSafeInteger(x.session) && Number.isSafeInteger(x.rdev) && Number.isSafeInteger(x.dev)
+      ? [{ n: x.session as number, rdev: x.rdev as number, dev: x.dev as number }]
+      : [],
+  );
+  return sessions.length ? { sessions } : {};
+}
+
 function resultOf(
   r: { status: number | null; signal: string | null; timedOut?: boolean },
   records: StatusRecord[],
@@ -118,11 +127,8 @@ function resultOf(
     error: records.find((x) => x.error !== undefined) ?? null,
     warnings: records.flatMap((x) => (x.warning !== undefined ? [x.message ?? x.warning] : [])),
     timedOut: r.timedOut === true,
-    sessions: records.flatMap((x) =>
-      Number.isSafeInteger(x.session) && Number.isSafeInteger(x.rdev) && Number.isSafeInteger(x.dev)
-        ? [{ n: x.session as number, rdev: x.rdev as number, dev: x.dev as number }]
-        : [],
-    ),
+    // criu restore mode only: absent otherwise
+    ...sessionsOf(records),
   };
 }
 
