@@ -3,21 +3,19 @@
 // pid of the shell's parent in the container, and its pty as CRIU keys it. chkpnt asks each
 // helper (SIGUSR1) to end that parent, so the shell becomes init's child and is dumped with
 // its tree; the helper relays the pty until the checkpoint ends the container.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CarriedSession } from '../core/criu.ts';
 import { MAX_SESSIONS, ttyKey } from '../core/criu.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import { cgroupPidsOne } from '../host/cgroups.ts';
-import { removeFile } from '../host/files.ts';
+import { makeDir, removeFile } from '../host/files.ts';
 import { listDir, readIfExists, writeFileAtomic } from '../host/fs-util.ts';
-import { sessionsDir } from '../host/paths.ts';
+import { carriedMarkPath, sessionsDir } from '../host/paths.ts';
 import { pause, readProcStat } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf } from './inspect.ts';
 
-/** chkpnt's mark beside a session's record: the number the session has in the checkpoint */
-export const CARRIED_SUFFIX = '.carried';
 const SIGUSR1 = 10;
 
 interface LiveSession {
@@ -78,8 +76,11 @@ export function carrySessions(ctx: Ctx, id: CtId, kept: readonly CarriedSession[
   const taken = new Set(kept.map((s) => s.n));
   const free = Array.from({ length: MAX_SESSIONS }, (_, k) => k + 1).filter((n) => !taken.has(n));
   const carried = live.map((s, k) => ({ n: free[k] as number, tty: s.tty }));
+  // beside the run directory, which the stop at the end of chkpnt removes before the admin's
+  // berth enter (ops/enter.ts) may read its mark
+  makeDir(dirname(carriedMarkPath(ctx.paths, id, '0')), 0o700);
   for (const [k, s] of live.entries())
-    writeFileAtomic(join(dir, `${s.name}${CARRIED_SUFFIX}`), `${carried[k]?.n}\n`, 0o600, false);
+    writeFileAtomic(carriedMarkPath(ctx.paths, id, s.name), `${carried[k]?.n}\n`, 0o600, false);
   for (const s of live) ctx.host.kill(s.helper, SIGUSR1);
   for (let i = 0; i < 200 && live.some((s) => readProcStat(ctx.host, s.child)?.ppid === s.helper); i++) pause(10);
   const stuck = live.filter((s) => readProcStat(ctx.host, s.child)?.ppid === s.helper);
@@ -95,6 +96,6 @@ export function carrySessions(ctx: Ctx, id: CtId, kept: readonly CarriedSession[
 
 /** A failed chkpnt: the sessions go on here (their shells now init's children), unmarked. */
 export function uncarrySessions(ctx: Ctx, id: CtId): void {
-  const dir = sessionsDir(ctx.paths, id);
-  for (const n of listDir(dir)) if (n.endsWith(CARRIED_SUFFIX)) removeFile(join(dir, n));
+  const marks = dirname(carriedMarkPath(ctx.paths, id, '0'));
+  for (const n of listDir(marks)) if (n.startsWith(`${id}.`)) removeFile(join(marks, n));
 }

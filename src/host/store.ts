@@ -12,7 +12,7 @@ import type { RuntimeState } from '../core/lifecycle.ts';
 import { lxcfsWanted } from '../core/lxcfs.ts';
 import { venetFastpath, venetMtu } from '../core/net.ts';
 import { errText, listDir, readIfExists, writeFileAtomic } from './fs-util.ts';
-import { ctConfigPath, type Paths, statePath } from './paths.ts';
+import { ctConfigPath, type Paths, sessionsDir, statePath } from './paths.ts';
 import { trace } from './trace.ts';
 
 /** berth.conf is read once per command (each command makes its own Paths): list reads many configs. */
@@ -177,6 +177,8 @@ export function writeState(p: Paths, id: CtId, s: RuntimeState): void {
 
 export function removeState(p: Paths, id: CtId): void {
   rmSync(statePath(p, id), { force: true });
+  // enter sessions' records (ops/enter.ts): files only, which mean nothing once it stops
+  rmSync(sessionsDir(p, id), { recursive: true, force: true });
   try {
     rmdirSync(join(p.run, id));
   } catch {}

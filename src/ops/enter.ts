@@ -2,15 +2,13 @@
 // A session is one a checkpoint can carry: its helper records it under the container's run
 // directory, chkpnt hands its shell to init and marks the record, and the restored shell's pty
 // is kept by the container's keeper until the admin attaches again (enter --attach N).
-import { join } from 'node:path';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
 import type { Ctx } from '../engine/context.ts';
-import { loadCt } from '../engine/inspect.ts';
-import { CARRIED_SUFFIX } from '../engine/sessions.ts';
+import { inspect, loadCt } from '../engine/inspect.ts';
 import { makeOwnedDir, removeFile } from '../host/files.ts';
 import { readIfExists } from '../host/fs-util.ts';
-import { sessionsDir } from '../host/paths.ts';
+import { carriedMarkPath, sessionsDir } from '../host/paths.ts';
 import { execInContainer } from './exec.ts';
 
 /** The shell is chosen inside the container, so the host never looks up paths in its tree. */
@@ -22,18 +20,25 @@ export async function enterContainer(ctx: Ctx, id: CtId, stdinIsTty: boolean): P
       hint: `for scripts use: berth exec ${id} -- COMMAND`,
     });
   }
+  const before = inspect(ctx, id);
   const session = sessionRecord(ctx, id);
-  const carried = session && join(session.dir, `${session.name}${CARRIED_SUFFIX}`);
+  const mark = carriedMarkPath(ctx.paths, id, String(process.pid));
   try {
     return await execInContainer(ctx, id, LOGIN_SHELL, { pty: true, verb: 'enter', ...(session ? { session } : {}) });
   } finally {
-    const mark = carried ? readIfExists(carried) : null;
-    if (carried && mark !== null) {
-      const n = Number(mark.trim());
-      removeFile(carried);
+    const n = session ? readIfExists(mark) : null;
+    removeFile(mark);
+    // the chkpnt that took the session stops the container right after (a failed one removes the
+    // mark); one killed midway leaves it running with the same init: the session ended here
+    const same = () => {
+      const now = inspect(ctx, id);
+      return now.status === 'running' && now.pid === before.pid && now.state?.startTime === before.state?.startTime;
+    };
+    for (let i = 0; n !== null && i < 100 && same(); i++) await new Promise((r) => setTimeout(r, 50));
+    if (n !== null && !same()) {
       ctx.log(
         `\nberth: enter ${id}: the session went with the container's checkpoint; once it is restored ` +
-          `(here or where it migrated): berth enter ${id} --attach ${n}`,
+          `(here or where it migrated): berth enter ${id} --attach ${Number(n.trim())}`,
       );
     }
   }
@@ -51,7 +56,8 @@ function sessionRecord(ctx: Ctx, id: CtId): { dir: string; name: string } | unde
   try {
     // not recursive: no run directory is made for a container that does not run
     if (!makeOwnedDir(dir, 0o700, loadCt(ctx, id).config.idBase)) return undefined;
-    removeFile(join(dir, `${name}${CARRIED_SUFFIX}`));
+    // an earlier berth of this pid, killed, may have left a mark
+    removeFile(carriedMarkPath(ctx.paths, id, name));
     return { dir, name };
   } catch {
     return undefined;
