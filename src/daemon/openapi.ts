@@ -319,6 +319,13 @@ const PATHS: Record<string, Record<string, Schema>> = {
         ctid,
         { name: 'rows', in: 'query', required: false, schema: { type: 'integer' } },
         { name: 'cols', in: 'query', required: false, schema: { type: 'integer' } },
+        {
+          name: 'session',
+          in: 'query',
+          required: false,
+          description: 'an enter session a restore carried over, instead of the console (berth enter --attach N)',
+          schema: { type: 'integer' },
+        },
       ],
       responses: { '101': { description: 'the websocket' }, ...errors },
     },

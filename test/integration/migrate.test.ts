@@ -20,7 +20,7 @@ import {
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { formatLock } from '../../src/core/lock-record.ts';
-import { BERTH, NO_CRIU, ptySession, ROOT_SKIP, type Sandbox } from './harness.ts';
+import { BERTH, NO_CRIU, ptySession, ROOT_SKIP, type Sandbox, waitFor } from './harness.ts';
 import {
   ADDR_B,
   BUSYBOX,
@@ -34,6 +34,7 @@ import {
   twoHosts,
   where,
 } from './two-hosts.ts';
+import { wsConnect } from './ws-client.ts';
 
 const skip =
   ROOT_SKIP || (spawnSync('nft', ['--version']).status !== 0 ? 'needs nft (apt-get install nftables)' : false);
@@ -329,12 +330,13 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
     assert.match(h.b.ok(['exec', '320', '--', 'netstat', '-tn']), /10\.251\.9\.20:7000 .*ESTABLISHED/);
     assert.equal(await enter.ended, 0, enter.out());
     assert.match(enter.out(), /berth enter 320 --attach 1/);
-    const attach = ptySession([...h.b.wrap, BERTH, '--root', h.b.root, 'enter', '320', '--attach', '1']);
-    t.after(() => attach.child.kill('SIGKILL'));
-    await attach.until(/Attached to the enter session 1/, "B's banner");
-    attach.type('echo "ON=$$ $MOVED"; exit\n');
-    await attach.until(new RegExp(`ON=${shell} yes`), 'the same shell on B');
-    assert.equal(await attach.ended, 0, attach.out());
+    // on B, through its berthd's websocket (as the dashboard does; berth enter --attach 1 there)
+    const attach = wsConnect(join(h.b.root, 'run/berth/berthd.sock'), '/1.0/containers/320/console?session=1');
+    assert.equal((await attach.status).code, 101);
+    attach.send('echo "ON=$$ $MOVED"; exit\n');
+    await waitFor('the same shell on B', () => new RegExp(`ON=${shell} yes`).test(attach.output()));
+    await attach.closed;
+    assert.deepEqual(attach.controls().at(-1), { type: 'exit', exit_code: 0 });
     assert.doesNotMatch(must(NA, ['ip', 'route']), /10\.251\.9\.20/, "A's host route went");
     assert.match(must(NB, ['ip', 'route']), /10\.251\.9\.20/, "B's host route is there");
     assert.deepEqual(dumps(h), [], "B's dump store keeps nothing");

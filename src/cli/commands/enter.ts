@@ -5,13 +5,17 @@ import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
 import { attachConsole } from '../../ops/console.ts';
 import { enterContainer } from '../../ops/enter.ts';
-import { type Command, parse } from '../command.ts';
+import { type Command, parse, parseFd } from '../command.ts';
 
-const OPTIONS = { attach: { type: 'string' }, escape: { type: 'string', short: 'e' } } as const;
+const OPTIONS = {
+  attach: { type: 'string' },
+  escape: { type: 'string', short: 'e' },
+  'winsize-fd': { type: 'string' },
+} as const;
 
 export const command: Command = {
   summary: 'open an interactive root shell inside a container',
-  usage: 'berth enter CTID\n       berth enter --attach N [-e CHAR] CTID',
+  usage: 'berth enter CTID\n       berth enter --attach N [-e CHAR] [--winsize-fd N] CTID',
   help: `Starts a login shell (bash if the container has it, else sh) as root on a new pty of the
 container's own devpts, and connects it to your terminal. Leave with "exit" or Ctrl-D.
 Needs a terminal on stdin; for scripts use "berth exec".
@@ -25,6 +29,7 @@ attach again); the attach ends when the shell does.
 Options:
   --attach N          attach to carried-over session N instead of starting a shell
   -e, --escape CHAR   with --attach: the detach prefix instead of Esc (see berth console)
+  --winsize-fd N      with --attach: window sizes from fd N, as berth console takes them
 
 Exit codes: the shell's own (0 once a checkpoint took the session); 2 no terminal, 9 session
 already attached, 21 no such session, 31 not running.`,
@@ -42,10 +47,12 @@ already attached, 21 no such session, 31 not running.`,
         );
       }
       const key = values.escape === undefined ? DEFAULT_ESCAPE : parseEscape(values.escape);
+      const winsizeFd = values['winsize-fd'] === undefined ? undefined : parseFd(values['winsize-fd']);
       // the keeper holds a carried session's pty as it holds the console's
-      return attachConsole(ctx, id, { escape: key, tty, session: n });
+      return attachConsole(ctx, id, { escape: key, tty, session: n, winsizeFd });
     }
-    if (values.escape !== undefined) throw new BerthError('BAD_SYNTAX', 'enter: -e goes with --attach');
+    if (values.escape !== undefined || values['winsize-fd'] !== undefined)
+      throw new BerthError('BAD_SYNTAX', 'enter: -e and --winsize-fd go with --attach');
     return enterContainer(ctx, id, tty);
   },
 };

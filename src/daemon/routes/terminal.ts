@@ -1,5 +1,5 @@
 // Websockets with a terminal: interactive exec (GET /1.0/containers/{ctid}/exec) and the
-// console (GET /1.0/containers/{ctid}/console). Binary frames are the terminal's bytes both
+// console (GET /1.0/containers/{ctid}/console, or ?session=N: a carried-over enter session). Binary frames are the terminal's bytes both
 // ways; text frames are JSON: {"type":"resize","rows":R,"cols":C} from the client, and at the
 // end {"type":"exit","exit_code":N} or {"type":"error","error":{...}} from the daemon.
 import { parseEnvPair } from '../../core/container-plan.ts';
@@ -102,6 +102,19 @@ export function terminalRoutes(d: Daemon): Route[] {
       path: '/1.0/containers/{ctid}/console',
       handler: async (r) => {
         const id = parseCtId(r.params['ctid']);
+        // ?session=N: an enter session a restore carried over (berth enter --attach N), held by
+        // the same keeper as the console
+        const session = r.query.get('session');
+        if (session !== null) {
+          if (!/^\d{1,2}$/.test(session))
+            throw new BerthError('BAD_VALUE', 'console: session=N, the number of a carried-over enter session');
+          return terminal(
+            d,
+            r,
+            ['enter', '--attach', session, '-e', 'none', '--winsize-fd', '4', id],
+            `session-${id}-${session}`,
+          );
+        }
         return terminal(d, r, ['console', '-e', 'none', '--winsize-fd', '4', id], `console-${id}`);
       },
     },
