@@ -36,8 +36,6 @@ const TASK_PAGEMAP = /^pagemap-[0-9]+\.img$/;
 export interface LazyView {
   /** bytes of memory left for the page server */
   lazyBytes: number;
-  /** bytes of the images in the view */
-  bytes: number;
 }
 
 /**
@@ -51,28 +49,25 @@ export function lazyDumpView(dir: string, into: string): LazyView {
   const splits = new Map([...taskSplits(dir, names)].filter(([, s]) => s.pagemap !== null));
   const rewritten = new Set([...splits.values()].map((s) => `pages-${s.pagesId}.img`));
   let lazyBytes = 0;
-  let bytes = 0;
   for (const n of names) {
     const st = lstatSync(join(dir, n));
     if (!st.isFile() || n === LAZY_SOCKET || rewritten.has(n)) continue;
     const s = splits.get(n);
     if (!s) {
       linkSync(join(dir, n), join(into, n));
-      bytes += st.size;
       continue;
     }
     const pages = join(dir, `pages-${s.pagesId}.img`);
-    const size = lstatSync(pages).size;
-    if (size !== presentBytes(s))
-      throw new BerthError('CHKPNT', `${pages}: ${size} bytes, its pagemap says ${presentBytes(s)}`, {
+    const ps = lstatSync(pages);
+    if (ps.size !== presentBytes(s))
+      throw new BerthError('CHKPNT', `${pages}: ${ps.size} bytes, its pagemap says ${presentBytes(s)}`, {
         hint: 'the checkpoint is damaged',
       });
     writeFile(join(into, n), s.pagemap as Buffer, st.mode & 0o644);
-    copyRanges(pages, join(into, `pages-${s.pagesId}.img`), s.keep, lstatSync(pages).mode & 0o644);
+    copyRanges(pages, join(into, `pages-${s.pagesId}.img`), s.keep, ps.mode & 0o644);
     lazyBytes += s.lazyBytes;
-    bytes += s.keptBytes + (s.pagemap as Buffer).length;
   }
-  return { lazyBytes, bytes };
+  return { lazyBytes };
 }
 
 /** Each task pagemap of the dump in DIR (NAMES: its files), split for DEST. */
