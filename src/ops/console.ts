@@ -68,8 +68,12 @@ export function attachConsole(
       );
     case 'none':
       if (n) {
+        // the ones its last restore carried; any of them may have ended since
+        const kept = (inspect(ctx, id).state?.sessions ?? []).map((s) => s.n).filter((k) => k !== n);
         throw new BerthError('BAD_VALUE', `enter ${id}: no carried-over session ${n}`, {
-          hint: 'a restore keeps the sessions its checkpoint carried; berth enter --attach N names one of those',
+          hint: kept.length
+            ? `its restore carried session${kept.length > 1 ? 's' : ''} ${kept.join(' ')}: berth enter --attach ${kept[0]} ${id}`
+            : 'a restore keeps the sessions its checkpoint carried, and a session goes when its shell ends',
         });
       }
       throw new BerthError('SYSTEM', `console ${id}: the container has no console`);

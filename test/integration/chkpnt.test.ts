@@ -177,6 +177,8 @@ test('an enter session goes with chkpnt: the same shell, its state kept, attache
   const none = s.berth(['enter', '703', '--attach', '1']);
   assert.equal(none.code, 21, none.err);
   assert.match(none.err, /^berth: enter 703: no carried-over session 1$/m);
+  // and names the one that is left
+  assert.match(none.err, /carried session 2: berth enter --attach 2 703/);
   assert.equal(s.berth(['enter', '703', '--attach', 'x']).code, 21);
   s.ok(['stop', '703']);
   assert.deepEqual(s.leaks(), []);
