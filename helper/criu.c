@@ -73,6 +73,28 @@ static pid_t read_pidfile(const char *path) {
   return n > 0 ? (pid_t)atoi(buf) : 0;
 }
 
+/*
+ * Pty WANT of the staged devpts (a new instance hands them out in order, from 0): its master
+ * and slave both far above the fds criu is given, so no dup2 there closes one (closing the
+ * master frees the pty), the slave owned by the container's root and tty group.
+ */
+static void staged_pty(const struct criu_plan *p, const char *ptmx, int want, const char *step, int *master, int *slave) {
+  int unlock = 0, n = -1;
+  int m = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCGPTN, &n) < 0) fail(p, step, "open the staged ptmx");
+  if (n != want) {
+    errno = EEXIST;
+    fail(p, step, "the staged devpts gave another pty than the next one");
+  }
+  *master = fcntl(m, F_DUPFD_CLOEXEC, 100);
+  close(m);
+  int s = *master >= 0 ? ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+  *slave = s >= 0 ? fcntl(s, F_DUPFD_CLOEXEC, 100) : -1;
+  if (s >= 0) close(s);
+  if (*slave < 0) fail(p, step, "open the pty's slave");
+  if (p->base && fchown(*slave, p->base, p->base + 5) < 0) fail(p, step, "chown the pty's slave");
+}
+
 int criu_restore(const struct criu_plan *p, struct keeper_plan *k, int keep) {
   snprintf(lx_dir, sizeof lx_dir, "%s/lxcfs", p->stage);
   snprintf(pts_dir, sizeof pts_dir, "%s/pts", p->stage);
@@ -137,35 +159,13 @@ int criu_restore(const struct criu_plan *p, struct keeper_plan *k, int keep) {
     fail(p, "stage", "mount a devpts in the stage");
   char ptmx[PATH_MAX + 8];
   snprintf(ptmx, sizeof ptmx, "%s/ptmx", pts_dir);
-  int m = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  int n = -1, unlock = 0;
-  if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCGPTN, &n) < 0) fail(p, "console", "open the staged ptmx");
-  /* berth's argv names pts/0: a new instance's first pty */
-  if (n != 0) {
-    errno = EEXIST;
-    fail(p, "console", "the staged devpts's first pty is not 0");
-  }
-  /* the master far above TTY_FD: dup2 of the slave there must never close it (that frees the pty) */
-  int master = fcntl(m, F_DUPFD_CLOEXEC, 100);
-  int slave = master >= 0 ? ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
-  if (slave < 0) fail(p, "console", "open the console's slave");
-  close(m);
-  if (p->base && fchown(slave, p->base, p->base + 5) < 0) fail(p, "console", "chown the console's slave");
-  /* the enter sessions' ptys, after the console's: 1, 2, ... (their slaves, as the console's,
-   * owned by the container's root and tty group) */
+  /* berth's argv names pts/0 for the console: a new instance's first pty */
+  int master, slave;
+  staged_pty(p, ptmx, 0, "console", &master, &slave);
+  /* the enter sessions' ptys come after the console's: 1, 2, ... */
   int s_master[KEEPER_MAX_SESSIONS], s_slave[KEEPER_MAX_SESSIONS];
   for (int k = 0; k < p->nsessions; k++) {
-    int sm = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC), sn = -1;
-    if (sm < 0 || ioctl(sm, TIOCSPTLCK, &unlock) < 0 || ioctl(sm, TIOCGPTN, &sn) < 0) fail(p, "session", "open the staged ptmx");
-    if (sn != k + 1) {
-      errno = EEXIST;
-      fail(p, "session", "the staged devpts's session pty is not the next one");
-    }
-    s_master[k] = fcntl(sm, F_DUPFD_CLOEXEC, 100);
-    close(sm);
-    s_slave[k] = s_master[k] >= 0 ? ioctl(s_master[k], TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
-    if (s_slave[k] < 0) fail(p, "session", "open a session's slave");
-    if (p->base && fchown(s_slave[k], p->base, p->base + 5) < 0) fail(p, "session", "chown a session's slave");
+    staged_pty(p, ptmx, k + 1, "session", &s_master[k], &s_slave[k]);
     /* the pty as CRIU will key it when this container is dumped again (its master is the keeper's) */
     struct stat st;
     if (fstat(s_slave[k], &st) < 0) fail(p, "session", "stat a session's slave");
@@ -173,11 +173,6 @@ int criu_restore(const struct criu_plan *p, struct keeper_plan *k, int keep) {
     int len = snprintf(rec, sizeof rec, "{\"session\":%d,\"rdev\":%llu,\"dev\":%llu}\n", p->session_num[k],
                        (unsigned long long)st.st_rdev, (unsigned long long)st.st_dev);
     if (status_fd >= 0) write_all(status_fd, rec, (size_t)len);
-    /* above every fd criu is given, so the dup2s below never close one */
-    int up = fcntl(s_slave[k], F_DUPFD_CLOEXEC, 100);
-    close(s_slave[k]);
-    s_slave[k] = up;
-    if (up < 0) fail(p, "session", "move a session's slave");
   }
   pid_t c = fork();
   if (c < 0) fail(p, "fork", "fork criu");
