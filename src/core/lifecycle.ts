@@ -1,4 +1,6 @@
 // Container statuses, as `status` and `list` report them (vzctl wording).
+import type { CarriedSession } from './criu.ts';
+
 export type RunStatus = 'running' | 'stopped' | 'suspended';
 
 /** The runtime state file: written atomically, it names init by pid AND start time. */
@@ -26,7 +28,7 @@ export interface RuntimeState {
    * enter sessions a restore carried over, which its keeper holds (number, the pty's CRIU key):
    * a later chkpnt carries them again
    */
-  sessions?: { n: number; tty: string }[] | undefined;
+  sessions?: CarriedSession[] | undefined;
 }
 
 export type InitKind = 'systemd' | 'busybox' | 'sysv';

@@ -3,7 +3,7 @@
 // pid of the shell's parent in the container, and its pty as CRIU keys it. chkpnt asks each
 // helper (SIGUSR1) to end that parent, so the shell becomes init's child and is dumped with
 // its tree; the helper relays the pty until the checkpoint ends the container.
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { CarriedSession } from '../core/criu.ts';
 import { MAX_SESSIONS, ttyKey } from '../core/criu.ts';
 import type { CtId } from '../core/ctid.ts';
@@ -11,7 +11,7 @@ import { BerthError } from '../core/errors.ts';
 import { cgroupPidsOne } from '../host/cgroups.ts';
 import { makeDir, removeFile } from '../host/files.ts';
 import { listDir, readIfExists, writeFileAtomic } from '../host/fs-util.ts';
-import { carriedMarkPath, sessionsDir } from '../host/paths.ts';
+import { carriedDir, carriedMarkPath, sessionsDir } from '../host/paths.ts';
 import { pause, readProcStat } from '../host/proc.ts';
 import type { Ctx } from './context.ts';
 import { cgroupDirsOf } from './inspect.ts';
@@ -78,7 +78,7 @@ export function carrySessions(ctx: Ctx, id: CtId, kept: readonly CarriedSession[
   const carried = live.map((s, k) => ({ n: free[k] as number, tty: s.tty }));
   // beside the run directory, which the stop at the end of chkpnt removes before the admin's
   // berth enter (ops/enter.ts) may read its mark
-  makeDir(dirname(carriedMarkPath(ctx.paths, id, '0')), 0o700);
+  makeDir(carriedDir(ctx.paths), 0o700);
   for (const [k, s] of live.entries())
     writeFileAtomic(carriedMarkPath(ctx.paths, id, s.name), `${carried[k]?.n}\n`, 0o600, false);
   for (const s of live) ctx.host.kill(s.helper, SIGUSR1);
@@ -96,6 +96,6 @@ export function carrySessions(ctx: Ctx, id: CtId, kept: readonly CarriedSession[
 
 /** A failed chkpnt: the sessions go on here (their shells now init's children), unmarked. */
 export function uncarrySessions(ctx: Ctx, id: CtId): void {
-  const marks = dirname(carriedMarkPath(ctx.paths, id, '0'));
+  const marks = carriedDir(ctx.paths);
   for (const n of listDir(marks)) if (n.startsWith(`${id}.`)) removeFile(join(marks, n));
 }

@@ -66,8 +66,10 @@ export const keeperSocketPath = (p: Paths, id: CtId) => join(p.run, id, 'keeper.
  * owned by its id base) so that chkpnt can carry them (ops/enter.ts)
  */
 export const sessionsDir = (p: Paths, id: CtId) => join(p.run, id, 'sessions');
-/** chkpnt's mark for the berth enter whose session it carried (NAME: that berth's pid): the number */
-export const carriedMarkPath = (p: Paths, id: CtId, name: string) => join(p.run, 'carried', `${id}.${name}`);
+/** chkpnt's marks for the berth enters whose sessions it carried, beside the run directories */
+export const carriedDir = (p: Paths) => join(p.run, 'carried');
+/** the mark of berth enter NAME (its pid) of container ID: the number its session has */
+export const carriedMarkPath = (p: Paths, id: CtId, name: string) => join(carriedDir(p), `${id}.${name}`);
 export const templatePath = (p: Paths, name: string) => join(p.templateCache, `${name}.tar.zst`);
 export const templateMetaPath = (p: Paths, name: string) => join(p.templateCache, `${name}.json`);
 export const layerPath = (p: Paths, layer: string) => join(p.layersDir, layer);

@@ -1,8 +1,17 @@
 // berth chkpnt: dump a running container with CRIU, then stop it (vzctl chkpnt).
 import { join } from 'node:path';
-import { type CheckpointMeta, DUMP_LOG, dumpArgs, externalMounts, maskedIn } from '../core/criu.ts';
+import {
+  type CarriedSession,
+  type CheckpointMeta,
+  DUMP_LOG,
+  dumpArgs,
+  externalMounts,
+  maskedIn,
+} from '../core/criu.ts';
+import type { CtConfig } from '../core/ct-config.ts';
 import type { CtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import type { RuntimeState } from '../core/lifecycle.ts';
 import type { Ctx } from '../engine/context.ts';
 import { mountPlanHere } from '../engine/criu-mounts.ts';
 import { devicesHere } from '../engine/devices.ts';
@@ -51,82 +60,96 @@ export async function chkpntContainer(ctx: Ctx, id: CtId, dir?: string): Promise
     if (!criu) throw new BerthError('CHKPNT', `chkpnt ${id}: CRIU is not installed`, { hint: 'run ./setup-criu.sh' });
     // enter sessions go with it (their shells handed to init); exec sessions refuse it
     const sessions = carrySessions(ctx, id, now.state.sessions ?? []);
+    let ms: number;
     try {
       refuseSessions(ctx, id, now.pid);
+      ms = await dumpRunning(ctx, id, cfg, { pid: now.pid, state: now.state }, { to, criu, sessions });
     } catch (err) {
+      // the container runs on, and its sessions with it: their enter says nothing of a checkpoint
       uncarrySessions(ctx, id);
       throw err;
     }
-    const global = readGlobal(ctx.paths);
-    const binds = bindsForCriu(ctx.paths, cfg, [global.vePrivate, global.veRoot], `chkpnt ${id}`);
-    const { plan } = mountPlanHere(ctx, cfg, global.lxcfs, devicesHere(ctx, cfg, `chkpnt ${id}`, false), binds);
-    const externals = externalMounts(plan, maskedIn(ctx.host.readProc(`${now.pid}/mountinfo`) ?? ''));
-    const tty = consoleTtyKey(now.pid);
-    const dirs = cgroupDirsOf(ctx, id);
-    const freezer = dirs.find((d) => d.hierarchy.controllers.includes('freezer'));
-    prepareDumpDir(to, `chkpnt ${id}`);
-    const t0 = Date.now();
-    // read before the freeze: a unit that starts or stops meanwhile changes only the tree's leaves
-    const cgroups = innerTree(dirs);
-    // the meta first: a chkpnt killed while CRIU runs on leaves a checkpoint that restores once
-    // CRIU finished it (restore wants CRIU's own last file too, host/criu.ts isWholeDump)
-    const meta: CheckpointMeta = {
-      version: 1,
-      ctid: id,
-      tty,
-      idBase: cfg.idBase,
-      layout: cfg.layout,
-      ips: now.state.ips ?? [],
-      stopSignal: now.state.stopSignal,
-      nesting: now.state.nesting,
-      cgroups,
-      ...(sessions.length ? { sessions } : {}),
-      externals,
-      criu,
-      kernel: kernelRelease(),
-      created: new Date().toISOString(),
-    };
-    writeMeta(to, meta);
-    for (let attempt = 1; ; attempt++) {
-      const pins = pinCgroupEvents(dirs);
-      try {
-        await runCriu(
-          ctx.host,
-          ctx.log,
-          dumpArgs({
-            pid: now.pid,
-            dir: to,
-            freezer: freezer?.path ?? null,
-            externals,
-            tty,
-            sessionTtys: sessions.map((x) => x.tty),
-          }),
-          join(to, DUMP_LOG),
-          'CHKPNT',
-          `chkpnt ${id}`,
-        );
-        break;
-      } catch (err) {
-        // a failed dump leaves the container running; one CRIU refused for a moment's state
-        // (a netlink socket with unread messages: systemd-networkd's, right after its links
-        // changed in a restore) is tried again once that has passed
-        if (attempt === DUMP_TRIES || !retryableDump(join(to, DUMP_LOG))) {
-          uncarrySessions(ctx, id);
-          throw err;
-        }
-        ctx.log(`chkpnt ${id}: a socket had unread data; dumping again`);
-        await new Promise((r) => setTimeout(r, 250 * attempt));
-        prepareDumpDir(to, `chkpnt ${id}`);
-        writeMeta(to, meta);
-      } finally {
-        unpin(pins);
-      }
-    }
-    const ms = Date.now() - t0;
     // CRIU killed the tree; the keeper leaves with init; the rest goes as in stop
     await cleanupRuntime(ctx, id, cfg);
     return { dir: to, ms };
   });
+}
+
+/**
+ * CRIU's dump of running container ID (init RUN.pid) into TO, with the meta first; the ms it
+ * took. A failed dump leaves the container running.
+ */
+async function dumpRunning(
+  ctx: Ctx,
+  id: CtId,
+  cfg: CtConfig,
+  run: { pid: number; state: RuntimeState },
+  o: { to: string; criu: string; sessions: CarriedSession[] },
+): Promise<number> {
+  const { to, criu, sessions } = o;
+  const global = readGlobal(ctx.paths);
+  const binds = bindsForCriu(ctx.paths, cfg, [global.vePrivate, global.veRoot], `chkpnt ${id}`);
+  const { plan } = mountPlanHere(ctx, cfg, global.lxcfs, devicesHere(ctx, cfg, `chkpnt ${id}`, false), binds);
+  const externals = externalMounts(plan, maskedIn(ctx.host.readProc(`${run.pid}/mountinfo`) ?? ''));
+  const tty = consoleTtyKey(run.pid);
+  const dirs = cgroupDirsOf(ctx, id);
+  const freezer = dirs.find((d) => d.hierarchy.controllers.includes('freezer'));
+  prepareDumpDir(to, `chkpnt ${id}`);
+  const t0 = Date.now();
+  // read before the freeze: a unit that starts or stops meanwhile changes only the tree's leaves
+  const cgroups = innerTree(dirs);
+  // the meta first: a chkpnt killed while CRIU runs on leaves a checkpoint that restores once
+  // CRIU finished it (restore wants CRIU's own last file too, host/criu.ts isWholeDump)
+  const meta: CheckpointMeta = {
+    version: 1,
+    ctid: id,
+    tty,
+    idBase: cfg.idBase,
+    layout: cfg.layout,
+    ips: run.state.ips ?? [],
+    stopSignal: run.state.stopSignal,
+    nesting: run.state.nesting,
+    cgroups,
+    ...(sessions.length ? { sessions } : {}),
+    externals,
+    criu,
+    kernel: kernelRelease(),
+    created: new Date().toISOString(),
+  };
+  writeMeta(to, meta);
+  for (let attempt = 1; ; attempt++) {
+    const pins = pinCgroupEvents(dirs);
+    try {
+      await runCriu(
+        ctx.host,
+        ctx.log,
+        dumpArgs({
+          pid: run.pid,
+          dir: to,
+          freezer: freezer?.path ?? null,
+          externals,
+          tty,
+          sessionTtys: sessions.map((x) => x.tty),
+        }),
+        join(to, DUMP_LOG),
+        'CHKPNT',
+        `chkpnt ${id}`,
+      );
+      break;
+    } catch (err) {
+      // a failed dump leaves the container running; one CRIU refused for a moment's state
+      // (a netlink socket with unread messages: systemd-networkd's, right after its links
+      // changed in a restore) is tried again once that has passed
+      if (attempt === DUMP_TRIES || !retryableDump(join(to, DUMP_LOG))) throw err;
+      ctx.log(`chkpnt ${id}: a socket had unread data; dumping again`);
+      await new Promise((r) => setTimeout(r, 250 * attempt));
+      prepareDumpDir(to, `chkpnt ${id}`);
+      writeMeta(to, meta);
+    } finally {
+      unpin(pins);
+    }
+  }
+  return Date.now() - t0;
 }
 
 /**

@@ -1,7 +1,8 @@
 // Websockets with a terminal: interactive exec (GET /1.0/containers/{ctid}/exec) and the
-// console (GET /1.0/containers/{ctid}/console, or ?session=N: a carried-over enter session). Binary frames are the terminal's bytes both
-// ways; text frames are JSON: {"type":"resize","rows":R,"cols":C} from the client, and at the
-// end {"type":"exit","exit_code":N} or {"type":"error","error":{...}} from the daemon.
+// console (GET /1.0/containers/{ctid}/console, or ?session=N: a carried-over enter session).
+// Binary frames are the terminal's bytes both ways; text frames are JSON:
+// {"type":"resize","rows":R,"cols":C} from the client, and at the end
+// {"type":"exit","exit_code":N} or {"type":"error","error":{...}} from the daemon.
 import { parseEnvPair } from '../../core/container-plan.ts';
 import { parseCtId } from '../../core/ctid.ts';
 import { BerthError } from '../../core/errors.ts';
