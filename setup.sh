@@ -115,8 +115,9 @@ if [ ! -x bin/berth ] || [ "$(cat bin/.berth.inputs 2>/dev/null)" != "$inputs" ]
 fi
 
 ln -sf "$PWD/bin/berth" /usr/local/bin/berth
-# the same executable is the OCI runtime under this name (docs/oci.md)
-ln -sf "$PWD/bin/berth" /usr/local/bin/berth-oci
+# the OCI runtime: a small client that hands each call to berth-oci's server, or runs the
+# executable as berth-oci itself (docs/oci.md, "The call server")
+ln -sf "$PWD/helper/berth-oci" /usr/local/bin/berth-oci
 # no host user but root may reach a container's files or berth's state: its directories are 0700,
 # also in an install made by an older berth (docs/on-disk.md, "Modes"); berth repairs them too
 own="/var/lib/berth/private /var/lib/berth/root /var/lib/berth/template /var/lib/berth/snapshots /var/lib/berth/backup /var/lib/berth/lock /var/log/berth /run/berth"
@@ -129,14 +130,16 @@ getent group berth-admin >/dev/null || groupadd --system berth-admin
 [ -f /etc/berth/berth.conf ] || cp etc/berth.conf /etc/berth/berth.conf
 [ -f /etc/berth/ct/ve-basic.conf-sample ] || cp etc/ve-basic.conf-sample /etc/berth/ct/ve-basic.conf-sample
 # boot-time start: berth.service runs `berth boot` / `berth shutdown` (ONBOOT, BOOTORDER);
-# berthd.service runs `berth daemon` (the API: docs/api.md)
-for unit in berth.service berthd.service; do
+# berthd.service runs `berth daemon` (the API: docs/api.md); berth-oci.service runs
+# `berth-oci serve` (OCI calls in warm workers: docs/oci.md)
+for unit in berth.service berthd.service berth-oci.service; do
+  case $unit in berth.service) by_hand="berth boot" ;; berthd.service) by_hand="berth daemon" ;; *) by_hand="berth-oci serve --detach" ;; esac
   if [ -d /etc/systemd/system ] && ! cmp -s "etc/$unit" "/etc/systemd/system/$unit"; then
     cp "etc/$unit" "/etc/systemd/system/$unit"
     if [ -d /run/systemd/system ]; then
       systemctl daemon-reload && systemctl enable "$unit" >/dev/null 2>&1 && say "$unit installed and enabled"
     else
-      say "$unit installed (systemd is not PID 1 here: run berth ${unit%.service} by hand)"
+      say "$unit installed (systemd is not PID 1 here: run $by_hand by hand)"
     fi
   fi
 done

@@ -2,6 +2,7 @@
 // running for later starts (its mount would keep the work tree from being removed).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Stops every lxcfs mounted under DIR (SIGTERM makes it unmount; a stuck one goes lazily). */
 export function stopLxcfsUnder(dir: string): void {
@@ -18,4 +19,14 @@ export function stopLxcfsUnder(dir: string): void {
   }
   for (let i = 0; i < 100 && mounts().length; i++) spawnSync('sleep', ['0.02']);
   for (const mp of mounts()) spawnSync('umount', ['-l', mp]);
+}
+
+/** berth-oci's call server of ROOT: calls served, declined and left to the client (its stats file). */
+export function serverCounts(root: string): string {
+  try {
+    const st = JSON.parse(readFileSync(join(root, 'run/berth/oci-server/stats.json'), 'utf8'));
+    return `served ${st.served}, declined ${st.declined}, all workers busy ${st.allBusy}`;
+  } catch {
+    return 'no stats (no server ran)';
+  }
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DOCKER, importTemplate, startDockerd } from '../test/integration/docker-daemon.ts';
-import { stopLxcfsUnder } from './cleanup.ts';
+import { serverCounts, stopLxcfsUnder } from './cleanup.ts';
 import { sh } from './crun.ts';
 import { BERTH } from './paths.ts';
 import { median } from './stats.ts';
@@ -61,6 +61,8 @@ try {
   const ratio = median(b.map((x, i) => x / (r[i] ?? 1)));
   console.log(`berth / runc (paired): ${ratio.toFixed(2)}`);
   console.log(`target (issue 16): at most runc's: ${ratio <= 1 ? 'met' : 'NOT met'}`);
+  // dockerd's harness runs berth-oci's call server (as setup's unit does): what it served
+  console.log(`call server: ${serverCounts(work)}`);
 } finally {
   const leaks = await d.stop();
   // runc leaves the cgroup parent it made (berth-oci removes one it made): not a leak of the run

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stopLxcfsUnder } from './cleanup.ts';
+import { startOciServer } from '../test/integration/docker-daemon.ts';
+import { serverCounts, stopLxcfsUnder } from './cleanup.ts';
 import { sh } from './crun.ts';
 import { BERTH } from './paths.ts';
 import { median } from './stats.ts';
@@ -23,6 +24,7 @@ const root = join(work, 'berth');
 process.env['BERTH_ROOT'] = root;
 const bundle = join(work, 'bundle');
 const samples: Record<string, number[]> = { berth: [], runc: [] };
+const stops: (() => void)[] = [];
 try {
   sh(BERTH, ['--root', root, 'template', 'create', 'busybox']);
   mkdirSync(join(bundle, 'rootfs'), { recursive: true });
@@ -38,6 +40,12 @@ try {
   spec.process.terminal = false;
   spec.process.args = ['sleep', '30'];
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
+  // berth-oci as deployed: its call server (docs/oci.md); the counters say what it served
+  const server = startOciServer(process.env);
+  stops.push(() => {
+    console.log(`call server: ${serverCounts(root)}`);
+    server.stop();
+  });
   const cycle = (bin: string, state: string, id: string) =>
     sh(bin, ['--root', state, 'create', '--bundle', bundle, id]) +
     sh(bin, ['--root', state, 'start', id]) +
@@ -57,6 +65,7 @@ try {
   console.log(`berth-oci / runc (paired): ${ratio.toFixed(2)}`);
   console.log(`target (issue 16): at most runc's: ${ratio <= 1 ? 'met' : 'NOT met'}`);
 } finally {
+  for (const stop of stops) stop();
   stopLxcfsUnder(work);
   rmSync(work, { recursive: true, force: true });
 }

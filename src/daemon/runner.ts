@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { ErrorBody } from '../api/types.ts';
-import { capture, readAll, statusFile } from '../host/helper.ts';
+import { anonymousFile, capture, readAll } from '../host/helper.ts';
 
 /** how the daemon calls itself: the shipped executable, or node and the bundle */
 export function selfCommand(): string[] {
@@ -53,7 +53,7 @@ export function spawnVerb(
   opts: { root: string; request: string; stdin: 'ignore' | 'pipe'; extraPipe?: boolean; group?: boolean },
 ): { child: ChildProcess; errFd: number } {
   const [exe, ...pre] = selfCommand();
-  const errFd = statusFile();
+  const errFd = anonymousFile();
   // progress as plain lines on stderr (the operation's `progress`), the error on fd 3
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -77,7 +77,7 @@ export interface HelperOptions {
 export function runHelper(helper: string, args: string[], opts: HelperOptions): HelperResult {
   // The status records go to an unlinked file, not a pipe: Bun's spawnSync (and Bun.spawnSync)
   // returns no output for fds above 2, and a file works the same under Node.
-  const statusFd = statusFile();
+  const statusFd = anonymousFile();
   const stdio = [
     ...opts.stdio,
     statusFd,
@@ -104,6 +104,11 @@ export function runHelper(helper: string, args: string[], opts: HelperOptions): 
     });
   }
   return resultOf(r, parseRecords(text));
+}
+
+/** The result of a helper run made elsewhere (a client of berth-oci's server): its status and records. */
+export function helperResult(status: number | null, signal: string | null, records: string): HelperResult {
+  return resultOf({ status, signal }, parseRecords(records));
 }
 
 function sessionsOf(records: StatusRecord[]): Pick<HelperResult, 'sessions'> {
@@ -174,7 +179,7 @@ export function capture(
 }
 
 export function runHelperAsync(helper: string, args: string[], opts: HelperAsyncOptions): Promise<HelperCaptured> {
-  const statusFd = statusFile();
+  const statusFd = anonymousFile();
   const stdio = [...(opts.stdio ?? ['pipe', 'pipe', 'pipe']), statusFd, opts.seccompFd ?? 'ignore'] as StdioOptions;
   const child = childProcess().spawn(helper, args, { stdio });
   const out = capture(child.stdout, opts.cap ?? 0);
@@ -265,8 +270,11 @@ export function tmpDir(env: NodeJS.ProcessEnv = process.env): string {
   return dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir;
 }
 
-/** An anonymous file for one helper run's status records (O_TMPFILE; else created and unlinked). */
-export function statusFile(): number {
+/**
+ * An anonymous file (O_TMPFILE; else created and unlinked): one helper run's status records, a
+ * worker's output (src/oci/serve.ts).
+ */
+export function anonymousFile(): number {
   try {
     return openSync(tmpDir(), O_TMPFILE | constants.O_RDWR, 0o600);
   } catch {
@@ -295,13 +303,18 @@ export function inputFd(dir: string, text: string): number {
 
 /** Everything written to fd from its start (the status file after the helper's exit). */
 export function readAll(fd: number): string {
+  return readAllBytes(fd).toString('utf8');
+}
+
+/** Everything written to fd from FROM on (its own offset untouched). */
+export function readAllBytes(fd: number, from = 0): Buffer {
   const chunks: Buffer[] = [];
-  for (let pos = 0; ; ) {
+  for (let pos = from; ; ) {
     const buf = Buffer.alloc(1 << 16);
     const n = readSync(fd, buf, 0, buf.length, pos);
     if (n === 0) break;
     chunks.push(buf.subarray(0, n));
     pos += n;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

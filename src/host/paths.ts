@@ -52,6 +52,8 @@ export function makePaths(prefix: string, helper: string): Paths {
   };
 }
 
+/** berth-oci's call server (src/oci/serve.ts): helper/oci-client.c builds the same path */
+export const ociServerSocket = (p: Paths) => join(p.run, 'oci-server/sock');
 export const ctConfigPath = (p: Paths, id: CtId) => join(p.ctConfigDir, `${id}.conf`);
 export const sampleConfigPath = (p: Paths, name: string) => join(p.ctConfigDir, `ve-${name}.conf-sample`);
 export const lockPath = (p: Paths, id: CtId) => join(p.lockDir, `${id}.lck`);

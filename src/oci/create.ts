@@ -29,8 +29,8 @@ import { ensureLxcfs } from '../host/lxcfs.ts';
 import { mountAt, readMountinfo } from '../host/mountinfo.ts';
 import { checkOciId, execFifoPath, type OciRecord, writeOciRecord } from '../host/oci-state.ts';
 import { ownCapabilities, readProcStat } from '../host/proc.ts';
-import { isTerminal } from '../host/terminal.ts';
 import { trace } from '../host/trace.ts';
+import { callerTerminal, runAsCaller } from './caller.ts';
 import { hookStatePrefix, removeContainer, stageDirOf, writePidFile } from './container.ts';
 import { type OciGlobal, parseFlags, warn } from './main.ts';
 
@@ -111,7 +111,7 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
   // without a terminal of its own the process gets our stdio: never a terminal it could push
   // input into (TIOCSTI)
   for (const fd of o.consoleSocket === null ? [0, 1, 2] : []) {
-    if (await isTerminal(fd)) {
+    if (await callerTerminal(g, fd)) {
       throw new BerthError('BAD_VALUE', `create: fd ${fd} is a terminal, which the container would get`, {
         hint: 'give it pipes or files (as containerd and Docker do), or set process.terminal',
       });
@@ -213,8 +213,8 @@ export async function createContainer(g: OciGlobal, id: string, o: CreateOptions
     if (o.exitFile) argv.splice(argv.indexOf('--'), 0, '--exit-file', o.exitFile);
     // exec loads the same policy: the record keeps it (as runc keeps the container's config)
     record.seccomp = ociSeccompPolicy(checked, system, process.arch);
-    const r = linuxHost.runHelper(g.helper, argv, {
-      stdio: ['inherit', 'inherit', 'inherit'],
+    // the caller's child with its stdio, as runc's init is (a shim, its subreaper, reaps it)
+    const r = runAsCaller(g, argv, {
       // berth's own cache of policies (by their hash), not the caller's --root
       seccompFd: policyFd(berth.paths.run, record.seccomp),
     });

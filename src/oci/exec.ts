@@ -12,7 +12,7 @@ import { procsFiles } from '../host/cgroups.ts';
 import { policyFd } from '../host/helper.ts';
 import { linuxHost } from '../host/host.ts';
 import { ownCapabilities } from '../host/proc.ts';
-import { isTerminal } from '../host/terminal.ts';
+import { callerTerminal, declineIf, runAsCaller } from './caller.ts';
 import { cgroupDirs, mustRecord, statusNow, writePidFile } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
@@ -47,13 +47,16 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   const proc: OciProcess = file ? parseProcessText(readFileSync(file, 'utf8')) : fromFlags(flags, cmd, r.bundle, tty);
   const detach = one('detach', 'd') === 'true';
   const consoleSocket = one('console-socket') ?? null;
+  // a worker of the server has no signals of the caller's to pass on, nor a caller to keep waiting
+  declineIf(g, !detach, 'exec waits for its process');
   // detached, the process keeps our stdio: never a terminal it could push input into (TIOCSTI)
   for (const fd of detach && consoleSocket === null ? [0, 1, 2] : []) {
-    if (await isTerminal(fd))
+    if (await callerTerminal(g, fd))
       throw new BerthError('BAD_VALUE', `exec: fd ${fd} is a terminal, which the process would keep`);
   }
-  const h = linuxHost.runHelper(
-    g.helper,
+  // the caller's child with its stdio, as runc's process is (a shim, its subreaper, reaps it)
+  const h = runAsCaller(
+    g,
     ociExecArgs(proc, {
       pid: r.pid,
       namespaces: r.namespaces,
@@ -63,7 +66,6 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
       consoleSocket: consoleSocket === null ? null : resolve(consoleSocket),
     }),
     {
-      stdio: ['inherit', 'inherit', 'inherit'],
       // the container's policy (a record from before it was kept: berth's own, which it got)
       seccompFd: policyFd(g.berth.run, r.seccomp ?? seccompPolicy(process.arch, { sysinfo: false })),
       relaysSignals: !detach,

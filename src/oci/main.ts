@@ -10,6 +10,7 @@ import { BerthError } from '../core/errors.ts';
 import { DEFAULT_OCI_ROOT } from '../host/oci-state.ts';
 import { makePaths, type Paths } from '../host/paths.ts';
 import { trace } from '../host/trace.ts';
+import type { CallerSide } from './caller.ts';
 import { type OciVerb, VERBS } from './verbs.ts';
 
 export interface OciGlobal {
@@ -23,7 +24,15 @@ export interface OciGlobal {
    * locks, its lxcfs, its policy cache and the stages, never under the caller's --root
    */
   berth: Paths;
+  /** a call served by a worker of berth-oci's server: its client's side (src/oci/worker.ts) */
+  caller: CallerSide | null;
 }
+
+/**
+ * A served call the worker leaves to the executable (the client runs it itself), thrown before
+ * the verb changed anything.
+ */
+export class Declined extends Error {}
 
 /** `--name VALUE`, `--name=VALUE`, `-name VALUE`: the flag's name and inline value. */
 export function flagOf(arg: string): { name: string; inline: string | null } | null {
@@ -89,7 +98,11 @@ function verbIndex(argv: readonly string[]): number {
 }
 
 /** Runs berth-oci ARGV; the exit code. */
-export async function ociMain(argv: readonly string[], helper: string): Promise<number> {
+export async function ociMain(
+  argv: readonly string[],
+  helper: string,
+  caller: CallerSide | null = null,
+): Promise<number> {
   trace('main');
   // global flags: up to the verb
   const at = verbIndex(argv);
@@ -103,6 +116,7 @@ export async function ociMain(argv: readonly string[], helper: string): Promise<
     debug: false,
     helper,
     berth: makePaths(process.env['BERTH_ROOT'] || '/', helper),
+    caller,
   };
   try {
     const { flags } = parseFlags('berth-oci', head, GLOBAL_VALUED, GLOBAL_BOOLEAN);
@@ -118,6 +132,7 @@ export async function ociMain(argv: readonly string[], helper: string): Promise<
       helper,
       // a caller that passes no environment on (Podman) gives it as a flag: --runtime-flag berth-root=DIR
       berth: one('berth-root') ? makePaths(one('berth-root') as string, helper) : g.berth,
+      caller,
     };
     if (one('systemd-cgroup') === 'true') {
       throw new BerthError('BAD_VALUE', '--systemd-cgroup: berth-oci manages cgroups itself (cgroupfs)', {
@@ -144,6 +159,7 @@ export async function ociMain(argv: readonly string[], helper: string): Promise<
     trace('done');
     return code;
   } catch (err) {
+    if (err instanceof Declined) throw err;
     report(g, err);
     return 1;
   }

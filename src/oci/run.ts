@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { linuxHost } from '../host/host.ts';
 import { checkOciId } from '../host/oci-state.ts';
+import { declineIf } from './caller.ts';
 import { mustRecord, statusOfProcess } from './container.ts';
 import { CREATE_VALUED, createContainer, createOptions } from './create.ts';
 import { deleteContainer } from './delete.ts';
@@ -21,6 +22,8 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new BerthError('BAD_SYNTAX', 'run: takes one container id');
   const id = checkOciId(positionals[0]);
   const detach = flags.has('detach') || flags.has('d');
+  // a worker of the server has no signals of the caller's to pass on, nor a caller to keep waiting
+  declineIf(g, !detach, 'run waits for the container');
   const exitFile = detach ? null : join(g.root, id, 'exit');
   const record = await createContainer(g, id, createOptions(flags, exitFile));
   if (exitFile === null || record.pid === null) {

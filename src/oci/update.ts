@@ -6,6 +6,7 @@ import { BerthError } from '../core/errors.ts';
 import { ociResourcesOver } from '../core/oci-plan.ts';
 import { applyWrites, resourceWrites } from '../host/cgroups.ts';
 import { writeOciRecord } from '../host/oci-state.ts';
+import { readCallerStdin } from './caller.ts';
 import { cgroupDirs, layoutNow, mustRecord, statusNow } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
@@ -31,7 +32,10 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   let res: Record<string, unknown>;
   if (file !== undefined) {
     try {
-      res = JSON.parse(readFileSync(file === '-' ? 0 : file, 'utf8').slice(0, 1 << 20)) as Record<string, unknown>;
+      res = JSON.parse((file === '-' ? readCallerStdin(g) : readFileSync(file, 'utf8')).slice(0, 1 << 20)) as Record<
+        string,
+        unknown
+      >;
     } catch (err) {
       throw new BerthError('BAD_VALUE', `update: --resources ${file}: ${(err as Error).message.slice(0, 200)}`);
     }

@@ -43,4 +43,8 @@ export const VERBS: Record<string, OciVerb> = {
   },
   state: { summary: "print a container's state (JSON)", load: async () => (await import('./state.ts')).run },
   list: { summary: 'list the containers under --root', load: async () => (await import('./list.ts')).run },
+  serve: {
+    summary: 'answer the calls of berth-oci (the client) with warm workers (--idle SECONDS, --workers N)',
+    load: async () => (await import('./serve.ts')).run,
+  },
 };

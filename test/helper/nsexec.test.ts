@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { treeSyncArgs } from '../../src/core/helper-args.ts';
-import { readAll, statusFile } from '../../src/host/helper.ts';
+import { anonymousFile, readAll } from '../../src/host/helper.ts';
 
 const HELPER = new URL('../../../helper/berth-nsexec', import.meta.url).pathname;
 const ROOT = process.getuid?.() === 0 ? false : 'needs root';
 
 /** Status records on fd 3 go to a file read at the exit, as berth does (src/host/helper.ts). */
 function run(args: string[]) {
-  const fd = statusFile();
+  const fd = anonymousFile();
   const r = spawnSync(HELPER, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe', fd] });
   const status = readAll(fd);
   closeSync(fd);

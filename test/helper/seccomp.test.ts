@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseSeccomp, profilePolicy, SECCOMP_ARCHES } from '../../src/core/oci-seccomp.ts';
-import { inputFd, readAll, statusFile } from '../../src/host/helper.ts';
+import { anonymousFile, inputFd, readAll } from '../../src/host/helper.ts';
 import { DOCKER_SECCOMP } from '../unit/core/docker-seccomp.ts';
 
 const HELPER = new URL('../../../helper/berth-nsexec', import.meta.url).pathname;
@@ -16,7 +16,7 @@ const ROOT = process.getuid?.() === 0 ? false : 'needs root';
 
 /** runs SCRIPT as the init of a container of ROOT under POLICY; its status records and stderr */
 function runUnder(root: string, policy: string, script: string) {
-  const status = statusFile();
+  const status = anonymousFile();
   const seccomp = inputFd(tmpdir(), policy);
   const args = ['--unshare', 'mnt,pid', '--rootfs', root, '--seccomp-fd', '4', '--status-fd', '3'];
   const r = spawnSync(HELPER, [...args, '--', '/bin/busybox', 'sh', '-c', `${script}; echo > /done`], {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { startOciServer } from './docker-daemon.ts';
 import { ROOT_SKIP, waitFor } from './harness.ts';
 
 const HAVE =
@@ -118,6 +119,8 @@ export async function startContainerd(
       `[plugins."io.containerd.internal.v1.opt"]\n  path = "${dir}/opt"\n${opts.extra ?? ''}`,
   );
   let log = '';
+  // the shim's runtime calls go to berth-oci's call server of that root, where they come from
+  const server = opts.env?.['BERTH_ROOT'] ? startOciServer({ ...process.env, ...opts.env }, opts.wrap) : null;
   const [cmd = 'containerd', ...pre] = [...(opts.wrap ?? []), 'containerd'];
   // nsenter execs containerd in place: this pid is the daemon's
   const daemon: ChildProcess = spawn(cmd, [...pre, '--config', join(dir, 'config.toml')], {
@@ -141,6 +144,7 @@ export async function startContainerd(
           process.kill(pid, 'SIGKILL');
         } catch {}
       }
+      server?.stop();
       for (const mp of mountsUnder(dir).reverse()) spawnSync('umount', ['-l', mp], { stdio: 'ignore' });
       rmSync(dir, { recursive: true, force: true });
       if (!hadRun) rmSync('/run/containerd', { recursive: true, force: true });

@@ -53,6 +53,8 @@ export function startDockerd(name = `berth-dk-${process.pid}`, env: NodeJS.Proce
   const host = `unix://${join(dir, 'docker.sock')}`;
   writeFileSync(join(dir, 'daemon.json'), JSON.stringify({ runtimes: { berth: { path: OCI } } }));
   spawnSync('ip', ['netns', 'add', name]);
+  // its runtime calls go to berth-oci's call server, in the namespace they come from
+  const server = startOciServer(env, ['nsenter', `--net=/run/netns/${name}`]);
   // its log goes to a file, not a pipe: callers time runs with spawnSync, which keeps our event
   // loop from reading a pipe, and once its 64 KiB filled (containerd's few lines a container,
   // relayed by dockerd, after some 25 runs) their writes blocked, and dockerd saw no more exits
@@ -119,6 +121,7 @@ export function startDockerd(name = `berth-dk-${process.pid}`, env: NodeJS.Proce
       }
       const stuck = child.exitCode === null && child.signalCode === null;
       if (stuck) child.kill('SIGKILL');
+      server.stop();
       const leaks = [...(stuck ? ['dockerd did not stop on SIGTERM'] : []), ...removeLeft(dir, cgroupParent)];
       spawnSync('ip', ['netns', 'del', name]);
       if (!hadRunDocker) rmSync('/run/docker', { recursive: true, force: true });
@@ -131,6 +134,18 @@ export function startDockerd(name = `berth-dk-${process.pid}`, env: NodeJS.Proce
       return leaks;
     },
   };
+}
+
+/**
+ * berth-oci's call server (docs/oci.md) for the BERTH_ROOT of ENV, started through WRAP (nsenter
+ * into the network namespace its callers run in: a call from another namespace is not served);
+ * stop() ends it. `--detach` returns once it answers.
+ */
+export function startOciServer(env: NodeJS.ProcessEnv, wrap: string[] = []): { stop: () => void } {
+  const [cmd = OCI, ...args] = [...wrap, OCI, 'serve', '--detach'];
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`berth-oci serve --detach: ${r.status} ${r.stderr}`);
+  return { stop: () => void spawnSync(OCI, ['serve', '--stop'], { env, timeout: 30_000 }) };
 }
 
 /**

@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { OCI, removeLeft } from './docker-daemon.ts';
+import { OCI, removeLeft, startOciServer } from './docker-daemon.ts';
 import { ROOT_SKIP, sandbox } from './harness.ts';
 
 const HAVE = spawnSync('sh', ['-c', 'command -v podman'], { stdio: 'ignore' }).status === 0;
@@ -35,6 +35,13 @@ test('podman --runtime berth-oci: run (output, exit code), run -d, exec, stop, r
 }, async (t) => {
   const s = sandbox(t);
   const dir = mkdtempSync(join(tmpdir(), 'berth-podman-'));
+  // podman passes its runtime no environment: its calls go to the call server of berth's default
+  // root (/run/berth/oci-server), which berth-oci.service runs; the test's own when none does
+  const hadServer = spawnSync(OCI, ['serve', '--status'], {
+    stdio: 'ignore',
+    env: { ...process.env, BERTH_ROOT: '/' },
+  });
+  const server = hadServer.status === 0 ? null : startOciServer({ ...process.env, BERTH_ROOT: '/' });
   const cgroupParent = `/berth-pd-${process.pid}`;
   // podman's image copy keeps a blob cache in /var/lib/containers/cache whatever --root says
   const hadVarLib = existsSync('/var/lib/containers');
@@ -97,6 +104,7 @@ test('podman --runtime berth-oci: run (output, exit code), run -d, exec, stop, r
       for (const p of parents()) for (const d of ['conmon', '']) rmdirQuiet(join(p, d));
       if (parents().length) await new Promise((r) => setTimeout(r, 50));
     }
+    server?.stop();
     const leaks = removeLeft(dir, cgroupParent);
     if (!hadVarLib) rmSync('/var/lib/containers', { recursive: true, force: true });
     assert.deepEqual(leaks, [], 'podman, conmon and the containers leave nothing');

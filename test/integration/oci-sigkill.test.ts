@@ -142,7 +142,15 @@ test('berth-oci: SIGKILL at any point of create, start, kill and delete leaves w
   // a system container's idmapped root is staged in berth's run directory, its id range held there
   const stageOf = (id: string) =>
     stageDirOf(
-      { root: state, log: null, logFormat: 'text', debug: false, helper: berthPaths.helper, berth: berthPaths },
+      {
+        root: state,
+        log: null,
+        logFormat: 'text',
+        debug: false,
+        helper: berthPaths.helper,
+        berth: berthPaths,
+        caller: null,
+      },
       id,
     );
   const dirLeft = (path: string) => (existsSync(path) ? [`${path}: ${readdirSync(path).join(' ')}`] : []);

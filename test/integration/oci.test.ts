@@ -16,11 +16,13 @@ import {
   readlinkSync,
   rmdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { startOciServer } from './docker-daemon.ts';
 import { berthEnv, REPO, ROOT_SKIP, type Sandbox, sandbox, waitFor } from './harness.ts';
 
 const OCI = join(REPO, 'bin/berth-oci');
@@ -67,10 +69,14 @@ function bundle(t: { after: (f: () => void) => void }, s: Sandbox): Bundle {
     }
   };
   assert.equal(oci(['spec', '--bundle', dir]).status, 0);
+  // the calls go to berth-oci's call server of the sandbox's root (the test of SIGKILLs at every
+  // point, oci-sigkill.test.ts, runs the executable itself)
+  const server = startOciServer(env);
   // a failed check leaves nothing either: the containers go first, their state with them, then
-  // the bundle (one hook, so the order holds)
+  // the server and the bundle (one hook, so the order holds)
   t.after(() => {
     for (const id of ['c2', 'c3', 'c1']) oci(['delete', '--force', id]);
+    server.stop();
     // the parent level stays when another container found it made (as runc leaves it): the test's own
     for (const h of ['', ...readdirSync('/sys/fs/cgroup')]) {
       try {
@@ -537,4 +543,80 @@ test('berth-oci run: create and start in one, its status, a signal relayed, noth
   assert.equal(d.status, 0);
   assert.equal(status(b, 'c1'), 'running');
   assert.equal(b.oci(['delete', '--force', 'c1']).status, 0);
+});
+
+/** The call server's counters (what `serve --status` prints; read here without a call of their own). */
+function serverStats(b: Bundle): { pid: number; served: number; declined: number; allBusy: number } {
+  return JSON.parse(readFileSync(join(b.run, 'oci-server/stats.json'), 'utf8'));
+}
+
+test('berth-oci through its call server: served by workers, the caller keeps its process and stdio, other callers are not served', {
+  skip: ROOT_SKIP,
+}, async (t) => {
+  const s = sandbox(t);
+  const b = bundle(t, s);
+  b.config((c) => {
+    c.process.args = ['sh', '-c', 'echo from-init; exec sleep 60'];
+  });
+  const sockDir = join(b.run, 'oci-server');
+  assert.equal(statSync(sockDir).mode & 0o777, 0o700, "the server's directory is root's alone");
+  assert.equal(statSync(join(sockDir, 'sock')).mode & 0o777, 0o600);
+  const status = spawnSync(OCI, ['serve', '--status'], { env: b.env, encoding: 'utf8' });
+  assert.equal(status.status, 0, status.stderr);
+  assert.match(status.stdout, /"served": \d+/);
+  await new Promise((r) => setTimeout(r, 400));
+  const before = serverStats(b);
+  const workers = () =>
+    readdirSync('/proc').filter((p) => {
+      try {
+        return /^\d+$/.test(p) && readFileSync(`/proc/${p}/stat`, 'utf8').split(' ')[3] === String(before.pid);
+      } catch {
+        return false;
+      }
+    });
+  const pool = workers();
+  assert.ok(pool.length >= 1, 'the server keeps workers');
+  // create: served, and the container's process has the caller's own stdout (its file)
+  assert.equal(b.oci(['create', '--bundle', b.dir, 'c1']).status, 0);
+  const pid = JSON.parse(b.oci(['state', 'c1']).stdout).pid as number;
+  const out = readlinkSync(`/proc/${pid}/fd/1`);
+  assert.match(out, /oci-\d+\.out$/, 'the init writes where the create call wrote');
+  assert.equal(b.oci(['start', 'c1']).status, 0);
+  await waitFor('its output', () => readFileSync(out, 'utf8') === 'from-init\n');
+  // `update --resources -` reads the caller's stdin, through the client
+  assert.equal(b.oci(['update', '--resources', '-', 'c1'], '{"pids":{"limit":77}}').status, 0);
+  assert.equal(limits(b).pids, '77');
+  await waitFor('the counters', () => serverStats(b).served === before.served + 4);
+  assert.deepEqual(workers().sort(), pool.sort(), 'the same workers served them (none started)');
+  // a caller in another namespace (uts here) is left to the executable: the same answer
+  const direct = b.oci(['state', 'c1']);
+  const other = spawnSync('unshare', ['--uts', OCI, '--root', b.state, 'state', 'c1'], {
+    env: b.env,
+    encoding: 'utf8',
+  });
+  assert.equal(other.status, 0, other.stderr);
+  assert.equal(other.stdout, direct.stdout);
+  await waitFor('the decline counted', () => serverStats(b).declined === before.declined + 1);
+  assert.match(readFileSync(join(sockDir, 'log'), 'utf8'), /declined the caller's namespaces differ/);
+  // a foreground run waits and passes signals on: the executable's too
+  const declined = serverStats(b).declined;
+  assert.equal(b.oci(['delete', '--force', 'c1']).status, 0);
+  b.config((c) => {
+    c.process.args = ['sh', '-c', 'exit 4'];
+  });
+  assert.equal(b.oci(['run', '--bundle', b.dir, 'c2']).status, 4);
+  await waitFor('the run declined', () => serverStats(b).declined === declined + 1);
+  // BERTH_OCI_SERVER=0: the client runs the executable, the server sees nothing
+  const served = serverStats(b).served;
+  const off = spawnSync(OCI, ['--root', b.state, 'list', '-q'], { env: { ...b.env, BERTH_OCI_SERVER: '0' } });
+  assert.equal(off.status, 0);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(serverStats(b).served, served);
+  // the server goes with its socket (a root removed)
+  rmSync(join(sockDir, 'sock'));
+  await waitFor('the server and its workers to exit', () =>
+    [String(before.pid), ...pool].every((p) => !existsSync(`/proc/${p}`)),
+  );
+  // with no server, the client runs the call itself
+  assert.equal(b.oci(['list', '-q']).status, 0);
 });

@@ -1,0 +1,496 @@
+// berth-oci serve [--detach] [--idle SECONDS] [--workers N] | --status | --stop: the call server
+// (docs/oci.md, "The call server"). A shim runs its runtime a few times per container, and a Bun program's start-up
+// alone is longer than runc's whole `delete`. The server keeps N idle workers (berth-oci
+// processes with every verb loaded: src/oci/worker.ts) and gives each call of the client
+// (helper/oci-client.c, the berth-oci on the PATH) to one, relaying its output and exit status.
+// A worker runs one call at a time; more start while calls overlap, and the idle ones beyond N
+// go.
+//
+// It answers on RUN/oci-server/sock (0600, in a 0700 directory: root's only), for the
+// BERTH_ROOT it was started with (a unit, setup's berth-oci.service, or an admin starts it; never
+// a call: under a shim or conmon, which are subreapers, the server would become their child and
+// they would wait for it). It exits on SIGTERM, after SECONDS without a call (--idle; 0, the
+// default: never), when its socket is removed or replaced, or when its executable is (a client
+// of another build is declined).
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { BerthError } from '../core/errors.ts';
+import { exitFrame, FRAME, frame, MAX_REQUEST, requestLength } from '../core/oci-wire.ts';
+import { prepareSocket, removeSocket, secureSocket } from '../host/daemon-socket.ts';
+import { anonymousFile, readAllBytes } from '../host/helper.ts';
+import { linuxHost } from '../host/host.ts';
+import { ociServerSocket } from '../host/paths.ts';
+import { declineIf } from './caller.ts';
+import { type OciGlobal, parseFlags } from './main.ts';
+
+const MAX_WORKERS = 16;
+/** a helper run's arguments at most (helper/oci-client.c MAX_ARGS) */
+const MAX_HELPER_ARGS = 4096;
+/** lines of the log (declined calls, workers that failed) at most: a caller that never fits does not fill it */
+const MAX_LOGGED = 1000;
+/** A worker whose output files grew past this is retired after its call (they are files in memory). */
+const MAX_OUTPUT = 16 << 20;
+/** A relayed chunk's bound: the client's buffer (helper/oci-client.c). */
+const CHUNK = 65536;
+
+export async function run(g: OciGlobal, args: string[]): Promise<number> {
+  const { flags, positionals } = parseFlags(
+    'serve',
+    args,
+    ['idle', 'workers'],
+    ['worker', 'status', 'stop', 'detach', 'foreground'],
+  );
+  if (positionals.length) throw new BerthError('BAD_SYNTAX', 'serve: takes no arguments');
+  const sock = ociServerSocket(g.berth);
+  if (flags.has('status')) return status(sock);
+  // a server's own commands never run in one of its workers
+  declineIf(g, true, 'serve runs as a process of its own');
+  if (flags.has('worker')) return (await import('./worker.ts')).work(g.helper);
+  if (process.getuid?.() !== 0) throw new BerthError('NO_ACCESS', 'serve: the call server runs as root');
+  if (flags.has('stop')) return stopServer(sock);
+  const number = (k: string, dflt: number, min: number, max: number): number => {
+    const v = flags.get(k)?.at(-1);
+    const n = v === undefined ? dflt : /^\d{1,7}$/.test(v) ? Number(v) : Number.NaN;
+    if (!(n >= min && n <= max)) throw new BerthError('BAD_VALUE', `serve: --${k}: a number from ${min} to ${max}`);
+    return n;
+  };
+  const idle = number('idle', 0, 0, 86400);
+  const want = number('workers', 2, 1, MAX_WORKERS);
+  if (await answers(sock)) return 0; // another server has it: the client finds that one
+  if (flags.has('detach')) return detach(sock, idle, want);
+  // not the directory it was started from (a bundle's, say); a call's worker takes its caller's
+  process.chdir('/');
+  return new Server(sock, idle * 1000, want).done;
+}
+
+/**
+ * `serve --detach`: the server in the background, its stderr the log beside its socket; returns
+ * once it answers. Its parent is then init (or the caller's subreaper: start it from a shell or
+ * a unit, not from under a shim, which would wait for it).
+ */
+async function detach(sock: string, idle: number, want: number): Promise<number> {
+  mkdirSync(dirname(sock), { recursive: true, mode: 0o700 });
+  const log = openSync(join(dirname(sock), 'log'), 'a', 0o600);
+  try {
+    spawn(process.execPath, ['serve', '--idle', String(idle), '--workers', String(want)], {
+      argv0: 'berth-oci',
+      detached: true,
+      stdio: ['ignore', 'ignore', log],
+    }).unref();
+  } finally {
+    closeSync(log);
+  }
+  for (let i = 0; i < 200; i++) {
+    if (await answers(sock)) return 0;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new BerthError('SYSTEM', `serve --detach: no server answers on ${sock} after 10 s`, {
+    hint: `its log: ${join(dirname(sock), 'log')}`,
+  });
+}
+
+/** `serve --stop`: SIGTERM to the server of this root (its stats name it); returns once it is gone. */
+async function stopServer(sock: string): Promise<number> {
+  if (!(await answers(sock))) return 0;
+  let pid = 0;
+  try {
+    pid = Number((JSON.parse(readFileSync(statsPath(sock), 'utf8')) as { pid?: unknown }).pid);
+  } catch {}
+  // only a berth-oci server: a stale stats file never names another process to kill
+  const cmd = Number.isSafeInteger(pid) && pid > 1 ? (linuxHost.readProc(`${pid}/cmdline`) ?? '') : '';
+  if (!cmd.startsWith('berth-oci\0serve'))
+    throw new BerthError('SYSTEM', `serve --stop: no server pid in ${statsPath(sock)}`);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 200 && (await answers(sock)); i++) await new Promise((r) => setTimeout(r, 50));
+  return 0;
+}
+
+/** `serve --status`: the running server's counters (its stats file), or exit 1 when none answers. */
+async function status(sock: string): Promise<number> {
+  if (!(await answers(sock))) throw new BerthError('NOT_RUNNING', `no call server answers on ${sock}`);
+  writeSync(1, readFileSync(statsPath(sock), 'utf8'));
+  return 0;
+}
+
+const statsPath = (sock: string) => join(dirname(sock), 'stats.json');
+
+/** Whether a server answers on SOCK (one that was killed left its file behind). */
+function answers(sock: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection(sock);
+    c.on('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+  });
+}
+
+const dev = (p: string) => {
+  const st = statSync(p);
+  return `${st.dev}:${st.ino}`;
+};
+
+/** A worker's "helper JSON" as the client's 'h' frame: the policy's path, argc, argv (NUL-terminated). */
+function helperFrame(json: string): Buffer | null {
+  try {
+    const o = JSON.parse(json) as { policy?: unknown; argv?: unknown };
+    const strings = (a: unknown): a is string[] =>
+      Array.isArray(a) && a.every((x) => typeof x === 'string' && !x.includes('\0'));
+    if (typeof o.policy !== 'string' || !strings(o.argv) || o.argv.length < 1 || o.argv.length > MAX_HELPER_ARGS)
+      return null;
+    return Buffer.from([o.policy, String(o.argv.length), ...o.argv].map((f) => `${f}\0`).join(''));
+  } catch {
+    return null;
+  }
+}
+
+/** A worker process and its call's handlers. */
+class Worker {
+  readonly child: ChildProcess;
+  /** its stdout and stderr: anonymous files read after each call from where the last one ended
+   * (a pipe's bytes could still be on their way when "exit N" arrives) */
+  readonly out = anonymousFile();
+  readonly err = anonymousFile();
+  outAt = 0;
+  errAt = 0;
+  ready = false;
+  /** the line handler and exit handler of the call it runs */
+  onLine: ((line: string) => void) | null = null;
+  onExit: ((why: string) => void) | null = null;
+
+  constructor(onReady: (w: Worker) => void, onGone: (w: Worker, why: string) => void) {
+    // the same executable, with the server's environment until a call brings its own
+    this.child = spawn(process.execPath, ['serve', '--worker'], {
+      argv0: 'berth-oci',
+      stdio: ['pipe', this.out, this.err, 'pipe'],
+    });
+    let pending = '';
+    this.child.stdio[3]?.on('data', (d: Buffer) => {
+      pending += d.toString();
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line === 'ready' && !this.ready) {
+          this.ready = true;
+          onReady(this);
+        } else this.onLine?.(line);
+      }
+    });
+    this.child.on('exit', (code, signal) => {
+      const why = signal ?? `exit ${code}`;
+      this.onExit?.(why);
+      onGone(this, why);
+      closeSync(this.out);
+      closeSync(this.err);
+    });
+    this.child.on('error', () => {});
+    this.child.stdin?.on('error', () => {});
+  }
+
+  /** A message on its stdin: a u32 LE length, then the bytes. */
+  send(b: Uint8Array): void {
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(b.length);
+    this.child.stdin?.write(Buffer.concat([len, b]));
+  }
+
+  /** What it wrote on fd (1 or 2) since the last call. */
+  output(which: 'out' | 'err'): Buffer {
+    const from = which === 'out' ? this.outAt : this.errAt;
+    const d = readAllBytes(which === 'out' ? this.out : this.err, from);
+    if (which === 'out') this.outAt += d.length;
+    else this.errAt += d.length;
+    return d;
+  }
+
+  /** Ends it: an idle worker reads the end of its stdin and exits. */
+  retire(): void {
+    this.child.stdin?.end();
+  }
+}
+
+class Server {
+  readonly done: Promise<number>;
+  private finish: (code: number) => void = () => {};
+  private readonly ownExe = dev('/proc/self/exe');
+  private ownSock = '';
+  private readonly idleWorkers: Worker[] = [];
+  private starting = 0;
+  private busy = 0;
+  private failures = 0;
+  private logged = 0;
+  /** what `serve --status` shows: calls served, declined (run by the client), and left to the
+   * client because every worker was busy */
+  private readonly counts = { served: 0, declined: 0, allBusy: 0 };
+  private statsDue: ReturnType<typeof setTimeout> | null = null;
+  private stopping = false;
+  private idle: ReturnType<typeof setTimeout> | null = null;
+  private readonly server = createServer((c) => this.accept(c));
+  private readonly watch: ReturnType<typeof setInterval>;
+
+  private readonly sock: string;
+  private readonly idleMs: number;
+  private readonly want: number;
+
+  constructor(sock: string, idleMs: number, want: number) {
+    this.sock = sock;
+    this.idleMs = idleMs;
+    this.want = want;
+    this.done = new Promise<number>((resolve) => {
+      this.finish = resolve;
+    });
+    prepareSocket(sock, null);
+    // a removed or replaced socket (a root removed, another server), or a new executable: we go
+    this.watch = setInterval(() => {
+      let now = '';
+      let exe = '';
+      try {
+        now = dev(sock);
+        exe = dev(process.execPath);
+      } catch {}
+      if (now !== this.ownSock || exe !== this.ownExe) this.stop();
+    }, 1000);
+    this.watch.unref();
+    this.server.on('error', () => this.stop());
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => this.stop());
+    this.server.listen(sock, () => {
+      secureSocket(sock, null);
+      this.ownSock = dev(sock);
+      this.refill();
+      this.armIdle();
+      this.writeStats();
+    });
+  }
+
+  /** The stats file, at most 4 times a second (never on a call's path). */
+  private count(k: keyof Server['counts']): void {
+    this.counts[k]++;
+    this.statsDue ??= setTimeout(() => {
+      this.statsDue = null;
+      this.writeStats();
+    }, 250);
+  }
+
+  private writeStats(): void {
+    const stats = {
+      pid: process.pid,
+      ...this.counts,
+      workers: { idle: this.idleWorkers.length, busy: this.busy, starting: this.starting },
+    };
+    // never a directory made again: a root removed under us stays removed
+    const file = statsPath(this.sock);
+    try {
+      writeFileSync(`${file}.tmp`, `${JSON.stringify(stats, null, 2)}\n`, { mode: 0o600 });
+      renameSync(`${file}.tmp`, file);
+    } catch {}
+  }
+
+  private log(line: string): void {
+    if (this.logged++ < MAX_LOGGED) process.stderr.write(`berth-oci serve: ${line}\n`);
+  }
+
+  /**
+   * Starts workers up to the pool's size, counting the busy ones: a call returns its worker, so
+   * calls one after another start none. Overlapping calls take the last idle one; then one more
+   * starts (after the call's own writes), for the next.
+   */
+  private refill(): void {
+    const have = () => this.idleWorkers.length + this.starting + Math.min(this.busy, this.want - 1);
+    // a worker that dies loading, three times in a row, is a broken build: no more start
+    while (
+      !this.stopping &&
+      this.failures < 3 &&
+      (have() < this.want || this.idleWorkers.length + this.starting === 0)
+    ) {
+      this.starting++;
+      new Worker(
+        (w) => {
+          this.starting--;
+          this.failures = 0;
+          this.release(w);
+        },
+        (w, why) => {
+          if (!w.ready) {
+            this.starting--;
+            this.failures++;
+            this.log(
+              `a worker ended before it was ready (${why}): ${readAllBytes(w.err).toString('utf8').trim().slice(-500)}`,
+            );
+          }
+          const at = this.idleWorkers.indexOf(w);
+          if (at >= 0) this.idleWorkers.splice(at, 1);
+          this.refill();
+        },
+      );
+    }
+  }
+
+  /** W is idle again: kept, or retired when more than the pool's size are. */
+  private release(w: Worker): void {
+    w.onLine = null;
+    w.onExit = null;
+    if (this.stopping || this.idleWorkers.length >= this.want || w.outAt + w.errAt > MAX_OUTPUT) w.retire();
+    else this.idleWorkers.push(w);
+  }
+
+  private armIdle(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = this.busy === 0 && this.idleMs > 0 ? setTimeout(() => this.stop(), this.idleMs) : null;
+  }
+
+  private stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.watch);
+    if (this.idle) clearTimeout(this.idle);
+    this.server.close();
+    if (this.statsDue) clearTimeout(this.statsDue);
+    // only our socket (and stats): a server that replaced it keeps its own
+    try {
+      if (dev(this.sock) === this.ownSock) {
+        removeSocket(this.sock);
+        rmSync(statsPath(this.sock), { force: true });
+      }
+    } catch {}
+    // idle workers read the end of their stdin and exit; busy ones finish their call
+    for (const w of this.idleWorkers.splice(0)) w.retire();
+    this.finish(0);
+  }
+
+  private accept(c: Socket): void {
+    c.on('error', () => {});
+    let got: Buffer = Buffer.alloc(0);
+    // once the call is a worker's: where the client's answers go
+    let answer: ((type: number, data: Buffer) => void) | null = null;
+    let answered = false;
+    c.on('data', (d: Buffer) => {
+      if (answered) return;
+      got = got.length ? Buffer.concat([got, d]) : d;
+      if (!answer) {
+        if (got.length < 8) return;
+        const n = requestLength(got);
+        if (n === null || n > MAX_REQUEST) return void c.destroy();
+        if (got.length < 8 + n) return;
+        const payload = got.subarray(8, 8 + n);
+        got = got.subarray(8 + n);
+        answer = this.dispatch(c, payload);
+        if (!answer) {
+          answered = true;
+          return;
+        }
+      }
+      while (got.length >= 5) {
+        const n = got.readUInt32LE(1);
+        if (n > MAX_REQUEST + 4) return void c.destroy();
+        if (got.length < 5 + n) break;
+        answer(got[0] as number, got.subarray(5, 5 + n));
+        got = got.subarray(5 + n);
+      }
+    });
+  }
+
+  /** Gives the call to a worker; the handler of the client's answers, or null when answered already. */
+  private dispatch(c: Socket, payload: Buffer): ((type: number, data: Buffer) => void) | null {
+    const send = (b: Uint8Array) => {
+      if (!c.destroyed) c.write(b);
+    };
+    // the client stats the executable it would run: a server of another build (or a rebuilt
+    // one) leaves the call to it and goes
+    const exeField = payload.toString('latin1').split('\0', 1)[0];
+    let exeNow = '';
+    try {
+      exeNow = dev(process.execPath);
+    } catch {}
+    if (exeField !== this.ownExe || exeNow !== this.ownExe) {
+      c.end(frame(FRAME.fallback));
+      if (exeNow !== this.ownExe) this.stop();
+      return null;
+    }
+    const w = this.idleWorkers.shift();
+    if (!w) {
+      // every worker is busy: the client runs the call itself, as fast as it would without us
+      c.end(frame(FRAME.fallback));
+      this.count('allBusy');
+      this.refill();
+      return null;
+    }
+    this.busy++;
+    setImmediate(() => this.refill());
+    this.armIdle();
+    send(frame(FRAME.dispatched));
+    let closed = false;
+    // what the worker asked the client: only its answer goes back
+    let asked: number | null = null;
+    const close = (code: number | null, keep: boolean) => {
+      if (closed) return;
+      closed = true;
+      this.busy--;
+      this.armIdle();
+      // one write: the frames go at once
+      const frames: Uint8Array[] = [];
+      if (code === null) frames.push(frame(FRAME.fallback));
+      else {
+        for (const [which, type] of [
+          ['out', FRAME.stdout],
+          ['err', FRAME.stderr],
+        ] as const) {
+          const d = w.output(which);
+          for (let at = 0; at < d.length; at += CHUNK) frames.push(frame(type, d.subarray(at, at + CHUNK)));
+        }
+        frames.push(exitFrame(code));
+      }
+      if (!c.destroyed) c.end(Buffer.concat(frames));
+      if (keep) this.release(w);
+    };
+    w.onLine = (line) => {
+      if (line.startsWith('declined ')) {
+        // the log (the server's stderr): why calls went to the executable
+        this.log(line);
+        this.count('declined');
+        close(null, true);
+      } else if (/^exit \d+$/.test(line)) {
+        this.count('served');
+        close(Number(line.slice(5)), true);
+      } else if (line === 'stdin') {
+        asked = FRAME.stdinData;
+        send(frame(FRAME.stdin));
+      } else if (line.startsWith('helper ')) {
+        const run = helperFrame(line.slice(7));
+        if (run === null) {
+          writeSync(w.err, 'berth-oci: the server cannot pass this helper run to its client\n');
+          return void w.child.kill('SIGKILL');
+        }
+        asked = FRAME.helperStatus;
+        send(frame(FRAME.helper, run));
+      }
+    };
+    w.onExit = (why) => {
+      writeSync(w.err, `berth-oci: the server's worker ended (${why})\n`);
+      close(1, false);
+    };
+    // a client killed mid-call takes its call with it, as a killed runc's own process would go
+    // (the next call, or delete --force, cleans what it left: docs/oci.md)
+    c.on('close', () => {
+      if (!closed) w.child.kill('SIGKILL');
+    });
+    w.send(payload);
+    return (type, data) => {
+      if (closed || type !== asked) return void c.destroy();
+      asked = null;
+      w.send(data);
+    };
+  }
+}
