@@ -9,8 +9,8 @@
 //
 // The wire (src/core/oci-wire.ts): "BOC1", the payload's length (u32 LE), then NUL-terminated
 // fields: the executable's dev:ino, our namespaces, root and status lines (what a worker's own
-// work must share with us), which of fds 0-2 are terminals, cwd, argc, argv[1..], envc, env. Back come
-// frames: a type byte, a u32 LE length, the data: 's' a worker has the call (first), 'o' stdout,
+// work must share with us), which of fds 0-2 are terminals, cwd, argc, argv[1..], envc, env.
+// Back come frames: a type byte, a u32 LE length, the data: 's' a worker has the call (first), 'o' stdout,
 // 'e' stderr, 'x' the exit status (the last); or 'f' after 's', run it yourself (the worker
 // declined before it did anything). Two are requests the client answers with a frame of its
 // own: 'h', run the helper (berth-nsexec) that makes a container's process, as our child ('H':
@@ -43,6 +43,8 @@ static char exe[PATH_MAX];
 
 /** Runs the executable as berth-oci with our argv: the call as it is without a server. */
 static void run_it_ourselves(char **argv) {
+  // as our caller gave it: an ignored SIGPIPE would outlive the exec
+  signal(SIGPIPE, SIG_DFL);
   argv[0] = (char *)"berth-oci";
   execv(exe, argv);
   fprintf(stderr, "berth-oci: cannot run %s: %s\n", exe, strerror(errno));

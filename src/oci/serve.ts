@@ -1,14 +1,14 @@
-// berth-oci serve [--detach] [--idle SECONDS] [--workers N] | --status | --stop: the call server
-// (docs/oci.md, "The call server"). A shim runs its runtime a few times per container, and a Bun program's start-up
-// alone is longer than runc's whole `delete`. The server keeps N idle workers (berth-oci
-// processes with every verb loaded: src/oci/worker.ts) and gives each call of the client
-// (helper/oci-client.c, the berth-oci on the PATH) to one, relaying its output and exit status.
-// A worker runs one call at a time; more start while calls overlap, and the idle ones beyond N
-// go.
+// berth-oci serve [--detach] [--idle SECONDS] [--workers N] | --status | --stop: the call
+// server (docs/oci.md, "The call server"). A shim runs its runtime a few times per container,
+// and a Bun program's start-up alone is longer than runc's whole `delete`. The server keeps N
+// idle workers (berth-oci processes with every verb loaded: src/oci/worker.ts) and gives each
+// call of the client (helper/oci-client.c, the berth-oci on the PATH) to one, relaying its
+// output and exit status. A worker runs one call at a time; more start while calls overlap,
+// and the idle ones beyond N go.
 //
 // It answers on RUN/oci-server/sock (0600, in a 0700 directory: root's only), for the
-// BERTH_ROOT it was started with (a unit, setup's berth-oci.service, or an admin starts it; never
-// a call: under a shim or conmon, which are subreapers, the server would become their child and
+// BERTH_ROOT it was started with (by a unit, setup's berth-oci.service, or an admin; never by a
+// call: under a shim or conmon, which are subreapers, the server would become their child and
 // they would wait for it). It exits on SIGTERM, after SECONDS without a call (--idle; 0, the
 // default: never), when its socket is removed or replaced, or when its executable is (a client
 // of another build is declined).
@@ -46,12 +46,7 @@ const MAX_OUTPUT = 16 << 20;
 const CHUNK = 65536;
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {
-  const { flags, positionals } = parseFlags(
-    'serve',
-    args,
-    ['idle', 'workers'],
-    ['worker', 'status', 'stop', 'detach', 'foreground'],
-  );
+  const { flags, positionals } = parseFlags('serve', args, ['idle', 'workers'], ['worker', 'status', 'stop', 'detach']);
   if (positionals.length) throw new BerthError('BAD_SYNTAX', 'serve: takes no arguments');
   const sock = ociServerSocket(g.berth);
   if (flags.has('status')) return status(sock);
