@@ -273,6 +273,8 @@ class Server {
   /** The stats file, at most 4 times a second (never on a call's path). */
   private count(k: keyof Server['counts']): void {
     this.counts[k]++;
+    // a call that ends after stop() writes nothing: its stats file is gone with the socket
+    if (this.stopping) return;
     this.statsDue ??= setTimeout(() => {
       this.statsDue = null;
       this.writeStats();
@@ -452,8 +454,8 @@ class Server {
     };
     w.onLine = (line) => {
       if (line.startsWith('declined ')) {
-        // the log (the server's stderr): why calls went to the executable
-        this.log(line);
+        // the log (the server's stderr): callers that did not fit, not the verbs that never run here
+        if (line.startsWith('declined unfit ')) this.log(`declined: ${line.slice(15)}`);
         this.count('declined');
         close(null, true);
       } else if (/^exit \d+$/.test(line)) {

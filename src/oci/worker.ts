@@ -8,7 +8,7 @@
 // the client's answers), 1 and 2 the calls' stdout and stderr (anonymous files the server reads
 // and frames for the client once a call ended), 3 lines to the server: "ready" once loaded;
 // per call "helper JSON" and "stdin", asking the client (src/oci/caller.ts), then "declined
-// WHY" (nothing was done: the client runs the call itself) or "exit N".
+// unfit|verb WHY" (nothing was done: the client runs the call itself) or "exit N".
 import { closeSync, readSync, statSync, writeSync } from 'node:fs';
 import { type CallerFacts, callerDiffers, encodeRequest, type OciRequest, parseRequest } from '../core/oci-wire.ts';
 import { helperResult } from '../host/helper.ts';
@@ -45,7 +45,7 @@ export async function work(helper: string): Promise<number> {
 /** One call: its exit code, or null when it was declined (the line is written). */
 async function serveOne(req: OciRequest, helper: string, own: CallerFacts, ownHelper: string): Promise<number | null> {
   const why = unfit(req, own, ownHelper);
-  if (why !== null) return decline(why);
+  if (why !== null) return decline('unfit', why);
   // the caller's environment is the call's (BERTH_ROOT, BERTH_TRACE, the hooks' own, ...)
   for (const k of Object.keys(process.env)) delete process.env[k];
   Object.assign(process.env, req.env);
@@ -53,7 +53,7 @@ async function serveOne(req: OciRequest, helper: string, own: CallerFacts, ownHe
   try {
     return await ociMain(req.argv, helper, clientSide(req));
   } catch (err) {
-    if (err instanceof Declined) return decline(err.message);
+    if (err instanceof Declined) return decline('verb', err.message);
     throw err;
   }
 }
@@ -125,7 +125,8 @@ function unfit(req: OciRequest, own: CallerFacts, ownHelper: string): string | n
   return null;
 }
 
-function decline(why: string): null {
-  writeSync(CONTROL, `declined ${why.replace(/\n/g, ' ').slice(0, 200)}\n`);
+/** "declined unfit WHY" (the caller differs: the server logs it) or "declined verb WHY" (by design). */
+function decline(kind: 'unfit' | 'verb', why: string): null {
+  writeSync(CONTROL, `declined ${kind} ${why.replace(/\n/g, ' ').slice(0, 200)}\n`);
   return null;
 }

@@ -41,6 +41,7 @@ test('podman --runtime berth-oci: run (output, exit code), run -d, exec, stop, r
     stdio: 'ignore',
     env: { ...process.env, BERTH_ROOT: '/' },
   });
+  const hadServerDir = existsSync('/run/berth/oci-server');
   const server = hadServer.status === 0 ? null : startOciServer({ ...process.env, BERTH_ROOT: '/' });
   const cgroupParent = `/berth-pd-${process.pid}`;
   // podman's image copy keeps a blob cache in /var/lib/containers/cache whatever --root says
@@ -105,6 +106,7 @@ test('podman --runtime berth-oci: run (output, exit code), run -d, exec, stop, r
       if (parents().length) await new Promise((r) => setTimeout(r, 50));
     }
     server?.stop();
+    if (!hadServerDir) rmSync('/run/berth/oci-server', { recursive: true, force: true });
     const leaks = removeLeft(dir, cgroupParent);
     if (!hadVarLib) rmSync('/var/lib/containers', { recursive: true, force: true });
     assert.deepEqual(leaks, [], 'podman, conmon and the containers leave nothing');

@@ -597,7 +597,7 @@ test('berth-oci through its call server: served by workers, the caller keeps its
   assert.equal(other.status, 0, other.stderr);
   assert.equal(other.stdout, direct.stdout);
   await waitFor('the decline counted', () => serverStats(b).declined === before.declined + 1);
-  assert.match(readFileSync(join(sockDir, 'log'), 'utf8'), /declined the caller's namespaces differ/);
+  assert.match(readFileSync(join(sockDir, 'log'), 'utf8'), /declined: the caller's namespaces differ/);
   // a foreground run waits and passes signals on: the executable's too
   const declined = serverStats(b).declined;
   assert.equal(b.oci(['delete', '--force', 'c1']).status, 0);
