@@ -65,6 +65,8 @@
 
 #define MAX_OPS 256
 #define MAX_LIST 64
+/* a process's environment: a Kubernetes pod's service links alone give seven variables a service */
+#define MAX_ENV 8192
 
 static struct {
   const char *rootfs_stage; /* --rootfs-idmapped: where the idmapped copy of the root is staged */
@@ -111,7 +113,7 @@ static struct {
   int n_ops;
   const char *cgroups[MAX_LIST];
   int n_cgroups;
-  char *env[MAX_LIST + 1];
+  char *env[MAX_ENV + 1];
   int n_env;
   struct net_op net[MAX_OPS];
   int n_net;
@@ -200,7 +202,7 @@ static void parse_args(int argc, char **argv) {
       if (opt.n_cgroups >= MAX_LIST) die_usage("too many --cgroup-procs");
       opt.cgroups[opt.n_cgroups++] = need(argv, &i, argc, a);
     } else if (strcmp(a, "--env") == 0) {
-      if (opt.n_env >= MAX_LIST) die_usage("too many --env");
+      if (opt.n_env >= MAX_ENV) die_usage("too many --env");
       opt.env[opt.n_env++] = (char *)need(argv, &i, argc, a);
     } else if (strcmp(a, "--join") == 0) {
       opt.join = parse_int(need(argv, &i, argc, a), a);

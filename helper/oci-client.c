@@ -36,15 +36,21 @@
 
 extern char **environ;
 
-/** a helper run's arguments at most (src/oci/serve.ts helperFrame) */
-#define MAX_ARGS 4096
+/** a helper run's arguments at most (src/oci/serve.ts MAX_HELPER_ARGS; a pod's environment is two each) */
+#define MAX_ARGS 65536
 
 static char exe[PATH_MAX];
+/** the caller's SIGPIPE and SIGCHLD dispositions, for the executable when we run it ourselves */
+static struct sigaction caller_pipe, caller_chld;
+static int changed_signals;
 
 /** Runs the executable as berth-oci with our argv: the call as it is without a server. */
 static void run_it_ourselves(char **argv) {
-  // as our caller gave it: an ignored SIGPIPE would outlive the exec
-  signal(SIGPIPE, SIG_DFL);
+  // as our caller gave them: what we changed would outlive the exec
+  if (changed_signals) {
+    sigaction(SIGPIPE, &caller_pipe, NULL);
+    sigaction(SIGCHLD, &caller_chld, NULL);
+  }
   argv[0] = (char *)"berth-oci";
   execv(exe, argv);
   fprintf(stderr, "berth-oci: cannot run %s: %s\n", exe, strerror(errno));
@@ -194,11 +200,20 @@ static int run_helper(int s, char *fields, uint32_t n) {
   argv[argc] = NULL;
   int status_fd = memfd_create("berth-helper-status", MFD_CLOEXEC);
   int policy_fd = open(*policy ? policy : "/dev/null", O_RDONLY | O_CLOEXEC);
-  if (status_fd < 0 || policy_fd < 0) return -1;
-  pid_t pid = fork();
-  if (pid < 0) return -1;
+  pid_t pid = status_fd < 0 || policy_fd < 0 ? -1 : fork();
+  if (pid < 0) {
+    // the worker's call fails as with a helper that could not start, and undoes what it made
+    char record[256];
+    int n = snprintf(record, sizeof record, "%c%c%c%c{\"error\":\"client\",\"message\":\"berth-oci: cannot run the helper: %s\"}\n",
+                     127, 0, 0, 0, strerror(errno));
+    return send_frame(s, 'H', record, (uint32_t)n);
+  }
   if (pid == 0) {
-    signal(SIGPIPE, SIG_DFL);
+    // the helper starts as the executable's spawn starts it: default dispositions, no mask
+    sigset_t none;
+    sigemptyset(&none);
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     if (dup2(status_fd, 3) < 0 || dup2(policy_fd, 4) < 0) _exit(127);
     syscall(SYS_close_range, 5, ~0U, 0);
     execv(argv[0], argv);
@@ -260,6 +275,16 @@ int main(int argc, char **argv) {
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0) run_it_ourselves(argv);
   if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) run_it_ourselves(argv);
+  // only root's server: a socket someone else made first (a BERTH_ROOT under /tmp) gets nothing
+  struct ucred peer;
+  socklen_t pl = sizeof peer;
+  if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &peer, &pl) < 0 || peer.uid != 0) run_it_ourselves(argv);
+  // a server that closes before it read us is no call made (run_it_ourselves restores it); and
+  // we wait for our helper runs' children ourselves
+  struct sigaction ign = {.sa_handler = SIG_IGN}, dfl = {.sa_handler = SIG_DFL};
+  sigaction(SIGPIPE, &ign, &caller_pipe);
+  sigaction(SIGCHLD, &dfl, &caller_chld);
+  changed_signals = 1;
 
   struct stat st;
   char cwd[PATH_MAX], id[64];
@@ -282,9 +307,8 @@ int main(int argc, char **argv) {
   if (write_all(s, b.data, b.len) < 0) run_it_ourselves(argv);
   free(b.data);
 
-  // a caller that closed our stdout does not end the call: the worker's status still comes
-  signal(SIGPIPE, SIG_IGN);
-  static char data[1 << 20];  // a helper run's argv (the server's output comes in 64 KiB frames)
+  // (SIGPIPE is ignored: a caller that closed our stdout does not end the call)
+  static char data[4 << 20];  // a helper run's argv (the server's output comes in 64 KiB frames)
   for (int dispatched = 0;;) {
     unsigned char head[5];
     // an end before the server gave the call to a worker is no call made: run it ourselves

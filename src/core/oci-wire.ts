@@ -24,8 +24,8 @@ export const STATUS_KEYS = [
 export const REQUEST_MAGIC = 'BOC1';
 /** The payload's bound: an environment of 1 MiB is a mistake, not a caller. */
 export const MAX_REQUEST = 1 << 20;
-/** Bounds of argv and the environment, each. */
-const MAX_STRINGS = 4096;
+/** Bounds of argv and the environment, each (the byte bound above comes first in practice). */
+const MAX_STRINGS = 65536;
 
 /** What a client asks: to be run as berth-oci ARGV from its own cwd and environment. */
 export interface OciRequest {

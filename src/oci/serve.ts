@@ -36,8 +36,11 @@ import { declineIf } from './caller.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
 const MAX_WORKERS = 16;
-/** a helper run's arguments at most (helper/oci-client.c MAX_ARGS) */
-const MAX_HELPER_ARGS = 4096;
+/** a helper run's arguments and bytes at most (helper/oci-client.c MAX_ARGS and its buffer) */
+const MAX_HELPER_ARGS = 65536;
+const MAX_HELPER_BYTES = 4 << 20;
+/** Calls a worker runs before it makes way for a fresh one (what a call might leave behind, no more). */
+const MAX_CALLS = 500;
 /** lines of the log (declined calls, workers that failed) at most: a caller that never fits does not fill it */
 const MAX_LOGGED = 1000;
 /** A worker whose output files grew past this is retired after its call (they are files in memory). */
@@ -64,7 +67,7 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
   const idle = number('idle', 0, 0, 86400);
   const want = number('workers', 2, 1, MAX_WORKERS);
   if (await answers(sock)) return 0; // another server has it: the client finds that one
-  if (flags.has('detach')) return detach(sock, idle, want);
+  if (flags.has('detach')) return detach(sock, g.berth.prefix, idle, want);
   // not the directory it was started from (a bundle's, say); a call's worker takes its caller's
   process.chdir('/');
   return new Server(sock, idle * 1000, want).done;
@@ -75,11 +78,12 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
  * once it answers. Its parent is then init (or the caller's subreaper: start it from a shell or
  * a unit, not from under a shim, which would wait for it).
  */
-async function detach(sock: string, idle: number, want: number): Promise<number> {
+async function detach(sock: string, root: string, idle: number, want: number): Promise<number> {
   mkdirSync(dirname(sock), { recursive: true, mode: 0o700 });
   const log = openSync(join(dirname(sock), 'log'), 'a', 0o600);
   try {
-    spawn(process.execPath, ['serve', '--idle', String(idle), '--workers', String(want)], {
+    // the root this call was given, by BERTH_ROOT or --berth-root
+    spawn(process.execPath, ['--berth-root', root, 'serve', '--idle', String(idle), '--workers', String(want)], {
       argv0: 'berth-oci',
       detached: true,
       stdio: ['ignore', 'ignore', log],
@@ -105,7 +109,8 @@ async function stopServer(sock: string): Promise<number> {
   } catch {}
   // only a berth-oci server: a stale stats file never names another process to kill
   const cmd = Number.isSafeInteger(pid) && pid > 1 ? (linuxHost.readProc(`${pid}/cmdline`) ?? '') : '';
-  if (!cmd.startsWith('berth-oci\0serve'))
+  const argv = cmd.split('\0');
+  if (argv[0] !== 'berth-oci' || !argv.includes('serve') || argv.includes('--worker'))
     throw new BerthError('SYSTEM', `serve --stop: no server pid in ${statsPath(sock)}`);
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 200 && (await answers(sock)); i++) await new Promise((r) => setTimeout(r, 50));
@@ -146,7 +151,8 @@ function helperFrame(json: string): Buffer | null {
       Array.isArray(a) && a.every((x) => typeof x === 'string' && !x.includes('\0'));
     if (typeof o.policy !== 'string' || !strings(o.argv) || o.argv.length < 1 || o.argv.length > MAX_HELPER_ARGS)
       return null;
-    return Buffer.from([o.policy, String(o.argv.length), ...o.argv].map((f) => `${f}\0`).join(''));
+    const b = Buffer.from([o.policy, String(o.argv.length), ...o.argv].map((f) => `${f}\0`).join(''));
+    return b.length <= MAX_HELPER_BYTES ? b : null;
   } catch {
     return null;
   }
@@ -162,6 +168,7 @@ class Worker {
   outAt = 0;
   errAt = 0;
   ready = false;
+  calls = 0;
   /** the line handler and exit handler of the call it runs */
   onLine: ((line: string) => void) | null = null;
   onExit: ((why: string) => void) | null = null;
@@ -184,7 +191,8 @@ class Worker {
         } else this.onLine?.(line);
       }
     });
-    this.child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the lines it wrote on fd 3 before it ended are read first
+    this.child.on('close', (code, signal) => {
       const why = signal ?? `exit ${code}`;
       this.onExit?.(why);
       onGone(this, why);
@@ -270,9 +278,13 @@ class Server {
     });
   }
 
-  /** The stats file, at most 4 times a second (never on a call's path). */
   private count(k: keyof Server['counts']): void {
     this.counts[k]++;
+    this.statsSoon();
+  }
+
+  /** The stats file, at most 4 times a second (never on a call's path). */
+  private statsSoon(): void {
     // a call that ends after stop() writes nothing: its stats file is gone with the socket
     if (this.stopping) return;
     this.statsDue ??= setTimeout(() => {
@@ -339,8 +351,12 @@ class Server {
   private release(w: Worker): void {
     w.onLine = null;
     w.onExit = null;
-    if (this.stopping || this.idleWorkers.length >= this.want || w.outAt + w.errAt > MAX_OUTPUT) w.retire();
-    else this.idleWorkers.push(w);
+    const spent = w.calls >= MAX_CALLS || w.outAt + w.errAt > MAX_OUTPUT;
+    if (this.stopping || this.idleWorkers.length >= this.want || spent) {
+      w.retire();
+      this.refill();
+    } else this.idleWorkers.push(w);
+    this.statsSoon();
   }
 
   private armIdle(): void {
@@ -425,9 +441,9 @@ class Server {
       return null;
     }
     this.busy++;
+    w.calls++;
     setImmediate(() => this.refill());
     this.armIdle();
-    send(frame(FRAME.dispatched));
     let closed = false;
     // what the worker asked the client: only its answer goes back
     let asked: number | null = null;
@@ -438,8 +454,12 @@ class Server {
       this.armIdle();
       // one write: the frames go at once
       const frames: Uint8Array[] = [];
-      if (code === null) frames.push(frame(FRAME.fallback));
-      else {
+      if (code === null) {
+        // what it wrote before it declined (a trace) is no one's output
+        w.output('out');
+        w.output('err');
+        frames.push(frame(FRAME.fallback));
+      } else {
         for (const [which, type] of [
           ['out', FRAME.stdout],
           ['err', FRAME.stderr],
@@ -467,8 +487,12 @@ class Server {
       } else if (line.startsWith('helper ')) {
         const run = helperFrame(line.slice(7));
         if (run === null) {
-          writeSync(w.err, 'berth-oci: the server cannot pass this helper run to its client\n');
-          return void w.child.kill('SIGKILL');
+          // the worker's call fails as with a helper that could not start, and undoes its work
+          const answer = Buffer.from(
+            '\x7f\0\0\0{"error":"client","message":"berth-oci: the helper run is too large to pass to the client"}\n',
+            'latin1',
+          );
+          return void w.send(answer);
         }
         asked = FRAME.helperStatus;
         send(frame(FRAME.helper, run));
@@ -483,7 +507,10 @@ class Server {
     c.on('close', () => {
       if (!closed) w.child.kill('SIGKILL');
     });
-    w.send(payload);
+    // the client knows a worker has the call before the worker can do anything: a server killed
+    // in between leaves the client a call not made (it runs it itself), never one made twice
+    if (c.destroyed) close(null, true);
+    else c.write(frame(FRAME.dispatched), () => w.send(payload));
     return (type, data) => {
       if (closed || type !== asked) return void c.destroy();
       asked = null;

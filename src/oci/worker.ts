@@ -2,7 +2,7 @@
 // process started ahead of its calls, with every verb's modules loaded, that runs them one at a
 // time. Each call is the executable's own code, with the caller's environment and cwd set
 // before it; berth-oci's code keeps no state between calls in its modules (nothing is cached),
-// and a worker makes way for a fresh one after MAX_CALLS.
+// and the server retires a worker after some hundred calls.
 //
 // Its fds: 0 messages from the server (a u32 LE length, then the bytes: first the request, then
 // the client's answers), 1 and 2 the calls' stdout and stderr (anonymous files the server reads
@@ -19,8 +19,6 @@ import { Declined, ociMain } from './main.ts';
 import { VERBS } from './verbs.ts';
 
 const CONTROL = 3;
-/** Calls a worker runs before it makes way for a fresh one (what a call might leave behind, no more). */
-const MAX_CALLS = 500;
 
 export async function work(helper: string): Promise<number> {
   // a call then runs none of its verb's start-up (the bytecode of every verb is loaded now)
@@ -32,14 +30,23 @@ export async function work(helper: string): Promise<number> {
   );
   const ownHelper = process.env['BERTH_HELPER'] ?? '';
   writeSync(CONTROL, 'ready\n');
-  for (let calls = 0; calls < MAX_CALLS; calls++) {
+  // calls one after another, until the server ends our stdin (it retires a worker after its
+  // MAX_CALLS: src/oci/serve.ts)
+  for (;;) {
     const payload = readMessage();
-    // the server retired us (our stdin ended): done
     if (payload === null) return 0;
-    const code = await serveOne(parseRequest(payload), helper, own, ownHelper);
+    let req: OciRequest;
+    try {
+      req = parseRequest(payload);
+    } catch (err) {
+      decline('unfit', `its request: ${(err as Error).message}`);
+      continue;
+    }
+    const code = await serveOne(req, helper, own, ownHelper);
+    // no directory of a caller's kept busy (a bundle's filesystem to unmount) between calls
+    process.chdir('/');
     if (code !== null) writeSync(CONTROL, `exit ${code}\n`);
   }
-  return 0;
 }
 
 /** One call: its exit code, or null when it was declined (the line is written). */
@@ -101,8 +108,10 @@ function readExactly(n: number): Buffer | null {
     try {
       r = readSync(0, buf, got, n - got, null);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      // a non-blocking stdin (never seen): wait a moment rather than spin
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      continue;
     }
     if (r === 0) return null;
     got += r;

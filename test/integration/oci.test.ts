@@ -599,8 +599,22 @@ test('berth-oci through its call server: served by workers, the caller keeps its
   await waitFor('the decline counted', () => serverStats(b).declined === before.declined + 1);
   assert.match(readFileSync(join(sockDir, 'log'), 'utf8'), /declined: the caller's namespaces differ/);
   // a foreground run waits and passes signals on: the executable's too
-  const declined = serverStats(b).declined;
   assert.equal(b.oci(['delete', '--force', 'c1']).status, 0);
+  // a large environment (a pod's service links): two helper arguments a variable, passed whole
+  b.config((c) => {
+    c.process.args = ['sleep', '60'];
+    c.process.env = Array.from({ length: 3000 }, (_, i) => `SERVICE_${i}_PORT=tcp://10.0.0.${i % 250}:80`);
+  });
+  const servedBefore = serverStats(b).served;
+  assert.equal(b.oci(['create', '--bundle', b.dir, 'c3']).status, 0);
+  const big = JSON.parse(b.oci(['state', 'c3']).stdout).pid as number;
+  assert.equal(b.oci(['start', 'c3']).status, 0);
+  const vars = () => readFileSync(`/proc/${big}/environ`, 'utf8').split('\0');
+  await waitFor('its environment', () => vars().includes('SERVICE_2999_PORT=tcp://10.0.0.249:80'));
+  assert.equal(vars().filter((v) => v.startsWith('SERVICE_')).length, 3000);
+  assert.equal(b.oci(['delete', '--force', 'c3']).status, 0);
+  await waitFor('the create served', () => serverStats(b).served >= servedBefore + 4);
+  const declined = serverStats(b).declined;
   b.config((c) => {
     c.process.args = ['sh', '-c', 'exit 4'];
   });
