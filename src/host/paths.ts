@@ -54,6 +54,8 @@ export function makePaths(prefix: string, helper: string): Paths {
 
 /** berth-oci's call server (src/oci/serve.ts): helper/oci-client.c builds the same path */
 export const ociServerSocket = (p: Paths) => join(p.run, 'oci-server/sock');
+/** its counters (`berth-oci serve --status`), beside the socket */
+export const statsPath = (sock: string) => join(dirname(sock), 'stats.json');
 export const ctConfigPath = (p: Paths, id: CtId) => join(p.ctConfigDir, `${id}.conf`);
 export const sampleConfigPath = (p: Paths, name: string) => join(p.ctConfigDir, `ve-${name}.conf-sample`);
 export const lockPath = (p: Paths, id: CtId) => join(p.lockDir, `${id}.lck`);
