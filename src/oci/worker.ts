@@ -13,6 +13,7 @@ import { closeSync, readSync, statSync, writeSync } from 'node:fs';
 import { type CallerFacts, callerDiffers, encodeRequest, type OciRequest, parseRequest } from '../core/oci-wire.ts';
 import { helperResult } from '../host/helper.ts';
 import { ownFacts } from '../host/oci-caller.ts';
+import { pause } from '../host/proc.ts';
 import { traceFromEnv } from '../host/trace.ts';
 import type { CallerSide } from './caller.ts';
 import { Declined, ociMain } from './main.ts';
@@ -110,7 +111,7 @@ function readExactly(n: number): Buffer | null {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
       // a non-blocking stdin (never seen): wait a moment rather than spin
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      pause(1);
       continue;
     }
     if (r === 0) return null;
