@@ -7,7 +7,7 @@ import type { RunStatus, RuntimeState } from '../core/lifecycle.ts';
 import { type CgroupDir, cgroupPids, ctDirs, isFrozen } from '../host/cgroups.ts';
 import { pathExists, realPath } from '../host/files.ts';
 import { ctConfigPath, statePath } from '../host/paths.ts';
-import { exePath, innermostPid, isAlive, nsId } from '../host/proc.ts';
+import { exePath, innermostPid, isAlive, nsId, pause } from '../host/proc.ts';
 import { readCt, readState, type StoredCt } from '../host/store.ts';
 import { trace } from '../host/trace.ts';
 import { type Ctx, remembered } from './context.ts';
@@ -76,18 +76,35 @@ function inspectFacts(ctx: Ctx, state: RuntimeState | null, dirs: CgroupDir[]): 
   return { status: 'stopped', pid: null, state, stale: leftovers };
 }
 
+/** How long a reader waits for a container being built to become one (a start takes ~100 ms). */
+const BUILD_SETTLE_MS = 3000;
+
 /**
  * Finds a container's init among its cgroup's processes: pid 1 in its own pid namespace that is
- * no longer the helper (a start whose berth was killed may still be building the container: that
- * is not a running container, and the next mutating command tears it down).
+ * no longer the helper. One that is still the helper is a container being built: by a start
+ * running now, or by the helper of a start whose berth was killed, which goes on alone and
+ * execs init or fails. Reading it as "stopped" would make status and a following exec disagree,
+ * so the reader waits for it to settle (bounded: past that it is stopped, and the next mutating
+ * command tears it down).
  */
 function findInit(ctx: Ctx, dirs: CgroupDir[]): number | null {
   const hostPidNs = nsId(ctx.host, 'self', 'pid');
   const helper = realPath(ctx.paths.helper) ?? '';
-  for (const pid of cgroupPids(dirs)) {
-    if (innermostPid(ctx.host, pid) !== 1 || nsId(ctx.host, pid, 'pid') === hostPidNs || !isAlive(ctx.host, pid, null))
-      continue;
-    if (exePath(ctx.host, pid) !== helper) return pid;
+  for (let waited = 0; ; waited += 10) {
+    let building = false;
+    for (const pid of cgroupPids(dirs)) {
+      if (
+        innermostPid(ctx.host, pid) !== 1 ||
+        nsId(ctx.host, pid, 'pid') === hostPidNs ||
+        !isAlive(ctx.host, pid, null)
+      )
+        continue;
+      const exe = exePath(ctx.host, pid);
+      if (exe === helper) building = true;
+      else if (exe !== null || isAlive(ctx.host, pid, null)) return pid; // null: it died since
+    }
+    if (!building || waited >= BUILD_SETTLE_MS) return null;
+    if (waited === 0) trace('a container being built: waiting for it to settle');
+    pause(10);
   }
-  return null;
 }
