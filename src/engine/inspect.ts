@@ -85,11 +85,13 @@ const BUILD_SETTLE_MS = 3000;
  * running now, or by the helper of a start whose berth was killed, which goes on alone and
  * execs init or fails. Reading it as "stopped" would make status and a following exec disagree,
  * so the reader waits for it to settle (bounded: past that it is stopped, and the next mutating
- * command tears it down).
+ * command tears it down). berthd (ctx.concurrent) does not block its event loop for it: its
+ * listing shows the moment.
  */
 function findInit(ctx: Ctx, dirs: CgroupDir[]): number | null {
   const hostPidNs = nsId(ctx.host, 'self', 'pid');
   const helper = realPath(ctx.paths.helper) ?? '';
+  const settleMs = ctx.concurrent ? 0 : BUILD_SETTLE_MS;
   for (let waited = 0; ; waited += 10) {
     let building = false;
     for (const pid of cgroupPids(dirs)) {
@@ -103,7 +105,7 @@ function findInit(ctx: Ctx, dirs: CgroupDir[]): number | null {
       if (exe === helper) building = true;
       else if (exe !== null || isAlive(ctx.host, pid, null)) return pid; // null: it died since
     }
-    if (!building || waited >= BUILD_SETTLE_MS) return null;
+    if (!building || waited >= settleMs) return null;
     if (waited === 0) trace('a container being built: waiting for it to settle');
     pause(10);
   }
