@@ -4,8 +4,10 @@
  * namespaces once the child's mounts are made (the parent runs them while the child waits),
  * createContainer in the container's namespaces before pivot_root (its path is the host's),
  * startContainer in the container after `start`, before the command (its path is the
- * container's). berth-oci decides which hooks and writes their state; poststart and poststop
- * it runs itself. Each hook gets its argv (argv[0] its own), its env (none given: ours for the
+ * container's), and poststart and poststop alone (--run-hooks), once the command runs and once
+ * the container is deleted: berth-oci's call server has the caller's own process run the helper,
+ * so every hook is the caller's descendant, in its cgroup, as runc's are. berth-oci decides which
+ * hooks and writes their state. Each hook gets its argv (argv[0] its own), its env (none given: ours for the
  * runtime's hooks, an empty one in the container, where nothing of the host's may pass), the
  * state as JSON on stdin, and is killed at its timeout.
  */
@@ -29,7 +31,13 @@
 
 #define MAX_HOOKS 32
 
-static const char *const kind_names[N_HOOK_KINDS] = {"prestart", "createRuntime", "createContainer", "startContainer"};
+static const char *const kind_names[N_HOOK_KINDS] = {"prestart",       "createRuntime", "createContainer",
+                                                      "startContainer", "poststart",     "poststop"};
+
+/* the runtime's side: its namespaces and, none given, its environment */
+static int runtime_side(enum hook_kind kind) {
+  return kind <= HOOK_CREATE_RUNTIME || kind >= HOOK_POSTSTART;
+}
 
 static struct hook {
   enum hook_kind kind;
@@ -119,13 +127,13 @@ static void __attribute__((noreturn)) exec_hook(const struct hook *h, int in, in
   if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0) _exit(127);
   signal(SIGPIPE, SIG_DFL);
   /* a runtime hook runs in the runtime's namespaces, never a pod's we joined for the clone */
-  if (h->kind <= HOOK_CREATE_RUNTIME)
+  if (runtime_side(h->kind))
     for (int k = 0; k < 4; k++)
       if (own_ns[k] >= 0 && setns(own_ns[k], own_ns_flags[k]) < 0) {
         dprintf(2, "setns %s: %s", own_ns_names[k], strerror(errno));
         _exit(127);
       }
-  char **env = h->env ? h->env : h->kind <= HOOK_CREATE_RUNTIME ? environ : empty;
+  char **env = h->env ? h->env : runtime_side(h->kind) ? environ : empty;
   execve(h->path, h->argv, env);
   dprintf(2, "%s", strerror(errno));
   _exit(127);
@@ -188,16 +196,38 @@ static const char *run_one(const struct hook *h, const char *state) {
   return why;
 }
 
-const char *run_hooks(enum hook_kind kind, const char *status, pid_t pid) {
-  if (!hooks_of(kind)) return NULL;
+static char *state_of(const char *status, pid_t pid) {
   size_t n = strlen(state_prefix) + strlen(status) + 64;
   char *state = malloc(n);
   if (!state) die_errno("hook", "malloc");
   /* the prefix holds at least one field (its ociVersion), so a comma follows it */
   snprintf(state, n, "%s,\"status\":\"%s\",\"pid\":%d}", state_prefix, status, (int)pid);
+  return state;
+}
+
+const char *run_hooks(enum hook_kind kind, const char *status, pid_t pid) {
+  if (!hooks_of(kind)) return NULL;
+  char *state = state_of(status, pid);
   const char *why = NULL;
   for (int k = 0; k < n_hooks && !why; k++)
     if (hooks[k].kind == kind) why = run_one(&hooks[k], state);
   free(state);
   return why;
+}
+
+int do_run_hooks(const char *kind, const char *status, const char *pid) {
+  enum hook_kind want = HOOK_POSTSTART;
+  if (strcmp(kind, kind_names[HOOK_POSTSTOP]) == 0) want = HOOK_POSTSTOP;
+  else if (strcmp(kind, kind_names[HOOK_POSTSTART]) != 0) die_usage("--run-hooks takes poststart or poststop, not %s", kind);
+  for (int k = 0; k < n_hooks; k++)
+    if (hooks[k].kind != want) die_usage("--run-hooks %s: a %s hook given", kind, kind_names[hooks[k].kind]);
+  /* a status is a word of the spec's; the state's JSON takes it as it is */
+  if (strspn(status, "abcdefghijklmnopqrstuvwxyz") != strlen(status)) die_usage("--run-hooks: bad status %s", status);
+  char *state = state_of(status, (pid_t)count(pid, 1 << 30, "pid"));
+  for (int k = 0; k < n_hooks; k++) {
+    const char *why = run_one(&hooks[k], state);
+    if (why) warn_record("hook", 0, "%s", why);
+  }
+  free(state);
+  return 0;
 }

@@ -11,6 +11,7 @@
  *   --join PID       setns() into PID's namespaces and run a command there (exec / enter).
  *   --lock FILE      take flock(LOCK_EX|LOCK_NB) on FILE and hold it while --watch-pid lives.
  *   --tree-sync SRC DST --since T  bring a copy up to date with what changed since T (treesync.c).
+ *   --run-hooks KIND STATUS PID  an OCI container's poststart or poststop hooks (hooks.c).
  *   --attach SOCK ESC BANNER  the caller's terminal on a container's console, through its keeper (console.c).
  *   --join PID --net ... (no command): network changes on a running container (net.c).
  *
@@ -91,6 +92,7 @@ static struct {
   int n_user_groups;
   const char *host_src, *host_dst, *host_umount;
   const char *sync_src, *sync_dst, *since; /* --tree-sync SRC DST --since T */
+  const char *run_hooks[3];                /* --run-hooks KIND STATUS PID (hooks.c) */
   int host_overlay; /* host_src is overlayfs mount data, not a path to bind */
   int host_image;   /* host_src is an ext4 image file to attach to a loop device */
   int host_ro;      /* the host mount is read-only (snapshot views) */
@@ -409,6 +411,10 @@ static void parse_args(int argc, char **argv) {
       hook_parse(argv, &i, argc);
     } else if (strcmp(a, "--hook-state") == 0) {
       hook_state_prefix(need(argv, &i, argc, a));
+    } else if (strcmp(a, "--run-hooks") == 0) { /* KIND STATUS PID */
+      if (i + 3 >= argc) die_usage("--run-hooks needs KIND STATUS PID");
+      for (int k = 0; k < 3; k++) opt.run_hooks[k] = argv[i + 1 + k];
+      i += 3;
     } else if (strcmp(a, "--sysctl-joined") == 0) { /* NS KEY VALUE */
       if (i + 3 >= argc) die_usage("--sysctl-joined needs NS KEY VALUE");
       if (opt.n_sysctls >= 32) die_usage("too many --sysctl-joined");
@@ -429,6 +435,8 @@ static void parse_args(int argc, char **argv) {
   if (opt.sync_src && !opt.since) die_usage("--tree-sync needs --since");
   if (opt.sync_src && opt.argv[0]) die_usage("--tree-sync takes no command");
   if (opt.attach && opt.argv[0]) die_usage("--attach takes no command");
+  if (opt.run_hooks[0] && (opt.argv[0] || opt.join || opt.rootfs)) die_usage("--run-hooks takes no command, --join or --rootfs");
+  if (opt.run_hooks[0]) return;
   if (opt.lock || opt.sync_src || opt.attach || ((opt.host_src || opt.host_umount) && !opt.argv[0])) return;
   if (opt.argv[0] == NULL && !opt.rootfs && opt.n_net) return; /* network changes only */
   if (opt.criu.stage) {
@@ -1521,6 +1529,7 @@ int main(int argc, char **argv) {
   if (opt.lock) return do_lock();
   if (opt.attach) return console_attach(opt.attach, opt.escape, opt.banner, opt.attach_session);
   if (opt.sync_src) return do_tree_sync(opt.sync_src, opt.sync_dst, opt.since);
+  if (opt.run_hooks[0]) return do_run_hooks(opt.run_hooks[0], opt.run_hooks[1], opt.run_hooks[2]);
   if (opt.join) return do_join();
   if (opt.criu.stage) {
     /* the host side of a routed pair first: our own pid as the peer's namespace keeps the

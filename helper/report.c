@@ -90,7 +90,7 @@ void warn_record(const char *step, int e, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ": %s", strerror(e));
+  if (e) snprintf(msg + strlen(msg), sizeof msg - strlen(msg), ": %s", strerror(e));
   json_escape(esc, sizeof esc, msg);
   int n = snprintf(rec, sizeof rec, "{\"warning\":\"%s\",\"errno\":%d,\"message\":\"%s\"}\n", step, e, esc);
   if (status_fd >= 0 && n > 0) write_all(status_fd, rec, (size_t)n);

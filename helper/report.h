@@ -13,7 +13,7 @@ void die_errno(const char *step, const char *fmt, ...) __attribute__((noreturn, 
 void die_msg(const char *step, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 /* a plan the helper cannot carry out as given: exit 1 (a child reports it as a failed step) */
 void die_usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-/* an optional step failed, the run goes on: {"warning":STEP,"errno":N,"message":...} */
+/* an optional step failed, the run goes on: {"warning":STEP,"errno":N,"message":...} (E 0: no errno's text) */
 void warn_record(const char *step, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void status_pid(pid_t pid);
 

@@ -285,13 +285,38 @@ export function ociExecArgs(
   ];
 }
 
-/** the hooks the helper runs, in its names; poststart and poststop are berth-oci's own */
+/** the hooks the helper runs while it builds a container (poststart and poststop: ociHookRunArgs) */
 const HELPER_HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer'] as const;
 
 /** --hook KIND TIMEOUT NARGS NENV PATH ARG... ENV... (argv[0] is the path when none is given) */
 function hookArgs(kind: string, h: OciHook): string[] {
   const argv = h.args.length ? h.args : [h.path];
   return ['--hook', kind, String(h.timeout ?? 0), String(argv.length), String(h.env.length), h.path, ...argv, ...h.env];
+}
+
+/**
+ * The helper's argv that runs a container's poststart or poststop hooks (--run-hooks): the
+ * caller's process runs it, so the hooks are its descendants, as runc's are. STATE_PREFIX is the
+ * state without status and pid, which the helper adds.
+ */
+export function ociHookRunArgs(
+  kind: 'poststart' | 'poststop',
+  hooks: readonly OciHook[],
+  statePrefix: string,
+  status: string,
+  pid: number,
+): string[] {
+  return [
+    '--hook-state',
+    statePrefix,
+    ...hooks.flatMap((h) => hookArgs(kind, h)),
+    '--run-hooks',
+    kind,
+    status,
+    String(pid),
+    '--status-fd',
+    String(STATUS_FD),
+  ];
 }
 
 /** The helper's argv for `create` (start mode, waiting on the exec FIFO). */

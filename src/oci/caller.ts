@@ -13,8 +13,11 @@ import { Declined, type OciGlobal } from './main.ts';
  * reports its exit) with the caller's stdio, as runc makes it.
  */
 export interface CallerSide {
-  /** the helper run that makes a container's process, run by the client as its child */
-  runHelper(helper: string, args: string[], seccompFd: number): HelperResult;
+  /**
+   * a helper run the client makes as its child: the one that makes a container's process (with
+   * its seccomp policy), and the one that runs poststart and poststop hooks (none)
+   */
+  runHelper(helper: string, args: string[], seccompFd: number | null): HelperResult;
   /** the client's stdin, read to its end */
   readStdin(): string;
   /** whether the client's fd N is a terminal (its isatty) */
@@ -31,13 +34,13 @@ export async function callerTerminal(g: OciGlobal, fd: number): Promise<boolean>
   return g.caller ? g.caller.isTerminal(fd) : isTerminal(fd);
 }
 
-/** The helper run that makes a container's process: the caller's child, with its stdio. */
+/** A helper run as the caller's child, with its stdio (a container's process, hooks). */
 export function runAsCaller(
   g: OciGlobal,
   args: string[],
-  o: { seccompFd: number; relaysSignals?: boolean },
+  o: { seccompFd?: number; relaysSignals?: boolean },
 ): HelperResult {
-  if (g.caller) return g.caller.runHelper(g.helper, args, o.seccompFd);
+  if (g.caller) return g.caller.runHelper(g.helper, args, o.seccompFd ?? null);
   return linuxHost.runHelper(g.helper, args, { stdio: ['inherit', 'inherit', 'inherit'], ...o });
 }
 

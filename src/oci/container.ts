@@ -15,7 +15,8 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { BerthError } from '../core/errors.ts';
 import { fnv1a64 } from '../core/hash.ts';
-import { OCI_VERSION, type OciHook } from '../core/oci-spec.ts';
+import { ociHookRunArgs } from '../core/oci-plan.ts';
+import { OCI_VERSION } from '../core/oci-spec.ts';
 import { makeCtx } from '../engine/context.ts';
 import { releaseOciIdBase } from '../engine/idmap.ts';
 import {
@@ -31,7 +32,6 @@ import {
 import { linuxHost } from '../host/host.ts';
 import { mountPoints, readMountinfo } from '../host/mountinfo.ts';
 import { unmountRoot } from '../host/mounts.ts';
-import { runHook } from '../host/oci-hooks.ts';
 import {
   checkOciId,
   execFifoPath,
@@ -43,6 +43,7 @@ import {
 } from '../host/oci-state.ts';
 import { pause } from '../host/proc.ts';
 import { trace } from '../host/trace.ts';
+import { runAsCaller } from './caller.ts';
 import { type OciGlobal, warn } from './main.ts';
 
 /** The record of container ID, or the words the shim and Podman match on: "does not exist". */
@@ -210,11 +211,6 @@ export function removeStateDir(g: OciGlobal, id: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** The spec's state of R as a hook reads it on stdin. */
-export function hookState(r: OciRecord, status: string): string {
-  return `${hookStatePrefix(r)},"status":${JSON.stringify(status)},"pid":${r.pid ?? 0}}`;
-}
-
 /** The state without status and pid, open for them (the helper adds them for the hooks it runs). */
 export function hookStatePrefix(r: Pick<OciRecord, 'id' | 'bundle' | 'annotations'>): string {
   return JSON.stringify({ ociVersion: OCI_VERSION, id: r.id, bundle: r.bundle, annotations: r.annotations }).slice(
@@ -224,17 +220,16 @@ export function hookStatePrefix(r: Pick<OciRecord, 'id' | 'bundle' | 'annotation
 }
 
 /**
- * Runs the hooks of one kind in order. A failing createRuntime or prestart hook fails the
- * create (the caller undoes it); a poststart or poststop one is a warning on stderr and in
- * the log, and the rest still run (runtime-spec: the operation goes on).
+ * Runs R's poststart or poststop hooks in order, through the helper run by the caller's process
+ * (runAsCaller: served or not, they are the caller's descendants, as runc's). A failing one is a
+ * warning on stderr and in the log, and the rest still run (runtime-spec: the operation goes on).
  */
-export function runHooks(g: OciGlobal, kind: string, hooks: readonly OciHook[], state: string, fatal: boolean): void {
-  for (const h of hooks) {
-    const why = runHook(h, state);
-    if (why === null) continue;
-    if (fatal) throw new BerthError('ACTION_SCRIPT', `${kind} hook ${why}`);
-    warn(g, `${kind} hook ${why}`);
-  }
+export function runHooks(g: OciGlobal, kind: 'poststart' | 'poststop', r: OciRecord, status: string): void {
+  const hooks = r.hooks[kind];
+  if (hooks.length === 0) return;
+  const res = runAsCaller(g, ociHookRunArgs(kind, hooks, hookStatePrefix(r), status, r.pid ?? 0), {});
+  for (const w of res.warnings) warn(g, w);
+  if (res.exitCode !== 0) warn(g, `${kind} hooks: ${res.error?.message ?? `the helper exited with ${res.exitCode}`}`);
 }
 
 /**

@@ -2,7 +2,7 @@
 // cgroups and state. Running, it takes --force (SIGKILL first).
 import { BerthError } from '../core/errors.ts';
 import { checkOciId, type OciRecord, readOciRecord } from '../host/oci-state.ts';
-import { hookState, removeContainer, removeStateDir, runHooks, statusNow } from './container.ts';
+import { removeContainer, removeStateDir, runHooks, statusNow } from './container.ts';
 import { type OciGlobal, parseFlags } from './main.ts';
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {
@@ -32,5 +32,5 @@ export async function run(g: OciGlobal, args: string[]): Promise<number> {
 /** Removes R (removeContainer kills what is left first), then its poststop hooks run. */
 export function deleteContainer(g: OciGlobal, r: OciRecord): void {
   removeContainer(g, r);
-  runHooks(g, 'poststop', r.hooks.poststop, hookState(r, 'stopped'), false);
+  runHooks(g, 'poststop', r, 'stopped');
 }

@@ -5,7 +5,7 @@ import { BerthError } from '../core/errors.ts';
 import { execFifoPath, holdsFile, writeOciRecord } from '../host/oci-state.ts';
 import { pause } from '../host/proc.ts';
 import { trace } from '../host/trace.ts';
-import { hookState, mustRecord, runHooks, statusNow, statusOfProcess } from './container.ts';
+import { mustRecord, runHooks, statusNow, statusOfProcess } from './container.ts';
 import type { OciGlobal } from './main.ts';
 
 export async function run(g: OciGlobal, args: string[]): Promise<number> {
@@ -62,5 +62,5 @@ export function startContainer(g: OciGlobal, id: string): void {
     closeSync(fd);
   }
   trace('oci start: running');
-  runHooks(g, 'poststart', r.hooks.poststart, hookState(r, 'running'), false);
+  runHooks(g, 'poststart', r, 'running');
 }

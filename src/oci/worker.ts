@@ -75,13 +75,13 @@ function clientSide(req: OciRequest): CallerSide {
   };
   return {
     runHelper(helper, args, seccompFd) {
-      // the client opens the policy through our fd: the same file, root's alone
-      const policy = `/proc/${process.pid}/fd/${seccompFd}`;
+      // the client opens the policy through our fd: the same file, root's alone ('': none)
+      const policy = seccompFd === null ? '' : `/proc/${process.pid}/fd/${seccompFd}`;
       let answer: Buffer;
       try {
         answer = ask(`helper ${JSON.stringify({ policy, argv: [helper, ...args] })}`);
       } finally {
-        closeSync(seccompFd);
+        if (seccompFd !== null) closeSync(seccompFd);
       }
       if (answer.length < 4) throw new Error("the client's helper run has no status");
       const status = answer.readInt32LE(0);

@@ -184,3 +184,43 @@ test('--tree-sync: after a first rsync pass, the copy equals the tree (rsync --c
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--run-hooks: every poststop hook in order with the state on stdin, a failure a warning, exit 0', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-hooks-'));
+  try {
+    const out = join(dir, 'out');
+    const sh = (script: string) => ['--hook', 'poststop', '0', '3', '0', '/bin/sh', 'sh', '-c', script];
+    const r = run([
+      '--status-fd',
+      '3',
+      '--hook-state',
+      '{"ociVersion":"1.1.0","id":"c1"',
+      ...sh(`echo first >> ${out}; echo bad >&2; exit 9`),
+      ...sh(`cat >> ${out}`),
+      '--run-hooks',
+      'poststop',
+      'stopped',
+      '42',
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(
+      readFileSync(out, 'utf8'),
+      'first\n{"ociVersion":"1.1.0","id":"c1","status":"stopped","pid":42}',
+      'both ran, in order',
+    );
+    assert.deepEqual(r.records, [{ warning: 'hook', errno: 0, message: 'poststop hook /bin/sh: exit 9: bad' }]);
+    // only the kinds run after the container is built, and only hooks of the kind asked for
+    for (const args of [
+      [...sh('true'), '--run-hooks', 'prestart', 'creating', '1'],
+      [...sh('true'), '--run-hooks', 'poststart', 'running', '1'],
+      [...sh('true'), '--run-hooks', 'poststop', 'stop"ped', '1'],
+      [...sh('true'), '--run-hooks', 'poststop', 'stopped', '1', '--', '/bin/true'],
+    ]) {
+      const bad = run(['--status-fd', '3', ...args]);
+      assert.equal(bad.code, 1, `${args.join(' ')}: ${bad.err}`);
+      assert.match(bad.err, /^berth-nsexec: usage: /);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -555,8 +555,11 @@ test('berth-oci through its call server: served by workers, the caller keeps its
 }, async (t) => {
   const s = sandbox(t);
   const b = bundle(t, s);
+  const ppidFile = join(b.dir, 'poststart.ppid');
   b.config((c) => {
     c.process.args = ['sh', '-c', 'echo from-init; exec sleep 60'];
+    // the hook's parent is the helper run that runs it; that one's parent must be the caller
+    c.hooks = { poststart: [{ path: '/bin/sh', args: ['sh', '-c', `cut -d' ' -f4 /proc/$PPID/stat > ${ppidFile}`] }] };
   });
   const sockDir = join(b.run, 'oci-server');
   assert.equal(statSync(sockDir).mode & 0o777, 0o700, "the server's directory is root's alone");
@@ -581,7 +584,9 @@ test('berth-oci through its call server: served by workers, the caller keeps its
   const pid = JSON.parse(b.oci(['state', 'c1']).stdout).pid as number;
   const out = readlinkSync(`/proc/${pid}/fd/1`);
   assert.match(out, /oci-\d+\.out$/, 'the init writes where the create call wrote');
-  assert.equal(b.oci(['start', 'c1']).status, 0);
+  const start = spawn(OCI, ['--root', b.state, 'start', 'c1'], { env: b.env, stdio: 'ignore' });
+  assert.equal(await new Promise((r) => start.once('exit', r)), 0);
+  assert.equal(readFileSync(ppidFile, 'utf8').trim(), String(start.pid), "a poststart hook is the caller's descendant");
   await waitFor('its output', () => readFileSync(out, 'utf8') === 'from-init\n');
   // `update --resources -` reads the caller's stdin, through the client
   assert.equal(b.oci(['update', '--resources', '-', 'c1'], '{"pids":{"limit":77}}').status, 0);

@@ -4,7 +4,14 @@ import { test } from 'node:test';
 import { BerthError } from '../../../src/core/errors.ts';
 import { defaultSpec } from '../../../src/core/oci-default.ts';
 import { ociDeviceRules } from '../../../src/core/oci-devices.ts';
-import { type OciFacts, ociCaps, ociResources, ociResourcesOver, ociStartArgs } from '../../../src/core/oci-plan.ts';
+import {
+  type OciFacts,
+  ociCaps,
+  ociHookRunArgs,
+  ociResources,
+  ociResourcesOver,
+  ociStartArgs,
+} from '../../../src/core/oci-plan.ts';
 import { parseSpec } from '../../../src/core/oci-spec.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: a test edits the JSON freely
@@ -185,8 +192,22 @@ test('hooks the helper runs: their kind, timeout, argv (argv[0] the path without
   assert.deepEqual(hooks, ['prestart 5 2 1 /h/pre', 'createContainer 0 1 0 /h/cc', 'startContainer 0 1 0 /bin/sc']);
   const pre = a.indexOf('/h/pre');
   assert.deepEqual(a.slice(pre, pre + 4), ['/h/pre', 'pre', '-x', 'A=1']);
-  assert.ok(!a.includes('/h/post'), "poststart is berth-oci's own");
+  assert.ok(!a.includes('/h/post'), 'poststart runs apart, once the command runs');
   assert.ok(!args().includes('--hook-state'), 'no hooks, no state');
+});
+
+test('poststart and poststop hooks: a helper run of their own, the state whole but status and pid', () => {
+  const hooks = [
+    { path: '/h/a', args: [], env: [], timeout: null },
+    { path: '/h/b', args: ['b', '1'], env: ['X=y'], timeout: 3 },
+  ];
+  assert.deepEqual(ociHookRunArgs('poststop', hooks, '{"ociVersion":"1.1.0"', 'stopped', 42), [
+    '--hook-state',
+    '{"ociVersion":"1.1.0"',
+    ...['--hook', 'poststop', '0', '1', '0', '/h/a', '/h/a'],
+    ...['--hook', 'poststop', '3', '2', '1', '/h/b', 'b', '1', 'X=y'],
+    ...['--run-hooks', 'poststop', 'stopped', '42', '--status-fd', '3'],
+  ]);
 });
 
 test('sysctls: of its own namespaces through its /proc, of a joined one by the host, of the host refused', () => {
