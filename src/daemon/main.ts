@@ -7,6 +7,7 @@ import { createServer as createTlsServer, type TLSSocket, type Server as TlsServ
 import { BerthError } from '../core/errors.ts';
 import { removeDeadParts } from '../host/backup-store.ts';
 import { ADMIN_GROUP, groupId, prepareSocket, removeSocket, secureSocket } from '../host/daemon-socket.ts';
+import { removeDeadDumpParts } from '../host/dump-store.ts';
 import { linuxHost } from '../host/host.ts';
 import { acquireLock } from '../host/lock.ts';
 import type { Paths } from '../host/paths.ts';
@@ -101,6 +102,7 @@ export async function runDaemon(paths: Paths, log: (m: string) => void, listen?:
     const d = new Daemon(paths, log);
     const routes = daemonRoutes(d);
     removeDeadParts(paths);
+    removeDeadDumpParts(paths);
     const gid = groupId(ADMIN_GROUP);
     prepareSocket(socket, gid);
     const local = httpServer(routes, () => null, log);

@@ -1,5 +1,5 @@
-// An HTTP upload's body written to a new file: the one piece of the backup and dump stores'
-// uploads (host/backup-store.ts, host/dump-store.ts) that is the same for both.
+// An HTTP upload's body written to a new file (host/backup-store.ts: a backup is kept as the
+// archive it is; host/dump-store.ts unpacks a checkpoint as it arrives instead).
 import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { BerthError } from '../core/errors.ts';
