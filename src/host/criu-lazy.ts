@@ -133,9 +133,15 @@ export interface PageRelay {
 /**
  * Runs berth's CRIU with ARGV plus `--ps-socket 3`, its fd 3 one end of a socketpair whose
  * other end is relayed to STREAM both ways. The stream closes when criu ends, and criu's socket
- * when the stream does (it then fails, or has finished).
+ * when the stream does (it then fails, or has finished). With STALL, criu is killed once the
+ * asking side (criu, or the stream) has asked and the stream then brings nothing for
+ * STALL.stallMs (watchStall).
  */
-export function relayCriu(argv: readonly string[], stream: Duplex): PageRelay {
+export function relayCriu(
+  argv: readonly string[],
+  stream: Duplex,
+  stall?: { asks: 'criu' | 'stream'; stallMs: number },
+): PageRelay {
   const child = childProcess().spawn(criuBinary(), [...argv, '--ps-socket', '3'], {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
   });
@@ -145,25 +151,76 @@ export function relayCriu(argv: readonly string[], stream: Duplex): PageRelay {
   sk.pipe(stream);
   stream.pipe(sk);
   stream.on('close', () => sk.destroy());
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  const watch = stall ? watchStall(stall.asks === 'criu' ? sk : stream, stream, stall.stallMs, kill) : null;
   const done = new Promise<number | null>((resolve) => {
     child.on('error', () => resolve(null));
     child.on('exit', (code) => {
+      watch?.stop();
       stream.end();
       resolve(code);
     });
   });
-  return {
-    done,
-    kill: () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
+  return { done, kill };
 }
 
-/** The source's page server: the pages of the whole dump in DIR, on request. */
-export const pageServer = (dir: string, stream: Duplex): PageRelay =>
-  relayCriu(['page-server', '--lazy-pages', '-D', dir, '-o', PAGE_SERVER_LOG, '-v4'], stream);
+/**
+ * Calls onStall once ASKS has sent something and ANSWERS has then brought nothing for STALL_MS.
+ * CRIU's lazy-pages daemon asks for pages only once the restore has handed it the tasks, and
+ * from then on asks until it has them all (in the background when no task faults), then ends:
+ * on DEST (ASKS criu, ANSWERS the stream) silence is a source gone quiet without closing the
+ * connection, or a link dropped without a reset, and the restored tasks would wait on their
+ * missing pages for ever; on the source (both the stream) it is DEST gone.
+ */
+export function watchStall(asks: Duplex, answers: Duplex, stallMs: number, onStall: () => void): { stop(): void } {
+  let asked = false;
+  let last = Date.now();
+  asks.on('data', () => {
+    if (!asked) last = Date.now();
+    asked = true;
+  });
+  answers.on('data', () => {
+    last = Date.now();
+  });
+  const timer = setInterval(
+    () => {
+      if (!asked || Date.now() - last < stallMs) return;
+      clearInterval(timer);
+      onStall();
+    },
+    Math.min(1000, stallMs),
+  );
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
 
-/** DEST's lazy-pages daemon for the restore of DIR: fetches the lazy pages through STREAM. */
-export const lazyPagesDaemon = (dir: string, stream: Duplex): PageRelay =>
-  relayCriu(['lazy-pages', '--page-server', '-D', dir, '-o', LAZY_PAGES_LOG, '-v4'], stream);
+/**
+ * How long a page process waits on the other side once the pages flow (BERTH_PAGES_STALL_MS,
+ * for tests): DEST's lazy-pages daemon asks until it has every page, so a minute of silence is
+ * a source or a link that is gone.
+ */
+export const PAGES_STALL_MS = Number(process.env['BERTH_PAGES_STALL_MS']) || 60_000;
+
+/**
+ * The source's page server: the pages of the whole dump in DIR, on request; killed when DEST,
+ * once it has asked, goes quiet for PAGES_STALL_MS (DEST stops the container then).
+ */
+export function pageServer(dir: string, stream: Duplex): PageRelay {
+  return relayCriu(['page-server', '--lazy-pages', '-D', dir, '-o', PAGE_SERVER_LOG, '-v4'], stream, {
+    asks: 'stream',
+    stallMs: PAGES_STALL_MS,
+  });
+}
+
+/**
+ * DEST's lazy-pages daemon for the restore of DIR: fetches the lazy pages through STREAM, and
+ * is killed when they stop coming for PAGES_STALL_MS (the container is then stopped here).
+ */
+export function lazyPagesDaemon(dir: string, stream: Duplex): PageRelay {
+  return relayCriu(['lazy-pages', '--page-server', '-D', dir, '-o', LAZY_PAGES_LOG, '-v4'], stream, {
+    asks: 'criu',
+    stallMs: PAGES_STALL_MS,
+  });
+}

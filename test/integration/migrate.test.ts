@@ -292,6 +292,10 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
     (!existsSync('/proc/self/ns/time') && 'needs time namespaces'),
   timeout: 900_000,
 }, async (t) => {
+  // B's lazy-pages daemon and A's page server give up on a silent other side after this (not a
+  // minute): the stalled case below waits for it
+  process.env['BERTH_PAGES_STALL_MS'] = '4000';
+  t.after(() => delete process.env['BERTH_PAGES_STALL_MS']);
   const h = await twoHosts(t);
   const route = clientNet(t);
 
@@ -484,6 +488,44 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
       assert.equal(spawnSync('pgrep', ['-f', 'criu (lazy-pages|page-server)']).status, 1, 'no page process left');
       h.b.ok(['stop', '--fast', '326']);
       h.b.ok(['destroy', '326']);
+    },
+  );
+
+  await t.test(
+    "--lazy-pages, the source's page server stopped (SIGSTOP): B stops the container once nothing comes, so does A's page server",
+    { skip: !existsSync('/dev/userfaultfd') && 'needs /dev/userfaultfd (Linux 6.1+)' },
+    async () => {
+      onlineBusybox(h, '327', '10.251.9.27');
+      await holdHeap(h.a, '327');
+      const before = counter(h.a, '327');
+      const server = `criu page-server --lazy-pages -D ${join(h.a.root, 'var/lib/berth/migrate/327.dump')}`;
+      const running = () => spawnSync('pgrep', ['-f', server]).status === 0;
+      const child = h.spawnMigrate(['327', 'b', '--online', '--lazy-pages']);
+      let err = '';
+      child.stderr?.on('data', (c: Buffer) => {
+        err += c.toString();
+      });
+      const exited = new Promise<number | null>((r) => child.once('exit', r));
+      // the source goes quiet without closing the connection: B's asks go unanswered
+      await waitUntil(() => running() || child.exitCode !== null, 120_000);
+      spawnSync('pkill', ['-STOP', '-f', server]);
+      const code = await exited;
+      t.diagnostic(`migrate: ${JSON.stringify(err)}`);
+      assert.notEqual(code, 0, 'the migration failed');
+      // B gives up on its lazy-pages daemon while the restore still runs (its tasks fault) or after
+      assert.match(err, /327's memory did not all reach b, which stopped it|uffd: Failed sending restore finished/);
+      assert.equal(running(), false, "A's page server killed once B went quiet");
+      assert.deepEqual(where(h.b, '327'), { exists: true, running: false, migrating: null }, 'B stopped it');
+      assert.equal(where(h.a, '327').running, false, 'never on both');
+      const again = h.onA(['migrate', '327', 'b', '--online']);
+      assert.equal(again.code, 0, again.err);
+      assert.match(again.err, /Resuming the migration of 327 to b/);
+      assert.deepEqual(where(h.b, '327'), { exists: true, running: true, migrating: null });
+      keptCounting(h.b, '327', before);
+      await heapKept(h.b, '327');
+      assert.equal(spawnSync('pgrep', ['-f', 'criu (lazy-pages|page-server)']).status, 1, 'no page process left');
+      h.b.ok(['stop', '--fast', '327']);
+      h.b.ok(['destroy', '327']);
     },
   );
 });

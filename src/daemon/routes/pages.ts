@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { BerthError } from '../../core/errors.ts';
 import { PAGES_PROTOCOL } from '../../core/migrate.ts';
 import { isWholeDump } from '../../host/criu.ts';
-import { LAZY_PAGES_LOG, LAZY_SOCKET, lazyPagesDaemon } from '../../host/criu-lazy.ts';
+import { LAZY_PAGES_LOG, LAZY_SOCKET, lazyPagesDaemon, PAGES_STALL_MS } from '../../host/criu-lazy.ts';
 import { dumpCtId, dumpUploadDir } from '../../host/dump-store.ts';
 import { removeFile } from '../../host/files.ts';
 import type { Daemon } from '../daemon.ts';
@@ -60,7 +60,7 @@ async function pages(d: Daemon, r: ApiRequest): Promise<null> {
     await d.operations.wait(stop.id, 60_000);
     throw new BerthError(
       'RESTORE',
-      `${id}: its memory stopped coming (criu lazy-pages exited with ${code ?? 'a signal'}): stopped here (${request})`,
+      `${id}: its memory stopped coming (criu lazy-pages ${code === null ? `was killed: nothing came for ${PAGES_STALL_MS / 1000} s, or the source went` : `exited with ${code}`}): stopped here (${request})`,
       {
         hint: `the source still has the whole checkpoint: berth migrate ${id} DEST resumes there`,
       },
