@@ -35,6 +35,7 @@ import type { Ctx } from './context.ts';
 import { cgroupDirsOf, type Inspection, inspect, loadCt } from './inspect.ts';
 import { cleanupNet, syncNft } from './net.ts';
 import { recoverSwitch } from './recover-switch.ts';
+import { uncarrySessions } from './sessions.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -205,6 +206,8 @@ export function finishDestroy(ctx: Ctx, id: CtId, vePrivate: string, veRoot: str
   removeFile(consoleLogPath(ctx.paths, id));
   removeOwnNodes(ctx.paths, id);
   removeState(ctx.paths, id);
+  // chkpnt's marks for carried enter sessions that a killed berth enter never came to read
+  uncarrySessions(ctx, id);
   removeEmptyDir(veRoot); // never recursive: if anything were still mounted there, keep it
   removeTree(`${vePrivate}.destroying`);
 }

@@ -1,7 +1,7 @@
 // The busybox container end to end through the real CLI: create, start, exec, list, set, stop, destroy.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT_SKIP, sandbox } from './harness.ts';
@@ -97,7 +97,13 @@ test('busybox container: lifecycle, isolation and the vzlist-style listing', { s
   s.ok(['umount', '102']);
   assert.equal(s.berth(['umount', '102']).code, 40);
 
+  // a mark chkpnt left for a carried enter session whose berth enter was killed: destroy takes it
+  const carried = join(s.root, 'run/berth/carried');
+  mkdirSync(carried, { recursive: true });
+  writeFileSync(join(carried, '101.99999'), '1\n');
+  writeFileSync(join(carried, '1010.99999'), '1\n');
   s.ok(['destroy', '101']);
+  assert.deepEqual(readdirSync(carried), ['1010.99999'], "101's marks only");
   assert.match(s.ok(['status', '101']), /^CTID 101 deleted unmounted down$/m);
   assert.ok(!existsSync(join(s.root, 'var/lib/berth/private/101')));
   assert.ok(!existsSync(join(s.root, 'etc/berth/ct/101.conf')));
