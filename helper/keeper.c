@@ -84,9 +84,12 @@ static void log_write(const char *buf, size_t n) {
 /*
  * Slot 0 is the console. Slots 1.. are enter sessions a restore carried over (criu.c): their
  * shells run in the container, their masters are ours, and an admin attaches to one by number.
- * While nobody is attached a session's output is dropped (the shell never blocks on it); when
- * its last slave closes (the shell ended) the slot is freed and its client sees the end.
+ * While nobody is attached a session's output is read all the same (the shell never blocks on
+ * it) and its last BACKLOG bytes are kept, which the next attach gets first (as the console's
+ * log keeps the console's); when its last slave closes (the shell ended) the slot is freed and
+ * its client sees the end.
  */
+#define BACKLOG 16384
 struct pty_slot {
   int master; /* -1: none */
   int num;    /* 0 the console, else the session's number */
@@ -95,9 +98,39 @@ struct pty_slot {
   unsigned char cin[3 + FRAME_MAX];
   size_t cin_len;
   int cin_stalled; /* the master's input queue is full: wait for POLLOUT */
+  /* a session's output while detached: a ring, HEAD the next byte's place, LEN bytes held */
+  size_t back_head, back_len;
 };
 static struct pty_slot slots[1 + KEEPER_MAX_SESSIONS];
 static int n_slots;
+/* the rings, untouched (so never resident) unless a session prints while detached */
+static char backlog[1 + KEEPER_MAX_SESSIONS][BACKLOG];
+
+static void backlog_keep(struct pty_slot *t, const char *buf, size_t n) {
+  char *ring = backlog[t - slots];
+  if (n >= BACKLOG) { /* only the last BACKLOG bytes count */
+    memcpy(ring, buf + n - BACKLOG, BACKLOG);
+    t->back_head = 0;
+    t->back_len = BACKLOG;
+    return;
+  }
+  size_t first = BACKLOG - t->back_head < n ? BACKLOG - t->back_head : n;
+  memcpy(ring + t->back_head, buf, first);
+  memcpy(ring, buf + first, n - first);
+  t->back_head = (t->back_head + n) % BACKLOG;
+  t->back_len = t->back_len + n > BACKLOG ? BACKLOG : t->back_len + n;
+}
+
+/* the kept output to the client just attached (its send buffer, 1 MiB, takes it whole) */
+static void backlog_replay(struct pty_slot *t) {
+  char *ring = backlog[t - slots];
+  size_t start = (t->back_head + BACKLOG - t->back_len) % BACKLOG;
+  size_t first = BACKLOG - start < t->back_len ? BACKLOG - start : t->back_len;
+  if (first) send(t->attached, ring + start, first, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (t->back_len > first) send(t->attached, ring, t->back_len - first, MSG_NOSIGNAL | MSG_DONTWAIT);
+  t->back_len = 0;
+  t->back_head = 0;
+}
 
 static void detach(struct pty_slot *t) {
   if (t->attached >= 0) close(t->attached);
@@ -117,6 +150,7 @@ static void attach(int c, struct pty_slot *t) {
     int sz = 1 << 20;
     setsockopt(c, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
     t->attached = c;
+    if (t->num > 0) backlog_replay(t);
     return;
   }
   /* refused: say who holds it */
@@ -184,6 +218,7 @@ static int drain_pty(struct pty_slot *t) {
   char buf[16384];
   ssize_t n = read(t->master, buf, sizeof buf);
   if (n > 0 && t->num == 0) log_write(buf, (size_t)n);
+  if (n > 0 && t->num > 0 && t->attached < 0) backlog_keep(t, buf, (size_t)n);
   /* never wait for the admin's terminal: a client that fell a socket buffer behind is dropped */
   if (n > 0 && t->attached >= 0 && send(t->attached, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n) detach(t);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return -1;

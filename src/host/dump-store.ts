@@ -2,12 +2,13 @@
 // root's, 0700): a tar streamed in, bounded, and unpacked as it arrives by our own reader, which takes only
 // regular files and directories (no links of any kind, no devices) with names inside NAME. The
 // archive is hostile: restore-dump.ts checks berth-meta.json and CRIU checks its images.
-import { constants, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { constants, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type CtId, parseCtId } from '../core/ctid.ts';
 import { BerthError } from '../core/errors.ts';
+import { listDir } from './fs-util.ts';
 import type { Paths } from './paths.ts';
 import { parseHeader, type TarEntry } from './tar.ts';
 
@@ -65,11 +66,7 @@ export async function storeDumpUpload(p: Paths, name: string, body: Readable): P
  * lock, so no upload is under way.
  */
 export function removeDeadDumpParts(p: Paths): void {
-  let names: string[] = [];
-  try {
-    names = readdirSync(dumpInDir(p));
-  } catch {}
-  for (const n of names) {
+  for (const n of listDir(dumpInDir(p))) {
     if (n.endsWith('.partial')) rmSync(join(dumpInDir(p), n), { recursive: true, force: true });
   }
 }

@@ -169,9 +169,17 @@ test('an enter session goes with chkpnt: the same shell, its state kept, attache
   await other.until(/Attached to the enter session 2/, 'the second banner');
   other.type('echo "AGAIN2=$$"\n');
   await other.until(new RegExp(`AGAIN2=${shell2}`), 'the second shell');
+  // what it prints while nobody is attached is shown at the next attach
+  other.type('(sleep 1; echo "LATE-$((6 * 7))") &\n');
   other.type('\x1b.');
   assert.equal(await other.ended, 0, other.out());
   assert.match(other.out(), /detached from the enter session 2 of container 703/);
+  await new Promise((r) => setTimeout(r, 1500));
+  const back = ptySession([BERTH, '--root', s.root, 'enter', '703', '--attach', '2']);
+  t.after(() => back.child.kill('SIGKILL'));
+  await back.until(/LATE-42/, 'the output printed while detached');
+  back.type('\x1b.');
+  assert.equal(await back.ended, 0, back.out());
   assert.match(s.ok(['exec', '703', '--', 'ps', '-o', 'pid,args']), new RegExp(`^\\s*${shell2}\\s+/bin/sh -l$`, 'm'));
   // gone with its shell; the keeper holds no other
   const none = s.berth(['enter', '703', '--attach', '1']);

@@ -452,81 +452,57 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
     },
   );
 
+  /**
+   * A post-copy migration of ID whose page server on A gets SIGNAL as B restores: KILL breaks
+   * the link, STOP makes the source go quiet with the connection open (B's asks go unanswered,
+   * and B gives up after BERTH_PAGES_STALL_MS). B stops the container rather than run it with
+   * holes in its memory; migrate again restores it there whole.
+   */
+  const brokenSource = async (id: string, ip: string, signal: 'KILL' | 'STOP') => {
+    onlineBusybox(h, id, ip);
+    await holdHeap(h.a, id);
+    const before = counter(h.a, id);
+    const server = `criu page-server --lazy-pages -D ${join(h.a.root, `var/lib/berth/migrate/${id}.dump`)}`;
+    const running = () => spawnSync('pgrep', ['-f', server]).status === 0;
+    const child = h.spawnMigrate([id, 'b', '--online', '--lazy-pages']);
+    let err = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    await waitUntil(() => running() || child.exitCode !== null, 120_000);
+    spawnSync('pkill', [`-${signal}`, '-f', server]);
+    const code = await exited;
+    t.diagnostic(`migrate: ${JSON.stringify(err)}`);
+    assert.notEqual(code, 0, 'the migration failed');
+    // B's daemon lost its source while the restore still ran (its tasks fault at once), or after
+    assert.match(err, new RegExp(`${id}'s memory did not all reach b, which stopped it|restore-dump-there failed`));
+    assert.equal(running(), false, "A's page server is gone");
+    assert.ok(existsSync(journalOf(h, id)), 'journalled');
+    assert.deepEqual(where(h.b, id), { exists: true, running: false, migrating: null }, 'B stopped it');
+    assert.equal(where(h.a, id).running, false, 'never on both');
+    const again = h.onA(['migrate', id, 'b', '--online']);
+    assert.equal(again.code, 0, again.err);
+    assert.match(again.err, new RegExp(`Resuming the migration of ${id} to b`));
+    assert.equal(where(h.a, id).exists, false, 'gone from A');
+    assert.deepEqual(where(h.b, id), { exists: true, running: true, migrating: null });
+    keptCounting(h.b, id, before);
+    await heapKept(h.b, id);
+    assert.deepEqual(dumps(h), []);
+    assert.equal(spawnSync('pgrep', ['-f', 'criu (lazy-pages|page-server)']).status, 1, 'no page process left');
+    h.b.ok(['stop', '--fast', id]);
+    h.b.ok(['destroy', id]);
+  };
+  const lazySkip = { skip: !existsSync('/dev/userfaultfd') && 'needs /dev/userfaultfd (Linux 6.1+)' };
   await t.test(
     "--lazy-pages, the source's page server killed: B stops the container, migrate again restores it there whole",
-    { skip: !existsSync('/dev/userfaultfd') && 'needs /dev/userfaultfd (Linux 6.1+)' },
-    async () => {
-      onlineBusybox(h, '326', '10.251.9.26');
-      await holdHeap(h.a, '326');
-      const before = counter(h.a, '326');
-      const server = `criu page-server --lazy-pages -D ${join(h.a.root, 'var/lib/berth/migrate/326.dump')}`;
-      const running = () => spawnSync('pgrep', ['-f', server]).status === 0;
-      const child = h.spawnMigrate(['326', 'b', '--online', '--lazy-pages']);
-      let err = '';
-      child.stderr?.on('data', (c: Buffer) => {
-        err += c.toString();
-      });
-      const exited = new Promise<number | null>((r) => child.once('exit', r));
-      // the link breaks as B restores: its daemon never gets a page
-      await waitUntil(() => running() || child.exitCode !== null, 120_000);
-      spawnSync('pkill', ['-KILL', '-f', server]);
-      const code = await exited;
-      t.diagnostic(`migrate: ${JSON.stringify(err)}`);
-      assert.notEqual(code, 0, 'the migration failed');
-      assert.match(err, /326's memory did not all reach b, which stopped it|restore/);
-      assert.ok(existsSync(journalOf(h, '326')), 'journalled');
-      assert.deepEqual(where(h.b, '326'), { exists: true, running: false, migrating: null }, 'B stopped it');
-      assert.equal(where(h.a, '326').running, false, 'never on both');
-      const again = h.onA(['migrate', '326', 'b', '--online']);
-      assert.equal(again.code, 0, again.err);
-      assert.match(again.err, /Resuming the migration of 326 to b/);
-      assert.equal(where(h.a, '326').exists, false, 'gone from A');
-      assert.deepEqual(where(h.b, '326'), { exists: true, running: true, migrating: null });
-      keptCounting(h.b, '326', before);
-      await heapKept(h.b, '326');
-      assert.deepEqual(dumps(h), []);
-      assert.equal(spawnSync('pgrep', ['-f', 'criu (lazy-pages|page-server)']).status, 1, 'no page process left');
-      h.b.ok(['stop', '--fast', '326']);
-      h.b.ok(['destroy', '326']);
-    },
+    lazySkip,
+    () => brokenSource('326', '10.251.9.26', 'KILL'),
   );
-
   await t.test(
-    "--lazy-pages, the source's page server stopped (SIGSTOP): B stops the container once nothing comes, so does A's page server",
-    { skip: !existsSync('/dev/userfaultfd') && 'needs /dev/userfaultfd (Linux 6.1+)' },
-    async () => {
-      onlineBusybox(h, '327', '10.251.9.27');
-      await holdHeap(h.a, '327');
-      const before = counter(h.a, '327');
-      const server = `criu page-server --lazy-pages -D ${join(h.a.root, 'var/lib/berth/migrate/327.dump')}`;
-      const running = () => spawnSync('pgrep', ['-f', server]).status === 0;
-      const child = h.spawnMigrate(['327', 'b', '--online', '--lazy-pages']);
-      let err = '';
-      child.stderr?.on('data', (c: Buffer) => {
-        err += c.toString();
-      });
-      const exited = new Promise<number | null>((r) => child.once('exit', r));
-      // the source goes quiet without closing the connection: B's asks go unanswered
-      await waitUntil(() => running() || child.exitCode !== null, 120_000);
-      spawnSync('pkill', ['-STOP', '-f', server]);
-      const code = await exited;
-      t.diagnostic(`migrate: ${JSON.stringify(err)}`);
-      assert.notEqual(code, 0, 'the migration failed');
-      // B gives up on its lazy-pages daemon while the restore still runs (its tasks fault) or after
-      assert.match(err, /327's memory did not all reach b, which stopped it|uffd: Failed sending restore finished/);
-      assert.equal(running(), false, "A's page server killed once B went quiet");
-      assert.deepEqual(where(h.b, '327'), { exists: true, running: false, migrating: null }, 'B stopped it');
-      assert.equal(where(h.a, '327').running, false, 'never on both');
-      const again = h.onA(['migrate', '327', 'b', '--online']);
-      assert.equal(again.code, 0, again.err);
-      assert.match(again.err, /Resuming the migration of 327 to b/);
-      assert.deepEqual(where(h.b, '327'), { exists: true, running: true, migrating: null });
-      keptCounting(h.b, '327', before);
-      await heapKept(h.b, '327');
-      assert.equal(spawnSync('pgrep', ['-f', 'criu (lazy-pages|page-server)']).status, 1, 'no page process left');
-      h.b.ok(['stop', '--fast', '327']);
-      h.b.ok(['destroy', '327']);
-    },
+    "--lazy-pages, the source's page server stopped (SIGSTOP): B gives up once nothing comes, the same",
+    lazySkip,
+    () => brokenSource('327', '10.251.9.27', 'STOP'),
   );
 });
 
