@@ -362,7 +362,10 @@ const STEPS: Record<MigrateStep, StepFn> = {
   finish: async (ctx, j, dest) => {
     if (pathExists(ctConfigPath(ctx.paths, j.ctid))) {
       ctx.log(`Removing ${j.ctid} here...`);
-      await destroyContainer(ctx, j.ctid, 'migrate');
+      await destroyContainer(ctx, j.ctid, 'migrate').catch((err: unknown) => {
+        // a killed run's destroy, which the lock's recovery has just completed: gone, as wanted
+        if (!(err instanceof BerthError && err.code === 'NO_CT_CONFIG')) throw err;
+      });
     }
     try {
       await dest.removeArchive(j.archive);
