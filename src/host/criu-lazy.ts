@@ -133,15 +133,10 @@ export interface PageRelay {
 /**
  * Runs berth's CRIU with ARGV plus `--ps-socket 3`, its fd 3 one end of a socketpair whose
  * other end is relayed to STREAM both ways. The stream closes when criu ends, and criu's socket
- * when the stream does (it then fails, or has finished). With STALL, criu is killed once the
- * asking side (criu, or the stream) has asked and the stream then brings nothing for
- * STALL.stallMs (watchStall).
+ * when the stream does (it then fails, or has finished). With STALL_MS, criu is killed when one
+ * of its asks goes unanswered that long (watchStall).
  */
-export function relayCriu(
-  argv: readonly string[],
-  stream: Duplex,
-  stall?: { asks: 'criu' | 'stream'; stallMs: number },
-): PageRelay {
+export function relayCriu(argv: readonly string[], stream: Duplex, stallMs?: number): PageRelay {
   const child = childProcess().spawn(criuBinary(), [...argv, '--ps-socket', '3'], {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
   });
@@ -154,7 +149,7 @@ export function relayCriu(
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
-  const watch = stall ? watchStall(stall.asks === 'criu' ? sk : stream, stream, stall.stallMs, kill) : null;
+  const watch = stallMs === undefined ? null : watchStall(sk, stream, stallMs, kill);
   const done = new Promise<number | null>((resolve) => {
     child.on('error', () => resolve(null));
     child.on('exit', (code) => {
@@ -167,26 +162,24 @@ export function relayCriu(
 }
 
 /**
- * Calls onStall once ASKS has sent something and ANSWERS has then brought nothing for STALL_MS.
- * CRIU's lazy-pages daemon asks for pages only once the restore has handed it the tasks, and
- * from then on asks until it has them all (in the background when no task faults), then ends:
- * on DEST (ASKS criu, ANSWERS the stream) silence is a source gone quiet without closing the
- * connection, or a link dropped without a reset, and the restored tasks would wait on their
- * missing pages for ever; on the source (both the stream) it is DEST gone.
+ * Calls onStall when ASKS has sent something and ANSWERS has brought nothing since, for
+ * STALL_MS: on DEST, CRIU's lazy-pages daemon asked the source for pages and none came (a
+ * source gone quiet without closing the connection, or a link dropped without a reset), and the
+ * restored tasks would wait on their missing pages for ever. Silence with nothing asked is no
+ * stall: the daemon is idle while the restore still runs.
  */
 export function watchStall(asks: Duplex, answers: Duplex, stallMs: number, onStall: () => void): { stop(): void } {
-  let asked = false;
-  let last = Date.now();
+  /** when an ask went out after the last answer's bytes (null: none waits) */
+  let waitingSince: number | null = null;
   asks.on('data', () => {
-    if (!asked) last = Date.now();
-    asked = true;
+    waitingSince ??= Date.now();
   });
   answers.on('data', () => {
-    last = Date.now();
+    waitingSince = null;
   });
   const timer = setInterval(
     () => {
-      if (!asked || Date.now() - last < stallMs) return;
+      if (waitingSince === null || Date.now() - waitingSince < stallMs) return;
       clearInterval(timer);
       onStall();
     },
@@ -197,30 +190,21 @@ export function watchStall(asks: Duplex, answers: Duplex, stallMs: number, onSta
 }
 
 /**
- * How long a page process waits on the other side once the pages flow (BERTH_PAGES_STALL_MS,
- * for tests): DEST's lazy-pages daemon asks until it has every page, so a minute of silence is
- * a source or a link that is gone.
+ * How long DEST's lazy-pages daemon waits for an answer from the source (BERTH_PAGES_STALL_MS,
+ * for tests): an answer's first bytes come at once, so a minute of nothing is a source or a
+ * link that is gone.
  */
 export const PAGES_STALL_MS = Number(process.env['BERTH_PAGES_STALL_MS']) || 60_000;
 
-/**
- * The source's page server: the pages of the whole dump in DIR, on request; killed when DEST,
- * once it has asked, goes quiet for PAGES_STALL_MS (DEST stops the container then).
- */
+/** The source's page server: the pages of the whole dump in DIR, on request. */
 export function pageServer(dir: string, stream: Duplex): PageRelay {
-  return relayCriu(['page-server', '--lazy-pages', '-D', dir, '-o', PAGE_SERVER_LOG, '-v4'], stream, {
-    asks: 'stream',
-    stallMs: PAGES_STALL_MS,
-  });
+  return relayCriu(['page-server', '--lazy-pages', '-D', dir, '-o', PAGE_SERVER_LOG, '-v4'], stream);
 }
 
 /**
  * DEST's lazy-pages daemon for the restore of DIR: fetches the lazy pages through STREAM, and
- * is killed when they stop coming for PAGES_STALL_MS (the container is then stopped here).
+ * is killed when an ask goes unanswered for PAGES_STALL_MS (the container is then stopped here).
  */
 export function lazyPagesDaemon(dir: string, stream: Duplex): PageRelay {
-  return relayCriu(['lazy-pages', '--page-server', '-D', dir, '-o', LAZY_PAGES_LOG, '-v4'], stream, {
-    asks: 'criu',
-    stallMs: PAGES_STALL_MS,
-  });
+  return relayCriu(['lazy-pages', '--page-server', '-D', dir, '-o', LAZY_PAGES_LOG, '-v4'], stream, PAGES_STALL_MS);
 }

@@ -299,7 +299,7 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
     (!existsSync('/proc/self/ns/time') && 'needs time namespaces'),
   timeout: 900_000,
 }, async (t) => {
-  // B's lazy-pages daemon and A's page server give up on a silent other side after this (not a
+  // B's lazy-pages daemon gives up on an ask the source leaves unanswered after this (not a
   // minute): the stalled case below waits for it
   process.env['BERTH_PAGES_STALL_MS'] = '4000';
   t.after(() => delete process.env['BERTH_PAGES_STALL_MS']);

@@ -60,7 +60,7 @@ async function pages(d: Daemon, r: ApiRequest): Promise<null> {
     await d.operations.wait(stop.id, 60_000);
     throw new BerthError(
       'RESTORE',
-      `${id}: its memory stopped coming (criu lazy-pages ${code === null ? `was killed: nothing came for ${PAGES_STALL_MS / 1000} s, or the source went` : `exited with ${code}`}): stopped here (${request})`,
+      `${id}: its memory stopped coming (criu lazy-pages ${code === null ? `was killed: an ask unanswered for ${PAGES_STALL_MS / 1000} s, or the source went` : `exited with ${code}`}): stopped here (${request})`,
       {
         hint: `the source still has the whole checkpoint: berth migrate ${id} DEST resumes there`,
       },
