@@ -272,7 +272,7 @@ export function tmpDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * An anonymous file (O_TMPFILE; else created and unlinked): one helper run's status records, a
- * worker's output (src/oci/serve.ts).
+ * worker's output (src/oci/server.ts).
  */
 export function anonymousFile(): number {
   try {

@@ -1,4 +1,4 @@
-// A worker of berth-oci's server (src/oci/serve.ts; docs/oci.md, "The call server"): a berth-oci
+// A worker of berth-oci's server (src/oci/server.ts; docs/oci.md, "The call server"): a berth-oci
 // process started ahead of its calls, with every verb's modules loaded, that runs them one at a
 // time. Each call is the executable's own code, with the caller's environment and cwd set
 // before it; berth-oci's code keeps no state between calls in its modules (nothing is cached),
@@ -32,7 +32,7 @@ export async function work(helper: string): Promise<number> {
   const ownHelper = process.env['BERTH_HELPER'] ?? '';
   writeSync(CONTROL, 'ready\n');
   // calls one after another, until the server ends our stdin (it retires a worker after its
-  // MAX_CALLS: src/oci/serve.ts)
+  // MAX_CALLS: src/oci/server.ts)
   for (;;) {
     const payload = readMessage();
     if (payload === null) return 0;

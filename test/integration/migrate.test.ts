@@ -286,6 +286,16 @@ function keptCounting(s: Sandbox, id: string, before: number): void {
   assert.ok(counter(s, id) > now, 'the counter keeps increasing');
 }
 
+/** `migrate --online` again on A resumes ID's journalled migration: it runs on B only, still counting. */
+function resumedOnB(h: Hosts, id: string, before: number): void {
+  const again = h.onA(['migrate', id, 'b', '--online']);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.err, new RegExp(`Resuming the migration of ${id} to b`));
+  assert.equal(where(h.a, id).exists, false, 'gone from A');
+  assert.deepEqual(where(h.b, id), { exists: true, running: true, migrating: null });
+  keptCounting(h.b, id, before);
+}
+
 const dumps = (h: Hosts) => {
   const dir = join(h.b.root, 'var/lib/berth/dump-in');
   return existsSync(dir) ? readdirSync(dir) : [];
@@ -389,12 +399,7 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
         const start = h.a.berth(['start', id]);
         assert.equal(start.code, 9, start.err);
         assert.match(start.err, new RegExp(`start ${id}: the container is being migrated to b \\(phase ${phase}`));
-        const again = h.onA(['migrate', id, 'b', '--online']);
-        assert.equal(again.code, 0, again.err);
-        assert.match(again.err, new RegExp(`Resuming the migration of ${id} to b`));
-        assert.equal(where(h.a, id).exists, false, 'gone from A');
-        assert.deepEqual(where(h.b, id), { exists: true, running: true, migrating: null });
-        keptCounting(h.b, id, before);
+        resumedOnB(h, id, before);
         assert.deepEqual(dumps(h), []);
         h.b.ok(['stop', '--fast', id]);
         h.b.ok(['destroy', id]);
@@ -488,15 +493,11 @@ test('berth migrate --online: processes and a TCP session move to B; kills, abor
     assert.ok(existsSync(journalOf(h, id)), 'journalled');
     assert.deepEqual(where(h.b, id), { exists: true, running: false, migrating: null }, 'B stopped it');
     assert.equal(where(h.a, id).running, false, 'never on both');
-    const again = h.onA(['migrate', id, 'b', '--online']);
-    assert.equal(again.code, 0, again.err);
-    assert.match(again.err, new RegExp(`Resuming the migration of ${id} to b`));
-    assert.equal(where(h.a, id).exists, false, 'gone from A');
-    assert.deepEqual(where(h.b, id), { exists: true, running: true, migrating: null });
-    keptCounting(h.b, id, before);
+    resumedOnB(h, id, before);
     await heapKept(h.b, id);
     assert.deepEqual(dumps(h), []);
-    assert.equal(spawnSync('pgrep', ['-f', 'criu (lazy-pages|page-server)']).status, 1, 'no page process left');
+    const left = spawnSync('pgrep', ['-af', 'criu (lazy-pages|page-server)'], { encoding: 'utf8' });
+    assert.equal(left.status, 1, `no page process left: ${left.stdout}`);
     h.b.ok(['stop', '--fast', id]);
     h.b.ok(['destroy', id]);
   };
