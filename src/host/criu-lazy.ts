@@ -130,11 +130,15 @@ export interface PageRelay {
   kill(): void;
 }
 
+/** how long criu may outlive the end of its stream (it then fails, or has finished) */
+const GRACE_MS = 5_000;
+
 /**
  * Runs berth's CRIU with ARGV plus `--ps-socket 3`, its fd 3 one end of a socketpair whose
  * other end is relayed to STREAM both ways. The stream closes when criu ends, and criu's socket
- * when the stream does (it then fails, or has finished). With STALL_MS, criu is killed when one
- * of its asks goes unanswered that long (watchStall).
+ * when the stream does (it then fails, or has finished); a criu still there GRACE_MS later is
+ * killed. With STALL_MS, criu is killed when one of its asks goes unanswered that long
+ * (watchStall).
  */
 export function relayCriu(argv: readonly string[], stream: Duplex, stallMs?: number): PageRelay {
   const child = childProcess().spawn(criuBinary(), [...argv, '--ps-socket', '3'], {
@@ -145,10 +149,14 @@ export function relayCriu(argv: readonly string[], stream: Duplex, stallMs?: num
   stream.on('error', () => {});
   sk.pipe(stream);
   stream.pipe(sk);
-  stream.on('close', () => sk.destroy());
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
+  stream.on('close', () => sk.destroy());
+  // the other side went: a criu waiting for what will never come (a restore never asked for)
+  const giveUp = () => setTimeout(kill, GRACE_MS).unref();
+  stream.once('end', giveUp);
+  stream.once('close', giveUp);
   const watch = stallMs === undefined ? null : watchStall(sk, stream, stallMs, kill);
   const done = new Promise<number | null>((resolve) => {
     child.on('error', () => resolve(null));

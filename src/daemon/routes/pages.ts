@@ -20,9 +20,8 @@ import { removeFile } from '../../host/files.ts';
 import type { Daemon } from '../daemon.ts';
 import type { ApiRequest, Route } from '../router.ts';
 
-/** how long the daemon may take to listen, and how long it may outlive the source's sending */
+/** how long the daemon may take to listen */
 const LISTEN_MS = 10_000;
-const GRACE_MS = 5_000;
 
 async function pages(d: Daemon, r: ApiRequest): Promise<null> {
   const up = r.upgrade;
@@ -48,11 +47,7 @@ async function pages(d: Daemon, r: ApiRequest): Promise<null> {
     await new Promise((res) => setTimeout(res, 20));
   }
   up.socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: ${PAGES_PROTOCOL}\r\nconnection: Upgrade\r\n\r\n`);
-  // the source stopped sending (its page server ended, or went): a daemon still there after the
-  // grace waits for what will never come (a restore that was never asked for)
-  const giveUp = () => setTimeout(() => daemon.kill(), GRACE_MS).unref();
-  up.socket.once('end', giveUp);
-  up.socket.once('close', giveUp);
+  // (a daemon still there a while after the source stopped sending is killed: relayCriu)
   d.operations.startInProcess(`lazy pages of ${id} from ${name}`, [id], async (request) => {
     const code = await daemon.done;
     if (code === 0) return { pages: 'all' };
