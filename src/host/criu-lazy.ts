@@ -130,17 +130,12 @@ export interface PageRelay {
   kill(): void;
 }
 
-/** how long criu may outlive the end of its stream (it then fails, or has finished) */
-const GRACE_MS = 5_000;
-
 /**
  * Runs berth's CRIU with ARGV plus `--ps-socket 3`, its fd 3 one end of a socketpair whose
  * other end is relayed to STREAM both ways. The stream closes when criu ends, and criu's socket
- * when the stream does (it then fails, or has finished); a criu still there GRACE_MS later is
- * killed. With STALL_MS, criu is killed when one of its asks goes unanswered that long
- * (watchStall).
+ * when the stream does (it then fails, or has finished).
  */
-export function relayCriu(argv: readonly string[], stream: Duplex, stallMs?: number): PageRelay {
+export function relayCriu(argv: readonly string[], stream: Duplex): PageRelay {
   const child = childProcess().spawn(criuBinary(), [...argv, '--ps-socket', '3'], {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
   });
@@ -149,70 +144,26 @@ export function relayCriu(argv: readonly string[], stream: Duplex, stallMs?: num
   stream.on('error', () => {});
   sk.pipe(stream);
   stream.pipe(sk);
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  };
   stream.on('close', () => sk.destroy());
-  // the other side went: a criu waiting for what will never come (a restore never asked for)
-  const giveUp = () => setTimeout(kill, GRACE_MS).unref();
-  stream.once('end', giveUp);
-  stream.once('close', giveUp);
-  const watch = stallMs === undefined ? null : watchStall(sk, stream, stallMs, kill);
   const done = new Promise<number | null>((resolve) => {
     child.on('error', () => resolve(null));
     child.on('exit', (code) => {
-      watch?.stop();
       stream.end();
       resolve(code);
     });
   });
-  return { done, kill };
-}
-
-/**
- * Calls onStall when ASKS has sent something and ANSWERS has brought nothing since, for
- * STALL_MS: on DEST, CRIU's lazy-pages daemon asked the source for pages and none came (a
- * source gone quiet without closing the connection, or a link dropped without a reset), and the
- * restored tasks would wait on their missing pages for ever. Silence with nothing asked is no
- * stall: the daemon is idle while the restore still runs.
- */
-export function watchStall(asks: Duplex, answers: Duplex, stallMs: number, onStall: () => void): { stop(): void } {
-  /** when an ask went out after the last answer's bytes (null: none waits) */
-  let waitingSince: number | null = null;
-  asks.on('data', () => {
-    waitingSince ??= Date.now();
-  });
-  answers.on('data', () => {
-    waitingSince = null;
-  });
-  const timer = setInterval(
-    () => {
-      if (waitingSince === null || Date.now() - waitingSince < stallMs) return;
-      clearInterval(timer);
-      onStall();
+  return {
+    done,
+    kill: () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
     },
-    Math.min(1000, stallMs),
-  );
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  };
 }
-
-/**
- * How long DEST's lazy-pages daemon waits for an answer from the source (BERTH_PAGES_STALL_MS,
- * for tests): an answer's first bytes come at once, so a minute of nothing is a source or a
- * link that is gone.
- */
-export const PAGES_STALL_MS = Number(process.env['BERTH_PAGES_STALL_MS']) || 60_000;
 
 /** The source's page server: the pages of the whole dump in DIR, on request. */
-export function pageServer(dir: string, stream: Duplex): PageRelay {
-  return relayCriu(['page-server', '--lazy-pages', '-D', dir, '-o', PAGE_SERVER_LOG, '-v4'], stream);
-}
+export const pageServer = (dir: string, stream: Duplex): PageRelay =>
+  relayCriu(['page-server', '--lazy-pages', '-D', dir, '-o', PAGE_SERVER_LOG, '-v4'], stream);
 
-/**
- * DEST's lazy-pages daemon for the restore of DIR: fetches the lazy pages through STREAM, and
- * is killed when an ask goes unanswered for PAGES_STALL_MS (the container is then stopped here).
- */
-export function lazyPagesDaemon(dir: string, stream: Duplex): PageRelay {
-  return relayCriu(['lazy-pages', '--page-server', '-D', dir, '-o', LAZY_PAGES_LOG, '-v4'], stream, PAGES_STALL_MS);
-}
+/** DEST's lazy-pages daemon for the restore of DIR: fetches the lazy pages through STREAM. */
+export const lazyPagesDaemon = (dir: string, stream: Duplex): PageRelay =>
+  relayCriu(['lazy-pages', '--page-server', '-D', dir, '-o', LAZY_PAGES_LOG, '-v4'], stream);

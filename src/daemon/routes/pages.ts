@@ -14,14 +14,15 @@ import { join } from 'node:path';
 import { BerthError } from '../../core/errors.ts';
 import { PAGES_PROTOCOL } from '../../core/migrate.ts';
 import { isWholeDump } from '../../host/criu.ts';
-import { LAZY_PAGES_LOG, LAZY_SOCKET, lazyPagesDaemon, PAGES_STALL_MS } from '../../host/criu-lazy.ts';
+import { LAZY_PAGES_LOG, LAZY_SOCKET, lazyPagesDaemon } from '../../host/criu-lazy.ts';
 import { dumpCtId, dumpUploadDir } from '../../host/dump-store.ts';
 import { removeFile } from '../../host/files.ts';
 import type { Daemon } from '../daemon.ts';
 import type { ApiRequest, Route } from '../router.ts';
 
-/** how long the daemon may take to listen */
+/** how long the daemon may take to listen, and how long it may outlive the source's sending */
 const LISTEN_MS = 10_000;
+const GRACE_MS = 5_000;
 
 async function pages(d: Daemon, r: ApiRequest): Promise<null> {
   const up = r.upgrade;
@@ -47,7 +48,11 @@ async function pages(d: Daemon, r: ApiRequest): Promise<null> {
     await new Promise((res) => setTimeout(res, 20));
   }
   up.socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: ${PAGES_PROTOCOL}\r\nconnection: Upgrade\r\n\r\n`);
-  // (a daemon still there a while after the source stopped sending is killed: relayCriu)
+  // the source stopped sending (its page server ended, or went): a daemon still there after the
+  // grace waits for what will never come (a restore that was never asked for)
+  const giveUp = () => setTimeout(() => daemon.kill(), GRACE_MS).unref();
+  up.socket.once('end', giveUp);
+  up.socket.once('close', giveUp);
   d.operations.startInProcess(`lazy pages of ${id} from ${name}`, [id], async (request) => {
     const code = await daemon.done;
     if (code === 0) return { pages: 'all' };
@@ -55,7 +60,7 @@ async function pages(d: Daemon, r: ApiRequest): Promise<null> {
     await d.operations.wait(stop.id, 60_000);
     throw new BerthError(
       'RESTORE',
-      `${id}: its memory stopped coming (criu lazy-pages ${code === null ? `was killed: an ask unanswered for ${PAGES_STALL_MS / 1000} s, or the source went` : `exited with ${code}`}): stopped here (${request})`,
+      `${id}: its memory stopped coming (criu lazy-pages exited with ${code ?? 'a signal'}): stopped here (${request})`,
       {
         hint: `the source still has the whole checkpoint: berth migrate ${id} DEST resumes there`,
       },
